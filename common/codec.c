@@ -1,0 +1,374 @@
+/* codec.c: payload envelope and JSON <-> msgpack; see codec.h. */
+#include "codec.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* ---- structural check of untrusted msgpack bytes ---- */
+
+struct mp_reader {
+	const unsigned char *p;
+	size_t left;
+	char *err;
+	size_t errlen;
+};
+
+static int need(struct mp_reader *r, size_t n)
+{
+	if (r->left < n) {
+		snprintf(r->err, r->errlen, "msgpack value truncated");
+		return -1;
+	}
+	return 0;
+}
+
+static uint64_t be(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+static int check_value(struct mp_reader *r, int depth);
+
+/* Skips a length-prefixed body of n bytes; str bodies must be UTF-8. */
+static int skip_body(struct mp_reader *r, uint64_t n, int is_str)
+{
+	if (need(r, n) != 0)
+		return -1;
+	if (is_str && !jq_utf8_valid((const char *)r->p, n)) {
+		snprintf(r->err, r->errlen, "msgpack string is not valid UTF-8");
+		return -1;
+	}
+	r->p += n;
+	r->left -= n;
+	return 0;
+}
+
+static int check_items(struct mp_reader *r, uint64_t n, int depth)
+{
+	if (depth <= 0) {
+		snprintf(r->err, r->errlen, "msgpack value nested deeper than %d", JQ_CODEC_MAX_DEPTH);
+		return -1;
+	}
+	/* every item takes at least one byte: refuse forged counts up front */
+	if (n > r->left) {
+		snprintf(r->err, r->errlen, "msgpack container claims more items than bytes");
+		return -1;
+	}
+	for (uint64_t i = 0; i < n; i++)
+		if (check_value(r, depth - 1) != 0)
+			return -1;
+	return 0;
+}
+
+static int check_value(struct mp_reader *r, int depth)
+{
+	if (need(r, 1) != 0)
+		return -1;
+	unsigned char t = *r->p++;
+	r->left--;
+	if (t <= 0x7f || t >= 0xe0 || t == 0xc0 || t == 0xc2 || t == 0xc3)
+		return 0;
+	if ((t & 0xe0) == 0xa0)
+		return skip_body(r, t & 0x1f, 1);
+	if ((t & 0xf0) == 0x90)
+		return check_items(r, t & 0x0f, depth);
+	if ((t & 0xf0) == 0x80)
+		return check_items(r, 2u * (t & 0x0f), depth);
+	int lenbytes = 0;
+	switch (t) {
+	case 0xcc: case 0xd0: return skip_body(r, 1, 0);
+	case 0xcd: case 0xd1: return skip_body(r, 2, 0);
+	case 0xca: case 0xce: case 0xd2: return skip_body(r, 4, 0);
+	case 0xcb: case 0xcf: case 0xd3: return skip_body(r, 8, 0);
+	case 0xd4: return skip_body(r, 2, 0); /* fixext 1: type + data */
+	case 0xd5: return skip_body(r, 3, 0);
+	case 0xd6: return skip_body(r, 5, 0);
+	case 0xd7: return skip_body(r, 9, 0);
+	case 0xd8: return skip_body(r, 17, 0);
+	case 0xd9: case 0xc4: case 0xc7: lenbytes = 1; break;
+	case 0xda: case 0xc5: case 0xc8: case 0xdc: case 0xde: lenbytes = 2; break;
+	case 0xdb: case 0xc6: case 0xc9: case 0xdd: case 0xdf: lenbytes = 4; break;
+	default:
+		snprintf(r->err, r->errlen, "msgpack type byte 0x%02x is not valid", t);
+		return -1;
+	}
+	if (need(r, (size_t)lenbytes) != 0)
+		return -1;
+	uint64_t n = be(r->p, lenbytes);
+	r->p += lenbytes;
+	r->left -= (size_t)lenbytes;
+	switch (t) {
+	case 0xd9: case 0xda: case 0xdb: return skip_body(r, n, 1);
+	case 0xc4: case 0xc5: case 0xc6: return skip_body(r, n, 0);
+	case 0xc7: case 0xc8: case 0xc9: return skip_body(r, n + 1, 0);
+	case 0xdc: case 0xdd: return check_items(r, n, depth);
+	default: return check_items(r, 2 * n, depth);
+	}
+}
+
+int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, size_t errlen)
+{
+	struct mp_reader r = {(const unsigned char *)data, len, err, errlen};
+	if (check_value(&r, max_depth + 1) != 0)
+		return -1;
+	if (r.left != 0) {
+		snprintf(err, errlen, "trailing bytes after the msgpack value");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- JSON -> msgpack ---- */
+
+static int pack_json(msgpack_packer *pk, const json_t *v, int depth, char *err, size_t errlen)
+{
+	if (depth > JQ_CODEC_MAX_DEPTH) {
+		snprintf(err, errlen, "JSON value nested deeper than %d", JQ_CODEC_MAX_DEPTH);
+		return -1;
+	}
+	switch (json_typeof(v)) {
+	case JSON_NULL: return msgpack_pack_nil(pk);
+	case JSON_TRUE: return msgpack_pack_true(pk);
+	case JSON_FALSE: return msgpack_pack_false(pk);
+	case JSON_INTEGER: return msgpack_pack_int64(pk, json_integer_value(v));
+	case JSON_REAL: return msgpack_pack_double(pk, json_real_value(v));
+	case JSON_STRING: {
+		size_t n = json_string_length(v);
+		msgpack_pack_str(pk, n);
+		return msgpack_pack_str_body(pk, json_string_value(v), n);
+	}
+	case JSON_ARRAY: {
+		size_t i;
+		json_t *item;
+		msgpack_pack_array(pk, json_array_size(v));
+		json_array_foreach(v, i, item) {
+			if (pack_json(pk, item, depth + 1, err, errlen) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	case JSON_OBJECT: {
+		const char *key;
+		json_t *item;
+		msgpack_pack_map(pk, json_object_size(v));
+		json_object_foreach((json_t *)v, key, item) {
+			size_t n = strlen(key);
+			msgpack_pack_str(pk, n);
+			msgpack_pack_str_body(pk, key, n);
+			if (pack_json(pk, item, depth + 1, err, errlen) != 0)
+				return -1;
+		}
+		return 0;
+	}
+	}
+	snprintf(err, errlen, "unknown JSON type");
+	return -1;
+}
+
+int jq_json_pack(msgpack_packer *pk, const json_t *v, char *err, size_t errlen)
+{
+	return pack_json(pk, v, 1, err, errlen);
+}
+
+int jq_payload_from_json(msgpack_sbuffer *out, const json_t *v, char *err, size_t errlen)
+{
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_int(&pk, JQ_PAYLOAD_VERSION);
+	if (v == NULL)
+		return msgpack_pack_nil(&pk);
+	return pack_json(&pk, v, 1, err, errlen);
+}
+
+int jq_payload_from_msgpack(msgpack_sbuffer *out, const msgpack_object *v)
+{
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, out, msgpack_sbuffer_write);
+	msgpack_pack_array(&pk, 2);
+	msgpack_pack_int(&pk, JQ_PAYLOAD_VERSION);
+	return msgpack_pack_object(&pk, *v);
+}
+
+int jq_payload_unpack(const char *data, size_t len, msgpack_unpacked *result,
+		      const msgpack_object **value, char *err, size_t errlen)
+{
+	if (jq_msgpack_check(data, len, JQ_CODEC_MAX_DEPTH + 1, err, errlen) != 0)
+		return -1;
+	msgpack_unpacked_init(result);
+	size_t off = 0;
+	if (msgpack_unpack_next(result, data, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+		snprintf(err, errlen, "payload is not msgpack");
+		goto fail;
+	}
+	const msgpack_object *o = &result->data;
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 2 ||
+	    o->via.array.ptr[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		snprintf(err, errlen, "payload has no version envelope");
+		goto fail;
+	}
+	uint64_t version = o->via.array.ptr[0].via.u64;
+	if (version != JQ_PAYLOAD_VERSION) {
+		snprintf(err, errlen, "unsupported payload version %llu", (unsigned long long)version);
+		goto fail;
+	}
+	*value = &o->via.array.ptr[1];
+	return 0;
+fail:
+	msgpack_unpacked_destroy(result);
+	return -1;
+}
+
+/* ---- msgpack -> JSON ---- */
+
+static json_t *base64_string(const char *p, size_t n)
+{
+	static const char tbl[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t outlen = 4 * ((n + 2) / 3);
+	char *buf = malloc(outlen + 1);
+	if (!buf)
+		return NULL;
+	const unsigned char *s = (const unsigned char *)p;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)s[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= s[i + 2];
+		buf[o++] = tbl[(v >> 18) & 63];
+		buf[o++] = tbl[(v >> 12) & 63];
+		buf[o++] = i + 1 < n ? tbl[(v >> 6) & 63] : '=';
+		buf[o++] = i + 2 < n ? tbl[v & 63] : '=';
+	}
+	json_t *j = json_stringn(buf, o);
+	free(buf);
+	return j;
+}
+
+static json_t *to_json(const msgpack_object *o, int depth, char *err, size_t errlen)
+{
+	if (depth > JQ_CODEC_MAX_DEPTH + 1) {
+		snprintf(err, errlen, "msgpack value nested too deep");
+		return NULL;
+	}
+	switch (o->type) {
+	case MSGPACK_OBJECT_NIL: return json_null();
+	case MSGPACK_OBJECT_BOOLEAN: return json_boolean(o->via.boolean);
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		if (o->via.u64 > (uint64_t)INT64_MAX) {
+			snprintf(err, errlen, "integer %llu does not fit JSON's range",
+				 (unsigned long long)o->via.u64);
+			return NULL;
+		}
+		return json_integer((json_int_t)o->via.u64);
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer((json_int_t)o->via.i64);
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64: return json_real(o->via.f64);
+	case MSGPACK_OBJECT_STR: {
+		json_t *s = json_stringn(o->via.str.ptr, o->via.str.size);
+		if (!s)
+			snprintf(err, errlen, "string is not valid UTF-8");
+		return s;
+	}
+	case MSGPACK_OBJECT_BIN: return base64_string(o->via.bin.ptr, o->via.bin.size);
+	case MSGPACK_OBJECT_ARRAY: {
+		json_t *a = json_array();
+		for (uint32_t i = 0; a && i < o->via.array.size; i++) {
+			json_t *item = to_json(&o->via.array.ptr[i], depth + 1, err, errlen);
+			if (!item || json_array_append_new(a, item) != 0) {
+				json_decref(a);
+				return NULL;
+			}
+		}
+		return a;
+	}
+	case MSGPACK_OBJECT_MAP: {
+		json_t *m = json_object();
+		for (uint32_t i = 0; m && i < o->via.map.size; i++) {
+			const msgpack_object_kv *kv = &o->via.map.ptr[i];
+			if (kv->key.type != MSGPACK_OBJECT_STR) {
+				snprintf(err, errlen, "map key is not a string");
+				json_decref(m);
+				return NULL;
+			}
+			json_t *item = to_json(&kv->val, depth + 1, err, errlen);
+			if (!item || json_object_setn_new(m, kv->key.via.str.ptr, kv->key.via.str.size,
+							  item) != 0) {
+				if (item)
+					snprintf(err, errlen, "map key is not valid");
+				json_decref(m);
+				return NULL;
+			}
+		}
+		return m;
+	}
+	default:
+		snprintf(err, errlen, "msgpack ext values are not supported");
+		return NULL;
+	}
+}
+
+json_t *jq_msgpack_to_json(const msgpack_object *o, char *err, size_t errlen)
+{
+	return to_json(o, 1, err, errlen);
+}
+
+/* ---- map lookups ---- */
+
+const msgpack_object *jq_mp_get(const msgpack_object *map, const char *key)
+{
+	if (!map || map->type != MSGPACK_OBJECT_MAP)
+		return NULL;
+	size_t klen = strlen(key);
+	for (uint32_t i = 0; i < map->via.map.size; i++) {
+		const msgpack_object *k = &map->via.map.ptr[i].key;
+		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
+		    memcmp(k->via.str.ptr, key, klen) == 0)
+			return &map->via.map.ptr[i].val;
+	}
+	return NULL;
+}
+
+int jq_mp_get_str(const msgpack_object *map, const char *key, const char **s, size_t *len)
+{
+	const msgpack_object *v = jq_mp_get(map, key);
+	if (!v || v->type != MSGPACK_OBJECT_STR)
+		return -1;
+	*s = v->via.str.ptr;
+	*len = v->via.str.size;
+	return 0;
+}
+
+int jq_mp_get_i64(const msgpack_object *map, const char *key, int64_t *out)
+{
+	const msgpack_object *v = jq_mp_get(map, key);
+	if (!v)
+		return -1;
+	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= (uint64_t)INT64_MAX) {
+		*out = (int64_t)v->via.u64;
+		return 0;
+	}
+	if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+		*out = v->via.i64;
+		return 0;
+	}
+	return -1;
+}
+
+int jq_mp_get_bool(const msgpack_object *map, const char *key, int *out)
+{
+	const msgpack_object *v = jq_mp_get(map, key);
+	if (!v || v->type != MSGPACK_OBJECT_BOOLEAN)
+		return -1;
+	*out = v->via.boolean;
+	return 0;
+}

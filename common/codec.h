@@ -1,0 +1,56 @@
+/* codec.h: job payloads as versioned msgpack, and conversion to and from JSON.
+ *
+ * A stored payload is the msgpack array [JQ_PAYLOAD_VERSION, value].
+ *
+ * Rule for changing the format (old workers must reject, never misread):
+ *   1. Any change to how a value is laid out inside the envelope bumps
+ *      JQ_PAYLOAD_VERSION.
+ *   2. jq_payload_unpack() accepts exactly the versions this build knows and
+ *      fails every other with "unsupported payload version N", which fails
+ *      that job with the reason instead of running it on a misread payload.
+ *   3. Deploy workers that know version N+1 before brokers that write it.
+ *
+ * Limits (named here so tests and docs cite them): JQ_CODEC_MAX_DEPTH levels
+ * of nesting; strings must be valid UTF-8; map keys must be strings. */
+#ifndef JQ_CODEC_H
+#define JQ_CODEC_H
+
+#include <jansson.h>
+#include <msgpack.h>
+#include <stddef.h>
+
+#define JQ_PAYLOAD_VERSION 1
+#define JQ_CODEC_MAX_DEPTH 32
+
+/* Checks that data[0..len) is exactly one well-formed msgpack value nested at
+ * most max_depth deep, whose every claimed length fits in the buffer, with
+ * UTF-8 strings. Run it before msgpack_unpack_next() on untrusted bytes so a
+ * forged length never becomes a huge allocation. */
+int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, size_t errlen);
+
+/* Packs a JSON value (depth-limited) into pk. */
+int jq_json_pack(msgpack_packer *pk, const json_t *v, char *err, size_t errlen);
+
+/* Appends the envelope [version, value] for a JSON value (NULL packs nil). */
+int jq_payload_from_json(msgpack_sbuffer *out, const json_t *v, char *err, size_t errlen);
+/* Appends the envelope for an already-unpacked msgpack value (checked by the caller). */
+int jq_payload_from_msgpack(msgpack_sbuffer *out, const msgpack_object *v);
+
+/* Unpacks a stored payload into *result (caller calls msgpack_unpacked_destroy
+ * on success) and points *value at the inner value. Fails on bad bytes or an
+ * unknown version, with the reason in err. */
+int jq_payload_unpack(const char *data, size_t len, msgpack_unpacked *result,
+		      const msgpack_object **value, char *err, size_t errlen);
+
+/* Converts a msgpack value to a new JSON reference (NULL on error with err):
+ * bin becomes a base64 string, ext is refused, map keys must be strings. */
+json_t *jq_msgpack_to_json(const msgpack_object *o, char *err, size_t errlen);
+
+/* Map lookups for handlers. Each returns NULL/-1 when the key is missing or
+ * has another type. Strings are not NUL-terminated. */
+const msgpack_object *jq_mp_get(const msgpack_object *map, const char *key);
+int jq_mp_get_str(const msgpack_object *map, const char *key, const char **s, size_t *len);
+int jq_mp_get_i64(const msgpack_object *map, const char *key, int64_t *out);
+int jq_mp_get_bool(const msgpack_object *map, const char *key, int *out);
+
+#endif

@@ -1,0 +1,133 @@
+/* config.c: option table parsing; see config.h. */
+#include "config.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static int set_value(const struct jq_opt *o, const char *value, const char *origin, char *err,
+		     size_t errlen)
+{
+	switch (o->type) {
+	case JQ_OPT_STR:
+		if (o->max > 0 && (int64_t)strlen(value) > o->max) {
+			snprintf(err, errlen, "%s: '%s' is longer than %" PRId64 " characters", origin,
+				 o->name, o->max);
+			return -1;
+		}
+		*(const char **)o->ptr = value;
+		return 0;
+	case JQ_OPT_INT: {
+		int64_t v;
+		if (jq_parse_i64(value, o->min, o->max, &v) != 0) {
+			snprintf(err, errlen,
+				 "%s: '%s' must be an integer from %" PRId64 " to %" PRId64 ", not '%s'",
+				 origin, o->name, o->min, o->max, value);
+			return -1;
+		}
+		*(int64_t *)o->ptr = v;
+		return 0;
+	}
+	case JQ_OPT_BOOL:
+		if (!strcmp(value, "1") || !strcmp(value, "true") || !strcmp(value, "yes")) {
+			*(int *)o->ptr = 1;
+		} else if (!strcmp(value, "0") || !strcmp(value, "false") || !strcmp(value, "no")) {
+			*(int *)o->ptr = 0;
+		} else {
+			snprintf(err, errlen, "%s: '%s' must be true or false, not '%s'", origin, o->name,
+				 value);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+int jq_opts_parse(const struct jq_opt *opts, int argc, char **argv, int *first_arg, char *err,
+		  size_t errlen)
+{
+	for (const struct jq_opt *o = opts; o->name; o++) {
+		if (!o->env)
+			continue;
+		const char *v = getenv(o->env);
+		if (v && *v && set_value(o, v, o->env, err, errlen) != 0)
+			return JQ_OPTS_ERROR;
+	}
+	int i = 1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)
+			return JQ_OPTS_HELP;
+		if (strcmp(a, "--version") == 0)
+			return JQ_OPTS_VERSION;
+		if (strncmp(a, "--", 2) != 0 || a[2] == '\0') {
+			if (a[0] == '-' && a[1] != '\0') {
+				snprintf(err, errlen, "unknown option '%s'", a);
+				return JQ_OPTS_ERROR;
+			}
+			break; /* the first positional argument */
+		}
+		const char *name = a + 2;
+		const char *eq = strchr(name, '=');
+		size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+		const struct jq_opt *o = opts;
+		for (; o->name; o++)
+			if (strlen(o->name) == nlen && strncmp(o->name, name, nlen) == 0)
+				break;
+		if (!o->name) {
+			snprintf(err, errlen, "unknown option '--%.*s'", (int)nlen, name);
+			return JQ_OPTS_ERROR;
+		}
+		const char *value;
+		if (eq) {
+			value = eq + 1;
+		} else if (o->type == JQ_OPT_BOOL) {
+			value = "true";
+		} else if (i + 1 < argc) {
+			value = argv[++i];
+		} else {
+			snprintf(err, errlen, "option '--%s' needs a value", o->name);
+			return JQ_OPTS_ERROR;
+		}
+		char origin[80];
+		snprintf(origin, sizeof(origin), "--%s", o->name);
+		if (set_value(o, value, origin, err, errlen) != 0)
+			return JQ_OPTS_ERROR;
+	}
+	*first_arg = i;
+	return JQ_OPTS_OK;
+}
+
+void jq_opts_usage(FILE *out, const char *usage, const struct jq_opt *opts)
+{
+	fprintf(out, "%s\n\noptions (flags override environment variables):\n", usage);
+	for (const struct jq_opt *o = opts; o->name; o++) {
+		char flag[64];
+		snprintf(flag, sizeof(flag), "--%s%s", o->name, o->type == JQ_OPT_BOOL ? "" : " V");
+		fprintf(out, "  %-22s %s", flag, o->help);
+		if (o->env)
+			fprintf(out, " [env %s]", o->env);
+		switch (o->type) {
+		case JQ_OPT_STR: {
+			const char *v = *(const char **)o->ptr;
+			if (v)
+				fprintf(out, " (default: %s)", v);
+			break;
+		}
+		case JQ_OPT_INT:
+			fprintf(out, " (default: %" PRId64 ")", *(int64_t *)o->ptr);
+			break;
+		case JQ_OPT_BOOL:
+			break;
+		}
+		fputc('\n', out);
+	}
+	fprintf(out, "  %-22s %s\n  %-22s %s\n", "-h, --help", "show this help and exit", "--version",
+		"show the version and exit");
+}

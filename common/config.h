@@ -1,0 +1,45 @@
+/* config.h: flags and environment variables from one option table.
+ *
+ * Every setting of every program is a row: a long flag and, optionally, an
+ * environment variable. The environment is read first, flags override it.
+ * Values are checked here (integers in range, strings bounded), so a program
+ * never starts with a setting it did not understand. */
+#ifndef JQ_CONFIG_H
+#define JQ_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum jq_opt_type {
+	JQ_OPT_STR,  /* ptr is const char **; points into argv/environ, not owned */
+	JQ_OPT_INT,  /* ptr is int64_t *; checked against [min, max] */
+	JQ_OPT_BOOL, /* ptr is int *; a flag without value sets 1; env 1/0/true/false/yes/no */
+};
+
+struct jq_opt {
+	const char *name; /* flag without the leading "--" */
+	const char *env;  /* environment variable, or NULL */
+	enum jq_opt_type type;
+	void *ptr;
+	int64_t min, max; /* INT: the range; STR: max is the longest accepted length */
+	const char *help;
+};
+
+enum {
+	JQ_OPTS_OK = 0,
+	JQ_OPTS_HELP = 1,    /* --help or -h was given */
+	JQ_OPTS_VERSION = 2, /* --version was given */
+	JQ_OPTS_ERROR = -1,  /* err holds the reason */
+};
+
+/* Parses the environment, then argv[1..] up to the first argument that is
+ * not a flag (or just after "--"); *first_arg gets its index (argc if none).
+ * A table ends with a row whose name is NULL. */
+int jq_opts_parse(const struct jq_opt *opts, int argc, char **argv, int *first_arg, char *err,
+		  size_t errlen);
+
+/* Prints "usage: ..." and one line per option with its env var and current value. */
+void jq_opts_usage(FILE *out, const char *usage, const struct jq_opt *opts);
+
+#endif

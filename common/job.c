@@ -1,0 +1,226 @@
+/* job.c: job states, request validation and status strings; see job.h. */
+#include "job.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codec.h"
+
+static const char *const state_names[] = {"pending",   "scheduled", "running",
+					  "completed", "failed",    "cancelled"};
+
+const char *jq_state_name(enum jq_state s) { return state_names[s]; }
+
+int jq_state_parse(const char *name, size_t len, enum jq_state *out)
+{
+	for (size_t i = 0; i < sizeof(state_names) / sizeof(state_names[0]); i++) {
+		if (strlen(state_names[i]) == len && memcmp(state_names[i], name, len) == 0) {
+			*out = (enum jq_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void jq_job_spec_init(struct jq_job_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	strcpy(s->queue, JQ_DEFAULT_QUEUE);
+	s->max_attempts = JQ_DEFAULT_MAX_ATTEMPTS;
+	msgpack_sbuffer_init(&s->payload);
+}
+
+void jq_job_spec_release(struct jq_job_spec *s) { msgpack_sbuffer_destroy(&s->payload); }
+
+static int set_name(char *dst, const char *field, const char *v, size_t n, char *err,
+		    size_t errlen)
+{
+	if (!jq_name_valid(v, n)) {
+		snprintf(err, errlen,
+			 "'%s' must be 1 to %d characters of letters, digits and _.:-", field,
+			 JQ_QUEUE_NAME_MAX);
+		return -1;
+	}
+	memcpy(dst, v, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static int check_int(const char *field, int64_t v, int64_t min, int64_t max, int64_t *out,
+		     char *err, size_t errlen)
+{
+	if (v < min || v > max) {
+		snprintf(err, errlen, "'%s' must be an integer from %lld to %lld", field,
+			 (long long)min, (long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* One table for both body formats: the numeric envelope fields and their ranges. */
+struct int_field {
+	const char *name;
+	size_t offset;
+	int64_t min, max;
+};
+static const struct int_field int_fields[] = {
+    {"priority", offsetof(struct jq_job_spec, priority), -JQ_PRIORITY_LIMIT, JQ_PRIORITY_LIMIT},
+    {"max_attempts", offsetof(struct jq_job_spec, max_attempts), 1, JQ_MAX_ATTEMPTS_LIMIT},
+    {"timeout_ms", offsetof(struct jq_job_spec, timeout_ms), 0, JQ_TIMEOUT_MS_LIMIT},
+};
+#define N_INT_FIELDS (sizeof(int_fields) / sizeof(int_fields[0]))
+
+static int64_t *int_slot(struct jq_job_spec *s, const struct int_field *f)
+{
+	return (int64_t *)((char *)s + f->offset);
+}
+
+int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, size_t errlen)
+{
+	if (!json_is_object(obj)) {
+		snprintf(err, errlen, "a job must be a JSON object");
+		return -1;
+	}
+	const char *key;
+	json_t *v;
+	int have_type = 0;
+	const json_t *payload = NULL;
+	json_object_foreach((json_t *)obj, key, v) {
+		if (strcmp(key, "type") == 0 || strcmp(key, "queue") == 0) {
+			if (!json_is_string(v)) {
+				snprintf(err, errlen, "'%s' must be a string", key);
+				return -1;
+			}
+			int is_type = key[0] == 't';
+			if (set_name(is_type ? s->type : s->queue, key, json_string_value(v),
+				     json_string_length(v), err, errlen) != 0)
+				return -1;
+			have_type |= is_type;
+			continue;
+		}
+		if (strcmp(key, "payload") == 0) {
+			payload = v;
+			continue;
+		}
+		size_t i = 0;
+		for (; i < N_INT_FIELDS; i++)
+			if (strcmp(key, int_fields[i].name) == 0)
+				break;
+		if (i == N_INT_FIELDS) {
+			snprintf(err, errlen, "unknown field '%.64s'", key);
+			return -1;
+		}
+		if (!json_is_integer(v)) {
+			snprintf(err, errlen, "'%s' must be an integer", key);
+			return -1;
+		}
+		const struct int_field *f = &int_fields[i];
+		if (check_int(f->name, json_integer_value(v), f->min, f->max, int_slot(s, f), err,
+			      errlen) != 0)
+			return -1;
+	}
+	if (!have_type) {
+		snprintf(err, errlen, "'type' is required");
+		return -1;
+	}
+	return jq_payload_from_json(&s->payload, payload, err, errlen);
+}
+
+int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len, char *err,
+			     size_t errlen)
+{
+	if (jq_msgpack_check(data, len, JQ_CODEC_MAX_DEPTH + 1, err, errlen) != 0)
+		return -1;
+	msgpack_unpacked up;
+	msgpack_unpacked_init(&up);
+	size_t off = 0;
+	int rc = -1;
+	if (msgpack_unpack_next(&up, data, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+		snprintf(err, errlen, "body is not msgpack");
+		goto done;
+	}
+	const msgpack_object *map = &up.data;
+	if (map->type != MSGPACK_OBJECT_MAP) {
+		snprintf(err, errlen, "a job must be a msgpack map");
+		goto done;
+	}
+	int have_type = 0;
+	const msgpack_object *payload = NULL;
+	for (uint32_t k = 0; k < map->via.map.size; k++) {
+		const msgpack_object *key = &map->via.map.ptr[k].key;
+		const msgpack_object *v = &map->via.map.ptr[k].val;
+		if (key->type != MSGPACK_OBJECT_STR) {
+			snprintf(err, errlen, "map keys must be strings");
+			goto done;
+		}
+		char name[32];
+		if (key->via.str.size >= sizeof(name)) {
+			snprintf(err, errlen, "unknown field");
+			goto done;
+		}
+		memcpy(name, key->via.str.ptr, key->via.str.size);
+		name[key->via.str.size] = '\0';
+		if (strcmp(name, "type") == 0 || strcmp(name, "queue") == 0) {
+			if (v->type != MSGPACK_OBJECT_STR) {
+				snprintf(err, errlen, "'%s' must be a string", name);
+				goto done;
+			}
+			int is_type = name[0] == 't';
+			if (set_name(is_type ? s->type : s->queue, name, v->via.str.ptr,
+				     v->via.str.size, err, errlen) != 0)
+				goto done;
+			have_type |= is_type;
+			continue;
+		}
+		if (strcmp(name, "payload") == 0) {
+			payload = v;
+			continue;
+		}
+		size_t i = 0;
+		for (; i < N_INT_FIELDS; i++)
+			if (strcmp(name, int_fields[i].name) == 0)
+				break;
+		if (i == N_INT_FIELDS) {
+			snprintf(err, errlen, "unknown field '%s'", name);
+			goto done;
+		}
+		int64_t iv;
+		if (jq_mp_get_i64(map, name, &iv) != 0) {
+			snprintf(err, errlen, "'%s' must be an integer", name);
+			goto done;
+		}
+		const struct int_field *f = &int_fields[i];
+		if (check_int(f->name, iv, f->min, f->max, int_slot(s, f), err, errlen) != 0)
+			goto done;
+	}
+	if (!have_type) {
+		snprintf(err, errlen, "'type' is required");
+		goto done;
+	}
+	if (payload) {
+		jq_payload_from_msgpack(&s->payload, payload);
+	} else {
+		msgpack_object nil = {.type = MSGPACK_OBJECT_NIL};
+		jq_payload_from_msgpack(&s->payload, &nil);
+	}
+	rc = 0;
+done:
+	msgpack_unpacked_destroy(&up);
+	return rc;
+}
+
+void jq_job_status(char *buf, size_t cap, const char *state, int64_t done, int64_t total,
+		   const char *error)
+{
+	if (strcmp(state, "running") == 0 && total > 0 && done > 0) {
+		snprintf(buf, cap, "progress: %lld/%lld", (long long)done, (long long)total);
+	} else if (strcmp(state, "failed") == 0) {
+		snprintf(buf, cap, "failed: %s", error && *error ? error : "unknown error");
+	} else if (strcmp(state, "scheduled") == 0) {
+		snprintf(buf, cap, "pending"); /* the seed knows no scheduled state */
+	} else {
+		snprintf(buf, cap, "%s", state);
+	}
+}

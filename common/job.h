@@ -1,0 +1,62 @@
+/* job.h: the job model: states, what a client may ask for, and the seed's status string.
+ *
+ * A job lives in Redis as a hash (fields listed in docs/redis.md) plus its id
+ * in a queue list. This module knows the fields and their limits; it knows
+ * nothing of Redis connections or HTTP. */
+#ifndef JQ_JOB_H
+#define JQ_JOB_H
+
+#include <jansson.h>
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+
+#define JQ_DEFAULT_QUEUE "default"
+#define JQ_DEFAULT_MAX_ATTEMPTS 3
+#define JQ_MAX_ATTEMPTS_LIMIT 100
+#define JQ_PRIORITY_LIMIT 1000
+#define JQ_TIMEOUT_MS_LIMIT (7 * 24 * 3600 * 1000LL)
+
+enum jq_state {
+	JQ_STATE_PENDING,
+	JQ_STATE_SCHEDULED,
+	JQ_STATE_RUNNING,
+	JQ_STATE_COMPLETED,
+	JQ_STATE_FAILED,
+	JQ_STATE_CANCELLED,
+};
+
+const char *jq_state_name(enum jq_state s);
+/* -1 if name is no state. */
+int jq_state_parse(const char *name, size_t len, enum jq_state *out);
+
+/* What a client asks for: the validated envelope and the payload envelope bytes. */
+struct jq_job_spec {
+	char type[JQ_TYPE_NAME_MAX + 1];
+	char queue[JQ_QUEUE_NAME_MAX + 1];
+	int64_t priority;     /* -JQ_PRIORITY_LIMIT..JQ_PRIORITY_LIMIT, stored for later use */
+	int64_t max_attempts; /* 1..JQ_MAX_ATTEMPTS_LIMIT */
+	int64_t timeout_ms;   /* 0 = no timeout */
+	msgpack_sbuffer payload; /* [version, value]; owned, freed by _release */
+};
+
+/* Sets the defaults and an empty payload buffer. */
+void jq_job_spec_init(struct jq_job_spec *s);
+void jq_job_spec_release(struct jq_job_spec *s);
+
+/* Fills s from a JSON object {"type", "payload"?, "queue"?, "priority"?,
+ * "max_attempts"?, "timeout_ms"?}; unknown fields are refused. s must have
+ * been _init'ed; on error err says which field and why. */
+int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, size_t errlen);
+/* The same from a msgpack map (application/msgpack body), payload kept as sent. */
+int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len, char *err,
+			     size_t errlen);
+
+/* The seed's status string: "pending", "running", "progress: 2/5", "completed",
+ * "failed: <reason>", "cancelled". state is a state name as stored. */
+void jq_job_status(char *buf, size_t cap, const char *state, int64_t done, int64_t total,
+		   const char *error);
+
+#endif

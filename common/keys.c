@@ -1,0 +1,68 @@
+/* keys.c: Redis key names; see keys.h. */
+#include "keys.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+int jq_keys_init(struct jq_keys *k, const char *prefix)
+{
+	size_t n = strlen(prefix);
+	if (n > JQ_PREFIX_MAX)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)prefix[i] <= ' ' || prefix[i] == 0x7f)
+			return -1;
+	memcpy(k->prefix, prefix, n + 1);
+	return 0;
+}
+
+static size_t fmt(char *buf, const char *prefix, const char *what, const char *tail)
+{
+	int n = snprintf(buf, JQ_KEY_MAX, "%s%s%s", prefix, what, tail);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+size_t jq_keys_job(const struct jq_keys *k, int64_t id, char *buf)
+{
+	int n = snprintf(buf, JQ_KEY_MAX, "%sjob:%" PRId64, k->prefix, id);
+	return n < 0 ? 0 : (size_t)n;
+}
+
+size_t jq_keys_queue(const struct jq_keys *k, const char *q, char *buf)
+{
+	return fmt(buf, k->prefix, "q:", q);
+}
+
+size_t jq_keys_wake(const struct jq_keys *k, const char *q, char *buf)
+{
+	return fmt(buf, k->prefix, "wake:", q);
+}
+
+size_t jq_keys_ids(const struct jq_keys *k, char *buf) { return fmt(buf, k->prefix, "ids", ""); }
+size_t jq_keys_leases(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "leases", "");
+}
+size_t jq_keys_dead(const struct jq_keys *k, char *buf) { return fmt(buf, k->prefix, "dead", ""); }
+size_t jq_keys_queues(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "queues", "");
+}
+size_t jq_keys_job_prefix(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "job:", "");
+}
+
+int jq_name_valid(const char *name, size_t len)
+{
+	if (len == 0 || len > JQ_QUEUE_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == ':' || c == '-'))
+			return 0;
+	}
+	return 1;
+}

@@ -1,0 +1,38 @@
+/* keys.h: every Redis key name jobq uses, in one place.
+ *
+ * All keys start with a prefix (default "jobq:"). Keys of one deployment share
+ * the prefix; tests give each run its own prefix or database. See docs/redis.md. */
+#ifndef JQ_KEYS_H
+#define JQ_KEYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define JQ_PREFIX_MAX 64
+#define JQ_QUEUE_NAME_MAX 64
+#define JQ_TYPE_NAME_MAX 64
+#define JQ_KEY_MAX (JQ_PREFIX_MAX + JQ_QUEUE_NAME_MAX + 16)
+
+struct jq_keys {
+	char prefix[JQ_PREFIX_MAX + 1];
+};
+
+/* Fails (-1) if prefix is longer than JQ_PREFIX_MAX or has a space/control char. */
+int jq_keys_init(struct jq_keys *k, const char *prefix);
+
+/* Each writes a NUL-terminated name into buf (at least JQ_KEY_MAX bytes)
+ * and returns its length. */
+size_t jq_keys_job(const struct jq_keys *k, int64_t id, char *buf);     /* <p>job:<id> hash */
+size_t jq_keys_queue(const struct jq_keys *k, const char *q, char *buf); /* <p>q:<q> list */
+size_t jq_keys_wake(const struct jq_keys *k, const char *q, char *buf);  /* <p>wake:<q> list */
+size_t jq_keys_ids(const struct jq_keys *k, char *buf);                  /* <p>ids counter */
+size_t jq_keys_leases(const struct jq_keys *k, char *buf);               /* <p>leases zset */
+size_t jq_keys_dead(const struct jq_keys *k, char *buf);                 /* <p>dead zset */
+size_t jq_keys_queues(const struct jq_keys *k, char *buf);               /* <p>queues set */
+/* "<p>job:" — what the fetch script prepends to an id it popped. */
+size_t jq_keys_job_prefix(const struct jq_keys *k, char *buf);
+
+/* 1 if name is a valid queue or job type name: 1..64 of [A-Za-z0-9_.:-]. */
+int jq_name_valid(const char *name, size_t len);
+
+#endif

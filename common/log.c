@@ -1,0 +1,96 @@
+/* log.c: stderr logger; see log.h. */
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *g_program = "jobq";
+static enum jq_log_format g_format = JQ_LOG_TEXT;
+static enum jq_log_level g_min = JQ_LOG_INFO;
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void jq_log_setup(const char *program, enum jq_log_format format, enum jq_log_level min)
+{
+	g_program = program;
+	g_format = format;
+	g_min = min;
+}
+
+int jq_log_parse_format(const char *s, enum jq_log_format *out)
+{
+	if (strcmp(s, "text") == 0)
+		*out = JQ_LOG_TEXT;
+	else if (strcmp(s, "json") == 0)
+		*out = JQ_LOG_JSON;
+	else
+		return -1;
+	return 0;
+}
+
+int jq_log_parse_level(const char *s, enum jq_log_level *out)
+{
+	for (int i = 0; i < 4; i++) {
+		if (strcmp(s, level_names[i]) == 0) {
+			*out = (enum jq_log_level)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Appends s to buf as the inside of a JSON string; stops at the buffer's end. */
+static size_t json_escape(char *buf, size_t pos, size_t cap, const char *s)
+{
+	for (; *s && pos + 7 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			buf[pos++] = '\\';
+			buf[pos++] = (char)c;
+		} else if (c < 0x20) {
+			pos += (size_t)snprintf(buf + pos, cap - pos, "\\u%04x", c);
+		} else {
+			buf[pos++] = (char)c;
+		}
+	}
+	return pos;
+}
+
+void jq_log(enum jq_log_level level, const char *fmt, ...)
+{
+	if (level < g_min)
+		return;
+	char msg[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char when[40];
+	size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+
+	char line[4096];
+	size_t pos;
+	if (g_format == JQ_LOG_JSON) {
+		pos = (size_t)snprintf(line, sizeof(line),
+				       "{\"ts\":\"%s\",\"level\":\"%s\",\"program\":\"%s\",\"msg\":\"",
+				       when, level_names[level], g_program);
+		pos = json_escape(line, pos, sizeof(line) - 3, msg);
+		line[pos++] = '"';
+		line[pos++] = '}';
+	} else {
+		pos = (size_t)snprintf(line, sizeof(line), "%s %s %s[%d]: %s", when,
+				       level_names[level], g_program, (int)getpid(), msg);
+		if (pos > sizeof(line) - 2)
+			pos = sizeof(line) - 2;
+	}
+	line[pos++] = '\n';
+	ssize_t w = write(STDERR_FILENO, line, pos);
+	(void)w;
+}

@@ -1,0 +1,27 @@
+/* log.h: one-line-per-event logging to stderr, as text or JSON. */
+#ifndef JQ_LOG_H
+#define JQ_LOG_H
+
+#include <stdarg.h>
+
+enum jq_log_level { JQ_LOG_DEBUG, JQ_LOG_INFO, JQ_LOG_WARN, JQ_LOG_ERROR };
+enum jq_log_format { JQ_LOG_TEXT, JQ_LOG_JSON };
+
+/* Process-wide settings; call before any thread starts logging. */
+void jq_log_setup(const char *program, enum jq_log_format format, enum jq_log_level min);
+
+/* Parses "text" or "json"; returns -1 on anything else. */
+int jq_log_parse_format(const char *s, enum jq_log_format *out);
+/* Parses "debug", "info", "warn" or "error"; returns -1 on anything else. */
+int jq_log_parse_level(const char *s, enum jq_log_level *out);
+
+/* Writes one line with one write(2), so lines from threads never interleave. */
+void jq_log(enum jq_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+#define jq_debug(...) jq_log(JQ_LOG_DEBUG, __VA_ARGS__)
+#define jq_info(...) jq_log(JQ_LOG_INFO, __VA_ARGS__)
+#define jq_warn(...) jq_log(JQ_LOG_WARN, __VA_ARGS__)
+#define jq_error(...) jq_log(JQ_LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,47 @@
+/* redis.h: one asynchronous Redis connection on a libevent loop that reconnects by itself.
+ *
+ * On every (re)connect it authenticates, selects the database and loads the
+ * scripts; only then is it "ready". While not ready, jq_redis_ctx() is NULL
+ * and callers must answer "unavailable" rather than queue work. A command's
+ * callback gets a NULL reply when the connection drops before the answer:
+ * treat that as "not done". Reconnects back off from 100 ms to 2 s. */
+#ifndef JQ_REDIS_H
+#define JQ_REDIS_H
+
+#include <event2/event.h>
+#include <hiredis/async.h>
+#include <stddef.h>
+
+#include "scripts.h"
+
+struct jq_redis_url {
+	char host[256];
+	int port;
+	char unix_path[256]; /* non-empty for unix:// URLs */
+	int db;
+	char password[256];
+};
+
+/* redis://[:password@]host[:port][/db] or unix:///path/to/sock[?db=N]. */
+int jq_redis_url_parse(const char *url, struct jq_redis_url *out, char *err, size_t errlen);
+
+struct jq_redis;
+/* Called on the loop whenever the connection becomes ready (1) or is lost (0). */
+typedef void jq_redis_state_cb(struct jq_redis *r, int ready, void *arg);
+
+/* Starts connecting at once; never fails for a Redis that is down (it retries).
+ * name appears in logs. cb may be NULL. */
+struct jq_redis *jq_redis_new(struct event_base *base, const struct jq_redis_url *url,
+			      const char *name, jq_redis_state_cb *cb, void *arg);
+/* Drops the connection; pending callbacks run with a NULL reply first. */
+void jq_redis_free(struct jq_redis *r);
+
+/* The context while ready, else NULL. */
+redisAsyncContext *jq_redis_ctx(const struct jq_redis *r);
+
+/* EVALSHA of a loaded script with nkeys keys followed by nargs arguments.
+ * Returns -1 (and the callback is never called) when not ready. */
+int jq_redis_eval(struct jq_redis *r, enum jq_script_id id, redisCallbackFn *cb, void *priv,
+		  int nkeys, int nargs, const char **argv, const size_t *argvlen);
+
+#endif

@@ -1,0 +1,30 @@
+/* scripts.c: the embedded Lua scripts and their SHA1s; see scripts.h. */
+#include "scripts.h"
+
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+
+extern const char jq_lua_enqueue[];
+extern const char jq_lua_fetch[];
+extern const char jq_lua_finish[];
+extern const char jq_lua_progress[];
+
+static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
+    [JQ_SCRIPT_ENQUEUE] = {"enqueue", jq_lua_enqueue, ""},
+    [JQ_SCRIPT_FETCH] = {"fetch", jq_lua_fetch, ""},
+    [JQ_SCRIPT_FINISH] = {"finish", jq_lua_finish, ""},
+    [JQ_SCRIPT_PROGRESS] = {"progress", jq_lua_progress, ""},
+};
+
+void jq_scripts_init(void)
+{
+	for (int i = 0; i < JQ_SCRIPT_COUNT; i++) {
+		unsigned char md[SHA_DIGEST_LENGTH];
+		SHA1((const unsigned char *)scripts[i].body, strlen(scripts[i].body), md);
+		for (int k = 0; k < SHA_DIGEST_LENGTH; k++)
+			snprintf(scripts[i].sha + 2 * k, 3, "%02x", md[k]);
+	}
+}
+
+const struct jq_script *jq_script_get(enum jq_script_id id) { return &scripts[id]; }

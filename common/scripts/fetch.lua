@@ -1,0 +1,46 @@
+-- fetch: take up to N pending jobs and record each under a lease, in one atomic step.
+-- A job is never out of its queue without being in the lease set (at-least-once).
+-- KEYS[1] lease zset (id -> deadline ms), KEYS[2..] pairs of (queue list, wake list),
+--   in the order the worker serves its queues
+-- ARGV[1] job key prefix ("<prefix>job:"), ARGV[2] now ms, ARGV[3] lease ms,
+--   ARGV[4] worker id, ARGV[5] most jobs to take
+-- Returns a flat array, 8 entries per job taken:
+--   id, token, attempts, type, payload, timeout_ms, max_attempts, queue
+-- Job keys are built from the popped id (the one exception to "keys in KEYS[]",
+-- as in BullMQ's moveToActive): a queue and its jobs live on one Redis.
+local out = {}
+local want = tonumber(ARGV[5])
+local now = ARGV[2]
+local deadline = tonumber(now) + tonumber(ARGV[3])
+local got = 0
+for i = 2, #KEYS, 2 do
+  while got < want do
+    local id = redis.call('RPOP', KEYS[i])
+    if not id then break end
+    local jk = ARGV[1] .. id
+    local f = redis.call('HMGET', jk, 'state', 'type', 'payload', 'timeout_ms', 'max_attempts', 'queue')
+    if f[1] == 'pending' then
+      local token = redis.call('HINCRBY', jk, 'token', 1)
+      local attempts = redis.call('HINCRBY', jk, 'attempts', 1)
+      redis.call('HSET', jk, 'state', 'running', 'worker', ARGV[4], 'started_at', now)
+      redis.call('ZADD', KEYS[1], deadline, id)
+      out[#out + 1] = id
+      out[#out + 1] = token
+      out[#out + 1] = attempts
+      out[#out + 1] = f[2] or ''
+      out[#out + 1] = f[3] or ''
+      out[#out + 1] = f[4] or '0'
+      out[#out + 1] = f[5] or '1'
+      out[#out + 1] = f[6] or ''
+      got = got + 1
+    end
+    -- any other state (e.g. cancelled while queued) or a missing hash: not runnable, dropped
+  end
+end
+-- pass the wake-up on to the next idle worker while any queue still holds jobs
+for i = 2, #KEYS, 2 do
+  if redis.call('LLEN', KEYS[i]) > 0 and redis.call('LLEN', KEYS[i + 1]) == 0 then
+    redis.call('LPUSH', KEYS[i + 1], 1)
+  end
+end
+return out

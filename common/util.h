@@ -1,0 +1,26 @@
+/* util.h: small helpers every program shares: clocks, strict number parsing, text checks. */
+#ifndef JQ_UTIL_H
+#define JQ_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Wall-clock milliseconds since the epoch (what Redis fields store). */
+int64_t jq_now_ms(void);
+/* Monotonic microseconds, for durations only. */
+int64_t jq_mono_us(void);
+
+/* Parses all of s as a base-10 integer in [min, max]; -1 on anything else
+ * (empty, trailing junk, overflow, out of range). Never touches *out on error. */
+int jq_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* The same for a buffer that is not NUL-terminated. */
+int jq_parse_i64n(const char *s, size_t len, int64_t min, int64_t max, int64_t *out);
+
+/* 1 if the len bytes at s are well-formed UTF-8 (no overlongs, no surrogates). */
+int jq_utf8_valid(const char *s, size_t len);
+
+/* Formats epoch milliseconds as RFC 3339 UTC with milliseconds into buf
+ * ("2026-11-25T22:03:17.123Z"); buf must hold 32 bytes. */
+void jq_format_rfc3339(int64_t ms, char buf[32]);
+
+#endif
