@@ -1,0 +1,441 @@
+/* api.c: the HTTP handlers of docs/api.md (seed-compatible and native). */
+#include <event2/buffer.h>
+#include <event2/keyvalq_struct.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "codec.h"
+#include "log.h"
+#include "util.h"
+
+#define SEED_DEFAULT_DURATION 10
+#define SEED_MAX_DURATION 86400
+#define EMAIL_MAX 254
+#define CONTENT_MAX (64 * 1024)
+#define NOTIFICATION_MESSAGE "Notification sent in the background"
+
+/* A request waiting on one Redis reply. */
+struct pending {
+	struct jq_broker *b;
+	struct evhttp_request *req;
+	int64_t id;
+};
+
+static struct pending *pending_new(struct jq_broker *b, struct evhttp_request *req, int64_t id)
+{
+	struct pending *p = malloc(sizeof(*p));
+	if (!p) {
+		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
+		return NULL;
+	}
+	p->b = b;
+	p->req = req;
+	p->id = id;
+	b->in_flight++;
+	return p;
+}
+
+static void pending_free(struct pending *p)
+{
+	p->b->in_flight--;
+	free(p);
+}
+
+static int parse_id(struct evhttp_request *req, const char *s, int64_t *id)
+{
+	if (jq_parse_i64(s, 1, INT64_MAX, id) != 0) {
+		jq_reply_error(req, 400, "invalid_argument", "id '%.64s' is not a positive integer",
+			       s);
+		return -1;
+	}
+	return 0;
+}
+
+static void reply_unavailable(struct evhttp_request *req)
+{
+	jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
+}
+
+/* ---- POST /start-task?duration=N ---- */
+
+static void start_task_reply(struct evhttp_request *req, int64_t id)
+{
+	jq_reply_json(req, 200, json_pack("{s:I,s:s}", "task_id", (json_int_t)id, "status", "pending"));
+}
+
+void jq_api_start_task(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	struct evkeyvalq q;
+	if (jq_request_query(req, &q) != 0) {
+		jq_reply_error(req, 400, "invalid_argument", "malformed query string");
+		return;
+	}
+	int64_t duration = SEED_DEFAULT_DURATION;
+	const char *d = evhttp_find_header(&q, "duration");
+	if (d && jq_parse_i64(d, 0, SEED_MAX_DURATION, &duration) != 0) {
+		jq_reply_error(req, 400, "invalid_argument",
+			       "'duration' must be an integer from 0 to %d seconds", SEED_MAX_DURATION);
+		evhttp_clear_headers(&q);
+		return;
+	}
+	evhttp_clear_headers(&q);
+	struct jq_job_spec spec;
+	jq_job_spec_init(&spec);
+	strcpy(spec.type, "progress");
+	json_t *payload = json_pack("{s:I}", "duration", (json_int_t)duration);
+	char err[128];
+	jq_payload_from_json(&spec.payload, payload, err, sizeof(err));
+	json_decref(payload);
+	jq_broker_enqueue(b, req, &spec, start_task_reply);
+}
+
+/* ---- GET /task-status/{id} ---- */
+
+static int64_t reply_int(const redisReply *r)
+{
+	int64_t v = 0;
+	if (r && r->type == REDIS_REPLY_STRING)
+		jq_parse_i64(r->str, INT64_MIN, INT64_MAX, &v);
+	return v;
+}
+
+static void on_task_status(redisAsyncContext *ac, void *reply, void *priv)
+{
+	redisReply *r = reply;
+	struct pending *p = priv;
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+		reply_unavailable(p->req);
+		pending_free(p);
+		return;
+	}
+	char status[600];
+	if (r->element[0]->type != REDIS_REPLY_STRING) {
+		snprintf(status, sizeof(status), "not_found");
+	} else {
+		const char *error = r->element[3]->type == REDIS_REPLY_STRING ? r->element[3]->str : "";
+		jq_job_status(status, sizeof(status), r->element[0]->str, reply_int(r->element[1]),
+			      reply_int(r->element[2]), error);
+	}
+	jq_reply_json(p->req, 200, json_pack("{s:I,s:s}", "task_id", (json_int_t)p->id, "status",
+					      status));
+	pending_free(p);
+}
+
+void jq_api_task_status(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	int64_t id;
+	if (parse_id(req, arg, &id) != 0)
+		return;
+	redisAsyncContext *ac = jq_redis_ctx(b->redis);
+	if (!ac) {
+		reply_unavailable(req);
+		return;
+	}
+	struct pending *p = pending_new(b, req, id);
+	if (!p)
+		return;
+	char key[JQ_KEY_MAX];
+	jq_keys_job(&b->keys, id, key);
+	if (redisAsyncCommand(ac, on_task_status, p, "HMGET %s state done total error", key) !=
+	    REDIS_OK) {
+		reply_unavailable(req);
+		pending_free(p);
+	}
+}
+
+/* ---- POST /send-notification[-sync]?email=&content= ---- */
+
+/* A plausible address: local@domain, printable ASCII without specials, a dotted domain. */
+static int email_valid(const char *s)
+{
+	size_t n = strlen(s);
+	const char *at = strchr(s, '@');
+	if (n == 0 || n > EMAIL_MAX || !at || at == s || strchr(at + 1, '@') || at - s > 64)
+		return 0;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= ' ' || c >= 0x7f || strchr("<>()[]\\,;:\"", c))
+			return 0;
+	}
+	const char *dom = at + 1;
+	size_t dn = strlen(dom);
+	if (dn < 3 || !strchr(dom, '.') || dom[0] == '.' || dom[dn - 1] == '.' || strstr(dom, ".."))
+		return 0;
+	for (const char *p = dom; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			return 0;
+	return 1;
+}
+
+static void notification_reply(struct evhttp_request *req, int64_t id)
+{
+	jq_reply_json(req, 200, json_pack("{s:s,s:I}", "message", NOTIFICATION_MESSAGE, "task_id",
+					  (json_int_t)id));
+}
+
+static void send_notification(struct jq_broker *b, struct evhttp_request *req, int sync)
+{
+	struct evkeyvalq q;
+	if (jq_request_query(req, &q) != 0) {
+		jq_reply_error(req, 400, "invalid_argument", "malformed query string");
+		return;
+	}
+	const char *email = evhttp_find_header(&q, "email");
+	const char *content = evhttp_find_header(&q, "content");
+	if (!email || !email_valid(email)) {
+		jq_reply_error(req, 400, "invalid_argument",
+			       email ? "'email' is not a valid address" : "'email' is required");
+		goto done;
+	}
+	if (!content) {
+		jq_reply_error(req, 400, "invalid_argument", "'content' is required");
+		goto done;
+	}
+	size_t clen = strlen(content);
+	if (clen > CONTENT_MAX || !jq_utf8_valid(content, clen)) {
+		jq_reply_error(req, 400, "invalid_argument",
+			       "'content' must be valid UTF-8 of at most %d bytes", CONTENT_MAX);
+		goto done;
+	}
+	struct jq_job_spec spec;
+	jq_job_spec_init(&spec);
+	strcpy(spec.type, "email");
+	json_t *payload = json_pack("{s:s,s:s,s:s,s:b}", "to", email, "subject", "Notification",
+				    "body", content, "sync", sync);
+	char err[128];
+	if (!payload || jq_payload_from_json(&spec.payload, payload, err, sizeof(err)) != 0) {
+		json_decref(payload);
+		jq_job_spec_release(&spec);
+		jq_reply_error(req, 400, "invalid_argument", "'content' is not valid text");
+		goto done;
+	}
+	json_decref(payload);
+	jq_broker_enqueue(b, req, &spec, notification_reply);
+done:
+	evhttp_clear_headers(&q);
+}
+
+void jq_api_send_notification(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	send_notification(b, req, 0);
+}
+
+void jq_api_send_notification_sync(struct jq_broker *b, struct evhttp_request *req,
+				   const char *arg)
+{
+	send_notification(b, req, 1);
+}
+
+/* ---- POST /jobs ---- */
+
+static void post_job_reply(struct evhttp_request *req, int64_t id)
+{
+	jq_reply_json(req, 201, json_pack("{s:I,s:s}", "id", (json_int_t)id, "state", "pending"));
+}
+
+static int content_type_is(struct evhttp_request *req, const char *want)
+{
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	if (!ct)
+		return 0;
+	size_t n = strlen(want);
+	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+void jq_api_post_job(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *body = (const char *)evbuffer_pullup(in, -1);
+	struct jq_job_spec spec;
+	jq_job_spec_init(&spec);
+	char err[256];
+	if (content_type_is(req, "application/msgpack")) {
+		if (jq_job_spec_from_msgpack(&spec, body ? body : "", len, err, sizeof(err)) != 0) {
+			jq_reply_error(req, 400, "invalid_argument", "%s", err);
+			goto fail;
+		}
+	} else {
+		/* anything else is read as JSON: curl -d sends form-urlencoded by default */
+		json_error_t jerr;
+		json_t *obj = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+		if (!obj) {
+			jq_reply_error(req, 400, "invalid_json", "body is not valid JSON: %s",
+				       jerr.text);
+			goto fail;
+		}
+		int rc = jq_job_spec_from_json(&spec, obj, err, sizeof(err));
+		json_decref(obj);
+		if (rc != 0) {
+			jq_reply_error(req, 400, "invalid_argument", "%s", err);
+			goto fail;
+		}
+	}
+	jq_broker_enqueue(b, req, &spec, post_job_reply);
+	return;
+fail:
+	jq_job_spec_release(&spec);
+}
+
+/* ---- GET /jobs/{id} ---- */
+
+static json_t *time_or_null(const char *ms)
+{
+	int64_t v;
+	if (!ms || jq_parse_i64(ms, 0, INT64_MAX, &v) != 0)
+		return json_null();
+	char buf[32];
+	jq_format_rfc3339(v, buf);
+	return json_string(buf);
+}
+
+static json_t *int_field(const char *s)
+{
+	int64_t v = 0;
+	if (s)
+		jq_parse_i64(s, INT64_MIN, INT64_MAX, &v);
+	return json_integer(v);
+}
+
+static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+
+static const char *field_get(const char *f[][2], size_t nf, const char *name)
+{
+	for (size_t i = 0; i < nf; i++)
+		if (f[i][0] && strcmp(f[i][0], name) == 0)
+			return f[i][1];
+	return NULL;
+}
+
+static json_t *job_json(int64_t id, const redisReply *r)
+{
+	/* HGETALL: name, value, name, value ... */
+	const char *f[32][2];
+	size_t nf = 0;
+	const redisReply *payload = NULL;
+	for (size_t i = 0; i + 1 < r->elements && nf < 32; i += 2) {
+		f[nf][0] = r->element[i]->str;
+		f[nf][1] = r->element[i + 1]->str;
+		if (strcmp(f[nf][0], "payload") == 0)
+			payload = r->element[i + 1];
+		nf++;
+	}
+#define FIELD(name) field_get(f, nf, name)
+	const char *state = FIELD("state");
+	char status[600];
+	int64_t done = 0, total = 0;
+	if (FIELD("done"))
+		jq_parse_i64(FIELD("done"), 0, INT64_MAX, &done);
+	if (FIELD("total"))
+		jq_parse_i64(FIELD("total"), 0, INT64_MAX, &total);
+	jq_job_status(status, sizeof(status), state ? state : "unknown", done, total,
+		      FIELD("error"));
+
+	json_t *payload_json = json_null();
+	if (payload) {
+		msgpack_unpacked up;
+		const msgpack_object *v;
+		char err[128];
+		if (jq_payload_unpack(payload->str, payload->len, &up, &v, err, sizeof(err)) == 0) {
+			json_t *pj = jq_msgpack_to_json(v, err, sizeof(err));
+			if (pj) {
+				json_decref(payload_json);
+				payload_json = pj;
+			}
+			msgpack_unpacked_destroy(&up);
+		}
+	}
+	json_t *result = json_null();
+	if (FIELD("result")) {
+		json_t *rj = json_loads(FIELD("result"), JSON_DECODE_ANY, NULL);
+		json_decref(result);
+		result = rj ? rj : json_string(FIELD("result"));
+	}
+	json_t *j = json_object();
+	json_object_set_new(j, "id", json_integer(id));
+	json_object_set_new(j, "type", str_or_null(FIELD("type")));
+	json_object_set_new(j, "queue", str_or_null(FIELD("queue")));
+	json_object_set_new(j, "state", str_or_null(state));
+	json_object_set_new(j, "status", json_string(status));
+	json_object_set_new(j, "progress", json_pack("{s:I,s:I}", "done", (json_int_t)done,
+						     "total", (json_int_t)total));
+	json_object_set_new(j, "attempts", int_field(FIELD("attempts")));
+	json_object_set_new(j, "max_attempts", int_field(FIELD("max_attempts")));
+	json_object_set_new(j, "priority", int_field(FIELD("priority")));
+	json_object_set_new(j, "timeout_ms", int_field(FIELD("timeout_ms")));
+	json_object_set_new(j, "payload", payload_json);
+	json_object_set_new(j, "result", result);
+	json_object_set_new(j, "error", str_or_null(FIELD("error")));
+	json_object_set_new(j, "created_at", time_or_null(FIELD("created_at")));
+	json_object_set_new(j, "started_at", time_or_null(FIELD("started_at")));
+	json_object_set_new(j, "finished_at", time_or_null(FIELD("finished_at")));
+	json_object_set_new(j, "worker", str_or_null(FIELD("worker")));
+#undef FIELD
+	return j;
+}
+
+static void on_get_job(redisAsyncContext *ac, void *reply, void *priv)
+{
+	redisReply *r = reply;
+	struct pending *p = priv;
+	if (!r || r->type != REDIS_REPLY_ARRAY)
+		reply_unavailable(p->req);
+	else if (r->elements == 0)
+		jq_reply_error(p->req, 404, "not_found", "job %" PRId64 " not found", p->id);
+	else
+		jq_reply_json(p->req, 200, job_json(p->id, r));
+	pending_free(p);
+}
+
+void jq_api_get_job(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	int64_t id;
+	if (parse_id(req, arg, &id) != 0)
+		return;
+	redisAsyncContext *ac = jq_redis_ctx(b->redis);
+	if (!ac) {
+		reply_unavailable(req);
+		return;
+	}
+	struct pending *p = pending_new(b, req, id);
+	if (!p)
+		return;
+	char key[JQ_KEY_MAX];
+	jq_keys_job(&b->keys, id, key);
+	if (redisAsyncCommand(ac, on_get_job, p, "HGETALL %s", key) != REDIS_OK) {
+		reply_unavailable(req);
+		pending_free(p);
+	}
+}
+
+/* ---- GET /healthz ---- */
+
+static void on_ping(redisAsyncContext *ac, void *reply, void *priv)
+{
+	redisReply *r = reply;
+	struct pending *p = priv;
+	if (r && r->type == REDIS_REPLY_STATUS)
+		jq_reply_json(p->req, 200, json_pack("{s:s,s:s}", "status", "ok", "redis", "ok"));
+	else
+		reply_unavailable(p->req);
+	pending_free(p);
+}
+
+void jq_api_healthz(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	redisAsyncContext *ac = jq_redis_ctx(b->redis);
+	if (!ac) {
+		reply_unavailable(req);
+		return;
+	}
+	struct pending *p = pending_new(b, req, 0);
+	if (p && redisAsyncCommand(ac, on_ping, p, "PING") != REDIS_OK) {
+		reply_unavailable(req);
+		pending_free(p);
+	}
+}

@@ -1,0 +1,341 @@
+/* broker.c: server lifecycle, routing, JSON replies and the enqueue path; see broker.h. */
+#include "broker.h"
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include "log.h"
+#include "util.h"
+
+/* ---- replies ---- */
+
+static void free_json_text(const void *data, size_t len, void *arg) { free((void *)data); }
+
+void jq_reply_json(struct evhttp_request *req, int status, json_t *body)
+{
+	char *text = json_dumps(body, JSON_COMPACT);
+	json_decref(body);
+	struct evbuffer *out = evhttp_request_get_output_buffer(req);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+			  "application/json");
+	if (text)
+		evbuffer_add_reference(out, text, strlen(text), free_json_text, NULL);
+	evhttp_send_reply(req, status, NULL, NULL);
+}
+
+void jq_reply_error(struct evhttp_request *req, int status, const char *code, const char *fmt,
+		    ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* messages may quote client input: keep only valid UTF-8 so the JSON is valid */
+	if (!jq_utf8_valid(msg, strlen(msg)))
+		snprintf(msg, sizeof(msg), "invalid input");
+	jq_reply_json(req, status,
+		      json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
+}
+
+int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out)
+{
+	TAILQ_INIT(out);
+	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (!q)
+		return 0;
+	return evhttp_parse_query_str(q, out);
+}
+
+/* ---- enqueue: INCR the id, then the enqueue script ---- */
+
+struct enqueue_ctx {
+	struct jq_broker *b;
+	struct evhttp_request *req;
+	jq_enqueue_reply_fn *reply;
+	struct jq_job_spec spec;
+	int64_t id;
+};
+
+static void enqueue_done(struct enqueue_ctx *c, int ok)
+{
+	c->b->in_flight--;
+	if (ok)
+		c->reply(c->req, c->id);
+	else
+		jq_reply_error(c->req, 503, "redis_unavailable",
+			       "the job could not be stored: redis is unavailable");
+	jq_job_spec_release(&c->spec);
+	free(c);
+}
+
+static void on_enqueued(redisAsyncContext *ac, void *reply, void *priv)
+{
+	redisReply *r = reply;
+	struct enqueue_ctx *c = priv;
+	int ok = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+	if (r && r->type == REDIS_REPLY_ERROR)
+		jq_error("enqueue of job %" PRId64 " failed: %s", c->id, r->str);
+	enqueue_done(c, ok);
+}
+
+static void on_id(redisAsyncContext *ac, void *reply, void *priv)
+{
+	redisReply *r = reply;
+	struct enqueue_ctx *c = priv;
+	struct jq_broker *b = c->b;
+	if (!r || r->type != REDIS_REPLY_INTEGER) {
+		enqueue_done(c, 0);
+		return;
+	}
+	c->id = r->integer;
+	char kjob[JQ_KEY_MAX], kq[JQ_KEY_MAX], kwake[JQ_KEY_MAX], kqueues[JQ_KEY_MAX];
+	jq_keys_job(&b->keys, c->id, kjob);
+	jq_keys_queue(&b->keys, c->spec.queue, kq);
+	jq_keys_wake(&b->keys, c->spec.queue, kwake);
+	jq_keys_queues(&b->keys, kqueues);
+	char id[24], prio[24], attempts[24], timeout[24], created[24];
+	snprintf(id, sizeof(id), "%" PRId64, c->id);
+	snprintf(prio, sizeof(prio), "%" PRId64, c->spec.priority);
+	snprintf(attempts, sizeof(attempts), "%" PRId64, c->spec.max_attempts);
+	snprintf(timeout, sizeof(timeout), "%" PRId64, c->spec.timeout_ms);
+	snprintf(created, sizeof(created), "%" PRId64, jq_now_ms());
+	const char *argv[] = {kjob,	    kq,		     kwake,	 kqueues,	   id,
+			      c->spec.queue, "type",	     c->spec.type, "queue",	   c->spec.queue,
+			      "priority",    prio,	     "max_attempts", attempts,	   "timeout_ms",
+			      timeout,	     "created_at",   created,	   "payload",	   c->spec.payload.data};
+	size_t argvlen[sizeof(argv) / sizeof(argv[0])];
+	for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
+		argvlen[i] = strlen(argv[i]);
+	argvlen[sizeof(argv) / sizeof(argv[0]) - 1] = c->spec.payload.size; /* binary */
+	if (jq_redis_eval(b->redis, JQ_SCRIPT_ENQUEUE, on_enqueued, c, 4,
+			  (int)(sizeof(argv) / sizeof(argv[0])) - 4, argv, argvlen) != 0)
+		enqueue_done(c, 0);
+}
+
+void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *spec,
+		       jq_enqueue_reply_fn *reply)
+{
+	redisAsyncContext *ac = jq_redis_ctx(b->redis);
+	if (!ac) {
+		jq_job_spec_release(spec);
+		jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
+		return;
+	}
+	struct enqueue_ctx *c = malloc(sizeof(*c));
+	if (!c) {
+		jq_job_spec_release(spec);
+		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
+		return;
+	}
+	c->b = b;
+	c->req = req;
+	c->reply = reply;
+	c->spec = *spec; /* takes the payload buffer */
+	b->in_flight++;
+	char kids[JQ_KEY_MAX];
+	jq_keys_ids(&b->keys, kids);
+	if (redisAsyncCommand(ac, on_id, c, "INCR %s", kids) != REDIS_OK)
+		enqueue_done(c, 0);
+}
+
+/* ---- routing ---- */
+
+struct route {
+	const char *path;  /* exact path, or a prefix ending in '/' that takes one argument */
+	int methods;       /* EVHTTP_REQ_* mask */
+	jq_route_fn *fn;
+};
+
+static const struct route routes[] = {
+    {"/start-task", EVHTTP_REQ_POST, jq_api_start_task},
+    {"/task-status/", EVHTTP_REQ_GET, jq_api_task_status},
+    {"/send-notification", EVHTTP_REQ_POST, jq_api_send_notification},
+    {"/send-notification-sync", EVHTTP_REQ_POST, jq_api_send_notification_sync},
+    {"/jobs", EVHTTP_REQ_POST, jq_api_post_job},
+    {"/jobs/", EVHTTP_REQ_GET, jq_api_get_job},
+    {"/healthz", EVHTTP_REQ_GET, jq_api_healthz},
+};
+
+static void dispatch_cb(struct evhttp_request *req, void *arg)
+{
+	struct jq_broker *b = arg;
+	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
+	if (!path || !*path)
+		path = "/";
+	int path_known = 0;
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		const struct route *r = &routes[i];
+		size_t n = strlen(r->path);
+		const char *arg_part = NULL;
+		if (r->path[n - 1] == '/') {
+			if (strncmp(path, r->path, n) != 0 || path[n] == '\0' || strchr(path + n, '/'))
+				continue;
+			arg_part = path + n;
+		} else if (strcmp(path, r->path) != 0) {
+			continue;
+		}
+		path_known = 1;
+		if (!(evhttp_request_get_command(req) & r->methods))
+			continue;
+		r->fn(b, req, arg_part);
+		return;
+	}
+	if (path_known)
+		jq_reply_error(req, 405, "method_not_allowed", "method not allowed on '%s'", path);
+	else
+		jq_reply_error(req, 404, "not_found", "no route '%.200s'", path);
+}
+
+/* ---- lifecycle ---- */
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	rlim_t old = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+			jq_info("raised the open-file limit from %llu to %llu (the hard limit)",
+				(unsigned long long)old, (unsigned long long)rl.rlim_max);
+	}
+}
+
+static void stop_now(struct jq_broker *b)
+{
+	jq_info("stopped");
+	event_base_loopexit(b->base, NULL);
+}
+
+static void drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_broker *b = arg;
+	static int waited_ms;
+	if (b->in_flight == 0 || waited_ms >= JQ_BROKER_SHUTDOWN_MS) {
+		if (b->in_flight)
+			jq_warn("shutting down with %" PRId64 " requests unanswered", b->in_flight);
+		stop_now(b);
+		return;
+	}
+	waited_ms += 20;
+	struct timeval tv = {0, 20000};
+	evtimer_add(b->stop_timer, &tv);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct jq_broker *b = arg;
+	if (b->stopping) {
+		stop_now(b);
+		return;
+	}
+	b->stopping = 1;
+	jq_info("signal %d: no longer accepting, finishing %" PRId64 " requests", (int)sig,
+		b->in_flight);
+	if (b->sock) {
+		evhttp_del_accept_socket(b->http, b->sock);
+		b->sock = NULL;
+	}
+	drain_cb(-1, 0, b);
+}
+
+static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
+{
+	if (!ready)
+		jq_warn("redis unavailable: answering 503 to requests that need it");
+}
+
+int jq_broker_init(struct jq_broker *b, struct event_base *base,
+		   const struct jq_broker_config *cfg, char *err, size_t errlen)
+{
+	memset(b, 0, sizeof(*b));
+	b->base = base;
+	b->cfg = *cfg;
+	if (jq_keys_init(&b->keys, cfg->prefix) != 0) {
+		snprintf(err, errlen, "bad key prefix '%s'", cfg->prefix);
+		return -1;
+	}
+	struct jq_redis_url url;
+	if (jq_redis_url_parse(cfg->redis_url, &url, err, errlen) != 0)
+		return -1;
+	const char *colon = strrchr(cfg->listen, ':');
+	int64_t port;
+	char host[256];
+	if (!colon || (size_t)(colon - cfg->listen) >= sizeof(host) ||
+	    jq_parse_i64(colon + 1, 0, 65535, &port) != 0) {
+		snprintf(err, errlen, "listen address '%s' must be host:port", cfg->listen);
+		return -1;
+	}
+	memcpy(host, cfg->listen, (size_t)(colon - cfg->listen));
+	host[colon - cfg->listen] = '\0';
+
+	raise_fd_limit();
+	b->http = evhttp_new(base);
+	evhttp_set_max_body_size(b->http, cfg->max_body);
+	evhttp_set_max_headers_size(b->http, JQ_BROKER_MAX_HEADERS);
+	evhttp_set_timeout(b->http, 60);
+	evhttp_set_allowed_methods(b->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
+						    EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD |
+						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(b->http, dispatch_cb, b);
+	b->sock = evhttp_bind_socket_with_handle(b->http, host, (ev_uint16_t)port);
+	if (!b->sock) {
+		snprintf(err, errlen, "cannot listen on '%s': %s", cfg->listen, strerror(errno));
+		evhttp_free(b->http);
+		b->http = NULL;
+		return -1;
+	}
+	evutil_socket_t fd = evhttp_bound_socket_get_fd(b->sock);
+	int one = 1;
+	/* accepted sockets inherit TCP_NODELAY on Linux: small replies go out at once */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET)
+			b->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		else if (ss.ss_family == AF_INET6)
+			b->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	b->redis = jq_redis_new(base, &url, "broker", redis_state_cb, b);
+	b->sigterm = evsignal_new(base, SIGTERM, signal_cb, b);
+	b->sigint = evsignal_new(base, SIGINT, signal_cb, b);
+	b->stop_timer = evtimer_new(base, drain_cb, b);
+	evsignal_add(b->sigterm, NULL);
+	evsignal_add(b->sigint, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	jq_info("listening on %s:%d", host, b->port);
+	return 0;
+}
+
+int jq_broker_run(struct jq_broker *b) { return event_base_dispatch(b->base) < 0 ? -1 : 0; }
+
+void jq_broker_release(struct jq_broker *b)
+{
+	if (b->sigterm)
+		event_free(b->sigterm);
+	if (b->sigint)
+		event_free(b->sigint);
+	if (b->stop_timer)
+		event_free(b->stop_timer);
+	/* Redis first: its pending callbacks answer their requests before evhttp goes */
+	jq_redis_free(b->redis);
+	if (b->http)
+		evhttp_free(b->http);
+}

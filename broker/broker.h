@@ -1,0 +1,75 @@
+/* broker.h: the jobq HTTP broker: an evhttp server and one pipelined async
+ * Redis connection on one libevent loop.
+ *
+ * Contract: docs/api.md. Every handler ends in exactly one reply on every
+ * path; a 2xx for a new job is sent only after Redis answered that it stored
+ * the job. Nothing here blocks the loop. */
+#ifndef JQ_BROKER_H
+#define JQ_BROKER_H
+
+#include <event2/event.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "job.h"
+#include "keys.h"
+#include "redis.h"
+
+#define JQ_BROKER_MAX_HEADERS 8192
+#define JQ_BROKER_DEFAULT_MAX_BODY (1024 * 1024)
+#define JQ_BROKER_SHUTDOWN_MS 5000
+
+struct jq_broker_config {
+	const char *listen;    /* "host:port" */
+	const char *redis_url;
+	const char *prefix;
+	int64_t max_body;      /* bytes */
+	int64_t keep_completed_ms;
+	int64_t keep_failed_ms;
+};
+
+struct jq_broker {
+	struct event_base *base;
+	struct evhttp *http;
+	struct evhttp_bound_socket *sock;
+	struct jq_redis *redis;
+	struct jq_keys keys;
+	struct jq_broker_config cfg;
+	int64_t in_flight; /* requests waiting on Redis */
+	int stopping;
+	struct event *sigterm, *sigint, *stop_timer;
+	int port; /* the bound port (useful with port 0) */
+};
+
+/* Binds the listener and starts connecting to Redis. -1 with err on failure
+ * (bad listen address, port in use, bad redis URL). */
+int jq_broker_init(struct jq_broker *b, struct event_base *base,
+		   const struct jq_broker_config *cfg, char *err, size_t errlen);
+/* Runs the loop until SIGTERM/SIGINT and a graceful drain. */
+int jq_broker_run(struct jq_broker *b);
+void jq_broker_release(struct jq_broker *b);
+
+/* ---- shared by the handler files (broker-internal) ---- */
+
+/* Replies with a JSON value (takes the reference) and the given status. */
+void jq_reply_json(struct evhttp_request *req, int status, json_t *body);
+/* Replies {"error": {"code", "message"}}. */
+void jq_reply_error(struct evhttp_request *req, int status, const char *code, const char *fmt,
+		    ...) __attribute__((format(printf, 4, 5)));
+/* The request's query parameters, parsed; the caller frees with evhttp_clear_headers. */
+int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out);
+
+/* How a stored job is answered: called with the new id, exactly once on success. */
+typedef void jq_enqueue_reply_fn(struct evhttp_request *req, int64_t id);
+/* Stores spec as a new pending job (INCR id, then the enqueue script), then
+ * calls reply; on any Redis failure answers 503 itself. Takes the payload. */
+void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *spec,
+		       jq_enqueue_reply_fn *reply);
+
+/* Route handlers: path_arg is what follows a "/prefix/" route (an id), else NULL. */
+typedef void jq_route_fn(struct jq_broker *b, struct evhttp_request *req, const char *path_arg);
+jq_route_fn jq_api_start_task, jq_api_task_status, jq_api_send_notification,
+    jq_api_send_notification_sync, jq_api_post_job, jq_api_get_job, jq_api_healthz;
+
+#endif

@@ -1,0 +1,75 @@
+/* main.c: jobq-broker, the HTTP front of jobq (see broker.h and docs/api.md). */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "broker.h"
+#include "config.h"
+#include "log.h"
+
+int main(int argc, char **argv)
+{
+	struct jq_broker_config cfg = {
+	    .listen = "127.0.0.1:8000",
+	    .redis_url = "redis://127.0.0.1:6379/0",
+	    .prefix = "jobq:",
+	    .max_body = JQ_BROKER_DEFAULT_MAX_BODY,
+	};
+	const char *log_format = "text", *log_level = "info";
+	const struct jq_opt opts[] = {
+	    {"listen", "JOBQ_LISTEN", JQ_OPT_STR, &cfg.listen, 0, 300, "address to serve HTTP on"},
+	    {"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg.redis_url, 0, 1000, "Redis to use"},
+	    {"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &cfg.prefix, 0, JQ_PREFIX_MAX,
+	     "prefix of every Redis key"},
+	    {"max-body", "JOBQ_MAX_BODY", JQ_OPT_INT, &cfg.max_body, 1024, 64 * 1024 * 1024,
+	     "largest request body in bytes (413 above)"},
+	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
+	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
+	     "debug, info, warn or error"},
+	    {NULL, NULL, 0, NULL, 0, 0, NULL},
+	};
+	static const char usage[] =
+	    "usage: jobq-broker [options]\n\n"
+	    "The jobq HTTP broker: accepts jobs over HTTP and stores them in Redis for\n"
+	    "jobq-worker processes; answers job status. API: docs/api.md.";
+	char err[256];
+	int first;
+	int rc = jq_opts_parse(opts, argc, argv, &first, err, sizeof(err));
+	if (rc == JQ_OPTS_HELP) {
+		jq_opts_usage(stdout, usage, opts);
+		return 0;
+	}
+	if (rc == JQ_OPTS_VERSION) {
+		printf("jobq-broker %s\n", JOBQ_VERSION);
+		return 0;
+	}
+	if (rc == JQ_OPTS_OK && first < argc) {
+		snprintf(err, sizeof(err), "unexpected argument '%s'", argv[first]);
+		rc = JQ_OPTS_ERROR;
+	}
+	enum jq_log_format fmt;
+	enum jq_log_level lvl;
+	if (rc == JQ_OPTS_OK && jq_log_parse_format(log_format, &fmt) != 0) {
+		snprintf(err, sizeof(err), "--log-format must be text or json, not '%s'", log_format);
+		rc = JQ_OPTS_ERROR;
+	}
+	if (rc == JQ_OPTS_OK && jq_log_parse_level(log_level, &lvl) != 0) {
+		snprintf(err, sizeof(err), "--log-level must be debug, info, warn or error");
+		rc = JQ_OPTS_ERROR;
+	}
+	if (rc != JQ_OPTS_OK) {
+		fprintf(stderr, "jobq-broker: %s (see --help)\n", err);
+		return 2;
+	}
+	jq_log_setup("jobq-broker", fmt, lvl);
+
+	struct event_base *base = event_base_new();
+	struct jq_broker b;
+	if (!base || jq_broker_init(&b, base, &cfg, err, sizeof(err)) != 0) {
+		jq_error("%s", base ? err : "cannot create the event loop");
+		return 1;
+	}
+	rc = jq_broker_run(&b);
+	jq_broker_release(&b);
+	event_base_free(base);
+	return rc == 0 ? 0 : 1;
+}

@@ -1,0 +1,70 @@
+/* http.h: jobctl's HTTP requests to the broker; the only file that knows libcurl.
+ *
+ * One struct jq_http per program run holds one curl easy handle, so the
+ * polling of --wait reuses its connection. Requests are blocking and bounded:
+ * a timeout for the whole request and JQ_HTTP_BODY_MAX for the answer. */
+#ifndef JQ_CLI_HTTP_H
+#define JQ_CLI_HTTP_H
+
+#include <signal.h>
+#include <stddef.h>
+
+#define JQ_HTTP_BODY_MAX (8 * 1024 * 1024) /* longest answer body accepted */
+#define JQ_HTTP_URL_MAX 2048               /* longest broker base URL accepted */
+
+enum jq_http_method { JQ_HTTP_GET, JQ_HTTP_POST };
+
+/* What went wrong with the last request (struct jq_http.err). */
+enum jq_http_err {
+	JQ_HTTP_OK = 0,
+	JQ_HTTP_ECONNECT,     /* the broker could not be reached */
+	JQ_HTTP_ETIMEOUT,     /* no complete answer within timeout_ms */
+	JQ_HTTP_ETOOBIG,      /* the answer body is larger than JQ_HTTP_BODY_MAX */
+	JQ_HTTP_EINTERRUPTED, /* *interrupted became non-zero during the request */
+	JQ_HTTP_EOTHER,       /* anything else (bad URL, broken connection, out of memory) */
+};
+
+struct jq_http {
+	void *curl;                 /* CURL *; owned */
+	char base[JQ_HTTP_URL_MAX + 1]; /* broker URL without trailing '/' */
+	long timeout_ms;            /* for a whole request, connection included */
+	volatile sig_atomic_t *interrupted; /* optional; a request stops soon after it is set */
+	int err;                    /* enum jq_http_err of the last request */
+	char errstr[512];           /* lowercase reason when err != 0 */
+};
+
+/* An answer. body is always NUL-terminated (it may hold NULs of its own; len is
+ * authoritative) and owned by the reply: jq_http_reply_release frees it. */
+struct jq_http_reply {
+	long status; /* HTTP status code */
+	char *body;
+	size_t len;
+};
+
+/* Call once per process before jq_http_init, and _cleanup once at the end. */
+int jq_http_global_init(void);
+void jq_http_global_cleanup(void);
+
+/* Prepares h for the broker at base_url ("http://host:port", an optional path
+ * and trailing '/' allowed). -1 with h->errstr set if base_url is not an
+ * http:// or https:// URL of at most JQ_HTTP_URL_MAX bytes or curl fails;
+ * jq_http_release must be called either way. */
+int jq_http_init(struct jq_http *h, const char *base_url, long timeout_ms);
+void jq_http_release(struct jq_http *h);
+
+/* Sends method base+path (path starts with '/' and holds the query, already
+ * escaped). body, if not NULL, is sent as application/json; a POST without a
+ * body sends an empty one. Returns 0 when the broker answered, whatever the
+ * status (r is filled and must be released), and -1 otherwise (h->err and
+ * h->errstr say why, r is left empty). r must have been _init'ed. */
+int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *path,
+		    const char *body, struct jq_http_reply *r);
+
+void jq_http_reply_init(struct jq_http_reply *r);
+void jq_http_reply_release(struct jq_http_reply *r);
+
+/* URL-encodes s for a query parameter value; the result is malloc'ed (free it)
+ * or NULL when out of memory. */
+char *jq_http_escape(struct jq_http *h, const char *s);
+
+#endif
