@@ -9,12 +9,14 @@ extern const char jq_lua_enqueue[];
 extern const char jq_lua_fetch[];
 extern const char jq_lua_finish[];
 extern const char jq_lua_progress[];
+extern const char jq_lua_requeue[];
 
 static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_ENQUEUE] = {"enqueue", jq_lua_enqueue, ""},
     [JQ_SCRIPT_FETCH] = {"fetch", jq_lua_fetch, ""},
     [JQ_SCRIPT_FINISH] = {"finish", jq_lua_finish, ""},
     [JQ_SCRIPT_PROGRESS] = {"progress", jq_lua_progress, ""},
+    [JQ_SCRIPT_REQUEUE] = {"requeue", jq_lua_requeue, ""},
 };
 
 void jq_scripts_init(void)

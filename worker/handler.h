@@ -1,0 +1,77 @@
+/* handler.h: the contract between the worker and a job type.
+ *
+ * A job type is one handler file plus one row in the table of handlers.c.
+ * IO handlers run on the event loop and must never block it; CPU handlers run
+ * on a pool thread and must not touch the loop, Redis or the run's worker. */
+#ifndef JQ_HANDLER_H
+#define JQ_HANDLER_H
+
+#include <event2/event.h>
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keys.h"
+
+struct jq_worker;
+
+/* One job being run by this worker. Owned by the worker; a handler keeps a
+ * pointer only until it reports the outcome (or is cancelled). */
+struct jq_run {
+	struct jq_worker *w;
+	int64_t id;
+	int64_t token; /* fencing token: every write about this job carries it */
+	int64_t attempts, max_attempts, timeout_ms;
+	char type[JQ_TYPE_NAME_MAX + 1];
+	char queue[JQ_QUEUE_NAME_MAX + 1];
+	const msgpack_object *payload; /* inside up; valid for the run's life */
+	msgpack_unpacked up;
+	char *payload_bytes; /* what up points into (strings are not copied) */
+	const struct jq_handler *h;
+	void *hdata; /* the handler's own state */
+	int on_pool; /* runs (or ran) on the thread pool */
+	/* CPU outcome, written by the pool thread, read on the loop after it finished */
+	int cpu_ok;
+	char *cpu_out; /* malloc'd result JSON or error text */
+	/* worker bookkeeping */
+	int state; /* enum in worker.c */
+	int refs;  /* the worker's list + each pool task or Redis write in flight */
+	int sending; /* an outcome write is in flight */
+	struct event *timeout_ev;
+	char *outcome; /* result JSON or error text while the finish write is pending */
+	int outcome_ok;
+	struct jq_run *prev, *next;
+};
+
+struct jq_handler {
+	const char *type;
+	/* IO: start on the loop. 0 = started, and exactly one jq_run_done() follows
+	 * unless cancel() is called first; -1 = failed at once with err. */
+	int (*start)(struct jq_run *run, char *err, size_t errlen);
+	/* IO: stop a started job (timeout, lease lost, shutdown); no jq_run_done() after. */
+	void (*cancel)(struct jq_run *run);
+	/* CPU: run on a pool thread. 0 with *out = malloc'd result JSON (or NULL),
+	 * or -1 with *out = malloc'd error text. */
+	int (*cpu)(struct jq_run *run, char **out);
+	/* For types that can run either way: 1 to run this job on the pool. */
+	int (*wants_pool)(const struct jq_run *run);
+};
+
+/* The handler of a type, or NULL. */
+const struct jq_handler *jq_handler_find(const char *type);
+
+/* Reports a running IO job's progress (fire and forget, fenced by the token). */
+void jq_run_progress(struct jq_run *run, int64_t done, int64_t total);
+/* Reports an IO job's outcome: ok with result JSON text (NULL for null), or
+ * failure with an error text. Exactly once; the run may be freed on return. */
+void jq_run_done(struct jq_run *run, int ok, const char *text);
+
+/* Worker settings that handlers read. */
+const struct jq_worker_config *jq_run_config(const struct jq_run *run);
+struct jq_curl_loop *jq_run_curl(const struct jq_run *run);
+struct event_base *jq_run_base(const struct jq_run *run);
+
+/* Helpers for handlers: a malloc'd printf, and a fail-with-text for CPU handlers. */
+char *jq_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,109 @@
+/* main.c: jobq-worker, runs jobs from Redis (see worker.h). */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "worker.h"
+
+int main(int argc, char **argv)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	struct jq_worker_config cfg = {
+	    .redis_url = "redis://127.0.0.1:6379/0",
+	    .prefix = "jobq:",
+	    .queues = "default",
+	    .concurrency = 100,
+	    .threads = ncpu > 0 ? ncpu : 2,
+	    .lease_ms = 30000,
+	    .grace_ms = 10000,
+	    .keep_completed_ms = 24 * 3600 * 1000LL,
+	    .keep_failed_ms = 7 * 24 * 3600 * 1000LL,
+	    .smtp_url = "",
+	    .smtp_from = "jobq@localhost",
+	    .smtp_user = "",
+	    .smtp_password = "",
+	    .smtp_timeout_ms = 30000,
+	};
+	const char *log_format = "text", *log_level = "info";
+	const struct jq_opt opts[] = {
+	    {"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg.redis_url, 0, 1000, "Redis to use"},
+	    {"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &cfg.prefix, 0, JQ_PREFIX_MAX,
+	     "prefix of every Redis key"},
+	    {"queues", "JOBQ_QUEUES", JQ_OPT_STR, &cfg.queues, 0, 2000,
+	     "comma-separated queues, served in this order"},
+	    {"concurrency", "JOBQ_CONCURRENCY", JQ_OPT_INT, &cfg.concurrency, 1, 100000,
+	     "jobs running at once"},
+	    {"threads", "JOBQ_THREADS", JQ_OPT_INT, &cfg.threads, 1, 1024,
+	     "threads for CPU jobs"},
+	    {"lease-ms", "JOBQ_LEASE_MS", JQ_OPT_INT, &cfg.lease_ms, 300, 3600000,
+	     "lease of a taken job, renewed every third of it"},
+	    {"grace-ms", "JOBQ_GRACE_MS", JQ_OPT_INT, &cfg.grace_ms, 0, 3600000,
+	     "on SIGTERM, how long running jobs may finish before they are requeued"},
+	    {"keep-completed-ms", "JOBQ_KEEP_COMPLETED_MS", JQ_OPT_INT, &cfg.keep_completed_ms, 1000,
+	     365LL * 24 * 3600 * 1000, "how long completed jobs are kept"},
+	    {"keep-failed-ms", "JOBQ_KEEP_FAILED_MS", JQ_OPT_INT, &cfg.keep_failed_ms, 1000,
+	     365LL * 24 * 3600 * 1000, "how long failed jobs are kept"},
+	    {"smtp-url", "JOBQ_SMTP_URL", JQ_OPT_STR, &cfg.smtp_url, 0, 1000,
+	     "SMTP server for email jobs, e.g. smtp://127.0.0.1:25"},
+	    {"smtp-from", "JOBQ_SMTP_FROM", JQ_OPT_STR, &cfg.smtp_from, 0, 254,
+	     "sender address of email jobs"},
+	    {"smtp-user", "JOBQ_SMTP_USER", JQ_OPT_STR, &cfg.smtp_user, 0, 254, "SMTP user"},
+	    {"smtp-password", "JOBQ_SMTP_PASSWORD", JQ_OPT_STR, &cfg.smtp_password, 0, 254,
+	     "SMTP password (prefer the environment variable)"},
+	    {"smtp-timeout-ms", "JOBQ_SMTP_TIMEOUT_MS", JQ_OPT_INT, &cfg.smtp_timeout_ms, 100,
+	     3600000, "time limit of one SMTP send"},
+	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
+	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
+	     "debug, info, warn or error"},
+	    {NULL, NULL, 0, NULL, 0, 0, NULL},
+	};
+	static const char usage[] =
+	    "usage: jobq-worker [options]\n\n"
+	    "A jobq worker: takes jobs from its Redis queues under a lease and runs them\n"
+	    "(noop, progress, email, hash). Run as many as you like, on any machine.";
+	char err[256];
+	int first;
+	int rc = jq_opts_parse(opts, argc, argv, &first, err, sizeof(err));
+	if (rc == JQ_OPTS_HELP) {
+		jq_opts_usage(stdout, usage, opts);
+		return 0;
+	}
+	if (rc == JQ_OPTS_VERSION) {
+		printf("jobq-worker %s\n", JOBQ_VERSION);
+		return 0;
+	}
+	if (rc == JQ_OPTS_OK && first < argc) {
+		snprintf(err, sizeof(err), "unexpected argument '%s'", argv[first]);
+		rc = JQ_OPTS_ERROR;
+	}
+	enum jq_log_format fmt;
+	enum jq_log_level lvl;
+	if (rc == JQ_OPTS_OK && jq_log_parse_format(log_format, &fmt) != 0) {
+		snprintf(err, sizeof(err), "--log-format must be text or json, not '%s'", log_format);
+		rc = JQ_OPTS_ERROR;
+	}
+	if (rc == JQ_OPTS_OK && jq_log_parse_level(log_level, &lvl) != 0) {
+		snprintf(err, sizeof(err), "--log-level must be debug, info, warn or error");
+		rc = JQ_OPTS_ERROR;
+	}
+	if (rc != JQ_OPTS_OK) {
+		fprintf(stderr, "jobq-worker: %s (see --help)\n", err);
+		return 2;
+	}
+	jq_log_setup("jobq-worker", fmt, lvl);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+
+	struct event_base *base = event_base_new();
+	struct jq_worker w;
+	if (!base || jq_worker_init(&w, base, &cfg, err, sizeof(err)) != 0) {
+		jq_error("%s", base ? err : "cannot create the event loop");
+		return 1;
+	}
+	rc = jq_worker_run(&w);
+	jq_worker_release(&w);
+	event_base_free(base);
+	curl_global_cleanup();
+	return rc == 0 ? 0 : 1;
+}

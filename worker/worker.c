@@ -1,0 +1,618 @@
+/* worker.c: fetch loop, run lifecycle, leases and shutdown; see worker.h. */
+#include "worker.h"
+
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "curl_loop.h"
+#include "log.h"
+#include "pool.h"
+#include "util.h"
+
+#define BLOCK_TIMEOUT_S "1"   /* BLPOP wakes at least this often to re-check */
+#define FETCH_RETRY_MS 500    /* after a failed fetch (e.g. an error reply) */
+#define STOP_POLL_MS 20
+
+enum run_state {
+	RUN_RUNNING,   /* counted against concurrency; the handler owns the outcome */
+	RUN_FINISHING, /* outcome known, waiting until Redis has it */
+	RUN_GONE,      /* acknowledged (or lease lost); waiting for the last reference */
+};
+
+enum outcome { OUT_COMPLETED, OUT_FAILED, OUT_REQUEUE };
+
+static void maybe_fetch(struct jq_worker *w);
+static void send_outcome(struct jq_run *run);
+
+/* ---- run lifetime ---- */
+
+static void run_unref(struct jq_run *run)
+{
+	if (--run->refs > 0)
+		return;
+	if (run->timeout_ev)
+		event_free(run->timeout_ev);
+	msgpack_unpacked_destroy(&run->up);
+	free(run->payload_bytes);
+	free(run->outcome);
+	free(run->cpu_out);
+	free(run);
+}
+
+static void run_unlink(struct jq_run *run)
+{
+	struct jq_worker *w = run->w;
+	if (run->prev)
+		run->prev->next = run->next;
+	else
+		w->runs = run->next;
+	if (run->next)
+		run->next->prev = run->prev;
+	run->prev = run->next = NULL;
+	run->state = RUN_GONE;
+	run_unref(run);
+}
+
+/* Moves a running job to "finishing" with its outcome and starts the write. */
+static void run_finish(struct jq_run *run, enum outcome out, const char *text)
+{
+	struct jq_worker *w = run->w;
+	if (run->state != RUN_RUNNING)
+		return;
+	run->state = RUN_FINISHING;
+	w->running--;
+	if (run->timeout_ev)
+		evtimer_del(run->timeout_ev);
+	run->outcome_ok = (int)out;
+	run->outcome = strdup(text ? text : (out == OUT_COMPLETED ? "null" : "unknown error"));
+	send_outcome(run);
+	maybe_fetch(w);
+}
+
+char *jq_strdup_printf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+void jq_run_done(struct jq_run *run, int ok, const char *text)
+{
+	if (!ok)
+		jq_warn("job %" PRId64 " (%s, queue %s) attempt %" PRId64 " failed: %s", run->id,
+			run->type, run->queue, run->attempts, text ? text : "");
+	run_finish(run, ok ? OUT_COMPLETED : OUT_FAILED, text);
+}
+
+const struct jq_worker_config *jq_run_config(const struct jq_run *run) { return &run->w->cfg; }
+struct jq_curl_loop *jq_run_curl(const struct jq_run *run) { return run->w->curl; }
+struct event_base *jq_run_base(const struct jq_run *run) { return run->w->base; }
+
+/* ---- writes about a run ---- */
+
+static void on_outcome_written(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_run *run = priv;
+	redisReply *r = reply;
+	run->sending = 0;
+	if (run->state != RUN_FINISHING || !r) {
+		/* NULL: the connection dropped; resent once it is back */
+	} else if (r->type == REDIS_REPLY_ERROR) {
+		jq_error("job %" PRId64 ": writing its outcome failed: %s (will retry)", run->id,
+			 r->str);
+	} else {
+		if (r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+			jq_warn("job %" PRId64 ": lease lost before the outcome was written; outcome "
+				"dropped (the job runs again elsewhere)",
+				run->id);
+		else if (run->outcome_ok == OUT_COMPLETED)
+			run->w->completed++;
+		else if (run->outcome_ok == OUT_FAILED)
+			run->w->failed++;
+		else
+			jq_info("job %" PRId64 " (%s, queue %s) returned to its queue", run->id,
+				run->type, run->queue);
+		run_unlink(run);
+	}
+	run_unref(run); /* the reference this write held */
+}
+
+static void send_outcome(struct jq_run *run)
+{
+	struct jq_worker *w = run->w;
+	if (run->sending || run->state != RUN_FINISHING)
+		return;
+	char kjob[JQ_KEY_MAX], kleases[JQ_KEY_MAX], kdead[JQ_KEY_MAX], kq[JQ_KEY_MAX],
+	    kwake[JQ_KEY_MAX];
+	char id[24], token[24], now[24], keep_c[24], keep_f[24];
+	jq_keys_job(&w->keys, run->id, kjob);
+	jq_keys_leases(&w->keys, kleases);
+	snprintf(id, sizeof(id), "%" PRId64, run->id);
+	snprintf(token, sizeof(token), "%" PRId64, run->token);
+	int rc;
+	if (run->outcome_ok == OUT_REQUEUE) {
+		jq_keys_queue(&w->keys, run->queue, kq);
+		jq_keys_wake(&w->keys, run->queue, kwake);
+		const char *argv[] = {kjob, kleases, kq, kwake, id, token};
+		rc = jq_redis_eval(w->cmd, JQ_SCRIPT_REQUEUE, on_outcome_written, run, 4, 2, argv,
+				   NULL);
+	} else {
+		jq_keys_dead(&w->keys, kdead);
+		snprintf(now, sizeof(now), "%" PRId64, jq_now_ms());
+		snprintf(keep_c, sizeof(keep_c), "%" PRId64, w->cfg.keep_completed_ms);
+		snprintf(keep_f, sizeof(keep_f), "%" PRId64, w->cfg.keep_failed_ms);
+		const char *argv[] = {kjob,
+				      kleases,
+				      kdead,
+				      id,
+				      token,
+				      run->outcome_ok == OUT_COMPLETED ? "completed" : "failed",
+				      run->outcome,
+				      now,
+				      keep_c,
+				      keep_f};
+		rc = jq_redis_eval(w->cmd, JQ_SCRIPT_FINISH, on_outcome_written, run, 3, 7, argv,
+				   NULL);
+	}
+	if (rc == 0) {
+		run->sending = 1;
+		run->refs++;
+	}
+	/* else: Redis is not ready; resent when it is (redis_state_cb) or on the lease tick */
+}
+
+static void on_progress_written(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_run *run = priv;
+	redisReply *r = reply;
+	if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0 && run->state == RUN_RUNNING) {
+		/* someone else holds the lease now: stop, and write nothing more */
+		jq_warn("job %" PRId64 ": lease lost while running; stopping it", run->id);
+		if (run->h && run->h->cancel && !run->on_pool)
+			run->h->cancel(run);
+		run->state = RUN_GONE;
+		run->w->running--;
+		if (run->timeout_ev)
+			evtimer_del(run->timeout_ev);
+		run_unlink(run);
+		maybe_fetch(run->w);
+	}
+	run_unref(run);
+}
+
+void jq_run_progress(struct jq_run *run, int64_t done, int64_t total)
+{
+	struct jq_worker *w = run->w;
+	char kjob[JQ_KEY_MAX], token[24], sdone[24], stotal[24];
+	jq_keys_job(&w->keys, run->id, kjob);
+	snprintf(token, sizeof(token), "%" PRId64, run->token);
+	snprintf(sdone, sizeof(sdone), "%" PRId64, done);
+	snprintf(stotal, sizeof(stotal), "%" PRId64, total);
+	const char *argv[] = {kjob, token, sdone, stotal};
+	if (jq_redis_eval(w->cmd, JQ_SCRIPT_PROGRESS, on_progress_written, run, 1, 3, argv, NULL) ==
+	    0)
+		run->refs++;
+	/* progress is advisory: when Redis is away the next step writes it again */
+}
+
+/* ---- running a job ---- */
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_run *run = arg;
+	if (run->state != RUN_RUNNING)
+		return;
+	if (!run->on_pool && run->h && run->h->cancel)
+		run->h->cancel(run);
+	/* a pool job cannot be interrupted: its thread finishes and the result is dropped */
+	char msg[96];
+	snprintf(msg, sizeof(msg), "timed out after %" PRId64 " ms", run->timeout_ms);
+	jq_run_done(run, 0, msg);
+}
+
+static void pool_work(void *arg)
+{
+	struct jq_run *run = arg;
+	run->cpu_ok = run->h->cpu(run, &run->cpu_out) == 0;
+}
+
+static void pool_done(void *arg)
+{
+	struct jq_run *run = arg;
+	if (run->state == RUN_RUNNING)
+		jq_run_done(run, run->cpu_ok, run->cpu_out);
+	run_unref(run);
+}
+
+static int64_t field_i64(const redisReply *r, int64_t dflt)
+{
+	int64_t v;
+	if (r->type == REDIS_REPLY_STRING && jq_parse_i64(r->str, INT64_MIN, INT64_MAX, &v) == 0)
+		return v;
+	if (r->type == REDIS_REPLY_INTEGER)
+		return r->integer;
+	return dflt;
+}
+
+static void copy_name(char *dst, const redisReply *r)
+{
+	size_t n = r->type == REDIS_REPLY_STRING ? r->len : 0;
+	if (n > JQ_TYPE_NAME_MAX)
+		n = JQ_TYPE_NAME_MAX;
+	if (n)
+		memcpy(dst, r->str, n);
+	dst[n] = '\0';
+}
+
+/* e: id, token, attempts, type, payload, timeout_ms, max_attempts, queue */
+static void start_run(struct jq_worker *w, redisReply **e)
+{
+	struct jq_run *run = calloc(1, sizeof(*run));
+	if (!run) {
+		jq_error("out of memory: job left to its lease");
+		return;
+	}
+	msgpack_unpacked_init(&run->up);
+	run->w = w;
+	run->refs = 1;
+	run->id = field_i64(e[0], 0);
+	run->token = field_i64(e[1], 0);
+	run->attempts = field_i64(e[2], 1);
+	run->timeout_ms = field_i64(e[5], 0);
+	run->max_attempts = field_i64(e[6], 1);
+	copy_name(run->type, e[3]);
+	copy_name(run->queue, e[7]);
+	run->state = RUN_RUNNING;
+	run->next = w->runs;
+	if (w->runs)
+		w->runs->prev = run;
+	w->runs = run;
+	w->running++;
+
+	char err[256];
+	if (!run->type[0]) {
+		jq_run_done(run, 0, "corrupt job: no type");
+		return;
+	}
+	run->h = jq_handler_find(run->type);
+	if (!run->h) {
+		snprintf(err, sizeof(err), "unknown job type '%s'", run->type);
+		jq_run_done(run, 0, err);
+		return;
+	}
+	msgpack_unpacked_destroy(&run->up);
+	/* the reply is freed after this callback; the unpacked strings point into their bytes */
+	if (e[4]->type == REDIS_REPLY_STRING && (run->payload_bytes = malloc(e[4]->len + 1)))
+		memcpy(run->payload_bytes, e[4]->str, e[4]->len);
+	if (!run->payload_bytes ||
+	    jq_payload_unpack(run->payload_bytes, e[4]->len, &run->up, &run->payload, err,
+			      sizeof(err)) != 0) {
+		msgpack_unpacked_init(&run->up);
+		char msg[300];
+		snprintf(msg, sizeof(msg), "undecodable payload: %s",
+			 e[4]->type == REDIS_REPLY_STRING ? err : "missing");
+		jq_run_done(run, 0, msg);
+		return;
+	}
+	if (run->timeout_ms > 0) {
+		run->timeout_ev = evtimer_new(w->base, on_timeout, run);
+		struct timeval tv = {run->timeout_ms / 1000, (run->timeout_ms % 1000) * 1000};
+		evtimer_add(run->timeout_ev, &tv);
+	}
+	jq_debug("job %" PRId64 " (%s, queue %s) started, attempt %" PRId64, run->id, run->type,
+		 run->queue, run->attempts);
+	int use_pool = run->h->cpu && (!run->h->start || (run->h->wants_pool && run->h->wants_pool(run)));
+	if (use_pool) {
+		run->on_pool = 1;
+		run->refs++;
+		if (jq_pool_submit(w->pool, pool_work, pool_done, run) != 0) {
+			run->refs--;
+			jq_run_done(run, 0, "the worker's thread pool is not accepting work");
+		}
+		return;
+	}
+	if (run->h->start(run, err, sizeof(err)) != 0)
+		jq_run_done(run, 0, err);
+}
+
+/* ---- fetching ---- */
+
+static void on_block(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_worker *w = priv;
+	w->blocking = 0;
+	if (reply)
+		maybe_fetch(w);
+	/* NULL: the connection dropped; redis_state_cb fetches when it is back */
+}
+
+static void block_for_work(struct jq_worker *w)
+{
+	redisAsyncContext *ac = jq_redis_ctx(w->blk);
+	if (!ac || w->stopping)
+		return;
+	const char *argv[2 + JQ_WORKER_MAX_QUEUES];
+	char keys[JQ_WORKER_MAX_QUEUES][JQ_KEY_MAX];
+	int n = 0;
+	argv[n++] = "BLPOP";
+	for (int i = 0; i < w->nqueues; i++) {
+		jq_keys_wake(&w->keys, w->queue_names[i], keys[i]);
+		argv[n++] = keys[i];
+	}
+	argv[n++] = BLOCK_TIMEOUT_S;
+	if (redisAsyncCommandArgv(ac, on_block, w, n, argv, NULL) == REDIS_OK)
+		w->blocking = 1;
+}
+
+static void fetch_retry_cb(evutil_socket_t fd, short what, void *arg) { maybe_fetch(arg); }
+
+static void on_fetch(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_worker *w = priv;
+	redisReply *r = reply;
+	int asked = w->fetching;
+	w->fetching = 0;
+	if (!r)
+		return; /* connection lost; redis_state_cb resumes */
+	if (r->type != REDIS_REPLY_ARRAY) {
+		jq_error("fetch failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+		struct timeval tv = {0, FETCH_RETRY_MS * 1000};
+		event_base_once(w->base, -1, EV_TIMEOUT, fetch_retry_cb, w, &tv);
+		return;
+	}
+	int got = (int)(r->elements / 8);
+	for (int i = 0; i < got; i++)
+		start_run(w, &r->element[i * 8]);
+	if (got < asked)
+		block_for_work(w); /* the queues are empty: wait in Redis, not in a poll */
+	else
+		maybe_fetch(w);
+}
+
+static void maybe_fetch(struct jq_worker *w)
+{
+	if (w->stopping || w->fetching || w->blocking)
+		return;
+	if (!jq_redis_ctx(w->cmd) || !jq_redis_ctx(w->blk))
+		return;
+	int64_t free_slots = w->cfg.concurrency - w->running;
+	if (free_slots <= 0)
+		return;
+	int want = free_slots < JQ_WORKER_FETCH_BATCH ? (int)free_slots : JQ_WORKER_FETCH_BATCH;
+	char keys[1 + 2 * JQ_WORKER_MAX_QUEUES][JQ_KEY_MAX];
+	const char *argv[1 + 2 * JQ_WORKER_MAX_QUEUES + 5];
+	int nk = 0;
+	jq_keys_leases(&w->keys, keys[nk]);
+	argv[nk] = keys[nk];
+	nk++;
+	for (int i = 0; i < w->nqueues; i++) {
+		jq_keys_queue(&w->keys, w->queue_names[i], keys[nk]);
+		argv[nk] = keys[nk];
+		nk++;
+		jq_keys_wake(&w->keys, w->queue_names[i], keys[nk]);
+		argv[nk] = keys[nk];
+		nk++;
+	}
+	char prefix[JQ_KEY_MAX], now[24], lease[24], nwant[16];
+	jq_keys_job_prefix(&w->keys, prefix);
+	snprintf(now, sizeof(now), "%" PRId64, jq_now_ms());
+	snprintf(lease, sizeof(lease), "%" PRId64, w->cfg.lease_ms);
+	snprintf(nwant, sizeof(nwant), "%d", want);
+	argv[nk + 0] = prefix;
+	argv[nk + 1] = now;
+	argv[nk + 2] = lease;
+	argv[nk + 3] = w->id;
+	argv[nk + 4] = nwant;
+	if (jq_redis_eval(w->cmd, JQ_SCRIPT_FETCH, on_fetch, w, nk, 5, argv, NULL) == 0)
+		w->fetching = want;
+}
+
+/* ---- leases ---- */
+
+/* Every lease_ms/3: extend the leases of all our jobs in one ZADD, and retry
+ * outcome writes that did not get through. */
+static void lease_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_worker *w = arg;
+	redisAsyncContext *ac = jq_redis_ctx(w->cmd);
+	if (ac && w->runs) {
+		size_t n = 0;
+		for (struct jq_run *r = w->runs; r; r = r->next)
+			n++;
+		const char **argv = malloc(sizeof(*argv) * (3 + 2 * n));
+		size_t *lens = malloc(sizeof(*lens) * (3 + 2 * n));
+		char(*ids)[24] = malloc(24 * n);
+		char kleases[JQ_KEY_MAX], deadline[24];
+		if (argv && lens && ids) {
+			jq_keys_leases(&w->keys, kleases);
+			snprintf(deadline, sizeof(deadline), "%" PRId64, jq_now_ms() + w->cfg.lease_ms);
+			size_t k = 0;
+			argv[k++] = "ZADD";
+			argv[k++] = kleases;
+			argv[k++] = "XX"; /* never re-create a lease someone else released */
+			size_t i = 0;
+			for (struct jq_run *r = w->runs; r; r = r->next, i++) {
+				snprintf(ids[i], 24, "%" PRId64, r->id);
+				argv[k++] = deadline;
+				argv[k++] = ids[i];
+			}
+			for (size_t j = 0; j < k; j++)
+				lens[j] = strlen(argv[j]);
+			redisAsyncCommandArgv(ac, NULL, NULL, (int)k, argv, lens);
+		}
+		free(argv);
+		free(lens);
+		free(ids);
+		for (struct jq_run *r = w->runs; r; r = r->next)
+			if (r->state == RUN_FINISHING)
+				send_outcome(r);
+	}
+}
+
+static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
+{
+	struct jq_worker *w = arg;
+	if (!ready)
+		return;
+	if (r == w->cmd)
+		for (struct jq_run *run = w->runs; run; run = run->next)
+			if (run->state == RUN_FINISHING)
+				send_outcome(run);
+	maybe_fetch(w);
+}
+
+/* ---- shutdown ---- */
+
+static void stop_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_worker *w = arg;
+	int64_t waited_ms = (jq_mono_us() - w->stop_started_us) / 1000;
+	if (waited_ms >= w->cfg.grace_ms) {
+		/* grace is over: hand the rest back to their queues, attempts unspent */
+		for (struct jq_run *r = w->runs; r; r = r->next) {
+			if (r->state != RUN_RUNNING)
+				continue;
+			if (!r->on_pool && r->h && r->h->cancel)
+				r->h->cancel(r);
+			run_finish(r, OUT_REQUEUE, NULL);
+		}
+	}
+	if (!w->runs) {
+		jq_info("stopped: %" PRId64 " completed, %" PRId64 " failed", w->completed, w->failed);
+		event_base_loopexit(w->base, NULL);
+		return;
+	}
+	if (waited_ms >= w->cfg.grace_ms + 10000) {
+		jq_error("redis did not take the last outcomes within 10 s; their leases bring the "
+			 "jobs back");
+		event_base_loopexit(w->base, NULL);
+		return;
+	}
+	struct timeval tv = {0, STOP_POLL_MS * 1000};
+	evtimer_add(w->stop_timer, &tv);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct jq_worker *w = arg;
+	if (w->stopping) {
+		jq_warn("second signal: requeueing running jobs now");
+		w->cfg.grace_ms = 0;
+		return;
+	}
+	w->stopping = 1;
+	w->stop_started_us = jq_mono_us();
+	jq_info("signal %d: no longer fetching; waiting up to %" PRId64 " ms for %" PRId64
+		" running jobs",
+		(int)sig, w->cfg.grace_ms, w->running);
+	stop_tick(-1, 0, w);
+}
+
+/* ---- lifecycle ---- */
+
+static int parse_queues(struct jq_worker *w, const char *list, char *err, size_t errlen)
+{
+	const char *p = list;
+	while (*p) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		if (!jq_name_valid(p, n)) {
+			snprintf(err, errlen, "queue name '%.*s' is not valid", (int)n, p);
+			return -1;
+		}
+		if (w->nqueues == JQ_WORKER_MAX_QUEUES) {
+			snprintf(err, errlen, "at most %d queues", JQ_WORKER_MAX_QUEUES);
+			return -1;
+		}
+		memcpy(w->queue_names[w->nqueues], p, n);
+		w->queue_names[w->nqueues][n] = '\0';
+		w->nqueues++;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	if (w->nqueues == 0) {
+		snprintf(err, errlen, "no queues to serve");
+		return -1;
+	}
+	return 0;
+}
+
+int jq_worker_init(struct jq_worker *w, struct event_base *base,
+		   const struct jq_worker_config *cfg, char *err, size_t errlen)
+{
+	memset(w, 0, sizeof(*w));
+	w->base = base;
+	w->cfg = *cfg;
+	if (jq_keys_init(&w->keys, cfg->prefix) != 0) {
+		snprintf(err, errlen, "bad key prefix '%s'", cfg->prefix);
+		return -1;
+	}
+	if (parse_queues(w, cfg->queues, err, errlen) != 0)
+		return -1;
+	struct jq_redis_url url;
+	if (jq_redis_url_parse(cfg->redis_url, &url, err, errlen) != 0)
+		return -1;
+	char host[64] = "localhost";
+	gethostname(host, sizeof(host) - 1);
+	unsigned rnd = (unsigned)(jq_mono_us() ^ (int64_t)getpid() << 16);
+	snprintf(w->id, sizeof(w->id), "%s:%d:%04x", host, (int)getpid(), rnd & 0xffff);
+	w->pool = jq_pool_new(base, (int)cfg->threads);
+	w->curl = jq_curl_loop_new(base);
+	if (!w->pool || !w->curl) {
+		snprintf(err, errlen, "cannot start the thread pool or curl");
+		return -1;
+	}
+	w->lease_timer = event_new(base, -1, EV_PERSIST, lease_tick, w);
+	int64_t tick_ms = cfg->lease_ms / 3;
+	struct timeval tv = {tick_ms / 1000, (tick_ms % 1000) * 1000};
+	evtimer_add(w->lease_timer, &tv);
+	w->stop_timer = evtimer_new(base, stop_tick, w);
+	w->sigterm = evsignal_new(base, SIGTERM, signal_cb, w);
+	w->sigint = evsignal_new(base, SIGINT, signal_cb, w);
+	evsignal_add(w->sigterm, NULL);
+	evsignal_add(w->sigint, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	w->cmd = jq_redis_new(base, &url, "worker-cmd", redis_state_cb, w);
+	w->blk = jq_redis_new(base, &url, "worker-fetch", redis_state_cb, w);
+	jq_info("worker %s serving %s with concurrency %" PRId64 " and %" PRId64 " threads", w->id,
+		cfg->queues, cfg->concurrency, cfg->threads);
+	return 0;
+}
+
+int jq_worker_run(struct jq_worker *w) { return event_base_dispatch(w->base) < 0 ? -1 : 0; }
+
+void jq_worker_release(struct jq_worker *w)
+{
+	/* threads first: after this no pool work is running */
+	jq_pool_free(w->pool);
+	jq_redis_free(w->blk);
+	jq_redis_free(w->cmd);
+	while (w->runs) {
+		struct jq_run *r = w->runs;
+		if (r->state == RUN_RUNNING && !r->on_pool && r->h && r->h->cancel)
+			r->h->cancel(r);
+		r->refs = 1; /* nothing else can call back now */
+		run_unlink(r);
+	}
+	jq_curl_loop_free(w->curl);
+	if (w->lease_timer)
+		event_free(w->lease_timer);
+	if (w->stop_timer)
+		event_free(w->stop_timer);
+	if (w->sigterm)
+		event_free(w->sigterm);
+	if (w->sigint)
+		event_free(w->sigint);
+}

@@ -1,0 +1,62 @@
+/* worker.h: jobq-worker: takes jobs from Redis under a lease and runs them.
+ *
+ * One libevent loop; two async Redis connections (one blocks in BLPOP on the
+ * queues' wake-up lists, the other carries scripts and writes); IO jobs on
+ * the loop (timers, curl multi); CPU jobs on a thread pool. A job is taken
+ * and leased in one script (fetch.lua); its outcome is written with its
+ * fencing token (finish.lua), retried until Redis has it. */
+#ifndef JQ_WORKER_H
+#define JQ_WORKER_H
+
+#include <event2/event.h>
+#include <stdint.h>
+
+#include "handler.h"
+#include "keys.h"
+#include "redis.h"
+
+#define JQ_WORKER_MAX_QUEUES 16
+#define JQ_WORKER_FETCH_BATCH 32
+
+struct jq_worker_config {
+	const char *redis_url;
+	const char *prefix;
+	const char *queues;   /* "a,b,c": served in this order */
+	int64_t concurrency;  /* jobs running at once */
+	int64_t threads;      /* CPU pool size */
+	int64_t lease_ms;
+	int64_t grace_ms;     /* how long SIGTERM waits for running jobs */
+	int64_t keep_completed_ms;
+	int64_t keep_failed_ms;
+	const char *smtp_url;
+	const char *smtp_from;
+	const char *smtp_user;
+	const char *smtp_password;
+	int64_t smtp_timeout_ms;
+};
+
+struct jq_worker {
+	struct event_base *base;
+	struct jq_worker_config cfg;
+	struct jq_keys keys;
+	struct jq_redis *cmd, *blk;
+	struct jq_pool *pool;
+	struct jq_curl_loop *curl;
+	char id[128];
+	char queue_names[JQ_WORKER_MAX_QUEUES][JQ_QUEUE_NAME_MAX + 1];
+	int nqueues;
+	struct jq_run *runs; /* every run not yet acknowledged by Redis */
+	int64_t running;     /* runs counted against concurrency */
+	int fetching, blocking;
+	int stopping;
+	int64_t stop_started_us;
+	struct event *lease_timer, *stop_timer, *sigterm, *sigint;
+	int64_t completed, failed; /* counters for the log */
+};
+
+int jq_worker_init(struct jq_worker *w, struct event_base *base,
+		   const struct jq_worker_config *cfg, char *err, size_t errlen);
+int jq_worker_run(struct jq_worker *w);
+void jq_worker_release(struct jq_worker *w);
+
+#endif
