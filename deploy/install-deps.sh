@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs the Debian packages jobq needs to build, run and test.
+# Runs apt-get only for what is missing, and only as root; otherwise says what to install.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake pkg-config
+  libhiredis-dev libevent-dev libmsgpack-dev libcurl4-openssl-dev libssl-dev libjansson-dev
+  redis-server redis-tools supervisor python3-aiosmtpd curl
+  clang
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps: missing Debian packages: ${missing[*]}" >&2
+  echo "install-deps: run as root, or: sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi
+echo "install-deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
