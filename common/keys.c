@@ -49,6 +49,26 @@ size_t jq_keys_queues(const struct jq_keys *k, char *buf)
 {
 	return fmt(buf, k->prefix, "queues", "");
 }
+size_t jq_keys_scheduled(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "scheduled", "");
+}
+size_t jq_keys_workers(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "workers", "");
+}
+size_t jq_keys_reaper_lock(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "reaper-lock", "");
+}
+size_t jq_keys_worker(const struct jq_keys *k, const char *id, char *buf)
+{
+	return fmt(buf, k->prefix, "worker:", id);
+}
+size_t jq_keys_worker_jobs(const struct jq_keys *k, const char *id, char *buf)
+{
+	return fmt(buf, k->prefix, "worker-jobs:", id);
+}
 size_t jq_keys_job_prefix(const struct jq_keys *k, char *buf)
 {
 	return fmt(buf, k->prefix, "job:", "");

@@ -11,7 +11,8 @@
 #define JQ_PREFIX_MAX 64
 #define JQ_QUEUE_NAME_MAX 64
 #define JQ_TYPE_NAME_MAX 64
-#define JQ_KEY_MAX (JQ_PREFIX_MAX + JQ_QUEUE_NAME_MAX + 16)
+#define JQ_WORKER_ID_MAX 127
+#define JQ_KEY_MAX (JQ_PREFIX_MAX + JQ_WORKER_ID_MAX + 32)
 
 struct jq_keys {
 	char prefix[JQ_PREFIX_MAX + 1];
@@ -29,6 +30,12 @@ size_t jq_keys_ids(const struct jq_keys *k, char *buf);                  /* <p>i
 size_t jq_keys_leases(const struct jq_keys *k, char *buf);               /* <p>leases zset */
 size_t jq_keys_dead(const struct jq_keys *k, char *buf);                 /* <p>dead zset */
 size_t jq_keys_queues(const struct jq_keys *k, char *buf);               /* <p>queues set */
+size_t jq_keys_scheduled(const struct jq_keys *k, char *buf);            /* <p>scheduled zset */
+size_t jq_keys_workers(const struct jq_keys *k, char *buf);              /* <p>workers zset */
+size_t jq_keys_reaper_lock(const struct jq_keys *k, char *buf);          /* <p>reaper-lock */
+/* <p>worker:<id> info (JSON string) and <p>worker-jobs:<id> set of the job ids it holds */
+size_t jq_keys_worker(const struct jq_keys *k, const char *id, char *buf);
+size_t jq_keys_worker_jobs(const struct jq_keys *k, const char *id, char *buf);
 /* "<p>job:" — what the fetch script prepends to an id it popped. */
 size_t jq_keys_job_prefix(const struct jq_keys *k, char *buf);
 

@@ -10,6 +10,10 @@ extern const char jq_lua_fetch[];
 extern const char jq_lua_finish[];
 extern const char jq_lua_progress[];
 extern const char jq_lua_requeue[];
+extern const char jq_lua_promote[];
+extern const char jq_lua_heartbeat[];
+extern const char jq_lua_reap[];
+extern const char jq_lua_dead[];
 
 static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_ENQUEUE] = {"enqueue", jq_lua_enqueue, ""},
@@ -17,6 +21,10 @@ static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_FINISH] = {"finish", jq_lua_finish, ""},
     [JQ_SCRIPT_PROGRESS] = {"progress", jq_lua_progress, ""},
     [JQ_SCRIPT_REQUEUE] = {"requeue", jq_lua_requeue, ""},
+    [JQ_SCRIPT_PROMOTE] = {"promote", jq_lua_promote, ""},
+    [JQ_SCRIPT_HEARTBEAT] = {"heartbeat", jq_lua_heartbeat, ""},
+    [JQ_SCRIPT_REAP] = {"reap", jq_lua_reap, ""},
+    [JQ_SCRIPT_DEAD] = {"dead", jq_lua_dead, ""},
 };
 
 void jq_scripts_init(void)

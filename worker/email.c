@@ -335,9 +335,9 @@ int jq_email_cpu(struct jq_run *run, char **out)
 {
 	struct email *e = email_new(run, out);
 	if (!e)
-		return -1;
+		return JQ_FAIL_FATAL; /* a payload no retry will fix */
 	int ok;
 	*out = email_outcome(e, curl_easy_perform(e->easy), &ok);
 	email_free(e);
-	return ok ? 0 : -1;
+	return ok ? 0 : JQ_FAIL_RETRY;
 }

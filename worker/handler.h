@@ -15,6 +15,10 @@
 
 struct jq_worker;
 
+/* How an attempt failed: worth another attempt, or never going to work. */
+#define JQ_FAIL_RETRY (-1)
+#define JQ_FAIL_FATAL (-2)
+
 /* One job being run by this worker. Owned by the worker; a handler keeps a
  * pointer only until it reports the outcome (or is cancelled). */
 struct jq_run {
@@ -31,7 +35,7 @@ struct jq_run {
 	void *hdata; /* the handler's own state */
 	int on_pool; /* runs (or ran) on the thread pool */
 	/* CPU outcome, written by the pool thread, read on the loop after it finished */
-	int cpu_ok;
+	int cpu_rc; /* 0 or JQ_FAIL_* */
 	char *cpu_out; /* malloc'd result JSON or error text */
 	/* worker bookkeeping */
 	int state; /* enum in worker.c */
@@ -39,19 +43,21 @@ struct jq_run {
 	int sending; /* an outcome write is in flight */
 	struct event *timeout_ev;
 	char *outcome; /* result JSON or error text while the finish write is pending */
-	int outcome_ok;
+	int outcome_ok; /* enum outcome in worker.c */
+	int64_t retry_at_ms; /* when a failed attempt is retried, fixed once chosen */
 	struct jq_run *prev, *next;
 };
 
 struct jq_handler {
 	const char *type;
 	/* IO: start on the loop. 0 = started, and exactly one jq_run_done() follows
-	 * unless cancel() is called first; -1 = failed at once with err. */
+	 * unless cancel() is called first; -1 = the job cannot run (bad payload):
+	 * failed with err and never retried. */
 	int (*start)(struct jq_run *run, char *err, size_t errlen);
 	/* IO: stop a started job (timeout, lease lost, shutdown); no jq_run_done() after. */
 	void (*cancel)(struct jq_run *run);
 	/* CPU: run on a pool thread. 0 with *out = malloc'd result JSON (or NULL),
-	 * or -1 with *out = malloc'd error text. */
+	 * or JQ_FAIL_RETRY / JQ_FAIL_FATAL with *out = malloc'd error text. */
 	int (*cpu)(struct jq_run *run, char **out);
 	/* For types that can run either way: 1 to run this job on the pool. */
 	int (*wants_pool)(const struct jq_run *run);
@@ -63,8 +69,11 @@ const struct jq_handler *jq_handler_find(const char *type);
 /* Reports a running IO job's progress (fire and forget, fenced by the token). */
 void jq_run_progress(struct jq_run *run, int64_t done, int64_t total);
 /* Reports an IO job's outcome: ok with result JSON text (NULL for null), or
- * failure with an error text. Exactly once; the run may be freed on return. */
+ * a failure (retried while attempts remain) with an error text. Exactly
+ * once; the run may be freed on return. */
 void jq_run_done(struct jq_run *run, int ok, const char *text);
+/* A failure that no retry can mend (unknown type, bad payload): straight to dead. */
+void jq_run_fatal(struct jq_run *run, const char *text);
 
 /* Worker settings that handlers read. */
 const struct jq_worker_config *jq_run_config(const struct jq_run *run);

@@ -17,17 +17,17 @@ int jq_hash_cpu(struct jq_run *run, char **out)
 	int64_t repeat = 1;
 	if (jq_mp_get_str(run->payload, "data", &data, &len) != 0) {
 		*out = strdup("'data' must be a string");
-		return -1;
+		return JQ_FAIL_FATAL;
 	}
 	if (jq_mp_get(run->payload, "repeat") &&
 	    (jq_mp_get_i64(run->payload, "repeat", &repeat) != 0 || repeat < 1 ||
 	     repeat > MAX_REPEAT)) {
 		*out = jq_strdup_printf("'repeat' must be an integer from 1 to %d", MAX_REPEAT);
-		return -1;
+		return JQ_FAIL_FATAL;
 	}
 	if ((long long)len * repeat > MAX_TOTAL_BYTES) {
 		*out = jq_strdup_printf("data times repeat exceeds %lld bytes", MAX_TOTAL_BYTES);
-		return -1;
+		return JQ_FAIL_FATAL;
 	}
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -49,7 +49,7 @@ int jq_hash_cpu(struct jq_run *run, char **out)
 	EVP_MD_CTX_free(ctx);
 	if (!ok) {
 		*out = strdup("sha256 failed");
-		return -1;
+		return JQ_FAIL_RETRY;
 	}
 	char hex[2 * EVP_MAX_MD_SIZE + 1];
 	for (unsigned i = 0; i < mdlen; i++)

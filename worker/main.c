@@ -16,8 +16,12 @@ int main(int argc, char **argv)
 	    .queues = "default",
 	    .concurrency = 100,
 	    .threads = ncpu > 0 ? ncpu : 2,
-	    .lease_ms = 30000,
+	    .lease_ms = 15000,
+	    .heartbeat_ms = 1000,
 	    .grace_ms = 10000,
+	    .retry_base_ms = 1000,
+	    .max_recoveries = 5,
+	    .dead_max = 10000,
 	    .keep_completed_ms = 24 * 3600 * 1000LL,
 	    .keep_failed_ms = 7 * 24 * 3600 * 1000LL,
 	    .smtp_url = "",
@@ -38,7 +42,15 @@ int main(int argc, char **argv)
 	    {"threads", "JOBQ_THREADS", JQ_OPT_INT, &cfg.threads, 1, 1024,
 	     "threads for CPU jobs"},
 	    {"lease-ms", "JOBQ_LEASE_MS", JQ_OPT_INT, &cfg.lease_ms, 300, 3600000,
-	     "lease of a taken job, renewed every third of it"},
+	     "lease of a taken job (renewed each beat): when a lease runs out, the job comes back"},
+	    {"heartbeat-ms", "JOBQ_HEARTBEAT_MS", JQ_OPT_INT, &cfg.heartbeat_ms, 100, 60000,
+	     "beat period; a worker silent for 3 beats is dead and its jobs come back"},
+	    {"retry-base-ms", "JOBQ_RETRY_BASE_MS", JQ_OPT_INT, &cfg.retry_base_ms, 1, 3600000,
+	     "delay before the first retry; doubles each attempt, +-25% jitter"},
+	    {"max-recoveries", "JOBQ_MAX_RECOVERIES", JQ_OPT_INT, &cfg.max_recoveries, 0, 1000,
+	     "times a job may lose its worker before it is failed as poison"},
+	    {"dead-max", "JOBQ_DEAD_MAX", JQ_OPT_INT, &cfg.dead_max, 1, 100000000,
+	     "most jobs kept in the dead set (oldest dropped first)"},
 	    {"grace-ms", "JOBQ_GRACE_MS", JQ_OPT_INT, &cfg.grace_ms, 0, 3600000,
 	     "on SIGTERM, how long running jobs may finish before they are requeued"},
 	    {"keep-completed-ms", "JOBQ_KEEP_COMPLETED_MS", JQ_OPT_INT, &cfg.keep_completed_ms, 1000,
@@ -86,6 +98,10 @@ int main(int argc, char **argv)
 	}
 	if (rc == JQ_OPTS_OK && jq_log_parse_level(log_level, &lvl) != 0) {
 		snprintf(err, sizeof(err), "--log-level must be debug, info, warn or error");
+		rc = JQ_OPTS_ERROR;
+	}
+	if (rc == JQ_OPTS_OK && cfg.lease_ms < 2 * cfg.heartbeat_ms) {
+		snprintf(err, sizeof(err), "--lease-ms must be at least twice --heartbeat-ms");
 		rc = JQ_OPTS_ERROR;
 	}
 	if (rc != JQ_OPTS_OK) {

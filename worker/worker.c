@@ -19,6 +19,10 @@
 #define BLOCK_TIMEOUT_S "1"   /* BLPOP wakes at least this often to re-check */
 #define FETCH_RETRY_MS 500    /* after a failed fetch (e.g. an error reply) */
 #define STOP_POLL_MS 20
+#define RETRY_MAX_MS (3600 * 1000LL)
+#define PROMOTE_IDLE_MS 1000   /* promote at least this often: scheduled jobs of others */
+#define PROMOTE_BATCH "1000"
+#define REAP_BATCH "1000"
 
 enum run_state {
 	RUN_RUNNING,   /* counted against concurrency; the handler owns the outcome */
@@ -26,16 +30,18 @@ enum run_state {
 	RUN_GONE,      /* acknowledged (or lease lost); waiting for the last reference */
 };
 
-enum outcome { OUT_COMPLETED, OUT_FAILED, OUT_REQUEUE };
+enum outcome { OUT_COMPLETED, OUT_FAILED, OUT_FATAL, OUT_REQUEUE };
 
 static void maybe_fetch(struct jq_worker *w);
 static void send_outcome(struct jq_run *run);
 
 /* ---- run lifetime ---- */
 
-static void run_unref(struct jq_run *run)
+/* Drops n references at once (one call, so nothing touches run after a free). */
+static void run_drop(struct jq_run *run, int n)
 {
-	if (--run->refs > 0)
+	run->refs -= n;
+	if (run->refs > 0)
 		return;
 	if (run->timeout_ev)
 		event_free(run->timeout_ev);
@@ -46,6 +52,9 @@ static void run_unref(struct jq_run *run)
 	free(run);
 }
 
+static void run_unref(struct jq_run *run) { run_drop(run, 1); }
+
+/* Takes the run off the worker's list; the caller drops the list's reference. */
 static void run_unlink(struct jq_run *run)
 {
 	struct jq_worker *w = run->w;
@@ -57,7 +66,6 @@ static void run_unlink(struct jq_run *run)
 		run->next->prev = run->prev;
 	run->prev = run->next = NULL;
 	run->state = RUN_GONE;
-	run_unref(run);
 }
 
 /* Moves a running job to "finishing" with its outcome and starts the write. */
@@ -90,10 +98,31 @@ char *jq_strdup_printf(const char *fmt, ...)
 void jq_run_done(struct jq_run *run, int ok, const char *text)
 {
 	if (!ok)
-		jq_warn("job %" PRId64 " (%s, queue %s) attempt %" PRId64 " failed: %s", run->id,
-			run->type, run->queue, run->attempts, text ? text : "");
+		jq_warn("job %" PRId64 " (%s, queue %s) attempt %" PRId64 "/%" PRId64 " failed: %s",
+			run->id, run->type, run->queue, run->attempts, run->max_attempts,
+			text ? text : "");
 	run_finish(run, ok ? OUT_COMPLETED : OUT_FAILED, text);
 }
+
+void jq_run_fatal(struct jq_run *run, const char *text)
+{
+	jq_warn("job %" PRId64 " (%s, queue %s) cannot run: %s", run->id, run->type, run->queue,
+		text);
+	run_finish(run, OUT_FATAL, text);
+}
+
+/* Exponential backoff with jitter: base * 2^(attempt-1), capped, times 0.75..1.25. */
+static int64_t retry_delay_ms(const struct jq_worker *w, int64_t attempt)
+{
+	int64_t d = w->cfg.retry_base_ms;
+	for (int64_t i = 1; i < attempt && d < RETRY_MAX_MS; i++)
+		d *= 2;
+	if (d > RETRY_MAX_MS)
+		d = RETRY_MAX_MS;
+	return d * 3 / 4 + (int64_t)((double)(d / 2) * ((double)random() / RAND_MAX));
+}
+
+static void schedule_promote(struct jq_worker *w, int64_t at_ms);
 
 const struct jq_worker_config *jq_run_config(const struct jq_run *run) { return &run->w->cfg; }
 struct jq_curl_loop *jq_run_curl(const struct jq_run *run) { return run->w->curl; }
@@ -105,6 +134,7 @@ static void on_outcome_written(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct jq_run *run = priv;
 	redisReply *r = reply;
+	int drop = 1; /* the reference this write held */
 	run->sending = 0;
 	if (run->state != RUN_FINISHING || !r) {
 		/* NULL: the connection dropped; resent once it is back */
@@ -116,16 +146,23 @@ static void on_outcome_written(redisAsyncContext *ac, void *reply, void *priv)
 			jq_warn("job %" PRId64 ": lease lost before the outcome was written; outcome "
 				"dropped (the job runs again elsewhere)",
 				run->id);
-		else if (run->outcome_ok == OUT_COMPLETED)
-			run->w->completed++;
-		else if (run->outcome_ok == OUT_FAILED)
-			run->w->failed++;
-		else
+		else if (run->outcome_ok == OUT_REQUEUE)
 			jq_info("job %" PRId64 " (%s, queue %s) returned to its queue", run->id,
 				run->type, run->queue);
+		else if (r->integer == 1)
+			run->w->completed++;
+		else if (r->integer == 2) {
+			run->w->retried++;
+			schedule_promote(run->w, run->retry_at_ms);
+		} else {
+			run->w->failed++;
+			jq_warn("job %" PRId64 " (%s, queue %s) failed for good: moved to dead", run->id,
+				run->type, run->queue);
+		}
 		run_unlink(run);
+		drop++; /* and the list's */
 	}
-	run_unref(run); /* the reference this write held */
+	run_drop(run, drop);
 }
 
 static void send_outcome(struct jq_run *run)
@@ -148,21 +185,22 @@ static void send_outcome(struct jq_run *run)
 		rc = jq_redis_eval(w->cmd, JQ_SCRIPT_REQUEUE, on_outcome_written, run, 4, 2, argv,
 				   NULL);
 	} else {
+		char ksched[JQ_KEY_MAX], retry_at[24], dead_max[24];
+		static const char *const kinds[] = {"completed", "failed", "fatal"};
 		jq_keys_dead(&w->keys, kdead);
-		snprintf(now, sizeof(now), "%" PRId64, jq_now_ms());
+		jq_keys_scheduled(&w->keys, ksched);
+		int64_t now_ms = jq_now_ms();
+		if (!run->retry_at_ms)
+			run->retry_at_ms = now_ms + retry_delay_ms(w, run->attempts);
+		snprintf(now, sizeof(now), "%" PRId64, now_ms);
 		snprintf(keep_c, sizeof(keep_c), "%" PRId64, w->cfg.keep_completed_ms);
 		snprintf(keep_f, sizeof(keep_f), "%" PRId64, w->cfg.keep_failed_ms);
-		const char *argv[] = {kjob,
-				      kleases,
-				      kdead,
-				      id,
-				      token,
-				      run->outcome_ok == OUT_COMPLETED ? "completed" : "failed",
-				      run->outcome,
-				      now,
-				      keep_c,
-				      keep_f};
-		rc = jq_redis_eval(w->cmd, JQ_SCRIPT_FINISH, on_outcome_written, run, 3, 7, argv,
+		snprintf(retry_at, sizeof(retry_at), "%" PRId64, run->retry_at_ms);
+		snprintf(dead_max, sizeof(dead_max), "%" PRId64, w->cfg.dead_max);
+		const char *argv[] = {kjob,	    kleases, kdead, ksched,   id,	token,
+				      kinds[run->outcome_ok], run->outcome, now, keep_c, keep_f, retry_at,
+				      dead_max};
+		rc = jq_redis_eval(w->cmd, JQ_SCRIPT_FINISH, on_outcome_written, run, 4, 9, argv,
 				   NULL);
 	}
 	if (rc == 0) {
@@ -187,6 +225,8 @@ static void on_progress_written(redisAsyncContext *ac, void *reply, void *priv)
 			evtimer_del(run->timeout_ev);
 		run_unlink(run);
 		maybe_fetch(run->w);
+		run_drop(run, 2); /* the list's and this write's */
+		return;
 	}
 	run_unref(run);
 }
@@ -224,14 +264,18 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 static void pool_work(void *arg)
 {
 	struct jq_run *run = arg;
-	run->cpu_ok = run->h->cpu(run, &run->cpu_out) == 0;
+	run->cpu_rc = run->h->cpu(run, &run->cpu_out);
 }
 
 static void pool_done(void *arg)
 {
 	struct jq_run *run = arg;
-	if (run->state == RUN_RUNNING)
-		jq_run_done(run, run->cpu_ok, run->cpu_out);
+	if (run->state == RUN_RUNNING) {
+		if (run->cpu_rc == JQ_FAIL_FATAL)
+			jq_run_fatal(run, run->cpu_out ? run->cpu_out : "failed");
+		else
+			jq_run_done(run, run->cpu_rc == 0, run->cpu_out);
+	}
 	run_unref(run);
 }
 
@@ -282,13 +326,13 @@ static void start_run(struct jq_worker *w, redisReply **e)
 
 	char err[256];
 	if (!run->type[0]) {
-		jq_run_done(run, 0, "corrupt job: no type");
+		jq_run_fatal(run, "corrupt job: no type");
 		return;
 	}
 	run->h = jq_handler_find(run->type);
 	if (!run->h) {
 		snprintf(err, sizeof(err), "unknown job type '%s'", run->type);
-		jq_run_done(run, 0, err);
+		jq_run_fatal(run, err);
 		return;
 	}
 	msgpack_unpacked_destroy(&run->up);
@@ -302,7 +346,7 @@ static void start_run(struct jq_worker *w, redisReply **e)
 		char msg[300];
 		snprintf(msg, sizeof(msg), "undecodable payload: %s",
 			 e[4]->type == REDIS_REPLY_STRING ? err : "missing");
-		jq_run_done(run, 0, msg);
+		jq_run_fatal(run, msg);
 		return;
 	}
 	if (run->timeout_ms > 0) {
@@ -323,7 +367,7 @@ static void start_run(struct jq_worker *w, redisReply **e)
 		return;
 	}
 	if (run->h->start(run, err, sizeof(err)) != 0)
-		jq_run_done(run, 0, err);
+		jq_run_fatal(run, err);
 }
 
 /* ---- fetching ---- */
@@ -418,46 +462,135 @@ static void maybe_fetch(struct jq_worker *w)
 		w->fetching = want;
 }
 
-/* ---- leases ---- */
+/* ---- heartbeat, reaper, promoter ---- */
 
-/* Every lease_ms/3: extend the leases of all our jobs in one ZADD, and retry
- * outcome writes that did not get through. */
-static void lease_tick(evutil_socket_t fd, short what, void *arg)
+static void on_reaped(redisAsyncContext *ac, void *reply, void *priv)
+{
+	redisReply *r = reply;
+	if (!r)
+		return;
+	if (r->type == REDIS_REPLY_ERROR) {
+		jq_error("reaper failed: %s", r->str);
+	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		   (r->element[0]->integer || r->element[1]->integer || r->element[2]->integer)) {
+		jq_warn("reaper: %lld jobs given back, %lld failed as poison, %lld dead workers",
+			r->element[0]->integer, r->element[1]->integer, r->element[2]->integer);
+	}
+}
+
+/* Any worker may reap; a lock in the script keeps it to one per beat. */
+static void reap(struct jq_worker *w)
+{
+	char kleases[JQ_KEY_MAX], kworkers[JQ_KEY_MAX], kdead[JQ_KEY_MAX], klock[JQ_KEY_MAX];
+	char now[24], dead_after[24], maxrec[24], lock_ms[24], keep_f[24];
+	jq_keys_leases(&w->keys, kleases);
+	jq_keys_workers(&w->keys, kworkers);
+	jq_keys_dead(&w->keys, kdead);
+	jq_keys_reaper_lock(&w->keys, klock);
+	snprintf(now, sizeof(now), "%" PRId64, jq_now_ms());
+	snprintf(dead_after, sizeof(dead_after), "%" PRId64, 3 * w->cfg.heartbeat_ms);
+	snprintf(maxrec, sizeof(maxrec), "%" PRId64, w->cfg.max_recoveries);
+	snprintf(lock_ms, sizeof(lock_ms), "%" PRId64, w->cfg.heartbeat_ms);
+	snprintf(keep_f, sizeof(keep_f), "%" PRId64, w->cfg.keep_failed_ms);
+	const char *argv[] = {kleases, kworkers,   kdead, klock, now,	dead_after,
+			      w->keys.prefix, maxrec, REAP_BATCH, w->id, lock_ms, keep_f};
+	jq_redis_eval(w->cmd, JQ_SCRIPT_REAP, on_reaped, w, 4, 8, argv, NULL);
+}
+
+/* Every heartbeat_ms: say we are alive and renew every lease we hold in one
+ * script, reap for everyone, and retry outcome writes that did not get through. */
+static void beat_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_worker *w = arg;
-	redisAsyncContext *ac = jq_redis_ctx(w->cmd);
-	if (ac && w->runs) {
-		size_t n = 0;
-		for (struct jq_run *r = w->runs; r; r = r->next)
-			n++;
-		const char **argv = malloc(sizeof(*argv) * (3 + 2 * n));
-		size_t *lens = malloc(sizeof(*lens) * (3 + 2 * n));
-		char(*ids)[24] = malloc(24 * n);
-		char kleases[JQ_KEY_MAX], deadline[24];
-		if (argv && lens && ids) {
-			jq_keys_leases(&w->keys, kleases);
-			snprintf(deadline, sizeof(deadline), "%" PRId64, jq_now_ms() + w->cfg.lease_ms);
-			size_t k = 0;
-			argv[k++] = "ZADD";
-			argv[k++] = kleases;
-			argv[k++] = "XX"; /* never re-create a lease someone else released */
-			size_t i = 0;
-			for (struct jq_run *r = w->runs; r; r = r->next, i++) {
-				snprintf(ids[i], 24, "%" PRId64, r->id);
-				argv[k++] = deadline;
-				argv[k++] = ids[i];
-			}
-			for (size_t j = 0; j < k; j++)
-				lens[j] = strlen(argv[j]);
-			redisAsyncCommandArgv(ac, NULL, NULL, (int)k, argv, lens);
+	if (!jq_redis_ctx(w->cmd) || w->deregistering)
+		return;
+	size_t n = 0;
+	for (struct jq_run *r = w->runs; r; r = r->next)
+		n++;
+	const char **argv = malloc(sizeof(*argv) * (10 + n));
+	char(*ids)[24] = malloc(24 * (n + 1));
+	char *info = jq_strdup_printf(
+	    "{\"id\":\"%s\",\"pid\":%d,\"queues\":\"%s\",\"concurrency\":%" PRId64
+	    ",\"threads\":%" PRId64 ",\"running\":%" PRId64 ",\"started_at\":%" PRId64
+	    ",\"completed\":%" PRId64 ",\"failed\":%" PRId64 "}",
+	    w->id, (int)getpid(), w->cfg.queues, w->cfg.concurrency, w->cfg.threads, w->running,
+	    w->started_at_ms, w->completed, w->failed);
+	if (argv && ids && info) {
+		char kleases[JQ_KEY_MAX], kworkers[JQ_KEY_MAX], kjobs[JQ_KEY_MAX], kinfo[JQ_KEY_MAX];
+		char now[24], deadline[24], ttl[24];
+		int64_t now_ms = jq_now_ms();
+		jq_keys_leases(&w->keys, kleases);
+		jq_keys_workers(&w->keys, kworkers);
+		jq_keys_worker_jobs(&w->keys, w->id, kjobs);
+		jq_keys_worker(&w->keys, w->id, kinfo);
+		snprintf(now, sizeof(now), "%" PRId64, now_ms);
+		snprintf(deadline, sizeof(deadline), "%" PRId64, now_ms + w->cfg.lease_ms);
+		snprintf(ttl, sizeof(ttl), "%" PRId64, 3 * w->cfg.heartbeat_ms + w->cfg.lease_ms);
+		size_t k = 0;
+		argv[k++] = kleases;
+		argv[k++] = kworkers;
+		argv[k++] = kjobs;
+		argv[k++] = kinfo;
+		argv[k++] = now;
+		argv[k++] = deadline;
+		argv[k++] = ttl;
+		argv[k++] = w->id;
+		argv[k++] = info;
+		size_t i = 0;
+		for (struct jq_run *r = w->runs; r; r = r->next, i++) {
+			snprintf(ids[i], 24, "%" PRId64, r->id);
+			argv[k++] = ids[i];
 		}
-		free(argv);
-		free(lens);
-		free(ids);
-		for (struct jq_run *r = w->runs; r; r = r->next)
-			if (r->state == RUN_FINISHING)
-				send_outcome(r);
+		jq_redis_eval(w->cmd, JQ_SCRIPT_HEARTBEAT, NULL, NULL, 4, (int)(k - 4), argv, NULL);
 	}
+	free(argv);
+	free(ids);
+	free(info);
+	reap(w);
+	for (struct jq_run *r = w->runs; r; r = r->next)
+		if (r->state == RUN_FINISHING)
+			send_outcome(r);
+}
+
+static void on_promoted(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_worker *w = priv;
+	redisReply *r = reply;
+	int64_t next = -1;
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
+		if (r->element[0]->integer > 0)
+			jq_debug("promoted %lld scheduled jobs", r->element[0]->integer);
+		next = r->element[1]->integer;
+	} else if (r && r->type == REDIS_REPLY_ERROR) {
+		jq_error("promote failed: %s", r->str);
+	}
+	int64_t now = jq_now_ms();
+	schedule_promote(w, next >= 0 && next < now + PROMOTE_IDLE_MS ? next : now + PROMOTE_IDLE_MS);
+}
+
+static void promote_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_worker *w = arg;
+	w->promote_at_ms = 0;
+	char ksched[JQ_KEY_MAX], now[24];
+	jq_keys_scheduled(&w->keys, ksched);
+	snprintf(now, sizeof(now), "%" PRId64, jq_now_ms());
+	const char *argv[] = {ksched, now, w->keys.prefix, PROMOTE_BATCH};
+	if (jq_redis_eval(w->cmd, JQ_SCRIPT_PROMOTE, on_promoted, w, 1, 3, argv, NULL) != 0)
+		schedule_promote(w, jq_now_ms() + PROMOTE_IDLE_MS);
+}
+
+/* Arms the promoter for at_ms unless it already fires sooner. */
+static void schedule_promote(struct jq_worker *w, int64_t at_ms)
+{
+	if (w->promote_at_ms && w->promote_at_ms <= at_ms)
+		return;
+	int64_t delay = at_ms - jq_now_ms();
+	if (delay < 1)
+		delay = 1;
+	w->promote_at_ms = at_ms;
+	struct timeval tv = {delay / 1000, (delay % 1000) * 1000};
+	evtimer_add(w->promote_timer, &tv);
 }
 
 static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
@@ -465,14 +598,38 @@ static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
 	struct jq_worker *w = arg;
 	if (!ready)
 		return;
-	if (r == w->cmd)
-		for (struct jq_run *run = w->runs; run; run = run->next)
-			if (run->state == RUN_FINISHING)
-				send_outcome(run);
+	if (r == w->cmd) {
+		beat_tick(-1, 0, w); /* also resends outcomes that waited for Redis */
+		schedule_promote(w, jq_now_ms());
+	}
 	maybe_fetch(w);
 }
 
 /* ---- shutdown ---- */
+
+static void on_deregistered(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_worker *w = priv;
+	event_base_loopexit(w->base, NULL);
+}
+
+/* A clean exit leaves no worker entry behind (else /workers and the reaper see a ghost). */
+static void deregister(struct jq_worker *w)
+{
+	redisAsyncContext *ac = jq_redis_ctx(w->cmd);
+	w->deregistering = 1;
+	char kworkers[JQ_KEY_MAX], kinfo[JQ_KEY_MAX], kjobs[JQ_KEY_MAX];
+	jq_keys_workers(&w->keys, kworkers);
+	jq_keys_worker(&w->keys, w->id, kinfo);
+	jq_keys_worker_jobs(&w->keys, w->id, kjobs);
+	if (ac && redisAsyncCommand(ac, NULL, NULL, "ZREM %s %s", kworkers, w->id) == REDIS_OK &&
+	    redisAsyncCommand(ac, on_deregistered, w, "DEL %s %s", kinfo, kjobs) == REDIS_OK) {
+		struct timeval tv = {1, 0}; /* Redis gone quiet: leave anyway */
+		event_base_loopexit(w->base, &tv);
+		return;
+	}
+	event_base_loopexit(w->base, NULL);
+}
 
 static void stop_tick(evutil_socket_t fd, short what, void *arg)
 {
@@ -489,8 +646,11 @@ static void stop_tick(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	if (!w->runs) {
-		jq_info("stopped: %" PRId64 " completed, %" PRId64 " failed", w->completed, w->failed);
-		event_base_loopexit(w->base, NULL);
+		if (w->deregistering)
+			return;
+		jq_info("stopped: %" PRId64 " completed, %" PRId64 " retried, %" PRId64 " failed",
+			w->completed, w->retried, w->failed);
+		deregister(w);
 		return;
 	}
 	if (waited_ms >= w->cfg.grace_ms + 10000) {
@@ -574,10 +734,12 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 		snprintf(err, errlen, "cannot start the thread pool or curl");
 		return -1;
 	}
-	w->lease_timer = event_new(base, -1, EV_PERSIST, lease_tick, w);
-	int64_t tick_ms = cfg->lease_ms / 3;
-	struct timeval tv = {tick_ms / 1000, (tick_ms % 1000) * 1000};
-	evtimer_add(w->lease_timer, &tv);
+	w->started_at_ms = jq_now_ms();
+	srandom((unsigned)(jq_mono_us() ^ getpid()));
+	w->beat_timer = event_new(base, -1, EV_PERSIST, beat_tick, w);
+	struct timeval tv = {cfg->heartbeat_ms / 1000, (cfg->heartbeat_ms % 1000) * 1000};
+	evtimer_add(w->beat_timer, &tv);
+	w->promote_timer = evtimer_new(base, promote_tick, w);
 	w->stop_timer = evtimer_new(base, stop_tick, w);
 	w->sigterm = evsignal_new(base, SIGTERM, signal_cb, w);
 	w->sigint = evsignal_new(base, SIGINT, signal_cb, w);
@@ -603,12 +765,14 @@ void jq_worker_release(struct jq_worker *w)
 		struct jq_run *r = w->runs;
 		if (r->state == RUN_RUNNING && !r->on_pool && r->h && r->h->cancel)
 			r->h->cancel(r);
-		r->refs = 1; /* nothing else can call back now */
 		run_unlink(r);
+		run_drop(r, r->refs); /* nothing can call back any more */
 	}
 	jq_curl_loop_free(w->curl);
-	if (w->lease_timer)
-		event_free(w->lease_timer);
+	if (w->beat_timer)
+		event_free(w->beat_timer);
+	if (w->promote_timer)
+		event_free(w->promote_timer);
 	if (w->stop_timer)
 		event_free(w->stop_timer);
 	if (w->sigterm)

@@ -4,7 +4,9 @@
  * queues' wake-up lists, the other carries scripts and writes); IO jobs on
  * the loop (timers, curl multi); CPU jobs on a thread pool. A job is taken
  * and leased in one script (fetch.lua); its outcome is written with its
- * fencing token (finish.lua), retried until Redis has it. */
+ * fencing token (finish.lua), retried until Redis has it. A heartbeat
+ * (heartbeat.lua) renews all leases in one call; any worker may reap
+ * (reap.lua) the jobs of dead workers and promote (promote.lua) due retries. */
 #ifndef JQ_WORKER_H
 #define JQ_WORKER_H
 
@@ -24,8 +26,12 @@ struct jq_worker_config {
 	const char *queues;   /* "a,b,c": served in this order */
 	int64_t concurrency;  /* jobs running at once */
 	int64_t threads;      /* CPU pool size */
-	int64_t lease_ms;
+	int64_t lease_ms;     /* backstop: a job whose lease is this old comes back */
+	int64_t heartbeat_ms; /* beat and lease renewal period; dead after 3 missed beats */
 	int64_t grace_ms;     /* how long SIGTERM waits for running jobs */
+	int64_t retry_base_ms; /* first retry delay; doubles per attempt, with jitter */
+	int64_t max_recoveries; /* times a job may lose its worker before it is failed */
+	int64_t dead_max;     /* most jobs kept in the dead set */
 	int64_t keep_completed_ms;
 	int64_t keep_failed_ms;
 	const char *smtp_url;
@@ -42,16 +48,19 @@ struct jq_worker {
 	struct jq_redis *cmd, *blk;
 	struct jq_pool *pool;
 	struct jq_curl_loop *curl;
-	char id[128];
+	char id[JQ_WORKER_ID_MAX + 1];
+	int64_t started_at_ms;
 	char queue_names[JQ_WORKER_MAX_QUEUES][JQ_QUEUE_NAME_MAX + 1];
 	int nqueues;
 	struct jq_run *runs; /* every run not yet acknowledged by Redis */
 	int64_t running;     /* runs counted against concurrency */
 	int fetching, blocking;
 	int stopping;
+	int deregistering; /* the last step of a clean exit */
 	int64_t stop_started_us;
-	struct event *lease_timer, *stop_timer, *sigterm, *sigint;
-	int64_t completed, failed; /* counters for the log */
+	struct event *beat_timer, *promote_timer, *stop_timer, *sigterm, *sigint;
+	int64_t promote_at_ms; /* when promote_timer fires next */
+	int64_t completed, failed, retried; /* counters for the log */
 };
 
 int jq_worker_init(struct jq_worker *w, struct event_base *base,

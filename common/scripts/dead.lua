@@ -1,0 +1,57 @@
+-- dead: list, retry or purge the dead-letter set, each in one atomic step.
+-- KEYS[1] dead zset
+-- ARGV[1] 'list', 'retry' or 'purge', ARGV[2] key prefix (job, queue and wake keys are
+--   built from it, as fetch does)
+-- list:  ARGV[3] offset, ARGV[4] count -> flat {id, failed_at, type, queue, attempts, error}
+--        per entry, newest first; entries whose hash expired are dropped from the set
+-- retry: ARGV[3] id -> 1 requeued, 0 not in the dead set, -1 its job hash expired
+-- purge: -> number of jobs deleted
+local prefix = ARGV[2]
+if ARGV[1] == 'list' then
+  local out = {}
+  local entries = redis.call('ZREVRANGE', KEYS[1], tonumber(ARGV[3]),
+                             tonumber(ARGV[3]) + tonumber(ARGV[4]) - 1, 'WITHSCORES')
+  for i = 1, #entries, 2 do
+    local id = entries[i]
+    local f = redis.call('HMGET', prefix .. 'job:' .. id, 'type', 'queue', 'attempts', 'error')
+    if f[1] then
+      out[#out + 1] = id
+      out[#out + 1] = entries[i + 1]
+      out[#out + 1] = f[1]
+      out[#out + 1] = f[2] or ''
+      out[#out + 1] = f[3] or '0'
+      out[#out + 1] = f[4] or ''
+    else
+      redis.call('ZREM', KEYS[1], id)
+    end
+  end
+  return out
+elseif ARGV[1] == 'retry' then
+  local id = ARGV[3]
+  if not redis.call('ZSCORE', KEYS[1], id) then
+    return 0
+  end
+  redis.call('ZREM', KEYS[1], id)
+  local jk = prefix .. 'job:' .. id
+  local q = redis.call('HGET', jk, 'queue')
+  if not q then
+    return -1
+  end
+  redis.call('PERSIST', jk)
+  redis.call('HSET', jk, 'state', 'pending', 'attempts', 0, 'recoveries', 0)
+  redis.call('HDEL', jk, 'finished_at', 'worker', 'started_at', 'done', 'total', 'result')
+  redis.call('LPUSH', prefix .. 'q:' .. q, id)
+  local wake = prefix .. 'wake:' .. q
+  if redis.call('LLEN', wake) == 0 then
+    redis.call('LPUSH', wake, 1)
+  end
+  return 1
+elseif ARGV[1] == 'purge' then
+  local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
+  for _, id in ipairs(ids) do
+    redis.call('DEL', prefix .. 'job:' .. id)
+  end
+  redis.call('DEL', KEYS[1])
+  return #ids
+end
+return redis.error_reply('dead: unknown action')

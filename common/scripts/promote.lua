@@ -1,0 +1,27 @@
+-- promote: move scheduled jobs whose time has come into their queues, in bounded batches.
+-- KEYS[1] scheduled zset (id -> run at ms)
+-- ARGV[1] now ms, ARGV[2] key prefix (queue, wake and job keys are built from it, as
+--   fetch does), ARGV[3] most jobs to move
+-- Returns {moved, next due ms or -1}.
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local moved = 0
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], id)
+  local jk = ARGV[2] .. 'job:' .. id
+  local f = redis.call('HMGET', jk, 'state', 'queue')
+  if f[1] == 'scheduled' and f[2] then
+    redis.call('HSET', jk, 'state', 'pending')
+    redis.call('HDEL', jk, 'run_at')
+    redis.call('LPUSH', ARGV[2] .. 'q:' .. f[2], id)
+    local wake = ARGV[2] .. 'wake:' .. f[2]
+    if redis.call('LLEN', wake) == 0 then
+      redis.call('LPUSH', wake, 1)
+    end
+    moved = moved + 1
+  end
+end
+local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+if nxt[2] then
+  return {moved, tonumber(nxt[2])}
+end
+return {moved, -1}

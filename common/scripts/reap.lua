@@ -1,0 +1,61 @@
+-- reap: give back the jobs of dead workers and of expired leases, one reaper at a time.
+-- KEYS[1] lease zset, KEYS[2] workers zset, KEYS[3] dead zset, KEYS[4] reaper lock
+-- ARGV[1] now ms, ARGV[2] a worker is dead when its last beat is older than this (ms),
+--   ARGV[3] key prefix (job, queue, wake and worker keys are built from it, as fetch does),
+--   ARGV[4] most recoveries of one job before it is failed as poison,
+--   ARGV[5] most jobs per call, ARGV[6] caller id, ARGV[7] lock ms, ARGV[8] keep failed ms
+-- Returns {recovered, poisoned, dead workers}, or -1 if another reaper holds the lock.
+if not redis.call('SET', KEYS[4], ARGV[6], 'NX', 'PX', ARGV[7]) then
+  return -1
+end
+local now = tonumber(ARGV[1])
+local prefix = ARGV[3]
+local budget = tonumber(ARGV[5])
+local recovered, poisoned = 0, 0
+
+local function recover(id, why)
+  local jk = prefix .. 'job:' .. id
+  redis.call('ZREM', KEYS[1], id)
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'recoveries')
+  if f[1] ~= 'running' then
+    return
+  end
+  local n = tonumber(f[3] or '0') + 1
+  if n > tonumber(ARGV[4]) or not f[2] then
+    redis.call('HSET', jk, 'state', 'failed', 'recoveries', n, 'finished_at', ARGV[1],
+               'error', 'lost its worker ' .. (n - 1) .. ' times (' .. why .. '); not retried')
+    redis.call('ZADD', KEYS[3], ARGV[1], id)
+    redis.call('PEXPIRE', jk, ARGV[8])
+    poisoned = poisoned + 1
+    return
+  end
+  -- the attempt did not fail, its worker did: do not spend it
+  redis.call('HINCRBY', jk, 'attempts', -1)
+  redis.call('HSET', jk, 'state', 'pending', 'recoveries', n)
+  redis.call('HDEL', jk, 'worker', 'started_at', 'done', 'total')
+  redis.call('RPUSH', prefix .. 'q:' .. f[2], id)
+  local wake = prefix .. 'wake:' .. f[2]
+  if redis.call('LLEN', wake) == 0 then
+    redis.call('LPUSH', wake, 1)
+  end
+  recovered = recovered + 1
+end
+
+-- 1. workers whose heartbeat stopped: their jobs come back now, not at lease expiry
+local dead = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now - tonumber(ARGV[2]), 'LIMIT', 0, 16)
+for _, wid in ipairs(dead) do
+  local jobs_key = prefix .. 'worker-jobs:' .. wid
+  for _, id in ipairs(redis.call('SMEMBERS', jobs_key)) do
+    if redis.call('HGET', prefix .. 'job:' .. id, 'worker') == wid then
+      recover(id, 'worker ' .. wid .. ' stopped beating')
+    end
+  end
+  redis.call('DEL', jobs_key, prefix .. 'worker:' .. wid)
+  redis.call('ZREM', KEYS[2], wid)
+end
+-- 2. the backstop: any lease past its deadline
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, budget)
+for _, id in ipairs(expired) do
+  recover(id, 'lease expired')
+end
+return {recovered, poisoned, #dead}
