@@ -156,7 +156,8 @@ void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct j
 /* ---- routing ---- */
 
 struct route {
-	const char *path;  /* exact path, or a prefix ending in '/' that takes one argument */
+	const char *path;  /* exact path; a prefix ending in '/' takes one segment as argument,
+			      one ending in a star takes the rest of the path */
 	int methods;       /* EVHTTP_REQ_* mask */
 	jq_route_fn *fn;
 };
@@ -169,6 +170,9 @@ static const struct route routes[] = {
     {"/jobs", EVHTTP_REQ_POST, jq_api_post_job},
     {"/jobs/", EVHTTP_REQ_GET, jq_api_get_job},
     {"/healthz", EVHTTP_REQ_GET, jq_api_healthz},
+    {"/dead", EVHTTP_REQ_GET, jq_api_dead_list},
+    {"/dead", EVHTTP_REQ_DELETE, jq_api_dead_purge},
+    {"/dead/*", EVHTTP_REQ_POST, jq_api_dead_retry},
 };
 
 static void dispatch_cb(struct evhttp_request *req, void *arg)
@@ -182,7 +186,11 @@ static void dispatch_cb(struct evhttp_request *req, void *arg)
 		const struct route *r = &routes[i];
 		size_t n = strlen(r->path);
 		const char *arg_part = NULL;
-		if (r->path[n - 1] == '/') {
+		if (r->path[n - 1] == '*') {
+			if (strncmp(path, r->path, n - 1) != 0 || path[n - 1] == '\0')
+				continue;
+			arg_part = path + n - 1;
+		} else if (r->path[n - 1] == '/') {
 			if (strncmp(path, r->path, n) != 0 || path[n] == '\0' || strchr(path + n, '/'))
 				continue;
 			arg_part = path + n;

@@ -9,6 +9,8 @@
 
 #include <event2/event.h>
 #include <event2/http.h>
+#include <sys/queue.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <stdint.h>
 
@@ -70,6 +72,7 @@ void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct j
 /* Route handlers: path_arg is what follows a "/prefix/" route (an id), else NULL. */
 typedef void jq_route_fn(struct jq_broker *b, struct evhttp_request *req, const char *path_arg);
 jq_route_fn jq_api_start_task, jq_api_task_status, jq_api_send_notification,
-    jq_api_send_notification_sync, jq_api_post_job, jq_api_get_job, jq_api_healthz;
+    jq_api_send_notification_sync, jq_api_post_job, jq_api_get_job, jq_api_healthz,
+    jq_api_dead_list, jq_api_dead_retry, jq_api_dead_purge;
 
 #endif
