@@ -371,6 +371,12 @@ static json_t *job_json(int64_t id, const redisReply *r)
 	json_object_set_new(j, "payload", payload_json);
 	json_object_set_new(j, "result", result);
 	json_object_set_new(j, "error", str_or_null(FIELD("error")));
+	json_t *errors = FIELD("errors") ? json_loads(FIELD("errors"), 0, NULL) : NULL;
+	json_object_set_new(j, "errors", json_is_array(errors) ? errors : json_array());
+	if (errors && !json_is_array(errors))
+		json_decref(errors);
+	json_object_set_new(j, "recoveries", int_field(FIELD("recoveries")));
+	json_object_set_new(j, "run_at", time_or_null(FIELD("run_at")));
 	json_object_set_new(j, "created_at", time_or_null(FIELD("created_at")));
 	json_object_set_new(j, "started_at", time_or_null(FIELD("started_at")));
 	json_object_set_new(j, "finished_at", time_or_null(FIELD("finished_at")));

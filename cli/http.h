@@ -17,6 +17,7 @@ enum jq_http_method { JQ_HTTP_GET, JQ_HTTP_POST };
 /* What went wrong with the last request (struct jq_http.err). */
 enum jq_http_err {
 	JQ_HTTP_OK = 0,
+	JQ_HTTP_EURL,         /* jq_http_init: the base URL is not http(s):// or too long */
 	JQ_HTTP_ECONNECT,     /* the broker could not be reached */
 	JQ_HTTP_ETIMEOUT,     /* no complete answer within timeout_ms */
 	JQ_HTTP_ETOOBIG,      /* the answer body is larger than JQ_HTTP_BODY_MAX */
@@ -25,12 +26,12 @@ enum jq_http_err {
 };
 
 struct jq_http {
-	void *curl;                 /* CURL *; owned */
-	char base[JQ_HTTP_URL_MAX + 1]; /* broker URL without trailing '/' */
-	long timeout_ms;            /* for a whole request, connection included */
+	void *curl;                         /* CURL *; owned */
+	char base[JQ_HTTP_URL_MAX + 1];     /* broker URL without trailing '/' */
+	long timeout_ms;                    /* for a whole request, connection included */
 	volatile sig_atomic_t *interrupted; /* optional; a request stops soon after it is set */
-	int err;                    /* enum jq_http_err of the last request */
-	char errstr[512];           /* lowercase reason when err != 0 */
+	int err;                            /* enum jq_http_err of the last request */
+	char errstr[512];                   /* why, when err != 0 (the URL cut at 256 bytes) */
 };
 
 /* An answer. body is always NUL-terminated (it may hold NULs of its own; len is
