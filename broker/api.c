@@ -14,7 +14,6 @@
 
 #define SEED_DEFAULT_DURATION 10
 #define SEED_MAX_DURATION 86400
-#define EMAIL_MAX 254
 #define CONTENT_MAX (64 * 1024)
 #define NOTIFICATION_MESSAGE "Notification sent in the background"
 
@@ -149,29 +148,6 @@ void jq_api_task_status(struct jq_broker *b, struct evhttp_request *req, const c
 
 /* ---- POST /send-notification[-sync]?email=&content= ---- */
 
-/* A plausible address: local@domain, printable ASCII without specials, a dotted domain. */
-static int email_valid(const char *s)
-{
-	size_t n = strlen(s);
-	const char *at = strchr(s, '@');
-	if (n == 0 || n > EMAIL_MAX || !at || at == s || strchr(at + 1, '@') || at - s > 64)
-		return 0;
-	for (const char *p = s; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c <= ' ' || c >= 0x7f || strchr("<>()[]\\,;:\"", c))
-			return 0;
-	}
-	const char *dom = at + 1;
-	size_t dn = strlen(dom);
-	if (dn < 3 || !strchr(dom, '.') || dom[0] == '.' || dom[dn - 1] == '.' || strstr(dom, ".."))
-		return 0;
-	for (const char *p = dom; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
-			return 0;
-	return 1;
-}
-
 static void notification_reply(struct evhttp_request *req, int64_t id)
 {
 	jq_reply_json(req, 200, json_pack("{s:s,s:I}", "message", NOTIFICATION_MESSAGE, "task_id",
@@ -187,7 +163,7 @@ static void send_notification(struct jq_broker *b, struct evhttp_request *req, i
 	}
 	const char *email = evhttp_find_header(&q, "email");
 	const char *content = evhttp_find_header(&q, "content");
-	if (!email || !email_valid(email)) {
+	if (!email || !jq_email_valid(email)) {
 		jq_reply_error(req, 400, "invalid_argument",
 			       email ? "'email' is not a valid address" : "'email' is required");
 		goto done;

@@ -224,3 +224,25 @@ void jq_job_status(char *buf, size_t cap, const char *state, int64_t done, int64
 		snprintf(buf, cap, "%s", state);
 	}
 }
+
+int jq_email_valid(const char *s)
+{
+	size_t n = strlen(s);
+	const char *at = strchr(s, '@');
+	if (n == 0 || n > 254 || !at || at == s || strchr(at + 1, '@') || at - s > 64)
+		return 0;
+	for (const char *p = s; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c <= ' ' || c >= 0x7f || strchr("<>()[]\\,;:\"", c))
+			return 0;
+	}
+	const char *dom = at + 1;
+	size_t dn = strlen(dom);
+	if (dn < 3 || !strchr(dom, '.') || dom[0] == '.' || dom[dn - 1] == '.' || strstr(dom, ".."))
+		return 0;
+	for (const char *p = dom; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
+			return 0;
+	return 1;
+}

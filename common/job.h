@@ -54,6 +54,10 @@ int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, s
 int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len, char *err,
 			     size_t errlen);
 
+/* 1 if s is a plausible email address: local@domain, at most 254 bytes,
+ * printable ASCII without spaces or specials, a dotted domain. */
+int jq_email_valid(const char *s);
+
 /* The seed's status string: "pending", "running", "progress: 2/5", "completed",
  * "failed: <reason>", "cancelled". state is a state name as stored. */
 void jq_job_status(char *buf, size_t cap, const char *state, int64_t done, int64_t total,
