@@ -12,6 +12,28 @@ bash deploy/install-deps.sh
 
 jobs=$(nproc 2>/dev/null || echo 2)
 status=0
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# runs ctest with the given arguments and adds its counts to the totals
+run_ctest() {
+  set +e
+  ctest --output-on-failure "$@" 2>&1 | tee "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  set -e
+  local line total bad
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1) || true
+  if [ -z "$line" ]; then
+    status=1
+    return
+  fi
+  total=$(echo "$line" | sed -E 's/.*out of ([0-9]+).*/\1/')
+  bad=$(echo "$line" | sed -E 's/.*, ([0-9]+) tests? failed.*/\1/')
+  passed=$((passed + total - bad))
+  failed=$((failed + bad))
+}
 
 run_build() { # name, cmake args...
   local dir="$root/build-$1"
@@ -20,7 +42,9 @@ run_build() { # name, cmake args...
   cmake -S "$root" -B "$dir" "$@" >/dev/null
   cmake --build "$dir" -j "$jobs" >/dev/null
   echo "== ctest $dir"
-  (cd "$dir" && ctest --output-on-failure -j "$jobs" --timeout 300) || status=1
+  pushd "$dir" >/dev/null
+  run_ctest -j "$jobs" --timeout 300
+  popd >/dev/null
 }
 
 run_build test -DCMAKE_BUILD_TYPE=Debug
@@ -37,6 +61,10 @@ if [ "${JOBQ_SKIP_FUZZ:-0}" != 1 ]; then
   CC=clang cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DJOBQ_FUZZ=ON -DJOBQ_TESTS=OFF \
     -DJOBQ_FUZZ_SECONDS="${JOBQ_FUZZ_SECONDS:-15}" >/dev/null
   cmake --build "$dir" -j "$jobs" --target fuzz_job_spec fuzz_payload fuzz_query >/dev/null
-  (cd "$dir" && ctest --output-on-failure -R '^fuzz_') || status=1
+  pushd "$dir" >/dev/null
+  run_ctest -R '^fuzz_'
+  popd >/dev/null
 fi
+echo
+echo "jobq: $passed passed, $failed failed"
 exit $status
