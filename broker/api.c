@@ -237,7 +237,15 @@ void jq_api_post_job(struct jq_broker *b, struct evhttp_request *req, const char
 			goto fail;
 		}
 	} else {
-		/* anything else is read as JSON: curl -d sends form-urlencoded by default */
+		const char *ct =
+		    evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+		/* curl -d sends form-urlencoded by default: read that as JSON too */
+		if (ct && !content_type_is(req, "application/json") &&
+		    !content_type_is(req, "application/x-www-form-urlencoded")) {
+			jq_reply_error(req, 415, "unsupported_media_type",
+				       "send application/json or application/msgpack");
+			goto fail;
+		}
 		json_error_t jerr;
 		json_t *obj = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
 		if (!obj) {

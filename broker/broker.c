@@ -181,7 +181,7 @@ static void dispatch_cb(struct evhttp_request *req, void *arg)
 	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
 	if (!path || !*path)
 		path = "/";
-	int path_known = 0;
+	int allowed = 0; /* methods the path takes, for the Allow header of a 405 */
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		const struct route *r = &routes[i];
 		size_t n = strlen(r->path);
@@ -197,15 +197,26 @@ static void dispatch_cb(struct evhttp_request *req, void *arg)
 		} else if (strcmp(path, r->path) != 0) {
 			continue;
 		}
-		path_known = 1;
+		allowed |= r->methods;
 		if (!(evhttp_request_get_command(req) & r->methods))
 			continue;
 		r->fn(b, req, arg_part);
 		return;
 	}
-	if (path_known)
+	if (allowed) {
+		static const struct {
+			int method;
+			const char *name;
+		} names[] = {{EVHTTP_REQ_GET, "GET"}, {EVHTTP_REQ_POST, "POST"},
+			     {EVHTTP_REQ_DELETE, "DELETE"}, {EVHTTP_REQ_PUT, "PUT"}};
+		char allow[64] = "";
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (allowed & names[i].method)
+				snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
+					 allow[0] ? ", " : "", names[i].name);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
 		jq_reply_error(req, 405, "method_not_allowed", "method not allowed on '%s'", path);
-	else
+	} else
 		jq_reply_error(req, 404, "not_found", "no route '%.200s'", path);
 }
 

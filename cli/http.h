@@ -9,8 +9,8 @@
 #include <signal.h>
 #include <stddef.h>
 
-#define JQ_HTTP_BODY_MAX (8 * 1024 * 1024) /* longest answer body accepted */
-#define JQ_HTTP_URL_MAX 2048               /* longest broker base URL accepted */
+#define JQ_HTTP_BODY_MAX ((size_t)8 * 1024 * 1024) /* longest answer body accepted */
+#define JQ_HTTP_URL_MAX 2048                       /* longest broker base URL accepted */
 
 enum jq_http_method { JQ_HTTP_GET, JQ_HTTP_POST };
 

@@ -50,6 +50,7 @@ static int skip_body(struct mp_reader *r, uint64_t n, int is_str)
 	return 0;
 }
 
+/* depth: how many more containers may nest here, this one included */
 static int check_items(struct mp_reader *r, uint64_t n, int depth)
 {
 	if (depth <= 0) {
@@ -116,7 +117,7 @@ static int check_value(struct mp_reader *r, int depth)
 int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, size_t errlen)
 {
 	struct mp_reader r = {(const unsigned char *)data, len, err, errlen};
-	if (check_value(&r, max_depth + 1) != 0)
+	if (check_value(&r, max_depth) != 0)
 		return -1;
 	if (r.left != 0) {
 		snprintf(err, errlen, "trailing bytes after the msgpack value");
@@ -127,9 +128,10 @@ int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, siz
 
 /* ---- JSON -> msgpack ---- */
 
+/* depth: containers on the path to v, v included if it is one */
 static int pack_json(msgpack_packer *pk, const json_t *v, int depth, char *err, size_t errlen)
 {
-	if (depth > JQ_CODEC_MAX_DEPTH) {
+	if ((json_is_array(v) || json_is_object(v)) && depth > JQ_CODEC_MAX_DEPTH) {
 		snprintf(err, errlen, "JSON value nested deeper than %d", JQ_CODEC_MAX_DEPTH);
 		return -1;
 	}
@@ -200,6 +202,7 @@ int jq_payload_from_msgpack(msgpack_sbuffer *out, const msgpack_object *v)
 int jq_payload_unpack(const char *data, size_t len, msgpack_unpacked *result,
 		      const msgpack_object **value, char *err, size_t errlen)
 {
+	/* the envelope is one more container around the value */
 	if (jq_msgpack_check(data, len, JQ_CODEC_MAX_DEPTH + 1, err, errlen) != 0)
 		return -1;
 	msgpack_unpacked_init(result);
@@ -256,8 +259,9 @@ static json_t *base64_string(const char *p, size_t n)
 
 static json_t *to_json(const msgpack_object *o, int depth, char *err, size_t errlen)
 {
-	if (depth > JQ_CODEC_MAX_DEPTH + 1) {
-		snprintf(err, errlen, "msgpack value nested too deep");
+	if ((o->type == MSGPACK_OBJECT_ARRAY || o->type == MSGPACK_OBJECT_MAP) &&
+	    depth > JQ_CODEC_MAX_DEPTH) {
+		snprintf(err, errlen, "msgpack value nested deeper than %d", JQ_CODEC_MAX_DEPTH);
 		return NULL;
 	}
 	switch (o->type) {
@@ -272,9 +276,15 @@ static json_t *to_json(const msgpack_object *o, int depth, char *err, size_t err
 		return json_integer((json_int_t)o->via.u64);
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer((json_int_t)o->via.i64);
 	case MSGPACK_OBJECT_FLOAT32:
-	case MSGPACK_OBJECT_FLOAT64: return json_real(o->via.f64);
+	case MSGPACK_OBJECT_FLOAT64: {
+		json_t *f = json_real(o->via.f64);
+		if (!f)
+			snprintf(err, errlen, "NaN and infinity have no JSON form");
+		return f;
+	}
 	case MSGPACK_OBJECT_STR: {
-		json_t *s = json_stringn(o->via.str.ptr, o->via.str.size);
+		/* msgpack-c gives a NULL ptr for some empty strings */
+		json_t *s = json_stringn(o->via.str.ptr ? o->via.str.ptr : "", o->via.str.size);
 		if (!s)
 			snprintf(err, errlen, "string is not valid UTF-8");
 		return s;
@@ -301,8 +311,8 @@ static json_t *to_json(const msgpack_object *o, int depth, char *err, size_t err
 				return NULL;
 			}
 			json_t *item = to_json(&kv->val, depth + 1, err, errlen);
-			if (!item || json_object_setn_new(m, kv->key.via.str.ptr, kv->key.via.str.size,
-							  item) != 0) {
+			const char *key = kv->key.via.str.ptr ? kv->key.via.str.ptr : "";
+			if (!item || json_object_setn_new(m, key, kv->key.via.str.size, item) != 0) {
 				if (item)
 					snprintf(err, errlen, "map key is not valid");
 				json_decref(m);
@@ -332,7 +342,7 @@ const msgpack_object *jq_mp_get(const msgpack_object *map, const char *key)
 	for (uint32_t i = 0; i < map->via.map.size; i++) {
 		const msgpack_object *k = &map->via.map.ptr[i].key;
 		if (k->type == MSGPACK_OBJECT_STR && k->via.str.size == klen &&
-		    memcmp(k->via.str.ptr, key, klen) == 0)
+		    (klen == 0 || memcmp(k->via.str.ptr, key, klen) == 0))
 			return &map->via.map.ptr[i].val;
 	}
 	return NULL;
@@ -343,14 +353,18 @@ int jq_mp_get_str(const msgpack_object *map, const char *key, const char **s, si
 	const msgpack_object *v = jq_mp_get(map, key);
 	if (!v || v->type != MSGPACK_OBJECT_STR)
 		return -1;
-	*s = v->via.str.ptr;
+	*s = v->via.str.ptr ? v->via.str.ptr : "";
 	*len = v->via.str.size;
 	return 0;
 }
 
 int jq_mp_get_i64(const msgpack_object *map, const char *key, int64_t *out)
 {
-	const msgpack_object *v = jq_mp_get(map, key);
+	return jq_mp_i64(jq_mp_get(map, key), out);
+}
+
+int jq_mp_i64(const msgpack_object *v, int64_t *out)
+{
 	if (!v)
 		return -1;
 	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER && v->via.u64 <= (uint64_t)INT64_MAX) {

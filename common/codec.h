@@ -10,8 +10,8 @@
  *      that job with the reason instead of running it on a misread payload.
  *   3. Deploy workers that know version N+1 before brokers that write it.
  *
- * Limits (named here so tests and docs cite them): JQ_CODEC_MAX_DEPTH levels
- * of nesting; strings must be valid UTF-8; map keys must be strings. */
+ * Limits (named here so tests and docs cite them): JQ_CODEC_MAX_DEPTH nested
+ * containers; strings must be valid UTF-8; map keys must be strings. */
 #ifndef JQ_CODEC_H
 #define JQ_CODEC_H
 
@@ -20,10 +20,13 @@
 #include <stddef.h>
 
 #define JQ_PAYLOAD_VERSION 1
-#define JQ_CODEC_MAX_DEPTH 32
+/* Containers (arrays, maps) on the deepest path of a payload. 31, because
+ * msgpack-c's unpacker takes at most 32 nested containers and the stored
+ * envelope (or an application/msgpack job map) is one of them. */
+#define JQ_CODEC_MAX_DEPTH 31
 
-/* Checks that data[0..len) is exactly one well-formed msgpack value nested at
- * most max_depth deep, whose every claimed length fits in the buffer, with
+/* Checks that data[0..len) is exactly one well-formed msgpack value with at
+ * most max_depth nested containers, whose every claimed length fits in the buffer, with
  * UTF-8 strings. Run it before msgpack_unpack_next() on untrusted bytes so a
  * forged length never becomes a huge allocation. */
 int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, size_t errlen);
@@ -51,6 +54,8 @@ json_t *jq_msgpack_to_json(const msgpack_object *o, char *err, size_t errlen);
 const msgpack_object *jq_mp_get(const msgpack_object *map, const char *key);
 int jq_mp_get_str(const msgpack_object *map, const char *key, const char **s, size_t *len);
 int jq_mp_get_i64(const msgpack_object *map, const char *key, int64_t *out);
+/* The integer value of v (NULL or another type: -1). */
+int jq_mp_i64(const msgpack_object *v, int64_t *out);
 int jq_mp_get_bool(const msgpack_object *map, const char *key, int *out);
 
 #endif

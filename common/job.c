@@ -156,11 +156,14 @@ int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len
 			goto done;
 		}
 		char name[32];
-		if (key->via.str.size >= sizeof(name)) {
+		/* a key with a NUL inside would compare equal to a known name with strcmp */
+		if (key->via.str.size >= sizeof(name) ||
+		    (key->via.str.size && memchr(key->via.str.ptr, 0, key->via.str.size))) {
 			snprintf(err, errlen, "unknown field");
 			goto done;
 		}
-		memcpy(name, key->via.str.ptr, key->via.str.size);
+		if (key->via.str.size)
+			memcpy(name, key->via.str.ptr, key->via.str.size);
 		name[key->via.str.size] = '\0';
 		if (strcmp(name, "type") == 0 || strcmp(name, "queue") == 0) {
 			if (v->type != MSGPACK_OBJECT_STR) {
@@ -187,7 +190,7 @@ int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len
 			goto done;
 		}
 		int64_t iv;
-		if (jq_mp_get_i64(map, name, &iv) != 0) {
+		if (jq_mp_i64(v, &iv) != 0) { /* this value, not the first of a duplicate key */
 			snprintf(err, errlen, "'%s' must be an integer", name);
 			goto done;
 		}
@@ -200,6 +203,16 @@ int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len
 		goto done;
 	}
 	if (payload) {
+		/* what is stored must be showable as JSON (GET /jobs/{id}): no ext, NaN,
+		 * integer keys or integers past INT64_MAX */
+		json_t *check = jq_msgpack_to_json(payload, err, errlen);
+		if (!check) {
+			char why[200];
+			snprintf(why, sizeof(why), "%s", err);
+			snprintf(err, errlen, "'payload' is not representable as JSON: %s", why);
+			goto done;
+		}
+		json_decref(check);
 		jq_payload_from_msgpack(&s->payload, payload);
 	} else {
 		msgpack_object nil = {.type = MSGPACK_OBJECT_NIL};

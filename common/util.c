@@ -24,7 +24,7 @@ int64_t jq_mono_us(void)
 int jq_parse_i64n(const char *s, size_t len, int64_t min, int64_t max, int64_t *out)
 {
 	char buf[32];
-	if (s == NULL || len == 0 || len >= sizeof(buf))
+	if (s == NULL || len == 0 || len >= sizeof(buf) || memchr(s, 0, len))
 		return -1;
 	memcpy(buf, s, len);
 	buf[len] = '\0';
@@ -89,9 +89,14 @@ int jq_utf8_valid(const char *str, size_t len)
 
 void jq_format_rfc3339(int64_t ms, char buf[32])
 {
-	time_t secs = (time_t)(ms / 1000);
+	int64_t secs = ms / 1000, frac = ms % 1000;
+	if (frac < 0) { /* floor, so times before 1970 read right */
+		frac += 1000;
+		secs--;
+	}
+	time_t t = (time_t)secs;
 	struct tm tm;
-	gmtime_r(&secs, &tm);
+	gmtime_r(&t, &tm);
 	size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+	snprintf(buf + n, 32 - n, ".%03dZ", (int)frac);
 }

@@ -15,6 +15,7 @@ import itertools
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 
@@ -57,6 +58,17 @@ def main():
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    # Fail fast if the port is taken (aiosmtpd would only say so after its
+    # ready_timeout); the harness then retries on another port.
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(("127.0.0.1", args.port))
+    except OSError as e:
+        print("smtp_sink: cannot bind 127.0.0.1:%d: %s (address already in use?)"
+              % (args.port, e), flush=True)
+        return 1
 
     controller = Controller(Sink(args.dir), hostname="127.0.0.1", port=args.port,
                             decode_data=False, ready_timeout=10.0)

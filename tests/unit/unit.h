@@ -5,7 +5,7 @@
  *
  *     UNIT_MAIN({"x", test_x}, {"y", test_y})
  *
- * A failed check prints "file:line: [case] expression" (plus both values for
+ * A failed check prints "file:line: [case] failed: CHECK_x(...)" (plus both values for
  * the _EQ forms) and the test goes on; the executable exits 1 if any check
  * failed, so ctest reports it. UNIT_CASE() names the table row being checked;
  * it is cleared before every test. */

@@ -1,0 +1,253 @@
+/* http.c: blocking requests to the broker with the libcurl easy API; see http.h. */
+#include "http.h"
+
+#include <curl/curl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Where the write callback collects an answer body. */
+struct sink {
+	struct jq_http_reply *r;
+	size_t cap;
+	int too_big; /* the body went past JQ_HTTP_BODY_MAX; the transfer was stopped */
+};
+
+int jq_http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
+
+void jq_http_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+int jq_http_init(struct jq_http *h, const char *base_url, long timeout_ms)
+{
+	memset(h, 0, sizeof(*h));
+	h->timeout_ms = timeout_ms;
+	size_t len = strlen(base_url);
+	if (len > JQ_HTTP_URL_MAX) {
+		h->err = JQ_HTTP_EURL;
+		snprintf(h->errstr, sizeof(h->errstr), "broker url is longer than %d bytes",
+			 JQ_HTTP_URL_MAX);
+		return -1;
+	}
+	if (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0) {
+		h->err = JQ_HTTP_EURL;
+		snprintf(h->errstr, sizeof(h->errstr),
+			 "invalid broker url '%.*s': it must start with http:// or https://", 256,
+			 base_url);
+		return -1;
+	}
+	while (len > 0 && base_url[len - 1] == '/')
+		len--;
+	memcpy(h->base, base_url, len);
+	h->base[len] = '\0';
+	h->curl = curl_easy_init();
+	if (h->curl == NULL) {
+		h->err = JQ_HTTP_EOTHER;
+		snprintf(h->errstr, sizeof(h->errstr), "cannot initialize libcurl");
+		return -1;
+	}
+	return 0;
+}
+
+void jq_http_release(struct jq_http *h)
+{
+	if (h->curl)
+		curl_easy_cleanup(h->curl);
+	h->curl = NULL;
+}
+
+void jq_http_reply_init(struct jq_http_reply *r)
+{
+	r->status = 0;
+	r->body = NULL;
+	r->len = 0;
+}
+
+void jq_http_reply_release(struct jq_http_reply *r)
+{
+	free(r->body);
+	jq_http_reply_init(r);
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct sink *s = arg;
+	struct jq_http_reply *r = s->r;
+	size_t n = size * nmemb;
+	if (n > JQ_HTTP_BODY_MAX - r->len) {
+		s->too_big = 1;
+		return 0; /* anything but n makes curl stop with CURLE_WRITE_ERROR */
+	}
+	if (r->len + n + 1 > s->cap) {
+		size_t cap = s->cap ? s->cap : 4096;
+		while (cap < r->len + n + 1)
+			cap *= 2;
+		char *body = realloc(r->body, cap);
+		if (body == NULL)
+			return 0;
+		r->body = body;
+		s->cap = cap;
+	}
+	memcpy(r->body + r->len, data, n);
+	r->len += n;
+	r->body[r->len] = '\0';
+	return n;
+}
+
+static int xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	const struct jq_http *h = arg;
+	return h->interrupted && *h->interrupted ? 1 : 0;
+}
+
+static void set_error(struct jq_http *h, CURLcode cc, const struct sink *s, const char *detail)
+{
+	const char *why = *detail ? detail : curl_easy_strerror(cc);
+	switch (cc) {
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+		h->err = JQ_HTTP_ECONNECT;
+		snprintf(h->errstr, sizeof(h->errstr), "cannot reach broker at '%.256s': %.200s",
+			 h->base, why);
+		return;
+	case CURLE_OPERATION_TIMEDOUT:
+		h->err = JQ_HTTP_ETIMEOUT;
+		snprintf(h->errstr, sizeof(h->errstr),
+			 "broker at '%.256s' did not answer within %ld ms", h->base, h->timeout_ms);
+		return;
+	case CURLE_ABORTED_BY_CALLBACK:
+		h->err = JQ_HTTP_EINTERRUPTED;
+		snprintf(h->errstr, sizeof(h->errstr), "interrupted");
+		return;
+	case CURLE_FILESIZE_EXCEEDED:
+		h->err = JQ_HTTP_ETOOBIG;
+		break;
+	case CURLE_WRITE_ERROR:
+		h->err = s->too_big ? JQ_HTTP_ETOOBIG : JQ_HTTP_EOTHER;
+		break;
+	default:
+		h->err = JQ_HTTP_EOTHER;
+		break;
+	}
+	if (h->err == JQ_HTTP_ETOOBIG)
+		snprintf(h->errstr, sizeof(h->errstr),
+			 "answer of broker at '%.256s' is larger than %zu bytes", h->base,
+			 JQ_HTTP_BODY_MAX);
+	else if (cc == CURLE_WRITE_ERROR)
+		snprintf(h->errstr, sizeof(h->errstr),
+			 "out of memory reading the answer of '%.256s'", h->base);
+	else
+		snprintf(h->errstr, sizeof(h->errstr),
+			 "request to broker at '%.256s' failed: %.200s", h->base, why);
+}
+
+int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *path,
+		    const char *body, struct jq_http_reply *r)
+{
+	int rc = -1;
+	char *url = NULL;
+	struct curl_slist *headers = NULL;
+	char detail[CURL_ERROR_SIZE] = "";
+	struct sink s = {.r = r, .cap = 0, .too_big = 0};
+	CURL *curl = h->curl;
+
+	h->err = JQ_HTTP_OK;
+	h->errstr[0] = '\0';
+	jq_http_reply_release(r);
+
+	size_t blen = strlen(h->base), plen = strlen(path);
+	url = malloc(blen + plen + 1);
+	if (url == NULL) {
+		h->err = JQ_HTTP_EOTHER;
+		snprintf(h->errstr, sizeof(h->errstr), "out of memory");
+		goto done;
+	}
+	memcpy(url, h->base, blen);
+	memcpy(url + blen, path, plen + 1);
+
+	/* An empty Content-Type drops curl's form default on a body-less POST;
+	 * an empty Expect never waits for "100 Continue". */
+	const char *lines[] = {"Accept: application/json", "Expect:",
+			       body ? "Content-Type: application/json" : "Content-Type:"};
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		struct curl_slist *l = curl_slist_append(headers, lines[i]);
+		if (l == NULL) {
+			h->err = JQ_HTTP_EOTHER;
+			snprintf(h->errstr, sizeof(h->errstr), "out of memory");
+			goto done;
+		}
+		headers = l;
+	}
+
+	/* Reset keeps the connection cache: the polls of --wait reuse one socket. */
+	curl_easy_reset(curl);
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "jobctl/" JOBQ_VERSION);
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)JQ_HTTP_BODY_MAX);
+	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, h);
+	if (method == JQ_HTTP_POST) {
+		curl_easy_setopt(curl, CURLOPT_POST, 1L);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+				 (curl_off_t)(body ? strlen(body) : 0));
+	} else {
+		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+	}
+
+	CURLcode cc = curl_easy_perform(curl);
+	if (cc != CURLE_OK) {
+		set_error(h, cc, &s, detail);
+		goto done;
+	}
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
+	if (r->body == NULL) {
+		r->body = calloc(1, 1); /* an empty answer is still a string */
+		if (r->body == NULL) {
+			h->err = JQ_HTTP_EOTHER;
+			snprintf(h->errstr, sizeof(h->errstr), "out of memory");
+			goto done;
+		}
+	}
+	rc = 0;
+done:
+	/* The handle must not keep pointers to what is freed below. */
+	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(headers);
+	free(url);
+	if (rc != 0)
+		jq_http_reply_release(r);
+	return rc;
+}
+
+char *jq_http_escape(struct jq_http *h, const char *s)
+{
+	size_t len = strlen(s);
+	if (len > INT_MAX)
+		return NULL;
+	char *e = curl_easy_escape(h->curl, s, (int)len);
+	if (e == NULL)
+		return NULL;
+	char *copy = strdup(e);
+	curl_free(e);
+	return copy;
+}

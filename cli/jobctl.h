@@ -1,0 +1,71 @@
+/* jobctl.h: the jobctl command-line client as a library (jobctl_core); main.c only calls in.
+ *
+ * jq_ctl_run() is the whole program. The other functions are the pieces of it
+ * that need no broker (argument checks and output formatting), exposed for the
+ * unit tests. Nothing here keeps state between calls. */
+#ifndef JQ_CLI_JOBCTL_H
+#define JQ_CLI_JOBCTL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Exit statuses. */
+#define JQ_CTL_EXIT_OK 0
+#define JQ_CTL_EXIT_FAIL 1        /* a request failed, or the job/task did not complete */
+#define JQ_CTL_EXIT_USAGE 2       /* bad command line; no request was sent */
+#define JQ_CTL_EXIT_INTERRUPT 130 /* Ctrl-C during --wait */
+
+#define JQ_CTL_DEFAULT_URL "http://127.0.0.1:8000"
+#define JQ_CTL_DEFAULT_TIMEOUT_MS 10000
+#define JQ_CTL_DURATION_MAX 86400 /* seconds, as the broker's POST /start-task */
+#define JQ_CTL_POLL_MS 200        /* interval of the GET /task-status polls of --wait */
+#define JQ_CTL_BAR_WIDTH 20       /* cells between the brackets of the progress bar */
+
+/* Runs "jobctl <argv[1..]>", writing results to out and diagnostics to err, and
+ * returns the exit status. A progress bar is drawn in place only when out is a
+ * terminal. Reads JOBQ_URL from the environment. */
+int jq_ctl_run(int argc, char **argv, FILE *out, FILE *err);
+
+/* Checks a --duration value: an integer 0..JQ_CTL_DURATION_MAX, digits only.
+ * -1 with the reason in err otherwise. */
+int jq_ctl_parse_duration(const char *s, int64_t *out, char *err, size_t errlen);
+
+/* Adds one "key=value" argument to the JSON object payload. value becomes the
+ * JSON it spells if it is valid JSON (3, -1.5, true, null, "x", [1], {"a": 1}),
+ * else the string itself; "key=" is the empty string. -1 with the reason in
+ * err if there is no '=', the key is empty or already set, or a text is not
+ * UTF-8; payload is then unchanged. */
+int jq_ctl_payload_add(json_t *payload, const char *arg, char *err, size_t errlen);
+
+/* Parses a status string "progress: i/n" (i >= 0, n > 0); -1 for any other. */
+int jq_ctl_parse_progress(const char *status, int64_t *done, int64_t *total);
+
+/* 0 if status is "completed", 1 if it is another terminal status ("failed",
+ * "failed: <reason>", "cancelled", "not_found"), -1 if the task is not done. */
+int jq_ctl_task_outcome(const char *status);
+
+/* Writes "[####------]" with width cells, done/total of them filled (clamped;
+ * none when total <= 0), into buf of cap bytes (always NUL-terminated). */
+void jq_ctl_render_bar(char *buf, size_t cap, int64_t done, int64_t total, int width);
+
+/* Writes the line that --wait redraws on a terminal, such as
+ * "[##########----------] 3/6  progress" or "[--------------------]  pending".
+ * done/total are the last progress seen (total 0 if none); "completed" shows
+ * a full bar. Bytes outside printable ASCII become '?', and the line is cut
+ * to cap - 1 bytes (pass the terminal width + 1 to keep it on one row). */
+void jq_ctl_format_progress_line(char *buf, size_t cap, const char *status, int64_t done,
+				 int64_t total);
+
+/* Describes a non-2xx answer: "<code>: <message> (HTTP <status>)" from the
+ * broker's {"error": {"code", "message"}} body, or a description of a body
+ * that is not one (cut, control characters replaced). */
+void jq_ctl_format_http_error(char *buf, size_t cap, long status, const char *body, size_t len);
+
+/* Prints the readable summary of a job (the answer of GET /jobs/{id}): one
+ * "name  value" line per field, "-" for a missing or null one. Never fails on
+ * unexpected shapes; returns 0, or -1 if job is not an object. */
+int jq_ctl_print_job(FILE *out, const json_t *job);
+
+#endif

@@ -1,0 +1,904 @@
+/* test_jobctl.c: unit tests of cli/ (jobctl_core): argument checks, output formats, and whole
+ * runs against a fake broker on a loopback port that answers canned replies. */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdatomic.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "jobctl.h"
+#include "unit.h"
+
+/* ---- pure pieces ---- */
+
+static void test_duration(void)
+{
+	static const struct {
+		const char *arg;
+		int rc;
+		int64_t value;
+	} cases[] = {
+	    {"0", 0, 0},   {"10", 0, 10}, {"86400", 0, 86400}, {"86401", -1, 0},
+	    {"-1", -1, 0}, {"", -1, 0},   {"abc", -1, 0},      {"3.5", -1, 0},
+	    {" 3", -1, 0}, {"+3", -1, 0}, {"3s", -1, 0},       {"99999999999999999999", -1, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t v = -7;
+		char err[256] = "";
+		UNIT_CASE("duration '%s'", cases[i].arg);
+		CHECK_INT_EQ(jq_ctl_parse_duration(cases[i].arg, &v, err, sizeof(err)),
+			     cases[i].rc);
+		if (cases[i].rc == 0) {
+			CHECK_INT_EQ(v, cases[i].value);
+		} else {
+			CHECK_CONTAINS(err, "invalid duration");
+			CHECK_CONTAINS(err, "0 to 86400");
+		}
+	}
+}
+
+static void test_payload(void)
+{
+	static const struct {
+		const char *arg;
+		const char *json; /* the payload after adding arg to {"k0": 0}; NULL: refused */
+		const char *msg;  /* when refused, a part of the reason */
+	} cases[] = {
+	    {"duration=3", "{\"k0\":0,\"duration\":3}", NULL},
+	    {"to=a@b.c", "{\"k0\":0,\"to\":\"a@b.c\"}", NULL},
+	    {"x=-1.5", "{\"k0\":0,\"x\":-1.5}", NULL},
+	    {"b=true", "{\"k0\":0,\"b\":true}", NULL},
+	    {"b=false", "{\"k0\":0,\"b\":false}", NULL},
+	    {"n=null", "{\"k0\":0,\"n\":null}", NULL},
+	    {"s=\"3\"", "{\"k0\":0,\"s\":\"3\"}", NULL},
+	    {"a=[1,\"x\"]", "{\"k0\":0,\"a\":[1,\"x\"]}", NULL},
+	    {"o={\"a\":{\"b\":1}}", "{\"k0\":0,\"o\":{\"a\":{\"b\":1}}}", NULL},
+	    {"empty=", "{\"k0\":0,\"empty\":\"\"}", NULL},
+	    {"eq=a=b", "{\"k0\":0,\"eq\":\"a=b\"}", NULL},
+	    {"t=3abc", "{\"k0\":0,\"t\":\"3abc\"}", NULL},
+	    {"t=True", "{\"k0\":0,\"t\":\"True\"}", NULL},
+	    {"t={", "{\"k0\":0,\"t\":\"{\"}", NULL},
+	    {"t=1 2", "{\"k0\":0,\"t\":\"1 2\"}", NULL},
+	    {"u=h\xc3\xa9", "{\"k0\":0,\"u\":\"h\xc3\xa9\"}", NULL},
+	    {"noeq", NULL, "expected key=value, not 'noeq'"},
+	    {"=v", NULL, "empty key in '=v'"},
+	    {"k0=1", NULL, "key 'k0' is given twice"},
+	    {"k=\xff", NULL, "value of 'k' is not valid UTF-8"},
+	    {"\xff=1", NULL, "is not valid UTF-8"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *payload = json_pack("{s:i}", "k0", 0);
+		char err[256] = "";
+		UNIT_CASE("payload arg '%s'", cases[i].arg);
+		int rc = jq_ctl_payload_add(payload, cases[i].arg, err, sizeof(err));
+		CHECK_INT_EQ(rc, cases[i].json ? 0 : -1);
+		char *got = json_dumps(payload, JSON_COMPACT);
+		if (cases[i].json) {
+			CHECK_STR_EQ(got, cases[i].json);
+		} else {
+			CHECK_CONTAINS(err, cases[i].msg);
+			CHECK_STR_EQ(got, "{\"k0\":0}"); /* unchanged */
+		}
+		free(got);
+		json_decref(payload);
+	}
+}
+
+static void test_progress_parse(void)
+{
+	static const struct {
+		const char *status;
+		int rc;
+		int64_t done, total;
+	} cases[] = {
+	    {"progress: 3/6", 0, 3, 6},   {"progress: 0/1", 0, 0, 1},  {"progress: 7/6", 0, 7, 6},
+	    {"progress: 3/0", -1, 0, 0},  {"progress:3/6", -1, 0, 0},  {"progress: 3/", -1, 0, 0},
+	    {"progress: /6", -1, 0, 0},   {"progress: a/6", -1, 0, 0}, {"progress: 3/6x", -1, 0, 0},
+	    {"progress: -1/6", -1, 0, 0}, {"pending", -1, 0, 0},       {"", -1, 0, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t d = -9, t = -9;
+		UNIT_CASE("status '%s'", cases[i].status);
+		CHECK_INT_EQ(jq_ctl_parse_progress(cases[i].status, &d, &t), cases[i].rc);
+		CHECK_INT_EQ(d, cases[i].rc == 0 ? cases[i].done : -9);
+		CHECK_INT_EQ(t, cases[i].rc == 0 ? cases[i].total : -9);
+	}
+}
+
+static void test_outcome(void)
+{
+	static const struct {
+		const char *status;
+		int outcome;
+	} cases[] = {
+	    {"completed", 0}, {"failed: boom", 1}, {"failed", 1},   {"cancelled", 1},
+	    {"not_found", 1}, {"pending", -1},     {"running", -1}, {"progress: 1/2", -1},
+	    {"failedx", -1},  {"completed ", -1},  {"", -1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		UNIT_CASE("status '%s'", cases[i].status);
+		CHECK_INT_EQ(jq_ctl_task_outcome(cases[i].status), cases[i].outcome);
+	}
+}
+
+static void test_bar(void)
+{
+	static const struct {
+		int64_t done, total;
+		int width;
+		size_t cap;
+		const char *bar;
+	} cases[] = {
+	    {0, 6, 20, 64, "[--------------------]"},
+	    {3, 6, 20, 64, "[##########----------]"},
+	    {5, 6, 20, 64, "[################----]"},
+	    {6, 6, 20, 64, "[####################]"},
+	    {9, 6, 20, 64, "[####################]"},
+	    {3, 0, 20, 64, "[--------------------]"},
+	    {-3, 6, 20, 64, "[--------------------]"},
+	    {1, 3, 10, 64, "[###-------]"},
+	    {INT64_MAX - 1, INT64_MAX, 10, 64, "[#########-]"},
+	    {1, 2, 0, 64, "[]"},
+	    {1, 2, -5, 64, "[]"},
+	    {3, 6, 20, 6, "[####"},
+	    {3, 6, 20, 1, ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[64];
+		UNIT_CASE("bar %" PRId64 "/%" PRId64 " width %d cap %zu", cases[i].done,
+			  cases[i].total, cases[i].width, cases[i].cap);
+		jq_ctl_render_bar(buf, cases[i].cap, cases[i].done, cases[i].total, cases[i].width);
+		CHECK_STR_EQ(buf, cases[i].bar);
+	}
+}
+
+static void test_progress_line(void)
+{
+	static const struct {
+		const char *status;
+		int64_t done, total; /* the last progress seen */
+		size_t cap;
+		const char *line;
+	} cases[] = {
+	    {"progress: 3/6", 0, 0, 128, "[##########----------] 3/6  progress"},
+	    {"progress: 3/6", 5, 9, 128, "[##########----------] 3/6  progress"},
+	    {"pending", 0, 0, 128, "[--------------------]  pending"},
+	    {"running", 0, 0, 128, "[--------------------]  running"},
+	    {"running", 2, 6, 128, "[######--------------] 2/6  running"},
+	    {"completed", 5, 6, 128, "[####################] 6/6  completed"},
+	    {"completed", 0, 0, 128, "[####################]  completed"},
+	    {"failed: boom", 1, 2, 128, "[##########----------] 1/2  failed: boom"},
+	    {"failed: a\nb\x1b[2Jc\xc3\xa9", 0, 0, 128,
+	     "[--------------------]  failed: a?b?[2Jc??"},
+	    {"progress: 3/6", 0, 0, 27, "[##########----------] 3/6"},
+	    {"pending", 0, 0, 1, ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[128];
+		UNIT_CASE("line for '%s' cap %zu", cases[i].status, cases[i].cap);
+		jq_ctl_format_progress_line(buf, cases[i].cap, cases[i].status, cases[i].done,
+					    cases[i].total);
+		CHECK_STR_EQ(buf, cases[i].line);
+	}
+}
+
+static void test_http_error(void)
+{
+	static const struct {
+		long status;
+		const char *body;
+		const char *msg;
+	} cases[] = {
+	    {404, "{\"error\": {\"code\": \"not_found\", \"message\": \"job 9 not found\"}}",
+	     "not_found: job 9 not found (HTTP 404)"},
+	    {503, "{\"error\": {\"code\": \"redis_unavailable\"}}",
+	     "redis_unavailable: no message (HTTP 503)"},
+	    {400, "{\"error\": {\"message\": \"bad\\nthing\"}}", "error: bad?thing (HTTP 400)"},
+	    {500, "{\"error\": \"flat\"}", "broker answered HTTP 500: '{\"error\": \"flat\"}'"},
+	    {413, "<HTML><HEAD>\r\n<TITLE>413 Payload Too Large</TITLE>\n</HEAD>",
+	     "broker answered HTTP 413: '<HTML><HEAD> <TITLE>413 Payload Too Large</TITLE> "
+	     "</HEAD>'"},
+	    {502, "", "broker answered HTTP 502 with an empty body"},
+	    {418, "caf\xc3\xa9\x1b", "broker answered HTTP 418: 'caf?\?'"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[512];
+		UNIT_CASE("error %ld '%s'", cases[i].status, cases[i].body);
+		jq_ctl_format_http_error(buf, sizeof(buf), cases[i].status, cases[i].body,
+					 strlen(cases[i].body));
+		CHECK_STR_EQ(buf, cases[i].msg);
+	}
+
+	/* A long body is cut, and a small buffer is never overrun. */
+	char body[4096], buf[512], small[16];
+	memset(body, 'x', sizeof(body));
+	UNIT_CASE("long body");
+	jq_ctl_format_http_error(buf, sizeof(buf), 500, body, sizeof(body));
+	CHECK(strlen(buf) < 200);
+	CHECK_CONTAINS(buf, "xxx...'");
+	jq_ctl_format_http_error(small, sizeof(small), 500, body, sizeof(body));
+	CHECK_STR_EQ(small, "broker answered");
+}
+
+/* Runs jq_ctl_print_job on a JSON text and returns what it printed (free it). */
+static char *print_job(const char *text, int *rc)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	json_t *job = json_loads(text, JSON_DECODE_ANY, NULL);
+	*rc = jq_ctl_print_job(f, job);
+	fclose(f);
+	json_decref(job);
+	return buf;
+}
+
+static void test_print_job(void)
+{
+	int rc;
+	char *got;
+
+	UNIT_CASE("whole job");
+	got = print_job("{\"id\": 12, \"type\": \"progress\", \"queue\": \"default\", \"state\": "
+			"\"running\", \"status\": \"progress: 3/6\", \"progress\": {\"done\": 3, "
+			"\"total\": 6}, \"attempts\": 1, \"max_attempts\": 3, \"priority\": 0, "
+			"\"timeout_ms\": 0, \"payload\": {\"duration\": 6}, \"result\": null, "
+			"\"error\": null, \"created_at\": \"2026-11-25T22:03:17.123Z\", "
+			"\"started_at\": \"2026-11-25T22:03:17.125Z\", \"finished_at\": null, "
+			"\"worker\": \"h:1:0\"}",
+			&rc);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_STR_EQ(got, "id        12\n"
+			  "type      progress\n"
+			  "queue     default\n"
+			  "state     running\n"
+			  "status    progress: 3/6\n"
+			  "progress  3/6\n"
+			  "attempts  1/3\n"
+			  "created   2026-11-25T22:03:17.123Z\n"
+			  "started   2026-11-25T22:03:17.125Z\n"
+			  "finished  -\n"
+			  "worker    h:1:0\n"
+			  "result    -\n"
+			  "error     -\n");
+	free(got);
+
+	UNIT_CASE("finished job with result and error");
+	got =
+	    print_job("{\"id\": 3, \"state\": \"failed\", \"status\": \"failed: x\\u001b]\", "
+		      "\"progress\": {\"done\": 0, \"total\": 0}, \"result\": {\"sha256\": \"ab\", "
+		      "\"n\": [1, 2.5]}, \"error\": \"x\\u001b]\", \"attempts\": 3}",
+		      &rc);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_CONTAINS(got, "status    failed: x?]\n");
+	CHECK_CONTAINS(got, "progress  -\n");
+	CHECK_CONTAINS(got, "attempts  3\n");
+	CHECK_CONTAINS(got, "result    {\"sha256\":\"ab\",\"n\":[1,2.5]}\n");
+	CHECK_CONTAINS(got, "error     x?]\n");
+	CHECK_CONTAINS(got, "type      -\n");
+	free(got);
+
+	UNIT_CASE("fields of unexpected types");
+	got = print_job("{\"id\": \"12\", \"progress\": [1], \"attempts\": true, "
+			"\"max_attempts\": \"3\", \"created_at\": 5}",
+			&rc);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_CONTAINS(got, "id        12\n");
+	CHECK_CONTAINS(got, "progress  -\n");
+	CHECK_CONTAINS(got, "attempts  true\n");
+	CHECK_CONTAINS(got, "created   5\n");
+	free(got);
+
+	UNIT_CASE("not an object");
+	got = print_job("[1, 2]", &rc);
+	CHECK_INT_EQ(rc, -1);
+	CHECK_STR_EQ(got, "");
+	free(got);
+}
+
+/* ---- whole runs ---- */
+
+struct run {
+	int rc;
+	char *out, *err; /* what the run printed; freed by run_free */
+};
+
+/* Runs jobctl with args[0..n) (up to the first NULL) after argv[0]. */
+static void run_ctl(struct run *r, const char *const *args, size_t n)
+{
+	char *argv[32] = {"jobctl"};
+	int argc = 1;
+	for (size_t i = 0; i < n && args[i] != NULL && argc < 31; i++)
+		argv[argc++] = (char *)args[i];
+	size_t olen = 0, elen = 0;
+	FILE *out = open_memstream(&r->out, &olen), *err = open_memstream(&r->err, &elen);
+	r->rc = jq_ctl_run(argc, argv, out, err);
+	fclose(out);
+	fclose(err);
+}
+
+static void run_free(struct run *r)
+{
+	free(r->out);
+	free(r->err);
+}
+
+/* A port on 127.0.0.1 where nothing listens: a bound socket that never
+ * listens refuses connections and keeps the port from being reused. */
+static int refused_port(int *fd)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	*fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (*fd < 0 || bind(*fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    getsockname(*fd, (struct sockaddr *)&a, &alen) != 0)
+		return 0;
+	return ntohs(a.sin_port);
+}
+
+static void test_usage(void)
+{
+	int fd;
+	char url[64];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", refused_port(&fd));
+	/* Every case must end before a request: one would fail with "cannot reach". */
+	setenv("JOBQ_URL", url, 1);
+	static const struct {
+		const char *args[8];
+		int rc;
+		const char *out, *err; /* parts of stdout/stderr; "" for anything */
+	} cases[] = {
+	    {{NULL}, 2, "", "usage: jobctl [options] <command>"},
+	    {{"--help"}, 0, "usage: jobctl [options] <command>", ""},
+	    {{"-h"}, 0, "commands:\n  jobctl start-task", ""},
+	    {{"--version"}, 0, "jobctl " JOBQ_VERSION "\n", ""},
+	    {{"--bogus"}, 2, "", "jobctl: unknown option '--bogus'"},
+	    {{"--timeout-ms", "0", "status", "1"}, 2, "", "'timeout-ms' must be an integer"},
+	    {{"nope"}, 2, "", "jobctl: unknown command 'nope'"},
+	    {{"--url", "ftp://x", "status", "1"}, 2, "", "jobctl: invalid broker url 'ftp://x'"},
+	    {{"start-task", "--help"}, 0, "usage: jobctl start-task", ""},
+	    {{"start-task", "--duration", "86401"},
+	     2,
+	     "",
+	     "jobctl: invalid duration '86401': it must be an integer from 0 to 86400\n"
+	     "usage: jobctl start-task"},
+	    {{"start-task", "--duration", "-1", "--wait"}, 2, "", "invalid duration '-1'"},
+	    {{"start-task", "--duration=abc"}, 2, "", "invalid duration 'abc'"},
+	    {{"start-task", "--wait-timeout", "x"}, 2, "", "'wait-timeout' must be an integer"},
+	    {{"start-task", "extra"}, 2, "", "unexpected argument 'extra'"},
+	    {{"start-task", "--nope"}, 2, "", "unknown option '--nope'"},
+	    {{"enqueue"}, 2, "", "'enqueue' needs at least 1 argument"},
+	    {{"enqueue", "--help"}, 0, "usage: jobctl enqueue TYPE", ""},
+	    {{"enqueue", "bad type"}, 2, "", "invalid job type 'bad type'"},
+	    {{"enqueue", "t", "--queue", "a b"}, 2, "", "invalid queue 'a b'"},
+	    {{"enqueue", "t", "k"}, 2, "", "expected key=value, not 'k'"},
+	    {{"enqueue", "t", "a=1", "a=2"}, 2, "", "key 'a' is given twice"},
+	    {{"enqueue", "t", "--max-attempts", "0"}, 2, "", "'max-attempts' must be an integer"},
+	    {{"enqueue", "t", "--max-attempts", "101"}, 2, "", "from 1 to 100"},
+	    {{"enqueue", "t", "--timeout-ms", "-1"}, 2, "", "'timeout-ms' must be an integer"},
+	    {{"enqueue", "t", "--", "--x"}, 2, "", "expected key=value, not '--x'"},
+	    {{"status"}, 2, "", "'status' needs 1 argument"},
+	    {{"status", "0"}, 2, "", "invalid job id '0'"},
+	    {{"status", "x1"}, 2, "", "invalid job id 'x1'"},
+	    {{"status", "1", "2"}, 2, "", "unexpected argument '2'"},
+	    {{"status", "--help"}, 0, "usage: jobctl status ID", ""},
+	    {{"send-notification", "a@b.c"}, 2, "", "'send-notification' needs 2 arguments"},
+	    {{"send-notification", "a", "b", "c"}, 2, "", "unexpected argument 'c'"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct run r;
+		const char *const *a = cases[i].args;
+		UNIT_CASE("args #%zu '%s %s %s'", i, a[0] ? a[0] : "", a[0] && a[1] ? a[1] : "",
+			  a[0] && a[1] && a[2] ? a[2] : "");
+		run_ctl(&r, a, 8);
+		CHECK_INT_EQ(r.rc, cases[i].rc);
+		CHECK_CONTAINS(r.out, cases[i].out);
+		CHECK_CONTAINS(r.err, cases[i].err);
+		CHECK(strstr(r.err, "cannot reach") == NULL);
+		if (cases[i].rc == 2)
+			CHECK_STR_EQ(r.out, "");
+		run_free(&r);
+	}
+
+	UNIT_CASE("connection refused");
+	struct run r;
+	run_ctl(&r, (const char *const[]){"status", "5"}, 2);
+	CHECK_INT_EQ(r.rc, 1);
+	CHECK_CONTAINS(r.err, "jobctl: cannot reach broker at 'http://127.0.0.1:");
+	CHECK_STR_EQ(r.out, "");
+	run_free(&r);
+	unsetenv("JOBQ_URL");
+	close(fd);
+}
+
+/* ---- a fake broker ---- */
+
+#define FAKE_MAX_REQ 64
+
+struct fake_reply {
+	int status;
+	const char *body;
+	const char *type; /* Content-Type; NULL: application/json */
+	size_t big;       /* when not 0, a body of big 'x' bytes instead */
+	int no_length;    /* close-delimited body, without Content-Length */
+	int silent;       /* read the request, never answer */
+};
+
+struct fake {
+	int fd, port;
+	const struct fake_reply *replies;
+	size_t nreplies; /* the last reply repeats */
+	atomic_int stop;
+	pthread_t thread;
+	size_t nreq;
+	char req[FAKE_MAX_REQ][512];  /* "METHOD TARGET" of each request */
+	char body[FAKE_MAX_REQ][512]; /* the body of each request */
+};
+
+static void send_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Reads one request: headers, then Content-Length bytes of body. */
+static void read_request(struct fake *f, int fd, size_t k)
+{
+	char buf[65536];
+	size_t n = 0;
+	char *end = NULL;
+	while (n < sizeof(buf) - 1 && end == NULL) {
+		ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+		if (r <= 0)
+			return;
+		n += (size_t)r;
+		buf[n] = '\0';
+		end = strstr(buf, "\r\n\r\n");
+	}
+	if (end == NULL)
+		return;
+	size_t want = 0;
+	for (char *l = strstr(buf, "\r\n"); l && l < end; l = strstr(l + 2, "\r\n"))
+		if (strncasecmp(l + 2, "content-length:", 15) == 0)
+			want = strtoul(l + 17, NULL, 10);
+	size_t head = (size_t)(end + 4 - buf);
+	while (n - head < want && n < sizeof(buf) - 1) {
+		ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	buf[n] = '\0';
+	char *sp = strchr(buf, ' ');
+	sp = sp ? strchr(sp + 1, ' ') : NULL;
+	if (k < FAKE_MAX_REQ) {
+		snprintf(f->req[k], sizeof(f->req[k]), "%.*s", sp ? (int)(sp - buf) : 0, buf);
+		snprintf(f->body[k], sizeof(f->body[k]), "%s", buf + head);
+	}
+}
+
+static void *fake_main(void *arg)
+{
+	struct fake *f = arg;
+	while (!f->stop) {
+		struct pollfd p = {.fd = f->fd, .events = POLLIN};
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		int c = accept(f->fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		size_t k = f->nreq;
+		const struct fake_reply *rep = &f->replies[k < f->nreplies ? k : f->nreplies - 1];
+		read_request(f, c, k);
+		f->nreq = k + 1;
+		if (rep->silent) {
+			while (!f->stop && poll(&p, 0, 50) == 0)
+				;
+			close(c);
+			continue;
+		}
+		char head[512];
+		size_t blen = rep->big ? rep->big : strlen(rep->body);
+		char length[64] = "";
+		if (!rep->no_length)
+			snprintf(length, sizeof(length), "Content-Length: %zu\r\n", blen);
+		int hlen =
+		    snprintf(head, sizeof(head),
+			     "HTTP/1.1 %d X\r\nContent-Type: %s\r\n%sConnection: close\r\n\r\n",
+			     rep->status, rep->type ? rep->type : "application/json", length);
+		send_all(c, head, (size_t)hlen);
+		if (rep->big) {
+			char chunk[65536];
+			memset(chunk, 'x', sizeof(chunk));
+			for (size_t sent = 0; sent < rep->big; sent += sizeof(chunk))
+				send_all(c, chunk, sizeof(chunk));
+		} else {
+			send_all(c, rep->body, blen);
+		}
+		close(c);
+	}
+	return NULL;
+}
+
+static int fake_start(struct fake *f, const struct fake_reply *replies, size_t n)
+{
+	memset(f, 0, sizeof(*f));
+	atomic_init(&f->stop, 0);
+	f->replies = replies;
+	f->nreplies = n;
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	f->fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (f->fd < 0 || bind(f->fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    getsockname(f->fd, (struct sockaddr *)&a, &alen) != 0 || listen(f->fd, 16) != 0)
+		return -1;
+	f->port = ntohs(a.sin_port);
+	return pthread_create(&f->thread, NULL, fake_main, f) == 0 ? 0 : -1;
+}
+
+static void fake_stop(struct fake *f)
+{
+	atomic_store(&f->stop, 1);
+	pthread_join(f->thread, NULL);
+	close(f->fd);
+}
+
+#define NREPLIES(a) (sizeof(a) / sizeof((a)[0]))
+
+/* One exchange: runs the args against a fake broker that gives replies. */
+struct exchange {
+	const char *what;
+	const char *args[10];
+	struct fake_reply replies[8];
+	size_t nreplies;
+	int rc;
+	const char *req0, *body0; /* the first request and its body; NULL: not checked */
+	const char *out;          /* all of stdout; NULL: not checked */
+	const char *err;          /* a part of stderr */
+};
+
+/* clang-format off: one exchange per few lines reads better than one field per line */
+#define JSON_OK(b)                                                                                 \
+	{                                                                                          \
+		200, b, NULL, 0, 0, 0                                                              \
+	}
+
+static const struct exchange exchanges[] = {
+    {"start-task",
+     {"start-task", "--duration", "3"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}")},
+     1,
+     0,
+     "POST /start-task?duration=3",
+     "",
+     "task 7 pending\n",
+     ""},
+    {"start-task without duration",
+     {"start-task"},
+     {JSON_OK("{\"task_id\": 8, \"status\": \"pending\"}")},
+     1,
+     0,
+     "POST /start-task",
+     "",
+     "task 8 pending\n",
+     ""},
+    {"start-task --json",
+     {"--json", "start-task", "--duration=0"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}")},
+     1,
+     0,
+     "POST /start-task?duration=0",
+     "",
+     "{\"task_id\": 7, \"status\": \"pending\"}\n",
+     ""},
+    {"start-task --wait",
+     {"start-task", "--duration", "2", "--wait"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"running\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"progress: 1/2\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"progress: 1/2\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"progress: 2/2\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"completed\"}")},
+     7,
+     0,
+     "POST /start-task?duration=2",
+     "",
+     "task 7 pending\ntask 7: running\ntask 7: progress: 1/2\ntask 7: progress: 2/2\n"
+     "task 7: completed\n",
+     ""},
+    {"start-task --wait --json",
+     {"start-task", "--wait", "--json"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"running\"}\n"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"completed\"}")},
+     3,
+     0,
+     NULL,
+     NULL,
+     "{\"task_id\": 7, \"status\": \"pending\"}\n{\"task_id\": 7, \"status\": \"running\"}\n"
+     "{\"task_id\": 7, \"status\": \"completed\"}\n",
+     ""},
+    {"start-task --wait fails",
+     {"start-task", "--wait"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"failed: boom\"}")},
+     2,
+     1,
+     NULL,
+     NULL,
+     "task 7 pending\ntask 7: failed: boom\n",
+     "jobctl: task 7 ended as 'failed: boom'\n"},
+    {"start-task --wait not_found",
+     {"start-task", "--wait"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"not_found\"}")},
+     2,
+     1,
+     NULL,
+     NULL,
+     NULL,
+     "task 7 ended as 'not_found'"},
+    {"start-task --wait-timeout",
+     {"start-task", "--wait", "--wait-timeout", "1"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"running\"}")},
+     2,
+     1,
+     NULL,
+     NULL,
+     "task 7 pending\ntask 7: running\n",
+     "jobctl: task 7 is still 'running' after 1 s (--wait-timeout)"},
+    {"start-task --wait, broker error while polling",
+     {"start-task", "--wait"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
+      {503, "{\"error\": {\"code\": \"redis_unavailable\", \"message\": \"down\"}}", NULL, 0, 0,
+       0}},
+     2,
+     1,
+     NULL,
+     NULL,
+     "task 7 pending\n",
+     "jobctl: redis_unavailable: down (HTTP 503)"},
+    {"start-task --wait, status not a string",
+     {"start-task", "--wait"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"), JSON_OK("{\"task_id\": 7}")},
+     2,
+     1,
+     NULL,
+     NULL,
+     NULL,
+     "unexpected answer from broker at"},
+    {"start-task, bad task_id",
+     {"start-task"},
+     {JSON_OK("{\"task_id\": \"7\", \"status\": \"pending\"}")},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "no positive integer 'task_id'"},
+    {"enqueue",
+     {"enqueue", "hash", "data=abc", "--queue", "q1", "repeat=3", "--max-attempts", "2",
+      "tags=[\"a\"]"},
+     {{201, "{\"id\": 12, \"state\": \"pending\"}", NULL, 0, 0, 0}},
+     1,
+     0,
+     "POST /jobs",
+     "{\"type\":\"hash\",\"payload\":{\"data\":\"abc\",\"repeat\":3,\"tags\":[\"a\"]},"
+     "\"queue\":\"q1\",\"max_attempts\":2}",
+     "job 12 pending\n",
+     ""},
+    {"enqueue, all options",
+     {"enqueue", "noop", "--timeout-ms", "0", "--priority", "-5", "--", "--k=v"},
+     {{201, "{\"id\": 13, \"state\": \"pending\"}", NULL, 0, 0, 0}},
+     1,
+     0,
+     "POST /jobs",
+     "{\"type\":\"noop\",\"payload\":{\"--k\":\"v\"},\"timeout_ms\":0,\"priority\":-5}",
+     "job 13 pending\n",
+     ""},
+    {"enqueue refused",
+     {"enqueue", "noop"},
+     {{400, "{\"error\": {\"code\": \"invalid_argument\", \"message\": \"'type' is bad\"}}", NULL,
+       0, 0, 0}},
+     1,
+     1,
+     "POST /jobs",
+     "{\"type\":\"noop\",\"payload\":{}}",
+     "",
+     "jobctl: invalid_argument: 'type' is bad (HTTP 400)\n"},
+    {"status",
+     {"status", "5"},
+     {JSON_OK("{\"id\": 5, \"type\": \"noop\", \"state\": \"completed\"}")},
+     1,
+     0,
+     "GET /jobs/5",
+     "",
+     NULL,
+     ""},
+    {"status --json after the id",
+     {"status", "5", "--json"},
+     {JSON_OK("{\"id\": 5}")},
+     1,
+     0,
+     "GET /jobs/5",
+     "",
+     "{\"id\": 5}\n",
+     ""},
+    {"status 404",
+     {"status", "99"},
+     {{404, "{\"error\": {\"code\": \"not_found\", \"message\": \"no job 99\"}}", NULL, 0, 0, 0}},
+     1,
+     1,
+     "GET /jobs/99",
+     "",
+     "",
+     "jobctl: not_found: no job 99 (HTTP 404)\n"},
+    {"status, non-JSON 200",
+     {"status", "5"},
+     {{200, "hello", "text/plain", 0, 0, 0}},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "unexpected answer from broker at 'http://127.0.0.1:"},
+    {"status, JSON array",
+     {"status", "5"},
+     {JSON_OK("[1]")},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "not a JSON object"},
+    {"status, HTML 413",
+     {"status", "5"},
+     {{413, "<html>\n<title>413 Too Large</title></html>", "text/html", 0, 0, 0}},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "jobctl: broker answered HTTP 413: '<html> <title>413 Too Large</title></html>'"},
+    {"status, body too big",
+     {"status", "5"},
+     {{200, "", NULL, 9 << 20, 0, 0}},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "is larger than 8388608 bytes"},
+    {"status, body too big without length",
+     {"status", "5"},
+     {{200, "", NULL, 9 << 20, 1, 0}},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "is larger than 8388608 bytes"},
+    {"status, no answer",
+     {"--timeout-ms", "300", "status", "5"},
+     {{200, "", NULL, 0, 0, 1}},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "did not answer within 300 ms"},
+    {"send-notification",
+     {"send-notification", "a b@c.d", "hi & bye=/?\xc3\xa9"},
+     {JSON_OK("{\"message\": \"Notification sent in the background\", \"task_id\": 4}")},
+     1,
+     0,
+     "POST /send-notification?email=a%20b%40c.d&content=hi%20%26%20bye%3D%2F%3F%C3%A9",
+     "",
+     "notification queued as task 4\n",
+     ""},
+    {"send-notification --sync",
+     {"send-notification", "--sync", "a@b.c", "hi"},
+     {JSON_OK("{\"message\": \"x\", \"task_id\": 5}")},
+     1,
+     0,
+     "POST /send-notification-sync?email=a%40b.c&content=hi",
+     "",
+     "notification queued as task 5\n",
+     ""},
+};
+/* clang-format on */
+
+static void test_fake_broker(void)
+{
+	for (size_t i = 0; i < sizeof(exchanges) / sizeof(exchanges[0]); i++) {
+		const struct exchange *x = &exchanges[i];
+		struct fake *f = malloc(sizeof(*f));
+		struct run r;
+		char url[64];
+		const char *a[12] = {"--url", url};
+		UNIT_CASE("%s", x->what);
+		if (f == NULL || fake_start(f, x->replies, x->nreplies) != 0) {
+			CHECK(!"fake broker started");
+			free(f);
+			continue;
+		}
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d/", f->port);
+		for (size_t k = 0; k < 10 && x->args[k]; k++)
+			a[k + 2] = x->args[k];
+		run_ctl(&r, a, 12);
+		fake_stop(f);
+		CHECK_INT_EQ(r.rc, x->rc);
+		if (x->req0) {
+			CHECK_STR_EQ(f->req[0], x->req0);
+			CHECK_STR_EQ(f->body[0], x->body0);
+		}
+		if (x->out)
+			CHECK_STR_EQ(r.out, x->out);
+		CHECK_CONTAINS(r.err, x->err);
+		if (x->rc == 0)
+			CHECK_STR_EQ(r.err, "");
+		if (x->rc != 0)
+			CHECK_CONTAINS(r.err, "jobctl: ");
+		run_free(&r);
+		free(f);
+	}
+}
+
+/* The printed summary of GET /jobs/ID, through the whole program. */
+static void test_status_output(void)
+{
+	static const struct fake_reply replies[] = {JSON_OK(
+	    "{\"id\": 5, \"type\": \"hash\", \"queue\": \"default\", \"state\": \"completed\", "
+	    "\"status\": \"completed\", \"progress\": {\"done\": 0, \"total\": 0}, \"attempts\": "
+	    "1, \"max_attempts\": 3, \"result\": {\"sha256\": \"00ff\"}, \"error\": null, "
+	    "\"created_at\": \"c\", \"started_at\": \"s\", \"finished_at\": \"f\", \"worker\": "
+	    "\"w\"}")};
+	struct fake f;
+	struct run r;
+	char url[64];
+	UNIT_CASE("status output");
+	if (fake_start(&f, replies, 1) != 0) {
+		CHECK(!"fake broker started");
+		return;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
+	setenv("JOBQ_URL", url, 1); /* the URL from the environment this time */
+	run_ctl(&r, (const char *const[]){"status", "5"}, 2);
+	unsetenv("JOBQ_URL");
+	fake_stop(&f);
+	CHECK_INT_EQ(r.rc, 0);
+	CHECK_STR_EQ(r.out, "id        5\n"
+			    "type      hash\n"
+			    "queue     default\n"
+			    "state     completed\n"
+			    "status    completed\n"
+			    "progress  -\n"
+			    "attempts  1/3\n"
+			    "created   c\n"
+			    "started   s\n"
+			    "finished  f\n"
+			    "worker    w\n"
+			    "result    {\"sha256\":\"00ff\"}\n"
+			    "error     -\n");
+	CHECK_STR_EQ(f.req[0], "GET /jobs/5");
+	run_free(&r);
+}
+
+UNIT_MAIN({"duration", test_duration}, {"payload", test_payload},
+	  {"progress_parse", test_progress_parse}, {"outcome", test_outcome}, {"bar", test_bar},
+	  {"progress_line", test_progress_line}, {"http_error", test_http_error},
+	  {"print_job", test_print_job}, {"usage", test_usage}, {"fake_broker", test_fake_broker},
+	  {"status_output", test_status_output})
