@@ -149,8 +149,11 @@ static void on_outcome_written(redisAsyncContext *ac, void *reply, void *priv)
 		else if (run->outcome_ok == OUT_REQUEUE)
 			jq_info("job %" PRId64 " (%s, queue %s) returned to its queue", run->id,
 				run->type, run->queue);
-		else if (r->integer == 1)
+		else if (r->integer == 1) {
 			run->w->completed++;
+			jq_debug("job %" PRId64 " (%s, queue %s) completed", run->id, run->type,
+				 run->queue);
+		}
 		else if (r->integer == 2) {
 			run->w->retried++;
 			schedule_promote(run->w, run->retry_at_ms);
