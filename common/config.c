@@ -13,8 +13,7 @@ static int set_value(const struct jq_opt *o, const char *value, const char *orig
 	switch (o->type) {
 	case JQ_OPT_STR:
 		if (o->max > 0 && (int64_t)strlen(value) > o->max) {
-			snprintf(err, errlen, "%s: '%s' is longer than %" PRId64 " characters", origin,
-				 o->name, o->max);
+			snprintf(err, errlen, "%s is longer than %" PRId64 " characters", origin, o->max);
 			return -1;
 		}
 		*(const char **)o->ptr = value;
@@ -22,9 +21,8 @@ static int set_value(const struct jq_opt *o, const char *value, const char *orig
 	case JQ_OPT_INT: {
 		int64_t v;
 		if (jq_parse_i64(value, o->min, o->max, &v) != 0) {
-			snprintf(err, errlen,
-				 "%s: '%s' must be an integer from %" PRId64 " to %" PRId64 ", not '%s'",
-				 origin, o->name, o->min, o->max, value);
+			snprintf(err, errlen, "%s must be an integer from %" PRId64 " to %" PRId64 ", not '%s'",
+				 origin, o->min, o->max, value);
 			return -1;
 		}
 		*(int64_t *)o->ptr = v;
@@ -36,8 +34,7 @@ static int set_value(const struct jq_opt *o, const char *value, const char *orig
 		} else if (!strcmp(value, "0") || !strcmp(value, "false") || !strcmp(value, "no")) {
 			*(int *)o->ptr = 0;
 		} else {
-			snprintf(err, errlen, "%s: '%s' must be true or false, not '%s'", origin, o->name,
-				 value);
+			snprintf(err, errlen, "%s must be true or false, not '%s'", origin, value);
 			return -1;
 		}
 		return 0;
@@ -116,7 +113,7 @@ void jq_opts_usage(FILE *out, const char *usage, const struct jq_opt *opts)
 		switch (o->type) {
 		case JQ_OPT_STR: {
 			const char *v = *(const char **)o->ptr;
-			if (v)
+			if (v && *v)
 				fprintf(out, " (default: %s)", v);
 			break;
 		}

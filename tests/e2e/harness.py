@@ -3,7 +3,9 @@
 Each environment (Env) lives in a fresh temporary directory and runs, on free
 127.0.0.1 ports, the processes a test asks for:
 
-  * a private redis-server (no persistence),
+  * a private redis-server (no persistence, or an append-only file fsynced at
+    every write with start_redis(appendonly=True); restart_redis() brings it
+    back on the same port and dir),
   * an SMTP sink (smtp_sink.py, aiosmtpd) that stores each message as a file,
   * jobq-broker, pointed at that Redis,
   * jobq-worker processes, pointed at that Redis and that SMTP sink.
@@ -206,6 +208,25 @@ class Redis:
             s.sendall(self._encode(args))
             with s.makefile("rb") as f:
                 return self._read(f)
+
+    def pipeline(self, commands):
+        """Sends every command (a list of argument lists) on one connection and
+        returns their replies in order; an error reply is returned as a
+        RedisError instance, not raised."""
+        if not commands:
+            return []
+        with socket.create_connection((self.host, self.port), timeout=self.timeout) as s:
+            s.sendall(b"".join(self._encode(c) for c in commands))
+            out = []
+            with s.makefile("rb") as f:
+                for _ in commands:
+                    try:
+                        out.append(self._read(f))
+                    except RedisError as e:
+                        if "connection closed" in str(e) or "short bulk" in str(e):
+                            raise
+                        out.append(e)
+            return out
 
     def ping(self):
         try:
@@ -417,6 +438,29 @@ class Proc:
             self._signal(signal.SIGKILL)
         return self.popen.returncode
 
+    def kill9(self, timeout=5.0):
+        """kill -9 (the whole process group): a crash, not a stop. The exit is
+        expected, but it is not counted as a stop by the harness (so no
+        "status after SIGTERM" check at tear-down). Returns its exit status."""
+        if self.popen is None:
+            return None
+        self.expected_exit = True
+        self._signal(signal.SIGKILL)
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("%s (pid %d) still alive %.0f s after SIGKILL"
+                                 % (self.name, self.pid, timeout))
+        return self.popen.returncode
+
+    def log_text(self):
+        """The whole log (the tests grep it; bounded by what the process wrote)."""
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError as e:
+            return "(no log: %s)" % e
+
     def log_tail(self, lines=LOG_TAIL_LINES):
         try:
             with open(self.log_path, "rb") as f:
@@ -465,6 +509,7 @@ class Env:
         self.smtp_port = None
         self.broker_port = None
         self.redis_proc = None
+        self.redis_appendonly = False
         self.smtp_proc = None
         self.broker_proc = None
         self.workers = []
@@ -574,25 +619,57 @@ class Env:
     def redis_url(self):
         return "redis://%s:%d/0" % (HOST, self.redis_port)
 
-    def start_redis(self, port=None):
+    @property
+    def redis_dir(self):
+        return os.path.join(self.tmp, "redis")
+
+    def start_redis(self, port=None, appendonly=None):
         """Starts redis-server (on `port`, or the previous port, or a free one)
-        and waits until it answers PING."""
-        rdir = os.path.join(self.tmp, "redis")
+        and waits until it answers PING. appendonly=True: with an append-only
+        file fsynced at every write (--appendonly yes --appendfsync always) in
+        redis_dir, so a restart keeps every acknowledged write; None keeps the
+        previous choice (default: no persistence)."""
+        if appendonly is not None:
+            self.redis_appendonly = bool(appendonly)
+        rdir = self.redis_dir
         os.makedirs(rdir, exist_ok=True)
+        persistence = (["--appendonly", "yes", "--appendfsync", "always"]
+                       if self.redis_appendonly else ["--appendonly", "no"])
 
         def start():
             self.redis_proc = self._spawn("redis", [
                 redis_server_bin(), "--port", str(self.redis_port), "--bind", HOST,
-                "--save", "", "--appendonly", "no", "--dir", rdir, "--daemonize", "no"])
+                "--save", ""] + persistence + ["--dir", rdir, "--daemonize", "no"])
             self._wait_ready(self.redis_proc, Redis(self.redis_port, timeout=0.5).ping,
                              "redis-server on port %d" % self.redis_port)
             return self.redis_proc
         return _on_free_port(start, port or self.redis_port,
                              lambda p: setattr(self, "redis_port", p))
 
-    def stop_redis(self):
+    def stop_redis(self, how="sigterm"):
+        """Stops redis-server: how="sigterm" (the signal), or "shutdown" (the
+        SHUTDOWN command over RESP; the connection closes without a reply).
+        Waits until it has exited and its port is closed."""
+        if how == "shutdown":
+            self.redis_proc.expected_exit = True
+            try:
+                Redis(self.redis_port).execute("SHUTDOWN")
+            except (OSError, RedisError):
+                pass  # success closes the connection without a reply
+            try:
+                self.redis_proc.popen.wait(timeout=STOP_GRACE)
+            except subprocess.TimeoutExpired:
+                pass
         self.redis_proc.stop()
         wait_until(lambda: not port_accepts(self.redis_port, 0.2), 5, "redis port to close")
+
+    def restart_redis(self, how="sigterm", downtime=0.0):
+        """Stops redis-server and starts it again on the same port and dir
+        (same persistence), after `downtime` seconds."""
+        self.stop_redis(how)
+        if downtime > 0:
+            time.sleep(downtime)
+        return self.start_redis(port=self.redis_port)
 
     # -- smtp sink -----------------------------------------------------------
 
@@ -690,6 +767,17 @@ class Env:
             raise AssertionError("jobq-worker exited at start with status %s\n%s"
                                  % (p.popen.returncode, p.log_tail()))
         return p
+
+    def worker_id(self, proc, timeout=READY_TIMEOUT):
+        """The id a worker logs at start ("worker <id> serving ...")."""
+        pat = re.compile(r"worker (\S+) serving ")
+
+        def find():
+            m = None
+            for m in pat.finditer(proc.log_text()):
+                pass  # a log may hold several starts: the last one
+            return m.group(1) if m else None
+        return wait_until(find, timeout, "%s to log its id" % proc.name, env=self)
 
     # -- jobs ----------------------------------------------------------------
 
@@ -835,6 +923,42 @@ class E2ETestCase(unittest.TestCase):
             if job[k] is not None:
                 parse_rfc3339(job[k])
         parse_rfc3339(job["created_at"])
+
+
+class FreshEnvTestCase(E2ETestCase):
+    """Like E2ETestCase, but every test method gets its own Env (for tests
+    that crash or stop processes): setUpEnv(env) is called per test; the Env
+    is closed after the test (its logs printed first if the test failed), and
+    a shutdown problem (a jobq process that did not exit 0 within STOP_GRACE
+    of SIGTERM, or a sanitizer report) fails the test."""
+
+    @classmethod
+    def setUpClass(cls):
+        pass
+
+    @classmethod
+    def tearDownClass(cls):
+        pass
+
+    def setUp(self):
+        self.env = Env(self.id().split(".", 1)[-1])
+        self.setUpEnv(self.env)
+
+    def run(self, result=None):
+        if result is None:
+            return super().run(result)
+        self.env = None
+        out = super().run(result)  # dumps the logs if the test failed
+        env = self.env
+        if env is not None and not env.closed:
+            env.close()
+            if env.shutdown_problems:
+                try:
+                    raise AssertionError("at tear-down of %s:\n%s"
+                                         % (self.id(), "\n".join(env.shutdown_problems)))
+                except AssertionError:
+                    result.addFailure(self, sys.exc_info())
+        return out
 
 
 def main():
