@@ -108,16 +108,15 @@ static void on_id(redisAsyncContext *ac, void *reply, void *priv)
 	jq_keys_queue(&b->keys, c->spec.queue, kq);
 	jq_keys_wake(&b->keys, c->spec.queue, kwake);
 	jq_keys_queues(&b->keys, kqueues);
-	char id[24], prio[24], attempts[24], timeout[24], created[24];
+	char id[24], prio[24], attempts[24], timeout[24];
 	snprintf(id, sizeof(id), "%" PRId64, c->id);
 	snprintf(prio, sizeof(prio), "%" PRId64, c->spec.priority);
 	snprintf(attempts, sizeof(attempts), "%" PRId64, c->spec.max_attempts);
 	snprintf(timeout, sizeof(timeout), "%" PRId64, c->spec.timeout_ms);
-	snprintf(created, sizeof(created), "%" PRId64, jq_now_ms());
 	const char *argv[] = {kjob,	    kq,		     kwake,	 kqueues,	   id,
 			      c->spec.queue, "type",	     c->spec.type, "queue",	   c->spec.queue,
 			      "priority",    prio,	     "max_attempts", attempts,	   "timeout_ms",
-			      timeout,	     "created_at",   created,	   "payload",	   c->spec.payload.data};
+			      timeout,	     "payload",	     c->spec.payload.data};
 	size_t argvlen[sizeof(argv) / sizeof(argv[0])];
 	for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
 		argvlen[i] = strlen(argv[i]);

@@ -44,7 +44,7 @@ struct jq_run {
 	struct event *timeout_ev;
 	char *outcome; /* result JSON or error text while the finish write is pending */
 	int outcome_ok; /* enum outcome in worker.c */
-	int64_t retry_at_ms; /* when a failed attempt is retried, fixed once chosen */
+	int64_t retry_delay_ms; /* backoff before a retry, chosen once per attempt */
 	struct jq_run *prev, *next;
 };
 

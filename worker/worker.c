@@ -156,7 +156,7 @@ static void on_outcome_written(redisAsyncContext *ac, void *reply, void *priv)
 		}
 		else if (r->integer == 2) {
 			run->w->retried++;
-			schedule_promote(run->w, run->retry_at_ms);
+			schedule_promote(run->w, jq_now_ms() + run->retry_delay_ms);
 		} else {
 			run->w->failed++;
 			jq_warn("job %" PRId64 " (%s, queue %s) failed for good: moved to dead", run->id,
@@ -188,20 +188,19 @@ static void send_outcome(struct jq_run *run)
 		rc = jq_redis_eval(w->cmd, JQ_SCRIPT_REQUEUE, on_outcome_written, run, 4, 2, argv,
 				   NULL);
 	} else {
-		char ksched[JQ_KEY_MAX], retry_at[24], dead_max[24];
+		char ksched[JQ_KEY_MAX], retry_delay[24], dead_max[24];
 		static const char *const kinds[] = {"completed", "failed", "fatal"};
 		jq_keys_dead(&w->keys, kdead);
 		jq_keys_scheduled(&w->keys, ksched);
-		int64_t now_ms = jq_now_ms();
-		if (!run->retry_at_ms)
-			run->retry_at_ms = now_ms + retry_delay_ms(w, run->attempts);
-		snprintf(now, sizeof(now), "%" PRId64, now_ms);
+		if (!run->retry_delay_ms)
+			run->retry_delay_ms = retry_delay_ms(w, run->attempts);
+		snprintf(now, sizeof(now), "%" PRId64, jq_now_ms()); /* unused by the script */
 		snprintf(keep_c, sizeof(keep_c), "%" PRId64, w->cfg.keep_completed_ms);
 		snprintf(keep_f, sizeof(keep_f), "%" PRId64, w->cfg.keep_failed_ms);
-		snprintf(retry_at, sizeof(retry_at), "%" PRId64, run->retry_at_ms);
+		snprintf(retry_delay, sizeof(retry_delay), "%" PRId64, run->retry_delay_ms);
 		snprintf(dead_max, sizeof(dead_max), "%" PRId64, w->cfg.dead_max);
 		const char *argv[] = {kjob,	    kleases, kdead, ksched,   id,	token,
-				      kinds[run->outcome_ok], run->outcome, now, keep_c, keep_f, retry_at,
+				      kinds[run->outcome_ok], run->outcome, now, keep_c, keep_f, retry_delay,
 				      dead_max};
 		rc = jq_redis_eval(w->cmd, JQ_SCRIPT_FINISH, on_outcome_written, run, 4, 9, argv,
 				   NULL);
@@ -520,14 +519,14 @@ static void beat_tick(evutil_socket_t fd, short what, void *arg)
 	    w->started_at_ms, w->completed, w->failed);
 	if (argv && ids && info) {
 		char kleases[JQ_KEY_MAX], kworkers[JQ_KEY_MAX], kjobs[JQ_KEY_MAX], kinfo[JQ_KEY_MAX];
-		char now[24], deadline[24], ttl[24];
+		char now[24], lease[24], ttl[24];
 		int64_t now_ms = jq_now_ms();
 		jq_keys_leases(&w->keys, kleases);
 		jq_keys_workers(&w->keys, kworkers);
 		jq_keys_worker_jobs(&w->keys, w->id, kjobs);
 		jq_keys_worker(&w->keys, w->id, kinfo);
 		snprintf(now, sizeof(now), "%" PRId64, now_ms);
-		snprintf(deadline, sizeof(deadline), "%" PRId64, now_ms + w->cfg.lease_ms);
+		snprintf(lease, sizeof(lease), "%" PRId64, w->cfg.lease_ms); /* from Redis' TIME */
 		snprintf(ttl, sizeof(ttl), "%" PRId64, 3 * w->cfg.heartbeat_ms + w->cfg.lease_ms);
 		size_t k = 0;
 		argv[k++] = kleases;
@@ -535,7 +534,7 @@ static void beat_tick(evutil_socket_t fd, short what, void *arg)
 		argv[k++] = kjobs;
 		argv[k++] = kinfo;
 		argv[k++] = now;
-		argv[k++] = deadline;
+		argv[k++] = lease;
 		argv[k++] = ttl;
 		argv[k++] = w->id;
 		argv[k++] = info;
@@ -559,16 +558,16 @@ static void on_promoted(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct jq_worker *w = priv;
 	redisReply *r = reply;
-	int64_t next = -1;
+	int64_t wait = PROMOTE_IDLE_MS;
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
 		if (r->element[0]->integer > 0)
 			jq_debug("promoted %lld scheduled jobs", r->element[0]->integer);
-		next = r->element[1]->integer;
+		if (r->element[1]->integer >= 0 && r->element[1]->integer < wait)
+			wait = r->element[1]->integer; /* ms until the next is due, by Redis' clock */
 	} else if (r && r->type == REDIS_REPLY_ERROR) {
 		jq_error("promote failed: %s", r->str);
 	}
-	int64_t now = jq_now_ms();
-	schedule_promote(w, next >= 0 && next < now + PROMOTE_IDLE_MS ? next : now + PROMOTE_IDLE_MS);
+	schedule_promote(w, jq_now_ms() + wait);
 }
 
 static void promote_tick(evutil_socket_t fd, short what, void *arg)

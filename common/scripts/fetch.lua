@@ -2,16 +2,18 @@
 -- A job is never out of its queue without being in the lease set (at-least-once).
 -- KEYS[1] lease zset (id -> deadline ms), KEYS[2..] pairs of (queue list, wake list),
 --   in the order the worker serves its queues
--- ARGV[1] job key prefix ("<prefix>job:"), ARGV[2] now ms, ARGV[3] lease ms,
+-- ARGV[1] job key prefix ("<prefix>job:"), ARGV[2] unused, ARGV[3] lease ms,
 --   ARGV[4] worker id, ARGV[5] most jobs to take
+-- Times are Redis' clock (TIME): one clock for every machine.
 -- Returns a flat array, 8 entries per job taken:
 --   id, token, attempts, type, payload, timeout_ms, max_attempts, queue
 -- Job keys are built from the popped id (the one exception to "keys in KEYS[]",
 -- as in BullMQ's moveToActive): a queue and its jobs live on one Redis.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
 local want = tonumber(ARGV[5])
-local now = ARGV[2]
-local deadline = tonumber(now) + tonumber(ARGV[3])
+local deadline = now + tonumber(ARGV[3])
 local got = 0
 for i = 2, #KEYS, 2 do
   while got < want do

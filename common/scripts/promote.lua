@@ -1,9 +1,11 @@
 -- promote: move scheduled jobs whose time has come into their queues, in bounded batches.
 -- KEYS[1] scheduled zset (id -> run at ms)
--- ARGV[1] now ms, ARGV[2] key prefix (queue, wake and job keys are built from it, as
+-- ARGV[1] unused (now is Redis' TIME), ARGV[2] key prefix (queue, wake and job keys are built from it, as
 --   fetch does), ARGV[3] most jobs to move
--- Returns {moved, next due ms or -1}.
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+-- Returns {moved, ms until the next is due or -1 when none is scheduled}.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
 local moved = 0
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[1], id)
@@ -22,6 +24,6 @@ for _, id in ipairs(due) do
 end
 local nxt = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 if nxt[2] then
-  return {moved, tonumber(nxt[2])}
+  return {moved, math.max(0, tonumber(nxt[2]) - now)}
 end
 return {moved, -1}

@@ -1,6 +1,6 @@
 -- reap: give back the jobs of dead workers and of expired leases, one reaper at a time.
 -- KEYS[1] lease zset, KEYS[2] workers zset, KEYS[3] dead zset, KEYS[4] reaper lock
--- ARGV[1] now ms, ARGV[2] a worker is dead when its last beat is older than this (ms),
+-- ARGV[1] unused (now is Redis' TIME), ARGV[2] a worker is dead when its last beat is older than this (ms),
 --   ARGV[3] key prefix (job, queue, wake and worker keys are built from it, as fetch does),
 --   ARGV[4] most recoveries of one job before it is failed as poison,
 --   ARGV[5] most jobs per call, ARGV[6] caller id, ARGV[7] lock ms, ARGV[8] keep failed ms
@@ -8,7 +8,8 @@
 if not redis.call('SET', KEYS[4], ARGV[6], 'NX', 'PX', ARGV[7]) then
   return -1
 end
-local now = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local prefix = ARGV[3]
 local budget = tonumber(ARGV[5])
 local recovered, poisoned = 0, 0
@@ -22,9 +23,9 @@ local function recover(id, why)
   end
   local n = tonumber(f[3] or '0') + 1
   if n > tonumber(ARGV[4]) or not f[2] then
-    redis.call('HSET', jk, 'state', 'failed', 'recoveries', n, 'finished_at', ARGV[1],
+    redis.call('HSET', jk, 'state', 'failed', 'recoveries', n, 'finished_at', now,
                'error', 'lost its worker ' .. (n - 1) .. ' times (' .. why .. '); not retried')
-    redis.call('ZADD', KEYS[3], ARGV[1], id)
+    redis.call('ZADD', KEYS[3], now, id)
     redis.call('PEXPIRE', jk, ARGV[8])
     poisoned = poisoned + 1
     return
