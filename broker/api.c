@@ -61,7 +61,24 @@ static void reply_unavailable(struct evhttp_request *req)
 
 /* ---- POST /start-task?duration=N ---- */
 
-static void start_task_reply(struct evhttp_request *req, int64_t id)
+/* A one-job array for jq_broker_enqueue, initialised; NULL when out of memory. */
+static struct jq_job_spec *spec_new(struct evhttp_request *req)
+{
+	struct jq_job_spec *s = malloc(sizeof(*s));
+	if (!s)
+		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
+	else
+		jq_job_spec_init(s);
+	return s;
+}
+
+static void spec_free(struct jq_job_spec *s)
+{
+	jq_job_spec_release(s);
+	free(s);
+}
+
+static void start_task_reply(struct evhttp_request *req, int64_t id, size_t n)
 {
 	jq_reply_json(req, 200, json_pack("{s:I,s:s}", "task_id", (json_int_t)id, "status", "pending"));
 }
@@ -82,14 +99,15 @@ void jq_api_start_task(struct jq_broker *b, struct evhttp_request *req, const ch
 		return;
 	}
 	evhttp_clear_headers(&q);
-	struct jq_job_spec spec;
-	jq_job_spec_init(&spec);
-	strcpy(spec.type, "progress");
+	struct jq_job_spec *spec = spec_new(req);
+	if (!spec)
+		return;
+	strcpy(spec->type, "progress");
 	json_t *payload = json_pack("{s:I}", "duration", (json_int_t)duration);
 	char err[128];
-	jq_payload_from_json(&spec.payload, payload, err, sizeof(err));
+	jq_payload_from_json(&spec->payload, payload, err, sizeof(err));
 	json_decref(payload);
-	jq_broker_enqueue(b, req, &spec, start_task_reply);
+	jq_broker_enqueue(b, req, spec, 1, start_task_reply);
 }
 
 /* ---- GET /task-status/{id} ---- */
@@ -148,7 +166,7 @@ void jq_api_task_status(struct jq_broker *b, struct evhttp_request *req, const c
 
 /* ---- POST /send-notification[-sync]?email=&content= ---- */
 
-static void notification_reply(struct evhttp_request *req, int64_t id)
+static void notification_reply(struct evhttp_request *req, int64_t id, size_t n)
 {
 	jq_reply_json(req, 200, json_pack("{s:s,s:I}", "message", NOTIFICATION_MESSAGE, "task_id",
 					  (json_int_t)id));
@@ -178,20 +196,21 @@ static void send_notification(struct jq_broker *b, struct evhttp_request *req, i
 			       "'content' must be valid UTF-8 of at most %d bytes", CONTENT_MAX);
 		goto done;
 	}
-	struct jq_job_spec spec;
-	jq_job_spec_init(&spec);
-	strcpy(spec.type, "email");
+	struct jq_job_spec *spec = spec_new(req);
+	if (!spec)
+		goto done;
+	strcpy(spec->type, "email");
 	json_t *payload = json_pack("{s:s,s:s,s:s,s:b}", "to", email, "subject", "Notification",
 				    "body", content, "sync", sync);
 	char err[128];
-	if (!payload || jq_payload_from_json(&spec.payload, payload, err, sizeof(err)) != 0) {
+	if (!payload || jq_payload_from_json(&spec->payload, payload, err, sizeof(err)) != 0) {
 		json_decref(payload);
-		jq_job_spec_release(&spec);
+		spec_free(spec);
 		jq_reply_error(req, 400, "invalid_argument", "'content' is not valid text");
 		goto done;
 	}
 	json_decref(payload);
-	jq_broker_enqueue(b, req, &spec, notification_reply);
+	jq_broker_enqueue(b, req, spec, 1, notification_reply);
 done:
 	evhttp_clear_headers(&q);
 }
@@ -209,9 +228,17 @@ void jq_api_send_notification_sync(struct jq_broker *b, struct evhttp_request *r
 
 /* ---- POST /jobs ---- */
 
-static void post_job_reply(struct evhttp_request *req, int64_t id)
+static void post_job_reply(struct evhttp_request *req, int64_t id, size_t n)
 {
 	jq_reply_json(req, 201, json_pack("{s:I,s:s}", "id", (json_int_t)id, "state", "pending"));
+}
+
+static void bulk_reply(struct evhttp_request *req, int64_t first, size_t n)
+{
+	json_t *ids = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(ids, json_integer(first + (json_int_t)i));
+	jq_reply_json(req, 201, json_pack("{s:o}", "ids", ids));
 }
 
 static int content_type_is(struct evhttp_request *req, const char *want)
@@ -223,47 +250,95 @@ static int content_type_is(struct evhttp_request *req, const char *want)
 	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-void jq_api_post_job(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+/* The body as JSON, or an error reply (400 or 415) and NULL. */
+static json_t *json_body(struct evhttp_request *req)
 {
+	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	/* curl -d sends form-urlencoded by default: read that as JSON too */
+	if (ct && !content_type_is(req, "application/json") &&
+	    !content_type_is(req, "application/x-www-form-urlencoded")) {
+		jq_reply_error(req, 415, "unsupported_media_type",
+			       "send application/json or application/msgpack");
+		return NULL;
+	}
 	struct evbuffer *in = evhttp_request_get_input_buffer(req);
 	size_t len = evbuffer_get_length(in);
 	const char *body = (const char *)evbuffer_pullup(in, -1);
-	struct jq_job_spec spec;
-	jq_job_spec_init(&spec);
+	json_error_t jerr;
+	json_t *v = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!v)
+		jq_reply_error(req, 400, "invalid_json", "body is not valid JSON: %s", jerr.text);
+	return v;
+}
+
+void jq_api_post_job(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	struct jq_job_spec *spec = spec_new(req);
+	if (!spec)
+		return;
 	char err[256];
 	if (content_type_is(req, "application/msgpack")) {
-		if (jq_job_spec_from_msgpack(&spec, body ? body : "", len, err, sizeof(err)) != 0) {
+		struct evbuffer *in = evhttp_request_get_input_buffer(req);
+		size_t len = evbuffer_get_length(in);
+		const char *body = (const char *)evbuffer_pullup(in, -1);
+		if (jq_job_spec_from_msgpack(spec, body ? body : "", len, err, sizeof(err)) != 0) {
 			jq_reply_error(req, 400, "invalid_argument", "%s", err);
 			goto fail;
 		}
 	} else {
-		const char *ct =
-		    evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
-		/* curl -d sends form-urlencoded by default: read that as JSON too */
-		if (ct && !content_type_is(req, "application/json") &&
-		    !content_type_is(req, "application/x-www-form-urlencoded")) {
-			jq_reply_error(req, 415, "unsupported_media_type",
-				       "send application/json or application/msgpack");
+		json_t *obj = json_body(req);
+		if (!obj)
 			goto fail;
-		}
-		json_error_t jerr;
-		json_t *obj = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
-		if (!obj) {
-			jq_reply_error(req, 400, "invalid_json", "body is not valid JSON: %s",
-				       jerr.text);
-			goto fail;
-		}
-		int rc = jq_job_spec_from_json(&spec, obj, err, sizeof(err));
+		int rc = jq_job_spec_from_json(spec, obj, err, sizeof(err));
 		json_decref(obj);
 		if (rc != 0) {
 			jq_reply_error(req, 400, "invalid_argument", "%s", err);
 			goto fail;
 		}
 	}
-	jq_broker_enqueue(b, req, &spec, post_job_reply);
+	jq_broker_enqueue(b, req, spec, 1, post_job_reply);
 	return;
 fail:
-	jq_job_spec_release(&spec);
+	spec_free(spec);
+}
+
+/* ---- POST /jobs/bulk ---- */
+
+void jq_api_post_jobs_bulk(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	json_t *arr = json_body(req);
+	if (!arr)
+		return;
+	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
+	if (n == 0 || n > JQ_BULK_MAX) {
+		jq_reply_error(req, 400, "invalid_argument",
+			       "the body must be a JSON array of 1 to %d jobs", JQ_BULK_MAX);
+		json_decref(arr);
+		return;
+	}
+	struct jq_job_spec *specs = calloc(n, sizeof(*specs));
+	if (!specs) {
+		json_decref(arr);
+		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
+		return;
+	}
+	size_t i = 0;
+	for (; i < n; i++) {
+		char err[256];
+		jq_job_spec_init(&specs[i]);
+		if (jq_job_spec_from_json(&specs[i], json_array_get(arr, i), err, sizeof(err)) != 0) {
+			jq_reply_error(req, 400, "invalid_argument", "job %zu: %s", i, err);
+			break;
+		}
+	}
+	json_decref(arr);
+	if (i < n) { /* one bad job refuses the whole request: nothing is stored */
+		for (size_t k = 0; k <= i; k++)
+			jq_job_spec_release(&specs[k]);
+		free(specs);
+		return;
+	}
+	jq_broker_enqueue(b, req, specs, n, bulk_reply);
 }
 
 /* ---- GET /jobs/{id} ---- */

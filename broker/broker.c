@@ -61,97 +61,6 @@ int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out)
 	return evhttp_parse_query_str(q, out);
 }
 
-/* ---- enqueue: INCR the id, then the enqueue script ---- */
-
-struct enqueue_ctx {
-	struct jq_broker *b;
-	struct evhttp_request *req;
-	jq_enqueue_reply_fn *reply;
-	struct jq_job_spec spec;
-	int64_t id;
-};
-
-static void enqueue_done(struct enqueue_ctx *c, int ok)
-{
-	c->b->in_flight--;
-	if (ok)
-		c->reply(c->req, c->id);
-	else
-		jq_reply_error(c->req, 503, "redis_unavailable",
-			       "the job could not be stored: redis is unavailable");
-	jq_job_spec_release(&c->spec);
-	free(c);
-}
-
-static void on_enqueued(redisAsyncContext *ac, void *reply, void *priv)
-{
-	redisReply *r = reply;
-	struct enqueue_ctx *c = priv;
-	int ok = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-	if (r && r->type == REDIS_REPLY_ERROR)
-		jq_error("enqueue of job %" PRId64 " failed: %s", c->id, r->str);
-	enqueue_done(c, ok);
-}
-
-static void on_id(redisAsyncContext *ac, void *reply, void *priv)
-{
-	redisReply *r = reply;
-	struct enqueue_ctx *c = priv;
-	struct jq_broker *b = c->b;
-	if (!r || r->type != REDIS_REPLY_INTEGER) {
-		enqueue_done(c, 0);
-		return;
-	}
-	c->id = r->integer;
-	char kjob[JQ_KEY_MAX], kq[JQ_KEY_MAX], kwake[JQ_KEY_MAX], kqueues[JQ_KEY_MAX];
-	jq_keys_job(&b->keys, c->id, kjob);
-	jq_keys_queue(&b->keys, c->spec.queue, kq);
-	jq_keys_wake(&b->keys, c->spec.queue, kwake);
-	jq_keys_queues(&b->keys, kqueues);
-	char id[24], prio[24], attempts[24], timeout[24];
-	snprintf(id, sizeof(id), "%" PRId64, c->id);
-	snprintf(prio, sizeof(prio), "%" PRId64, c->spec.priority);
-	snprintf(attempts, sizeof(attempts), "%" PRId64, c->spec.max_attempts);
-	snprintf(timeout, sizeof(timeout), "%" PRId64, c->spec.timeout_ms);
-	const char *argv[] = {kjob,	    kq,		     kwake,	 kqueues,	   id,
-			      c->spec.queue, "type",	     c->spec.type, "queue",	   c->spec.queue,
-			      "priority",    prio,	     "max_attempts", attempts,	   "timeout_ms",
-			      timeout,	     "payload",	     c->spec.payload.data};
-	size_t argvlen[sizeof(argv) / sizeof(argv[0])];
-	for (size_t i = 0; i < sizeof(argv) / sizeof(argv[0]); i++)
-		argvlen[i] = strlen(argv[i]);
-	argvlen[sizeof(argv) / sizeof(argv[0]) - 1] = c->spec.payload.size; /* binary */
-	if (jq_redis_eval(b->redis, JQ_SCRIPT_ENQUEUE, on_enqueued, c, 4,
-			  (int)(sizeof(argv) / sizeof(argv[0])) - 4, argv, argvlen) != 0)
-		enqueue_done(c, 0);
-}
-
-void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *spec,
-		       jq_enqueue_reply_fn *reply)
-{
-	redisAsyncContext *ac = jq_redis_ctx(b->redis);
-	if (!ac) {
-		jq_job_spec_release(spec);
-		jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
-		return;
-	}
-	struct enqueue_ctx *c = malloc(sizeof(*c));
-	if (!c) {
-		jq_job_spec_release(spec);
-		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
-		return;
-	}
-	c->b = b;
-	c->req = req;
-	c->reply = reply;
-	c->spec = *spec; /* takes the payload buffer */
-	b->in_flight++;
-	char kids[JQ_KEY_MAX];
-	jq_keys_ids(&b->keys, kids);
-	if (redisAsyncCommand(ac, on_id, c, "INCR %s", kids) != REDIS_OK)
-		enqueue_done(c, 0);
-}
-
 /* ---- routing ---- */
 
 struct route {
@@ -167,6 +76,7 @@ static const struct route routes[] = {
     {"/send-notification", EVHTTP_REQ_POST, jq_api_send_notification},
     {"/send-notification-sync", EVHTTP_REQ_POST, jq_api_send_notification_sync},
     {"/jobs", EVHTTP_REQ_POST, jq_api_post_job},
+    {"/jobs/bulk", EVHTTP_REQ_POST, jq_api_post_jobs_bulk},
     {"/jobs/", EVHTTP_REQ_GET, jq_api_get_job},
     {"/healthz", EVHTTP_REQ_GET, jq_api_healthz},
     {"/dead", EVHTTP_REQ_GET, jq_api_dead_list},
@@ -275,6 +185,9 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 
 static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
 {
+	struct jq_broker *b = arg;
+	/* ids reserved before an outage may be reissued by a Redis that lost them */
+	jq_ids_reset(b);
 	if (!ready)
 		jq_warn("redis unavailable: answering 503 to requests that need it");
 }

@@ -42,6 +42,12 @@ struct jq_broker {
 	int stopping;
 	struct event *sigterm, *sigint, *stop_timer;
 	int port; /* the bound port (useful with port 0) */
+	/* ids reserved with INCRBY, handed out without a round trip: [next, end) */
+	int64_t id_next, id_end;
+	int64_t spare_next, spare_end; /* the next block, fetched before this one runs out */
+	int refilling;
+	uint64_t id_epoch; /* bumped on every reset, so late refills are ignored */
+	struct enqueue_ctx *waiting_head, *waiting_tail; /* waiting for ids, in order */
 };
 
 /* Binds the listener and starts connecting to Redis. -1 with err on failure
@@ -62,17 +68,24 @@ void jq_reply_error(struct evhttp_request *req, int status, const char *code, co
 /* The request's query parameters, parsed; the caller frees with evhttp_clear_headers. */
 int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out);
 
-/* How a stored job is answered: called with the new id, exactly once on success. */
-typedef void jq_enqueue_reply_fn(struct evhttp_request *req, int64_t id);
-/* Stores spec as a new pending job (INCR id, then the enqueue script), then
- * calls reply; on any Redis failure answers 503 itself. Takes the payload. */
-void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *spec,
-		       jq_enqueue_reply_fn *reply);
+#define JQ_ID_BLOCK 1000   /* ids reserved per INCRBY */
+#define JQ_BULK_MAX 10000  /* jobs in one POST /jobs/bulk */
+
+/* How stored jobs are answered: called once with their ids, first_id .. first_id+n-1. */
+typedef void jq_enqueue_reply_fn(struct evhttp_request *req, int64_t first_id, size_t n);
+/* Stores n jobs as pending in one script call (ids come from the broker's
+ * reserved block, so usually no extra round trip), then calls reply; on any
+ * Redis failure answers 503 itself and stores nothing. Takes specs (malloc'd
+ * array of n initialised specs) and frees it. */
+void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *specs,
+		       size_t n, jq_enqueue_reply_fn *reply);
+/* Drops reserved ids (Redis reconnected) and fails requests waiting for ids. */
+void jq_ids_reset(struct jq_broker *b);
 
 /* Route handlers: path_arg is what follows a "/prefix/" route (an id), else NULL. */
 typedef void jq_route_fn(struct jq_broker *b, struct evhttp_request *req, const char *path_arg);
 jq_route_fn jq_api_start_task, jq_api_task_status, jq_api_send_notification,
     jq_api_send_notification_sync, jq_api_post_job, jq_api_get_job, jq_api_healthz,
-    jq_api_dead_list, jq_api_dead_retry, jq_api_dead_purge;
+    jq_api_dead_list, jq_api_dead_retry, jq_api_dead_purge, jq_api_post_jobs_bulk;
 
 #endif

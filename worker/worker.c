@@ -188,10 +188,11 @@ static void send_outcome(struct jq_run *run)
 		rc = jq_redis_eval(w->cmd, JQ_SCRIPT_REQUEUE, on_outcome_written, run, 4, 2, argv,
 				   NULL);
 	} else {
-		char ksched[JQ_KEY_MAX], retry_delay[24], dead_max[24];
+		char ksched[JQ_KEY_MAX], kstats[JQ_KEY_MAX], retry_delay[24], dead_max[24];
 		static const char *const kinds[] = {"completed", "failed", "fatal"};
 		jq_keys_dead(&w->keys, kdead);
 		jq_keys_scheduled(&w->keys, ksched);
+		jq_keys_stats(&w->keys, kstats);
 		if (!run->retry_delay_ms)
 			run->retry_delay_ms = retry_delay_ms(w, run->attempts);
 		snprintf(now, sizeof(now), "%" PRId64, jq_now_ms()); /* unused by the script */
@@ -199,10 +200,10 @@ static void send_outcome(struct jq_run *run)
 		snprintf(keep_f, sizeof(keep_f), "%" PRId64, w->cfg.keep_failed_ms);
 		snprintf(retry_delay, sizeof(retry_delay), "%" PRId64, run->retry_delay_ms);
 		snprintf(dead_max, sizeof(dead_max), "%" PRId64, w->cfg.dead_max);
-		const char *argv[] = {kjob,	    kleases, kdead, ksched,   id,	token,
+		const char *argv[] = {kjob,	    kleases, kdead, ksched, kstats,   id,	token,
 				      kinds[run->outcome_ok], run->outcome, now, keep_c, keep_f, retry_delay,
 				      dead_max};
-		rc = jq_redis_eval(w->cmd, JQ_SCRIPT_FINISH, on_outcome_written, run, 4, 9, argv,
+		rc = jq_redis_eval(w->cmd, JQ_SCRIPT_FINISH, on_outcome_written, run, 5, 9, argv,
 				   NULL);
 	}
 	if (rc == 0) {

@@ -1,15 +1,36 @@
--- enqueue: store a new job and make it visible to workers, in one atomic step.
--- KEYS[1] job hash, KEYS[2] queue list, KEYS[3] queue wake list, KEYS[4] set of queue names
--- ARGV[1] id, ARGV[2] queue name, ARGV[3..] envelope fields as name, value pairs
+-- enqueue: store new jobs and make them visible to workers, in one atomic step
+-- (one job for POST /jobs, many for POST /jobs/bulk).
+-- KEYS[1] set of queue names, KEYS[2] stats hash, then per job: job hash, queue list,
+--   queue wake list
+-- ARGV per job: id, queue name, n, then n values: the envelope as name, value pairs
 -- created_at is Redis' clock (TIME), so brokers and workers on many machines agree.
--- Returns 1.
+-- Fields at their default (attempts 0, priority 0, timeout_ms 0) are not stored.
+-- Returns the number of jobs stored.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-redis.call('HSET', KEYS[1], 'state', 'pending', 'attempts', 0, 'created_at', now, unpack(ARGV, 3))
-redis.call('LPUSH', KEYS[2], ARGV[1])
--- one wake-up token is enough: a worker that fetches passes it on while jobs remain
-if redis.call('LLEN', KEYS[3]) == 0 then
-  redis.call('LPUSH', KEYS[3], 1)
+-- an id is never reused: refuse the whole call before writing anything
+for k = 3, #KEYS, 3 do
+  if redis.call('EXISTS', KEYS[k]) == 1 then
+    return redis.error_reply('ID_TAKEN ' .. KEYS[k] .. ' already exists')
+  end
 end
-redis.call('SADD', KEYS[4], ARGV[2])
-return 1
+local a = 1
+local seen = {}
+for k = 3, #KEYS, 3 do
+  local n = tonumber(ARGV[a + 2])
+  redis.call('HSET', KEYS[k], 'state', 'pending', 'created_at', now, unpack(ARGV, a + 3, a + 2 + n))
+  redis.call('LPUSH', KEYS[k + 1], ARGV[a])
+  local wake = KEYS[k + 2]
+  if not seen[wake] then
+    seen[wake] = true
+    -- one wake-up token is enough: a worker that fetches passes it on while jobs remain
+    if redis.call('LLEN', wake) == 0 then
+      redis.call('LPUSH', wake, 1)
+    end
+    redis.call('SADD', KEYS[1], ARGV[a + 1])
+  end
+  a = a + 3 + n
+end
+local count = (#KEYS - 2) / 3
+redis.call('HINCRBY', KEYS[2], 'enqueued', count)
+return count

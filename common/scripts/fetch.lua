@@ -20,11 +20,13 @@ for i = 2, #KEYS, 2 do
     local id = redis.call('RPOP', KEYS[i])
     if not id then break end
     local jk = ARGV[1] .. id
-    local f = redis.call('HMGET', jk, 'state', 'type', 'payload', 'timeout_ms', 'max_attempts', 'queue')
+    local f = redis.call('HMGET', jk, 'state', 'type', 'payload', 'timeout_ms', 'max_attempts',
+                        'queue', 'token', 'attempts')
     if f[1] == 'pending' then
-      local token = redis.call('HINCRBY', jk, 'token', 1)
-      local attempts = redis.call('HINCRBY', jk, 'attempts', 1)
-      redis.call('HSET', jk, 'state', 'running', 'worker', ARGV[4], 'started_at', now)
+      local token = tonumber(f[7] or '0') + 1
+      local attempts = tonumber(f[8] or '0') + 1
+      redis.call('HSET', jk, 'state', 'running', 'worker', ARGV[4], 'started_at', now,
+                 'token', token, 'attempts', attempts)
       redis.call('ZADD', KEYS[1], deadline, id)
       out[#out + 1] = id
       out[#out + 1] = token

@@ -1,5 +1,6 @@
 -- finish: record the outcome of an attempt and release its lease, if the caller still holds it.
--- KEYS[1] job hash, KEYS[2] lease zset, KEYS[3] dead zset, KEYS[4] scheduled zset
+-- KEYS[1] job hash, KEYS[2] lease zset, KEYS[3] dead zset, KEYS[4] scheduled zset,
+--   KEYS[5] stats hash (counters completed, retried, failed)
 -- ARGV[1] id, ARGV[2] fencing token, ARGV[3] 'completed', 'failed' (may retry) or
 --   'fatal' (never retry: the job cannot run), ARGV[4] result (JSON) or error text,
 --   ARGV[5] unused (times are Redis' TIME), ARGV[6] keep completed jobs ms, ARGV[7] keep failed jobs ms,
@@ -16,6 +17,7 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 if ARGV[3] == 'completed' then
   redis.call('HSET', KEYS[1], 'state', 'completed', 'result', ARGV[4], 'finished_at', now)
   redis.call('PEXPIRE', KEYS[1], ARGV[6])
+  redis.call('HINCRBY', KEYS[5], 'completed', 1)
   return 1
 end
 -- keep the error of every attempt
@@ -28,12 +30,14 @@ if ARGV[3] == 'failed' and tonumber(cur[3] or '0') < tonumber(cur[4] or '1') the
              'run_at', run_at)
   redis.call('HDEL', KEYS[1], 'worker')
   redis.call('ZADD', KEYS[4], run_at, ARGV[1])
+  redis.call('HINCRBY', KEYS[5], 'retried', 1)
   return 2
 end
 redis.call('HSET', KEYS[1], 'state', 'failed', 'error', ARGV[4], 'errors', encoded,
            'finished_at', now)
 redis.call('PEXPIRE', KEYS[1], ARGV[7])
 redis.call('ZADD', KEYS[3], now, ARGV[1])
+redis.call('HINCRBY', KEYS[5], 'failed', 1)
 -- cap the dead set: the oldest entries go (their hashes expire on their own)
 local cap = tonumber(ARGV[9])
 if redis.call('ZCARD', KEYS[3]) > cap then

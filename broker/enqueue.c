@@ -1,0 +1,279 @@
+/* enqueue.c: the enqueue path: ids from reserved blocks, then one script call per request. */
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+
+#define FIELDS_MAX 8 /* name, value pairs one job stores besides state and created_at */
+
+struct enqueue_ctx {
+	struct jq_broker *b;
+	struct evhttp_request *req;
+	jq_enqueue_reply_fn *reply;
+	struct jq_job_spec *specs;
+	size_t n;
+	int64_t first_id;
+	struct enqueue_ctx *next; /* in the broker's waiting list */
+};
+
+static void ctx_free(struct enqueue_ctx *c)
+{
+	for (size_t i = 0; i < c->n; i++)
+		jq_job_spec_release(&c->specs[i]);
+	free(c->specs);
+	c->b->in_flight--;
+	free(c);
+}
+
+static void fail(struct enqueue_ctx *c, const char *why)
+{
+	jq_reply_error(c->req, 503, "redis_unavailable", "the job could not be stored: %s", why);
+	ctx_free(c);
+}
+
+/* ---- the script call ---- */
+
+static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct enqueue_ctx *c = priv;
+	redisReply *r = reply;
+	if (r && r->type == REDIS_REPLY_INTEGER && (size_t)r->integer == c->n) {
+		c->reply(c->req, c->first_id, c->n);
+		ctx_free(c);
+		return;
+	}
+	if (r && r->type == REDIS_REPLY_ERROR)
+		jq_error("enqueue of %zu jobs from id %" PRId64 " failed: %s", c->n, c->first_id,
+			 r->str);
+	fail(c, "redis is unavailable");
+}
+
+static void store(struct enqueue_ctx *c)
+{
+	struct jq_broker *b = c->b;
+	/* per job: 3 keys + id, queue, count and up to FIELDS_MAX pairs */
+	size_t per = 3 + 3 + 2 * FIELDS_MAX;
+	size_t cap = 2 + c->n * per;
+	const char **argv = malloc(sizeof(*argv) * cap);
+	size_t *lens = malloc(sizeof(*lens) * cap);
+	/* the text every key and number needs, carved from one buffer */
+	size_t tsz = c->n * (3 * JQ_KEY_MAX + 5 * 24) + 2 * JQ_KEY_MAX;
+	char *text = malloc(tsz);
+	if (!argv || !lens || !text) {
+		free(argv);
+		free(lens);
+		free(text);
+		fail(c, "out of memory");
+		return;
+	}
+	char *t = text;
+	size_t nk = 0;
+#define PUT(str, len)                                                                              \
+	do {                                                                                       \
+		argv[nk] = (str);                                                                  \
+		lens[nk] = (len);                                                                  \
+		nk++;                                                                              \
+	} while (0)
+#define PUTS(str) PUT((str), strlen(str))
+	size_t len = jq_keys_queues(&b->keys, t);
+	PUT(t, len);
+	t += len + 1;
+	len = jq_keys_stats(&b->keys, t);
+	PUT(t, len);
+	t += len + 1;
+	for (size_t i = 0; i < c->n; i++) {
+		len = jq_keys_job(&b->keys, c->first_id + (int64_t)i, t);
+		PUT(t, len);
+		t += len + 1;
+		len = jq_keys_queue(&b->keys, c->specs[i].queue, t);
+		PUT(t, len);
+		t += len + 1;
+		len = jq_keys_wake(&b->keys, c->specs[i].queue, t);
+		PUT(t, len);
+		t += len + 1;
+	}
+	size_t nkeys = nk;
+	for (size_t i = 0; i < c->n; i++) {
+		struct jq_job_spec *s = &c->specs[i];
+		char *idtxt = t;
+		t += sprintf(t, "%" PRId64, c->first_id + (int64_t)i) + 1;
+		PUTS(idtxt);
+		PUTS(s->queue);
+		size_t count_at = nk;
+		PUTS("0"); /* the count, set below */
+		size_t first_field = nk;
+		PUTS("type");
+		PUTS(s->type);
+		PUTS("queue");
+		PUTS(s->queue);
+		char *ma = t;
+		t += sprintf(t, "%" PRId64, s->max_attempts) + 1;
+		PUTS("max_attempts");
+		PUTS(ma);
+		if (s->priority) {
+			char *p = t;
+			t += sprintf(t, "%" PRId64, s->priority) + 1;
+			PUTS("priority");
+			PUTS(p);
+		}
+		if (s->timeout_ms) {
+			char *p = t;
+			t += sprintf(t, "%" PRId64, s->timeout_ms) + 1;
+			PUTS("timeout_ms");
+			PUTS(p);
+		}
+		PUTS("payload");
+		PUT(s->payload.data, s->payload.size); /* binary */
+		char *cnt = t;
+		t += sprintf(t, "%zu", nk - first_field) + 1;
+		argv[count_at] = cnt;
+		lens[count_at] = strlen(cnt);
+	}
+#undef PUT
+#undef PUTS
+	int rc = jq_redis_eval(b->redis, JQ_SCRIPT_ENQUEUE, on_stored, c, (int)nkeys,
+			       (int)(nk - nkeys), argv, lens);
+	free(argv);
+	free(lens);
+	free(text);
+	if (rc != 0)
+		fail(c, "redis is unavailable");
+}
+
+/* ---- reserved ids ---- */
+
+static void refill(struct jq_broker *b, int64_t want);
+
+/* Hands out ids to waiting requests, in order, while the block has enough. */
+static void serve_waiting(struct jq_broker *b)
+{
+	while (b->waiting_head) {
+		struct enqueue_ctx *c = b->waiting_head;
+		if (b->id_end - b->id_next < (int64_t)c->n && b->spare_end > b->spare_next &&
+		    b->spare_end - b->spare_next >= (int64_t)c->n) {
+			/* the rest of this block is too small: move to the spare (a gap in ids) */
+			b->id_next = b->spare_next;
+			b->id_end = b->spare_end;
+			b->spare_next = b->spare_end = 0;
+		}
+		if (b->id_end - b->id_next < (int64_t)c->n) {
+			refill(b, (int64_t)c->n);
+			return;
+		}
+		b->waiting_head = c->next;
+		if (!b->waiting_head)
+			b->waiting_tail = NULL;
+		c->first_id = b->id_next;
+		b->id_next += (int64_t)c->n;
+		store(c);
+	}
+	/* keep a spare block ready so the next requests need no extra round trip */
+	if (b->id_end - b->id_next < JQ_ID_BLOCK / 4 && b->spare_end == b->spare_next)
+		refill(b, JQ_ID_BLOCK);
+}
+
+struct refill_ctx {
+	struct jq_broker *b;
+	uint64_t epoch;
+	int64_t size;
+};
+
+static void fail_waiting(struct jq_broker *b, const char *why)
+{
+	while (b->waiting_head) {
+		struct enqueue_ctx *c = b->waiting_head;
+		b->waiting_head = c->next;
+		fail(c, why);
+	}
+	b->waiting_tail = NULL;
+}
+
+static void on_refill(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct refill_ctx *rc = priv;
+	struct jq_broker *b = rc->b;
+	redisReply *r = reply;
+	int current = rc->epoch == b->id_epoch;
+	int64_t size = rc->size;
+	free(rc);
+	if (!current)
+		return; /* reset since: these ids are not trusted */
+	b->refilling = 0;
+	if (!r || r->type != REDIS_REPLY_INTEGER) {
+		fail_waiting(b, "redis is unavailable");
+		return;
+	}
+	int64_t end = r->integer + 1, start = end - size;
+	if (b->id_next == b->id_end || b->spare_end > b->spare_next) {
+		/* current empty, or both in use and too small for the waiting head: a gap */
+		b->id_next = start;
+		b->id_end = end;
+	} else {
+		b->spare_next = start;
+		b->spare_end = end;
+	}
+	serve_waiting(b);
+}
+
+static void refill(struct jq_broker *b, int64_t want)
+{
+	if (b->refilling)
+		return;
+	redisAsyncContext *ac = jq_redis_ctx(b->redis);
+	struct refill_ctx *rc = ac ? malloc(sizeof(*rc)) : NULL;
+	if (!rc) {
+		fail_waiting(b, "redis is unavailable");
+		return;
+	}
+	rc->b = b;
+	rc->epoch = b->id_epoch;
+	rc->size = want > JQ_ID_BLOCK ? want : JQ_ID_BLOCK;
+	char key[JQ_KEY_MAX], n[24];
+	jq_keys_ids(&b->keys, key);
+	snprintf(n, sizeof(n), "%" PRId64, rc->size);
+	if (redisAsyncCommand(ac, on_refill, rc, "INCRBY %s %s", key, n) != REDIS_OK) {
+		free(rc);
+		fail_waiting(b, "redis is unavailable");
+		return;
+	}
+	b->refilling = 1;
+}
+
+void jq_ids_reset(struct jq_broker *b)
+{
+	b->id_epoch++;
+	b->id_next = b->id_end = b->spare_next = b->spare_end = 0;
+	b->refilling = 0;
+	fail_waiting(b, "redis reconnected");
+}
+
+void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *specs,
+		       size_t n, jq_enqueue_reply_fn *reply)
+{
+	struct enqueue_ctx *c = malloc(sizeof(*c));
+	if (!c || !jq_redis_ctx(b->redis)) {
+		for (size_t i = 0; i < n; i++)
+			jq_job_spec_release(&specs[i]);
+		free(specs);
+		free(c);
+		jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
+		return;
+	}
+	c->b = b;
+	c->req = req;
+	c->reply = reply;
+	c->specs = specs;
+	c->n = n;
+	c->next = NULL;
+	b->in_flight++;
+	if (b->waiting_tail)
+		b->waiting_tail->next = c;
+	else
+		b->waiting_head = c;
+	b->waiting_tail = c;
+	serve_waiting(b);
+}
