@@ -130,11 +130,10 @@ struct event_base *jq_run_base(const struct jq_run *run) { return run->w->base; 
 
 /* ---- writes about a run ---- */
 
-static void on_outcome_written(redisAsyncContext *ac, void *reply, void *priv)
+/* Applies Redis' answer about one run's outcome (code from finish.lua or requeue.lua). */
+static void outcome_written(struct jq_run *run, const redisReply *r)
 {
-	struct jq_run *run = priv;
-	redisReply *r = reply;
-	int drop = 1; /* the reference this write held */
+	int drop = 1; /* the reference the write held */
 	run->sending = 0;
 	if (run->state != RUN_FINISHING || !r) {
 		/* NULL: the connection dropped; resent once it is back */
@@ -142,19 +141,19 @@ static void on_outcome_written(redisAsyncContext *ac, void *reply, void *priv)
 		jq_error("job %" PRId64 ": writing its outcome failed: %s (will retry)", run->id,
 			 r->str);
 	} else {
-		if (r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+		long long code = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+		if (code == 0)
 			jq_warn("job %" PRId64 ": lease lost before the outcome was written; outcome "
 				"dropped (the job runs again elsewhere)",
 				run->id);
 		else if (run->outcome_ok == OUT_REQUEUE)
 			jq_info("job %" PRId64 " (%s, queue %s) returned to its queue", run->id,
 				run->type, run->queue);
-		else if (r->integer == 1) {
+		else if (code == 1) {
 			run->w->completed++;
 			jq_debug("job %" PRId64 " (%s, queue %s) completed", run->id, run->type,
 				 run->queue);
-		}
-		else if (r->integer == 2) {
+		} else if (code == 2) {
 			run->w->retried++;
 			schedule_promote(run->w, jq_now_ms() + run->retry_delay_ms);
 		} else {
@@ -168,49 +167,128 @@ static void on_outcome_written(redisAsyncContext *ac, void *reply, void *priv)
 	run_drop(run, drop);
 }
 
+static void on_requeued(redisAsyncContext *ac, void *reply, void *priv)
+{
+	outcome_written(priv, reply);
+}
+
+/* A batch of finish outcomes in flight. */
+struct outbatch {
+	size_t n;
+	struct jq_run *runs[];
+};
+
+static void on_finished(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct outbatch *ob = priv;
+	redisReply *r = reply;
+	int per_job = r && r->type == REDIS_REPLY_ARRAY && r->elements == ob->n;
+	for (size_t i = 0; i < ob->n; i++)
+		outcome_written(ob->runs[i], per_job ? r->element[i] : r);
+	free(ob);
+}
+
+#define FINISH_BATCH_MAX 256
+
+/* Sends every outcome queued this loop turn, FINISH_BATCH_MAX per script call. */
+static void flush_outbox(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_worker *w = arg;
+	size_t at = 0;
+	while (at < w->outbox_len) {
+		size_t n = w->outbox_len - at;
+		if (n > FINISH_BATCH_MAX)
+			n = FINISH_BATCH_MAX;
+		struct outbatch *ob = malloc(sizeof(*ob) + n * sizeof(ob->runs[0]));
+		size_t nargs = 4 + n + 3 + 5 * n;
+		const char **argv = malloc(sizeof(*argv) * nargs);
+		size_t *lens = malloc(sizeof(*lens) * nargs);
+		char *text = malloc(n * (JQ_KEY_MAX + 3 * 24) + 4 * JQ_KEY_MAX + 3 * 24);
+		int rc = -1;
+		if (ob && argv && lens && text) {
+			static const char *const kinds[] = {"completed", "failed", "fatal"};
+			char *t = text;
+			size_t k = 0;
+#define ADD(s, l) (argv[k] = (s), lens[k] = (l), k++)
+#define ADDT(len) (ADD(t, (size_t)(len)), t += (len) + 1)
+			ADDT(jq_keys_leases(&w->keys, t));
+			ADDT(jq_keys_dead(&w->keys, t));
+			ADDT(jq_keys_scheduled(&w->keys, t));
+			ADDT(jq_keys_stats(&w->keys, t));
+			for (size_t i = 0; i < n; i++)
+				ADDT(jq_keys_job(&w->keys, w->outbox[at + i]->id, t));
+			ADDT(sprintf(t, "%" PRId64, w->cfg.keep_completed_ms));
+			ADDT(sprintf(t, "%" PRId64, w->cfg.keep_failed_ms));
+			ADDT(sprintf(t, "%" PRId64, w->cfg.dead_max));
+			for (size_t i = 0; i < n; i++) {
+				struct jq_run *run = w->outbox[at + i];
+				if (!run->retry_delay_ms)
+					run->retry_delay_ms = retry_delay_ms(w, run->attempts);
+				ADDT(sprintf(t, "%" PRId64, run->id));
+				ADDT(sprintf(t, "%" PRId64, run->token));
+				ADD(kinds[run->outcome_ok], strlen(kinds[run->outcome_ok]));
+				ADD(run->outcome, strlen(run->outcome));
+				ADDT(sprintf(t, "%" PRId64, run->retry_delay_ms));
+				ob->runs[i] = run;
+			}
+#undef ADD
+#undef ADDT
+			ob->n = n;
+			rc = jq_redis_eval(w->cmd, JQ_SCRIPT_FINISH, on_finished, ob, (int)(4 + n),
+					   (int)(k - 4 - n), argv, lens);
+		}
+		free(argv);
+		free(lens);
+		free(text);
+		if (rc != 0) {
+			/* not sent (Redis away): the beat or the reconnect resends them */
+			free(ob);
+			for (size_t i = 0; i < n; i++) {
+				w->outbox[at + i]->sending = 0;
+				run_unref(w->outbox[at + i]);
+			}
+		}
+		at += n;
+	}
+	w->outbox_len = 0;
+}
+
 static void send_outcome(struct jq_run *run)
 {
 	struct jq_worker *w = run->w;
 	if (run->sending || run->state != RUN_FINISHING)
 		return;
-	char kjob[JQ_KEY_MAX], kleases[JQ_KEY_MAX], kdead[JQ_KEY_MAX], kq[JQ_KEY_MAX],
-	    kwake[JQ_KEY_MAX];
-	char id[24], token[24], now[24], keep_c[24], keep_f[24];
-	jq_keys_job(&w->keys, run->id, kjob);
-	jq_keys_leases(&w->keys, kleases);
-	snprintf(id, sizeof(id), "%" PRId64, run->id);
-	snprintf(token, sizeof(token), "%" PRId64, run->token);
-	int rc;
 	if (run->outcome_ok == OUT_REQUEUE) {
+		char kjob[JQ_KEY_MAX], kleases[JQ_KEY_MAX], kq[JQ_KEY_MAX], kwake[JQ_KEY_MAX];
+		char id[24], token[24];
+		jq_keys_job(&w->keys, run->id, kjob);
+		jq_keys_leases(&w->keys, kleases);
 		jq_keys_queue(&w->keys, run->queue, kq);
 		jq_keys_wake(&w->keys, run->queue, kwake);
+		snprintf(id, sizeof(id), "%" PRId64, run->id);
+		snprintf(token, sizeof(token), "%" PRId64, run->token);
 		const char *argv[] = {kjob, kleases, kq, kwake, id, token};
-		rc = jq_redis_eval(w->cmd, JQ_SCRIPT_REQUEUE, on_outcome_written, run, 4, 2, argv,
-				   NULL);
-	} else {
-		char ksched[JQ_KEY_MAX], kstats[JQ_KEY_MAX], retry_delay[24], dead_max[24];
-		static const char *const kinds[] = {"completed", "failed", "fatal"};
-		jq_keys_dead(&w->keys, kdead);
-		jq_keys_scheduled(&w->keys, ksched);
-		jq_keys_stats(&w->keys, kstats);
-		if (!run->retry_delay_ms)
-			run->retry_delay_ms = retry_delay_ms(w, run->attempts);
-		snprintf(now, sizeof(now), "%" PRId64, jq_now_ms()); /* unused by the script */
-		snprintf(keep_c, sizeof(keep_c), "%" PRId64, w->cfg.keep_completed_ms);
-		snprintf(keep_f, sizeof(keep_f), "%" PRId64, w->cfg.keep_failed_ms);
-		snprintf(retry_delay, sizeof(retry_delay), "%" PRId64, run->retry_delay_ms);
-		snprintf(dead_max, sizeof(dead_max), "%" PRId64, w->cfg.dead_max);
-		const char *argv[] = {kjob,	    kleases, kdead, ksched, kstats,   id,	token,
-				      kinds[run->outcome_ok], run->outcome, now, keep_c, keep_f, retry_delay,
-				      dead_max};
-		rc = jq_redis_eval(w->cmd, JQ_SCRIPT_FINISH, on_outcome_written, run, 5, 9, argv,
-				   NULL);
+		if (jq_redis_eval(w->cmd, JQ_SCRIPT_REQUEUE, on_requeued, run, 4, 2, argv, NULL) == 0) {
+			run->sending = 1;
+			run->refs++;
+		}
+		return;
 	}
-	if (rc == 0) {
-		run->sending = 1;
-		run->refs++;
+	if (!jq_redis_ctx(w->cmd))
+		return; /* resent when Redis is back (redis_state_cb) or on the beat */
+	if (w->outbox_len == w->outbox_cap) {
+		size_t cap = w->outbox_cap ? 2 * w->outbox_cap : 64;
+		struct jq_run **nb = realloc(w->outbox, cap * sizeof(*nb));
+		if (!nb)
+			return; /* the beat retries */
+		w->outbox = nb;
+		w->outbox_cap = cap;
 	}
-	/* else: Redis is not ready; resent when it is (redis_state_cb) or on the lease tick */
+	w->outbox[w->outbox_len++] = run;
+	run->sending = 1;
+	run->refs++;
+	if (w->outbox_len == 1)
+		event_active(w->flush_ev, EV_TIMEOUT, 0);
 }
 
 static void on_progress_written(redisAsyncContext *ac, void *reply, void *priv)
@@ -743,6 +821,7 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	struct timeval tv = {cfg->heartbeat_ms / 1000, (cfg->heartbeat_ms % 1000) * 1000};
 	evtimer_add(w->beat_timer, &tv);
 	w->promote_timer = evtimer_new(base, promote_tick, w);
+	w->flush_ev = event_new(base, -1, 0, flush_outbox, w);
 	w->stop_timer = evtimer_new(base, stop_tick, w);
 	w->sigterm = evsignal_new(base, SIGTERM, signal_cb, w);
 	w->sigint = evsignal_new(base, SIGINT, signal_cb, w);
@@ -776,6 +855,9 @@ void jq_worker_release(struct jq_worker *w)
 		event_free(w->beat_timer);
 	if (w->promote_timer)
 		event_free(w->promote_timer);
+	if (w->flush_ev)
+		event_free(w->flush_ev);
+	free(w->outbox);
 	if (w->stop_timer)
 		event_free(w->stop_timer);
 	if (w->sigterm)

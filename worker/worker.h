@@ -61,6 +61,10 @@ struct jq_worker {
 	struct event *beat_timer, *promote_timer, *stop_timer, *sigterm, *sigint;
 	int64_t promote_at_ms; /* when promote_timer fires next */
 	int64_t completed, failed, retried; /* counters for the log */
+	/* outcomes waiting to go to Redis together at the end of this loop turn */
+	struct jq_run **outbox;
+	size_t outbox_len, outbox_cap;
+	struct event *flush_ev;
 };
 
 int jq_worker_init(struct jq_worker *w, struct event_base *base,
