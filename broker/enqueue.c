@@ -57,11 +57,11 @@ static void store(struct enqueue_ctx *c)
 	struct jq_broker *b = c->b;
 	/* per job: 3 keys + id, queue, count and up to FIELDS_MAX pairs */
 	size_t per = 3 + 3 + 2 * FIELDS_MAX;
-	size_t cap = 2 + c->n * per;
+	size_t cap = 3 + c->n * per;
 	const char **argv = malloc(sizeof(*argv) * cap);
 	size_t *lens = malloc(sizeof(*lens) * cap);
 	/* the text every key and number needs, carved from one buffer */
-	size_t tsz = c->n * (3 * JQ_KEY_MAX + 5 * 24) + 2 * JQ_KEY_MAX;
+	size_t tsz = c->n * (3 * JQ_KEY_MAX + 5 * 24) + 3 * JQ_KEY_MAX;
 	char *text = malloc(tsz);
 	if (!argv || !lens || !text) {
 		free(argv);
@@ -83,6 +83,9 @@ static void store(struct enqueue_ctx *c)
 	PUT(t, len);
 	t += len + 1;
 	len = jq_keys_stats(&b->keys, t);
+	PUT(t, len);
+	t += len + 1;
+	len = jq_keys_ids(&b->keys, t);
 	PUT(t, len);
 	t += len + 1;
 	for (size_t i = 0; i < c->n; i++) {
@@ -108,12 +111,17 @@ static void store(struct enqueue_ctx *c)
 		size_t first_field = nk;
 		PUTS("type");
 		PUTS(s->type);
-		PUTS("queue");
-		PUTS(s->queue);
-		char *ma = t;
-		t += sprintf(t, "%" PRId64, s->max_attempts) + 1;
-		PUTS("max_attempts");
-		PUTS(ma);
+		/* defaults are not stored: a queued job is a few dozen bytes smaller */
+		if (strcmp(s->queue, JQ_DEFAULT_QUEUE) != 0) {
+			PUTS("queue");
+			PUTS(s->queue);
+		}
+		if (s->max_attempts != JQ_DEFAULT_MAX_ATTEMPTS) {
+			char *ma = t;
+			t += sprintf(t, "%" PRId64, s->max_attempts) + 1;
+			PUTS("max_attempts");
+			PUTS(ma);
+		}
 		if (s->priority) {
 			char *p = t;
 			t += sprintf(t, "%" PRId64, s->priority) + 1;
@@ -126,8 +134,13 @@ static void store(struct enqueue_ctx *c)
 			PUTS("timeout_ms");
 			PUTS(p);
 		}
-		PUTS("payload");
-		PUT(s->payload.data, s->payload.size); /* binary */
+		/* a null payload is not stored either (workers read a missing one as null) */
+		static const char nil_payload[] = {(char)0x92, 0x01, (char)0xc0};
+		if (s->payload.size != sizeof(nil_payload) ||
+		    memcmp(s->payload.data, nil_payload, sizeof(nil_payload)) != 0) {
+			PUTS("payload");
+			PUT(s->payload.data, s->payload.size); /* binary */
+		}
 		char *cnt = t;
 		t += sprintf(t, "%zu", nk - first_field) + 1;
 		argv[count_at] = cnt;

@@ -211,6 +211,8 @@ int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *p
 				 (curl_off_t)(body ? strlen(body) : 0));
 	} else {
 		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+		if (method == JQ_HTTP_DELETE) /* reset above clears it for the next request */
+			curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
 
 	CURLcode cc = curl_easy_perform(curl);

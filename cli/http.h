@@ -12,7 +12,7 @@
 #define JQ_HTTP_BODY_MAX ((size_t)8 * 1024 * 1024) /* longest answer body accepted */
 #define JQ_HTTP_URL_MAX 2048                       /* longest broker base URL accepted */
 
-enum jq_http_method { JQ_HTTP_GET, JQ_HTTP_POST };
+enum jq_http_method { JQ_HTTP_GET, JQ_HTTP_POST, JQ_HTTP_DELETE };
 
 /* What went wrong with the last request (struct jq_http.err). */
 enum jq_http_err {
@@ -54,10 +54,11 @@ int jq_http_init(struct jq_http *h, const char *base_url, long timeout_ms);
 void jq_http_release(struct jq_http *h);
 
 /* Sends method base+path (path starts with '/' and holds the query, already
- * escaped). body, if not NULL, is sent as application/json; a POST without a
- * body sends an empty one. Returns 0 when the broker answered, whatever the
- * status (r is filled and must be released), and -1 otherwise (h->err and
- * h->errstr say why, r is left empty). r must have been _init'ed. */
+ * escaped). body, if not NULL, is sent as application/json with a POST; a
+ * POST without a body sends an empty one, a GET or DELETE never sends one.
+ * Returns 0 when the broker answered, whatever the status (r is filled and
+ * must be released), and -1 otherwise (h->err and h->errstr say why, r is
+ * left empty). r must have been _init'ed. */
 int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *path,
 		    const char *body, struct jq_http_reply *r);
 

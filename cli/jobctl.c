@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
@@ -21,6 +22,12 @@
 #define WAIT_TIMEOUT_MAX_S 604800      /* --wait-timeout upper bound: a week */
 #define SNIPPET_MAX 120                /* bytes of a non-JSON error body shown */
 #define LINE_MAX_BYTES 512             /* longest progress line drawn */
+#define LABEL_WIDTH 12                 /* the name column of the status summary */
+#define CELL_MAX 80                    /* bytes of a dead list cell but the error */
+#define ERROR_COLS_MIN 20              /* characters of the error column, however narrow */
+#define NAME_COLS_MIN 8                /* characters a type or queue column keeps */
+#define ANSWER_MAX 64                  /* bytes of the answer to purge's question read */
+#define TIME_MS_MAX 253402300799999    /* epoch ms of 9999-12-31T23:59:59.999Z */
 
 /* One run of the program. */
 struct ctl {
@@ -35,11 +42,12 @@ struct ctl {
 };
 
 struct command {
-	const char *name;
+	const char *name; /* a subcommand's is "<group> <name>" */
 	/* argv[0] is the command name; returns the exit status */
 	int (*run)(struct ctl *c, const struct command *cmd, int argc, char **argv);
 	const char *usage;
-	const char *help; /* the options, one per line, ends with '\n' */
+	const char *help;                  /* the options, one per line, ends with '\n' */
+	const struct command *const *subs; /* a group's subcommands, NULL-terminated */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -300,7 +308,37 @@ static void print_value(FILE *out, const json_t *v)
 	}
 }
 
-enum field_kind { FIELD_VALUE, FIELD_PROGRESS, FIELD_ATTEMPTS };
+/* Prints an entry of a job's errors, {"attempt": N, "at": ms, "error": "..."},
+ * as "attempt N  AT  ERROR"; any other shape as a value. */
+static void print_attempt_error(FILE *out, const json_t *e)
+{
+	const json_t *attempt = json_object_get(e, "attempt"), *at = json_object_get(e, "at");
+	if (!json_is_object(e)) {
+		print_value(out, e);
+		return;
+	}
+	fputs("attempt ", out);
+	print_value(out, attempt);
+	if (json_is_integer(at) && json_integer_value(at) >= 0 &&
+	    json_integer_value(at) <= TIME_MS_MAX) {
+		char when[32];
+		jq_format_rfc3339((int64_t)json_integer_value(at), when);
+		fprintf(out, "  %s", when);
+	} else if (at != NULL) {
+		fputs("  ", out);
+		print_value(out, at);
+	}
+	fputs("  ", out);
+	print_value(out, json_object_get(e, "error"));
+}
+
+enum field_kind {
+	FIELD_VALUE,
+	FIELD_IF_SET, /* a value whose line is left out when it is missing or null */
+	FIELD_PROGRESS,
+	FIELD_ATTEMPTS,
+	FIELD_ERRORS,
+};
 
 static const struct {
 	const char *label;
@@ -314,12 +352,15 @@ static const struct {
     {"status", "status", FIELD_VALUE},
     {"progress", "progress", FIELD_PROGRESS},
     {"attempts", "attempts", FIELD_ATTEMPTS},
+    {"recoveries", "recoveries", FIELD_VALUE},
     {"created", "created_at", FIELD_VALUE},
     {"started", "started_at", FIELD_VALUE},
     {"finished", "finished_at", FIELD_VALUE},
+    {"run at", "run_at", FIELD_IF_SET},
     {"worker", "worker", FIELD_VALUE},
     {"result", "result", FIELD_VALUE},
     {"error", "error", FIELD_VALUE},
+    {"errors", "errors", FIELD_ERRORS},
 };
 
 int jq_ctl_print_job(FILE *out, const json_t *job)
@@ -328,9 +369,12 @@ int jq_ctl_print_job(FILE *out, const json_t *job)
 		return -1;
 	for (size_t i = 0; i < sizeof(job_fields) / sizeof(job_fields[0]); i++) {
 		const json_t *v = json_object_get(job, job_fields[i].name);
-		fprintf(out, "%-10s", job_fields[i].label);
+		if (job_fields[i].kind == FIELD_IF_SET && (v == NULL || json_is_null(v)))
+			continue;
+		fprintf(out, "%-*s", LABEL_WIDTH, job_fields[i].label);
 		switch (job_fields[i].kind) {
 		case FIELD_VALUE:
+		case FIELD_IF_SET:
 			print_value(out, v);
 			break;
 		case FIELD_PROGRESS: {
@@ -355,8 +399,163 @@ int jq_ctl_print_job(FILE *out, const json_t *job)
 				fprintf(out, "/%" JSON_INTEGER_FORMAT, json_integer_value(m));
 			break;
 		}
+		case FIELD_ERRORS: {
+			size_t k;
+			const json_t *e;
+			if (!json_is_array(v) || json_array_size(v) == 0)
+				print_value(out, json_is_array(v) ? NULL : v);
+			json_array_foreach(v, k, e)
+			{
+				if (k > 0)
+					fprintf(out, "\n%-*s", LABEL_WIDTH, "");
+				print_attempt_error(out, e);
+			}
+			break;
+		}
 		}
 		fputc('\n', out);
+	}
+	return 0;
+}
+
+/* Writes src into dst (cap bytes) as one line of at most cols characters:
+ * each run of spaces and control characters becomes one space (none at the
+ * ends), and a text cut short ends in "..." A cut never splits a UTF-8
+ * sequence. */
+static void fit_line(char *dst, size_t cap, const char *src, int cols)
+{
+	size_t n = 0, keep = 0; /* bytes written; bytes of the first cols - 3 characters */
+	int chars = 0, space = 0, cut = 0;
+	if (cap == 0)
+		return;
+	if (cols < 3)
+		cols = 3;
+	for (const unsigned char *p = (const unsigned char *)src; *p;) {
+		if (*p <= ' ' || *p == 0x7f) {
+			space = chars > 0;
+			p++;
+			continue;
+		}
+		if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) { /* C1 controls, as UTF-8 */
+			space = chars > 0;
+			p += 2;
+			continue;
+		}
+		size_t len = 1;
+		while (len < 4 && (p[len] & 0xC0) == 0x80)
+			len++;
+		if (chars + space + 1 > cols || n + (size_t)space + len + 1 > cap) {
+			cut = 1;
+			break;
+		}
+		if (space)
+			dst[n++] = ' ';
+		chars += space + 1;
+		space = 0;
+		memcpy(dst + n, p, len);
+		n += len;
+		p += len;
+		if (chars <= cols - 3)
+			keep = n;
+	}
+	if (cut) {
+		n = keep;
+		while (n > 0 && dst[n - 1] == ' ')
+			n--;
+		if (n + 3 < cap) {
+			memcpy(dst + n, "...", 3);
+			n += 3;
+		}
+	}
+	dst[n] = '\0';
+}
+
+/* Writes v as a table cell: "-" for none, printable ASCII only. */
+static void cell_text(char *buf, size_t cap, const json_t *v)
+{
+	if (v == NULL || json_is_null(v)) {
+		snprintf(buf, cap, "-");
+	} else if (json_is_string(v)) {
+		clean_text(buf, cap, json_string_value(v), json_string_length(v), 1, 0);
+	} else if (json_is_integer(v)) {
+		snprintf(buf, cap, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	} else {
+		char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		clean_text(buf, cap, s ? s : "?", s ? strlen(s) : 1, 1, 0);
+		free(s);
+	}
+}
+
+static const struct {
+	const char *head;
+	const char *name; /* the field of an entry of GET /dead */
+	int shrinks;      /* cut to make room for the error, down to NAME_COLS_MIN */
+} dead_columns[] = {
+    {"ID", "id", 0},       {"FAILED AT", "failed_at", 0}, {"TYPE", "type", 1},
+    {"QUEUE", "queue", 1}, {"ATTEMPTS", "attempts", 0},   {"ERROR", "error", 0},
+};
+
+#define DEAD_NCOLS (sizeof(dead_columns) / sizeof(dead_columns[0]))
+#define DEAD_ERROR (DEAD_NCOLS - 1) /* the last column */
+
+int jq_ctl_print_dead(FILE *out, const json_t *jobs, int cols)
+{
+	int width[DEAD_NCOLS];
+	char cell[CELL_MAX], text[LINE_MAX_BYTES * 4 + 1];
+	size_t i, k;
+	const json_t *job;
+
+	if (!json_is_array(jobs))
+		return -1;
+	if (json_array_size(jobs) == 0) {
+		fputs("no dead jobs\n", out);
+		return 0;
+	}
+	/* Every column but the error is as wide as its widest cell, and the
+	 * error gets what is left of the line; when that is too little, the
+	 * widest of the names give up room first. */
+	int left = cols;
+	for (k = 0; k < DEAD_ERROR; k++) {
+		width[k] = (int)strlen(dead_columns[k].head);
+		json_array_foreach(jobs, i, job)
+		{
+			cell_text(cell, sizeof(cell), json_object_get(job, dead_columns[k].name));
+			if ((int)strlen(cell) > width[k])
+				width[k] = (int)strlen(cell);
+		}
+		left -= width[k] + 2;
+	}
+	while (left < ERROR_COLS_MIN) {
+		size_t widest = DEAD_NCOLS;
+		for (k = 0; k < DEAD_ERROR; k++)
+			if (dead_columns[k].shrinks && width[k] > NAME_COLS_MIN &&
+			    (widest == DEAD_NCOLS || width[k] > width[widest]))
+				widest = k;
+		if (widest == DEAD_NCOLS)
+			break;
+		width[widest]--;
+		left++;
+	}
+	if (left < ERROR_COLS_MIN)
+		left = ERROR_COLS_MIN; /* the row is wider than cols: names are long already */
+	width[DEAD_ERROR] = left < LINE_MAX_BYTES ? left : LINE_MAX_BYTES;
+
+	for (k = 0; k < DEAD_ERROR; k++)
+		fprintf(out, "%-*s  ", width[k], dead_columns[k].head);
+	fprintf(out, "%s\n", dead_columns[DEAD_ERROR].head);
+	json_array_foreach(jobs, i, job)
+	{
+		for (k = 0; k < DEAD_ERROR; k++) {
+			cell_text(cell, sizeof(cell), json_object_get(job, dead_columns[k].name));
+			fit_line(text, sizeof(text), cell, width[k]);
+			fprintf(out, "%-*s  ", width[k], text);
+		}
+		const json_t *e = json_object_get(job, dead_columns[DEAD_ERROR].name);
+		if (!json_is_string(e))
+			cell_text(cell, sizeof(cell), e);
+		fit_line(text, sizeof(text), json_is_string(e) ? json_string_value(e) : cell,
+			 width[DEAD_ERROR]);
+		fprintf(out, "%s\n", text);
 	}
 	return 0;
 }
@@ -478,6 +677,13 @@ static int usage_error(struct ctl *c, const struct command *cmd, const char *fmt
 static void print_command_help(FILE *out, const struct command *cmd)
 {
 	fprintf(out, "usage: %s\n\n%s", cmd->usage, cmd->help);
+	if (cmd->subs == NULL)
+		return;
+	fputs("\ncommands:\n", out);
+	for (const struct command *const *sub = cmd->subs; *sub; sub++)
+		fprintf(out, "  %s\n", (*sub)->usage);
+	fprintf(out, "\nrun 'jobctl %s <command> --help' for the options of a command.\n",
+		cmd->name);
 }
 
 /* Runs the common part of every command's argument parsing. Returns -1 when
@@ -536,7 +742,8 @@ static void pause_ms(long ms)
 }
 
 /* Polls GET /task-status/id until the task ends, showing each change of its
- * status; first_status is the one it was created with. */
+ * status; first_status is the one already seen (and, but on a terminal,
+ * already printed): start-task's answer, or watch's first poll. */
 static int wait_task(struct ctl *c, int64_t id, const char *first_status, int64_t timeout_s)
 {
 	int status = JQ_CTL_EXIT_FAIL;
@@ -697,6 +904,74 @@ done:
 	return status;
 }
 
+/* Parses a positive integer id argument; a usage error (exit 2) otherwise. */
+static int id_arg(struct ctl *c, const struct command *cmd, const char *what, const char *arg,
+		  int64_t *id)
+{
+	if (jq_parse_i64(arg, 1, INT64_MAX, id) != 0)
+		return usage_error(c, cmd, "invalid %s id '%s': it must be a positive integer",
+				   what, arg);
+	return -1;
+}
+
+/* ---- watch ---- */
+
+static int cmd_watch(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0;
+	int64_t id, wait_timeout = 0;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	struct jq_http_reply r;
+	json_t *body = NULL;
+	char path[64];
+	const struct jq_opt opts[] = {
+	    {"wait-timeout", NULL, JQ_OPT_INT, &wait_timeout, 0, WAIT_TIMEOUT_MAX_S, ""},
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
+	if (status >= 0)
+		goto done;
+	status = id_arg(c, cmd, "task", pos[0], &id);
+	if (status >= 0)
+		goto done;
+	snprintf(path, sizeof(path), "/task-status/%" PRId64, id);
+	status = call(c, JQ_HTTP_GET, path, NULL, &r, &body);
+	if (status != JQ_CTL_EXIT_OK)
+		goto done;
+	const char *st = json_string_value(json_object_get(body, "status"));
+	if (st == NULL) {
+		status = unexpected(c, "no string 'status'");
+		goto done;
+	}
+	/* The seed answers 200 for an unknown id: nothing to watch. */
+	if (strcmp(st, "not_found") == 0) {
+		status = failf(c, JQ_CTL_EXIT_FAIL, "task %" PRId64 " not found", id);
+		goto done;
+	}
+	if (c->json) {
+		print_raw(c, &r);
+	} else if (!c->tty) {
+		fprintf(c->out, "task %" PRId64 ": ", id);
+		put_text(c->out, st);
+		fputc('\n', c->out);
+		fflush(c->out);
+	}
+	status = wait_task(c, id, st, wait_timeout);
+done:
+	json_decref(body);
+	jq_http_reply_release(&r);
+	free(pos);
+	return status;
+}
+
 /* ---- enqueue ---- */
 
 static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char **argv)
@@ -819,11 +1094,9 @@ static int cmd_status(struct ctl *c, const struct command *cmd, int argc, char *
 	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
 	if (status >= 0)
 		goto done;
-	if (jq_parse_i64(pos[0], 1, INT64_MAX, &id) != 0) {
-		status = usage_error(c, cmd, "invalid job id '%s': it must be a positive integer",
-				     pos[0]);
+	status = id_arg(c, cmd, "job", pos[0], &id);
+	if (status >= 0)
 		goto done;
-	}
 	snprintf(path, sizeof(path), "/jobs/%" PRId64, id);
 	status = call(c, JQ_HTTP_GET, path, NULL, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
@@ -898,6 +1171,204 @@ done:
 	return status;
 }
 
+/* ---- dead ---- */
+
+static int cmd_dead_list(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0;
+	int64_t limit = -1, offset = -1; /* -1: not given, the broker's default */
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	struct jq_http_reply r;
+	json_t *body = NULL;
+	char path[96];
+	const struct jq_opt opts[] = {
+	    {"limit", NULL, JQ_OPT_INT, &limit, 1, JQ_CTL_DEAD_LIMIT_MAX, ""},
+	    {"offset", NULL, JQ_OPT_INT, &offset, 0, JQ_CTL_DEAD_OFFSET_MAX, ""},
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 0);
+	if (status >= 0)
+		goto done;
+	/* Only what was asked for is sent: the broker owns the defaults. */
+	int n = snprintf(path, sizeof(path), "/dead");
+	if (limit >= 0)
+		n += snprintf(path + n, sizeof(path) - (size_t)n, "?limit=%" PRId64, limit);
+	if (offset >= 0)
+		snprintf(path + n, sizeof(path) - (size_t)n, "%coffset=%" PRId64,
+			 limit >= 0 ? '&' : '?', offset);
+	status = call(c, JQ_HTTP_GET, path, NULL, &r, &body);
+	if (status != JQ_CTL_EXIT_OK)
+		goto done;
+	const json_t *jobs = json_object_get(body, "jobs");
+	if (!json_is_array(jobs)) {
+		status = unexpected(c, "no array 'jobs'");
+		goto done;
+	}
+	if (c->json)
+		print_raw(c, &r);
+	else
+		jq_ctl_print_dead(c->out, jobs, term_cols(c->out));
+done:
+	json_decref(body);
+	jq_http_reply_release(&r);
+	free(pos);
+	return status;
+}
+
+static int cmd_dead_retry(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0;
+	int64_t id;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	struct jq_http_reply r;
+	json_t *body = NULL;
+	char path[64];
+	const struct jq_opt opts[] = {
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
+	if (status >= 0)
+		goto done;
+	status = id_arg(c, cmd, "job", pos[0], &id);
+	if (status >= 0)
+		goto done;
+	/* 404 (not in the dead set) and 410 (expired) end in call() with the
+	 * broker's message. */
+	snprintf(path, sizeof(path), "/dead/%" PRId64 "/retry", id);
+	status = call(c, JQ_HTTP_POST, path, NULL, &r, &body);
+	if (status != JQ_CTL_EXIT_OK)
+		goto done;
+	int64_t got = id_field(body, "id");
+	if (got == 0) {
+		status = unexpected(c, "no positive integer 'id'");
+		goto done;
+	}
+	if (c->json)
+		print_raw(c, &r);
+	else
+		fprintf(c->out, "job %" PRId64 " requeued\n", got);
+done:
+	json_decref(body);
+	jq_http_reply_release(&r);
+	free(pos);
+	return status;
+}
+
+/* Asks question on c->err and reads the answer from the standard input:
+ * 1 for y or yes (any case), 0 for anything else or none. */
+static int confirm(struct ctl *c, const char *question)
+{
+	char answer[ANSWER_MAX];
+	fflush(c->out);
+	fprintf(c->err, "%s [y/N] ", question);
+	fflush(c->err);
+	if (fgets(answer, sizeof(answer), stdin) == NULL) {
+		fputc('\n', c->err);
+		return 0;
+	}
+	answer[strcspn(answer, "\r\n")] = '\0';
+	return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
+}
+
+static int cmd_dead_purge(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0, yes = 0;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	struct jq_http_reply r;
+	json_t *body = NULL;
+	char url[JQ_HTTP_URL_MAX + 1], question[JQ_HTTP_URL_MAX + 64];
+	const struct jq_opt opts[] = {
+	    {"yes", NULL, JQ_OPT_BOOL, &yes, 0, 0, ""},
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 0);
+	if (status >= 0)
+		goto done;
+	if (!yes) {
+		/* Nobody to ask: a script must say --yes. */
+		if (isatty(STDIN_FILENO) != 1) {
+			status = usage_error(c, cmd,
+					     "refusing to purge without --yes: the standard input "
+					     "is not a terminal to confirm on");
+			goto done;
+		}
+		status = connect_broker(c); /* a bad --url fails before the question */
+		if (status != JQ_CTL_EXIT_OK)
+			goto done;
+		clean_text(url, sizeof(url), c->http.base, strlen(c->http.base), 0, 0);
+		snprintf(question, sizeof(question), "delete every job in the dead set of '%s'?",
+			 url);
+		if (!confirm(c, question)) {
+			status = failf(c, JQ_CTL_EXIT_FAIL, "nothing purged");
+			goto done;
+		}
+	}
+	status = call(c, JQ_HTTP_DELETE, "/dead", NULL, &r, &body);
+	if (status != JQ_CTL_EXIT_OK)
+		goto done;
+	const json_t *purged = json_object_get(body, "purged");
+	if (!json_is_integer(purged) || json_integer_value(purged) < 0) {
+		status = unexpected(c, "no non-negative integer 'purged'");
+		goto done;
+	}
+	if (c->json)
+		print_raw(c, &r);
+	else
+		fprintf(c->out, "purged %" JSON_INTEGER_FORMAT " jobs\n",
+			json_integer_value(purged));
+done:
+	json_decref(body);
+	jq_http_reply_release(&r);
+	free(pos);
+	return status;
+}
+
+/* The last word of a command's name: what selects it in its group. */
+static const char *leaf_name(const struct command *cmd)
+{
+	const char *sp = strrchr(cmd->name, ' ');
+	return sp ? sp + 1 : cmd->name;
+}
+
+/* Runs a group ("dead"): argv[1] names one of its subcommands. */
+static int cmd_group(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error(c, cmd, "'%s' needs a command", cmd->name);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		print_command_help(c->out, cmd);
+		return JQ_CTL_EXIT_OK;
+	}
+	for (const struct command *const *sub = cmd->subs; *sub; sub++)
+		if (strcmp(argv[1], leaf_name(*sub)) == 0)
+			return (*sub)->run(c, *sub, argc - 1, argv + 1);
+	return usage_error(c, cmd, "unknown %s command '%s'", cmd->name, argv[1]);
+}
+
 /* ---- the command table ---- */
 
 static const struct command cmd_start_task_def = {
@@ -912,6 +1383,21 @@ static const struct command cmd_start_task_def = {
     "                     exit 0 if it completed, 1 if not, 130 on Ctrl-C\n"
     "  --wait-timeout S   with --wait, give up (exit 1) after S seconds (default 0: never)\n"
     "  --json             print the broker's answers as they are\n",
+    NULL,
+};
+
+static const struct command cmd_watch_def = {
+    "watch",
+    cmd_watch,
+    "jobctl watch ID [--wait-timeout S]",
+    "Follows an existing task (any job id) as start-task --wait does: polls its status every\n"
+    "200 ms until it ends, with a progress bar on a terminal and one line per change\n"
+    "otherwise (JSON lines with --json); exit 0 if it completed, 1 if it failed, was\n"
+    "cancelled or is unknown, 130 on Ctrl-C (the task goes on).\n\n"
+    "options:\n"
+    "  --wait-timeout S   give up (exit 1) after S seconds (default 0: never)\n"
+    "  --json             print the broker's answers as they are\n",
+    NULL,
 };
 
 static const struct command cmd_enqueue_def = {
@@ -929,15 +1415,18 @@ static const struct command cmd_enqueue_def = {
     "  --priority N       -1000 to 1000 (default: 0)\n"
     "  --json             print the broker's answer as it is\n"
     "  --                 every later argument is a key=value\n",
+    NULL,
 };
 
 static const struct command cmd_status_def = {
     "status",
     cmd_status,
     "jobctl status ID",
-    "Prints a job's state, progress, attempts, times, result and error (exit 1 if unknown).\n\n"
+    "Prints a job's state, progress, attempts, recoveries, times, result, last error and the\n"
+    "error of every failed attempt (exit 1 if unknown).\n\n"
     "options:\n"
     "  --json             print the broker's answer (the whole job) as it is\n",
+    NULL,
 };
 
 static const struct command cmd_notify_def = {
@@ -948,21 +1437,76 @@ static const struct command cmd_notify_def = {
     "options:\n"
     "  --sync             have the worker send it on its blocking thread pool\n"
     "  --json             print the broker's answer as it is\n",
+    NULL,
+};
+
+static const struct command cmd_dead_list_def = {
+    "dead list",
+    cmd_dead_list,
+    "jobctl dead list [--limit N] [--offset N]",
+    "Lists the dead-letter set, newest first: one row per job with its id, failure time,\n"
+    "type, queue, attempts and last error, cut to fit the terminal (80 columns when the\n"
+    "output is not one; --json or 'jobctl status ID' show it whole).\n\n"
+    "options:\n"
+    "  --limit N          show at most N jobs, 1 to 1000 (default: the broker's, 100)\n"
+    "  --offset N         skip the N newest (default: 0)\n"
+    "  --json             print the broker's answer as it is\n",
+    NULL,
+};
+
+static const struct command cmd_dead_retry_def = {
+    "dead retry",
+    cmd_dead_retry,
+    "jobctl dead retry ID",
+    "Puts dead job ID back in its queue with its attempts reset and prints \"job ID requeued\";\n"
+    "exit 1 if it is not in the dead set or has expired.\n\n"
+    "options:\n"
+    "  --json             print the broker's answer as it is\n",
+    NULL,
+};
+
+static const struct command cmd_dead_purge_def = {
+    "dead purge",
+    cmd_dead_purge,
+    "jobctl dead purge [--yes]",
+    "Deletes every job in the dead-letter set and prints \"purged N jobs\". Without --yes it\n"
+    "asks first when the standard input is a terminal, and refuses (exit 2) when it is not.\n\n"
+    "options:\n"
+    "  --yes              do not ask\n"
+    "  --json             print the broker's answer as it is\n",
+    NULL,
+};
+
+static const struct command *const dead_commands[] = {
+    &cmd_dead_list_def,
+    &cmd_dead_retry_def,
+    &cmd_dead_purge_def,
+    NULL,
+};
+
+static const struct command cmd_dead_def = {
+    "dead",
+    cmd_group,
+    "jobctl dead list|retry|purge ...",
+    "The dead-letter set: the jobs that failed all their attempts or could never run.\n",
+    dead_commands,
 };
 
 static const struct command *const commands[] = {
-    &cmd_start_task_def,
-    &cmd_enqueue_def,
-    &cmd_status_def,
-    &cmd_notify_def,
+    &cmd_start_task_def, &cmd_watch_def,  &cmd_enqueue_def,
+    &cmd_status_def,     &cmd_notify_def, &cmd_dead_def,
 };
 
 static void print_usage(FILE *out, const struct jq_opt *opts)
 {
 	jq_opts_usage(out, "usage: jobctl [options] <command> [args]", opts);
 	fputs("\ncommands:\n", out);
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(out, "  %s\n", commands[i]->usage);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (commands[i]->subs == NULL)
+			fprintf(out, "  %s\n", commands[i]->usage);
+		for (const struct command *const *sub = commands[i]->subs; sub && *sub; sub++)
+			fprintf(out, "  %s\n", (*sub)->usage);
+	}
 	fputs("\nrun 'jobctl <command> --help' for the options of a command.\n", out);
 }
 

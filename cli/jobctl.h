@@ -23,9 +23,15 @@
 #define JQ_CTL_POLL_MS 200        /* interval of the GET /task-status polls of --wait */
 #define JQ_CTL_BAR_WIDTH 20       /* cells between the brackets of the progress bar */
 
+/* The bounds of dead list's --limit and --offset, as the broker's GET /dead. */
+#define JQ_CTL_DEAD_LIMIT_MAX 1000
+#define JQ_CTL_DEAD_OFFSET_MAX 1000000000
+
 /* Runs "jobctl <argv[1..]>", writing results to out and diagnostics to err, and
  * returns the exit status. A progress bar is drawn in place only when out is a
- * terminal. Reads JOBQ_URL from the environment. */
+ * terminal. Reads JOBQ_URL from the environment, and the standard input only
+ * for the question of "dead purge" without --yes (asked on err, and only when
+ * the standard input is a terminal). */
 int jq_ctl_run(int argc, char **argv, FILE *out, FILE *err);
 
 /* Checks a --duration value: an integer 0..JQ_CTL_DURATION_MAX, digits only.
@@ -64,8 +70,18 @@ void jq_ctl_format_progress_line(char *buf, size_t cap, const char *status, int6
 void jq_ctl_format_http_error(char *buf, size_t cap, long status, const char *body, size_t len);
 
 /* Prints the readable summary of a job (the answer of GET /jobs/{id}): one
- * "name  value" line per field, "-" for a missing or null one. Never fails on
- * unexpected shapes; returns 0, or -1 if job is not an object. */
+ * "name  value" line per field, "-" for a missing or null one; "run at" only
+ * when it is set, and one "attempt N  AT  ERROR" line per entry of errors.
+ * Never fails on unexpected shapes; returns 0, or -1 if job is not an object. */
 int jq_ctl_print_job(FILE *out, const json_t *job);
+
+/* Prints the dead jobs of GET /dead (its "jobs" array) as a table with a
+ * header row: ID, FAILED AT, TYPE, QUEUE, ATTEMPTS and ERROR, the error on one
+ * line cut with "..." so that each row fits in cols characters. The error
+ * keeps at least 20 characters, the TYPE and QUEUE columns giving up room for
+ * them (each down to 8, cut with "...") before a row may grow past cols.
+ * Prints "no dead jobs" for an empty array. Control characters never reach
+ * out. Returns 0, or -1 if jobs is not an array. */
+int jq_ctl_print_dead(FILE *out, const json_t *jobs, int cols);
 
 #endif

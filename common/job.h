@@ -13,6 +13,7 @@
 
 #include "keys.h"
 
+/* Defaults are not stored in the job hash; the Lua scripts know them too. */
 #define JQ_DEFAULT_QUEUE "default"
 #define JQ_DEFAULT_MAX_ATTEMPTS 3
 #define JQ_MAX_ATTEMPTS_LIMIT 100

@@ -417,11 +417,15 @@ static void start_run(struct jq_worker *w, redisReply **e)
 		return;
 	}
 	msgpack_unpacked_destroy(&run->up);
-	/* the reply is freed after this callback; the unpacked strings point into their bytes */
-	if (e[4]->type == REDIS_REPLY_STRING && (run->payload_bytes = malloc(e[4]->len + 1)))
-		memcpy(run->payload_bytes, e[4]->str, e[4]->len);
+	/* the reply is freed after this callback; the unpacked strings point into their bytes.
+	 * A job stored without a payload has a null one (the enqueue path omits it). */
+	static const char nil_payload[] = {(char)0x92, 0x01, (char)0xc0};
+	const char *pbytes = e[4]->len ? e[4]->str : nil_payload;
+	size_t plen = e[4]->len ? e[4]->len : sizeof(nil_payload);
+	if (e[4]->type == REDIS_REPLY_STRING && (run->payload_bytes = malloc(plen + 1)))
+		memcpy(run->payload_bytes, pbytes, plen);
 	if (!run->payload_bytes ||
-	    jq_payload_unpack(run->payload_bytes, e[4]->len, &run->up, &run->payload, err,
+	    jq_payload_unpack(run->payload_bytes, plen, &run->up, &run->payload, err,
 			      sizeof(err)) != 0) {
 		msgpack_unpacked_init(&run->up);
 		char msg[300];

@@ -18,7 +18,7 @@ if ARGV[1] == 'list' then
       out[#out + 1] = id
       out[#out + 1] = entries[i + 1]
       out[#out + 1] = f[1]
-      out[#out + 1] = f[2] or ''
+      out[#out + 1] = f[2] or 'default'
       out[#out + 1] = f[3] or '0'
       out[#out + 1] = f[4] or ''
     else
@@ -33,10 +33,11 @@ elseif ARGV[1] == 'retry' then
   end
   redis.call('ZREM', KEYS[1], id)
   local jk = prefix .. 'job:' .. id
-  local q = redis.call('HGET', jk, 'queue')
-  if not q then
+  local f = redis.call('HMGET', jk, 'state', 'queue')
+  if not f[1] then
     return -1
   end
+  local q = f[2] or 'default' -- not stored at its default
   redis.call('PERSIST', jk)
   redis.call('HSET', jk, 'state', 'pending', 'attempts', 0, 'recoveries', 0)
   redis.call('HDEL', jk, 'finished_at', 'worker', 'started_at', 'done', 'total', 'result')

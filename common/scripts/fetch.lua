@@ -34,8 +34,8 @@ for i = 2, #KEYS, 2 do
       out[#out + 1] = f[2] or ''
       out[#out + 1] = f[3] or ''
       out[#out + 1] = f[4] or '0'
-      out[#out + 1] = f[5] or '1'
-      out[#out + 1] = f[6] or ''
+      out[#out + 1] = f[5] or '3' -- defaults are not stored (see enqueue)
+      out[#out + 1] = f[6] or 'default'
       got = got + 1
     end
     -- any other state (e.g. cancelled while queued) or a missing hash: not runnable, dropped

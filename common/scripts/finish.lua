@@ -32,7 +32,7 @@ for k = 5, #KEYS do
     local errors = cjson.decode(cur[5] or '[]')
     errors[#errors + 1] = {attempt = tonumber(cur[3]), error = text, at = now}
     local encoded = cjson.encode(errors)
-    if kind == 'failed' and tonumber(cur[3] or '0') < tonumber(cur[4] or '1') then
+    if kind == 'failed' and tonumber(cur[3] or '0') < tonumber(cur[4] or '3') then
       local run_at = now + tonumber(ARGV[a + 4])
       redis.call('HSET', jk, 'state', 'scheduled', 'error', text, 'errors', encoded,
                  'run_at', run_at)

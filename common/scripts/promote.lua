@@ -11,7 +11,8 @@ for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[1], id)
   local jk = ARGV[2] .. 'job:' .. id
   local f = redis.call('HMGET', jk, 'state', 'queue')
-  if f[1] == 'scheduled' and f[2] then
+  f[2] = f[2] or 'default' -- not stored at its default
+  if f[1] == 'scheduled' then
     redis.call('HSET', jk, 'state', 'pending')
     redis.call('HDEL', jk, 'run_at')
     redis.call('LPUSH', ARGV[2] .. 'q:' .. f[2], id)

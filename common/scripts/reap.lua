@@ -21,8 +21,9 @@ local function recover(id, why)
   if f[1] ~= 'running' then
     return
   end
+  f[2] = f[2] or 'default' -- not stored at its default
   local n = tonumber(f[3] or '0') + 1
-  if n > tonumber(ARGV[4]) or not f[2] then
+  if n > tonumber(ARGV[4]) then
     redis.call('HSET', jk, 'state', 'failed', 'recoveries', n, 'finished_at', now,
                'error', 'lost its worker ' .. (n - 1) .. ' times (' .. why .. '); not retried')
     redis.call('ZADD', KEYS[3], now, id)

@@ -1,6 +1,7 @@
 /* test_jobctl.c: unit tests of cli/ (jobctl_core): argument checks, output formats, and whole
  * runs against a fake broker on a loopback port that answers canned replies. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -254,19 +255,71 @@ static void test_print_job(void)
 			"\"worker\": \"h:1:0\"}",
 			&rc);
 	CHECK_INT_EQ(rc, 0);
-	CHECK_STR_EQ(got, "id        12\n"
-			  "type      progress\n"
-			  "queue     default\n"
-			  "state     running\n"
-			  "status    progress: 3/6\n"
-			  "progress  3/6\n"
-			  "attempts  1/3\n"
-			  "created   2026-11-25T22:03:17.123Z\n"
-			  "started   2026-11-25T22:03:17.125Z\n"
-			  "finished  -\n"
-			  "worker    h:1:0\n"
-			  "result    -\n"
-			  "error     -\n");
+	CHECK_STR_EQ(got, "id          12\n"
+			  "type        progress\n"
+			  "queue       default\n"
+			  "state       running\n"
+			  "status      progress: 3/6\n"
+			  "progress    3/6\n"
+			  "attempts    1/3\n"
+			  "recoveries  -\n"
+			  "created     2026-11-25T22:03:17.123Z\n"
+			  "started     2026-11-25T22:03:17.125Z\n"
+			  "finished    -\n"
+			  "worker      h:1:0\n"
+			  "result      -\n"
+			  "error       -\n"
+			  "errors      -\n");
+	free(got);
+
+	UNIT_CASE("scheduled job: errors of every attempt, recoveries, run_at");
+	got = print_job(
+	    "{\"id\": 4, \"type\": \"email\", \"queue\": \"default\", \"state\": "
+	    "\"scheduled\", \"status\": \"pending\", \"progress\": {\"done\": 0, "
+	    "\"total\": 0}, \"attempts\": 2, \"max_attempts\": 3, \"result\": null, "
+	    "\"error\": \"smtp: timeout\", \"errors\": [{\"attempt\": 1, \"error\": "
+	    "\"smtp: refused\\nretry\", \"at\": 1764108197123}, {\"attempt\": 2, \"error\": "
+	    "\"smtp: timeout\", \"at\": 1764108199000}], \"recoveries\": 1, \"run_at\": "
+	    "\"2026-11-25T22:03:21.000Z\", \"created_at\": \"c\", \"started_at\": \"s\", "
+	    "\"finished_at\": null, \"worker\": null}",
+	    &rc);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_STR_EQ(got, "id          4\n"
+			  "type        email\n"
+			  "queue       default\n"
+			  "state       scheduled\n"
+			  "status      pending\n"
+			  "progress    -\n"
+			  "attempts    2/3\n"
+			  "recoveries  1\n"
+			  "created     c\n"
+			  "started     s\n"
+			  "finished    -\n"
+			  "run at      2026-11-25T22:03:21.000Z\n"
+			  "worker      -\n"
+			  "result      -\n"
+			  "error       smtp: timeout\n"
+			  "errors      attempt 1  2025-11-25T22:03:17.123Z  smtp: refused?retry\n"
+			  "            attempt 2  2025-11-25T22:03:19.000Z  smtp: timeout\n");
+	free(got);
+
+	UNIT_CASE("errors of unexpected shapes");
+	got = print_job(
+	    "{\"errors\": [{\"error\": \"x\"}, \"flat\", {\"attempt\": 3, \"at\": \"noon\", "
+	    "\"error\": null}, {\"attempt\": 4, \"at\": -5, \"error\": [1]}, {\"attempt\": 5, "
+	    "\"at\": 99999999999999999, \"error\": \"big\"}], \"run_at\": null}",
+	    &rc);
+	CHECK_INT_EQ(rc, 0);
+	CHECK_CONTAINS(got, "errors      attempt -  x\n"
+			    "            flat\n"
+			    "            attempt 3  noon  -\n"
+			    "            attempt 4  -5  [1]\n"
+			    "            attempt 5  99999999999999999  big\n");
+	CHECK(strstr(got, "run at") == NULL);
+	free(got);
+	got = print_job("{\"errors\": {\"a\": 1}, \"recoveries\": 0}", &rc);
+	CHECK_CONTAINS(got, "recoveries  0\n");
+	CHECK_CONTAINS(got, "errors      {\"a\":1}\n");
 	free(got);
 
 	UNIT_CASE("finished job with result and error");
@@ -276,12 +329,12 @@ static void test_print_job(void)
 		      "\"n\": [1, 2.5]}, \"error\": \"x\\u001b]\", \"attempts\": 3}",
 		      &rc);
 	CHECK_INT_EQ(rc, 0);
-	CHECK_CONTAINS(got, "status    failed: x?]\n");
-	CHECK_CONTAINS(got, "progress  -\n");
-	CHECK_CONTAINS(got, "attempts  3\n");
-	CHECK_CONTAINS(got, "result    {\"sha256\":\"ab\",\"n\":[1,2.5]}\n");
-	CHECK_CONTAINS(got, "error     x?]\n");
-	CHECK_CONTAINS(got, "type      -\n");
+	CHECK_CONTAINS(got, "status      failed: x?]\n");
+	CHECK_CONTAINS(got, "progress    -\n");
+	CHECK_CONTAINS(got, "attempts    3\n");
+	CHECK_CONTAINS(got, "result      {\"sha256\":\"ab\",\"n\":[1,2.5]}\n");
+	CHECK_CONTAINS(got, "error       x?]\n");
+	CHECK_CONTAINS(got, "type        -\n");
 	free(got);
 
 	UNIT_CASE("fields of unexpected types");
@@ -289,16 +342,135 @@ static void test_print_job(void)
 			"\"max_attempts\": \"3\", \"created_at\": 5}",
 			&rc);
 	CHECK_INT_EQ(rc, 0);
-	CHECK_CONTAINS(got, "id        12\n");
-	CHECK_CONTAINS(got, "progress  -\n");
-	CHECK_CONTAINS(got, "attempts  true\n");
-	CHECK_CONTAINS(got, "created   5\n");
+	CHECK_CONTAINS(got, "id          12\n");
+	CHECK_CONTAINS(got, "progress    -\n");
+	CHECK_CONTAINS(got, "attempts    true\n");
+	CHECK_CONTAINS(got, "created     5\n");
 	free(got);
 
 	UNIT_CASE("not an object");
 	got = print_job("[1, 2]", &rc);
 	CHECK_INT_EQ(rc, -1);
 	CHECK_STR_EQ(got, "");
+	free(got);
+}
+
+/* Runs jq_ctl_print_dead on a JSON text and returns what it printed (free it). */
+static char *print_dead(const char *text, int cols, int *rc)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	json_t *jobs = json_loads(text, JSON_DECODE_ANY, NULL);
+	*rc = jq_ctl_print_dead(f, jobs, cols);
+	fclose(f);
+	json_decref(jobs);
+	return buf;
+}
+
+#define DEAD_TWO                                                                                   \
+	"[{\"id\": 12, \"failed_at\": \"2026-11-25T22:03:17.123Z\", \"type\": \"nope\", "          \
+	"\"queue\": \"default\", \"attempts\": 1, \"error\": \"unknown job type 'nope'\"}, "       \
+	"{\"id\": 9, \"failed_at\": \"2026-11-25T22:01:00.000Z\", \"type\": \"hash\", \"queue\": " \
+	"\"q1\", \"attempts\": 3, \"error\": \"hash failed:\\n  timeout after 30000 ms\"}]"
+#define DEAD_HEAD "ID  FAILED AT                 TYPE  QUEUE    ATTEMPTS  ERROR\n"
+#define DEAD_ROW1 "12  2026-11-25T22:03:17.123Z  nope  default  1         "
+#define DEAD_ROW2 "9   2026-11-25T22:01:00.000Z  hash  q1       3         "
+
+static void test_dead_table(void)
+{
+	static const struct {
+		const char *what;
+		const char *jobs;
+		int cols, rc;
+		const char *out; /* all of it */
+	} cases[] = {
+	    /* 55 columns before the error: 25 left of 80 */
+	    {"80 columns", DEAD_TWO, 80, 0,
+	     DEAD_HEAD DEAD_ROW1 "unknown job type 'nope'\n" DEAD_ROW2
+				 "hash failed: timeout a...\n"},
+	    {"wide", DEAD_TWO, 200, 0,
+	     DEAD_HEAD DEAD_ROW1 "unknown job type 'nope'\n" DEAD_ROW2
+				 "hash failed: timeout after 30000 ms\n"},
+	    /* the error keeps 20 characters; a cut drops the spaces before "..." */
+	    {"narrow", DEAD_TWO, 40, 0,
+	     DEAD_HEAD DEAD_ROW1 "unknown job type...\n" DEAD_ROW2 "hash failed: time...\n"},
+	    {"exact fit", "[{\"id\": 1, \"error\": \"12345678901234567890\"}]", 20, 0,
+	     "ID  FAILED AT  TYPE  QUEUE  ATTEMPTS  ERROR\n"
+	     "1   -          -     -      -         12345678901234567890\n"},
+	    {"one over", "[{\"id\": 1, \"error\": \"123456789012345678901\"}]", 20, 0,
+	     "ID  FAILED AT  TYPE  QUEUE  ATTEMPTS  ERROR\n"
+	     "1   -          -     -      -         12345678901234567...\n"},
+	    {"UTF-8 counted in characters, never split",
+	     "[{\"id\": 1, \"error\": \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"}]",
+	     20, 0,
+	     "ID  FAILED AT  TYPE  QUEUE  ATTEMPTS  ERROR\n"
+	     "1   -          -     -      -         "
+	     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	     "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9...\n"},
+	    {"control characters",
+	     "[{\"id\": 1, \"type\": \"t\\u001b[2J\", \"queue\": \"q\\u00e9\", "
+	     "\"error\": \"  a\\u001b[2Jb\\tc\\u009bd\\r\\n\"}]",
+	     80, 0,
+	     "ID  FAILED AT  TYPE   QUEUE  ATTEMPTS  ERROR\n"
+	     "1   -          t?[2J  q??    -         a [2Jb c d\n"},
+	    {"unexpected shapes",
+	     "[5, {\"id\": \"7\", \"attempts\": 2.5, \"error\": 42}, {\"error\": null}]", 80, 0,
+	     "ID  FAILED AT  TYPE  QUEUE  ATTEMPTS  ERROR\n"
+	     "-   -          -     -      -         -\n"
+	     "7   -          -     -      2.5       42\n"
+	     "-   -          -     -      -         -\n"},
+	    /* 17 columns left for the error: the type gives up 3 */
+	    {"long type",
+	     "[{\"id\": 1, \"failed_at\": \"2026-11-25T22:03:17.123Z\", \"type\": "
+	     "\"no_such_type\", \"queue\": \"default\", \"attempts\": 1, \"error\": \"unknown job "
+	     "type 'no_such_type'\"}]",
+	     80, 0,
+	     "ID  FAILED AT                 TYPE       QUEUE    ATTEMPTS  ERROR\n"
+	     "1   2026-11-25T22:03:17.123Z  no_suc...  default  1         unknown job type...\n"},
+	    /* both names down to 8, and the row still wider than 60 */
+	    {"long names, 60 columns",
+	     "[{\"id\": 1, \"type\": \"tttttttttttttttttttttttttttttt\", \"queue\": "
+	     "\"qqqqqqqqqqqqqqqqqqqq\", \"error\": "
+	     "\"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\"}]",
+	     60, 0,
+	     "ID  FAILED AT  TYPE      QUEUE     ATTEMPTS  ERROR\n"
+	     "1   -          ttttt...  qqqqq...  -         eeeeeeeeeeeeeeeee...\n"},
+	    {"long names, 120 columns",
+	     "[{\"id\": 1, \"type\": \"tttttttttttttttttttttttttttttt\", \"queue\": "
+	     "\"qqqqqqqqqqqqqqqqqqqq\", \"error\": "
+	     "\"eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee\"}]",
+	     120, 0,
+	     "ID  FAILED AT  TYPE                            QUEUE                 ATTEMPTS  "
+	     "ERROR\n"
+	     "1   -          tttttttttttttttttttttttttttttt  qqqqqqqqqqqqqqqqqqqq  -         "
+	     "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee...\n"},
+	    {"empty", "[]", 80, 0, "no dead jobs\n"},
+	    {"not an array", "{\"jobs\": []}", 80, -1, ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+		UNIT_CASE("dead table: %s", cases[i].what);
+		char *got = print_dead(cases[i].jobs, cases[i].cols, &rc);
+		CHECK_INT_EQ(rc, cases[i].rc);
+		CHECK_STR_EQ(got, cases[i].out);
+		free(got);
+	}
+
+	/* A huge terminal: the error column stops at 512 characters. */
+	char text[700 + 64], *got;
+	int rc;
+	memset(text, 'x', sizeof(text));
+	memcpy(text, "[{\"error\": \"", 12);
+	memcpy(text + 12 + 600, "\"}]", 4);
+	UNIT_CASE("dead table: 10000 columns");
+	got = print_dead(text, 10000, &rc);
+	CHECK_INT_EQ(rc, 0);
+	char *row = got ? strchr(got, '\n') : NULL;
+	CHECK(row != NULL && strlen(row + 1) == 38 + 512 + 1);
+	CHECK_CONTAINS(got, "xxx...\n");
 	free(got);
 }
 
@@ -390,7 +562,50 @@ static void test_usage(void)
 	    {{"status", "--help"}, 0, "usage: jobctl status ID", ""},
 	    {{"send-notification", "a@b.c"}, 2, "", "'send-notification' needs 2 arguments"},
 	    {{"send-notification", "a", "b", "c"}, 2, "", "unexpected argument 'c'"},
+	    {{"--help"}, 0, "  jobctl watch ID [--wait-timeout S]\n", ""},
+	    {{"--help"},
+	     0,
+	     "  jobctl dead list [--limit N] [--offset N]\n  jobctl dead retry ID\n"
+	     "  jobctl dead purge [--yes]\n",
+	     ""},
+	    {{"watch"}, 2, "", "'watch' needs 1 argument"},
+	    {{"watch", "0"}, 2, "", "invalid task id '0': it must be a positive integer"},
+	    {{"watch", "7", "8"}, 2, "", "unexpected argument '8'"},
+	    {{"watch", "7", "--wait-timeout", "-1"}, 2, "", "--wait-timeout must be an integer"},
+	    {{"watch", "7", "--wait"}, 2, "", "unknown option '--wait'"},
+	    {{"watch", "--help"}, 0, "usage: jobctl watch ID [--wait-timeout S]\n", ""},
+	    {{"dead"},
+	     2,
+	     "",
+	     "jobctl: 'dead' needs a command\nusage: jobctl dead list|retry|purge"},
+	    {{"dead", "--help"},
+	     0,
+	     "usage: jobctl dead list|retry|purge ...\n\nThe dead-letter set",
+	     ""},
+	    {{"dead", "-h"}, 0, "commands:\n  jobctl dead list [--limit N] [--offset N]\n", ""},
+	    {{"dead", "bury"}, 2, "", "jobctl: unknown dead command 'bury'\nusage: jobctl dead"},
+	    {{"dead", "list", "--help"}, 0, "usage: jobctl dead list [--limit N] [--offset N]", ""},
+	    {{"dead", "list", "--limit", "0"}, 2, "", "--limit must be an integer from 1 to 1000"},
+	    {{"dead", "list", "--limit=1001"}, 2, "", "--limit must be an integer from 1 to 1000"},
+	    {{"dead", "list", "--offset", "-1"}, 2, "", "--offset must be an integer from 0"},
+	    {{"dead", "list", "x"}, 2, "", "unexpected argument 'x'\nusage: jobctl dead list"},
+	    {{"dead", "retry"}, 2, "", "'dead retry' needs 1 argument"},
+	    {{"dead", "retry", "x"}, 2, "", "invalid job id 'x'"},
+	    {{"dead", "retry", "1", "2"}, 2, "", "unexpected argument '2'"},
+	    {{"dead", "retry", "--help"}, 0, "usage: jobctl dead retry ID", ""},
+	    {{"dead", "purge"},
+	     2,
+	     "",
+	     "jobctl: refusing to purge without --yes: the standard input is not a terminal to "
+	     "confirm on\nusage: jobctl dead purge [--yes]\n"},
+	    {{"dead", "purge", "--json"}, 2, "", "refusing to purge without --yes"},
+	    {{"dead", "purge", "x", "--yes"}, 2, "", "unexpected argument 'x'"},
+	    {{"dead", "purge", "--help"}, 0, "usage: jobctl dead purge [--yes]", ""},
 	};
+	/* purge without --yes must see a standard input that is not a terminal */
+	int devnull = open("/dev/null", O_RDONLY);
+	int saved_stdin = dup(STDIN_FILENO);
+	CHECK(devnull >= 0 && saved_stdin >= 0 && dup2(devnull, STDIN_FILENO) == STDIN_FILENO);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct run r;
 		const char *const *a = cases[i].args;
@@ -415,6 +630,9 @@ static void test_usage(void)
 	run_free(&r);
 	unsetenv("JOBQ_URL");
 	close(fd);
+	dup2(saved_stdin, STDIN_FILENO);
+	close(saved_stdin);
+	close(devnull);
 }
 
 /* ---- a fake broker ---- */
@@ -566,6 +784,7 @@ struct exchange {
 	const char *req0, *body0; /* the first request and its body; NULL: not checked */
 	const char *out;          /* all of stdout; NULL: not checked */
 	const char *err;          /* a part of stderr */
+	const char *reqs;         /* every request line, each ending in '\n'; NULL: not checked */
 };
 
 /* clang-format off: one exchange per few lines reads better than one field per line */
@@ -583,7 +802,8 @@ static const struct exchange exchanges[] = {
      "POST /start-task?duration=3",
      "",
      "task 7 pending\n",
-     ""},
+     "",
+     NULL},
     {"start-task without duration",
      {"start-task"},
      {JSON_OK("{\"task_id\": 8, \"status\": \"pending\"}")},
@@ -592,7 +812,8 @@ static const struct exchange exchanges[] = {
      "POST /start-task",
      "",
      "task 8 pending\n",
-     ""},
+     "",
+     NULL},
     {"start-task --json",
      {"--json", "start-task", "--duration=0"},
      {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}")},
@@ -601,7 +822,8 @@ static const struct exchange exchanges[] = {
      "POST /start-task?duration=0",
      "",
      "{\"task_id\": 7, \"status\": \"pending\"}\n",
-     ""},
+     "",
+     NULL},
     {"start-task --wait",
      {"start-task", "--duration", "2", "--wait"},
      {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
@@ -617,7 +839,8 @@ static const struct exchange exchanges[] = {
      "",
      "task 7 pending\ntask 7: running\ntask 7: progress: 1/2\ntask 7: progress: 2/2\n"
      "task 7: completed\n",
-     ""},
+     "",
+     NULL},
     {"start-task --wait --json",
      {"start-task", "--wait", "--json"},
      {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
@@ -629,7 +852,8 @@ static const struct exchange exchanges[] = {
      NULL,
      "{\"task_id\": 7, \"status\": \"pending\"}\n{\"task_id\": 7, \"status\": \"running\"}\n"
      "{\"task_id\": 7, \"status\": \"completed\"}\n",
-     ""},
+     "",
+     NULL},
     {"start-task --wait fails",
      {"start-task", "--wait"},
      {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
@@ -639,7 +863,8 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      "task 7 pending\ntask 7: failed: boom\n",
-     "jobctl: task 7 ended as 'failed: boom'\n"},
+     "jobctl: task 7 ended as 'failed: boom'\n",
+     NULL},
     {"start-task --wait not_found",
      {"start-task", "--wait"},
      {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
@@ -649,7 +874,8 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      NULL,
-     "task 7 ended as 'not_found'"},
+     "task 7 ended as 'not_found'",
+     NULL},
     {"start-task --wait-timeout",
      {"start-task", "--wait", "--wait-timeout", "1"},
      {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
@@ -659,7 +885,8 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      "task 7 pending\ntask 7: running\n",
-     "jobctl: task 7 is still 'running' after 1 s (--wait-timeout)"},
+     "jobctl: task 7 is still 'running' after 1 s (--wait-timeout)",
+     NULL},
     {"start-task --wait, broker error while polling",
      {"start-task", "--wait"},
      {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
@@ -670,7 +897,8 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      "task 7 pending\n",
-     "jobctl: redis_unavailable: down (HTTP 503)"},
+     "jobctl: redis_unavailable: down (HTTP 503)",
+     NULL},
     {"start-task --wait, status not a string",
      {"start-task", "--wait"},
      {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"), JSON_OK("{\"task_id\": 7}")},
@@ -679,7 +907,8 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      NULL,
-     "unexpected answer from broker at"},
+     "unexpected answer from broker at",
+     NULL},
     {"start-task, bad task_id",
      {"start-task"},
      {JSON_OK("{\"task_id\": \"7\", \"status\": \"pending\"}")},
@@ -688,7 +917,8 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      "",
-     "no positive integer 'task_id'"},
+     "no positive integer 'task_id'",
+     NULL},
     {"enqueue",
      {"enqueue", "hash", "data=abc", "--queue", "q1", "repeat=3", "--max-attempts", "2",
       "tags=[\"a\"]"},
@@ -699,7 +929,8 @@ static const struct exchange exchanges[] = {
      "{\"type\":\"hash\",\"payload\":{\"data\":\"abc\",\"repeat\":3,\"tags\":[\"a\"]},"
      "\"queue\":\"q1\",\"max_attempts\":2}",
      "job 12 pending\n",
-     ""},
+     "",
+     NULL},
     {"enqueue, all options",
      {"enqueue", "noop", "--timeout-ms", "0", "--priority", "-5", "--", "--k=v"},
      {{201, "{\"id\": 13, \"state\": \"pending\"}", NULL, 0, 0, 0}},
@@ -708,7 +939,8 @@ static const struct exchange exchanges[] = {
      "POST /jobs",
      "{\"type\":\"noop\",\"payload\":{\"--k\":\"v\"},\"timeout_ms\":0,\"priority\":-5}",
      "job 13 pending\n",
-     ""},
+     "",
+     NULL},
     {"enqueue refused",
      {"enqueue", "noop"},
      {{400, "{\"error\": {\"code\": \"invalid_argument\", \"message\": \"'type' is bad\"}}", NULL,
@@ -718,7 +950,8 @@ static const struct exchange exchanges[] = {
      "POST /jobs",
      "{\"type\":\"noop\",\"payload\":{}}",
      "",
-     "jobctl: invalid_argument: 'type' is bad (HTTP 400)\n"},
+     "jobctl: invalid_argument: 'type' is bad (HTTP 400)\n",
+     NULL},
     {"status",
      {"status", "5"},
      {JSON_OK("{\"id\": 5, \"type\": \"noop\", \"state\": \"completed\"}")},
@@ -727,7 +960,8 @@ static const struct exchange exchanges[] = {
      "GET /jobs/5",
      "",
      NULL,
-     ""},
+     "",
+     NULL},
     {"status --json after the id",
      {"status", "5", "--json"},
      {JSON_OK("{\"id\": 5}")},
@@ -736,7 +970,8 @@ static const struct exchange exchanges[] = {
      "GET /jobs/5",
      "",
      "{\"id\": 5}\n",
-     ""},
+     "",
+     NULL},
     {"status 404",
      {"status", "99"},
      {{404, "{\"error\": {\"code\": \"not_found\", \"message\": \"no job 99\"}}", NULL, 0, 0, 0}},
@@ -745,7 +980,8 @@ static const struct exchange exchanges[] = {
      "GET /jobs/99",
      "",
      "",
-     "jobctl: not_found: no job 99 (HTTP 404)\n"},
+     "jobctl: not_found: no job 99 (HTTP 404)\n",
+     NULL},
     {"status, non-JSON 200",
      {"status", "5"},
      {{200, "hello", "text/plain", 0, 0, 0}},
@@ -754,7 +990,8 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      "",
-     "unexpected answer from broker at 'http://127.0.0.1:"},
+     "unexpected answer from broker at 'http://127.0.0.1:",
+     NULL},
     {"status, JSON array",
      {"status", "5"},
      {JSON_OK("[1]")},
@@ -763,7 +1000,8 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      "",
-     "not a JSON object"},
+     "not a JSON object",
+     NULL},
     {"status, HTML 413",
      {"status", "5"},
      {{413, "<html>\n<title>413 Too Large</title></html>", "text/html", 0, 0, 0}},
@@ -772,7 +1010,8 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      "",
-     "jobctl: broker answered HTTP 413: '<html> <title>413 Too Large</title></html>'"},
+     "jobctl: broker answered HTTP 413: '<html> <title>413 Too Large</title></html>'",
+     NULL},
     {"status, body too big",
      {"status", "5"},
      {{200, "", NULL, 9 << 20, 0, 0}},
@@ -781,7 +1020,8 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      "",
-     "is larger than 8388608 bytes"},
+     "is larger than 8388608 bytes",
+     NULL},
     {"status, body too big without length",
      {"status", "5"},
      {{200, "", NULL, 9 << 20, 1, 0}},
@@ -790,7 +1030,8 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      "",
-     "is larger than 8388608 bytes"},
+     "is larger than 8388608 bytes",
+     NULL},
     {"status, no answer",
      {"--timeout-ms", "300", "status", "5"},
      {{200, "", NULL, 0, 0, 1}},
@@ -799,7 +1040,8 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      "",
-     "did not answer within 300 ms"},
+     "did not answer within 300 ms",
+     NULL},
     {"send-notification",
      {"send-notification", "a b@c.d", "hi & bye=/?\xc3\xa9"},
      {JSON_OK("{\"message\": \"Notification sent in the background\", \"task_id\": 4}")},
@@ -808,7 +1050,8 @@ static const struct exchange exchanges[] = {
      "POST /send-notification?email=a%20b%40c.d&content=hi%20%26%20bye%3D%2F%3F%C3%A9",
      "",
      "notification queued as task 4\n",
-     ""},
+     "",
+     NULL},
     {"send-notification --sync",
      {"send-notification", "--sync", "a@b.c", "hi"},
      {JSON_OK("{\"message\": \"x\", \"task_id\": 5}")},
@@ -817,7 +1060,239 @@ static const struct exchange exchanges[] = {
      "POST /send-notification-sync?email=a%40b.c&content=hi",
      "",
      "notification queued as task 5\n",
-     ""},
+     "",
+     NULL},
+    {"watch",
+     {"watch", "7"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"running\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"progress: 1/2\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"progress: 1/2\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"completed\"}")},
+     5,
+     0,
+     "GET /task-status/7",
+     "",
+     "task 7: pending\ntask 7: running\ntask 7: progress: 1/2\ntask 7: completed\n",
+     "",
+     "GET /task-status/7\nGET /task-status/7\nGET /task-status/7\nGET /task-status/7\n"
+     "GET /task-status/7\n"},
+    {"watch --json",
+     {"watch", "--json", "7"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"running\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"completed\"}")},
+     2,
+     0,
+     NULL,
+     NULL,
+     "{\"task_id\": 7, \"status\": \"running\"}\n{\"task_id\": 7, \"status\": \"completed\"}\n",
+     "",
+     "GET /task-status/7\nGET /task-status/7\n"},
+    {"watch, already completed",
+     {"watch", "7"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"completed\"}")},
+     1,
+     0,
+     NULL,
+     NULL,
+     "task 7: completed\n",
+     "",
+     "GET /task-status/7\n"},
+    {"watch, fails",
+     {"watch", "7"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"running\"}"),
+      JSON_OK("{\"task_id\": 7, \"status\": \"failed: boom\"}")},
+     2,
+     1,
+     NULL,
+     NULL,
+     "task 7: running\ntask 7: failed: boom\n",
+     "jobctl: task 7 ended as 'failed: boom'\n",
+     "GET /task-status/7\nGET /task-status/7\n"},
+    {"watch, already cancelled",
+     {"watch", "7"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"cancelled\"}")},
+     1,
+     1,
+     NULL,
+     NULL,
+     "task 7: cancelled\n",
+     "jobctl: task 7 ended as 'cancelled'\n",
+     "GET /task-status/7\n"},
+    {"watch, unknown task",
+     {"watch", "99"},
+     {JSON_OK("{\"task_id\": 99, \"status\": \"not_found\"}")},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "jobctl: task 99 not found\n",
+     "GET /task-status/99\n"},
+    {"watch --wait-timeout",
+     {"watch", "7", "--wait-timeout=1"},
+     {JSON_OK("{\"task_id\": 7, \"status\": \"progress: 1/9\"}")},
+     1,
+     1,
+     NULL,
+     NULL,
+     "task 7: progress: 1/9\n",
+     "jobctl: task 7 is still 'progress: 1/9' after 1 s (--wait-timeout)\n",
+     NULL},
+    {"watch, status not a string",
+     {"watch", "7"},
+     {JSON_OK("{\"task_id\": 7, \"status\": 3}")},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "no string 'status'",
+     "GET /task-status/7\n"},
+    {"dead list",
+     {"dead", "list"},
+     {JSON_OK("{\"jobs\": " DEAD_TWO "}")},
+     1,
+     0,
+     "GET /dead",
+     "",
+     DEAD_HEAD DEAD_ROW1 "unknown job type 'nope'\n" DEAD_ROW2 "hash failed: timeout a...\n",
+     "",
+     "GET /dead\n"},
+    {"dead list --limit --offset --json",
+     {"dead", "list", "--limit", "5", "--offset", "10", "--json"},
+     {JSON_OK("{\"jobs\": []}")},
+     1,
+     0,
+     "GET /dead?limit=5&offset=10",
+     "",
+     "{\"jobs\": []}\n",
+     "",
+     "GET /dead?limit=5&offset=10\n"},
+    {"dead list --offset, global --json",
+     {"--json", "dead", "list", "--offset=0"},
+     {JSON_OK("{\"jobs\": []}")},
+     1,
+     0,
+     "GET /dead?offset=0",
+     "",
+     "{\"jobs\": []}\n",
+     "",
+     NULL},
+    {"dead list --limit, empty",
+     {"dead", "list", "--limit=1000"},
+     {JSON_OK("{\"jobs\": []}")},
+     1,
+     0,
+     "GET /dead?limit=1000",
+     "",
+     "no dead jobs\n",
+     "",
+     NULL},
+    {"dead list, no jobs array",
+     {"dead", "list"},
+     {JSON_OK("{\"jobs\": {}}")},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "no array 'jobs'",
+     NULL},
+    {"dead list refused",
+     {"dead", "list"},
+     {{503, "{\"error\": {\"code\": \"redis_unavailable\", \"message\": \"redis is unavailable\"}}",
+       NULL, 0, 0, 0}},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "jobctl: redis_unavailable: redis is unavailable (HTTP 503)\n",
+     NULL},
+    {"dead retry",
+     {"dead", "retry", "12"},
+     {JSON_OK("{\"id\": 12, \"state\": \"pending\"}")},
+     1,
+     0,
+     "POST /dead/12/retry",
+     "",
+     "job 12 requeued\n",
+     "",
+     "POST /dead/12/retry\n"},
+    {"dead retry --json",
+     {"dead", "retry", "--json", "12"},
+     {JSON_OK("{\"id\": 12, \"state\": \"pending\"}")},
+     1,
+     0,
+     "POST /dead/12/retry",
+     "",
+     "{\"id\": 12, \"state\": \"pending\"}\n",
+     "",
+     NULL},
+    {"dead retry, not in the dead set",
+     {"dead", "retry", "999999"},
+     {{404,
+       "{\"error\": {\"code\": \"not_found\", \"message\": \"job 999999 is not in the dead set\"}}",
+       NULL, 0, 0, 0}},
+     1,
+     1,
+     "POST /dead/999999/retry",
+     "",
+     "",
+     "jobctl: not_found: job 999999 is not in the dead set (HTTP 404)\n",
+     NULL},
+    {"dead retry, expired",
+     {"dead", "retry", "12"},
+     {{410, "{\"error\": {\"code\": \"gone\", \"message\": \"job 12 has expired\"}}", NULL, 0, 0,
+       0}},
+     1,
+     1,
+     "POST /dead/12/retry",
+     "",
+     "",
+     "jobctl: gone: job 12 has expired (HTTP 410)\n",
+     NULL},
+    {"dead retry, no id in the answer",
+     {"dead", "retry", "12"},
+     {JSON_OK("{\"state\": \"pending\"}")},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "no positive integer 'id'",
+     NULL},
+    {"dead purge --yes",
+     {"dead", "purge", "--yes"},
+     {JSON_OK("{\"purged\": 3}")},
+     1,
+     0,
+     "DELETE /dead",
+     "",
+     "purged 3 jobs\n",
+     "",
+     "DELETE /dead\n"},
+    {"dead purge --yes --json, nothing to purge",
+     {"dead", "purge", "--json", "--yes"},
+     {JSON_OK("{\"purged\": 0}")},
+     1,
+     0,
+     "DELETE /dead",
+     "",
+     "{\"purged\": 0}\n",
+     "",
+     NULL},
+    {"dead purge, bad answer",
+     {"dead", "purge", "--yes"},
+     {JSON_OK("{\"purged\": -1}")},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "no non-negative integer 'purged'",
+     NULL},
 };
 /* clang-format on */
 
@@ -847,6 +1322,13 @@ static void test_fake_broker(void)
 		}
 		if (x->out)
 			CHECK_STR_EQ(r.out, x->out);
+		if (x->reqs) {
+			char all[FAKE_MAX_REQ * 64] = "";
+			for (size_t k = 0; k < f->nreq && k < FAKE_MAX_REQ; k++)
+				snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s\n",
+					 f->req[k]);
+			CHECK_STR_EQ(all, x->reqs);
+		}
 		CHECK_CONTAINS(r.err, x->err);
 		if (x->rc == 0)
 			CHECK_STR_EQ(r.err, "");
@@ -864,8 +1346,8 @@ static void test_status_output(void)
 	    "{\"id\": 5, \"type\": \"hash\", \"queue\": \"default\", \"state\": \"completed\", "
 	    "\"status\": \"completed\", \"progress\": {\"done\": 0, \"total\": 0}, \"attempts\": "
 	    "1, \"max_attempts\": 3, \"result\": {\"sha256\": \"00ff\"}, \"error\": null, "
-	    "\"created_at\": \"c\", \"started_at\": \"s\", \"finished_at\": \"f\", \"worker\": "
-	    "\"w\"}")};
+	    "\"errors\": [], \"recoveries\": 0, \"run_at\": null, \"created_at\": \"c\", "
+	    "\"started_at\": \"s\", \"finished_at\": \"f\", \"worker\": \"w\"}")};
 	struct fake f;
 	struct run r;
 	char url[64];
@@ -880,25 +1362,88 @@ static void test_status_output(void)
 	unsetenv("JOBQ_URL");
 	fake_stop(&f);
 	CHECK_INT_EQ(r.rc, 0);
-	CHECK_STR_EQ(r.out, "id        5\n"
-			    "type      hash\n"
-			    "queue     default\n"
-			    "state     completed\n"
-			    "status    completed\n"
-			    "progress  -\n"
-			    "attempts  1/3\n"
-			    "created   c\n"
-			    "started   s\n"
-			    "finished  f\n"
-			    "worker    w\n"
-			    "result    {\"sha256\":\"00ff\"}\n"
-			    "error     -\n");
+	CHECK_STR_EQ(r.out, "id          5\n"
+			    "type        hash\n"
+			    "queue       default\n"
+			    "state       completed\n"
+			    "status      completed\n"
+			    "progress    -\n"
+			    "attempts    1/3\n"
+			    "recoveries  0\n"
+			    "created     c\n"
+			    "started     s\n"
+			    "finished    f\n"
+			    "worker      w\n"
+			    "result      {\"sha256\":\"00ff\"}\n"
+			    "error       -\n"
+			    "errors      -\n");
 	CHECK_STR_EQ(f.req[0], "GET /jobs/5");
 	run_free(&r);
+}
+
+/* dead purge without --yes, its standard input a terminal (a pseudo-terminal
+ * here): it asks, and purges only when told y or yes. */
+static void test_purge_confirm(void)
+{
+	static const struct fake_reply replies[] = {JSON_OK("{\"purged\": 2}")};
+	static const struct {
+		const char *typed; /* "\x04" is Ctrl-D: the end of the input */
+		int rc;
+	} cases[] = {
+	    {"y\n", 0}, {"YES\n", 0}, {"n\n", 1}, {"\n", 1}, {"yess\n", 1}, {"\x04", 1},
+	};
+	int master = posix_openpt(O_RDWR | O_NOCTTY);
+	if (master < 0 || grantpt(master) != 0 || unlockpt(master) != 0) {
+		printf("skip test_jobctl/purge_confirm: no pseudo-terminal\n");
+		if (master >= 0)
+			close(master);
+		return;
+	}
+	int term = open(ptsname(master), O_RDWR | O_NOCTTY);
+	int saved_stdin = dup(STDIN_FILENO);
+	CHECK(term >= 0 && saved_stdin >= 0 && dup2(term, STDIN_FILENO) == STDIN_FILENO);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake *f = malloc(sizeof(*f));
+		struct run r;
+		char url[64], question[128];
+		UNIT_CASE("purge, answer #%zu", i);
+		if (f == NULL || fake_start(f, replies, 1) != 0) {
+			CHECK(!"fake broker started");
+			free(f);
+			continue;
+		}
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->port);
+		CHECK_INT_EQ(write(master, cases[i].typed, strlen(cases[i].typed)),
+			     (long long)strlen(cases[i].typed));
+		clearerr(stdin);
+		run_ctl(&r, (const char *const[]){"--url", url, "dead", "purge"}, 4);
+		fake_stop(f);
+		CHECK_INT_EQ(r.rc, cases[i].rc);
+		snprintf(question, sizeof(question),
+			 "delete every job in the dead set of '%s'? [y/N] ", url);
+		CHECK(strncmp(r.err, question, strlen(question)) == 0);
+		if (cases[i].rc == 0) {
+			CHECK_INT_EQ(f->nreq, 1);
+			CHECK_STR_EQ(f->req[0], "DELETE /dead");
+			CHECK_STR_EQ(r.out, "purged 2 jobs\n");
+		} else {
+			CHECK_INT_EQ(f->nreq, 0);
+			CHECK_STR_EQ(r.out, "");
+			CHECK_CONTAINS(r.err, "jobctl: nothing purged\n");
+		}
+		run_free(&r);
+		free(f);
+	}
+	dup2(saved_stdin, STDIN_FILENO);
+	clearerr(stdin);
+	close(saved_stdin);
+	close(term);
+	close(master);
 }
 
 UNIT_MAIN({"duration", test_duration}, {"payload", test_payload},
 	  {"progress_parse", test_progress_parse}, {"outcome", test_outcome}, {"bar", test_bar},
 	  {"progress_line", test_progress_line}, {"http_error", test_http_error},
-	  {"print_job", test_print_job}, {"usage", test_usage}, {"fake_broker", test_fake_broker},
-	  {"status_output", test_status_output})
+	  {"print_job", test_print_job}, {"dead_table", test_dead_table}, {"usage", test_usage},
+	  {"fake_broker", test_fake_broker}, {"status_output", test_status_output},
+	  {"purge_confirm", test_purge_confirm})
