@@ -500,9 +500,16 @@ static void on_fetch(redisAsyncContext *ac, void *reply, void *priv)
 		event_base_once(w->base, -1, EV_TIMEOUT, fetch_retry_cb, w, &tv);
 		return;
 	}
-	int got = (int)(r->elements / 8);
+	/* element 0: ids whose job hash was gone (garbage in a queue), dropped by the script */
+	if (r->elements > 0 && r->element[0]->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i < r->element[0]->elements; i++)
+			jq_warn("dropped id '%.64s' from a queue: it has no job hash",
+				r->element[0]->element[i]->type == REDIS_REPLY_STRING
+				    ? r->element[0]->element[i]->str
+				    : "?");
+	int got = r->elements > 0 ? (int)((r->elements - 1) / 8) : 0;
 	for (int i = 0; i < got; i++)
-		start_run(w, &r->element[i * 8]);
+		start_run(w, &r->element[1 + i * 8]);
 	if (got < asked)
 		block_for_work(w); /* the queues are empty: wait in Redis, not in a poll */
 	else

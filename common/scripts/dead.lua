@@ -13,14 +13,15 @@ if ARGV[1] == 'list' then
                              tonumber(ARGV[3]) + tonumber(ARGV[4]) - 1, 'WITHSCORES')
   for i = 1, #entries, 2 do
     local id = entries[i]
-    local f = redis.call('HMGET', prefix .. 'job:' .. id, 'type', 'queue', 'attempts', 'error')
+    local f = redis.call('HMGET', prefix .. 'job:' .. id, 'state', 'type', 'queue', 'attempts',
+                        'error')
     if f[1] then
       out[#out + 1] = id
       out[#out + 1] = entries[i + 1]
-      out[#out + 1] = f[1]
-      out[#out + 1] = f[2] or 'default'
-      out[#out + 1] = f[3] or '0'
-      out[#out + 1] = f[4] or ''
+      out[#out + 1] = f[2] or ''
+      out[#out + 1] = f[3] or 'default'
+      out[#out + 1] = f[4] or '0'
+      out[#out + 1] = f[5] or ''
     else
       redis.call('ZREM', KEYS[1], id)
     end

@@ -5,13 +5,15 @@
 -- ARGV[1] job key prefix ("<prefix>job:"), ARGV[2] unused, ARGV[3] lease ms,
 --   ARGV[4] worker id, ARGV[5] most jobs to take
 -- Times are Redis' clock (TIME): one clock for every machine.
--- Returns a flat array, 8 entries per job taken:
+-- Returns an array: first the list of ids dropped because their job hash is gone (so the
+-- worker can log them), then 8 entries per job taken:
 --   id, token, attempts, type, payload, timeout_ms, max_attempts, queue
 -- Job keys are built from the popped id (the one exception to "keys in KEYS[]",
 -- as in BullMQ's moveToActive): a queue and its jobs live on one Redis.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local out = {}
+local dropped = {}
+local out = {dropped}
 local want = tonumber(ARGV[5])
 local deadline = now + tonumber(ARGV[3])
 local got = 0
@@ -37,6 +39,8 @@ for i = 2, #KEYS, 2 do
       out[#out + 1] = f[5] or '3' -- defaults are not stored (see enqueue)
       out[#out + 1] = f[6] or 'default'
       got = got + 1
+    elseif not f[1] then
+      dropped[#dropped + 1] = id
     end
     -- any other state (e.g. cancelled while queued) or a missing hash: not runnable, dropped
   end
