@@ -123,6 +123,17 @@ class BadInputTest(E2ETestCase):
             self.assertRefused("POST", "/jobs", body, {"Content-Type": "application/msgpack"},
                                codes=("invalid_argument", "invalid_json"))
 
+    def test_oversized_headers(self):
+        # headers are capped at 8 KiB: libevent refuses more with 400 before any handler runs
+        import socket
+        with socket.create_connection((harness.HOST, self.env.broker_port), timeout=10) as s:
+            s.sendall(b"POST /jobs HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 16000
+                      + b"\r\nContent-Length: 16\r\n\r\n{\"type\": \"noop\"}")
+            head = s.recv(64)
+        self.assertTrue(head.startswith(b"HTTP/1.1 400") or head.startswith(b"HTTP/1.1 431"),
+                        head)
+        self.assertEqual(self.env.http("GET", "/healthz").status, 200)
+
     def test_oversized_body(self):
         before = self.snapshot()
         status, raw, note = harness.raw_http_oversized(self.env.broker_port, "/jobs",
