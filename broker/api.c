@@ -78,7 +78,8 @@ static void spec_free(struct jq_job_spec *s)
 	free(s);
 }
 
-static void start_task_reply(struct evhttp_request *req, int64_t id, size_t n)
+static void start_task_reply(struct evhttp_request *req, int64_t id, size_t n,
+			     const struct jq_job_spec *specs)
 {
 	jq_reply_json(req, 200, json_pack("{s:I,s:s}", "task_id", (json_int_t)id, "status", "pending"));
 }
@@ -166,7 +167,8 @@ void jq_api_task_status(struct jq_broker *b, struct evhttp_request *req, const c
 
 /* ---- POST /send-notification[-sync]?email=&content= ---- */
 
-static void notification_reply(struct evhttp_request *req, int64_t id, size_t n)
+static void notification_reply(struct evhttp_request *req, int64_t id, size_t n,
+			       const struct jq_job_spec *specs)
 {
 	jq_reply_json(req, 200, json_pack("{s:s,s:I}", "message", NOTIFICATION_MESSAGE, "task_id",
 					  (json_int_t)id));
@@ -228,12 +230,15 @@ void jq_api_send_notification_sync(struct jq_broker *b, struct evhttp_request *r
 
 /* ---- POST /jobs ---- */
 
-static void post_job_reply(struct evhttp_request *req, int64_t id, size_t n)
+static void post_job_reply(struct evhttp_request *req, int64_t id, size_t n,
+			   const struct jq_job_spec *specs)
 {
-	jq_reply_json(req, 201, json_pack("{s:I,s:s}", "id", (json_int_t)id, "state", "pending"));
+	jq_reply_json(req, 201, json_pack("{s:I,s:s}", "id", (json_int_t)id, "state",
+					  jq_spec_initial_state(&specs[0])));
 }
 
-static void bulk_reply(struct evhttp_request *req, int64_t first, size_t n)
+static void bulk_reply(struct evhttp_request *req, int64_t first, size_t n,
+		       const struct jq_job_spec *specs)
 {
 	json_t *ids = json_array();
 	for (size_t i = 0; i < n; i++)

@@ -71,8 +71,12 @@ int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out);
 #define JQ_ID_BLOCK 1000   /* ids reserved per INCRBY */
 #define JQ_BULK_MAX 10000  /* jobs in one POST /jobs/bulk */
 
-/* How stored jobs are answered: called once with their ids, first_id .. first_id+n-1. */
-typedef void jq_enqueue_reply_fn(struct evhttp_request *req, int64_t first_id, size_t n);
+/* How stored jobs are answered: called once with their ids, first_id .. first_id+n-1,
+ * and their specs. */
+typedef void jq_enqueue_reply_fn(struct evhttp_request *req, int64_t first_id, size_t n,
+				 const struct jq_job_spec *specs);
+/* "scheduled" for a job with a delay or a future run_at, else "pending". */
+const char *jq_spec_initial_state(const struct jq_job_spec *s);
 /* Stores n jobs as pending in one script call (ids come from the broker's
  * reserved block, so usually no extra round trip), then calls reply; on any
  * Redis failure answers 503 itself and stores nothing. Takes specs (malloc'd

@@ -7,6 +7,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "util.h"
 
 #define FIELDS_MAX 8 /* name, value pairs one job stores besides state and created_at */
 
@@ -35,6 +36,12 @@ static void fail(struct enqueue_ctx *c, const char *why)
 	ctx_free(c);
 }
 
+const char *jq_spec_initial_state(const struct jq_job_spec *s)
+{
+	/* run_at is compared with this machine's clock; Redis' decides for the job itself */
+	return s->delay_ms > 0 || s->run_at_ms > jq_now_ms() ? "scheduled" : "pending";
+}
+
 /* ---- the script call ---- */
 
 static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
@@ -42,7 +49,7 @@ static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
 	struct enqueue_ctx *c = priv;
 	redisReply *r = reply;
 	if (r && r->type == REDIS_REPLY_INTEGER && (size_t)r->integer == c->n) {
-		c->reply(c->req, c->first_id, c->n);
+		c->reply(c->req, c->first_id, c->n, c->specs);
 		ctx_free(c);
 		return;
 	}
@@ -56,12 +63,12 @@ static void store(struct enqueue_ctx *c)
 {
 	struct jq_broker *b = c->b;
 	/* per job: 3 keys + id, queue, count and up to FIELDS_MAX pairs */
-	size_t per = 3 + 3 + 2 * FIELDS_MAX;
-	size_t cap = 3 + c->n * per;
+	size_t per = 3 + 5 + 2 * FIELDS_MAX;
+	size_t cap = 5 + c->n * per;
 	const char **argv = malloc(sizeof(*argv) * cap);
 	size_t *lens = malloc(sizeof(*lens) * cap);
 	/* the text every key and number needs, carved from one buffer */
-	size_t tsz = c->n * (3 * JQ_KEY_MAX + 5 * 24) + 3 * JQ_KEY_MAX;
+	size_t tsz = c->n * (3 * JQ_KEY_MAX + 7 * 24) + 5 * JQ_KEY_MAX;
 	char *text = malloc(tsz);
 	if (!argv || !lens || !text) {
 		free(argv);
@@ -88,6 +95,12 @@ static void store(struct enqueue_ctx *c)
 	len = jq_keys_ids(&b->keys, t);
 	PUT(t, len);
 	t += len + 1;
+	len = jq_keys_scheduled(&b->keys, t);
+	PUT(t, len);
+	t += len + 1;
+	len = jq_keys_wake_scheduled(&b->keys, t);
+	PUT(t, len);
+	t += len + 1;
 	for (size_t i = 0; i < c->n; i++) {
 		len = jq_keys_job(&b->keys, c->first_id + (int64_t)i, t);
 		PUT(t, len);
@@ -106,6 +119,12 @@ static void store(struct enqueue_ctx *c)
 		t += sprintf(t, "%" PRId64, c->first_id + (int64_t)i) + 1;
 		PUTS(idtxt);
 		PUTS(s->queue);
+		char *delay = t;
+		t += sprintf(t, "%" PRId64, s->delay_ms) + 1;
+		PUTS(delay);
+		char *at = t;
+		t += sprintf(t, "%" PRId64, s->run_at_ms) + 1;
+		PUTS(at);
 		size_t count_at = nk;
 		PUTS("0"); /* the count, set below */
 		size_t first_field = nk;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "util.h"
 
 static const char *const state_names[] = {"pending",   "scheduled", "running",
 					  "completed", "failed",    "cancelled"};
@@ -69,6 +70,8 @@ static const struct int_field int_fields[] = {
     {"priority", offsetof(struct jq_job_spec, priority), -JQ_PRIORITY_LIMIT, JQ_PRIORITY_LIMIT},
     {"max_attempts", offsetof(struct jq_job_spec, max_attempts), 1, JQ_MAX_ATTEMPTS_LIMIT},
     {"timeout_ms", offsetof(struct jq_job_spec, timeout_ms), 0, JQ_TIMEOUT_MS_LIMIT},
+    {"delay_ms", offsetof(struct jq_job_spec, delay_ms), 0, JQ_DELAY_MS_LIMIT},
+    {"run_at", offsetof(struct jq_job_spec, run_at_ms), 1, INT64_MAX / 2},
 };
 #define N_INT_FIELDS (sizeof(int_fields) / sizeof(int_fields[0]))
 
@@ -112,17 +115,30 @@ int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, s
 			snprintf(err, errlen, "unknown field '%.64s'", key);
 			return -1;
 		}
+		const struct int_field *f = &int_fields[i];
+		if (json_is_string(v) && strcmp(key, "run_at") == 0) {
+			if (jq_parse_rfc3339(json_string_value(v), &s->run_at_ms) != 0) {
+				snprintf(err, errlen,
+					 "'run_at' must be epoch milliseconds or an RFC 3339 UTC time "
+					 "like 2026-11-25T22:03:17.123Z");
+				return -1;
+			}
+			continue;
+		}
 		if (!json_is_integer(v)) {
 			snprintf(err, errlen, "'%s' must be an integer", key);
 			return -1;
 		}
-		const struct int_field *f = &int_fields[i];
 		if (check_int(f->name, json_integer_value(v), f->min, f->max, int_slot(s, f), err,
 			      errlen) != 0)
 			return -1;
 	}
 	if (!have_type) {
 		snprintf(err, errlen, "'type' is required");
+		return -1;
+	}
+	if (s->delay_ms && s->run_at_ms) {
+		snprintf(err, errlen, "give 'delay_ms' or 'run_at', not both");
 		return -1;
 	}
 	return jq_payload_from_json(&s->payload, payload, err, errlen);
@@ -200,6 +216,10 @@ int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len
 	}
 	if (!have_type) {
 		snprintf(err, errlen, "'type' is required");
+		goto done;
+	}
+	if (s->delay_ms && s->run_at_ms) {
+		snprintf(err, errlen, "give 'delay_ms' or 'run_at', not both");
 		goto done;
 	}
 	if (payload) {

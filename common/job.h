@@ -19,6 +19,7 @@
 #define JQ_MAX_ATTEMPTS_LIMIT 100
 #define JQ_PRIORITY_LIMIT 1000
 #define JQ_TIMEOUT_MS_LIMIT (7LL * 24 * 3600 * 1000)
+#define JQ_DELAY_MS_LIMIT (366LL * 24 * 3600 * 1000)
 
 enum jq_state {
 	JQ_STATE_PENDING,
@@ -40,6 +41,8 @@ struct jq_job_spec {
 	int64_t priority;     /* -JQ_PRIORITY_LIMIT..JQ_PRIORITY_LIMIT, stored for later use */
 	int64_t max_attempts; /* 1..JQ_MAX_ATTEMPTS_LIMIT */
 	int64_t timeout_ms;   /* 0 = no timeout */
+	int64_t delay_ms;     /* run this long after enqueue (0: at once) */
+	int64_t run_at_ms;    /* or at this wall-clock time, epoch ms (0: not set) */
 	msgpack_sbuffer payload; /* [version, value]; owned, freed by _release */
 };
 
@@ -48,7 +51,8 @@ void jq_job_spec_init(struct jq_job_spec *s);
 void jq_job_spec_release(struct jq_job_spec *s);
 
 /* Fills s from a JSON object {"type", "payload"?, "queue"?, "priority"?,
- * "max_attempts"?, "timeout_ms"?}; unknown fields are refused. s must have
+ * "max_attempts"?, "timeout_ms"?, "delay_ms"? or "run_at"? (epoch ms, or an
+ * RFC 3339 UTC string)}; unknown fields are refused. s must have
  * been _init'ed; on error err says which field and why. */
 int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, size_t errlen);
 /* The same from a msgpack map (application/msgpack body), payload kept as sent. */

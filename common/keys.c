@@ -49,6 +49,10 @@ size_t jq_keys_queues(const struct jq_keys *k, char *buf)
 {
 	return fmt(buf, k->prefix, "queues", "");
 }
+size_t jq_keys_wake_scheduled(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "wake-scheduled", "");
+}
 size_t jq_keys_stats(const struct jq_keys *k, char *buf) { return fmt(buf, k->prefix, "stats", ""); }
 size_t jq_keys_scheduled(const struct jq_keys *k, char *buf)
 {

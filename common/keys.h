@@ -30,6 +30,7 @@ size_t jq_keys_ids(const struct jq_keys *k, char *buf);                  /* <p>i
 size_t jq_keys_leases(const struct jq_keys *k, char *buf);               /* <p>leases zset */
 size_t jq_keys_dead(const struct jq_keys *k, char *buf);                 /* <p>dead zset */
 size_t jq_keys_queues(const struct jq_keys *k, char *buf);               /* <p>queues set */
+size_t jq_keys_wake_scheduled(const struct jq_keys *k, char *buf); /* <p>wake-scheduled */
 size_t jq_keys_stats(const struct jq_keys *k, char *buf);                /* <p>stats hash */
 size_t jq_keys_scheduled(const struct jq_keys *k, char *buf);            /* <p>scheduled zset */
 size_t jq_keys_workers(const struct jq_keys *k, char *buf);              /* <p>workers zset */

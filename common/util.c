@@ -100,3 +100,30 @@ void jq_format_rfc3339(int64_t ms, char buf[32])
 	size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf + n, 32 - n, ".%03dZ", (int)frac);
 }
+
+int jq_parse_rfc3339(const char *s, int64_t *ms)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -1;
+	int64_t frac = 0;
+	if (*p == '.') {
+		int digits = 0;
+		for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+			if (digits < 3)
+				frac = frac * 10 + (*p - '0');
+		if (digits == 0)
+			return -1;
+		for (; digits < 3; digits++)
+			frac *= 10;
+	}
+	if (!(strcmp(p, "Z") == 0 || strcmp(p, "+00:00") == 0))
+		return -1;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1 || t < 0)
+		return -1;
+	*ms = (int64_t)t * 1000 + frac;
+	return 0;
+}

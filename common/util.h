@@ -19,6 +19,10 @@ int jq_parse_i64n(const char *s, size_t len, int64_t min, int64_t max, int64_t *
 /* 1 if the len bytes at s are well-formed UTF-8 (no overlongs, no surrogates). */
 int jq_utf8_valid(const char *s, size_t len);
 
+/* Parses an RFC 3339 UTC time ("2026-11-25T22:03:17Z", optional fraction,
+ * "Z" or "+00:00") into epoch milliseconds; -1 on anything else. */
+int jq_parse_rfc3339(const char *s, int64_t *ms);
+
 /* Formats epoch milliseconds as RFC 3339 UTC with milliseconds into buf
  * ("2026-11-25T22:03:17.123Z"); buf must hold 32 bytes. */
 void jq_format_rfc3339(int64_t ms, char buf[32]);

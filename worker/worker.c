@@ -20,7 +20,7 @@
 #define FETCH_RETRY_MS 500    /* after a failed fetch (e.g. an error reply) */
 #define STOP_POLL_MS 20
 #define RETRY_MAX_MS (3600 * 1000LL)
-#define PROMOTE_IDLE_MS 1000   /* promote at least this often: scheduled jobs of others */
+#define PROMOTE_IDLE_MS 250    /* promote at least this often, for workers too busy to block */
 #define PROMOTE_BATCH "1000"
 #define REAP_BATCH "1000"
 
@@ -460,7 +460,16 @@ static void start_run(struct jq_worker *w, redisReply **e)
 static void on_block(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct jq_worker *w = priv;
+	redisReply *r = reply;
 	w->blocking = 0;
+	/* woken by a newly scheduled job: time the promoter for it */
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING) {
+		char k[JQ_KEY_MAX];
+		jq_keys_wake_scheduled(&w->keys, k);
+		if (strcmp(r->element[0]->str, k) == 0)
+			schedule_promote(w, jq_now_ms());
+	}
 	if (reply)
 		maybe_fetch(w);
 	/* NULL: the connection dropped; redis_state_cb fetches when it is back */
@@ -471,14 +480,17 @@ static void block_for_work(struct jq_worker *w)
 	redisAsyncContext *ac = jq_redis_ctx(w->blk);
 	if (!ac || w->stopping)
 		return;
-	const char *argv[2 + JQ_WORKER_MAX_QUEUES];
-	char keys[JQ_WORKER_MAX_QUEUES][JQ_KEY_MAX];
+	const char *argv[3 + JQ_WORKER_MAX_QUEUES];
+	char keys[JQ_WORKER_MAX_QUEUES + 1][JQ_KEY_MAX];
 	int n = 0;
 	argv[n++] = "BLPOP";
 	for (int i = 0; i < w->nqueues; i++) {
 		jq_keys_wake(&w->keys, w->queue_names[i], keys[i]);
 		argv[n++] = keys[i];
 	}
+	/* and the promoters' list: a newly scheduled job wakes one idle worker */
+	jq_keys_wake_scheduled(&w->keys, keys[w->nqueues]);
+	argv[n++] = keys[w->nqueues];
 	argv[n++] = BLOCK_TIMEOUT_S;
 	if (redisAsyncCommandArgv(ac, on_block, w, n, argv, NULL) == REDIS_OK)
 		w->blocking = 1;
