@@ -29,6 +29,7 @@ struct jq_broker_config {
 	int64_t max_body;      /* bytes */
 	int64_t keep_completed_ms;
 	int64_t keep_failed_ms;
+	int64_t keep_cancelled_ms;
 };
 
 struct jq_broker {
@@ -90,6 +91,8 @@ void jq_ids_reset(struct jq_broker *b);
 typedef void jq_route_fn(struct jq_broker *b, struct evhttp_request *req, const char *path_arg);
 jq_route_fn jq_api_start_task, jq_api_task_status, jq_api_send_notification,
     jq_api_send_notification_sync, jq_api_post_job, jq_api_get_job, jq_api_healthz,
-    jq_api_dead_list, jq_api_dead_retry, jq_api_dead_purge, jq_api_post_jobs_bulk;
+    jq_api_dead_list, jq_api_dead_retry, jq_api_dead_purge, jq_api_post_jobs_bulk,
+    jq_api_cancel_job, jq_api_queues, jq_api_queue, jq_api_queue_action, jq_api_workers,
+    jq_api_metrics;
 
 #endif

@@ -62,13 +62,13 @@ static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
 static void store(struct enqueue_ctx *c)
 {
 	struct jq_broker *b = c->b;
-	/* per job: 3 keys + id, queue, count and up to FIELDS_MAX pairs */
-	size_t per = 3 + 5 + 2 * FIELDS_MAX;
+	/* per job: 4 keys + id, queue, delay, run_at, count and up to FIELDS_MAX pairs */
+	size_t per = 4 + 5 + 2 * FIELDS_MAX;
 	size_t cap = 5 + c->n * per;
 	const char **argv = malloc(sizeof(*argv) * cap);
 	size_t *lens = malloc(sizeof(*lens) * cap);
 	/* the text every key and number needs, carved from one buffer */
-	size_t tsz = c->n * (3 * JQ_KEY_MAX + 7 * 24) + 5 * JQ_KEY_MAX;
+	size_t tsz = c->n * (4 * JQ_KEY_MAX + 7 * 24) + 5 * JQ_KEY_MAX;
 	char *text = malloc(tsz);
 	if (!argv || !lens || !text) {
 		free(argv);
@@ -109,6 +109,9 @@ static void store(struct enqueue_ctx *c)
 		PUT(t, len);
 		t += len + 1;
 		len = jq_keys_wake(&b->keys, c->specs[i].queue, t);
+		PUT(t, len);
+		t += len + 1;
+		len = jq_keys_queue_stats(&b->keys, c->specs[i].queue, t);
 		PUT(t, len);
 		t += len + 1;
 	}

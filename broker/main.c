@@ -13,6 +13,7 @@ int main(int argc, char **argv)
 	    .redis_url = "redis://127.0.0.1:6379/0",
 	    .prefix = "jobq:",
 	    .max_body = JQ_BROKER_DEFAULT_MAX_BODY,
+	    .keep_cancelled_ms = 24 * 3600 * 1000LL,
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -22,6 +23,8 @@ int main(int argc, char **argv)
 	     "prefix of every Redis key"},
 	    {"max-body", "JOBQ_MAX_BODY", JQ_OPT_INT, &cfg.max_body, 1024, 64 * 1024 * 1024,
 	     "largest request body in bytes (413 above)"},
+	    {"keep-cancelled-ms", "JOBQ_KEEP_CANCELLED_MS", JQ_OPT_INT, &cfg.keep_cancelled_ms, 1000,
+	     365LL * 24 * 3600 * 1000, "how long a job cancelled before it ran is kept"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
 	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
 	     "debug, info, warn or error"},

@@ -31,6 +31,9 @@ size_t jq_keys_leases(const struct jq_keys *k, char *buf);               /* <p>l
 size_t jq_keys_dead(const struct jq_keys *k, char *buf);                 /* <p>dead zset */
 size_t jq_keys_queues(const struct jq_keys *k, char *buf);               /* <p>queues set */
 size_t jq_keys_wake_scheduled(const struct jq_keys *k, char *buf); /* <p>wake-scheduled */
+size_t jq_keys_queue_stats(const struct jq_keys *k, const char *q, char *buf); /* <p>queue-stats:<q> */
+size_t jq_keys_paused(const struct jq_keys *k, char *buf);        /* <p>paused set */
+size_t jq_keys_cancel_channel(const struct jq_keys *k, char *buf); /* <p>cancel channel */
 size_t jq_keys_stats(const struct jq_keys *k, char *buf);                /* <p>stats hash */
 size_t jq_keys_scheduled(const struct jq_keys *k, char *buf);            /* <p>scheduled zset */
 size_t jq_keys_workers(const struct jq_keys *k, char *buf);              /* <p>workers zset */

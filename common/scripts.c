@@ -14,6 +14,9 @@ extern const char jq_lua_promote[];
 extern const char jq_lua_heartbeat[];
 extern const char jq_lua_reap[];
 extern const char jq_lua_dead[];
+extern const char jq_lua_cancel[];
+extern const char jq_lua_queues[];
+extern const char jq_lua_workers[];
 
 static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_ENQUEUE] = {"enqueue", jq_lua_enqueue, ""},
@@ -25,6 +28,9 @@ static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_HEARTBEAT] = {"heartbeat", jq_lua_heartbeat, ""},
     [JQ_SCRIPT_REAP] = {"reap", jq_lua_reap, ""},
     [JQ_SCRIPT_DEAD] = {"dead", jq_lua_dead, ""},
+    [JQ_SCRIPT_CANCEL] = {"cancel", jq_lua_cancel, ""},
+    [JQ_SCRIPT_QUEUES] = {"queues", jq_lua_queues, ""},
+    [JQ_SCRIPT_WORKERS] = {"workers", jq_lua_workers, ""},
 };
 
 void jq_scripts_init(void)

@@ -30,7 +30,7 @@ enum run_state {
 	RUN_GONE,      /* acknowledged (or lease lost); waiting for the last reference */
 };
 
-enum outcome { OUT_COMPLETED, OUT_FAILED, OUT_FATAL, OUT_REQUEUE };
+enum outcome { OUT_COMPLETED, OUT_FAILED, OUT_FATAL, OUT_CANCELLED, OUT_REQUEUE };
 
 static void maybe_fetch(struct jq_worker *w);
 static void send_outcome(struct jq_run *run);
@@ -153,6 +153,9 @@ static void outcome_written(struct jq_run *run, const redisReply *r)
 			run->w->completed++;
 			jq_debug("job %" PRId64 " (%s, queue %s) completed", run->id, run->type,
 				 run->queue);
+		} else if (code == 4) {
+			jq_info("job %" PRId64 " (%s, queue %s) cancelled", run->id, run->type,
+				run->queue);
 		} else if (code == 2) {
 			run->w->retried++;
 			schedule_promote(run->w, jq_now_ms() + run->retry_delay_ms);
@@ -200,13 +203,14 @@ static void flush_outbox(evutil_socket_t fd, short what, void *arg)
 		if (n > FINISH_BATCH_MAX)
 			n = FINISH_BATCH_MAX;
 		struct outbatch *ob = malloc(sizeof(*ob) + n * sizeof(ob->runs[0]));
-		size_t nargs = 4 + n + 3 + 5 * n;
+		size_t nargs = 4 + n + 4 + 5 * n;
 		const char **argv = malloc(sizeof(*argv) * nargs);
 		size_t *lens = malloc(sizeof(*lens) * nargs);
 		char *text = malloc(n * (JQ_KEY_MAX + 3 * 24) + 4 * JQ_KEY_MAX + 3 * 24);
 		int rc = -1;
 		if (ob && argv && lens && text) {
-			static const char *const kinds[] = {"completed", "failed", "fatal"};
+			static const char *const kinds[] = {"completed", "failed", "fatal",
+							    "cancelled"};
 			char *t = text;
 			size_t k = 0;
 #define ADD(s, l) (argv[k] = (s), lens[k] = (l), k++)
@@ -220,6 +224,7 @@ static void flush_outbox(evutil_socket_t fd, short what, void *arg)
 			ADDT(sprintf(t, "%" PRId64, w->cfg.keep_completed_ms));
 			ADDT(sprintf(t, "%" PRId64, w->cfg.keep_failed_ms));
 			ADDT(sprintf(t, "%" PRId64, w->cfg.dead_max));
+			ADD(w->keys.prefix, strlen(w->keys.prefix));
 			for (size_t i = 0; i < n; i++) {
 				struct jq_run *run = w->outbox[at + i];
 				if (!run->retry_delay_ms)
@@ -260,15 +265,16 @@ static void send_outcome(struct jq_run *run)
 		return;
 	if (run->outcome_ok == OUT_REQUEUE) {
 		char kjob[JQ_KEY_MAX], kleases[JQ_KEY_MAX], kq[JQ_KEY_MAX], kwake[JQ_KEY_MAX];
-		char id[24], token[24];
+		char kqstats[JQ_KEY_MAX], id[24], token[24];
 		jq_keys_job(&w->keys, run->id, kjob);
 		jq_keys_leases(&w->keys, kleases);
 		jq_keys_queue(&w->keys, run->queue, kq);
 		jq_keys_wake(&w->keys, run->queue, kwake);
+		jq_keys_queue_stats(&w->keys, run->queue, kqstats);
 		snprintf(id, sizeof(id), "%" PRId64, run->id);
 		snprintf(token, sizeof(token), "%" PRId64, run->token);
-		const char *argv[] = {kjob, kleases, kq, kwake, id, token};
-		if (jq_redis_eval(w->cmd, JQ_SCRIPT_REQUEUE, on_requeued, run, 4, 2, argv, NULL) == 0) {
+		const char *argv[] = {kjob, kleases, kq, kwake, kqstats, id, token};
+		if (jq_redis_eval(w->cmd, JQ_SCRIPT_REQUEUE, on_requeued, run, 5, 2, argv, NULL) == 0) {
 			run->sending = 1;
 			run->refs++;
 		}
@@ -538,10 +544,13 @@ static void maybe_fetch(struct jq_worker *w)
 	if (free_slots <= 0)
 		return;
 	int want = free_slots < JQ_WORKER_FETCH_BATCH ? (int)free_slots : JQ_WORKER_FETCH_BATCH;
-	char keys[1 + 2 * JQ_WORKER_MAX_QUEUES][JQ_KEY_MAX];
-	const char *argv[1 + 2 * JQ_WORKER_MAX_QUEUES + 5];
+	char keys[2 + 3 * JQ_WORKER_MAX_QUEUES][JQ_KEY_MAX];
+	const char *argv[2 + 3 * JQ_WORKER_MAX_QUEUES + 5 + JQ_WORKER_MAX_QUEUES];
 	int nk = 0;
 	jq_keys_leases(&w->keys, keys[nk]);
+	argv[nk] = keys[nk];
+	nk++;
+	jq_keys_paused(&w->keys, keys[nk]);
 	argv[nk] = keys[nk];
 	nk++;
 	for (int i = 0; i < w->nqueues; i++) {
@@ -549,6 +558,9 @@ static void maybe_fetch(struct jq_worker *w)
 		argv[nk] = keys[nk];
 		nk++;
 		jq_keys_wake(&w->keys, w->queue_names[i], keys[nk]);
+		argv[nk] = keys[nk];
+		nk++;
+		jq_keys_queue_stats(&w->keys, w->queue_names[i], keys[nk]);
 		argv[nk] = keys[nk];
 		nk++;
 	}
@@ -562,7 +574,9 @@ static void maybe_fetch(struct jq_worker *w)
 	argv[nk + 2] = lease;
 	argv[nk + 3] = w->id;
 	argv[nk + 4] = nwant;
-	if (jq_redis_eval(w->cmd, JQ_SCRIPT_FETCH, on_fetch, w, nk, 5, argv, NULL) == 0)
+	for (int i = 0; i < w->nqueues; i++)
+		argv[nk + 5 + i] = w->queue_names[i];
+	if (jq_redis_eval(w->cmd, JQ_SCRIPT_FETCH, on_fetch, w, nk, 5 + w->nqueues, argv, NULL) == 0)
 		w->fetching = want;
 }
 
@@ -601,6 +615,51 @@ static void reap(struct jq_worker *w)
 	jq_redis_eval(w->cmd, JQ_SCRIPT_REAP, on_reaped, w, 4, 8, argv, NULL);
 }
 
+/* Stops a running job whose cancellation was requested; it ends 'cancelled'. */
+static void cancel_run(struct jq_worker *w, int64_t id)
+{
+	for (struct jq_run *r = w->runs; r; r = r->next) {
+		if (r->id != id || r->state != RUN_RUNNING)
+			continue;
+		/* a pool job cannot be interrupted: its thread finishes, the result is dropped */
+		if (!r->on_pool && r->h && r->h->cancel)
+			r->h->cancel(r);
+		jq_info("job %" PRId64 " (%s, queue %s): cancel requested; stopping it", r->id, r->type,
+			r->queue);
+		run_finish(r, OUT_CANCELLED, "cancelled");
+		return;
+	}
+}
+
+/* The beat answers with the ids of our jobs whose cancellation was requested: the
+ * backstop for a message on the cancel channel that we missed. */
+static void on_beat(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_worker *w = priv;
+	redisReply *r = reply;
+	if (!r || r->type != REDIS_REPLY_ARRAY)
+		return;
+	for (size_t i = 0; i < r->elements; i++) {
+		int64_t id;
+		if (r->element[i]->type == REDIS_REPLY_STRING &&
+		    jq_parse_i64(r->element[i]->str, 1, INT64_MAX, &id) == 0)
+			cancel_run(w, id);
+	}
+}
+
+/* Messages on the cancel channel: ["message", channel, id]. */
+static void on_cancel_message(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_worker *w = priv;
+	redisReply *r = reply;
+	int64_t id;
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+	    r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "message") == 0 &&
+	    r->element[2]->type == REDIS_REPLY_STRING &&
+	    jq_parse_i64(r->element[2]->str, 1, INT64_MAX, &id) == 0)
+		cancel_run(w, id);
+}
+
 /* Every heartbeat_ms: say we are alive and renew every lease we hold in one
  * script, reap for everyone, and retry outcome writes that did not get through. */
 static void beat_tick(evutil_socket_t fd, short what, void *arg)
@@ -613,21 +672,26 @@ static void beat_tick(evutil_socket_t fd, short what, void *arg)
 		n++;
 	const char **argv = malloc(sizeof(*argv) * (10 + n));
 	char(*ids)[24] = malloc(24 * (n + 1));
-	char *info = jq_strdup_printf(
-	    "{\"id\":\"%s\",\"pid\":%d,\"queues\":\"%s\",\"concurrency\":%" PRId64
-	    ",\"threads\":%" PRId64 ",\"running\":%" PRId64 ",\"started_at\":%" PRId64
-	    ",\"completed\":%" PRId64 ",\"failed\":%" PRId64 "}",
-	    w->id, (int)getpid(), w->cfg.queues, w->cfg.concurrency, w->cfg.threads, w->running,
-	    w->started_at_ms, w->completed, w->failed);
+	json_t *queues = json_array();
+	for (int i = 0; i < w->nqueues; i++)
+		json_array_append_new(queues, json_string(w->queue_names[i]));
+	json_t *j = json_pack("{s:s,s:s,s:i,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "id", w->id, "host",
+			      w->host, "pid", (int)getpid(), "queues", queues, "concurrency",
+			      (json_int_t)w->cfg.concurrency, "threads", (json_int_t)w->cfg.threads,
+			      "running", (json_int_t)w->running, "started_at",
+			      (json_int_t)w->started_at_ms, "completed", (json_int_t)w->completed,
+			      "failed", (json_int_t)w->failed, "heartbeat_ms",
+			      (json_int_t)w->cfg.heartbeat_ms);
+	char *info = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
 	if (argv && ids && info) {
 		char kleases[JQ_KEY_MAX], kworkers[JQ_KEY_MAX], kjobs[JQ_KEY_MAX], kinfo[JQ_KEY_MAX];
-		char now[24], lease[24], ttl[24];
-		int64_t now_ms = jq_now_ms();
+		char jobprefix[JQ_KEY_MAX], lease[24], ttl[24];
+		jq_keys_job_prefix(&w->keys, jobprefix);
 		jq_keys_leases(&w->keys, kleases);
 		jq_keys_workers(&w->keys, kworkers);
 		jq_keys_worker_jobs(&w->keys, w->id, kjobs);
 		jq_keys_worker(&w->keys, w->id, kinfo);
-		snprintf(now, sizeof(now), "%" PRId64, now_ms);
 		snprintf(lease, sizeof(lease), "%" PRId64, w->cfg.lease_ms); /* from Redis' TIME */
 		snprintf(ttl, sizeof(ttl), "%" PRId64, 3 * w->cfg.heartbeat_ms + w->cfg.lease_ms);
 		size_t k = 0;
@@ -635,7 +699,7 @@ static void beat_tick(evutil_socket_t fd, short what, void *arg)
 		argv[k++] = kworkers;
 		argv[k++] = kjobs;
 		argv[k++] = kinfo;
-		argv[k++] = now;
+		argv[k++] = jobprefix;
 		argv[k++] = lease;
 		argv[k++] = ttl;
 		argv[k++] = w->id;
@@ -645,7 +709,7 @@ static void beat_tick(evutil_socket_t fd, short what, void *arg)
 			snprintf(ids[i], 24, "%" PRId64, r->id);
 			argv[k++] = ids[i];
 		}
-		jq_redis_eval(w->cmd, JQ_SCRIPT_HEARTBEAT, NULL, NULL, 4, (int)(k - 4), argv, NULL);
+		jq_redis_eval(w->cmd, JQ_SCRIPT_HEARTBEAT, on_beat, w, 4, (int)(k - 4), argv, NULL);
 	}
 	free(argv);
 	free(ids);
@@ -702,6 +766,12 @@ static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
 	struct jq_worker *w = arg;
 	if (!ready)
 		return;
+	if (r == w->sub) {
+		char channel[JQ_KEY_MAX];
+		jq_keys_cancel_channel(&w->keys, channel);
+		redisAsyncCommand(jq_redis_ctx(r), on_cancel_message, w, "SUBSCRIBE %s", channel);
+		return;
+	}
 	if (r == w->cmd) {
 		beat_tick(-1, 0, w); /* also resends outcomes that waited for Redis */
 		schedule_promote(w, jq_now_ms());
@@ -828,8 +898,9 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	struct jq_redis_url url;
 	if (jq_redis_url_parse(cfg->redis_url, &url, err, errlen) != 0)
 		return -1;
-	char host[64] = "localhost";
-	gethostname(host, sizeof(host) - 1);
+	char *host = w->host;
+	if (gethostname(host, sizeof(w->host) - 1) != 0)
+		strcpy(host, "localhost");
 	unsigned rnd = (unsigned)(jq_mono_us() ^ (int64_t)getpid() << 16);
 	snprintf(w->id, sizeof(w->id), "%s:%d:%04x", host, (int)getpid(), rnd & 0xffff);
 	w->pool = jq_pool_new(base, (int)cfg->threads);
@@ -853,6 +924,7 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	signal(SIGPIPE, SIG_IGN);
 	w->cmd = jq_redis_new(base, &url, "worker-cmd", redis_state_cb, w);
 	w->blk = jq_redis_new(base, &url, "worker-fetch", redis_state_cb, w);
+	w->sub = jq_redis_new(base, &url, "worker-events", redis_state_cb, w);
 	jq_info("worker %s serving %s with concurrency %" PRId64 " and %" PRId64 " threads", w->id,
 		cfg->queues, cfg->concurrency, cfg->threads);
 	return 0;
@@ -864,6 +936,7 @@ void jq_worker_release(struct jq_worker *w)
 {
 	/* threads first: after this no pool work is running */
 	jq_pool_free(w->pool);
+	jq_redis_free(w->sub);
 	jq_redis_free(w->blk);
 	jq_redis_free(w->cmd);
 	while (w->runs) {

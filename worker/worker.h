@@ -45,10 +45,11 @@ struct jq_worker {
 	struct event_base *base;
 	struct jq_worker_config cfg;
 	struct jq_keys keys;
-	struct jq_redis *cmd, *blk;
+	struct jq_redis *cmd, *blk, *sub; /* sub: the cancel channel */
 	struct jq_pool *pool;
 	struct jq_curl_loop *curl;
 	char id[JQ_WORKER_ID_MAX + 1];
+	char host[64];
 	int64_t started_at_ms;
 	char queue_names[JQ_WORKER_MAX_QUEUES][JQ_QUEUE_NAME_MAX + 1];
 	int nqueues;

@@ -1,7 +1,8 @@
 -- enqueue: store new jobs and make them visible to workers, in one atomic step
 -- (one job for POST /jobs, many for POST /jobs/bulk).
 -- KEYS[1] set of queue names, KEYS[2] stats hash, KEYS[3] id counter, KEYS[4] scheduled
---   zset, KEYS[5] the promoters' wake list, then per job: job hash, queue list, queue wake list
+--   zset, KEYS[5] the promoters' wake list, then per job: job hash, queue list, queue wake
+--   list, queue stats hash
 -- ARGV per job: id, queue name, delay ms (0: none), run at epoch ms (0: none), n, then
 --   n values: the envelope as name, value pairs
 -- A job with a delay or a run-at time in the future is 'scheduled' (run_at in its hash, its
@@ -13,7 +14,7 @@
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 -- an id is never reused: refuse the whole call before writing anything
-for k = 6, #KEYS, 3 do
+for k = 6, #KEYS, 4 do
   if redis.call('EXISTS', KEYS[k]) == 1 then
     return redis.error_reply('ID_TAKEN ' .. KEYS[k] .. ' already exists')
   end
@@ -23,7 +24,8 @@ local seen = {}
 local woken = {}
 local maxid = 0
 local scheduled = 0
-for k = 6, #KEYS, 3 do
+local counts = {} -- queue stats key -> {enqueued, scheduled}
+for k = 6, #KEYS, 4 do
   local n = tonumber(ARGV[a + 4])
   local due = tonumber(ARGV[a + 3])
   if due == 0 and tonumber(ARGV[a + 2]) > 0 then
@@ -37,6 +39,15 @@ for k = 6, #KEYS, 3 do
   else
     redis.call('HSET', KEYS[k], 'state', 'pending', 'created_at', now, unpack(ARGV, a + 5, a + 4 + n))
     redis.call('LPUSH', KEYS[k + 1], ARGV[a])
+  end
+  local c = counts[KEYS[k + 3]]
+  if not c then
+    c = {0, 0}
+    counts[KEYS[k + 3]] = c
+  end
+  c[1] = c[1] + 1
+  if due > now then
+    c[2] = c[2] + 1
   end
   local wake = KEYS[k + 2]
   if not seen[wake] then
@@ -61,6 +72,12 @@ end
 if tonumber(redis.call('GET', KEYS[3]) or '0') < maxid then
   redis.call('SET', KEYS[3], maxid)
 end
-local count = (#KEYS - 5) / 3
+for key, c in pairs(counts) do
+  redis.call('HINCRBY', key, 'enqueued', c[1])
+  if c[2] > 0 then
+    redis.call('HINCRBY', key, 'scheduled', c[2])
+  end
+end
+local count = (#KEYS - 5) / 4
 redis.call('HINCRBY', KEYS[2], 'enqueued', count)
 return count

@@ -1,9 +1,9 @@
 -- fetch: take up to N pending jobs and record each under a lease, in one atomic step.
 -- A job is never out of its queue without being in the lease set (at-least-once).
--- KEYS[1] lease zset (id -> deadline ms), KEYS[2..] pairs of (queue list, wake list),
---   in the order the worker serves its queues
+-- KEYS[1] lease zset (id -> deadline ms), KEYS[2] set of paused queues, then per served
+--   queue, in the order the worker serves them: (queue list, wake list, queue stats hash)
 -- ARGV[1] job key prefix ("<prefix>job:"), ARGV[2] unused, ARGV[3] lease ms,
---   ARGV[4] worker id, ARGV[5] most jobs to take
+--   ARGV[4] worker id, ARGV[5] most jobs to take, ARGV[6..] the queue names, in KEYS order
 -- Times are Redis' clock (TIME): one clock for every machine.
 -- Returns an array: first the list of ids dropped because their job hash is gone (so the
 -- worker can log them), then 8 entries per job taken:
@@ -17,8 +17,12 @@ local out = {dropped}
 local want = tonumber(ARGV[5])
 local deadline = now + tonumber(ARGV[3])
 local got = 0
-for i = 2, #KEYS, 2 do
-  while got < want do
+local paused = {}
+for i = 3, #KEYS, 3 do
+  local q = (i - 3) / 3 + 1
+  paused[i] = redis.call('SISMEMBER', KEYS[2], ARGV[5 + q]) == 1
+  local taken = 0
+  while got < want and not paused[i] do
     local id = redis.call('RPOP', KEYS[i])
     if not id then break end
     local jk = ARGV[1] .. id
@@ -39,15 +43,19 @@ for i = 2, #KEYS, 2 do
       out[#out + 1] = f[5] or '3' -- defaults are not stored (see enqueue)
       out[#out + 1] = f[6] or 'default'
       got = got + 1
+      taken = taken + 1
     elseif not f[1] then
       dropped[#dropped + 1] = id
     end
-    -- any other state (e.g. cancelled while queued) or a missing hash: not runnable, dropped
+    -- any other state (cancelled while queued): not runnable, dropped
+  end
+  if taken > 0 then
+    redis.call('HINCRBY', KEYS[i + 2], 'running', taken)
   end
 end
--- pass the wake-up on to the next idle worker while any queue still holds jobs
-for i = 2, #KEYS, 2 do
-  if redis.call('LLEN', KEYS[i]) > 0 and redis.call('LLEN', KEYS[i + 1]) == 0 then
+-- pass the wake-up on to the next idle worker while any served, unpaused queue holds jobs
+for i = 3, #KEYS, 3 do
+  if not paused[i] and redis.call('LLEN', KEYS[i]) > 0 and redis.call('LLEN', KEYS[i + 1]) == 0 then
     redis.call('LPUSH', KEYS[i + 1], 1)
   end
 end

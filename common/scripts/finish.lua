@@ -3,29 +3,50 @@
 -- one loop turn together).
 -- KEYS[1] lease zset, KEYS[2] dead zset, KEYS[3] scheduled zset, KEYS[4] stats hash
 --   (counters completed, retried, failed), KEYS[5..] the job hashes, one per job
--- ARGV[1] keep completed jobs ms, ARGV[2] keep failed jobs ms, ARGV[3] most jobs kept in
---   the dead set, then 5 per job: id, fencing token, kind ('completed', 'failed' (may
---   retry) or 'fatal' (never retry: the job cannot run)), result JSON or error text,
---   retry delay ms (used if attempts remain)
+-- ARGV[1] keep completed (and cancelled) jobs ms, ARGV[2] keep failed jobs ms, ARGV[3] most
+--   jobs kept in the dead set, ARGV[4] key prefix (queue stats keys are built from it and
+--   the job's queue), then 5 per job: id, fencing token, kind ('completed', 'failed' (may
+--   retry), 'fatal' (never retry: the job cannot run) or 'cancelled'), result JSON or
+--   error text, retry delay ms (used if attempts remain)
 -- Times are Redis' clock (TIME).
 -- Returns one code per job: 1 completed, 2 scheduled for a retry, 3 failed for good
---   (dead), 0 the lease is no longer the caller's (a stale acknowledgement: nothing written).
+--   (dead), 4 cancelled, 0 the lease is no longer the caller's (a stale acknowledgement:
+--   nothing written).
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
-local completed, retried, failed = 0, 0, 0
+local totals = {completed = 0, retried = 0, failed = 0, cancelled = 0}
+local per_queue = {} -- queue -> {counter -> n}
+local function count(q, what)
+  totals[what] = totals[what] + 1
+  local c = per_queue[q]
+  if not c then
+    c = {running = 0}
+    per_queue[q] = c
+  end
+  c[what] = (c[what] or 0) + 1
+  c.running = c.running - 1
+end
 for k = 5, #KEYS do
-  local a = 4 + (k - 5) * 5
+  local a = 5 + (k - 5) * 5
   local jk, id, token, kind, text = KEYS[k], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local cur = redis.call('HMGET', jk, 'token', 'state', 'attempts', 'max_attempts', 'errors')
+  local cur = redis.call('HMGET', jk, 'token', 'state', 'attempts', 'max_attempts', 'errors',
+                         'queue')
+  local q = cur[6] or 'default' -- not stored at its default
   if cur[1] ~= token or cur[2] ~= 'running' then
     out[#out + 1] = 0
   elseif kind == 'completed' then
     redis.call('ZREM', KEYS[1], id)
     redis.call('HSET', jk, 'state', 'completed', 'result', text, 'finished_at', now)
     redis.call('PEXPIRE', jk, ARGV[1])
-    completed = completed + 1
+    count(q, 'completed')
     out[#out + 1] = 1
+  elseif kind == 'cancelled' then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HSET', jk, 'state', 'cancelled', 'error', text, 'finished_at', now)
+    redis.call('PEXPIRE', jk, ARGV[1])
+    count(q, 'cancelled')
+    out[#out + 1] = 4
   else
     redis.call('ZREM', KEYS[1], id)
     -- keep the error of every attempt
@@ -38,22 +59,29 @@ for k = 5, #KEYS do
                  'run_at', run_at)
       redis.call('HDEL', jk, 'worker')
       redis.call('ZADD', KEYS[3], run_at, id)
-      retried = retried + 1
+      count(q, 'retried')
+      per_queue[q].scheduled = (per_queue[q].scheduled or 0) + 1
       out[#out + 1] = 2
     else
       redis.call('HSET', jk, 'state', 'failed', 'error', text, 'errors', encoded,
                  'finished_at', now)
       redis.call('PEXPIRE', jk, ARGV[2])
       redis.call('ZADD', KEYS[2], now, id)
-      failed = failed + 1
+      count(q, 'failed')
       out[#out + 1] = 3
     end
   end
 end
-if completed > 0 then redis.call('HINCRBY', KEYS[4], 'completed', completed) end
-if retried > 0 then redis.call('HINCRBY', KEYS[4], 'retried', retried) end
-if failed > 0 then
-  redis.call('HINCRBY', KEYS[4], 'failed', failed)
+for what, n in pairs(totals) do
+  if n > 0 then redis.call('HINCRBY', KEYS[4], what, n) end
+end
+for q, c in pairs(per_queue) do
+  local key = ARGV[4] .. 'queue-stats:' .. q
+  for what, n in pairs(c) do
+    if n ~= 0 then redis.call('HINCRBY', key, what, n) end
+  end
+end
+if totals.failed > 0 then
   -- cap the dead set: the oldest entries go (their hashes expire on their own)
   local cap = tonumber(ARGV[3])
   if redis.call('ZCARD', KEYS[2]) > cap then

@@ -14,6 +14,7 @@ for _, id in ipairs(due) do
   f[2] = f[2] or 'default' -- not stored at its default
   if f[1] == 'scheduled' then
     redis.call('HSET', jk, 'state', 'pending')
+    redis.call('HINCRBY', ARGV[2] .. 'queue-stats:' .. f[2], 'scheduled', -1)
     redis.call('HDEL', jk, 'run_at')
     redis.call('LPUSH', ARGV[2] .. 'q:' .. f[2], id)
     local wake = ARGV[2] .. 'wake:' .. f[2]

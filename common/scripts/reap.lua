@@ -23,7 +23,10 @@ local function recover(id, why)
   end
   f[2] = f[2] or 'default' -- not stored at its default
   local n = tonumber(f[3] or '0') + 1
+  local qstats = prefix .. 'queue-stats:' .. f[2]
+  redis.call('HINCRBY', qstats, 'running', -1)
   if n > tonumber(ARGV[4]) then
+    redis.call('HINCRBY', qstats, 'failed', 1)
     redis.call('HSET', jk, 'state', 'failed', 'recoveries', n, 'finished_at', now,
                'error', 'lost its worker ' .. (n - 1) .. ' times (' .. why .. '); not retried')
     redis.call('ZADD', KEYS[3], now, id)
@@ -35,6 +38,7 @@ local function recover(id, why)
   redis.call('HINCRBY', jk, 'attempts', -1)
   redis.call('HSET', jk, 'state', 'pending', 'recoveries', n)
   redis.call('HDEL', jk, 'worker', 'started_at', 'done', 'total')
+  redis.call('HINCRBY', qstats, 'recovered', 1)
   redis.call('RPUSH', prefix .. 'q:' .. f[2], id)
   local wake = prefix .. 'wake:' .. f[2]
   if redis.call('LLEN', wake) == 0 then

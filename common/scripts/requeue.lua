@@ -1,6 +1,7 @@
 -- requeue: give a running job back to the head of its queue without spending an attempt
 -- (graceful shutdown), if the caller still holds its lease.
--- KEYS[1] job hash, KEYS[2] lease zset, KEYS[3] queue list, KEYS[4] queue wake list
+-- KEYS[1] job hash, KEYS[2] lease zset, KEYS[3] queue list, KEYS[4] queue wake list,
+--   KEYS[5] queue stats hash
 -- ARGV[1] id, ARGV[2] fencing token
 -- Returns 1, or 0 for a stale lease.
 local cur = redis.call('HMGET', KEYS[1], 'token', 'state')
@@ -16,4 +17,5 @@ redis.call('RPUSH', KEYS[3], ARGV[1])
 if redis.call('LLEN', KEYS[4]) == 0 then
   redis.call('LPUSH', KEYS[4], 1)
 end
+redis.call('HINCRBY', KEYS[5], 'running', -1)
 return 1

@@ -140,25 +140,26 @@ class FencingTest(FreshEnvTestCase):
         def finish_call(*outcomes):
             """finish.lua (docs/redis.md): KEYS leases, dead, scheduled, stats, then
             one job hash per job; ARGV keep completed ms, keep failed ms, dead set
-            cap, then id, token, kind, result or error, retry delay ms per job.
+            cap, key prefix, then id, token, kind, result or error, retry delay ms per
+            job.
             outcomes: (id, token, kind, text). Returns one code per job."""
             keys = FINISH_KEYS + ["jobq:job:%d" % o[0] for o in outcomes]
-            argv = ["86400000", "604800000", "10000"]
+            argv = ["86400000", "604800000", "10000", "jobq:"]
             for jid, token, kind, text in outcomes:
                 argv += [str(jid), str(token), kind, text, "1000"]
             return r.execute("EVALSHA", finish, len(keys), *(keys + argv))
 
         for bad in (tok[a] + 1, tok[a] - 1, 0):
             for kind, text in (("completed", '{"forged":true}'), ("failed", "forged failure"),
-                               ("fatal", "forged failure")):
+                               ("fatal", "forged failure"), ("cancelled", "forged")):
                 self.assertEqual(finish_call((a, bad, kind, text)), [0],
                                  "finish %s accepted token %d (current %d)"
                                  % (kind, bad, tok[a]))
             kjob = "jobq:job:%d" % a
             self.assertEqual(r.execute("EVALSHA", progress, 1, kjob, str(bad), "7", "9"), 0)
-            self.assertEqual(r.execute("EVALSHA", requeue, 4, kjob, "jobq:leases",
-                                       "jobq:q:default", "jobq:wake:default", str(a),
-                                       str(bad)), 0)
+            self.assertEqual(r.execute("EVALSHA", requeue, 5, kjob, "jobq:leases",
+                                       "jobq:q:default", "jobq:wake:default",
+                                       "jobq:queue-stats:default", str(a), str(bad)), 0)
         for jid in ids:
             self.assertEqual(self.hash(jid), before[jid],
                              "a call with a wrong token changed job %d" % jid)

@@ -1,0 +1,453 @@
+/* api_ops.c: operations: cancel a job, queue counts, pause/resume, workers, metrics. */
+#include <event2/buffer.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "broker.h"
+#include "log.h"
+#include "util.h"
+
+/* A request waiting on one Redis reply. */
+struct op {
+	struct jq_broker *b;
+	struct evhttp_request *req;
+	int64_t id;
+	char name[JQ_QUEUE_NAME_MAX + 1];
+	int flag;
+};
+
+static void unavailable(struct evhttp_request *req)
+{
+	jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
+}
+
+static struct op *op_new(struct jq_broker *b, struct evhttp_request *req)
+{
+	struct op *o = calloc(1, sizeof(*o));
+	if (!o) {
+		unavailable(req);
+		return NULL;
+	}
+	o->b = b;
+	o->req = req;
+	b->in_flight++;
+	return o;
+}
+
+static void op_free(struct op *o)
+{
+	o->b->in_flight--;
+	free(o);
+}
+
+/* Runs a script for o; on failure to send, answers 503 and frees o. */
+static void op_eval(struct op *o, enum jq_script_id id, redisCallbackFn *cb, int nkeys, int nargs,
+		    const char **argv)
+{
+	if (jq_redis_eval(o->b->redis, id, cb, o, nkeys, nargs, argv, NULL) != 0) {
+		unavailable(o->req);
+		op_free(o);
+	}
+}
+
+static int64_t str_i64(const redisReply *r)
+{
+	int64_t v = 0;
+	if (r && r->type == REDIS_REPLY_STRING)
+		jq_parse_i64(r->str, INT64_MIN, INT64_MAX, &v);
+	else if (r && r->type == REDIS_REPLY_INTEGER)
+		v = r->integer;
+	return v;
+}
+
+/* ---- DELETE /jobs/{id} ---- */
+
+static void on_cancel(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct op *o = priv;
+	redisReply *r = reply;
+	json_int_t id = (json_int_t)o->id;
+	if (!r || r->type != REDIS_REPLY_INTEGER)
+		unavailable(o->req);
+	else if (r->integer == 1)
+		jq_reply_json(o->req, 200, json_pack("{s:I,s:s}", "id", id, "state", "cancelled"));
+	else if (r->integer == 2)
+		jq_reply_json(o->req, 202, json_pack("{s:I,s:s,s:b}", "id", id, "state", "running",
+						     "cancel_requested", 1));
+	else if (r->integer == 3)
+		jq_reply_error(o->req, 409, "conflict", "job %" PRId64 " has already finished", o->id);
+	else
+		jq_reply_error(o->req, 404, "not_found", "job %" PRId64 " not found", o->id);
+	op_free(o);
+}
+
+void jq_api_cancel_job(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	int64_t id;
+	if (jq_parse_i64(arg, 1, INT64_MAX, &id) != 0) {
+		jq_reply_error(req, 400, "invalid_argument", "id '%.64s' is not a positive integer",
+			       arg);
+		return;
+	}
+	struct op *o = op_new(b, req);
+	if (!o)
+		return;
+	o->id = id;
+	char kjob[JQ_KEY_MAX], ksched[JQ_KEY_MAX], sid[24], keep[24];
+	jq_keys_job(&b->keys, id, kjob);
+	jq_keys_scheduled(&b->keys, ksched);
+	snprintf(sid, sizeof(sid), "%" PRId64, id);
+	snprintf(keep, sizeof(keep), "%" PRId64, b->cfg.keep_cancelled_ms);
+	const char *argv[] = {kjob, ksched, sid, b->keys.prefix, keep};
+	op_eval(o, JQ_SCRIPT_CANCEL, on_cancel, 2, 3, argv);
+}
+
+/* ---- queues ---- */
+
+static const char *const queue_counters[] = {"scheduled", "running",   "completed", "failed",
+					     "retried",   "cancelled", "recovered", "enqueued"};
+#define N_QUEUE_COUNTERS (sizeof(queue_counters) / sizeof(queue_counters[0]))
+
+/* One queue from queues.lua's answer at e: name, pending, paused, stats as pairs. */
+static json_t *queue_json(redisReply **e)
+{
+	json_t *q = json_pack("{s:s%,s:I,s:b}", "name", e[0]->str, e[0]->len, "pending",
+			      (json_int_t)e[1]->integer, "paused", (int)e[2]->integer);
+	for (size_t i = 0; i < N_QUEUE_COUNTERS; i++)
+		json_object_set_new(q, queue_counters[i], json_integer(0));
+	const redisReply *st = e[3];
+	for (size_t i = 0; st->type == REDIS_REPLY_ARRAY && i + 1 < st->elements; i += 2) {
+		for (size_t k = 0; k < N_QUEUE_COUNTERS; k++) {
+			if (strcmp(st->element[i]->str, queue_counters[k]) == 0) {
+				int64_t v = str_i64(st->element[i + 1]);
+				/* gauges kept by increments: never show a transient negative */
+				json_object_set_new(q, queue_counters[k], json_integer(v < 0 ? 0 : v));
+			}
+		}
+	}
+	return q;
+}
+
+static int queues_reply_ok(const redisReply *r)
+{
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements % 4)
+		return 0;
+	for (size_t i = 0; i < r->elements; i += 4)
+		if (r->element[i]->type != REDIS_REPLY_STRING ||
+		    r->element[i + 1]->type != REDIS_REPLY_INTEGER ||
+		    r->element[i + 2]->type != REDIS_REPLY_INTEGER)
+			return 0;
+	return 1;
+}
+
+static void on_queues(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct op *o = priv;
+	redisReply *r = reply;
+	if (!queues_reply_ok(r)) {
+		unavailable(o->req);
+	} else if (o->name[0]) {
+		if (r->elements == 0)
+			jq_reply_error(o->req, 404, "not_found", "no queue '%s'", o->name);
+		else
+			jq_reply_json(o->req, 200, queue_json(r->element));
+	} else {
+		json_t *list = json_array();
+		for (size_t i = 0; i < r->elements; i += 4)
+			json_array_append_new(list, queue_json(&r->element[i]));
+		jq_reply_json(o->req, 200, json_pack("{s:o}", "queues", list));
+	}
+	op_free(o);
+}
+
+static void queues_call(struct op *o, redisCallbackFn *cb)
+{
+	char kqueues[JQ_KEY_MAX], kpaused[JQ_KEY_MAX];
+	jq_keys_queues(&o->b->keys, kqueues);
+	jq_keys_paused(&o->b->keys, kpaused);
+	const char *argv[] = {kqueues, kpaused, o->b->keys.prefix, o->name};
+	op_eval(o, JQ_SCRIPT_QUEUES, cb, 2, 2, argv);
+}
+
+void jq_api_queues(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	struct op *o = op_new(b, req);
+	if (o)
+		queues_call(o, on_queues);
+}
+
+static int take_queue_name(struct evhttp_request *req, const char *s, size_t n, char *out)
+{
+	if (!jq_name_valid(s, n)) {
+		jq_reply_error(req, 400, "invalid_argument", "'%.*s' is not a valid queue name",
+			       (int)(n > 64 ? 64 : n), s);
+		return -1;
+	}
+	memcpy(out, s, n);
+	out[n] = '\0';
+	return 0;
+}
+
+void jq_api_queue(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	char name[JQ_QUEUE_NAME_MAX + 1];
+	if (take_queue_name(req, arg, strlen(arg), name) != 0)
+		return;
+	struct op *o = op_new(b, req);
+	if (!o)
+		return;
+	strcpy(o->name, name);
+	queues_call(o, on_queues);
+}
+
+/* POST /queues/{name}/pause and /resume: SADD/SREM the paused set (and remember the
+ * name), in one MULTI; a resume also wakes a worker for what waited meanwhile. */
+static void on_queue_action(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct op *o = priv;
+	redisReply *r = reply;
+	if (!r || r->type != REDIS_REPLY_ARRAY)
+		unavailable(o->req);
+	else
+		jq_reply_json(o->req, 200, json_pack("{s:s,s:b}", "name", o->name, "paused", o->flag));
+	op_free(o);
+}
+
+void jq_api_queue_action(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	const char *slash = strchr(arg, '/');
+	int pause;
+	if (slash && strcmp(slash, "/pause") == 0)
+		pause = 1;
+	else if (slash && strcmp(slash, "/resume") == 0)
+		pause = 0;
+	else {
+		jq_reply_error(req, 404, "not_found", "use POST /queues/{name}/pause or /resume");
+		return;
+	}
+	char name[JQ_QUEUE_NAME_MAX + 1];
+	if (take_queue_name(req, arg, (size_t)(slash - arg), name) != 0)
+		return;
+	redisAsyncContext *ac = jq_redis_ctx(b->redis);
+	if (!ac) {
+		unavailable(req);
+		return;
+	}
+	struct op *o = op_new(b, req);
+	if (!o)
+		return;
+	strcpy(o->name, name);
+	o->flag = pause;
+	char kpaused[JQ_KEY_MAX], kqueues[JQ_KEY_MAX], kwake[JQ_KEY_MAX];
+	jq_keys_paused(&b->keys, kpaused);
+	jq_keys_queues(&b->keys, kqueues);
+	jq_keys_wake(&b->keys, name, kwake);
+	int rc = redisAsyncCommand(ac, NULL, NULL, "MULTI");
+	if (pause)
+		rc |= redisAsyncCommand(ac, NULL, NULL, "SADD %s %s", kpaused, name);
+	else
+		rc |= redisAsyncCommand(ac, NULL, NULL, "SREM %s %s", kpaused, name) |
+		      redisAsyncCommand(ac, NULL, NULL, "LPUSH %s 1", kwake);
+	rc |= redisAsyncCommand(ac, NULL, NULL, "SADD %s %s", kqueues, name);
+	rc |= redisAsyncCommand(ac, on_queue_action, o, "EXEC");
+	if (rc != REDIS_OK) {
+		/* the connection is failing: every queued callback gets NULL; ours answers 503 */
+		jq_warn("pause/resume of '%s' could not be sent", name);
+	}
+}
+
+/* ---- GET /workers ---- */
+
+#define WORKER_ALIVE_BEATS 3
+
+static void on_workers(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct op *o = priv;
+	redisReply *r = reply;
+	if (!r || r->type != REDIS_REPLY_ARRAY) {
+		unavailable(o->req);
+		op_free(o);
+		return;
+	}
+	json_t *list = json_array();
+	for (size_t i = 0; i + 2 < r->elements; i += 3) {
+		json_t *info = json_loads(r->element[i + 2]->str, 0, NULL);
+		if (!json_is_object(info)) {
+			json_decref(info);
+			continue;
+		}
+		char when[32];
+		jq_format_rfc3339(str_i64(r->element[i + 1]), when);
+		json_object_set_new(info, "last_heartbeat", json_string(when));
+		json_t *started = json_object_get(info, "started_at");
+		if (json_is_integer(started)) {
+			jq_format_rfc3339(json_integer_value(started), when);
+			json_object_set_new(info, "started_at", json_string(when));
+		}
+		json_object_del(info, "heartbeat_ms");
+		json_array_append_new(list, info);
+	}
+	jq_reply_json(o->req, 200, json_pack("{s:o}", "workers", list));
+	op_free(o);
+}
+
+void jq_api_workers(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	struct op *o = op_new(b, req);
+	if (!o)
+		return;
+	char kworkers[JQ_KEY_MAX], window[24];
+	jq_keys_workers(&b->keys, kworkers);
+	/* the reaper removes silent workers; until then, show only recent beats (3 s at the
+	 * default 1 s heartbeat; a slower heartbeat shows up after its own beat) */
+	snprintf(window, sizeof(window), "%d", WORKER_ALIVE_BEATS * 1000 + 500);
+	const char *argv[] = {kworkers, b->keys.prefix, window};
+	op_eval(o, JQ_SCRIPT_WORKERS, on_workers, 1, 2, argv);
+}
+
+/* ---- GET /metrics ---- */
+
+/* Metrics come from three reads pipelined on the one connection (queues, workers,
+ * dead), answered in order; each callback renders its part into m->text. */
+struct metrics {
+	struct op *o;
+	struct evbuffer *text;
+	int left, failed;
+};
+
+static void metrics_step(struct metrics *m)
+{
+	if (--m->left > 0)
+		return;
+	struct evhttp_request *req = m->o->req;
+	if (m->failed) {
+		unavailable(req);
+	} else {
+		evbuffer_add_buffer(evhttp_request_get_output_buffer(req), m->text);
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+				  "text/plain; version=0.0.4; charset=utf-8");
+		evhttp_send_reply(req, 200, "OK", NULL);
+	}
+	evbuffer_free(m->text);
+	op_free(m->o);
+	free(m);
+}
+
+static const struct {
+	const char *field, *metric, *type, *help;
+} queue_metrics[] = {
+    {"enqueued", "jobq_jobs_enqueued_total", "counter", "Jobs accepted."},
+    {"completed", "jobq_jobs_completed_total", "counter", "Jobs completed."},
+    {"failed", "jobq_jobs_failed_total", "counter", "Jobs failed for good (dead)."},
+    {"retried", "jobq_jobs_retried_total", "counter", "Failed attempts scheduled for a retry."},
+    {"cancelled", "jobq_jobs_cancelled_total", "counter", "Jobs cancelled."},
+    {"recovered", "jobq_jobs_recovered_total", "counter",
+     "Jobs given back after losing their worker."},
+    {"pending", "jobq_queue_pending", "gauge", "Jobs waiting in the queue."},
+    {"scheduled", "jobq_queue_scheduled", "gauge", "Jobs waiting for their time or a retry."},
+    {"running", "jobq_queue_running", "gauge", "Jobs running."},
+    {"paused", "jobq_queue_paused", "gauge", "1 if the queue is paused."},
+};
+
+static void on_metrics_queues(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct metrics *m = priv;
+	redisReply *r = reply;
+	if (!queues_reply_ok(r)) {
+		m->failed = 1;
+		metrics_step(m);
+		return;
+	}
+	size_t nq = r->elements / 4;
+	json_t **qs = calloc(nq + 1, sizeof(*qs));
+	for (size_t i = 0; qs && i < nq; i++)
+		qs[i] = queue_json(&r->element[4 * i]);
+	for (size_t k = 0; qs && k < sizeof(queue_metrics) / sizeof(queue_metrics[0]); k++) {
+		evbuffer_add_printf(m->text, "# HELP %s %s\n# TYPE %s %s\n", queue_metrics[k].metric,
+				    queue_metrics[k].help, queue_metrics[k].metric,
+				    queue_metrics[k].type);
+		for (size_t i = 0; i < nq; i++) {
+			json_t *v = json_object_get(qs[i], queue_metrics[k].field);
+			long long n = json_is_boolean(v) ? json_is_true(v) : json_integer_value(v);
+			/* queue names are [A-Za-z0-9_.:-]: nothing to escape in the label */
+			evbuffer_add_printf(m->text, "%s{queue=\"%s\"} %lld\n", queue_metrics[k].metric,
+					    json_string_value(json_object_get(qs[i], "name")), n);
+		}
+	}
+	for (size_t i = 0; qs && i < nq; i++)
+		json_decref(qs[i]);
+	if (!qs)
+		m->failed = 1;
+	free(qs);
+	metrics_step(m);
+}
+
+static void on_metrics_workers(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct metrics *m = priv;
+	redisReply *r = reply;
+	if (!r || r->type != REDIS_REPLY_ARRAY)
+		m->failed = 1;
+	else
+		evbuffer_add_printf(m->text,
+				    "# HELP jobq_workers Workers with a recent heartbeat.\n"
+				    "# TYPE jobq_workers gauge\njobq_workers %zu\n",
+				    r->elements / 3);
+	metrics_step(m);
+}
+
+static void on_metrics_dead(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct metrics *m = priv;
+	redisReply *r = reply;
+	if (!r || r->type != REDIS_REPLY_INTEGER)
+		m->failed = 1;
+	else
+		evbuffer_add_printf(m->text,
+				    "# HELP jobq_dead_jobs Jobs in the dead set.\n"
+				    "# TYPE jobq_dead_jobs gauge\njobq_dead_jobs %lld\n",
+				    r->integer);
+	metrics_step(m);
+}
+
+void jq_api_metrics(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	redisAsyncContext *ac = jq_redis_ctx(b->redis);
+	if (!ac) {
+		unavailable(req);
+		return;
+	}
+	struct op *o = op_new(b, req);
+	struct metrics *m = o ? calloc(1, sizeof(*m)) : NULL;
+	if (m)
+		m->text = evbuffer_new();
+	if (!m || !m->text) {
+		if (o) {
+			unavailable(req);
+			op_free(o);
+		}
+		free(m);
+		return;
+	}
+	m->o = o;
+	m->left = 4; /* three reads and this function: the reply goes when all are done */
+	char kqueues[JQ_KEY_MAX], kpaused[JQ_KEY_MAX], kworkers[JQ_KEY_MAX], kdead[JQ_KEY_MAX],
+	    window[24];
+	jq_keys_queues(&b->keys, kqueues);
+	jq_keys_paused(&b->keys, kpaused);
+	jq_keys_workers(&b->keys, kworkers);
+	jq_keys_dead(&b->keys, kdead);
+	snprintf(window, sizeof(window), "%d", WORKER_ALIVE_BEATS * 1000 + 500);
+	const char *qargv[] = {kqueues, kpaused, b->keys.prefix, ""};
+	const char *wargv[] = {kworkers, b->keys.prefix, window};
+	if (jq_redis_eval(b->redis, JQ_SCRIPT_QUEUES, on_metrics_queues, m, 2, 2, qargv, NULL) != 0)
+		m->failed = 1, m->left--;
+	if (jq_redis_eval(b->redis, JQ_SCRIPT_WORKERS, on_metrics_workers, m, 1, 2, wargv, NULL) != 0)
+		m->failed = 1, m->left--;
+	if (redisAsyncCommand(ac, on_metrics_dead, m, "ZCARD %s", kdead) != REDIS_OK)
+		m->failed = 1, m->left--;
+	metrics_step(m);
+}
