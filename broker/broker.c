@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/listener.h>
+#include <fcntl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 
@@ -151,6 +154,45 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* The broker whose listener reports errors (one per process). */
+static struct jq_broker *g_listening_broker;
+
+/* accept() failed. With EMFILE/ENFILE the pending connection would make the listener
+ * readable forever (a spinning loop): give up the spare descriptor, accept the
+ * connection, answer 503 and close it, then take the spare back. */
+static void accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	int err = EVUTIL_SOCKET_ERROR();
+	static const char body[] = "{\"error\":{\"code\":\"too_many_connections\",\"message\":"
+				   "\"the broker is out of file descriptors\"}}";
+	/* arg is evhttp's (the listener's one user pointer belongs to it): find ours */
+	struct jq_broker *b = g_listening_broker;
+	if (err != EMFILE && err != ENFILE) {
+		jq_warn("accept failed: %s", evutil_socket_error_to_string(err));
+		return;
+	}
+	if (b->spare_fd >= 0) {
+		close(b->spare_fd);
+		b->spare_fd = -1;
+	}
+	int fd = accept4(evconnlistener_get_fd(lev), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd >= 0) {
+		char reply[256];
+		int n = snprintf(reply, sizeof(reply),
+				 "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+				 "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
+				 sizeof(body) - 1, body);
+		ssize_t w = write(fd, reply, (size_t)n);
+		(void)w; /* best effort: a full buffer only loses the courtesy reply */
+		close(fd);
+	}
+	b->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	b->refused++;
+	if ((b->refused & (b->refused - 1)) == 0) /* 1, 2, 4, 8 ...: a log that cannot flood */
+		jq_warn("out of file descriptors: refused %" PRId64 " connections so far with 503",
+			b->refused);
+}
+
 static void stop_now(struct jq_broker *b)
 {
 	jq_info("stopped");
@@ -202,6 +244,7 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		   const struct jq_broker_config *cfg, char *err, size_t errlen)
 {
 	memset(b, 0, sizeof(*b));
+	b->spare_fd = -1;
 	b->base = base;
 	b->cfg = *cfg;
 	if (jq_keys_init(&b->keys, cfg->prefix) != 0) {
@@ -231,13 +274,32 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 						    EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD |
 						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(b->http, dispatch_cb, b);
-	b->sock = evhttp_bind_socket_with_handle(b->http, host, (ev_uint16_t)port);
-	if (!b->sock) {
-		snprintf(err, errlen, "cannot listen on '%s': %s", cfg->listen, strerror(errno));
+	struct sockaddr_storage bind_ss;
+	int bind_len = sizeof(bind_ss);
+	if (evutil_parse_sockaddr_port(cfg->listen, (struct sockaddr *)&bind_ss, &bind_len) != 0) {
+		snprintf(err, errlen, "listen address '%s' must be host:port with a numeric host",
+			 cfg->listen);
 		evhttp_free(b->http);
 		b->http = NULL;
 		return -1;
 	}
+	struct evconnlistener *lev = evconnlistener_new_bind(
+	    base, NULL, NULL, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+	    JQ_BROKER_BACKLOG, (struct sockaddr *)&bind_ss, bind_len);
+	if (lev)
+		b->sock = evhttp_bind_listener(b->http, lev);
+	if (!b->sock) {
+		snprintf(err, errlen, "cannot listen on '%s': %s", cfg->listen, strerror(errno));
+		if (lev)
+			evconnlistener_free(lev);
+		evhttp_free(b->http);
+		b->http = NULL;
+		return -1;
+	}
+	/* out of file descriptors: refuse cleanly instead of spinning on accept() */
+	b->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	g_listening_broker = b;
+	evconnlistener_set_error_cb(lev, accept_error_cb);
 	evutil_socket_t fd = evhttp_bound_socket_get_fd(b->sock);
 	int one = 1;
 	/* accepted sockets inherit TCP_NODELAY on Linux: small replies go out at once */
@@ -275,4 +337,6 @@ void jq_broker_release(struct jq_broker *b)
 	jq_redis_free(b->redis);
 	if (b->http)
 		evhttp_free(b->http);
+	if (b->spare_fd >= 0)
+		close(b->spare_fd);
 }

@@ -21,6 +21,7 @@
 #define JQ_BROKER_MAX_HEADERS 8192
 #define JQ_BROKER_DEFAULT_MAX_BODY (1024 * 1024)
 #define JQ_BROKER_SHUTDOWN_MS 5000
+#define JQ_BROKER_BACKLOG 4096
 
 struct jq_broker_config {
 	const char *listen;    /* "host:port" */
@@ -43,6 +44,8 @@ struct jq_broker {
 	int stopping;
 	struct event *sigterm, *sigint, *stop_timer;
 	int port; /* the bound port (useful with port 0) */
+	int spare_fd;    /* kept open to be given up when accept() hits EMFILE */
+	int64_t refused; /* connections refused for lack of descriptors */
 	/* ids reserved with INCRBY, handed out without a round trip: [next, end) */
 	int64_t id_next, id_end;
 	int64_t spare_next, spare_end; /* the next block, fetched before this one runs out */
