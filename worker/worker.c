@@ -265,7 +265,7 @@ static void send_outcome(struct jq_run *run)
 		return;
 	if (run->outcome_ok == OUT_REQUEUE) {
 		char kjob[JQ_KEY_MAX], kleases[JQ_KEY_MAX], kq[JQ_KEY_MAX], kwake[JQ_KEY_MAX];
-		char kqstats[JQ_KEY_MAX], id[24], token[24];
+		char kqstats[JQ_KEY_MAX], id[24], token[24], keep[24];
 		jq_keys_job(&w->keys, run->id, kjob);
 		jq_keys_leases(&w->keys, kleases);
 		jq_keys_queue(&w->keys, run->queue, kq);
@@ -273,8 +273,9 @@ static void send_outcome(struct jq_run *run)
 		jq_keys_queue_stats(&w->keys, run->queue, kqstats);
 		snprintf(id, sizeof(id), "%" PRId64, run->id);
 		snprintf(token, sizeof(token), "%" PRId64, run->token);
-		const char *argv[] = {kjob, kleases, kq, kwake, kqstats, id, token};
-		if (jq_redis_eval(w->cmd, JQ_SCRIPT_REQUEUE, on_requeued, run, 5, 2, argv, NULL) == 0) {
+		snprintf(keep, sizeof(keep), "%" PRId64, w->cfg.keep_completed_ms);
+		const char *argv[] = {kjob, kleases, kq, kwake, kqstats, id, token, keep};
+		if (jq_redis_eval(w->cmd, JQ_SCRIPT_REQUEUE, on_requeued, run, 5, 3, argv, NULL) == 0) {
 			run->sending = 1;
 			run->refs++;
 		}

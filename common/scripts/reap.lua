@@ -17,7 +17,7 @@ local recovered, poisoned = 0, 0
 local function recover(id, why)
   local jk = prefix .. 'job:' .. id
   redis.call('ZREM', KEYS[1], id)
-  local f = redis.call('HMGET', jk, 'state', 'queue', 'recoveries')
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'recoveries', 'cancel_requested')
   if f[1] ~= 'running' then
     return
   end
@@ -25,6 +25,13 @@ local function recover(id, why)
   local n = tonumber(f[3] or '0') + 1
   local qstats = prefix .. 'queue-stats:' .. f[2]
   redis.call('HINCRBY', qstats, 'running', -1)
+  if f[4] then
+    -- its cancellation was asked for while it ran: it ends here, it does not run again
+    redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', now)
+    redis.call('PEXPIRE', jk, ARGV[8])
+    redis.call('HINCRBY', qstats, 'cancelled', 1)
+    return
+  end
   if n > tonumber(ARGV[4]) then
     redis.call('HINCRBY', qstats, 'failed', 1)
     redis.call('HSET', jk, 'state', 'failed', 'recoveries', n, 'finished_at', now,

@@ -2,13 +2,23 @@
 -- (graceful shutdown), if the caller still holds its lease.
 -- KEYS[1] job hash, KEYS[2] lease zset, KEYS[3] queue list, KEYS[4] queue wake list,
 --   KEYS[5] queue stats hash
--- ARGV[1] id, ARGV[2] fencing token
+-- ARGV[1] id, ARGV[2] fencing token, ARGV[3] keep cancelled jobs ms
 -- Returns 1, or 0 for a stale lease.
-local cur = redis.call('HMGET', KEYS[1], 'token', 'state')
+local cur = redis.call('HMGET', KEYS[1], 'token', 'state', 'cancel_requested')
 if cur[1] ~= ARGV[2] or cur[2] ~= 'running' then
   return 0
 end
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HINCRBY', KEYS[5], 'running', -1)
+if cur[3] then
+  -- its cancellation was asked for: it ends here instead of going back to the queue
+  local t = redis.call('TIME')
+  redis.call('HSET', KEYS[1], 'state', 'cancelled',
+             'finished_at', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  redis.call('PEXPIRE', KEYS[1], ARGV[3])
+  redis.call('HINCRBY', KEYS[5], 'cancelled', 1)
+  return 1
+end
 redis.call('HINCRBY', KEYS[1], 'attempts', -1)
 redis.call('HSET', KEYS[1], 'state', 'pending')
 redis.call('HDEL', KEYS[1], 'worker', 'started_at', 'done', 'total')
@@ -17,5 +27,4 @@ redis.call('RPUSH', KEYS[3], ARGV[1])
 if redis.call('LLEN', KEYS[4]) == 0 then
   redis.call('LPUSH', KEYS[4], 1)
 end
-redis.call('HINCRBY', KEYS[5], 'running', -1)
 return 1
