@@ -35,6 +35,14 @@ void jq_reply_json(struct evhttp_request *req, int status, json_t *body)
 	struct evbuffer *out = evhttp_request_get_output_buffer(req);
 	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 			  "application/json");
+	/* HEAD gets the headers only: a body would desynchronise keep-alive clients */
+	if (text && evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		char len[24];
+		snprintf(len, sizeof(len), "%zu", strlen(text));
+		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
+		free(text);
+		text = NULL;
+	}
 	if (text)
 		evbuffer_add_reference(out, text, strlen(text), free_json_text, NULL);
 	evhttp_send_reply(req, status, NULL, NULL);

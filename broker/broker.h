@@ -73,7 +73,9 @@ void jq_reply_error(struct evhttp_request *req, int status, const char *code, co
 int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out);
 
 #define JQ_ID_BLOCK 1000   /* ids reserved per INCRBY */
-#define JQ_BULK_MAX 10000  /* jobs in one POST /jobs/bulk */
+/* jobs in one POST /jobs/bulk: one atomic script call, so Redis serves nobody else
+ * meanwhile (about 11 ms per 1,000 noop jobs here): clients should prefer ~1,000 */
+#define JQ_BULK_MAX 10000
 
 /* How stored jobs are answered: called once with their ids, first_id .. first_id+n-1,
  * and their specs. */
