@@ -81,7 +81,9 @@ static void spec_free(struct jq_job_spec *s)
 static void start_task_reply(struct evhttp_request *req, int64_t id, size_t n,
 			     const struct jq_job_spec *specs)
 {
-	jq_reply_json(req, 200, json_pack("{s:I,s:s}", "task_id", (json_int_t)id, "status", "pending"));
+	char text[64]; /* fixed shape, no JSON library on the hot path */
+	int len = snprintf(text, sizeof(text), "{\"task_id\":%" PRId64 ",\"status\":\"pending\"}", id);
+	jq_reply_text(req, 200, text, (size_t)len);
 }
 
 void jq_api_start_task(struct jq_broker *b, struct evhttp_request *req, const char *arg)
@@ -233,8 +235,10 @@ void jq_api_send_notification_sync(struct jq_broker *b, struct evhttp_request *r
 static void post_job_reply(struct evhttp_request *req, int64_t id, size_t n,
 			   const struct jq_job_spec *specs)
 {
-	jq_reply_json(req, 201, json_pack("{s:I,s:s}", "id", (json_int_t)id, "state",
-					  jq_spec_initial_state(&specs[0])));
+	char text[64]; /* fixed shape, no JSON library on the hot path */
+	int len = snprintf(text, sizeof(text), "{\"id\":%" PRId64 ",\"state\":\"%s\"}", id,
+			 jq_spec_initial_state(&specs[0]));
+	jq_reply_text(req, 201, text, (size_t)len);
 }
 
 static void bulk_reply(struct evhttp_request *req, int64_t first, size_t n,

@@ -48,6 +48,20 @@ void jq_reply_json(struct evhttp_request *req, int status, json_t *body)
 	evhttp_send_reply(req, status, NULL, NULL);
 }
 
+void jq_reply_text(struct evhttp_request *req, int status, const char *json, size_t len)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+	evhttp_add_header(h, "Content-Type", "application/json");
+	if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+		char n[24];
+		snprintf(n, sizeof(n), "%zu", len);
+		evhttp_add_header(h, "Content-Length", n);
+	} else {
+		evbuffer_add(evhttp_request_get_output_buffer(req), json, len);
+	}
+	evhttp_send_reply(req, status, NULL, NULL);
+}
+
 void jq_reply_error(struct evhttp_request *req, int status, const char *code, const char *fmt,
 		    ...)
 {

@@ -17,16 +17,37 @@ int jq_keys_init(struct jq_keys *k, const char *prefix)
 	return 0;
 }
 
+/* prefix + what + tail, cut to JQ_KEY_MAX - 1 bytes; memcpy, not printf: this runs
+ * several times per job on the hot paths */
 static size_t fmt(char *buf, const char *prefix, const char *what, const char *tail)
 {
-	int n = snprintf(buf, JQ_KEY_MAX, "%s%s%s", prefix, what, tail);
-	return n < 0 ? 0 : (size_t)n;
+	size_t n = 0;
+	const char *parts[3] = {prefix, what, tail};
+	for (int i = 0; i < 3; i++) {
+		size_t l = strlen(parts[i]);
+		if (l > JQ_KEY_MAX - 1 - n)
+			l = JQ_KEY_MAX - 1 - n;
+		memcpy(buf + n, parts[i], l);
+		n += l;
+	}
+	buf[n] = '\0';
+	return n;
 }
 
 size_t jq_keys_job(const struct jq_keys *k, int64_t id, char *buf)
 {
-	int n = snprintf(buf, JQ_KEY_MAX, "%sjob:%" PRId64, k->prefix, id);
-	return n < 0 ? 0 : (size_t)n;
+	char digits[24];
+	char *p = digits + sizeof(digits);
+	/* ids are positive; a negative one still gets its own, distinct name */
+	uint64_t v = id < 0 ? (uint64_t)0 - (uint64_t)id : (uint64_t)id;
+	*--p = '\0';
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (id < 0)
+		*--p = '-';
+	return fmt(buf, k->prefix, "job:", p);
 }
 
 size_t jq_keys_queue(const struct jq_keys *k, const char *q, char *buf)
