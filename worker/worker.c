@@ -203,7 +203,7 @@ static void flush_outbox(evutil_socket_t fd, short what, void *arg)
 		if (n > FINISH_BATCH_MAX)
 			n = FINISH_BATCH_MAX;
 		struct outbatch *ob = malloc(sizeof(*ob) + n * sizeof(ob->runs[0]));
-		size_t nargs = 4 + n + 4 + 5 * n;
+		size_t nargs = 4 + n + 4 + 6 * n;
 		const char **argv = malloc(sizeof(*argv) * nargs);
 		size_t *lens = malloc(sizeof(*lens) * nargs);
 		char *text = malloc(n * (JQ_KEY_MAX + 3 * 24) + 4 * JQ_KEY_MAX + 3 * 24);
@@ -234,6 +234,7 @@ static void flush_outbox(evutil_socket_t fd, short what, void *arg)
 				ADD(kinds[run->outcome_ok], strlen(kinds[run->outcome_ok]));
 				ADD(run->outcome, strlen(run->outcome));
 				ADDT(sprintf(t, "%" PRId64, run->retry_delay_ms));
+				ADD(run->queue, strlen(run->queue));
 				ob->runs[i] = run;
 			}
 #undef ADD

@@ -5,9 +5,10 @@
 --   (counters completed, retried, failed), KEYS[5..] the job hashes, one per job
 -- ARGV[1] keep completed (and cancelled) jobs ms, ARGV[2] keep failed jobs ms, ARGV[3] most
 --   jobs kept in the dead set, ARGV[4] key prefix (queue stats keys are built from it and
---   the job's queue), then 5 per job: id, fencing token, kind ('completed', 'failed' (may
+--   the job's queue), then 6 per job: id, fencing token, kind ('completed', 'failed' (may
 --   retry), 'fatal' (never retry: the job cannot run) or 'cancelled'), result JSON or
---   error text, retry delay ms (used if attempts remain)
+--   error text, retry delay ms (used if attempts remain), queue name (the worker's copy
+--   from fetch: reading it from the hash costs a scan when it is absent at its default)
 -- Times are Redis' clock (TIME).
 -- Returns one code per job: 1 completed, 2 scheduled for a retry, 3 failed for good
 --   (dead), 4 cancelled, 0 the lease is no longer the caller's (a stale acknowledgement:
@@ -28,11 +29,10 @@ local function count(q, what)
   c.running = c.running - 1
 end
 for k = 5, #KEYS do
-  local a = 5 + (k - 5) * 5
+  local a = 5 + (k - 5) * 6
   local jk, id, token, kind, text = KEYS[k], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
-  local cur = redis.call('HMGET', jk, 'token', 'state', 'attempts', 'max_attempts', 'errors',
-                         'queue')
-  local q = cur[6] or 'default' -- not stored at its default
+  local q = ARGV[a + 5]
+  local cur = redis.call('HMGET', jk, 'token', 'state')
   if cur[1] ~= token or cur[2] ~= 'running' then
     out[#out + 1] = 0
   elseif kind == 'completed' then
@@ -50,10 +50,11 @@ for k = 5, #KEYS do
   else
     redis.call('ZREM', KEYS[1], id)
     -- keep the error of every attempt
-    local errors = cjson.decode(cur[5] or '[]')
-    errors[#errors + 1] = {attempt = tonumber(cur[3]), error = text, at = now}
+    local more = redis.call('HMGET', jk, 'attempts', 'max_attempts', 'errors')
+    local errors = cjson.decode(more[3] or '[]')
+    errors[#errors + 1] = {attempt = tonumber(more[1]), error = text, at = now}
     local encoded = cjson.encode(errors)
-    if kind == 'failed' and tonumber(cur[3] or '0') < tonumber(cur[4] or '3') then
+    if kind == 'failed' and tonumber(more[1] or '0') < tonumber(more[2] or '3') then
       local run_at = now + tonumber(ARGV[a + 4])
       redis.call('HSET', jk, 'state', 'scheduled', 'error', text, 'errors', encoded,
                  'run_at', run_at)

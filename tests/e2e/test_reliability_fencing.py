@@ -140,13 +140,13 @@ class FencingTest(FreshEnvTestCase):
         def finish_call(*outcomes):
             """finish.lua (docs/redis.md): KEYS leases, dead, scheduled, stats, then
             one job hash per job; ARGV keep completed ms, keep failed ms, dead set
-            cap, key prefix, then id, token, kind, result or error, retry delay ms per
-            job.
+            cap, key prefix, then id, token, kind, result or error, retry delay ms,
+            queue per job.
             outcomes: (id, token, kind, text). Returns one code per job."""
             keys = FINISH_KEYS + ["jobq:job:%d" % o[0] for o in outcomes]
             argv = ["86400000", "604800000", "10000", "jobq:"]
             for jid, token, kind, text in outcomes:
-                argv += [str(jid), str(token), kind, text, "1000"]
+                argv += [str(jid), str(token), kind, text, "1000", "default"]
             return r.execute("EVALSHA", finish, len(keys), *(keys + argv))
 
         for bad in (tok[a] + 1, tok[a] - 1, 0):
