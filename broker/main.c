@@ -34,36 +34,10 @@ int main(int argc, char **argv)
 	    "usage: jobq-broker [options]\n\n"
 	    "The jobq HTTP broker: accepts jobs over HTTP and stores them in Redis for\n"
 	    "jobq-worker processes; answers job status. API: docs/api.md.";
+	int rc = jq_opts_daemon("jobq-broker", usage, opts, argc, argv, &log_format, &log_level);
+	if (rc >= 0)
+		return rc;
 	char err[256];
-	int first;
-	int rc = jq_opts_parse(opts, argc, argv, &first, err, sizeof(err));
-	if (rc == JQ_OPTS_HELP) {
-		jq_opts_usage(stdout, usage, opts);
-		return 0;
-	}
-	if (rc == JQ_OPTS_VERSION) {
-		printf("jobq-broker %s\n", JOBQ_VERSION);
-		return 0;
-	}
-	if (rc == JQ_OPTS_OK && first < argc) {
-		snprintf(err, sizeof(err), "unexpected argument '%s'", argv[first]);
-		rc = JQ_OPTS_ERROR;
-	}
-	enum jq_log_format fmt;
-	enum jq_log_level lvl;
-	if (rc == JQ_OPTS_OK && jq_log_parse_format(log_format, &fmt) != 0) {
-		snprintf(err, sizeof(err), "--log-format must be text or json, not '%s'", log_format);
-		rc = JQ_OPTS_ERROR;
-	}
-	if (rc == JQ_OPTS_OK && jq_log_parse_level(log_level, &lvl) != 0) {
-		snprintf(err, sizeof(err), "--log-level must be debug, info, warn or error");
-		rc = JQ_OPTS_ERROR;
-	}
-	if (rc != JQ_OPTS_OK) {
-		fprintf(stderr, "jobq-broker: %s (see --help)\n", err);
-		return 2;
-	}
-	jq_log_setup("jobq-broker", fmt, lvl);
 
 	struct event_base *base = event_base_new();
 	struct jq_broker b;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "util.h"
 
 static int set_value(const struct jq_opt *o, const char *value, const char *origin, char *err,
@@ -127,4 +128,41 @@ void jq_opts_usage(FILE *out, const char *usage, const struct jq_opt *opts)
 	}
 	fprintf(out, "  %-22s %s\n  %-22s %s\n", "-h, --help", "show this help and exit", "--version",
 		"show the version and exit");
+}
+
+int jq_opts_daemon(const char *program, const char *usage, const struct jq_opt *opts, int argc,
+		   char **argv, const char *const *log_format_p, const char *const *log_level_p)
+{
+	char err[256];
+	int first;
+	int rc = jq_opts_parse(opts, argc, argv, &first, err, sizeof(err));
+	if (rc == JQ_OPTS_HELP) {
+		jq_opts_usage(stdout, usage, opts);
+		return 0;
+	}
+	if (rc == JQ_OPTS_VERSION) {
+		printf("%s %s\n", program, JOBQ_VERSION);
+		return 0;
+	}
+	if (rc == JQ_OPTS_OK && first < argc) {
+		snprintf(err, sizeof(err), "unexpected argument '%s'", argv[first]);
+		rc = JQ_OPTS_ERROR;
+	}
+	const char *log_format = *log_format_p, *log_level = *log_level_p;
+	enum jq_log_format fmt = JQ_LOG_TEXT;
+	enum jq_log_level lvl = JQ_LOG_INFO;
+	if (rc == JQ_OPTS_OK && jq_log_parse_format(log_format, &fmt) != 0) {
+		snprintf(err, sizeof(err), "--log-format must be text or json, not '%s'", log_format);
+		rc = JQ_OPTS_ERROR;
+	}
+	if (rc == JQ_OPTS_OK && jq_log_parse_level(log_level, &lvl) != 0) {
+		snprintf(err, sizeof(err), "--log-level must be debug, info, warn or error");
+		rc = JQ_OPTS_ERROR;
+	}
+	if (rc != JQ_OPTS_OK) {
+		fprintf(stderr, "%s: %s (see --help)\n", program, err);
+		return 2;
+	}
+	jq_log_setup(program, fmt, lvl);
+	return -1;
 }

@@ -39,6 +39,15 @@ enum {
 int jq_opts_parse(const struct jq_opt *opts, int argc, char **argv, int *first_arg, char *err,
 		  size_t errlen);
 
+/* The start of a daemon's main(): parses opts (which take no positional
+ * arguments), answers --help and --version on stdout, checks *log_format and
+ * *log_level (the variables opts set, read after parsing) and sets up logging
+ * for program. Returns -1 to go on, or the
+ * exit status to leave with (0 after --help/--version, 2 with the reason on
+ * stderr after bad input). */
+int jq_opts_daemon(const char *program, const char *usage, const struct jq_opt *opts, int argc,
+		   char **argv, const char *const *log_format, const char *const *log_level);
+
 /* Prints "usage: ..." and one line per option with its env var and current value. */
 void jq_opts_usage(FILE *out, const char *usage, const struct jq_opt *opts);
 

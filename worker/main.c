@@ -75,40 +75,14 @@ int main(int argc, char **argv)
 	    "usage: jobq-worker [options]\n\n"
 	    "A jobq worker: takes jobs from its Redis queues under a lease and runs them\n"
 	    "(noop, progress, email, hash). Run as many as you like, on any machine.";
-	char err[256];
-	int first;
-	int rc = jq_opts_parse(opts, argc, argv, &first, err, sizeof(err));
-	if (rc == JQ_OPTS_HELP) {
-		jq_opts_usage(stdout, usage, opts);
-		return 0;
-	}
-	if (rc == JQ_OPTS_VERSION) {
-		printf("jobq-worker %s\n", JOBQ_VERSION);
-		return 0;
-	}
-	if (rc == JQ_OPTS_OK && first < argc) {
-		snprintf(err, sizeof(err), "unexpected argument '%s'", argv[first]);
-		rc = JQ_OPTS_ERROR;
-	}
-	enum jq_log_format fmt;
-	enum jq_log_level lvl;
-	if (rc == JQ_OPTS_OK && jq_log_parse_format(log_format, &fmt) != 0) {
-		snprintf(err, sizeof(err), "--log-format must be text or json, not '%s'", log_format);
-		rc = JQ_OPTS_ERROR;
-	}
-	if (rc == JQ_OPTS_OK && jq_log_parse_level(log_level, &lvl) != 0) {
-		snprintf(err, sizeof(err), "--log-level must be debug, info, warn or error");
-		rc = JQ_OPTS_ERROR;
-	}
-	if (rc == JQ_OPTS_OK && cfg.lease_ms < 2 * cfg.heartbeat_ms) {
-		snprintf(err, sizeof(err), "--lease-ms must be at least twice --heartbeat-ms");
-		rc = JQ_OPTS_ERROR;
-	}
-	if (rc != JQ_OPTS_OK) {
-		fprintf(stderr, "jobq-worker: %s (see --help)\n", err);
+	int rc = jq_opts_daemon("jobq-worker", usage, opts, argc, argv, &log_format, &log_level);
+	if (rc >= 0)
+		return rc;
+	if (cfg.lease_ms < 2 * cfg.heartbeat_ms) {
+		fprintf(stderr, "jobq-worker: --lease-ms must be at least twice --heartbeat-ms\n");
 		return 2;
 	}
-	jq_log_setup("jobq-worker", fmt, lvl);
+	char err[256];
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 
 	struct event_base *base = event_base_new();
