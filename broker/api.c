@@ -79,7 +79,7 @@ static void spec_free(struct jq_job_spec *s)
 }
 
 static void start_task_reply(struct evhttp_request *req, int64_t id, size_t n,
-			     const struct jq_job_spec *specs)
+			     const struct jq_job_spec *specs, const char *dup_state)
 {
 	char text[64]; /* fixed shape, no JSON library on the hot path */
 	int len = snprintf(text, sizeof(text), "{\"task_id\":%" PRId64 ",\"status\":\"pending\"}", id);
@@ -88,6 +88,9 @@ static void start_task_reply(struct evhttp_request *req, int64_t id, size_t n,
 
 void jq_api_start_task(struct jq_broker *b, struct evhttp_request *req, const char *arg)
 {
+	const char *idem;
+	if (jq_idempotency_key(req, &idem) != 0)
+		return;
 	struct evkeyvalq q;
 	if (jq_request_query(req, &q) != 0) {
 		jq_reply_error(req, 400, "invalid_argument", "malformed query string");
@@ -170,7 +173,7 @@ void jq_api_task_status(struct jq_broker *b, struct evhttp_request *req, const c
 /* ---- POST /send-notification[-sync]?email=&content= ---- */
 
 static void notification_reply(struct evhttp_request *req, int64_t id, size_t n,
-			       const struct jq_job_spec *specs)
+			       const struct jq_job_spec *specs, const char *dup_state)
 {
 	jq_reply_json(req, 200, json_pack("{s:s,s:I}", "message", NOTIFICATION_MESSAGE, "task_id",
 					  (json_int_t)id));
@@ -178,6 +181,9 @@ static void notification_reply(struct evhttp_request *req, int64_t id, size_t n,
 
 static void send_notification(struct jq_broker *b, struct evhttp_request *req, int sync)
 {
+	const char *idem;
+	if (jq_idempotency_key(req, &idem) != 0)
+		return;
 	struct evkeyvalq q;
 	if (jq_request_query(req, &q) != 0) {
 		jq_reply_error(req, 400, "invalid_argument", "malformed query string");
@@ -233,16 +239,19 @@ void jq_api_send_notification_sync(struct jq_broker *b, struct evhttp_request *r
 /* ---- POST /jobs ---- */
 
 static void post_job_reply(struct evhttp_request *req, int64_t id, size_t n,
-			   const struct jq_job_spec *specs)
+			   const struct jq_job_spec *specs, const char *dup_state)
 {
-	char text[64]; /* fixed shape, no JSON library on the hot path */
-	int len = snprintf(text, sizeof(text), "{\"id\":%" PRId64 ",\"state\":\"%s\"}", id,
-			 jq_spec_initial_state(&specs[0]));
-	jq_reply_text(req, 201, text, (size_t)len);
+	char text[96]; /* fixed shape, no JSON library on the hot path */
+	/* a repeated Idempotency-Key answers 200 with the first job and its state now */
+	const char *state = dup_state ? dup_state : jq_spec_initial_state(&specs[0]);
+	if (strlen(state) > 32)
+		state = "unknown";
+	int len = snprintf(text, sizeof(text), "{\"id\":%" PRId64 ",\"state\":\"%s\"}", id, state);
+	jq_reply_text(req, dup_state ? 200 : 201, text, (size_t)len);
 }
 
 static void bulk_reply(struct evhttp_request *req, int64_t first, size_t n,
-		       const struct jq_job_spec *specs)
+		       const struct jq_job_spec *specs, const char *dup_state)
 {
 	json_t *ids = json_array();
 	for (size_t i = 0; i < n; i++)
@@ -282,6 +291,9 @@ static json_t *json_body(struct evhttp_request *req)
 
 void jq_api_post_job(struct jq_broker *b, struct evhttp_request *req, const char *arg)
 {
+	const char *idem;
+	if (jq_idempotency_key(req, &idem) != 0)
+		return;
 	struct jq_job_spec *spec = spec_new(req);
 	if (!spec)
 		return;
@@ -315,6 +327,11 @@ fail:
 
 void jq_api_post_jobs_bulk(struct jq_broker *b, struct evhttp_request *req, const char *arg)
 {
+	if (evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key")) {
+		jq_reply_error(req, 400, "invalid_argument",
+			       "'Idempotency-Key' is for POST /jobs and the seed endpoints, not bulk");
+		return;
+	}
 	json_t *arr = json_body(req);
 	if (!arr)
 		return;

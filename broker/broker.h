@@ -31,6 +31,7 @@ struct jq_broker_config {
 	int64_t keep_completed_ms;
 	int64_t keep_failed_ms;
 	int64_t keep_cancelled_ms;
+	int64_t idempotency_window_ms;
 };
 
 struct jq_broker {
@@ -82,7 +83,9 @@ int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out);
 /* How stored jobs are answered: called once with their ids, first_id .. first_id+n-1,
  * and their specs. */
 typedef void jq_enqueue_reply_fn(struct evhttp_request *req, int64_t first_id, size_t n,
-				 const struct jq_job_spec *specs);
+				 const struct jq_job_spec *specs, const char *dup_state);
+/* dup_state: NULL for new jobs; for a request repeated with the same Idempotency-Key,
+ * first_id is the job stored the first time and dup_state its state now. */
 /* "scheduled" for a job with a delay or a future run_at, else "pending". */
 const char *jq_spec_initial_state(const struct jq_job_spec *s);
 /* Stores n jobs as pending in one script call (ids come from the broker's
@@ -91,6 +94,10 @@ const char *jq_spec_initial_state(const struct jq_job_spec *s);
  * array of n initialised specs) and frees it. */
 void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *specs,
 		       size_t n, jq_enqueue_reply_fn *reply);
+/* The request's Idempotency-Key header: 0 and *key = NULL when absent, 0 with *key set
+ * when valid (1..200 printable ASCII characters), -1 after answering 400. */
+int jq_idempotency_key(struct evhttp_request *req, const char **key);
+#define JQ_IDEMPOTENCY_KEY_MAX 200
 /* Drops reserved ids (Redis reconnected) and fails requests waiting for ids. */
 void jq_ids_reset(struct jq_broker *b);
 

@@ -18,8 +18,30 @@ struct enqueue_ctx {
 	struct jq_job_spec *specs;
 	size_t n;
 	int64_t first_id;
+	char idem[JQ_IDEMPOTENCY_KEY_MAX + 1]; /* Idempotency-Key, or "" */
 	struct enqueue_ctx *next; /* in the broker's waiting list */
 };
+
+int jq_idempotency_key(struct evhttp_request *req, const char **key)
+{
+	const char *k = evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key");
+	*key = NULL;
+	if (!k)
+		return 0;
+	size_t n = strlen(k);
+	int ok = n > 0 && n <= JQ_IDEMPOTENCY_KEY_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = k[i] > ' ' && k[i] < 0x7f;
+	if (!ok) {
+		jq_reply_error(req, 400, "invalid_argument",
+			       "'Idempotency-Key' must be 1 to %d printable ASCII characters "
+			       "without spaces",
+			       JQ_IDEMPOTENCY_KEY_MAX);
+		return -1;
+	}
+	*key = k;
+	return 0;
+}
 
 static void ctx_free(struct enqueue_ctx *c)
 {
@@ -49,7 +71,16 @@ static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
 	struct enqueue_ctx *c = priv;
 	redisReply *r = reply;
 	if (r && r->type == REDIS_REPLY_INTEGER && (size_t)r->integer == c->n) {
-		c->reply(c->req, c->first_id, c->n, c->specs);
+		c->reply(c->req, c->first_id, c->n, c->specs, NULL);
+		ctx_free(c);
+		return;
+	}
+	int64_t dup;
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING &&
+	    jq_parse_i64(r->element[0]->str, 1, INT64_MAX, &dup) == 0) {
+		/* the same Idempotency-Key within the window: the first job, nothing new */
+		c->reply(c->req, dup, 1, c->specs, r->element[1]->str);
 		ctx_free(c);
 		return;
 	}
@@ -64,11 +95,11 @@ static void store(struct enqueue_ctx *c)
 	struct jq_broker *b = c->b;
 	/* per job: 4 keys + id, queue, delay, run_at, count and up to FIELDS_MAX pairs */
 	size_t per = 4 + 5 + 2 * FIELDS_MAX;
-	size_t cap = 5 + c->n * per;
+	size_t cap = 8 + c->n * per;
 	const char **argv = malloc(sizeof(*argv) * cap);
 	size_t *lens = malloc(sizeof(*lens) * cap);
 	/* the text every key and number needs, carved from one buffer */
-	size_t tsz = c->n * (4 * JQ_KEY_MAX + 7 * 24) + 5 * JQ_KEY_MAX;
+	size_t tsz = c->n * (4 * JQ_KEY_MAX + 7 * 24) + 8 * JQ_KEY_MAX + 2 * 24;
 	char *text = malloc(tsz);
 	if (!argv || !lens || !text) {
 		free(argv);
@@ -101,6 +132,9 @@ static void store(struct enqueue_ctx *c)
 	len = jq_keys_wake_scheduled(&b->keys, t);
 	PUT(t, len);
 	t += len + 1;
+	len = jq_keys_idempotency(&b->keys, c->idem, t); /* not touched when c->idem is "" */
+	PUT(t, len);
+	t += len + 1;
 	for (size_t i = 0; i < c->n; i++) {
 		len = jq_keys_job(&b->keys, c->first_id + (int64_t)i, t);
 		PUT(t, len);
@@ -116,6 +150,12 @@ static void store(struct enqueue_ctx *c)
 		t += len + 1;
 	}
 	size_t nkeys = nk;
+	char *window = t;
+	t += sprintf(t, "%" PRId64, c->idem[0] ? b->cfg.idempotency_window_ms : 0) + 1;
+	PUTS(window);
+	len = jq_keys_job_prefix(&b->keys, t);
+	PUT(t, len);
+	t += len + 1;
 	for (size_t i = 0; i < c->n; i++) {
 		struct jq_job_spec *s = &c->specs[i];
 		char *idtxt = t;
@@ -289,6 +329,10 @@ void jq_ids_reset(struct jq_broker *b)
 void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *specs,
 		       size_t n, jq_enqueue_reply_fn *reply)
 {
+	const char *idem = NULL;
+	/* the key was checked by the handler; bulk requests refuse it there */
+	if (n == 1)
+		jq_idempotency_key(req, &idem);
 	struct enqueue_ctx *c = malloc(sizeof(*c));
 	if (!c || !jq_redis_ctx(b->redis)) {
 		for (size_t i = 0; i < n; i++)
@@ -304,6 +348,7 @@ void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct j
 	c->specs = specs;
 	c->n = n;
 	c->next = NULL;
+	snprintf(c->idem, sizeof(c->idem), "%s", idem ? idem : "");
 	b->in_flight++;
 	if (b->waiting_tail)
 		b->waiting_tail->next = c;

@@ -14,6 +14,7 @@ int main(int argc, char **argv)
 	    .prefix = "jobq:",
 	    .max_body = JQ_BROKER_DEFAULT_MAX_BODY,
 	    .keep_cancelled_ms = 24 * 3600 * 1000LL,
+	    .idempotency_window_ms = 24 * 3600 * 1000LL,
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -25,6 +26,9 @@ int main(int argc, char **argv)
 	     "largest request body in bytes (413 above)"},
 	    {"keep-cancelled-ms", "JOBQ_KEEP_CANCELLED_MS", JQ_OPT_INT, &cfg.keep_cancelled_ms, 1000,
 	     365LL * 24 * 3600 * 1000, "how long a job cancelled before it ran is kept"},
+	    {"idempotency-window-ms", "JOBQ_IDEMPOTENCY_WINDOW_MS", JQ_OPT_INT,
+	     &cfg.idempotency_window_ms, 1000, 365LL * 24 * 3600 * 1000,
+	     "how long an Idempotency-Key keeps answering with its first job"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
 	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
 	     "debug, info, warn or error"},

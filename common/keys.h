@@ -12,7 +12,8 @@
 #define JQ_QUEUE_NAME_MAX 64
 #define JQ_TYPE_NAME_MAX 64
 #define JQ_WORKER_ID_MAX 127
-#define JQ_KEY_MAX (JQ_PREFIX_MAX + JQ_WORKER_ID_MAX + 32)
+/* room for the longest: a worker id, or an Idempotency-Key of 200 characters */
+#define JQ_KEY_MAX (JQ_PREFIX_MAX + 224)
 
 struct jq_keys {
 	char prefix[JQ_PREFIX_MAX + 1];
@@ -34,6 +35,8 @@ size_t jq_keys_wake_scheduled(const struct jq_keys *k, char *buf); /* <p>wake-sc
 size_t jq_keys_queue_stats(const struct jq_keys *k, const char *q, char *buf); /* <p>queue-stats:<q> */
 size_t jq_keys_paused(const struct jq_keys *k, char *buf);        /* <p>paused set */
 size_t jq_keys_cancel_channel(const struct jq_keys *k, char *buf); /* <p>cancel channel */
+/* <p>idem:<key>: the id stored under an Idempotency-Key */
+size_t jq_keys_idempotency(const struct jq_keys *k, const char *key, char *buf);
 size_t jq_keys_stats(const struct jq_keys *k, char *buf);                /* <p>stats hash */
 size_t jq_keys_scheduled(const struct jq_keys *k, char *buf);            /* <p>scheduled zset */
 size_t jq_keys_workers(const struct jq_keys *k, char *buf);              /* <p>workers zset */

@@ -1,31 +1,41 @@
 -- enqueue: store new jobs and make them visible to workers, in one atomic step
 -- (one job for POST /jobs, many for POST /jobs/bulk).
 -- KEYS[1] set of queue names, KEYS[2] stats hash, KEYS[3] id counter, KEYS[4] scheduled
---   zset, KEYS[5] the promoters' wake list, then per job: job hash, queue list, queue wake
---   list, queue stats hash
--- ARGV per job: id, queue name, delay ms (0: none), run at epoch ms (0: none), n, then
---   n values: the envelope as name, value pairs
+--   zset, KEYS[5] the promoters' wake list, KEYS[6] the idempotency key (read and written
+--   only when ARGV[1] is not 0), then per job: job hash, queue list, queue wake list,
+--   queue stats hash
+-- ARGV[1] idempotency window ms (0: none; only with one job), ARGV[2] job key prefix
+--   ("<prefix>job:", to read the state of the job an idempotency key names), then per
+--   job: id, queue name, delay ms (0: none), run at epoch ms (0: none), n, then n values:
+--   the envelope as name, value pairs
 -- A job with a delay or a run-at time in the future is 'scheduled' (run_at in its hash, its
 -- id in the scheduled zset) and one idle worker is woken to time its promotion.
 -- created_at is Redis' clock (TIME), so brokers and workers on many machines agree.
 -- Fields at their default (queue 'default', max_attempts 3, attempts 0, priority 0,
 -- timeout_ms 0) are not stored: every reader knows the defaults (docs/redis.md).
--- Returns the number of jobs stored.
+-- Returns the number of jobs stored, or {id, state} of the job stored earlier under the
+-- same idempotency key (nothing is written then).
+if ARGV[1] ~= '0' then
+  local prev = redis.call('GET', KEYS[6])
+  if prev then
+    return {prev, redis.call('HGET', ARGV[2] .. prev, 'state') or 'expired'}
+  end
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 -- an id is never reused: refuse the whole call before writing anything
-for k = 6, #KEYS, 4 do
+for k = 7, #KEYS, 4 do
   if redis.call('EXISTS', KEYS[k]) == 1 then
     return redis.error_reply('ID_TAKEN ' .. KEYS[k] .. ' already exists')
   end
 end
-local a = 1
+local a = 3
 local seen = {}
 local woken = {}
 local maxid = 0
 local scheduled = 0
 local counts = {} -- queue stats key -> {enqueued, scheduled}
-for k = 6, #KEYS, 4 do
+for k = 7, #KEYS, 4 do
   local n = tonumber(ARGV[a + 4])
   local due = tonumber(ARGV[a + 3])
   if due == 0 and tonumber(ARGV[a + 2]) > 0 then
@@ -78,6 +88,9 @@ for key, c in pairs(counts) do
     redis.call('HINCRBY', key, 'scheduled', c[2])
   end
 end
-local count = (#KEYS - 5) / 4
+if ARGV[1] ~= '0' then
+  redis.call('SET', KEYS[6], maxid, 'PX', ARGV[1])
+end
+local count = (#KEYS - 6) / 4
 redis.call('HINCRBY', KEYS[2], 'enqueued', count)
 return count
