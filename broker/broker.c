@@ -21,6 +21,7 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include "events.h"
 #include "log.h"
 #include "util.h"
 
@@ -104,6 +105,7 @@ static const struct route routes[] = {
     {"/jobs/bulk", EVHTTP_REQ_POST, jq_api_post_jobs_bulk},
     {"/jobs/", EVHTTP_REQ_GET, jq_api_get_job},
     {"/jobs/", EVHTTP_REQ_DELETE, jq_api_cancel_job},
+    {"/jobs/*", EVHTTP_REQ_GET, jq_api_job_events},
     {"/queues", EVHTTP_REQ_GET, jq_api_queues},
     {"/queues/", EVHTTP_REQ_GET, jq_api_queue},
     {"/queues/*", EVHTTP_REQ_POST, jq_api_queue_action},
@@ -335,6 +337,7 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 			b->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	b->redis = jq_redis_new(base, &url, "broker", redis_state_cb, b);
+	b->events = jq_events_new(b, &url);
 	b->sigterm = evsignal_new(base, SIGTERM, signal_cb, b);
 	b->sigint = evsignal_new(base, SIGINT, signal_cb, b);
 	b->stop_timer = evtimer_new(base, drain_cb, b);
@@ -356,6 +359,7 @@ void jq_broker_release(struct jq_broker *b)
 	if (b->stop_timer)
 		event_free(b->stop_timer);
 	/* Redis first: its pending callbacks answer their requests before evhttp goes */
+	jq_events_free(b->events);
 	jq_redis_free(b->redis);
 	if (b->http)
 		evhttp_free(b->http);

@@ -39,6 +39,7 @@ struct jq_broker {
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	struct jq_redis *redis;
+	struct jq_events *events; /* SSE streams (events.h) */
 	struct jq_keys keys;
 	struct jq_broker_config cfg;
 	int64_t in_flight; /* requests waiting on Redis */
@@ -107,6 +108,6 @@ jq_route_fn jq_api_start_task, jq_api_task_status, jq_api_send_notification,
     jq_api_send_notification_sync, jq_api_post_job, jq_api_get_job, jq_api_healthz,
     jq_api_dead_list, jq_api_dead_retry, jq_api_dead_purge, jq_api_post_jobs_bulk,
     jq_api_cancel_job, jq_api_queues, jq_api_queue, jq_api_queue_action, jq_api_workers,
-    jq_api_metrics;
+    jq_api_metrics, jq_api_job_events;
 
 #endif

@@ -23,6 +23,7 @@ if f[1] == 'pending' or f[1] == 'scheduled' then
   redis.call('HSET', KEYS[1], 'state', 'cancelled', 'finished_at', now)
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('HINCRBY', qstats, 'cancelled', 1)
+  redis.call('PUBLISH', KEYS[1] .. ':events', 'cancelled')
   return 1
 elseif f[1] == 'running' then
   redis.call('HSET', KEYS[1], 'cancel_requested', 1)

@@ -8,6 +8,8 @@
 -- Returns an array: first the list of ids dropped because their job hash is gone (so the
 -- worker can log them), then 8 entries per job taken:
 --   id, token, attempts, type, payload, timeout_ms, max_attempts, queue
+-- Every state change is published on '<job key>:events' ('running' here; see
+-- docs/redis.md for the messages), for GET /jobs/{id}/events.
 -- Job keys are built from the popped id (the one exception to "keys in KEYS[]",
 -- as in BullMQ's moveToActive): a queue and its jobs live on one Redis.
 local t = redis.call('TIME')
@@ -34,6 +36,7 @@ for i = 3, #KEYS, 3 do
       redis.call('HSET', jk, 'state', 'running', 'worker', ARGV[4], 'started_at', now,
                  'token', token, 'attempts', attempts)
       redis.call('ZADD', KEYS[1], deadline, id)
+      redis.call('PUBLISH', jk .. ':events', 'running')
       out[#out + 1] = id
       out[#out + 1] = token
       out[#out + 1] = attempts

@@ -40,12 +40,14 @@ for k = 5, #KEYS do
     redis.call('HSET', jk, 'state', 'completed', 'result', text, 'finished_at', now)
     redis.call('PEXPIRE', jk, ARGV[1])
     count(q, 'completed')
+    redis.call('PUBLISH', jk .. ':events', 'completed')
     out[#out + 1] = 1
   elseif kind == 'cancelled' then
     redis.call('ZREM', KEYS[1], id)
     redis.call('HSET', jk, 'state', 'cancelled', 'error', text, 'finished_at', now)
     redis.call('PEXPIRE', jk, ARGV[1])
     count(q, 'cancelled')
+    redis.call('PUBLISH', jk .. ':events', 'cancelled')
     out[#out + 1] = 4
   else
     redis.call('ZREM', KEYS[1], id)
@@ -61,6 +63,7 @@ for k = 5, #KEYS do
       redis.call('HDEL', jk, 'worker')
       redis.call('ZADD', KEYS[3], run_at, id)
       count(q, 'retried')
+      redis.call('PUBLISH', jk .. ':events', 'scheduled ' .. text)
       per_queue[q].scheduled = (per_queue[q].scheduled or 0) + 1
       out[#out + 1] = 2
     else
@@ -69,6 +72,7 @@ for k = 5, #KEYS do
       redis.call('PEXPIRE', jk, ARGV[2])
       redis.call('ZADD', KEYS[2], now, id)
       count(q, 'failed')
+      redis.call('PUBLISH', jk .. ':events', 'failed ' .. text)
       out[#out + 1] = 3
     end
   end

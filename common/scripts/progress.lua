@@ -7,4 +7,5 @@ if cur[1] ~= ARGV[1] or cur[2] ~= 'running' then
   return 0
 end
 redis.call('HSET', KEYS[1], 'done', ARGV[2], 'total', ARGV[3])
+redis.call('PUBLISH', KEYS[1] .. ':events', 'running ' .. ARGV[2] .. ' ' .. ARGV[3])
 return 1

@@ -30,6 +30,7 @@ local function recover(id, why)
     redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', now)
     redis.call('PEXPIRE', jk, ARGV[8])
     redis.call('HINCRBY', qstats, 'cancelled', 1)
+    redis.call('PUBLISH', jk .. ':events', 'cancelled')
     return
   end
   if n > tonumber(ARGV[4]) then
@@ -38,6 +39,7 @@ local function recover(id, why)
                'error', 'lost its worker ' .. (n - 1) .. ' times (' .. why .. '); not retried')
     redis.call('ZADD', KEYS[3], now, id)
     redis.call('PEXPIRE', jk, ARGV[8])
+    redis.call('PUBLISH', jk .. ':events', 'failed lost its worker')
     poisoned = poisoned + 1
     return
   end
@@ -46,6 +48,7 @@ local function recover(id, why)
   redis.call('HSET', jk, 'state', 'pending', 'recoveries', n)
   redis.call('HDEL', jk, 'worker', 'started_at', 'done', 'total')
   redis.call('HINCRBY', qstats, 'recovered', 1)
+  redis.call('PUBLISH', jk .. ':events', 'pending')
   redis.call('RPUSH', prefix .. 'q:' .. f[2], id)
   local wake = prefix .. 'wake:' .. f[2]
   if redis.call('LLEN', wake) == 0 then

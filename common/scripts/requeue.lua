@@ -17,6 +17,7 @@ if cur[3] then
              'finished_at', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('HINCRBY', KEYS[5], 'cancelled', 1)
+  redis.call('PUBLISH', KEYS[1] .. ':events', 'cancelled')
   return 1
 end
 redis.call('HINCRBY', KEYS[1], 'attempts', -1)
@@ -24,6 +25,7 @@ redis.call('HSET', KEYS[1], 'state', 'pending')
 redis.call('HDEL', KEYS[1], 'worker', 'started_at', 'done', 'total')
 -- workers pop from the right: RPUSH puts it first in line
 redis.call('RPUSH', KEYS[3], ARGV[1])
+redis.call('PUBLISH', KEYS[1] .. ':events', 'pending')
 if redis.call('LLEN', KEYS[4]) == 0 then
   redis.call('LPUSH', KEYS[4], 1)
 end

@@ -1,0 +1,373 @@
+/* events.c: Server-Sent Events fed by Redis pub/sub; see events.h. */
+#include "events.h"
+
+#include <event2/buffer.h>
+#include <hiredis/hiredis.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+#define SSE_PING_S 15 /* a comment line this often finds clients that went away */
+
+enum topic_state { TOPIC_IDLE, TOPIC_SUBSCRIBING, TOPIC_ACTIVE, TOPIC_UNSUBSCRIBING };
+
+struct client;
+
+/* One watched job: its channel and the clients that watch it. */
+struct topic {
+	struct jq_events *ev;
+	int64_t id;
+	char channel[JQ_KEY_MAX + 8];
+	enum topic_state state;
+	int dying; /* its connection is gone: the caller frees it once the clients are ended */
+	struct client *clients;
+	struct topic *next;
+};
+
+struct client {
+	struct topic *topic;
+	struct evhttp_request *req;
+	int started; /* the 200 and its headers are sent */
+	int reading; /* waiting for the job's current state */
+	struct client *next;
+};
+
+struct jq_events {
+	struct jq_broker *b;
+	struct jq_redis *sub;
+	struct topic *topics;
+	int64_t streams;
+	struct event *ping;
+};
+
+/* ---- one stream ---- */
+
+static void client_unlink(struct client *c)
+{
+	struct client **pp = &c->topic->clients;
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = c->next;
+}
+
+static void topic_release(struct topic *t);
+
+/* Ends the stream (or answers the request when the stream never started), frees c. */
+static void client_end(struct client *c, int status, const char *why)
+{
+	struct topic *t = c->topic;
+	client_unlink(c);
+	if (c->req) {
+		evhttp_connection_set_closecb(evhttp_request_get_connection(c->req), NULL, NULL);
+		if (c->started)
+			evhttp_send_reply_end(c->req);
+		else
+			jq_reply_error(c->req, status, status == 404 ? "not_found" : "redis_unavailable",
+				       "%s", why);
+	}
+	t->ev->streams--;
+	free(c);
+	topic_release(t);
+}
+
+/* The client went away: the request is libevent's to free; forget it. */
+static void on_client_closed(struct evhttp_connection *conn, void *arg)
+{
+	struct client *c = arg;
+	c->req = NULL;
+	client_end(c, 0, "");
+}
+
+static int is_terminal(const char *state)
+{
+	return !strcmp(state, "completed") || !strcmp(state, "failed") ||
+	       !strcmp(state, "cancelled");
+}
+
+/* Sends one event; returns 1 when it was terminal (the stream is then over). */
+static int client_send(struct client *c, const char *state, int64_t done, int64_t total,
+		       const char *error)
+{
+	if (!c->req)
+		return 0;
+	if (!c->started) {
+		struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
+		evhttp_add_header(h, "Content-Type", "text/event-stream");
+		evhttp_add_header(h, "Cache-Control", "no-cache");
+		evhttp_send_reply_start(c->req, 200, "OK");
+		c->started = 1;
+	}
+	char status[600];
+	jq_job_status(status, sizeof(status), state, done, total, error);
+	json_t *j = json_pack("{s:I,s:s,s:s,s:{s:I,s:I}}", "id", (json_int_t)c->topic->id, "state",
+			      state, "status", status, "progress", "done", (json_int_t)done, "total",
+			      (json_int_t)total);
+	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	struct evbuffer *buf = evbuffer_new();
+	if (buf && text) {
+		evbuffer_add_printf(buf, "event: %s\ndata: %s\n\n", state, text);
+		evhttp_send_reply_chunk(c->req, buf);
+	}
+	evbuffer_free(buf);
+	free(text);
+	return is_terminal(state);
+}
+
+/* ---- the subscription of one job ---- */
+
+static void on_channel(redisAsyncContext *ac, void *reply, void *priv);
+
+static void topic_subscribe(struct topic *t)
+{
+	redisAsyncContext *ac = jq_redis_ctx(t->ev->sub);
+	t->state = TOPIC_SUBSCRIBING;
+	if (!ac || redisAsyncCommand(ac, on_channel, t, "SUBSCRIBE %s", t->channel) != REDIS_OK) {
+		while (t->clients)
+			client_end(t->clients, 503, "redis is unavailable");
+	}
+}
+
+static void topic_free(struct topic *t)
+{
+	struct topic **pp = &t->ev->topics;
+	while (*pp && *pp != t)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = t->next;
+	free(t);
+}
+
+/* No client left: unsubscribe (the topic is freed when Redis confirms). */
+static void topic_release(struct topic *t)
+{
+	if (t->clients || t->dying || t->state != TOPIC_ACTIVE)
+		return;
+	redisAsyncContext *ac = jq_redis_ctx(t->ev->sub);
+	t->state = TOPIC_UNSUBSCRIBING;
+	if (!ac || redisAsyncCommand(ac, NULL, NULL, "UNSUBSCRIBE %s", t->channel) != REDIS_OK)
+		topic_free(t); /* the connection is gone: nothing to unsubscribe from */
+}
+
+static void on_state(redisAsyncContext *ac, void *reply, void *priv);
+
+/* Reads the job's current state for a client that just joined an active topic. */
+static void client_read_state(struct client *c)
+{
+	struct jq_broker *b = c->topic->ev->b;
+	redisAsyncContext *ac = jq_redis_ctx(b->redis);
+	char key[JQ_KEY_MAX];
+	jq_keys_job(&b->keys, c->topic->id, key);
+	c->reading = 1;
+	if (!ac || redisAsyncCommand(ac, on_state, c, "HMGET %s state done total error", key) !=
+		       REDIS_OK) {
+		c->reading = 0;
+		client_end(c, 503, "redis is unavailable");
+	}
+}
+
+static int64_t num(const redisReply *r)
+{
+	int64_t v = 0;
+	if (r && r->type == REDIS_REPLY_STRING)
+		jq_parse_i64(r->str, 0, INT64_MAX, &v);
+	return v;
+}
+
+static void on_state(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct client *c = priv;
+	redisReply *r = reply;
+	c->reading = 0;
+	if (!c->req) { /* went away meanwhile */
+		client_end(c, 0, "");
+		return;
+	}
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+		client_end(c, 503, "redis is unavailable");
+		return;
+	}
+	if (r->element[0]->type != REDIS_REPLY_STRING) {
+		client_end(c, 404, "job not found");
+		return;
+	}
+	const char *error = r->element[3]->type == REDIS_REPLY_STRING ? r->element[3]->str : NULL;
+	if (client_send(c, r->element[0]->str, num(r->element[1]), num(r->element[2]), error))
+		client_end(c, 200, "");
+}
+
+/* A message: "<state>[ <rest>]", rest being "done total" for running, else the error. */
+static void deliver(struct topic *t, const char *msg, size_t len)
+{
+	char state[32], rest[512] = "";
+	const char *sp = memchr(msg, ' ', len);
+	size_t sl = sp ? (size_t)(sp - msg) : len;
+	if (sl == 0 || sl >= sizeof(state))
+		return;
+	memcpy(state, msg, sl);
+	state[sl] = '\0';
+	if (sp)
+		snprintf(rest, sizeof(rest), "%.*s", (int)(len - sl - 1), sp + 1);
+	int64_t done = 0, total = 0;
+	const char *error = NULL;
+	if (!strcmp(state, "running") && rest[0]) {
+		char *end = NULL;
+		done = strtoll(rest, &end, 10);
+		total = end ? strtoll(end, NULL, 10) : 0;
+	} else if (rest[0]) {
+		error = rest;
+	}
+	struct client *c = t->clients;
+	while (c) {
+		struct client *next = c->next;
+		if (!c->reading && c->started && client_send(c, state, done, total, error))
+			client_end(c, 200, ""); /* may free t once the last one is gone */
+		c = next;
+	}
+}
+
+static void on_channel(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct topic *t = priv;
+	redisReply *r = reply;
+	if (!r) { /* the subscriber connection went away: end every stream of this job */
+		t->dying = 1;
+		while (t->clients)
+			client_end(t->clients, 503, "redis is unavailable");
+		topic_free(t);
+		return;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
+	    r->element[0]->type != REDIS_REPLY_STRING)
+		return;
+	const char *kind = r->element[0]->str;
+	if (!strcmp(kind, "subscribe")) {
+		t->state = TOPIC_ACTIVE;
+		/* subscribed first, read second: no change can fall between the two */
+		for (struct client *c = t->clients; c; c = c->next)
+			if (!c->started && !c->reading)
+				client_read_state(c);
+		if (!t->clients)
+			topic_release(t);
+	} else if (!strcmp(kind, "unsubscribe")) {
+		if (t->clients)
+			topic_subscribe(t); /* someone came back meanwhile */
+		else
+			topic_free(t);
+	} else if (!strcmp(kind, "message") && r->element[2]->type == REDIS_REPLY_STRING) {
+		deliver(t, r->element[2]->str, r->element[2]->len);
+	}
+}
+
+/* ---- the route ---- */
+
+static struct jq_events *g_events; /* one per broker process, set by jq_events_new */
+
+static void ping_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_events *ev = arg;
+	for (struct topic *t = ev->topics; t; t = t->next)
+		for (struct client *c = t->clients; c; c = c->next)
+			if (c->started && c->req) {
+				struct evbuffer *buf = evbuffer_new();
+				if (buf) {
+					evbuffer_add(buf, ": ping\n\n", 8);
+					evhttp_send_reply_chunk(c->req, buf);
+					evbuffer_free(buf);
+				}
+			}
+}
+
+/* GET /jobs/{id}/events: the route gives "{id}/events". */
+void jq_api_job_events(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	const char *slash = strchr(arg, '/');
+	int64_t id;
+	if (!slash || strcmp(slash, "/events") != 0) {
+		jq_reply_error(req, 404, "not_found", "no route '/jobs/%.64s'", arg);
+		return;
+	}
+	if (jq_parse_i64n(arg, (size_t)(slash - arg), 1, INT64_MAX, &id) != 0) {
+		jq_reply_error(req, 400, "invalid_argument", "the job id must be a positive integer");
+		return;
+	}
+	struct jq_events *ev = g_events;
+	if (!ev || !jq_redis_ctx(ev->sub) || !jq_redis_ctx(b->redis)) {
+		jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
+		return;
+	}
+	struct topic *t = ev->topics;
+	while (t && t->id != id)
+		t = t->next;
+	if (!t) {
+		t = calloc(1, sizeof(*t));
+		if (!t) {
+			jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
+			return;
+		}
+		t->ev = ev;
+		t->id = id;
+		size_t n = jq_keys_job(&b->keys, id, t->channel);
+		snprintf(t->channel + n, sizeof(t->channel) - n, ":events");
+		t->state = TOPIC_IDLE;
+		t->next = ev->topics;
+		ev->topics = t;
+	}
+	struct client *c = calloc(1, sizeof(*c));
+	if (!c) {
+		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
+		return;
+	}
+	c->topic = t;
+	c->req = req;
+	c->next = t->clients;
+	t->clients = c;
+	ev->streams++;
+	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_closed, c);
+	if (t->state == TOPIC_ACTIVE)
+		client_read_state(c);
+	else if (t->state == TOPIC_IDLE)
+		topic_subscribe(t);
+	/* SUBSCRIBING: its confirmation reads the state for every waiting client;
+	 * UNSUBSCRIBING: its confirmation subscribes again, as a client is waiting */
+}
+
+struct jq_events *jq_events_new(struct jq_broker *b, const struct jq_redis_url *url)
+{
+	struct jq_events *ev = calloc(1, sizeof(*ev));
+	if (!ev)
+		return NULL;
+	ev->b = b;
+	ev->sub = jq_redis_new(b->base, url, "broker-events", NULL, NULL);
+	ev->ping = event_new(b->base, -1, EV_PERSIST, ping_cb, ev);
+	struct timeval tv = {SSE_PING_S, 0};
+	evtimer_add(ev->ping, &tv);
+	g_events = ev;
+	return ev;
+}
+
+void jq_events_free(struct jq_events *ev)
+{
+	if (!ev)
+		return;
+	/* the subscriber's callbacks run with NULL now and end every stream */
+	jq_redis_free(ev->sub);
+	while (ev->topics) { /* topics that never got a subscription */
+		struct topic *t = ev->topics;
+		t->dying = 1;
+		while (t->clients)
+			client_end(t->clients, 503, "the broker is stopping");
+		topic_free(t);
+	}
+	event_free(ev->ping);
+	if (g_events == ev)
+		g_events = NULL;
+	free(ev);
+}
+
+int64_t jq_events_streams(const struct jq_events *ev) { return ev ? ev->streams : 0; }

@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""E2E: GET /jobs/{id}/events (Server-Sent Events fed by Redis pub/sub): one
+event per state or progress change, starting from the current state and ending
+after a terminal one; several watchers; clients that leave early."""
+import http.client
+import json
+import os
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import E2ETestCase  # noqa: E402
+
+
+class EventsTest(E2ETestCase):
+    @classmethod
+    def setUpEnv(cls, env):
+        env.start_redis()
+        env.start_broker()
+        env.start_worker()
+
+    def stream(self, job_id, timeout=20, limit=200):
+        """Reads the event stream to its end; returns [(event, data)]."""
+        c = http.client.HTTPConnection(harness.HOST, self.env.broker_port, timeout=timeout)
+        c.request("GET", "/jobs/%d/events" % job_id)
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.getheader("Content-Type").startswith("text/event-stream"))
+        events, name, deadline = [], None, time.monotonic() + timeout
+        while len(events) < limit and time.monotonic() < deadline:
+            line = r.readline()  # HTTPResponse undoes the chunked encoding
+            if not line:
+                break  # the server ended the stream
+            line = line.decode().rstrip("\n")
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                events.append((name, json.loads(line[6:])))
+        c.close()
+        return events
+
+    def test_progress_stream_ends_at_completed(self):
+        jid = self.env.http("POST", "/start-task?duration=2").json()["task_id"]
+        events = self.stream(jid)
+        self.assertTrue(events, "no events")
+        names = [e for e, _ in events]
+        self.assertEqual(names[-1], "completed", events)
+        self.assertEqual(events[-1][1]["status"], "completed")
+        seen = [d["status"] for _, d in events if d["status"].startswith("progress: ")]
+        self.assertIn("progress: 2/2", seen, events)
+        dones = [d["progress"]["done"] for e, d in events if e == "running"]
+        self.assertEqual(dones, sorted(dones), events)
+        for _, d in events:
+            self.assertEqual(d["id"], jid)
+
+    def test_finished_job_gives_one_event(self):
+        jid = self.env.http("POST", "/jobs", {"type": "noop"}).json()["id"]
+        self.env.wait_job(jid, timeout=15)
+        events = self.stream(jid)
+        self.assertEqual([e for e, _ in events], ["completed"], events)
+
+    def test_errors(self):
+        r = self.env.http("GET", "/jobs/987654/events")
+        self.assertEqual(self.assertJSONResponse(r, 404)["error"]["code"], "not_found")
+        r = self.env.http("GET", "/jobs/abc/events")
+        self.assertEqual(self.assertJSONResponse(r, 400)["error"]["code"], "invalid_argument")
+
+    def test_two_watchers_and_a_cancel(self):
+        jid = self.env.http("POST", "/start-task?duration=30").json()["task_id"]
+        out = [None, None]
+
+        def watch(i):
+            out[i] = self.stream(jid, timeout=30)
+
+        threads = [threading.Thread(target=watch, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        time.sleep(1.5)
+        self.assertEqual(self.env.http("DELETE", "/jobs/%d" % jid).status, 202)
+        for t in threads:
+            t.join(30)
+        for events in out:
+            self.assertTrue(events)
+            self.assertEqual(events[-1][0], "cancelled", events)
+
+    def test_client_leaving_early(self):
+        jid = self.env.http("POST", "/start-task?duration=3").json()["task_id"]
+        c = http.client.HTTPConnection(harness.HOST, self.env.broker_port, timeout=10)
+        c.request("GET", "/jobs/%d/events" % jid)
+        r = c.getresponse()
+        r.readline()
+        c.close()  # gone mid-stream
+        self.assertEqual(self.env.http("GET", "/healthz").status, 200)
+        # the job goes on, and a new watcher still sees it end
+        events = self.stream(jid)
+        self.assertEqual(events[-1][0], "completed", events)
+        self.env.check_alive()
+
+
+if __name__ == "__main__":
+    harness.main()
