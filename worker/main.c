@@ -36,7 +36,7 @@ int main(int argc, char **argv)
 	    {"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &cfg.prefix, 0, JQ_PREFIX_MAX,
 	     "prefix of every Redis key"},
 	    {"queues", "JOBQ_QUEUES", JQ_OPT_STR, &cfg.queues, 0, 2000,
-	     "comma-separated queues, served in this order"},
+	     "comma-separated queues: a,b in strict order, or a:5,b:1 by weight"},
 	    {"concurrency", "JOBQ_CONCURRENCY", JQ_OPT_INT, &cfg.concurrency, 1, 100000,
 	     "jobs running at once"},
 	    {"threads", "JOBQ_THREADS", JQ_OPT_INT, &cfg.threads, 1, 1024,

@@ -536,6 +536,37 @@ static void on_fetch(redisAsyncContext *ac, void *reply, void *priv)
 		maybe_fetch(w);
 }
 
+/* The order in which one fetch serves the queues (it drains the first before the
+ * next). Strict: as listed. Weighted: a fresh weighted shuffle per fetch, so each
+ * queue comes first in proportion to its weight and none starves. */
+static void queue_order(const struct jq_worker *w, int *order)
+{
+	int64_t left = 0;
+	int avail[JQ_WORKER_MAX_QUEUES];
+	for (int i = 0; i < w->nqueues; i++) {
+		order[i] = i;
+		avail[i] = 1;
+		left += w->queue_weights[i];
+	}
+	if (!w->weighted)
+		return;
+	for (int o = 0; o < w->nqueues; o++) {
+		int64_t pick = left > 0 ? random() % left : 0;
+		int chosen = -1;
+		for (int i = 0; i < w->nqueues; i++) {
+			if (!avail[i])
+				continue;
+			chosen = i; /* the last available one, should rounding leave pick over */
+			if (pick < w->queue_weights[i])
+				break;
+			pick -= w->queue_weights[i];
+		}
+		order[o] = chosen;
+		avail[chosen] = 0;
+		left -= w->queue_weights[chosen];
+	}
+}
+
 static void maybe_fetch(struct jq_worker *w)
 {
 	if (w->stopping || w->fetching || w->blocking)
@@ -548,6 +579,8 @@ static void maybe_fetch(struct jq_worker *w)
 	int want = free_slots < JQ_WORKER_FETCH_BATCH ? (int)free_slots : JQ_WORKER_FETCH_BATCH;
 	char keys[2 + 3 * JQ_WORKER_MAX_QUEUES][JQ_KEY_MAX];
 	const char *argv[2 + 3 * JQ_WORKER_MAX_QUEUES + 5 + JQ_WORKER_MAX_QUEUES];
+	int order[JQ_WORKER_MAX_QUEUES];
+	queue_order(w, order);
 	int nk = 0;
 	jq_keys_leases(&w->keys, keys[nk]);
 	argv[nk] = keys[nk];
@@ -555,7 +588,8 @@ static void maybe_fetch(struct jq_worker *w)
 	jq_keys_paused(&w->keys, keys[nk]);
 	argv[nk] = keys[nk];
 	nk++;
-	for (int i = 0; i < w->nqueues; i++) {
+	for (int o = 0; o < w->nqueues; o++) {
+		int i = order[o];
 		jq_keys_queue(&w->keys, w->queue_names[i], keys[nk]);
 		argv[nk] = keys[nk];
 		nk++;
@@ -576,8 +610,8 @@ static void maybe_fetch(struct jq_worker *w)
 	argv[nk + 2] = lease;
 	argv[nk + 3] = w->id;
 	argv[nk + 4] = nwant;
-	for (int i = 0; i < w->nqueues; i++)
-		argv[nk + 5 + i] = w->queue_names[i];
+	for (int o = 0; o < w->nqueues; o++)
+		argv[nk + 5 + o] = w->queue_names[order[o]];
 	if (jq_redis_eval(w->cmd, JQ_SCRIPT_FETCH, on_fetch, w, nk, 5 + w->nqueues, argv, NULL) == 0)
 		w->fetching = want;
 }
@@ -863,6 +897,25 @@ static int parse_queues(struct jq_worker *w, const char *list, char *err, size_t
 	while (*p) {
 		const char *comma = strchr(p, ',');
 		size_t n = comma ? (size_t)(comma - p) : strlen(p);
+		size_t item = n;
+		/* "name:weight": a trailing ":<digits>" is a weight (so a queue whose own name
+		 * ends in ":<digits>" needs an explicit weight, "a:5:1") */
+		const char *colon = NULL;
+		for (const char *q = p + n; q > p; q--)
+			if (q[-1] == ':') {
+				colon = q - 1;
+				break;
+			}
+		int64_t weight = 0;
+		if (colon && colon + 1 < p + n &&
+		    strspn(colon + 1, "0123456789") >= (size_t)(p + n - colon - 1)) {
+			if (jq_parse_i64n(colon + 1, (size_t)(p + n - colon - 1), 1, 1000, &weight) != 0) {
+				snprintf(err, errlen, "queue weight in '%.*s' must be 1 to 1000", (int)n, p);
+				return -1;
+			}
+			n = (size_t)(colon - p);
+			w->weighted = 1;
+		}
 		if (!jq_name_valid(p, n)) {
 			snprintf(err, errlen, "queue name '%.*s' is not valid", (int)n, p);
 			return -1;
@@ -873,8 +926,9 @@ static int parse_queues(struct jq_worker *w, const char *list, char *err, size_t
 		}
 		memcpy(w->queue_names[w->nqueues], p, n);
 		w->queue_names[w->nqueues][n] = '\0';
+		w->queue_weights[w->nqueues] = weight ? weight : 1;
 		w->nqueues++;
-		p += n;
+		p += item;
 		if (*p == ',')
 			p++;
 	}

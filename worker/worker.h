@@ -23,7 +23,7 @@
 struct jq_worker_config {
 	const char *redis_url;
 	const char *prefix;
-	const char *queues;   /* "a,b,c": served in this order */
+	const char *queues;   /* "a,b,c": strict order; "a:5,b:1": by weight */
 	int64_t concurrency;  /* jobs running at once */
 	int64_t threads;      /* CPU pool size */
 	int64_t lease_ms;     /* backstop: a job whose lease is this old comes back */
@@ -52,7 +52,9 @@ struct jq_worker {
 	char host[64];
 	int64_t started_at_ms;
 	char queue_names[JQ_WORKER_MAX_QUEUES][JQ_QUEUE_NAME_MAX + 1];
+	int64_t queue_weights[JQ_WORKER_MAX_QUEUES]; /* all 0: strict order */
 	int nqueues;
+	int weighted;
 	struct jq_run *runs; /* every run not yet acknowledged by Redis */
 	int64_t running;     /* runs counted against concurrency */
 	int fetching, blocking;
