@@ -98,7 +98,6 @@ void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct j
 /* The request's Idempotency-Key header: 0 and *key = NULL when absent, 0 with *key set
  * when valid (1..200 printable ASCII characters), -1 after answering 400. */
 int jq_idempotency_key(struct evhttp_request *req, const char **key);
-#define JQ_IDEMPOTENCY_KEY_MAX 200
 /* Drops reserved ids (Redis reconnected) and fails requests waiting for ids. */
 void jq_ids_reset(struct jq_broker *b);
 

@@ -75,12 +75,22 @@ static void client_end(struct client *c, int status, const char *why)
 	topic_release(t);
 }
 
-/* The client went away: the request is libevent's to free; forget it. */
+/* The client went away. libevent has detached the unfinished request from the
+ * connection and leaves it to us: finishing it now frees it. A read of the job's
+ * state still in flight owns c; its callback ends it. */
 static void on_client_closed(struct evhttp_connection *conn, void *arg)
 {
 	struct client *c = arg;
+	struct evhttp_request *req = c->req;
 	c->req = NULL;
-	client_end(c, 0, "");
+	if (req) {
+		if (c->started)
+			evhttp_send_reply_end(req);
+		else
+			evhttp_send_reply(req, 503, "Gone", NULL);
+	}
+	if (!c->reading)
+		client_end(c, 0, "");
 }
 
 static int is_terminal(const char *state)

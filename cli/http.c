@@ -150,8 +150,21 @@ static void set_error(struct jq_http *h, CURLcode cc, const struct sink *s, cons
 			 "request to broker at '%.256s' failed: %.200s", h->base, why);
 }
 
+/* Appends line to *list; -1 with h->err set when out of memory. */
+static int add_header(struct jq_http *h, struct curl_slist **list, const char *line)
+{
+	struct curl_slist *l = curl_slist_append(*list, line);
+	if (l == NULL) {
+		h->err = JQ_HTTP_EOTHER;
+		snprintf(h->errstr, sizeof(h->errstr), "out of memory");
+		return -1;
+	}
+	*list = l;
+	return 0;
+}
+
 int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *path,
-		    const char *body, struct jq_http_reply *r)
+		    const char *body, const char *const *extra, struct jq_http_reply *r)
 {
 	int rc = -1;
 	char *url = NULL;
@@ -178,15 +191,12 @@ int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *p
 	 * an empty Expect never waits for "100 Continue". */
 	const char *lines[] = {"Accept: application/json", "Expect:",
 			       body ? "Content-Type: application/json" : "Content-Type:"};
-	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
-		struct curl_slist *l = curl_slist_append(headers, lines[i]);
-		if (l == NULL) {
-			h->err = JQ_HTTP_EOTHER;
-			snprintf(h->errstr, sizeof(h->errstr), "out of memory");
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
+		if (add_header(h, &headers, lines[i]) != 0)
 			goto done;
-		}
-		headers = l;
-	}
+	for (size_t i = 0; extra && extra[i]; i++)
+		if (add_header(h, &headers, extra[i]) != 0)
+			goto done;
 
 	/* Reset keeps the connection cache: the polls of --wait reuse one socket. */
 	curl_easy_reset(curl);

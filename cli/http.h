@@ -56,11 +56,13 @@ void jq_http_release(struct jq_http *h);
 /* Sends method base+path (path starts with '/' and holds the query, already
  * escaped). body, if not NULL, is sent as application/json with a POST; a
  * POST without a body sends an empty one, a GET or DELETE never sends one.
+ * headers, if not NULL, is a NULL-terminated list of extra "Name: value"
+ * lines, sent as they are: the caller keeps CR and LF out of them.
  * Returns 0 when the broker answered, whatever the status (r is filled and
  * must be released), and -1 otherwise (h->err and h->errstr say why, r is
  * left empty). r must have been _init'ed. */
 int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *path,
-		    const char *body, struct jq_http_reply *r);
+		    const char *body, const char *const *headers, struct jq_http_reply *r);
 
 void jq_http_reply_init(struct jq_http_reply *r);
 void jq_http_reply_release(struct jq_http_reply *r);

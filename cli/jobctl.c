@@ -27,6 +27,8 @@
 #define ERROR_COLS_MIN 20              /* characters of the error column, however narrow */
 #define NAME_COLS_MIN 8                /* characters a type or queue column keeps */
 #define ANSWER_MAX 64                  /* bytes of the answer to purge's question read */
+#define TABLE_COLS_MAX 8               /* columns of a table of print_table */
+#define KEY_SHOWN_MAX 40               /* bytes of a refused idempotency key shown */
 #define TIME_MS_MAX 253402300799999    /* epoch ms of 9999-12-31T23:59:59.999Z */
 
 /* One run of the program. */
@@ -560,6 +562,248 @@ int jq_ctl_print_dead(FILE *out, const json_t *jobs, int cols)
 	return 0;
 }
 
+/* A column of print_table. */
+struct column {
+	const char *head;
+	int shrinks; /* cut with "..." down to NAME_COLS_MIN when a row is wider than cols */
+};
+
+/* Prints a header row and nrows rows of cells (row-major, ncols <=
+ * TABLE_COLS_MAX a row, printable ASCII), each column as wide as its widest
+ * cell and two spaces from the next. While a row is wider than cols, the
+ * widest shrinking column gives up one character. */
+static void print_table(FILE *out, const struct column *columns, size_t ncols,
+			char (*cells)[CELL_MAX], size_t nrows, int cols)
+{
+	int width[TABLE_COLS_MAX], total = -2;
+	char text[CELL_MAX];
+	size_t i, k;
+
+	for (k = 0; k < ncols; k++) {
+		width[k] = (int)strlen(columns[k].head);
+		for (i = 0; i < nrows; i++)
+			if ((int)strlen(cells[i * ncols + k]) > width[k])
+				width[k] = (int)strlen(cells[i * ncols + k]);
+		total += width[k] + 2;
+	}
+	while (total > cols) {
+		size_t widest = ncols;
+		for (k = 0; k < ncols; k++)
+			if (columns[k].shrinks && width[k] > NAME_COLS_MIN &&
+			    (widest == ncols || width[k] > width[widest]))
+				widest = k;
+		if (widest == ncols)
+			break; /* the row is wider than cols: numbers and times are never cut */
+		width[widest]--;
+		total--;
+	}
+	for (k = 0; k < ncols; k++)
+		fprintf(out, k + 1 < ncols ? "%-*s  " : "%-.*s\n", width[k], columns[k].head);
+	for (i = 0; i < nrows; i++) {
+		for (k = 0; k < ncols; k++) {
+			fit_line(text, sizeof(text), cells[i * ncols + k], width[k]);
+			fprintf(out, k + 1 < ncols ? "%-*s  " : "%-.*s\n", width[k], text);
+		}
+	}
+}
+
+/* A row-major array of nrows * ncols cells, or NULL when out of memory. */
+static char (*table_cells(size_t nrows, size_t ncols))[CELL_MAX]
+{
+	return calloc(nrows * ncols, CELL_MAX);
+}
+
+static const struct column queue_columns[] = {
+    {"NAME", 1},      {"PENDING", 0}, {"SCHEDULED", 0}, {"RUNNING", 0},
+    {"COMPLETED", 0}, {"FAILED", 0},  {"PAUSED", 0},
+};
+
+/* The fields of GET /queues/{name} in the order they are shown. */
+static const char *const queue_fields[] = {
+    "name",   "pending",   "scheduled", "running",  "completed", "failed",
+    "retried", "cancelled", "recovered", "enqueued", "paused",
+};
+
+#define QUEUE_NCOLS (sizeof(queue_columns) / sizeof(queue_columns[0]))
+
+int jq_ctl_print_queues(FILE *out, const json_t *queues, int cols)
+{
+	size_t i, k;
+	const json_t *q;
+
+	if (!json_is_array(queues))
+		return -1;
+	if (json_array_size(queues) == 0) {
+		fputs("no queues\n", out);
+		return 0;
+	}
+	char(*cells)[CELL_MAX] = table_cells(json_array_size(queues), QUEUE_NCOLS);
+	if (cells == NULL)
+		return -1;
+	json_array_foreach(queues, i, q)
+	{
+		char(*row)[CELL_MAX] = cells + i * QUEUE_NCOLS;
+		/* the columns are the first fields of queue_fields, the last one paused */
+		for (k = 0; k + 1 < QUEUE_NCOLS; k++)
+			cell_text(row[k], CELL_MAX, json_object_get(q, queue_fields[k]));
+		const json_t *paused = json_object_get(q, "paused");
+		if (json_is_boolean(paused))
+			snprintf(row[k], CELL_MAX, "%s", json_is_true(paused) ? "yes" : "no");
+		else
+			cell_text(row[k], CELL_MAX, paused);
+	}
+	print_table(out, queue_columns, QUEUE_NCOLS, cells, json_array_size(queues), cols);
+	free(cells);
+	return 0;
+}
+
+int jq_ctl_print_queue(FILE *out, const json_t *queue)
+{
+	const char *key;
+	const json_t *v;
+	size_t k, n = sizeof(queue_fields) / sizeof(queue_fields[0]);
+
+	if (!json_is_object(queue))
+		return -1;
+	for (k = 0; k < n; k++) {
+		fprintf(out, "%s: ", queue_fields[k]);
+		print_value(out, json_object_get(queue, queue_fields[k]));
+		fputc('\n', out);
+	}
+	/* Fields of a newer broker come last, as they are. */
+	json_object_foreach((json_t *)queue, key, v)
+	{
+		for (k = 0; k < n && strcmp(key, queue_fields[k]) != 0; k++)
+			;
+		if (k < n)
+			continue;
+		put_text(out, key);
+		fputs(": ", out);
+		print_value(out, v);
+		fputc('\n', out);
+	}
+	return 0;
+}
+
+void jq_ctl_format_age(char *buf, size_t cap, int64_t ms)
+{
+	if (ms < 0)
+		ms = 0;
+	int64_t s = ms / 1000;
+	if (s < 60)
+		snprintf(buf, cap, "%" PRId64 ".%" PRId64 "s ago", s, ms % 1000 / 100);
+	else if (s < 3600)
+		snprintf(buf, cap, "%" PRId64 "m%02" PRId64 "s ago", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, cap, "%" PRId64 "h%02" PRId64 "m ago", s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, cap, "%" PRId64 "d%02" PRId64 "h ago", s / 86400, s % 86400 / 3600);
+}
+
+/* The epoch ms of an RFC 3339 string field, or -1. */
+static int64_t time_field(const json_t *v)
+{
+	int64_t ms;
+	if (!json_is_string(v) || jq_parse_rfc3339(json_string_value(v), &ms) != 0 || ms < 0 ||
+	    ms > TIME_MS_MAX)
+		return -1;
+	return ms;
+}
+
+static const struct column worker_columns[] = {
+    {"ID", 1},      {"HOST", 1},      {"PID", 0},     {"QUEUES", 1},
+    {"RUNNING", 0}, {"LAST BEAT", 0}, {"STARTED", 0},
+};
+
+#define WORKER_NCOLS (sizeof(worker_columns) / sizeof(worker_columns[0]))
+
+/* Writes a worker's queues, comma-joined, as a cell. */
+static void queues_cell(char *buf, size_t cap, const json_t *queues)
+{
+	char name[CELL_MAX];
+	size_t i, n = 0;
+	const json_t *q;
+	if (!json_is_array(queues)) {
+		cell_text(buf, cap, queues);
+		return;
+	}
+	buf[0] = '\0';
+	json_array_foreach(queues, i, q)
+	{
+		cell_text(name, sizeof(name), q);
+		int w = snprintf(buf + n, cap - n, "%s%s", i > 0 ? "," : "", name);
+		if (w < 0 || (size_t)w >= cap - n)
+			break; /* cut: fit_line ends it with "..." if the column is narrower */
+		n += (size_t)w;
+	}
+	if (json_array_size(queues) == 0)
+		snprintf(buf, cap, "-");
+}
+
+int jq_ctl_print_workers(FILE *out, const json_t *workers, int64_t now_ms, int cols)
+{
+	size_t i;
+	const json_t *w;
+	char a[CELL_MAX], b[CELL_MAX];
+
+	if (!json_is_array(workers))
+		return -1;
+	if (json_array_size(workers) == 0) {
+		fputs("no workers\n", out);
+		return 0;
+	}
+	char(*cells)[CELL_MAX] = table_cells(json_array_size(workers), WORKER_NCOLS);
+	if (cells == NULL)
+		return -1;
+	json_array_foreach(workers, i, w)
+	{
+		char(*row)[CELL_MAX] = cells + i * WORKER_NCOLS;
+		cell_text(row[0], CELL_MAX, json_object_get(w, "id"));
+		cell_text(row[1], CELL_MAX, json_object_get(w, "host"));
+		cell_text(row[2], CELL_MAX, json_object_get(w, "pid"));
+		queues_cell(row[3], CELL_MAX, json_object_get(w, "queues"));
+		cell_text(a, sizeof(a), json_object_get(w, "running"));
+		cell_text(b, sizeof(b), json_object_get(w, "concurrency"));
+		snprintf(row[4], CELL_MAX, "%.*s/%.*s", CELL_MAX / 2 - 1, a, CELL_MAX / 2 - 1, b);
+		const json_t *beat = json_object_get(w, "last_heartbeat");
+		int64_t ms = time_field(beat);
+		if (ms >= 0)
+			jq_ctl_format_age(row[5], CELL_MAX, now_ms - ms);
+		else
+			cell_text(row[5], CELL_MAX, beat);
+		const json_t *started = json_object_get(w, "started_at");
+		ms = time_field(started);
+		if (ms >= 0) {
+			/* to the second: "2026-11-25T22:03:17Z" */
+			jq_format_rfc3339(ms, a);
+			snprintf(row[6], CELL_MAX, "%.19sZ", a);
+		} else {
+			cell_text(row[6], CELL_MAX, started);
+		}
+	}
+	print_table(out, worker_columns, WORKER_NCOLS, cells, json_array_size(workers), cols);
+	free(cells);
+	return 0;
+}
+
+int jq_ctl_idempotency_key_check(const char *key, char *err, size_t errlen)
+{
+	size_t len = strlen(key);
+	int ok = len >= 1 && len <= JQ_CTL_IDEMPOTENCY_KEY_MAX;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (unsigned char)key[i] > ' ' && (unsigned char)key[i] < 0x7f;
+	if (!ok) {
+		char shown[KEY_SHOWN_MAX + 1];
+		clean_text(shown, sizeof(shown), key, len, 1, 0);
+		snprintf(err, errlen,
+			 "invalid idempotency key '%s%s': it must be 1 to %d printable ASCII "
+			 "characters without spaces",
+			 shown, len > KEY_SHOWN_MAX ? "..." : "", JQ_CTL_IDEMPOTENCY_KEY_MAX);
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- talking to the broker ---- */
 
 static int connect_broker(struct ctl *c)
@@ -581,18 +825,20 @@ static int connect_broker(struct ctl *c)
 	return JQ_CTL_EXIT_OK;
 }
 
-/* Sends one request and checks that the answer is a 2xx JSON object, which
- * *json gets (the caller decrefs it). Otherwise says why on err and returns
+/* Sends one request, with the extra header lines of headers (NULL-terminated,
+ * or NULL), and checks that the answer is a 2xx JSON object, which *json gets
+ * (the caller decrefs it). Otherwise says why on err and returns
  * JQ_CTL_EXIT_FAIL, or JQ_CTL_EXIT_INTERRUPT without a word. */
-static int call(struct ctl *c, enum jq_http_method method, const char *path, const char *body,
-		struct jq_http_reply *r, json_t **json)
+static int call_with(struct ctl *c, enum jq_http_method method, const char *path,
+		     const char *body, const char *const *headers, struct jq_http_reply *r,
+		     json_t **json)
 {
 	json_error_t jerr;
 	*json = NULL;
 	int status = connect_broker(c);
 	if (status != JQ_CTL_EXIT_OK)
 		return status;
-	if (jq_http_request(&c->http, method, path, body, r) != 0) {
+	if (jq_http_request(&c->http, method, path, body, headers, r) != 0) {
 		if (c->http.err == JQ_HTTP_EINTERRUPTED)
 			return JQ_CTL_EXIT_INTERRUPT;
 		return failf(c, JQ_CTL_EXIT_FAIL, "%s", c->http.errstr);
@@ -611,6 +857,13 @@ static int call(struct ctl *c, enum jq_http_method method, const char *path, con
 			     c->http.base);
 	}
 	return JQ_CTL_EXIT_OK;
+}
+
+/* call_with without extra headers. */
+static int call(struct ctl *c, enum jq_http_method method, const char *path, const char *body,
+		struct jq_http_reply *r, json_t **json)
+{
+	return call_with(c, method, path, body, NULL, r, json);
 }
 
 static int unexpected(struct ctl *c, const char *what)
@@ -710,6 +963,34 @@ static int command_args(struct ctl *c, const struct command *cmd, const struct j
 				   min_pos == 1 ? "" : "s");
 	if (max_pos >= 0 && *npos > max_pos)
 		return usage_error(c, cmd, "unexpected argument '%s'", pos[max_pos]);
+	return -1;
+}
+
+/* The Idempotency-Key header of --idempotency-key: the line goes into line
+ * (IDEMPOTENCY_LINE_MAX bytes) and headers (2 entries) lists it, or is NULL
+ * when key is. Returns -1 to go on, or a usage error (exit 2). */
+#define IDEMPOTENCY_LINE_MAX (JQ_CTL_IDEMPOTENCY_KEY_MAX + 32)
+static int idempotency_header(struct ctl *c, const struct command *cmd, const char *key,
+			      char *line, const char **headers)
+{
+	char err[256];
+	headers[0] = headers[1] = NULL;
+	if (key == NULL)
+		return -1;
+	if (jq_ctl_idempotency_key_check(key, err, sizeof(err)) != 0)
+		return usage_error(c, cmd, "%s", err);
+	snprintf(line, IDEMPOTENCY_LINE_MAX, "Idempotency-Key: %s", key);
+	headers[0] = line;
+	return -1;
+}
+
+/* Checks a queue name argument; -1 to go on, or a usage error (exit 2). */
+static int queue_arg(struct ctl *c, const struct command *cmd, const char *queue)
+{
+	if (!jq_name_valid(queue, strlen(queue)))
+		return usage_error(
+		    c, cmd, "invalid queue '%s': it must be 1 to %d of A-Z a-z 0-9 _ . : -", queue,
+		    JQ_QUEUE_NAME_MAX);
 	return -1;
 }
 
@@ -845,17 +1126,18 @@ static int wait_task(struct ctl *c, int64_t id, const char *first_status, int64_
 
 static int cmd_start_task(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-	const char *duration_arg = NULL;
+	const char *duration_arg = NULL, *key = NULL, *headers[2];
 	int wait = 0, npos = 0;
 	int64_t wait_timeout = 0, duration = 0;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
 	struct jq_http_reply r;
 	json_t *body = NULL;
-	char path[64], err[256];
+	char path[64], err[256], key_line[IDEMPOTENCY_LINE_MAX];
 	const struct jq_opt opts[] = {
 	    {"duration", NULL, JQ_OPT_STR, &duration_arg, 0, 0, ""},
 	    {"wait", NULL, JQ_OPT_BOOL, &wait, 0, 0, ""},
 	    {"wait-timeout", NULL, JQ_OPT_INT, &wait_timeout, 0, WAIT_TIMEOUT_MAX_S, ""},
+	    {"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
 	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
@@ -873,12 +1155,16 @@ static int cmd_start_task(struct ctl *c, const struct command *cmd, int argc, ch
 		status = usage_error(c, cmd, "%s", err);
 		goto done;
 	}
+	status = idempotency_header(c, cmd, key, key_line, headers);
+	if (status >= 0)
+		goto done;
 	if (duration_arg)
 		snprintf(path, sizeof(path), "/start-task?duration=%" PRId64, duration);
 	else
 		snprintf(path, sizeof(path), "/start-task");
 
-	status = call(c, JQ_HTTP_POST, path, NULL, &r, &body);
+	/* A repeated key answers the first task: --wait then follows that one. */
+	status = call_with(c, JQ_HTTP_POST, path, NULL, headers, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	int64_t id = id_field(body, "task_id");
@@ -976,19 +1262,20 @@ done:
 
 static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-	const char *queue = NULL;
+	const char *queue = NULL, *key = NULL, *headers[2];
 	int npos = 0;
 	int64_t max_attempts = 0, timeout_ms = -1, priority = INT64_MIN;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
 	struct jq_http_reply r;
 	json_t *req = NULL, *payload = NULL, *body = NULL;
 	char *text = NULL;
-	char err[512];
+	char err[512], key_line[IDEMPOTENCY_LINE_MAX];
 	const struct jq_opt opts[] = {
 	    {"queue", NULL, JQ_OPT_STR, &queue, 0, 0, ""},
 	    {"max-attempts", NULL, JQ_OPT_INT, &max_attempts, 1, JQ_MAX_ATTEMPTS_LIMIT, ""},
 	    {"timeout-ms", NULL, JQ_OPT_INT, &timeout_ms, 0, JQ_TIMEOUT_MS_LIMIT, ""},
 	    {"priority", NULL, JQ_OPT_INT, &priority, -JQ_PRIORITY_LIMIT, JQ_PRIORITY_LIMIT, ""},
+	    {"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
 	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
@@ -1009,12 +1296,14 @@ static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char 
 		    type, JQ_TYPE_NAME_MAX);
 		goto done;
 	}
-	if (queue && !jq_name_valid(queue, strlen(queue))) {
-		status = usage_error(
-		    c, cmd, "invalid queue '%s': it must be 1 to %d of A-Z a-z 0-9 _ . : -", queue,
-		    JQ_QUEUE_NAME_MAX);
-		goto done;
+	if (queue) {
+		status = queue_arg(c, cmd, queue);
+		if (status >= 0)
+			goto done;
 	}
+	status = idempotency_header(c, cmd, key, key_line, headers);
+	if (status >= 0)
+		goto done;
 	req = json_object();
 	payload = json_object();
 	if (req == NULL || payload == NULL) {
@@ -1044,7 +1333,7 @@ static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char 
 		goto done;
 	}
 
-	status = call(c, JQ_HTTP_POST, "/jobs", text, &r, &body);
+	status = call_with(c, JQ_HTTP_POST, "/jobs", text, headers, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	int64_t id = id_field(body, "id");
@@ -1056,7 +1345,10 @@ static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char 
 	if (c->json) {
 		print_raw(c, &r);
 	} else {
-		fprintf(c->out, "job %" PRId64 " ", id);
+		/* 200, not 201: the key was seen, nothing was stored; state is the
+		 * first job's now */
+		fprintf(c->out, "job %" PRId64 " %s", id,
+			r.status == 200 ? "(already enqueued with this key) " : "");
 		put_text(c->out, state);
 		fputc('\n', c->out);
 	}
@@ -1119,10 +1411,13 @@ static int cmd_notify(struct ctl *c, const struct command *cmd, int argc, char *
 	int npos = 0, sync = 0;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
 	char *email = NULL, *content = NULL, *path = NULL;
+	const char *key = NULL, *headers[2];
+	char key_line[IDEMPOTENCY_LINE_MAX];
 	struct jq_http_reply r;
 	json_t *body = NULL;
 	const struct jq_opt opts[] = {
 	    {"sync", NULL, JQ_OPT_BOOL, &sync, 0, 0, ""},
+	    {"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
 	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
@@ -1134,6 +1429,9 @@ static int cmd_notify(struct ctl *c, const struct command *cmd, int argc, char *
 		goto done;
 	}
 	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 2, 2);
+	if (status >= 0)
+		goto done;
+	status = idempotency_header(c, cmd, key, key_line, headers);
 	if (status >= 0)
 		goto done;
 	status = connect_broker(c);
@@ -1149,7 +1447,7 @@ static int cmd_notify(struct ctl *c, const struct command *cmd, int argc, char *
 		goto done;
 	}
 	snprintf(path, len, "%s?email=%s&content=%s", route, email, content);
-	status = call(c, JQ_HTTP_POST, path, NULL, &r, &body);
+	status = call_with(c, JQ_HTTP_POST, path, NULL, headers, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	int64_t id = id_field(body, "task_id");
@@ -1167,6 +1465,199 @@ done:
 	free(path);
 	free(content);
 	free(email);
+	free(pos);
+	return status;
+}
+
+/* ---- cancel ---- */
+
+static int cmd_cancel(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0;
+	int64_t id;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	struct jq_http_reply r;
+	json_t *body = NULL;
+	char path[64];
+	const struct jq_opt opts[] = {
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
+	if (status >= 0)
+		goto done;
+	status = id_arg(c, cmd, "job", pos[0], &id);
+	if (status >= 0)
+		goto done;
+	/* 409 (already finished) and 404 end in call() with the broker's message. */
+	snprintf(path, sizeof(path), "/jobs/%" PRId64, id);
+	status = call(c, JQ_HTTP_DELETE, path, NULL, &r, &body);
+	if (status != JQ_CTL_EXIT_OK)
+		goto done;
+	int64_t got = id_field(body, "id");
+	if (got == 0 || (r.status != 200 && r.status != 202)) {
+		status = unexpected(c, "not HTTP 200 or 202 with a positive integer 'id'");
+		goto done;
+	}
+	if (c->json)
+		print_raw(c, &r);
+	else if (r.status == 202) /* running: its worker stops it soon */
+		fprintf(c->out, "job %" PRId64 " is running: cancel requested\n", got);
+	else
+		fprintf(c->out, "job %" PRId64 " cancelled\n", got);
+done:
+	json_decref(body);
+	jq_http_reply_release(&r);
+	free(pos);
+	return status;
+}
+
+/* ---- queues ---- */
+
+static int cmd_queues(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	struct jq_http_reply r;
+	json_t *body = NULL;
+	char path[JQ_QUEUE_NAME_MAX + 16];
+	const struct jq_opt opts[] = {
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 1);
+	if (status >= 0)
+		goto done;
+	if (npos == 1) {
+		status = queue_arg(c, cmd, pos[0]);
+		if (status >= 0)
+			goto done;
+		/* a valid name needs no escaping; 404 ends in call() */
+		snprintf(path, sizeof(path), "/queues/%s", pos[0]);
+		status = call(c, JQ_HTTP_GET, path, NULL, &r, &body);
+		if (status != JQ_CTL_EXIT_OK)
+			goto done;
+		if (c->json)
+			print_raw(c, &r);
+		else
+			jq_ctl_print_queue(c->out, body);
+		goto done;
+	}
+	status = call(c, JQ_HTTP_GET, "/queues", NULL, &r, &body);
+	if (status != JQ_CTL_EXIT_OK)
+		goto done;
+	const json_t *queues = json_object_get(body, "queues");
+	if (!json_is_array(queues)) {
+		status = unexpected(c, "no array 'queues'");
+		goto done;
+	}
+	if (c->json)
+		print_raw(c, &r);
+	else if (jq_ctl_print_queues(c->out, queues, term_cols(c->out)) != 0)
+		status = failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
+done:
+	json_decref(body);
+	jq_http_reply_release(&r);
+	free(pos);
+	return status;
+}
+
+/* pause and resume: one function, told apart by the command's name. */
+static int cmd_queue_action(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0, pause = strcmp(cmd->name, "pause") == 0;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	struct jq_http_reply r;
+	json_t *body = NULL;
+	char path[JQ_QUEUE_NAME_MAX + 32];
+	const struct jq_opt opts[] = {
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
+	if (status >= 0)
+		goto done;
+	status = queue_arg(c, cmd, pos[0]);
+	if (status >= 0)
+		goto done;
+	snprintf(path, sizeof(path), "/queues/%s/%s", pos[0], pause ? "pause" : "resume");
+	status = call(c, JQ_HTTP_POST, path, NULL, &r, &body);
+	if (status != JQ_CTL_EXIT_OK)
+		goto done;
+	const json_t *paused = json_object_get(body, "paused");
+	if (!json_is_boolean(paused) || json_is_true(paused) != pause) {
+		status = unexpected(c, pause ? "no 'paused': true" : "no 'paused': false");
+		goto done;
+	}
+	if (c->json)
+		print_raw(c, &r);
+	else
+		fprintf(c->out, "queue %s %s\n", pos[0], pause ? "paused" : "resumed");
+done:
+	json_decref(body);
+	jq_http_reply_release(&r);
+	free(pos);
+	return status;
+}
+
+/* ---- workers ---- */
+
+static int cmd_workers(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	struct jq_http_reply r;
+	json_t *body = NULL;
+	const struct jq_opt opts[] = {
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 0);
+	if (status >= 0)
+		goto done;
+	status = call(c, JQ_HTTP_GET, "/workers", NULL, &r, &body);
+	if (status != JQ_CTL_EXIT_OK)
+		goto done;
+	const json_t *workers = json_object_get(body, "workers");
+	if (!json_is_array(workers)) {
+		status = unexpected(c, "no array 'workers'");
+		goto done;
+	}
+	if (c->json)
+		print_raw(c, &r);
+	else if (jq_ctl_print_workers(c->out, workers, jq_now_ms(), term_cols(c->out)) != 0)
+		status = failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
+done:
+	json_decref(body);
+	jq_http_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -1374,7 +1865,7 @@ static int cmd_group(struct ctl *c, const struct command *cmd, int argc, char **
 static const struct command cmd_start_task_def = {
     "start-task",
     cmd_start_task,
-    "jobctl start-task [--duration N] [--wait [--wait-timeout S]]",
+    "jobctl start-task [--duration N] [--wait [--wait-timeout S]] [--idempotency-key K]",
     "Starts the seed's long task (a 'progress' job) and prints \"task ID STATUS\".\n\n"
     "options:\n"
     "  --duration N       seconds the task runs, 0 to 86400 (default: the broker's, 10)\n"
@@ -1382,6 +1873,10 @@ static const struct command cmd_start_task_def = {
     "                     terminal, one line per change otherwise (JSON lines with --json);\n"
     "                     exit 0 if it completed, 1 if not, 130 on Ctrl-C\n"
     "  --wait-timeout S   with --wait, give up (exit 1) after S seconds (default 0: never)\n"
+    "  --idempotency-key K\n"
+    "                     send K as the Idempotency-Key header: a repeat with the same key\n"
+    "                     starts nothing and answers the first task (1 to 200 printable\n"
+    "                     ASCII characters, no spaces)\n"
     "  --json             print the broker's answers as they are\n",
     NULL,
 };
@@ -1404,7 +1899,7 @@ static const struct command cmd_enqueue_def = {
     "enqueue",
     cmd_enqueue,
     "jobctl enqueue TYPE [key=value ...] [--queue Q] [--max-attempts N] [--timeout-ms N]"
-    " [--priority N]",
+    " [--priority N] [--idempotency-key K]",
     "Queues a job of type TYPE and prints \"job ID STATE\". Each key=value becomes a payload\n"
     "field; a value that is valid JSON is taken as JSON (3, true, null, \"3\", [1,2],\n"
     "{\"a\":1}), any other as a string (to=a@b.c).\n\n"
@@ -1413,6 +1908,11 @@ static const struct command cmd_enqueue_def = {
     "  --max-attempts N   attempts before the job fails, 1 to 100 (default: 3)\n"
     "  --timeout-ms N     stop an attempt after N ms, 0 for none (default: 0)\n"
     "  --priority N       -1000 to 1000 (default: 0)\n"
+    "  --idempotency-key K\n"
+    "                     send K as the Idempotency-Key header: a repeat with the same key\n"
+    "                     stores nothing and prints \"job ID (already enqueued with this key)\n"
+    "                     STATE\" of the first job (1 to 200 printable ASCII characters,\n"
+    "                     no spaces)\n"
     "  --json             print the broker's answer as it is\n"
     "  --                 every later argument is a key=value\n",
     NULL,
@@ -1432,10 +1932,72 @@ static const struct command cmd_status_def = {
 static const struct command cmd_notify_def = {
     "send-notification",
     cmd_notify,
-    "jobctl send-notification EMAIL CONTENT [--sync]",
+    "jobctl send-notification EMAIL CONTENT [--sync] [--idempotency-key K]",
     "Queues an email to EMAIL with body CONTENT and prints \"notification queued as task N\".\n\n"
     "options:\n"
     "  --sync             have the worker send it on its blocking thread pool\n"
+    "  --idempotency-key K\n"
+    "                     send K as the Idempotency-Key header: a repeat with the same key\n"
+    "                     queues nothing and answers the first task (1 to 200 printable\n"
+    "                     ASCII characters, no spaces)\n"
+    "  --json             print the broker's answer as it is\n",
+    NULL,
+};
+
+static const struct command cmd_cancel_def = {
+    "cancel",
+    cmd_cancel,
+    "jobctl cancel ID",
+    "Cancels job ID: prints \"job ID cancelled\" if it had not started (it never runs), or\n"
+    "\"job ID is running: cancel requested\" (its worker stops it, and it ends cancelled).\n"
+    "Exit 1 if it has already finished or is unknown.\n\n"
+    "options:\n"
+    "  --json             print the broker's answer as it is\n",
+    NULL,
+};
+
+static const struct command cmd_queues_def = {
+    "queues",
+    cmd_queues,
+    "jobctl queues [NAME]",
+    "Without NAME, lists every queue: one row with its name, its pending, scheduled and\n"
+    "running jobs now, its completed and failed jobs so far, and whether it is paused, the\n"
+    "name cut to fit the terminal (80 columns when the output is not one). With NAME,\n"
+    "prints all the counts of that queue as \"key: value\" lines (exit 1 if unknown).\n\n"
+    "options:\n"
+    "  --json             print the broker's answer as it is\n",
+    NULL,
+};
+
+static const struct command cmd_pause_def = {
+    "pause",
+    cmd_queue_action,
+    "jobctl pause QUEUE",
+    "Pauses QUEUE and prints \"queue QUEUE paused\": it keeps accepting jobs, but workers\n"
+    "take none from it until it is resumed (jobs already running finish).\n\n"
+    "options:\n"
+    "  --json             print the broker's answer as it is\n",
+    NULL,
+};
+
+static const struct command cmd_resume_def = {
+    "resume",
+    cmd_queue_action,
+    "jobctl resume QUEUE",
+    "Resumes QUEUE and prints \"queue QUEUE resumed\": workers take its jobs again.\n\n"
+    "options:\n"
+    "  --json             print the broker's answer as it is\n",
+    NULL,
+};
+
+static const struct command cmd_workers_def = {
+    "workers",
+    cmd_workers,
+    "jobctl workers",
+    "Lists the workers whose heartbeat is recent: their id, host, pid, queues, running\n"
+    "jobs/concurrency, the age of their last heartbeat and when they started, cut to fit\n"
+    "the terminal (80 columns when the output is not one).\n\n"
+    "options:\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
 };
@@ -1493,8 +2055,9 @@ static const struct command cmd_dead_def = {
 };
 
 static const struct command *const commands[] = {
-    &cmd_start_task_def, &cmd_watch_def,  &cmd_enqueue_def,
-    &cmd_status_def,     &cmd_notify_def, &cmd_dead_def,
+    &cmd_start_task_def, &cmd_watch_def,  &cmd_enqueue_def, &cmd_status_def,
+    &cmd_cancel_def,     &cmd_notify_def, &cmd_queues_def,  &cmd_pause_def,
+    &cmd_resume_def,     &cmd_workers_def, &cmd_dead_def,
 };
 
 static void print_usage(FILE *out, const struct jq_opt *opts)

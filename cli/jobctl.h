@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "job.h"
+
 /* Exit statuses. */
 #define JQ_CTL_EXIT_OK 0
 #define JQ_CTL_EXIT_FAIL 1        /* a request failed, or the job/task did not complete */
@@ -26,6 +28,9 @@
 /* The bounds of dead list's --limit and --offset, as the broker's GET /dead. */
 #define JQ_CTL_DEAD_LIMIT_MAX 1000
 #define JQ_CTL_DEAD_OFFSET_MAX 1000000000
+
+/* The longest --idempotency-key, as the broker's Idempotency-Key header. */
+#define JQ_CTL_IDEMPOTENCY_KEY_MAX JQ_IDEMPOTENCY_KEY_MAX /* common/job.h */
 
 /* Runs "jobctl <argv[1..]>", writing results to out and diagnostics to err, and
  * returns the exit status. A progress bar is drawn in place only when out is a
@@ -83,5 +88,40 @@ int jq_ctl_print_job(FILE *out, const json_t *job);
  * Prints "no dead jobs" for an empty array. Control characters never reach
  * out. Returns 0, or -1 if jobs is not an array. */
 int jq_ctl_print_dead(FILE *out, const json_t *jobs, int cols);
+
+/* Checks an --idempotency-key value as the broker does: 1 to
+ * JQ_CTL_IDEMPOTENCY_KEY_MAX printable ASCII characters, no spaces (so it can
+ * never break the header line). 0 if it is one, -1 with the reason in err. */
+int jq_ctl_idempotency_key_check(const char *key, char *err, size_t errlen);
+
+/* Writes how long ago something happened, ms milliseconds before now, into buf
+ * (cap bytes): "0.4s ago" under a minute (tenths cut, not rounded), then
+ * "3m07s ago", "5h02m ago", "2d03h ago". A negative ms (the broker's clock a
+ * little ahead of ours) counts as 0. */
+void jq_ctl_format_age(char *buf, size_t cap, int64_t ms);
+
+/* Prints the queues of GET /queues (its "queues" array) as a table with a
+ * header row: NAME, PENDING, SCHEDULED, RUNNING, COMPLETED, FAILED and PAUSED
+ * ("yes"/"no"), each column as wide as its widest cell. When a row is wider
+ * than cols, the name is cut with "..." (down to 8 characters). Prints "no
+ * queues" for an empty array. Control characters never reach out. Returns 0,
+ * or -1 if queues is not an array or memory ran out. */
+int jq_ctl_print_queues(FILE *out, const json_t *queues, int cols);
+
+/* Prints one queue of GET /queues/{name} as "key: value" lines: name, pending,
+ * scheduled, running, completed, failed, retried, cancelled, recovered,
+ * enqueued and paused in that order ("-" for a missing one), then any other
+ * field of the answer. Returns 0, or -1 if queue is not an object. */
+int jq_ctl_print_queue(FILE *out, const json_t *queue);
+
+/* Prints the workers of GET /workers (its "workers" array) as a table with a
+ * header row: ID, HOST, PID, QUEUES (comma-joined), RUNNING ("running/
+ * concurrency"), LAST BEAT (the age of last_heartbeat at now_ms, epoch ms, as
+ * jq_ctl_format_age writes it) and STARTED (started_at to the second). When a
+ * row is wider than cols, the widest of ID, HOST and QUEUES is cut with "..."
+ * first (each down to 8 characters). Prints "no workers" for an empty array.
+ * Control characters never reach out. Returns 0, or -1 if workers is not an
+ * array or memory ran out. */
+int jq_ctl_print_workers(FILE *out, const json_t *workers, int64_t now_ms, int cols);
 
 #endif

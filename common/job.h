@@ -20,6 +20,8 @@
 #define JQ_PRIORITY_LIMIT 1000
 #define JQ_TIMEOUT_MS_LIMIT (7LL * 24 * 3600 * 1000)
 #define JQ_DELAY_MS_LIMIT (366LL * 24 * 3600 * 1000)
+/* An Idempotency-Key: 1 to this many printable ASCII characters, no spaces */
+#define JQ_IDEMPOTENCY_KEY_MAX 200
 
 enum jq_state {
 	JQ_STATE_PENDING,

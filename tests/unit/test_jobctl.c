@@ -15,6 +15,7 @@
 
 #include "jobctl.h"
 #include "unit.h"
+#include "util.h"
 
 /* ---- pure pieces ---- */
 
@@ -474,6 +475,238 @@ static void test_dead_table(void)
 	free(got);
 }
 
+static void test_idempotency_key(void)
+{
+	char long_key[JQ_CTL_IDEMPOTENCY_KEY_MAX + 2];
+	memset(long_key, 'k', sizeof(long_key) - 1);
+	long_key[sizeof(long_key) - 1] = '\0';
+	static const struct {
+		const char *key;
+		int rc;
+	} cases[] = {
+	    {"k", 0},     {"order-42:retry.1", 0}, {"!~", 0},    {"", -1},
+	    {"a b", -1},  {"a\tb", -1},            {"a\r\nX: y", -1}, {"caf\xc3\xa9", -1},
+	    {"\x7f", -1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char err[256] = "";
+		UNIT_CASE("idempotency key #%zu", i);
+		CHECK_INT_EQ(jq_ctl_idempotency_key_check(cases[i].key, err, sizeof(err)),
+			     cases[i].rc);
+		if (cases[i].rc != 0)
+			CHECK_CONTAINS(err, "printable ASCII characters without spaces");
+	}
+	UNIT_CASE("idempotency key of 200 and 201 bytes");
+	char err[256] = "";
+	CHECK_INT_EQ(jq_ctl_idempotency_key_check(long_key + 1, err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_ctl_idempotency_key_check(long_key, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "invalid idempotency key 'kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk...': "
+			    "it must be 1 to 200");
+	UNIT_CASE("idempotency key with a newline is shown without it");
+	CHECK_INT_EQ(jq_ctl_idempotency_key_check("a\nb", err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "'a?b'");
+}
+
+static void test_age(void)
+{
+	static const struct {
+		int64_t ms;
+		const char *age;
+	} cases[] = {
+	    {0, "0.0s ago"},          {400, "0.4s ago"},          {999, "0.9s ago"},
+	    {1000, "1.0s ago"},       {59999, "59.9s ago"},       {60000, "1m00s ago"},
+	    {187000, "3m07s ago"},    {3599999, "59m59s ago"},    {3600000, "1h00m ago"},
+	    {18120000, "5h02m ago"},  {86399999, "23h59m ago"},   {86400000, "1d00h ago"},
+	    {183600000, "2d03h ago"}, {-300, "0.0s ago"},         {INT64_MIN, "0.0s ago"},
+	    {INT64_MAX, "106751991167d07h ago"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[64];
+		UNIT_CASE("age of %" PRId64 " ms", cases[i].ms);
+		jq_ctl_format_age(buf, sizeof(buf), cases[i].ms);
+		CHECK_STR_EQ(buf, cases[i].age);
+	}
+	char small[5];
+	UNIT_CASE("age cut to its buffer");
+	jq_ctl_format_age(small, sizeof(small), 400);
+	CHECK_STR_EQ(small, "0.4s");
+}
+
+/* Runs a table printer on a JSON text and returns what it printed (free it). */
+static char *print_table_of(int (*print)(FILE *, const json_t *, int), const char *text, int cols,
+			    int *rc)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+	*rc = print(f, v, cols);
+	fclose(f);
+	json_decref(v);
+	return buf;
+}
+
+#define QUEUES_TWO                                                                                 \
+	"[{\"name\": \"default\", \"pending\": 3, \"scheduled\": 0, \"running\": 1, "              \
+	"\"completed\": 120, \"failed\": 2, \"retried\": 4, \"cancelled\": 0, \"recovered\": 0, "  \
+	"\"enqueued\": 126, \"paused\": false}, "                                                  \
+	"{\"name\": \"emails\", \"pending\": 0, \"scheduled\": 5, \"running\": 0, "                \
+	"\"completed\": 7, \"failed\": 0, \"paused\": true}]"
+#define QUEUES_HEAD "NAME     PENDING  SCHEDULED  RUNNING  COMPLETED  FAILED  PAUSED\n"
+#define QUEUE_LONG "q234567890123456789012345678901234567890"
+
+static void test_queues_table(void)
+{
+	static const struct {
+		const char *what;
+		const char *queues;
+		int cols, rc;
+		const char *out; /* all of it */
+	} cases[] = {
+	    {"80 columns", QUEUES_TWO, 80, 0,
+	     QUEUES_HEAD "default  3        0          1        120        2       no\n"
+			 "emails   0        5          0        7          0       yes\n"},
+	    {"narrow: numbers are never cut", QUEUES_TWO, 20, 0,
+	     QUEUES_HEAD "default  3        0          1        120        2       no\n"
+			 "emails   0        5          0        7          0       yes\n"},
+	    /* 40 + 44 + 12 = 96: the name gives up 16 */
+	    {"long name, 80 columns", "[{\"name\": \"" QUEUE_LONG "\", \"pending\": 1}]", 80, 0,
+	     "NAME                      PENDING  SCHEDULED  RUNNING  COMPLETED  FAILED  PAUSED\n"
+	     "q23456789012345678901...  1        -          -        -          -       -\n"},
+	    {"long name, 200 columns", "[{\"name\": \"" QUEUE_LONG "\", \"pending\": 1}]", 200, 0,
+	     "NAME                                      PENDING  SCHEDULED  RUNNING  COMPLETED  "
+	     "FAILED  PAUSED\n" QUEUE_LONG "  1        -          -        -          -       -\n"},
+	    {"long name, 40 columns: down to 8",
+	     "[{\"name\": \"" QUEUE_LONG "\", \"pending\": 1}]", 40, 0,
+	     "NAME      PENDING  SCHEDULED  RUNNING  COMPLETED  FAILED  PAUSED\n"
+	     "q2345...  1        -          -        -          -       -\n"},
+	    {"unexpected shapes and control characters",
+	     "[{\"name\": \"a\\u001b[2Jb\", \"pending\": \"x\", \"running\": [1], \"paused\": 1}, 7]",
+	     80, 0,
+	     "NAME    PENDING  SCHEDULED  RUNNING  COMPLETED  FAILED  PAUSED\n"
+	     "a?[2Jb  x        -          [1]      -          -       1\n"
+	     "-       -        -          -        -          -       -\n"},
+	    {"empty", "[]", 80, 0, "no queues\n"},
+	    {"not an array", "{\"queues\": []}", 80, -1, ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+		UNIT_CASE("queues table: %s", cases[i].what);
+		char *got = print_table_of(jq_ctl_print_queues, cases[i].queues, cases[i].cols, &rc);
+		CHECK_INT_EQ(rc, cases[i].rc);
+		CHECK_STR_EQ(got, cases[i].out);
+		free(got);
+	}
+}
+
+static int print_queue_cols(FILE *f, const json_t *q, int cols)
+{
+	return jq_ctl_print_queue(f, q);
+}
+
+static void test_queue_detail(void)
+{
+	static const struct {
+		const char *what;
+		const char *queue;
+		int rc;
+		const char *out;
+	} cases[] = {
+	    {"whole",
+	     "{\"name\": \"default\", \"pending\": 3, \"scheduled\": 0, \"running\": 1, "
+	     "\"completed\": 120, \"failed\": 2, \"retried\": 4, \"cancelled\": 5, \"recovered\": 6, "
+	     "\"enqueued\": 126, \"paused\": false}",
+	     0,
+	     "name: default\npending: 3\nscheduled: 0\nrunning: 1\ncompleted: 120\nfailed: 2\n"
+	     "retried: 4\ncancelled: 5\nrecovered: 6\nenqueued: 126\npaused: false\n"},
+	    {"missing and extra fields, in the broker's order",
+	     "{\"paused\": true, \"zeta\": 1, \"name\": \"q\\n1\", \"alpha\": \"a\\u0007\"}", 0,
+	     "name: q?1\npending: -\nscheduled: -\nrunning: -\ncompleted: -\nfailed: -\n"
+	     "retried: -\ncancelled: -\nrecovered: -\nenqueued: -\npaused: true\nzeta: 1\n"
+	     "alpha: a?\n"},
+	    {"not an object", "[]", -1, ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+		UNIT_CASE("queue detail: %s", cases[i].what);
+		char *got = print_table_of(print_queue_cols, cases[i].queue, 0, &rc);
+		CHECK_INT_EQ(rc, cases[i].rc);
+		CHECK_STR_EQ(got, cases[i].out);
+		free(got);
+	}
+}
+
+/* 2026-11-25T22:03:17.123Z, the "now" of the workers table cases */
+#define WORKERS_NOW 1795644197123LL
+static int print_workers_at_now(FILE *f, const json_t *w, int cols)
+{
+	return jq_ctl_print_workers(f, w, WORKERS_NOW, cols);
+}
+
+#define WORKERS_TWO                                                                                \
+	"[{\"id\": \"box:4242:ab12\", \"host\": \"box\", \"pid\": 4242, \"queues\": [\"default\"], " \
+	"\"concurrency\": 100, \"threads\": 2, \"running\": 3, "                                   \
+	"\"started_at\": \"2026-11-25T21:00:00.500Z\", "                                          \
+	"\"last_heartbeat\": \"2026-11-25T22:03:16.700Z\", \"completed\": 9, \"failed\": 0}, "     \
+	"{\"id\": \"box:77:0001\", \"host\": \"box\", \"pid\": 77, \"queues\": [\"a\", \"b\"], "   \
+	"\"concurrency\": 7, \"running\": 0, \"started_at\": \"2026-11-25T22:00:00.000Z\", "      \
+	"\"last_heartbeat\": \"2026-11-25T22:01:00.123Z\"}]"
+#define WORKERS_HEAD "ID             HOST  PID   QUEUES   RUNNING  LAST BEAT  STARTED\n"
+
+static void test_workers_table(void)
+{
+	static const struct {
+		const char *what;
+		const char *workers;
+		int cols, rc;
+		const char *out; /* all of it */
+	} cases[] = {
+	    {"80 columns", WORKERS_TWO, 80, 0,
+	     WORKERS_HEAD
+	     "box:4242:ab12  box   4242  default  3/100    0.4s ago   2026-11-25T21:00:00Z\n"
+	     "box:77:0001    box   77    a,b      0/7      2m17s ago  2026-11-25T22:00:00Z\n"},
+	    /* 13 + 4 + 4 + 7 + 7 + 9 + 20 + 12 = 76: the id, the widest, gives up 2 */
+	    {"74 columns", WORKERS_TWO, 74, 0,
+	     "ID           HOST  PID   QUEUES   RUNNING  LAST BEAT  STARTED\n"
+	     "box:4242...  box   4242  default  3/100    0.4s ago   2026-11-25T21:00:00Z\n"
+	     "box:77:0001  box   77    a,b      0/7      2m17s ago  2026-11-25T22:00:00Z\n"},
+	    /* the id down to 8, nothing else to cut: the rows are wider than 60 */
+	    {"60 columns", WORKERS_TWO, 60, 0,
+	     "ID        HOST  PID   QUEUES   RUNNING  LAST BEAT  STARTED\n"
+	     "box:4...  box   4242  default  3/100    0.4s ago   2026-11-25T21:00:00Z\n"
+	     "box:7...  box   77    a,b      0/7      2m17s ago  2026-11-25T22:00:00Z\n"},
+	    /* 13 + 4 + 4 + 33 + 7 + 9 + 20 + 12 = 102: the queues give up 20, then the
+	     * id and the queues, the widest in turn, 1 each */
+	    {"many queues, 80 columns",
+	     "[{\"id\": \"box:4242:ab12\", \"host\": \"box\", \"pid\": 4242, \"queues\": "
+	     "[\"default\", \"emails\", \"reports\", \"thumbnails\"], \"running\": 0, "
+	     "\"concurrency\": 100, \"started_at\": \"2026-11-25T21:00:00.500Z\", "
+	     "\"last_heartbeat\": \"2026-11-25T22:03:16.700Z\"}]",
+	     80, 0,
+	     "ID            HOST  PID   QUEUES        RUNNING  LAST BEAT  STARTED\n"
+	     "box:4242:...  box   4242  default,e...  0/100    0.4s ago   2026-11-25T21:00:00Z\n"},
+	    {"a heartbeat ahead of now, bad times, no queues",
+	     "[{\"id\": \"w\", \"queues\": [], \"last_heartbeat\": \"2026-11-25T22:03:18.000Z\", "
+	     "\"started_at\": \"yesterday\"}, {\"id\": \"v\", \"queues\": \"q\", "
+	     "\"last_heartbeat\": 5, \"running\": 1}]",
+	     80, 0,
+	     "ID  HOST  PID  QUEUES  RUNNING  LAST BEAT  STARTED\n"
+	     "w   -     -    -       -/-      0.0s ago   yesterday\n"
+	     "v   -     -    q       1/-      5          -\n"},
+	    {"empty", "[]", 80, 0, "no workers\n"},
+	    {"not an array", "{}", 80, -1, ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+		UNIT_CASE("workers table: %s", cases[i].what);
+		char *got =
+		    print_table_of(print_workers_at_now, cases[i].workers, cases[i].cols, &rc);
+		CHECK_INT_EQ(rc, cases[i].rc);
+		CHECK_STR_EQ(got, cases[i].out);
+		free(got);
+	}
+}
+
 /* ---- whole runs ---- */
 
 struct run {
@@ -601,6 +834,56 @@ static void test_usage(void)
 	    {{"dead", "purge", "--json"}, 2, "", "refusing to purge without --yes"},
 	    {{"dead", "purge", "x", "--yes"}, 2, "", "unexpected argument 'x'"},
 	    {{"dead", "purge", "--help"}, 0, "usage: jobctl dead purge [--yes]", ""},
+	    {{"--help"},
+	     0,
+	     "  jobctl status ID\n  jobctl cancel ID\n"
+	     "  jobctl send-notification EMAIL CONTENT [--sync] [--idempotency-key K]\n"
+	     "  jobctl queues [NAME]\n  jobctl pause QUEUE\n  jobctl resume QUEUE\n"
+	     "  jobctl workers\n  jobctl dead list",
+	     ""},
+	    {{"cancel"}, 2, "", "jobctl: 'cancel' needs 1 argument\nusage: jobctl cancel ID\n"},
+	    {{"cancel", "0"}, 2, "", "invalid job id '0': it must be a positive integer"},
+	    {{"cancel", "-3"}, 2, "", "unknown option '-3'"},
+	    {{"cancel", "7", "8"}, 2, "", "unexpected argument '8'"},
+	    {{"cancel", "--help"}, 0, "usage: jobctl cancel ID\n\nCancels job ID", ""},
+	    {{"queues", "a", "b"}, 2, "", "unexpected argument 'b'\nusage: jobctl queues [NAME]"},
+	    {{"queues", "a/b"},
+	     2,
+	     "",
+	     "jobctl: invalid queue 'a/b': it must be 1 to 64 of A-Z a-z 0-9 _ . : -\n"
+	     "usage: jobctl queues [NAME]\n"},
+	    {{"queues", ""}, 2, "", "invalid queue ''"},
+	    {{"queues", "--help"}, 0, "usage: jobctl queues [NAME]\n", ""},
+	    {{"pause"}, 2, "", "jobctl: 'pause' needs 1 argument\nusage: jobctl pause QUEUE\n"},
+	    {{"pause", "a b"}, 2, "", "jobctl: invalid queue 'a b'"},
+	    {{"pause",
+	      "q2345678901234567890123456789012345678901234567890123456789012345"},
+	     2,
+	     "",
+	     "invalid queue 'q2345678901234567890123456789012345678901234567890123456789012345'"},
+	    {{"pause", "a", "b"}, 2, "", "unexpected argument 'b'"},
+	    {{"resume"}, 2, "", "jobctl: 'resume' needs 1 argument\nusage: jobctl resume QUEUE\n"},
+	    {{"resume", "../x"}, 2, "", "invalid queue '../x': it must be 1 to 64 of A-Z a-z 0-9 _ . : -\nusage: jobctl resume QUEUE"},
+	    {{"resume", "--help"}, 0, "usage: jobctl resume QUEUE\n", ""},
+	    {{"workers", "x"}, 2, "", "unexpected argument 'x'\nusage: jobctl workers\n"},
+	    {{"workers", "--all"}, 2, "", "unknown option '--all'"},
+	    {{"workers", "--help"}, 0, "usage: jobctl workers\n", ""},
+	    {{"enqueue", "t", "--idempotency-key", "a b"},
+	     2,
+	     "",
+	     "jobctl: invalid idempotency key 'a b': it must be 1 to 200 printable ASCII "
+	     "characters without spaces\nusage: jobctl enqueue"},
+	    {{"enqueue", "t", "--idempotency-key="}, 2, "", "invalid idempotency key ''"},
+	    {{"enqueue", "t", "--idempotency-key"}, 2, "", "--idempotency-key"},
+	    {{"start-task", "--idempotency-key", "k\r\nX-Evil: 1"},
+	     2,
+	     "",
+	     "invalid idempotency key 'k??X-Evil: 1'"},
+	    {{"send-notification", "a@b.c", "hi", "--idempotency-key", "caf\xc3\xa9"},
+	     2,
+	     "",
+	     "invalid idempotency key 'caf?" "?'"},
+	    {{"enqueue", "--help"}, 0, "  --idempotency-key K\n", ""},
 	};
 	/* purge without --yes must see a standard input that is not a terminal */
 	int devnull = open("/dev/null", O_RDONLY);
@@ -655,7 +938,8 @@ struct fake {
 	atomic_int stop;
 	pthread_t thread;
 	size_t nreq;
-	char req[FAKE_MAX_REQ][512];  /* "METHOD TARGET" of each request */
+	/* "METHOD TARGET" of each request, then " Idempotency-Key: K" if it had one */
+	char req[FAKE_MAX_REQ][512];
 	char body[FAKE_MAX_REQ][512]; /* the body of each request */
 };
 
@@ -687,9 +971,14 @@ static void read_request(struct fake *f, int fd, size_t k)
 	if (end == NULL)
 		return;
 	size_t want = 0;
-	for (char *l = strstr(buf, "\r\n"); l && l < end; l = strstr(l + 2, "\r\n"))
+	char key[300] = "";
+	for (char *l = strstr(buf, "\r\n"); l && l < end; l = strstr(l + 2, "\r\n")) {
 		if (strncasecmp(l + 2, "content-length:", 15) == 0)
 			want = strtoul(l + 17, NULL, 10);
+		if (strncasecmp(l + 2, "idempotency-key:", 16) == 0)
+			snprintf(key, sizeof(key), " Idempotency-Key:%.*s", (int)strcspn(l + 18, "\r"),
+				 l + 18);
+	}
 	size_t head = (size_t)(end + 4 - buf);
 	while (n - head < want && n < sizeof(buf) - 1) {
 		ssize_t r = recv(fd, buf + n, sizeof(buf) - 1 - n, 0);
@@ -701,7 +990,8 @@ static void read_request(struct fake *f, int fd, size_t k)
 	char *sp = strchr(buf, ' ');
 	sp = sp ? strchr(sp + 1, ' ') : NULL;
 	if (k < FAKE_MAX_REQ) {
-		snprintf(f->req[k], sizeof(f->req[k]), "%.*s", sp ? (int)(sp - buf) : 0, buf);
+		snprintf(f->req[k], sizeof(f->req[k]), "%.*s%s", sp ? (int)(sp - buf) : 0, buf,
+			 key);
 		snprintf(f->body[k], sizeof(f->body[k]), "%s", buf + head);
 	}
 }
@@ -1293,6 +1583,300 @@ static const struct exchange exchanges[] = {
      "",
      "no non-negative integer 'purged'",
      NULL},
+    {"cancel, pending",
+     {"cancel", "12"},
+     {JSON_OK("{\"id\": 12, \"state\": \"cancelled\"}")},
+     1,
+     0,
+     "DELETE /jobs/12",
+     "",
+     "job 12 cancelled\n",
+     "",
+     "DELETE /jobs/12\n"},
+    {"cancel, running",
+     {"cancel", "13"},
+     {{202, "{\"id\": 13, \"state\": \"running\", \"cancel_requested\": true}", NULL, 0, 0,
+       0}},
+     1,
+     0,
+     "DELETE /jobs/13",
+     "",
+     "job 13 is running: cancel requested\n",
+     "",
+     "DELETE /jobs/13\n"},
+    {"cancel --json, running",
+     {"cancel", "--json", "13"},
+     {{202, "{\"id\": 13, \"state\": \"running\", \"cancel_requested\": true}", NULL, 0, 0,
+       0}},
+     1,
+     0,
+     "DELETE /jobs/13",
+     "",
+     "{\"id\": 13, \"state\": \"running\", \"cancel_requested\": true}\n",
+     "",
+     NULL},
+    {"cancel, already finished",
+     {"cancel", "14"},
+     {{409, "{\"error\": {\"code\": \"conflict\", \"message\": \"job 14 has already finished\"}}",
+       NULL, 0, 0, 0}},
+     1,
+     1,
+     "DELETE /jobs/14",
+     "",
+     "",
+     "jobctl: conflict: job 14 has already finished (HTTP 409)\n",
+     NULL},
+    {"cancel, unknown",
+     {"cancel", "99"},
+     {{404, "{\"error\": {\"code\": \"not_found\", \"message\": \"job 99 not found\"}}",
+       NULL, 0, 0, 0}},
+     1,
+     1,
+     "DELETE /jobs/99",
+     "",
+     "",
+     "jobctl: not_found: job 99 not found (HTTP 404)\n",
+     NULL},
+    {"cancel, 201 is not an answer of cancel",
+     {"cancel", "12"},
+     {{201, "{\"id\": 12, \"state\": \"cancelled\"}", NULL, 0, 0, 0}},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "not HTTP 200 or 202 with a positive integer 'id'",
+     NULL},
+    {"queues",
+     {"queues"},
+     {JSON_OK("{\"queues\": " QUEUES_TWO "}")},
+     1,
+     0,
+     "GET /queues",
+     "",
+     QUEUES_HEAD "default  3        0          1        120        2       no\n"
+                 "emails   0        5          0        7          0       yes\n",
+     "",
+     "GET /queues\n"},
+    {"queues, none",
+     {"queues"},
+     {JSON_OK("{\"queues\": []}")},
+     1,
+     0,
+     "GET /queues",
+     "",
+     "no queues\n",
+     "",
+     NULL},
+    {"queues --json",
+     {"queues", "--json"},
+     {JSON_OK("{\"queues\": []}")},
+     1,
+     0,
+     "GET /queues",
+     "",
+     "{\"queues\": []}\n",
+     "",
+     NULL},
+    {"queues, no queues array",
+     {"queues"},
+     {JSON_OK("{\"queues\": {}}")},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "no array 'queues'",
+     NULL},
+    {"queues NAME",
+     {"queues", "q1"},
+     {JSON_OK("{\"name\": \"q1\", \"pending\": 2, \"scheduled\": 0, \"running\": 0, "
+              "\"completed\": 1, \"failed\": 0, \"retried\": 0, \"cancelled\": 3, "
+              "\"recovered\": 0, \"enqueued\": 6, \"paused\": true}")},
+     1,
+     0,
+     "GET /queues/q1",
+     "",
+     "name: q1\npending: 2\nscheduled: 0\nrunning: 0\ncompleted: 1\nfailed: 0\nretried: 0\n"
+     "cancelled: 3\nrecovered: 0\nenqueued: 6\npaused: true\n",
+     "",
+     "GET /queues/q1\n"},
+    {"queues NAME --json, global",
+     {"--json", "queues", "q.1:x-y_z"},
+     {JSON_OK("{\"name\": \"q.1:x-y_z\"}")},
+     1,
+     0,
+     "GET /queues/q.1:x-y_z",
+     "",
+     "{\"name\": \"q.1:x-y_z\"}\n",
+     "",
+     NULL},
+    {"queues NAME, unknown",
+     {"queues", "nope"},
+     {{404, "{\"error\": {\"code\": \"not_found\", \"message\": \"no queue 'nope'\"}}", NULL,
+       0, 0, 0}},
+     1,
+     1,
+     "GET /queues/nope",
+     "",
+     "",
+     "jobctl: not_found: no queue 'nope' (HTTP 404)\n",
+     NULL},
+    {"pause",
+     {"pause", "q1"},
+     {JSON_OK("{\"name\": \"q1\", \"paused\": true}")},
+     1,
+     0,
+     "POST /queues/q1/pause",
+     "",
+     "queue q1 paused\n",
+     "",
+     "POST /queues/q1/pause\n"},
+    {"resume",
+     {"resume", "q1"},
+     {JSON_OK("{\"name\": \"q1\", \"paused\": false}")},
+     1,
+     0,
+     "POST /queues/q1/resume",
+     "",
+     "queue q1 resumed\n",
+     "",
+     "POST /queues/q1/resume\n"},
+    {"resume --json",
+     {"resume", "--json", "q1"},
+     {JSON_OK("{\"name\": \"q1\", \"paused\": false}")},
+     1,
+     0,
+     "POST /queues/q1/resume",
+     "",
+     "{\"name\": \"q1\", \"paused\": false}\n",
+     "",
+     NULL},
+    {"pause, answer says not paused",
+     {"pause", "q1"},
+     {JSON_OK("{\"name\": \"q1\", \"paused\": false}")},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "no 'paused': true",
+     NULL},
+    {"resume refused",
+     {"resume", "q1"},
+     {{503, "{\"error\": {\"code\": \"redis_unavailable\", \"message\": \"redis is unavailable\"}}",
+       NULL, 0, 0, 0}},
+     1,
+     1,
+     "POST /queues/q1/resume",
+     "",
+     "",
+     "jobctl: redis_unavailable: redis is unavailable (HTTP 503)\n",
+     NULL},
+    {"workers, times not shown as ages",
+     {"workers"},
+     {JSON_OK("{\"workers\": [{\"id\": \"h:1:00ff\", \"host\": \"h\", \"pid\": 1, "
+              "\"queues\": [\"default\", \"a\"], \"concurrency\": 100, \"threads\": 2, "
+              "\"running\": 0, \"started_at\": null, \"last_heartbeat\": null}]}")},
+     1,
+     0,
+     "GET /workers",
+     "",
+     "ID        HOST  PID  QUEUES     RUNNING  LAST BEAT  STARTED\n"
+     "h:1:00ff  h     1    default,a  0/100    -          -\n",
+     "",
+     "GET /workers\n"},
+    {"workers, none",
+     {"workers"},
+     {JSON_OK("{\"workers\": []}")},
+     1,
+     0,
+     "GET /workers",
+     "",
+     "no workers\n",
+     "",
+     NULL},
+    {"workers --json",
+     {"workers", "--json"},
+     {JSON_OK("{\"workers\": []}")},
+     1,
+     0,
+     "GET /workers",
+     "",
+     "{\"workers\": []}\n",
+     "",
+     NULL},
+    {"workers, no workers array",
+     {"workers"},
+     {JSON_OK("{}")},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "no array 'workers'",
+     NULL},
+    {"enqueue --idempotency-key, first",
+     {"enqueue", "noop", "--idempotency-key", "order-42"},
+     {{201, "{\"id\": 20, \"state\": \"pending\"}", NULL, 0, 0, 0}},
+     1,
+     0,
+     "POST /jobs Idempotency-Key: order-42",
+     "{\"type\":\"noop\",\"payload\":{}}",
+     "job 20 pending\n",
+     "",
+     NULL},
+    {"enqueue --idempotency-key, repeated",
+     {"enqueue", "noop", "--idempotency-key=order-42"},
+     {JSON_OK("{\"id\": 20, \"state\": \"running\"}")},
+     1,
+     0,
+     "POST /jobs Idempotency-Key: order-42",
+     "{\"type\":\"noop\",\"payload\":{}}",
+     "job 20 (already enqueued with this key) running\n",
+     "",
+     NULL},
+    {"enqueue --idempotency-key --json, repeated",
+     {"enqueue", "noop", "--json", "--idempotency-key", "k"},
+     {JSON_OK("{\"id\": 20, \"state\": \"completed\"}")},
+     1,
+     0,
+     "POST /jobs Idempotency-Key: k",
+     "{\"type\":\"noop\",\"payload\":{}}",
+     "{\"id\": 20, \"state\": \"completed\"}\n",
+     "",
+     NULL},
+    {"start-task --idempotency-key",
+     {"start-task", "--duration", "1", "--idempotency-key", "t-1"},
+     {JSON_OK("{\"task_id\": 21, \"status\": \"pending\"}")},
+     1,
+     0,
+     "POST /start-task?duration=1 Idempotency-Key: t-1",
+     "",
+     "task 21 pending\n",
+     "",
+     "POST /start-task?duration=1 Idempotency-Key: t-1\n"},
+    {"start-task --idempotency-key --wait: the key is on the POST only",
+     {"start-task", "--idempotency-key", "t-1", "--wait"},
+     {JSON_OK("{\"task_id\": 21, \"status\": \"running\"}"),
+      JSON_OK("{\"task_id\": 21, \"status\": \"completed\"}")},
+     2,
+     0,
+     NULL,
+     NULL,
+     "task 21 running\ntask 21: completed\n",
+     "",
+     "POST /start-task Idempotency-Key: t-1\nGET /task-status/21\n"},
+    {"send-notification --idempotency-key",
+     {"send-notification", "--idempotency-key", "mail-1", "--sync", "a@b.c", "hi"},
+     {JSON_OK("{\"message\": \"x\", \"task_id\": 22}")},
+     1,
+     0,
+     "POST /send-notification-sync?email=a%40b.c&content=hi Idempotency-Key: mail-1",
+     "",
+     "notification queued as task 22\n",
+     "",
+     NULL},
 };
 /* clang-format on */
 
@@ -1381,6 +1965,45 @@ static void test_status_output(void)
 	run_free(&r);
 }
 
+/* workers through the whole program: the age of the last heartbeat is taken
+ * from the clock of this machine. */
+static void test_workers_output(void)
+{
+	char beat[32], started[32], body[512];
+	jq_format_rfc3339(jq_now_ms() - 400, beat);
+	jq_format_rfc3339(1795640400500LL, started); /* 2026-11-25T21:00:00.500Z */
+	snprintf(body, sizeof(body),
+		 "{\"workers\": [{\"id\": \"box:4242:ab12\", \"host\": \"box\", \"pid\": 4242, "
+		 "\"queues\": [\"default\"], \"concurrency\": 100, \"threads\": 2, "
+		 "\"running\": 3, \"started_at\": \"%s\", \"last_heartbeat\": \"%s\", "
+		 "\"completed\": 9, \"failed\": 0}]}",
+		 started, beat);
+	const struct fake_reply replies[] = {JSON_OK(body)};
+	struct fake f;
+	struct run r;
+	char url[64];
+	UNIT_CASE("workers output");
+	if (fake_start(&f, replies, 1) != 0) {
+		CHECK(!"fake broker started");
+		return;
+	}
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d", f.port);
+	run_ctl(&r, (const char *const[]){"--url", url, "workers"}, 3);
+	fake_stop(&f);
+	CHECK_INT_EQ(r.rc, 0);
+	CHECK_STR_EQ(f.req[0], "GET /workers");
+	const char *head = "ID             HOST  PID   QUEUES   RUNNING  LAST BEAT  STARTED\n"
+			   "box:4242:ab12  box   4242  default  3/100    ";
+	CHECK(strncmp(r.out, head, strlen(head)) == 0);
+	/* 0.4 s ago, or a little more on a slow machine */
+	const char *age = r.out + (strlen(r.out) > strlen(head) ? strlen(head) : 0);
+	CHECK(age[0] >= '0' && age[0] <= '9' && age[1] == '.' && strncmp(age + 3, "s ago", 5) == 0);
+	CHECK(age[0] > '0' || age[2] >= '4');
+	CHECK_CONTAINS(r.out, "s ago   2026-11-25T21:00:00Z\n");
+	CHECK_STR_EQ(r.err, "");
+	run_free(&r);
+}
+
 /* dead purge without --yes, its standard input a terminal (a pseudo-terminal
  * here): it asks, and purges only when told y or yes. */
 static void test_purge_confirm(void)
@@ -1446,4 +2069,7 @@ UNIT_MAIN({"duration", test_duration}, {"payload", test_payload},
 	  {"progress_line", test_progress_line}, {"http_error", test_http_error},
 	  {"print_job", test_print_job}, {"dead_table", test_dead_table}, {"usage", test_usage},
 	  {"fake_broker", test_fake_broker}, {"status_output", test_status_output},
-	  {"purge_confirm", test_purge_confirm})
+	  {"purge_confirm", test_purge_confirm}, {"idempotency_key", test_idempotency_key},
+	  {"age", test_age}, {"queues_table", test_queues_table},
+	  {"queue_detail", test_queue_detail}, {"workers_table", test_workers_table},
+	  {"workers_output", test_workers_output})
