@@ -87,6 +87,15 @@ int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out)
 	return evhttp_parse_query_str(q, out);
 }
 
+/* ---- GET /openapi.json: broker/static/openapi.json, embedded at build time ---- */
+
+extern const char jq_static_openapi[];
+
+void jq_api_openapi(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	jq_reply_text(req, 200, jq_static_openapi, strlen(jq_static_openapi));
+}
+
 /* ---- routing ---- */
 
 struct route {
@@ -112,6 +121,7 @@ static const struct route routes[] = {
     {"/workers", EVHTTP_REQ_GET, jq_api_workers},
     {"/metrics", EVHTTP_REQ_GET, jq_api_metrics},
     {"/healthz", EVHTTP_REQ_GET, jq_api_healthz},
+    {"/openapi.json", EVHTTP_REQ_GET, jq_api_openapi},
     {"/dead", EVHTTP_REQ_GET, jq_api_dead_list},
     {"/dead", EVHTTP_REQ_DELETE, jq_api_dead_purge},
     {"/dead/*", EVHTTP_REQ_POST, jq_api_dead_retry},

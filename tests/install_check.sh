@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# install_check.sh BUILD_DIR: cmake --install into a temp prefix and cpack a .deb, then
+# check that the programs run from there and the package holds what it should.
+set -euo pipefail
+build=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cmake --install "$build" --prefix "$tmp/usr" >/dev/null
+for p in jobq-broker jobq-worker jobctl; do
+  v=$("$tmp/usr/bin/$p" --version)
+  grep -q "^$p " <<<"$v" || { echo "FAIL: $p --version"; exit 1; }
+done
+for f in share/jobq/deploy/supervisord.conf share/jobq/deploy/systemd/jobq-worker@.service \
+         share/bash-completion/completions/jobctl share/doc/jobq/api.md; do
+  [ -f "$tmp/usr/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
+done
+(cd "$tmp" && cpack --config "$build/CPackConfig.cmake" -B "$tmp/pkg" >/dev/null)
+deb=$(ls "$tmp"/pkg/*.deb)
+info=$(dpkg-deb -I "$deb") # captured first: grep -q closing a pipe early fails pipefail
+files=$(dpkg-deb -c "$deb")
+grep -q "Package: jobq" <<<"$info" || { echo "FAIL: package name"; exit 1; }
+grep -q "Depends:.*libhiredis" <<<"$info" || { echo "FAIL: no library dependencies"; exit 1; }
+grep -q "/bin/jobq-worker$" <<<"$files" || { echo "FAIL: jobq-worker not in the .deb"; exit 1; }
+echo "install and .deb: ok ($(basename "$deb"))"
