@@ -8,20 +8,24 @@
 #   JOBQ_WORKERS=4 deploy/up.sh       more worker processes
 #   JOBQ_LISTEN=127.0.0.1:9000 ...    another broker address
 #   JOBQ_REDIS_URL=redis://host:6379/0 deploy/up.sh   use an existing Redis
+#   JOBQ_REDIS_PORT, JOBQ_SMTP_PORT                   ports of the private Redis and sink
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 bash deploy/install-deps.sh
-cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release -DJOBQ_TESTS=OFF >/dev/null
-cmake --build "$root/build-release" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+# JOBQ_BIN_DIR: a build directory to run instead of building build-release (the tests use it)
+bin=${JOBQ_BIN_DIR:-$root/build-release}
+if [ -z "${JOBQ_BIN_DIR:-}" ]; then
+  cmake -S "$root" -B "$bin" -DCMAKE_BUILD_TYPE=Release -DJOBQ_TESTS=OFF >/dev/null
+  cmake --build "$bin" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+fi
 
 run=$(mktemp -d /tmp/jobq-up.XXXXXX)
 listen=${JOBQ_LISTEN:-127.0.0.1:8000}
 workers=${JOBQ_WORKERS:-2}
 redis_port=${JOBQ_REDIS_PORT:-6399}
 smtp_port=${JOBQ_SMTP_PORT:-2525}
-bin=$root/build-release
 
 conf=$run/supervisord.conf
 cat >"$conf" <<EOC

@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""E2E: the README's "run everything" command, deploy/up.sh, with 4 workers under
+supervisord: all four appear in /workers; a worker killed with kill -9 is
+restarted by supervisor and no job is lost; `supervisorctl stop` drains the
+workers gracefully (exit status 0); Ctrl-C (SIGINT) stops everything."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import unittest
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+
+class UpTest(unittest.TestCase):
+    def setUp(self):
+        self.port = harness.free_port()
+        bindir = os.path.dirname(os.path.dirname(os.path.abspath(harness.broker_bin())))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JOBQ_")}
+        env.update({"JOBQ_BIN_DIR": bindir, "JOBQ_WORKERS": "4",
+                    "JOBQ_LISTEN": "%s:%d" % (harness.HOST, self.port),
+                    "JOBQ_REDIS_PORT": str(harness.free_port()),
+                    "JOBQ_SMTP_PORT": str(harness.free_port())})
+        self.out = open(os.path.join(harness.tempfile.mkdtemp(prefix="jobq-up-test-"),
+                                     "up.log"), "w+")
+        self.proc = subprocess.Popen(["bash", os.path.join(ROOT, "deploy", "up.sh")],
+                                     stdout=self.out, stderr=subprocess.STDOUT, env=env,
+                                     start_new_session=True)
+        self.addCleanup(self.stop_all)
+        harness.wait_until(lambda: self.run_dir() is not None, 60, "deploy/up.sh to start")
+        harness.wait_until(self.healthy, 30, "the broker behind deploy/up.sh")
+
+    def stop_all(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)  # what Ctrl-C does
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.out.close()
+
+    def log(self):
+        self.out.flush()
+        with open(self.out.name) as f:
+            return f.read()
+
+    def run_dir(self):
+        m = re.search(r"logs and state in (\S+)", self.log())
+        return m.group(1) if m else None
+
+    def http(self, method, path, body=None):
+        return harness.http_request(self.port, method, path, body)
+
+    def healthy(self):
+        try:
+            return self.http("GET", "/healthz").status == 200
+        except OSError:
+            return False
+
+    def workers(self):
+        return self.http("GET", "/workers").json()["workers"]
+
+    def supervisorctl(self, *args):
+        conf = os.path.join(self.run_dir(), "supervisord.conf")
+        return subprocess.run(["supervisorctl", "-c", conf] + list(args), capture_output=True,
+                              text=True, timeout=60)
+
+    def test_four_workers_restart_and_drain(self):
+        harness.wait_until(lambda: len(self.workers()) == 4, 20, "4 workers in /workers")
+        ids = [self.http("POST", "/jobs", {"type": "progress", "payload": {"duration": 2}})
+               .json()["id"] for _ in range(20)]
+        harness.wait_until(lambda: any(w["running"] > 0 for w in self.workers()), 10,
+                           "a worker running jobs")
+        victim = max(self.workers(), key=lambda w: w["running"])["pid"]
+        os.kill(victim, signal.SIGKILL)
+        # supervisor starts a new one; the dead one leaves /workers after 3 missed beats
+        harness.wait_until(lambda: len(self.workers()) == 4 and
+                           victim not in [w["pid"] for w in self.workers()], 30,
+                           "4 workers again, without the killed one")
+        for jid in ids:  # no job lost: the reaper gave the victim's jobs back
+            harness.wait_until(lambda: self.http("GET", "/jobs/%d" % jid).json()["state"]
+                               == "completed", 30, "job %d to complete" % jid)
+        r = self.supervisorctl("stop", "worker:*")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(os.path.join(self.run_dir(), "supervisord.log")) as f:
+            log = f.read()
+        stops = re.findall(r"stopped: worker-\d+ \(exit status (\d+)\)", log)
+        self.assertEqual(len(stops), 4, log)
+        self.assertEqual(set(stops), {"0"}, log)
+        harness.wait_until(lambda: self.workers() == [], 15, "no worker left in /workers")
+        self.assertTrue(self.healthy())
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
