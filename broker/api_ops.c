@@ -326,9 +326,11 @@ static void metrics_step(struct metrics *m)
 	if (m->failed) {
 		unavailable(req);
 	} else {
+		jq_broker_http_metrics(m->text);
 		evbuffer_add_buffer(evhttp_request_get_output_buffer(req), m->text);
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 				  "text/plain; version=0.0.4; charset=utf-8");
+		jq_broker_count_response(200);
 		evhttp_send_reply(req, 200, "OK", NULL);
 	}
 	evbuffer_free(m->text);

@@ -25,6 +25,21 @@
 #include "log.h"
 #include "util.h"
 
+/* ---- HTTP counters (this process) ---- */
+
+static const int counted_statuses[] = {200, 201, 202, 400, 404, 405, 409,
+				       410, 413, 415, 503};
+#define N_STATUSES (sizeof(counted_statuses) / sizeof(counted_statuses[0]))
+static uint64_t responses_by_status[N_STATUSES + 1]; /* the last: any other status */
+
+void jq_broker_count_response(int status)
+{
+	size_t i = 0;
+	while (i < N_STATUSES && counted_statuses[i] != status)
+		i++;
+	responses_by_status[i]++;
+}
+
 /* ---- replies ---- */
 
 static void free_json_text(const void *data, size_t len, void *arg) { free((void *)data); }
@@ -46,6 +61,7 @@ void jq_reply_json(struct evhttp_request *req, int status, json_t *body)
 	}
 	if (text)
 		evbuffer_add_reference(out, text, strlen(text), free_json_text, NULL);
+	jq_broker_count_response(status);
 	evhttp_send_reply(req, status, NULL, NULL);
 }
 
@@ -60,6 +76,7 @@ void jq_reply_text(struct evhttp_request *req, int status, const char *json, siz
 	} else {
 		evbuffer_add(evhttp_request_get_output_buffer(req), json, len);
 	}
+	jq_broker_count_response(status);
 	evhttp_send_reply(req, status, NULL, NULL);
 }
 
@@ -127,6 +144,35 @@ static const struct route routes[] = {
     {"/dead/*", EVHTTP_REQ_POST, jq_api_dead_retry},
 };
 
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+static uint64_t requests_by_route[N_ROUTES + 1]; /* the last: no route matched */
+
+void jq_broker_http_metrics(struct evbuffer *out)
+{
+	evbuffer_add_printf(out, "# HELP jobq_http_requests_total HTTP requests this broker "
+				 "received, by route.\n# TYPE jobq_http_requests_total counter\n");
+	for (size_t i = 0; i <= N_ROUTES; i++) {
+		const char *method = "";
+		if (i < N_ROUTES)
+			method = routes[i].methods == EVHTTP_REQ_GET	  ? "GET "
+				 : routes[i].methods == EVHTTP_REQ_POST   ? "POST "
+				 : routes[i].methods == EVHTTP_REQ_DELETE ? "DELETE "
+									  : "";
+		evbuffer_add_printf(out, "jobq_http_requests_total{route=\"%s%s\"} %llu\n", method,
+				    i < N_ROUTES ? routes[i].path : "unmatched",
+				    (unsigned long long)requests_by_route[i]);
+	}
+	evbuffer_add_printf(out, "# HELP jobq_http_responses_total HTTP responses this broker "
+				 "sent, by status.\n# TYPE jobq_http_responses_total counter\n");
+	for (size_t i = 0; i <= N_STATUSES; i++) {
+		char code[8];
+		snprintf(code, sizeof(code), "%d", i < N_STATUSES ? counted_statuses[i] : 0);
+		evbuffer_add_printf(out, "jobq_http_responses_total{code=\"%s\"} %llu\n",
+				    i < N_STATUSES ? code : "other",
+				    (unsigned long long)responses_by_status[i]);
+	}
+}
+
 static void dispatch_cb(struct evhttp_request *req, void *arg)
 {
 	struct jq_broker *b = arg;
@@ -152,9 +198,11 @@ static void dispatch_cb(struct evhttp_request *req, void *arg)
 		allowed |= r->methods;
 		if (!(evhttp_request_get_command(req) & r->methods))
 			continue;
+		requests_by_route[i]++;
 		r->fn(b, req, arg_part);
 		return;
 	}
+	requests_by_route[N_ROUTES]++;
 	if (allowed) {
 		static const struct {
 			int method;

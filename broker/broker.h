@@ -66,6 +66,12 @@ void jq_broker_release(struct jq_broker *b);
 
 /* ---- shared by the handler files (broker-internal) ---- */
 
+/* This process's HTTP counters in Prometheus text (requests by route, responses by
+ * status), appended to out. Each broker counts its own. */
+void jq_broker_http_metrics(struct evbuffer *out);
+/* Counts a response with this status (the reply helpers call it). */
+void jq_broker_count_response(int status);
+
 /* Replies with a JSON value (takes the reference) and the given status. */
 void jq_reply_json(struct evhttp_request *req, int status, json_t *body);
 /* Replies with JSON text the caller built (copied). */

@@ -109,6 +109,7 @@ static int client_send(struct client *c, const char *state, int64_t done, int64_
 		struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
 		evhttp_add_header(h, "Content-Type", "text/event-stream");
 		evhttp_add_header(h, "Cache-Control", "no-cache");
+		jq_broker_count_response(200);
 		evhttp_send_reply_start(c->req, 200, "OK");
 		c->started = 1;
 	}
