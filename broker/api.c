@@ -59,6 +59,30 @@ static void reply_unavailable(struct evhttp_request *req)
 	jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
 }
 
+/* Parses the id in arg and sends one command about its job hash (fmt takes the key);
+ * cb answers the request. Bad id: 400; no Redis: 503. */
+static void read_job(struct jq_broker *b, struct evhttp_request *req, const char *arg,
+		     redisCallbackFn *cb, const char *fmt)
+{
+	int64_t id;
+	if (parse_id(req, arg, &id) != 0)
+		return;
+	redisAsyncContext *ac = jq_redis_ctx(b->redis);
+	if (!ac) {
+		reply_unavailable(req);
+		return;
+	}
+	struct pending *p = pending_new(b, req, id);
+	if (!p)
+		return;
+	char key[JQ_KEY_MAX];
+	jq_keys_job(&b->keys, id, key);
+	if (redisAsyncCommand(ac, cb, p, fmt, key) != REDIS_OK) {
+		reply_unavailable(req);
+		pending_free(p);
+	}
+}
+
 /* ---- POST /start-task?duration=N ---- */
 
 /* A one-job array for jq_broker_enqueue, initialised; NULL when out of memory. */
@@ -150,24 +174,7 @@ static void on_task_status(redisAsyncContext *ac, void *reply, void *priv)
 
 void jq_api_task_status(struct jq_broker *b, struct evhttp_request *req, const char *arg)
 {
-	int64_t id;
-	if (parse_id(req, arg, &id) != 0)
-		return;
-	redisAsyncContext *ac = jq_redis_ctx(b->redis);
-	if (!ac) {
-		reply_unavailable(req);
-		return;
-	}
-	struct pending *p = pending_new(b, req, id);
-	if (!p)
-		return;
-	char key[JQ_KEY_MAX];
-	jq_keys_job(&b->keys, id, key);
-	if (redisAsyncCommand(ac, on_task_status, p, "HMGET %s state done total error", key) !=
-	    REDIS_OK) {
-		reply_unavailable(req);
-		pending_free(p);
-	}
+	read_job(b, req, arg, on_task_status, "HMGET %s state done total error");
 }
 
 /* ---- POST /send-notification[-sync]?email=&content= ---- */
@@ -487,23 +494,7 @@ static void on_get_job(redisAsyncContext *ac, void *reply, void *priv)
 
 void jq_api_get_job(struct jq_broker *b, struct evhttp_request *req, const char *arg)
 {
-	int64_t id;
-	if (parse_id(req, arg, &id) != 0)
-		return;
-	redisAsyncContext *ac = jq_redis_ctx(b->redis);
-	if (!ac) {
-		reply_unavailable(req);
-		return;
-	}
-	struct pending *p = pending_new(b, req, id);
-	if (!p)
-		return;
-	char key[JQ_KEY_MAX];
-	jq_keys_job(&b->keys, id, key);
-	if (redisAsyncCommand(ac, on_get_job, p, "HGETALL %s", key) != REDIS_OK) {
-		reply_unavailable(req);
-		pending_free(p);
-	}
+	read_job(b, req, arg, on_get_job, "HGETALL %s");
 }
 
 /* ---- GET /healthz ---- */
