@@ -1200,13 +1200,27 @@ static int id_arg(struct ctl *c, const struct command *cmd, const char *what, co
 	return -1;
 }
 
+/* Parses a command's flags (opts) and its one positional argument, an id of what.
+ * Returns -1 to go on with *id set, else the exit status (the reason printed). */
+static int one_id_args(struct ctl *c, const struct command *cmd, const struct jq_opt *opts,
+		       int argc, char **argv, const char *what, int64_t *id)
+{
+	int npos = 0;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	if (pos == NULL)
+		return failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
+	int status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
+	if (status < 0)
+		status = id_arg(c, cmd, what, pos[0], id);
+	free(pos);
+	return status;
+}
+
 /* ---- watch ---- */
 
 static int cmd_watch(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-	int npos = 0;
 	int64_t id, wait_timeout = 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
 	struct jq_http_reply r;
 	json_t *body = NULL;
 	char path[64];
@@ -1217,15 +1231,7 @@ static int cmd_watch(struct ctl *c, const struct command *cmd, int argc, char **
 	};
 
 	jq_http_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		failf(c, status, "out of memory");
-		goto done;
-	}
-	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
-	if (status >= 0)
-		goto done;
-	status = id_arg(c, cmd, "task", pos[0], &id);
+	int status = one_id_args(c, cmd, opts, argc, argv, "task", &id);
 	if (status >= 0)
 		goto done;
 	snprintf(path, sizeof(path), "/task-status/%" PRId64, id);
@@ -1254,7 +1260,6 @@ static int cmd_watch(struct ctl *c, const struct command *cmd, int argc, char **
 done:
 	json_decref(body);
 	jq_http_reply_release(&r);
-	free(pos);
 	return status;
 }
 
@@ -1366,9 +1371,7 @@ done:
 
 static int cmd_status(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-	int npos = 0;
 	int64_t id;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
 	struct jq_http_reply r;
 	json_t *body = NULL;
 	char path[64];
@@ -1378,15 +1381,7 @@ static int cmd_status(struct ctl *c, const struct command *cmd, int argc, char *
 	};
 
 	jq_http_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		failf(c, status, "out of memory");
-		goto done;
-	}
-	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
-	if (status >= 0)
-		goto done;
-	status = id_arg(c, cmd, "job", pos[0], &id);
+	int status = one_id_args(c, cmd, opts, argc, argv, "job", &id);
 	if (status >= 0)
 		goto done;
 	snprintf(path, sizeof(path), "/jobs/%" PRId64, id);
@@ -1400,7 +1395,6 @@ static int cmd_status(struct ctl *c, const struct command *cmd, int argc, char *
 done:
 	json_decref(body);
 	jq_http_reply_release(&r);
-	free(pos);
 	return status;
 }
 
@@ -1473,9 +1467,7 @@ done:
 
 static int cmd_cancel(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-	int npos = 0;
 	int64_t id;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
 	struct jq_http_reply r;
 	json_t *body = NULL;
 	char path[64];
@@ -1485,15 +1477,7 @@ static int cmd_cancel(struct ctl *c, const struct command *cmd, int argc, char *
 	};
 
 	jq_http_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		failf(c, status, "out of memory");
-		goto done;
-	}
-	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
-	if (status >= 0)
-		goto done;
-	status = id_arg(c, cmd, "job", pos[0], &id);
+	int status = one_id_args(c, cmd, opts, argc, argv, "job", &id);
 	if (status >= 0)
 		goto done;
 	/* 409 (already finished) and 404 end in call() with the broker's message. */
@@ -1515,7 +1499,6 @@ static int cmd_cancel(struct ctl *c, const struct command *cmd, int argc, char *
 done:
 	json_decref(body);
 	jq_http_reply_release(&r);
-	free(pos);
 	return status;
 }
 
@@ -1716,9 +1699,7 @@ done:
 
 static int cmd_dead_retry(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-	int npos = 0;
 	int64_t id;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
 	struct jq_http_reply r;
 	json_t *body = NULL;
 	char path[64];
@@ -1728,15 +1709,7 @@ static int cmd_dead_retry(struct ctl *c, const struct command *cmd, int argc, ch
 	};
 
 	jq_http_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		failf(c, status, "out of memory");
-		goto done;
-	}
-	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
-	if (status >= 0)
-		goto done;
-	status = id_arg(c, cmd, "job", pos[0], &id);
+	int status = one_id_args(c, cmd, opts, argc, argv, "job", &id);
 	if (status >= 0)
 		goto done;
 	/* 404 (not in the dead set) and 410 (expired) end in call() with the
@@ -1757,7 +1730,6 @@ static int cmd_dead_retry(struct ctl *c, const struct command *cmd, int argc, ch
 done:
 	json_decref(body);
 	jq_http_reply_release(&r);
-	free(pos);
 	return status;
 }
 
