@@ -873,6 +873,32 @@ class E2ETestCase(unittest.TestCase):
             self.env.dump_logs("after the failure of %s" % self.id())
         return out
 
+    # -- jobctl ---------------------------------------------------------------
+
+    def jobctl(self, *args, url=True, timeout=30, extra_env=None):
+        """Runs jobctl against this class's broker (with --url unless url is
+        False), stdin from /dev/null and stdout a pipe (neither a terminal);
+        returns the CompletedProcess with .out, .err and .argv."""
+        argv = [jobctl_bin()]
+        if url:
+            argv += ["--url", self.env.broker_url]
+        argv += list(args)
+        try:
+            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=_clean_env(extra_env),
+                               timeout=timeout)
+        except subprocess.TimeoutExpired as e:
+            self.fail("%s did not finish within %d s; stdout %r stderr %r"
+                      % (argv, timeout, e.stdout, e.stderr))
+        p.out = p.stdout.decode("utf-8", "replace")
+        p.err = p.stderr.decode("utf-8", "replace")
+        p.argv = argv
+        return p
+
+    def describe(self, p):
+        """A jobctl run, for assertion messages."""
+        return "%s -> exit %d\nstdout: %r\nstderr: %r" % (p.argv, p.returncode, p.out, p.err)
+
     # -- assertions ----------------------------------------------------------
 
     def assertJSONResponse(self, r, status):

@@ -4,7 +4,6 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -22,27 +21,6 @@ class JobctlTest(E2ETestCase):
         env.start_smtp()
         env.start_broker()
         env.start_worker()
-
-    def jobctl(self, *args, url=True, timeout=30, extra_env=None):
-        """Runs jobctl (stdin and stdout not a tty); returns CompletedProcess."""
-        argv = [harness.jobctl_bin()]
-        if url:
-            argv += ["--url", self.env.broker_url]
-        argv += list(args)
-        env = harness._clean_env(extra_env)
-        try:
-            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=env, timeout=timeout)
-        except subprocess.TimeoutExpired as e:
-            self.fail("%s did not finish within %d s; stdout %r stderr %r"
-                      % (argv, timeout, e.stdout, e.stderr))
-        p.out = p.stdout.decode("utf-8", "replace")
-        p.err = p.stderr.decode("utf-8", "replace")
-        p.argv = argv
-        return p
-
-    def describe(self, p):
-        return "%s -> exit %d\nstdout: %r\nstderr: %r" % (p.argv, p.returncode, p.out, p.err)
 
     def status_json(self, jid):
         p = self.jobctl("--json", "status", str(jid))

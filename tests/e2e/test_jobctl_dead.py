@@ -5,7 +5,6 @@ once, for good, and so lands in the dead set."""
 import json
 import os
 import re
-import subprocess
 import sys
 import time
 
@@ -27,25 +26,6 @@ class JobctlDeadTest(E2ETestCase):
         env.start_worker()
 
     # -- helpers -------------------------------------------------------------
-
-    def jobctl(self, *args, timeout=30):
-        """Runs jobctl against the broker, stdin from /dev/null and stdout a
-        pipe (neither a terminal); returns the CompletedProcess."""
-        argv = [harness.jobctl_bin(), "--url", self.env.broker_url] + list(args)
-        try:
-            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=harness._clean_env(),
-                               timeout=timeout)
-        except subprocess.TimeoutExpired as e:
-            self.fail("%s did not finish within %d s; stdout %r stderr %r"
-                      % (argv, timeout, e.stdout, e.stderr))
-        p.out = p.stdout.decode("utf-8", "replace")
-        p.err = p.stderr.decode("utf-8", "replace")
-        p.argv = argv
-        return p
-
-    def describe(self, p):
-        return "%s -> exit %d\nstdout: %r\nstderr: %r" % (p.argv, p.returncode, p.out, p.err)
 
     def assertExit(self, p, code):
         self.assertEqual(p.returncode, code, self.describe(p))

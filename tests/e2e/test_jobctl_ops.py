@@ -33,25 +33,6 @@ class JobctlOpsTest(E2ETestCase):
 
     # -- helpers -------------------------------------------------------------
 
-    def jobctl(self, *args, timeout=30):
-        """Runs jobctl against the broker, stdin from /dev/null and stdout a
-        pipe (neither a terminal); returns the CompletedProcess."""
-        argv = [harness.jobctl_bin(), "--url", self.env.broker_url] + list(args)
-        try:
-            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, env=harness._clean_env(),
-                               timeout=timeout)
-        except subprocess.TimeoutExpired as e:
-            self.fail("%s did not finish within %d s; stdout %r stderr %r"
-                      % (argv, timeout, e.stdout, e.stderr))
-        p.out = p.stdout.decode("utf-8", "replace")
-        p.err = p.stderr.decode("utf-8", "replace")
-        p.argv = argv
-        return p
-
-    def describe(self, p):
-        return "%s -> exit %d\nstdout: %r\nstderr: %r" % (p.argv, p.returncode, p.out, p.err)
-
     def assertOK(self, p, out=None):
         self.assertEqual(p.returncode, 0, self.describe(p))
         self.assertEqual(p.err, "", self.describe(p))
