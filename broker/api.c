@@ -54,11 +54,6 @@ static int parse_id(struct evhttp_request *req, const char *s, int64_t *id)
 	return 0;
 }
 
-static void reply_unavailable(struct evhttp_request *req)
-{
-	jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
-}
-
 /* Parses the id in arg and sends one command about its job hash (fmt takes the key);
  * cb answers the request. Bad id: 400; no Redis: 503. */
 static void read_job(struct jq_broker *b, struct evhttp_request *req, const char *arg,
@@ -69,7 +64,7 @@ static void read_job(struct jq_broker *b, struct evhttp_request *req, const char
 		return;
 	redisAsyncContext *ac = jq_redis_ctx(b->redis);
 	if (!ac) {
-		reply_unavailable(req);
+		jq_reply_unavailable(req);
 		return;
 	}
 	struct pending *p = pending_new(b, req, id);
@@ -78,7 +73,7 @@ static void read_job(struct jq_broker *b, struct evhttp_request *req, const char
 	char key[JQ_KEY_MAX];
 	jq_keys_job(&b->keys, id, key);
 	if (redisAsyncCommand(ac, cb, p, fmt, key) != REDIS_OK) {
-		reply_unavailable(req);
+		jq_reply_unavailable(req);
 		pending_free(p);
 	}
 }
@@ -142,20 +137,12 @@ void jq_api_start_task(struct jq_broker *b, struct evhttp_request *req, const ch
 
 /* ---- GET /task-status/{id} ---- */
 
-static int64_t reply_int(const redisReply *r)
-{
-	int64_t v = 0;
-	if (r && r->type == REDIS_REPLY_STRING)
-		jq_parse_i64(r->str, INT64_MIN, INT64_MAX, &v);
-	return v;
-}
-
 static void on_task_status(redisAsyncContext *ac, void *reply, void *priv)
 {
 	redisReply *r = reply;
 	struct pending *p = priv;
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
-		reply_unavailable(p->req);
+		jq_reply_unavailable(p->req);
 		pending_free(p);
 		return;
 	}
@@ -164,8 +151,9 @@ static void on_task_status(redisAsyncContext *ac, void *reply, void *priv)
 		snprintf(status, sizeof(status), "not_found");
 	} else {
 		const char *error = r->element[3]->type == REDIS_REPLY_STRING ? r->element[3]->str : "";
-		jq_job_status(status, sizeof(status), r->element[0]->str, reply_int(r->element[1]),
-			      reply_int(r->element[2]), error);
+		jq_job_status(status, sizeof(status), r->element[0]->str,
+			      jq_redis_reply_i64(r->element[1], 0),
+			      jq_redis_reply_i64(r->element[2], 0), error);
 	}
 	jq_reply_json(p->req, 200, json_pack("{s:I,s:s}", "task_id", (json_int_t)p->id, "status",
 					      status));
@@ -484,7 +472,7 @@ static void on_get_job(redisAsyncContext *ac, void *reply, void *priv)
 	redisReply *r = reply;
 	struct pending *p = priv;
 	if (!r || r->type != REDIS_REPLY_ARRAY)
-		reply_unavailable(p->req);
+		jq_reply_unavailable(p->req);
 	else if (r->elements == 0)
 		jq_reply_error(p->req, 404, "not_found", "job %" PRId64 " not found", p->id);
 	else
@@ -506,7 +494,7 @@ static void on_ping(redisAsyncContext *ac, void *reply, void *priv)
 	if (r && r->type == REDIS_REPLY_STATUS)
 		jq_reply_json(p->req, 200, json_pack("{s:s,s:s}", "status", "ok", "redis", "ok"));
 	else
-		reply_unavailable(p->req);
+		jq_reply_unavailable(p->req);
 	pending_free(p);
 }
 
@@ -514,12 +502,12 @@ void jq_api_healthz(struct jq_broker *b, struct evhttp_request *req, const char 
 {
 	redisAsyncContext *ac = jq_redis_ctx(b->redis);
 	if (!ac) {
-		reply_unavailable(req);
+		jq_reply_unavailable(req);
 		return;
 	}
 	struct pending *p = pending_new(b, req, 0);
 	if (p && redisAsyncCommand(ac, on_ping, p, "PING") != REDIS_OK) {
-		reply_unavailable(req);
+		jq_reply_unavailable(req);
 		pending_free(p);
 	}
 }

@@ -18,18 +18,13 @@ struct dead_req {
 	int64_t id;
 };
 
-static void reply_unavailable(struct evhttp_request *req)
-{
-	jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
-}
-
 /* Runs dead.lua with the given action arguments; cb gets a struct dead_req. */
 static void dead_call(struct jq_broker *b, struct evhttp_request *req, int64_t id,
 		      redisCallbackFn *cb, int nargs, const char **args)
 {
 	struct dead_req *d = malloc(sizeof(*d));
 	if (!d) {
-		reply_unavailable(req);
+		jq_reply_unavailable(req);
 		return;
 	}
 	d->b = b;
@@ -44,7 +39,7 @@ static void dead_call(struct jq_broker *b, struct evhttp_request *req, int64_t i
 	if (jq_redis_eval(b->redis, JQ_SCRIPT_DEAD, cb, d, 1, nargs, argv, NULL) != 0) {
 		b->in_flight--;
 		free(d);
-		reply_unavailable(req);
+		jq_reply_unavailable(req);
 	}
 }
 
@@ -54,33 +49,26 @@ static void dead_done(struct dead_req *d)
 	free(d);
 }
 
-static int64_t str_i64(const redisReply *r)
-{
-	int64_t v = 0;
-	if (r->type == REDIS_REPLY_STRING)
-		jq_parse_i64(r->str, INT64_MIN, INT64_MAX, &v);
-	return v;
-}
-
 static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct dead_req *d = priv;
 	redisReply *r = reply;
 	if (!r || r->type != REDIS_REPLY_ARRAY) {
-		reply_unavailable(d->req);
+		jq_reply_unavailable(d->req);
 		dead_done(d);
 		return;
 	}
 	json_t *jobs = json_array();
 	for (size_t i = 0; i + 5 < r->elements; i += 6) {
 		char when[32];
-		jq_format_rfc3339(str_i64(r->element[i + 1]), when);
+		jq_format_rfc3339(jq_redis_reply_i64(r->element[i + 1], 0), when);
 		json_array_append_new(
 		    jobs, json_pack("{s:I,s:s,s:s%,s:s%,s:I,s:s%}", "id",
-				    (json_int_t)str_i64(r->element[i]), "failed_at", when, "type",
+				    (json_int_t)jq_redis_reply_i64(r->element[i], 0), "failed_at", when,
+				    "type",
 				    r->element[i + 2]->str, r->element[i + 2]->len, "queue",
 				    r->element[i + 3]->str, r->element[i + 3]->len, "attempts",
-				    (json_int_t)str_i64(r->element[i + 4]), "error",
+				    (json_int_t)jq_redis_reply_i64(r->element[i + 4], 0), "error",
 				    r->element[i + 5]->str, r->element[i + 5]->len));
 	}
 	jq_reply_json(d->req, 200, json_pack("{s:o}", "jobs", jobs));
@@ -117,7 +105,7 @@ static void on_retry(redisAsyncContext *ac, void *reply, void *priv)
 	struct dead_req *d = priv;
 	redisReply *r = reply;
 	if (!r || r->type != REDIS_REPLY_INTEGER)
-		reply_unavailable(d->req);
+		jq_reply_unavailable(d->req);
 	else if (r->integer == 1)
 		jq_reply_json(d->req, 200,
 			      json_pack("{s:I,s:s}", "id", (json_int_t)d->id, "state", "pending"));
@@ -150,7 +138,7 @@ static void on_purge(redisAsyncContext *ac, void *reply, void *priv)
 	struct dead_req *d = priv;
 	redisReply *r = reply;
 	if (!r || r->type != REDIS_REPLY_INTEGER)
-		reply_unavailable(d->req);
+		jq_reply_unavailable(d->req);
 	else
 		jq_reply_json(d->req, 200, json_pack("{s:I}", "purged", (json_int_t)r->integer));
 	dead_done(d);

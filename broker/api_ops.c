@@ -19,16 +19,11 @@ struct op {
 	int flag;
 };
 
-static void unavailable(struct evhttp_request *req)
-{
-	jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
-}
-
 static struct op *op_new(struct jq_broker *b, struct evhttp_request *req)
 {
 	struct op *o = calloc(1, sizeof(*o));
 	if (!o) {
-		unavailable(req);
+		jq_reply_unavailable(req);
 		return NULL;
 	}
 	o->b = b;
@@ -48,19 +43,9 @@ static void op_eval(struct op *o, enum jq_script_id id, redisCallbackFn *cb, int
 		    const char **argv)
 {
 	if (jq_redis_eval(o->b->redis, id, cb, o, nkeys, nargs, argv, NULL) != 0) {
-		unavailable(o->req);
+		jq_reply_unavailable(o->req);
 		op_free(o);
 	}
-}
-
-static int64_t str_i64(const redisReply *r)
-{
-	int64_t v = 0;
-	if (r && r->type == REDIS_REPLY_STRING)
-		jq_parse_i64(r->str, INT64_MIN, INT64_MAX, &v);
-	else if (r && r->type == REDIS_REPLY_INTEGER)
-		v = r->integer;
-	return v;
 }
 
 /* ---- DELETE /jobs/{id} ---- */
@@ -71,7 +56,7 @@ static void on_cancel(redisAsyncContext *ac, void *reply, void *priv)
 	redisReply *r = reply;
 	json_int_t id = (json_int_t)o->id;
 	if (!r || r->type != REDIS_REPLY_INTEGER)
-		unavailable(o->req);
+		jq_reply_unavailable(o->req);
 	else if (r->integer == 1)
 		jq_reply_json(o->req, 200, json_pack("{s:I,s:s}", "id", id, "state", "cancelled"));
 	else if (r->integer == 2)
@@ -122,7 +107,7 @@ static json_t *queue_json(redisReply **e)
 	for (size_t i = 0; st->type == REDIS_REPLY_ARRAY && i + 1 < st->elements; i += 2) {
 		for (size_t k = 0; k < N_QUEUE_COUNTERS; k++) {
 			if (strcmp(st->element[i]->str, queue_counters[k]) == 0) {
-				int64_t v = str_i64(st->element[i + 1]);
+				int64_t v = jq_redis_reply_i64(st->element[i + 1], 0);
 				/* gauges kept by increments: never show a transient negative */
 				json_object_set_new(q, queue_counters[k], json_integer(v < 0 ? 0 : v));
 			}
@@ -148,7 +133,7 @@ static void on_queues(redisAsyncContext *ac, void *reply, void *priv)
 	struct op *o = priv;
 	redisReply *r = reply;
 	if (!queues_reply_ok(r)) {
-		unavailable(o->req);
+		jq_reply_unavailable(o->req);
 	} else if (o->name[0]) {
 		if (r->elements == 0)
 			jq_reply_error(o->req, 404, "not_found", "no queue '%s'", o->name);
@@ -210,7 +195,7 @@ static void on_queue_action(redisAsyncContext *ac, void *reply, void *priv)
 	struct op *o = priv;
 	redisReply *r = reply;
 	if (!r || r->type != REDIS_REPLY_ARRAY)
-		unavailable(o->req);
+		jq_reply_unavailable(o->req);
 	else
 		jq_reply_json(o->req, 200, json_pack("{s:s,s:b}", "name", o->name, "paused", o->flag));
 	op_free(o);
@@ -233,7 +218,7 @@ void jq_api_queue_action(struct jq_broker *b, struct evhttp_request *req, const 
 		return;
 	redisAsyncContext *ac = jq_redis_ctx(b->redis);
 	if (!ac) {
-		unavailable(req);
+		jq_reply_unavailable(req);
 		return;
 	}
 	struct op *o = op_new(b, req);
@@ -268,7 +253,7 @@ static void on_workers(redisAsyncContext *ac, void *reply, void *priv)
 	struct op *o = priv;
 	redisReply *r = reply;
 	if (!r || r->type != REDIS_REPLY_ARRAY) {
-		unavailable(o->req);
+		jq_reply_unavailable(o->req);
 		op_free(o);
 		return;
 	}
@@ -280,7 +265,7 @@ static void on_workers(redisAsyncContext *ac, void *reply, void *priv)
 			continue;
 		}
 		char when[32];
-		jq_format_rfc3339(str_i64(r->element[i + 1]), when);
+		jq_format_rfc3339(jq_redis_reply_i64(r->element[i + 1], 0), when);
 		json_object_set_new(info, "last_heartbeat", json_string(when));
 		json_t *started = json_object_get(info, "started_at");
 		if (json_is_integer(started)) {
@@ -324,7 +309,7 @@ static void metrics_step(struct metrics *m)
 		return;
 	struct evhttp_request *req = m->o->req;
 	if (m->failed) {
-		unavailable(req);
+		jq_reply_unavailable(req);
 	} else {
 		jq_broker_http_metrics(m->text);
 		evbuffer_add_buffer(evhttp_request_get_output_buffer(req), m->text);
@@ -419,7 +404,7 @@ void jq_api_metrics(struct jq_broker *b, struct evhttp_request *req, const char 
 {
 	redisAsyncContext *ac = jq_redis_ctx(b->redis);
 	if (!ac) {
-		unavailable(req);
+		jq_reply_unavailable(req);
 		return;
 	}
 	struct op *o = op_new(b, req);
@@ -428,7 +413,7 @@ void jq_api_metrics(struct jq_broker *b, struct evhttp_request *req, const char 
 		m->text = evbuffer_new();
 	if (!m || !m->text) {
 		if (o) {
-			unavailable(req);
+			jq_reply_unavailable(req);
 			op_free(o);
 		}
 		free(m);

@@ -95,6 +95,11 @@ void jq_reply_error(struct evhttp_request *req, int status, const char *code, co
 		      json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
+void jq_reply_unavailable(struct evhttp_request *req)
+{
+	jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
+}
+
 int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out)
 {
 	TAILQ_INIT(out);

@@ -76,6 +76,8 @@ void jq_broker_count_response(int status);
 void jq_reply_json(struct evhttp_request *req, int status, json_t *body);
 /* Replies with JSON text the caller built (copied). */
 void jq_reply_text(struct evhttp_request *req, int status, const char *json, size_t len);
+/* Replies 503 redis_unavailable. */
+void jq_reply_unavailable(struct evhttp_request *req);
 /* Replies {"error": {"code", "message"}}. */
 void jq_reply_error(struct evhttp_request *req, int status, const char *code, const char *fmt,
 		    ...) __attribute__((format(printf, 4, 5)));

@@ -182,14 +182,6 @@ static void client_read_state(struct client *c)
 	}
 }
 
-static int64_t num(const redisReply *r)
-{
-	int64_t v = 0;
-	if (r && r->type == REDIS_REPLY_STRING)
-		jq_parse_i64(r->str, 0, INT64_MAX, &v);
-	return v;
-}
-
 static void on_state(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct client *c = priv;
@@ -208,7 +200,8 @@ static void on_state(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	const char *error = r->element[3]->type == REDIS_REPLY_STRING ? r->element[3]->str : NULL;
-	if (client_send(c, r->element[0]->str, num(r->element[1]), num(r->element[2]), error))
+	if (client_send(c, r->element[0]->str, jq_redis_reply_i64(r->element[1], 0),
+			jq_redis_reply_i64(r->element[2], 0), error))
 		client_end(c, 200, "");
 }
 

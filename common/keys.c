@@ -78,7 +78,10 @@ size_t jq_keys_queue_stats(const struct jq_keys *k, const char *q, char *buf)
 {
 	return fmt(buf, k->prefix, "queue-stats:", q);
 }
-size_t jq_keys_paused(const struct jq_keys *k, char *buf) { return fmt(buf, k->prefix, "paused", ""); }
+size_t jq_keys_paused(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "paused", "");
+}
 size_t jq_keys_cancel_channel(const struct jq_keys *k, char *buf)
 {
 	return fmt(buf, k->prefix, "cancel", "");
@@ -87,7 +90,10 @@ size_t jq_keys_idempotency(const struct jq_keys *k, const char *key, char *buf)
 {
 	return fmt(buf, k->prefix, "idem:", key);
 }
-size_t jq_keys_stats(const struct jq_keys *k, char *buf) { return fmt(buf, k->prefix, "stats", ""); }
+size_t jq_keys_stats(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "stats", "");
+}
 size_t jq_keys_scheduled(const struct jq_keys *k, char *buf)
 {
 	return fmt(buf, k->prefix, "scheduled", "");

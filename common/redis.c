@@ -264,3 +264,13 @@ int jq_redis_eval(struct jq_redis *r, enum jq_script_id id, redisCallbackFn *cb,
 	}
 	return rc;
 }
+
+int64_t jq_redis_reply_i64(const redisReply *r, int64_t dflt)
+{
+	int64_t v;
+	if (r && r->type == REDIS_REPLY_INTEGER)
+		return r->integer;
+	if (r && r->type == REDIS_REPLY_STRING && jq_parse_i64(r->str, INT64_MIN, INT64_MAX, &v) == 0)
+		return v;
+	return dflt;
+}

@@ -10,6 +10,8 @@
 
 #include <event2/event.h>
 #include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "scripts.h"
@@ -38,6 +40,10 @@ void jq_redis_free(struct jq_redis *r);
 
 /* The context while ready, else NULL. */
 redisAsyncContext *jq_redis_ctx(const struct jq_redis *r);
+
+/* The integer in a reply element: an integer reply, or a string holding one;
+ * dflt for anything else (nil, an error, junk). */
+int64_t jq_redis_reply_i64(const redisReply *r, int64_t dflt);
 
 /* EVALSHA of a loaded script with nkeys keys followed by nargs arguments.
  * Returns -1 (and the callback is never called) when not ready. */

@@ -368,16 +368,6 @@ static void pool_done(void *arg)
 	run_unref(run);
 }
 
-static int64_t field_i64(const redisReply *r, int64_t dflt)
-{
-	int64_t v;
-	if (r->type == REDIS_REPLY_STRING && jq_parse_i64(r->str, INT64_MIN, INT64_MAX, &v) == 0)
-		return v;
-	if (r->type == REDIS_REPLY_INTEGER)
-		return r->integer;
-	return dflt;
-}
-
 static void copy_name(char *dst, const redisReply *r)
 {
 	size_t n = r->type == REDIS_REPLY_STRING ? r->len : 0;
@@ -399,11 +389,11 @@ static void start_run(struct jq_worker *w, redisReply **e)
 	msgpack_unpacked_init(&run->up);
 	run->w = w;
 	run->refs = 1;
-	run->id = field_i64(e[0], 0);
-	run->token = field_i64(e[1], 0);
-	run->attempts = field_i64(e[2], 1);
-	run->timeout_ms = field_i64(e[5], 0);
-	run->max_attempts = field_i64(e[6], 1);
+	run->id = jq_redis_reply_i64(e[0], 0);
+	run->token = jq_redis_reply_i64(e[1], 0);
+	run->attempts = jq_redis_reply_i64(e[2], 1);
+	run->timeout_ms = jq_redis_reply_i64(e[5], 0);
+	run->max_attempts = jq_redis_reply_i64(e[6], 1);
 	copy_name(run->type, e[3]);
 	copy_name(run->queue, e[7]);
 	run->state = RUN_RUNNING;
