@@ -6,10 +6,9 @@
 #include <string.h>
 
 #include "broker.h"
+#include "enqueue_args.h"
 #include "log.h"
 #include "util.h"
-
-#define FIELDS_MAX 8 /* name, value pairs one job stores besides state and created_at */
 
 struct enqueue_ctx {
 	struct jq_broker *b;
@@ -93,128 +92,15 @@ static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
 static void store(struct enqueue_ctx *c)
 {
 	struct jq_broker *b = c->b;
-	/* per job: 4 keys + id, queue, delay, run_at, count and up to FIELDS_MAX pairs */
-	size_t per = 4 + 5 + 2 * FIELDS_MAX;
-	size_t cap = 8 + c->n * per;
-	const char **argv = malloc(sizeof(*argv) * cap);
-	size_t *lens = malloc(sizeof(*lens) * cap);
-	/* the text every key and number needs, carved from one buffer */
-	size_t tsz = c->n * (4 * JQ_KEY_MAX + 7 * 24) + 8 * JQ_KEY_MAX + 2 * 24;
-	char *text = malloc(tsz);
-	if (!argv || !lens || !text) {
-		free(argv);
-		free(lens);
-		free(text);
+	struct jq_enqueue_args a;
+	if (jq_enqueue_args_build(&a, &b->keys, c->specs, c->n, c->first_id, c->idem,
+				  b->cfg.idempotency_window_ms) != 0) {
 		fail(c, "out of memory");
 		return;
 	}
-	char *t = text;
-	size_t nk = 0;
-#define PUT(str, len)                                                                              \
-	do {                                                                                       \
-		argv[nk] = (str);                                                                  \
-		lens[nk] = (len);                                                                  \
-		nk++;                                                                              \
-	} while (0)
-#define PUTS(str) PUT((str), strlen(str))
-	size_t len = jq_keys_queues(&b->keys, t);
-	PUT(t, len);
-	t += len + 1;
-	len = jq_keys_stats(&b->keys, t);
-	PUT(t, len);
-	t += len + 1;
-	len = jq_keys_ids(&b->keys, t);
-	PUT(t, len);
-	t += len + 1;
-	len = jq_keys_scheduled(&b->keys, t);
-	PUT(t, len);
-	t += len + 1;
-	len = jq_keys_wake_scheduled(&b->keys, t);
-	PUT(t, len);
-	t += len + 1;
-	len = jq_keys_idempotency(&b->keys, c->idem, t); /* not touched when c->idem is "" */
-	PUT(t, len);
-	t += len + 1;
-	for (size_t i = 0; i < c->n; i++) {
-		len = jq_keys_job(&b->keys, c->first_id + (int64_t)i, t);
-		PUT(t, len);
-		t += len + 1;
-		len = jq_keys_queue(&b->keys, c->specs[i].queue, t);
-		PUT(t, len);
-		t += len + 1;
-		len = jq_keys_wake(&b->keys, c->specs[i].queue, t);
-		PUT(t, len);
-		t += len + 1;
-		len = jq_keys_queue_stats(&b->keys, c->specs[i].queue, t);
-		PUT(t, len);
-		t += len + 1;
-	}
-	size_t nkeys = nk;
-	char *window = t;
-	t += sprintf(t, "%" PRId64, c->idem[0] ? b->cfg.idempotency_window_ms : 0) + 1;
-	PUTS(window);
-	len = jq_keys_job_prefix(&b->keys, t);
-	PUT(t, len);
-	t += len + 1;
-	for (size_t i = 0; i < c->n; i++) {
-		struct jq_job_spec *s = &c->specs[i];
-		char *idtxt = t;
-		t += sprintf(t, "%" PRId64, c->first_id + (int64_t)i) + 1;
-		PUTS(idtxt);
-		PUTS(s->queue);
-		char *delay = t;
-		t += sprintf(t, "%" PRId64, s->delay_ms) + 1;
-		PUTS(delay);
-		char *at = t;
-		t += sprintf(t, "%" PRId64, s->run_at_ms) + 1;
-		PUTS(at);
-		size_t count_at = nk;
-		PUTS("0"); /* the count, set below */
-		size_t first_field = nk;
-		PUTS("type");
-		PUTS(s->type);
-		/* defaults are not stored: a queued job is a few dozen bytes smaller */
-		if (strcmp(s->queue, JQ_DEFAULT_QUEUE) != 0) {
-			PUTS("queue");
-			PUTS(s->queue);
-		}
-		if (s->max_attempts != JQ_DEFAULT_MAX_ATTEMPTS) {
-			char *ma = t;
-			t += sprintf(t, "%" PRId64, s->max_attempts) + 1;
-			PUTS("max_attempts");
-			PUTS(ma);
-		}
-		if (s->priority) {
-			char *p = t;
-			t += sprintf(t, "%" PRId64, s->priority) + 1;
-			PUTS("priority");
-			PUTS(p);
-		}
-		if (s->timeout_ms) {
-			char *p = t;
-			t += sprintf(t, "%" PRId64, s->timeout_ms) + 1;
-			PUTS("timeout_ms");
-			PUTS(p);
-		}
-		/* a null payload is not stored either (workers read a missing one as null) */
-		static const char nil_payload[] = {(char)0x92, 0x01, (char)0xc0};
-		if (s->payload.size != sizeof(nil_payload) ||
-		    memcmp(s->payload.data, nil_payload, sizeof(nil_payload)) != 0) {
-			PUTS("payload");
-			PUT(s->payload.data, s->payload.size); /* binary */
-		}
-		char *cnt = t;
-		t += sprintf(t, "%zu", nk - first_field) + 1;
-		argv[count_at] = cnt;
-		lens[count_at] = strlen(cnt);
-	}
-#undef PUT
-#undef PUTS
-	int rc = jq_redis_eval(b->redis, JQ_SCRIPT_ENQUEUE, on_stored, c, (int)nkeys,
-			       (int)(nk - nkeys), argv, lens);
-	free(argv);
-	free(lens);
-	free(text);
+	int rc = jq_redis_eval(b->redis, JQ_SCRIPT_ENQUEUE, on_stored, c, a.nkeys, a.nargs, a.argv,
+			       a.lens);
+	jq_enqueue_args_release(&a);
 	if (rc != 0)
 		fail(c, "redis is unavailable");
 }
