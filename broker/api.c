@@ -263,8 +263,7 @@ static int content_type_is(struct evhttp_request *req, const char *want)
 	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* The body as JSON, or an error reply (400 or 415) and NULL. */
-static json_t *json_body(struct evhttp_request *req)
+json_t *jq_request_json(struct evhttp_request *req)
 {
 	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 	/* curl -d sends form-urlencoded by default: read that as JSON too */
@@ -302,7 +301,7 @@ void jq_api_post_job(struct jq_broker *b, struct evhttp_request *req, const char
 			goto fail;
 		}
 	} else {
-		json_t *obj = json_body(req);
+		json_t *obj = jq_request_json(req);
 		if (!obj)
 			goto fail;
 		int rc = jq_job_spec_from_json(spec, obj, err, sizeof(err));
@@ -327,21 +326,29 @@ void jq_api_post_jobs_bulk(struct jq_broker *b, struct evhttp_request *req, cons
 			       "'Idempotency-Key' is for POST /jobs and the seed endpoints, not bulk");
 		return;
 	}
-	json_t *arr = json_body(req);
+	json_t *arr = jq_request_json(req);
 	if (!arr)
 		return;
+	size_t n;
+	struct jq_job_spec *specs = jq_specs_from_json(req, arr, "the body", &n);
+	json_decref(arr);
+	if (specs)
+		jq_broker_enqueue(b, req, specs, n, bulk_reply);
+}
+
+struct jq_job_spec *jq_specs_from_json(struct evhttp_request *req, const json_t *arr,
+				       const char *what, size_t *nout)
+{
 	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n == 0 || n > JQ_BULK_MAX) {
-		jq_reply_error(req, 400, "invalid_argument",
-			       "the body must be a JSON array of 1 to %d jobs", JQ_BULK_MAX);
-		json_decref(arr);
-		return;
+		jq_reply_error(req, 400, "invalid_argument", "%s must be a JSON array of 1 to %d jobs",
+			       what, JQ_BULK_MAX);
+		return NULL;
 	}
 	struct jq_job_spec *specs = calloc(n, sizeof(*specs));
 	if (!specs) {
-		json_decref(arr);
 		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
-		return;
+		return NULL;
 	}
 	size_t i = 0;
 	for (; i < n; i++) {
@@ -352,14 +359,14 @@ void jq_api_post_jobs_bulk(struct jq_broker *b, struct evhttp_request *req, cons
 			break;
 		}
 	}
-	json_decref(arr);
 	if (i < n) { /* one bad job refuses the whole request: nothing is stored */
 		for (size_t k = 0; k <= i; k++)
 			jq_job_spec_release(&specs[k]);
 		free(specs);
-		return;
+		return NULL;
 	}
-	jq_broker_enqueue(b, req, specs, n, bulk_reply);
+	*nout = n;
+	return specs;
 }
 
 /* ---- GET /jobs/{id} ---- */
@@ -463,6 +470,10 @@ static json_t *job_json(int64_t id, const redisReply *r)
 	json_object_set_new(j, "started_at", time_or_null(FIELD("started_at")));
 	json_object_set_new(j, "finished_at", time_or_null(FIELD("finished_at")));
 	json_object_set_new(j, "worker", str_or_null(FIELD("worker")));
+	/* POST /batches: the batch a job belongs to, or whose callback it is */
+	json_object_set_new(j, "batch", FIELD("batch") ? int_field(FIELD("batch")) : json_null());
+	json_object_set_new(j, "callback_of",
+			    FIELD("callback_of") ? int_field(FIELD("callback_of")) : json_null());
 #undef FIELD
 	return j;
 }

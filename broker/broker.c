@@ -147,6 +147,8 @@ static const struct route routes[] = {
     {"/dead", EVHTTP_REQ_GET, jq_api_dead_list},
     {"/dead", EVHTTP_REQ_DELETE, jq_api_dead_purge},
     {"/dead/*", EVHTTP_REQ_POST, jq_api_dead_retry},
+    {"/batches", EVHTTP_REQ_POST, jq_api_post_batch},
+    {"/batches/", EVHTTP_REQ_GET, jq_api_get_batch},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))

@@ -15,6 +15,7 @@ int main(int argc, char **argv)
 	    .max_body = JQ_BROKER_DEFAULT_MAX_BODY,
 	    .keep_cancelled_ms = 24 * 3600 * 1000LL,
 	    .idempotency_window_ms = 24 * 3600 * 1000LL,
+	    .keep_batches_ms = 7 * 24 * 3600 * 1000LL,
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -26,6 +27,8 @@ int main(int argc, char **argv)
 	     "largest request body in bytes (413 above)"},
 	    {"keep-cancelled-ms", "JOBQ_KEEP_CANCELLED_MS", JQ_OPT_INT, &cfg.keep_cancelled_ms, 1000,
 	     365LL * 24 * 3600 * 1000, "how long a job cancelled before it ran is kept"},
+	    {"keep-batches-ms", "JOBQ_KEEP_BATCHES_MS", JQ_OPT_INT, &cfg.keep_batches_ms, 1000,
+	     365LL * 24 * 3600 * 1000, "how long a batch's counts are kept once all its jobs ended"},
 	    {"idempotency-window-ms", "JOBQ_IDEMPOTENCY_WINDOW_MS", JQ_OPT_INT,
 	     &cfg.idempotency_window_ms, 1000, 365LL * 24 * 3600 * 1000,
 	     "how long an Idempotency-Key keeps answering with its first job"},

@@ -1,11 +1,28 @@
 # Turns files (common/scripts/*.lua, broker/static/*) into a C source of NUL-terminated
 # strings named SYMBOL_PREFIX (default jq_lua_) + the file's base name.
 # Invoked as: cmake -DOUT=file.c -DSCRIPTS="a.lua|b.lua" -P embed_scripts.cmake
+# A Lua line "-- @include NAME" is replaced by the text of lib/NAME.lua beside the script:
+# Redis scripts cannot call each other, so helpers several scripts share live there once.
 string(REPLACE "|" ";" SCRIPTS "${SCRIPTS}")
 set(body "/* generated from common/scripts/ (Lua) by cmake/embed_scripts.cmake */\n")
 foreach(path IN LISTS SCRIPTS)
   get_filename_component(name "${path}" NAME_WE)
   file(READ "${path}" hex HEX)
+  if(path MATCHES "\\.lua$")
+    file(READ "${path}" text)
+    string(REGEX MATCHALL "-- @include [a-z_]+" incs "${text}")
+    if(incs)
+      get_filename_component(dir "${path}" DIRECTORY)
+      foreach(inc IN LISTS incs)
+        string(REPLACE "-- @include " "" lib "${inc}")
+        file(READ "${dir}/lib/${lib}.lua" libtext)
+        string(REPLACE "${inc}" "${libtext}" text "${text}")
+      endforeach()
+      file(WRITE "${OUT}.lua.tmp" "${text}")
+      file(READ "${OUT}.lua.tmp" hex HEX)
+      file(REMOVE "${OUT}.lua.tmp")
+    endif()
+  endif()
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")
   if(NOT DEFINED SYMBOL_PREFIX)
     set(SYMBOL_PREFIX jq_lua_)
