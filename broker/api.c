@@ -474,6 +474,7 @@ static json_t *job_json(int64_t id, const redisReply *r)
 	json_object_set_new(j, "batch", FIELD("batch") ? int_field(FIELD("batch")) : json_null());
 	json_object_set_new(j, "callback_of",
 			    FIELD("callback_of") ? int_field(FIELD("callback_of")) : json_null());
+	json_object_set_new(j, "traceparent", str_or_null(FIELD("traceparent")));
 #undef FIELD
 	return j;
 }

@@ -229,7 +229,17 @@ static void enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_j
 	/* the key was checked by the handler; bulk and batch requests refuse it there */
 	if (n == 1 && !batch)
 		jq_idempotency_key(req, &idem);
-	struct enqueue_ctx *c = malloc(sizeof(*c));
+	/* W3C trace context: stored with every job of the request, logged by the worker
+	 * and passed on by http jobs */
+	const char *trace = evhttp_find_header(evhttp_request_get_input_headers(req), "traceparent");
+	int bad_trace = trace && !jq_traceparent_valid(trace);
+	for (size_t i = 0; trace && !bad_trace && i <= n; i++) {
+		struct jq_job_spec *s = i < n ? &specs[i] : callback;
+		if (s)
+			snprintf(s->traceparent, sizeof(s->traceparent), "%.*s", JQ_TRACEPARENT_LEN,
+				 trace);
+	}
+	struct enqueue_ctx *c = bad_trace ? NULL : malloc(sizeof(*c));
 	if (!c || !jq_redis_ctx(b->redis)) {
 		for (size_t i = 0; i < n; i++)
 			jq_job_spec_release(&specs[i]);
@@ -239,7 +249,12 @@ static void enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_j
 			free(callback);
 		}
 		free(c);
-		jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
+		if (bad_trace)
+			jq_reply_error(req, 400, "invalid_argument",
+				       "'traceparent' is not a W3C trace context header "
+				       "(00-<32 hex>-<16 hex>-<2 hex>, lowercase)");
+		else
+			jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
 		return;
 	}
 	c->b = b;

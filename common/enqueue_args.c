@@ -75,6 +75,10 @@ static void put_fields(struct cursor *c, const struct jq_job_spec *s, int64_t ba
 		put_str(c, "callback_of");
 		put_i64(c, callback_of);
 	}
+	if (s->traceparent[0]) {
+		put_str(c, "traceparent");
+		put_str(c, s->traceparent);
+	}
 	/* a null payload is not stored either (workers read a missing one as null) */
 	static const char nil_payload[] = {(char)0x92, 0x01, (char)0xc0};
 	if (s->payload.size != sizeof(nil_payload) ||
