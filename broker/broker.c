@@ -373,7 +373,9 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		return -1;
 	}
 	struct evconnlistener *lev = evconnlistener_new_bind(
-	    base, NULL, NULL, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+	    base, NULL, NULL,
+	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+		(cfg->reuse_port ? LEV_OPT_REUSEABLE_PORT : 0),
 	    JQ_BROKER_BACKLOG, (struct sockaddr *)&bind_ss, bind_len);
 	if (lev)
 		b->sock = evhttp_bind_listener(b->http, lev);

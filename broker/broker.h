@@ -30,6 +30,8 @@ struct jq_broker_config {
 	int64_t max_body;      /* bytes */
 	int64_t keep_cancelled_ms;
 	int64_t keep_batches_ms; /* a batch's record, once all its jobs ended */
+	int reuse_port; /* SO_REUSEPORT: several brokers share the port, the kernel spreads
+			   connections among them */
 	int64_t idempotency_window_ms;
 };
 

@@ -32,6 +32,8 @@ int main(int argc, char **argv)
 	    {"idempotency-window-ms", "JOBQ_IDEMPOTENCY_WINDOW_MS", JQ_OPT_INT,
 	     &cfg.idempotency_window_ms, 1000, 365LL * 24 * 3600 * 1000,
 	     "how long an Idempotency-Key keeps answering with its first job"},
+	    {"reuse-port", "JOBQ_REUSE_PORT", JQ_OPT_BOOL, &cfg.reuse_port, 0, 0,
+	     "share the port with other brokers (SO_REUSEPORT): one per core"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
 	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
 	     "debug, info, warn or error"},
