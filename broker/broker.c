@@ -133,6 +133,7 @@ static const struct route routes[] = {
     {"/send-notification", EVHTTP_REQ_POST, jq_api_send_notification},
     {"/send-notification-sync", EVHTTP_REQ_POST, jq_api_send_notification_sync},
     {"/jobs", EVHTTP_REQ_POST, jq_api_post_job},
+    {"/jobs", EVHTTP_REQ_GET, jq_api_list_jobs},
     {"/jobs/bulk", EVHTTP_REQ_POST, jq_api_post_jobs_bulk},
     {"/jobs/", EVHTTP_REQ_GET, jq_api_get_job},
     {"/jobs/", EVHTTP_REQ_DELETE, jq_api_cancel_job},

@@ -17,6 +17,7 @@ extern const char jq_lua_dead[];
 extern const char jq_lua_cancel[];
 extern const char jq_lua_queues[];
 extern const char jq_lua_workers[];
+extern const char jq_lua_jobs[];
 
 static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_ENQUEUE] = {"enqueue", jq_lua_enqueue, ""},
@@ -31,6 +32,7 @@ static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_CANCEL] = {"cancel", jq_lua_cancel, ""},
     [JQ_SCRIPT_QUEUES] = {"queues", jq_lua_queues, ""},
     [JQ_SCRIPT_WORKERS] = {"workers", jq_lua_workers, ""},
+    [JQ_SCRIPT_JOBS] = {"jobs", jq_lua_jobs, ""},
 };
 
 void jq_scripts_init(void)
