@@ -18,6 +18,7 @@ extern const char jq_lua_cancel[];
 extern const char jq_lua_queues[];
 extern const char jq_lua_workers[];
 extern const char jq_lua_batch_status[];
+extern const char jq_lua_jobs[];
 
 static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_ENQUEUE] = {"enqueue", jq_lua_enqueue, ""},
@@ -33,6 +34,7 @@ static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_QUEUES] = {"queues", jq_lua_queues, ""},
     [JQ_SCRIPT_WORKERS] = {"workers", jq_lua_workers, ""},
     [JQ_SCRIPT_BATCH_STATUS] = {"batch_status", jq_lua_batch_status, ""},
+    [JQ_SCRIPT_JOBS] = {"jobs", jq_lua_jobs, ""},
 };
 
 void jq_scripts_init(void)

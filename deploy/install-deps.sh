@@ -8,6 +8,7 @@ PACKAGES=(
   libhiredis-dev libevent-dev libmsgpack-dev libcurl4-openssl-dev libssl-dev libjansson-dev
   redis-server redis-tools supervisor python3-aiosmtpd python3-prometheus-client curl
   clang
+  chromium chromium-driver python3-selenium  # the dashboard test (tests/e2e/test_dashboard.py)
 )
 
 missing=()
