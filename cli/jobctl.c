@@ -1381,7 +1381,7 @@ static int on_watch_event(void *arg, const struct jq_sse_event *ev)
 	} else if (w->draw) {
 		draw_watch(w);
 	} else {
-		fprintf(c->out, "job %" PRId64 ": %s\n", w->id, w->status);
+		fprintf(c->out, "task %" PRId64 ": %s\n", w->id, w->status);
 		fflush(c->out);
 	}
 	json_decref(data);
@@ -1439,14 +1439,14 @@ static int watch_job(struct ctl *c, int64_t id, int64_t timeout_s)
 		if (w.terminal) {
 			status = strcmp(w.state, "completed") == 0
 				     ? JQ_CTL_EXIT_OK
-				     : failf(c, JQ_CTL_EXIT_FAIL, "job %" PRId64 " ended as '%s'", id,
+				     : failf(c, JQ_CTL_EXIT_FAIL, "task %" PRId64 " ended as '%s'", id,
 					     w.status);
 			break;
 		}
 		if (rc != 0 && c->http.err == JQ_HTTP_EINTERRUPTED) {
 			if (w.state[0])
 				status = failf(c, JQ_CTL_EXIT_INTERRUPT,
-					       "interrupted; job %" PRId64 " was '%s' and goes on", id,
+					       "interrupted; task %" PRId64 " was '%s' and goes on", id,
 					       w.status);
 			else
 				status = failf(c, JQ_CTL_EXIT_INTERRUPT, "interrupted");
@@ -1457,13 +1457,13 @@ static int watch_job(struct ctl *c, int64_t id, int64_t timeout_s)
 				jq_mono_us() >= deadline - 100000;
 		if (deadline != 0 && (timed_out || jq_mono_us() >= deadline)) {
 			status = failf(c, JQ_CTL_EXIT_FAIL,
-				       "job %" PRId64 " is still '%s' after %" PRId64
+				       "task %" PRId64 " is still '%s' after %" PRId64
 				       " s (--wait-timeout)",
 				       id, w.state[0] ? w.status : "unknown", timeout_s);
 			break;
 		}
 		if (rc == 0 && r.status == 404) {
-			status = failf(c, JQ_CTL_EXIT_FAIL, "job %" PRId64 " not found", id);
+			status = failf(c, JQ_CTL_EXIT_FAIL, "task %" PRId64 " not found", id);
 			break;
 		}
 		if (rc == 0 && (r.status < 200 || r.status > 299)) {
@@ -1487,13 +1487,13 @@ static int watch_job(struct ctl *c, int64_t id, int64_t timeout_s)
 			lost = 0; /* it was worth opening: a fresh count */
 		if (++lost > JQ_CTL_STREAM_REOPENS) {
 			status = failf(c, JQ_CTL_EXIT_FAIL,
-				       "lost the event stream of job %" PRId64 " %d times in a row: %s",
+				       "lost the event stream of task %" PRId64 " %d times in a row: %s",
 				       id, JQ_CTL_STREAM_REOPENS, why);
 			break;
 		}
 		end_bar(c);
 		fflush(c->out);
-		fprintf(c->err, "jobctl: event stream of job %" PRId64 " lost (%s); reopening\n", id,
+		fprintf(c->err, "jobctl: event stream of task %" PRId64 " lost (%s); reopening\n", id,
 			why);
 		long pause = JQ_CTL_REOPEN_PAUSE_MS << (lost - 1);
 		pause_ms(pause < JQ_CTL_REOPEN_PAUSE_MAX_MS ? pause : JQ_CTL_REOPEN_PAUSE_MAX_MS);
@@ -1515,7 +1515,7 @@ static int cmd_watch(struct ctl *c, const struct command *cmd, int argc, char **
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	int status = one_id_args(c, cmd, opts, argc, argv, "job", &id);
+	int status = one_id_args(c, cmd, opts, argc, argv, "task", &id);
 	if (status >= 0)
 		return status;
 	return watch_job(c, id, wait_timeout);
@@ -2119,7 +2119,7 @@ static const struct command cmd_watch_def = {
     "GET /jobs/ID/events, until it ends. On a terminal it redraws one line: a progress\n"
     "bar, steps done, the rate of progress and the time left, as in\n"
     "\"[##########----------] 5/10 50%  2.0/s  ETA 3s\". Otherwise it prints one line per\n"
-    "event, \"job ID: STATUS\" (STATUS as in GET /task-status: pending, running,\n"
+    "event, \"task ID: STATUS\" (STATUS as in GET /task-status: pending, running,\n"
     "progress: I/N, completed, failed: REASON, cancelled). A job that has already ended\n"
     "gives its one last event at once. A stream that breaks off before the job ends is\n"
     "opened again (it starts with the job's current state), up to 8 times in a row.\n\n"

@@ -22,7 +22,7 @@ from harness import E2ETestCase  # noqa: E402
 STEPS = 8  # a progress job of 2 s at 250 ms a step
 PROGRESS = {"type": "progress", "payload": {"duration": 2, "interval_ms": 250}}
 STATES = {"pending", "scheduled", "running", "completed", "failed", "cancelled"}
-LINE = re.compile(r"^job (\d+): (.*)$")
+LINE = re.compile(r"^task (\d+): (.*)$")
 
 
 class WatchCase(E2ETestCase):
@@ -34,11 +34,11 @@ class WatchCase(E2ETestCase):
         env.start_worker()
 
     def statuses(self, p, jid):
-        """The statuses of the "job ID: STATUS" lines of a run, in order."""
+        """The statuses of the "task ID: STATUS" lines of a run, in order."""
         out = []
         for ln in p.out.splitlines():
             m = LINE.match(ln)
-            self.assertTrue(m, "not a 'job ID: STATUS' line: %r\n%s" % (ln, self.describe(p)))
+            self.assertTrue(m, "not a 'task ID: STATUS' line: %r\n%s" % (ln, self.describe(p)))
             self.assertEqual(int(m.group(1)), jid, self.describe(p))
             out.append(m.group(2))
         return out
@@ -99,7 +99,7 @@ class JobctlWatchTest(WatchCase):
         self.env.wait_job(jid)
         t0 = time.monotonic()
         p = self.jobctl("watch", str(jid))
-        self.assertEqual((p.returncode, p.out, p.err), (0, "job %d: completed\n" % jid, ""),
+        self.assertEqual((p.returncode, p.out, p.err), (0, "task %d: completed\n" % jid, ""),
                          self.describe(p))
         self.assertLess(time.monotonic() - t0, 5, self.describe(p))
 
@@ -109,7 +109,7 @@ class JobctlWatchTest(WatchCase):
         self.assertEqual(p.returncode, 1, self.describe(p))
         last = self.statuses(p, jid)[-1]
         self.assertTrue(last.startswith("failed: "), self.describe(p))
-        self.assertIn("jobctl: job %d ended as 'failed: " % jid, p.err, self.describe(p))
+        self.assertIn("jobctl: task %d ended as 'failed: " % jid, p.err, self.describe(p))
         p = self.jobctl("watch", "--json", str(jid))
         self.assertEqual(p.returncode, 1, self.describe(p))
         self.assertEqual(json.loads(p.out)["state"], "failed", self.describe(p))
@@ -129,13 +129,13 @@ class JobctlWatchTest(WatchCase):
                 watcher.kill()
                 watcher.communicate()
         self.assertEqual(watcher.returncode, 1, (out, err))
-        self.assertTrue(out.decode().endswith("job %d: cancelled\n" % jid), (out, err))
+        self.assertTrue(out.decode().endswith("task %d: cancelled\n" % jid), (out, err))
         self.assertIn(b"ended as 'cancelled'", err)
 
     def test_unknown_job(self):
         p = self.jobctl("watch", "987654")
         self.assertEqual((p.returncode, p.out), (1, ""), self.describe(p))
-        self.assertEqual(p.err, "jobctl: job 987654 not found\n", self.describe(p))
+        self.assertEqual(p.err, "jobctl: task 987654 not found\n", self.describe(p))
 
     def test_unreachable_broker(self):
         p = self.jobctl("--url", "http://127.0.0.1:1", "watch", "1", url=False)
@@ -150,7 +150,7 @@ class JobctlWatchTest(WatchCase):
         p = self.jobctl("watch", str(jid), "--wait-timeout", "1")
         self.assertEqual(p.returncode, 1, self.describe(p))
         self.assertLess(time.monotonic() - t0, 10, self.describe(p))
-        self.assertRegex(p.err, r"jobctl: job %d is still '[^']+' after 1 s \(--wait-timeout\)"
+        self.assertRegex(p.err, r"jobctl: task %d is still '[^']+' after 1 s \(--wait-timeout\)"
                          % jid, self.describe(p))
         self.env.http("DELETE", "/jobs/%d" % jid)
 
@@ -221,7 +221,7 @@ class JobctlWatchReopenTest(WatchCase):
         p = subprocess.CompletedProcess(watcher.args, watcher.returncode, out, err)
         p.out, p.err, p.argv = out.decode(), err.decode(), watcher.args
         self.assertEqual(p.returncode, 0, self.describe(p))
-        self.assertIn("jobctl: event stream of job %d lost (" % jid, p.err, self.describe(p))
+        self.assertIn("jobctl: event stream of task %d lost (" % jid, p.err, self.describe(p))
         self.assertIn("); reopening\n", p.err, self.describe(p))
         statuses = self.statuses(p, jid)
         self.assertEqual(statuses[-1], "completed", self.describe(p))

@@ -875,7 +875,7 @@ static void test_usage(void)
 	     "  jobctl dead purge [--yes]\n",
 	     ""},
 	    {{"watch"}, 2, "", "'watch' needs 1 argument"},
-	    {{"watch", "0"}, 2, "", "invalid job id '0': it must be a positive integer"},
+	    {{"watch", "0"}, 2, "", "invalid task id '0': it must be a positive integer"},
 	    {{"watch", "7", "8"}, 2, "", "unexpected argument '8'"},
 	    {{"watch", "7", "--wait-timeout", "-1"}, 2, "", "--wait-timeout must be an integer"},
 	    {{"watch", "7", "--wait"}, 2, "", "unknown option '--wait'"},
@@ -1453,8 +1453,8 @@ static const struct exchange exchanges[] = {
      0,
      "GET /jobs/7/events",
      "",
-     "job 7: pending\njob 7: running\njob 7: progress: 1/2\njob 7: progress: 2/2\n"
-     "job 7: completed\n",
+     "task 7: pending\ntask 7: running\ntask 7: progress: 1/2\ntask 7: progress: 2/2\n"
+     "task 7: completed\n",
      "",
      "GET /jobs/7/events\n"},
     {"watch --json",
@@ -1477,7 +1477,7 @@ static const struct exchange exchanges[] = {
      0,
      NULL,
      NULL,
-     "job 7: completed\n",
+     "task 7: completed\n",
      "",
      "GET /jobs/7/events\n"},
     {"watch, the events after the end are not read",
@@ -1488,7 +1488,7 @@ static const struct exchange exchanges[] = {
      0,
      NULL,
      NULL,
-     "job 7: completed\n",
+     "task 7: completed\n",
      "",
      NULL},
     {"watch, fails",
@@ -1499,8 +1499,8 @@ static const struct exchange exchanges[] = {
      1,
      NULL,
      NULL,
-     "job 7: running\njob 7: failed: boom?[2J\n",
-     "jobctl: job 7 ended as 'failed: boom?[2J'\n",
+     "task 7: running\ntask 7: failed: boom?[2J\n",
+     "jobctl: task 7 ended as 'failed: boom?[2J'\n",
      "GET /jobs/7/events\n"},
     {"watch, already cancelled",
      {"watch", "7"},
@@ -1509,8 +1509,8 @@ static const struct exchange exchanges[] = {
      1,
      NULL,
      NULL,
-     "job 7: cancelled\n",
-     "jobctl: job 7 ended as 'cancelled'\n",
+     "task 7: cancelled\n",
+     "jobctl: task 7 ended as 'cancelled'\n",
      "GET /jobs/7/events\n"},
     {"watch, unknown job",
      {"watch", "99"},
@@ -1521,7 +1521,7 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      "",
-     "jobctl: job 99 not found\n",
+     "jobctl: task 99 not found\n",
      "GET /jobs/99/events\n"},
     {"watch, no Redis behind the broker",
      {"watch", "7"},
@@ -1542,7 +1542,7 @@ static const struct exchange exchanges[] = {
      NULL,
      NULL,
      "",
-     "jobctl: job 7 is still 'unknown' after 1 s (--wait-timeout)\n",
+     "jobctl: task 7 is still 'unknown' after 1 s (--wait-timeout)\n",
      NULL},
     {"watch, an event without a state",
      {"watch", "7"},
@@ -2066,8 +2066,8 @@ static void test_watch_reopen(void)
 		  2, 2) "\n\nevent: completed\ndata: " EV_END("completed", "completed") "\n\n")},
 	     2,
 	     0,
-	     "job 7: pending\njob 7: progress: 1/2\njob 7: progress: 2/2\njob 7: completed\n",
-	     "jobctl: event stream of job 7 lost (the stream ended before the job did); "
+	     "task 7: pending\ntask 7: progress: 1/2\ntask 7: progress: 2/2\ntask 7: completed\n",
+	     "jobctl: event stream of task 7 lost (the stream ended before the job did); "
 	     "reopening\n",
 	     "GET /jobs/7/events\nGET /jobs/7/events\n"},
 	    {"Redis away for a moment, then the job ended meanwhile",
@@ -2077,10 +2077,10 @@ static void test_watch_reopen(void)
 	      SSE_OK("event: failed\ndata: " EV_END("failed", "failed: lost") "\n\n")},
 	     3,
 	     1,
-	     "job 7: running\njob 7: failed: lost\n",
-	     "jobctl: event stream of job 7 lost (the stream ended before the job did); "
-	     "reopening\njobctl: event stream of job 7 lost (redis_unavailable: down (HTTP 503)); "
-	     "reopening\njobctl: job 7 ended as 'failed: lost'\n",
+	     "task 7: running\ntask 7: failed: lost\n",
+	     "jobctl: event stream of task 7 lost (the stream ended before the job did); "
+	     "reopening\njobctl: event stream of task 7 lost (redis_unavailable: down (HTTP 503)); "
+	     "reopening\njobctl: task 7 ended as 'failed: lost'\n",
 	     "GET /jobs/7/events\nGET /jobs/7/events\nGET /jobs/7/events\n"},
 	    {"gone when opened again",
 	     {SSE_OK("event: running\ndata: " EV_RUNNING "\n\n"),
@@ -2088,9 +2088,9 @@ static void test_watch_reopen(void)
 	       0, 0, 0}},
 	     2,
 	     1,
-	     "job 7: running\n",
-	     "jobctl: event stream of job 7 lost (the stream ended before the job did); "
-	     "reopening\njobctl: job 7 not found\n",
+	     "task 7: running\n",
+	     "jobctl: event stream of task 7 lost (the stream ended before the job did); "
+	     "reopening\njobctl: task 7 not found\n",
 	     "GET /jobs/7/events\nGET /jobs/7/events\n"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
