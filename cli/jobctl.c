@@ -331,7 +331,7 @@ static void format_eta(char *buf, size_t cap, double s)
 void jq_ctl_format_watch_line(char *buf, size_t cap, const char *state, const char *status,
 			      int64_t done, int64_t total, double rate)
 {
-	char bar[JQ_CTL_BAR_WIDTH + 3], line[LINE_MAX_BYTES], r[32], eta[32];
+	char bar[JQ_CTL_BAR_WIDTH + 3], line[LINE_MAX_BYTES];
 	int completed = strcmp(state, "completed") == 0;
 	int running = strcmp(state, "running") == 0;
 	size_t n = 0;
@@ -351,6 +351,7 @@ void jq_ctl_format_watch_line(char *buf, size_t cap, const char *state, const ch
 				      done, total, pct);
 	}
 	if (running && total > 0 && done < total && rate > 0) {
+		char r[32], eta[32];
 		format_rate(r, sizeof(r), rate);
 		format_eta(eta, sizeof(eta), (double)(total - done) / rate);
 		n += (size_t)snprintf(line + n, sizeof(line) - n, "  %s  ETA %s", r, eta);

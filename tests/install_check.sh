@@ -21,8 +21,10 @@ for f in $man_pages; do
     { echo "FAIL: $f is not gzip -n"; exit 1; }
   page=$(basename "$f" .1.gz)
   out=$(MANWIDTH=80 man -l "$tmp/usr/$f" 2>&1) || { echo "FAIL: man -l $f"; exit 1; }
-  grep -q "^NAME" <<<"$out" && grep -q "$page" <<<"$out" ||
-    { echo "FAIL: $f does not read as a manual page"; exit 1; }
+  if ! grep -q "^NAME" <<<"$out" || ! grep -q "$page" <<<"$out"; then
+    echo "FAIL: $f does not read as a manual page"
+    exit 1
+  fi
 done
 (cd "$tmp" && cpack --config "$build/CPackConfig.cmake" -B "$tmp/pkg" >/dev/null)
 deb=$(ls "$tmp"/pkg/*.deb)

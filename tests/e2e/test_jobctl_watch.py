@@ -10,6 +10,7 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -131,6 +132,29 @@ class JobctlWatchTest(WatchCase):
         self.assertEqual(watcher.returncode, 1, (out, err))
         self.assertTrue(out.decode().endswith("task %d: cancelled\n" % jid), (out, err))
         self.assertIn(b"ended as 'cancelled'", err)
+
+    def test_ctrl_c_leaves_the_job_running(self):
+        jid = self.post_job({"type": "progress", "payload": {"duration": 60}})
+        self.env.wait_job(jid, states=("running",))
+        watcher = subprocess.Popen(
+            [harness.jobctl_bin(), "--url", self.env.broker_url, "watch", str(jid)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            time.sleep(0.5)
+            t0 = time.monotonic()
+            watcher.send_signal(signal.SIGINT)
+            out, err = watcher.communicate(timeout=10)
+        finally:
+            if watcher.poll() is None:
+                watcher.kill()
+                watcher.communicate()
+        self.assertEqual(watcher.returncode, 130, (out, err))
+        self.assertLess(time.monotonic() - t0, 3, (out, err))
+        self.assertRegex(err.decode(), r"^jobctl: interrupted; task %d was '(running|progress: "
+                         r"\d+/60)' and goes on\n$" % jid)
+        self.assertEqual(self.assertJSONResponse(self.env.http("GET", "/jobs/%d" % jid),
+                                                 200)["state"], "running")
+        self.env.http("DELETE", "/jobs/%d" % jid)
 
     def test_unknown_job(self):
         p = self.jobctl("watch", "987654")
