@@ -29,11 +29,7 @@ int jq_idempotency_key(struct evhttp_request *req, const char **key)
 	*key = NULL;
 	if (!k)
 		return 0;
-	size_t n = strlen(k);
-	int ok = n > 0 && n <= JQ_IDEMPOTENCY_KEY_MAX;
-	for (size_t i = 0; ok && i < n; i++)
-		ok = k[i] > ' ' && k[i] < 0x7f;
-	if (!ok) {
+	if (!jq_idempotency_key_valid(k)) {
 		jq_reply_error(req, 400, "invalid_argument",
 			       "'Idempotency-Key' must be 1 to %d printable ASCII characters "
 			       "without spaces",

@@ -258,6 +258,15 @@ void jq_job_status(char *buf, size_t cap, const char *state, int64_t done, int64
 	}
 }
 
+int jq_idempotency_key_valid(const char *key)
+{
+	size_t n = strlen(key);
+	int ok = n > 0 && n <= JQ_IDEMPOTENCY_KEY_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = key[i] > ' ' && key[i] < 0x7f;
+	return ok;
+}
+
 int jq_email_valid(const char *s)
 {
 	size_t n = strlen(s);

@@ -69,6 +69,10 @@ int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len
  * Lowercase hex; trace and parent ids not all zeros; version ff is invalid. */
 int jq_traceparent_valid(const char *s);
 
+/* 1 if key is a valid Idempotency-Key: 1 to JQ_IDEMPOTENCY_KEY_MAX printable
+ * ASCII characters, no spaces. */
+int jq_idempotency_key_valid(const char *key);
+
 /* 1 if s is a plausible email address: local@domain, at most 254 bytes,
  * printable ASCII without spaces or specials, a dotted domain. */
 int jq_email_valid(const char *s);

@@ -544,8 +544,33 @@ static void test_traceparent(void)
 	}
 }
 
+static void test_idempotency_key(void)
+{
+	char longest[JQ_IDEMPOTENCY_KEY_MAX + 2];
+	memset(longest, 'k', sizeof(longest));
+	longest[JQ_IDEMPOTENCY_KEY_MAX] = '\0';
+	static const struct {
+		const char *key;
+		int valid;
+	} cases[] = {
+	    {"order-1", 1}, {"a", 1}, {"~!@#$%^&*()", 1}, {"", 0}, {"has space", 0},
+	    {"tab\there", 0}, {"nl\n", 0}, {"del\x7f", 0}, {"caf\xc3\xa9", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		UNIT_CASE("'%s'", cases[i].key);
+		CHECK_INT_EQ(jq_idempotency_key_valid(cases[i].key), cases[i].valid);
+	}
+	UNIT_CASE("%d characters", JQ_IDEMPOTENCY_KEY_MAX);
+	CHECK_INT_EQ(jq_idempotency_key_valid(longest), 1);
+	longest[JQ_IDEMPOTENCY_KEY_MAX] = 'k';
+	longest[JQ_IDEMPOTENCY_KEY_MAX + 1] = '\0';
+	UNIT_CASE("%d characters", JQ_IDEMPOTENCY_KEY_MAX + 1);
+	CHECK_INT_EQ(jq_idempotency_key_valid(longest), 0);
+}
+
 UNIT_MAIN({"spec_init", test_spec_init}, {"traceparent", test_traceparent}, {"spec_from_json", test_spec_from_json},
 	  {"spec_from_msgpack", test_spec_from_msgpack},
 	  {"spec_msgpack_only", test_spec_msgpack_only},
 	  {"spec_msgpack_payload_shown", test_spec_msgpack_payload_shown},
-	  {"spec_depth", test_spec_depth}, {"states", test_states}, {"status", test_status})
+	  {"spec_depth", test_spec_depth}, {"states", test_states}, {"status", test_status},
+	  {"idempotency_key", test_idempotency_key})
