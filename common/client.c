@@ -443,6 +443,8 @@ static int check_id(int64_t id, char *err, size_t errlen)
 
 int jq_client_job_json(struct jq_client *c, int64_t id, char **json, char *err, size_t errlen)
 {
+	if (!json)
+		return report(err, errlen, JQ_CLIENT_EINVAL, "json is NULL");
 	*json = NULL;
 	if (check_id(id, err, errlen) != 0)
 		return JQ_CLIENT_EINVAL;
