@@ -75,7 +75,9 @@ static void drop(struct jq_client *c)
 
 static struct timeval timeout_tv(const struct jq_client *c)
 {
-	struct timeval tv = {(time_t)(c->timeout_ms / 1000), (suseconds_t)(c->timeout_ms % 1000) * 1000};
+	struct timeval tv;
+	tv.tv_sec = (time_t)(c->timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(c->timeout_ms % 1000) * 1000;
 	return tv;
 }
 

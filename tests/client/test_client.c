@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -659,6 +660,86 @@ static void test_redis_down(void)
 	jq_client_free(c);
 }
 
+/* The largest bulk call stores every job with consecutive ids; one more is refused. */
+static void test_bulk_limit(void)
+{
+	flush();
+	struct jq_client *c = connect_ok();
+	const char item[] = "{\"type\": \"noop\", \"queue\": \"bulk\"},";
+	size_t cap = (JQ_CLIENT_BULK_MAX + 1) * (sizeof(item) - 1) + 2;
+	char *text = malloc(cap + 1);
+	for (int n = JQ_CLIENT_BULK_MAX; n <= JQ_CLIENT_BULK_MAX + 1; n++) {
+		UNIT_CASE("%d jobs", n);
+		size_t len = 0;
+		text[len++] = '[';
+		for (int i = 0; i < n; i++) {
+			memcpy(text + len, item, sizeof(item) - 1);
+			len += sizeof(item) - 1;
+		}
+		text[len - 1] = ']';
+		text[len] = '\0';
+		int64_t first = 0;
+		size_t count = 0;
+		char err[256] = "";
+		int rc = jq_client_enqueue_bulk_json(c, text, &first, &count, err, sizeof(err));
+		if (n == JQ_CLIENT_BULK_MAX) {
+			CHECK_INT_EQ(rc, 0);
+			CHECK_INT_EQ(first, 1);
+			CHECK_INT_EQ(count, n);
+			CHECK_INT_EQ(cmd_int("LLEN jobq:q:bulk"), n);
+			CHECK_INT_EQ(cmd_int("EXISTS jobq:job:%d", n), 1);
+		} else {
+			CHECK_INT_EQ(rc, JQ_CLIENT_EINVAL);
+			CHECK_CONTAINS(err, "1 to 10000 jobs");
+			CHECK_INT_EQ(cmd_int("LLEN jobq:q:bulk"), JQ_CLIENT_BULK_MAX);
+		}
+	}
+	free(text);
+	jq_client_free(c);
+}
+
+/* One client per thread, several threads at once: every job stored, no id twice. */
+#define THREADS 4
+#define JOBS_PER_THREAD 200
+
+static void *enqueue_many(void *arg)
+{
+	int64_t *ids = arg;
+	char err[256];
+	struct jq_client *c = jq_client_connect(url, NULL, err, sizeof(err));
+	for (int i = 0; c && i < JOBS_PER_THREAD; i++)
+		if (jq_client_enqueue_json(c, "{\"type\": \"noop\", \"queue\": \"mt\"}", &ids[i], err,
+					   sizeof(err)) != 0)
+			ids[i] = -1;
+	jq_client_free(c);
+	return NULL;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static void test_threads(void)
+{
+	flush();
+	static int64_t ids[THREADS * JOBS_PER_THREAD];
+	memset(ids, 0, sizeof(ids));
+	pthread_t t[THREADS];
+	for (int i = 0; i < THREADS; i++)
+		CHECK_INT_EQ(pthread_create(&t[i], NULL, enqueue_many, &ids[i * JOBS_PER_THREAD]), 0);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	qsort(ids, THREADS * JOBS_PER_THREAD, sizeof(ids[0]), cmp_i64);
+	for (int i = 0; i < THREADS * JOBS_PER_THREAD; i++) {
+		UNIT_CASE("job %d", i);
+		CHECK_INT_EQ(ids[i], i + 1); /* all stored, ids 1..N each once */
+	}
+	UNIT_CASE("queue");
+	CHECK_INT_EQ(cmd_int("LLEN jobq:q:mt"), THREADS * JOBS_PER_THREAD);
+}
+
 static void cleanup(void)
 {
 	stop_redis();
@@ -701,6 +782,8 @@ int main(int argc, char **argv)
 	    {"cancel", test_cancel},
 	    {"noscript", test_noscript},
 	    {"where", test_where},
+	    {"bulk_limit", test_bulk_limit},
+	    {"threads", test_threads},
 	    {"redis_down", test_redis_down},
 	};
 	return unit_run("test_client", tests, sizeof(tests) / sizeof(tests[0]));
