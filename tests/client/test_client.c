@@ -112,6 +112,7 @@ static void stop_redis(void)
 {
 	if (redis_pid > 0) {
 		kill(redis_pid, SIGTERM);
+		kill(redis_pid, SIGCONT); /* in case a failed check left it stopped */
 		waitpid(redis_pid, NULL, 0);
 		redis_pid = -1;
 	}
@@ -740,6 +741,40 @@ static void test_threads(void)
 	CHECK_INT_EQ(cmd_int("LLEN jobq:q:mt"), THREADS * JOBS_PER_THREAD);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A Redis that stops answering (SIGSTOP): calls fail after the timeout, not never. */
+static void test_timeout(void)
+{
+	flush();
+	struct jq_client *c = connect_ok();
+	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_TIMEOUT_MS, 300), 0);
+	kill(redis_pid, SIGSTOP);
+	char err[256] = "", status[64];
+	int64_t id = 0, t0 = mono_ms();
+	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, err, sizeof(err)),
+		     JQ_CLIENT_EREDIS);
+	int64_t took = mono_ms() - t0;
+	CHECK(took >= 250 && took < 3000);
+	CHECK_CONTAINS(err, "redis at '127.0.0.1'");
+	/* the next call connects again: accepted by the kernel, then SELECT times out */
+	t0 = mono_ms();
+	CHECK_INT_EQ(jq_client_status(c, 1, status, sizeof(status), err, sizeof(err)),
+		     JQ_CLIENT_EREDIS);
+	took = mono_ms() - t0;
+	CHECK(took >= 250 && took < 3000);
+	kill(redis_pid, SIGCONT);
+	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_client_status(c, id, status, sizeof(status), NULL, 0), 0);
+	CHECK_STR_EQ(status, "pending");
+	jq_client_free(c);
+}
+
 static void cleanup(void)
 {
 	stop_redis();
@@ -784,6 +819,7 @@ int main(int argc, char **argv)
 	    {"where", test_where},
 	    {"bulk_limit", test_bulk_limit},
 	    {"threads", test_threads},
+	    {"timeout", test_timeout},
 	    {"redis_down", test_redis_down},
 	};
 	return unit_run("test_client", tests, sizeof(tests) / sizeof(tests[0]));
