@@ -132,7 +132,8 @@ int jq_client_job_json(struct jq_client *c, int64_t id, char **json, char *err, 
 
 /* The seed's status string of GET /task-status/{id}: "pending", "running",
  * "progress: 2/5", "completed", "failed: <reason>", "cancelled", written into
- * buf[0..cap) (NUL-terminated, cut to fit; 600 bytes hold any). A scheduled job
+ * buf[0..cap) (NUL-terminated, cut to fit: 600 bytes, as the broker uses, keep
+ * all but the longest failure reasons). A scheduled job
  * shows "pending". An unknown id writes "not_found" and returns
  * JQ_CLIENT_ENOTFOUND. */
 int jq_client_status(struct jq_client *c, int64_t id, char *buf, size_t cap, char *err,
