@@ -38,6 +38,7 @@ struct jq_client {
 	int64_t timeout_ms;
 	int64_t idem_window_ms;
 	int64_t keep_cancelled_ms;
+	char traceparent[JQ_TRACEPARENT_LEN + 1]; /* stored with each job, or "" */
 };
 
 static pthread_once_t scripts_once = PTHREAD_ONCE_INIT;
@@ -269,6 +270,19 @@ int jq_client_set(struct jq_client *c, enum jq_client_option opt, int64_t value)
 	return JQ_CLIENT_EINVAL;
 }
 
+int jq_client_set_traceparent(struct jq_client *c, const char *traceparent)
+{
+	if (!traceparent || !*traceparent) {
+		c->traceparent[0] = '\0';
+		return 0;
+	}
+	if (!jq_traceparent_valid(traceparent))
+		return JQ_CLIENT_EINVAL;
+	/* a later version may carry more after the flags: kept as the broker keeps it */
+	snprintf(c->traceparent, sizeof(c->traceparent), "%.*s", JQ_TRACEPARENT_LEN, traceparent);
+	return 0;
+}
+
 /* ---- enqueue ---- */
 
 static void specs_free(struct jq_job_spec *specs, size_t n)
@@ -362,6 +376,7 @@ static int enqueue_one(struct jq_client *c, const char *job_json, const char *id
 		jq_job_spec_release(&spec);
 		return report(err, errlen, JQ_CLIENT_EINVAL, "%s", why);
 	}
+	memcpy(spec.traceparent, c->traceparent, sizeof(spec.traceparent));
 	int64_t got = 0;
 	int dup = 0;
 	rc = store(c, &spec, 1, idem, &got, &dup, err, errlen);
@@ -417,6 +432,7 @@ int jq_client_enqueue_bulk_json(struct jq_client *c, const char *jobs_json, int6
 			ready++;
 			break;
 		}
+		memcpy(specs[ready].traceparent, c->traceparent, sizeof(specs[ready].traceparent));
 	}
 	json_decref(arr);
 	if (rc == 0) {

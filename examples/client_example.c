@@ -22,7 +22,8 @@
 
 static const char usage[] =
     "usage: client_example [--redis-url URL] [--prefix PREFIX] [--idempotency-key KEY]\n"
-    "                      [--no-wait] [--timeout SECONDS] JOB_JSON\n"
+    "                      [--traceparent TRACEPARENT] [--no-wait] [--timeout SECONDS]\n"
+    "                      JOB_JSON\n"
     "\n"
     "Enqueues JOB_JSON (the body of the broker's POST /jobs, e.g.\n"
     "'{\"type\": \"noop\"}') straight into Redis with libjobq-client, prints its id,\n"
@@ -31,6 +32,7 @@ static const char usage[] =
     "  --redis-url URL        Redis (default $JOBQ_REDIS_URL, else redis://127.0.0.1:6379/0)\n"
     "  --prefix PREFIX        key prefix (default $JOBQ_PREFIX, else jobq:)\n"
     "  --idempotency-key KEY  store the job once per KEY; a repeat names the first job\n"
+    "  --traceparent TP       a W3C trace context stored with the job\n"
     "  --no-wait              print the id and exit 0 without waiting\n"
     "  --timeout SECONDS      give up waiting after this long (default 60)\n"
     "\n"
@@ -48,6 +50,7 @@ int main(int argc, char **argv)
 	const char *url = getenv("JOBQ_REDIS_URL");
 	const char *prefix = getenv("JOBQ_PREFIX");
 	const char *idem = NULL;
+	const char *traceparent = NULL;
 	const char *job = NULL;
 	int wait = 1;
 	long timeout_s = 60;
@@ -65,6 +68,8 @@ int main(int argc, char **argv)
 			prefix = argv[++i];
 		} else if (strcmp(a, "--idempotency-key") == 0 && has_value) {
 			idem = argv[++i];
+		} else if (strcmp(a, "--traceparent") == 0 && has_value) {
+			traceparent = argv[++i];
 		} else if (strcmp(a, "--timeout") == 0 && has_value) {
 			char *end;
 			timeout_s = strtol(argv[++i], &end, 10);
@@ -93,6 +98,11 @@ int main(int argc, char **argv)
 	if (!c) {
 		fprintf(stderr, "client_example: %s\n", err);
 		return 3;
+	}
+	if (traceparent && jq_client_set_traceparent(c, traceparent) != JQ_CLIENT_OK) {
+		fprintf(stderr, "client_example: '%s' is not a W3C traceparent\n", traceparent);
+		jq_client_free(c);
+		return 2;
 	}
 	int64_t id = 0;
 	int dup = 0;

@@ -355,6 +355,52 @@ static void test_ids(void)
 	jq_client_free(c);
 }
 
+/* A trace context goes with every job enqueued after it is set, bulk ones too. */
+static void test_traceparent(void)
+{
+	flush();
+	struct jq_client *c = connect_ok();
+	const char *tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+	const char *upper = "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01";
+	CHECK_INT_EQ(jq_client_set_traceparent(c, upper), JQ_CLIENT_EINVAL);
+	CHECK_INT_EQ(jq_client_set_traceparent(c, "not a trace"), JQ_CLIENT_EINVAL);
+	CHECK_INT_EQ(jq_client_set_traceparent(c, tp), 0);
+	int64_t id = 0, first = 0;
+	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, NULL, 0), 0);
+	CHECK_INT_EQ(jq_client_enqueue_bulk_json(c, "[{\"type\": \"noop\"}, {\"type\": \"noop\"}]",
+						 &first, NULL, NULL, 0),
+		     0);
+	char text[512], want[160];
+	snprintf(want, sizeof(want), "created_at=*;state=pending;traceparent=%s;type=noop;", tp);
+	for (int64_t i = id; i <= first + 1; i++) {
+		UNIT_CASE("job %" PRId64, i);
+		char key[64];
+		snprintf(key, sizeof(key), "jobq:job:%" PRId64, i);
+		hash_text(key, text, sizeof(text));
+		CHECK_STR_EQ(text, want);
+	}
+	UNIT_CASE("in the JSON");
+	char *json = NULL;
+	CHECK_INT_EQ(jq_client_job_json(c, id, &json, NULL, 0), 0);
+	json_t *j = json ? json_loads(json, 0, NULL) : NULL;
+	CHECK_STR_EQ(json_string_value(json_object_get(j, "traceparent")), tp);
+	json_decref(j);
+	free(json);
+	UNIT_CASE("a later version: its first 55 characters");
+	CHECK_INT_EQ(jq_client_set_traceparent(
+			 c, "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future"),
+		     0);
+	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, NULL, 0), 0);
+	hash_text("jobq:job:4", text, sizeof(text));
+	CHECK_CONTAINS(text, "traceparent=01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01;");
+	UNIT_CASE("cleared");
+	CHECK_INT_EQ(jq_client_set_traceparent(c, NULL), 0);
+	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, NULL, 0), 0);
+	hash_text("jobq:job:5", text, sizeof(text));
+	CHECK_STR_EQ(text, "created_at=*;state=pending;type=noop;");
+	jq_client_free(c);
+}
+
 /* Bad input is refused before anything is written, the id counter included. */
 static void test_bad_input(void)
 {
@@ -485,7 +531,9 @@ static void test_read(void)
 		CHECK(json_is_null(json_object_get(j, "result")));
 		CHECK(json_is_null(json_object_get(j, "started_at")));
 		CHECK_CONTAINS(json_string_value(json_object_get(j, "created_at")), "Z");
-		CHECK_INT_EQ(json_object_size(j), 20);
+		CHECK(json_is_null(json_object_get(j, "batch")));
+		CHECK(json_is_null(json_object_get(j, "traceparent")));
+		CHECK_INT_EQ(json_object_size(j), 23); /* GET /jobs/{id}'s keys, all of them */
 	}
 	json_decref(j);
 	free(json);
@@ -811,6 +859,7 @@ int main(int argc, char **argv)
 	    {"options", test_options},
 	    {"enqueue_stores", test_enqueue_stores},
 	    {"ids", test_ids},
+	    {"traceparent", test_traceparent},
 	    {"bad_input", test_bad_input},
 	    {"idempotency", test_idempotency},
 	    {"read", test_read},

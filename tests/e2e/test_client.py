@@ -62,11 +62,12 @@ class ClientTest(E2ETestCase):
             {"type": "noop", "queue": "cmp", "delay_ms": 600000},
             {"type": "noop", "queue": "cmp", "run_at": "2099-01-01T00:00:00.000Z"},
         ]
-        for job in jobs:
-            with self.subTest(job=job):
-                r = self.env.http("POST", "/jobs", job)
+        tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        for job, trace in [(j, None) for j in jobs] + [(jobs[1], tp)]:
+            with self.subTest(job=job, traceparent=trace):
+                r = self.env.http("POST", "/jobs", job, {"traceparent": trace} if trace else None)
                 by_broker = self.assertJSONResponse(r, 201)["id"]
-                by_client = self.enqueue(job)
+                by_client = self.enqueue(job, *(["--traceparent", trace] if trace else []))
                 self.assertGreater(by_client, by_broker)
                 a, b = self.stored(by_broker), self.stored(by_client)
                 if "delay_ms" in job:  # due = Redis' clock at enqueue + delay
@@ -77,9 +78,11 @@ class ClientTest(E2ETestCase):
                     self.env.redis.execute("ZSCORE", "jobq:scheduled", str(by_client)) is None,
                     "delay_ms" not in job and "run_at" not in job)
         queued = [int(x) for x in self.env.redis.execute("LRANGE", "jobq:q:cmp", 0, -1)]
-        self.assertEqual(len(queued), 8, queued)  # 4 immediate jobs, twice
+        self.assertEqual(len(queued), 10, queued)  # 5 immediate jobs, twice
         stats = self.env.redis.hgetall("jobq:queue-stats:cmp")
-        self.assertEqual(stats["enqueued"], b"12")
+        self.assertEqual(stats["enqueued"], b"14")
+        self.assertEqual(self.env.redis.hgetall("jobq:job:%d" % by_client)["traceparent"],
+                         tp.encode())
 
     def test_idempotency_shared_with_broker(self):
         r = self.env.http("POST", "/jobs", {"type": "noop", "queue": "held"},

@@ -97,6 +97,13 @@ enum jq_client_option {
 /* JQ_CLIENT_EINVAL for an unknown option or a value out of its range. */
 int jq_client_set(struct jq_client *c, enum jq_client_option opt, int64_t value);
 
+/* A W3C trace context (the broker's traceparent header, e.g.
+ * "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01") stored with every job
+ * of the enqueue calls after it, until changed; NULL or "" stores none again (the
+ * default). Workers put it on their log lines; GET /jobs/{id} shows it.
+ * JQ_CLIENT_EINVAL (and the setting unchanged) when it is not a valid traceparent. */
+int jq_client_set_traceparent(struct jq_client *c, const char *traceparent);
+
 /* Stores one job described by job_json, the body of POST /jobs (docs/api.md):
  *   {"type": "hash", "payload": {...}, "queue": "default", "priority": 0,
  *    "max_attempts": 3, "timeout_ms": 0, "delay_ms": 0 | "run_at": ...}
@@ -125,7 +132,8 @@ int jq_client_enqueue_bulk_json(struct jq_client *c, const char *jobs_json, int6
 /* The whole job as JSON, the object GET /jobs/{id} answers: id, type, queue,
  * state, status, progress {done, total}, attempts, max_attempts, priority,
  * timeout_ms, payload, result, error, errors, recoveries, run_at, created_at,
- * started_at, finished_at (RFC 3339 UTC or null), worker. On success *json
+ * started_at, finished_at (RFC 3339 UTC or null), worker, batch, callback_of,
+ * traceparent. On success *json
  * is a malloc'd NUL-terminated string (free(3) it); otherwise it is NULL.
  * An unknown id: JQ_CLIENT_ENOTFOUND. */
 int jq_client_job_json(struct jq_client *c, int64_t id, char **json, char *err, size_t errlen);
