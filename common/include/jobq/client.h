@@ -9,9 +9,10 @@
  *     cc app.c $(pkg-config --cflags --libs jobq-client)
  *
  * Contract for every function:
- *   - Blocking: each call is one or two round trips on one synchronous Redis
- *     connection, bounded by the timeout (JQ_CLIENT_OPT_TIMEOUT_MS, default
- *     5000 ms).
+ *   - Blocking: each call is one round trip on one synchronous Redis connection
+ *     (an enqueue two; one more to reconnect first, or to send a script Redis
+ *     does not have yet), each bounded by the timeout (JQ_CLIENT_OPT_TIMEOUT_MS,
+ *     default 5000 ms).
  *   - Thread safety: a struct jq_client is used by one thread at a time (give
  *     each thread its own). Different clients may be used from different
  *     threads at once.
