@@ -123,15 +123,16 @@ int main(int argc, char **argv)
 		long waited_ms = 0;
 		status = 3;
 		while (waited_ms <= timeout_s * 1000) {
-			rc = jq_client_status(c, id, now, sizeof(now), err, sizeof(err));
+			/* the state first: once it is final, the status read after it is final too,
+			 * so the last status printed is the job's end */
+			rc = jq_client_state(c, id, state, sizeof(state), &terminal, err, sizeof(err));
+			if (rc == JQ_CLIENT_OK)
+				rc = jq_client_status(c, id, now, sizeof(now), err, sizeof(err));
 			if (rc == JQ_CLIENT_OK && strcmp(now, last) != 0) {
 				printf("status %s\n", now);
 				fflush(stdout);
 				snprintf(last, sizeof(last), "%s", now);
 			}
-			if (rc == JQ_CLIENT_OK)
-				rc = jq_client_state(c, id, state, sizeof(state), &terminal, err,
-						     sizeof(err));
 			if (rc != JQ_CLIENT_OK) /* Redis away for a moment: keep trying */
 				fprintf(stderr, "client_example: %s\n", err);
 			if (terminal) {
