@@ -92,6 +92,9 @@ int main(int argc, char **argv)
 	struct jq_worker w;
 	if (!base || jq_worker_init(&w, base, &cfg, err, sizeof(err)) != 0) {
 		jq_error("%s", base ? err : "cannot create the event loop");
+		if (base)
+			event_base_free(base);
+		curl_global_cleanup();
 		return 1;
 	}
 	rc = jq_worker_run(&w);

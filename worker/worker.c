@@ -963,6 +963,9 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	w->curl = jq_curl_loop_new(base);
 	if (!w->pool || !w->curl) {
 		snprintf(err, errlen, "cannot start the thread pool or curl");
+		jq_pool_free(w->pool);
+		jq_curl_loop_free(w->curl);
+		jq_exec_free(w->exec);
 		return -1;
 	}
 	w->started_at_ms = jq_now_ms();

@@ -283,12 +283,20 @@ class ExecConfigTest(E2ETestCase):
         env.start_redis()
 
     def start_bad(self, *args):
+        """Starts a worker that must exit 1 at once; returns its log."""
         try:
             p = self.env.start_worker(extra_args=list(args))
         except AssertionError as e:
             return str(e)
-        p.stop()
-        self.fail("the worker started with %r" % (args,))
+        # (a slow start, e.g. under a sanitizer: give it a moment to give up)
+        try:
+            p.popen.wait(timeout=10)
+        except Exception:
+            p.stop()
+            self.fail("the worker started with %r" % (args,))
+        p.expected_exit = True
+        self.assertEqual(p.popen.returncode, 1, p.log_tail())
+        return p.log_text()
 
     def test_bad_exec_options(self):
         self.assertIn("must be NAME=/absolute/path", self.start_bad("--exec", "noequals"))
