@@ -26,6 +26,8 @@
 #define REAP_POLL_MS 50
 /* at exit, at most this much more output is read from pipes a grandchild may still fill */
 #define DRAIN_MAX (4 * 1024 * 1024)
+/* read per wake-up, so a program that writes without pause cannot hold the loop */
+#define READ_SLICE (64 * 1024)
 #define ENV_MAX 16
 
 struct jq_exec {
@@ -434,14 +436,14 @@ static int read_pipe(struct child *c, int is_err, size_t limit)
 static void out_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct child *c = arg;
-	if (read_pipe(c, 0, SIZE_MAX))
+	if (read_pipe(c, 0, READ_SLICE))
 		close_fd(&c->out_fd, &c->out_ev);
 }
 
 static void err_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct child *c = arg;
-	if (read_pipe(c, 1, SIZE_MAX)) {
+	if (read_pipe(c, 1, READ_SLICE)) {
 		if (c->line_len)
 			stderr_line(c, c->line, c->line_len);
 		c->line_len = 0;
@@ -785,10 +787,9 @@ void jq_exec_free(struct jq_exec *x)
 {
 	if (!x)
 		return;
+	/* every job has let go of its child by now: the worker cancels running jobs first */
 	while (x->children) {
 		struct child *c = x->children;
-		if (c->run)
-			c->run->hdata = NULL;
 		kill(-c->pid, SIGKILL);
 		if (!c->exited) {
 			int st;

@@ -88,7 +88,7 @@ static int parse_url(struct jq_http_request *r, const msgpack_object *v, char *e
 	}
 	r->url = strndup(s, n);
 	CURLU *u = curl_url();
-	char *scheme = NULL, *host = NULL;
+	char *scheme = NULL, *host = NULL, *shown = NULL;
 	int rc = -1;
 	if (!r->url || !u) {
 		snprintf(err, errlen, "out of memory");
@@ -104,8 +104,19 @@ static int parse_url(struct jq_http_request *r, const msgpack_object *v, char *e
 		snprintf(err, errlen, "'url' has no host: '%.200s'", r->url);
 		goto done;
 	}
+	/* credentials and tokens ride in userinfo and queries: keep them out of errors */
+	if (curl_url_set(u, CURLUPART_USER, NULL, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &shown, 0) != CURLUE_OK ||
+	    !(r->url_shown = strdup(shown))) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
 	rc = 0;
 done:
+	curl_free(shown);
 	curl_free(host);
 	curl_free(scheme);
 	curl_url_cleanup(u);
@@ -322,6 +333,7 @@ void jq_http_request_release(struct jq_http_request *r)
 		free(r->headers[i]);
 	free(r->headers);
 	free(r->url);
+	free(r->url_shown);
 	free(r->body);
 	memset(r, 0, sizeof(*r));
 }
@@ -550,13 +562,13 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	char *text = NULL;
 	int ok = 0, fatal = 0;
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && h->truncated)) {
-		text = jq_strdup_printf("%s %s failed: %s", h->req.method, h->req.url,
+		text = jq_strdup_printf("%s %s failed: %s", h->req.method, h->req.url_shown,
 					h->curl_err[0] ? h->curl_err : curl_easy_strerror(rc));
 		fatal = curl_rc_fatal(rc);
 	} else if (!jq_http_status_expected(&h->req, status)) {
 		int quote = blen > ERROR_BODY_QUOTE ? ERROR_BODY_QUOTE : (int)blen;
 		text = jq_strdup_printf("%s %s answered %ld, not the expected %s%s%.*s%s",
-					h->req.method, h->req.url, status,
+					h->req.method, h->req.url_shown, status,
 					h->req.nexpect ? "status" : "2xx", quote ? ": " : "", quote,
 					body ? body : "", blen > ERROR_BODY_QUOTE ? "..." : "");
 		fatal = !jq_http_status_retryable(status);

@@ -37,6 +37,7 @@
 struct jq_http_request {
 	char method[JQ_HTTP_METHOD_MAX + 1];
 	char *url;
+	char *url_shown; /* for errors and logs: no user, password, query or fragment */
 	char **headers; /* "Name: value" lines (curl's "Name;" for an empty value) */
 	size_t nheaders;
 	char *body; /* NULL: no body */

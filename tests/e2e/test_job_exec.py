@@ -275,6 +275,34 @@ class ExecJobTest(E2ETestCase):
         self.assertCompleted(self.run_job({"command": "text"}))
 
 
+class ExecShutdownTest(E2ETestCase):
+    """SIGTERM to a worker running an exec job: past --grace-ms the job goes back
+    to its queue, and the program (with its grandchild) does not outlive the worker."""
+
+    @classmethod
+    def setUpEnv(cls, env):
+        path = os.path.join(env.tmp, "hang")
+        with open(path, "w") as f:
+            f.write(SCRIPTS["hang"])
+        os.chmod(path, 0o755)
+        env.start_redis()
+        env.start_broker()
+        cls.worker = env.start_worker(extra_args=["--grace-ms", "300", "--exec",
+                                                  "hang=" + path])
+
+    def test_shutdown_stops_the_program(self):
+        pidfile = os.path.join(self.env.tmp, "shutdown.pids")
+        jid = self.post_job({"type": "exec", "payload": {"command": "hang", "args": [pidfile]}})
+        harness.wait_until(lambda: os.path.exists(pidfile) and read(pidfile).endswith("\n"),
+                           10, "the program to start", env=self.env)
+        pids = [int(p) for p in read(pidfile).split()]
+        self.assertEqual(self.worker.stop(), 0, self.worker.log_tail())
+        harness.wait_until(lambda: not any(alive(p) for p in pids), 5,
+                           "programs %r to be gone" % pids, env=self.env)
+        job = self.env.http("GET", "/jobs/%d" % jid).json()
+        self.assertEqual((job["state"], job["attempts"]), ("pending", 0), job)
+
+
 class ExecConfigTest(E2ETestCase):
     """A worker refuses to start with an --exec it cannot honour."""
 

@@ -198,6 +198,7 @@ class HttpJobTest(E2ETestCase):
     def test_5xx_is_retried_then_dead(self):
         job = self.run_job({"url": self.base + "/status/503?k=retry"}, max_attempts=3)
         self.assertFailed(job, 3, "503")
+        self.assertNotIn("k=retry", job["error"], "the query (tokens live there) is in the error")
         hits = self.seen(lambda r: r["path"] == "/status/503" and r["query"].get("k") == "retry")
         self.assertEqual(len(hits), 3, "one request per attempt: %r" % hits)
         job = self.run_job({"url": self.base + "/status/429"}, max_attempts=2)

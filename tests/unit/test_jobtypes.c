@@ -147,6 +147,14 @@ static void test_http_fields(void)
 	jq_http_request_release(&r);
 	payload_release(&p);
 
+	UNIT_CASE("the URL in messages has no credentials or query");
+	CHECK_INT_EQ(payload_make(&p, "{\"url\": \"https://user:pw@h:81/a/b?token=x#frag\"}"), 0);
+	CHECK_INT_EQ(jq_http_request_parse(&r, p.v, err, sizeof(err)), 0);
+	CHECK_STR_EQ(r.url, "https://user:pw@h:81/a/b?token=x#frag");
+	CHECK_STR_EQ(r.url_shown, "https://h:81/a/b");
+	jq_http_request_release(&r);
+	payload_release(&p);
+
 	UNIT_CASE("retryable statuses");
 	CHECK_INT_EQ(jq_http_status_retryable(500), 1);
 	CHECK_INT_EQ(jq_http_status_retryable(503), 1);
