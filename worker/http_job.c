@@ -418,9 +418,11 @@ static struct curl_slist *http_header_list(const struct jq_http_request *r,
 	for (size_t i = 0; i < r->nheaders; i++)
 		has_expect |= header_named(r->headers[i], "Expect");
 	/* no "Expect: 100-continue" round trip; no made-up form Content-Type for a text body */
-	if (!has_expect && !(t = curl_slist_append(l, "Expect:")))
-		goto oom;
-	l = has_expect ? l : t;
+	if (!has_expect) {
+		if (!(t = curl_slist_append(l, "Expect:")))
+			goto oom;
+		l = t;
+	}
 	if (r->body && !r->has_content_type) {
 		if (!(t = curl_slist_append(l, "Content-Type:")))
 			goto oom;

@@ -77,7 +77,8 @@ int main(int argc, char **argv)
 	static const char usage[] =
 	    "usage: jobq-worker [options]\n\n"
 	    "A jobq worker: takes jobs from its Redis queues under a lease and runs them\n"
-	    "(noop, progress, email, hash, http, and exec for the programs --exec names). Run as many as you like, on any machine.";
+	    "(noop, progress, email, hash, http, and exec for the programs --exec names).\n"
+	    "Run as many as you like, on any machine.";
 	int rc = jq_opts_daemon("jobq-worker", usage, opts, argc, argv, &log_format, &log_level);
 	if (rc >= 0)
 		return rc;

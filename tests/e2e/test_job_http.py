@@ -19,7 +19,8 @@ from harness import E2ETestCase  # noqa: E402
 
 class Target(http.server.BaseHTTPRequestHandler):
     """/echo: the request as JSON; /status/N: that status; /slow?ms=N: answers
-    late; /big?n=N: N bytes. Every request is recorded on the server."""
+    late; /big?n=N: N bytes; /redirect?to=URL: a 302. Every request is
+    recorded on the server."""
 
     protocol_version = "HTTP/1.1"
 
@@ -47,6 +48,14 @@ class Target(http.server.BaseHTTPRequestHandler):
             out = b"late"
         elif url.path == "/big":
             out = b"a" * int(q["n"])
+        elif url.path == "/redirect":
+            status, out = 302, b"see /echo"
+            self.send_response(status)
+            self.send_header("Location", q.get("to", "/echo"))
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
         else:
             status, out = 404, b"no such path"
         self.send_response(status)
@@ -172,6 +181,21 @@ class HttpJobTest(E2ETestCase):
         r = self.assertCompleted(self.run_job({"url": self.base + "/status/201",
                                                "expect_status": 201}))
         self.assertEqual(r["status"], 201, r)
+
+    def test_redirects(self):
+        # not followed by default: a 302 is not a 2xx, and no retry makes it one
+        job = self.run_job({"url": self.base + "/redirect"}, max_attempts=3)
+        self.assertFailed(job, 1, "302")
+        r = self.assertCompleted(self.run_job({"url": self.base + "/redirect",
+                                               "follow_redirects": True, "max_body": 65536}))
+        self.assertEqual(r["status"], 200, r)
+        self.assertEqual(json.loads(r["body"])["path"], "/echo")
+        self.assertEqual(r["headers"].get("content-type"), "application/json",
+                         "headers of the last response only: %r" % r)
+        # never to another protocol
+        job = self.run_job({"url": self.base + "/redirect?to=file:///etc/passwd",
+                            "follow_redirects": True}, max_attempts=3)
+        self.assertFailed(job, 1)
 
     def test_body_is_truncated_to_max_body(self):
         r = self.assertCompleted(self.run_job({"url": self.base + "/big?n=10000",
