@@ -209,6 +209,9 @@ mk_bulk() { # mk_bulk FILE COUNT JOB_JSON
 }
 NOOP='{"type":"noop","payload":{"i":1}}'
 mk_bulk "$OUT/bodies/noop1000.json" 1000 "$NOOP"
+# POST /batches: the same 1,000 jobs as one batch with a callback job
+$PY -c 'import sys; open(sys.argv[1], "w").write("{\"jobs\":" + open(sys.argv[2]).read() + ",\"callback\":{\"type\":\"noop\"}}")' \
+	"$OUT/bodies/batch1000.json" "$OUT/bodies/noop1000.json"
 for k in 100 1000 10000; do
 	mk_bulk "$OUT/bodies/progress$k.json" $k '{"type":"progress","payload":{"duration":1}}'
 done
@@ -301,6 +304,13 @@ for rep in $(seq "$REPS"); do
 		start_broker 2
 		res=$($JQLOAD throughput -c 64 -n "$N_CONC" -d 120 -X POST -p /jobs -b "$NOOP" --json "$HTTP") || true
 		record enq_c64_b2 "$rep" "$res"
+		log "  $res"
+		log "enqueue: POST /batches of 1,000 jobs with a callback, 1 connection, N=$N"
+		flush
+		start_broker
+		res=$($JQLOAD throughput -c 1 -n $((N / 1000)) -d 120 -X POST -p /batches \
+			-B "$OUT/bodies/batch1000.json" -j 1000 --json "$HTTP") || true
+		record enq_batch "$rep" "$res"
 		log "  $res"
 	fi
 

@@ -54,6 +54,17 @@ if [ "${JOBQ_SKIP_ASAN:-0}" != 1 ]; then
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   run_build asan -DCMAKE_BUILD_TYPE=Debug -DJOBQ_SANITIZE=ON
 fi
+# the Release build deploy/up.sh and bench/run.sh run: -O2 brings warnings (-Werror) that
+# Debug does not, e.g. -Wformat-truncation; it must build too
+echo "== build $root/build-release (Release, as deploy/up.sh builds it)"
+if cmake -S "$root" -B "$root/build-release" -DCMAKE_BUILD_TYPE=Release -DJOBQ_TESTS=OFF >/dev/null &&
+  cmake --build "$root/build-release" -j "$jobs" >/dev/null; then
+  passed=$((passed + 1))
+else
+  echo "FAILED: the Release build"
+  failed=$((failed + 1))
+  status=1
+fi
 if [ "${JOBQ_SKIP_FUZZ:-0}" != 1 ]; then
   # libFuzzer targets, each run briefly from its seed corpus (docs/reliability.md: longer runs)
   dir="$root/build-fuzz"

@@ -675,7 +675,7 @@ static int child_spawn(struct jq_exec *x, struct jq_run *run, const struct jq_ex
 	pid_t pid;
 	int serr = posix_spawn(&pid, cmd->path, &fa, &attr, argv, envp);
 	if (serr != 0) {
-		snprintf(err, errlen, "cannot run command '%s' ('%s'): %s", cmd->name, cmd->path,
+		snprintf(err, errlen, "cannot run command '%s' ('%.200s'): %s", cmd->name, cmd->path,
 			 strerror(serr));
 		goto done;
 	}
