@@ -1279,7 +1279,7 @@ static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char 
 	    {"queue", NULL, JQ_OPT_STR, &queue, 0, 0, ""},
 	    {"max-attempts", NULL, JQ_OPT_INT, &max_attempts, 1, JQ_MAX_ATTEMPTS_LIMIT, ""},
 	    {"timeout-ms", NULL, JQ_OPT_INT, &timeout_ms, 0, JQ_TIMEOUT_MS_LIMIT, ""},
-	    {"priority", NULL, JQ_OPT_INT, &priority, -JQ_PRIORITY_LIMIT, JQ_PRIORITY_LIMIT, ""},
+	    {"priority", NULL, JQ_OPT_INT, &priority, 0, JQ_PRIORITY_MAX, ""},
 	    {"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
 	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
@@ -1879,7 +1879,7 @@ static const struct command cmd_enqueue_def = {
     "  --queue Q          queue name (default: the broker's, \"default\")\n"
     "  --max-attempts N   attempts before the job fails, 1 to 100 (default: 3)\n"
     "  --timeout-ms N     stop an attempt after N ms, 0 for none (default: 0)\n"
-    "  --priority N       -1000 to 1000 (default: 0)\n"
+    "  --priority N       0 to 9, higher runs first within the queue (default: 0)\n"
     "  --idempotency-key K\n"
     "                     send K as the Idempotency-Key header: a repeat with the same key\n"
     "                     stores nothing and prints \"job ID (already enqueued with this key)\n"

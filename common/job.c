@@ -67,7 +67,7 @@ struct int_field {
 	int64_t min, max;
 };
 static const struct int_field int_fields[] = {
-    {"priority", offsetof(struct jq_job_spec, priority), -JQ_PRIORITY_LIMIT, JQ_PRIORITY_LIMIT},
+    {"priority", offsetof(struct jq_job_spec, priority), 0, JQ_PRIORITY_MAX},
     {"max_attempts", offsetof(struct jq_job_spec, max_attempts), 1, JQ_MAX_ATTEMPTS_LIMIT},
     {"timeout_ms", offsetof(struct jq_job_spec, timeout_ms), 0, JQ_TIMEOUT_MS_LIMIT},
     {"delay_ms", offsetof(struct jq_job_spec, delay_ms), 0, JQ_DELAY_MS_LIMIT},

@@ -17,7 +17,8 @@
 #define JQ_DEFAULT_QUEUE "default"
 #define JQ_DEFAULT_MAX_ATTEMPTS 3
 #define JQ_MAX_ATTEMPTS_LIMIT 100
-#define JQ_PRIORITY_LIMIT 1000
+/* priority: 0 (the default) to 9; a higher one runs first within its queue */
+#define JQ_PRIORITY_MAX 9
 #define JQ_TIMEOUT_MS_LIMIT (7LL * 24 * 3600 * 1000)
 #define JQ_DELAY_MS_LIMIT (366LL * 24 * 3600 * 1000)
 /* An Idempotency-Key: 1 to this many printable ASCII characters, no spaces */
@@ -40,7 +41,7 @@ int jq_state_parse(const char *name, size_t len, enum jq_state *out);
 struct jq_job_spec {
 	char type[JQ_TYPE_NAME_MAX + 1];
 	char queue[JQ_QUEUE_NAME_MAX + 1];
-	int64_t priority;     /* -JQ_PRIORITY_LIMIT..JQ_PRIORITY_LIMIT, stored for later use */
+	int64_t priority;     /* 0..JQ_PRIORITY_MAX: higher runs first within the queue */
 	int64_t max_attempts; /* 1..JQ_MAX_ATTEMPTS_LIMIT */
 	int64_t timeout_ms;   /* 0 = no timeout */
 	int64_t delay_ms;     /* run this long after enqueue (0: at once) */

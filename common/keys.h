@@ -25,7 +25,10 @@ int jq_keys_init(struct jq_keys *k, const char *prefix);
 /* Each writes a NUL-terminated name into buf (at least JQ_KEY_MAX bytes)
  * and returns its length. */
 size_t jq_keys_job(const struct jq_keys *k, int64_t id, char *buf);     /* <p>job:<id> hash */
-size_t jq_keys_queue(const struct jq_keys *k, const char *q, char *buf); /* <p>q:<q> list */
+/* <p>q:<q> list: pending jobs of priority 0; priorities 1..9 have '<p>q:<q>#p<N>' and the
+ * zset '<p>q:<q>#prio' of levels in use, named by common/scripts/lib/queue.lua ('#' is in
+ * no queue name) */
+size_t jq_keys_queue(const struct jq_keys *k, const char *q, char *buf);
 size_t jq_keys_wake(const struct jq_keys *k, const char *q, char *buf);  /* <p>wake:<q> list */
 size_t jq_keys_ids(const struct jq_keys *k, char *buf);                  /* <p>ids counter */
 size_t jq_keys_leases(const struct jq_keys *k, char *buf);               /* <p>leases zset */

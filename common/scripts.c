@@ -3,6 +3,7 @@
 
 #include <openssl/sha.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern const char jq_lua_enqueue[];
@@ -17,6 +18,7 @@ extern const char jq_lua_dead[];
 extern const char jq_lua_cancel[];
 extern const char jq_lua_queues[];
 extern const char jq_lua_workers[];
+extern const char jq_lua_queue[]; /* scripts/lib/queue.lua: pending lists and priorities */
 
 static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_ENQUEUE] = {"enqueue", jq_lua_enqueue, ""},
@@ -33,8 +35,29 @@ static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_WORKERS] = {"workers", jq_lua_workers, ""},
 };
 
+/* The scripts that push, pop, remove or count pending jobs: lib/queue.lua goes in front
+ * of each, so the layout of a queue's priority lists is written once. */
+static const enum jq_script_id queue_lib_users[] = {
+    JQ_SCRIPT_ENQUEUE, JQ_SCRIPT_FETCH, JQ_SCRIPT_REQUEUE, JQ_SCRIPT_PROMOTE,
+    JQ_SCRIPT_REAP,    JQ_SCRIPT_DEAD,  JQ_SCRIPT_CANCEL,  JQ_SCRIPT_QUEUES,
+};
+
 void jq_scripts_init(void)
 {
+	static int joined;
+	/* once per process: the joined sources live as long as it (reachable, never freed) */
+	for (size_t i = 0; !joined && i < sizeof(queue_lib_users) / sizeof(queue_lib_users[0]);
+	     i++) {
+		struct jq_script *s = &scripts[queue_lib_users[i]];
+		size_t nl = strlen(jq_lua_queue), nb = strlen(s->body);
+		char *body = malloc(nl + nb + 1);
+		if (!body)
+			abort(); /* at start-up, before anything was connected */
+		memcpy(body, jq_lua_queue, nl);
+		memcpy(body + nl, s->body, nb + 1);
+		s->body = body;
+	}
+	joined = 1;
 	for (int i = 0; i < JQ_SCRIPT_COUNT; i++) {
 		unsigned char md[SHA_DIGEST_LENGTH];
 		SHA1((const unsigned char *)scripts[i].body, strlen(scripts[i].body), md);

@@ -4,7 +4,8 @@
 --   built from it, as fetch does)
 -- list:  ARGV[3] offset, ARGV[4] count -> flat {id, failed_at, type, queue, attempts, error}
 --        per entry, newest first; entries whose hash expired are dropped from the set
--- retry: ARGV[3] id -> 1 requeued, 0 not in the dead set, -1 its job hash expired
+-- retry: ARGV[3] id -> 1 requeued (at the end of the line of its priority), 0 not in the
+--        dead set, -1 its job hash expired
 -- purge: -> number of jobs deleted
 local prefix = ARGV[2]
 if ARGV[1] == 'list' then
@@ -34,7 +35,7 @@ elseif ARGV[1] == 'retry' then
   end
   redis.call('ZREM', KEYS[1], id)
   local jk = prefix .. 'job:' .. id
-  local f = redis.call('HMGET', jk, 'state', 'queue')
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'priority')
   if not f[1] then
     return -1
   end
@@ -42,7 +43,7 @@ elseif ARGV[1] == 'retry' then
   redis.call('PERSIST', jk)
   redis.call('HSET', jk, 'state', 'pending', 'attempts', 0, 'recoveries', 0)
   redis.call('HDEL', jk, 'finished_at', 'worker', 'started_at', 'done', 'total', 'result')
-  redis.call('LPUSH', prefix .. 'q:' .. q, id)
+  jq_push(prefix .. 'q:' .. q, jq_prio(f[3]), id, 'LPUSH')
   redis.call('PUBLISH', jk .. ':events', 'pending')
   local wake = prefix .. 'wake:' .. q
   if redis.call('LLEN', wake) == 0 then

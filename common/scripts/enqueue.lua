@@ -8,6 +8,8 @@
 --   ("<prefix>job:", to read the state of the job an idempotency key names), then per
 --   job: id, queue name, delay ms (0: none), run at epoch ms (0: none), n, then n values:
 --   the envelope as name, value pairs
+-- A pending job goes to the list of its priority (lib/queue.lua; the 'priority' pair, absent
+-- at 0).
 -- A job with a delay or a run-at time in the future is 'scheduled' (run_at in its hash, its
 -- id in the scheduled zset) and one idle worker is woken to time its promotion.
 -- created_at is Redis' clock (TIME), so brokers and workers on many machines agree.
@@ -29,6 +31,22 @@ for k = 7, #KEYS, 4 do
     return redis.error_reply('ID_TAKEN ' .. KEYS[k] .. ' already exists')
   end
 end
+-- the priority of each job, from its envelope pairs
+local per_job = {}
+do
+  local j = 3
+  for k = 7, #KEYS, 4 do
+    local n = tonumber(ARGV[j + 4])
+    local job = {prio = 0}
+    for v = j + 5, j + 3 + n, 2 do
+      if ARGV[v] == 'priority' then
+        job.prio = jq_prio(ARGV[v + 1])
+      end
+    end
+    per_job[#per_job + 1] = job
+    j = j + 5 + n
+  end
+end
 local a = 3
 local seen = {}
 local woken = {}
@@ -36,6 +54,7 @@ local maxid = 0
 local scheduled = 0
 local counts = {} -- queue stats key -> {enqueued, scheduled}
 for k = 7, #KEYS, 4 do
+  local job = per_job[(k - 3) / 4]
   local n = tonumber(ARGV[a + 4])
   local due = tonumber(ARGV[a + 3])
   if due == 0 and tonumber(ARGV[a + 2]) > 0 then
@@ -48,7 +67,7 @@ for k = 7, #KEYS, 4 do
     scheduled = scheduled + 1
   else
     redis.call('HSET', KEYS[k], 'state', 'pending', 'created_at', now, unpack(ARGV, a + 5, a + 4 + n))
-    redis.call('LPUSH', KEYS[k + 1], ARGV[a])
+    jq_push(KEYS[k + 1], job.prio, ARGV[a], 'LPUSH')
   end
   local c = counts[KEYS[k + 3]]
   if not c then

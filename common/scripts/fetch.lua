@@ -5,6 +5,7 @@
 -- ARGV[1] job key prefix ("<prefix>job:"), ARGV[2] unused, ARGV[3] lease ms,
 --   ARGV[4] worker id, ARGV[5] most jobs to take, ARGV[6..] the queue names, in KEYS order
 -- Times are Redis' clock (TIME): one clock for every machine.
+-- Within a queue, higher priorities go first, FIFO within one (lib/queue.lua).
 -- Returns an array: first the list of ids dropped because their job hash is gone (so the
 -- worker can log them), then 8 entries per job taken:
 --   id, token, attempts, type, payload, timeout_ms, max_attempts, queue
@@ -24,8 +25,14 @@ for i = 3, #KEYS, 3 do
   local q = (i - 3) / 3 + 1
   paused[i] = redis.call('SISMEMBER', KEYS[2], ARGV[5 + q]) == 1
   local taken = 0
+  local lists, levels = jq_lists(KEYS[i])
+  local li = 1
   while got < want and not paused[i] do
-    local id = redis.call('RPOP', KEYS[i])
+    local id = redis.call('RPOP', lists[li])
+    while not id and li < #lists do
+      li = li + 1
+      id = redis.call('RPOP', lists[li])
+    end
     if not id then break end
     local jk = ARGV[1] .. id
     local f = redis.call('HMGET', jk, 'state', 'type', 'payload', 'timeout_ms', 'max_attempts',
@@ -52,13 +59,19 @@ for i = 3, #KEYS, 3 do
     end
     -- any other state (cancelled while queued): not runnable, dropped
   end
+  -- levels this fetch emptied leave the index
+  for k = 1, math.min(li, #levels) do
+    if k < li or redis.call('LLEN', lists[k]) == 0 then
+      redis.call('ZREM', jq_levels_key(KEYS[i]), levels[k])
+    end
+  end
   if taken > 0 then
     redis.call('HINCRBY', KEYS[i + 2], 'running', taken)
   end
 end
 -- pass the wake-up on to the next idle worker while any served, unpaused queue holds jobs
 for i = 3, #KEYS, 3 do
-  if not paused[i] and redis.call('LLEN', KEYS[i]) > 0 and redis.call('LLEN', KEYS[i + 1]) == 0 then
+  if not paused[i] and jq_has_jobs(KEYS[i]) and redis.call('LLEN', KEYS[i + 1]) == 0 then
     redis.call('LPUSH', KEYS[i + 1], 1)
   end
 end

@@ -2,8 +2,8 @@
 -- KEYS[1] set of queue names, KEYS[2] set of paused queues
 -- ARGV[1] key prefix (queue and queue stats keys are built from it), ARGV[2] one queue
 --   name, or '' for all
--- Returns per queue: name, pending (list length), paused (0/1), then the stats hash as
---   a flat name, value array.
+-- Returns per queue: name, pending (all its priority lists, lib/queue.lua), paused (0/1),
+--   then the stats hash as a flat name, value array.
 local names
 if ARGV[2] ~= '' then
   if redis.call('SISMEMBER', KEYS[1], ARGV[2]) == 0 and
@@ -18,7 +18,7 @@ end
 local out = {}
 for _, q in ipairs(names) do
   out[#out + 1] = q
-  out[#out + 1] = redis.call('LLEN', ARGV[1] .. 'q:' .. q)
+  out[#out + 1] = jq_depth(ARGV[1] .. 'q:' .. q)
   out[#out + 1] = redis.call('SISMEMBER', KEYS[2], q)
   out[#out + 1] = redis.call('HGETALL', ARGV[1] .. 'queue-stats:' .. q)
 end

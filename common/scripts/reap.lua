@@ -4,6 +4,7 @@
 --   ARGV[3] key prefix (job, queue, wake and worker keys are built from it, as fetch does),
 --   ARGV[4] most recoveries of one job before it is failed as poison,
 --   ARGV[5] most jobs per call, ARGV[6] caller id, ARGV[7] lock ms, ARGV[8] keep failed ms
+-- A recovered job goes first in line of its own priority (lib/queue.lua).
 -- Returns {recovered, poisoned, dead workers}, or -1 if another reaper holds the lock.
 if not redis.call('SET', KEYS[4], ARGV[6], 'NX', 'PX', ARGV[7]) then
   return -1
@@ -17,7 +18,8 @@ local recovered, poisoned = 0, 0
 local function recover(id, why)
   local jk = prefix .. 'job:' .. id
   redis.call('ZREM', KEYS[1], id)
-  local f = redis.call('HMGET', jk, 'state', 'queue', 'recoveries', 'cancel_requested')
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'recoveries', 'cancel_requested',
+                      'priority')
   if f[1] ~= 'running' then
     return
   end
@@ -49,7 +51,7 @@ local function recover(id, why)
   redis.call('HDEL', jk, 'worker', 'started_at', 'done', 'total')
   redis.call('HINCRBY', qstats, 'recovered', 1)
   redis.call('PUBLISH', jk .. ':events', 'pending')
-  redis.call('RPUSH', prefix .. 'q:' .. f[2], id)
+  jq_push(prefix .. 'q:' .. f[2], jq_prio(f[5]), id, 'RPUSH')
   local wake = prefix .. 'wake:' .. f[2]
   if redis.call('LLEN', wake) == 0 then
     redis.call('LPUSH', wake, 1)

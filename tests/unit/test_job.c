@@ -105,12 +105,12 @@ static const struct spec_case spec_cases[] = {
 	{"minimal, defaults", "{\"type\":\"noop\"}", NULL, "noop", "default", 0, 3, 0, "null"},
 	{"full",
 	 "{\"type\":\"hash\",\"payload\":{\"data\":\"x\",\"repeat\":2},\"queue\":\"cpu\","
-	 "\"priority\":-1000,\"max_attempts\":100,\"timeout_ms\":604800000}",
-	 NULL, "hash", "cpu", -1000, 100, 604800000, "{\"data\":\"x\",\"repeat\":2}"},
+	 "\"priority\":0,\"max_attempts\":100,\"timeout_ms\":604800000}",
+	 NULL, "hash", "cpu", 0, 100, 604800000, "{\"data\":\"x\",\"repeat\":2}"},
 	{"fields in another order",
-	 "{\"timeout_ms\":0,\"max_attempts\":1,\"priority\":1000,\"queue\":\"q.1:a-b_C\","
+	 "{\"timeout_ms\":0,\"max_attempts\":1,\"priority\":9,\"queue\":\"q.1:a-b_C\","
 	 "\"payload\":[1,\"\\u00e9\",null],\"type\":\"A-Z_a.z:0-9\"}",
-	 NULL, "A-Z_a.z:0-9", "q.1:a-b_C", 1000, 1, 0, "[1,\"\xc3\xa9\",null]"},
+	 NULL, "A-Z_a.z:0-9", "q.1:a-b_C", 9, 1, 0, "[1,\"\xc3\xa9\",null]"},
 	{"explicit null payload", "{\"type\":\"noop\",\"payload\":null}", NULL, "noop", "default",
 	 0, 3, 0, "null"},
 	{"string payload", "{\"type\":\"noop\",\"payload\":\"hi\"}", NULL, "noop", "default", 0, 3,
@@ -175,12 +175,15 @@ static const struct spec_case spec_cases[] = {
 	 "'timeout_ms' must be an integer from 0 to 604800000", NULL, NULL, 0, 0, 0, NULL},
 	{"timeout_ms INT64_MIN", "{\"type\":\"t\",\"timeout_ms\":-9223372036854775808}",
 	 "'timeout_ms' must be an integer from 0 to 604800000", NULL, NULL, 0, 0, 0, NULL},
-	{"priority 1001", "{\"type\":\"t\",\"priority\":1001}",
-	 "'priority' must be an integer from -1000 to 1000", NULL, NULL, 0, 0, 0, NULL},
-	{"priority -1001", "{\"type\":\"t\",\"priority\":-1001}",
-	 "'priority' must be an integer from -1000 to 1000", NULL, NULL, 0, 0, 0, NULL},
-	{"priority a string", "{\"type\":\"t\",\"priority\":\"1\"}",
-	 "'priority' must be an integer", NULL, NULL, 0, 0, 0, NULL},
+	{"priority 1", "{\"type\":\"t\",\"priority\":1}", NULL, "t", "default", 1, 3, 0, "null"},
+	{"priority 10", "{\"type\":\"t\",\"priority\":10}",
+	 "'priority' must be an integer from 0 to 9", NULL, NULL, 0, 0, 0, NULL},
+	{"priority -1", "{\"type\":\"t\",\"priority\":-1}",
+	 "'priority' must be an integer from 0 to 9", NULL, NULL, 0, 0, 0, NULL},
+	{"priority 1000 (the old limit)", "{\"type\":\"t\",\"priority\":1000}",
+	 "'priority' must be an integer from 0 to 9", NULL, NULL, 0, 0, 0, NULL},
+	{"priority 9.5", "{\"type\":\"t\",\"priority\":9.5}", "'priority' must be an integer",
+	 NULL, NULL, 0, 0, 0, NULL},
 };
 
 static void check_spec(const struct spec_case *c, int rc, const struct jq_job_spec *s,
@@ -259,7 +262,7 @@ static void test_spec_msgpack_only(void)
 	} cases[] = {
 		{"wide int encodings",
 		 LIT("\x83\xa4type\xa1t\xacmax_attempts"
-		     "\xcd\x00\x05\xa8priority\xd1\xfc\x18"),
+		     "\xcd\x00\x05\xa8priority\xd1\x00\x09"),
 		 NULL, LIT("\x92\x01\xc0")},
 		{"bin payload kept", LIT("\x82\xa4type\xa1t\xa7payload\xc4\x02\xff\xfe"), NULL,
 		 LIT("\x92\x01\xc4\x02\xff\xfe")},
@@ -330,7 +333,7 @@ static void test_spec_msgpack_only(void)
 	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, cases[0].bytes, cases[0].len, err, sizeof(err)),
 		     0);
 	CHECK_INT_EQ(s.max_attempts, 5);
-	CHECK_INT_EQ(s.priority, -1000);
+	CHECK_INT_EQ(s.priority, 9);
 	jq_job_spec_release(&s);
 }
 
