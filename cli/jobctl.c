@@ -1267,7 +1267,7 @@ done:
 
 static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-	const char *queue = NULL, *key = NULL, *headers[2];
+	const char *queue = NULL, *key = NULL, *unique_key = NULL, *headers[2];
 	int npos = 0;
 	int64_t max_attempts = 0, timeout_ms = -1, priority = INT64_MIN;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
@@ -1281,6 +1281,7 @@ static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char 
 	    {"timeout-ms", NULL, JQ_OPT_INT, &timeout_ms, 0, JQ_TIMEOUT_MS_LIMIT, ""},
 	    {"priority", NULL, JQ_OPT_INT, &priority, 0, JQ_PRIORITY_MAX, ""},
 	    {"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
+	    {"unique-key", NULL, JQ_OPT_STR, &unique_key, 0, 0, ""},
 	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
@@ -1332,6 +1333,8 @@ static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char 
 		bad |= json_object_set_new(req, "timeout_ms", json_integer(timeout_ms));
 	if (priority != INT64_MIN)
 		bad |= json_object_set_new(req, "priority", json_integer(priority));
+	if (unique_key) /* the broker checks it */
+		bad |= json_object_set_new(req, "unique_key", json_string(unique_key));
 	text = bad ? NULL : json_dumps(req, JSON_COMPACT);
 	if (text == NULL) {
 		status = failf(c, JQ_CTL_EXIT_FAIL, "cannot encode the job as JSON");
@@ -1871,7 +1874,7 @@ static const struct command cmd_enqueue_def = {
     "enqueue",
     cmd_enqueue,
     "jobctl enqueue TYPE [key=value ...] [--queue Q] [--max-attempts N] [--timeout-ms N]"
-    " [--priority N] [--idempotency-key K]",
+    " [--priority N] [--idempotency-key K] [--unique-key K]",
     "Queues a job of type TYPE and prints \"job ID STATE\". Each key=value becomes a payload\n"
     "field; a value that is valid JSON is taken as JSON (3, true, null, \"3\", [1,2],\n"
     "{\"a\":1}), any other as a string (to=a@b.c).\n\n"
@@ -1885,6 +1888,8 @@ static const struct command cmd_enqueue_def = {
     "                     stores nothing and prints \"job ID (already enqueued with this key)\n"
     "                     STATE\" of the first job (1 to 200 printable ASCII characters,\n"
     "                     no spaces)\n"
+    "  --unique-key K     refuse the job (exit 1, the broker names the job holding K)\n"
+    "                     while another job with this key is pending, scheduled or running\n"
     "  --json             print the broker's answer as it is\n"
     "  --                 every later argument is a key=value\n",
     NULL,

@@ -51,8 +51,8 @@ int jq_enqueue_args_build(struct jq_enqueue_args *a, const struct jq_keys *k,
 	if (!idem)
 		idem = "";
 	/* per job: 4 keys + id, queue, delay, run_at, count and up to FIELDS_MAX pairs */
-	size_t cap = 8 + n * (4 + 5 + 2 * FIELDS_MAX);
-	size_t tsz = n * (4 * JQ_KEY_MAX + 7 * 24) + 8 * JQ_KEY_MAX + 2 * 24;
+	size_t cap = 9 + n * (4 + 5 + 2 * FIELDS_MAX);
+	size_t tsz = n * (4 * JQ_KEY_MAX + 7 * 24) + 9 * JQ_KEY_MAX + 2 * 24;
 	a->argv = malloc(sizeof(*a->argv) * cap);
 	a->lens = malloc(sizeof(*a->lens) * cap);
 	a->text = malloc(tsz);
@@ -76,6 +76,7 @@ int jq_enqueue_args_build(struct jq_enqueue_args *a, const struct jq_keys *k,
 	a->nkeys = c.n;
 	put_i64(&c, idem[0] ? window_ms : 0);
 	put_key(&c, jq_keys_job_prefix(k, c.t));
+	put_key(&c, jq_keys_unique(k, "", c.t)); /* the unique keys' prefix */
 	for (size_t i = 0; i < n; i++) {
 		const struct jq_job_spec *s = &specs[i];
 		put_i64(&c, first_id + (int64_t)i);
@@ -103,6 +104,10 @@ int jq_enqueue_args_build(struct jq_enqueue_args *a, const struct jq_keys *k,
 		if (s->timeout_ms) {
 			put_str(&c, "timeout_ms");
 			put_i64(&c, s->timeout_ms);
+		}
+		if (s->unique_key[0]) { /* the script reads it here, and it stays with the job */
+			put_str(&c, "unique_key");
+			put_str(&c, s->unique_key);
 		}
 		/* a null payload is not stored either (workers read a missing one as null) */
 		static const char nil_payload[] = {(char)0x92, 0x01, (char)0xc0};

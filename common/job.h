@@ -23,6 +23,8 @@
 #define JQ_DELAY_MS_LIMIT (366LL * 24 * 3600 * 1000)
 /* An Idempotency-Key: 1 to this many printable ASCII characters, no spaces */
 #define JQ_IDEMPOTENCY_KEY_MAX 200
+/* A unique_key: 1 to this many printable ASCII characters, no spaces */
+#define JQ_UNIQUE_KEY_MAX 200
 
 enum jq_state {
 	JQ_STATE_PENDING,
@@ -47,6 +49,8 @@ struct jq_job_spec {
 	int64_t delay_ms;     /* run this long after enqueue (0: at once) */
 	int64_t run_at_ms;    /* or at this wall-clock time, epoch ms (0: not set) */
 	msgpack_sbuffer payload; /* [version, value]; owned, freed by _release */
+	/* "" or a key no other live (pending, scheduled, running) job may hold */
+	char unique_key[JQ_UNIQUE_KEY_MAX + 1];
 };
 
 /* Sets the defaults and an empty payload buffer. */
@@ -55,7 +59,7 @@ void jq_job_spec_release(struct jq_job_spec *s);
 
 /* Fills s from a JSON object {"type", "payload"?, "queue"?, "priority"?,
  * "max_attempts"?, "timeout_ms"?, "delay_ms"? or "run_at"? (epoch ms, or an
- * RFC 3339 UTC string)}; unknown fields are refused. s must have
+ * RFC 3339 UTC string), "unique_key"?}; unknown fields are refused. s must have
  * been _init'ed; on error err says which field and why. */
 int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, size_t errlen);
 /* The same from a msgpack map (application/msgpack body), payload kept as sent. */

@@ -40,6 +40,8 @@ size_t jq_keys_paused(const struct jq_keys *k, char *buf);        /* <p>paused s
 size_t jq_keys_cancel_channel(const struct jq_keys *k, char *buf); /* <p>cancel channel */
 /* <p>idem:<key>: the id stored under an Idempotency-Key */
 size_t jq_keys_idempotency(const struct jq_keys *k, const char *key, char *buf);
+/* <p>unique:<key>: the id of the job that holds a unique_key (enqueue.lua) */
+size_t jq_keys_unique(const struct jq_keys *k, const char *key, char *buf);
 size_t jq_keys_stats(const struct jq_keys *k, char *buf);                /* <p>stats hash */
 size_t jq_keys_scheduled(const struct jq_keys *k, char *buf);            /* <p>scheduled zset */
 size_t jq_keys_workers(const struct jq_keys *k, char *buf);              /* <p>workers zset */

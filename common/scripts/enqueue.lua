@@ -5,18 +5,21 @@
 --   only when ARGV[1] is not 0), then per job: job hash, queue list, queue wake list,
 --   queue stats hash
 -- ARGV[1] idempotency window ms (0: none; only with one job), ARGV[2] job key prefix
---   ("<prefix>job:", to read the state of the job an idempotency key names), then per
---   job: id, queue name, delay ms (0: none), run at epoch ms (0: none), n, then n values:
---   the envelope as name, value pairs
+--   ("<prefix>job:", to read the state of the job an idempotency key names), ARGV[3] the
+--   unique key prefix ("<prefix>unique:"), then per job: id, queue name, delay ms (0: none),
+--   run at epoch ms (0: none), n, then n values: the envelope as name, value pairs
 -- A pending job goes to the list of its priority (lib/queue.lua; the 'priority' pair, absent
--- at 0).
+-- at 0). A job with a 'unique_key' pair is refused while the job stored under that key
+-- (<prefix>unique:<key>) is pending, scheduled or running; once that job has ended or its
+-- hash expired, the key is taken over (checked here, lazily: no other script releases it).
 -- A job with a delay or a run-at time in the future is 'scheduled' (run_at in its hash, its
 -- id in the scheduled zset) and one idle worker is woken to time its promotion.
 -- created_at is Redis' clock (TIME), so brokers and workers on many machines agree.
 -- Fields at their default (queue 'default', max_attempts 3, attempts 0, priority 0,
 -- timeout_ms 0) are not stored: every reader knows the defaults (docs/redis.md).
 -- Returns the number of jobs stored, or {id, state} of the job stored earlier under the
--- same idempotency key (nothing is written then).
+-- same idempotency key, or {'unique', id, index} when the job at index (0-based) names the
+-- unique key of live job id (nothing is written in either case).
 if ARGV[1] ~= '0' then
   local prev = redis.call('GET', KEYS[6])
   if prev then
@@ -31,23 +34,38 @@ for k = 7, #KEYS, 4 do
     return redis.error_reply('ID_TAKEN ' .. KEYS[k] .. ' already exists')
   end
 end
--- the priority of each job, from its envelope pairs
+-- the priority and unique key of each job, from its envelope pairs; refuse the whole call
+-- (nothing written) if a unique key is held by a live job
 local per_job = {}
+local unique_in_call = {}
+local live = {pending = true, scheduled = true, running = true}
 do
-  local j = 3
+  local j = 4
   for k = 7, #KEYS, 4 do
     local n = tonumber(ARGV[j + 4])
     local job = {prio = 0}
     for v = j + 5, j + 3 + n, 2 do
       if ARGV[v] == 'priority' then
         job.prio = jq_prio(ARGV[v + 1])
+      elseif ARGV[v] == 'unique_key' then
+        job.ukey = ARGV[3] .. ARGV[v + 1]
+      end
+    end
+    if job.ukey then
+      if unique_in_call[job.ukey] then
+        return redis.error_reply('UNIQUE_DUP ' .. job.ukey .. ' twice in one call')
+      end
+      unique_in_call[job.ukey] = true
+      local holder = redis.call('GET', job.ukey)
+      if holder and live[redis.call('HGET', ARGV[2] .. holder, 'state') or ''] then
+        return {'unique', holder, #per_job}
       end
     end
     per_job[#per_job + 1] = job
     j = j + 5 + n
   end
 end
-local a = 3
+local a = 4
 local seen = {}
 local woken = {}
 local maxid = 0
@@ -68,6 +86,9 @@ for k = 7, #KEYS, 4 do
   else
     redis.call('HSET', KEYS[k], 'state', 'pending', 'created_at', now, unpack(ARGV, a + 5, a + 4 + n))
     jq_push(KEYS[k + 1], job.prio, ARGV[a], 'LPUSH')
+  end
+  if job.ukey then
+    redis.call('SET', job.ukey, ARGV[a])
   end
   local c = counts[KEYS[k + 3]]
   if not c then

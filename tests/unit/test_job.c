@@ -184,6 +184,18 @@ static const struct spec_case spec_cases[] = {
 	 "'priority' must be an integer from 0 to 9", NULL, NULL, 0, 0, 0, NULL},
 	{"priority 9.5", "{\"type\":\"t\",\"priority\":9.5}", "'priority' must be an integer",
 	 NULL, NULL, 0, 0, 0, NULL},
+	{"unique_key a number", "{\"type\":\"t\",\"unique_key\":1}",
+	 "'unique_key' must be a string", NULL, NULL, 0, 0, 0, NULL},
+	{"unique_key empty", "{\"type\":\"t\",\"unique_key\":\"\"}",
+	 "'unique_key' must be 1 to 200 printable", NULL, NULL, 0, 0, 0, NULL},
+	{"unique_key with a space", "{\"type\":\"t\",\"unique_key\":\"a b\"}",
+	 "'unique_key' must be 1 to 200 printable", NULL, NULL, 0, 0, 0, NULL},
+	{"unique_key not ascii", "{\"type\":\"t\",\"unique_key\":\"caf\\u00e9\"}",
+	 "'unique_key' must be 1 to 200 printable", NULL, NULL, 0, 0, 0, NULL},
+	{"unique_key with a tab", "{\"type\":\"t\",\"unique_key\":\"a\\tb\"}",
+	 "'unique_key' must be 1 to 200 printable", NULL, NULL, 0, 0, 0, NULL},
+	{"priority a string", "{\"type\":\"t\",\"priority\":\"1\"}",
+	 "'priority' must be an integer", NULL, NULL, 0, 0, 0, NULL},
 };
 
 static void check_spec(const struct spec_case *c, int rc, const struct jq_job_spec *s,
@@ -517,6 +529,43 @@ static void test_spec_init(void)
 	CHECK_INT_EQ(s.max_attempts, JQ_DEFAULT_MAX_ATTEMPTS);
 	CHECK_INT_EQ(s.timeout_ms, 0);
 	CHECK_INT_EQ(s.payload.size, 0);
+	CHECK_STR_EQ(s.unique_key, "");
+	jq_job_spec_release(&s);
+}
+
+/* unique_key is kept as given, from both body formats, up to JQ_UNIQUE_KEY_MAX */
+static void test_spec_unique_key(void)
+{
+	char key[JQ_UNIQUE_KEY_MAX + 2], json[JQ_UNIQUE_KEY_MAX + 64], err[256];
+	for (int len = JQ_UNIQUE_KEY_MAX; len <= JQ_UNIQUE_KEY_MAX + 1; len++) {
+		UNIT_CASE("json: unique_key of %d characters", len);
+		memset(key, '~', (size_t)len);
+		key[len] = '\0';
+		snprintf(json, sizeof(json), "{\"type\":\"t\",\"unique_key\":\"%s\"}", key);
+		json_t *obj = json_loads(json, 0, NULL);
+		struct jq_job_spec s;
+		jq_job_spec_init(&s);
+		err[0] = '\0';
+		int rc = jq_job_spec_from_json(&s, obj, err, sizeof(err));
+		CHECK_INT_EQ(rc, len <= JQ_UNIQUE_KEY_MAX ? 0 : -1);
+		CHECK_STR_EQ(s.unique_key, rc == 0 ? key : "");
+		json_decref(obj);
+		jq_job_spec_release(&s);
+	}
+	UNIT_CASE("msgpack: unique_key");
+	struct jq_job_spec s;
+	jq_job_spec_init(&s);
+	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, LIT("\x82\xa4type\xa1t\xaaunique_key\xa3k:1"), err,
+					      sizeof(err)),
+		     0);
+	CHECK_STR_EQ(s.unique_key, "k:1");
+	jq_job_spec_release(&s);
+	UNIT_CASE("msgpack: unique_key not a string");
+	jq_job_spec_init(&s);
+	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, LIT("\x82\xa4type\xa1t\xaaunique_key\x05"), err,
+					      sizeof(err)),
+		     -1);
+	CHECK_CONTAINS(err, "'unique_key' must be a string");
 	jq_job_spec_release(&s);
 }
 
@@ -524,4 +573,5 @@ UNIT_MAIN({"spec_init", test_spec_init}, {"spec_from_json", test_spec_from_json}
 	  {"spec_from_msgpack", test_spec_from_msgpack},
 	  {"spec_msgpack_only", test_spec_msgpack_only},
 	  {"spec_msgpack_payload_shown", test_spec_msgpack_payload_shown},
-	  {"spec_depth", test_spec_depth}, {"states", test_states}, {"status", test_status})
+	  {"spec_depth", test_spec_depth}, {"states", test_states}, {"status", test_status},
+	  {"spec_unique_key", test_spec_unique_key})
