@@ -615,7 +615,7 @@ static char (*table_cells(size_t nrows, size_t ncols))[CELL_MAX]
 
 static const struct column queue_columns[] = {
     {"NAME", 1},      {"PENDING", 0}, {"SCHEDULED", 0}, {"RUNNING", 0},
-    {"COMPLETED", 0}, {"FAILED", 0},  {"PAUSED", 0},
+    {"COMPLETED", 0}, {"FAILED", 0},  {"PAUSED", 0},    {"RATE", 0},
 };
 
 /* The fields of GET /queues/{name} in the order they are shown. */
@@ -643,14 +643,26 @@ int jq_ctl_print_queues(FILE *out, const json_t *queues, int cols)
 	json_array_foreach(queues, i, q)
 	{
 		char(*row)[CELL_MAX] = cells + i * QUEUE_NCOLS;
-		/* the columns are the first fields of queue_fields, the last one paused */
-		for (k = 0; k + 1 < QUEUE_NCOLS; k++)
+		/* the columns are the first fields of queue_fields, then paused and the rate limit */
+		for (k = 0; k + 2 < QUEUE_NCOLS; k++)
 			cell_text(row[k], CELL_MAX, json_object_get(q, queue_fields[k]));
 		const json_t *paused = json_object_get(q, "paused");
 		if (json_is_boolean(paused))
 			snprintf(row[k], CELL_MAX, "%s", json_is_true(paused) ? "yes" : "no");
 		else
 			cell_text(row[k], CELL_MAX, paused);
+		/* "used/limit per interval": the starts of the current interval */
+		const json_t *rate = json_object_get(q, "rate_limit");
+		const json_t *limit = json_object_get(rate, "limit");
+		if (json_is_integer(limit))
+			snprintf(row[k + 1], CELL_MAX,
+				 "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
+				 " per %" JSON_INTEGER_FORMAT "ms",
+				 json_integer_value(json_object_get(rate, "used")),
+				 json_integer_value(limit),
+				 json_integer_value(json_object_get(rate, "interval_ms")));
+		else
+			cell_text(row[k + 1], CELL_MAX, rate);
 	}
 	print_table(out, queue_columns, QUEUE_NCOLS, cells, json_array_size(queues), cols);
 	free(cells);
@@ -1938,7 +1950,8 @@ static const struct command cmd_queues_def = {
     cmd_queues,
     "jobctl queues [NAME]",
     "Without NAME, lists every queue: one row with its name, its pending, scheduled and\n"
-    "running jobs now, its completed and failed jobs so far, and whether it is paused, the\n"
+    "running jobs now, its completed and failed jobs so far, whether it is paused and its\n"
+    "rate limit (jobs started in the current interval/limit per interval), the\n"
     "name cut to fit the terminal (80 columns when the output is not one). With NAME,\n"
     "prints all the counts of that queue as \"key: value\" lines (exit 1 if unknown).\n\n"
     "options:\n"

@@ -42,6 +42,10 @@ size_t jq_keys_cancel_channel(const struct jq_keys *k, char *buf); /* <p>cancel 
 size_t jq_keys_idempotency(const struct jq_keys *k, const char *key, char *buf);
 /* <p>unique:<key>: the id of the job that holds a unique_key (enqueue.lua) */
 size_t jq_keys_unique(const struct jq_keys *k, const char *key, char *buf);
+/* <p>rate-limits: hash, queue name -> "limit:interval_ms"; <p>rate:<q>: zset of the job
+ * starts of the queue's current interval (fetch.lua) */
+size_t jq_keys_rate_limits(const struct jq_keys *k, char *buf);
+size_t jq_keys_rate(const struct jq_keys *k, const char *q, char *buf);
 size_t jq_keys_stats(const struct jq_keys *k, char *buf);                /* <p>stats hash */
 size_t jq_keys_scheduled(const struct jq_keys *k, char *buf);            /* <p>scheduled zset */
 size_t jq_keys_workers(const struct jq_keys *k, char *buf);              /* <p>workers zset */
