@@ -108,8 +108,9 @@ def priority_under_load(env):
     print("| --- | --- | --- | --- |")
     for name, w in (("priority 9 (arrived late)", wait_hi), ("priority 0 (arrived late)", wait_lo)):
         print("| %s | %d | %d | %d |" % (name, statistics.median(w), pct(w, 95), max(w)))
-    print("backlog jobs that started after the probes arrived but before the last priority-9"
-          " one: %d (jobs already fetched in batches)" % overtaking)
+    print("backlog jobs started between the probes' arrival and the last priority-9 start: %d"
+          " (fetched in the same millisecond as the probes arrived: times are in ms)"
+          % overtaking)
     print("priority-0 probes that started before the last priority-9 one: %d"
           % sum(1 for i in lo if t[i][1] < last_hi))
     print("throughput: %d jobs in %.2f s" % (len(t), span))
