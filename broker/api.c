@@ -320,6 +320,34 @@ fail:
 
 /* ---- POST /jobs/bulk ---- */
 
+/* 0 if no two of specs[0..n-1] share a unique_key, else answers 400 naming both. */
+static int bulk_unique_keys_distinct(struct evhttp_request *req, const struct jq_job_spec *specs,
+				     size_t n)
+{
+	json_t *seen = json_object(); /* unique_key -> index: a hash table at hand */
+	int rc = seen ? 0 : -1;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		if (!specs[i].unique_key[0])
+			continue;
+		json_t *prev = json_object_get(seen, specs[i].unique_key);
+		if (prev) {
+			jq_reply_error(req, 400, "invalid_argument",
+				       "jobs %" JSON_INTEGER_FORMAT " and %zu have the same unique_key",
+				       json_integer_value(prev), i);
+			rc = -1;
+		} else if (json_object_set_new(seen, specs[i].unique_key,
+					       json_integer((json_int_t)i)) != 0) {
+			rc = -2;
+		}
+	}
+	if (!seen || rc == -2) {
+		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
+		rc = -1;
+	}
+	json_decref(seen);
+	return rc;
+}
+
 void jq_api_post_jobs_bulk(struct jq_broker *b, struct evhttp_request *req, const char *arg)
 {
 	if (evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key")) {
@@ -362,6 +390,13 @@ struct jq_job_spec *jq_specs_from_json(struct evhttp_request *req, const json_t 
 	}
 	if (i < n) { /* one bad job refuses the whole request: nothing is stored */
 		for (size_t k = 0; k <= i; k++)
+			jq_job_spec_release(&specs[k]);
+		free(specs);
+		return NULL;
+	}
+	/* two jobs of one request with the same unique_key: refused as a whole, before Redis */
+	if (bulk_unique_keys_distinct(req, specs, n) != 0) {
+		for (size_t k = 0; k < n; k++)
 			jq_job_spec_release(&specs[k]);
 		free(specs);
 		return NULL;

@@ -17,6 +17,7 @@ struct op {
 	int64_t id;
 	char name[JQ_QUEUE_NAME_MAX + 1];
 	int flag;
+	int64_t limit_ms; /* a rate limit's interval (id holds its limit) */
 };
 
 static struct op *op_new(struct jq_broker *b, struct evhttp_request *req)
@@ -96,7 +97,22 @@ static const char *const queue_counters[] = {"scheduled", "running",   "complete
 					     "retried",   "cancelled", "recovered", "enqueued"};
 #define N_QUEUE_COUNTERS (sizeof(queue_counters) / sizeof(queue_counters[0]))
 
-/* One queue from queues.lua's answer at e: name, pending, paused, stats as pairs. */
+#define QUEUE_REPLY_FIELDS 5 /* per queue in queues.lua's answer */
+#define RATE_LIMIT_MAX 1000000
+#define RATE_INTERVAL_MS_MAX (24LL * 3600 * 1000)
+
+/* A queue's rate limit as shown: {"limit", "interval_ms", "used"} or null. */
+static json_t *rate_limit_json(const redisReply *r)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3)
+		return json_null();
+	return json_pack("{s:I,s:I,s:I}", "limit", (json_int_t)jq_redis_reply_i64(r->element[0], 0),
+			 "interval_ms", (json_int_t)jq_redis_reply_i64(r->element[1], 0), "used",
+			 (json_int_t)jq_redis_reply_i64(r->element[2], 0));
+}
+
+/* One queue from queues.lua's answer at e: name, pending, paused, stats as pairs, rate
+ * limit. */
 static json_t *queue_json(redisReply **e)
 {
 	json_t *q = json_pack("{s:s%,s:I,s:b}", "name", e[0]->str, e[0]->len, "pending",
@@ -113,14 +129,15 @@ static json_t *queue_json(redisReply **e)
 			}
 		}
 	}
+	json_object_set_new(q, "rate_limit", rate_limit_json(e[4]));
 	return q;
 }
 
 static int queues_reply_ok(const redisReply *r)
 {
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements % 4)
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements % QUEUE_REPLY_FIELDS)
 		return 0;
-	for (size_t i = 0; i < r->elements; i += 4)
+	for (size_t i = 0; i < r->elements; i += QUEUE_REPLY_FIELDS)
 		if (r->element[i]->type != REDIS_REPLY_STRING ||
 		    r->element[i + 1]->type != REDIS_REPLY_INTEGER ||
 		    r->element[i + 2]->type != REDIS_REPLY_INTEGER)
@@ -141,7 +158,7 @@ static void on_queues(redisAsyncContext *ac, void *reply, void *priv)
 			jq_reply_json(o->req, 200, queue_json(r->element));
 	} else {
 		json_t *list = json_array();
-		for (size_t i = 0; i < r->elements; i += 4)
+		for (size_t i = 0; i < r->elements; i += QUEUE_REPLY_FIELDS)
 			json_array_append_new(list, queue_json(&r->element[i]));
 		jq_reply_json(o->req, 200, json_pack("{s:o}", "queues", list));
 	}
@@ -242,6 +259,118 @@ void jq_api_queue_action(struct jq_broker *b, struct evhttp_request *req, const 
 		/* the connection is failing: every queued callback gets NULL; ours answers 503 */
 		jq_warn("pause/resume of '%s' could not be sent", name);
 	}
+}
+
+/* PUT /queues/{name}/rate-limit {"limit": N, "interval_ms": M} and DELETE: HSET/HDEL the
+ * rate-limits hash (and remember the name), in one MULTI; both wake a worker, so jobs the
+ * old limit held back start at once if the new one allows. */
+static void on_rate_limit(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct op *o = priv;
+	redisReply *r = reply;
+	if (!r || r->type != REDIS_REPLY_ARRAY)
+		jq_reply_unavailable(o->req);
+	else if (o->flag)
+		jq_reply_json(o->req, 200,
+			      json_pack("{s:s,s:{s:I,s:I}}", "name", o->name, "rate_limit", "limit",
+					(json_int_t)o->id, "interval_ms", (json_int_t)o->limit_ms));
+	else
+		jq_reply_json(o->req, 200, json_pack("{s:s,s:n}", "name", o->name, "rate_limit"));
+	op_free(o);
+}
+
+/* The body of PUT .../rate-limit: 0 with *limit and *interval_ms, or -1 after a 400. */
+static int rate_limit_body(struct evhttp_request *req, int64_t *limit, int64_t *interval_ms)
+{
+	struct evbuffer *in = evhttp_request_get_input_buffer(req);
+	size_t len = evbuffer_get_length(in);
+	const char *text = (const char *)evbuffer_pullup(in, -1);
+	json_error_t jerr;
+	json_t *v = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!v) {
+		jq_reply_error(req, 400, "invalid_json", "body is not valid JSON: %s", jerr.text);
+		return -1;
+	}
+	json_t *l = json_object_get(v, "limit"), *i = json_object_get(v, "interval_ms");
+	int rc = -1;
+	if (!json_is_object(v) || json_object_size(v) != 2 || !json_is_integer(l) ||
+	    !json_is_integer(i) || json_integer_value(l) < 1 ||
+	    json_integer_value(l) > RATE_LIMIT_MAX || json_integer_value(i) < 1 ||
+	    json_integer_value(i) > RATE_INTERVAL_MS_MAX) {
+		jq_reply_error(req, 400, "invalid_argument",
+			       "the body must be {\"limit\": 1..%d, \"interval_ms\": 1..%lld}",
+			       RATE_LIMIT_MAX, (long long)RATE_INTERVAL_MS_MAX);
+	} else {
+		*limit = json_integer_value(l);
+		*interval_ms = json_integer_value(i);
+		rc = 0;
+	}
+	json_decref(v);
+	return rc;
+}
+
+static void queue_rate_limit(struct jq_broker *b, struct evhttp_request *req, const char *name,
+			     int set)
+{
+	int64_t limit = 0, interval_ms = 0;
+	if (set && rate_limit_body(req, &limit, &interval_ms) != 0)
+		return;
+	redisAsyncContext *ac = jq_redis_ctx(b->redis);
+	if (!ac) {
+		jq_reply_unavailable(req);
+		return;
+	}
+	struct op *o = op_new(b, req);
+	if (!o)
+		return;
+	strcpy(o->name, name);
+	o->flag = set;
+	o->id = limit;
+	o->limit_ms = interval_ms;
+	char klimits[JQ_KEY_MAX], krate[JQ_KEY_MAX], kqueues[JQ_KEY_MAX], kwake[JQ_KEY_MAX];
+	char value[48];
+	jq_keys_rate_limits(&b->keys, klimits);
+	jq_keys_rate(&b->keys, name, krate);
+	jq_keys_queues(&b->keys, kqueues);
+	jq_keys_wake(&b->keys, name, kwake);
+	snprintf(value, sizeof(value), "%" PRId64 ":%" PRId64, limit, interval_ms);
+	int rc = redisAsyncCommand(ac, NULL, NULL, "MULTI");
+	if (set)
+		rc |= redisAsyncCommand(ac, NULL, NULL, "HSET %s %s %s", klimits, name, value);
+	else /* and the starts counted so far: a new limit starts from an empty window */
+		rc |= redisAsyncCommand(ac, NULL, NULL, "HDEL %s %s", klimits, name) |
+		      redisAsyncCommand(ac, NULL, NULL, "DEL %s", krate);
+	rc |= redisAsyncCommand(ac, NULL, NULL, "SADD %s %s", kqueues, name);
+	rc |= redisAsyncCommand(ac, NULL, NULL, "LPUSH %s 1", kwake);
+	rc |= redisAsyncCommand(ac, on_rate_limit, o, "EXEC");
+	if (rc != REDIS_OK)
+		jq_warn("rate limit of '%s' could not be sent", name);
+}
+
+void jq_api_queue_rate_limit(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+{
+	const char *slash = strchr(arg, '/');
+	if (!slash || strcmp(slash, "/rate-limit") != 0) {
+		/* this route takes every PUT and DELETE under /queues/: answer for the others
+		 * what the router would (GET /queues/{name}, POST .../pause and .../resume) */
+		const char *allow = !slash ? "GET"
+				    : strcmp(slash, "/pause") == 0 || strcmp(slash, "/resume") == 0
+					? "POST"
+					: NULL;
+		if (allow) {
+			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+			jq_reply_error(req, 405, "method_not_allowed", "method not allowed on '/queues/%.64s'",
+				       arg);
+		} else {
+			jq_reply_error(req, 404, "not_found",
+				       "use PUT or DELETE /queues/{name}/rate-limit");
+		}
+		return;
+	}
+	char name[JQ_QUEUE_NAME_MAX + 1];
+	if (take_queue_name(req, arg, (size_t)(slash - arg), name) != 0)
+		return;
+	queue_rate_limit(b, req, name, evhttp_request_get_command(req) == EVHTTP_REQ_PUT);
 }
 
 /* ---- GET /workers ---- */
@@ -348,10 +477,10 @@ static void on_metrics_queues(redisAsyncContext *ac, void *reply, void *priv)
 		metrics_step(m);
 		return;
 	}
-	size_t nq = r->elements / 4;
+	size_t nq = r->elements / QUEUE_REPLY_FIELDS;
 	json_t **qs = calloc(nq + 1, sizeof(*qs));
 	for (size_t i = 0; qs && i < nq; i++)
-		qs[i] = queue_json(&r->element[4 * i]);
+		qs[i] = queue_json(&r->element[QUEUE_REPLY_FIELDS * i]);
 	for (size_t k = 0; qs && k < sizeof(queue_metrics) / sizeof(queue_metrics[0]); k++) {
 		evbuffer_add_printf(m->text, "# HELP %s %s\n# TYPE %s %s\n", queue_metrics[k].metric,
 				    queue_metrics[k].help, queue_metrics[k].metric,

@@ -132,6 +132,7 @@ static const struct route routes[] = {
     {"/queues", EVHTTP_REQ_GET, jq_api_queues},
     {"/queues/", EVHTTP_REQ_GET, jq_api_queue},
     {"/queues/*", EVHTTP_REQ_POST, jq_api_queue_action},
+    {"/queues/*", EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, jq_api_queue_rate_limit},
     {"/workers", EVHTTP_REQ_GET, jq_api_workers},
     {"/metrics", EVHTTP_REQ_GET, jq_api_metrics},
     {"/healthz", EVHTTP_REQ_GET, jq_api_healthz},
@@ -159,7 +160,9 @@ void jq_broker_http_metrics(struct evbuffer *out)
 			method = routes[i].methods == EVHTTP_REQ_GET	  ? "GET "
 				 : routes[i].methods == EVHTTP_REQ_POST   ? "POST "
 				 : routes[i].methods == EVHTTP_REQ_DELETE ? "DELETE "
-									  : "";
+				 : routes[i].methods == (EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE)
+				     ? "PUT|DELETE "
+				     : "";
 		evbuffer_add_printf(out, "jobq_http_requests_total{route=\"%s%s\"} %llu\n", method,
 				    i < N_ROUTES ? routes[i].path : "unmatched",
 				    (unsigned long long)requests_by_route[i]);

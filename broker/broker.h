@@ -128,6 +128,6 @@ jq_route_fn jq_api_start_task, jq_api_task_status, jq_api_send_notification,
     jq_api_dead_list, jq_api_dead_retry, jq_api_dead_purge, jq_api_post_jobs_bulk,
     jq_api_cancel_job, jq_api_queues, jq_api_queue, jq_api_queue_action, jq_api_workers,
     jq_api_metrics, jq_api_job_events, jq_api_openapi, jq_api_post_batch, jq_api_get_batch,
-    jq_api_list_jobs, jq_api_dashboard, jq_api_docs, jq_api_static;
+    jq_api_list_jobs, jq_api_dashboard, jq_api_docs, jq_api_static, jq_api_queue_rate_limit;
 
 #endif

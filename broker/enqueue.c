@@ -67,6 +67,28 @@ const char *jq_spec_initial_state(const struct jq_job_spec *s)
 
 /* ---- the script call ---- */
 
+/* 409: the job at index names the unique_key of live job holder; nothing was stored.
+ * {"error": {"code": "conflict", "message"}, "id": holder} (and "index" for bulk). */
+static void reply_unique_conflict(struct enqueue_ctx *c, int64_t holder, int64_t index)
+{
+	char msg[JQ_UNIQUE_KEY_MAX + 160];
+	const char *key = index >= 0 && (size_t)index < c->n ? c->specs[index].unique_key : "?";
+	if (c->n > 1)
+		snprintf(msg, sizeof(msg),
+			 "job %" PRId64 ": unique_key '%s' is held by job %" PRId64
+			 " (pending, scheduled or running); nothing was stored",
+			 index, key, holder);
+	else
+		snprintf(msg, sizeof(msg),
+			 "unique_key '%s' is held by job %" PRId64 " (pending, scheduled or running)",
+			 key, holder);
+	json_t *body = json_pack("{s:{s:s,s:s},s:I}", "error", "code", "conflict", "message", msg,
+				 "id", (json_int_t)holder);
+	if (body && c->n > 1)
+		json_object_set_new(body, "index", json_integer(index));
+	jq_reply_json(c->req, 409, body);
+}
+
 static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct enqueue_ctx *c = priv;
@@ -76,7 +98,16 @@ static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
 		ctx_free(c);
 		return;
 	}
-	int64_t dup;
+	int64_t dup, index;
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+	    r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "unique") == 0 &&
+	    r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_INTEGER &&
+	    jq_parse_i64(r->element[1]->str, 1, INT64_MAX, &dup) == 0) {
+		index = r->element[2]->integer;
+		reply_unique_conflict(c, dup, index);
+		ctx_free(c);
+		return;
+	}
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING &&
 	    jq_parse_i64(r->element[0]->str, 1, INT64_MAX, &dup) == 0) {

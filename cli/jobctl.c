@@ -708,7 +708,7 @@ static char (*table_cells(size_t nrows, size_t ncols))[CELL_MAX]
 
 static const struct column queue_columns[] = {
     {"NAME", 1},      {"PENDING", 0}, {"SCHEDULED", 0}, {"RUNNING", 0},
-    {"COMPLETED", 0}, {"FAILED", 0},  {"PAUSED", 0},
+    {"COMPLETED", 0}, {"FAILED", 0},  {"PAUSED", 0},    {"RATE", 0},
 };
 
 /* The fields of GET /queues/{name} in the order they are shown. */
@@ -736,14 +736,26 @@ int jq_ctl_print_queues(FILE *out, const json_t *queues, int cols)
 	json_array_foreach(queues, i, q)
 	{
 		char(*row)[CELL_MAX] = cells + i * QUEUE_NCOLS;
-		/* the columns are the first fields of queue_fields, the last one paused */
-		for (k = 0; k + 1 < QUEUE_NCOLS; k++)
+		/* the columns are the first fields of queue_fields, then paused and the rate limit */
+		for (k = 0; k + 2 < QUEUE_NCOLS; k++)
 			cell_text(row[k], CELL_MAX, json_object_get(q, queue_fields[k]));
 		const json_t *paused = json_object_get(q, "paused");
 		if (json_is_boolean(paused))
 			snprintf(row[k], CELL_MAX, "%s", json_is_true(paused) ? "yes" : "no");
 		else
 			cell_text(row[k], CELL_MAX, paused);
+		/* "used/limit per interval": the starts of the current interval */
+		const json_t *rate = json_object_get(q, "rate_limit");
+		const json_t *limit = json_object_get(rate, "limit");
+		if (json_is_integer(limit))
+			snprintf(row[k + 1], CELL_MAX,
+				 "%" JSON_INTEGER_FORMAT "/%" JSON_INTEGER_FORMAT
+				 " per %" JSON_INTEGER_FORMAT "ms",
+				 json_integer_value(json_object_get(rate, "used")),
+				 json_integer_value(limit),
+				 json_integer_value(json_object_get(rate, "interval_ms")));
+		else
+			cell_text(row[k + 1], CELL_MAX, rate);
 	}
 	print_table(out, queue_columns, QUEUE_NCOLS, cells, json_array_size(queues), cols);
 	free(cells);
@@ -1526,7 +1538,7 @@ static int cmd_watch(struct ctl *c, const struct command *cmd, int argc, char **
 
 static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
-	const char *queue = NULL, *key = NULL, *headers[2];
+	const char *queue = NULL, *key = NULL, *unique_key = NULL, *headers[2];
 	int npos = 0;
 	int64_t max_attempts = 0, timeout_ms = -1, priority = INT64_MIN;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
@@ -1538,8 +1550,9 @@ static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char 
 	    {"queue", NULL, JQ_OPT_STR, &queue, 0, 0, ""},
 	    {"max-attempts", NULL, JQ_OPT_INT, &max_attempts, 1, JQ_MAX_ATTEMPTS_LIMIT, ""},
 	    {"timeout-ms", NULL, JQ_OPT_INT, &timeout_ms, 0, JQ_TIMEOUT_MS_LIMIT, ""},
-	    {"priority", NULL, JQ_OPT_INT, &priority, -JQ_PRIORITY_LIMIT, JQ_PRIORITY_LIMIT, ""},
+	    {"priority", NULL, JQ_OPT_INT, &priority, 0, JQ_PRIORITY_MAX, ""},
 	    {"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
+	    {"unique-key", NULL, JQ_OPT_STR, &unique_key, 0, 0, ""},
 	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
@@ -1591,6 +1604,8 @@ static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char 
 		bad |= json_object_set_new(req, "timeout_ms", json_integer(timeout_ms));
 	if (priority != INT64_MIN)
 		bad |= json_object_set_new(req, "priority", json_integer(priority));
+	if (unique_key) /* the broker checks it */
+		bad |= json_object_set_new(req, "unique_key", json_string(unique_key));
 	text = bad ? NULL : json_dumps(req, JSON_COMPACT);
 	if (text == NULL) {
 		status = failf(c, JQ_CTL_EXIT_FAIL, "cannot encode the job as JSON");
@@ -2138,7 +2153,7 @@ static const struct command cmd_enqueue_def = {
     "enqueue",
     cmd_enqueue,
     "jobctl enqueue TYPE [key=value ...] [--queue Q] [--max-attempts N] [--timeout-ms N]"
-    " [--priority N] [--idempotency-key K]",
+    " [--priority N] [--idempotency-key K] [--unique-key K]",
     "Queues a job of type TYPE and prints \"job ID STATE\". Each key=value becomes a payload\n"
     "field; a value that is valid JSON is taken as JSON (3, true, null, \"3\", [1,2],\n"
     "{\"a\":1}), any other as a string (to=a@b.c).\n\n"
@@ -2146,12 +2161,14 @@ static const struct command cmd_enqueue_def = {
     "  --queue Q          queue name (default: the broker's, \"default\")\n"
     "  --max-attempts N   attempts before the job fails, 1 to 100 (default: 3)\n"
     "  --timeout-ms N     stop an attempt after N ms, 0 for none (default: 0)\n"
-    "  --priority N       -1000 to 1000 (default: 0)\n"
+    "  --priority N       0 to 9, higher runs first within the queue (default: 0)\n"
     "  --idempotency-key K\n"
     "                     send K as the Idempotency-Key header: a repeat with the same key\n"
     "                     stores nothing and prints \"job ID (already enqueued with this key)\n"
     "                     STATE\" of the first job (1 to 200 printable ASCII characters,\n"
     "                     no spaces)\n"
+    "  --unique-key K     refuse the job (exit 1, the broker names the job holding K)\n"
+    "                     while another job with this key is pending, scheduled or running\n"
     "  --json             print the broker's answer as it is\n"
     "  --                 every later argument is a key=value\n",
     NULL,
@@ -2200,7 +2217,8 @@ static const struct command cmd_queues_def = {
     cmd_queues,
     "jobctl queues [NAME]",
     "Without NAME, lists every queue: one row with its name, its pending, scheduled and\n"
-    "running jobs now, its completed and failed jobs so far, and whether it is paused, the\n"
+    "running jobs now, its completed and failed jobs so far, whether it is paused and its\n"
+    "rate limit (jobs started in the current interval/limit per interval), the\n"
     "name cut to fit the terminal (80 columns when the output is not one). With NAME,\n"
     "prints all the counts of that queue as \"key: value\" lines (exit 1 if unknown).\n\n"
     "options:\n"

@@ -67,6 +67,10 @@ static void put_fields(struct cursor *c, const struct jq_job_spec *s, int64_t ba
 		put_str(c, "timeout_ms");
 		put_i64(c, s->timeout_ms);
 	}
+	if (s->unique_key[0]) { /* the script reads it here, and it stays with the job */
+		put_str(c, "unique_key");
+		put_str(c, s->unique_key);
+	}
 	if (batch) {
 		put_str(c, "batch");
 		put_i64(c, batch);
@@ -107,8 +111,8 @@ static int build(struct jq_enqueue_args *a, const struct jq_keys *k,
 		idem = "";
 	/* per job: 4 keys + id, queue, delay, run_at, count and up to FIELDS_MAX pairs;
 	 * a batch adds 2 keys, 2 numbers and a callback's pairs */
-	size_t cap = 16 + 2 * FIELDS_MAX + n * (4 + 5 + 2 * FIELDS_MAX);
-	size_t tsz = n * (4 * JQ_KEY_MAX + 7 * 24) + 10 * JQ_KEY_MAX + 8 * 24;
+	size_t cap = 17 + 2 * FIELDS_MAX + n * (4 + 5 + 2 * FIELDS_MAX);
+	size_t tsz = n * (4 * JQ_KEY_MAX + 7 * 24) + 11 * JQ_KEY_MAX + 8 * 24;
 	a->argv = malloc(sizeof(*a->argv) * cap);
 	a->lens = malloc(sizeof(*a->lens) * cap);
 	a->text = malloc(tsz);
@@ -132,6 +136,7 @@ static int build(struct jq_enqueue_args *a, const struct jq_keys *k,
 	a->nkeys = c.n;
 	put_i64(&c, idem[0] ? window_ms : 0);
 	put_key(&c, jq_keys_job_prefix(k, c.t));
+	put_key(&c, jq_keys_unique(k, "", c.t)); /* the unique keys' prefix */
 	int section_at = c.n;
 	put_str(&c, "0"); /* the batch section's length */
 	if (b) {

@@ -60,6 +60,24 @@ static int check_int(const char *field, int64_t v, int64_t min, int64_t max, int
 	return 0;
 }
 
+/* unique_key: 1..JQ_UNIQUE_KEY_MAX printable ASCII characters without spaces */
+static int set_unique_key(struct jq_job_spec *s, const char *v, size_t n, char *err,
+			  size_t errlen)
+{
+	int ok = n > 0 && n <= JQ_UNIQUE_KEY_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = v[i] > ' ' && v[i] < 0x7f;
+	if (!ok) {
+		snprintf(err, errlen,
+			 "'unique_key' must be 1 to %d printable ASCII characters without spaces",
+			 JQ_UNIQUE_KEY_MAX);
+		return -1;
+	}
+	memcpy(s->unique_key, v, n);
+	s->unique_key[n] = '\0';
+	return 0;
+}
+
 /* One table for both body formats: the numeric envelope fields and their ranges. */
 struct int_field {
 	const char *name;
@@ -67,7 +85,7 @@ struct int_field {
 	int64_t min, max;
 };
 static const struct int_field int_fields[] = {
-    {"priority", offsetof(struct jq_job_spec, priority), -JQ_PRIORITY_LIMIT, JQ_PRIORITY_LIMIT},
+    {"priority", offsetof(struct jq_job_spec, priority), 0, JQ_PRIORITY_MAX},
     {"max_attempts", offsetof(struct jq_job_spec, max_attempts), 1, JQ_MAX_ATTEMPTS_LIMIT},
     {"timeout_ms", offsetof(struct jq_job_spec, timeout_ms), 0, JQ_TIMEOUT_MS_LIMIT},
     {"delay_ms", offsetof(struct jq_job_spec, delay_ms), 0, JQ_DELAY_MS_LIMIT},
@@ -105,6 +123,16 @@ int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, s
 		}
 		if (strcmp(key, "payload") == 0) {
 			payload = v;
+			continue;
+		}
+		if (strcmp(key, "unique_key") == 0) {
+			if (!json_is_string(v)) {
+				snprintf(err, errlen, "'unique_key' must be a string");
+				return -1;
+			}
+			if (set_unique_key(s, json_string_value(v), json_string_length(v), err,
+					   errlen) != 0)
+				return -1;
 			continue;
 		}
 		size_t i = 0;
@@ -195,6 +223,15 @@ int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len
 		}
 		if (strcmp(name, "payload") == 0) {
 			payload = v;
+			continue;
+		}
+		if (strcmp(name, "unique_key") == 0) {
+			if (v->type != MSGPACK_OBJECT_STR) {
+				snprintf(err, errlen, "'unique_key' must be a string");
+				goto done;
+			}
+			if (set_unique_key(s, v->via.str.ptr, v->via.str.size, err, errlen) != 0)
+				goto done;
 			continue;
 		}
 		size_t i = 0;

@@ -17,13 +17,16 @@
 #define JQ_DEFAULT_QUEUE "default"
 #define JQ_DEFAULT_MAX_ATTEMPTS 3
 #define JQ_MAX_ATTEMPTS_LIMIT 100
-#define JQ_PRIORITY_LIMIT 1000
+/* priority: 0 (the default) to 9; a higher one runs first within its queue */
+#define JQ_PRIORITY_MAX 9
 #define JQ_TIMEOUT_MS_LIMIT (7LL * 24 * 3600 * 1000)
 #define JQ_DELAY_MS_LIMIT (366LL * 24 * 3600 * 1000)
 /* An Idempotency-Key: 1 to this many printable ASCII characters, no spaces */
 #define JQ_IDEMPOTENCY_KEY_MAX 200
 /* A W3C traceparent as stored: version-trace_id-parent_id-flags */
 #define JQ_TRACEPARENT_LEN 55
+/* A unique_key: 1 to this many printable ASCII characters, no spaces */
+#define JQ_UNIQUE_KEY_MAX 200
 
 enum jq_state {
 	JQ_STATE_PENDING,
@@ -42,13 +45,15 @@ int jq_state_parse(const char *name, size_t len, enum jq_state *out);
 struct jq_job_spec {
 	char type[JQ_TYPE_NAME_MAX + 1];
 	char queue[JQ_QUEUE_NAME_MAX + 1];
-	int64_t priority;     /* -JQ_PRIORITY_LIMIT..JQ_PRIORITY_LIMIT, stored for later use */
+	int64_t priority;     /* 0..JQ_PRIORITY_MAX: higher runs first within the queue */
 	int64_t max_attempts; /* 1..JQ_MAX_ATTEMPTS_LIMIT */
 	int64_t timeout_ms;   /* 0 = no timeout */
 	int64_t delay_ms;     /* run this long after enqueue (0: at once) */
 	int64_t run_at_ms;    /* or at this wall-clock time, epoch ms (0: not set) */
 	char traceparent[JQ_TRACEPARENT_LEN + 1]; /* W3C trace context of the request, or "" */
 	msgpack_sbuffer payload; /* [version, value]; owned, freed by _release */
+	/* "" or a key no other live (pending, scheduled, running) job may hold */
+	char unique_key[JQ_UNIQUE_KEY_MAX + 1];
 };
 
 /* Sets the defaults and an empty payload buffer. */
@@ -57,7 +62,7 @@ void jq_job_spec_release(struct jq_job_spec *s);
 
 /* Fills s from a JSON object {"type", "payload"?, "queue"?, "priority"?,
  * "max_attempts"?, "timeout_ms"?, "delay_ms"? or "run_at"? (epoch ms, or an
- * RFC 3339 UTC string)}; unknown fields are refused. s must have
+ * RFC 3339 UTC string), "unique_key"?}; unknown fields are refused. s must have
  * been _init'ed; on error err says which field and why. */
 int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, size_t errlen);
 /* The same from a msgpack map (application/msgpack body), payload kept as sent. */

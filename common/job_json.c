@@ -102,6 +102,7 @@ json_t *jq_job_json(int64_t id, const redisReply *r)
 		json_decref(errors);
 	json_object_set_new(j, "recoveries", int_field(FIELD("recoveries")));
 	json_object_set_new(j, "run_at", time_or_null(FIELD("run_at")));
+	json_object_set_new(j, "unique_key", str_or_null(FIELD("unique_key")));
 	json_object_set_new(j, "created_at", time_or_null(FIELD("created_at")));
 	json_object_set_new(j, "started_at", time_or_null(FIELD("started_at")));
 	json_object_set_new(j, "finished_at", time_or_null(FIELD("finished_at")));

@@ -90,6 +90,18 @@ size_t jq_keys_idempotency(const struct jq_keys *k, const char *key, char *buf)
 {
 	return fmt(buf, k->prefix, "idem:", key);
 }
+size_t jq_keys_unique(const struct jq_keys *k, const char *key, char *buf)
+{
+	return fmt(buf, k->prefix, "unique:", key);
+}
+size_t jq_keys_rate_limits(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "rate-limits", "");
+}
+size_t jq_keys_rate(const struct jq_keys *k, const char *q, char *buf)
+{
+	return fmt(buf, k->prefix, "rate:", q);
+}
 size_t jq_keys_stats(const struct jq_keys *k, char *buf)
 {
 	return fmt(buf, k->prefix, "stats", "");

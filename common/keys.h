@@ -25,7 +25,10 @@ int jq_keys_init(struct jq_keys *k, const char *prefix);
 /* Each writes a NUL-terminated name into buf (at least JQ_KEY_MAX bytes)
  * and returns its length. */
 size_t jq_keys_job(const struct jq_keys *k, int64_t id, char *buf);     /* <p>job:<id> hash */
-size_t jq_keys_queue(const struct jq_keys *k, const char *q, char *buf); /* <p>q:<q> list */
+/* <p>q:<q> list: pending jobs of priority 0; priorities 1..9 have '<p>q:<q>#p<N>' and the
+ * zset '<p>q:<q>#prio' of levels in use, named by common/scripts/lib/queue.lua ('#' is in
+ * no queue name) */
+size_t jq_keys_queue(const struct jq_keys *k, const char *q, char *buf);
 size_t jq_keys_wake(const struct jq_keys *k, const char *q, char *buf);  /* <p>wake:<q> list */
 size_t jq_keys_ids(const struct jq_keys *k, char *buf);                  /* <p>ids counter */
 size_t jq_keys_leases(const struct jq_keys *k, char *buf);               /* <p>leases zset */
@@ -37,6 +40,12 @@ size_t jq_keys_paused(const struct jq_keys *k, char *buf);        /* <p>paused s
 size_t jq_keys_cancel_channel(const struct jq_keys *k, char *buf); /* <p>cancel channel */
 /* <p>idem:<key>: the id stored under an Idempotency-Key */
 size_t jq_keys_idempotency(const struct jq_keys *k, const char *key, char *buf);
+/* <p>unique:<key>: the id of the job that holds a unique_key (enqueue.lua) */
+size_t jq_keys_unique(const struct jq_keys *k, const char *key, char *buf);
+/* <p>rate-limits: hash, queue name -> "limit:interval_ms"; <p>rate:<q>: zset of the job
+ * starts of the queue's current interval (fetch.lua) */
+size_t jq_keys_rate_limits(const struct jq_keys *k, char *buf);
+size_t jq_keys_rate(const struct jq_keys *k, const char *q, char *buf);
 size_t jq_keys_stats(const struct jq_keys *k, char *buf);                /* <p>stats hash */
 size_t jq_keys_scheduled(const struct jq_keys *k, char *buf);            /* <p>scheduled zset */
 size_t jq_keys_workers(const struct jq_keys *k, char *buf);              /* <p>workers zset */

@@ -24,6 +24,7 @@
 #define PROMOTE_IDLE_MS 250    /* promote at least this often, for workers too busy to block */
 #define PROMOTE_BATCH "1000"
 #define REAP_BATCH "1000"
+#define FETCH_HEAD 2 /* fetch.lua's answer: dropped ids, rate-limit wait, then the jobs */
 
 enum run_state {
 	RUN_RUNNING,   /* counted against concurrency; the handler owns the outcome */
@@ -478,8 +479,8 @@ static void on_block(redisAsyncContext *ac, void *reply, void *priv)
 static void block_for_work(struct jq_worker *w)
 {
 	redisAsyncContext *ac = jq_redis_ctx(w->blk);
-	if (!ac || w->stopping)
-		return;
+	if (!ac || w->stopping || w->blocking)
+		return; /* blocking already: a fetch the rate timer sent came back short */
 	const char *argv[3 + JQ_WORKER_MAX_QUEUES];
 	char keys[JQ_WORKER_MAX_QUEUES + 1][JQ_KEY_MAX];
 	int n = 0;
@@ -519,9 +520,16 @@ static void on_fetch(redisAsyncContext *ac, void *reply, void *priv)
 				r->element[0]->element[i]->type == REDIS_REPLY_STRING
 				    ? r->element[0]->element[i]->str
 				    : "?");
-	int got = r->elements > 0 ? (int)((r->elements - 1) / 8) : 0;
+	int got = r->elements >= FETCH_HEAD ? (int)((r->elements - FETCH_HEAD) / 8) : 0;
 	for (int i = 0; i < got; i++)
-		start_run(w, &r->element[1 + i * 8]);
+		start_run(w, &r->element[FETCH_HEAD + i * 8]);
+	/* element 1: ms until a queue held back by its rate limit may start jobs again; no
+	 * wake token comes for it, so a timer fetches then */
+	int64_t rate_wait = r->elements > 1 ? jq_redis_reply_i64(r->element[1], 0) : 0;
+	if (rate_wait > 0) {
+		struct timeval tv = {rate_wait / 1000, (rate_wait % 1000) * 1000};
+		evtimer_add(w->rate_timer, &tv);
+	}
 	if (got < asked)
 		block_for_work(w); /* the queues are empty: wait in Redis, not in a poll */
 	else
@@ -559,9 +567,16 @@ static void queue_order(const struct jq_worker *w, int *order)
 	}
 }
 
+static void rate_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_worker *w = arg;
+	w->rate_due = 1;
+	maybe_fetch(w);
+}
+
 static void maybe_fetch(struct jq_worker *w)
 {
-	if (w->stopping || w->fetching || w->blocking)
+	if (w->stopping || w->fetching || (w->blocking && !w->rate_due))
 		return;
 	if (!jq_redis_ctx(w->cmd) || !jq_redis_ctx(w->blk))
 		return;
@@ -592,20 +607,21 @@ static void maybe_fetch(struct jq_worker *w)
 		argv[nk] = keys[nk];
 		nk++;
 	}
-	char prefix[JQ_KEY_MAX], now[24], lease[24], nwant[16];
+	char prefix[JQ_KEY_MAX], lease[24], nwant[16];
 	jq_keys_job_prefix(&w->keys, prefix);
-	snprintf(now, sizeof(now), "%" PRId64, jq_now_ms());
 	snprintf(lease, sizeof(lease), "%" PRId64, w->cfg.lease_ms);
 	snprintf(nwant, sizeof(nwant), "%d", want);
 	argv[nk + 0] = prefix;
-	argv[nk + 1] = now;
+	argv[nk + 1] = w->keys.prefix; /* rate limit keys are built from it */
 	argv[nk + 2] = lease;
 	argv[nk + 3] = w->id;
 	argv[nk + 4] = nwant;
 	for (int o = 0; o < w->nqueues; o++)
 		argv[nk + 5 + o] = w->queue_names[order[o]];
-	if (jq_redis_eval(w->cmd, JQ_SCRIPT_FETCH, on_fetch, w, nk, 5 + w->nqueues, argv, NULL) == 0)
+	if (jq_redis_eval(w->cmd, JQ_SCRIPT_FETCH, on_fetch, w, nk, 5 + w->nqueues, argv, NULL) == 0) {
 		w->fetching = want;
+		w->rate_due = 0;
+	}
 }
 
 /* ---- heartbeat, reaper, promoter ---- */
@@ -974,6 +990,7 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	struct timeval tv = {cfg->heartbeat_ms / 1000, (cfg->heartbeat_ms % 1000) * 1000};
 	evtimer_add(w->beat_timer, &tv);
 	w->promote_timer = evtimer_new(base, promote_tick, w);
+	w->rate_timer = evtimer_new(base, rate_timer_cb, w);
 	w->flush_ev = event_new(base, -1, 0, flush_outbox, w);
 	w->stop_timer = evtimer_new(base, stop_tick, w);
 	w->sigterm = evsignal_new(base, SIGTERM, signal_cb, w);
@@ -1013,6 +1030,8 @@ void jq_worker_release(struct jq_worker *w)
 		event_free(w->beat_timer);
 	if (w->promote_timer)
 		event_free(w->promote_timer);
+	if (w->rate_timer)
+		event_free(w->rate_timer);
 	if (w->flush_ev)
 		event_free(w->flush_ev);
 	free(w->outbox);

@@ -61,6 +61,9 @@ struct jq_worker {
 	struct jq_run *runs; /* every run not yet acknowledged by Redis */
 	int64_t running;     /* runs counted against concurrency */
 	int fetching, blocking;
+	/* a queue held back by its rate limit may start jobs again: fetch even while blocked */
+	struct event *rate_timer;
+	int rate_due;
 	int stopping;
 	int deregistering; /* the last step of a clean exit */
 	int64_t stop_started_us;

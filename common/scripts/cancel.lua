@@ -4,9 +4,11 @@
 -- KEYS[1] job hash, KEYS[2] scheduled zset
 -- ARGV[1] id, ARGV[2] key prefix (queue, queue stats and channel names are built from it
 --   and the job's queue), ARGV[3] keep cancelled jobs ms
+-- A pending job is taken out of the list of its priority (lib/queue.lua).
 -- Returns 1 cancelled now, 2 running (stop requested), 3 already finished, 0 unknown job.
+-- @include queue
 -- @include batch
-local f = redis.call('HMGET', KEYS[1], 'state', 'queue', 'batch')
+local f = redis.call('HMGET', KEYS[1], 'state', 'queue', 'priority', 'batch')
 if not f[1] then
   return 0
 end
@@ -16,7 +18,7 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if f[1] == 'pending' or f[1] == 'scheduled' then
   if f[1] == 'pending' then
-    redis.call('LREM', ARGV[2] .. 'q:' .. q, 1, ARGV[1])
+    jq_remove(ARGV[2] .. 'q:' .. q, jq_prio(f[3]), ARGV[1])
   else
     redis.call('ZREM', KEYS[2], ARGV[1])
     redis.call('HINCRBY', qstats, 'scheduled', -1)
@@ -25,8 +27,8 @@ if f[1] == 'pending' or f[1] == 'scheduled' then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('HINCRBY', qstats, 'cancelled', 1)
   redis.call('PUBLISH', KEYS[1] .. ':events', 'cancelled')
-  if f[3] then
-    batch_count(ARGV[2], f[3], 'cancelled', 1, now)
+  if f[4] then
+    batch_count(ARGV[2], f[4], 'cancelled', 1, now)
   end
   return 1
 elseif f[1] == 'running' then

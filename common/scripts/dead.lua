@@ -4,8 +4,10 @@
 --   built from it, as fetch does)
 -- list:  ARGV[3] offset, ARGV[4] count -> flat {id, failed_at, type, queue, attempts, error}
 --        per entry, newest first; entries whose hash expired are dropped from the set
--- retry: ARGV[3] id -> 1 requeued, 0 not in the dead set, -1 its job hash expired
+-- retry: ARGV[3] id -> 1 requeued (at the end of the line of its priority), 0 not in the
+--        dead set, -1 its job hash expired
 -- purge: -> number of jobs deleted
+-- @include queue
 -- @include batch
 local prefix = ARGV[2]
 if ARGV[1] == 'list' then
@@ -35,19 +37,19 @@ elseif ARGV[1] == 'retry' then
   end
   redis.call('ZREM', KEYS[1], id)
   local jk = prefix .. 'job:' .. id
-  local f = redis.call('HMGET', jk, 'state', 'queue', 'batch')
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'priority', 'batch')
   if not f[1] then
     return -1
   end
-  if f[3] and f[1] == 'failed' then
+  if f[4] and f[1] == 'failed' then
     local t = redis.call('TIME')
-    batch_count(prefix, f[3], 'failed', -1, tonumber(t[1]) * 1000)
+    batch_count(prefix, f[4], 'failed', -1, tonumber(t[1]) * 1000)
   end
   local q = f[2] or 'default' -- not stored at its default
   redis.call('PERSIST', jk)
   redis.call('HSET', jk, 'state', 'pending', 'attempts', 0, 'recoveries', 0)
   redis.call('HDEL', jk, 'finished_at', 'worker', 'started_at', 'done', 'total', 'result')
-  redis.call('LPUSH', prefix .. 'q:' .. q, id)
+  jq_push(prefix .. 'q:' .. q, jq_prio(f[3]), id, 'LPUSH')
   redis.call('PUBLISH', jk .. ':events', 'pending')
   local wake = prefix .. 'wake:' .. q
   if redis.call('LLEN', wake) == 0 then

@@ -6,9 +6,13 @@
 --   queue stats hash
 -- ARGV[1] idempotency window ms (0: none; only with one job), ARGV[2] job key prefix
 --   ("<prefix>job:", to read the state of the job an idempotency key names), ARGV[3] the
---   length L of the batch section that follows (0: the jobs are no batch), then per
---   job: id, queue name, delay ms (0: none), run at epoch ms (0: none), n, then n values:
---   the envelope as name, value pairs
+--   unique key prefix ("<prefix>unique:"), ARGV[4] the length L of the batch section that
+--   follows (0: the jobs are no batch), then per job: id, queue name, delay ms (0: none),
+--   run at epoch ms (0: none), n, then n values: the envelope as name, value pairs
+-- A pending job goes to the list of its priority (lib/queue.lua; the 'priority' pair, absent
+-- at 0). A job with a 'unique_key' pair is refused while the job stored under that key
+-- (<prefix>unique:<key>) is pending, scheduled or running; once that job has ended or its
+-- hash expired, the key is taken over (checked here, lazily: no other script releases it).
 -- The batch section (POST /batches; each job's pairs then include 'batch', <id>): batch
 --   hash key, its callback key, keep ms once finished, m, then m values: the callback
 --   job's name, value pairs (m = 0: no callback). The batch hash counts its members'
@@ -19,7 +23,9 @@
 -- Fields at their default (queue 'default', max_attempts 3, attempts 0, priority 0,
 -- timeout_ms 0) are not stored: every reader knows the defaults (docs/redis.md).
 -- Returns the number of jobs stored, or {id, state} of the job stored earlier under the
--- same idempotency key (nothing is written then).
+-- same idempotency key, or {'unique', id, index} when the job at index (0-based) names the
+-- unique key of live job id (nothing is written in either case).
+-- @include queue
 if ARGV[1] ~= '0' then
   local prev = redis.call('GET', KEYS[6])
   if prev then
@@ -34,16 +40,48 @@ for k = 7, #KEYS, 4 do
     return redis.error_reply('ID_TAKEN ' .. KEYS[k] .. ' already exists')
   end
 end
-local a = 4 + tonumber(ARGV[3])
-if ARGV[3] ~= '0' then
-  if redis.call('EXISTS', ARGV[4]) == 1 then
-    return redis.error_reply('ID_TAKEN ' .. ARGV[4] .. ' already exists')
+-- the priority and unique key of each job, from its envelope pairs; refuse the whole call
+-- (nothing written) if a unique key is held by a live job
+local per_job = {}
+local unique_in_call = {}
+local live = {pending = true, scheduled = true, running = true}
+local L = tonumber(ARGV[4])
+do
+  local j = 5 + L
+  for k = 7, #KEYS, 4 do
+    local n = tonumber(ARGV[j + 4])
+    local job = {prio = 0}
+    for v = j + 5, j + 3 + n, 2 do
+      if ARGV[v] == 'priority' then
+        job.prio = jq_prio(ARGV[v + 1])
+      elseif ARGV[v] == 'unique_key' then
+        job.ukey = ARGV[3] .. ARGV[v + 1]
+      end
+    end
+    if job.ukey then
+      if unique_in_call[job.ukey] then
+        return redis.error_reply('UNIQUE_DUP ' .. job.ukey .. ' twice in one call')
+      end
+      unique_in_call[job.ukey] = true
+      local holder = redis.call('GET', job.ukey)
+      if holder and live[redis.call('HGET', ARGV[2] .. holder, 'state') or ''] then
+        return {'unique', holder, #per_job}
+      end
+    end
+    per_job[#per_job + 1] = job
+    j = j + 5 + n
+  end
+end
+local a = 5 + L
+if L > 0 then
+  if redis.call('EXISTS', ARGV[5]) == 1 then
+    return redis.error_reply('ID_TAKEN ' .. ARGV[5] .. ' already exists')
   end
   local total = (#KEYS - 6) / 4
-  redis.call('HSET', ARGV[4], 'total', total, 'created_at', now, 'keep_ms', ARGV[6])
-  local m = tonumber(ARGV[7])
+  redis.call('HSET', ARGV[5], 'total', total, 'created_at', now, 'keep_ms', ARGV[7])
+  local m = tonumber(ARGV[8])
   if m > 0 then
-    redis.call('HSET', ARGV[5], unpack(ARGV, 8, 7 + m))
+    redis.call('HSET', ARGV[6], unpack(ARGV, 9, 8 + m))
   end
 end
 local seen = {}
@@ -52,6 +90,7 @@ local maxid = 0
 local scheduled = 0
 local counts = {} -- queue stats key -> {enqueued, scheduled}
 for k = 7, #KEYS, 4 do
+  local job = per_job[(k - 3) / 4]
   local n = tonumber(ARGV[a + 4])
   local due = tonumber(ARGV[a + 3])
   if due == 0 and tonumber(ARGV[a + 2]) > 0 then
@@ -64,7 +103,10 @@ for k = 7, #KEYS, 4 do
     scheduled = scheduled + 1
   else
     redis.call('HSET', KEYS[k], 'state', 'pending', 'created_at', now, unpack(ARGV, a + 5, a + 4 + n))
-    redis.call('LPUSH', KEYS[k + 1], ARGV[a])
+    jq_push(KEYS[k + 1], job.prio, ARGV[a], 'LPUSH')
+  end
+  if job.ukey then
+    redis.call('SET', job.ukey, ARGV[a])
   end
   local c = counts[KEYS[k + 3]]
   if not c then

@@ -2,30 +2,55 @@
 -- A job is never out of its queue without being in the lease set (at-least-once).
 -- KEYS[1] lease zset (id -> deadline ms), KEYS[2] set of paused queues, then per served
 --   queue, in the order the worker serves them: (queue list, wake list, queue stats hash)
--- ARGV[1] job key prefix ("<prefix>job:"), ARGV[2] unused, ARGV[3] lease ms,
---   ARGV[4] worker id, ARGV[5] most jobs to take, ARGV[6..] the queue names, in KEYS order
+-- ARGV[1] job key prefix ("<prefix>job:"), ARGV[2] key prefix ("<prefix>": the rate limit
+--   keys are built from it), ARGV[3] lease ms, ARGV[4] worker id, ARGV[5] most jobs to take,
+--   ARGV[6..] the queue names, in KEYS order
 -- Times are Redis' clock (TIME): one clock for every machine.
+-- Within a queue, higher priorities go first, FIFO within one (lib/queue.lua).
+-- A queue with a rate limit (<prefix>rate-limits: name -> "limit:interval_ms") starts at
+-- most limit jobs in any interval_ms, across all workers: <prefix>rate:<name> is a zset of
+-- the starts of the last interval (member id:token, score ms), trimmed here.
 -- Returns an array: first the list of ids dropped because their job hash is gone (so the
--- worker can log them), then 8 entries per job taken:
+-- worker can log them), then the ms until a served queue that holds jobs but reached its
+-- rate limit may start the next (0: none is held back), then 8 entries per job taken:
 --   id, token, attempts, type, payload, timeout_ms, max_attempts, queue
 -- Every state change is published on '<job key>:events' ('running' here; see
 -- docs/redis.md for the messages), for GET /jobs/{id}/events.
 -- Job keys are built from the popped id (the one exception to "keys in KEYS[]",
 -- as in BullMQ's moveToActive): a queue and its jobs live on one Redis.
+-- @include queue
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local dropped = {}
-local out = {dropped}
+local out = {dropped, 0}
 local want = tonumber(ARGV[5])
 local deadline = now + tonumber(ARGV[3])
 local got = 0
 local paused = {}
+local limited = {} -- queues that reached their rate limit
+local limits = redis.call('HMGET', ARGV[2] .. 'rate-limits', unpack(ARGV, 6))
+-- Room left in queue q's current window, or nil when it has no rate limit.
+local function room(q)
+  local limit, interval = string.match(limits[q] or '', '^(%d+):(%d+)$')
+  if not limit then return nil end
+  local rk = ARGV[2] .. 'rate:' .. ARGV[5 + q]
+  redis.call('ZREMRANGEBYSCORE', rk, '-inf', now - tonumber(interval))
+  return tonumber(limit) - redis.call('ZCARD', rk), rk, tonumber(interval)
+end
 for i = 3, #KEYS, 3 do
   local q = (i - 3) / 3 + 1
   paused[i] = redis.call('SISMEMBER', KEYS[2], ARGV[5 + q]) == 1
   local taken = 0
-  while got < want and not paused[i] do
-    local id = redis.call('RPOP', KEYS[i])
+  local left, rk, interval = room(q)
+  local starts = {}
+  local lists, levels = jq_lists(KEYS[i])
+  local li = 1
+  while got < want and not paused[i] and (not left or left > 0) do
+    local id = redis.call('RPOP', lists[li])
+    while not id and li < #lists do
+      li = li + 1
+      id = redis.call('RPOP', lists[li])
+    end
     if not id then break end
     local jk = ARGV[1] .. id
     local f = redis.call('HMGET', jk, 'state', 'type', 'payload', 'timeout_ms', 'max_attempts',
@@ -47,18 +72,45 @@ for i = 3, #KEYS, 3 do
       out[#out + 1] = f[6] or 'default'
       got = got + 1
       taken = taken + 1
+      if left then
+        left = left - 1
+        starts[#starts + 1] = now
+        starts[#starts + 1] = id .. ':' .. token
+      end
     elseif not f[1] then
       dropped[#dropped + 1] = id
     end
     -- any other state (cancelled while queued): not runnable, dropped
   end
+  -- levels this fetch emptied leave the index
+  for k = 1, math.min(li, #levels) do
+    if k < li or redis.call('LLEN', lists[k]) == 0 then
+      redis.call('ZREM', jq_levels_key(KEYS[i]), levels[k])
+    end
+  end
   if taken > 0 then
     redis.call('HINCRBY', KEYS[i + 2], 'running', taken)
   end
+  if #starts > 0 then
+    redis.call('ZADD', rk, unpack(starts))
+    redis.call('PEXPIRE', rk, interval)
+  end
+  if left and left <= 0 and not paused[i] and jq_has_jobs(KEYS[i]) then
+    -- held back: tell the worker when the oldest start of the window leaves it
+    limited[i] = true
+    local oldest = redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')
+    local wait = math.max(1, tonumber(oldest[2] or now) + interval - now)
+    if out[2] == 0 or wait < out[2] then
+      out[2] = wait
+    end
+  end
 end
 -- pass the wake-up on to the next idle worker while any served, unpaused queue holds jobs
+-- it may start now (one held back by its rate limit is fetched again when its window
+-- moves, by the workers that were told when)
 for i = 3, #KEYS, 3 do
-  if not paused[i] and redis.call('LLEN', KEYS[i]) > 0 and redis.call('LLEN', KEYS[i + 1]) == 0 then
+  if not paused[i] and not limited[i] and jq_has_jobs(KEYS[i]) and
+     redis.call('LLEN', KEYS[i + 1]) == 0 then
     redis.call('LPUSH', KEYS[i + 1], 1)
   end
 end

@@ -13,6 +13,7 @@
 -- Returns one code per job: 1 completed, 2 scheduled for a retry, 3 failed for good
 --   (dead), 4 cancelled, 0 the lease is no longer the caller's (a stale acknowledgement:
 --   nothing written).
+-- @include queue
 -- @include batch
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)

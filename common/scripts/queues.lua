@@ -1,9 +1,12 @@
 -- queues: a consistent snapshot of queue counts, for GET /queues and /metrics.
--- KEYS[1] set of queue names, KEYS[2] set of paused queues
--- ARGV[1] key prefix (queue and queue stats keys are built from it), ARGV[2] one queue
---   name, or '' for all
--- Returns per queue: name, pending (list length), paused (0/1), then the stats hash as
---   a flat name, value array.
+-- KEYS[1] set of queue names, KEYS[2] set of paused queues (a queue with only a rate limit
+--   is in KEYS[1]: setting one adds its name)
+-- ARGV[1] key prefix (queue, queue stats and rate limit keys are built from it), ARGV[2]
+--   one queue name, or '' for all
+-- Returns per queue: name, pending (all its priority lists, lib/queue.lua), paused (0/1),
+--   the stats hash as a flat name, value array, then its rate limit: {limit, interval ms,
+--   jobs started in the current interval} or an empty array when it has none.
+-- @include queue
 local names
 if ARGV[2] ~= '' then
   if redis.call('SISMEMBER', KEYS[1], ARGV[2]) == 0 and
@@ -15,11 +18,23 @@ else
   names = redis.call('SUNION', KEYS[1], KEYS[2])
   table.sort(names)
 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
 for _, q in ipairs(names) do
   out[#out + 1] = q
-  out[#out + 1] = redis.call('LLEN', ARGV[1] .. 'q:' .. q)
+  out[#out + 1] = jq_depth(ARGV[1] .. 'q:' .. q)
   out[#out + 1] = redis.call('SISMEMBER', KEYS[2], q)
   out[#out + 1] = redis.call('HGETALL', ARGV[1] .. 'queue-stats:' .. q)
+  local rate = {}
+  local limit, interval = string.match(redis.call('HGET', ARGV[1] .. 'rate-limits', q) or '',
+                                       '^(%d+):(%d+)$')
+  if limit then
+    -- the starts fetch.lua counts: those of the last interval (read only: nothing trimmed)
+    local used = redis.call('ZCOUNT', ARGV[1] .. 'rate:' .. q, '(' .. (now - tonumber(interval)),
+                            '+inf')
+    rate = {tonumber(limit), tonumber(interval), used}
+  end
+  out[#out + 1] = rate
 end
 return out

@@ -4,7 +4,9 @@
 --   ARGV[3] key prefix (job, queue, wake and worker keys are built from it, as fetch does),
 --   ARGV[4] most recoveries of one job before it is failed as poison,
 --   ARGV[5] most jobs per call, ARGV[6] caller id, ARGV[7] lock ms, ARGV[8] keep failed ms
+-- A recovered job goes first in line of its own priority (lib/queue.lua).
 -- Returns {recovered, poisoned, dead workers}, or -1 if another reaper holds the lock.
+-- @include queue
 if not redis.call('SET', KEYS[4], ARGV[6], 'NX', 'PX', ARGV[7]) then
   return -1
 end
@@ -19,7 +21,8 @@ local recovered, poisoned = 0, 0
 local function recover(id, why)
   local jk = prefix .. 'job:' .. id
   redis.call('ZREM', KEYS[1], id)
-  local f = redis.call('HMGET', jk, 'state', 'queue', 'recoveries', 'cancel_requested', 'batch')
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'recoveries', 'cancel_requested',
+                      'priority', 'batch')
   if f[1] ~= 'running' then
     return
   end
@@ -33,8 +36,8 @@ local function recover(id, why)
     redis.call('PEXPIRE', jk, ARGV[8])
     redis.call('HINCRBY', qstats, 'cancelled', 1)
     redis.call('PUBLISH', jk .. ':events', 'cancelled')
-    if f[5] then
-      batch_count(prefix, f[5], 'cancelled', 1, now)
+    if f[6] then
+      batch_count(prefix, f[6], 'cancelled', 1, now)
     end
     return
   end
@@ -45,8 +48,8 @@ local function recover(id, why)
     redis.call('ZADD', KEYS[3], now, id)
     redis.call('PEXPIRE', jk, ARGV[8])
     redis.call('PUBLISH', jk .. ':events', 'failed lost its worker')
-    if f[5] then
-      batch_count(prefix, f[5], 'failed', 1, now)
+    if f[6] then
+      batch_count(prefix, f[6], 'failed', 1, now)
     end
     poisoned = poisoned + 1
     return
@@ -57,7 +60,7 @@ local function recover(id, why)
   redis.call('HDEL', jk, 'worker', 'started_at', 'done', 'total')
   redis.call('HINCRBY', qstats, 'recovered', 1)
   redis.call('PUBLISH', jk .. ':events', 'pending')
-  redis.call('RPUSH', prefix .. 'q:' .. f[2], id)
+  jq_push(prefix .. 'q:' .. f[2], jq_prio(f[5]), id, 'RPUSH')
   local wake = prefix .. 'wake:' .. f[2]
   if redis.call('LLEN', wake) == 0 then
     redis.call('LPUSH', wake, 1)

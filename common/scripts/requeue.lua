@@ -3,8 +3,10 @@
 -- KEYS[1] job hash, KEYS[2] lease zset, KEYS[3] queue list, KEYS[4] queue wake list,
 --   KEYS[5] queue stats hash
 -- ARGV[1] id, ARGV[2] fencing token, ARGV[3] keep cancelled jobs ms
+-- The job goes first in line of its own priority (lib/queue.lua).
 -- Returns 1, or 0 for a stale lease.
-local cur = redis.call('HMGET', KEYS[1], 'token', 'state', 'cancel_requested')
+-- @include queue
+local cur = redis.call('HMGET', KEYS[1], 'token', 'state', 'cancel_requested', 'priority')
 if cur[1] ~= ARGV[2] or cur[2] ~= 'running' then
   return 0
 end
@@ -24,7 +26,7 @@ redis.call('HINCRBY', KEYS[1], 'attempts', -1)
 redis.call('HSET', KEYS[1], 'state', 'pending')
 redis.call('HDEL', KEYS[1], 'worker', 'started_at', 'done', 'total')
 -- workers pop from the right: RPUSH puts it first in line
-redis.call('RPUSH', KEYS[3], ARGV[1])
+jq_push(KEYS[3], jq_prio(cur[4]), ARGV[1], 'RPUSH')
 redis.call('PUBLISH', KEYS[1] .. ':events', 'pending')
 if redis.call('LLEN', KEYS[4]) == 0 then
   redis.call('LPUSH', KEYS[4], 1)

@@ -271,10 +271,10 @@ static void test_enqueue_stores(void)
 	     "\"timeout_ms\": 0, \"payload\": null}",
 	     "created_at=*;state=pending;type=noop;", "jobq:q:default"},
 	    {"{\"type\": \"hash\", \"payload\": {\"data\": \"abc\", \"repeat\": 2}, \"queue\": "
-	     "\"q1\", \"priority\": -5, \"max_attempts\": 7, \"timeout_ms\": 1000}",
+	     "\"q1\", \"priority\": 5, \"max_attempts\": 7, \"timeout_ms\": 1000}",
 	     "created_at=*;max_attempts=7;payload=920182a464617461a3616263a672657065617402;"
-	     "priority=-5;queue=q1;state=pending;timeout_ms=1000;type=hash;",
-	     "jobq:q:q1"},
+	     "priority=5;queue=q1;state=pending;timeout_ms=1000;type=hash;",
+	     "jobq:q:q1#p5"}, /* priority 1..9: the level's own list (docs/redis.md) */
 	    {"{\"type\": \"t\", \"payload\": [1, \"\xc3\xa9\", true, 1.5]}",
 	     "created_at=*;payload=92019401a2c3a9c3cb3ff8000000000000;state=pending;type=t;",
 	     "jobq:q:default"},
@@ -533,7 +533,8 @@ static void test_read(void)
 		CHECK_CONTAINS(json_string_value(json_object_get(j, "created_at")), "Z");
 		CHECK(json_is_null(json_object_get(j, "batch")));
 		CHECK(json_is_null(json_object_get(j, "traceparent")));
-		CHECK_INT_EQ(json_object_size(j), 23); /* GET /jobs/{id}'s keys, all of them */
+		CHECK(json_is_null(json_object_get(j, "unique_key")));
+		CHECK_INT_EQ(json_object_size(j), 24); /* GET /jobs/{id}'s keys, all of them */
 	}
 	json_decref(j);
 	free(json);

@@ -91,8 +91,8 @@ class BadInputTest(E2ETestCase):
         for body in ({"type": "noop", "max_attempts": 0},
                      {"type": "noop", "max_attempts": 101},
                      {"type": "noop", "max_attempts": -1},
-                     {"type": "noop", "priority": 1001},
-                     {"type": "noop", "priority": -1001},
+                     {"type": "noop", "priority": 10},
+                     {"type": "noop", "priority": -1},
                      {"type": "noop", "timeout_ms": -1},
                      {"type": "noop", "timeout_ms": 604800001}):
             self.assertRefused("POST", "/jobs", body)

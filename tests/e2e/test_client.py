@@ -54,7 +54,7 @@ class ClientTest(E2ETestCase):
         jobs = [
             {"type": "noop", "queue": "cmp"},
             {"type": "hash", "queue": "cmp", "payload": {"data": "abc", "repeat": 3},
-             "priority": -7, "max_attempts": 5, "timeout_ms": 2500},
+             "priority": 7, "max_attempts": 5, "timeout_ms": 2500},
             {"type": "t.x:y-z", "queue": "cmp", "payload": [1, -2, 3.25, None, True, "\u00e9\u4e2d",
                                                             {"deep": [[{"k": []}]]}, {}],
              "max_attempts": 3, "priority": 0},
@@ -78,7 +78,10 @@ class ClientTest(E2ETestCase):
                     self.env.redis.execute("ZSCORE", "jobq:scheduled", str(by_client)) is None,
                     "delay_ms" not in job and "run_at" not in job)
         queued = [int(x) for x in self.env.redis.execute("LRANGE", "jobq:q:cmp", 0, -1)]
-        self.assertEqual(len(queued), 10, queued)  # 5 immediate jobs, twice
+        self.assertEqual(len(queued), 6, queued)  # 3 immediate priority-0 jobs, twice
+        # the priority 7 job (twice, once with a traceparent) waits in its level's list
+        high = [int(x) for x in self.env.redis.execute("LRANGE", "jobq:q:cmp#p7", 0, -1)]
+        self.assertEqual(len(high), 4, high)
         stats = self.env.redis.hgetall("jobq:queue-stats:cmp")
         self.assertEqual(stats["enqueued"], b"14")
         self.assertEqual(self.env.redis.hgetall("jobq:job:%d" % by_client)["traceparent"],

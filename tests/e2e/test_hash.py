@@ -137,12 +137,12 @@ class HashTest(E2ETestCase):
 
     def test_msgpack_envelope_fields(self):
         body = msgpack_encode({"type": "noop", "payload": {"k": [1, -2, 3.5, None, True]},
-                               "priority": -5, "max_attempts": 2, "timeout_ms": 60000})
+                               "priority": 5, "max_attempts": 2, "timeout_ms": 60000})
         job = self.run_job(body, {"Content-Type": "application/msgpack"})
         self.assertCompleted(job)
         self.assertEqual(job["payload"], {"k": [1, -2, 3.5, None, True]}, job)
         self.assertEqual((job["priority"], job["max_attempts"], job["timeout_ms"]),
-                         (-5, 2, 60000), job)
+                         (5, 2, 60000), job)
 
     def test_noop(self):
         job = self.run_job({"type": "noop"})
@@ -154,12 +154,12 @@ class HashTest(E2ETestCase):
 
     def test_envelope_fields_round_trip(self):
         payload = {"nested": {"list": [1, 2.5, "x", None, False, {"deep": []}]}, "s": "é"}
-        job = self.run_job({"type": "noop", "payload": payload, "priority": 1000,
+        job = self.run_job({"type": "noop", "payload": payload, "priority": 9,
                             "max_attempts": 100, "timeout_ms": 604800000})
         self.assertCompleted(job)
         self.assertEqual(job["payload"], payload, job)
         self.assertEqual((job["priority"], job["max_attempts"], job["timeout_ms"]),
-                         (1000, 100, 604800000), job)
+                         (9, 100, 604800000), job)
 
     def test_hash_with_undecodable_payload_fails_and_worker_goes_on(self):
         # "data" must be a string. The broker may refuse it (400) or store it

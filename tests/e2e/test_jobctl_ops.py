@@ -19,7 +19,7 @@ from harness import E2ETestCase, is_int  # noqa: E402
 IDLE_QUEUE = "ops_idle"  # no worker serves it
 COLUMNS = 80             # the tables' width when stdout is not a terminal
 COMPLETION = os.path.join(harness.REPO, "deploy", "jobctl.bash-completion")
-QUEUE_HEAD = r"^NAME +PENDING +SCHEDULED +RUNNING +COMPLETED +FAILED +PAUSED$"
+QUEUE_HEAD = r"^NAME +PENDING +SCHEDULED +RUNNING +COMPLETED +FAILED +PAUSED +RATE$"
 WORKER_HEAD = r"^ID +HOST +PID +QUEUES +RUNNING +LAST BEAT +STARTED$"
 
 
@@ -108,8 +108,8 @@ class JobctlOpsTest(E2ETestCase):
         p = self.jobctl("queues")
         self.assertOK(p)
         row = self.queue_row(p.out, queue)
-        # NAME PENDING SCHEDULED RUNNING COMPLETED FAILED PAUSED
-        self.assertEqual(row, [queue, "2", "0", "0", "0", "0", "no"], self.describe(p))
+        # NAME PENDING SCHEDULED RUNNING COMPLETED FAILED PAUSED RATE
+        self.assertEqual(row, [queue, "2", "0", "0", "0", "0", "no", "-"], self.describe(p))
         self.queue_row(p.out, "default")
 
         p = self.jobctl("queues", queue)
@@ -144,7 +144,7 @@ class JobctlOpsTest(E2ETestCase):
             p = self.jobctl("queues", "default")
             self.assertOK(p)
             self.assertIn("\npaused: true\n", p.out, self.describe(p))
-            self.assertEqual(self.queue_row(self.jobctl("queues").out, "default")[-1], "yes")
+            self.assertEqual(self.queue_row(self.jobctl("queues").out, "default")[-2], "yes")
 
             jid, _ = self.enqueue("noop")
             time.sleep(1.0)  # the worker is idle, and must leave the job alone

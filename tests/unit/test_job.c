@@ -105,12 +105,12 @@ static const struct spec_case spec_cases[] = {
 	{"minimal, defaults", "{\"type\":\"noop\"}", NULL, "noop", "default", 0, 3, 0, "null"},
 	{"full",
 	 "{\"type\":\"hash\",\"payload\":{\"data\":\"x\",\"repeat\":2},\"queue\":\"cpu\","
-	 "\"priority\":-1000,\"max_attempts\":100,\"timeout_ms\":604800000}",
-	 NULL, "hash", "cpu", -1000, 100, 604800000, "{\"data\":\"x\",\"repeat\":2}"},
+	 "\"priority\":0,\"max_attempts\":100,\"timeout_ms\":604800000}",
+	 NULL, "hash", "cpu", 0, 100, 604800000, "{\"data\":\"x\",\"repeat\":2}"},
 	{"fields in another order",
-	 "{\"timeout_ms\":0,\"max_attempts\":1,\"priority\":1000,\"queue\":\"q.1:a-b_C\","
+	 "{\"timeout_ms\":0,\"max_attempts\":1,\"priority\":9,\"queue\":\"q.1:a-b_C\","
 	 "\"payload\":[1,\"\\u00e9\",null],\"type\":\"A-Z_a.z:0-9\"}",
-	 NULL, "A-Z_a.z:0-9", "q.1:a-b_C", 1000, 1, 0, "[1,\"\xc3\xa9\",null]"},
+	 NULL, "A-Z_a.z:0-9", "q.1:a-b_C", 9, 1, 0, "[1,\"\xc3\xa9\",null]"},
 	{"explicit null payload", "{\"type\":\"noop\",\"payload\":null}", NULL, "noop", "default",
 	 0, 3, 0, "null"},
 	{"string payload", "{\"type\":\"noop\",\"payload\":\"hi\"}", NULL, "noop", "default", 0, 3,
@@ -175,10 +175,25 @@ static const struct spec_case spec_cases[] = {
 	 "'timeout_ms' must be an integer from 0 to 604800000", NULL, NULL, 0, 0, 0, NULL},
 	{"timeout_ms INT64_MIN", "{\"type\":\"t\",\"timeout_ms\":-9223372036854775808}",
 	 "'timeout_ms' must be an integer from 0 to 604800000", NULL, NULL, 0, 0, 0, NULL},
-	{"priority 1001", "{\"type\":\"t\",\"priority\":1001}",
-	 "'priority' must be an integer from -1000 to 1000", NULL, NULL, 0, 0, 0, NULL},
-	{"priority -1001", "{\"type\":\"t\",\"priority\":-1001}",
-	 "'priority' must be an integer from -1000 to 1000", NULL, NULL, 0, 0, 0, NULL},
+	{"priority 1", "{\"type\":\"t\",\"priority\":1}", NULL, "t", "default", 1, 3, 0, "null"},
+	{"priority 10", "{\"type\":\"t\",\"priority\":10}",
+	 "'priority' must be an integer from 0 to 9", NULL, NULL, 0, 0, 0, NULL},
+	{"priority -1", "{\"type\":\"t\",\"priority\":-1}",
+	 "'priority' must be an integer from 0 to 9", NULL, NULL, 0, 0, 0, NULL},
+	{"priority 1000 (the old limit)", "{\"type\":\"t\",\"priority\":1000}",
+	 "'priority' must be an integer from 0 to 9", NULL, NULL, 0, 0, 0, NULL},
+	{"priority 9.5", "{\"type\":\"t\",\"priority\":9.5}", "'priority' must be an integer",
+	 NULL, NULL, 0, 0, 0, NULL},
+	{"unique_key a number", "{\"type\":\"t\",\"unique_key\":1}",
+	 "'unique_key' must be a string", NULL, NULL, 0, 0, 0, NULL},
+	{"unique_key empty", "{\"type\":\"t\",\"unique_key\":\"\"}",
+	 "'unique_key' must be 1 to 200 printable", NULL, NULL, 0, 0, 0, NULL},
+	{"unique_key with a space", "{\"type\":\"t\",\"unique_key\":\"a b\"}",
+	 "'unique_key' must be 1 to 200 printable", NULL, NULL, 0, 0, 0, NULL},
+	{"unique_key not ascii", "{\"type\":\"t\",\"unique_key\":\"caf\\u00e9\"}",
+	 "'unique_key' must be 1 to 200 printable", NULL, NULL, 0, 0, 0, NULL},
+	{"unique_key with a tab", "{\"type\":\"t\",\"unique_key\":\"a\\tb\"}",
+	 "'unique_key' must be 1 to 200 printable", NULL, NULL, 0, 0, 0, NULL},
 	{"priority a string", "{\"type\":\"t\",\"priority\":\"1\"}",
 	 "'priority' must be an integer", NULL, NULL, 0, 0, 0, NULL},
 };
@@ -259,7 +274,7 @@ static void test_spec_msgpack_only(void)
 	} cases[] = {
 		{"wide int encodings",
 		 LIT("\x83\xa4type\xa1t\xacmax_attempts"
-		     "\xcd\x00\x05\xa8priority\xd1\xfc\x18"),
+		     "\xcd\x00\x05\xa8priority\xd1\x00\x09"),
 		 NULL, LIT("\x92\x01\xc0")},
 		{"bin payload kept", LIT("\x82\xa4type\xa1t\xa7payload\xc4\x02\xff\xfe"), NULL,
 		 LIT("\x92\x01\xc4\x02\xff\xfe")},
@@ -330,7 +345,7 @@ static void test_spec_msgpack_only(void)
 	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, cases[0].bytes, cases[0].len, err, sizeof(err)),
 		     0);
 	CHECK_INT_EQ(s.max_attempts, 5);
-	CHECK_INT_EQ(s.priority, -1000);
+	CHECK_INT_EQ(s.priority, 9);
 	jq_job_spec_release(&s);
 }
 
@@ -514,6 +529,43 @@ static void test_spec_init(void)
 	CHECK_INT_EQ(s.max_attempts, JQ_DEFAULT_MAX_ATTEMPTS);
 	CHECK_INT_EQ(s.timeout_ms, 0);
 	CHECK_INT_EQ(s.payload.size, 0);
+	CHECK_STR_EQ(s.unique_key, "");
+	jq_job_spec_release(&s);
+}
+
+/* unique_key is kept as given, from both body formats, up to JQ_UNIQUE_KEY_MAX */
+static void test_spec_unique_key(void)
+{
+	char key[JQ_UNIQUE_KEY_MAX + 2], json[JQ_UNIQUE_KEY_MAX + 64], err[256];
+	for (int len = JQ_UNIQUE_KEY_MAX; len <= JQ_UNIQUE_KEY_MAX + 1; len++) {
+		UNIT_CASE("json: unique_key of %d characters", len);
+		memset(key, '~', (size_t)len);
+		key[len] = '\0';
+		snprintf(json, sizeof(json), "{\"type\":\"t\",\"unique_key\":\"%s\"}", key);
+		json_t *obj = json_loads(json, 0, NULL);
+		struct jq_job_spec s;
+		jq_job_spec_init(&s);
+		err[0] = '\0';
+		int rc = jq_job_spec_from_json(&s, obj, err, sizeof(err));
+		CHECK_INT_EQ(rc, len <= JQ_UNIQUE_KEY_MAX ? 0 : -1);
+		CHECK_STR_EQ(s.unique_key, rc == 0 ? key : "");
+		json_decref(obj);
+		jq_job_spec_release(&s);
+	}
+	UNIT_CASE("msgpack: unique_key");
+	struct jq_job_spec s;
+	jq_job_spec_init(&s);
+	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, LIT("\x82\xa4type\xa1t\xaaunique_key\xa3k:1"), err,
+					      sizeof(err)),
+		     0);
+	CHECK_STR_EQ(s.unique_key, "k:1");
+	jq_job_spec_release(&s);
+	UNIT_CASE("msgpack: unique_key not a string");
+	jq_job_spec_init(&s);
+	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, LIT("\x82\xa4type\xa1t\xaaunique_key\x05"), err,
+					      sizeof(err)),
+		     -1);
+	CHECK_CONTAINS(err, "'unique_key' must be a string");
 	jq_job_spec_release(&s);
 }
 
@@ -573,4 +625,4 @@ UNIT_MAIN({"spec_init", test_spec_init}, {"traceparent", test_traceparent}, {"sp
 	  {"spec_msgpack_only", test_spec_msgpack_only},
 	  {"spec_msgpack_payload_shown", test_spec_msgpack_payload_shown},
 	  {"spec_depth", test_spec_depth}, {"states", test_states}, {"status", test_status},
-	  {"idempotency_key", test_idempotency_key})
+	  {"idempotency_key", test_idempotency_key}, {"spec_unique_key", test_spec_unique_key})

@@ -622,10 +622,11 @@ static char *print_table_of(int (*print)(FILE *, const json_t *, int), const cha
 #define QUEUES_TWO                                                                                 \
 	"[{\"name\": \"default\", \"pending\": 3, \"scheduled\": 0, \"running\": 1, "              \
 	"\"completed\": 120, \"failed\": 2, \"retried\": 4, \"cancelled\": 0, \"recovered\": 0, "  \
-	"\"enqueued\": 126, \"paused\": false}, "                                                  \
+	"\"enqueued\": 126, \"paused\": false, \"rate_limit\": null}, "                           \
 	"{\"name\": \"emails\", \"pending\": 0, \"scheduled\": 5, \"running\": 0, "                \
-	"\"completed\": 7, \"failed\": 0, \"paused\": true}]"
-#define QUEUES_HEAD "NAME     PENDING  SCHEDULED  RUNNING  COMPLETED  FAILED  PAUSED\n"
+	"\"completed\": 7, \"failed\": 0, \"paused\": true, "                                       \
+	"\"rate_limit\": {\"limit\": 5, \"interval_ms\": 1000, \"used\": 3}}]"
+#define QUEUES_HEAD "NAME     PENDING  SCHEDULED  RUNNING  COMPLETED  FAILED  PAUSED  RATE\n"
 #define QUEUE_LONG "q234567890123456789012345678901234567890"
 
 static void test_queues_table(void)
@@ -637,28 +638,29 @@ static void test_queues_table(void)
 		const char *out; /* all of it */
 	} cases[] = {
 	    {"80 columns", QUEUES_TWO, 80, 0,
-	     QUEUES_HEAD "default  3        0          1        120        2       no\n"
-			 "emails   0        5          0        7          0       yes\n"},
+	     QUEUES_HEAD "default  3        0          1        120        2       no      -\n"
+			 "emails   0        5          0        7          0       yes     3/5 per 1000ms\n"},
 	    {"narrow: numbers are never cut", QUEUES_TWO, 20, 0,
-	     QUEUES_HEAD "default  3        0          1        120        2       no\n"
-			 "emails   0        5          0        7          0       yes\n"},
+	     QUEUES_HEAD "default  3        0          1        120        2       no      -\n"
+			 "emails   0        5          0        7          0       yes     3/5 per 1000ms\n"},
 	    /* 40 + 44 + 12 = 96: the name gives up 16 */
 	    {"long name, 80 columns", "[{\"name\": \"" QUEUE_LONG "\", \"pending\": 1}]", 80, 0,
-	     "NAME                      PENDING  SCHEDULED  RUNNING  COMPLETED  FAILED  PAUSED\n"
-	     "q23456789012345678901...  1        -          -        -          -       -\n"},
+	     "NAME                PENDING  SCHEDULED  RUNNING  COMPLETED  FAILED  PAUSED  RATE\n"
+	     "q23456789012345...  1        -          -        -          -       -       -\n"},
 	    {"long name, 200 columns", "[{\"name\": \"" QUEUE_LONG "\", \"pending\": 1}]", 200, 0,
 	     "NAME                                      PENDING  SCHEDULED  RUNNING  COMPLETED  "
-	     "FAILED  PAUSED\n" QUEUE_LONG "  1        -          -        -          -       -\n"},
+	     "FAILED  PAUSED  RATE\n" QUEUE_LONG "  1        -          -        -          -       -       "
+	     "-\n"},
 	    {"long name, 40 columns: down to 8",
 	     "[{\"name\": \"" QUEUE_LONG "\", \"pending\": 1}]", 40, 0,
-	     "NAME      PENDING  SCHEDULED  RUNNING  COMPLETED  FAILED  PAUSED\n"
-	     "q2345...  1        -          -        -          -       -\n"},
+	     "NAME      PENDING  SCHEDULED  RUNNING  COMPLETED  FAILED  PAUSED  RATE\n"
+	     "q2345...  1        -          -        -          -       -       -\n"},
 	    {"unexpected shapes and control characters",
 	     "[{\"name\": \"a\\u001b[2Jb\", \"pending\": \"x\", \"running\": [1], \"paused\": 1}, 7]",
 	     80, 0,
-	     "NAME    PENDING  SCHEDULED  RUNNING  COMPLETED  FAILED  PAUSED\n"
-	     "a?[2Jb  x        -          [1]      -          -       1\n"
-	     "-       -        -          -        -          -       -\n"},
+	     "NAME    PENDING  SCHEDULED  RUNNING  COMPLETED  FAILED  PAUSED  RATE\n"
+	     "a?[2Jb  x        -          [1]      -          -       1       -\n"
+	     "-       -        -          -        -          -       -       -\n"},
 	    {"empty", "[]", 80, 0, "no queues\n"},
 	    {"not an array", "{\"queues\": []}", 80, -1, ""},
 	};
@@ -1312,12 +1314,14 @@ static const struct exchange exchanges[] = {
      "",
      NULL},
     {"enqueue, all options",
-     {"enqueue", "noop", "--timeout-ms", "0", "--priority", "-5", "--", "--k=v"},
+     {"enqueue", "noop", "--timeout-ms", "0", "--priority", "9", "--unique-key", "u-1", "--",
+      "--k=v"},
      {{201, "{\"id\": 13, \"state\": \"pending\"}", NULL, 0, 0, 0}},
      1,
      0,
      "POST /jobs",
-     "{\"type\":\"noop\",\"payload\":{\"--k\":\"v\"},\"timeout_ms\":0,\"priority\":-5}",
+     "{\"type\":\"noop\",\"payload\":{\"--k\":\"v\"},\"timeout_ms\":0,\"priority\":9,"
+     "\"unique_key\":\"u-1\"}",
      "job 13 pending\n",
      "",
      NULL},
@@ -1779,8 +1783,8 @@ static const struct exchange exchanges[] = {
      0,
      "GET /queues",
      "",
-     QUEUES_HEAD "default  3        0          1        120        2       no\n"
-                 "emails   0        5          0        7          0       yes\n",
+     QUEUES_HEAD "default  3        0          1        120        2       no      -\n"
+                 "emails   0        5          0        7          0       yes     3/5 per 1000ms\n",
      "",
      "GET /queues\n"},
     {"queues, none",

@@ -1,6 +1,7 @@
 -- lib/batch: counts the members of a batch (POST /batches) as they reach an end state,
 -- and fires the batch's callback job once, when the last member ends.
--- Included (-- @include batch) by the scripts that end jobs: finish, cancel, reap, dead.
+-- Included (-- @include batch, after -- @include queue) by the scripts that end jobs:
+-- finish, cancel, reap, dead.
 -- Keys are built from the prefix, as those scripts build job keys:
 --   <p>batch:<id>           hash: total, completed, failed, cancelled, created_at, keep_ms,
 --                           finished_at, callback_id
@@ -31,9 +32,10 @@ local function batch_count(prefix, batch, what, delta, now)
     local jk = prefix .. 'job:' .. id
     redis.call('RENAME', ck, jk)
     redis.call('HSET', jk, 'state', 'pending', 'created_at', now)
-    local q = redis.call('HGET', jk, 'queue') or 'default' -- not stored at its default
+    local cf = redis.call('HMGET', jk, 'queue', 'priority')
+    local q = cf[1] or 'default' -- not stored at its default
     redis.call('SADD', prefix .. 'queues', q)
-    redis.call('LPUSH', prefix .. 'q:' .. q, id)
+    jq_push(prefix .. 'q:' .. q, jq_prio(cf[2]), id, 'LPUSH') -- lib/queue.lua
     redis.call('HINCRBY', prefix .. 'queue-stats:' .. q, 'enqueued', 1)
     redis.call('HINCRBY', prefix .. 'stats', 'enqueued', 1)
     local wake = prefix .. 'wake:' .. q
