@@ -84,7 +84,8 @@ class BatchesTest(E2ETestCase):
 
     def test_counts_every_end_state_and_a_dead_retry_does_not_refire(self):
         jobs = [{"type": "noop"}] * 3 + [BAD_HASH, {"type": "noop", "delay_ms": 60000}]
-        got = self.post_batch({"jobs": jobs, "callback": {"type": "noop", "queue": "idle"}})
+        got = self.post_batch({"jobs": jobs, "callback": {"type": "noop", "queue": "idle",
+                                                          "priority": 5}})
         bid, ids = got["id"], got["ids"]
         self.env.wait_job(ids[3])
         b = self.get_batch(bid)
@@ -98,6 +99,10 @@ class BatchesTest(E2ETestCase):
         self.assertEqual(self.callbacks_of(bid), [first_cb])
         # the callback waits in queue 'idle' (no worker there): pending
         self.assertEqual(self.env.wait_job(first_cb, states=("pending",))["queue"], "idle")
+        # on the list of its priority (lib/queue.lua), like any job stored with one
+        self.assertIn(str(first_cb).encode(),
+                      [x if isinstance(x, bytes) else x.encode()
+                       for x in self.env.redis.execute("LRANGE", "jobq:q:idle#p5", 0, -1)])
         # retried from the dead set, the failed member leaves the count; it fails again
         r = self.env.http("POST", "/dead/%d/retry" % ids[3])
         self.assertIn(r.status, (200, 202), r)
