@@ -53,7 +53,7 @@ local function recover(id, why)
   end
   -- the attempt did not fail, its worker did: do not spend it
   redis.call('HINCRBY', jk, 'attempts', -1)
-  redis.call('HSET', jk, 'state', 'pending', 'recoveries', n)
+  redis.call('HSET', jk, 'state', 'pending', 'recoveries', n, 'ready_at', now)
   redis.call('HDEL', jk, 'worker', 'started_at', 'done', 'total')
   redis.call('HINCRBY', qstats, 'recovered', 1)
   redis.call('PUBLISH', jk .. ':events', 'pending')
