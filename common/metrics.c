@@ -12,8 +12,8 @@ const char *const jq_hist_le[JQ_HIST_BUCKETS] = {"0.001", "0.005", "0.01", "0.02
 						 "0.1",	  "0.25",  "0.5",  "1",	    "2.5",
 						 "5",	  "10",	   "30",   "60",    "+Inf"};
 
-const char *const jq_stat_names[JQ_STAT_COUNT] = {"started", "completed", "retried", "failed",
-						  "cancelled"};
+const char *const jq_stat_names[JQ_STAT_COUNT] = {"enqueued", "started",   "completed", "retried",
+						  "failed",   "cancelled", "recovered"};
 
 const char *const jq_redis_error_names[JQ_REDIS_ERR_COUNT] = {"reply", "disconnect", "connect"};
 

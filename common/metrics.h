@@ -7,8 +7,10 @@
  * as fields "<type>|<name>" ('|' is in no type name), where name is one of the
  * JQ_SERIES_FIELDS below: "w<i>" / "r<i>" the number of observations in bucket i (not
  * cumulative; the last, JQ_HIST_BUCKETS - 1, is +Inf), "wsum" / "rsum" their sum in
- * microseconds, then the counters "started", "completed", "retried", "failed" (for
- * good: dead), "cancelled". */
+ * microseconds, then the counters "enqueued", "started", "completed", "retried",
+ * "failed" (for good: dead), "cancelled", "recovered". Workers add the histograms and
+ * the counts of what they ran; the scripts that enqueue, cancel and recover jobs add
+ * theirs directly (HINCRBY '<type>|enqueued', ...). */
 #ifndef JQ_METRICS_H
 #define JQ_METRICS_H
 
@@ -26,11 +28,13 @@ int jq_hist_bucket(int64_t us);
 
 /* Counters of a (queue, type) series besides the histograms, in field order. */
 enum jq_stat {
+	JQ_STAT_ENQUEUED, /* counted by enqueue.lua */
 	JQ_STAT_STARTED,
 	JQ_STAT_COMPLETED,
 	JQ_STAT_RETRIED,
-	JQ_STAT_FAILED,
-	JQ_STAT_CANCELLED,
+	JQ_STAT_FAILED,	   /* for good (dead); also by reap.lua for a poison job */
+	JQ_STAT_CANCELLED, /* also by cancel.lua and reap.lua */
+	JQ_STAT_RECOVERED, /* counted by reap.lua */
 	JQ_STAT_COUNT
 };
 extern const char *const jq_stat_names[JQ_STAT_COUNT];

@@ -8,7 +8,8 @@
 --   ("<prefix>job:", to read the state of the job an idempotency key names), ARGV[3] the
 --   length L of the batch section that follows (0: the jobs are no batch), then per
 --   job: id, queue name, delay ms (0: none), run at epoch ms (0: none), n, then n values:
---   the envelope as name, value pairs
+--   the envelope as name, value pairs (one of them 'type'); after the last job, the key
+--   prefix (per type counts: '<prefix>type-stats:<queue>', as finish builds queue stats keys)
 -- The batch section (POST /batches; each job's pairs then include 'batch', <id>): batch
 --   hash key, its callback key, keep ms once finished, m, then m values: the callback
 --   job's name, value pairs (m = 0: no callback). The batch hash counts its members'
@@ -51,6 +52,7 @@ local woken = {}
 local maxid = 0
 local scheduled = 0
 local counts = {} -- queue stats key -> {enqueued, scheduled}
+local by_type = {} -- queue -> type -> jobs
 for k = 7, #KEYS, 4 do
   local n = tonumber(ARGV[a + 4])
   local due = tonumber(ARGV[a + 3])
@@ -88,6 +90,17 @@ for k = 7, #KEYS, 4 do
     end
   end
   if tonumber(ARGV[a]) > maxid then maxid = tonumber(ARGV[a]) end
+  for j = a + 5, a + 4 + n, 2 do
+    if ARGV[j] == 'type' then
+      local q = by_type[ARGV[a + 1]]
+      if not q then
+        q = {}
+        by_type[ARGV[a + 1]] = q
+      end
+      q[ARGV[j + 1]] = (q[ARGV[j + 1]] or 0) + 1
+      break
+    end
+  end
   a = a + 5 + n
 end
 if scheduled > 0 and redis.call('LLEN', KEYS[5]) == 0 then
@@ -102,6 +115,12 @@ for key, c in pairs(counts) do
   redis.call('HINCRBY', key, 'enqueued', c[1])
   if c[2] > 0 then
     redis.call('HINCRBY', key, 'scheduled', c[2])
+  end
+end
+for q, types in pairs(by_type) do
+  local key = ARGV[a] .. 'type-stats:' .. q
+  for ty, n in pairs(types) do
+    redis.call('HINCRBY', key, ty .. '|enqueued', n)
   end
 end
 if ARGV[1] ~= '0' then

@@ -18,7 +18,7 @@ SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "
                        "scripts")
 LE = ["0.001", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5",
       "10", "30", "60", "+Inf"]
-EVENTS = ("started", "completed", "retried", "failed", "cancelled")
+EVENTS = ("enqueued", "started", "completed", "retried", "failed", "cancelled", "recovered")
 
 
 class MetricsMixin:
@@ -103,6 +103,10 @@ class HistogramTest(MetricsMixin, E2ETestCase):
         self.assertEqual(run["1"], n, m.text)
         self.assertEqual(wait["2.5"], n, m.text)
         self.assertLess(m.value("jobq_job_run_seconds_sum", **lab), n * 1.0)
+        for event in EVENTS:
+            self.assertIsNotNone(m.value("jobq_jobs_by_type_total", event=event, **lab),
+                                 "no %s event for h/noop:\n%s" % (event, m.text))
+        self.assertEqual(m.value("jobq_jobs_by_type_total", event="enqueued", **lab), n)
         self.assertEqual(m.value("jobq_jobs_by_type_total", event="started", **lab), n)
         self.assertEqual(m.value("jobq_jobs_by_type_total", event="completed", **lab), n)
         self.assertEqual(m.value("jobq_jobs_by_type_total", event="failed", **lab), 0)
@@ -145,6 +149,54 @@ class HistogramTest(MetricsMixin, E2ETestCase):
         self.assertEqual(m.value("jobq_jobs_by_type_total", event="started", **lab), 1)
         self.assertEqual(m.value("jobq_jobs_by_type_total", event="completed", **lab), 0)
         self.assertEqual(self.buckets(m, "jobq_job_run_seconds", **lab)["+Inf"], 1)
+
+
+class ByTypeWithoutWorkerTest(MetricsMixin, E2ETestCase):
+    """Counts kept by the scripts themselves: enqueued (bulk too), cancelled while
+    queued, and recovered from a worker killed with -9."""
+
+    @classmethod
+    def setUpEnv(cls, env):
+        env.start_redis()
+        env.start_broker()
+
+    def test_enqueued_and_cancelled(self):
+        r = self.env.http("POST", "/jobs/bulk", [{"type": "t1", "queue": "nq"}] * 3 +
+                          [{"type": "t2", "queue": "nq"}, {"type": "t1", "queue": "nq2"}])
+        ids = self.assertJSONResponse(r, 201)["ids"]
+        self.post({"type": "t2", "queue": "nq"})
+        r = self.env.http("DELETE", "/jobs/%d" % ids[0])
+        self.assertEqual(self.assertJSONResponse(r, 200)["state"], "cancelled")
+        m = self.get_metrics()
+        v = lambda q, t, e: m.value("jobq_jobs_by_type_total", queue=q, type=t, event=e)
+        self.assertEqual(v("nq", "t1", "enqueued"), 3, m.text)
+        self.assertEqual(v("nq", "t2", "enqueued"), 2, m.text)
+        self.assertEqual(v("nq2", "t1", "enqueued"), 1, m.text)
+        self.assertEqual(v("nq", "t1", "cancelled"), 1, m.text)
+        self.assertEqual(v("nq", "t2", "cancelled"), 0, m.text)
+        self.assertEqual(v("nq", "t1", "started"), 0, m.text)
+        # nothing ran: the histograms have the series, empty
+        self.assertEqual(self.buckets(m, "jobq_job_wait_seconds", queue="nq",
+                                      type="t1")["+Inf"], 0)
+
+    def test_recovered(self):
+        w1 = self.env.start_worker(extra_args=["--queues", "nr"])
+        jid = self.post({"type": "progress", "queue": "nr",
+                         "payload": {"duration": 30, "interval_ms": 100}})
+        self.env.wait_job(jid, states=("running",), timeout=10)
+        w1.kill9()
+        self.env.start_worker(extra_args=["--queues", "nr"])
+        lab = {"queue": "nr", "type": "progress"}
+        m = self.wait_metrics(
+            lambda m: m.value("jobq_jobs_by_type_total", event="recovered", **lab) == 1,
+            "recovered count of nr/progress == 1", timeout=20)
+        self.assertEqual(m.value("jobq_jobs_recovered_total", queue="nr"), 1, m.text)
+        # the new worker started it again
+        m = self.wait_metrics(
+            lambda m: m.value("jobq_jobs_by_type_total", event="started", **lab) >= 1,
+            "nr/progress started again", timeout=10)
+        r = self.env.http("DELETE", "/jobs/%d" % jid)
+        self.assertIn(r.status, (200, 202), r)
 
 
 class RedisErrorsTest(MetricsMixin, E2ETestCase):
