@@ -20,11 +20,18 @@ void jq_stats_release(struct jq_stats *s)
 	memset(s, 0, sizeof(*s));
 }
 
+static int series_is(const struct jq_stats_series *e, const char *queue, const char *type)
+{
+	return strcmp(e->type, type) == 0 && strcmp(e->queue, queue) == 0;
+}
+
 int jq_stats_series(struct jq_stats *s, const char *queue, const char *type)
 {
+	if (s->last < s->n && series_is(&s->series[s->last], queue, type))
+		return (int)s->last;
 	for (size_t i = 0; i < s->n; i++)
-		if (strcmp(s->series[i].queue, queue) == 0 && strcmp(s->series[i].type, type) == 0)
-			return (int)i;
+		if (series_is(&s->series[i], queue, type))
+			return (int)(s->last = i);
 	if (s->n == JQ_STATS_MAX_SERIES)
 		return -1;
 	if (s->n == s->cap) {
@@ -39,6 +46,7 @@ int jq_stats_series(struct jq_stats *s, const char *queue, const char *type)
 	memset(e, 0, sizeof(*e));
 	snprintf(e->queue, sizeof(e->queue), "%s", queue);
 	snprintf(e->type, sizeof(e->type), "%s", type);
+	s->last = s->n;
 	return (int)s->n++;
 }
 

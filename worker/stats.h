@@ -26,6 +26,7 @@ struct jq_stats_series {
 struct jq_stats {
 	struct jq_stats_series *series; /* never shrinks: indices stay valid */
 	size_t n, cap;
+	size_t last; /* the series found last: a run of one type is found at once */
 	uint64_t errors_reported[JQ_REDIS_ERR_COUNT]; /* this process' Redis errors sent so far */
 };
 

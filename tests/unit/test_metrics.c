@@ -41,9 +41,12 @@ static void test_field_names(void)
 	    {JQ_SERIES_RUN + 14, "r14"},
 	    {JQ_SERIES_WAIT_SUM, "wsum"},
 	    {JQ_SERIES_RUN_SUM, "rsum"},
+	    {JQ_SERIES_STAT + JQ_STAT_ENQUEUED, "enqueued"},
 	    {JQ_SERIES_STAT + JQ_STAT_STARTED, "started"},
 	    {JQ_SERIES_STAT + JQ_STAT_FAILED, "failed"},
 	    {JQ_SERIES_STAT + JQ_STAT_CANCELLED, "cancelled"},
+	    {JQ_SERIES_STAT + JQ_STAT_RECOVERED, "recovered"},
+	    {JQ_SERIES_FIELDS - 1, "recovered"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("field %s", cases[i].name);
@@ -64,7 +67,8 @@ static void test_field_names(void)
 	CHECK_INT_EQ(jq_series_field_index("w15", 3), -1);
 	CHECK_INT_EQ(jq_series_field_index("w1", 1), -1);
 	CHECK_INT_EQ(jq_series_field_index("", 0), -1);
-	CHECK_INT_EQ(jq_series_field_index("recovered", 9), -1);
+	CHECK_INT_EQ(jq_series_field_index("paused", 6), -1);
+	CHECK_INT_EQ(jq_series_field_index("recovered", 8), -1); /* a prefix is not a name */
 }
 
 UNIT_MAIN({"buckets", test_buckets}, {"field_names", test_field_names})
