@@ -74,8 +74,10 @@ static int add_queue(struct table *t, const char *queue, const redisReply *h)
 			continue;
 		size_t tl = (size_t)(bar - f->str);
 		int idx = jq_series_field_index(bar + 1, f->len - tl - 1);
-		if (idx < 0 || tl == 0)
+		if (idx < 0)
 			continue; /* a field a newer version writes: not ours to show */
+		if (!jq_name_valid(f->str, tl))
+			continue; /* the type of a corrupt job: nothing a label can carry safely */
 		struct series *s = series_get(t, queue, f->str, tl);
 		if (!s)
 			return -1;
@@ -122,7 +124,8 @@ int jq_broker_job_metrics(struct evbuffer *out, const redisReply *r)
 	}
 	if (t.n)
 		qsort(t.s, t.n, sizeof(*t.s), series_cmp);
-	/* names and types are [A-Za-z0-9_.:-]: nothing to escape in the labels */
+	/* queue and type names are [A-Za-z0-9_.:-] (add_queue drops others): nothing to
+	 * escape in the labels */
 	histogram(out, &t, "jobq_job_wait_seconds",
 		  "Time from when a job became runnable (enqueued, due, or back in its queue) to "
 		  "its start, by queue and type.",

@@ -4,7 +4,9 @@
  * heartbeat and at a clean exit) adds everything counted since the last report to
  * Redis' totals in one stats.lua call, so that any broker's GET /metrics sees every
  * worker (common/metrics.h has the layout). Up to one heartbeat of counts is lost if
- * the worker dies; a report Redis did not take is added back and sent again. */
+ * the worker dies; a report Redis did not take is added back and sent again (so a
+ * report whose answer was lost with the connection after Redis ran it counts twice:
+ * rare, and the lesser evil for metrics). */
 #ifndef JQ_STATS_H
 #define JQ_STATS_H
 
