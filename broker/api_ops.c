@@ -424,8 +424,9 @@ void jq_api_workers(struct jq_broker *b, struct evhttp_request *req, const char 
 
 /* ---- GET /metrics ---- */
 
-/* Metrics come from three reads pipelined on the one connection (queues, workers,
- * dead), answered in order; each callback renders its part into m->text. */
+/* Metrics come from four reads pipelined on the one connection (queues, workers,
+ * dead, per type stats), answered in order; each callback renders its part into
+ * m->text. */
 struct metrics {
 	struct op *o;
 	struct evbuffer *text;
@@ -515,6 +516,14 @@ static void on_metrics_workers(redisAsyncContext *ac, void *reply, void *priv)
 	metrics_step(m);
 }
 
+static void on_metrics_types(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct metrics *m = priv;
+	if (jq_broker_job_metrics(m->text, reply) != 0)
+		m->failed = 1;
+	metrics_step(m);
+}
+
 static void on_metrics_dead(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct metrics *m = priv;
@@ -549,14 +558,16 @@ void jq_api_metrics(struct jq_broker *b, struct evhttp_request *req, const char 
 		return;
 	}
 	m->o = o;
-	m->left = 4; /* three reads and this function: the reply goes when all are done */
+	m->left = 5; /* four reads and this function: the reply goes when all are done */
 	char kqueues[JQ_KEY_MAX], kpaused[JQ_KEY_MAX], kworkers[JQ_KEY_MAX], kdead[JQ_KEY_MAX],
-	    window[24];
+	    kwerrs[JQ_KEY_MAX], window[24], maxq[24];
 	jq_keys_queues(&b->keys, kqueues);
 	jq_keys_paused(&b->keys, kpaused);
 	jq_keys_workers(&b->keys, kworkers);
 	jq_keys_dead(&b->keys, kdead);
+	jq_keys_worker_redis_errors(&b->keys, kwerrs);
 	snprintf(window, sizeof(window), "%d", WORKER_ALIVE_BEATS * 1000 + 500);
+	snprintf(maxq, sizeof(maxq), "%d", JQ_METRICS_MAX_QUEUES);
 	const char *qargv[] = {kqueues, kpaused, b->keys.prefix, ""};
 	const char *wargv[] = {kworkers, b->keys.prefix, window};
 	if (jq_redis_eval(b->redis, JQ_SCRIPT_QUEUES, on_metrics_queues, m, 2, 2, qargv, NULL) != 0)
@@ -564,6 +575,9 @@ void jq_api_metrics(struct jq_broker *b, struct evhttp_request *req, const char 
 	if (jq_redis_eval(b->redis, JQ_SCRIPT_WORKERS, on_metrics_workers, m, 1, 2, wargv, NULL) != 0)
 		m->failed = 1, m->left--;
 	if (redisAsyncCommand(ac, on_metrics_dead, m, "ZCARD %s", kdead) != REDIS_OK)
+		m->failed = 1, m->left--;
+	const char *targv[] = {kqueues, kwerrs, b->keys.prefix, maxq};
+	if (jq_redis_eval(b->redis, JQ_SCRIPT_METRICS, on_metrics_types, m, 2, 2, targv, NULL) != 0)
 		m->failed = 1, m->left--;
 	metrics_step(m);
 }

@@ -70,6 +70,13 @@ void jq_broker_release(struct jq_broker *b);
 /* This process's HTTP counters in Prometheus text (requests by route, responses by
  * status), appended to out. Each broker counts its own. */
 void jq_broker_http_metrics(struct evbuffer *out);
+/* Queues read for the per type metrics (metrics.lua's bound). */
+#define JQ_METRICS_MAX_QUEUES 1000
+/* The per (queue, type) wait and run time histograms and job counts, and the Redis
+ * error counts (this broker's own; all workers' from Redis), in Prometheus text,
+ * appended to out. r is metrics.lua's answer. Returns -1 (out untouched) if r is not
+ * such an answer. (broker/metrics.c) */
+int jq_broker_job_metrics(struct evbuffer *out, const redisReply *r);
 /* Counts a response with this status (the reply helpers call it). */
 void jq_broker_count_response(int status);
 

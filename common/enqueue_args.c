@@ -112,7 +112,7 @@ static int build(struct jq_enqueue_args *a, const struct jq_keys *k,
 	/* per job: 4 keys + id, queue, delay, run_at, count and up to FIELDS_MAX pairs;
 	 * a batch adds 2 keys, 2 numbers and a callback's pairs */
 	size_t cap = 17 + 2 * FIELDS_MAX + n * (4 + 5 + 2 * FIELDS_MAX);
-	size_t tsz = n * (4 * JQ_KEY_MAX + 7 * 24) + 11 * JQ_KEY_MAX + 8 * 24;
+	size_t tsz = n * (4 * JQ_KEY_MAX + 7 * 24) + 12 * JQ_KEY_MAX + 8 * 24;
 	a->argv = malloc(sizeof(*a->argv) * cap);
 	a->lens = malloc(sizeof(*a->lens) * cap);
 	a->text = malloc(tsz);
@@ -161,6 +161,7 @@ static int build(struct jq_enqueue_args *a, const struct jq_keys *k,
 		put_fields(&c, s, b ? b->id : 0, 0);
 		set_count(&c, count_at);
 	}
+	put_str(&c, k->prefix); /* after the jobs: where the per type counts go */
 	a->nargs = c.n - a->nkeys;
 	return 0;
 }

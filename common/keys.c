@@ -78,6 +78,14 @@ size_t jq_keys_queue_stats(const struct jq_keys *k, const char *q, char *buf)
 {
 	return fmt(buf, k->prefix, "queue-stats:", q);
 }
+size_t jq_keys_type_stats(const struct jq_keys *k, const char *q, char *buf)
+{
+	return fmt(buf, k->prefix, "type-stats:", q);
+}
+size_t jq_keys_worker_redis_errors(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "worker-redis-errors", "");
+}
 size_t jq_keys_paused(const struct jq_keys *k, char *buf)
 {
 	return fmt(buf, k->prefix, "paused", "");

@@ -37,6 +37,10 @@ size_t jq_keys_queues(const struct jq_keys *k, char *buf);               /* <p>q
 size_t jq_keys_wake_scheduled(const struct jq_keys *k, char *buf); /* <p>wake-scheduled */
 size_t jq_keys_queue_stats(const struct jq_keys *k, const char *q, char *buf); /* <p>queue-stats:<q> */
 size_t jq_keys_paused(const struct jq_keys *k, char *buf);        /* <p>paused set */
+/* <p>type-stats:<q> hash: per job type counts and histograms (common/metrics.h) */
+size_t jq_keys_type_stats(const struct jq_keys *k, const char *q, char *buf);
+/* <p>worker-redis-errors hash: the Redis troubles of all workers, by kind */
+size_t jq_keys_worker_redis_errors(const struct jq_keys *k, char *buf);
 size_t jq_keys_cancel_channel(const struct jq_keys *k, char *buf); /* <p>cancel channel */
 /* <p>idem:<key>: the id stored under an Idempotency-Key */
 size_t jq_keys_idempotency(const struct jq_keys *k, const char *key, char *buf);

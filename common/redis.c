@@ -13,6 +13,39 @@
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 2000
 
+/* per process: every connection of a broker or worker adds to the same counts */
+static uint64_t errors[JQ_REDIS_ERR_COUNT];
+
+uint64_t jq_redis_errors(enum jq_redis_error_kind kind) { return errors[kind]; }
+
+/* Error replies are counted where hiredis builds them: a reader with hiredis' own
+ * object functions, except that createString counts the errors it is given. This
+ * costs one comparison per reply element and sees every command's answer, whichever
+ * callback (or none) it goes to. */
+static redisReplyObjectFunctions counting_fn;
+static void *(*default_create_string)(const redisReadTask *, char *, size_t);
+
+static void *count_create_string(const redisReadTask *task, char *str, size_t len)
+{
+	if (task->type == REDIS_REPLY_ERROR)
+		errors[JQ_REDIS_ERR_REPLY]++;
+	return default_create_string(task, str, len);
+}
+
+static void count_error_replies(redisAsyncContext *ac)
+{
+	redisReader *reader = ac->c.reader;
+	if (!reader || !reader->fn)
+		return;
+	if (!default_create_string) {
+		counting_fn = *reader->fn;
+		default_create_string = reader->fn->createString;
+		counting_fn.createString = count_create_string;
+	}
+	if (reader->fn->createString == default_create_string)
+		reader->fn = &counting_fn;
+}
+
 struct jq_redis {
 	struct event_base *base;
 	struct jq_redis_url url;
@@ -52,6 +85,7 @@ static void on_connect(const redisAsyncContext *ac, int status)
 {
 	struct jq_redis *r = ac->data;
 	if (status != REDIS_OK) {
+		errors[JQ_REDIS_ERR_CONNECT]++;
 		jq_warn("redis %s: cannot connect to %s:%d: %s", r->name, r->url.host, r->url.port,
 			ac->errstr);
 		lost(r); /* hiredis frees ac after this returns */
@@ -61,9 +95,11 @@ static void on_connect(const redisAsyncContext *ac, int status)
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
 	struct jq_redis *r = ac->data;
-	if (!r->freeing)
+	if (!r->freeing) {
+		errors[JQ_REDIS_ERR_DISCONNECT]++;
 		jq_warn("redis %s: connection lost%s%s", r->name, status == REDIS_OK ? "" : ": ",
 			status == REDIS_OK ? "" : ac->errstr);
+	}
 	lost(r);
 }
 
@@ -93,6 +129,7 @@ static void connect_now(struct jq_redis *r)
 	redisAsyncContext *ac = r->url.unix_path[0] ? redisAsyncConnectUnix(r->url.unix_path)
 						    : redisAsyncConnect(r->url.host, r->url.port);
 	if (ac == NULL || ac->err) {
+		errors[JQ_REDIS_ERR_CONNECT]++;
 		jq_warn("redis %s: cannot connect: %s", r->name, ac ? ac->errstr : "out of memory");
 		if (ac)
 			redisAsyncFree(ac);
@@ -101,6 +138,7 @@ static void connect_now(struct jq_redis *r)
 	}
 	ac->data = r;
 	r->ac = ac;
+	count_error_replies(ac);
 	redisLibeventAttach(ac, r->base);
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);

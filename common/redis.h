@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "metrics.h"
 #include "redis_url.h"
 #include "scripts.h"
 
@@ -30,6 +31,11 @@ void jq_redis_free(struct jq_redis *r);
 
 /* The context while ready, else NULL. */
 redisAsyncContext *jq_redis_ctx(const struct jq_redis *r);
+
+/* How often this process met each kind of Redis trouble, over all its connections,
+ * since it started. Error replies are counted as they are parsed, whoever sent the
+ * command; a failed (re)connect attempt counts once per attempt. */
+uint64_t jq_redis_errors(enum jq_redis_error_kind kind);
 
 /* The integer in a reply element: an integer reply, or a string holding one;
  * dflt for anything else (nil, an error, junk). */

@@ -19,6 +19,8 @@ extern const char jq_lua_queues[];
 extern const char jq_lua_workers[];
 extern const char jq_lua_batch_status[];
 extern const char jq_lua_jobs[];
+extern const char jq_lua_stats[];
+extern const char jq_lua_metrics[];
 
 static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_ENQUEUE] = {"enqueue", jq_lua_enqueue, ""},
@@ -35,6 +37,8 @@ static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_WORKERS] = {"workers", jq_lua_workers, ""},
     [JQ_SCRIPT_BATCH_STATUS] = {"batch_status", jq_lua_batch_status, ""},
     [JQ_SCRIPT_JOBS] = {"jobs", jq_lua_jobs, ""},
+    [JQ_SCRIPT_STATS] = {"stats", jq_lua_stats, ""},
+    [JQ_SCRIPT_METRICS] = {"metrics", jq_lua_metrics, ""},
 };
 
 void jq_scripts_init(void)

@@ -46,6 +46,9 @@ struct jq_run {
 	char *outcome; /* result JSON or error text while the finish write is pending */
 	int outcome_ok; /* enum outcome in worker.c */
 	int64_t retry_delay_ms; /* backoff before a retry, chosen once per attempt */
+	int stats_series;	 /* its (queue, type) in the worker's stats, or -1 */
+	int64_t started_us;	 /* monotonic, when it started here */
+	int64_t run_us;		 /* how long it ran, once its outcome is known */
 	struct jq_run *prev, *next;
 };
 

@@ -25,6 +25,7 @@
 #define PROMOTE_BATCH "1000"
 #define REAP_BATCH "1000"
 #define FETCH_HEAD 2 /* fetch.lua's answer: dropped ids, rate-limit wait, then the jobs */
+#define FETCH_FIELDS 9 /* fetch.lua's entries per job (start_run reads them) */
 
 enum run_state {
 	RUN_RUNNING,   /* counted against concurrency; the handler owns the outcome */
@@ -77,6 +78,7 @@ static void run_finish(struct jq_run *run, enum outcome out, const char *text)
 	if (run->state != RUN_RUNNING)
 		return;
 	run->state = RUN_FINISHING;
+	run->run_us = jq_mono_us() - run->started_us;
 	w->running--;
 	if (run->timeout_ev)
 		evtimer_del(run->timeout_ev);
@@ -145,6 +147,12 @@ static void outcome_written(struct jq_run *run, const redisReply *r)
 			 r->str);
 	} else {
 		long long code = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+		/* finish.lua's codes: 1 completed, 2 retry scheduled, 3 dead, 4 cancelled */
+		static const enum jq_stat stat_of_code[] = {0, JQ_STAT_COMPLETED, JQ_STAT_RETRIED,
+							    JQ_STAT_FAILED, JQ_STAT_CANCELLED};
+		if (run->outcome_ok != OUT_REQUEUE && code >= 1 && code <= 4)
+			jq_stats_finished(&run->w->stats, run->stats_series, stat_of_code[code],
+					  run->run_us);
 		if (code == 0)
 			jq_warn("job %" PRId64 ": lease lost before the outcome was written; outcome "
 				"dropped (the job runs again elsewhere)",
@@ -381,7 +389,7 @@ static void copy_name(char *dst, const redisReply *r)
 	dst[n] = '\0';
 }
 
-/* e: id, token, attempts, type, payload, timeout_ms, max_attempts, queue */
+/* e: id, token, attempts, type, payload, timeout_ms, max_attempts, queue, wait_ms */
 static void start_run(struct jq_worker *w, redisReply **e)
 {
 	struct jq_run *run = calloc(1, sizeof(*run));
@@ -399,6 +407,9 @@ static void start_run(struct jq_worker *w, redisReply **e)
 	run->max_attempts = jq_redis_reply_i64(e[6], 1);
 	copy_name(run->type, e[3]);
 	copy_name(run->queue, e[7]);
+	run->started_us = jq_mono_us();
+	run->stats_series = jq_stats_series(&w->stats, run->queue, run->type);
+	jq_stats_started(&w->stats, run->stats_series, jq_redis_reply_i64(e[8], 0) * 1000);
 	run->state = RUN_RUNNING;
 	run->next = w->runs;
 	if (w->runs)
@@ -520,9 +531,9 @@ static void on_fetch(redisAsyncContext *ac, void *reply, void *priv)
 				r->element[0]->element[i]->type == REDIS_REPLY_STRING
 				    ? r->element[0]->element[i]->str
 				    : "?");
-	int got = r->elements >= FETCH_HEAD ? (int)((r->elements - FETCH_HEAD) / 8) : 0;
+	int got = r->elements >= FETCH_HEAD ? (int)((r->elements - FETCH_HEAD) / FETCH_FIELDS) : 0;
 	for (int i = 0; i < got; i++)
-		start_run(w, &r->element[FETCH_HEAD + i * 8]);
+		start_run(w, &r->element[FETCH_HEAD + i * FETCH_FIELDS]);
 	/* element 1: ms until a queue held back by its rate limit may start jobs again; no
 	 * wake token comes for it, so a timer fetches then */
 	int64_t rate_wait = r->elements > 1 ? jq_redis_reply_i64(r->element[1], 0) : 0;
@@ -758,6 +769,7 @@ static void beat_tick(evutil_socket_t fd, short what, void *arg)
 	free(argv);
 	free(ids);
 	free(info);
+	jq_stats_flush(&w->stats, w->cmd, &w->keys);
 	reap(w);
 	for (struct jq_run *r = w->runs; r; r = r->next)
 		if (r->state == RUN_FINISHING)
@@ -840,6 +852,8 @@ static void deregister(struct jq_worker *w)
 	jq_keys_workers(&w->keys, kworkers);
 	jq_keys_worker(&w->keys, w->id, kinfo);
 	jq_keys_worker_jobs(&w->keys, w->id, kjobs);
+	/* the last counts go first, on the same connection, so they land before we exit */
+	jq_stats_flush(&w->stats, w->cmd, &w->keys);
 	if (ac && redisAsyncCommand(ac, NULL, NULL, "ZREM %s %s", kworkers, w->id) == REDIS_OK &&
 	    redisAsyncCommand(ac, on_deregistered, w, "DEL %s %s", kinfo, kjobs) == REDIS_OK) {
 		struct timeval tv = {1, 0}; /* Redis gone quiet: leave anyway */
@@ -985,6 +999,7 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 		return -1;
 	}
 	w->started_at_ms = jq_now_ms();
+	jq_stats_init(&w->stats);
 	srandom((unsigned)(jq_mono_us() ^ getpid()));
 	w->beat_timer = event_new(base, -1, EV_PERSIST, beat_tick, w);
 	struct timeval tv = {cfg->heartbeat_ms / 1000, (cfg->heartbeat_ms % 1000) * 1000};
@@ -1026,6 +1041,7 @@ void jq_worker_release(struct jq_worker *w)
 	}
 	jq_exec_free(w->exec); /* children of stopped exec jobs: killed and reaped */
 	jq_curl_loop_free(w->curl);
+	jq_stats_release(&w->stats); /* after w->cmd: its last report's callback touched it */
 	if (w->beat_timer)
 		event_free(w->beat_timer);
 	if (w->promote_timer)

@@ -17,6 +17,7 @@
 #include "handler.h"
 #include "keys.h"
 #include "redis.h"
+#include "stats.h"
 
 #define JQ_WORKER_MAX_QUEUES 16
 #define JQ_WORKER_FETCH_BATCH 32
@@ -70,6 +71,7 @@ struct jq_worker {
 	struct event *beat_timer, *promote_timer, *stop_timer, *sigterm, *sigint;
 	int64_t promote_at_ms; /* when promote_timer fires next */
 	int64_t completed, failed, retried; /* counters for the log */
+	struct jq_stats stats;              /* per (queue, type), reported with the beat */
 	/* outcomes waiting to go to Redis together at the end of this loop turn */
 	struct jq_run **outbox;
 	size_t outbox_len, outbox_cap;

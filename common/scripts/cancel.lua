@@ -2,13 +2,13 @@
 -- runs; a running one is marked, and its worker is told on the cancel channel (and by its
 -- next heartbeat) to stop it and finish it as cancelled.
 -- KEYS[1] job hash, KEYS[2] scheduled zset
--- ARGV[1] id, ARGV[2] key prefix (queue, queue stats and channel names are built from it
+-- ARGV[1] id, ARGV[2] key prefix (queue, queue and type stats and channel names are built from it
 --   and the job's queue), ARGV[3] keep cancelled jobs ms
 -- A pending job is taken out of the list of its priority (lib/queue.lua).
 -- Returns 1 cancelled now, 2 running (stop requested), 3 already finished, 0 unknown job.
 -- @include queue
 -- @include batch
-local f = redis.call('HMGET', KEYS[1], 'state', 'queue', 'priority', 'batch')
+local f = redis.call('HMGET', KEYS[1], 'state', 'queue', 'priority', 'batch', 'type')
 if not f[1] then
   return 0
 end
@@ -26,6 +26,7 @@ if f[1] == 'pending' or f[1] == 'scheduled' then
   redis.call('HSET', KEYS[1], 'state', 'cancelled', 'finished_at', now)
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('HINCRBY', qstats, 'cancelled', 1)
+  redis.call('HINCRBY', ARGV[2] .. 'type-stats:' .. q, (f[5] or '') .. '|cancelled', 1)
   redis.call('PUBLISH', KEYS[1] .. ':events', 'cancelled')
   if f[4] then
     batch_count(ARGV[2], f[4], 'cancelled', 1, now)

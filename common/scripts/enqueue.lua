@@ -8,7 +8,9 @@
 --   ("<prefix>job:", to read the state of the job an idempotency key names), ARGV[3] the
 --   unique key prefix ("<prefix>unique:"), ARGV[4] the length L of the batch section that
 --   follows (0: the jobs are no batch), then per job: id, queue name, delay ms (0: none),
---   run at epoch ms (0: none), n, then n values: the envelope as name, value pairs
+--   run at epoch ms (0: none), n, then n values: the envelope as name, value pairs (one of
+--   them 'type'); after the last job, the key prefix (per type counts:
+--   '<prefix>type-stats:<queue>', as finish builds queue stats keys)
 -- A pending job goes to the list of its priority (lib/queue.lua; the 'priority' pair, absent
 -- at 0). A job with a 'unique_key' pair is refused while the job stored under that key
 -- (<prefix>unique:<key>) is pending, scheduled or running; once that job has ended or its
@@ -89,6 +91,7 @@ local woken = {}
 local maxid = 0
 local scheduled = 0
 local counts = {} -- queue stats key -> {enqueued, scheduled}
+local by_type = {} -- queue -> type -> jobs
 for k = 7, #KEYS, 4 do
   local job = per_job[(k - 3) / 4]
   local n = tonumber(ARGV[a + 4])
@@ -130,6 +133,17 @@ for k = 7, #KEYS, 4 do
     end
   end
   if tonumber(ARGV[a]) > maxid then maxid = tonumber(ARGV[a]) end
+  for j = a + 5, a + 4 + n, 2 do
+    if ARGV[j] == 'type' then
+      local q = by_type[ARGV[a + 1]]
+      if not q then
+        q = {}
+        by_type[ARGV[a + 1]] = q
+      end
+      q[ARGV[j + 1]] = (q[ARGV[j + 1]] or 0) + 1
+      break
+    end
+  end
   a = a + 5 + n
 end
 if scheduled > 0 and redis.call('LLEN', KEYS[5]) == 0 then
@@ -144,6 +158,12 @@ for key, c in pairs(counts) do
   redis.call('HINCRBY', key, 'enqueued', c[1])
   if c[2] > 0 then
     redis.call('HINCRBY', key, 'scheduled', c[2])
+  end
+end
+for q, types in pairs(by_type) do
+  local key = ARGV[a] .. 'type-stats:' .. q
+  for ty, n in pairs(types) do
+    redis.call('HINCRBY', key, ty .. '|enqueued', n)
   end
 end
 if ARGV[1] ~= '0' then

@@ -12,10 +12,11 @@ local moved = 0
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[1], id)
   local jk = ARGV[2] .. 'job:' .. id
-  local f = redis.call('HMGET', jk, 'state', 'queue', 'priority')
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'priority', 'run_at')
   f[2] = f[2] or 'default' -- not stored at its default
   if f[1] == 'scheduled' then
-    redis.call('HSET', jk, 'state', 'pending')
+    -- runnable since its due time (what the wait-time histogram measures from)
+    redis.call('HSET', jk, 'state', 'pending', 'ready_at', f[4] or now)
     redis.call('HINCRBY', ARGV[2] .. 'queue-stats:' .. f[2], 'scheduled', -1)
     redis.call('HDEL', jk, 'run_at')
     redis.call('PUBLISH', jk .. ':events', 'pending')

@@ -22,19 +22,21 @@ local function recover(id, why)
   local jk = prefix .. 'job:' .. id
   redis.call('ZREM', KEYS[1], id)
   local f = redis.call('HMGET', jk, 'state', 'queue', 'recoveries', 'cancel_requested',
-                      'priority', 'batch')
+                      'priority', 'batch', 'type')
   if f[1] ~= 'running' then
     return
   end
   f[2] = f[2] or 'default' -- not stored at its default
   local n = tonumber(f[3] or '0') + 1
   local qstats = prefix .. 'queue-stats:' .. f[2]
+  local tstats, ty = prefix .. 'type-stats:' .. f[2], (f[7] or '') .. '|'
   redis.call('HINCRBY', qstats, 'running', -1)
   if f[4] then
     -- its cancellation was asked for while it ran: it ends here, it does not run again
     redis.call('HSET', jk, 'state', 'cancelled', 'finished_at', now)
     redis.call('PEXPIRE', jk, ARGV[8])
     redis.call('HINCRBY', qstats, 'cancelled', 1)
+    redis.call('HINCRBY', tstats, ty .. 'cancelled', 1)
     redis.call('PUBLISH', jk .. ':events', 'cancelled')
     if f[6] then
       batch_count(prefix, f[6], 'cancelled', 1, now)
@@ -43,6 +45,7 @@ local function recover(id, why)
   end
   if n > tonumber(ARGV[4]) then
     redis.call('HINCRBY', qstats, 'failed', 1)
+    redis.call('HINCRBY', tstats, ty .. 'failed', 1)
     redis.call('HSET', jk, 'state', 'failed', 'recoveries', n, 'finished_at', now,
                'error', 'lost its worker ' .. (n - 1) .. ' times (' .. why .. '); not retried')
     redis.call('ZADD', KEYS[3], now, id)
@@ -56,9 +59,10 @@ local function recover(id, why)
   end
   -- the attempt did not fail, its worker did: do not spend it
   redis.call('HINCRBY', jk, 'attempts', -1)
-  redis.call('HSET', jk, 'state', 'pending', 'recoveries', n)
+  redis.call('HSET', jk, 'state', 'pending', 'recoveries', n, 'ready_at', now)
   redis.call('HDEL', jk, 'worker', 'started_at', 'done', 'total')
   redis.call('HINCRBY', qstats, 'recovered', 1)
+  redis.call('HINCRBY', tstats, ty .. 'recovered', 1)
   redis.call('PUBLISH', jk .. ':events', 'pending')
   jq_push(prefix .. 'q:' .. f[2], jq_prio(f[5]), id, 'RPUSH')
   local wake = prefix .. 'wake:' .. f[2]

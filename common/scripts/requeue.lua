@@ -22,8 +22,10 @@ if cur[3] then
   redis.call('PUBLISH', KEYS[1] .. ':events', 'cancelled')
   return 1
 end
+local t = redis.call('TIME')
 redis.call('HINCRBY', KEYS[1], 'attempts', -1)
-redis.call('HSET', KEYS[1], 'state', 'pending')
+redis.call('HSET', KEYS[1], 'state', 'pending',
+           'ready_at', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
 redis.call('HDEL', KEYS[1], 'worker', 'started_at', 'done', 'total')
 -- workers pop from the right: RPUSH puts it first in line
 jq_push(KEYS[3], jq_prio(cur[4]), ARGV[1], 'RPUSH')
