@@ -7,6 +7,7 @@
 #include <string.h>
 
 #define FIELDS_MAX 8 /* name, value pairs one job stores besides state and created_at */
+#define I64_TEXT 24  /* room for one printed int64 and its NUL */
 
 /* argv[] is filled through this cursor; numbers are printed into one text buffer */
 struct cursor {
@@ -52,7 +53,7 @@ int jq_enqueue_args_build(struct jq_enqueue_args *a, const struct jq_keys *k,
 		idem = "";
 	/* per job: 4 keys + id, queue, delay, run_at, count and up to FIELDS_MAX pairs */
 	size_t cap = 8 + n * (4 + 5 + 2 * FIELDS_MAX);
-	size_t tsz = n * (4 * JQ_KEY_MAX + 7 * 24) + 8 * JQ_KEY_MAX + 2 * 24;
+	size_t tsz = n * (4 * JQ_KEY_MAX + 8 * I64_TEXT) + 8 * JQ_KEY_MAX + 2 * I64_TEXT;
 	a->argv = malloc(sizeof(*a->argv) * cap);
 	a->lens = malloc(sizeof(*a->lens) * cap);
 	a->text = malloc(tsz);
@@ -103,6 +104,12 @@ int jq_enqueue_args_build(struct jq_enqueue_args *a, const struct jq_keys *k,
 		if (s->timeout_ms) {
 			put_str(&c, "timeout_ms");
 			put_i64(&c, s->timeout_ms);
+		}
+		if (s->schedule[0]) { /* a job a periodic schedule made */
+			put_str(&c, "schedule");
+			put_str(&c, s->schedule);
+			put_str(&c, "schedule_tick");
+			put_i64(&c, s->schedule_tick_ms);
 		}
 		/* a null payload is not stored either (workers read a missing one as null) */
 		static const char nil_payload[] = {(char)0x92, 0x01, (char)0xc0};

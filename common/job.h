@@ -46,6 +46,10 @@ struct jq_job_spec {
 	int64_t delay_ms;     /* run this long after enqueue (0: at once) */
 	int64_t run_at_ms;    /* or at this wall-clock time, epoch ms (0: not set) */
 	msgpack_sbuffer payload; /* [version, value]; owned, freed by _release */
+	/* set by the cron firer only (never from a request): the schedule that made
+	 * the job and the tick it was made for, epoch ms; "" and 0 otherwise */
+	char schedule[JQ_QUEUE_NAME_MAX + 1];
+	int64_t schedule_tick_ms;
 };
 
 /* Sets the defaults and an empty payload buffer. */

@@ -17,6 +17,9 @@ extern const char jq_lua_dead[];
 extern const char jq_lua_cancel[];
 extern const char jq_lua_queues[];
 extern const char jq_lua_workers[];
+extern const char jq_lua_schedules[];
+extern const char jq_lua_cron_due[];
+extern const char jq_lua_cron_claim[];
 
 static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_ENQUEUE] = {"enqueue", jq_lua_enqueue, ""},
@@ -31,6 +34,9 @@ static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_CANCEL] = {"cancel", jq_lua_cancel, ""},
     [JQ_SCRIPT_QUEUES] = {"queues", jq_lua_queues, ""},
     [JQ_SCRIPT_WORKERS] = {"workers", jq_lua_workers, ""},
+    [JQ_SCRIPT_SCHEDULES] = {"schedules", jq_lua_schedules, ""},
+    [JQ_SCRIPT_CRON_DUE] = {"cron_due", jq_lua_cron_due, ""},
+    [JQ_SCRIPT_CRON_CLAIM] = {"cron_claim", jq_lua_cron_claim, ""},
 };
 
 void jq_scripts_init(void)
