@@ -263,8 +263,7 @@ static int content_type_is(struct evhttp_request *req, const char *want)
 	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* The body as JSON, or an error reply (400 or 415) and NULL. */
-static json_t *json_body(struct evhttp_request *req)
+json_t *jq_json_body(struct evhttp_request *req)
 {
 	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 	/* curl -d sends form-urlencoded by default: read that as JSON too */
@@ -302,7 +301,7 @@ void jq_api_post_job(struct jq_broker *b, struct evhttp_request *req, const char
 			goto fail;
 		}
 	} else {
-		json_t *obj = json_body(req);
+		json_t *obj = jq_json_body(req);
 		if (!obj)
 			goto fail;
 		int rc = jq_job_spec_from_json(spec, obj, err, sizeof(err));
@@ -327,7 +326,7 @@ void jq_api_post_jobs_bulk(struct jq_broker *b, struct evhttp_request *req, cons
 			       "'Idempotency-Key' is for POST /jobs and the seed endpoints, not bulk");
 		return;
 	}
-	json_t *arr = json_body(req);
+	json_t *arr = jq_json_body(req);
 	if (!arr)
 		return;
 	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
@@ -463,6 +462,9 @@ static json_t *job_json(int64_t id, const redisReply *r)
 	json_object_set_new(j, "started_at", time_or_null(FIELD("started_at")));
 	json_object_set_new(j, "finished_at", time_or_null(FIELD("finished_at")));
 	json_object_set_new(j, "worker", str_or_null(FIELD("worker")));
+	/* a job a periodic schedule made: which, and for which tick */
+	json_object_set_new(j, "schedule", str_or_null(FIELD("schedule")));
+	json_object_set_new(j, "schedule_tick", time_or_null(FIELD("schedule_tick")));
 #undef FIELD
 	return j;
 }

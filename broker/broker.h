@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "cron_fire.h"
 #include "job.h"
 #include "keys.h"
 #include "redis.h"
@@ -32,6 +33,7 @@ struct jq_broker_config {
 	int64_t keep_failed_ms;
 	int64_t keep_cancelled_ms;
 	int64_t idempotency_window_ms;
+	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 };
 
 struct jq_broker {
@@ -40,6 +42,7 @@ struct jq_broker {
 	struct evhttp_bound_socket *sock;
 	struct jq_redis *redis;
 	struct jq_events *events; /* SSE streams (events.h) */
+	struct jq_cron_firer *cron; /* fires periodic schedules (cron_fire.h) */
 	struct jq_keys keys;
 	struct jq_broker_config cfg;
 	int64_t in_flight; /* requests waiting on Redis */
@@ -81,6 +84,9 @@ void jq_reply_unavailable(struct evhttp_request *req);
 /* Replies {"error": {"code", "message"}}. */
 void jq_reply_error(struct evhttp_request *req, int status, const char *code, const char *fmt,
 		    ...) __attribute__((format(printf, 4, 5)));
+/* The body as JSON (Content-Type JSON, form-urlencoded or none), or an error reply
+ * (400 or 415) and NULL. */
+json_t *jq_json_body(struct evhttp_request *req);
 /* The request's query parameters, parsed; the caller frees with evhttp_clear_headers. */
 int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out);
 
@@ -115,6 +121,7 @@ jq_route_fn jq_api_start_task, jq_api_task_status, jq_api_send_notification,
     jq_api_send_notification_sync, jq_api_post_job, jq_api_get_job, jq_api_healthz,
     jq_api_dead_list, jq_api_dead_retry, jq_api_dead_purge, jq_api_post_jobs_bulk,
     jq_api_cancel_job, jq_api_queues, jq_api_queue, jq_api_queue_action, jq_api_workers,
-    jq_api_metrics, jq_api_job_events, jq_api_openapi;
+    jq_api_metrics, jq_api_job_events, jq_api_openapi, jq_api_schedules, jq_api_schedule,
+    jq_api_post_schedule, jq_api_put_schedule, jq_api_delete_schedule;
 
 #endif

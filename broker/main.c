@@ -15,6 +15,7 @@ int main(int argc, char **argv)
 	    .max_body = JQ_BROKER_DEFAULT_MAX_BODY,
 	    .keep_cancelled_ms = 24 * 3600 * 1000LL,
 	    .idempotency_window_ms = 24 * 3600 * 1000LL,
+	    .schedule_file = "",
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -29,6 +30,8 @@ int main(int argc, char **argv)
 	    {"idempotency-window-ms", "JOBQ_IDEMPOTENCY_WINDOW_MS", JQ_OPT_INT,
 	     &cfg.idempotency_window_ms, 1000, 365LL * 24 * 3600 * 1000,
 	     "how long an Idempotency-Key keeps answering with its first job"},
+	    {"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg.schedule_file, 0, 4096,
+	     "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
 	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
 	     "debug, info, warn or error"},

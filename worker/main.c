@@ -29,6 +29,7 @@ int main(int argc, char **argv)
 	    .smtp_user = "",
 	    .smtp_password = "",
 	    .smtp_timeout_ms = 30000,
+	    .schedule_file = "",
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -66,6 +67,8 @@ int main(int argc, char **argv)
 	     "SMTP password (prefer the environment variable)"},
 	    {"smtp-timeout-ms", "JOBQ_SMTP_TIMEOUT_MS", JQ_OPT_INT, &cfg.smtp_timeout_ms, 100,
 	     3600000, "time limit of one SMTP send"},
+	    {"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg.schedule_file, 0, 4096,
+	     "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
 	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
 	     "debug, info, warn or error"},

@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <stdint.h>
 
+#include "cron_fire.h"
 #include "handler.h"
 #include "keys.h"
 #include "redis.h"
@@ -39,6 +40,7 @@ struct jq_worker_config {
 	const char *smtp_user;
 	const char *smtp_password;
 	int64_t smtp_timeout_ms;
+	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 };
 
 struct jq_worker {
@@ -46,6 +48,7 @@ struct jq_worker {
 	struct jq_worker_config cfg;
 	struct jq_keys keys;
 	struct jq_redis *cmd, *blk, *sub; /* sub: the cancel channel */
+	struct jq_cron_firer *cron; /* fires periodic schedules on cmd (cron_fire.h) */
 	struct jq_pool *pool;
 	struct jq_curl_loop *curl;
 	char id[JQ_WORKER_ID_MAX + 1];
