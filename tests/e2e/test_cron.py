@@ -9,6 +9,7 @@ the same path as 5-field schedules. Timing precision is measured in
 bench/cron.py, not asserted here: only "once per tick", "in the future" and
 "eventually" are."""
 import datetime
+import json
 import os
 import sys
 import time
@@ -166,6 +167,52 @@ class CronApiTest(CronMixin, E2ETestCase):
         self.assertError(self.env.http("POST", "/schedules", {
             "name": "swap", "cron": "* * * * *", "job": {"type": "noop"}}), 409, "conflict")
         self.assertEqual(self.env.http("DELETE", "/schedules/swap").status, 204)
+
+    def test_jobctl(self):
+        p = self.jobctl("schedule", "add", "ctl-fast", EVERY_SECOND, '{"type": "noop"}')
+        self.assertEqual(p.returncode, 0, self.describe(p))
+        self.assertRegex(p.out, r"^schedule ctl-fast created, next run \d{4}-\d\d-\d\dT")
+        p = self.jobctl("schedule", "add", "ctl-fast", "0 1 * * *", '{"type": "noop"}')
+        self.assertEqual(p.returncode, 1, self.describe(p))
+        self.assertIn("conflict", p.err)
+        p = self.jobctl("schedule", "add", "ctl-day", "0 1 * * *", '{"type": "hash"}',
+                        "--replace")
+        self.assertEqual(p.returncode, 0, self.describe(p))
+        self.assertIn("schedule ctl-day created, next run ", p.out)
+        p = self.jobctl("schedule", "add", "--replace", "ctl-day", "0 2 * * *",
+                        '{"type": "hash"}')
+        self.assertEqual(p.returncode, 0, self.describe(p))
+        self.assertIn("schedule ctl-day replaced, next run ", p.out)
+        self.assertIn("T02:00:00.000Z", p.out)
+        p = self.jobctl("schedule", "add", "ctl-bad", "0 0 * * FUN", '{"type": "noop"}')
+        self.assertEqual(p.returncode, 1, self.describe(p))
+        self.assertIn("'cron': day-of-week", p.err)
+        p = self.jobctl("schedule", "add", "ctl-bad", "* * * * *", "[1]")
+        self.assertEqual(p.returncode, 2, self.describe(p))
+        wait_until(lambda: self.get("ctl-fast")["last_job_id"], 10, "a firing", env=self.env)
+        p = self.jobctl("schedules")
+        self.assertEqual(p.returncode, 0, self.describe(p))
+        lines = p.out.splitlines()
+        self.assertEqual(lines[0].split()[:3], ["NAME", "CRON", "NEXT"], p.out)
+        rows = {l.split()[0]: l for l in lines[1:]}
+        self.assertIn("0 2 * * *", rows["ctl-day"])
+        self.assertIn(EVERY_SECOND, rows["ctl-fast"])
+        p = self.jobctl("schedules", "ctl-day")
+        self.assertEqual(p.returncode, 0, self.describe(p))
+        self.assertIn("cron: 0 2 * * *\n", p.out)
+        self.assertIn('job: {"type":"hash"}\n', p.out)
+        p = self.jobctl("--json", "schedules")
+        names = [s["name"] for s in json.loads(p.out)["schedules"]]
+        self.assertTrue({"ctl-day", "ctl-fast"} <= set(names), names)
+        for n in ("ctl-fast", "ctl-day"):
+            p = self.jobctl("schedule", "rm", n)
+            self.assertEqual((p.returncode, p.out), (0, "schedule %s deleted\n" % n),
+                             self.describe(p))
+        p = self.jobctl("schedule", "rm", "ctl-day")
+        self.assertEqual(p.returncode, 1, self.describe(p))
+        self.assertIn("no schedule 'ctl-day'", p.err)
+        p = self.jobctl("schedules", "ctl-day")
+        self.assertEqual(p.returncode, 1, self.describe(p))
 
     def test_bad_input_names_the_field(self):
         before = self.env.redis.keys("jobq:*")
