@@ -50,6 +50,8 @@ int main(int argc, char **argv)
 	struct jq_broker b;
 	if (!base || jq_broker_init(&b, base, &cfg, err, sizeof(err)) != 0) {
 		jq_error("%s", base ? err : "cannot create the event loop");
+		if (base)
+			event_base_free(base); /* a clean exit for the leak checker */
 		return 1;
 	}
 	rc = jq_broker_run(&b);

@@ -92,6 +92,8 @@ int main(int argc, char **argv)
 	struct jq_worker w;
 	if (!base || jq_worker_init(&w, base, &cfg, err, sizeof(err)) != 0) {
 		jq_error("%s", base ? err : "cannot create the event loop");
+		if (base)
+			event_base_free(base); /* a clean exit for the leak checker */
 		return 1;
 	}
 	rc = jq_worker_run(&w);
