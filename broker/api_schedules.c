@@ -65,8 +65,8 @@ static int path_name(struct evhttp_request *req, const char *arg)
 
 static json_t *time_pair(json_t *obj, const char *name, const char *ms_name, int64_t ms)
 {
-	char when[32];
 	if (ms > 0) {
+		char when[32];
 		jq_format_rfc3339(ms, when);
 		json_object_set_new(obj, name, json_string(when));
 		json_object_set_new(obj, ms_name, json_integer(ms));

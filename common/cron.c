@@ -297,7 +297,7 @@ static int day_matches(const struct jq_cron *c, const struct civil *t)
 
 /* Moves t to the first second of the next unit (dir > 0) or to the last second
  * of the previous one (dir < 0). unit: 0 month, 1 day, 2 hour, 3 minute, 4 second. */
-static void step(struct civil *t, int unit, int dir)
+static void move(struct civil *t, int unit, int dir)
 {
 	if (dir > 0) {
 		switch (unit) {
@@ -372,15 +372,15 @@ static int search(const struct jq_cron *c, int64_t t0, int dir, int64_t *out)
 	int64_t limit = t.y + (dir > 0 ? JQ_CRON_SEARCH_YEARS : -JQ_CRON_SEARCH_YEARS);
 	while (dir > 0 ? t.y <= limit : t.y >= limit) {
 		if (!(c->month >> t.mon & 1))
-			step(&t, 0, dir);
+			move(&t, 0, dir);
 		else if (!day_matches(c, &t))
-			step(&t, 1, dir);
+			move(&t, 1, dir);
 		else if (!(c->hour >> t.h & 1))
-			step(&t, 2, dir);
+			move(&t, 2, dir);
 		else if (!(c->minute >> t.min & 1))
-			step(&t, 3, dir);
+			move(&t, 3, dir);
 		else if (!(c->second >> t.s & 1))
-			step(&t, 4, dir);
+			move(&t, 4, dir);
 		else {
 			*out = secs_from_civil(&t);
 			return 0;
