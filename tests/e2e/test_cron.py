@@ -377,5 +377,74 @@ class CronConfigTest(CronMixin, FreshEnvTestCase):
         self.assertNotIn(" error ", self.env.broker_proc.log_text())
 
 
+class CronClaimScriptTest(E2ETestCase):
+    """cron_claim.lua on its own, against a bare Redis: the compare-and-set that
+    keeps firers which picked different ticks (or a deleted schedule) from
+    storing a job, whatever the timing."""
+
+    @classmethod
+    def setUpEnv(cls, env):
+        env.start_redis()
+        with open(os.path.join(harness.REPO, "common", "scripts", "cron_claim.lua")) as f:
+            cls.sha = env.redis.execute("SCRIPT", "LOAD", f.read()).decode()
+
+    def claim(self, name, read, tick, nxt, job):
+        idem = "t:idem:cron:%s:%d" % (name, tick // 1000)
+        return self.env.redis.execute("EVALSHA", self.sha, 3, "t:schedule-next",
+                                      "t:schedule-state", idem, name, read, tick, nxt, job,
+                                      3600000)
+
+    def test_one_claim_per_read(self):
+        r = self.env.redis
+        r.execute("ZADD", "t:schedule-next", 10000, "a")
+        # firer 1 picked tick 10 s, firer 2 (a later clock) tick 11 s; both read 10000
+        self.assertEqual(self.claim("a", 10000, 10000, 11000, 7), 1)
+        self.assertEqual(self.claim("a", 10000, 11000, 12000, 8), 0)
+        self.assertEqual(r.execute("ZSCORE", "t:schedule-next", "a"), b"11000")
+        # the loser's key is marked, so the enqueue in its MULTI stores nothing
+        self.assertEqual(r.execute("GET", "t:idem:cron:a:11"), b"0")
+        self.assertGreater(r.execute("PTTL", "t:idem:cron:a:11"), 0)
+        state = json.loads(r.execute("HGET", "t:schedule-state", "a"))
+        self.assertEqual((state["last_tick"], state["last_job_id"]), (10000, 7))
+        # tick 11 s is due now: its winner clears the loser's mark and fires it
+        self.assertEqual(self.claim("a", 11000, 11000, 12000, 9), 1)
+        self.assertIsNone(r.execute("GET", "t:idem:cron:a:11"))
+        # a key that names a job already (a tick stored before) is kept and recorded
+        r.execute("SET", "t:idem:cron:a:12", "5")
+        self.assertEqual(self.claim("a", 12000, 12000, 13000, 10), 1)
+        self.assertEqual(r.execute("GET", "t:idem:cron:a:12"), b"5")
+        state = json.loads(r.execute("HGET", "t:schedule-state", "a"))
+        self.assertEqual(state["last_job_id"], 5)
+
+    def test_deleted_schedule_fires_nothing(self):
+        r = self.env.redis
+        r.execute("ZADD", "t:schedule-next", 20000, "gone")
+        r.execute("ZREM", "t:schedule-next", "gone")  # DELETE came first
+        self.assertEqual(self.claim("gone", 20000, 20000, 21000, 3), 0)
+        self.assertEqual(r.execute("GET", "t:idem:cron:gone:20"), b"0")
+        self.assertIsNone(r.execute("ZSCORE", "t:schedule-next", "gone"))
+        self.assertEqual(r.execute("HEXISTS", "t:schedule-state", "gone"), 0)
+
+
+class CronRedisRestartTest(CronMixin, FreshEnvTestCase):
+    @classmethod
+    def setUpEnv(cls, env):
+        env.start_redis(appendonly=True)
+        env.start_broker()
+        env.start_worker()
+
+    def test_firing_resumes_after_a_redis_restart(self):
+        self.create("survivor")
+        wait_until(lambda: len(jobs_of(self.env, "survivor")) >= 2, 10, "two ticks",
+                   env=self.env)
+        self.env.restart_redis(downtime=1.5)
+        before = max(jobs_of(self.env, "survivor"))
+        wait_until(lambda: max(jobs_of(self.env, "survivor")) >= before + 2000, 15,
+                   "ticks after the restart", env=self.env)
+        jobs = self.assertOncePerTick("survivor")
+        for ids in jobs.values():
+            self.assertEqual(self.env.wait_job(ids[0], timeout=15)["state"], "completed")
+
+
 if __name__ == "__main__":
     harness.main()
