@@ -22,6 +22,8 @@ struct jq_cron_firer {
 	int busy;   /* a cron_due call or its firings are in flight */
 	int again;  /* a kick came while busy: look again when done */
 	int firing; /* firings of this round not yet answered */
+	uint64_t unreadable; /* due schedules this process could not read (a newer
+			      * writer's?); logged at 1, 2, 4, 8 ... so that it cannot flood */
 };
 
 /* One tick of one schedule being stored. */
@@ -159,7 +161,11 @@ static void fire(struct jq_cron_firer *f, const redisReply *name, int64_t due_ms
 	x->f = f;
 	x->due_ms = due_ms;
 	if (jq_schedule_from_def(&x->s, name->str, def->str, def->len, err, sizeof(err)) != 0) {
-		jq_error("schedule '%.64s' cannot fire: %s", name->str, err);
+		/* left due: a process that can read it (a newer version) fires it */
+		uint64_t n = ++f->unreadable;
+		if ((n & (n - 1)) == 0)
+			jq_error("schedule '%.64s' cannot fire here (%" PRIu64 " times so far): %s",
+				 name->str, n, err);
 		free(x);
 		return;
 	}
