@@ -22,8 +22,7 @@ struct jq_cron_firer {
 	int busy;   /* a cron_due call or its firings are in flight */
 	int again;  /* a kick came while busy: look again when done */
 	int firing; /* firings of this round not yet answered */
-	uint64_t unreadable; /* due schedules this process could not read (a newer
-			      * writer's?); logged at 1, 2, 4, 8 ... so that it cannot flood */
+	uint64_t unreadable; /* due schedules this process could not fire, see unreadable() */
 };
 
 /* One tick of one schedule being stored. */
@@ -38,6 +37,17 @@ struct fire {
 };
 
 static void scan(struct jq_cron_firer *f);
+
+/* A due schedule this process cannot read or whose job it refuses (one written by
+ * a newer version?): it is left due for a process that can, and logged at the 1st,
+ * 2nd, 4th, 8th ... time so that a firer looking every second cannot flood the log. */
+static void unreadable(struct jq_cron_firer *f, const char *name, const char *why)
+{
+	uint64_t n = ++f->unreadable;
+	if ((n & (n - 1)) == 0)
+		jq_error("schedule '%.64s' cannot fire here (%" PRIu64 " times so far): %s", name, n,
+			 why);
+}
 
 static void arm(struct jq_cron_firer *f, int64_t delay_ms)
 {
@@ -113,7 +123,7 @@ static void on_id(redisAsyncContext *ac, void *reply, void *priv)
 		goto fail;
 	x->id = id;
 	if (jq_schedule_job_spec(&x->s, x->tick_ms, &spec, err, sizeof(err)) != 0) {
-		jq_error("schedule '%s': its job template no longer passes: %s", x->s.name, err);
+		unreadable(f, x->s.name, err);
 		goto fail;
 	}
 	if (jq_enqueue_args_build(&a, &f->keys, &spec, 1, id, x->idem, JQ_CRON_IDEM_WINDOW_MS) !=
@@ -161,11 +171,7 @@ static void fire(struct jq_cron_firer *f, const redisReply *name, int64_t due_ms
 	x->f = f;
 	x->due_ms = due_ms;
 	if (jq_schedule_from_def(&x->s, name->str, def->str, def->len, err, sizeof(err)) != 0) {
-		/* left due: a process that can read it (a newer version) fires it */
-		uint64_t n = ++f->unreadable;
-		if ((n & (n - 1)) == 0)
-			jq_error("schedule '%.64s' cannot fire here (%" PRIu64 " times so far): %s",
-				 name->str, n, err);
+		unreadable(f, name->str, err);
 		free(x);
 		return;
 	}
