@@ -79,7 +79,7 @@ log() { printf '>> %s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # ---- processes: started here, stopped by PID --------------------------------------------
 PIDS=()
-REDIS_PID="" BROKER_PID="" WORKER_PIDS=()
+REDIS_PID="" BROKER_PID="" BROKER_PIDS=() WORKER_PIDS=()
 stop_pid() { # stop_pid PID [grace_s]: SIGTERM, then SIGKILL after the grace
 	local pid=$1 grace=${2:-10} i
 	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
@@ -131,12 +131,18 @@ start_redis() {
 	exit 1
 }
 
-start_broker() { # a fresh broker (its id blocks start from the current, flushed, Redis)
+start_broker() { # start_broker [COUNT]: fresh brokers (their id blocks start from the
+	# current, flushed, Redis); COUNT > 1 shares the port with --reuse-port
 	stop_broker
-	build-release/broker/jobq-broker --listen "$HTTP" --redis-url "$REDIS_URL" \
-		--log-level warn 2>>"$OUT/logs/broker.log" &
-	BROKER_PID=$!
-	PIDS+=("$BROKER_PID")
+	local k=${1:-1} j reuse=()
+	((k > 1)) && reuse=(--reuse-port)
+	for ((j = 0; j < k; j++)); do
+		build-release/broker/jobq-broker --listen "$HTTP" --redis-url "$REDIS_URL" \
+			--log-level warn "${reuse[@]}" 2>>"$OUT/logs/broker.log" &
+		BROKER_PIDS+=("$!")
+		PIDS+=("$!")
+	done
+	BROKER_PID=${BROKER_PIDS[0]} # the one the connection figures watch
 	local i
 	for i in $(seq 200); do
 		$JQLOAD throughput -n 1 -d 1 -p /healthz "$HTTP" >/dev/null 2>&1 && return 0
@@ -146,7 +152,9 @@ start_broker() { # a fresh broker (its id blocks start from the current, flushed
 	exit 1
 }
 stop_broker() {
-	if [ -n "$BROKER_PID" ]; then stop_pid "$BROKER_PID"; BROKER_PID=""; fi
+	local p
+	for p in "${BROKER_PIDS[@]}"; do stop_pid "$p"; done
+	BROKER_PIDS=() BROKER_PID=""
 }
 
 start_workers() { # start_workers COUNT [worker flags...]
@@ -287,6 +295,12 @@ for rep in $(seq "$REPS"); do
 		start_broker
 		res=$($JQLOAD throughput -c 64 -n "$N_CONC" -d 120 -X POST -p /jobs -b "$NOOP" --json "$HTTP") || true
 		record enq_c64 "$rep" "$res"
+		log "  $res"
+		log "enqueue: 64 keep-alive connections over 2 brokers on one port (--reuse-port)"
+		flush
+		start_broker 2
+		res=$($JQLOAD throughput -c 64 -n "$N_CONC" -d 120 -X POST -p /jobs -b "$NOOP" --json "$HTTP") || true
+		record enq_c64_b2 "$rep" "$res"
 		log "  $res"
 	fi
 

@@ -130,6 +130,9 @@ def main():
         "p99 %s ms" % fmt(d("enq_single", "latency_ms.p99"), 2))
     row("Enqueue: `POST /jobs`, 64 keep-alive connections (requests/s)", d("enq_c64", "req_per_s"),
         0, "≥ 60,000", ge(60000), L_EV16, "p99 %s ms" % fmt(d("enq_c64", "latency_ms.p99"), 2))
+    row("Enqueue: `POST /jobs`, 64 connections, 2 brokers on one port (`--reuse-port`) (requests/s)",
+        d("enq_c64_b2", "req_per_s"), 0, "≥ 60,000", ge(60000), L_EV16,
+        "p99 %s ms" % fmt(d("enq_c64_b2", "latency_ms.p99"), 2))
     row("Enqueue bulk: `POST /jobs/bulk`, 1,000 jobs per request, 1 connection (jobs/s)",
         d("enq_bulk", "jobs_per_s"), 0, "≥ 320,000", ge(320000), L_EV16,
         "%d samples (every bulk load of the run)" % len(d("enq_bulk", "jobs_per_s")))

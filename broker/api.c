@@ -9,6 +9,7 @@
 
 #include "broker.h"
 #include "codec.h"
+#include "job_json.h"
 #include "log.h"
 #include "util.h"
 
@@ -263,7 +264,7 @@ static int content_type_is(struct evhttp_request *req, const char *want)
 	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-json_t *jq_json_body(struct evhttp_request *req)
+json_t *jq_request_json(struct evhttp_request *req)
 {
 	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 	/* curl -d sends form-urlencoded by default: read that as JSON too */
@@ -301,7 +302,7 @@ void jq_api_post_job(struct jq_broker *b, struct evhttp_request *req, const char
 			goto fail;
 		}
 	} else {
-		json_t *obj = jq_json_body(req);
+		json_t *obj = jq_request_json(req);
 		if (!obj)
 			goto fail;
 		int rc = jq_job_spec_from_json(spec, obj, err, sizeof(err));
@@ -326,21 +327,29 @@ void jq_api_post_jobs_bulk(struct jq_broker *b, struct evhttp_request *req, cons
 			       "'Idempotency-Key' is for POST /jobs and the seed endpoints, not bulk");
 		return;
 	}
-	json_t *arr = jq_json_body(req);
+	json_t *arr = jq_request_json(req);
 	if (!arr)
 		return;
+	size_t n;
+	struct jq_job_spec *specs = jq_specs_from_json(req, arr, "the body", &n);
+	json_decref(arr);
+	if (specs)
+		jq_broker_enqueue(b, req, specs, n, bulk_reply);
+}
+
+struct jq_job_spec *jq_specs_from_json(struct evhttp_request *req, const json_t *arr,
+				       const char *what, size_t *nout)
+{
 	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n == 0 || n > JQ_BULK_MAX) {
-		jq_reply_error(req, 400, "invalid_argument",
-			       "the body must be a JSON array of 1 to %d jobs", JQ_BULK_MAX);
-		json_decref(arr);
-		return;
+		jq_reply_error(req, 400, "invalid_argument", "%s must be a JSON array of 1 to %d jobs",
+			       what, JQ_BULK_MAX);
+		return NULL;
 	}
 	struct jq_job_spec *specs = calloc(n, sizeof(*specs));
 	if (!specs) {
-		json_decref(arr);
 		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
-		return;
+		return NULL;
 	}
 	size_t i = 0;
 	for (; i < n; i++) {
@@ -351,123 +360,17 @@ void jq_api_post_jobs_bulk(struct jq_broker *b, struct evhttp_request *req, cons
 			break;
 		}
 	}
-	json_decref(arr);
 	if (i < n) { /* one bad job refuses the whole request: nothing is stored */
 		for (size_t k = 0; k <= i; k++)
 			jq_job_spec_release(&specs[k]);
 		free(specs);
-		return;
+		return NULL;
 	}
-	jq_broker_enqueue(b, req, specs, n, bulk_reply);
+	*nout = n;
+	return specs;
 }
 
 /* ---- GET /jobs/{id} ---- */
-
-static json_t *time_or_null(const char *ms)
-{
-	int64_t v;
-	if (!ms || jq_parse_i64(ms, 0, INT64_MAX, &v) != 0)
-		return json_null();
-	char buf[32];
-	jq_format_rfc3339(v, buf);
-	return json_string(buf);
-}
-
-static json_t *int_field(const char *s)
-{
-	int64_t v = 0;
-	if (s)
-		jq_parse_i64(s, INT64_MIN, INT64_MAX, &v);
-	return json_integer(v);
-}
-
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
-
-static const char *field_get(const char *f[][2], size_t nf, const char *name)
-{
-	for (size_t i = 0; i < nf; i++)
-		if (f[i][0] && strcmp(f[i][0], name) == 0)
-			return f[i][1];
-	return NULL;
-}
-
-static json_t *job_json(int64_t id, const redisReply *r)
-{
-	/* HGETALL: name, value, name, value ... */
-	const char *f[32][2];
-	size_t nf = 0;
-	const redisReply *payload = NULL;
-	for (size_t i = 0; i + 1 < r->elements && nf < 32; i += 2) {
-		f[nf][0] = r->element[i]->str;
-		f[nf][1] = r->element[i + 1]->str;
-		if (strcmp(f[nf][0], "payload") == 0)
-			payload = r->element[i + 1];
-		nf++;
-	}
-#define FIELD(name) field_get(f, nf, name)
-	const char *state = FIELD("state");
-	char status[600];
-	int64_t done = 0, total = 0;
-	if (FIELD("done"))
-		jq_parse_i64(FIELD("done"), 0, INT64_MAX, &done);
-	if (FIELD("total"))
-		jq_parse_i64(FIELD("total"), 0, INT64_MAX, &total);
-	jq_job_status(status, sizeof(status), state ? state : "unknown", done, total,
-		      FIELD("error"));
-
-	json_t *payload_json = json_null();
-	if (payload) {
-		msgpack_unpacked up;
-		const msgpack_object *v;
-		char err[128];
-		if (jq_payload_unpack(payload->str, payload->len, &up, &v, err, sizeof(err)) == 0) {
-			json_t *pj = jq_msgpack_to_json(v, err, sizeof(err));
-			if (pj) {
-				json_decref(payload_json);
-				payload_json = pj;
-			}
-			msgpack_unpacked_destroy(&up);
-		}
-	}
-	json_t *result = json_null();
-	if (FIELD("result")) {
-		json_t *rj = json_loads(FIELD("result"), JSON_DECODE_ANY, NULL);
-		json_decref(result);
-		result = rj ? rj : json_string(FIELD("result"));
-	}
-	json_t *j = json_object();
-	json_object_set_new(j, "id", json_integer(id));
-	json_object_set_new(j, "type", str_or_null(FIELD("type")));
-	json_object_set_new(j, "queue", json_string(FIELD("queue") ? FIELD("queue") : JQ_DEFAULT_QUEUE));
-	json_object_set_new(j, "state", str_or_null(state));
-	json_object_set_new(j, "status", json_string(status));
-	json_object_set_new(j, "progress", json_pack("{s:I,s:I}", "done", (json_int_t)done,
-						     "total", (json_int_t)total));
-	json_object_set_new(j, "attempts", int_field(FIELD("attempts")));
-	json_object_set_new(j, "max_attempts", FIELD("max_attempts")
-						       ? int_field(FIELD("max_attempts"))
-						       : json_integer(JQ_DEFAULT_MAX_ATTEMPTS));
-	json_object_set_new(j, "priority", int_field(FIELD("priority")));
-	json_object_set_new(j, "timeout_ms", int_field(FIELD("timeout_ms")));
-	json_object_set_new(j, "payload", payload_json);
-	json_object_set_new(j, "result", result);
-	json_object_set_new(j, "error", str_or_null(FIELD("error")));
-	json_t *errors = FIELD("errors") ? json_loads(FIELD("errors"), 0, NULL) : NULL;
-	json_object_set_new(j, "errors", json_is_array(errors) ? errors : json_array());
-	if (errors && !json_is_array(errors))
-		json_decref(errors);
-	json_object_set_new(j, "recoveries", int_field(FIELD("recoveries")));
-	json_object_set_new(j, "run_at", time_or_null(FIELD("run_at")));
-	json_object_set_new(j, "created_at", time_or_null(FIELD("created_at")));
-	json_object_set_new(j, "started_at", time_or_null(FIELD("started_at")));
-	json_object_set_new(j, "finished_at", time_or_null(FIELD("finished_at")));
-	json_object_set_new(j, "worker", str_or_null(FIELD("worker")));
-	/* a job a periodic schedule made: which, and for which tick */
-	json_object_set_new(j, "schedule", str_or_null(FIELD("schedule")));
-	json_object_set_new(j, "schedule_tick", time_or_null(FIELD("schedule_tick")));
-#undef FIELD
-	return j;
-}
 
 static void on_get_job(redisAsyncContext *ac, void *reply, void *priv)
 {
@@ -478,7 +381,7 @@ static void on_get_job(redisAsyncContext *ac, void *reply, void *priv)
 	else if (r->elements == 0)
 		jq_reply_error(p->req, 404, "not_found", "job %" PRId64 " not found", p->id);
 	else
-		jq_reply_json(p->req, 200, job_json(p->id, r));
+		jq_reply_json(p->req, 200, jq_job_json(p->id, r));
 	pending_free(p);
 }
 

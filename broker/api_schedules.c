@@ -202,7 +202,7 @@ static void on_put(redisAsyncContext *ac, void *reply, void *priv)
 static void put_schedule(struct jq_broker *b, struct evhttp_request *req, const char *path_name_,
 			 const char *mode)
 {
-	json_t *body = jq_json_body(req);
+	json_t *body = jq_request_json(req);
 	if (!body)
 		return;
 	struct jq_schedule s;

@@ -27,7 +27,7 @@
 
 /* ---- HTTP counters (this process) ---- */
 
-static const int counted_statuses[] = {200, 201, 202, 204, 400, 404, 405,
+static const int counted_statuses[] = {200, 201, 202, 204, 304, 400, 404, 405,
 				       409, 410, 413, 415, 503};
 #define N_STATUSES (sizeof(counted_statuses) / sizeof(counted_statuses[0]))
 static uint64_t responses_by_status[N_STATUSES + 1]; /* the last: any other status */
@@ -109,20 +109,11 @@ int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out)
 	return evhttp_parse_query_str(q, out);
 }
 
-/* ---- GET /openapi.json: broker/static/openapi.json, embedded at build time ---- */
-
-extern const char jq_static_openapi[];
-
-void jq_api_openapi(struct jq_broker *b, struct evhttp_request *req, const char *arg)
-{
-	jq_reply_text(req, 200, jq_static_openapi, strlen(jq_static_openapi));
-}
-
 /* ---- routing ---- */
 
 struct route {
-	const char *path;  /* exact path; a prefix ending in '/' takes one segment as argument,
-			      one ending in a star takes the rest of the path */
+	const char *path;  /* exact path ("/" too); a longer prefix ending in '/' takes one
+			      segment as argument, one ending in a star takes the rest of the path */
 	int methods;       /* EVHTTP_REQ_* mask */
 	jq_route_fn *fn;
 };
@@ -133,6 +124,7 @@ static const struct route routes[] = {
     {"/send-notification", EVHTTP_REQ_POST, jq_api_send_notification},
     {"/send-notification-sync", EVHTTP_REQ_POST, jq_api_send_notification_sync},
     {"/jobs", EVHTTP_REQ_POST, jq_api_post_job},
+    {"/jobs", EVHTTP_REQ_GET, jq_api_list_jobs},
     {"/jobs/bulk", EVHTTP_REQ_POST, jq_api_post_jobs_bulk},
     {"/jobs/", EVHTTP_REQ_GET, jq_api_get_job},
     {"/jobs/", EVHTTP_REQ_DELETE, jq_api_cancel_job},
@@ -147,6 +139,11 @@ static const struct route routes[] = {
     {"/dead", EVHTTP_REQ_GET, jq_api_dead_list},
     {"/dead", EVHTTP_REQ_DELETE, jq_api_dead_purge},
     {"/dead/*", EVHTTP_REQ_POST, jq_api_dead_retry},
+    {"/batches", EVHTTP_REQ_POST, jq_api_post_batch},
+    {"/batches/", EVHTTP_REQ_GET, jq_api_get_batch},
+    {"/", EVHTTP_REQ_GET, jq_api_dashboard},
+    {"/docs", EVHTTP_REQ_GET, jq_api_docs},
+    {"/static/", EVHTTP_REQ_GET, jq_api_static},
     {"/schedules", EVHTTP_REQ_GET, jq_api_schedules},
     {"/schedules", EVHTTP_REQ_POST, jq_api_post_schedule},
     {"/schedules/", EVHTTP_REQ_GET, jq_api_schedule},
@@ -199,7 +196,7 @@ static void dispatch_cb(struct evhttp_request *req, void *arg)
 			if (strncmp(path, r->path, n - 1) != 0 || path[n - 1] == '\0')
 				continue;
 			arg_part = path + n - 1;
-		} else if (r->path[n - 1] == '/') {
+		} else if (r->path[n - 1] == '/' && n > 1) {
 			if (strncmp(path, r->path, n) != 0 || path[n] == '\0' || strchr(path + n, '/'))
 				continue;
 			arg_part = path + n;
@@ -386,7 +383,9 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		return -1;
 	}
 	struct evconnlistener *lev = evconnlistener_new_bind(
-	    base, NULL, NULL, LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC,
+	    base, NULL, NULL,
+	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+		(cfg->reuse_port ? LEV_OPT_REUSEABLE_PORT : 0),
 	    JQ_BROKER_BACKLOG, (struct sockaddr *)&bind_ss, bind_len);
 	if (lev)
 		b->sock = evhttp_bind_listener(b->http, lev);

@@ -29,9 +29,10 @@ struct jq_broker_config {
 	const char *redis_url;
 	const char *prefix;
 	int64_t max_body;      /* bytes */
-	int64_t keep_completed_ms;
-	int64_t keep_failed_ms;
 	int64_t keep_cancelled_ms;
+	int64_t keep_batches_ms; /* a batch's record, once all its jobs ended */
+	int reuse_port; /* SO_REUSEPORT: several brokers share the port, the kernel spreads
+			   connections among them */
 	int64_t idempotency_window_ms;
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 };
@@ -84,9 +85,12 @@ void jq_reply_unavailable(struct evhttp_request *req);
 /* Replies {"error": {"code", "message"}}. */
 void jq_reply_error(struct evhttp_request *req, int status, const char *code, const char *fmt,
 		    ...) __attribute__((format(printf, 4, 5)));
-/* The body as JSON (Content-Type JSON, form-urlencoded or none), or an error reply
- * (400 or 415) and NULL. */
-json_t *jq_json_body(struct evhttp_request *req);
+/* The body as JSON, or an error reply (400 or 415) and NULL. */
+json_t *jq_request_json(struct evhttp_request *req);
+/* Jobs from a JSON array of 1 to JQ_BULK_MAX job objects (what names it in errors): a
+ * calloc'd array of *n initialised specs, or NULL after a 400 reply (nothing kept). */
+struct jq_job_spec *jq_specs_from_json(struct evhttp_request *req, const json_t *arr,
+				       const char *what, size_t *n);
 /* The request's query parameters, parsed; the caller frees with evhttp_clear_headers. */
 int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out);
 
@@ -109,6 +113,11 @@ const char *jq_spec_initial_state(const struct jq_job_spec *s);
  * array of n initialised specs) and frees it. */
 void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *specs,
 		       size_t n, jq_enqueue_reply_fn *reply);
+/* The same for a batch (POST /batches): reply gets the batch's id as first_id, its jobs
+ * have the n ids after it. Takes callback (malloc'd initialised spec, or NULL) too. */
+void jq_broker_enqueue_batch(struct jq_broker *b, struct evhttp_request *req,
+			     struct jq_job_spec *specs, size_t n, struct jq_job_spec *callback,
+			     jq_enqueue_reply_fn *reply);
 /* The request's Idempotency-Key header: 0 and *key = NULL when absent, 0 with *key set
  * when valid (1..200 printable ASCII characters), -1 after answering 400. */
 int jq_idempotency_key(struct evhttp_request *req, const char **key);
@@ -121,7 +130,8 @@ jq_route_fn jq_api_start_task, jq_api_task_status, jq_api_send_notification,
     jq_api_send_notification_sync, jq_api_post_job, jq_api_get_job, jq_api_healthz,
     jq_api_dead_list, jq_api_dead_retry, jq_api_dead_purge, jq_api_post_jobs_bulk,
     jq_api_cancel_job, jq_api_queues, jq_api_queue, jq_api_queue_action, jq_api_workers,
-    jq_api_metrics, jq_api_job_events, jq_api_openapi, jq_api_schedules, jq_api_schedule,
-    jq_api_post_schedule, jq_api_put_schedule, jq_api_delete_schedule;
+    jq_api_metrics, jq_api_job_events, jq_api_openapi, jq_api_post_batch, jq_api_get_batch,
+    jq_api_list_jobs, jq_api_dashboard, jq_api_docs, jq_api_static, jq_api_schedules,
+    jq_api_schedule, jq_api_post_schedule, jq_api_put_schedule, jq_api_delete_schedule;
 
 #endif

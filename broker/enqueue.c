@@ -16,7 +16,9 @@ struct enqueue_ctx {
 	jq_enqueue_reply_fn *reply;
 	struct jq_job_spec *specs;
 	size_t n;
-	int64_t first_id;
+	int64_t first_id; /* a batch's id; its jobs follow it */
+	int batch;
+	struct jq_job_spec *callback; /* a batch's callback job, or NULL */
 	char idem[JQ_IDEMPOTENCY_KEY_MAX + 1]; /* Idempotency-Key, or "" */
 	struct enqueue_ctx *next; /* in the broker's waiting list */
 };
@@ -27,11 +29,7 @@ int jq_idempotency_key(struct evhttp_request *req, const char **key)
 	*key = NULL;
 	if (!k)
 		return 0;
-	size_t n = strlen(k);
-	int ok = n > 0 && n <= JQ_IDEMPOTENCY_KEY_MAX;
-	for (size_t i = 0; ok && i < n; i++)
-		ok = k[i] > ' ' && k[i] < 0x7f;
-	if (!ok) {
+	if (!jq_idempotency_key_valid(k)) {
 		jq_reply_error(req, 400, "invalid_argument",
 			       "'Idempotency-Key' must be 1 to %d printable ASCII characters "
 			       "without spaces",
@@ -47,6 +45,10 @@ static void ctx_free(struct enqueue_ctx *c)
 	for (size_t i = 0; i < c->n; i++)
 		jq_job_spec_release(&c->specs[i]);
 	free(c->specs);
+	if (c->callback) {
+		jq_job_spec_release(c->callback);
+		free(c->callback);
+	}
 	c->b->in_flight--;
 	free(c);
 }
@@ -93,13 +95,16 @@ static void store(struct enqueue_ctx *c)
 {
 	struct jq_broker *b = c->b;
 	struct jq_enqueue_args a;
-	if (jq_enqueue_args_build(&a, &b->keys, c->specs, c->n, c->first_id, c->idem,
-				  b->cfg.idempotency_window_ms) != 0) {
+	struct jq_enqueue_batch batch = {c->first_id, c->callback, b->cfg.keep_batches_ms};
+	int rc = c->batch ? jq_enqueue_args_build_batch(&a, &b->keys, c->specs, c->n, &batch)
+			  : jq_enqueue_args_build(&a, &b->keys, c->specs, c->n, c->first_id, c->idem,
+						  b->cfg.idempotency_window_ms);
+	if (rc != 0) {
 		fail(c, "out of memory");
 		return;
 	}
-	int rc = jq_redis_eval(b->redis, JQ_SCRIPT_ENQUEUE, on_stored, c, a.nkeys, a.nargs, a.argv,
-			       a.lens);
+	rc = jq_redis_eval(b->redis, JQ_SCRIPT_ENQUEUE, on_stored, c, a.nkeys, a.nargs, a.argv,
+			   a.lens);
 	jq_enqueue_args_release(&a);
 	if (rc != 0)
 		fail(c, "redis is unavailable");
@@ -114,22 +119,23 @@ static void serve_waiting(struct jq_broker *b)
 {
 	while (b->waiting_head) {
 		struct enqueue_ctx *c = b->waiting_head;
-		if (b->id_end - b->id_next < (int64_t)c->n && b->spare_end > b->spare_next &&
-		    b->spare_end - b->spare_next >= (int64_t)c->n) {
+		int64_t need = (int64_t)c->n + c->batch; /* a batch takes one id more: its own */
+		if (b->id_end - b->id_next < need && b->spare_end > b->spare_next &&
+		    b->spare_end - b->spare_next >= need) {
 			/* the rest of this block is too small: move to the spare (a gap in ids) */
 			b->id_next = b->spare_next;
 			b->id_end = b->spare_end;
 			b->spare_next = b->spare_end = 0;
 		}
-		if (b->id_end - b->id_next < (int64_t)c->n) {
-			refill(b, (int64_t)c->n);
+		if (b->id_end - b->id_next < need) {
+			refill(b, need);
 			return;
 		}
 		b->waiting_head = c->next;
 		if (!b->waiting_head)
 			b->waiting_tail = NULL;
 		c->first_id = b->id_next;
-		b->id_next += (int64_t)c->n;
+		b->id_next += need;
 		store(c);
 	}
 	/* keep a spare block ready so the next requests need no extra round trip */
@@ -212,20 +218,39 @@ void jq_ids_reset(struct jq_broker *b)
 	fail_waiting(b, "redis reconnected");
 }
 
-void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *specs,
-		       size_t n, jq_enqueue_reply_fn *reply)
+static void enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *specs,
+		    size_t n, int batch, struct jq_job_spec *callback, jq_enqueue_reply_fn *reply)
 {
 	const char *idem = NULL;
-	/* the key was checked by the handler; bulk requests refuse it there */
-	if (n == 1)
+	/* the key was checked by the handler; bulk and batch requests refuse it there */
+	if (n == 1 && !batch)
 		jq_idempotency_key(req, &idem);
-	struct enqueue_ctx *c = malloc(sizeof(*c));
+	/* W3C trace context: stored with every job of the request, logged by the worker
+	 * and passed on by http jobs */
+	const char *trace = evhttp_find_header(evhttp_request_get_input_headers(req), "traceparent");
+	int bad_trace = trace && !jq_traceparent_valid(trace);
+	for (size_t i = 0; trace && !bad_trace && i <= n; i++) {
+		struct jq_job_spec *s = i < n ? &specs[i] : callback;
+		if (s)
+			snprintf(s->traceparent, sizeof(s->traceparent), "%.*s", JQ_TRACEPARENT_LEN,
+				 trace);
+	}
+	struct enqueue_ctx *c = bad_trace ? NULL : malloc(sizeof(*c));
 	if (!c || !jq_redis_ctx(b->redis)) {
 		for (size_t i = 0; i < n; i++)
 			jq_job_spec_release(&specs[i]);
 		free(specs);
+		if (callback) {
+			jq_job_spec_release(callback);
+			free(callback);
+		}
 		free(c);
-		jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
+		if (bad_trace)
+			jq_reply_error(req, 400, "invalid_argument",
+				       "'traceparent' is not a W3C trace context header "
+				       "(00-<32 hex>-<16 hex>-<2 hex>, lowercase)");
+		else
+			jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
 		return;
 	}
 	c->b = b;
@@ -233,6 +258,8 @@ void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct j
 	c->reply = reply;
 	c->specs = specs;
 	c->n = n;
+	c->batch = batch;
+	c->callback = callback;
 	c->next = NULL;
 	snprintf(c->idem, sizeof(c->idem), "%s", idem ? idem : "");
 	b->in_flight++;
@@ -242,4 +269,17 @@ void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct j
 		b->waiting_head = c;
 	b->waiting_tail = c;
 	serve_waiting(b);
+}
+
+void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *specs,
+		       size_t n, jq_enqueue_reply_fn *reply)
+{
+	enqueue(b, req, specs, n, 0, NULL, reply);
+}
+
+void jq_broker_enqueue_batch(struct jq_broker *b, struct evhttp_request *req,
+			     struct jq_job_spec *specs, size_t n, struct jq_job_spec *callback,
+			     jq_enqueue_reply_fn *reply)
+{
+	enqueue(b, req, specs, n, 1, callback, reply);
 }

@@ -15,6 +15,7 @@ int main(int argc, char **argv)
 	    .max_body = JQ_BROKER_DEFAULT_MAX_BODY,
 	    .keep_cancelled_ms = 24 * 3600 * 1000LL,
 	    .idempotency_window_ms = 24 * 3600 * 1000LL,
+	    .keep_batches_ms = 7 * 24 * 3600 * 1000LL,
 	    .schedule_file = "",
 	};
 	const char *log_format = "text", *log_level = "info";
@@ -27,9 +28,13 @@ int main(int argc, char **argv)
 	     "largest request body in bytes (413 above)"},
 	    {"keep-cancelled-ms", "JOBQ_KEEP_CANCELLED_MS", JQ_OPT_INT, &cfg.keep_cancelled_ms, 1000,
 	     365LL * 24 * 3600 * 1000, "how long a job cancelled before it ran is kept"},
+	    {"keep-batches-ms", "JOBQ_KEEP_BATCHES_MS", JQ_OPT_INT, &cfg.keep_batches_ms, 1000,
+	     365LL * 24 * 3600 * 1000, "how long a batch's counts are kept once all its jobs ended"},
 	    {"idempotency-window-ms", "JOBQ_IDEMPOTENCY_WINDOW_MS", JQ_OPT_INT,
 	     &cfg.idempotency_window_ms, 1000, 365LL * 24 * 3600 * 1000,
 	     "how long an Idempotency-Key keeps answering with its first job"},
+	    {"reuse-port", "JOBQ_REUSE_PORT", JQ_OPT_BOOL, &cfg.reuse_port, 0, 0,
+	     "share the port with other brokers (SO_REUSEPORT): one per core"},
 	    {"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg.schedule_file, 0, 4096,
 	     "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},

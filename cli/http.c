@@ -6,11 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Where the write callback collects an answer body. */
+#include "util.h"
+
+/* Where the write callback puts an answer body. */
 struct sink {
+	struct jq_http *h;
 	struct jq_http_reply *r;
 	size_t cap;
 	int too_big; /* the body went past JQ_HTTP_BODY_MAX; the transfer was stopped */
+	/* a stream (jq_http_stream) only: */
+	jq_http_data_cb on_data; /* NULL for a plain request */
+	void *arg;
+	int status_known; /* the status has been read: streaming is valid */
+	int streaming;    /* a 2xx answer: its body goes to on_data */
+	int stopped;      /* on_data asked to stop */
+	int idle;         /* stopped for silence */
+	long idle_ms;
+	int64_t last_us; /* when the last byte of body came (or the request began) */
 };
 
 int jq_http_global_init(void)
@@ -79,6 +91,22 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 	struct sink *s = arg;
 	struct jq_http_reply *r = s->r;
 	size_t n = size * nmemb;
+	if (s->on_data) {
+		s->last_us = jq_mono_us();
+		if (!s->status_known) {
+			long status = 0;
+			curl_easy_getinfo(s->h->curl, CURLINFO_RESPONSE_CODE, &status);
+			s->streaming = status >= 200 && status <= 299;
+			s->status_known = 1;
+		}
+		if (s->streaming) {
+			if (s->on_data(s->arg, data, n) != 0) {
+				s->stopped = 1;
+				return 0; /* curl stops with CURLE_WRITE_ERROR */
+			}
+			return n;
+		}
+	}
 	if (n > JQ_HTTP_BODY_MAX - r->len) {
 		s->too_big = 1;
 		return 0; /* anything but n makes curl stop with CURLE_WRITE_ERROR */
@@ -102,8 +130,14 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 static int xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 		       curl_off_t ulnow)
 {
-	const struct jq_http *h = arg;
-	return h->interrupted && *h->interrupted ? 1 : 0;
+	struct sink *s = arg;
+	if (s->h->interrupted && *s->h->interrupted)
+		return 1;
+	if (s->idle_ms > 0 && jq_mono_us() - s->last_us > (int64_t)s->idle_ms * 1000) {
+		s->idle = 1;
+		return 1;
+	}
+	return 0;
 }
 
 static void set_error(struct jq_http *h, CURLcode cc, const struct sink *s, const char *detail)
@@ -125,6 +159,12 @@ static void set_error(struct jq_http *h, CURLcode cc, const struct sink *s, cons
 			 "broker at '%.256s' did not answer within %ld ms", h->base, h->timeout_ms);
 		return;
 	case CURLE_ABORTED_BY_CALLBACK:
+		if (s->idle) {
+			h->err = JQ_HTTP_EIDLE;
+			snprintf(h->errstr, sizeof(h->errstr),
+				 "broker at '%.256s' sent nothing for %ld ms", h->base, s->idle_ms);
+			return;
+		}
 		h->err = JQ_HTTP_EINTERRUPTED;
 		snprintf(h->errstr, sizeof(h->errstr), "interrupted");
 		return;
@@ -163,15 +203,21 @@ static int add_header(struct jq_http *h, struct curl_slist **list, const char *l
 	return 0;
 }
 
-int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *path,
-		    const char *body, const char *const *extra, struct jq_http_reply *r)
+/* One request: a plain one (s->on_data NULL) or a stream. s is filled but
+ * for its stream fields. */
+static int perform(struct jq_http *h, enum jq_http_method method, const char *path,
+		   const char *body, const char *const *extra, struct jq_http_reply *r,
+		   struct sink *s, long max_ms)
 {
 	int rc = -1;
 	char *url = NULL;
 	struct curl_slist *headers = NULL;
 	char detail[CURL_ERROR_SIZE] = "";
-	struct sink s = {.r = r, .cap = 0, .too_big = 0};
 	CURL *curl = h->curl;
+
+	s->h = h;
+	s->r = r;
+	s->last_us = jq_mono_us();
 
 	h->err = JQ_HTTP_OK;
 	h->errstr[0] = '\0';
@@ -189,7 +235,8 @@ int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *p
 
 	/* An empty Content-Type drops curl's form default on a body-less POST;
 	 * an empty Expect never waits for "100 Continue". */
-	const char *lines[] = {"Accept: application/json", "Expect:",
+	const char *lines[] = {s->on_data ? "Accept: text/event-stream" : "Accept: application/json",
+			       "Expect:",
 			       body ? "Content-Type: application/json" : "Content-Type:"};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
 		if (add_header(h, &headers, lines[i]) != 0)
@@ -203,17 +250,18 @@ int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *p
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, h->timeout_ms);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, s->on_data ? max_ms : h->timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, h->timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "jobctl/" JOBQ_VERSION);
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, detail);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
-	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)JQ_HTTP_BODY_MAX);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, s);
+	if (!s->on_data) /* a stream may go on for ever; its non-2xx body is bounded in write_cb */
+		curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)JQ_HTTP_BODY_MAX);
 	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
-	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, h);
+	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, s);
 	if (method == JQ_HTTP_POST || method == JQ_HTTP_PUT) {
 		curl_easy_setopt(curl, CURLOPT_POST, 1L);
 		if (method == JQ_HTTP_PUT) /* a POST with another name: the body goes the same way */
@@ -228,8 +276,10 @@ int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *p
 	}
 
 	CURLcode cc = curl_easy_perform(curl);
+	if (cc == CURLE_WRITE_ERROR && s->stopped)
+		cc = CURLE_OK; /* the caller's on_data asked for it */
 	if (cc != CURLE_OK) {
-		set_error(h, cc, &s, detail);
+		set_error(h, cc, s, detail);
 		goto done;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &r->status);
@@ -252,6 +302,26 @@ done:
 		jq_http_reply_release(r);
 	return rc;
 }
+
+int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *path,
+		    const char *body, const char *const *extra, struct jq_http_reply *r)
+{
+	struct sink s = {.cap = 0};
+	return perform(h, method, path, body, extra, r, &s, 0);
+}
+
+int jq_http_stream(struct jq_http *h, const char *path, long max_ms, long idle_ms,
+		   jq_http_data_cb on_data, void *arg, int *stopped, struct jq_http_reply *r)
+{
+	struct sink s = {.on_data = on_data, .arg = arg, .idle_ms = idle_ms};
+	int rc = perform(h, JQ_HTTP_GET, path, NULL, NULL, r, &s, max_ms);
+	*stopped = s.stopped;
+	if (rc != 0 && s.streaming) /* it broke off: say that it had begun */
+		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &r->status);
+	return rc;
+}
+
+
 
 char *jq_http_escape(struct jq_http *h, const char *s)
 {

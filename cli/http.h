@@ -2,7 +2,9 @@
  *
  * One struct jq_http per program run holds one curl easy handle, so the
  * polling of --wait reuses its connection. Requests are blocking and bounded:
- * a timeout for the whole request and JQ_HTTP_BODY_MAX for the answer. */
+ * a timeout for the whole request and JQ_HTTP_BODY_MAX for the answer. A
+ * stream (jq_http_stream, for watch's text/event-stream) has no time limit
+ * of its own but one for silence. */
 #ifndef JQ_CLI_HTTP_H
 #define JQ_CLI_HTTP_H
 
@@ -22,6 +24,7 @@ enum jq_http_err {
 	JQ_HTTP_ETIMEOUT,     /* no complete answer within timeout_ms */
 	JQ_HTTP_ETOOBIG,      /* the answer body is larger than JQ_HTTP_BODY_MAX */
 	JQ_HTTP_EINTERRUPTED, /* *interrupted became non-zero during the request */
+	JQ_HTTP_EIDLE,        /* jq_http_stream: nothing arrived for idle_ms */
 	JQ_HTTP_EOTHER,       /* anything else (bad URL, broken connection, out of memory) */
 };
 
@@ -63,6 +66,23 @@ void jq_http_release(struct jq_http *h);
  * left empty). r must have been _init'ed. */
 int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *path,
 		    const char *body, const char *const *headers, struct jq_http_reply *r);
+
+/* Takes the next piece of a streamed answer body; returns 0 to go on, anything
+ * else to stop the transfer. */
+typedef int (*jq_http_data_cb)(void *arg, const char *data, size_t len);
+
+/* Sends GET base+path with "Accept: text/event-stream" and streams the answer:
+ * a 2xx answer's body goes to on_data piece by piece as it arrives (r->body
+ * stays empty); any other answer's body is collected in r as by
+ * jq_http_request. The connection must be made within h->timeout_ms; after
+ * that, the whole transfer may last max_ms (0: no limit, else ETIMEOUT), and
+ * fails with JQ_HTTP_EIDLE when no byte of body arrives for idle_ms (0: no
+ * limit). Returns 0 when the answer ended: the server finished it, or on_data
+ * asked to stop (*stopped is then 1). Returns -1 otherwise (h->err, h->errstr
+ * as for jq_http_request); r->status is then the answer's status if it had
+ * begun (a stream that broke off), else 0, and r->body is NULL. */
+int jq_http_stream(struct jq_http *h, const char *path, long max_ms, long idle_ms,
+		   jq_http_data_cb on_data, void *arg, int *stopped, struct jq_http_reply *r);
 
 void jq_http_reply_init(struct jq_http_reply *r);
 void jq_http_reply_release(struct jq_http_reply *r);

@@ -24,6 +24,17 @@
 #define JQ_CTL_DURATION_MAX 86400 /* seconds, as the broker's POST /start-task */
 #define JQ_CTL_POLL_MS 200        /* interval of the GET /task-status polls of --wait */
 #define JQ_CTL_BAR_WIDTH 20       /* cells between the brackets of the progress bar */
+#define JQ_CTL_RATE_SAMPLES 16    /* progress points the rate of watch is taken over */
+
+/* watch's event stream: the broker sends ": ping" every 15 s, so a stream
+ * silent for three of them is dead; a stream lost before the job ends is
+ * opened again after a pause that doubles each time, up to
+ * JQ_CTL_STREAM_REOPENS times in a row (a stream that gave an event resets
+ * the count). */
+#define JQ_CTL_STREAM_IDLE_MS 45000
+#define JQ_CTL_STREAM_REOPENS 8
+#define JQ_CTL_REOPEN_PAUSE_MS 250
+#define JQ_CTL_REOPEN_PAUSE_MAX_MS 4000
 
 /* The bounds of dead list's --limit and --offset, as the broker's GET /dead. */
 #define JQ_CTL_DEAD_LIMIT_MAX 1000
@@ -68,6 +79,38 @@ void jq_ctl_render_bar(char *buf, size_t cap, int64_t done, int64_t total, int w
  * to cap - 1 bytes (pass the terminal width + 1 to keep it on one row). */
 void jq_ctl_format_progress_line(char *buf, size_t cap, const char *status, int64_t done,
 				 int64_t total);
+
+/* The rate of progress that watch shows: the last JQ_CTL_RATE_SAMPLES progress
+ * points seen, oldest first in a ring. */
+struct jq_ctl_rate {
+	int64_t t_us[JQ_CTL_RATE_SAMPLES]; /* when each was seen, monotonic */
+	int64_t done[JQ_CTL_RATE_SAMPLES];
+	int n;    /* points held */
+	int next; /* the slot the next point goes to */
+};
+
+void jq_ctl_rate_init(struct jq_ctl_rate *r);
+
+/* Adds the point "done steps at t_us". A done lower than the last point's (a
+ * retried job starting over) drops the points held before it. */
+void jq_ctl_rate_add(struct jq_ctl_rate *r, int64_t t_us, int64_t done);
+
+/* Steps per second from the oldest point held to the newest; -1 when there are
+ * fewer than two points or no time passed between them. */
+double jq_ctl_rate_per_s(const struct jq_ctl_rate *r);
+
+/* Writes the line that watch redraws on a terminal, for a job in state (the
+ * event's name) whose seed status is status, with done/total its progress
+ * (total 0 if none) and rate its steps per second (< 0 if unknown):
+ *   "[##########----------] 5/10 50%  2.0/s  ETA 3s"   running, with a rate
+ *   "[##########----------] 5/10 50%"                   running, no rate yet
+ *   "[--------------------]  pending"                   no progress: the status
+ *   "[####################] 10/10 100%  completed"      a full bar
+ * The ETA is rounded up: "ETA 45s", "ETA 2m05s", "ETA 3h20m", "ETA >99h". The
+ * rate is "12/s" from 10 a second, "2.5/s" from 0.1, else "1.2/min". Bytes
+ * outside printable ASCII become '?'; the line is cut to cap - 1 bytes. */
+void jq_ctl_format_watch_line(char *buf, size_t cap, const char *state, const char *status,
+			      int64_t done, int64_t total, double rate);
 
 /* Describes a non-2xx answer: "<code>: <message> (HTTP <status>)" from the
  * broker's {"error": {"code", "message"}} body, or a description of a body

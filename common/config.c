@@ -8,10 +8,27 @@
 #include "log.h"
 #include "util.h"
 
-static int set_value(const struct jq_opt *o, const char *value, const char *origin, char *err,
-		     size_t errlen)
+static int set_value(const struct jq_opt *o, const char *value, const char *origin, int is_flag,
+		     char *err, size_t errlen)
 {
 	switch (o->type) {
+	case JQ_OPT_LIST: {
+		struct jq_opt_list *l = o->ptr;
+		if (o->max > 0 && (int64_t)strlen(value) > o->max) {
+			snprintf(err, errlen, "%s is longer than %" PRId64 " characters", origin, o->max);
+			return -1;
+		}
+		if (is_flag && !l->from_flags) {
+			l->n = 0; /* the first flag replaces what the environment said */
+			l->from_flags = 1;
+		}
+		if (l->n == JQ_OPT_LIST_MAX) {
+			snprintf(err, errlen, "%s given more than %d times", origin, JQ_OPT_LIST_MAX);
+			return -1;
+		}
+		l->v[l->n++] = value;
+		return 0;
+	}
 	case JQ_OPT_STR:
 		if (o->max > 0 && (int64_t)strlen(value) > o->max) {
 			snprintf(err, errlen, "%s is longer than %" PRId64 " characters", origin, o->max);
@@ -50,7 +67,7 @@ int jq_opts_parse(const struct jq_opt *opts, int argc, char **argv, int *first_a
 		if (!o->env)
 			continue;
 		const char *v = getenv(o->env);
-		if (v && *v && set_value(o, v, o->env, err, errlen) != 0)
+		if (v && *v && set_value(o, v, o->env, 0, err, errlen) != 0)
 			return JQ_OPTS_ERROR;
 	}
 	int i = 1;
@@ -95,7 +112,7 @@ int jq_opts_parse(const struct jq_opt *opts, int argc, char **argv, int *first_a
 		}
 		char origin[80];
 		snprintf(origin, sizeof(origin), "--%s", o->name);
-		if (set_value(o, value, origin, err, errlen) != 0)
+		if (set_value(o, value, origin, 1, err, errlen) != 0)
 			return JQ_OPTS_ERROR;
 	}
 	*first_arg = i;
@@ -123,6 +140,13 @@ void jq_opts_usage(FILE *out, const char *usage, const struct jq_opt *opts)
 			break;
 		case JQ_OPT_BOOL:
 			break;
+		case JQ_OPT_LIST: {
+			const struct jq_opt_list *l = o->ptr;
+			fprintf(out, " (repeatable%s", l->n ? "; now:" : ")");
+			for (int k = 0; k < l->n; k++)
+				fprintf(out, " %s%s", l->v[k], k + 1 == l->n ? ")" : "");
+			break;
+		}
 		}
 		fputc('\n', out);
 	}

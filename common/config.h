@@ -15,6 +15,20 @@ enum jq_opt_type {
 	JQ_OPT_STR,  /* ptr is const char **; points into argv/environ, not owned */
 	JQ_OPT_INT,  /* ptr is int64_t *; checked against [min, max] */
 	JQ_OPT_BOOL, /* ptr is int *; a flag without value sets 1; env 1/0/true/false/yes/no */
+	JQ_OPT_LIST, /* ptr is struct jq_opt_list *; see there */
+};
+
+/* Most values a JQ_OPT_LIST option takes. */
+#define JQ_OPT_LIST_MAX 64
+
+/* A repeatable option: each use of the flag adds one value; the environment
+ * variable, when set, is the first value, and the first flag replaces it
+ * (flags override the environment, as for every other option). Values point
+ * into argv/environ, not owned; max in the row bounds each value's length. */
+struct jq_opt_list {
+	const char *v[JQ_OPT_LIST_MAX];
+	int n;
+	int from_flags; /* set by the parser once a flag has added a value */
 };
 
 struct jq_opt {

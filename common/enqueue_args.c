@@ -6,8 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIELDS_MAX 8 /* name, value pairs one job stores besides state and created_at */
-#define I64_TEXT 24  /* room for one printed int64 and its NUL */
+#define FIELDS_MAX 12 /* name, value pairs one job stores besides state and created_at */
 
 /* argv[] is filled through this cursor; numbers are printed into one text buffer */
 struct cursor {
@@ -44,16 +43,80 @@ static const char *put_i64(struct cursor *c, int64_t v)
 	return s;
 }
 
-int jq_enqueue_args_build(struct jq_enqueue_args *a, const struct jq_keys *k,
-			  const struct jq_job_spec *specs, size_t n, int64_t first_id,
-			  const char *idem, int64_t window_ms)
+/* A job's name, value pairs; batch: its batch id (0: none); callback_of: the batch
+ * whose callback it is (0: none). */
+static void put_fields(struct cursor *c, const struct jq_job_spec *s, int64_t batch,
+		       int64_t callback_of)
+{
+	put_str(c, "type");
+	put_str(c, s->type);
+	/* defaults are not stored: a queued job is a few dozen bytes smaller */
+	if (strcmp(s->queue, JQ_DEFAULT_QUEUE) != 0) {
+		put_str(c, "queue");
+		put_str(c, s->queue);
+	}
+	if (s->max_attempts != JQ_DEFAULT_MAX_ATTEMPTS) {
+		put_str(c, "max_attempts");
+		put_i64(c, s->max_attempts);
+	}
+	if (s->priority) {
+		put_str(c, "priority");
+		put_i64(c, s->priority);
+	}
+	if (s->timeout_ms) {
+		put_str(c, "timeout_ms");
+		put_i64(c, s->timeout_ms);
+	}
+	if (batch) {
+		put_str(c, "batch");
+		put_i64(c, batch);
+	}
+	if (callback_of) {
+		put_str(c, "callback_of");
+		put_i64(c, callback_of);
+	}
+	if (s->schedule[0]) { /* a job a periodic schedule made */
+		put_str(c, "schedule");
+		put_str(c, s->schedule);
+		put_str(c, "schedule_tick");
+		put_i64(c, s->schedule_tick_ms);
+	}
+	if (s->traceparent[0]) {
+		put_str(c, "traceparent");
+		put_str(c, s->traceparent);
+	}
+	/* a null payload is not stored either (workers read a missing one as null) */
+	static const char nil_payload[] = {(char)0x92, 0x01, (char)0xc0};
+	if (s->payload.size != sizeof(nil_payload) ||
+	    memcmp(s->payload.data, nil_payload, sizeof(nil_payload)) != 0) {
+		put_str(c, "payload");
+		put(c, s->payload.data, s->payload.size); /* binary */
+	}
+}
+
+/* Writes a count placeholder at argv[at] with the number of values put since. */
+static void set_count(struct cursor *c, int at)
+{
+	char *cnt = c->t;
+	size_t len = (size_t)sprintf(cnt, "%d", c->n - at - 1);
+	c->t += len + 1;
+	c->a->argv[at] = cnt;
+	c->a->lens[at] = len;
+}
+
+static int build(struct jq_enqueue_args *a, const struct jq_keys *k,
+		 const struct jq_job_spec *specs, size_t n, int64_t first_id, const char *idem,
+		 int64_t window_ms, const struct jq_enqueue_batch *b)
 {
 	memset(a, 0, sizeof(*a));
 	if (!idem)
 		idem = "";
-	/* per job: 4 keys + id, queue, delay, run_at, count and up to FIELDS_MAX pairs */
-	size_t cap = 8 + n * (4 + 5 + 2 * FIELDS_MAX);
-	size_t tsz = n * (4 * JQ_KEY_MAX + 8 * I64_TEXT) + 8 * JQ_KEY_MAX + 2 * I64_TEXT;
+	/* per job: 4 keys + id, queue, delay, run_at, count and up to FIELDS_MAX pairs;
+	 * a batch adds 2 keys, 2 numbers and a callback's pairs */
+	size_t cap = 16 + 2 * FIELDS_MAX + n * (4 + 5 + 2 * FIELDS_MAX);
+	/* per job: up to 9 numbers of at most 21 bytes (id, delay, run_at, count, three
+	 * envelope fields, batch, schedule tick) */
+	size_t tsz = n * (4 * JQ_KEY_MAX + 9 * 24) + 10 * JQ_KEY_MAX + 8 * 24;
 	a->argv = malloc(sizeof(*a->argv) * cap);
 	a->lens = malloc(sizeof(*a->lens) * cap);
 	a->text = malloc(tsz);
@@ -77,6 +140,19 @@ int jq_enqueue_args_build(struct jq_enqueue_args *a, const struct jq_keys *k,
 	a->nkeys = c.n;
 	put_i64(&c, idem[0] ? window_ms : 0);
 	put_key(&c, jq_keys_job_prefix(k, c.t));
+	int section_at = c.n;
+	put_str(&c, "0"); /* the batch section's length */
+	if (b) {
+		put_key(&c, jq_keys_batch(k, b->id, c.t));
+		put_key(&c, jq_keys_batch_callback(k, b->id, c.t));
+		put_i64(&c, b->keep_ms);
+		int m_at = c.n;
+		put_str(&c, "0");
+		if (b->callback)
+			put_fields(&c, b->callback, 0, b->id);
+		set_count(&c, m_at);
+		set_count(&c, section_at);
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct jq_job_spec *s = &specs[i];
 		put_i64(&c, first_id + (int64_t)i);
@@ -85,47 +161,25 @@ int jq_enqueue_args_build(struct jq_enqueue_args *a, const struct jq_keys *k,
 		put_i64(&c, s->run_at_ms);
 		int count_at = c.n;
 		put_str(&c, "0"); /* the count of values, set below */
-		int first_field = c.n;
-		put_str(&c, "type");
-		put_str(&c, s->type);
-		/* defaults are not stored: a queued job is a few dozen bytes smaller */
-		if (strcmp(s->queue, JQ_DEFAULT_QUEUE) != 0) {
-			put_str(&c, "queue");
-			put_str(&c, s->queue);
-		}
-		if (s->max_attempts != JQ_DEFAULT_MAX_ATTEMPTS) {
-			put_str(&c, "max_attempts");
-			put_i64(&c, s->max_attempts);
-		}
-		if (s->priority) {
-			put_str(&c, "priority");
-			put_i64(&c, s->priority);
-		}
-		if (s->timeout_ms) {
-			put_str(&c, "timeout_ms");
-			put_i64(&c, s->timeout_ms);
-		}
-		if (s->schedule[0]) { /* a job a periodic schedule made */
-			put_str(&c, "schedule");
-			put_str(&c, s->schedule);
-			put_str(&c, "schedule_tick");
-			put_i64(&c, s->schedule_tick_ms);
-		}
-		/* a null payload is not stored either (workers read a missing one as null) */
-		static const char nil_payload[] = {(char)0x92, 0x01, (char)0xc0};
-		if (s->payload.size != sizeof(nil_payload) ||
-		    memcmp(s->payload.data, nil_payload, sizeof(nil_payload)) != 0) {
-			put_str(&c, "payload");
-			put(&c, s->payload.data, s->payload.size); /* binary */
-		}
-		char *cnt = c.t;
-		size_t len = (size_t)sprintf(cnt, "%d", c.n - first_field);
-		c.t += len + 1;
-		a->argv[count_at] = cnt;
-		a->lens[count_at] = len;
+		put_fields(&c, s, b ? b->id : 0, 0);
+		set_count(&c, count_at);
 	}
 	a->nargs = c.n - a->nkeys;
 	return 0;
+}
+
+int jq_enqueue_args_build(struct jq_enqueue_args *a, const struct jq_keys *k,
+			  const struct jq_job_spec *specs, size_t n, int64_t first_id,
+			  const char *idem, int64_t window_ms)
+{
+	return build(a, k, specs, n, first_id, idem, window_ms, NULL);
+}
+
+int jq_enqueue_args_build_batch(struct jq_enqueue_args *a, const struct jq_keys *k,
+				const struct jq_job_spec *specs, size_t n,
+				const struct jq_enqueue_batch *b)
+{
+	return build(a, k, specs, n, b->id + 1, NULL, 0, b);
 }
 
 void jq_enqueue_args_release(struct jq_enqueue_args *a)

@@ -28,6 +28,17 @@ struct jq_enqueue_args {
 int jq_enqueue_args_build(struct jq_enqueue_args *a, const struct jq_keys *k,
 			  const struct jq_job_spec *specs, size_t n, int64_t first_id,
 			  const char *idem, int64_t window_ms);
+/* A batch (POST /batches): its jobs get ids id+1 .. id+n and a 'batch' field; the
+ * batch hash counts their end states and fires the callback job once at the end. */
+struct jq_enqueue_batch {
+	int64_t id;
+	const struct jq_job_spec *callback; /* NULL: none */
+	int64_t keep_ms;                    /* the record's life once every member ended */
+};
+/* The same for the n jobs of batch b (no Idempotency-Key). */
+int jq_enqueue_args_build_batch(struct jq_enqueue_args *a, const struct jq_keys *k,
+				const struct jq_job_spec *specs, size_t n,
+				const struct jq_enqueue_batch *b);
 void jq_enqueue_args_release(struct jq_enqueue_args *a);
 
 #endif

@@ -258,6 +258,15 @@ void jq_job_status(char *buf, size_t cap, const char *state, int64_t done, int64
 	}
 }
 
+int jq_idempotency_key_valid(const char *key)
+{
+	size_t n = strlen(key);
+	int ok = n > 0 && n <= JQ_IDEMPOTENCY_KEY_MAX;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = key[i] > ' ' && key[i] < 0x7f;
+	return ok;
+}
+
 int jq_email_valid(const char *s)
 {
 	size_t n = strlen(s);
@@ -278,4 +287,34 @@ int jq_email_valid(const char *s)
 		      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.'))
 			return 0;
 	return 1;
+}
+
+static int lower_hex(const char *s, size_t n, int *all_zero)
+{
+	*all_zero = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+		if (s[i] != '0')
+			*all_zero = 0;
+	}
+	return 1;
+}
+
+int jq_traceparent_valid(const char *s)
+{
+	size_t n = strlen(s);
+	int zero;
+	if (n < JQ_TRACEPARENT_LEN || s[2] != '-' || s[35] != '-' || s[52] != '-')
+		return 0;
+	if (!lower_hex(s, 2, &zero) || strncmp(s, "ff", 2) == 0)
+		return 0;
+	if (strncmp(s, "00", 2) == 0 ? n != JQ_TRACEPARENT_LEN
+				      : n > JQ_TRACEPARENT_LEN && s[JQ_TRACEPARENT_LEN] != '-')
+		return 0;
+	if (!lower_hex(s + 3, 32, &zero) || zero)
+		return 0;
+	if (!lower_hex(s + 36, 16, &zero) || zero)
+		return 0;
+	return lower_hex(s + 53, 2, &zero);
 }

@@ -22,6 +22,8 @@
 #define JQ_DELAY_MS_LIMIT (366LL * 24 * 3600 * 1000)
 /* An Idempotency-Key: 1 to this many printable ASCII characters, no spaces */
 #define JQ_IDEMPOTENCY_KEY_MAX 200
+/* A W3C traceparent as stored: version-trace_id-parent_id-flags */
+#define JQ_TRACEPARENT_LEN 55
 
 enum jq_state {
 	JQ_STATE_PENDING,
@@ -45,6 +47,7 @@ struct jq_job_spec {
 	int64_t timeout_ms;   /* 0 = no timeout */
 	int64_t delay_ms;     /* run this long after enqueue (0: at once) */
 	int64_t run_at_ms;    /* or at this wall-clock time, epoch ms (0: not set) */
+	char traceparent[JQ_TRACEPARENT_LEN + 1]; /* W3C trace context of the request, or "" */
 	msgpack_sbuffer payload; /* [version, value]; owned, freed by _release */
 	/* set by the cron firer only (never from a request): the schedule that made
 	 * the job and the tick it was made for, epoch ms; "" and 0 otherwise */
@@ -64,6 +67,15 @@ int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, s
 /* The same from a msgpack map (application/msgpack body), payload kept as sent. */
 int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len, char *err,
 			     size_t errlen);
+
+/* 1 if s is a valid W3C Trace Context traceparent header (level 1): version 00 is
+ * exactly 55 characters; a later version may carry more after a '-', which is not kept.
+ * Lowercase hex; trace and parent ids not all zeros; version ff is invalid. */
+int jq_traceparent_valid(const char *s);
+
+/* 1 if key is a valid Idempotency-Key: 1 to JQ_IDEMPOTENCY_KEY_MAX printable
+ * ASCII characters, no spaces. */
+int jq_idempotency_key_valid(const char *key);
 
 /* 1 if s is a plausible email address: local@domain, at most 254 bytes,
  * printable ASCII without spaces or specials, a dotted domain. */

@@ -143,3 +143,17 @@ int jq_name_valid(const char *name, size_t len)
 	}
 	return 1;
 }
+
+size_t jq_keys_batch(const struct jq_keys *k, int64_t id, char *buf)
+{
+	char tail[24];
+	snprintf(tail, sizeof(tail), "%" PRId64, id);
+	return fmt(buf, k->prefix, "batch:", tail);
+}
+
+size_t jq_keys_batch_callback(const struct jq_keys *k, int64_t id, char *buf)
+{
+	char tail[40];
+	snprintf(tail, sizeof(tail), "%" PRId64 ":callback", id);
+	return fmt(buf, k->prefix, "batch:", tail);
+}

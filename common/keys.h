@@ -44,6 +44,9 @@ size_t jq_keys_reaper_lock(const struct jq_keys *k, char *buf);          /* <p>r
 /* <p>worker:<id> info (JSON string) and <p>worker-jobs:<id> set of the job ids it holds */
 size_t jq_keys_worker(const struct jq_keys *k, const char *id, char *buf);
 size_t jq_keys_worker_jobs(const struct jq_keys *k, const char *id, char *buf);
+/* <p>batch:<id> hash of a batch's counts; <p>batch:<id>:callback its callback's fields */
+size_t jq_keys_batch(const struct jq_keys *k, int64_t id, char *buf);
+size_t jq_keys_batch_callback(const struct jq_keys *k, int64_t id, char *buf);
 /* Periodic schedules: <p>schedules hash (name -> definition JSON), <p>schedule-next zset
  * (name -> next run, epoch ms), <p>schedule-state hash (name -> state JSON) */
 size_t jq_keys_schedules(const struct jq_keys *k, char *buf);

@@ -19,6 +19,19 @@ int jq_log_parse_level(const char *s, enum jq_log_level *out);
 void jq_log(enum jq_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* The job a line is about. Its fields follow the message, so every line about a job
+ * can be found by them: text ` job=42 type=email queue=default attempt=2
+ * traceparent=00-...`; JSON members "job", "type", "queue", "attempt", "traceparent".
+ * NULL or empty strings and a zero attempt are left out. */
+struct jq_log_job {
+	long long id;
+	const char *type, *queue;
+	long long attempt;
+	const char *traceparent;
+};
+void jq_log_job(enum jq_log_level level, const struct jq_log_job *job, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 #define jq_debug(...) jq_log(JQ_LOG_DEBUG, __VA_ARGS__)
 #define jq_info(...) jq_log(JQ_LOG_INFO, __VA_ARGS__)
 #define jq_warn(...) jq_log(JQ_LOG_WARN, __VA_ARGS__)

@@ -14,18 +14,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "redis_url.h"
 #include "scripts.h"
-
-struct jq_redis_url {
-	char host[256];
-	int port;
-	char unix_path[256]; /* non-empty for unix:// URLs */
-	int db;
-	char password[256];
-};
-
-/* redis://[:password@]host[:port][/db] or unix:///path/to/sock[?db=N]. */
-int jq_redis_url_parse(const char *url, struct jq_redis_url *out, char *err, size_t errlen);
 
 struct jq_redis;
 /* Called on the loop whenever the connection becomes ready (1) or is lost (0). */

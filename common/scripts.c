@@ -17,6 +17,8 @@ extern const char jq_lua_dead[];
 extern const char jq_lua_cancel[];
 extern const char jq_lua_queues[];
 extern const char jq_lua_workers[];
+extern const char jq_lua_batch_status[];
+extern const char jq_lua_jobs[];
 extern const char jq_lua_schedules[];
 extern const char jq_lua_cron_due[];
 extern const char jq_lua_cron_claim[];
@@ -34,6 +36,8 @@ static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_CANCEL] = {"cancel", jq_lua_cancel, ""},
     [JQ_SCRIPT_QUEUES] = {"queues", jq_lua_queues, ""},
     [JQ_SCRIPT_WORKERS] = {"workers", jq_lua_workers, ""},
+    [JQ_SCRIPT_BATCH_STATUS] = {"batch_status", jq_lua_batch_status, ""},
+    [JQ_SCRIPT_JOBS] = {"jobs", jq_lua_jobs, ""},
     [JQ_SCRIPT_SCHEDULES] = {"schedules", jq_lua_schedules, ""},
     [JQ_SCRIPT_CRON_DUE] = {"cron_due", jq_lua_cron_due, ""},
     [JQ_SCRIPT_CRON_CLAIM] = {"cron_claim", jq_lua_cron_claim, ""},

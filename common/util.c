@@ -87,6 +87,33 @@ int jq_utf8_valid(const char *str, size_t len)
 	return 1;
 }
 
+char *jq_utf8_sanitize(const char *s, size_t len, size_t *outlen)
+{
+	/* each bad byte grows to 3 bytes at most */
+	if (len > (SIZE_MAX - 1) / 3)
+		return NULL;
+	char *out = malloc(len * 3 + 1);
+	if (!out)
+		return NULL;
+	size_t i = 0, o = 0;
+	while (i < len) {
+		unsigned char c = (unsigned char)s[i];
+		size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		if (n && i + n <= len && jq_utf8_valid(s + i, n)) {
+			memcpy(out + o, s + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(out + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		}
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
 void jq_format_rfc3339(int64_t ms, char buf[32])
 {
 	int64_t secs = ms / 1000, frac = ms % 1000;

@@ -18,6 +18,11 @@ int jq_parse_i64n(const char *s, size_t len, int64_t min, int64_t max, int64_t *
 
 /* 1 if the len bytes at s are well-formed UTF-8 (no overlongs, no surrogates). */
 int jq_utf8_valid(const char *s, size_t len);
+/* A malloc'd, NUL-terminated copy of the len bytes at s in which every byte
+ * that does not start a well-formed UTF-8 sequence is replaced by U+FFFD
+ * (so output from programs and servers becomes a JSON string); *outlen gets
+ * its length. NULL when out of memory. */
+char *jq_utf8_sanitize(const char *s, size_t len, size_t *outlen);
 
 /* Parses an RFC 3339 UTC time ("2026-11-25T22:03:17Z", optional fraction,
  * "Z" or "+00:00") into epoch milliseconds; -1 on anything else. */

@@ -7,7 +7,8 @@ PACKAGES=(
   build-essential cmake pkg-config
   libhiredis-dev libevent-dev libmsgpack-dev libcurl4-openssl-dev libssl-dev libjansson-dev
   redis-server redis-tools supervisor python3-aiosmtpd python3-prometheus-client curl
-  clang
+  clang groff-base
+  chromium chromium-driver python3-selenium  # the dashboard test (tests/e2e/test_dashboard.py)
 )
 
 missing=()

@@ -6,6 +6,7 @@
 #
 #   deploy/up.sh                      build (Release) and run
 #   JOBQ_WORKERS=4 deploy/up.sh       more worker processes
+#   JOBQ_BROKERS=2 deploy/up.sh       more broker processes on the one port (--reuse-port)
 #   JOBQ_LISTEN=127.0.0.1:9000 ...    another broker address
 #   JOBQ_REDIS_URL=redis://host:6379/0 deploy/up.sh   use an existing Redis
 #   JOBQ_REDIS_PORT, JOBQ_SMTP_PORT                   ports of the private Redis and sink
@@ -24,6 +25,7 @@ fi
 run=$(mktemp -d /tmp/jobq-up.XXXXXX)
 listen=${JOBQ_LISTEN:-127.0.0.1:8000}
 workers=${JOBQ_WORKERS:-2}
+brokers=${JOBQ_BROKERS:-1}
 redis_port=${JOBQ_REDIS_PORT:-6399}
 smtp_port=${JOBQ_SMTP_PORT:-2525}
 
@@ -73,7 +75,9 @@ fi
 cat >>"$conf" <<EOC
 
 [program:broker]
-command=$bin/broker/jobq-broker --listen $listen
+process_name=broker-%(process_num)d
+numprocs=$brokers
+command=$bin/broker/jobq-broker --listen $listen --reuse-port
 priority=20
 stdout_logfile=/dev/stdout
 stdout_logfile_maxbytes=0
@@ -94,6 +98,6 @@ stopwaitsecs=30
 environment=JOBQ_REDIS_URL="$JOBQ_REDIS_URL",JOBQ_SMTP_URL="$JOBQ_SMTP_URL",JOBQ_SMTP_FROM="${JOBQ_SMTP_FROM:-jobq@localhost}"
 EOC
 
-echo "jobq: broker on http://$listen, $workers workers, Redis $JOBQ_REDIS_URL, mail $JOBQ_SMTP_URL"
+echo "jobq: $brokers broker(s) on http://$listen, $workers workers, Redis $JOBQ_REDIS_URL, mail $JOBQ_SMTP_URL"
 echo "jobq: logs and state in $run (mail in $run/mail.log); Ctrl-C stops everything"
 exec /usr/bin/supervisord -c "$conf"

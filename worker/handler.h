@@ -14,6 +14,7 @@
 #include "keys.h"
 
 struct jq_worker;
+struct jq_exec;
 
 /* How an attempt failed: worth another attempt, or never going to work. */
 #define JQ_FAIL_RETRY (-1)
@@ -79,6 +80,8 @@ void jq_run_fatal(struct jq_run *run, const char *text);
 const struct jq_worker_config *jq_run_config(const struct jq_run *run);
 struct jq_curl_loop *jq_run_curl(const struct jq_run *run);
 struct event_base *jq_run_base(const struct jq_run *run);
+/* The commands exec jobs may run, and their children (exec_job.h). */
+struct jq_exec *jq_run_exec(const struct jq_run *run);
 
 /* Helpers for handlers: a malloc'd printf, and a fail-with-text for CPU handlers. */
 char *jq_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

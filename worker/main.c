@@ -67,6 +67,9 @@ int main(int argc, char **argv)
 	     "SMTP password (prefer the environment variable)"},
 	    {"smtp-timeout-ms", "JOBQ_SMTP_TIMEOUT_MS", JQ_OPT_INT, &cfg.smtp_timeout_ms, 100,
 	     3600000, "time limit of one SMTP send"},
+	    {"exec", "JOBQ_EXEC", JQ_OPT_LIST, &cfg.exec, 0, 16384,
+	     "let exec jobs run a program by name: NAME=/absolute/path; repeat the flag, or "
+	     "separate several with commas"},
 	    {"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg.schedule_file, 0, 4096,
 	     "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
@@ -77,7 +80,8 @@ int main(int argc, char **argv)
 	static const char usage[] =
 	    "usage: jobq-worker [options]\n\n"
 	    "A jobq worker: takes jobs from its Redis queues under a lease and runs them\n"
-	    "(noop, progress, email, hash). Run as many as you like, on any machine.";
+	    "(noop, progress, email, hash, http, and exec for the programs --exec names).\n"
+	    "Run as many as you like, on any machine.";
 	int rc = jq_opts_daemon("jobq-worker", usage, opts, argc, argv, &log_format, &log_level);
 	if (rc >= 0)
 		return rc;
@@ -93,7 +97,8 @@ int main(int argc, char **argv)
 	if (!base || jq_worker_init(&w, base, &cfg, err, sizeof(err)) != 0) {
 		jq_error("%s", base ? err : "cannot create the event loop");
 		if (base)
-			event_base_free(base); /* a clean exit for the leak checker */
+			event_base_free(base);
+		curl_global_cleanup();
 		return 1;
 	}
 	rc = jq_worker_run(&w);

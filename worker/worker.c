@@ -12,6 +12,7 @@
 
 #include "codec.h"
 #include "curl_loop.h"
+#include "exec_job.h"
 #include "log.h"
 #include "pool.h"
 #include "util.h"
@@ -127,6 +128,7 @@ static void schedule_promote(struct jq_worker *w, int64_t at_ms);
 const struct jq_worker_config *jq_run_config(const struct jq_run *run) { return &run->w->cfg; }
 struct jq_curl_loop *jq_run_curl(const struct jq_run *run) { return run->w->curl; }
 struct event_base *jq_run_base(const struct jq_run *run) { return run->w->base; }
+struct jq_exec *jq_run_exec(const struct jq_run *run) { return run->w->exec; }
 
 /* ---- writes about a run ---- */
 
@@ -956,10 +958,25 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 		strcpy(host, "localhost");
 	unsigned rnd = (unsigned)(jq_mono_us() ^ (int64_t)getpid() << 16);
 	snprintf(w->id, sizeof(w->id), "%s:%d:%04x", host, (int)getpid(), rnd & 0xffff);
+	struct jq_exec_command cmds[JQ_EXEC_COMMANDS_MAX];
+	int ncmds = 0;
+	for (int i = 0; i < cfg->exec.n; i++)
+		if (jq_exec_spec_parse(cfg->exec.v[i], cmds, &ncmds, JQ_EXEC_COMMANDS_MAX, err,
+				       errlen) != 0) {
+			jq_schedules_free(config, nconfig);
+			return -1;
+		}
+	if (!(w->exec = jq_exec_new(base, cmds, ncmds, err, errlen))) {
+		jq_schedules_free(config, nconfig);
+		return -1;
+	}
 	w->pool = jq_pool_new(base, (int)cfg->threads);
 	w->curl = jq_curl_loop_new(base);
 	if (!w->pool || !w->curl) {
 		snprintf(err, errlen, "cannot start the thread pool or curl");
+		jq_pool_free(w->pool);
+		jq_curl_loop_free(w->curl);
+		jq_exec_free(w->exec);
 		jq_schedules_free(config, nconfig);
 		return -1;
 	}
@@ -987,6 +1004,8 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	w->sub = jq_redis_new(base, &url, "worker-events", redis_state_cb, w);
 	jq_info("worker %s serving %s with concurrency %" PRId64 " and %" PRId64 " threads", w->id,
 		cfg->queues, cfg->concurrency, cfg->threads);
+	if (ncmds)
+		jq_info("exec jobs may run: %s", jq_exec_names(w->exec));
 	return 0;
 }
 
@@ -1007,6 +1026,7 @@ void jq_worker_release(struct jq_worker *w)
 		run_unlink(r);
 		run_drop(r, r->refs); /* nothing can call back any more */
 	}
+	jq_exec_free(w->exec); /* children of stopped exec jobs: killed and reaped */
 	jq_curl_loop_free(w->curl);
 	if (w->beat_timer)
 		event_free(w->beat_timer);

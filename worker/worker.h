@@ -13,6 +13,7 @@
 #include <event2/event.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "cron_fire.h"
 #include "handler.h"
 #include "keys.h"
@@ -40,6 +41,7 @@ struct jq_worker_config {
 	const char *smtp_user;
 	const char *smtp_password;
 	int64_t smtp_timeout_ms;
+	struct jq_opt_list exec; /* "NAME=/abs/path[,...]" values: what exec jobs may run */
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 };
 
@@ -51,6 +53,7 @@ struct jq_worker {
 	struct jq_cron_firer *cron; /* fires periodic schedules on cmd (cron_fire.h) */
 	struct jq_pool *pool;
 	struct jq_curl_loop *curl;
+	struct jq_exec *exec; /* allowed commands, and children being stopped */
 	char id[JQ_WORKER_ID_MAX + 1];
 	char host[64];
 	int64_t started_at_ms;

@@ -5,7 +5,8 @@
 -- ARGV[1] id, ARGV[2] key prefix (queue, queue stats and channel names are built from it
 --   and the job's queue), ARGV[3] keep cancelled jobs ms
 -- Returns 1 cancelled now, 2 running (stop requested), 3 already finished, 0 unknown job.
-local f = redis.call('HMGET', KEYS[1], 'state', 'queue')
+-- @include batch
+local f = redis.call('HMGET', KEYS[1], 'state', 'queue', 'batch')
 if not f[1] then
   return 0
 end
@@ -24,6 +25,9 @@ if f[1] == 'pending' or f[1] == 'scheduled' then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('HINCRBY', qstats, 'cancelled', 1)
   redis.call('PUBLISH', KEYS[1] .. ':events', 'cancelled')
+  if f[3] then
+    batch_count(ARGV[2], f[3], 'cancelled', 1, now)
+  end
   return 1
 elseif f[1] == 'running' then
   redis.call('HSET', KEYS[1], 'cancel_requested', 1)

@@ -6,6 +6,7 @@
 --        per entry, newest first; entries whose hash expired are dropped from the set
 -- retry: ARGV[3] id -> 1 requeued, 0 not in the dead set, -1 its job hash expired
 -- purge: -> number of jobs deleted
+-- @include batch
 local prefix = ARGV[2]
 if ARGV[1] == 'list' then
   local out = {}
@@ -34,9 +35,13 @@ elseif ARGV[1] == 'retry' then
   end
   redis.call('ZREM', KEYS[1], id)
   local jk = prefix .. 'job:' .. id
-  local f = redis.call('HMGET', jk, 'state', 'queue')
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'batch')
   if not f[1] then
     return -1
+  end
+  if f[3] and f[1] == 'failed' then
+    local t = redis.call('TIME')
+    batch_count(prefix, f[3], 'failed', -1, tonumber(t[1]) * 1000)
   end
   local q = f[2] or 'default' -- not stored at its default
   redis.call('PERSIST', jk)

@@ -5,9 +5,14 @@
 --   only when ARGV[1] is not 0), then per job: job hash, queue list, queue wake list,
 --   queue stats hash
 -- ARGV[1] idempotency window ms (0: none; only with one job), ARGV[2] job key prefix
---   ("<prefix>job:", to read the state of the job an idempotency key names), then per
+--   ("<prefix>job:", to read the state of the job an idempotency key names), ARGV[3] the
+--   length L of the batch section that follows (0: the jobs are no batch), then per
 --   job: id, queue name, delay ms (0: none), run at epoch ms (0: none), n, then n values:
 --   the envelope as name, value pairs
+-- The batch section (POST /batches; each job's pairs then include 'batch', <id>): batch
+--   hash key, its callback key, keep ms once finished, m, then m values: the callback
+--   job's name, value pairs (m = 0: no callback). The batch hash counts its members'
+--   end states (lib/batch.lua); the callback waits under its key until the last ends.
 -- A job with a delay or a run-at time in the future is 'scheduled' (run_at in its hash, its
 -- id in the scheduled zset) and one idle worker is woken to time its promotion.
 -- created_at is Redis' clock (TIME), so brokers and workers on many machines agree.
@@ -29,7 +34,18 @@ for k = 7, #KEYS, 4 do
     return redis.error_reply('ID_TAKEN ' .. KEYS[k] .. ' already exists')
   end
 end
-local a = 3
+local a = 4 + tonumber(ARGV[3])
+if ARGV[3] ~= '0' then
+  if redis.call('EXISTS', ARGV[4]) == 1 then
+    return redis.error_reply('ID_TAKEN ' .. ARGV[4] .. ' already exists')
+  end
+  local total = (#KEYS - 6) / 4
+  redis.call('HSET', ARGV[4], 'total', total, 'created_at', now, 'keep_ms', ARGV[6])
+  local m = tonumber(ARGV[7])
+  if m > 0 then
+    redis.call('HSET', ARGV[5], unpack(ARGV, 8, 7 + m))
+  end
+end
 local seen = {}
 local woken = {}
 local maxid = 0

@@ -13,6 +13,7 @@
 -- Returns one code per job: 1 completed, 2 scheduled for a retry, 3 failed for good
 --   (dead), 4 cancelled, 0 the lease is no longer the caller's (a stale acknowledgement:
 --   nothing written).
+-- @include batch
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
@@ -32,7 +33,7 @@ for k = 5, #KEYS do
   local a = 5 + (k - 5) * 6
   local jk, id, token, kind, text = KEYS[k], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local q = ARGV[a + 5]
-  local cur = redis.call('HMGET', jk, 'token', 'state')
+  local cur = redis.call('HMGET', jk, 'token', 'state', 'batch')
   if cur[1] ~= token or cur[2] ~= 'running' then
     out[#out + 1] = 0
   elseif kind == 'completed' then
@@ -40,6 +41,7 @@ for k = 5, #KEYS do
     redis.call('HSET', jk, 'state', 'completed', 'result', text, 'finished_at', now)
     redis.call('PEXPIRE', jk, ARGV[1])
     count(q, 'completed')
+    if cur[3] then batch_count(ARGV[4], cur[3], 'completed', 1, now) end
     redis.call('PUBLISH', jk .. ':events', 'completed')
     out[#out + 1] = 1
   elseif kind == 'cancelled' then
@@ -47,6 +49,7 @@ for k = 5, #KEYS do
     redis.call('HSET', jk, 'state', 'cancelled', 'error', text, 'finished_at', now)
     redis.call('PEXPIRE', jk, ARGV[1])
     count(q, 'cancelled')
+    if cur[3] then batch_count(ARGV[4], cur[3], 'cancelled', 1, now) end
     redis.call('PUBLISH', jk .. ':events', 'cancelled')
     out[#out + 1] = 4
   else
@@ -72,6 +75,7 @@ for k = 5, #KEYS do
       redis.call('PEXPIRE', jk, ARGV[2])
       redis.call('ZADD', KEYS[2], now, id)
       count(q, 'failed')
+      if cur[3] then batch_count(ARGV[4], cur[3], 'failed', 1, now) end
       redis.call('PUBLISH', jk .. ':events', 'failed ' .. text)
       out[#out + 1] = 3
     end

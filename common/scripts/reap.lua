@@ -14,10 +14,12 @@ local prefix = ARGV[3]
 local budget = tonumber(ARGV[5])
 local recovered, poisoned = 0, 0
 
+-- @include batch
+
 local function recover(id, why)
   local jk = prefix .. 'job:' .. id
   redis.call('ZREM', KEYS[1], id)
-  local f = redis.call('HMGET', jk, 'state', 'queue', 'recoveries', 'cancel_requested')
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'recoveries', 'cancel_requested', 'batch')
   if f[1] ~= 'running' then
     return
   end
@@ -31,6 +33,9 @@ local function recover(id, why)
     redis.call('PEXPIRE', jk, ARGV[8])
     redis.call('HINCRBY', qstats, 'cancelled', 1)
     redis.call('PUBLISH', jk .. ':events', 'cancelled')
+    if f[5] then
+      batch_count(prefix, f[5], 'cancelled', 1, now)
+    end
     return
   end
   if n > tonumber(ARGV[4]) then
@@ -40,6 +45,9 @@ local function recover(id, why)
     redis.call('ZADD', KEYS[3], now, id)
     redis.call('PEXPIRE', jk, ARGV[8])
     redis.call('PUBLISH', jk .. ':events', 'failed lost its worker')
+    if f[5] then
+      batch_count(prefix, f[5], 'failed', 1, now)
+    end
     poisoned = poisoned + 1
     return
   end

@@ -568,4 +568,69 @@ static void test_log_parse(void)
 	}
 }
 
-UNIT_MAIN({"parse", test_parse}, {"usage", test_usage}, {"log_parse", test_log_parse})
+/* A repeatable option: flags add values, the env var is the first one until a flag comes. */
+static void test_list(void)
+{
+	static struct jq_opt_list list;
+	static const struct jq_opt lopts[] = {
+		{"item", "JQ_UNIT_TEST_ITEM", JQ_OPT_LIST, &list, 0, 5, "repeatable"},
+		{NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+	static const struct {
+		const char *what;
+		const char *env;
+		const char *args[MAX_ARGS];
+		int rc;
+		int n;
+		const char *v[3];
+		const char *msg;
+	} lcases[] = {
+		{"none", NULL, {NULL}, JQ_OPTS_OK, 0, {NULL}, NULL},
+		{"env only", "e1", {NULL}, JQ_OPTS_OK, 1, {"e1"}, NULL},
+		{"flags add up", NULL, {"--item", "a", "--item=b", "--item", "c", NULL}, JQ_OPTS_OK, 3,
+		 {"a", "b", "c"}, NULL},
+		{"flags replace env", "e1", {"--item=a", "--item=b", NULL}, JQ_OPTS_OK, 2, {"a", "b"},
+		 NULL},
+		{"value too long", NULL, {"--item=abcdef", NULL}, JQ_OPTS_ERROR, 0, {NULL},
+		 "--item is longer than 5"},
+		{"value missing", NULL, {"--item", NULL}, JQ_OPTS_ERROR, 0, {NULL}, "needs a value"},
+	};
+	for (size_t i = 0; i < sizeof(lcases) / sizeof(lcases[0]); i++) {
+		UNIT_CASE("list %s", lcases[i].what);
+		memset(&list, 0, sizeof(list));
+		if (lcases[i].env)
+			setenv("JQ_UNIT_TEST_ITEM", lcases[i].env, 1);
+		else
+			unsetenv("JQ_UNIT_TEST_ITEM");
+		char *argv[MAX_ARGS + 2] = {"prog"};
+		int argc = 1;
+		for (; lcases[i].args[argc - 1]; argc++)
+			argv[argc] = (char *)lcases[i].args[argc - 1];
+		int first = -1;
+		char err[256] = "";
+		int rc = jq_opts_parse(lopts, argc, argv, &first, err, sizeof(err));
+		CHECK_INT_EQ(rc, lcases[i].rc);
+		if (rc == JQ_OPTS_OK) {
+			CHECK_INT_EQ(list.n, lcases[i].n);
+			for (int k = 0; k < lcases[i].n && k < 3; k++)
+				CHECK_STR_EQ(list.v[k], lcases[i].v[k]);
+		} else {
+			CHECK_CONTAINS(err, lcases[i].msg);
+		}
+	}
+	unsetenv("JQ_UNIT_TEST_ITEM");
+	/* more than JQ_OPT_LIST_MAX values are refused */
+	UNIT_CASE("list full");
+	memset(&list, 0, sizeof(list));
+	char *argv[JQ_OPT_LIST_MAX + 3] = {"prog"};
+	for (int k = 1; k <= JQ_OPT_LIST_MAX + 1; k++)
+		argv[k] = "--item=x";
+	int first;
+	char err[256] = "";
+	CHECK_INT_EQ(jq_opts_parse(lopts, JQ_OPT_LIST_MAX + 2, argv, &first, err, sizeof(err)),
+		     JQ_OPTS_ERROR);
+	CHECK_CONTAINS(err, "more than");
+}
+
+UNIT_MAIN({"parse", test_parse}, {"usage", test_usage}, {"list", test_list},
+	  {"log_parse", test_log_parse})

@@ -517,8 +517,60 @@ static void test_spec_init(void)
 	jq_job_spec_release(&s);
 }
 
-UNIT_MAIN({"spec_init", test_spec_init}, {"spec_from_json", test_spec_from_json},
+static void test_traceparent(void)
+{
+	static const struct {
+		const char *s;
+		int valid;
+	} cases[] = {
+	    /* the W3C Trace Context example */
+	    {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 1},
+	    {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", 1},
+	    {"00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01", 0}, /* uppercase */
+	    {"00-00000000000000000000000000000000-00f067aa0ba902b7-01", 0}, /* zero trace id */
+	    {"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", 0}, /* zero parent */
+	    {"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 0}, /* version ff */
+	    {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", 0}, /* 00 is exact */
+	    {"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", 1}, /* later: more */
+	    {"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x", 0},
+	    {"00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", 0}, /* short */
+	    {"00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01", 0},
+	    {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g", 0},
+	    {"", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		UNIT_CASE("traceparent '%s'", cases[i].s);
+		CHECK_INT_EQ(jq_traceparent_valid(cases[i].s), cases[i].valid);
+	}
+}
+
+static void test_idempotency_key(void)
+{
+	char longest[JQ_IDEMPOTENCY_KEY_MAX + 2];
+	memset(longest, 'k', sizeof(longest));
+	longest[JQ_IDEMPOTENCY_KEY_MAX] = '\0';
+	static const struct {
+		const char *key;
+		int valid;
+	} cases[] = {
+	    {"order-1", 1}, {"a", 1}, {"~!@#$%^&*()", 1}, {"", 0}, {"has space", 0},
+	    {"tab\there", 0}, {"nl\n", 0}, {"del\x7f", 0}, {"caf\xc3\xa9", 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		UNIT_CASE("'%s'", cases[i].key);
+		CHECK_INT_EQ(jq_idempotency_key_valid(cases[i].key), cases[i].valid);
+	}
+	UNIT_CASE("%d characters", JQ_IDEMPOTENCY_KEY_MAX);
+	CHECK_INT_EQ(jq_idempotency_key_valid(longest), 1);
+	longest[JQ_IDEMPOTENCY_KEY_MAX] = 'k';
+	longest[JQ_IDEMPOTENCY_KEY_MAX + 1] = '\0';
+	UNIT_CASE("%d characters", JQ_IDEMPOTENCY_KEY_MAX + 1);
+	CHECK_INT_EQ(jq_idempotency_key_valid(longest), 0);
+}
+
+UNIT_MAIN({"spec_init", test_spec_init}, {"traceparent", test_traceparent}, {"spec_from_json", test_spec_from_json},
 	  {"spec_from_msgpack", test_spec_from_msgpack},
 	  {"spec_msgpack_only", test_spec_msgpack_only},
 	  {"spec_msgpack_payload_shown", test_spec_msgpack_payload_shown},
-	  {"spec_depth", test_spec_depth}, {"states", test_states}, {"status", test_status})
+	  {"spec_depth", test_spec_depth}, {"states", test_states}, {"status", test_status},
+	  {"idempotency_key", test_idempotency_key})

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "jobctl.h"
+#include "sse.h"
 #include "unit.h"
 #include "util.h"
 
@@ -186,6 +187,78 @@ static void test_progress_line(void)
 		UNIT_CASE("line for '%s' cap %zu", cases[i].status, cases[i].cap);
 		jq_ctl_format_progress_line(buf, cases[i].cap, cases[i].status, cases[i].done,
 					    cases[i].total);
+		CHECK_STR_EQ(buf, cases[i].line);
+	}
+}
+
+static void test_rate(void)
+{
+	struct jq_ctl_rate r;
+	jq_ctl_rate_init(&r);
+	UNIT_CASE("no point, one point, two at the same time");
+	CHECK(jq_ctl_rate_per_s(&r) < 0);
+	jq_ctl_rate_add(&r, 1000000, 0);
+	CHECK(jq_ctl_rate_per_s(&r) < 0);
+	jq_ctl_rate_add(&r, 1000000, 1);
+	CHECK(jq_ctl_rate_per_s(&r) < 0);
+	UNIT_CASE("2 steps a second");
+	jq_ctl_rate_add(&r, 2000000, 3);
+	CHECK_INT_EQ((long long)(jq_ctl_rate_per_s(&r) * 1000), 3000);
+	jq_ctl_rate_init(&r);
+	for (int k = 0; k <= 10; k++)
+		jq_ctl_rate_add(&r, k * 500000, 2 * k);
+	CHECK_INT_EQ((long long)(jq_ctl_rate_per_s(&r) * 1000), 4000);
+	UNIT_CASE("only the last %d points count", JQ_CTL_RATE_SAMPLES);
+	jq_ctl_rate_init(&r);
+	jq_ctl_rate_add(&r, 0, 0);
+	for (int k = 1; k <= JQ_CTL_RATE_SAMPLES; k++) /* one a second after a slow start */
+		jq_ctl_rate_add(&r, 100000000 + k * 1000000LL, k);
+	CHECK_INT_EQ((long long)(jq_ctl_rate_per_s(&r) * 1000), 1000);
+	UNIT_CASE("going back starts anew");
+	jq_ctl_rate_add(&r, 200000000, 0);
+	CHECK(jq_ctl_rate_per_s(&r) < 0);
+	jq_ctl_rate_add(&r, 200250000, 1);
+	CHECK_INT_EQ((long long)(jq_ctl_rate_per_s(&r) * 1000), 4000);
+}
+
+static void test_watch_line(void)
+{
+	static const struct {
+		const char *state, *status;
+		int64_t done, total;
+		double rate;
+		size_t cap;
+		const char *line;
+	} cases[] = {
+	    {"running", "progress: 5/10", 5, 10, 2.0, 128,
+	     "[##########----------] 5/10 50%  2.0/s  ETA 3s"},
+	    {"running", "progress: 5/10", 5, 10, -1, 128, "[##########----------] 5/10 50%"},
+	    {"running", "progress: 1/3", 1, 3, 0.3, 128,
+	     "[######--------------] 1/3 33%  0.3/s  ETA 7s"},
+	    {"running", "progress: 0/1000", 0, 1000, 12.4, 128,
+	     "[--------------------] 0/1000 0%  12/s  ETA 1m21s"},
+	    {"running", "progress: 0/100000", 0, 100000, 10, 128,
+	     "[--------------------] 0/100000 0%  10/s  ETA 2h46m"},
+	    {"running", "progress: 1/9000000", 1, 9000000, 10, 128,
+	     "[--------------------] 1/9000000 0%  10/s  ETA >99h"},
+	    {"running", "progress: 1/60", 1, 60, 0.05, 128,
+	     "[--------------------] 1/60 1%  3.0/min  ETA 19m40s"},
+	    {"running", "progress: 10/10", 10, 10, 1, 128, "[####################] 10/10 100%"},
+	    {"running", "running", 0, 0, -1, 128, "[--------------------]  running"},
+	    {"pending", "pending", 0, 0, -1, 128, "[--------------------]  pending"},
+	    {"completed", "completed", 3, 10, 1, 128,
+	     "[####################] 10/10 100%  completed"},
+	    {"completed", "completed", 0, 0, -1, 128, "[####################]  completed"},
+	    {"failed", "failed: boom\n\x1b[2J", 4, 10, 1, 128,
+	     "[########------------] 4/10 40%  failed: boom??[2J"},
+	    {"cancelled", "cancelled", 0, 0, -1, 128, "[--------------------]  cancelled"},
+	    {"running", "progress: 5/10", 5, 10, 2.0, 31, "[##########----------] 5/10 50"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[128];
+		UNIT_CASE("watch line #%zu '%s'", i, cases[i].status);
+		jq_ctl_format_watch_line(buf, cases[i].cap, cases[i].state, cases[i].status,
+					 cases[i].done, cases[i].total, cases[i].rate);
 		CHECK_STR_EQ(buf, cases[i].line);
 	}
 }
@@ -1083,6 +1156,23 @@ struct exchange {
 		200, b, NULL, 0, 0, 0                                                              \
 	}
 
+#define SSE_OK(b)                                                                                  \
+	{                                                                                          \
+		200, b, "text/event-stream", 0, 0, 0                                               \
+	}
+/* The data of the broker's events about job 7. */
+#define EV_PENDING                                                                                 \
+	"{\"id\": 7, \"state\": \"pending\", \"status\": \"pending\", \"progress\": {\"done\": 0, "   \
+	"\"total\": 0}}"
+#define EV_RUNNING                                                                                 \
+	"{\"id\": 7, \"state\": \"running\", \"status\": \"running\", \"progress\": {\"done\": 0, "   \
+	"\"total\": 0}}"
+#define EV_RUN(d, t)                                                                               \
+	"{\"id\": 7, \"state\": \"running\", \"status\": \"progress: " #d "/" #t "\", "               \
+	"\"progress\": {\"done\": " #d ", \"total\": " #t "}}"
+#define EV_END(state, status)                                                                      \
+	"{\"id\": 7, \"state\": \"" state "\", \"status\": \"" status "\", \"progress\": {\"done\": " \
+	"0, \"total\": 0}}"
 static const struct exchange exchanges[] = {
     {"start-task",
      {"start-task", "--duration", "3"},
@@ -1354,91 +1444,126 @@ static const struct exchange exchanges[] = {
      NULL},
     {"watch",
      {"watch", "7"},
-     {JSON_OK("{\"task_id\": 7, \"status\": \"pending\"}"),
-      JSON_OK("{\"task_id\": 7, \"status\": \"running\"}"),
-      JSON_OK("{\"task_id\": 7, \"status\": \"progress: 1/2\"}"),
-      JSON_OK("{\"task_id\": 7, \"status\": \"progress: 1/2\"}"),
-      JSON_OK("{\"task_id\": 7, \"status\": \"completed\"}")},
-     5,
+     {SSE_OK(": hello\n\nevent: pending\ndata: " EV_PENDING "\n\n"
+	     "event: running\ndata: " EV_RUNNING "\n\n"
+	     "event: running\ndata: " EV_RUN(1, 2) "\n\n: ping\n\n"
+	     "event: running\r\ndata: " EV_RUN(2, 2) "\r\n\r\n"
+	     "event: completed\ndata: " EV_END("completed", "completed") "\n\n")},
+     1,
      0,
-     "GET /task-status/7",
+     "GET /jobs/7/events",
      "",
-     "task 7: pending\ntask 7: running\ntask 7: progress: 1/2\ntask 7: completed\n",
+     "task 7: pending\ntask 7: running\ntask 7: progress: 1/2\ntask 7: progress: 2/2\n"
+     "task 7: completed\n",
      "",
-     "GET /task-status/7\nGET /task-status/7\nGET /task-status/7\nGET /task-status/7\n"
-     "GET /task-status/7\n"},
+     "GET /jobs/7/events\n"},
     {"watch --json",
      {"watch", "--json", "7"},
-     {JSON_OK("{\"task_id\": 7, \"status\": \"running\"}"),
-      JSON_OK("{\"task_id\": 7, \"status\": \"completed\"}")},
-     2,
+     {SSE_OK("event: running\ndata: " EV_RUN(1, 2) "\n\n"
+	     "event: completed\ndata: {\"id\": 7,\ndata:  \"state\": \"completed\", \"status\": "
+	     "\"completed\"}\n\n")},
+     1,
      0,
      NULL,
      NULL,
-     "{\"task_id\": 7, \"status\": \"running\"}\n{\"task_id\": 7, \"status\": \"completed\"}\n",
+     "{\"id\":7,\"state\":\"running\",\"status\":\"progress: 1/2\",\"progress\":{\"done\":1,"
+     "\"total\":2}}\n{\"id\":7,\"state\":\"completed\",\"status\":\"completed\"}\n",
      "",
-     "GET /task-status/7\nGET /task-status/7\n"},
+     "GET /jobs/7/events\n"},
     {"watch, already completed",
      {"watch", "7"},
-     {JSON_OK("{\"task_id\": 7, \"status\": \"completed\"}")},
+     {SSE_OK("event: completed\ndata: " EV_END("completed", "completed") "\n\n")},
      1,
      0,
      NULL,
      NULL,
      "task 7: completed\n",
      "",
-     "GET /task-status/7\n"},
+     "GET /jobs/7/events\n"},
+    {"watch, the events after the end are not read",
+     {"watch", "7"},
+     {SSE_OK("event: completed\ndata: " EV_END("completed", "completed") "\n\n"
+	     "event: failed\ndata: " EV_END("failed", "failed: no") "\n\n")},
+     1,
+     0,
+     NULL,
+     NULL,
+     "task 7: completed\n",
+     "",
+     NULL},
     {"watch, fails",
      {"watch", "7"},
-     {JSON_OK("{\"task_id\": 7, \"status\": \"running\"}"),
-      JSON_OK("{\"task_id\": 7, \"status\": \"failed: boom\"}")},
-     2,
+     {SSE_OK("event: running\ndata: " EV_RUNNING "\n\n"
+	     "event: failed\ndata: " EV_END("failed", "failed: boom\\u001b[2J") "\n\n")},
+     1,
      1,
      NULL,
      NULL,
-     "task 7: running\ntask 7: failed: boom\n",
-     "jobctl: task 7 ended as 'failed: boom'\n",
-     "GET /task-status/7\nGET /task-status/7\n"},
+     "task 7: running\ntask 7: failed: boom?[2J\n",
+     "jobctl: task 7 ended as 'failed: boom?[2J'\n",
+     "GET /jobs/7/events\n"},
     {"watch, already cancelled",
      {"watch", "7"},
-     {JSON_OK("{\"task_id\": 7, \"status\": \"cancelled\"}")},
+     {SSE_OK("event: cancelled\ndata: " EV_END("cancelled", "cancelled") "\n\n")},
      1,
      1,
      NULL,
      NULL,
      "task 7: cancelled\n",
      "jobctl: task 7 ended as 'cancelled'\n",
-     "GET /task-status/7\n"},
-    {"watch, unknown task",
+     "GET /jobs/7/events\n"},
+    {"watch, unknown job",
      {"watch", "99"},
-     {JSON_OK("{\"task_id\": 99, \"status\": \"not_found\"}")},
+     {{404, "{\"error\": {\"code\": \"not_found\", \"message\": \"job not found\"}}", NULL, 0, 0,
+       0}},
      1,
      1,
      NULL,
      NULL,
      "",
      "jobctl: task 99 not found\n",
-     "GET /task-status/99\n"},
-    {"watch --wait-timeout",
-     {"watch", "7", "--wait-timeout=1"},
-     {JSON_OK("{\"task_id\": 7, \"status\": \"progress: 1/9\"}")},
-     1,
-     1,
-     NULL,
-     NULL,
-     "task 7: progress: 1/9\n",
-     "jobctl: task 7 is still 'progress: 1/9' after 1 s (--wait-timeout)\n",
-     NULL},
-    {"watch, status not a string",
+     "GET /jobs/99/events\n"},
+    {"watch, no Redis behind the broker",
      {"watch", "7"},
-     {JSON_OK("{\"task_id\": 7, \"status\": 3}")},
+     {{503, "{\"error\": {\"code\": \"redis_unavailable\", \"message\": \"redis is unavailable\"}}",
+       NULL, 0, 0, 0}},
      1,
      1,
      NULL,
      NULL,
      "",
-     "no string 'status'",
-     "GET /task-status/7\n"},
+     "jobctl: redis_unavailable: redis is unavailable (HTTP 503)\n",
+     "GET /jobs/7/events\n"},
+    {"watch --wait-timeout",
+     {"watch", "7", "--wait-timeout=1"},
+     {{200, NULL, NULL, 0, 0, 1}},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "jobctl: task 7 is still 'unknown' after 1 s (--wait-timeout)\n",
+     NULL},
+    {"watch, an event without a state",
+     {"watch", "7"},
+     {SSE_OK("event: running\ndata: {\"id\": 7, \"status\": \"running\"}\n\n")},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "an event without string 'state' and 'status'",
+     "GET /jobs/7/events\n"},
+    {"watch, a line too long",
+     {"watch", "7"},
+     {{200, NULL, "text/event-stream", JQ_SSE_LINE_MAX + 1, 0, 0}},
+     1,
+     1,
+     NULL,
+     NULL,
+     "",
+     "event stream line longer than 65536 bytes",
+     "GET /jobs/7/events\n"},
     {"dead list",
      {"dead", "list"},
      {JSON_OK("{\"jobs\": " DEAD_TWO "}")},
@@ -1923,6 +2048,75 @@ static void test_fake_broker(void)
 	}
 }
 
+/* watch opens the stream again when it ends before the job does; the state it
+ * starts with is not shown twice. */
+static void test_watch_reopen(void)
+{
+	static const struct {
+		const char *what;
+		struct fake_reply replies[4];
+		size_t nreplies;
+		int rc;
+		const char *out, *err, *reqs;
+	} cases[] = {
+	    {"ended early, then completed",
+	     {SSE_OK("event: pending\ndata: " EV_PENDING "\n\nevent: running\ndata: " EV_RUN(1, 2)
+		     "\n\n"),
+	      SSE_OK("event: running\ndata: " EV_RUN(1, 2) "\n\nevent: running\ndata: " EV_RUN(
+		  2, 2) "\n\nevent: completed\ndata: " EV_END("completed", "completed") "\n\n")},
+	     2,
+	     0,
+	     "task 7: pending\ntask 7: progress: 1/2\ntask 7: progress: 2/2\ntask 7: completed\n",
+	     "jobctl: event stream of task 7 lost (the stream ended before the job did); "
+	     "reopening\n",
+	     "GET /jobs/7/events\nGET /jobs/7/events\n"},
+	    {"Redis away for a moment, then the job ended meanwhile",
+	     {SSE_OK("event: running\ndata: " EV_RUNNING "\n\n"),
+	      {503, "{\"error\": {\"code\": \"redis_unavailable\", \"message\": \"down\"}}", NULL,
+	       0, 0, 0},
+	      SSE_OK("event: failed\ndata: " EV_END("failed", "failed: lost") "\n\n")},
+	     3,
+	     1,
+	     "task 7: running\ntask 7: failed: lost\n",
+	     "jobctl: event stream of task 7 lost (the stream ended before the job did); "
+	     "reopening\njobctl: event stream of task 7 lost (redis_unavailable: down (HTTP 503)); "
+	     "reopening\njobctl: task 7 ended as 'failed: lost'\n",
+	     "GET /jobs/7/events\nGET /jobs/7/events\nGET /jobs/7/events\n"},
+	    {"gone when opened again",
+	     {SSE_OK("event: running\ndata: " EV_RUNNING "\n\n"),
+	      {404, "{\"error\": {\"code\": \"not_found\", \"message\": \"job not found\"}}", NULL,
+	       0, 0, 0}},
+	     2,
+	     1,
+	     "task 7: running\n",
+	     "jobctl: event stream of task 7 lost (the stream ended before the job did); "
+	     "reopening\njobctl: task 7 not found\n",
+	     "GET /jobs/7/events\nGET /jobs/7/events\n"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct fake *f = malloc(sizeof(*f));
+		struct run r;
+		char url[64], all[FAKE_MAX_REQ * 64] = "";
+		UNIT_CASE("%s", cases[i].what);
+		if (f == NULL || fake_start(f, cases[i].replies, cases[i].nreplies) != 0) {
+			CHECK(!"fake broker started");
+			free(f);
+			continue;
+		}
+		snprintf(url, sizeof(url), "http://127.0.0.1:%d", f->port);
+		run_ctl(&r, (const char *const[]){"--url", url, "watch", "7"}, 4);
+		fake_stop(f);
+		CHECK_INT_EQ(r.rc, cases[i].rc);
+		CHECK_STR_EQ(r.out, cases[i].out);
+		CHECK_STR_EQ(r.err, cases[i].err);
+		for (size_t k = 0; k < f->nreq && k < FAKE_MAX_REQ; k++)
+			snprintf(all + strlen(all), sizeof(all) - strlen(all), "%s\n", f->req[k]);
+		CHECK_STR_EQ(all, cases[i].reqs);
+		run_free(&r);
+		free(f);
+	}
+}
+
 /* The printed summary of GET /jobs/ID, through the whole program. */
 static void test_status_output(void)
 {
@@ -2069,6 +2263,7 @@ UNIT_MAIN({"duration", test_duration}, {"payload", test_payload},
 	  {"progress_line", test_progress_line}, {"http_error", test_http_error},
 	  {"print_job", test_print_job}, {"dead_table", test_dead_table}, {"usage", test_usage},
 	  {"fake_broker", test_fake_broker}, {"status_output", test_status_output},
+	  {"rate", test_rate}, {"watch_line", test_watch_line}, {"watch_reopen", test_watch_reopen},
 	  {"purge_confirm", test_purge_confirm}, {"idempotency_key", test_idempotency_key},
 	  {"age", test_age}, {"queues_table", test_queues_table},
 	  {"queue_detail", test_queue_detail}, {"workers_table", test_workers_table},

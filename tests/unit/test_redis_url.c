@@ -1,4 +1,4 @@
-/* test_redis_url.c: unit tests of jq_redis_url_parse (common/redis.c). */
+/* test_redis_url.c: unit tests of jq_redis_url_parse (common/redis_url.c). */
 #include "redis.h"
 #include "unit.h"
 

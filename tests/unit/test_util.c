@@ -1,5 +1,6 @@
 /* test_util.c: unit tests of common/util.c: strict integers, UTF-8 checks, RFC 3339. */
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "unit.h"
 #include "util.h"
@@ -175,6 +176,40 @@ static void test_clocks(void)
 	CHECK(b >= a);
 }
 
+static void test_utf8_sanitize(void)
+{
+	static const struct {
+		const char *what;
+		const char *s;
+		size_t len;
+		const char *want;
+		size_t wantlen;
+	} cases[] = {
+		{"empty", LIT(""), LIT("")},
+		{"ascii kept", LIT("hello"), LIT("hello")},
+		{"NUL kept", LIT("a\0b"), LIT("a\0b")},
+		{"valid multibyte kept", LIT("\xc3\xa9\xe2\x98\x83\xf0\x9f\x98\x80"),
+		 LIT("\xc3\xa9\xe2\x98\x83\xf0\x9f\x98\x80")},
+		{"FF replaced", LIT("a\xff" "b"), LIT("a\xef\xbf\xbd" "b")},
+		{"sequence cut at the end", LIT("ab\xe2\x98"), LIT("ab\xef\xbf\xbd\xef\xbf\xbd")},
+		{"stray continuation", LIT("\x80z"), LIT("\xef\xbf\xbdz")},
+		{"overlong", LIT("\xc0\x80"), LIT("\xef\xbf\xbd\xef\xbf\xbd")},
+		{"surrogate", LIT("\xed\xa0\x80"), LIT("\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd")},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		UNIT_CASE("sanitize %s", cases[i].what);
+		size_t n = 12345;
+		char *out = jq_utf8_sanitize(cases[i].s, cases[i].len, &n);
+		CHECK(out != NULL);
+		if (!out)
+			continue;
+		CHECK_MEM_EQ(out, n, cases[i].want, cases[i].wantlen);
+		CHECK_INT_EQ(out[n], 0);
+		CHECK_INT_EQ(jq_utf8_valid(out, n), 1);
+		free(out);
+	}
+}
+
 UNIT_MAIN({"parse_i64", test_parse_i64}, {"parse_i64n", test_parse_i64n},
-	  {"utf8_valid", test_utf8_valid}, {"format_rfc3339", test_format_rfc3339},
+	  {"utf8_valid", test_utf8_valid}, {"utf8_sanitize", test_utf8_sanitize}, {"format_rfc3339", test_format_rfc3339},
 	  {"clocks", test_clocks})

@@ -1,0 +1,452 @@
+// app.js: the jobq dashboard. Polls the broker's JSON API every POLL_MS and follows the
+// progress of running jobs live with Server-Sent Events (GET /jobs/{id}/events).
+// Plain DOM, no library; every value from the API is set as text, never as HTML.
+'use strict';
+
+(function () {
+  const POLL_MS = 2000;
+  // Each stream holds one of the ~6 HTTP/1.1 connections a browser opens to a host;
+  // keep the rest for the polls and the buttons. Other running jobs update by polling.
+  const MAX_STREAMS = 3;
+  const RUNNING_LIMIT = 50;
+  const FAILED_LIMIT = 10;
+  const DEAD_LIMIT = 100;
+  const STATES = ['pending', 'scheduled', 'running', 'completed', 'failed', 'cancelled'];
+  const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
+
+  const streams = new Map(); // job id -> EventSource
+  let pollTimer = null;
+  let polling = false;
+  let errorSource = null; // 'poll' or 'action': what the banner shows
+
+  const $ = (id) => document.getElementById(id);
+
+  // el('td', {className: 'x'}, 'text', node, ...): children are text or nodes.
+  function el(tag, props, ...children) {
+    const e = document.createElement(tag);
+    Object.assign(e, props || {});
+    for (const c of children) {
+      if (c !== null && c !== undefined)
+        e.append(c instanceof Node ? c : String(c));
+    }
+    return e;
+  }
+
+  // ---- the API ----
+
+  class ApiError extends Error {}
+
+  // One request; resolves with the parsed JSON body, rejects with an ApiError that
+  // names the request and carries the broker's error code and message.
+  async function api(method, path) {
+    let r;
+    try {
+      r = await fetch(path, {method, headers: {Accept: 'application/json'}, cache: 'no-store'});
+    } catch (e) {
+      throw new ApiError(`${method} ${path}: the broker is unreachable (${e.message})`);
+    }
+    let body = null;
+    try {
+      body = await r.json();
+    } catch (e) {
+      body = null;
+    }
+    if (!r.ok) {
+      const err = body && body.error;
+      throw new ApiError(err
+        ? `${method} ${path}: ${r.status} ${err.code}: ${err.message}`
+        : `${method} ${path}: HTTP ${r.status}`);
+    }
+    return body;
+  }
+
+  function showError(msg, source) {
+    errorSource = source;
+    $('error').className = 'error';
+    $('error-text').textContent = msg;
+    $('error').hidden = false;
+  }
+
+  function showInfo(msg) {
+    errorSource = 'action';
+    $('error').className = 'info';
+    $('error-text').textContent = msg;
+    $('error').hidden = false;
+  }
+
+  function clearBanner(source) {
+    if (!source || errorSource === source) {
+      $('error').hidden = true;
+      errorSource = null;
+    }
+  }
+
+  // ---- formatting ----
+
+  function ago(iso) {
+    if (!iso)
+      return '';
+    const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+    if (Number.isNaN(s))
+      return iso;
+    if (s < 0)
+      return 'in ' + fmtSecs(-s);
+    return fmtSecs(s) + ' ago';
+  }
+
+  function fmtSecs(s) {
+    if (s < 60)
+      return s + ' s';
+    if (s < 3600)
+      return Math.floor(s / 60) + ' min';
+    if (s < 86400)
+      return Math.floor(s / 3600) + ' h';
+    return Math.floor(s / 86400) + ' d';
+  }
+
+  function timeCell(iso) {
+    return el('td', {title: iso || '', className: 'time'}, ago(iso));
+  }
+
+  // ---- tables kept in place ----
+
+  // Makes tbody show one row per item, in order: rows are found by key and updated, so
+  // a row (its buttons, its progress bar) survives a refresh; rows of items that went
+  // away are removed. build(item) returns a new <tr>, update(tr, item) fills it.
+  function syncRows(tbody, items, key, build, update) {
+    const old = new Map();
+    for (const tr of tbody.rows)
+      old.set(tr.dataset.key, tr);
+    let prev = null;
+    for (const item of items) {
+      const k = String(key(item));
+      let tr = old.get(k);
+      if (tr) {
+        old.delete(k);
+      } else {
+        tr = build(item);
+        tr.dataset.key = k;
+      }
+      update(tr, item);
+      const want = prev ? prev.nextSibling : tbody.firstChild;
+      if (want !== tr)
+        tbody.insertBefore(tr, want);
+      prev = tr;
+    }
+    for (const tr of old.values())
+      tr.remove();
+  }
+
+  // Replaces the cells of tr (all but those marked data-keep) with new ones.
+  function setCells(tr, cells) {
+    for (const td of Array.from(tr.cells))
+      if (!td.dataset.keep)
+        td.remove();
+    const kept = tr.firstChild;
+    for (const c of cells)
+      tr.insertBefore(c instanceof Node ? c : el('td', {}, c), kept);
+  }
+
+  function showEmpty(id, n) {
+    $(id + '-empty').hidden = n > 0;
+    $(id).hidden = n === 0;
+  }
+
+  function jobLink(id) {
+    return el('td', {}, el('a', {href: '/jobs/' + id, title: 'the job as JSON'}, String(id)));
+  }
+
+  // ---- queues ----
+
+  function renderQueues(queues) {
+    syncRows($('queues').tBodies[0], queues, (q) => q.name, (q) => {
+      const btn = el('button', {type: 'button', className: 'toggle'});
+      btn.dataset.queue = q.name;
+      const td = el('td', {}, btn);
+      td.dataset.keep = '1';
+      return el('tr', {}, td);
+    }, (tr, q) => {
+      tr.classList.toggle('paused', q.paused);
+      tr.dataset.paused = q.paused ? '1' : '0';
+      setCells(tr, [el('td', {className: 'name'}, q.name), q.pending, q.scheduled, q.running,
+        q.completed, q.failed, q.retried, q.cancelled,
+        el('td', {}, el('span', {className: 'badge ' + (q.paused ? 'warn' : 'ok')},
+          q.paused ? 'paused' : 'active'))]);
+      const btn = tr.querySelector('button.toggle');
+      if (!btn.disabled)
+        btn.textContent = q.paused ? 'Resume' : 'Pause';
+      btn.dataset.action = q.paused ? 'resume' : 'pause';
+    });
+    showEmpty('queues', queues.length);
+  }
+
+  $('queues').addEventListener('click', async (ev) => {
+    const btn = ev.target.closest('button.toggle');
+    if (!btn)
+      return;
+    const name = btn.dataset.queue, action = btn.dataset.action;
+    btn.disabled = true;
+    try {
+      await api('POST', `/queues/${encodeURIComponent(name)}/${action}`);
+      clearBanner('action');
+    } catch (e) {
+      showError(e.message, 'action');
+    } finally {
+      btn.disabled = false;
+      refresh();
+    }
+  });
+
+  // ---- running jobs, live ----
+
+  function setProgress(tr, done, total, status) {
+    tr.dataset.done = String(done);
+    tr.dataset.total = String(total);
+    const bar = tr.querySelector('.bar');
+    const fill = tr.querySelector('.fill');
+    const pct = total > 0 ? Math.min(100, Math.round((done / total) * 100)) : 0;
+    fill.style.width = pct + '%';
+    bar.classList.toggle('indeterminate', total <= 0);
+    bar.setAttribute('aria-valuenow', String(pct));
+    tr.querySelector('.ptext').textContent = total > 0 ? `${done}/${total}` : status;
+  }
+
+  function openStream(id) {
+    const es = new EventSource('/jobs/' + id + '/events');
+    streams.set(id, es);
+    const onEvent = (ev) => {
+      let d;
+      try {
+        d = JSON.parse(ev.data);
+      } catch (e) {
+        return;
+      }
+      const tr = $('running').tBodies[0].querySelector(`tr[data-key="${id}"]`);
+      if (tr) {
+        tr.dataset.live = 'sse';
+        tr.dataset.state = d.state;
+        tr.classList.toggle('finished', TERMINAL.has(d.state));
+        if (TERMINAL.has(d.state) || d.state !== 'running')
+          tr.querySelector('.ptext').textContent = d.status;
+        if (d.state === 'running')
+          setProgress(tr, d.progress.done, d.progress.total, d.status);
+        else if (d.state === 'completed')
+          setProgress(tr, d.progress.total || 1, d.progress.total || 1, d.status);
+      }
+      if (TERMINAL.has(d.state))
+        closeStream(id); // the broker ends the stream; do not let EventSource reconnect
+    };
+    for (const s of STATES)
+      es.addEventListener(s, onEvent);
+    es.onerror = () => {
+      // CLOSED: the broker refused the stream (the job is gone); otherwise EventSource
+      // reconnects by itself and the broker sends the current state first
+      if (es.readyState === EventSource.CLOSED)
+        closeStream(id);
+    };
+  }
+
+  function closeStream(id) {
+    const es = streams.get(id);
+    if (es) {
+      es.close();
+      streams.delete(id);
+    }
+  }
+
+  function renderRunning(list) {
+    const ids = new Set(list.jobs.map((j) => j.id));
+    for (const id of Array.from(streams.keys()))
+      if (!ids.has(id))
+        closeStream(id);
+    syncRows($('running').tBodies[0], list.jobs, (j) => j.id, (j) => {
+      const fill = el('div', {className: 'fill'});
+      const bar = el('div', {className: 'bar'}, fill);
+      bar.setAttribute('role', 'progressbar');
+      bar.setAttribute('aria-valuemin', '0');
+      bar.setAttribute('aria-valuemax', '100');
+      const cancel = el('button', {type: 'button', className: 'cancel'}, 'Cancel');
+      cancel.dataset.job = String(j.id);
+      return el('tr', {}, jobLink(j.id), el('td', {className: 'type'}),
+        el('td', {className: 'queue'}),
+        el('td', {className: 'progress'}, bar, el('span', {className: 'ptext'})),
+        el('td', {className: 'attempt'}), el('td', {className: 'worker'}),
+        el('td', {className: 'time'}), el('td', {}, cancel));
+    }, (tr, j) => {
+      tr.querySelector('.type').textContent = j.type;
+      tr.querySelector('.queue').textContent = j.queue;
+      tr.querySelector('.attempt').textContent = `${j.attempts}/${j.max_attempts}`;
+      tr.querySelector('.worker').textContent = j.worker || '';
+      const started = tr.querySelector('.time');
+      started.textContent = ago(j.started_at);
+      started.title = j.started_at || '';
+      // a live stream knows better than a poll that may have left before its last event
+      if (!streams.has(j.id) || tr.dataset.done === undefined)
+        setProgress(tr, j.progress.done, j.progress.total, j.status);
+      if (!streams.has(j.id)) {
+        tr.dataset.live = 'poll';
+        if (streams.size < MAX_STREAMS)
+          openStream(j.id);
+      }
+    });
+    $('running-count').textContent = list.count > list.jobs.length
+      ? `(${list.jobs.length} of ${list.count})` : `(${list.jobs.length})`;
+    showEmpty('running', list.jobs.length);
+  }
+
+  $('running').addEventListener('click', async (ev) => {
+    const btn = ev.target.closest('button.cancel');
+    if (!btn)
+      return;
+    btn.disabled = true;
+    try {
+      await api('DELETE', '/jobs/' + btn.dataset.job);
+      showInfo(`job ${btn.dataset.job}: cancel requested`);
+    } catch (e) {
+      showError(e.message, 'action');
+      btn.disabled = false;
+    }
+    refresh();
+  });
+
+  // ---- workers ----
+
+  function renderWorkers(workers) {
+    syncRows($('workers').tBodies[0], workers, (w) => w.id, () => el('tr'), (tr, w) => {
+      setCells(tr, [el('td', {className: 'worker'}, w.id), (w.queues || []).join(', '),
+        w.running, w.concurrency, w.threads, w.completed, w.failed, timeCell(w.started_at),
+        timeCell(w.last_heartbeat)]);
+    });
+    $('workers-count').textContent = `(${workers.length})`;
+    showEmpty('workers', workers.length);
+  }
+
+  // ---- failures ----
+
+  function renderFailures(scheduled, failed) {
+    const retrying = scheduled.jobs.filter((j) => j.error);
+    const rows = retrying.concat(failed.jobs);
+    syncRows($('failures').tBodies[0], rows, (j) => j.state + ':' + j.id, () => el('tr'),
+      (tr, j) => {
+        tr.className = j.state === 'failed' ? 'dead' : 'retrying';
+        const next = j.state === 'failed'
+          ? el('td', {title: j.failed_at || ''}, 'failed for good ' + ago(j.failed_at))
+          : el('td', {title: j.run_at || ''}, 'retry ' + ago(j.run_at));
+        setCells(tr, [jobLink(j.id), j.type, j.queue, `${j.attempts}/${j.max_attempts}`, next,
+          el('td', {className: 'errtext', title: j.error}, j.error)]);
+      });
+    showEmpty('failures', rows.length);
+  }
+
+  // ---- dead set ----
+
+  function renderDead(jobs, count) {
+    syncRows($('dead').tBodies[0], jobs, (j) => j.id, (j) => {
+      const btn = el('button', {type: 'button', className: 'retry'}, 'Retry');
+      btn.dataset.job = String(j.id);
+      const td = el('td', {}, btn);
+      td.dataset.keep = '1';
+      return el('tr', {}, td);
+    }, (tr, j) => {
+      setCells(tr, [jobLink(j.id), j.type, j.queue, j.attempts, timeCell(j.failed_at),
+        el('td', {className: 'errtext', title: j.error}, j.error)]);
+    });
+    $('dead-count').textContent = `(${count})`;
+    $('dead-purge').hidden = jobs.length === 0;
+    showEmpty('dead', jobs.length);
+  }
+
+  $('dead').addEventListener('click', async (ev) => {
+    const btn = ev.target.closest('button.retry');
+    if (!btn)
+      return;
+    btn.disabled = true;
+    try {
+      const r = await api('POST', `/dead/${btn.dataset.job}/retry`);
+      showInfo(`job ${r.id} is ${r.state} again`);
+    } catch (e) {
+      showError(e.message, 'action');
+      btn.disabled = false;
+    }
+    refresh();
+  });
+
+  $('dead-purge').addEventListener('click', async () => {
+    if (!window.confirm('Delete every dead job? This cannot be undone.'))
+      return;
+    try {
+      const r = await api('DELETE', '/dead');
+      showInfo(`purged ${r.purged} dead jobs`);
+    } catch (e) {
+      showError(e.message, 'action');
+    }
+    refresh();
+  });
+
+  $('error-close').addEventListener('click', () => clearBanner());
+
+  // ---- polling ----
+
+  let again = false; // refresh() was called during a poll: poll once more right after
+
+  async function refresh() {
+    if (polling) {
+      again = true;
+      return;
+    }
+    polling = true;
+    again = false;
+    clearTimeout(pollTimer);
+    const calls = {
+      health: api('GET', '/healthz'),
+      queues: api('GET', '/queues'),
+      workers: api('GET', '/workers'),
+      running: api('GET', `/jobs?state=running&limit=${RUNNING_LIMIT}`),
+      scheduled: api('GET', '/jobs?state=scheduled&limit=100'),
+      failed: api('GET', `/jobs?state=failed&limit=${FAILED_LIMIT}`),
+      dead: api('GET', `/dead?limit=${DEAD_LIMIT}`),
+    };
+    const names = Object.keys(calls);
+    const results = await Promise.allSettled(Object.values(calls));
+    const got = {};
+    let firstError = null;
+    names.forEach((n, i) => {
+      if (results[i].status === 'fulfilled')
+        got[n] = results[i].value;
+      else if (!firstError)
+        firstError = results[i].reason;
+    });
+    const health = $('health');
+    health.textContent = got.health ? 'redis ok' : 'unavailable';
+    health.className = 'badge ' + (got.health ? 'ok' : 'bad');
+    try {
+      if (got.queues)
+        renderQueues(got.queues.queues);
+      if (got.running)
+        renderRunning(got.running);
+      if (got.workers)
+        renderWorkers(got.workers.workers);
+      if (got.scheduled && got.failed)
+        renderFailures(got.scheduled, got.failed);
+      if (got.dead)
+        renderDead(got.dead.jobs, got.failed ? got.failed.count : got.dead.jobs.length);
+    } catch (e) {
+      firstError = firstError || e;
+    }
+    if (firstError)
+      showError(firstError.message, 'poll');
+    else
+      clearBanner('poll');
+    $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+    $('updated').dataset.polls = String(Number($('updated').dataset.polls || 0) + 1);
+    polling = false;
+    pollTimer = setTimeout(refresh, again ? 0 : POLL_MS);
+  }
+
+  window.addEventListener('beforeunload', () => {
+    for (const id of Array.from(streams.keys()))
+      closeStream(id);
+  });
+
+  refresh();
+})();

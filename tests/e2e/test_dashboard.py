@@ -1,0 +1,328 @@
+#!/usr/bin/python3
+"""E2E: the web dashboard the broker serves at / (and its API page at /docs), in headless
+Chromium driven by Selenium, against real Redis, broker and worker processes; plus the
+embedded files over plain HTTP.
+
+The browser test needs Debian's chromium, chromium-driver and python3-selenium
+(deploy/install-deps.sh installs them); without them it FAILS, it does not skip.
+Screenshots go to the test's temp dir and to JOBQ_E2E_ARTIFACTS (set by ctest to
+<build>/tests/e2e/artifacts); their paths are printed."""
+import json
+import os
+import shutil
+import sys
+import time
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import E2ETestCase, wait_until  # noqa: E402
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+PAGE_TIMEOUT = 20.0  # seconds for anything the page should show
+STATIC_FILES = {"index.html": "text/html", "app.js": "text/javascript",
+                "style.css": "text/css", "api.html": "text/html", "api.js": "text/javascript",
+                "openapi.json": "application/json"}
+
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    SELENIUM_ERROR = None
+except ImportError as e:  # reported as a failure by the test, never a skip
+    SELENIUM_ERROR = e
+
+
+def new_driver(tmp):
+    """Headless Chromium with its own profile in tmp; browser console logs kept."""
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
+    if SELENIUM_ERROR is not None or missing:
+        raise AssertionError(
+            "the dashboard test needs chromium, chromium-driver and python3-selenium "
+            "(apt-get install -y chromium chromium-driver python3-selenium; "
+            "deploy/install-deps.sh does it): %s"
+            % (SELENIUM_ERROR or ("missing " + ", ".join(missing))))
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+              "--window-size=1400,1300", "--no-first-run", "--disable-extensions",
+              "--disable-background-networking", "--disable-sync", "--mute-audio",
+              "--user-data-dir=" + os.path.join(tmp, "chromium-profile")):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    service = Service(executable_path=CHROMEDRIVER,
+                      log_path=os.path.join(tmp, "chromedriver.log"))
+    driver = webdriver.Chrome(service=service, options=opts)
+    driver.set_page_load_timeout(30)
+    return driver
+
+
+def artifacts_dir():
+    d = os.environ.get("JOBQ_E2E_ARTIFACTS") or os.path.join(harness.REPO, "build", "tests",
+                                                            "e2e", "artifacts")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+class StaticFilesTest(E2ETestCase):
+    """The embedded files over plain HTTP: types, caching, 404s (no browser)."""
+
+    @classmethod
+    def setUpEnv(cls, env):
+        env.start_redis()
+        env.start_broker()
+
+    def test_files_types_and_caching(self):
+        for path, name in (("/", "index.html"), ("/docs", "api.html"),
+                           ("/openapi.json", "openapi.json")) + tuple(
+                ("/static/" + n, n) for n in STATIC_FILES):
+            r = self.env.http("GET", path)
+            self.assertEqual(r.status, 200, "%s: %r" % (path, r))
+            self.assertTrue(r.content_type.startswith(STATIC_FILES[name]), "%s: %r" % (path, r))
+            self.assertTrue(r.body, path)
+            etag = r.headers.get("etag")
+            self.assertTrue(etag and etag.startswith('"') and etag.endswith('"'), r.headers)
+            self.assertEqual(r.headers.get("cache-control"), "no-cache", path)
+            self.assertEqual(r.headers.get("x-content-type-options"), "nosniff", path)
+            again = self.env.http("GET", path, headers={"If-None-Match": etag})
+            self.assertEqual(again.status, 304, "%s with If-None-Match: %r" % (path, again))
+            self.assertEqual(again.body, b"", path)
+            listed = self.env.http("GET", path, headers={"If-None-Match": '"0000", W/' + etag})
+            self.assertEqual(listed.status, 304, "%s with the ETag in a list: %r" % (path, listed))
+            other = self.env.http("GET", path, headers={"If-None-Match": '"0000"'})
+            self.assertEqual(other.status, 200, path)
+            self.assertEqual(other.body, r.body, path)
+        page = self.env.http("GET", "/")
+        csp = page.headers.get("content-security-policy", "")
+        self.assertIn("default-src 'self'", csp)
+        text = page.body.decode()
+        self.assertIn("/static/app.js", text)
+        self.assertIn('href="/docs"', text)
+        # nothing from another origin: every src/href is local (or a data: icon)
+        for f in ("index.html", "api.html"):
+            body = self.env.http("GET", "/static/" + f).body.decode()
+            self.assertNotRegex(body, r"""(src|href)=["']?(https?:)?//""", f)
+
+    def test_unknown_files(self):
+        for path in ("/static/nope.js", "/static/", "/static/../broker.c", "/static/a/b.js",
+                     "/index.html", "/nope"):
+            r = self.env.http("GET", path)
+            self.assertError(r, 404, "not_found")
+        r = self.env.http("POST", "/")
+        self.assertError(r, 405, "method_not_allowed")
+
+
+class DashboardBrowserTest(E2ETestCase):
+    """The dashboard in headless Chromium: every step on one page load."""
+
+    @classmethod
+    def setUpEnv(cls, env):
+        env.start_redis()
+        env.start_broker()
+        env.start_worker()
+
+    def setUp(self):
+        self.console = []  # every browser console entry seen so far
+        self.driver = new_driver(self.env.tmp)
+        self.addCleanup(self.driver.quit)
+        self.shots = []
+
+    # -- helpers ---------------------------------------------------------------
+
+    def logs(self):
+        self.console.extend(self.driver.get_log("browser"))
+        return self.console
+
+    def assertNoSevere(self, allowed=()):
+        """No SEVERE console entry (script errors, failed loads) but the allowed ones."""
+        bad = [e for e in self.logs() if e.get("level") == "SEVERE"
+               and not any(a in e.get("message", "") for a in allowed)]
+        self.assertEqual(bad, [], "browser console errors:\n%s" % json.dumps(bad, indent=1))
+
+    def wait(self, fn, what, timeout=PAGE_TIMEOUT):
+        def attempt():
+            try:
+                return fn()
+            except StaleElementReferenceException:
+                return None
+        try:
+            return wait_until(attempt, timeout, what, interval=0.1, env=self.env)
+        except AssertionError:
+            sys.stderr.write("browser console: %s\n" % json.dumps(self.logs(), indent=1))
+            self.screenshot("failure")
+            raise
+
+    def row(self, table, key):
+        rows = self.driver.find_elements(By.CSS_SELECTOR, '#%s tbody tr[data-key="%s"]'
+                                         % (table, key))
+        return rows[0] if rows else None
+
+    def cell_texts(self, tr):
+        return [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
+
+    def polls(self):
+        return int(self.driver.find_element(By.ID, "updated").get_attribute("data-polls") or 0)
+
+    def just_polled(self):
+        """Waits for the start of a quiet interval: right after a poll has rendered."""
+        n = self.polls()
+        self.wait(lambda: self.polls() > n, "the next poll")
+
+    def screenshot(self, name):
+        path = os.path.join(self.env.tmp, "dashboard-%s.png" % name)
+        try:
+            self.driver.save_screenshot(path)
+        except WebDriverException as e:
+            sys.stderr.write("screenshot %s failed: %s\n" % (name, e))
+            return None
+        copy = os.path.join(artifacts_dir(), os.path.basename(path))
+        shutil.copyfile(path, copy)
+        sys.stderr.write("screenshot: %s (copy: %s)\n" % (path, copy))
+        self.shots.append(copy)
+        return path
+
+    def click(self, element):
+        element.click()
+
+    # -- the test ----------------------------------------------------------------
+
+    def test_dashboard(self):
+        d = self.driver
+        d.get(self.env.broker_url + "/")
+        self.assertEqual(d.title, "jobq dashboard")
+        # a marker that a reload would wipe: every check below happens on this one load
+        d.execute_script("window.__jobqNoReload = 42;")
+        self.wait(lambda: self.polls() >= 1, "the first poll to render")
+        self.assertNoSevere()
+        health = d.find_element(By.ID, "health").text
+        self.assertEqual(health, "redis ok")
+        self.assertFalse(d.find_element(By.ID, "error").is_displayed(),
+                         d.find_element(By.ID, "error-text").text)
+
+        # -- the worker appears
+        wid = self.env.worker_id(self.env.workers[0])
+        tr = self.wait(lambda: self.row("workers", wid), "worker %s in the workers table" % wid)
+        self.assertIn("default", self.cell_texts(tr)[1])
+
+        # -- a long job enqueued now appears among the running jobs; its bar moves live
+        jid = self.post_job({"type": "progress", "payload": {"duration": 6}})
+        tr = self.wait(lambda: self.row("running", jid), "job %d in the running table" % jid)
+        self.assertEqual(self.cell_texts(tr)[1:3], ["progress", "default"])
+        first = self.wait(lambda: (lambda r: r and r.get_attribute("data-total") == "6" and (
+            int(r.get_attribute("data-done")), r.find_element(By.CSS_SELECTOR, ".fill")
+            .value_of_css_property("width"), r.find_element(By.CSS_SELECTOR, ".fill")
+            .get_attribute("style")))(self.row("running", jid)),
+            "job %d's progress bar with a total of 6" % jid)
+        done0, _, style0 = first
+        # the stream, not only the poll, keeps it up to date
+        self.wait(lambda: self.row("running", jid).get_attribute("data-live") == "sse",
+                  "job %d followed by Server-Sent Events" % jid)
+        later = self.wait(lambda: (lambda r: r and int(r.get_attribute("data-done")) > done0 and (
+            int(r.get_attribute("data-done")), r.find_element(By.CSS_SELECTOR, ".fill")
+            .get_attribute("style"), r.find_element(By.CSS_SELECTOR, ".ptext").text))(
+            self.row("running", jid)), "job %d's progress to move past %d/6" % (jid, done0))
+        self.assertNotEqual(later[1], style0, "the bar's width changed")
+        self.assertEqual(later[2], "%d/6" % later[0])
+        self.assertEqual(d.execute_script("return window.__jobqNoReload;"), 42, "no reload")
+
+        # -- a dead job, a job waiting for its retry, their errors; the dead job's retry
+        dead = self.post_job({"type": "no-such-type", "max_attempts": 1})
+        retrying = self.post_job({"type": "progress", "payload": {"duration": 30},
+                                  "timeout_ms": 200, "max_attempts": 2})
+        self.env.wait_job(dead, states=("failed",))
+        tr = self.wait(lambda: self.row("dead", dead), "job %d in the dead table" % dead)
+        self.assertIn("unknown job type 'no-such-type'", self.cell_texts(tr)[5])
+        tr = self.wait(lambda: self.row("failures", "failed:%d" % dead),
+                       "job %d among the recent failures" % dead)
+        self.assertIn("unknown job type", tr.text)
+        self.wait(lambda: self.row("failures", "scheduled:%d" % retrying) or
+                  self.row("failures", "failed:%d" % retrying),
+                  "job %d's timed-out attempt among the recent failures" % retrying)
+        tr = self.row("failures", "scheduled:%d" % retrying) or \
+            self.row("failures", "failed:%d" % retrying)
+        self.assertIn("timed out after 200 ms", tr.text)
+
+        # progress still live meanwhile, then a screenshot with everything on it
+        self.wait(lambda: (lambda r: r is None or int(r.get_attribute("data-done")) > later[0])(
+            self.row("running", jid)), "job %d's progress to move again" % jid)
+        self.screenshot("main")
+
+        self.click(self.row("dead", dead).find_element(By.CSS_SELECTOR, "button.retry"))
+        self.wait(lambda: "job %d is pending again" % dead in
+                  d.find_element(By.ID, "error-text").text, "the retry's confirmation")
+        # the job ran again (and failed again: its type is still unknown): two errors now
+        self.wait(lambda: len(self.env.http("GET", "/jobs/%d" % dead).json()["errors"]) == 2,
+                  "job %d to run again after the retry button" % dead)
+
+        # -- pause and resume the queue with its button
+        self.env.wait_job(jid)
+        tr = self.wait(lambda: self.row("queues", "default"), "queue default in the table")
+        btn = tr.find_element(By.CSS_SELECTOR, "button.toggle")
+        self.assertEqual(btn.text, "Pause")
+        self.click(btn)
+        self.wait(lambda: self.row("queues", "default").get_attribute("data-paused") == "1",
+                  "queue default shown paused")
+        self.assertTrue(self.env.http("GET", "/queues/default").json()["paused"])
+        held = self.post_job({"type": "noop"})
+        time.sleep(1.0)
+        self.assertEqual(self.env.http("GET", "/jobs/%d" % held).json()["state"], "pending",
+                         "a paused queue hands out no job")
+        self.wait(lambda: int(self.cell_texts(self.row("queues", "default"))[1]) >= 1,
+                  "the paused queue's pending count")
+        btn = self.row("queues", "default").find_element(By.CSS_SELECTOR, "button.toggle")
+        self.wait(lambda: btn.text == "Resume", "the Resume button")
+        self.click(btn)
+        self.env.wait_job(held, states=("completed",))
+        self.wait(lambda: self.row("queues", "default").get_attribute("data-paused") == "0",
+                  "queue default shown active again")
+        self.assertFalse(self.env.http("GET", "/queues/default").json()["paused"])
+
+        # -- the queue's counts match the API once nothing moves
+        self.env.wait_job(retrying, states=("failed",))
+        self.env.wait_job(dead, states=("failed",))
+
+        def counts_match():
+            q = self.env.http("GET", "/queues/default").json()
+            cells = self.cell_texts(self.row("queues", "default"))
+            return cells[:8] == ["default"] + [str(q[k]) for k in (
+                "pending", "scheduled", "running", "completed", "failed", "retried",
+                "cancelled")]
+        self.wait(counts_match, "the queue's counts to match GET /queues/default")
+
+        # -- an error from the API is shown: retry a dead job that was purged meanwhile
+        tr = self.wait(lambda: self.row("dead", retrying), "job %d in the dead table" % retrying)
+        self.just_polled()
+        self.assertEqual(self.env.http("DELETE", "/dead").status, 200)
+        self.click(self.row("dead", retrying).find_element(By.CSS_SELECTOR, "button.retry"))
+        self.wait(lambda: d.find_element(By.ID, "error").is_displayed() and "404 not_found" in
+                  d.find_element(By.ID, "error-text").text, "the API's error on the page")
+        self.assertIn("is not in the dead set", d.find_element(By.ID, "error-text").text)
+        self.assertNoSevere(allowed=("/dead/%d/retry" % retrying,))
+        self.assertEqual(d.execute_script("return window.__jobqNoReload;"), 42, "no reload")
+
+        # -- the API page, linked from the dashboard
+        d.find_element(By.ID, "api-link").click()
+        self.wait(lambda: int(d.find_element(By.TAG_NAME, "body").get_attribute(
+            "data-rendered") or 0) > 0, "the API page to render")
+        doc = self.env.http("GET", "/openapi.json").json()
+        n_ops = sum(1 for p in doc["paths"].values() for m in p if m in ("get", "post", "delete"))
+        ops = d.find_elements(By.CSS_SELECTOR, "#endpoints .endpoint")
+        self.assertEqual(len(ops), n_ops)
+        shown = {(o.get_attribute("data-method"), o.get_attribute("data-path")) for o in ops}
+        for want in (("GET", "/jobs"), ("POST", "/jobs"), ("GET", "/jobs/{id}/events"),
+                     ("POST", "/queues/{name}/pause"), ("POST", "/dead/{id}/retry"),
+                     ("GET", "/")):
+            self.assertIn(want, shown)
+        op = d.find_element(By.ID, "op-get-jobs")
+        self.assertIn("state", op.text)  # its parameters table
+        self.assertIn("Responses", op.text)
+        self.assertTrue(d.find_element(By.ID, "schema-Job").is_displayed())
+        self.screenshot("api")
+        self.assertNoSevere(allowed=("/dead/%d/retry" % retrying,))
+        print("screenshots: %s" % ", ".join(self.shots))
+
+
+if __name__ == "__main__":
+    harness.main()

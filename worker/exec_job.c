@@ -1,0 +1,802 @@
+/* exec_job.c: the exec job: allowed programs spawned without a shell, their pipes
+ * on the loop; see exec_job.h. */
+#include "exec_job.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "codec.h"
+#include "handlers.h"
+#include "keys.h"
+#include "log.h"
+#include "util.h"
+
+/* the exit of a child without a pidfd (old kernels) is polled this often */
+#define REAP_POLL_MS 50
+/* at exit, at most this much more output is read from pipes a grandchild may still fill */
+#define DRAIN_MAX (4 * 1024 * 1024)
+/* read per wake-up, so a program that writes without pause cannot hold the loop */
+#define READ_SLICE (64 * 1024)
+#define ENV_MAX 16
+
+struct jq_exec {
+	struct event_base *base;
+	struct jq_exec_command cmds[JQ_EXEC_COMMANDS_MAX];
+	int n;
+	char names[JQ_EXEC_COMMANDS_MAX * (JQ_EXEC_NAME_MAX + 2) + 1];
+	struct child *children; /* every child not yet reaped and done with */
+};
+
+/* One spawned program. Owned by x's list; run points back while a job waits for it. */
+struct child {
+	struct jq_exec *x;
+	struct jq_run *run; /* NULL once the job let go (timeout, cancel): only stop and reap */
+	char name[JQ_EXEC_NAME_MAX + 1];
+	pid_t pid; /* also the process group id */
+	int pidfd; /* -1: exit polled on a timer */
+	int exited, status;
+	int in_fd, out_fd, err_fd; /* -1 once closed */
+	struct event *exit_ev, *in_ev, *out_ev, *err_ev, *kill_ev, *progress_ev;
+	char *input; /* owned; written to stdin from input_off on */
+	size_t input_len, input_off;
+	char *out; /* first JQ_EXEC_STDOUT_MAX bytes of stdout; not NUL-terminated */
+	size_t out_len, out_cap;
+	int out_truncated;
+	char line[JQ_EXEC_STDERR_LINE_MAX]; /* the stderr line being read */
+	size_t line_len;
+	char tail[JQ_EXEC_STDERR_TAIL]; /* the last other stderr lines, '\n'-separated */
+	size_t tail_len;
+	int64_t done, total;		/* last progress read */
+	int64_t sent_done, sent_total; /* last progress reported (-1: none) */
+	int64_t sent_at_us;
+	int killed_hard; /* SIGKILL was sent */
+	struct child *prev, *next;
+};
+
+/* ---- pure parts ---- */
+
+int jq_exec_spec_parse(const char *spec, struct jq_exec_command *cmds, int *n, int cap,
+		       char *err, size_t errlen)
+{
+	const char *p = spec;
+	for (;;) {
+		const char *end = strchr(p, ',');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		const char *eq = memchr(p, '=', len);
+		if (!eq) {
+			snprintf(err, errlen, "exec command '%.*s' must be NAME=/absolute/path",
+				 (int)(len > 200 ? 200 : len), p);
+			return -1;
+		}
+		size_t nlen = (size_t)(eq - p), plen = len - nlen - 1;
+		if (nlen == 0 || nlen > JQ_EXEC_NAME_MAX || !jq_name_valid(p, nlen)) {
+			snprintf(err, errlen,
+				 "exec command name '%.*s' must be 1 to %d of [A-Za-z0-9_.:-]",
+				 (int)(nlen > 200 ? 200 : nlen), p, JQ_EXEC_NAME_MAX);
+			return -1;
+		}
+		if (plen == 0 || eq[1] != '/' || plen > JQ_EXEC_PATH_MAX) {
+			snprintf(err, errlen,
+				 "exec command '%.*s' needs an absolute path of at most %d bytes",
+				 (int)nlen, p, JQ_EXEC_PATH_MAX);
+			return -1;
+		}
+		for (int i = 0; i < *n; i++)
+			if (strlen(cmds[i].name) == nlen && memcmp(cmds[i].name, p, nlen) == 0) {
+				snprintf(err, errlen, "exec command '%.*s' is given twice", (int)nlen, p);
+				return -1;
+			}
+		if (*n == cap) {
+			snprintf(err, errlen, "at most %d exec commands", cap);
+			return -1;
+		}
+		memcpy(cmds[*n].name, p, nlen);
+		cmds[*n].name[nlen] = '\0';
+		memcpy(cmds[*n].path, eq + 1, plen);
+		cmds[*n].path[plen] = '\0';
+		(*n)++;
+		if (!end)
+			return 0;
+		p = end + 1;
+	}
+}
+
+/* Reads an unsigned decimal at *s (at most 18 digits, so it fits). */
+static int read_count(const char **s, const char *end, int64_t *out)
+{
+	const char *p = *s;
+	int64_t v = 0;
+	while (p < end && *p >= '0' && *p <= '9' && p - *s < 18)
+		v = v * 10 + (*p++ - '0');
+	if (p == *s || (p < end && *p >= '0' && *p <= '9'))
+		return -1;
+	*s = p;
+	*out = v;
+	return 0;
+}
+
+int jq_exec_progress_line(const char *line, size_t len, int64_t *done, int64_t *total)
+{
+	const char *p = line, *end = line + len;
+	int64_t d, t;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if ((size_t)(end - p) < 9 || memcmp(p, "progress", 8) != 0 || (p[8] != ' ' && p[8] != '\t'))
+		return -1;
+	p += 8;
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (read_count(&p, end, &d) != 0 || p == end || *p++ != '/' ||
+	    read_count(&p, end, &t) != 0)
+		return -1;
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
+		p++;
+	if (p != end || t < 1 || d > t)
+		return -1;
+	*done = d;
+	*total = t;
+	return 0;
+}
+
+int jq_exec_request_parse(struct jq_exec_request *r, const msgpack_object *payload, char *err,
+			  size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	const char *name;
+	size_t nlen;
+	if (!payload || payload->type != MSGPACK_OBJECT_MAP ||
+	    jq_mp_get_str(payload, "command", &name, &nlen) != 0) {
+		snprintf(err, errlen, "'command' is required: the name of an allowed command");
+		return -1;
+	}
+	if (nlen == 0 || nlen > JQ_EXEC_NAME_MAX || !jq_name_valid(name, nlen)) {
+		snprintf(err, errlen, "'command' must be 1 to %d of [A-Za-z0-9_.:-]",
+			 JQ_EXEC_NAME_MAX);
+		return -1;
+	}
+	memcpy(r->name, name, nlen);
+	r->name[nlen] = '\0';
+
+	const msgpack_object *args = jq_mp_get(payload, "args");
+	if (args && args->type != MSGPACK_OBJECT_NIL) {
+		if (args->type != MSGPACK_OBJECT_ARRAY || args->via.array.size > JQ_EXEC_ARGS_MAX) {
+			snprintf(err, errlen, "'args' must be a list of at most %d strings",
+				 JQ_EXEC_ARGS_MAX);
+			goto fail;
+		}
+		r->args = calloc(args->via.array.size + 1, sizeof(*r->args));
+		if (!r->args) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		size_t bytes = 0;
+		for (uint32_t i = 0; i < args->via.array.size; i++) {
+			const msgpack_object *a = &args->via.array.ptr[i];
+			if (a->type != MSGPACK_OBJECT_STR) {
+				snprintf(err, errlen, "'args' must be a list of strings (item %u is not)",
+					 (unsigned)i);
+				goto fail;
+			}
+			if (a->via.str.size && memchr(a->via.str.ptr, '\0', a->via.str.size)) {
+				snprintf(err, errlen, "'args' item %u holds a NUL byte", (unsigned)i);
+				goto fail;
+			}
+			bytes += a->via.str.size + 1;
+			if (bytes > JQ_EXEC_ARGS_BYTES_MAX) {
+				snprintf(err, errlen, "'args' are longer than %d bytes together",
+					 JQ_EXEC_ARGS_BYTES_MAX);
+				goto fail;
+			}
+			if (!(r->args[i] = strndup(a->via.str.ptr ? a->via.str.ptr : "", a->via.str.size))) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+			r->nargs++;
+		}
+	}
+
+	const msgpack_object *in = jq_mp_get(payload, "input");
+	json_t *j = jq_msgpack_to_json(in ? in : payload, err, errlen);
+	if (!j)
+		goto fail;
+	char *text = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(j);
+	if (!text) {
+		snprintf(err, errlen, "'input' cannot be written as JSON");
+		goto fail;
+	}
+	r->input = jq_strdup_printf("%s\n", text);
+	free(text);
+	if (!r->input) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	r->input_len = strlen(r->input);
+	return 0;
+fail:
+	jq_exec_request_release(r);
+	return -1;
+}
+
+void jq_exec_request_release(struct jq_exec_request *r)
+{
+	for (size_t i = 0; r->args && r->args[i]; i++)
+		free(r->args[i]);
+	free(r->args);
+	free(r->input);
+	memset(r, 0, sizeof(*r));
+}
+
+/* ---- the allow list ---- */
+
+struct jq_exec *jq_exec_new(struct event_base *base, const struct jq_exec_command *cmds, int n,
+			    char *err, size_t errlen)
+{
+	if (n > JQ_EXEC_COMMANDS_MAX) {
+		snprintf(err, errlen, "at most %d exec commands", JQ_EXEC_COMMANDS_MAX);
+		return NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		struct stat st;
+		const char *why = NULL;
+		if (stat(cmds[i].path, &st) != 0)
+			why = strerror(errno);
+		else if (!S_ISREG(st.st_mode))
+			why = "not a regular file";
+		else if (access(cmds[i].path, X_OK) != 0)
+			why = strerror(errno);
+		if (why) {
+			snprintf(err, errlen, "exec command '%s': cannot run '%s': %s", cmds[i].name,
+				 cmds[i].path, why);
+			return NULL;
+		}
+	}
+	struct jq_exec *x = calloc(1, sizeof(*x));
+	if (!x) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	x->base = base;
+	x->n = n;
+	size_t off = 0;
+	for (int i = 0; i < n; i++) {
+		x->cmds[i] = cmds[i];
+		off += (size_t)snprintf(x->names + off, sizeof(x->names) - off, "%s%s",
+					i ? ", " : "", cmds[i].name);
+	}
+	return x;
+}
+
+const struct jq_exec_command *jq_exec_find(const struct jq_exec *x, const char *name)
+{
+	for (int i = 0; x && i < x->n; i++)
+		if (strcmp(x->cmds[i].name, name) == 0)
+			return &x->cmds[i];
+	return NULL;
+}
+
+const char *jq_exec_names(const struct jq_exec *x) { return x ? x->names : ""; }
+
+/* ---- a child's life ---- */
+
+static void close_fd(int *fd, struct event **ev)
+{
+	if (*ev) {
+		event_free(*ev);
+		*ev = NULL;
+	}
+	if (*fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+static void child_free(struct child *c)
+{
+	struct jq_exec *x = c->x;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		x->children = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	close_fd(&c->in_fd, &c->in_ev);
+	close_fd(&c->out_fd, &c->out_ev);
+	close_fd(&c->err_fd, &c->err_ev);
+	close_fd(&c->pidfd, &c->exit_ev);
+	if (c->kill_ev)
+		event_free(c->kill_ev);
+	if (c->progress_ev)
+		event_free(c->progress_ev);
+	free(c->input);
+	free(c->out);
+	free(c);
+}
+
+static void report_progress(struct child *c)
+{
+	if (!c->run || (c->done == c->sent_done && c->total == c->sent_total))
+		return;
+	c->sent_done = c->done;
+	c->sent_total = c->total;
+	c->sent_at_us = jq_mono_us();
+	jq_run_progress(c->run, c->done, c->total);
+}
+
+static void progress_cb(evutil_socket_t fd, short what, void *arg) { report_progress(arg); }
+
+static void tail_add(struct child *c, const char *s, size_t n)
+{
+	if (n + 1 > sizeof(c->tail)) {
+		s += n + 1 - sizeof(c->tail);
+		n = sizeof(c->tail) - 1;
+	}
+	if (c->tail_len + n + 1 > sizeof(c->tail)) {
+		/* drop the oldest bytes to keep the newest */
+		size_t drop = c->tail_len + n + 1 - sizeof(c->tail);
+		memmove(c->tail, c->tail + drop, c->tail_len - drop);
+		c->tail_len -= drop;
+	}
+	memcpy(c->tail + c->tail_len, s, n);
+	c->tail_len += n;
+	c->tail[c->tail_len++] = '\n';
+}
+
+static void stderr_line(struct child *c, const char *s, size_t n)
+{
+	int64_t done, total;
+	if (jq_exec_progress_line(s, n, &done, &total) != 0) {
+		if (n && s[n - 1] == '\r')
+			n--;
+		if (n)
+			tail_add(c, s, n);
+		return;
+	}
+	c->done = done;
+	c->total = total;
+	int64_t since_ms = (jq_mono_us() - c->sent_at_us) / 1000;
+	if (since_ms >= JQ_EXEC_PROGRESS_MIN_MS) {
+		report_progress(c);
+	} else if (c->progress_ev && !evtimer_pending(c->progress_ev, NULL)) {
+		/* reported a moment ago: the latest value goes out when the interval is over */
+		int64_t wait_ms = JQ_EXEC_PROGRESS_MIN_MS - since_ms;
+		struct timeval tv = {0, (suseconds_t)(wait_ms * 1000)};
+		evtimer_add(c->progress_ev, &tv);
+	}
+}
+
+/* Reads what a pipe has now (at most limit bytes). 1 at end of file (or a read error). */
+static int read_pipe(struct child *c, int is_err, size_t limit)
+{
+	int fd = is_err ? c->err_fd : c->out_fd;
+	char buf[16384];
+	size_t got = 0;
+	while (fd >= 0 && got < limit) {
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (r <= 0)
+			return 1;
+		got += (size_t)r;
+		if (!is_err) {
+			size_t take = (size_t)r;
+			if (c->out_len + take > JQ_EXEC_STDOUT_MAX) {
+				take = JQ_EXEC_STDOUT_MAX - c->out_len;
+				c->out_truncated = 1; /* keep reading, so the child never blocks */
+			}
+			if (take && c->out_len + take > c->out_cap) {
+				size_t cap = c->out_cap ? c->out_cap : 16384;
+				while (cap < c->out_len + take)
+					cap *= 2;
+				if (cap > JQ_EXEC_STDOUT_MAX)
+					cap = JQ_EXEC_STDOUT_MAX;
+				char *p = realloc(c->out, cap);
+				if (!p) {
+					c->out_truncated = 1;
+					continue;
+				}
+				c->out = p;
+				c->out_cap = cap;
+			}
+			if (take) {
+				memcpy(c->out + c->out_len, buf, take);
+				c->out_len += take;
+			}
+			continue;
+		}
+		for (ssize_t i = 0; i < r; i++) {
+			if (buf[i] == '\n') {
+				stderr_line(c, c->line, c->line_len);
+				c->line_len = 0;
+				continue;
+			}
+			if (c->line_len == sizeof(c->line)) {
+				stderr_line(c, c->line, c->line_len);
+				c->line_len = 0;
+			}
+			c->line[c->line_len++] = buf[i];
+		}
+	}
+	return 0;
+}
+
+static void out_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child *c = arg;
+	if (read_pipe(c, 0, READ_SLICE))
+		close_fd(&c->out_fd, &c->out_ev);
+}
+
+static void err_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child *c = arg;
+	if (read_pipe(c, 1, READ_SLICE)) {
+		if (c->line_len)
+			stderr_line(c, c->line, c->line_len);
+		c->line_len = 0;
+		close_fd(&c->err_fd, &c->err_ev);
+	}
+}
+
+static void in_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child *c = arg;
+	while (c->input_off < c->input_len) {
+		ssize_t w = write(c->in_fd, c->input + c->input_off, c->input_len - c->input_off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (w < 0)
+			break; /* EPIPE: the program does not read its input, which is its business */
+		c->input_off += (size_t)w;
+	}
+	close_fd(&c->in_fd, &c->in_ev); /* end of file for the program */
+}
+
+static const char *signal_name(int sig)
+{
+	const char *s = sigabbrev_np(sig);
+	return s ? s : "?";
+}
+
+/* The job's outcome from a child that exited, its pipes drained. */
+static void child_report(struct child *c)
+{
+	struct jq_run *run = c->run;
+	c->run = NULL;
+	run->hdata = NULL;
+	if (c->progress_ev && evtimer_pending(c->progress_ev, NULL)) {
+		evtimer_del(c->progress_ev);
+		c->run = run;
+		report_progress(c);
+		c->run = NULL;
+	}
+	size_t tlen = 0;
+	char *tail = jq_utf8_sanitize(c->tail, c->tail_len && c->tail[c->tail_len - 1] == '\n'
+						  ? c->tail_len - 1
+						  : c->tail_len,
+				      &tlen);
+	char *text = NULL;
+	int ok = 0;
+	if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0) {
+		json_t *output = NULL;
+		if (!c->out_truncated && c->out_len)
+			output = json_loadb(c->out, c->out_len, JSON_DECODE_ANY, NULL);
+		if (!output && c->out_len) {
+			size_t slen;
+			char *s = jq_utf8_sanitize(c->out, c->out_len, &slen);
+			output = s ? json_stringn(s, slen) : NULL;
+			free(s);
+		}
+		json_t *result = json_pack("{s:i, s:o, s:b}", "exit_code", 0, "output",
+					   output ? output : json_null(), "truncated", c->out_truncated);
+		text = result ? json_dumps(result, JSON_COMPACT) : NULL;
+		json_decref(result);
+		ok = text != NULL;
+		if (!text)
+			text = strdup("cannot write the result: out of memory");
+	} else if (WIFEXITED(c->status)) {
+		text = jq_strdup_printf("command '%s' exited with status %d%s%s", c->name,
+					WEXITSTATUS(c->status), tlen ? ": " : "", tail ? tail : "");
+	} else {
+		int sig = WIFSIGNALED(c->status) ? WTERMSIG(c->status) : 0;
+		text = jq_strdup_printf("command '%s' was killed by signal %d (SIG%s)%s%s", c->name,
+					sig, signal_name(sig), tlen ? ": " : "", tail ? tail : "");
+	}
+	free(tail);
+	child_free(c);
+	jq_run_done(run, ok, text ? text : "command failed (out of memory for the reason)");
+	free(text);
+}
+
+/* 1 if any process of the child's group is still alive. */
+static int group_alive(const struct child *c) { return kill(-c->pid, 0) == 0 || errno == EPERM; }
+
+static void child_exited(struct child *c)
+{
+	close_fd(&c->pidfd, &c->exit_ev);
+	if (c->run) {
+		/* whatever the program wrote before it exited is in the pipes now; a
+		 * grandchild that holds them open is not waited for */
+		read_pipe(c, 0, DRAIN_MAX);
+		read_pipe(c, 1, DRAIN_MAX);
+		if (c->line_len)
+			stderr_line(c, c->line, c->line_len);
+		c->line_len = 0;
+		child_report(c);
+		return;
+	}
+	/* being stopped: done once the whole group is gone or has had its SIGKILL */
+	if (c->killed_hard || !group_alive(c))
+		child_free(c);
+}
+
+/* 1 if the child has exited (and is reaped now). */
+static int child_reap(struct child *c)
+{
+	if (c->exited)
+		return 1;
+	int st;
+	pid_t r;
+	do
+		r = waitpid(c->pid, &st, WNOHANG);
+	while (r < 0 && errno == EINTR);
+	if (r == c->pid || (r < 0 && errno == ECHILD)) {
+		c->exited = 1;
+		c->status = r == c->pid ? st : 0;
+		return 1;
+	}
+	return 0;
+}
+
+static void exit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child *c = arg;
+	if (child_reap(c))
+		child_exited(c);
+}
+
+static void kill_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct child *c = arg;
+	kill(-c->pid, SIGKILL);
+	c->killed_hard = 1;
+	if (c->exited)
+		child_free(c);
+	/* else the exit event frees it */
+}
+
+/* Stops a child whose job let go: SIGTERM to its group now, SIGKILL after the grace. */
+static void child_stop(struct child *c)
+{
+	c->run = NULL;
+	close_fd(&c->in_fd, &c->in_ev);
+	close_fd(&c->out_fd, &c->out_ev);
+	close_fd(&c->err_fd, &c->err_ev);
+	if (c->progress_ev)
+		evtimer_del(c->progress_ev);
+	kill(-c->pid, SIGTERM);
+	struct timeval tv = {JQ_EXEC_KILL_GRACE_MS / 1000, (JQ_EXEC_KILL_GRACE_MS % 1000) * 1000};
+	if (!c->kill_ev || evtimer_add(c->kill_ev, &tv) != 0) {
+		kill(-c->pid, SIGKILL); /* no timer: no grace */
+		c->killed_hard = 1;
+	}
+}
+
+static int set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* The child's environment: a few harmless variables of the worker's, and the job's id. */
+static int child_env(const struct jq_run *run, char env[ENV_MAX][512], char **envp)
+{
+	static const char *const keep[] = {"HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"};
+	int n = 0;
+	const char *path = getenv("PATH");
+	snprintf(env[n], sizeof(env[n]), "PATH=%s",
+		 path && strlen(path) < 400 ? path : "/usr/local/bin:/usr/bin:/bin");
+	n++;
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		const char *v = getenv(keep[i]);
+		if (v && strlen(v) < 400)
+			snprintf(env[n++], sizeof(env[0]), "%s=%s", keep[i], v);
+	}
+	snprintf(env[n++], sizeof(env[0]), "JOBQ_JOB_ID=%" PRId64, run->id);
+	snprintf(env[n++], sizeof(env[0]), "JOBQ_JOB_ATTEMPT=%" PRId64, run->attempts);
+	snprintf(env[n++], sizeof(env[0]), "JOBQ_JOB_QUEUE=%s", run->queue);
+	for (int i = 0; i < n; i++)
+		envp[i] = env[i];
+	envp[n] = NULL;
+	return n;
+}
+
+/* Spawns cmd for req. 0 with *out, or -1 with err (nothing left behind). */
+static int child_spawn(struct jq_exec *x, struct jq_run *run, const struct jq_exec_command *cmd,
+		       struct jq_exec_request *req, struct child **out, char *err, size_t errlen)
+{
+	int in[2] = {-1, -1}, o[2] = {-1, -1}, e[2] = {-1, -1};
+	struct child *c = NULL;
+	char **argv = NULL;
+	int rc = -1, fa_ok = 0, attr_ok = 0;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	char env[ENV_MAX][512];
+	char *envp[ENV_MAX + 1];
+
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(o, O_CLOEXEC) != 0 || pipe2(e, O_CLOEXEC) != 0 ||
+	    set_nonblock(in[1]) != 0 || set_nonblock(o[0]) != 0 || set_nonblock(e[0]) != 0) {
+		snprintf(err, errlen, "cannot make pipes: %s", strerror(errno));
+		goto done;
+	}
+	argv = calloc(req->nargs + 2, sizeof(*argv));
+	c = calloc(1, sizeof(*c));
+	if (!argv || !c) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	argv[0] = (char *)cmd->path;
+	for (size_t i = 0; i < req->nargs; i++)
+		argv[i + 1] = req->args[i];
+	child_env(run, env, envp);
+
+	fa_ok = posix_spawn_file_actions_init(&fa) == 0;
+	attr_ok = posix_spawnattr_init(&attr) == 0;
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	if (!fa_ok || !attr_ok || posix_spawn_file_actions_adddup2(&fa, in[0], 0) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, o[1], 1) != 0 ||
+	    posix_spawn_file_actions_adddup2(&fa, e[1], 2) != 0 ||
+	    /* only 0-2 cross over, whatever the libraries opened without O_CLOEXEC */
+	    posix_spawn_file_actions_addclosefrom_np(&fa, 3) != 0 ||
+	    posix_spawnattr_setpgroup(&attr, 0) != 0 || posix_spawnattr_setsigmask(&attr, &none) != 0 ||
+	    posix_spawnattr_setsigdefault(&attr, &all) != 0 ||
+	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
+						POSIX_SPAWN_SETSIGDEF) != 0) {
+		snprintf(err, errlen, "cannot set up posix_spawn");
+		goto done;
+	}
+	pid_t pid;
+	int serr = posix_spawn(&pid, cmd->path, &fa, &attr, argv, envp);
+	if (serr != 0) {
+		snprintf(err, errlen, "cannot run command '%s' ('%s'): %s", cmd->name, cmd->path,
+			 strerror(serr));
+		goto done;
+	}
+	c->x = x;
+	c->run = run;
+	c->pid = pid;
+	snprintf(c->name, sizeof(c->name), "%s", cmd->name);
+	c->sent_done = c->sent_total = -1;
+	c->in_fd = in[1];
+	c->out_fd = o[0];
+	c->err_fd = e[0];
+	in[1] = o[0] = e[0] = -1;
+	c->input = req->input;
+	c->input_len = req->input_len;
+	req->input = NULL;
+	c->pidfd = pidfd_open(pid, 0);
+	if (c->pidfd >= 0) {
+		c->exit_ev = event_new(x->base, c->pidfd, EV_READ | EV_PERSIST, exit_cb, c);
+	} else {
+		c->exit_ev = event_new(x->base, -1, EV_PERSIST, exit_cb, c);
+	}
+	c->in_ev = event_new(x->base, c->in_fd, EV_WRITE | EV_PERSIST, in_cb, c);
+	c->out_ev = event_new(x->base, c->out_fd, EV_READ | EV_PERSIST, out_cb, c);
+	c->err_ev = event_new(x->base, c->err_fd, EV_READ | EV_PERSIST, err_cb, c);
+	c->kill_ev = evtimer_new(x->base, kill_cb, c);
+	c->progress_ev = evtimer_new(x->base, progress_cb, c);
+	c->next = x->children;
+	if (x->children)
+		x->children->prev = c;
+	x->children = c;
+	struct timeval poll = {0, REAP_POLL_MS * 1000};
+	if (!c->exit_ev || !c->in_ev || !c->out_ev || !c->err_ev || !c->kill_ev ||
+	    !c->progress_ev || event_add(c->exit_ev, c->pidfd >= 0 ? NULL : &poll) != 0 ||
+	    event_add(c->in_ev, NULL) != 0 || event_add(c->out_ev, NULL) != 0 ||
+	    event_add(c->err_ev, NULL) != 0) {
+		snprintf(err, errlen, "cannot watch command '%s': out of memory", cmd->name);
+		/* the program runs already: stop it like a cancelled one (jq_exec_free
+		 * reaps it if its exit cannot be watched) */
+		child_stop(c);
+		c = NULL;
+		goto done;
+	}
+	*out = c;
+	c = NULL;
+	rc = 0;
+done:
+	if (fa_ok)
+		posix_spawn_file_actions_destroy(&fa);
+	if (attr_ok)
+		posix_spawnattr_destroy(&attr);
+	for (int i = 0; i < 2; i++) {
+		if (in[i] >= 0)
+			close(in[i]);
+		if (o[i] >= 0)
+			close(o[i]);
+		if (e[i] >= 0)
+			close(e[i]);
+	}
+	free(c);
+	free(argv);
+	return rc;
+}
+
+/* ---- the handler ---- */
+
+int jq_exec_start(struct jq_run *run, char *err, size_t errlen)
+{
+	struct jq_exec *x = jq_run_exec(run);
+	struct jq_exec_request req;
+	if (jq_exec_request_parse(&req, run->payload, err, errlen) != 0)
+		return -1;
+	const struct jq_exec_command *cmd = jq_exec_find(x, req.name);
+	if (!cmd) {
+		if (x && x->n)
+			snprintf(err, errlen, "command '%s' is not allowed on this worker (allowed: %s)",
+				 req.name, x->names);
+		else
+			snprintf(err, errlen,
+				 "command '%s' is not allowed on this worker (it allows none: see "
+				 "--exec)",
+				 req.name);
+		jq_exec_request_release(&req);
+		return -1;
+	}
+	struct child *c = NULL;
+	char why[512];
+	if (child_spawn(x, run, cmd, &req, &c, why, sizeof(why)) != 0) {
+		/* a missing program or no fds can mend, or be fine on another worker: retry */
+		jq_exec_request_release(&req);
+		jq_run_done(run, 0, why);
+		return 0;
+	}
+	jq_exec_request_release(&req);
+	run->hdata = c;
+	jq_debug("job %" PRId64 ": command '%s' runs as pid %d", run->id, cmd->name, (int)c->pid);
+	return 0;
+}
+
+void jq_exec_cancel(struct jq_run *run)
+{
+	struct child *c = run->hdata;
+	if (!c)
+		return;
+	run->hdata = NULL;
+	child_stop(c);
+}
+
+void jq_exec_free(struct jq_exec *x)
+{
+	if (!x)
+		return;
+	/* every job has let go of its child by now: the worker cancels running jobs first */
+	while (x->children) {
+		struct child *c = x->children;
+		kill(-c->pid, SIGKILL);
+		if (!c->exited) {
+			int st;
+			while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
+				;
+		}
+		child_free(c);
+	}
+	free(x);
+}

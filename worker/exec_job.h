@@ -1,0 +1,90 @@
+/* exec_job.h: the exec job type: runs a program that the worker's config allows by name.
+ *
+ * The worker is started with `--exec NAME=/abs/path` (repeatable, or several
+ * comma-separated; env JOBQ_EXEC). A job {"command": NAME, "args"?: [strings],
+ * "input"?: any} runs that program with posix_spawn, never a shell and never a
+ * path from the payload: argv = [path, args...], stdin = "input" as one line
+ * of JSON (the whole payload when "input" is absent), then end of file.
+ *
+ * The child runs in its own process group, with only fds 0-2 open, signals at
+ * their defaults and a small environment (PATH, HOME, LANG, LC_ALL, TZ, TMPDIR
+ * as the worker has them, plus JOBQ_JOB_ID, JOBQ_JOB_ATTEMPT, JOBQ_JOB_QUEUE);
+ * none of the worker's secrets. Its pipes are read by libevent events on the
+ * worker's loop and its exit is seen through a pidfd: nothing blocks the loop,
+ * and only this child is ever waited for.
+ *
+ * - stdout (first JQ_EXEC_STDOUT_MAX bytes) is the result:
+ *   {"exit_code": 0, "output": stdout as JSON if it parses, else as a string
+ *   (null when empty), "truncated": bool}.
+ * - stderr lines "progress N/M" report progress (at most every
+ *   JQ_EXEC_PROGRESS_MIN_MS); other lines are kept as a tail of at most
+ *   JQ_EXEC_STDERR_TAIL bytes for the error text.
+ * - exit 0: completed; another status or a signal: a failed attempt, retried
+ *   while attempts remain; a command this worker does not allow, or a bad
+ *   payload: failed at once, never retried.
+ * - timeout, cancel, lost lease, shutdown: SIGTERM to the process group, then
+ *   SIGKILL after JQ_EXEC_KILL_GRACE_MS; the child is reaped either way. */
+#ifndef JQ_EXEC_JOB_H
+#define JQ_EXEC_JOB_H
+
+#include <event2/event.h>
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define JQ_EXEC_COMMANDS_MAX 64
+#define JQ_EXEC_NAME_MAX 64
+#define JQ_EXEC_PATH_MAX 1024
+#define JQ_EXEC_ARGS_MAX 256
+#define JQ_EXEC_ARGS_BYTES_MAX (128 * 1024) /* all args together */
+#define JQ_EXEC_STDOUT_MAX (1024 * 1024)
+#define JQ_EXEC_STDERR_TAIL 2048
+#define JQ_EXEC_STDERR_LINE_MAX 4096 /* a longer stderr line is cut into pieces */
+#define JQ_EXEC_KILL_GRACE_MS 2000
+#define JQ_EXEC_PROGRESS_MIN_MS 100
+
+struct jq_exec_command {
+	char name[JQ_EXEC_NAME_MAX + 1];
+	char path[JQ_EXEC_PATH_MAX + 1];
+};
+
+/* Adds the commands of one allow-list value, "NAME=/abs/path" or several
+ * comma-separated, to cmds[0..*n) (at most cap). Names are job-type-like
+ * names, paths absolute; a name given twice is refused. Touches no file. */
+int jq_exec_spec_parse(const char *spec, struct jq_exec_command *cmds, int *n, int cap,
+		       char *err, size_t errlen);
+
+/* 0 and done/total if line (len bytes, no line end) is "progress N/M" with
+ * 0 <= N <= M, 1 <= M (spaces around allowed); -1 for any other line. */
+int jq_exec_progress_line(const char *line, size_t len, int64_t *done, int64_t *total);
+
+/* A checked payload. Owned strings; freed by _release. */
+struct jq_exec_request {
+	char name[JQ_EXEC_NAME_MAX + 1];
+	char **args; /* nargs strings, then NULL */
+	size_t nargs;
+	char *input; /* the JSON line for stdin, '\n'-terminated */
+	size_t input_len;
+};
+
+/* Checks payload and fills r. 0, or -1 with the reason in err (r released).
+ * Fields other than command, args and input are left alone: they are data
+ * for the program when "input" is absent. */
+int jq_exec_request_parse(struct jq_exec_request *r, const msgpack_object *payload, char *err,
+			  size_t errlen);
+void jq_exec_request_release(struct jq_exec_request *r);
+
+/* The worker's exec side: the allowed commands, and children being stopped. */
+struct jq_exec;
+
+/* Checks that every path is an executable file. NULL with err on failure. */
+struct jq_exec *jq_exec_new(struct event_base *base, const struct jq_exec_command *cmds, int n,
+			    char *err, size_t errlen);
+/* SIGKILLs every child still around and reaps it (briefly blocking: for exit). */
+void jq_exec_free(struct jq_exec *x);
+/* The allowed command of that name, or NULL. */
+const struct jq_exec_command *jq_exec_find(const struct jq_exec *x, const char *name);
+/* "a, b, c" for messages; "" when none. */
+const char *jq_exec_names(const struct jq_exec *x);
+
+#endif

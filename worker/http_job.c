@@ -1,0 +1,633 @@
+/* http_job.c: the http job: payload checks, then one request through curl_loop; see http_job.h. */
+#include "http_job.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "codec.h"
+#include "curl_loop.h"
+#include "handlers.h"
+#include "util.h"
+
+#define HEADER_NAME_MAX 256
+/* the body prefix quoted in the error of an unexpected status */
+#define ERROR_BODY_QUOTE 200
+
+static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+static const char *const payload_keys[] = {"url",		"method",     "headers",
+					   "body",		"expect_status", "timeout_ms",
+					   "max_body",		"follow_redirects"};
+
+/* ---- payload checks (pure) ---- */
+
+/* RFC 9110 token characters, what a header name is made of. */
+static int is_tchar(unsigned char c)
+{
+	return isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static int known_key(const msgpack_object *k)
+{
+	if (k->type != MSGPACK_OBJECT_STR)
+		return 0;
+	for (size_t i = 0; i < sizeof(payload_keys) / sizeof(payload_keys[0]); i++)
+		if (strlen(payload_keys[i]) == k->via.str.size &&
+		    memcmp(payload_keys[i], k->via.str.ptr, k->via.str.size) == 0)
+			return 1;
+	return 0;
+}
+
+static int parse_method(struct jq_http_request *r, const msgpack_object *v, char *err,
+			size_t errlen)
+{
+	if (!v) {
+		strcpy(r->method, "GET");
+		return 0;
+	}
+	if (v->type == MSGPACK_OBJECT_STR && v->via.str.size <= JQ_HTTP_METHOD_MAX) {
+		char m[JQ_HTTP_METHOD_MAX + 1];
+		for (uint32_t i = 0; i < v->via.str.size; i++)
+			m[i] = (char)toupper((unsigned char)v->via.str.ptr[i]);
+		m[v->via.str.size] = '\0';
+		for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+			if (strlen(m) == v->via.str.size && strcmp(m, methods[i]) == 0) {
+				strcpy(r->method, m);
+				return 0;
+			}
+	}
+	snprintf(err, errlen,
+		 "'method' must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS");
+	return -1;
+}
+
+static int parse_url(struct jq_http_request *r, const msgpack_object *v, char *err, size_t errlen)
+{
+	if (!v || v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0) {
+		snprintf(err, errlen, "'url' is required: an http:// or https:// URL");
+		return -1;
+	}
+	const char *s = v->via.str.ptr;
+	size_t n = v->via.str.size;
+	if (n > JQ_HTTP_URL_MAX) {
+		snprintf(err, errlen, "'url' is longer than %d bytes", JQ_HTTP_URL_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= 0x20 || c >= 0x7f) {
+			snprintf(err, errlen,
+				 "'url' must not hold spaces, control or non-ASCII characters "
+				 "(percent-encode them)");
+			return -1;
+		}
+	}
+	r->url = strndup(s, n);
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL, *shown = NULL;
+	int rc = -1;
+	if (!r->url || !u) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	if (curl_url_set(u, CURLUPART_URL, r->url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
+		snprintf(err, errlen, "'url' must be an http:// or https:// URL, not '%.200s'", r->url);
+		goto done;
+	}
+	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
+		snprintf(err, errlen, "'url' has no host: '%.200s'", r->url);
+		goto done;
+	}
+	/* credentials and tokens ride in userinfo and queries: keep them out of errors */
+	if (curl_url_set(u, CURLUPART_USER, NULL, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_PASSWORD, NULL, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_QUERY, NULL, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_FRAGMENT, NULL, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &shown, 0) != CURLUE_OK ||
+	    !(r->url_shown = strdup(shown))) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	rc = 0;
+done:
+	curl_free(shown);
+	curl_free(host);
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static int parse_headers(struct jq_http_request *r, const msgpack_object *v, char *err,
+			 size_t errlen)
+{
+	if (!v)
+		return 0;
+	if (v->type != MSGPACK_OBJECT_MAP) {
+		snprintf(err, errlen, "'headers' must be an object of name: value strings");
+		return -1;
+	}
+	if (v->via.map.size > JQ_HTTP_HEADERS_MAX) {
+		snprintf(err, errlen, "'headers' has more than %d entries", JQ_HTTP_HEADERS_MAX);
+		return -1;
+	}
+	r->headers = calloc(v->via.map.size ? v->via.map.size : 1, sizeof(*r->headers));
+	if (!r->headers) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (uint32_t i = 0; i < v->via.map.size; i++) {
+		const msgpack_object *k = &v->via.map.ptr[i].key, *val = &v->via.map.ptr[i].val;
+		const char *name = k->via.str.ptr;
+		size_t nlen = k->type == MSGPACK_OBJECT_STR ? k->via.str.size : 0;
+		int ok = nlen > 0 && nlen <= HEADER_NAME_MAX;
+		for (size_t j = 0; ok && j < nlen; j++)
+			ok = is_tchar((unsigned char)name[j]);
+		if (!ok) {
+			snprintf(err, errlen, "header name '%.*s' is not a valid HTTP token", (int)(nlen > 64 ? 64 : nlen),
+				 nlen ? name : "");
+			return -1;
+		}
+		if (val->type != MSGPACK_OBJECT_STR) {
+			snprintf(err, errlen, "header '%.*s' must have a string value", (int)nlen, name);
+			return -1;
+		}
+		const char *value = val->via.str.ptr;
+		size_t vlen = val->via.str.size;
+		for (size_t j = 0; j < vlen; j++) {
+			unsigned char c = (unsigned char)value[j];
+			if ((c < 0x20 && c != '\t') || c == 0x7f) {
+				snprintf(err, errlen,
+					 "header '%.*s' holds a control character (CR, LF and NUL are "
+					 "refused: no header injection)",
+					 (int)nlen, name);
+				return -1;
+			}
+		}
+		if (nlen + 2 + vlen > JQ_HTTP_HEADER_LINE_MAX) {
+			snprintf(err, errlen, "header '%.*s' is longer than %d bytes", (int)nlen, name,
+				 JQ_HTTP_HEADER_LINE_MAX);
+			return -1;
+		}
+		if (nlen == 14 && strncasecmp(name, "Content-Length", nlen) == 0) {
+			snprintf(err, errlen, "header 'Content-Length' is set from 'body', not by hand");
+			return -1;
+		}
+		if (nlen == 12 && strncasecmp(name, "Content-Type", nlen) == 0)
+			r->has_content_type = 1;
+		/* curl sends "Name;" as a header with an empty value ("Name:" would remove it) */
+		char *line = vlen ? jq_strdup_printf("%.*s: %.*s", (int)nlen, name, (int)vlen, value)
+				  : jq_strdup_printf("%.*s;", (int)nlen, name);
+		if (!line) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		r->headers[r->nheaders++] = line;
+	}
+	return 0;
+}
+
+static int parse_body(struct jq_http_request *r, const msgpack_object *v, char *err,
+		      size_t errlen)
+{
+	if (!v || v->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	if (strcmp(r->method, "HEAD") == 0) {
+		snprintf(err, errlen, "a HEAD request has no 'body'");
+		return -1;
+	}
+	if (v->type == MSGPACK_OBJECT_STR) {
+		r->body_len = v->via.str.size;
+		r->body = malloc(r->body_len + 1);
+		if (!r->body) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		if (r->body_len)
+			memcpy(r->body, v->via.str.ptr, r->body_len);
+		r->body[r->body_len] = '\0';
+		return 0;
+	}
+	/* any other value is sent as JSON */
+	json_t *j = jq_msgpack_to_json(v, err, errlen);
+	if (!j)
+		return -1;
+	r->body = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY);
+	json_decref(j);
+	if (!r->body) {
+		snprintf(err, errlen, "'body' cannot be written as JSON");
+		return -1;
+	}
+	r->body_len = strlen(r->body);
+	if (!r->has_content_type) {
+		char **h = realloc(r->headers, (r->nheaders + 1) * sizeof(*h));
+		if (!h) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		r->headers = h;
+		if (!(h[r->nheaders] = strdup("Content-Type: application/json"))) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		r->nheaders++;
+		r->has_content_type = 1;
+	}
+	return 0;
+}
+
+static int parse_expect(struct jq_http_request *r, const msgpack_object *v, char *err,
+			size_t errlen)
+{
+	if (!v)
+		return 0;
+	const msgpack_object *items = v;
+	uint32_t n = 1;
+	if (v->type == MSGPACK_OBJECT_ARRAY) {
+		items = v->via.array.ptr;
+		n = v->via.array.size;
+	}
+	if (n == 0 || n > JQ_HTTP_EXPECT_MAX)
+		goto bad;
+	for (uint32_t i = 0; i < n; i++) {
+		int64_t s;
+		if (jq_mp_i64(&items[i], &s) != 0 || s < 100 || s > 599)
+			goto bad;
+		r->expect[r->nexpect++] = (int)s;
+	}
+	return 0;
+bad:
+	snprintf(err, errlen,
+		 "'expect_status' must be a status (100..599) or a list of 1 to %d of them",
+		 JQ_HTTP_EXPECT_MAX);
+	return -1;
+}
+
+static int parse_int(const msgpack_object *payload, const char *key, int64_t min, int64_t max,
+		     int64_t *out, char *err, size_t errlen)
+{
+	const msgpack_object *v = jq_mp_get(payload, key);
+	if (!v)
+		return 0;
+	if (jq_mp_i64(v, out) != 0 || *out < min || *out > max) {
+		snprintf(err, errlen, "'%s' must be an integer from %lld to %lld", key, (long long)min,
+			 (long long)max);
+		return -1;
+	}
+	return 0;
+}
+
+int jq_http_request_parse(struct jq_http_request *r, const msgpack_object *payload, char *err,
+			  size_t errlen)
+{
+	memset(r, 0, sizeof(*r));
+	r->timeout_ms = JQ_HTTP_DEFAULT_TIMEOUT_MS;
+	r->max_body = JQ_HTTP_DEFAULT_MAX_BODY;
+	if (!payload || payload->type != MSGPACK_OBJECT_MAP) {
+		snprintf(err, errlen, "payload must be an object with at least 'url'");
+		return -1;
+	}
+	for (uint32_t i = 0; i < payload->via.map.size; i++) {
+		const msgpack_object *k = &payload->via.map.ptr[i].key;
+		if (!known_key(k)) {
+			int klen = k->type == MSGPACK_OBJECT_STR ? (int)k->via.str.size : 0;
+			snprintf(err, errlen,
+				 "unknown payload field '%.*s' (known: url, method, headers, body, "
+				 "expect_status, timeout_ms, max_body, follow_redirects)",
+				 klen > 64 ? 64 : klen, klen ? k->via.str.ptr : "");
+			return -1;
+		}
+	}
+	const msgpack_object *follow = jq_mp_get(payload, "follow_redirects");
+	if (parse_method(r, jq_mp_get(payload, "method"), err, errlen) != 0 ||
+	    parse_url(r, jq_mp_get(payload, "url"), err, errlen) != 0 ||
+	    parse_headers(r, jq_mp_get(payload, "headers"), err, errlen) != 0 ||
+	    parse_body(r, jq_mp_get(payload, "body"), err, errlen) != 0 ||
+	    parse_expect(r, jq_mp_get(payload, "expect_status"), err, errlen) != 0 ||
+	    parse_int(payload, "timeout_ms", 1, JQ_HTTP_TIMEOUT_MS_MAX, &r->timeout_ms, err,
+		      errlen) != 0 ||
+	    parse_int(payload, "max_body", 0, JQ_HTTP_MAX_BODY_CAP, &r->max_body, err, errlen) !=
+		0)
+		goto fail;
+	if (follow) {
+		if (follow->type != MSGPACK_OBJECT_BOOLEAN) {
+			snprintf(err, errlen, "'follow_redirects' must be true or false");
+			goto fail;
+		}
+		r->follow_redirects = follow->via.boolean;
+	}
+	return 0;
+fail:
+	jq_http_request_release(r);
+	return -1;
+}
+
+void jq_http_request_release(struct jq_http_request *r)
+{
+	for (size_t i = 0; i < r->nheaders; i++)
+		free(r->headers[i]);
+	free(r->headers);
+	free(r->url);
+	free(r->url_shown);
+	free(r->body);
+	memset(r, 0, sizeof(*r));
+}
+
+int jq_http_status_expected(const struct jq_http_request *r, long status)
+{
+	if (r->nexpect == 0)
+		return status >= 200 && status <= 299;
+	for (size_t i = 0; i < r->nexpect; i++)
+		if (r->expect[i] == status)
+			return 1;
+	return 0;
+}
+
+int jq_http_status_retryable(long status)
+{
+	return status == 408 || status == 429 || (status >= 500 && status <= 599);
+}
+
+/* ---- the transfer, on the loop ---- */
+
+struct http {
+	struct jq_http_request req;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	char *body; /* the response's first max_body bytes */
+	size_t body_len;
+	int truncated;		 /* more body came than max_body: the transfer was cut */
+	json_t *resp_headers;	 /* of the last response (a redirect or 100 starts anew) */
+	size_t resp_header_bytes; /* what resp_headers holds, bounded */
+	char curl_err[CURL_ERROR_SIZE];
+};
+
+static void http_free(struct http *h)
+{
+	if (!h)
+		return;
+	if (h->easy)
+		curl_easy_cleanup(h->easy);
+	curl_slist_free_all(h->hdrs);
+	json_decref(h->resp_headers);
+	free(h->body);
+	jq_http_request_release(&h->req);
+	free(h);
+}
+
+static int header_named(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+	return strncasecmp(line, name, n) == 0 && (line[n] == ':' || line[n] == ';');
+}
+
+/* The request's header list: the payload's headers, then extra (whole
+ * "Name: value" lines the worker adds from the job's envelope rather than its
+ * payload, e.g. a W3C traceparent), which replace payload headers of the same
+ * name; then curl defaults turned off unless the payload set them. NULL when
+ * out of memory. */
+static struct curl_slist *http_header_list(const struct jq_http_request *r,
+					   const char *const *extra, size_t nextra)
+{
+	struct curl_slist *l = NULL, *t;
+	for (size_t i = 0; i < r->nheaders; i++) {
+		int replaced = 0;
+		for (size_t k = 0; k < nextra && !replaced; k++) {
+			const char *colon = strchr(extra[k], ':');
+			size_t n = colon ? (size_t)(colon - extra[k]) : strlen(extra[k]);
+			replaced = strncasecmp(r->headers[i], extra[k], n) == 0 &&
+				   (r->headers[i][n] == ':' || r->headers[i][n] == ';');
+		}
+		if (replaced)
+			continue;
+		if (!(t = curl_slist_append(l, r->headers[i])))
+			goto oom;
+		l = t;
+	}
+	for (size_t k = 0; k < nextra; k++) {
+		if (!(t = curl_slist_append(l, extra[k])))
+			goto oom;
+		l = t;
+	}
+	int has_expect = 0;
+	for (size_t i = 0; i < r->nheaders; i++)
+		has_expect |= header_named(r->headers[i], "Expect");
+	/* no "Expect: 100-continue" round trip; no made-up form Content-Type for a text body */
+	if (!has_expect) {
+		if (!(t = curl_slist_append(l, "Expect:")))
+			goto oom;
+		l = t;
+	}
+	if (r->body && !r->has_content_type) {
+		if (!(t = curl_slist_append(l, "Content-Type:")))
+			goto oom;
+		l = t;
+	}
+	return l;
+oom:
+	curl_slist_free_all(l);
+	return NULL;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct http *h = arg;
+	size_t n = size * nmemb;
+	size_t room = (size_t)h->req.max_body - h->body_len;
+	size_t take = n < room ? n : room;
+	if (take) {
+		memcpy(h->body + h->body_len, data, take);
+		h->body_len += take;
+	}
+	if (take < n) {
+		h->truncated = 1;
+		return 0; /* enough: stop the download (CURLE_WRITE_ERROR, known to be ours) */
+	}
+	return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct http *h = arg;
+	size_t n = size * nmemb;
+	if (n >= 5 && memcmp(data, "HTTP/", 5) == 0) {
+		/* a new response (after a redirect or a 100): its headers are the ones that count */
+		json_object_clear(h->resp_headers);
+		h->resp_header_bytes = 0;
+		return n;
+	}
+	size_t len = n;
+	while (len && (data[len - 1] == '\r' || data[len - 1] == '\n'))
+		len--;
+	const char *colon = memchr(data, ':', len);
+	if (!colon || colon == data || data[0] == ' ' || data[0] == '\t')
+		return n; /* the blank end line, or an obsolete folded line */
+	size_t nlen = (size_t)(colon - data);
+	const char *v = colon + 1;
+	size_t vlen = len - nlen - 1;
+	while (vlen && (*v == ' ' || *v == '\t'))
+		v++, vlen--;
+	while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
+		vlen--;
+	if (nlen > HEADER_NAME_MAX || json_object_size(h->resp_headers) >= JQ_HTTP_RESP_HEADERS_MAX ||
+	    h->resp_header_bytes + nlen + vlen > JQ_HTTP_RESP_HEADER_BYTES_MAX)
+		return n; /* kept bounded: the rest are dropped */
+	char name[HEADER_NAME_MAX + 1];
+	for (size_t i = 0; i < nlen; i++)
+		name[i] = (char)tolower((unsigned char)data[i]);
+	name[nlen] = '\0';
+	if (!jq_utf8_valid(name, nlen))
+		return n;
+	size_t slen;
+	char *value = jq_utf8_sanitize(v, vlen, &slen);
+	if (!value)
+		return n;
+	json_t *old = json_object_get(h->resp_headers, name);
+	if (old) {
+		/* a repeated header: one value, comma-joined (RFC 9110 5.3) */
+		char *joined = jq_strdup_printf("%s, %s", json_string_value(old), value);
+		if (joined)
+			json_object_set_new(h->resp_headers, name, json_string(joined));
+		free(joined);
+	} else {
+		json_object_set_new(h->resp_headers, name, json_stringn(value, slen));
+	}
+	h->resp_header_bytes += nlen + vlen;
+	free(value);
+	return n;
+}
+
+static int http_setup(struct http *h, const char *const *extra, size_t nextra, char *err,
+		      size_t errlen)
+{
+	const struct jq_http_request *r = &h->req;
+	h->body = malloc((size_t)r->max_body + 1);
+	h->resp_headers = json_object();
+	h->hdrs = http_header_list(r, extra, nextra);
+	h->easy = curl_easy_init();
+	if (!h->body || !h->resp_headers || !h->hdrs || !h->easy) {
+		snprintf(err, errlen, "cannot set up curl: out of memory");
+		return -1;
+	}
+	CURL *c = h->easy;
+	curl_easy_setopt(c, CURLOPT_URL, r->url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, (long)r->follow_redirects);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)JQ_HTTP_MAX_REDIRECTS);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "jobq/" JOBQ_VERSION);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdrs);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_err);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+	if (r->body) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body); /* owned by h, outlives the transfer */
+		if (strcmp(r->method, "POST") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+	} else if (strcmp(r->method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(r->method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	} else if (strcmp(r->method, "GET") != 0) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+	}
+	return 0;
+}
+
+/* curl errors that another attempt cannot mend */
+static int curl_rc_fatal(CURLcode rc)
+{
+	return rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT ||
+	       rc == CURLE_TOO_MANY_REDIRECTS;
+}
+
+static void on_done(CURL *easy, CURLcode rc, void *arg)
+{
+	struct jq_run *run = arg;
+	struct http *h = run->hdata;
+	run->hdata = NULL;
+	long status = 0;
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+	size_t blen = 0;
+	char *body = jq_utf8_sanitize(h->body, h->body_len, &blen);
+	char *text = NULL;
+	int ok = 0, fatal = 0;
+	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && h->truncated)) {
+		text = jq_strdup_printf("%s %s failed: %s", h->req.method, h->req.url_shown,
+					h->curl_err[0] ? h->curl_err : curl_easy_strerror(rc));
+		fatal = curl_rc_fatal(rc);
+	} else if (!jq_http_status_expected(&h->req, status)) {
+		int quote = blen > ERROR_BODY_QUOTE ? ERROR_BODY_QUOTE : (int)blen;
+		text = jq_strdup_printf("%s %s answered %ld, not the expected %s%s%.*s%s",
+					h->req.method, h->req.url_shown, status,
+					h->req.nexpect ? "status" : "2xx", quote ? ": " : "", quote,
+					body ? body : "", blen > ERROR_BODY_QUOTE ? "..." : "");
+		fatal = !jq_http_status_retryable(status);
+	} else {
+		json_t *result = json_pack("{s:i, s:O, s:s%, s:b}", "status", (json_int_t)status,
+					   "headers", h->resp_headers, "body", body ? body : "",
+					   body ? blen : 0, "truncated", h->truncated);
+		text = result ? json_dumps(result, JSON_COMPACT) : NULL;
+		json_decref(result);
+		ok = text != NULL;
+		if (!text)
+			text = strdup("cannot write the result: out of memory");
+	}
+	free(body);
+	http_free(h);
+	if (fatal)
+		jq_run_fatal(run, text ? text : "http request failed");
+	else
+		jq_run_done(run, ok, text);
+	free(text);
+}
+
+int jq_http_start(struct jq_run *run, char *err, size_t errlen)
+{
+	struct http *h = calloc(1, sizeof(*h));
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (jq_http_request_parse(&h->req, run->payload, err, errlen) != 0) {
+		free(h);
+		return -1;
+	}
+	/* Headers from the job's envelope, not its payload: none yet. A W3C
+	 * traceparent goes here ("traceparent: 00-...") once struct jq_run has it. */
+	const char *extra[1] = {NULL};
+	size_t nextra = 0;
+	if (http_setup(h, extra, nextra, err, errlen) != 0) {
+		http_free(h);
+		return -1;
+	}
+	run->hdata = h;
+	if (jq_curl_loop_add(jq_run_curl(run), h->easy, on_done, run) != 0) {
+		run->hdata = NULL;
+		http_free(h);
+		snprintf(err, errlen, "cannot start the HTTP transfer");
+		return -1;
+	}
+	return 0;
+}
+
+void jq_http_cancel(struct jq_run *run)
+{
+	struct http *h = run->hdata;
+	if (!h)
+		return;
+	jq_curl_loop_remove(jq_run_curl(run), h->easy);
+	http_free(h);
+	run->hdata = NULL;
+}
