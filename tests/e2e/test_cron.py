@@ -114,7 +114,8 @@ class CronApiTest(CronMixin, E2ETestCase):
         for _ in range(3):
             s = self.get("fast")
             self.assertEqual(s["next_run_ms"], s["last_run_ms"] + 1000, s)
-            self.assertGreater(s["next_run_ms"], time.time() * 1000 - 1500, s)
+            # ahead of the clock, give or take a firing in progress on a busy machine
+            self.assertGreater(s["next_run_ms"], time.time() * 1000 - 3000, s)
             self.assertEqual(harness.parse_rfc3339(s["next_run"]).timestamp() * 1000,
                              s["next_run_ms"])
             time.sleep(0.4)
@@ -372,7 +373,8 @@ class CronConfigTest(CronMixin, FreshEnvTestCase):
         missed = [t for t in jobs if last_before < t <= restart_ms - 1000]
         self.assertEqual(missed, [], "ticks of the downtime fired: %r" % missed)
         first_after = min(t for t in jobs if t > last_before)
-        self.assertLess(first_after, restart_ms + 2000, "the latest missed tick fires at once")
+        # the latest missed tick fires as soon as the broker is up (the slack is its start-up)
+        self.assertLess(first_after, restart_ms + 5000, "the latest missed tick fires at once")
         # the broker logged nothing at error level
         self.assertNotIn(" error ", self.env.broker_proc.log_text())
 
