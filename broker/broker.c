@@ -27,7 +27,7 @@
 
 /* ---- HTTP counters (this process) ---- */
 
-static const int counted_statuses[] = {200, 201, 202, 304, 400, 404, 405,
+static const int counted_statuses[] = {200, 201, 202, 204, 304, 400, 404, 405,
 				       409, 410, 413, 415, 503};
 #define N_STATUSES (sizeof(counted_statuses) / sizeof(counted_statuses[0]))
 static uint64_t responses_by_status[N_STATUSES + 1]; /* the last: any other status */
@@ -145,6 +145,11 @@ static const struct route routes[] = {
     {"/", EVHTTP_REQ_GET, jq_api_dashboard},
     {"/docs", EVHTTP_REQ_GET, jq_api_docs},
     {"/static/", EVHTTP_REQ_GET, jq_api_static},
+    {"/schedules", EVHTTP_REQ_GET, jq_api_schedules},
+    {"/schedules", EVHTTP_REQ_POST, jq_api_post_schedule},
+    {"/schedules/", EVHTTP_REQ_GET, jq_api_schedule},
+    {"/schedules/", EVHTTP_REQ_PUT, jq_api_put_schedule},
+    {"/schedules/", EVHTTP_REQ_DELETE, jq_api_delete_schedule},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -162,7 +167,8 @@ void jq_broker_http_metrics(struct evbuffer *out)
 				 : routes[i].methods == EVHTTP_REQ_DELETE ? "DELETE "
 				 : routes[i].methods == (EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE)
 				     ? "PUT|DELETE "
-				     : "";
+				 : routes[i].methods == EVHTTP_REQ_PUT ? "PUT "
+								       : "";
 		evbuffer_add_printf(out, "jobq_http_requests_total{route=\"%s%s\"} %llu\n", method,
 				    i < N_ROUTES ? routes[i].path : "unmatched",
 				    (unsigned long long)requests_by_route[i]);
@@ -323,6 +329,8 @@ static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
 	struct jq_broker *b = arg;
 	/* ids reserved before an outage may be reissued by a Redis that lost them */
 	jq_ids_reset(b);
+	if (b->cron)
+		jq_cron_firer_ready(b->cron, ready);
 	if (!ready)
 		jq_warn("redis unavailable: answering 503 to requests that need it");
 }
@@ -352,6 +360,12 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 	memcpy(host, cfg->listen, (size_t)(colon - cfg->listen));
 	host[colon - cfg->listen] = '\0';
 
+	struct jq_schedule *config = NULL;
+	size_t nconfig = 0;
+	if (cfg->schedule_file && cfg->schedule_file[0] &&
+	    jq_schedule_file_load(cfg->schedule_file, &config, &nconfig, err, errlen) != 0)
+		return -1;
+
 	raise_fd_limit();
 	b->http = evhttp_new(base);
 	evhttp_set_max_body_size(b->http, cfg->max_body);
@@ -368,6 +382,7 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 			 cfg->listen);
 		evhttp_free(b->http);
 		b->http = NULL;
+		jq_schedules_free(config, nconfig);
 		return -1;
 	}
 	struct evconnlistener *lev = evconnlistener_new_bind(
@@ -383,6 +398,7 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 			evconnlistener_free(lev);
 		evhttp_free(b->http);
 		b->http = NULL;
+		jq_schedules_free(config, nconfig);
 		return -1;
 	}
 	/* out of file descriptors: refuse cleanly instead of spinning on accept() */
@@ -402,6 +418,12 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 			b->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	b->redis = jq_redis_new(base, &url, "broker", redis_state_cb, b);
+	/* the connection is ready on a later loop turn at the earliest: the firer hears of it */
+	b->cron = jq_cron_firer_new(base, b->redis, &b->keys, config, nconfig);
+	if (!b->cron) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	b->events = jq_events_new(b, &url);
 	b->sigterm = evsignal_new(base, SIGTERM, signal_cb, b);
 	b->sigint = evsignal_new(base, SIGINT, signal_cb, b);
@@ -426,6 +448,7 @@ void jq_broker_release(struct jq_broker *b)
 	/* Redis first: its pending callbacks answer their requests before evhttp goes */
 	jq_events_free(b->events);
 	jq_redis_free(b->redis);
+	jq_cron_firer_free(b->cron); /* after its connection answered what was in flight */
 	if (b->http)
 		evhttp_free(b->http);
 	if (b->spare_fd >= 0)

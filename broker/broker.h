@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "cron_fire.h"
 #include "job.h"
 #include "keys.h"
 #include "redis.h"
@@ -33,6 +34,7 @@ struct jq_broker_config {
 	int reuse_port; /* SO_REUSEPORT: several brokers share the port, the kernel spreads
 			   connections among them */
 	int64_t idempotency_window_ms;
+	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 };
 
 struct jq_broker {
@@ -41,6 +43,7 @@ struct jq_broker {
 	struct evhttp_bound_socket *sock;
 	struct jq_redis *redis;
 	struct jq_events *events; /* SSE streams (events.h) */
+	struct jq_cron_firer *cron; /* fires periodic schedules (cron_fire.h) */
 	struct jq_keys keys;
 	struct jq_broker_config cfg;
 	int64_t in_flight; /* requests waiting on Redis */
@@ -135,6 +138,8 @@ jq_route_fn jq_api_start_task, jq_api_task_status, jq_api_send_notification,
     jq_api_dead_list, jq_api_dead_retry, jq_api_dead_purge, jq_api_post_jobs_bulk,
     jq_api_cancel_job, jq_api_queues, jq_api_queue, jq_api_queue_action, jq_api_workers,
     jq_api_metrics, jq_api_job_events, jq_api_openapi, jq_api_post_batch, jq_api_get_batch,
-    jq_api_list_jobs, jq_api_dashboard, jq_api_docs, jq_api_static, jq_api_queue_rate_limit;
+    jq_api_list_jobs, jq_api_dashboard, jq_api_docs, jq_api_static, jq_api_queue_rate_limit,
+    jq_api_schedules, jq_api_schedule, jq_api_post_schedule, jq_api_put_schedule,
+    jq_api_delete_schedule;
 
 #endif

@@ -16,6 +16,7 @@ int main(int argc, char **argv)
 	    .keep_cancelled_ms = 24 * 3600 * 1000LL,
 	    .idempotency_window_ms = 24 * 3600 * 1000LL,
 	    .keep_batches_ms = 7 * 24 * 3600 * 1000LL,
+	    .schedule_file = "",
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -34,6 +35,8 @@ int main(int argc, char **argv)
 	     "how long an Idempotency-Key keeps answering with its first job"},
 	    {"reuse-port", "JOBQ_REUSE_PORT", JQ_OPT_BOOL, &cfg.reuse_port, 0, 0,
 	     "share the port with other brokers (SO_REUSEPORT): one per core"},
+	    {"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg.schedule_file, 0, 4096,
+	     "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
 	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
 	     "debug, info, warn or error"},
@@ -52,6 +55,8 @@ int main(int argc, char **argv)
 	struct jq_broker b;
 	if (!base || jq_broker_init(&b, base, &cfg, err, sizeof(err)) != 0) {
 		jq_error("%s", base ? err : "cannot create the event loop");
+		if (base)
+			event_base_free(base); /* a clean exit for the leak checker */
 		return 1;
 	}
 	rc = jq_broker_run(&b);

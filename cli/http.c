@@ -262,8 +262,10 @@ static int perform(struct jq_http *h, enum jq_http_method method, const char *pa
 	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
 	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, s);
-	if (method == JQ_HTTP_POST) {
+	if (method == JQ_HTTP_POST || method == JQ_HTTP_PUT) {
 		curl_easy_setopt(curl, CURLOPT_POST, 1L);
+		if (method == JQ_HTTP_PUT) /* a POST with another name: the body goes the same way */
+			curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)(body ? strlen(body) : 0));

@@ -14,7 +14,7 @@
 #define JQ_HTTP_BODY_MAX ((size_t)8 * 1024 * 1024) /* longest answer body accepted */
 #define JQ_HTTP_URL_MAX 2048                       /* longest broker base URL accepted */
 
-enum jq_http_method { JQ_HTTP_GET, JQ_HTTP_POST, JQ_HTTP_DELETE };
+enum jq_http_method { JQ_HTTP_GET, JQ_HTTP_POST, JQ_HTTP_DELETE, JQ_HTTP_PUT };
 
 /* What went wrong with the last request (struct jq_http.err). */
 enum jq_http_err {
@@ -57,7 +57,7 @@ int jq_http_init(struct jq_http *h, const char *base_url, long timeout_ms);
 void jq_http_release(struct jq_http *h);
 
 /* Sends method base+path (path starts with '/' and holds the query, already
- * escaped). body, if not NULL, is sent as application/json with a POST; a
+ * escaped). body, if not NULL, is sent as application/json with a POST or PUT; a
  * POST without a body sends an empty one, a GET or DELETE never sends one.
  * headers, if not NULL, is a NULL-terminated list of extra "Name: value"
  * lines, sent as they are: the caller keeps CR and LF out of them.

@@ -2106,6 +2106,287 @@ static int cmd_group(struct ctl *c, const struct command *cmd, int argc, char **
 	return usage_error(c, cmd, "unknown %s command '%s'", cmd->name, argv[1]);
 }
 
+/* ==== periodic schedules: schedules, schedule add|rm (GET/POST/PUT/DELETE /schedules) ====
+ * Kept in one block of its own: the commands, their table entries, nothing shared
+ * edited but the commands[] list. */
+
+static const struct column schedule_columns[] = {
+    {"NAME", 1}, {"CRON", 0}, {"NEXT RUN", 0}, {"LAST RUN", 0}, {"LAST JOB", 0}, {"TYPE", 1},
+};
+#define SCHEDULE_NCOLS (sizeof(schedule_columns) / sizeof(schedule_columns[0]))
+
+/* A time cell: an RFC 3339 string cut to the second ("2026-11-26T10:00:00Z"), or "-". */
+static void time_cell(char *buf, size_t cap, const json_t *v)
+{
+	const char *s = json_string_value(v);
+	if (s && strlen(s) >= 19 && s[10] == 'T')
+		snprintf(buf, cap, "%.19sZ", s);
+	else
+		cell_text(buf, cap, v);
+}
+
+/* The table of GET /schedules: one row a schedule, or "no schedules". */
+static int print_schedules(FILE *out, const json_t *list, int cols)
+{
+	size_t i;
+	const json_t *s;
+	if (json_array_size(list) == 0) {
+		fputs("no schedules\n", out);
+		return 0;
+	}
+	char(*cells)[CELL_MAX] = table_cells(json_array_size(list), SCHEDULE_NCOLS);
+	if (cells == NULL)
+		return -1;
+	json_array_foreach(list, i, s)
+	{
+		char(*row)[CELL_MAX] = cells + i * SCHEDULE_NCOLS;
+		cell_text(row[0], CELL_MAX, json_object_get(s, "name"));
+		cell_text(row[1], CELL_MAX, json_object_get(s, "cron"));
+		time_cell(row[2], CELL_MAX, json_object_get(s, "next_run"));
+		time_cell(row[3], CELL_MAX, json_object_get(s, "last_run"));
+		cell_text(row[4], CELL_MAX, json_object_get(s, "last_job_id"));
+		cell_text(row[5], CELL_MAX, json_object_get(json_object_get(s, "job"), "type"));
+	}
+	print_table(out, schedule_columns, SCHEDULE_NCOLS, cells, json_array_size(list), cols);
+	free(cells);
+	return 0;
+}
+
+/* One schedule as "key: value" lines, the job template as JSON. */
+static void print_schedule(FILE *out, const json_t *s)
+{
+	static const char *const fields[] = {"name",	     "cron",	    "job",
+					     "next_run",    "last_run",    "last_job_id",
+					     "source",	     "created_at", "updated_at"};
+	for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+		fprintf(out, "%s: ", fields[k]);
+		print_value(out, json_object_get(s, fields[k]));
+		fputc('\n', out);
+	}
+}
+
+/* Checks a schedule name argument; -1 to go on, or a usage error (exit 2). */
+static int schedule_name_arg(struct ctl *c, const struct command *cmd, const char *name)
+{
+	if (!jq_name_valid(name, strlen(name)))
+		return usage_error(c, cmd,
+				   "invalid schedule name '%s': it must be 1 to %d of A-Z a-z 0-9 _ . : -",
+				   name, JQ_QUEUE_NAME_MAX);
+	return -1;
+}
+
+static int cmd_schedules(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	struct jq_http_reply r;
+	json_t *body = NULL;
+	char path[JQ_QUEUE_NAME_MAX + 16];
+	const struct jq_opt opts[] = {
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 1);
+	if (status >= 0)
+		goto done;
+	if (npos == 1 && (status = schedule_name_arg(c, cmd, pos[0])) >= 0)
+		goto done;
+	/* a valid name needs no escaping; 404 ends in call() */
+	snprintf(path, sizeof(path), npos ? "/schedules/%s" : "/schedules", npos ? pos[0] : "");
+	status = call(c, JQ_HTTP_GET, path, NULL, &r, &body);
+	if (status != JQ_CTL_EXIT_OK)
+		goto done;
+	const json_t *list = json_object_get(body, "schedules");
+	if (npos == 0 && !json_is_array(list)) {
+		status = unexpected(c, "no array 'schedules'");
+		goto done;
+	}
+	if (c->json)
+		print_raw(c, &r);
+	else if (npos == 1)
+		print_schedule(c->out, body);
+	else if (print_schedules(c->out, list, term_cols(c->out)) != 0)
+		status = failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
+done:
+	json_decref(body);
+	jq_http_reply_release(&r);
+	free(pos);
+	return status;
+}
+
+static int cmd_schedule_add(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0, replace = 0;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	struct jq_http_reply r;
+	json_t *body = NULL, *req = NULL, *job = NULL;
+	char *text = NULL;
+	char path[JQ_QUEUE_NAME_MAX + 16];
+	const struct jq_opt opts[] = {
+	    {"replace", NULL, JQ_OPT_BOOL, &replace, 0, 0, ""},
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 3, 3);
+	if (status >= 0)
+		goto done;
+	if ((status = schedule_name_arg(c, cmd, pos[0])) >= 0)
+		goto done;
+	json_error_t jerr;
+	job = json_loads(pos[2], JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(job)) {
+		status = usage_error(c, cmd, "JOB_JSON must be a JSON object like '{\"type\": \"noop\"}'%s%s",
+				     job ? "" : ": ", job ? "" : jerr.text);
+		goto done;
+	}
+	/* the broker checks the cron expression and the job, and names what is wrong */
+	req = json_pack("{s:s,s:s,s:O}", "name", pos[0], "cron", pos[1], "job", job);
+	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	if (!text) {
+		status = failf(c, JQ_CTL_EXIT_FAIL, "CRON and JOB_JSON must be valid UTF-8");
+		goto done;
+	}
+	if (replace)
+		snprintf(path, sizeof(path), "/schedules/%s", pos[0]);
+	status = call(c, replace ? JQ_HTTP_PUT : JQ_HTTP_POST, replace ? path : "/schedules", text,
+		      &r, &body);
+	if (status != JQ_CTL_EXIT_OK)
+		goto done;
+	const char *next = json_string_value(json_object_get(body, "next_run"));
+	if (c->json)
+		print_raw(c, &r);
+	else
+		fprintf(c->out, "schedule %s %s, next run %s\n", pos[0],
+			r.status == 201 ? "created" : "replaced", next ? next : "never");
+done:
+	free(text);
+	json_decref(req);
+	json_decref(job);
+	json_decref(body);
+	jq_http_reply_release(&r);
+	free(pos);
+	return status;
+}
+
+static int cmd_schedule_rm(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	struct jq_http_reply r;
+	char path[JQ_QUEUE_NAME_MAX + 16];
+	const struct jq_opt opts[] = {
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
+	if (status >= 0)
+		goto done;
+	if ((status = schedule_name_arg(c, cmd, pos[0])) >= 0)
+		goto done;
+	if ((status = connect_broker(c)) != JQ_CTL_EXIT_OK)
+		goto done;
+	/* 204 has no body: not call(), which wants a JSON object */
+	snprintf(path, sizeof(path), "/schedules/%s", pos[0]);
+	if (jq_http_request(&c->http, JQ_HTTP_DELETE, path, NULL, NULL, &r) != 0) {
+		status = c->http.err == JQ_HTTP_EINTERRUPTED
+			     ? JQ_CTL_EXIT_INTERRUPT
+			     : failf(c, JQ_CTL_EXIT_FAIL, "%s", c->http.errstr);
+		goto done;
+	}
+	if (r.status != 204) {
+		char msg[1024];
+		jq_ctl_format_http_error(msg, sizeof(msg), r.status, r.body, r.len);
+		status = failf(c, JQ_CTL_EXIT_FAIL, "%s", msg);
+		goto done;
+	}
+	status = JQ_CTL_EXIT_OK;
+	if (c->json)
+		fprintf(c->out, "{\"name\":\"%s\",\"deleted\":true}\n", pos[0]);
+	else
+		fprintf(c->out, "schedule %s deleted\n", pos[0]);
+done:
+	jq_http_reply_release(&r);
+	free(pos);
+	return status;
+}
+
+static const struct command cmd_schedules_def = {
+    "schedules",
+    cmd_schedules,
+    "jobctl schedules [NAME]",
+    "Without NAME, lists the periodic schedules: name, cron expression, next and last run\n"
+    "(UTC), the job of the last run and its type. With NAME, prints that schedule whole\n"
+    "as \"key: value\" lines (exit 1 if unknown).\n\n"
+    "options:\n"
+    "  --json             print the broker's answer as it is\n",
+    NULL,
+};
+
+static const struct command cmd_schedule_add_def = {
+    "schedule add",
+    cmd_schedule_add,
+    "jobctl schedule add NAME CRON JOB_JSON [--replace]",
+    "Creates schedule NAME: a job JOB_JSON (a POST /jobs body, such as '{\"type\": \"noop\"}')\n"
+    "at each time of CRON, five fields in UTC ('*/5 * * * *', 'MIN HOUR DOM MON DOW') or a\n"
+    "macro (@hourly, @daily, @weekly, @monthly, @yearly); a sixth field in front counts\n"
+    "seconds. Prints \"schedule NAME created, next run TIME\"; exit 1 if the name is taken\n"
+    "or the broker refuses the expression or the job (its message names the field).\n\n"
+    "options:\n"
+    "  --replace          create or replace NAME (PUT): an unchanged definition keeps its\n"
+    "                     next run\n"
+    "  --json             print the broker's answer as it is\n",
+    NULL,
+};
+
+static const struct command cmd_schedule_rm_def = {
+    "schedule rm",
+    cmd_schedule_rm,
+    "jobctl schedule rm NAME",
+    "Deletes schedule NAME and prints \"schedule NAME deleted\": it fires no more (jobs it\n"
+    "made stay). Exit 1 if there is no such schedule.\n\n"
+    "options:\n"
+    "  --json             print {\"name\": NAME, \"deleted\": true}\n",
+    NULL,
+};
+
+static const struct command *const schedule_commands[] = {
+    &cmd_schedule_add_def,
+    &cmd_schedule_rm_def,
+    NULL,
+};
+
+static const struct command cmd_schedule_def = {
+    "schedule",
+    cmd_group,
+    "jobctl schedule add|rm ...",
+    "Periodic schedules: a job stored at each time of a cron expression, once per time\n"
+    "however many brokers and workers run. 'jobctl schedules' lists them.\n",
+    schedule_commands,
+};
+
+/* ==== end of periodic schedules ==== */
+
 /* ---- the command table ---- */
 
 static const struct command cmd_start_task_def = {
@@ -2315,6 +2596,7 @@ static const struct command *const commands[] = {
     &cmd_start_task_def, &cmd_watch_def,  &cmd_enqueue_def, &cmd_status_def,
     &cmd_cancel_def,     &cmd_notify_def, &cmd_queues_def,  &cmd_pause_def,
     &cmd_resume_def,     &cmd_workers_def, &cmd_dead_def,
+    &cmd_schedules_def,  &cmd_schedule_def,
 };
 
 static void print_usage(FILE *out, const struct jq_opt *opts)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FIELDS_MAX 12 /* name, value pairs one job stores besides state and created_at */
+#define FIELDS_MAX 16 /* name, value pairs one job stores besides state and created_at */
 
 /* argv[] is filled through this cursor; numbers are printed into one text buffer */
 struct cursor {
@@ -79,6 +79,12 @@ static void put_fields(struct cursor *c, const struct jq_job_spec *s, int64_t ba
 		put_str(c, "callback_of");
 		put_i64(c, callback_of);
 	}
+	if (s->schedule[0]) { /* a job a periodic schedule made */
+		put_str(c, "schedule");
+		put_str(c, s->schedule);
+		put_str(c, "schedule_tick");
+		put_i64(c, s->schedule_tick_ms);
+	}
 	if (s->traceparent[0]) {
 		put_str(c, "traceparent");
 		put_str(c, s->traceparent);
@@ -112,7 +118,9 @@ static int build(struct jq_enqueue_args *a, const struct jq_keys *k,
 	/* per job: 4 keys + id, queue, delay, run_at, count and up to FIELDS_MAX pairs;
 	 * a batch adds 2 keys, 2 numbers and a callback's pairs */
 	size_t cap = 17 + 2 * FIELDS_MAX + n * (4 + 5 + 2 * FIELDS_MAX);
-	size_t tsz = n * (4 * JQ_KEY_MAX + 7 * 24) + 12 * JQ_KEY_MAX + 8 * 24;
+	/* per job: up to 9 numbers of at most 21 bytes (id, delay, run_at, count, three
+	 * envelope fields, batch, schedule tick) */
+	size_t tsz = n * (4 * JQ_KEY_MAX + 9 * 24) + 12 * JQ_KEY_MAX + 8 * 24;
 	a->argv = malloc(sizeof(*a->argv) * cap);
 	a->lens = malloc(sizeof(*a->lens) * cap);
 	a->text = malloc(tsz);

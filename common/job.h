@@ -54,6 +54,10 @@ struct jq_job_spec {
 	msgpack_sbuffer payload; /* [version, value]; owned, freed by _release */
 	/* "" or a key no other live (pending, scheduled, running) job may hold */
 	char unique_key[JQ_UNIQUE_KEY_MAX + 1];
+	/* set by the cron firer only (never from a request): the schedule that made
+	 * the job and the tick it was made for, epoch ms; "" and 0 otherwise */
+	char schedule[JQ_QUEUE_NAME_MAX + 1];
+	int64_t schedule_tick_ms;
 };
 
 /* Sets the defaults and an empty payload buffer. */

@@ -112,6 +112,9 @@ json_t *jq_job_json(int64_t id, const redisReply *r)
 	json_object_set_new(j, "callback_of",
 			    FIELD("callback_of") ? int_field(FIELD("callback_of")) : json_null());
 	json_object_set_new(j, "traceparent", str_or_null(FIELD("traceparent")));
+	/* a job a periodic schedule made: which, and for which tick */
+	json_object_set_new(j, "schedule", str_or_null(FIELD("schedule")));
+	json_object_set_new(j, "schedule_tick", time_or_null(FIELD("schedule_tick")));
 #undef FIELD
 	return j;
 }

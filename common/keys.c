@@ -134,6 +134,18 @@ size_t jq_keys_worker_jobs(const struct jq_keys *k, const char *id, char *buf)
 {
 	return fmt(buf, k->prefix, "worker-jobs:", id);
 }
+size_t jq_keys_schedules(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "schedules", "");
+}
+size_t jq_keys_schedule_next(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "schedule-next", "");
+}
+size_t jq_keys_schedule_state(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "schedule-state", "");
+}
 size_t jq_keys_job_prefix(const struct jq_keys *k, char *buf)
 {
 	return fmt(buf, k->prefix, "job:", "");

@@ -60,6 +60,11 @@ size_t jq_keys_worker_jobs(const struct jq_keys *k, const char *id, char *buf);
 /* <p>batch:<id> hash of a batch's counts; <p>batch:<id>:callback its callback's fields */
 size_t jq_keys_batch(const struct jq_keys *k, int64_t id, char *buf);
 size_t jq_keys_batch_callback(const struct jq_keys *k, int64_t id, char *buf);
+/* Periodic schedules: <p>schedules hash (name -> definition JSON), <p>schedule-next zset
+ * (name -> next run, epoch ms), <p>schedule-state hash (name -> state JSON) */
+size_t jq_keys_schedules(const struct jq_keys *k, char *buf);
+size_t jq_keys_schedule_next(const struct jq_keys *k, char *buf);
+size_t jq_keys_schedule_state(const struct jq_keys *k, char *buf);
 /* "<p>job:" — what the fetch script prepends to an id it popped. */
 size_t jq_keys_job_prefix(const struct jq_keys *k, char *buf);
 

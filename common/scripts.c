@@ -21,6 +21,9 @@ extern const char jq_lua_batch_status[];
 extern const char jq_lua_jobs[];
 extern const char jq_lua_stats[];
 extern const char jq_lua_metrics[];
+extern const char jq_lua_schedules[];
+extern const char jq_lua_cron_due[];
+extern const char jq_lua_cron_claim[];
 
 static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_ENQUEUE] = {"enqueue", jq_lua_enqueue, ""},
@@ -39,6 +42,9 @@ static struct jq_script scripts[JQ_SCRIPT_COUNT] = {
     [JQ_SCRIPT_JOBS] = {"jobs", jq_lua_jobs, ""},
     [JQ_SCRIPT_STATS] = {"stats", jq_lua_stats, ""},
     [JQ_SCRIPT_METRICS] = {"metrics", jq_lua_metrics, ""},
+    [JQ_SCRIPT_SCHEDULES] = {"schedules", jq_lua_schedules, ""},
+    [JQ_SCRIPT_CRON_DUE] = {"cron_due", jq_lua_cron_due, ""},
+    [JQ_SCRIPT_CRON_CLAIM] = {"cron_claim", jq_lua_cron_claim, ""},
 };
 
 void jq_scripts_init(void)

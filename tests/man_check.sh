@@ -48,10 +48,11 @@ check_page() {
 check_page "$man_dir/jobq-broker.1" "$("$broker" --help)"
 check_page "$man_dir/jobq-worker.1" "$("$worker" --help)"
 
-# jobctl: the global help, then each command's ("jobctl dead list ..." is "dead list").
+# jobctl: the global help, then each command's ("jobctl dead list ..." is "dead list",
+# "jobctl schedule add ..." is "schedule add").
 top=$("$jobctl" --help)
 helps=("$top")
-mapfile -t commands < <(sed -n 's/^  jobctl \([a-z-]*\)\( \(list\|retry\|purge\)\)\{0,1\}\b.*/\1\2/p' <<<"$top")
+mapfile -t commands < <(sed -n 's/^  jobctl \([a-z-]*\)\( \(list\|retry\|purge\|add\|rm\)\)\{0,1\}\b.*/\1\2/p' <<<"$top")
 [ "${#commands[@]}" -ge 10 ] || { echo "FAIL: commands not found in 'jobctl --help'"; exit 1; }
 text=$(render "$man_dir/jobctl.1")
 for c in "${commands[@]}"; do

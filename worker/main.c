@@ -29,6 +29,7 @@ int main(int argc, char **argv)
 	    .smtp_user = "",
 	    .smtp_password = "",
 	    .smtp_timeout_ms = 30000,
+	    .schedule_file = "",
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -69,6 +70,8 @@ int main(int argc, char **argv)
 	    {"exec", "JOBQ_EXEC", JQ_OPT_LIST, &cfg.exec, 0, 16384,
 	     "let exec jobs run a program by name: NAME=/absolute/path; repeat the flag, or "
 	     "separate several with commas"},
+	    {"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg.schedule_file, 0, 4096,
+	     "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
 	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
 	     "debug, info, warn or error"},

@@ -820,6 +820,8 @@ static void schedule_promote(struct jq_worker *w, int64_t at_ms)
 static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
 {
 	struct jq_worker *w = arg;
+	if (r == w->cmd && w->cron)
+		jq_cron_firer_ready(w->cron, ready);
 	if (!ready)
 		return;
 	if (r == w->sub) {
@@ -976,6 +978,11 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	struct jq_redis_url url;
 	if (jq_redis_url_parse(cfg->redis_url, &url, err, errlen) != 0)
 		return -1;
+	struct jq_schedule *config = NULL;
+	size_t nconfig = 0;
+	if (cfg->schedule_file && cfg->schedule_file[0] &&
+	    jq_schedule_file_load(cfg->schedule_file, &config, &nconfig, err, errlen) != 0)
+		return -1;
 	char *host = w->host;
 	if (gethostname(host, sizeof(w->host) - 1) != 0)
 		strcpy(host, "localhost");
@@ -985,10 +992,14 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	int ncmds = 0;
 	for (int i = 0; i < cfg->exec.n; i++)
 		if (jq_exec_spec_parse(cfg->exec.v[i], cmds, &ncmds, JQ_EXEC_COMMANDS_MAX, err,
-				       errlen) != 0)
+				       errlen) != 0) {
+			jq_schedules_free(config, nconfig);
 			return -1;
-	if (!(w->exec = jq_exec_new(base, cmds, ncmds, err, errlen)))
+		}
+	if (!(w->exec = jq_exec_new(base, cmds, ncmds, err, errlen))) {
+		jq_schedules_free(config, nconfig);
 		return -1;
+	}
 	w->pool = jq_pool_new(base, (int)cfg->threads);
 	w->curl = jq_curl_loop_new(base);
 	if (!w->pool || !w->curl) {
@@ -996,6 +1007,7 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 		jq_pool_free(w->pool);
 		jq_curl_loop_free(w->curl);
 		jq_exec_free(w->exec);
+		jq_schedules_free(config, nconfig);
 		return -1;
 	}
 	w->started_at_ms = jq_now_ms();
@@ -1014,6 +1026,12 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	evsignal_add(w->sigint, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	w->cmd = jq_redis_new(base, &url, "worker-cmd", redis_state_cb, w);
+	/* cmd is ready on a later loop turn at the earliest: the firer hears of it */
+	w->cron = jq_cron_firer_new(base, w->cmd, &w->keys, config, nconfig);
+	if (!w->cron) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	w->blk = jq_redis_new(base, &url, "worker-fetch", redis_state_cb, w);
 	w->sub = jq_redis_new(base, &url, "worker-events", redis_state_cb, w);
 	jq_info("worker %s serving %s with concurrency %" PRId64 " and %" PRId64 " threads", w->id,
@@ -1032,6 +1050,7 @@ void jq_worker_release(struct jq_worker *w)
 	jq_redis_free(w->sub);
 	jq_redis_free(w->blk);
 	jq_redis_free(w->cmd);
+	jq_cron_firer_free(w->cron); /* after its connection answered what was in flight */
 	while (w->runs) {
 		struct jq_run *r = w->runs;
 		if (r->state == RUN_RUNNING && !r->on_pool && r->h && r->h->cancel)

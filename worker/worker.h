@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "cron_fire.h"
 #include "handler.h"
 #include "keys.h"
 #include "redis.h"
@@ -42,6 +43,7 @@ struct jq_worker_config {
 	const char *smtp_password;
 	int64_t smtp_timeout_ms;
 	struct jq_opt_list exec; /* "NAME=/abs/path[,...]" values: what exec jobs may run */
+	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 };
 
 struct jq_worker {
@@ -49,6 +51,7 @@ struct jq_worker {
 	struct jq_worker_config cfg;
 	struct jq_keys keys;
 	struct jq_redis *cmd, *blk, *sub; /* sub: the cancel channel */
+	struct jq_cron_firer *cron; /* fires periodic schedules on cmd (cron_fire.h) */
 	struct jq_pool *pool;
 	struct jq_curl_loop *curl;
 	struct jq_exec *exec; /* allowed commands, and children being stopped */

@@ -534,7 +534,9 @@ static void test_read(void)
 		CHECK(json_is_null(json_object_get(j, "batch")));
 		CHECK(json_is_null(json_object_get(j, "traceparent")));
 		CHECK(json_is_null(json_object_get(j, "unique_key")));
-		CHECK_INT_EQ(json_object_size(j), 24); /* GET /jobs/{id}'s keys, all of them */
+		CHECK(json_is_null(json_object_get(j, "schedule")));
+		CHECK(json_is_null(json_object_get(j, "schedule_tick")));
+		CHECK_INT_EQ(json_object_size(j), 26); /* GET /jobs/{id}'s keys, all of them */
 	}
 	json_decref(j);
 	free(json);

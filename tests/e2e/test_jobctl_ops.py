@@ -249,7 +249,10 @@ class CompletionTest(unittest.TestCase):
         self.assertEqual(self.complete("--url", ""), [])
         self.assertEqual(set(self.complete("")),
                          {"start-task", "watch", "enqueue", "status", "cancel",
-                          "send-notification", "queues", "pause", "resume", "workers", "dead"})
+                          "send-notification", "queues", "pause", "resume", "workers", "dead",
+                          "schedules", "schedule"})
+        self.assertEqual(self.complete("schedule", ""), ["add", "rm"])
+        self.assertEqual(self.complete("schedule", "add", "--r"), ["--replace"])
 
     def test_every_command_of_help(self):
         """Every command 'jobctl --help' lists is completed."""
