@@ -603,7 +603,8 @@ static int set_nonblock(int fd)
 	return fl < 0 ? -1 : fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* The child's environment: a few harmless variables of the worker's, and the job's id. */
+/* The child's environment: a few harmless variables of the worker's, the job's id, and
+ * the request's trace context. */
 static int child_env(const struct jq_run *run, char env[ENV_MAX][512], char **envp)
 {
 	static const char *const keep[] = {"HOME", "LANG", "LC_ALL", "TZ", "TMPDIR"};
@@ -620,6 +621,8 @@ static int child_env(const struct jq_run *run, char env[ENV_MAX][512], char **en
 	snprintf(env[n++], sizeof(env[0]), "JOBQ_JOB_ID=%" PRId64, run->id);
 	snprintf(env[n++], sizeof(env[0]), "JOBQ_JOB_ATTEMPT=%" PRId64, run->attempts);
 	snprintf(env[n++], sizeof(env[0]), "JOBQ_JOB_QUEUE=%s", run->queue);
+	if (run->traceparent[0]) /* the W3C trace context, as OpenTelemetry's env carrier names it */
+		snprintf(env[n++], sizeof(env[0]), "TRACEPARENT=%s", run->traceparent);
 	for (int i = 0; i < n; i++)
 		envp[i] = env[i];
 	envp[n] = NULL;

@@ -11,7 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "job.h"
 #include "keys.h"
+#include "log.h"
 
 struct jq_worker;
 struct jq_exec;
@@ -29,6 +31,7 @@ struct jq_run {
 	int64_t attempts, max_attempts, timeout_ms;
 	char type[JQ_TYPE_NAME_MAX + 1];
 	char queue[JQ_QUEUE_NAME_MAX + 1];
+	char traceparent[JQ_TRACEPARENT_LEN + 1]; /* W3C trace context of the request, or "" */
 	const msgpack_object *payload; /* inside up; valid for the run's life */
 	msgpack_unpacked up;
 	char *payload_bytes; /* what up points into (strings are not copied) */
@@ -70,6 +73,10 @@ struct jq_handler {
 /* The handler of a type, or NULL. */
 const struct jq_handler *jq_handler_find(const char *type);
 
+/* Logs a line about run: its id, type, queue, attempt and traceparent go with it
+ * (log.h, jq_log_job), so every line about a job can be found by them. */
+void jq_run_log(const struct jq_run *run, enum jq_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Reports a running IO job's progress (fire and forget, fenced by the token). */
 void jq_run_progress(struct jq_run *run, int64_t done, int64_t total);
 /* Reports an IO job's outcome: ok with result JSON text (NULL for null), or

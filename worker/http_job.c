@@ -604,10 +604,15 @@ int jq_http_start(struct jq_run *run, char *err, size_t errlen)
 		free(h);
 		return -1;
 	}
-	/* Headers from the job's envelope, not its payload: none yet. A W3C
-	 * traceparent goes here ("traceparent: 00-...") once struct jq_run has it. */
-	const char *extra[1] = {NULL};
+	/* Headers from the job's envelope, not its payload: the request's W3C trace
+	 * context goes on, so the call joins the trace the job was enqueued in */
+	char trace[JQ_TRACEPARENT_LEN + 16];
+	const char *extra[1] = {trace};
 	size_t nextra = 0;
+	if (run->traceparent[0]) {
+		snprintf(trace, sizeof(trace), "traceparent: %s", run->traceparent);
+		nextra = 1;
+	}
 	if (http_setup(h, extra, nextra, err, errlen) != 0) {
 		http_free(h);
 		return -1;

@@ -25,7 +25,7 @@
 #define PROMOTE_BATCH "1000"
 #define REAP_BATCH "1000"
 #define FETCH_HEAD 2 /* fetch.lua's answer: dropped ids, rate-limit wait, then the jobs */
-#define FETCH_FIELDS 9 /* fetch.lua's entries per job (start_run reads them) */
+#define FETCH_FIELDS 10 /* fetch.lua's entries per job (start_run reads them) */
 
 enum run_state {
 	RUN_RUNNING,   /* counted against concurrency; the handler owns the outcome */
@@ -99,19 +99,31 @@ char *jq_strdup_printf(const char *fmt, ...)
 	return s;
 }
 
+void jq_run_log(const struct jq_run *run, enum jq_log_level level, const char *fmt, ...)
+{
+	struct jq_log_job job = {run->id, run->type, run->queue, run->attempts, run->traceparent};
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	jq_log_job(level, &job, "%s", msg);
+}
+
 void jq_run_done(struct jq_run *run, int ok, const char *text)
 {
 	if (!ok)
-		jq_warn("job %" PRId64 " (%s, queue %s) attempt %" PRId64 "/%" PRId64 " failed: %s",
-			run->id, run->type, run->queue, run->attempts, run->max_attempts,
-			text ? text : "");
+		jq_run_log(run, JQ_LOG_WARN,
+			   "job %" PRId64 " (%s, queue %s) attempt %" PRId64 "/%" PRId64 " failed: %s",
+			   run->id, run->type, run->queue, run->attempts, run->max_attempts,
+			   text ? text : "");
 	run_finish(run, ok ? OUT_COMPLETED : OUT_FAILED, text);
 }
 
 void jq_run_fatal(struct jq_run *run, const char *text)
 {
-	jq_warn("job %" PRId64 " (%s, queue %s) cannot run: %s", run->id, run->type, run->queue,
-		text);
+	jq_run_log(run, JQ_LOG_WARN, "job %" PRId64 " (%s, queue %s) cannot run: %s", run->id,
+		   run->type, run->queue, text);
 	run_finish(run, OUT_FATAL, text);
 }
 
@@ -143,8 +155,9 @@ static void outcome_written(struct jq_run *run, const redisReply *r)
 	if (run->state != RUN_FINISHING || !r) {
 		/* NULL: the connection dropped; resent once it is back */
 	} else if (r->type == REDIS_REPLY_ERROR) {
-		jq_error("job %" PRId64 ": writing its outcome failed: %s (will retry)", run->id,
-			 r->str);
+		jq_run_log(run, JQ_LOG_ERROR,
+			   "job %" PRId64 ": writing its outcome failed: %s (will retry)", run->id,
+			   r->str);
 	} else {
 		long long code = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
 		/* finish.lua's codes: 1 completed, 2 retry scheduled, 3 dead, 4 cancelled */
@@ -154,26 +167,28 @@ static void outcome_written(struct jq_run *run, const redisReply *r)
 			jq_stats_finished(&run->w->stats, run->stats_series, stat_of_code[code],
 					  run->run_us);
 		if (code == 0)
-			jq_warn("job %" PRId64 ": lease lost before the outcome was written; outcome "
-				"dropped (the job runs again elsewhere)",
-				run->id);
+			jq_run_log(run, JQ_LOG_WARN,
+				   "job %" PRId64 ": lease lost before the outcome was written; "
+				   "outcome dropped (the job runs again elsewhere)",
+				   run->id);
 		else if (run->outcome_ok == OUT_REQUEUE)
-			jq_info("job %" PRId64 " (%s, queue %s) returned to its queue", run->id,
-				run->type, run->queue);
+			jq_run_log(run, JQ_LOG_INFO, "job %" PRId64 " (%s, queue %s) returned to its queue",
+				   run->id, run->type, run->queue);
 		else if (code == 1) {
 			run->w->completed++;
-			jq_debug("job %" PRId64 " (%s, queue %s) completed", run->id, run->type,
-				 run->queue);
+			jq_run_log(run, JQ_LOG_DEBUG, "job %" PRId64 " (%s, queue %s) completed",
+				   run->id, run->type, run->queue);
 		} else if (code == 4) {
-			jq_info("job %" PRId64 " (%s, queue %s) cancelled", run->id, run->type,
-				run->queue);
+			jq_run_log(run, JQ_LOG_INFO, "job %" PRId64 " (%s, queue %s) cancelled",
+				   run->id, run->type, run->queue);
 		} else if (code == 2) {
 			run->w->retried++;
 			schedule_promote(run->w, jq_now_ms() + run->retry_delay_ms);
 		} else {
 			run->w->failed++;
-			jq_warn("job %" PRId64 " (%s, queue %s) failed for good: moved to dead", run->id,
-				run->type, run->queue);
+			jq_run_log(run, JQ_LOG_WARN,
+				   "job %" PRId64 " (%s, queue %s) failed for good: moved to dead",
+				   run->id, run->type, run->queue);
 		}
 		run_unlink(run);
 		drop++; /* and the list's */
@@ -316,7 +331,8 @@ static void on_progress_written(redisAsyncContext *ac, void *reply, void *priv)
 	redisReply *r = reply;
 	if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0 && run->state == RUN_RUNNING) {
 		/* someone else holds the lease now: stop, and write nothing more */
-		jq_warn("job %" PRId64 ": lease lost while running; stopping it", run->id);
+		jq_run_log(run, JQ_LOG_WARN, "job %" PRId64 ": lease lost while running; stopping it",
+			   run->id);
 		if (run->h && run->h->cancel && !run->on_pool)
 			run->h->cancel(run);
 		run->state = RUN_GONE;
@@ -407,6 +423,8 @@ static void start_run(struct jq_worker *w, redisReply **e)
 	run->max_attempts = jq_redis_reply_i64(e[6], 1);
 	copy_name(run->type, e[3]);
 	copy_name(run->queue, e[7]);
+	if (e[9]->type == REDIS_REPLY_STRING && jq_traceparent_valid(e[9]->str))
+		snprintf(run->traceparent, sizeof(run->traceparent), "%s", e[9]->str);
 	run->started_us = jq_mono_us();
 	run->stats_series = jq_stats_series(&w->stats, run->queue, run->type);
 	jq_stats_started(&w->stats, run->stats_series, jq_redis_reply_i64(e[8], 0) * 1000);
@@ -451,8 +469,8 @@ static void start_run(struct jq_worker *w, redisReply **e)
 		struct timeval tv = {run->timeout_ms / 1000, (run->timeout_ms % 1000) * 1000};
 		evtimer_add(run->timeout_ev, &tv);
 	}
-	jq_debug("job %" PRId64 " (%s, queue %s) started, attempt %" PRId64, run->id, run->type,
-		 run->queue, run->attempts);
+	jq_run_log(run, JQ_LOG_DEBUG, "job %" PRId64 " (%s, queue %s) started, attempt %" PRId64,
+		   run->id, run->type, run->queue, run->attempts);
 	int use_pool = run->h->cpu && (!run->h->start || (run->h->wants_pool && run->h->wants_pool(run)));
 	if (use_pool) {
 		run->on_pool = 1;
@@ -679,8 +697,9 @@ static void cancel_run(struct jq_worker *w, int64_t id)
 		/* a pool job cannot be interrupted: its thread finishes, the result is dropped */
 		if (!r->on_pool && r->h && r->h->cancel)
 			r->h->cancel(r);
-		jq_info("job %" PRId64 " (%s, queue %s): cancel requested; stopping it", r->id, r->type,
-			r->queue);
+		jq_run_log(r, JQ_LOG_INFO,
+			   "job %" PRId64 " (%s, queue %s): cancel requested; stopping it", r->id,
+			   r->type, r->queue);
 		run_finish(r, OUT_CANCELLED, "cancelled");
 		return;
 	}

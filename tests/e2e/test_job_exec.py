@@ -28,6 +28,7 @@ for fd in range(3, 1024):
 print(json.dumps({"input": data, "args": sys.argv[1:], "fds": fds,
                   "pgid_is_pid": os.getpgid(0) == os.getpid(),
                   "job_id": os.environ.get("JOBQ_JOB_ID"),
+                  "traceparent": os.environ.get("TRACEPARENT"),
                   "env_keys": sorted(os.environ)}))
 """,
     "text": """#!/bin/sh
@@ -169,6 +170,16 @@ class ExecJobTest(E2ETestCase):
         self.assertNotIn("JOBQ_SMTP_PASSWORD", out["env_keys"], "a worker secret leaked")
         self.assertNotIn("JOBQ_REDIS_URL", out["env_keys"])
         self.assertIn("PATH", out["env_keys"])
+
+    def test_traceparent_in_the_environment(self):
+        tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        r = self.env.http("POST", "/jobs", {"type": "exec", "payload": {"command": "echo"}},
+                          {"traceparent": tp})
+        jid = self.assertJSONResponse(r, 201)["id"]
+        out = self.assertCompleted(self.env.wait_job(jid))["output"]
+        self.assertEqual(out["traceparent"], tp, out)
+        out = self.assertCompleted(self.run_job({"command": "echo"}))["output"]
+        self.assertIsNone(out["traceparent"], out)
 
     def test_whole_payload_is_the_default_input(self):
         payload = {"command": "echo", "width": 640, "tags": ["x"]}

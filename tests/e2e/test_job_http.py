@@ -143,6 +143,23 @@ class HttpJobTest(E2ETestCase):
         self.assertTrue(echo["headers"].get("user-agent", "").startswith("jobq/"), echo)
         self.assertEqual(echo["body"], "")
 
+    def test_traceparent_passed_on(self):
+        """The POST's W3C traceparent goes on as a header of the job's request, in place
+        of one the payload names (the job joins the trace it was enqueued in)."""
+        tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        r = self.env.http("POST", "/jobs", {"type": "http", "payload": {
+            "url": self.base + "/echo", "max_body": 65536,
+            "headers": {"traceparent": "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"}}},
+            {"traceparent": tp})
+        jid = self.assertJSONResponse(r, 201)["id"]
+        echo = json.loads(self.assertCompleted(self.env.wait_job(jid))["body"])
+        self.assertEqual(echo["headers"].get("traceparent"), tp, echo)
+        # without one, the payload's header is sent as given
+        job = self.run_job({"url": self.base + "/echo", "max_body": 65536,
+                            "headers": {"traceparent": tp}})
+        echo = json.loads(self.assertCompleted(job)["body"])
+        self.assertEqual(echo["headers"].get("traceparent"), tp, echo)
+
     def test_post_text_and_json_bodies(self):
         job = self.run_job({"method": "POST", "url": self.base + "/echo",
                             "headers": {"Content-Type": "text/plain; charset=utf-8"},

@@ -20,7 +20,7 @@ class TraceparentTest(E2ETestCase):
     def setUpEnv(cls, env):
         env.start_redis()
         env.start_broker()
-        cls.worker = env.start_worker()
+        cls.worker = env.start_worker(extra_args=["--log-level", "debug"])
 
     def job(self, jid):
         return self.assertJSONResponse(self.env.http("GET", "/jobs/%d" % jid), 200)
@@ -29,7 +29,7 @@ class TraceparentTest(E2ETestCase):
         jid = self.post_job({"type": "noop"}, {"traceparent": TP})
         self.assertEqual(self.env.wait_job(jid)["traceparent"], TP)
         # the worker's log lines about this job carry the trace context
-        harness.wait_until(lambda: any(("job %d" % jid) in line and TP in line
+        harness.wait_until(lambda: any(("job=%d " % jid) in line and ("traceparent=" + TP) in line
                                        for line in self.worker.log_text().splitlines()),
                            10, "a worker log line with job %d and its traceparent" % jid,
                            env=self.env)
