@@ -773,7 +773,8 @@ int jq_exec_start(struct jq_run *run, char *err, size_t errlen)
 	}
 	jq_exec_request_release(&req);
 	run->hdata = c;
-	jq_debug("job %" PRId64 ": command '%s' runs as pid %d", run->id, cmd->name, (int)c->pid);
+	jq_run_log(run, JQ_LOG_DEBUG, "job %" PRId64 ": command '%s' runs as pid %d", run->id,
+		   cmd->name, (int)c->pid);
 	return 0;
 }
 
