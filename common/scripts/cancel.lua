@@ -24,6 +24,7 @@ if f[1] == 'pending' or f[1] == 'scheduled' then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('HINCRBY', qstats, 'cancelled', 1)
   redis.call('PUBLISH', KEYS[1] .. ':events', 'cancelled')
+  redis.call('PUBLISH', ARGV[2] .. 'q:' .. q .. ':events', ARGV[1] .. ' cancelled')
   return 1
 elseif f[1] == 'running' then
   redis.call('HSET', KEYS[1], 'cancel_requested', 1)

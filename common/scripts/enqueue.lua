@@ -50,6 +50,7 @@ for k = 7, #KEYS, 4 do
     redis.call('HSET', KEYS[k], 'state', 'pending', 'created_at', now, unpack(ARGV, a + 5, a + 4 + n))
     redis.call('LPUSH', KEYS[k + 1], ARGV[a])
   end
+  redis.call('PUBLISH', KEYS[k + 1] .. ':events', ARGV[a] .. (due > now and ' scheduled' or ' pending'))
   local c = counts[KEYS[k + 3]]
   if not c then
     c = {0, 0}

@@ -32,6 +32,7 @@ for k = 5, #KEYS do
   local a = 5 + (k - 5) * 6
   local jk, id, token, kind, text = KEYS[k], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local q = ARGV[a + 5]
+  local qch = ARGV[4] .. 'q:' .. q .. ':events'
   local cur = redis.call('HMGET', jk, 'token', 'state')
   if cur[1] ~= token or cur[2] ~= 'running' then
     out[#out + 1] = 0
@@ -41,6 +42,7 @@ for k = 5, #KEYS do
     redis.call('PEXPIRE', jk, ARGV[1])
     count(q, 'completed')
     redis.call('PUBLISH', jk .. ':events', 'completed')
+    redis.call('PUBLISH', qch, id .. ' completed')
     out[#out + 1] = 1
   elseif kind == 'cancelled' then
     redis.call('ZREM', KEYS[1], id)
@@ -48,6 +50,7 @@ for k = 5, #KEYS do
     redis.call('PEXPIRE', jk, ARGV[1])
     count(q, 'cancelled')
     redis.call('PUBLISH', jk .. ':events', 'cancelled')
+    redis.call('PUBLISH', qch, id .. ' cancelled')
     out[#out + 1] = 4
   else
     redis.call('ZREM', KEYS[1], id)
@@ -64,6 +67,7 @@ for k = 5, #KEYS do
       redis.call('ZADD', KEYS[3], run_at, id)
       count(q, 'retried')
       redis.call('PUBLISH', jk .. ':events', 'scheduled ' .. text)
+      redis.call('PUBLISH', qch, id .. ' scheduled ' .. text)
       per_queue[q].scheduled = (per_queue[q].scheduled or 0) + 1
       out[#out + 1] = 2
     else
@@ -73,6 +77,7 @@ for k = 5, #KEYS do
       redis.call('ZADD', KEYS[2], now, id)
       count(q, 'failed')
       redis.call('PUBLISH', jk .. ':events', 'failed ' .. text)
+      redis.call('PUBLISH', qch, id .. ' failed ' .. text)
       out[#out + 1] = 3
     end
   end

@@ -31,6 +31,7 @@ local function recover(id, why)
     redis.call('PEXPIRE', jk, ARGV[8])
     redis.call('HINCRBY', qstats, 'cancelled', 1)
     redis.call('PUBLISH', jk .. ':events', 'cancelled')
+    redis.call('PUBLISH', prefix .. 'q:' .. f[2] .. ':events', id .. ' cancelled')
     return
   end
   if n > tonumber(ARGV[4]) then
@@ -40,6 +41,7 @@ local function recover(id, why)
     redis.call('ZADD', KEYS[3], now, id)
     redis.call('PEXPIRE', jk, ARGV[8])
     redis.call('PUBLISH', jk .. ':events', 'failed lost its worker')
+    redis.call('PUBLISH', prefix .. 'q:' .. f[2] .. ':events', id .. ' failed lost its worker')
     poisoned = poisoned + 1
     return
   end
@@ -49,6 +51,7 @@ local function recover(id, why)
   redis.call('HDEL', jk, 'worker', 'started_at', 'done', 'total')
   redis.call('HINCRBY', qstats, 'recovered', 1)
   redis.call('PUBLISH', jk .. ':events', 'pending')
+  redis.call('PUBLISH', prefix .. 'q:' .. f[2] .. ':events', id .. ' pending')
   redis.call('RPUSH', prefix .. 'q:' .. f[2], id)
   local wake = prefix .. 'wake:' .. f[2]
   if redis.call('LLEN', wake) == 0 then
