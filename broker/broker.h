@@ -39,7 +39,8 @@ struct jq_broker {
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	struct jq_redis *redis;
-	struct jq_events *events; /* SSE streams (events.h) */
+	struct jq_events *events; /* SSE streams and watches (events.h) */
+	struct jq_ws *ws;	  /* WebSocket connections (ws.h) */
 	struct jq_keys keys;
 	struct jq_broker_config cfg;
 	int64_t in_flight; /* requests waiting on Redis */
