@@ -266,7 +266,8 @@ static void on_state(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	const char *error = r->element[3]->type == REDIS_REPLY_STRING ? r->element[3]->str : NULL;
-	c->started = 1;
+	if (c->watcher)
+		c->started = 1; /* a stream is started by its first event (client_send) */
 	if (client_send(c, c->topic->id, r->element[0]->str, jq_redis_reply_i64(r->element[1], 0),
 			jq_redis_reply_i64(r->element[2], 0), error))
 		client_end(c, 200, "");
