@@ -725,6 +725,19 @@ struct jq_ws *jq_ws_new(struct jq_broker *b)
 	return ws;
 }
 
+/* Writes what is queued for c with one non-blocking write: the broker is stopping and
+ * will not wait for the socket. The bufferevent keeps its output's start frozen for its
+ * own writes; it is about to be freed, so it is thawed for this last one. */
+static void flush_now(struct ws_conn *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	if (evbuffer_get_length(out) == 0)
+		return;
+	evbuffer_unfreeze(out, 1);
+	/* a full socket only loses the courtesy close frame; SIGPIPE is ignored (broker.c) */
+	evbuffer_write(out, bufferevent_getfd(c->bev));
+}
+
 void jq_ws_free(struct jq_ws *ws)
 {
 	if (!ws)
@@ -737,7 +750,7 @@ void jq_ws_free(struct jq_ws *ws)
 						(const uint8_t *)"the broker is stopping", 22);
 			if (wslay_event_want_write(c->ctx))
 				wslay_event_send(c->ctx);
-			evbuffer_write(bufferevent_get_output(c->bev), bufferevent_getfd(c->bev));
+			flush_now(c);
 		}
 		conn_free(c);
 	}
