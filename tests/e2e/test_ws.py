@@ -487,9 +487,10 @@ class WsTest(E2ETestCase):
         self.assertEqual(int.from_bytes(data[2:4], "big"), 1007, data)
 
 
-class WsShutdownTest(harness.FreshEnvTestCase):
-    """The broker stopping with WebSockets open: each gets a close frame 1001, the broker
-    exits 0 within the grace period (and, under ASan, without a leak report)."""
+class WsLifecycleTest(harness.FreshEnvTestCase):
+    """Each test with its own processes: the broker stopping with WebSockets open (each
+    gets a close frame 1001; the broker exits 0 within the grace period and, under ASan,
+    without a leak report), and Redis going away under open subscriptions."""
 
     @classmethod
     def setUpEnv(cls, env):
@@ -514,6 +515,59 @@ class WsShutdownTest(harness.FreshEnvTestCase):
                 await asyncio.wait_for(ws.wait_closed(), WAIT)
                 self.assertEqual(ws.close_code, 1001)
         asyncio.run(asyncio.wait_for(go(), 60))
+
+    def test_redis_restart(self):
+        """Redis goes away: every subscription ends with an error message, the connection
+        stays, and once Redis is back subscribing works again."""
+        self.env.start_worker()
+        url = "ws://%s:%d/ws" % (harness.HOST, self.env.broker_port)
+
+        async def recv(ws):
+            return json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+
+        async def go():
+            async with websockets.connect(url, ping_interval=None) as ws:
+                r = self.env.http("POST", "/jobs", {"type": "noop", "delay_ms": 600000})
+                jid = self.assertJSONResponse(r, 201)["id"]
+                await ws.send(json.dumps({"type": "subscribe", "queue": "default",
+                                          "job_id": jid}))
+                got = [await recv(ws) for _ in range(3)]  # two acks and the job's state
+                self.assertEqual(sorted(m["type"] for m in got),
+                                 ["event", "subscribed", "subscribed"], got)
+                await asyncio.get_running_loop().run_in_executor(None, self.env.stop_redis)
+                errors = []
+                for _ in range(50):
+                    m = await recv(ws)
+                    if m["type"] == "error":
+                        errors.append(m)
+                    if len(errors) == 2:
+                        break
+                self.assertEqual(sorted((m["error"]["code"], "job" in m) for m in errors),
+                                 [("redis_unavailable", False), ("redis_unavailable", True)],
+                                 errors)
+                await ws.send(json.dumps({"type": "ping"}))
+                self.assertEqual(await recv(ws), {"type": "pong"})
+                await ws.send(json.dumps({"type": "subscribe", "queue": "default"}))
+                m = await recv(ws)
+                self.assertEqual((m["type"], m["error"]["code"]), ("error", "redis_unavailable"))
+                await asyncio.get_running_loop().run_in_executor(
+                    None, lambda: self.env.start_redis(port=self.env.redis_port))
+                harness.wait_until(lambda: self.env.http("GET", "/healthz").status == 200, 15,
+                                   "the broker back on Redis", env=self.env)
+                for _ in range(100):  # the subscriber connection comes back on its own
+                    await ws.send(json.dumps({"type": "subscribe", "queue": "default"}))
+                    m = await recv(ws)
+                    if m["type"] == "subscribed":
+                        break
+                    await asyncio.sleep(0.1)
+                self.assertEqual(m, {"type": "subscribed", "queue": "default"})
+                jid2 = self.post_job({"type": "noop"})
+                for _ in range(50):
+                    m = await recv(ws)
+                    if m.get("job") == jid2 and m.get("event") == "completed":
+                        break
+                self.assertEqual((m.get("job"), m.get("event")), (jid2, "completed"), m)
+        asyncio.run(asyncio.wait_for(go(), 90))
 
 
 if __name__ == "__main__":
