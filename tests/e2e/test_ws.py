@@ -30,7 +30,7 @@ class WsTest(E2ETestCase):
     def setUpEnv(cls, env):
         env.start_redis()
         env.start_broker()
-        env.start_worker(extra_args=["--queues", "default,ws-a,ws-b,ws-c,ws-d"])
+        env.start_worker(extra_args=["--queues", "default,ws-a,ws-b,ws-c,ws-d,ws-e"])
 
     # -- helpers -------------------------------------------------------------
 
@@ -261,6 +261,45 @@ class WsTest(E2ETestCase):
         for m in got:
             self.assertEqual((m["type"], m["job"], m["queue"]), ("event", mine, "ws-b"), m)
             self.assertEqual(m["data"]["id"], mine)
+
+    def test_queue_sees_every_transition(self):
+        """The queue's channel carries what each script publishes: enqueue (pending,
+        scheduled), promote, fetch, finish (completed, failed), cancel, dead retry."""
+        def events_of(got, jid):
+            return [m["event"] for m in got if m.get("job") == jid]
+
+        async def go():
+            async with self.connect() as ws:
+                await self.subscribe(ws, queues=["ws-e"])
+                r = self.env.http("POST", "/jobs", {"type": "noop", "queue": "ws-e",
+                                                    "delay_ms": 300})
+                delayed = self.assertJSONResponse(r, 201)["id"]
+                got = await self.until(ws, lambda m: m.get("job") == delayed and
+                                       m.get("event") == "completed", "completed")
+                self.assertEqual(events_of(got, delayed),
+                                 ["scheduled", "pending", "running", "completed"], got)
+
+                self.assertEqual(self.env.http("POST", "/queues/ws-e/pause").status, 200)
+                try:
+                    held = self.post({"type": "noop", "queue": "ws-e"})
+                    self.assertEqual(self.env.http("DELETE", "/jobs/%d" % held).status, 200)
+                finally:
+                    self.env.http("POST", "/queues/ws-e/resume")
+                got = await self.until(ws, lambda m: m.get("job") == held and
+                                       m.get("event") == "cancelled", "cancelled")
+                self.assertEqual(events_of(got, held), ["pending", "cancelled"], got)
+
+                bad = self.post({"type": "no-such-type", "queue": "ws-e", "max_attempts": 1})
+                got = await self.until(ws, lambda m: m.get("job") == bad and
+                                       m.get("event") == "failed", "failed")
+                self.assertEqual(events_of(got, bad), ["pending", "running", "failed"], got)
+                self.assertIn("no-such-type", got[-1]["data"]["status"])
+                self.assertEqual(self.env.http("POST", "/dead/%d/retry" % bad).status, 200)
+                got = await self.until(ws, lambda m: m.get("job") == bad and
+                                       m.get("event") == "failed", "failed again")
+                self.assertEqual(events_of(got, bad), ["pending", "running", "failed"], got)
+                await self.assert_quiet(ws)
+        self.run_async(go())
 
     def test_unsubscribe_stops_events(self):
         async def go():
@@ -516,6 +555,53 @@ class WsLifecycleTest(harness.FreshEnvTestCase):
                 self.assertEqual(ws.close_code, 1001)
         asyncio.run(asyncio.wait_for(go(), 60))
 
+    def test_requeue_and_reap_events(self):
+        """A queue's followers see a running job go back to its queue when its worker
+        stops (requeue.lua) and when its worker dies (reap.lua)."""
+        first = self.env.start_worker(extra_args=["--grace-ms", "100"])
+        url = "ws://%s:%d/ws" % (harness.HOST, self.env.broker_port)
+
+        last = [None]
+
+        async def next_event(ws, jid):
+            """The job's next state (progress reports repeat "running": skipped)."""
+            for _ in range(50):
+                m = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+                if m.get("job") == jid and m["event"] != last[0]:
+                    last[0] = m["event"]
+                    return m["event"]
+            self.fail("no new state of job %d" % jid)
+
+        async def go():
+            async with websockets.connect(url, ping_interval=None) as ws:
+                await ws.send(json.dumps({"type": "subscribe", "queue": "default"}))
+                self.assertEqual(json.loads(await asyncio.wait_for(ws.recv(), WAIT)),
+                                 {"type": "subscribed", "queue": "default"})
+                jid = self.post_job({"type": "progress", "payload": {"duration": 60,
+                                                                     "interval_ms": 60000}})
+                self.assertEqual(await next_event(ws, jid), "pending")
+                self.assertEqual(await next_event(ws, jid), "running")
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(None, first.stop)  # graceful: requeued
+                self.assertEqual(await next_event(ws, jid), "pending")
+                # processes start on this thread: they die with the thread that started
+                # them (PR_SET_PDEATHSIG), and the executor's threads come and go
+                second = self.env.start_worker()
+                self.assertEqual(await next_event(ws, jid), "running")
+
+                def beat_with_job():  # the reaper knows a dead worker's jobs from its beats
+                    ws_ = self.env.http("GET", "/workers").json()["workers"]
+                    return any(w["running"] >= 1 for w in ws_)
+                await loop.run_in_executor(None, lambda: harness.wait_until(
+                    beat_with_job, 10, "a heartbeat naming the job", env=self.env))
+                await loop.run_in_executor(None, second.kill9)
+                self.env.start_worker()  # reaps the job, and runs it
+                self.assertEqual(await next_event(ws, jid), "pending")
+                self.assertEqual(await next_event(ws, jid), "running")
+                self.assertEqual(self.env.http("DELETE", "/jobs/%d" % jid).status, 202)
+                self.assertEqual(await next_event(ws, jid), "cancelled")
+        asyncio.run(asyncio.wait_for(go(), 90))
+
     def test_redis_restart(self):
         """Redis goes away: every subscription ends with an error message, the connection
         stays, and once Redis is back subscribing works again."""
@@ -550,8 +636,7 @@ class WsLifecycleTest(harness.FreshEnvTestCase):
                 await ws.send(json.dumps({"type": "subscribe", "queue": "default"}))
                 m = await recv(ws)
                 self.assertEqual((m["type"], m["error"]["code"]), ("error", "redis_unavailable"))
-                await asyncio.get_running_loop().run_in_executor(
-                    None, lambda: self.env.start_redis(port=self.env.redis_port))
+                self.env.start_redis(port=self.env.redis_port)  # on this thread (PDEATHSIG)
                 harness.wait_until(lambda: self.env.http("GET", "/healthz").status == 200, 15,
                                    "the broker back on Redis", env=self.env)
                 for _ in range(100):  # the subscriber connection comes back on its own
