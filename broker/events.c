@@ -64,7 +64,8 @@ static void client_unlink(struct client *c)
 
 static void topic_release(struct topic *t);
 
-/* Ends the stream (or answers the request when the stream never started), frees c. */
+/* Ends the stream (or answers the request when the stream never started) or the watch,
+ * and frees c (or, while its state read is out, leaves it to that read's callback). */
 static void client_end(struct client *c, int status, const char *why)
 {
 	struct topic *t = c->topic;
@@ -89,7 +90,15 @@ static void client_end(struct client *c, int status, const char *why)
 		t->ev->watchers--;
 	else
 		t->ev->streams--;
-	free(c);
+	if (c->reading) {
+		/* its read of the job's state is still out (the two Redis connections can drop
+		 * in either order): the read's callback frees it, touching nothing else */
+		c->topic = NULL;
+		c->req = NULL;
+		c->cb = NULL;
+	} else {
+		free(c);
+	}
 	topic_release(t);
 }
 
@@ -253,6 +262,10 @@ static void on_state(redisAsyncContext *ac, void *reply, void *priv)
 	struct client *c = priv;
 	redisReply *r = reply;
 	c->reading = 0;
+	if (!c->topic) { /* ended while this read was out */
+		free(c);
+		return;
+	}
 	if (c->watcher ? !c->cb : !c->req) { /* went away meanwhile */
 		client_end(c, 0, "");
 		return;
@@ -490,8 +503,6 @@ void jq_events_unwatch(struct jq_events_watch *w)
 	if (!c)
 		return;
 	c->cb = NULL;
-	if (c->reading)
-		return; /* the read's callback ends it */
 	client_end(c, 0, "");
 }
 
