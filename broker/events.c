@@ -12,6 +12,7 @@
 #include "util.h"
 
 #define SSE_PING_S 15 /* a comment line this often finds clients that went away */
+#define TOPIC_BUCKETS 1024 /* topics are found by channel name in this many lists */
 
 enum topic_state { TOPIC_IDLE, TOPIC_SUBSCRIBING, TOPIC_ACTIVE, TOPIC_UNSUBSCRIBING };
 
@@ -45,7 +46,7 @@ struct client {
 struct jq_events {
 	struct jq_broker *b;
 	struct jq_redis *sub;
-	struct topic *topics;
+	struct topic *topics[TOPIC_BUCKETS]; /* by the hash of the channel name */
 	int64_t streams;
 	int64_t watchers;
 	struct event *ping;
@@ -200,9 +201,18 @@ static void topic_subscribe(struct topic *t)
 	}
 }
 
+/* FNV-1a of the channel name, folded to a bucket. */
+static size_t topic_bucket(const char *channel)
+{
+	uint32_t h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)channel; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h % TOPIC_BUCKETS;
+}
+
 static void topic_free(struct topic *t)
 {
-	struct topic **pp = &t->ev->topics;
+	struct topic **pp = &t->ev->topics[topic_bucket(t->channel)];
 	while (*pp && *pp != t)
 		pp = &(*pp)->next;
 	if (*pp)
@@ -369,16 +379,17 @@ static struct jq_events *g_events; /* one per broker process, set by jq_events_n
 static void ping_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_events *ev = arg;
-	for (struct topic *t = ev->topics; t; t = t->next)
-		for (struct client *c = t->clients; c; c = c->next)
-			if (c->started && c->req) {
-				struct evbuffer *buf = evbuffer_new();
-				if (buf) {
-					evbuffer_add(buf, ": ping\n\n", 8);
-					evhttp_send_reply_chunk(c->req, buf);
-					evbuffer_free(buf);
+	for (size_t i = 0; i < TOPIC_BUCKETS; i++)
+		for (struct topic *t = ev->topics[i]; t; t = t->next)
+			for (struct client *c = t->clients; c; c = c->next)
+				if (c->started && c->req) {
+					struct evbuffer *buf = evbuffer_new();
+					if (buf) {
+						evbuffer_add(buf, ": ping\n\n", 8);
+						evhttp_send_reply_chunk(c->req, buf);
+						evbuffer_free(buf);
+					}
 				}
-			}
 }
 
 /* The topic of a job (queue NULL) or of a queue, created IDLE if nobody watches it yet.
@@ -386,9 +397,13 @@ static void ping_cb(evutil_socket_t fd, short what, void *arg)
 static struct topic *topic_get(struct jq_events *ev, enum jq_events_kind kind, int64_t id,
 			       const char *queue)
 {
-	struct topic *t = ev->topics;
-	while (t && !(t->kind == kind && (kind == JQ_EVENTS_JOB ? t->id == id
-							    : !strcmp(t->queue, queue))))
+	char channel[sizeof(((struct topic *)NULL)->channel)];
+	size_t n = kind == JQ_EVENTS_JOB ? jq_keys_job(&ev->b->keys, id, channel)
+					 : jq_keys_queue(&ev->b->keys, queue, channel);
+	snprintf(channel + n, sizeof(channel) - n, ":events");
+	struct topic **bucket = &ev->topics[topic_bucket(channel)];
+	struct topic *t = *bucket;
+	while (t && strcmp(t->channel, channel) != 0)
 		t = t->next;
 	if (t)
 		return t;
@@ -397,18 +412,14 @@ static struct topic *topic_get(struct jq_events *ev, enum jq_events_kind kind, i
 		return NULL;
 	t->ev = ev;
 	t->kind = kind;
-	size_t n;
-	if (kind == JQ_EVENTS_JOB) {
+	if (kind == JQ_EVENTS_JOB)
 		t->id = id;
-		n = jq_keys_job(&ev->b->keys, id, t->channel);
-	} else {
+	else
 		snprintf(t->queue, sizeof(t->queue), "%s", queue);
-		n = jq_keys_queue(&ev->b->keys, queue, t->channel);
-	}
-	snprintf(t->channel + n, sizeof(t->channel) - n, ":events");
+	memcpy(t->channel, channel, sizeof(channel));
 	t->state = TOPIC_IDLE;
-	t->next = ev->topics;
-	ev->topics = t;
+	t->next = *bucket;
+	*bucket = t;
 	return t;
 }
 
@@ -526,12 +537,14 @@ void jq_events_free(struct jq_events *ev)
 		return;
 	/* the subscriber's callbacks run with NULL now and end every stream */
 	jq_redis_free(ev->sub);
-	while (ev->topics) { /* topics that never got a subscription */
-		struct topic *t = ev->topics;
-		t->dying = 1;
-		while (t->clients)
-			client_end(t->clients, 503, "the broker is stopping");
-		topic_free(t);
+	for (size_t i = 0; i < TOPIC_BUCKETS; i++) {
+		while (ev->topics[i]) { /* topics that never got a subscription */
+			struct topic *t = ev->topics[i];
+			t->dying = 1;
+			while (t->clients)
+				client_end(t->clients, 503, "the broker is stopping");
+			topic_free(t);
+		}
 	}
 	event_free(ev->ping);
 	if (g_events == ev)
