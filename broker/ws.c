@@ -558,8 +558,9 @@ static void read_cb(struct bufferevent *bev, void *arg)
 		conn_kill(c, "read failed");
 		return;
 	}
-	if (!wslay_event_get_read_enabled(c->ctx))
-		evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
+	struct evbuffer *in = bufferevent_get_input(bev);
+	if (!wslay_event_get_read_enabled(c->ctx)) /* after a close frame: nothing more counts */
+		evbuffer_drain(in, evbuffer_get_length(in));
 	conn_flush(c);
 }
 

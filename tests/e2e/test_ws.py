@@ -129,17 +129,24 @@ class WsTest(E2ETestCase):
         key = "dGhlIHNhbXBsZSBub25jZQ=="  # RFC 6455, section 1.3
         s = socket.create_connection((harness.HOST, self.env.broker_port), timeout=10)
         try:
+            # a first message right behind the request, in the same write
             s.sendall(("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
                        "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                       "Sec-WebSocket-Version: 13\r\n\r\n" % key).encode())
-            head = b""
-            while b"\r\n\r\n" not in head:
+                       "Sec-WebSocket-Version: 13\r\n\r\n" % key).encode() +
+                      self.frame(json.dumps({"type": "ping"})))
+            pong = b"\x81\x0f" + b'{"type":"pong"}'
+            data = b""
+            for _ in range(100):
+                if b"\r\n\r\n" in data and data.endswith(pong):
+                    break
                 chunk = s.recv(4096)
-                self.assertTrue(chunk, head)
-                head += chunk
+                self.assertTrue(chunk, data)
+                data += chunk
         finally:
             s.close()
-        lines = head.split(b"\r\n\r\n")[0].decode().split("\r\n")
+        head, _, rest = data.partition(b"\r\n\r\n")
+        self.assertEqual(rest, pong)
+        lines = head.decode().split("\r\n")
         self.assertEqual(lines[0], "HTTP/1.1 101 Switching Protocols")
         headers = {k.lower(): v.strip() for k, v in (ln.split(":", 1) for ln in lines[1:])}
         self.assertEqual(headers["sec-websocket-accept"], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
