@@ -32,6 +32,8 @@ struct jq_broker_config {
 	int64_t keep_failed_ms;
 	int64_t keep_cancelled_ms;
 	int64_t idempotency_window_ms;
+	int64_t ws_ping_ms; /* WebSocket pings (ws.h); 0: the defaults there */
+	int64_t ws_idle_ms;
 };
 
 struct jq_broker {

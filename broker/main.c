@@ -5,6 +5,7 @@
 #include "broker.h"
 #include "config.h"
 #include "log.h"
+#include "ws.h"
 
 int main(int argc, char **argv)
 {
@@ -15,6 +16,8 @@ int main(int argc, char **argv)
 	    .max_body = JQ_BROKER_DEFAULT_MAX_BODY,
 	    .keep_cancelled_ms = 24 * 3600 * 1000LL,
 	    .idempotency_window_ms = 24 * 3600 * 1000LL,
+	    .ws_ping_ms = JQ_WS_PING_MS,
+	    .ws_idle_ms = JQ_WS_IDLE_MS,
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -29,6 +32,10 @@ int main(int argc, char **argv)
 	    {"idempotency-window-ms", "JOBQ_IDEMPOTENCY_WINDOW_MS", JQ_OPT_INT,
 	     &cfg.idempotency_window_ms, 1000, 365LL * 24 * 3600 * 1000,
 	     "how long an Idempotency-Key keeps answering with its first job"},
+	    {"ws-ping-ms", "JOBQ_WS_PING_MS", JQ_OPT_INT, &cfg.ws_ping_ms, 100, 3600 * 1000LL,
+	     "how often each WebSocket is pinged"},
+	    {"ws-idle-ms", "JOBQ_WS_IDLE_MS", JQ_OPT_INT, &cfg.ws_idle_ms, 100, 24 * 3600 * 1000LL,
+	     "a WebSocket client silent this long (not even a pong) is dropped"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
 	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
 	     "debug, info, warn or error"},

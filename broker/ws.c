@@ -41,7 +41,7 @@ struct ws_conn {
 	int nsubs;
 	int dead;	  /* to be freed by the next reap; nothing more is read or written */
 	int in_recv;	  /* inside wslay_event_recv: what its callbacks queue is sent after it */
-	time_t last_seen; /* monotonic seconds of the last bytes from the client */
+	int64_t last_seen; /* monotonic ms of the last bytes from the client */
 	char name[JQ_WS_CLIENT_ID_MAX + 64]; /* peer address and client id, for logs */
 	struct ws_conn *prev, *next;
 };
@@ -54,11 +54,11 @@ struct jq_ws {
 	struct event *ping;
 };
 
-static time_t now_s(void)
+static int64_t now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- pure helpers ---- */
@@ -513,7 +513,7 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}
-	c->last_seen = now_s();
+	c->last_seen = now_ms();
 	return n;
 }
 
@@ -657,7 +657,7 @@ void jq_api_ws(struct jq_broker *b, struct evhttp_request *req, const char *arg)
 	c->ws = ws;
 	c->evcon = evhttp_request_get_connection(req);
 	c->bev = evhttp_connection_get_bufferevent(c->evcon);
-	c->last_seen = now_s();
+	c->last_seen = now_ms();
 	char *peer = NULL;
 	ev_uint16_t port = 0;
 	evhttp_connection_get_peer(c->evcon, &peer, &port);
@@ -690,13 +690,14 @@ void jq_api_ws(struct jq_broker *b, struct evhttp_request *req, const char *arg)
 static void ping_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_ws *ws = arg;
-	time_t now = now_s();
+	int64_t now = now_ms();
+	int64_t idle_ms = ws->b->cfg.ws_idle_ms ? ws->b->cfg.ws_idle_ms : JQ_WS_IDLE_MS;
 	for (struct ws_conn *c = ws->conns; c; c = c->next) {
 		if (c->dead)
 			continue;
-		if (now - c->last_seen >= JQ_WS_IDLE_S) {
-			jq_info("websocket %s: dropped: silent for %lld s", c->name,
-				(long long)(now - c->last_seen));
+		if (now - c->last_seen >= idle_ms) {
+			jq_info("websocket %s: dropped: silent for %" PRId64 " ms", c->name,
+				now - c->last_seen);
 			conn_kill(c, "idle");
 			continue;
 		}
@@ -714,7 +715,8 @@ struct jq_ws *jq_ws_new(struct jq_broker *b)
 	ws->b = b;
 	ws->reap = event_new(b->base, -1, 0, reap_cb, ws);
 	ws->ping = event_new(b->base, -1, EV_PERSIST, ping_cb, ws);
-	struct timeval tv = {JQ_WS_PING_S, 0};
+	int64_t ping_ms = b->cfg.ws_ping_ms ? b->cfg.ws_ping_ms : JQ_WS_PING_MS;
+	struct timeval tv = {ping_ms / 1000, (ping_ms % 1000) * 1000};
 	if (!ws->reap || !ws->ping || evtimer_add(ws->ping, &tv) != 0) {
 		if (ws->reap)
 			event_free(ws->reap);

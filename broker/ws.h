@@ -10,8 +10,8 @@
  *   and frees it (evhttp_connection_free) when the WebSocket ends. evhttp never writes on
  *   it again.
  * - Frames are read and written by libwslay's event API over that bufferevent; nothing
- *   blocks the loop. Pings are answered; the broker pings every JQ_WS_PING_S and drops a
- *   client silent for JQ_WS_IDLE_S.
+ *   blocks the loop. Pings are answered; the broker pings every --ws-ping-ms and drops
+ *   a client silent for --ws-idle-ms (struct jq_broker_config).
  * - Every subscription is a watch of events.h on the broker's one subscriber
  *   connection: no Redis connection per client.
  * - Bounds: a client message is at most JQ_WS_MAX_MESSAGE bytes (larger: close 1009);
@@ -33,8 +33,9 @@
 #define JQ_WS_MAX_MESSAGE (64 * 1024) /* bytes in one client message */
 #define JQ_WS_MAX_SUBS 1000	      /* subscriptions per connection (jobs and queues) */
 #define JQ_WS_MAX_OUTPUT (1024 * 1024) /* bytes a client may leave unread before it is dropped */
-#define JQ_WS_PING_S 20		      /* the broker pings every connection this often */
-#define JQ_WS_IDLE_S 60		      /* a client that sent nothing (not even a pong) this long is dropped */
+/* defaults of --ws-ping-ms and --ws-idle-ms */
+#define JQ_WS_PING_MS 20000 /* the broker pings every connection this often */
+#define JQ_WS_IDLE_MS 60000 /* a client that sent nothing (not even a pong) this long is dropped */
 #define JQ_WS_CLOSE_WAIT_S 5	      /* after our close frame, wait this long for the client's */
 #define JQ_WS_CLIENT_ID_MAX 128	      /* bytes of the {client_id} of GET /ws/{client_id} */
 

@@ -25,6 +25,24 @@ except ImportError:  # pragma: no cover
 WAIT = 15.0  # seconds for any one expected message
 
 
+def raw_handshake(port, path="/ws", timeout=10):
+    """A WebSocket opened over a bare socket (for clients that misbehave)."""
+    s = socket.create_connection((harness.HOST, port), timeout=timeout)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
+               % (path, key)).encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(1)
+        if not chunk:
+            raise AssertionError("connection closed during the handshake: %r" % head)
+        head += chunk
+    if not head.startswith(b"HTTP/1.1 101 "):
+        raise AssertionError("no 101: %r" % head)
+    return s
+
+
 class WsTest(E2ETestCase):
     @classmethod
     def setUpEnv(cls, env):
@@ -93,21 +111,8 @@ class WsTest(E2ETestCase):
         self.assertEqual(m["error"]["code"], code, m)
         self.assertTrue(m["error"]["message"], m)
 
-    def raw_handshake(self, path="/ws", timeout=10):
-        """A WebSocket opened over a bare socket (for clients that misbehave)."""
-        s = socket.create_connection((harness.HOST, self.env.broker_port), timeout=timeout)
-        key = base64.b64encode(os.urandom(16)).decode()
-        s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                   "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
-                   % (path, key)).encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = s.recv(1)
-            if not chunk:
-                self.fail("connection closed during the handshake: %r" % head)
-            head += chunk
-        self.assertTrue(head.startswith(b"HTTP/1.1 101 "), head)
-        return s
+    def raw_handshake(self, path="/ws"):
+        return raw_handshake(self.env.broker_port, path)
 
     @staticmethod
     def frame(text, opcode=1):
@@ -561,6 +566,38 @@ class WsLifecycleTest(harness.FreshEnvTestCase):
                 await asyncio.wait_for(ws.wait_closed(), WAIT)
                 self.assertEqual(ws.close_code, 1001)
         asyncio.run(asyncio.wait_for(go(), 60))
+
+    def test_pings_and_idle_clients(self):
+        """The broker pings; a client that answers stays, one silent for --ws-idle-ms is
+        dropped."""
+        self.env.broker_proc.stop()
+        self.env.start_broker(extra_args=["--ws-ping-ms", "200", "--ws-idle-ms", "1000"])
+        url = "ws://%s:%d/ws" % (harness.HOST, self.env.broker_port)
+        raw = raw_handshake(self.env.broker_port)  # answers nothing, not even pings
+        raw.settimeout(WAIT)
+
+        async def go():
+            async with websockets.connect(url, ping_interval=None) as ws:  # answers pings
+                start = time.monotonic()
+                data = b""
+                for _ in range(1000):
+                    chunk = await asyncio.get_running_loop().run_in_executor(
+                        None, raw.recv, 4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                waited = time.monotonic() - start
+                self.assertTrue(data.startswith(b"\x89\x00"), data)  # pinged, then closed
+                self.assertGreater(waited, 0.5)
+                self.assertLess(waited, 5)
+                await ws.send(json.dumps({"type": "ping"}))
+                self.assertEqual(json.loads(await asyncio.wait_for(ws.recv(), WAIT)),
+                                 {"type": "pong"})
+        try:
+            asyncio.run(asyncio.wait_for(go(), 60))
+        finally:
+            raw.close()
+        self.assertIn("dropped: silent for", self.env.broker_proc.log_text())
 
     def test_requeue_and_reap_events(self):
         """A queue's followers see a running job go back to its queue when its worker
