@@ -24,11 +24,12 @@
 #include "events.h"
 #include "log.h"
 #include "util.h"
+#include "ws.h"
 
 /* ---- HTTP counters (this process) ---- */
 
-static const int counted_statuses[] = {200, 201, 202, 304, 400, 404, 405,
-				       409, 410, 413, 415, 503};
+static const int counted_statuses[] = {101, 200, 201, 202, 304, 400, 404, 405,
+				       409, 410, 413, 415, 426, 503};
 #define N_STATUSES (sizeof(counted_statuses) / sizeof(counted_statuses[0]))
 static uint64_t responses_by_status[N_STATUSES + 1]; /* the last: any other status */
 
@@ -145,6 +146,8 @@ static const struct route routes[] = {
     {"/", EVHTTP_REQ_GET, jq_api_dashboard},
     {"/docs", EVHTTP_REQ_GET, jq_api_docs},
     {"/static/", EVHTTP_REQ_GET, jq_api_static},
+    {"/ws", EVHTTP_REQ_GET, jq_api_ws},
+    {"/ws/", EVHTTP_REQ_GET, jq_api_ws},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -403,6 +406,7 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 	}
 	b->redis = jq_redis_new(base, &url, "broker", redis_state_cb, b);
 	b->events = jq_events_new(b, &url);
+	b->ws = jq_ws_new(b);
 	b->sigterm = evsignal_new(base, SIGTERM, signal_cb, b);
 	b->sigint = evsignal_new(base, SIGINT, signal_cb, b);
 	b->stop_timer = evtimer_new(base, drain_cb, b);
@@ -424,6 +428,7 @@ void jq_broker_release(struct jq_broker *b)
 	if (b->stop_timer)
 		event_free(b->stop_timer);
 	/* Redis first: its pending callbacks answer their requests before evhttp goes */
+	jq_ws_free(b->ws); /* its watches first: they live in events */
 	jq_events_free(b->events);
 	jq_redis_free(b->redis);
 	if (b->http)

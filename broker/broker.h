@@ -33,6 +33,8 @@ struct jq_broker_config {
 	int reuse_port; /* SO_REUSEPORT: several brokers share the port, the kernel spreads
 			   connections among them */
 	int64_t idempotency_window_ms;
+	int64_t ws_ping_ms; /* WebSocket pings (ws.h); 0: the defaults there */
+	int64_t ws_idle_ms;
 };
 
 struct jq_broker {
@@ -40,7 +42,8 @@ struct jq_broker {
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	struct jq_redis *redis;
-	struct jq_events *events; /* SSE streams (events.h) */
+	struct jq_events *events; /* SSE streams and watches (events.h) */
+	struct jq_ws *ws;	  /* WebSocket connections (ws.h) */
 	struct jq_keys keys;
 	struct jq_broker_config cfg;
 	int64_t in_flight; /* requests waiting on Redis */

@@ -5,6 +5,7 @@
 #include "broker.h"
 #include "config.h"
 #include "log.h"
+#include "ws.h"
 
 int main(int argc, char **argv)
 {
@@ -16,6 +17,8 @@ int main(int argc, char **argv)
 	    .keep_cancelled_ms = 24 * 3600 * 1000LL,
 	    .idempotency_window_ms = 24 * 3600 * 1000LL,
 	    .keep_batches_ms = 7 * 24 * 3600 * 1000LL,
+	    .ws_ping_ms = JQ_WS_PING_MS,
+	    .ws_idle_ms = JQ_WS_IDLE_MS,
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -34,6 +37,10 @@ int main(int argc, char **argv)
 	     "how long an Idempotency-Key keeps answering with its first job"},
 	    {"reuse-port", "JOBQ_REUSE_PORT", JQ_OPT_BOOL, &cfg.reuse_port, 0, 0,
 	     "share the port with other brokers (SO_REUSEPORT): one per core"},
+	    {"ws-ping-ms", "JOBQ_WS_PING_MS", JQ_OPT_INT, &cfg.ws_ping_ms, 100, 3600 * 1000LL,
+	     "how often each WebSocket is pinged"},
+	    {"ws-idle-ms", "JOBQ_WS_IDLE_MS", JQ_OPT_INT, &cfg.ws_idle_ms, 100, 24 * 3600 * 1000LL,
+	     "a WebSocket client silent this long (not even a pong) is dropped"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
 	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
 	     "debug, info, warn or error"},
