@@ -24,11 +24,12 @@
 #include "events.h"
 #include "log.h"
 #include "util.h"
+#include "ws.h"
 
 /* ---- HTTP counters (this process) ---- */
 
-static const int counted_statuses[] = {200, 201, 202, 204, 304, 400, 404, 405,
-				       409, 410, 413, 415, 503};
+static const int counted_statuses[] = {101, 200, 201, 202, 204, 304, 400, 404, 405,
+				       409, 410, 413, 415, 426, 503};
 #define N_STATUSES (sizeof(counted_statuses) / sizeof(counted_statuses[0]))
 static uint64_t responses_by_status[N_STATUSES + 1]; /* the last: any other status */
 
@@ -150,6 +151,8 @@ static const struct route routes[] = {
     {"/schedules/", EVHTTP_REQ_GET, jq_api_schedule},
     {"/schedules/", EVHTTP_REQ_PUT, jq_api_put_schedule},
     {"/schedules/", EVHTTP_REQ_DELETE, jq_api_delete_schedule},
+    {"/ws", EVHTTP_REQ_GET, jq_api_ws},
+    {"/ws/", EVHTTP_REQ_GET, jq_api_ws},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -425,6 +428,7 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		return -1;
 	}
 	b->events = jq_events_new(b, &url);
+	b->ws = jq_ws_new(b);
 	b->sigterm = evsignal_new(base, SIGTERM, signal_cb, b);
 	b->sigint = evsignal_new(base, SIGINT, signal_cb, b);
 	b->stop_timer = evtimer_new(base, drain_cb, b);
@@ -446,6 +450,7 @@ void jq_broker_release(struct jq_broker *b)
 	if (b->stop_timer)
 		event_free(b->stop_timer);
 	/* Redis first: its pending callbacks answer their requests before evhttp goes */
+	jq_ws_free(b->ws); /* its watches first: they live in events */
 	jq_events_free(b->events);
 	jq_redis_free(b->redis);
 	jq_cron_firer_free(b->cron); /* after its connection answered what was in flight */

@@ -35,6 +35,8 @@ struct jq_broker_config {
 			   connections among them */
 	int64_t idempotency_window_ms;
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */
+	int64_t ws_ping_ms; /* WebSocket pings (ws.h); 0: the defaults there */
+	int64_t ws_idle_ms;
 };
 
 struct jq_broker {
@@ -42,7 +44,8 @@ struct jq_broker {
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
 	struct jq_redis *redis;
-	struct jq_events *events; /* SSE streams (events.h) */
+	struct jq_events *events; /* SSE streams and watches (events.h) */
+	struct jq_ws *ws;	  /* WebSocket connections (ws.h) */
 	struct jq_cron_firer *cron; /* fires periodic schedules (cron_fire.h) */
 	struct jq_keys keys;
 	struct jq_broker_config cfg;

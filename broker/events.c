@@ -1,4 +1,4 @@
-/* events.c: Server-Sent Events fed by Redis pub/sub; see events.h. */
+/* events.c: Server-Sent Events and event watchers fed by Redis pub/sub; see events.h. */
 #include "events.h"
 
 #include <event2/buffer.h>
@@ -12,15 +12,18 @@
 #include "util.h"
 
 #define SSE_PING_S 15 /* a comment line this often finds clients that went away */
+#define TOPIC_BUCKETS 1024 /* topics are found by channel name in this many lists */
 
 enum topic_state { TOPIC_IDLE, TOPIC_SUBSCRIBING, TOPIC_ACTIVE, TOPIC_UNSUBSCRIBING };
 
 struct client;
 
-/* One watched job: its channel and the clients that watch it. */
+/* One watched job or queue: its channel and the clients that watch it. */
 struct topic {
 	struct jq_events *ev;
-	int64_t id;
+	enum jq_events_kind kind;
+	int64_t id; /* the job; 0 for a queue */
+	char queue[JQ_QUEUE_NAME_MAX + 1]; /* the queue; "" for a job */
 	char channel[JQ_KEY_MAX + 8];
 	enum topic_state state;
 	int dying; /* its connection is gone: the caller frees it once the clients are ended */
@@ -28,10 +31,14 @@ struct topic {
 	struct topic *next;
 };
 
+/* An SSE stream (req set) or a watcher (cb set; struct jq_events_watch is this). */
 struct client {
 	struct topic *topic;
 	struct evhttp_request *req;
-	int started; /* the 200 and its headers are sent */
+	jq_events_cb *cb; /* NULL for an SSE stream, and for a watcher unwatched mid-read */
+	void *arg;
+	int watcher;
+	int started; /* SSE: the 200 and its headers are sent; watcher: told it is subscribed */
 	int reading; /* waiting for the job's current state */
 	struct client *next;
 };
@@ -39,8 +46,9 @@ struct client {
 struct jq_events {
 	struct jq_broker *b;
 	struct jq_redis *sub;
-	struct topic *topics;
+	struct topic *topics[TOPIC_BUCKETS]; /* by the hash of the channel name */
 	int64_t streams;
+	int64_t watchers;
 	struct event *ping;
 };
 
@@ -57,12 +65,21 @@ static void client_unlink(struct client *c)
 
 static void topic_release(struct topic *t);
 
-/* Ends the stream (or answers the request when the stream never started), frees c. */
+/* Ends the stream (or answers the request when the stream never started) or the watch,
+ * and frees c (or, while its state read is out, leaves it to that read's callback). */
 static void client_end(struct client *c, int status, const char *why)
 {
 	struct topic *t = c->topic;
 	client_unlink(c);
-	if (c->req) {
+	if (c->watcher) {
+		if (c->cb) {
+			struct jq_event e = {.kind = JQ_EVENT_END, .id = t->id, .queue = t->queue,
+					     .end = status == 200   ? "done"
+						    : status == 404 ? "not_found"
+								    : "unavailable"};
+			c->cb(c->arg, &e);
+		}
+	} else if (c->req) {
 		evhttp_connection_set_closecb(evhttp_request_get_connection(c->req), NULL, NULL);
 		if (c->started)
 			evhttp_send_reply_end(c->req);
@@ -70,8 +87,19 @@ static void client_end(struct client *c, int status, const char *why)
 			jq_reply_error(c->req, status, status == 404 ? "not_found" : "redis_unavailable",
 				       "%s", why);
 	}
-	t->ev->streams--;
-	free(c);
+	if (c->watcher)
+		t->ev->watchers--;
+	else
+		t->ev->streams--;
+	if (c->reading) {
+		/* its read of the job's state is still out (the two Redis connections can drop
+		 * in either order): the read's callback frees it, touching nothing else */
+		c->topic = NULL;
+		c->req = NULL;
+		c->cb = NULL;
+	} else {
+		free(c);
+	}
 	topic_release(t);
 }
 
@@ -99,10 +127,29 @@ static int is_terminal(const char *state)
 	       !strcmp(state, "cancelled");
 }
 
-/* Sends one event; returns 1 when it was terminal (the stream is then over). */
-static int client_send(struct client *c, const char *state, int64_t done, int64_t total,
+json_t *jq_events_data(int64_t id, const char *state, int64_t done, int64_t total,
 		       const char *error)
 {
+	char status[600];
+	jq_job_status(status, sizeof(status), state, done, total, error);
+	return json_pack("{s:I,s:s,s:s,s:{s:I,s:I}}", "id", (json_int_t)id, "state", state,
+			 "status", status, "progress", "done", (json_int_t)done, "total",
+			 (json_int_t)total);
+}
+
+/* Sends one event; returns 1 when it was terminal (the stream is then over). */
+static int client_send(struct client *c, int64_t id, const char *state, int64_t done,
+		       int64_t total, const char *error)
+{
+	if (c->watcher) {
+		if (c->cb) {
+			struct jq_event e = {.kind = JQ_EVENT_STATE, .id = id, .queue = c->topic->queue,
+					     .state = state, .done = done, .total = total, .error = error};
+			c->cb(c->arg, &e);
+		}
+		/* a job's watch ends after its terminal event; a queue's goes on */
+		return c->topic->kind == JQ_EVENTS_JOB && is_terminal(state);
+	}
 	if (!c->req)
 		return 0;
 	if (!c->started) {
@@ -113,11 +160,7 @@ static int client_send(struct client *c, const char *state, int64_t done, int64_
 		evhttp_send_reply_start(c->req, 200, "OK");
 		c->started = 1;
 	}
-	char status[600];
-	jq_job_status(status, sizeof(status), state, done, total, error);
-	json_t *j = json_pack("{s:I,s:s,s:s,s:{s:I,s:I}}", "id", (json_int_t)c->topic->id, "state",
-			      state, "status", status, "progress", "done", (json_int_t)done, "total",
-			      (json_int_t)total);
+	json_t *j = jq_events_data(id, state, done, total, error);
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	struct evbuffer *buf = evbuffer_new();
@@ -134,19 +177,42 @@ static int client_send(struct client *c, const char *state, int64_t done, int64_
 
 static void on_channel(redisAsyncContext *ac, void *reply, void *priv);
 
-static void topic_subscribe(struct topic *t)
+/* -1 when the command could not be sent (the topic is then IDLE and nothing was called). */
+static int topic_subscribe_cmd(struct topic *t)
 {
 	redisAsyncContext *ac = jq_redis_ctx(t->ev->sub);
 	t->state = TOPIC_SUBSCRIBING;
 	if (!ac || redisAsyncCommand(ac, on_channel, t, "SUBSCRIBE %s", t->channel) != REDIS_OK) {
+		t->state = TOPIC_IDLE;
+		return -1;
+	}
+	return 0;
+}
+
+static void topic_free(struct topic *t);
+
+static void topic_subscribe(struct topic *t)
+{
+	if (topic_subscribe_cmd(t) != 0) {
+		t->dying = 1;
 		while (t->clients)
 			client_end(t->clients, 503, "redis is unavailable");
+		topic_free(t);
 	}
+}
+
+/* FNV-1a of the channel name, folded to a bucket. */
+static size_t topic_bucket(const char *channel)
+{
+	uint32_t h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)channel; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h % TOPIC_BUCKETS;
 }
 
 static void topic_free(struct topic *t)
 {
-	struct topic **pp = &t->ev->topics;
+	struct topic **pp = &t->ev->topics[topic_bucket(t->channel)];
 	while (*pp && *pp != t)
 		pp = &(*pp)->next;
 	if (*pp)
@@ -167,8 +233,9 @@ static void topic_release(struct topic *t)
 
 static void on_state(redisAsyncContext *ac, void *reply, void *priv);
 
-/* Reads the job's current state for a client that just joined an active topic. */
-static void client_read_state(struct client *c)
+/* Reads the job's current state for a client that just joined an active topic; -1 when
+ * the read could not be sent (c is left as it was). */
+static int client_read_state(struct client *c)
 {
 	struct jq_broker *b = c->topic->ev->b;
 	redisAsyncContext *ac = jq_redis_ctx(b->redis);
@@ -178,8 +245,26 @@ static void client_read_state(struct client *c)
 	if (!ac || redisAsyncCommand(ac, on_state, c, "HMGET %s state done total error", key) !=
 		       REDIS_OK) {
 		c->reading = 0;
-		client_end(c, 503, "redis is unavailable");
+		return -1;
 	}
+	return 0;
+}
+
+/* The topic is active for c: a job's watcher or stream gets the job's current state
+ * first, then a watcher learns it is subscribed. -1 when the read could not be sent
+ * (nothing was called; c is left to the caller). */
+static int client_joined(struct client *c)
+{
+	if (c->topic->kind == JQ_EVENTS_QUEUE)
+		c->started = 1; /* a queue has no current state to read */
+	else if (client_read_state(c) != 0)
+		return -1;
+	if (c->watcher && c->cb) {
+		struct jq_event e = {.kind = JQ_EVENT_READY, .id = c->topic->id,
+				     .queue = c->topic->queue};
+		c->cb(c->arg, &e);
+	}
+	return 0;
 }
 
 static void on_state(redisAsyncContext *ac, void *reply, void *priv)
@@ -187,7 +272,11 @@ static void on_state(redisAsyncContext *ac, void *reply, void *priv)
 	struct client *c = priv;
 	redisReply *r = reply;
 	c->reading = 0;
-	if (!c->req) { /* went away meanwhile */
+	if (!c->topic) { /* ended while this read was out */
+		free(c);
+		return;
+	}
+	if (c->watcher ? !c->cb : !c->req) { /* went away meanwhile */
 		client_end(c, 0, "");
 		return;
 	}
@@ -200,15 +289,26 @@ static void on_state(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	const char *error = r->element[3]->type == REDIS_REPLY_STRING ? r->element[3]->str : NULL;
-	if (client_send(c, r->element[0]->str, jq_redis_reply_i64(r->element[1], 0),
+	if (c->watcher)
+		c->started = 1; /* a stream is started by its first event (client_send) */
+	if (client_send(c, c->topic->id, r->element[0]->str, jq_redis_reply_i64(r->element[1], 0),
 			jq_redis_reply_i64(r->element[2], 0), error))
 		client_end(c, 200, "");
 }
 
-/* A message: "<state>[ <rest>]", rest being "done total" for running, else the error. */
+/* A message: "<state>[ <rest>]", rest being "done total" for running, else the error; on a
+ * queue's channel "<id> " comes first. */
 static void deliver(struct topic *t, const char *msg, size_t len)
 {
 	char state[32], rest[512] = "";
+	int64_t id = t->id;
+	if (t->kind == JQ_EVENTS_QUEUE) {
+		const char *sp0 = memchr(msg, ' ', len);
+		if (!sp0 || jq_parse_i64n(msg, (size_t)(sp0 - msg), 1, INT64_MAX, &id) != 0)
+			return;
+		len -= (size_t)(sp0 + 1 - msg);
+		msg = sp0 + 1;
+	}
 	const char *sp = memchr(msg, ' ', len);
 	size_t sl = sp ? (size_t)(sp - msg) : len;
 	if (sl == 0 || sl >= sizeof(state))
@@ -229,7 +329,7 @@ static void deliver(struct topic *t, const char *msg, size_t len)
 	struct client *c = t->clients;
 	while (c) {
 		struct client *next = c->next;
-		if (!c->reading && c->started && client_send(c, state, done, total, error))
+		if (!c->reading && c->started && client_send(c, id, state, done, total, error))
 			client_end(c, 200, ""); /* may free t once the last one is gone */
 		c = next;
 	}
@@ -253,14 +353,18 @@ static void on_channel(redisAsyncContext *ac, void *reply, void *priv)
 	if (!strcmp(kind, "subscribe")) {
 		t->state = TOPIC_ACTIVE;
 		/* subscribed first, read second: no change can fall between the two */
-		for (struct client *c = t->clients; c; c = c->next)
-			if (!c->started && !c->reading)
-				client_read_state(c);
+		struct client *c = t->clients;
+		while (c) {
+			struct client *next = c->next; /* a failed read ends c */
+			if (!c->started && !c->reading && client_joined(c) != 0)
+				client_end(c, 503, "redis is unavailable");
+			c = next;
+		}
 		if (!t->clients)
 			topic_release(t);
 	} else if (!strcmp(kind, "unsubscribe")) {
 		if (t->clients)
-			topic_subscribe(t); /* someone came back meanwhile */
+			topic_subscribe(t); /* someone came back meanwhile (may free t) */
 		else
 			topic_free(t);
 	} else if (!strcmp(kind, "message") && r->element[2]->type == REDIS_REPLY_STRING) {
@@ -275,16 +379,48 @@ static struct jq_events *g_events; /* one per broker process, set by jq_events_n
 static void ping_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_events *ev = arg;
-	for (struct topic *t = ev->topics; t; t = t->next)
-		for (struct client *c = t->clients; c; c = c->next)
-			if (c->started && c->req) {
-				struct evbuffer *buf = evbuffer_new();
-				if (buf) {
-					evbuffer_add(buf, ": ping\n\n", 8);
-					evhttp_send_reply_chunk(c->req, buf);
-					evbuffer_free(buf);
+	for (size_t i = 0; i < TOPIC_BUCKETS; i++)
+		for (struct topic *t = ev->topics[i]; t; t = t->next)
+			for (struct client *c = t->clients; c; c = c->next)
+				if (c->started && c->req) {
+					struct evbuffer *buf = evbuffer_new();
+					if (buf) {
+						evbuffer_add(buf, ": ping\n\n", 8);
+						evhttp_send_reply_chunk(c->req, buf);
+						evbuffer_free(buf);
+					}
 				}
-			}
+}
+
+/* The topic of a job (queue NULL) or of a queue, created IDLE if nobody watches it yet.
+ * NULL when out of memory. */
+static struct topic *topic_get(struct jq_events *ev, enum jq_events_kind kind, int64_t id,
+			       const char *queue)
+{
+	char channel[sizeof(((struct topic *)NULL)->channel)];
+	size_t n = kind == JQ_EVENTS_JOB ? jq_keys_job(&ev->b->keys, id, channel)
+					 : jq_keys_queue(&ev->b->keys, queue, channel);
+	snprintf(channel + n, sizeof(channel) - n, ":events");
+	struct topic **bucket = &ev->topics[topic_bucket(channel)];
+	struct topic *t = *bucket;
+	while (t && strcmp(t->channel, channel) != 0)
+		t = t->next;
+	if (t)
+		return t;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->ev = ev;
+	t->kind = kind;
+	if (kind == JQ_EVENTS_JOB)
+		t->id = id;
+	else
+		snprintf(t->queue, sizeof(t->queue), "%s", queue);
+	memcpy(t->channel, channel, sizeof(channel));
+	t->state = TOPIC_IDLE;
+	t->next = *bucket;
+	*bucket = t;
+	return t;
 }
 
 /* GET /jobs/{id}/events: the route gives "{id}/events". */
@@ -305,22 +441,10 @@ void jq_api_job_events(struct jq_broker *b, struct evhttp_request *req, const ch
 		jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
 		return;
 	}
-	struct topic *t = ev->topics;
-	while (t && t->id != id)
-		t = t->next;
+	struct topic *t = topic_get(ev, JQ_EVENTS_JOB, id, NULL);
 	if (!t) {
-		t = calloc(1, sizeof(*t));
-		if (!t) {
-			jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
-			return;
-		}
-		t->ev = ev;
-		t->id = id;
-		size_t n = jq_keys_job(&b->keys, id, t->channel);
-		snprintf(t->channel + n, sizeof(t->channel) - n, ":events");
-		t->state = TOPIC_IDLE;
-		t->next = ev->topics;
-		ev->topics = t;
+		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
+		return;
 	}
 	struct client *c = calloc(1, sizeof(*c));
 	if (!c) {
@@ -333,12 +457,64 @@ void jq_api_job_events(struct jq_broker *b, struct evhttp_request *req, const ch
 	t->clients = c;
 	ev->streams++;
 	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_closed, c);
-	if (t->state == TOPIC_ACTIVE)
-		client_read_state(c);
-	else if (t->state == TOPIC_IDLE)
+	if (t->state == TOPIC_ACTIVE) {
+		if (client_read_state(c) != 0)
+			client_end(c, 503, "redis is unavailable");
+	} else if (t->state == TOPIC_IDLE) {
 		topic_subscribe(t);
+	}
 	/* SUBSCRIBING: its confirmation reads the state for every waiting client;
 	 * UNSUBSCRIBING: its confirmation subscribes again, as a client is waiting */
+}
+
+/* ---- watchers (the WebSocket module) ---- */
+
+struct jq_events_watch *jq_events_watch(struct jq_events *ev, enum jq_events_kind kind,
+					int64_t id, const char *queue, jq_events_cb *cb, void *arg)
+{
+	if (!ev || !cb || !jq_redis_ctx(ev->sub) || !jq_redis_ctx(ev->b->redis))
+		return NULL;
+	if (kind == JQ_EVENTS_JOB ? id < 1 : !queue || !jq_name_valid(queue, strlen(queue)))
+		return NULL;
+	struct topic *t = topic_get(ev, kind, id, queue);
+	if (!t)
+		return NULL;
+	struct client *c = calloc(1, sizeof(*c));
+	if (!c) {
+		if (!t->clients && t->state == TOPIC_IDLE)
+			topic_free(t);
+		return NULL;
+	}
+	c->topic = t;
+	c->watcher = 1;
+	c->cb = cb;
+	c->arg = arg;
+	if (t->state == TOPIC_IDLE && topic_subscribe_cmd(t) != 0) {
+		if (!t->clients)
+			topic_free(t);
+		free(c);
+		return NULL; /* nothing was called: the callback rule of events.h */
+	}
+	c->next = t->clients;
+	t->clients = c;
+	ev->watchers++;
+	if (t->state == TOPIC_ACTIVE && client_joined(c) != 0) {
+		c->cb = NULL; /* nothing was called: the callback rule of events.h */
+		client_end(c, 0, "");
+		return NULL;
+	}
+	/* SUBSCRIBING: its confirmation tells c; UNSUBSCRIBING: its confirmation subscribes
+	 * again, as c is waiting */
+	return (struct jq_events_watch *)c;
+}
+
+void jq_events_unwatch(struct jq_events_watch *w)
+{
+	struct client *c = (struct client *)w;
+	if (!c)
+		return;
+	c->cb = NULL;
+	client_end(c, 0, "");
 }
 
 struct jq_events *jq_events_new(struct jq_broker *b, const struct jq_redis_url *url)
@@ -361,12 +537,14 @@ void jq_events_free(struct jq_events *ev)
 		return;
 	/* the subscriber's callbacks run with NULL now and end every stream */
 	jq_redis_free(ev->sub);
-	while (ev->topics) { /* topics that never got a subscription */
-		struct topic *t = ev->topics;
-		t->dying = 1;
-		while (t->clients)
-			client_end(t->clients, 503, "the broker is stopping");
-		topic_free(t);
+	for (size_t i = 0; i < TOPIC_BUCKETS; i++) {
+		while (ev->topics[i]) { /* topics that never got a subscription */
+			struct topic *t = ev->topics[i];
+			t->dying = 1;
+			while (t->clients)
+				client_end(t->clients, 503, "the broker is stopping");
+			topic_free(t);
+		}
 	}
 	event_free(ev->ping);
 	if (g_events == ev)
@@ -375,3 +553,5 @@ void jq_events_free(struct jq_events *ev)
 }
 
 int64_t jq_events_streams(const struct jq_events *ev) { return ev ? ev->streams : 0; }
+
+int64_t jq_events_watchers(const struct jq_events *ev) { return ev ? ev->watchers : 0; }

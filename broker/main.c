@@ -5,6 +5,7 @@
 #include "broker.h"
 #include "config.h"
 #include "log.h"
+#include "ws.h"
 
 int main(int argc, char **argv)
 {
@@ -17,6 +18,8 @@ int main(int argc, char **argv)
 	    .idempotency_window_ms = 24 * 3600 * 1000LL,
 	    .keep_batches_ms = 7 * 24 * 3600 * 1000LL,
 	    .schedule_file = "",
+	    .ws_ping_ms = JQ_WS_PING_MS,
+	    .ws_idle_ms = JQ_WS_IDLE_MS,
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -37,6 +40,10 @@ int main(int argc, char **argv)
 	     "share the port with other brokers (SO_REUSEPORT): one per core"},
 	    {"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg.schedule_file, 0, 4096,
 	     "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
+	    {"ws-ping-ms", "JOBQ_WS_PING_MS", JQ_OPT_INT, &cfg.ws_ping_ms, 100, 3600 * 1000LL,
+	     "how often each WebSocket is pinged"},
+	    {"ws-idle-ms", "JOBQ_WS_IDLE_MS", JQ_OPT_INT, &cfg.ws_idle_ms, 100, 24 * 3600 * 1000LL,
+	     "a WebSocket client silent this long (not even a pong) is dropped"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
 	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
 	     "debug, info, warn or error"},

@@ -6,7 +6,9 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   libhiredis-dev libevent-dev libmsgpack-dev libcurl4-openssl-dev libssl-dev libjansson-dev
-  redis-server redis-tools supervisor python3-aiosmtpd python3-prometheus-client curl
+  libwslay-dev
+  redis-server redis-tools supervisor python3-aiosmtpd python3-prometheus-client
+  python3-websockets curl
   clang groff-base
   chromium chromium-driver python3-selenium  # the dashboard test (tests/e2e/test_dashboard.py)
 )

@@ -350,13 +350,17 @@ static void on_progress_written(redisAsyncContext *ac, void *reply, void *priv)
 void jq_run_progress(struct jq_run *run, int64_t done, int64_t total)
 {
 	struct jq_worker *w = run->w;
-	char kjob[JQ_KEY_MAX], token[24], sdone[24], stotal[24];
+	char kjob[JQ_KEY_MAX], token[24], sdone[24], stotal[24], qchannel[JQ_KEY_MAX + 8], sid[24];
 	jq_keys_job(&w->keys, run->id, kjob);
 	snprintf(token, sizeof(token), "%" PRId64, run->token);
 	snprintf(sdone, sizeof(sdone), "%" PRId64, done);
 	snprintf(stotal, sizeof(stotal), "%" PRId64, total);
-	const char *argv[] = {kjob, token, sdone, stotal};
-	if (jq_redis_eval(w->cmd, JQ_SCRIPT_PROGRESS, on_progress_written, run, 1, 3, argv, NULL) ==
+	/* the queue's events channel, for WebSocket clients that follow a whole queue */
+	size_t n = jq_keys_queue(&w->keys, run->queue, qchannel);
+	snprintf(qchannel + n, sizeof(qchannel) - n, ":events");
+	snprintf(sid, sizeof(sid), "%" PRId64, run->id);
+	const char *argv[] = {kjob, token, sdone, stotal, qchannel, sid};
+	if (jq_redis_eval(w->cmd, JQ_SCRIPT_PROGRESS, on_progress_written, run, 1, 5, argv, NULL) ==
 	    0)
 		run->refs++;
 	/* progress is advisory: when Redis is away the next step writes it again */

@@ -28,6 +28,7 @@ if f[1] == 'pending' or f[1] == 'scheduled' then
   redis.call('HINCRBY', qstats, 'cancelled', 1)
   redis.call('HINCRBY', ARGV[2] .. 'type-stats:' .. q, (f[5] or '') .. '|cancelled', 1)
   redis.call('PUBLISH', KEYS[1] .. ':events', 'cancelled')
+  redis.call('PUBLISH', ARGV[2] .. 'q:' .. q .. ':events', ARGV[1] .. ' cancelled')
   if f[4] then
     batch_count(ARGV[2], f[4], 'cancelled', 1, now)
   end

@@ -53,6 +53,7 @@ elseif ARGV[1] == 'retry' then
   redis.call('HDEL', jk, 'finished_at', 'worker', 'started_at', 'done', 'total', 'result')
   jq_push(prefix .. 'q:' .. q, jq_prio(f[3]), id, 'LPUSH')
   redis.call('PUBLISH', jk .. ':events', 'pending')
+  redis.call('PUBLISH', prefix .. 'q:' .. q .. ':events', id .. ' pending')
   local wake = prefix .. 'wake:' .. q
   if redis.call('LLEN', wake) == 0 then
     redis.call('LPUSH', wake, 1)

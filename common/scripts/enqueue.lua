@@ -92,6 +92,7 @@ local maxid = 0
 local scheduled = 0
 local counts = {} -- queue stats key -> {enqueued, scheduled}
 local by_type = {} -- queue -> type -> jobs
+local followed = {} -- queue events channel -> has subscribers
 for k = 7, #KEYS, 4 do
   local job = per_job[(k - 3) / 4]
   local n = tonumber(ARGV[a + 4])
@@ -110,6 +111,15 @@ for k = 7, #KEYS, 4 do
   end
   if job.ukey then
     redis.call('SET', job.ukey, ARGV[a])
+  end
+  -- the queue's followers (GET /ws) see the job from its start; a bulk call asks once per
+  -- queue whether anyone listens, so 10,000 jobs cost no 10,000 PUBLISHes for nobody
+  local qch = KEYS[k + 1] .. ':events'
+  if followed[qch] == nil then
+    followed[qch] = redis.call('PUBSUB', 'NUMSUB', qch)[2] > 0
+  end
+  if followed[qch] then
+    redis.call('PUBLISH', qch, ARGV[a] .. (due > now and ' scheduled' or ' pending'))
   end
   local c = counts[KEYS[k + 3]]
   if not c then

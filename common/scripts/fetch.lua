@@ -65,6 +65,7 @@ for i = 3, #KEYS, 3 do
                  'token', token, 'attempts', attempts)
       redis.call('ZADD', KEYS[1], deadline, id)
       redis.call('PUBLISH', jk .. ':events', 'running')
+      redis.call('PUBLISH', KEYS[i] .. ':events', id .. ' running')
       out[#out + 1] = id
       out[#out + 1] = token
       out[#out + 1] = attempts

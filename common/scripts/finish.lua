@@ -34,6 +34,7 @@ for k = 5, #KEYS do
   local a = 5 + (k - 5) * 6
   local jk, id, token, kind, text = KEYS[k], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local q = ARGV[a + 5]
+  local qch = ARGV[4] .. 'q:' .. q .. ':events'
   local cur = redis.call('HMGET', jk, 'token', 'state', 'batch')
   if cur[1] ~= token or cur[2] ~= 'running' then
     out[#out + 1] = 0
@@ -44,6 +45,7 @@ for k = 5, #KEYS do
     count(q, 'completed')
     if cur[3] then batch_count(ARGV[4], cur[3], 'completed', 1, now) end
     redis.call('PUBLISH', jk .. ':events', 'completed')
+    redis.call('PUBLISH', qch, id .. ' completed')
     out[#out + 1] = 1
   elseif kind == 'cancelled' then
     redis.call('ZREM', KEYS[1], id)
@@ -52,6 +54,7 @@ for k = 5, #KEYS do
     count(q, 'cancelled')
     if cur[3] then batch_count(ARGV[4], cur[3], 'cancelled', 1, now) end
     redis.call('PUBLISH', jk .. ':events', 'cancelled')
+    redis.call('PUBLISH', qch, id .. ' cancelled')
     out[#out + 1] = 4
   else
     redis.call('ZREM', KEYS[1], id)
@@ -68,6 +71,7 @@ for k = 5, #KEYS do
       redis.call('ZADD', KEYS[3], run_at, id)
       count(q, 'retried')
       redis.call('PUBLISH', jk .. ':events', 'scheduled ' .. text)
+      redis.call('PUBLISH', qch, id .. ' scheduled ' .. text)
       per_queue[q].scheduled = (per_queue[q].scheduled or 0) + 1
       out[#out + 1] = 2
     else
@@ -78,6 +82,7 @@ for k = 5, #KEYS do
       count(q, 'failed')
       if cur[3] then batch_count(ARGV[4], cur[3], 'failed', 1, now) end
       redis.call('PUBLISH', jk .. ':events', 'failed ' .. text)
+      redis.call('PUBLISH', qch, id .. ' failed ' .. text)
       out[#out + 1] = 3
     end
   end

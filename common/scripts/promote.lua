@@ -20,6 +20,7 @@ for _, id in ipairs(due) do
     redis.call('HINCRBY', ARGV[2] .. 'queue-stats:' .. f[2], 'scheduled', -1)
     redis.call('HDEL', jk, 'run_at')
     redis.call('PUBLISH', jk .. ':events', 'pending')
+    redis.call('PUBLISH', ARGV[2] .. 'q:' .. f[2] .. ':events', id .. ' pending')
     jq_push(ARGV[2] .. 'q:' .. f[2], jq_prio(f[3]), id, 'LPUSH')
     local wake = ARGV[2] .. 'wake:' .. f[2]
     if redis.call('LLEN', wake) == 0 then

@@ -38,6 +38,7 @@ local function recover(id, why)
     redis.call('HINCRBY', qstats, 'cancelled', 1)
     redis.call('HINCRBY', tstats, ty .. 'cancelled', 1)
     redis.call('PUBLISH', jk .. ':events', 'cancelled')
+    redis.call('PUBLISH', prefix .. 'q:' .. f[2] .. ':events', id .. ' cancelled')
     if f[6] then
       batch_count(prefix, f[6], 'cancelled', 1, now)
     end
@@ -51,6 +52,7 @@ local function recover(id, why)
     redis.call('ZADD', KEYS[3], now, id)
     redis.call('PEXPIRE', jk, ARGV[8])
     redis.call('PUBLISH', jk .. ':events', 'failed lost its worker')
+    redis.call('PUBLISH', prefix .. 'q:' .. f[2] .. ':events', id .. ' failed lost its worker')
     if f[6] then
       batch_count(prefix, f[6], 'failed', 1, now)
     end
@@ -64,6 +66,7 @@ local function recover(id, why)
   redis.call('HINCRBY', qstats, 'recovered', 1)
   redis.call('HINCRBY', tstats, ty .. 'recovered', 1)
   redis.call('PUBLISH', jk .. ':events', 'pending')
+  redis.call('PUBLISH', prefix .. 'q:' .. f[2] .. ':events', id .. ' pending')
   jq_push(prefix .. 'q:' .. f[2], jq_prio(f[5]), id, 'RPUSH')
   local wake = prefix .. 'wake:' .. f[2]
   if redis.call('LLEN', wake) == 0 then

@@ -20,6 +20,7 @@ if cur[3] then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('HINCRBY', KEYS[5], 'cancelled', 1)
   redis.call('PUBLISH', KEYS[1] .. ':events', 'cancelled')
+  redis.call('PUBLISH', KEYS[3] .. ':events', ARGV[1] .. ' cancelled')
   return 1
 end
 local t = redis.call('TIME')
@@ -30,6 +31,7 @@ redis.call('HDEL', KEYS[1], 'worker', 'started_at', 'done', 'total')
 -- workers pop from the right: RPUSH puts it first in line
 jq_push(KEYS[3], jq_prio(cur[4]), ARGV[1], 'RPUSH')
 redis.call('PUBLISH', KEYS[1] .. ':events', 'pending')
+redis.call('PUBLISH', KEYS[3] .. ':events', ARGV[1] .. ' pending')
 if redis.call('LLEN', KEYS[4]) == 0 then
   redis.call('LPUSH', KEYS[4], 1)
 end

@@ -23,7 +23,7 @@ HEARTBEAT_MS = 200
 # so that a worker stopped at tear-down with a long job exits within 5 s.
 FAST = ["--heartbeat-ms", str(HEARTBEAT_MS), "--lease-ms", "2000", "--retry-base-ms", "100",
         "--grace-ms", "300", "--log-level", "debug"]
-COMPLETED_RE = re.compile(r"job (\d+) \((\w+), queue ([\w.:-]+)\) completed\s*$", re.M)
+COMPLETED_RE = re.compile(r"job (\d+) \((\w+), queue ([\w.:-]+)\) completed( job=\d+ .*)?$", re.M)
 RECOVERY_BOUND_S = 15.0
 
 

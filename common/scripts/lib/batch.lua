@@ -44,6 +44,7 @@ local function batch_count(prefix, batch, what, delta, now)
     end
     redis.call('HSET', bk, 'callback_id', id)
     redis.call('PUBLISH', jk .. ':events', 'pending')
+    redis.call('PUBLISH', prefix .. 'q:' .. q .. ':events', id .. ' pending')
   end
   redis.call('PUBLISH', bk .. ':events', 'finished')
   redis.call('PEXPIRE', bk, tonumber(f[6] or '86400000'))

@@ -1,0 +1,67 @@
+/* ws.h: GET /ws and GET /ws/{client_id}: a WebSocket (RFC 6455) on which a client
+ * follows jobs and queues and receives the events GET /jobs/{id}/events streams.
+ *
+ * Contract (docs/api.md has the messages):
+ * - The handshake is checked here (Upgrade: websocket, Connection: Upgrade,
+ *   Sec-WebSocket-Version: 13, a Sec-WebSocket-Key of 16 bytes in base64); a bad one is
+ *   answered by evhttp with a JSON error (400, or 426 for another version) and the
+ *   connection stays HTTP. A good one takes the connection away from evhttp: the 101 is
+ *   written on its bufferevent by this module, which owns the connection from then on
+ *   and frees it (evhttp_connection_free) when the WebSocket ends. evhttp never writes on
+ *   it again.
+ * - Frames are read and written by libwslay's event API over that bufferevent; nothing
+ *   blocks the loop. Pings are answered; the broker pings every --ws-ping-ms and drops
+ *   a client silent for --ws-idle-ms (struct jq_broker_config).
+ * - Every subscription is a watch of events.h on the broker's one subscriber
+ *   connection: no Redis connection per client.
+ * - Bounds: a client message is at most JQ_WS_MAX_MESSAGE bytes (larger: close 1009);
+ *   at most JQ_WS_MAX_SUBS subscriptions per connection; a client that lets more than
+ *   JQ_WS_MAX_OUTPUT bytes pile up unread is dropped (no close frame: it reads nothing).
+ * - Bad messages (not JSON, unknown type, bad ids or names, over the subscription
+ *   limit) get an error message and change nothing; the connection stays open. Binary
+ *   messages are refused with close 1003; protocol violations close with 1002.
+ * - Every connection and its subscriptions are freed when the client leaves, when it is
+ *   dropped, and by jq_ws_free. */
+#ifndef JQ_WS_H
+#define JQ_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "broker.h"
+
+#define JQ_WS_MAX_MESSAGE (64 * 1024) /* bytes in one client message */
+#define JQ_WS_MAX_SUBS 1000	      /* subscriptions per connection (jobs and queues) */
+#define JQ_WS_MAX_OUTPUT (1024 * 1024) /* bytes a client may leave unread before it is dropped */
+/* defaults of --ws-ping-ms and --ws-idle-ms */
+#define JQ_WS_PING_MS 20000 /* the broker pings every connection this often */
+#define JQ_WS_IDLE_MS 60000 /* a client that sent nothing (not even a pong) this long is dropped */
+#define JQ_WS_CLOSE_WAIT_S 5	      /* after our close frame, wait this long for the client's */
+#define JQ_WS_CLIENT_ID_MAX 128	      /* bytes of the {client_id} of GET /ws/{client_id} */
+
+struct jq_ws;
+
+/* The WebSocket endpoint of broker b (which keeps it in b->ws). NULL when out of memory. */
+struct jq_ws *jq_ws_new(struct jq_broker *b);
+/* Closes every connection (a close frame 1001 "going away" is written if the socket takes
+ * it without waiting) and frees everything. Call before jq_events_free and evhttp_free.
+ * Safe with NULL. */
+void jq_ws_free(struct jq_ws *ws);
+/* Open WebSocket connections. */
+int64_t jq_ws_connections(const struct jq_ws *ws);
+
+/* GET /ws, GET /ws/{client_id} (path_arg). */
+jq_route_fn jq_api_ws;
+
+/* ---- pure helpers (unit-tested) ---- */
+
+/* Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + RFC 6455's GUID)),
+ * 28 characters and a NUL in out. -1 if the digest fails. */
+int jq_ws_accept_key(const char *key, char out[29]);
+/* 1 if key is what RFC 6455 asks of a client: 16 bytes in base64 (24 characters). */
+int jq_ws_key_valid(const char *key);
+/* 1 if the comma-separated header value holds token (case-insensitive, spaces around
+ * items ignored), e.g. "keep-alive, Upgrade" holds "upgrade". 0 for NULL. */
+int jq_ws_header_has_token(const char *value, const char *token);
+
+#endif
