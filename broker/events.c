@@ -40,6 +40,9 @@ struct client {
 	int watcher;
 	int started; /* SSE: the 200 and its headers are sent; watcher: told it is subscribed */
 	int reading; /* waiting for the job's current state */
+	int stale;   /* an event came while reading: the state read may predate it */
+	int progressed; /* the last event sent was a job's progress, last_done of last_total */
+	int64_t last_done, last_total;
 	struct client *next;
 };
 
@@ -141,6 +144,18 @@ json_t *jq_events_data(int64_t id, const char *state, int64_t done, int64_t tota
 static int client_send(struct client *c, int64_t id, const char *state, int64_t done,
 		       int64_t total, const char *error)
 {
+	if (c->topic->kind == JQ_EVENTS_JOB && !strcmp(state, "running")) {
+		/* The state read and the pub/sub connection race: a progress step can come
+		 * twice, or late. Within one attempt progress only grows (a retry passes
+		 * through another state first), so an older or repeated step is dropped. */
+		if (c->progressed && (total == 0 || (total == c->last_total && done <= c->last_done)))
+			return 0;
+		c->progressed = total > 0;
+		c->last_done = done;
+		c->last_total = total;
+	} else if (c->topic->kind == JQ_EVENTS_JOB) {
+		c->progressed = 0;
+	}
 	if (c->watcher) {
 		if (c->cb) {
 			struct jq_event e = {.kind = JQ_EVENT_STATE, .id = id, .queue = c->topic->queue,
@@ -289,11 +304,23 @@ static void on_state(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	const char *error = r->element[3]->type == REDIS_REPLY_STRING ? r->element[3]->str : NULL;
+	const char *state = r->element[0]->str;
+	int64_t done = jq_redis_reply_i64(r->element[1], 0);
+	int64_t total = jq_redis_reply_i64(r->element[2], 0);
 	if (c->watcher)
 		c->started = 1; /* a stream is started by its first event (client_send) */
-	if (client_send(c, c->topic->id, r->element[0]->str, jq_redis_reply_i64(r->element[1], 0),
-			jq_redis_reply_i64(r->element[2], 0), error))
+	if (client_send(c, c->topic->id, state, done, total, error)) {
 		client_end(c, 200, "");
+		return;
+	}
+	/* Events that came on the subscriber connection while this read was out were not
+	 * sent (they may be older than the state read, or newer): read once more, now that
+	 * they are surely stored, so no change is lost between the read and the stream. */
+	if (c->stale) {
+		c->stale = 0;
+		if (client_read_state(c) != 0)
+			client_end(c, 503, "redis is unavailable");
+	}
 }
 
 /* A message: "<state>[ <rest>]", rest being "done total" for running, else the error; on a
@@ -329,7 +356,9 @@ static void deliver(struct topic *t, const char *msg, size_t len)
 	struct client *c = t->clients;
 	while (c) {
 		struct client *next = c->next;
-		if (!c->reading && c->started && client_send(c, id, state, done, total, error))
+		if (c->reading)
+			c->stale = 1; /* on_state reads again */
+		else if (c->started && client_send(c, id, state, done, total, error))
 			client_end(c, 200, ""); /* may free t once the last one is gone */
 		c = next;
 	}

@@ -56,6 +56,32 @@ class EventsTest(E2ETestCase):
         for _, d in events:
             self.assertEqual(d["id"], jid)
 
+    def test_streams_opened_while_events_fly_lose_nothing(self):
+        """Streams opened at staggered moments of a job that changes every 5 ms: the
+        state read at the start and the events on the pub/sub connection race, and no
+        stream may lose the end or go backwards (an event that came while the state read
+        was out makes the broker read again)."""
+        jid = self.env.http("POST", "/jobs", {"type": "progress", "payload": {
+            "duration": 2, "interval_ms": 5}}).json()["id"]
+        results, threads = {}, []
+
+        def watch(k):
+            results[k] = self.stream(jid, timeout=30, limit=10000)
+        for k in range(30):
+            t = threading.Thread(target=watch, args=(k,))
+            t.start()
+            threads.append(t)
+            time.sleep(0.05)
+        for t in threads:
+            t.join(40)
+        self.assertEqual(len(results), 30)
+        for k, events in results.items():
+            self.assertTrue(events, "stream %d: no events" % k)
+            self.assertEqual(events[-1][0], "completed", "stream %d: %r" % (k, events[-3:]))
+            dones = [d["progress"]["done"] for e, d in events if e == "running"]
+            self.assertEqual(dones, sorted(dones), "stream %d went backwards" % k)
+            self.assertEqual(len(dones), len(set(dones)), "stream %d repeated a step" % k)
+
     def test_finished_job_gives_one_event(self):
         jid = self.env.http("POST", "/jobs", {"type": "noop"}).json()["id"]
         self.env.wait_job(jid, timeout=15)
