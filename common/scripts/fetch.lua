@@ -48,6 +48,10 @@ for i = 3, #KEYS, 3 do
   local starts = {}
   local lists, levels = jq_lists(KEYS[i])
   local li = 1
+  -- the queue's event channel (GET /ws) only when someone follows it: one NUMSUB per
+  -- queue and call instead of a PUBLISH per job for nobody
+  local qch = KEYS[i] .. ':events'
+  local followed = redis.call('PUBSUB', 'NUMSUB', qch)[2] > 0
   while got < want and not paused[i] and (not left or left > 0) do
     local id = redis.call('RPOP', lists[li])
     while not id and li < #lists do
@@ -65,7 +69,9 @@ for i = 3, #KEYS, 3 do
                  'token', token, 'attempts', attempts)
       redis.call('ZADD', KEYS[1], deadline, id)
       redis.call('PUBLISH', jk .. ':events', 'running')
-      redis.call('PUBLISH', KEYS[i] .. ':events', id .. ' running')
+      if followed then
+        redis.call('PUBLISH', qch, id .. ' running')
+      end
       out[#out + 1] = id
       out[#out + 1] = token
       out[#out + 1] = attempts

@@ -20,6 +20,20 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
 local totals = {completed = 0, retried = 0, failed = 0, cancelled = 0}
 local per_queue = {} -- queue -> {counter -> n}
+-- The queue's event channel (GET /ws), or false while nobody follows it: one NUMSUB per
+-- queue and call instead of a PUBLISH per job for nobody.
+local channels = {}
+local function qchannel(q)
+  local ch = channels[q]
+  if ch == nil then
+    ch = ARGV[4] .. 'q:' .. q .. ':events'
+    if redis.call('PUBSUB', 'NUMSUB', ch)[2] == 0 then
+      ch = false
+    end
+    channels[q] = ch
+  end
+  return ch
+end
 local function count(q, what)
   totals[what] = totals[what] + 1
   local c = per_queue[q]
@@ -34,7 +48,7 @@ for k = 5, #KEYS do
   local a = 5 + (k - 5) * 6
   local jk, id, token, kind, text = KEYS[k], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local q = ARGV[a + 5]
-  local qch = ARGV[4] .. 'q:' .. q .. ':events'
+  local qch = qchannel(q)
   local cur = redis.call('HMGET', jk, 'token', 'state', 'batch')
   if cur[1] ~= token or cur[2] ~= 'running' then
     out[#out + 1] = 0
@@ -45,7 +59,7 @@ for k = 5, #KEYS do
     count(q, 'completed')
     if cur[3] then batch_count(ARGV[4], cur[3], 'completed', 1, now) end
     redis.call('PUBLISH', jk .. ':events', 'completed')
-    redis.call('PUBLISH', qch, id .. ' completed')
+    if qch then redis.call('PUBLISH', qch, id .. ' completed') end
     out[#out + 1] = 1
   elseif kind == 'cancelled' then
     redis.call('ZREM', KEYS[1], id)
@@ -54,7 +68,7 @@ for k = 5, #KEYS do
     count(q, 'cancelled')
     if cur[3] then batch_count(ARGV[4], cur[3], 'cancelled', 1, now) end
     redis.call('PUBLISH', jk .. ':events', 'cancelled')
-    redis.call('PUBLISH', qch, id .. ' cancelled')
+    if qch then redis.call('PUBLISH', qch, id .. ' cancelled') end
     out[#out + 1] = 4
   else
     redis.call('ZREM', KEYS[1], id)
@@ -71,7 +85,7 @@ for k = 5, #KEYS do
       redis.call('ZADD', KEYS[3], run_at, id)
       count(q, 'retried')
       redis.call('PUBLISH', jk .. ':events', 'scheduled ' .. text)
-      redis.call('PUBLISH', qch, id .. ' scheduled ' .. text)
+      if qch then redis.call('PUBLISH', qch, id .. ' scheduled ' .. text) end
       per_queue[q].scheduled = (per_queue[q].scheduled or 0) + 1
       out[#out + 1] = 2
     else
@@ -82,7 +96,7 @@ for k = 5, #KEYS do
       count(q, 'failed')
       if cur[3] then batch_count(ARGV[4], cur[3], 'failed', 1, now) end
       redis.call('PUBLISH', jk .. ':events', 'failed ' .. text)
-      redis.call('PUBLISH', qch, id .. ' failed ' .. text)
+      if qch then redis.call('PUBLISH', qch, id .. ' failed ' .. text) end
       out[#out + 1] = 3
     end
   end
