@@ -32,8 +32,8 @@ int jq_idempotency_key(struct evhttp_request *req, const char **key)
 	if (!jq_idempotency_key_valid(k)) {
 		jq_reply_error(req, 400, "invalid_argument",
 			       "'Idempotency-Key' must be 1 to %d printable ASCII characters "
-			       "without spaces",
-			       JQ_IDEMPOTENCY_KEY_MAX);
+			       "without spaces, not starting with '%s' (jobq's own)",
+			       JQ_IDEMPOTENCY_KEY_MAX, JQ_IDEMPOTENCY_RESERVED);
 		return -1;
 	}
 	*key = k;

@@ -43,6 +43,7 @@ struct client {
 	int stale;   /* an event came while reading: the state read may predate it */
 	int progressed; /* the last event sent was a job's progress, last_done of last_total */
 	int64_t last_done, last_total;
+	char last_state[16]; /* the state last sent */
 	struct client *next;
 };
 
@@ -135,15 +136,29 @@ json_t *jq_events_data(int64_t id, const char *state, int64_t done, int64_t tota
 {
 	char status[600];
 	jq_job_status(status, sizeof(status), state, done, total, error);
-	return json_pack("{s:I,s:s,s:s,s:{s:I,s:I}}", "id", (json_int_t)id, "state", state,
-			 "status", status, "progress", "done", (json_int_t)done, "total",
-			 (json_int_t)total);
+	/* an error text may be any bytes (a program's stderr), or cut in the middle of a
+	 * character: JSON strings must be UTF-8, so bad bytes become U+FFFD */
+	size_t n;
+	char *st = jq_utf8_sanitize(status, strlen(status), &n);
+	char *sst = jq_utf8_sanitize(state, strlen(state), &n);
+	json_t *j = st && sst ? json_pack("{s:I,s:s,s:s,s:{s:I,s:I}}", "id", (json_int_t)id, "state",
+					  sst, "status", st, "progress", "done", (json_int_t)done,
+					  "total", (json_int_t)total)
+			      : NULL;
+	free(st);
+	free(sst);
+	return j;
 }
 
 /* Sends one event; returns 1 when it was terminal (the stream is then over). */
 static int client_send(struct client *c, int64_t id, const char *state, int64_t done,
 		       int64_t total, const char *error)
 {
+	if (c->topic->kind == JQ_EVENTS_JOB && !strcmp(state, c->last_state) &&
+	    done == c->last_done && total == c->last_total)
+		return 0; /* the same state again: the state read and a message both had it */
+	if (c->topic->kind == JQ_EVENTS_JOB)
+		snprintf(c->last_state, sizeof(c->last_state), "%s", state);
 	if (c->topic->kind == JQ_EVENTS_JOB && !strcmp(state, "running")) {
 		/* The state read and the pub/sub connection race: a progress step can come
 		 * twice, or late. Within one attempt progress only grows (a retry passes

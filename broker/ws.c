@@ -275,12 +275,17 @@ static void on_watch(void *arg, const struct jq_event *e)
 	} else if (e->kind == JQ_EVENT_READY) {
 		conn_queue_ack(c, "subscribed", s->kind, s->id, s->queue);
 	} else {
-		json_t *j = json_pack("{s:s,s:I,s:s,s:o}", "type", "event", "job", (json_int_t)e->id,
-				      "event", e->state, "data",
-				      jq_events_data(e->id, e->state, e->done, e->total, e->error));
+		json_t *data = jq_events_data(e->id, e->state, e->done, e->total, e->error);
+		json_t *j = data ? json_pack("{s:s,s:I,s:O,s:o}", "type", "event", "job",
+					     (json_int_t)e->id, "event", json_object_get(data, "state"),
+					     "data", data)
+				 : NULL;
 		if (j && s->kind == JQ_EVENTS_QUEUE)
 			json_object_set_new(j, "queue", json_string(s->queue));
-		conn_queue_json(c, j);
+		if (j)
+			conn_queue_json(c, j);
+		else /* only when out of memory: this event is lost, the connection is not */
+			jq_warn("websocket: an event of job %" PRId64 " could not be encoded", e->id);
 	}
 	conn_flush(c);
 }

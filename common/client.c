@@ -334,6 +334,15 @@ static int store(struct jq_client *c, const struct jq_job_spec *specs, size_t n,
 		*first = dup_id;
 		*dup = 1;
 		rc = 0;
+	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
+		   r->element[0]->type == REDIS_REPLY_STRING &&
+		   strcmp(r->element[0]->str, "unique") == 0 &&
+		   r->element[1]->type == REDIS_REPLY_STRING) {
+		/* a unique_key held by a live job: nothing stored (as the broker's 409) */
+		long long index = r->element[2]->type == REDIS_REPLY_INTEGER ? r->element[2]->integer : 0;
+		rc = report(err, errlen, JQ_CLIENT_ECONFLICT,
+			    "job %lld: its unique_key is held by live job %s", index,
+			    r->element[1]->str);
 	} else {
 		report(err, errlen, 0, "redis at '%s': enqueue failed: %s", where(c),
 		       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");

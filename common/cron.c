@@ -158,6 +158,8 @@ static int parse_field(const struct field *f, const char *s, const char *end, ui
 				}
 			} else if (p < end && *p == '/') {
 				hi = f->max == 7 ? 6 : f->max; /* "N/S": from N to the end */
+				if (lo > hi) /* day of week "7/S": Sunday alone, as in Vixie cron */
+					hi = lo;
 			}
 		}
 		if (p < end && *p == '/') {

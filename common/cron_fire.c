@@ -22,6 +22,8 @@ struct jq_cron_firer {
 	int busy;   /* a cron_due call or its firings are in flight */
 	int again;  /* a kick came while busy: look again when done */
 	int firing; /* firings of this round not yet answered */
+	int claimed; /* firings of this round that Redis ran (whoever won the claim) */
+	int64_t backoff_ms; /* after a round where every firing failed: the next look waits */
 	uint64_t unreadable; /* due schedules this process could not fire, see unreadable() */
 };
 
@@ -78,8 +80,20 @@ static void fire_done(struct fire *x)
 	struct jq_cron_firer *f = x->f;
 	jq_schedule_release(&x->s);
 	free(x);
-	if (--f->firing == 0)
-		round_done(f, 0);
+	if (--f->firing > 0)
+		return;
+	if (f->claimed > 0) {
+		f->backoff_ms = 0;
+		round_done(f, 0); /* their next runs are new: look again */
+		return;
+	}
+	/* every firing failed (Redis out of memory, an error reply, the connection lost): the
+	 * schedules are still due, so looking again at once would spin; wait, more each time */
+	f->backoff_ms = f->backoff_ms ? 2 * f->backoff_ms : 100;
+	if (f->backoff_ms > JQ_CRON_FIRE_MAX_SLEEP_MS)
+		f->backoff_ms = JQ_CRON_FIRE_MAX_SLEEP_MS;
+	f->again = 0;
+	round_done(f, f->backoff_ms);
 }
 
 static void on_fired(redisAsyncContext *ac, void *reply, void *priv)
@@ -88,6 +102,8 @@ static void on_fired(redisAsyncContext *ac, void *reply, void *priv)
 	redisReply *r = reply;
 	char when[32];
 	jq_format_rfc3339(x->tick_ms, when);
+	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+		x->f->claimed++; /* the MULTI ran: the claim was decided, won or lost */
 	if (!r) {
 		jq_warn("schedule '%s': redis went away while firing tick %s", x->s.name, when);
 	} else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
@@ -101,6 +117,13 @@ static void on_fired(redisAsyncContext *ac, void *reply, void *priv)
 		jq_info("schedule '%s' fired: tick %s, job %" PRId64 ", next run %" PRId64
 			" ms after the tick",
 			x->s.name, when, x->id, x->next_ms - x->tick_ms);
+	} else if (r->element[1]->type == REDIS_REPLY_ARRAY && r->element[1]->elements == 3 &&
+		   r->element[1]->element[0]->type == REDIS_REPLY_STRING &&
+		   strcmp(r->element[1]->element[0]->str, "unique") == 0 &&
+		   r->element[1]->element[1]->type == REDIS_REPLY_STRING) {
+		/* the claim moved the schedule on, but enqueue refused the job */
+		jq_warn("schedule '%s': tick %s skipped: its job's unique_key is held by live job %s",
+			x->s.name, when, r->element[1]->element[1]->str);
 	} else {
 		jq_debug("schedule '%s': tick %s was fired by another process", x->s.name, when);
 	}
@@ -207,6 +230,7 @@ static void on_due(redisAsyncContext *ac, void *reply, void *priv)
 	}
 	int64_t now = jq_redis_reply_i64(r->element[0], 0);
 	int64_t later = jq_redis_reply_i64(r->element[1], -1);
+	f->claimed = 0;
 	for (size_t i = 2; i + 2 < r->elements; i += 3) {
 		const redisReply *name = r->element[i], *def = r->element[i + 2];
 		if (name->type != REDIS_REPLY_STRING || def->type != REDIS_REPLY_STRING)

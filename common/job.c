@@ -301,7 +301,9 @@ int jq_idempotency_key_valid(const char *key)
 	int ok = n > 0 && n <= JQ_IDEMPOTENCY_KEY_MAX;
 	for (size_t i = 0; ok && i < n; i++)
 		ok = key[i] > ' ' && key[i] < 0x7f;
-	return ok;
+	/* "cron:..." names the ticks of periodic schedules (cron_fire.c): a request's key
+	 * there could take a tick's place, or meet a tick's marker */
+	return ok && strncmp(key, JQ_IDEMPOTENCY_RESERVED, strlen(JQ_IDEMPOTENCY_RESERVED)) != 0;
 }
 
 int jq_email_valid(const char *s)

@@ -78,8 +78,10 @@ int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len
  * Lowercase hex; trace and parent ids not all zeros; version ff is invalid. */
 int jq_traceparent_valid(const char *s);
 
+/* Idempotency-Keys starting with this are jobq's own (periodic schedules' ticks). */
+#define JQ_IDEMPOTENCY_RESERVED "cron:"
 /* 1 if key is a valid Idempotency-Key: 1 to JQ_IDEMPOTENCY_KEY_MAX printable
- * ASCII characters, no spaces. */
+ * ASCII characters, no spaces, not starting with JQ_IDEMPOTENCY_RESERVED. */
 int jq_idempotency_key_valid(const char *key);
 
 /* 1 if s is a plausible email address: local@domain, at most 254 bytes,

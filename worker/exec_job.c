@@ -61,6 +61,7 @@ struct child {
 	int64_t sent_done, sent_total; /* last progress reported (-1: none) */
 	int64_t sent_at_us;
 	int killed_hard; /* SIGKILL was sent */
+	int64_t term_us; /* when SIGTERM was sent (monotonic), 0: not yet */
 	struct child *prev, *next;
 };
 
@@ -590,6 +591,7 @@ static void child_stop(struct child *c)
 	if (c->progress_ev)
 		evtimer_del(c->progress_ev);
 	kill(-c->pid, SIGTERM);
+	c->term_us = jq_mono_us();
 	struct timeval tv = {JQ_EXEC_KILL_GRACE_MS / 1000, (JQ_EXEC_KILL_GRACE_MS % 1000) * 1000};
 	if (!c->kill_ev || evtimer_add(c->kill_ev, &tv) != 0) {
 		kill(-c->pid, SIGKILL); /* no timer: no grace */
@@ -791,12 +793,29 @@ void jq_exec_free(struct jq_exec *x)
 {
 	if (!x)
 		return;
-	/* every job has let go of its child by now: the worker cancels running jobs first */
+	/* Every job has let go of its child by now (the worker cancels running jobs first),
+	 * but the loop is over: the SIGTERM grace is kept here, polling, so a program still
+	 * gets its JQ_EXEC_KILL_GRACE_MS to clean up before SIGKILL. At most that long in
+	 * all, as the children's graces run at once. */
+	for (struct child *c = x->children; c; c = c->next) {
+		if (!c->exited && !c->killed_hard && !c->term_us) {
+			kill(-c->pid, SIGTERM);
+			c->term_us = jq_mono_us();
+		}
+	}
 	while (x->children) {
 		struct child *c = x->children;
-		kill(-c->pid, SIGKILL);
+		int st;
+		while (!c->exited && !c->killed_hard &&
+		       jq_mono_us() < c->term_us + JQ_EXEC_KILL_GRACE_MS * 1000LL) {
+			pid_t got = waitpid(c->pid, &st, WNOHANG);
+			if (got == c->pid || (got < 0 && errno != EINTR))
+				c->exited = 1;
+			else
+				usleep(10000);
+		}
+		kill(-c->pid, SIGKILL); /* the group: grandchildren too */
 		if (!c->exited) {
-			int st;
 			while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
 				;
 		}

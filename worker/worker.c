@@ -171,6 +171,9 @@ static void outcome_written(struct jq_run *run, const redisReply *r)
 				   "job %" PRId64 ": lease lost before the outcome was written; "
 				   "outcome dropped (the job runs again elsewhere)",
 				   run->id);
+		else if (run->outcome_ok == OUT_REQUEUE && code == 2) /* requeue.lua: cancelled */
+			jq_run_log(run, JQ_LOG_INFO, "job %" PRId64 " (%s, queue %s) cancelled",
+				   run->id, run->type, run->queue);
 		else if (run->outcome_ok == OUT_REQUEUE)
 			jq_run_log(run, JQ_LOG_INFO, "job %" PRId64 " (%s, queue %s) returned to its queue",
 				   run->id, run->type, run->queue);
@@ -301,8 +304,9 @@ static void send_outcome(struct jq_run *run)
 		snprintf(id, sizeof(id), "%" PRId64, run->id);
 		snprintf(token, sizeof(token), "%" PRId64, run->token);
 		snprintf(keep, sizeof(keep), "%" PRId64, w->cfg.keep_completed_ms);
-		const char *argv[] = {kjob, kleases, kq, kwake, kqstats, id, token, keep};
-		if (jq_redis_eval(w->cmd, JQ_SCRIPT_REQUEUE, on_requeued, run, 5, 3, argv, NULL) == 0) {
+		const char *argv[] = {kjob,  kleases, kq,   kwake,
+				      kqstats, id,    token, keep, w->keys.prefix};
+		if (jq_redis_eval(w->cmd, JQ_SCRIPT_REQUEUE, on_requeued, run, 5, 4, argv, NULL) == 0) {
 			run->sending = 1;
 			run->refs++;
 		}
@@ -677,7 +681,7 @@ static void on_reaped(redisAsyncContext *ac, void *reply, void *priv)
 static void reap(struct jq_worker *w)
 {
 	char kleases[JQ_KEY_MAX], kworkers[JQ_KEY_MAX], kdead[JQ_KEY_MAX], klock[JQ_KEY_MAX];
-	char now[24], dead_after[24], maxrec[24], lock_ms[24], keep_f[24];
+	char now[24], dead_after[24], maxrec[24], lock_ms[24], keep_f[24], dead_max[24];
 	jq_keys_leases(&w->keys, kleases);
 	jq_keys_workers(&w->keys, kworkers);
 	jq_keys_dead(&w->keys, kdead);
@@ -687,9 +691,10 @@ static void reap(struct jq_worker *w)
 	snprintf(maxrec, sizeof(maxrec), "%" PRId64, w->cfg.max_recoveries);
 	snprintf(lock_ms, sizeof(lock_ms), "%" PRId64, w->cfg.heartbeat_ms);
 	snprintf(keep_f, sizeof(keep_f), "%" PRId64, w->cfg.keep_failed_ms);
-	const char *argv[] = {kleases, kworkers,   kdead, klock, now,	dead_after,
-			      w->keys.prefix, maxrec, REAP_BATCH, w->id, lock_ms, keep_f};
-	jq_redis_eval(w->cmd, JQ_SCRIPT_REAP, on_reaped, w, 4, 8, argv, NULL);
+	snprintf(dead_max, sizeof(dead_max), "%" PRId64, w->cfg.dead_max);
+	const char *argv[] = {kleases,	      kworkers, kdead,	    klock, now,    dead_after,
+			      w->keys.prefix, maxrec,	REAP_BATCH, w->id, lock_ms, keep_f, dead_max};
+	jq_redis_eval(w->cmd, JQ_SCRIPT_REAP, on_reaped, w, 4, 9, argv, NULL);
 }
 
 /* Stops a running job whose cancellation was requested; it ends 'cancelled'. */

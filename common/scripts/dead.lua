@@ -50,7 +50,8 @@ elseif ARGV[1] == 'retry' then
   local t = redis.call('TIME')
   redis.call('HSET', jk, 'state', 'pending', 'attempts', 0, 'recoveries', 0,
              'ready_at', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
-  redis.call('HDEL', jk, 'finished_at', 'worker', 'started_at', 'done', 'total', 'result')
+  redis.call('HDEL', jk, 'finished_at', 'worker', 'started_at', 'done', 'total', 'result',
+             'cancel_requested')
   jq_push(prefix .. 'q:' .. q, jq_prio(f[3]), id, 'LPUSH')
   redis.call('PUBLISH', jk .. ':events', 'pending')
   redis.call('PUBLISH', prefix .. 'q:' .. q .. ':events', id .. ' pending')

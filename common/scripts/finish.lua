@@ -61,7 +61,9 @@ for k = 5, #KEYS do
     redis.call('PUBLISH', jk .. ':events', 'completed')
     if qch then redis.call('PUBLISH', qch, id .. ' completed') end
     out[#out + 1] = 1
-  elseif kind == 'cancelled' then
+  elseif kind == 'cancelled' or
+         (kind == 'failed' and redis.call('HEXISTS', jk, 'cancel_requested') == 1) then
+    -- (a failed attempt of a job whose cancel was asked for ends it: no retry)
     redis.call('ZREM', KEYS[1], id)
     redis.call('HSET', jk, 'state', 'cancelled', 'error', text, 'finished_at', now)
     redis.call('PEXPIRE', jk, ARGV[1])
@@ -81,7 +83,7 @@ for k = 5, #KEYS do
       local run_at = now + tonumber(ARGV[a + 4])
       redis.call('HSET', jk, 'state', 'scheduled', 'error', text, 'errors', encoded,
                  'run_at', run_at)
-      redis.call('HDEL', jk, 'worker')
+      redis.call('HDEL', jk, 'worker', 'done', 'total') -- the next attempt starts at 0
       redis.call('ZADD', KEYS[3], run_at, id)
       count(q, 'retried')
       redis.call('PUBLISH', jk .. ':events', 'scheduled ' .. text)

@@ -3,7 +3,8 @@
 -- ARGV[1] unused (now is Redis' TIME), ARGV[2] a worker is dead when its last beat is older than this (ms),
 --   ARGV[3] key prefix (job, queue, wake and worker keys are built from it, as fetch does),
 --   ARGV[4] most recoveries of one job before it is failed as poison,
---   ARGV[5] most jobs per call, ARGV[6] caller id, ARGV[7] lock ms, ARGV[8] keep failed ms
+--   ARGV[5] most jobs per call, ARGV[6] caller id, ARGV[7] lock ms, ARGV[8] keep failed ms,
+--   ARGV[9] most jobs kept in the dead set (as finish caps it)
 -- A recovered job goes first in line of its own priority (lib/queue.lua).
 -- Returns {recovered, poisoned, dead workers}, or -1 if another reaper holds the lock.
 -- @include queue
@@ -91,5 +92,11 @@ end
 local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, budget)
 for _, id in ipairs(expired) do
   recover(id, 'lease expired')
+end
+if poisoned > 0 and ARGV[9] then
+  local cap = tonumber(ARGV[9])
+  if redis.call('ZCARD', KEYS[3]) > cap then
+    redis.call('ZREMRANGEBYRANK', KEYS[3], 0, -cap - 1)
+  end
 end
 return {recovered, poisoned, #dead}

@@ -2,11 +2,15 @@
 -- (graceful shutdown), if the caller still holds its lease.
 -- KEYS[1] job hash, KEYS[2] lease zset, KEYS[3] queue list, KEYS[4] queue wake list,
 --   KEYS[5] queue stats hash
--- ARGV[1] id, ARGV[2] fencing token, ARGV[3] keep cancelled jobs ms
--- The job goes first in line of its own priority (lib/queue.lua).
--- Returns 1, or 0 for a stale lease.
+-- ARGV[1] id, ARGV[2] fencing token, ARGV[3] keep cancelled jobs ms, ARGV[4] key prefix
+--   (per type counts and batch keys are built from it)
+-- The job goes first in line of its own priority (lib/queue.lua). A job whose cancel was
+-- asked for ends cancelled instead (counted in its batch, lib/batch.lua).
+-- Returns 1 requeued, 2 cancelled, or 0 for a stale lease.
 -- @include queue
-local cur = redis.call('HMGET', KEYS[1], 'token', 'state', 'cancel_requested', 'priority')
+-- @include batch
+local cur = redis.call('HMGET', KEYS[1], 'token', 'state', 'cancel_requested', 'priority',
+                       'type', 'batch', 'queue')
 if cur[1] ~= ARGV[2] or cur[2] ~= 'running' then
   return 0
 end
@@ -15,13 +19,20 @@ redis.call('HINCRBY', KEYS[5], 'running', -1)
 if cur[3] then
   -- its cancellation was asked for: it ends here instead of going back to the queue
   local t = redis.call('TIME')
-  redis.call('HSET', KEYS[1], 'state', 'cancelled',
-             'finished_at', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('HSET', KEYS[1], 'state', 'cancelled', 'finished_at', now)
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('HINCRBY', KEYS[5], 'cancelled', 1)
+  if ARGV[4] then
+    redis.call('HINCRBY', ARGV[4] .. 'type-stats:' .. (cur[7] or 'default'),
+               (cur[5] or '') .. '|cancelled', 1)
+    if cur[6] then
+      batch_count(ARGV[4], cur[6], 'cancelled', 1, now)
+    end
+  end
   redis.call('PUBLISH', KEYS[1] .. ':events', 'cancelled')
   redis.call('PUBLISH', KEYS[3] .. ':events', ARGV[1] .. ' cancelled')
-  return 1
+  return 2
 end
 local t = redis.call('TIME')
 redis.call('HINCRBY', KEYS[1], 'attempts', -1)

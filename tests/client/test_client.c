@@ -493,6 +493,29 @@ static void test_idempotency(void)
 	jq_client_free(c);
 }
 
+/* unique_key: a second job with the key of a live one is a conflict naming the holder */
+static void test_unique(void)
+{
+	flush();
+	struct jq_client *c = connect_ok();
+	int64_t a = 0, b = 0;
+	char err[256] = "";
+	const char *job = "{\"type\": \"noop\", \"queue\": \"uq\", \"unique_key\": \"u-1\"}";
+	CHECK_INT_EQ(jq_client_enqueue_json(c, job, &a, err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_client_enqueue_json(c, job, &b, err, sizeof(err)), JQ_CLIENT_ECONFLICT);
+	char holder[64];
+	snprintf(holder, sizeof(holder), "held by live job %lld", (long long)a);
+	CHECK_CONTAINS(err, holder);
+	CHECK_INT_EQ(cmd_int("LLEN jobq:q:uq"), 1);
+	/* the connection is still good: another key is stored */
+	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\", \"queue\": \"uq\", "
+					       "\"unique_key\": \"u-2\"}",
+					    &b, err, sizeof(err)),
+		     0);
+	CHECK_INT_EQ(cmd_int("LLEN jobq:q:uq"), 2);
+	jq_client_free(c);
+}
+
 static void test_read(void)
 {
 	flush();
@@ -865,6 +888,7 @@ int main(int argc, char **argv)
 	    {"traceparent", test_traceparent},
 	    {"bad_input", test_bad_input},
 	    {"idempotency", test_idempotency},
+	    {"unique", test_unique},
 	    {"read", test_read},
 	    {"cancel", test_cancel},
 	    {"noscript", test_noscript},

@@ -82,6 +82,27 @@ class EventsTest(E2ETestCase):
             self.assertEqual(dones, sorted(dones), "stream %d went backwards" % k)
             self.assertEqual(len(dones), len(set(dones)), "stream %d repeated a step" % k)
 
+    def test_a_failure_text_that_is_not_utf8_still_ends_the_stream(self):
+        """An error may be any bytes (a program's stderr) or cut inside a character:
+        the terminal event still comes, with the bad bytes replaced."""
+        jid = self.env.http("POST", "/jobs", {"type": "noop", "queue": "nobody"}).json()["id"]
+        got = {}
+        t = threading.Thread(target=lambda: got.update(events=self.stream(jid, timeout=15)))
+        t.start()
+        harness.wait_until(lambda: self.env.redis.execute(
+            "PUBSUB", "NUMSUB", "jobq:job:%d:events" % jid)[1] == 1, 10,
+            "the broker to subscribe", env=self.env)
+        bad = "failed ".encode() + "é".encode() * 300 + b"\xff\xfe"
+        self.env.redis.execute("HSET", "jobq:job:%d" % jid, "state", "failed", "error",
+                               bad[len("failed "):])
+        self.env.redis.execute("PUBLISH", "jobq:job:%d:events" % jid, bad)
+        t.join(20)
+        events = got.get("events")
+        self.assertTrue(events, "no events")
+        self.assertEqual(events[-1][0], "failed", events[-2:])
+        self.assertTrue(events[-1][1]["status"].startswith("failed: éé"), events[-1])
+        self.assertIn("\ufffd", events[-1][1]["status"])
+
     def test_finished_job_gives_one_event(self):
         jid = self.env.http("POST", "/jobs", {"type": "noop"}).json()["id"]
         self.env.wait_job(jid, timeout=15)

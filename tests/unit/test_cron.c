@@ -62,6 +62,10 @@ static void test_parse_masks(void)
 	CHECK_INT_EQ(c.dow, 1);
 	CHECK_INT_EQ(jq_cron_parse(&c, "0 0 * * FRI-7", err, sizeof(err)), 0);
 	CHECK_INT_EQ(c.dow, (1 << 5) | (1 << 6) | 1);
+	CHECK_INT_EQ(jq_cron_parse(&c, "0 0 * * 7/2", err, sizeof(err)), 0); /* not empty */
+	CHECK_INT_EQ(c.dow, 1);
+	CHECK_INT_EQ(jq_cron_parse(&c, "0 0 * * 5/1", err, sizeof(err)), 0);
+	CHECK_INT_EQ(c.dow, (1 << 5) | (1 << 6));
 	CHECK_INT_EQ(jq_cron_parse(&c, "0 0 * * sun,Sat", err, sizeof(err)), 0);
 	CHECK_INT_EQ(c.dow, (1 << 6) | 1);
 	CHECK(!c.dow_star && c.dom_star);

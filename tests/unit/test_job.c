@@ -607,6 +607,7 @@ static void test_idempotency_key(void)
 	} cases[] = {
 	    {"order-1", 1}, {"a", 1}, {"~!@#$%^&*()", 1}, {"", 0}, {"has space", 0},
 	    {"tab\there", 0}, {"nl\n", 0}, {"del\x7f", 0}, {"caf\xc3\xa9", 0},
+	    {"cron:nightly:1764115200", 0}, {"Cron:x", 1}, {"xcron:", 1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("'%s'", cases[i].key);

@@ -55,7 +55,8 @@ enum {
 	 * exactly one job. */
 	JQ_CLIENT_EREDIS = -2,
 	JQ_CLIENT_ENOTFOUND = -3, /* no job with that id (never stored, or expired) */
-	JQ_CLIENT_ECONFLICT = -4, /* cancel of a job that has already finished */
+	JQ_CLIENT_ECONFLICT = -4, /* cancel of a job that has already finished; a unique_key
+				     held by a live job (nothing stored; err names the holder) */
 	JQ_CLIENT_ENOMEM = -5,    /* out of memory */
 };
 

@@ -32,12 +32,16 @@ local function batch_count(prefix, batch, what, delta, now)
     local jk = prefix .. 'job:' .. id
     redis.call('RENAME', ck, jk)
     redis.call('HSET', jk, 'state', 'pending', 'created_at', now)
-    local cf = redis.call('HMGET', jk, 'queue', 'priority')
+    local cf = redis.call('HMGET', jk, 'queue', 'priority', 'type', 'unique_key')
     local q = cf[1] or 'default' -- not stored at its default
     redis.call('SADD', prefix .. 'queues', q)
     jq_push(prefix .. 'q:' .. q, jq_prio(cf[2]), id, 'LPUSH') -- lib/queue.lua
     redis.call('HINCRBY', prefix .. 'queue-stats:' .. q, 'enqueued', 1)
     redis.call('HINCRBY', prefix .. 'stats', 'enqueued', 1)
+    redis.call('HINCRBY', prefix .. 'type-stats:' .. q, (cf[3] or '') .. '|enqueued', 1)
+    if cf[4] then -- it takes its unique key over, as enqueue does
+      redis.call('SET', prefix .. 'unique:' .. cf[4], id)
+    end
     local wake = prefix .. 'wake:' .. q
     if redis.call('LLEN', wake) == 0 then
       redis.call('LPUSH', wake, 1)
