@@ -18,16 +18,9 @@
 #define CONTENT_MAX (64 * 1024)
 #define NOTIFICATION_MESSAGE "Notification sent in the background"
 
-/* A request waiting on one Redis reply. */
-struct pending {
-	struct jq_broker *b;
-	struct evhttp_request *req;
-	int64_t id;
-};
-
-static struct pending *pending_new(struct jq_broker *b, struct evhttp_request *req, int64_t id)
+struct jq_pending *jq_pending_new(struct jq_broker *b, struct evhttp_request *req, int64_t id)
 {
-	struct pending *p = malloc(sizeof(*p));
+	struct jq_pending *p = malloc(sizeof(*p));
 	if (!p) {
 		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
 		return NULL;
@@ -39,7 +32,7 @@ static struct pending *pending_new(struct jq_broker *b, struct evhttp_request *r
 	return p;
 }
 
-static void pending_free(struct pending *p)
+void jq_pending_free(struct jq_pending *p)
 {
 	p->b->in_flight--;
 	free(p);
@@ -68,14 +61,14 @@ static void read_job(struct jq_broker *b, struct evhttp_request *req, const char
 		jq_reply_unavailable(req);
 		return;
 	}
-	struct pending *p = pending_new(b, req, id);
+	struct jq_pending *p = jq_pending_new(b, req, id);
 	if (!p)
 		return;
 	char key[JQ_KEY_MAX];
 	jq_keys_job(&b->keys, id, key);
 	if (redisAsyncCommand(ac, cb, p, fmt, key) != REDIS_OK) {
 		jq_reply_unavailable(req);
-		pending_free(p);
+		jq_pending_free(p);
 	}
 }
 
@@ -141,10 +134,10 @@ void jq_api_start_task(struct jq_broker *b, struct evhttp_request *req, const ch
 static void on_task_status(redisAsyncContext *ac, void *reply, void *priv)
 {
 	redisReply *r = reply;
-	struct pending *p = priv;
+	struct jq_pending *p = priv;
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
 		jq_reply_unavailable(p->req);
-		pending_free(p);
+		jq_pending_free(p);
 		return;
 	}
 	char status[600];
@@ -158,7 +151,7 @@ static void on_task_status(redisAsyncContext *ac, void *reply, void *priv)
 	}
 	jq_reply_json(p->req, 200, json_pack("{s:I,s:s}", "task_id", (json_int_t)p->id, "status",
 					      status));
-	pending_free(p);
+	jq_pending_free(p);
 }
 
 void jq_api_task_status(struct jq_broker *b, struct evhttp_request *req, const char *arg)
@@ -410,14 +403,14 @@ struct jq_job_spec *jq_specs_from_json(struct evhttp_request *req, const json_t 
 static void on_get_job(redisAsyncContext *ac, void *reply, void *priv)
 {
 	redisReply *r = reply;
-	struct pending *p = priv;
+	struct jq_pending *p = priv;
 	if (!r || r->type != REDIS_REPLY_ARRAY)
 		jq_reply_unavailable(p->req);
 	else if (r->elements == 0)
 		jq_reply_error(p->req, 404, "not_found", "job %" PRId64 " not found", p->id);
 	else
 		jq_reply_json(p->req, 200, jq_job_json(p->id, r));
-	pending_free(p);
+	jq_pending_free(p);
 }
 
 void jq_api_get_job(struct jq_broker *b, struct evhttp_request *req, const char *arg)
@@ -430,12 +423,12 @@ void jq_api_get_job(struct jq_broker *b, struct evhttp_request *req, const char 
 static void on_ping(redisAsyncContext *ac, void *reply, void *priv)
 {
 	redisReply *r = reply;
-	struct pending *p = priv;
+	struct jq_pending *p = priv;
 	if (r && r->type == REDIS_REPLY_STATUS)
 		jq_reply_json(p->req, 200, json_pack("{s:s,s:s}", "status", "ok", "redis", "ok"));
 	else
 		jq_reply_unavailable(p->req);
-	pending_free(p);
+	jq_pending_free(p);
 }
 
 void jq_api_healthz(struct jq_broker *b, struct evhttp_request *req, const char *arg)
@@ -445,9 +438,9 @@ void jq_api_healthz(struct jq_broker *b, struct evhttp_request *req, const char 
 		jq_reply_unavailable(req);
 		return;
 	}
-	struct pending *p = pending_new(b, req, 0);
+	struct jq_pending *p = jq_pending_new(b, req, 0);
 	if (p && redisAsyncCommand(ac, on_ping, p, "PING") != REDIS_OK) {
 		jq_reply_unavailable(req);
-		pending_free(p);
+		jq_pending_free(p);
 	}
 }

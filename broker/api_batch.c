@@ -90,12 +90,6 @@ out:
 
 /* ---- GET /batches/{id} ---- */
 
-struct batch_read {
-	struct jq_broker *b;
-	struct evhttp_request *req;
-	int64_t id;
-};
-
 static json_t *count_of(const redisReply *r)
 {
 	int64_t v = 0;
@@ -109,7 +103,7 @@ static json_t *count_of(const redisReply *r)
 static void on_batch(redisAsyncContext *ac, void *reply, void *priv)
 {
 	(void)ac;
-	struct batch_read *br = priv;
+	struct jq_pending *br = priv;
 	redisReply *r = reply;
 	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
 		jq_reply_unavailable(br->req);
@@ -144,8 +138,7 @@ static void on_batch(redisAsyncContext *ac, void *reply, void *priv)
 		}
 		jq_reply_json(br->req, 200, o);
 	}
-	br->b->in_flight--;
-	free(br);
+	jq_pending_free(br);
 }
 
 void jq_api_get_batch(struct jq_broker *b, struct evhttp_request *req, const char *arg)
@@ -156,23 +149,16 @@ void jq_api_get_batch(struct jq_broker *b, struct evhttp_request *req, const cha
 			       "batch id '%.64s' is not a positive integer", arg);
 		return;
 	}
-	struct batch_read *br = malloc(sizeof(*br));
-	if (!br) {
-		jq_reply_unavailable(req);
+	struct jq_pending *br = jq_pending_new(b, req, id);
+	if (!br)
 		return;
-	}
-	br->b = b;
-	br->req = req;
-	br->id = id;
 	char key[JQ_KEY_MAX], prefix[JQ_KEY_MAX], idtxt[24];
 	jq_keys_batch(&b->keys, id, key);
 	jq_keys_job_prefix(&b->keys, prefix);
 	snprintf(idtxt, sizeof(idtxt), "%" PRId64, id);
 	const char *argv[] = {key, prefix, idtxt};
-	b->in_flight++;
 	if (jq_redis_eval(b->redis, JQ_SCRIPT_BATCH_STATUS, on_batch, br, 1, 2, argv, NULL) != 0) {
-		b->in_flight--;
-		free(br);
+		jq_pending_free(br);
 		jq_reply_unavailable(req);
 	}
 }

@@ -12,50 +12,31 @@
 #define DEAD_LIST_DEFAULT 100
 #define DEAD_LIST_MAX 1000
 
-struct dead_req {
-	struct jq_broker *b;
-	struct evhttp_request *req;
-	int64_t id;
-};
-
-/* Runs dead.lua with the given action arguments; cb gets a struct dead_req. */
+/* Runs dead.lua with the given action arguments; cb gets a struct jq_pending. */
 static void dead_call(struct jq_broker *b, struct evhttp_request *req, int64_t id,
 		      redisCallbackFn *cb, int nargs, const char **args)
 {
-	struct dead_req *d = malloc(sizeof(*d));
-	if (!d) {
-		jq_reply_unavailable(req);
+	struct jq_pending *d = jq_pending_new(b, req, id);
+	if (!d)
 		return;
-	}
-	d->b = b;
-	d->req = req;
-	d->id = id;
 	char kdead[JQ_KEY_MAX];
 	jq_keys_dead(&b->keys, kdead);
 	const char *argv[8] = {kdead};
 	for (int i = 0; i < nargs && i < 6; i++)
 		argv[1 + i] = args[i];
-	b->in_flight++;
 	if (jq_redis_eval(b->redis, JQ_SCRIPT_DEAD, cb, d, 1, nargs, argv, NULL) != 0) {
-		b->in_flight--;
-		free(d);
+		jq_pending_free(d);
 		jq_reply_unavailable(req);
 	}
 }
 
-static void dead_done(struct dead_req *d)
-{
-	d->b->in_flight--;
-	free(d);
-}
-
 static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 {
-	struct dead_req *d = priv;
+	struct jq_pending *d = priv;
 	redisReply *r = reply;
 	if (!r || r->type != REDIS_REPLY_ARRAY) {
 		jq_reply_unavailable(d->req);
-		dead_done(d);
+		jq_pending_free(d);
 		return;
 	}
 	json_t *jobs = json_array();
@@ -72,7 +53,7 @@ static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 				    r->element[i + 5]->str, r->element[i + 5]->len));
 	}
 	jq_reply_json(d->req, 200, json_pack("{s:o}", "jobs", jobs));
-	dead_done(d);
+	jq_pending_free(d);
 }
 
 void jq_api_dead_list(struct jq_broker *b, struct evhttp_request *req, const char *arg)
@@ -102,7 +83,7 @@ void jq_api_dead_list(struct jq_broker *b, struct evhttp_request *req, const cha
 
 static void on_retry(redisAsyncContext *ac, void *reply, void *priv)
 {
-	struct dead_req *d = priv;
+	struct jq_pending *d = priv;
 	redisReply *r = reply;
 	if (!r || r->type != REDIS_REPLY_INTEGER)
 		jq_reply_unavailable(d->req);
@@ -114,7 +95,7 @@ static void on_retry(redisAsyncContext *ac, void *reply, void *priv)
 			       d->id);
 	else
 		jq_reply_error(d->req, 410, "gone", "job %" PRId64 " has expired", d->id);
-	dead_done(d);
+	jq_pending_free(d);
 }
 
 /* POST /dead/{id}/retry: the route passes "{id}/retry". */
@@ -135,13 +116,13 @@ void jq_api_dead_retry(struct jq_broker *b, struct evhttp_request *req, const ch
 
 static void on_purge(redisAsyncContext *ac, void *reply, void *priv)
 {
-	struct dead_req *d = priv;
+	struct jq_pending *d = priv;
 	redisReply *r = reply;
 	if (!r || r->type != REDIS_REPLY_INTEGER)
 		jq_reply_unavailable(d->req);
 	else
 		jq_reply_json(d->req, 200, json_pack("{s:I}", "purged", (json_int_t)r->integer));
-	dead_done(d);
+	jq_pending_free(d);
 }
 
 void jq_api_dead_purge(struct jq_broker *b, struct evhttp_request *req, const char *arg)

@@ -95,6 +95,16 @@ void jq_reply_unavailable(struct evhttp_request *req);
 /* Replies {"error": {"code", "message"}}. */
 void jq_reply_error(struct evhttp_request *req, int status, const char *code, const char *fmt,
 		    ...) __attribute__((format(printf, 4, 5)));
+/* A request waiting on one Redis reply: what its callback needs. _new counts it in
+ * b->in_flight (or answers 503 itself and gives NULL); _free uncounts and frees it. */
+struct jq_pending {
+	struct jq_broker *b;
+	struct evhttp_request *req;
+	int64_t id;
+};
+struct jq_pending *jq_pending_new(struct jq_broker *b, struct evhttp_request *req, int64_t id);
+void jq_pending_free(struct jq_pending *p);
+
 /* The body as JSON, or an error reply (400 or 415) and NULL. */
 json_t *jq_request_json(struct evhttp_request *req);
 /* Jobs from a JSON array of 1 to JQ_BULK_MAX job objects (what names it in errors): a
