@@ -41,9 +41,8 @@ struct client {
 	int started; /* SSE: the 200 and its headers are sent; watcher: told it is subscribed */
 	int reading; /* waiting for the job's current state */
 	int stale;   /* an event came while reading: the state read may predate it */
-	int progressed; /* the last event sent was a job's progress, last_done of last_total */
+	char last_state[16]; /* a job's event last sent: state, done of total */
 	int64_t last_done, last_total;
-	char last_state[16]; /* the state last sent */
 	struct client *next;
 };
 
@@ -154,22 +153,20 @@ json_t *jq_events_data(int64_t id, const char *state, int64_t done, int64_t tota
 static int client_send(struct client *c, int64_t id, const char *state, int64_t done,
 		       int64_t total, const char *error)
 {
-	if (c->topic->kind == JQ_EVENTS_JOB && !strcmp(state, c->last_state) &&
-	    done == c->last_done && total == c->last_total)
-		return 0; /* the same state again: the state read and a message both had it */
-	if (c->topic->kind == JQ_EVENTS_JOB)
-		snprintf(c->last_state, sizeof(c->last_state), "%s", state);
-	if (c->topic->kind == JQ_EVENTS_JOB && !strcmp(state, "running")) {
-		/* The state read and the pub/sub connection race: a progress step can come
-		 * twice, or late. Within one attempt progress only grows (a retry passes
-		 * through another state first), so an older or repeated step is dropped. */
-		if (c->progressed && (total == 0 || (total == c->last_total && done <= c->last_done)))
+	if (c->topic->kind == JQ_EVENTS_JOB) {
+		/* The state read and the pub/sub connection race: an event can come twice, or
+		 * a progress step late. Within one attempt progress only grows (a retry passes
+		 * through another state first), so a repeat or an older step is dropped. */
+		int same = !strcmp(state, c->last_state) && done == c->last_done &&
+			   total == c->last_total;
+		int progressed = !strcmp(c->last_state, "running") && c->last_total > 0;
+		int older = !strcmp(state, "running") && progressed &&
+			    (total == 0 || (total == c->last_total && done <= c->last_done));
+		if (same || older)
 			return 0;
-		c->progressed = total > 0;
+		snprintf(c->last_state, sizeof(c->last_state), "%s", state);
 		c->last_done = done;
 		c->last_total = total;
-	} else if (c->topic->kind == JQ_EVENTS_JOB) {
-		c->progressed = 0;
 	}
 	if (c->watcher) {
 		if (c->cb) {
