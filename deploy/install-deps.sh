@@ -9,7 +9,7 @@ PACKAGES=(
   libwslay-dev
   redis-server redis-tools supervisor python3-aiosmtpd python3-prometheus-client
   python3-websockets curl
-  clang groff-base
+  clang groff-base man-db  # man_check.sh (groff), install_check.sh (man -l)
   chromium chromium-driver python3-selenium  # the dashboard test (tests/e2e/test_dashboard.py)
 )
 
