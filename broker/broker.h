@@ -61,6 +61,8 @@ struct jq_broker {
 	int refilling;
 	uint64_t id_epoch; /* bumped on every reset, so late refills are ignored */
 	struct enqueue_ctx *waiting_head, *waiting_tail; /* waiting for ids, in order */
+	struct enqueue_group *group;	/* single-job requests stored together at the end of the turn */
+	struct event *group_ev; /* runs that store */
 };
 
 /* Binds the listener and starts connecting to Redis. -1 with err on failure
@@ -143,6 +145,8 @@ void jq_broker_enqueue_batch(struct jq_broker *b, struct evhttp_request *req,
 int jq_idempotency_key(struct evhttp_request *req, const char **key);
 /* Drops reserved ids (Redis reconnected) and fails requests waiting for ids. */
 void jq_ids_reset(struct jq_broker *b);
+/* Answers the requests of a group not yet sent and frees the group's event. */
+void jq_enqueue_release(struct jq_broker *b);
 
 /* Route handlers: path_arg is what follows a "/prefix/" route (an id), else NULL. */
 typedef void jq_route_fn(struct jq_broker *b, struct evhttp_request *req, const char *path_arg);

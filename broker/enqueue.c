@@ -1,4 +1,6 @@
-/* enqueue.c: the enqueue path: ids from reserved blocks, then one script call per request. */
+/* enqueue.c: the enqueue path: ids from reserved blocks, then one script call per request,
+ * or per group of single-job requests that arrived in the same turn of the loop. */
+#include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -141,6 +143,128 @@ static void store(struct enqueue_ctx *c)
 		fail(c, "redis is unavailable");
 }
 
+/* ---- group commit ----
+ * POST /jobs and /start-task each store one job. Under load many arrive in one turn of
+ * the loop; storing them in one script call costs Redis one call's overhead (TIME, the
+ * counters, the wake-up list, the channel check) instead of one per job, and the broker
+ * one command to format and one reply to read. The group is sent at the end of the turn
+ * (an event made active now runs after the callbacks already queued), or at GROUP_MAX.
+ * Only requests the script cannot refuse one by one are grouped: no Idempotency-Key, no
+ * unique_key, not a batch. The call stores all of them or none (atomic), and every
+ * request still gets its own answer. */
+#define GROUP_MAX 128
+
+static int groupable(const struct enqueue_ctx *c)
+{
+	return c->n == 1 && !c->batch && !c->idem[0] && !c->specs[0].unique_key[0];
+}
+
+struct enqueue_group {
+	size_t n;
+	struct enqueue_ctx *member[GROUP_MAX];
+};
+
+static void on_group_stored(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct enqueue_group *g = priv;
+	redisReply *r = reply;
+	int ok = r && r->type == REDIS_REPLY_INTEGER && (size_t)r->integer == g->n;
+	if (!ok && r && r->type == REDIS_REPLY_ERROR)
+		jq_error("enqueue of a group of %zu jobs failed: %s", g->n, r->str);
+	for (size_t i = 0; i < g->n; i++) {
+		struct enqueue_ctx *c = g->member[i];
+		if (ok) {
+			c->reply(c->req, c->first_id, 1, c->specs, NULL);
+			ctx_free(c);
+		} else {
+			fail(c, "redis is unavailable");
+		}
+	}
+	free(g);
+}
+
+/* Sends the group waiting in b (one member: the plain single call). */
+static void flush_group(struct jq_broker *b)
+{
+	struct enqueue_group *g = b->group;
+	if (!g)
+		return;
+	b->group = NULL;
+	if (g->n == 1) {
+		store(g->member[0]);
+		free(g);
+		return;
+	}
+	const struct jq_job_spec *specs[GROUP_MAX];
+	int64_t ids[GROUP_MAX];
+	for (size_t i = 0; i < g->n; i++) {
+		specs[i] = &g->member[i]->specs[0];
+		ids[i] = g->member[i]->first_id;
+	}
+	struct jq_enqueue_args a;
+	int rc = jq_enqueue_args_build_group(&a, &b->keys, specs, ids, g->n);
+	if (rc == 0) {
+		rc = jq_redis_eval(b->redis, JQ_SCRIPT_ENQUEUE, on_group_stored, g, a.nkeys, a.nargs,
+				   a.argv, a.lens);
+		jq_enqueue_args_release(&a);
+		if (rc == 0)
+			return;
+	}
+	for (size_t i = 0; i < g->n; i++)
+		fail(g->member[i], rc == 0 ? "out of memory" : "redis is unavailable");
+	free(g);
+}
+
+static void group_cb(evutil_socket_t fd, short what, void *arg)
+{
+	flush_group(arg);
+}
+
+/* Stores c now, or adds it to the group sent at the end of this turn. */
+static void dispatch(struct enqueue_ctx *c)
+{
+	struct jq_broker *b = c->b;
+	if (!groupable(c)) {
+		flush_group(b); /* keeps ids in arrival order on the queue */
+		store(c);
+		return;
+	}
+	if (!b->group_ev)
+		b->group_ev = event_new(b->base, -1, 0, group_cb, b);
+	if (!b->group) {
+		b->group = b->group_ev ? malloc(sizeof(*b->group)) : NULL;
+		if (!b->group) {
+			store(c);
+			return;
+		}
+		b->group->n = 0;
+		event_active(b->group_ev, EV_TIMEOUT, 1);
+	}
+	b->group->member[b->group->n++] = c;
+	if (b->group->n == GROUP_MAX)
+		flush_group(b);
+}
+
+/* Fails the requests of a group not yet sent (Redis went away, the ids are void). */
+static void fail_group(struct jq_broker *b, const char *why)
+{
+	struct enqueue_group *g = b->group;
+	if (!g)
+		return;
+	b->group = NULL;
+	for (size_t i = 0; i < g->n; i++)
+		fail(g->member[i], why);
+	free(g);
+}
+
+void jq_enqueue_release(struct jq_broker *b)
+{
+	fail_group(b, "the broker is stopping");
+	if (b->group_ev)
+		event_free(b->group_ev);
+	b->group_ev = NULL;
+}
+
 /* ---- reserved ids ---- */
 
 static void refill(struct jq_broker *b, int64_t want);
@@ -167,7 +291,7 @@ static void serve_waiting(struct jq_broker *b)
 			b->waiting_tail = NULL;
 		c->first_id = b->id_next;
 		b->id_next += need;
-		store(c);
+		dispatch(c);
 	}
 	/* keep a spare block ready so the next requests need no extra round trip */
 	if (b->id_end - b->id_next < JQ_ID_BLOCK / 4 && b->spare_end == b->spare_next)
@@ -246,6 +370,7 @@ void jq_ids_reset(struct jq_broker *b)
 	b->id_epoch++;
 	b->id_next = b->id_end = b->spare_next = b->spare_end = 0;
 	b->refilling = 0;
+	fail_group(b, "redis reconnected");
 	fail_waiting(b, "redis reconnected");
 }
 

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define FIELDS_MAX 16 /* name, value pairs one job stores besides state and created_at */
 
 /* argv[] is filled through this cursor; numbers are printed into one text buffer */
@@ -37,7 +39,7 @@ static void put_key(struct cursor *c, size_t len)
 static const char *put_i64(struct cursor *c, int64_t v)
 {
 	char *s = c->t;
-	size_t len = (size_t)sprintf(s, "%" PRId64, v);
+	size_t len = jq_fmt_i64(s, v);
 	c->t += len + 1;
 	put(c, s, len);
 	return s;
@@ -102,15 +104,33 @@ static void put_fields(struct cursor *c, const struct jq_job_spec *s, int64_t ba
 static void set_count(struct cursor *c, int at)
 {
 	char *cnt = c->t;
-	size_t len = (size_t)sprintf(cnt, "%d", c->n - at - 1);
+	size_t len = jq_fmt_i64(cnt, c->n - at - 1);
 	c->t += len + 1;
 	c->a->argv[at] = cnt;
 	c->a->lens[at] = len;
 }
 
-static int build(struct jq_enqueue_args *a, const struct jq_keys *k,
-		 const struct jq_job_spec *specs, size_t n, int64_t first_id, const char *idem,
-		 int64_t window_ms, const struct jq_enqueue_batch *b)
+/* The jobs of one call: contiguous specs with ids first_id.., or (a group of single
+ * requests) one pointer and one id per job. */
+struct jobs {
+	const struct jq_job_spec *specs;
+	const struct jq_job_spec *const *ptrs;
+	const int64_t *ids;
+	int64_t first_id;
+};
+
+static const struct jq_job_spec *spec_at(const struct jobs *j, size_t i)
+{
+	return j->ptrs ? j->ptrs[i] : &j->specs[i];
+}
+
+static int64_t id_at(const struct jobs *j, size_t i)
+{
+	return j->ids ? j->ids[i] : j->first_id + (int64_t)i;
+}
+
+static int build(struct jq_enqueue_args *a, const struct jq_keys *k, const struct jobs *jobs,
+		 size_t n, const char *idem, int64_t window_ms, const struct jq_enqueue_batch *b)
 {
 	memset(a, 0, sizeof(*a));
 	if (!idem)
@@ -136,10 +156,11 @@ static int build(struct jq_enqueue_args *a, const struct jq_keys *k,
 	put_key(&c, jq_keys_wake_scheduled(k, c.t));
 	put_key(&c, jq_keys_idempotency(k, idem, c.t)); /* not touched without a key */
 	for (size_t i = 0; i < n; i++) {
-		put_key(&c, jq_keys_job(k, first_id + (int64_t)i, c.t));
-		put_key(&c, jq_keys_queue(k, specs[i].queue, c.t));
-		put_key(&c, jq_keys_wake(k, specs[i].queue, c.t));
-		put_key(&c, jq_keys_queue_stats(k, specs[i].queue, c.t));
+		const char *q = spec_at(jobs, i)->queue;
+		put_key(&c, jq_keys_job(k, id_at(jobs, i), c.t));
+		put_key(&c, jq_keys_queue(k, q, c.t));
+		put_key(&c, jq_keys_wake(k, q, c.t));
+		put_key(&c, jq_keys_queue_stats(k, q, c.t));
 	}
 	a->nkeys = c.n;
 	put_i64(&c, idem[0] ? window_ms : 0);
@@ -159,8 +180,8 @@ static int build(struct jq_enqueue_args *a, const struct jq_keys *k,
 		set_count(&c, section_at);
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct jq_job_spec *s = &specs[i];
-		put_i64(&c, first_id + (int64_t)i);
+		const struct jq_job_spec *s = spec_at(jobs, i);
+		put_i64(&c, id_at(jobs, i));
 		put_str(&c, s->queue);
 		put_i64(&c, s->delay_ms);
 		put_i64(&c, s->run_at_ms);
@@ -178,14 +199,24 @@ int jq_enqueue_args_build(struct jq_enqueue_args *a, const struct jq_keys *k,
 			  const struct jq_job_spec *specs, size_t n, int64_t first_id,
 			  const char *idem, int64_t window_ms)
 {
-	return build(a, k, specs, n, first_id, idem, window_ms, NULL);
+	struct jobs j = {specs, NULL, NULL, first_id};
+	return build(a, k, &j, n, idem, window_ms, NULL);
+}
+
+int jq_enqueue_args_build_group(struct jq_enqueue_args *a, const struct jq_keys *k,
+				const struct jq_job_spec *const *specs, const int64_t *ids,
+				size_t n)
+{
+	struct jobs j = {NULL, specs, ids, 0};
+	return build(a, k, &j, n, NULL, 0, NULL);
 }
 
 int jq_enqueue_args_build_batch(struct jq_enqueue_args *a, const struct jq_keys *k,
 				const struct jq_job_spec *specs, size_t n,
 				const struct jq_enqueue_batch *b)
 {
-	return build(a, k, specs, n, b->id + 1, NULL, 0, b);
+	struct jobs j = {specs, NULL, NULL, b->id + 1};
+	return build(a, k, &j, n, NULL, 0, b);
 }
 
 void jq_enqueue_args_release(struct jq_enqueue_args *a)

@@ -28,6 +28,11 @@ struct jq_enqueue_args {
 int jq_enqueue_args_build(struct jq_enqueue_args *a, const struct jq_keys *k,
 			  const struct jq_job_spec *specs, size_t n, int64_t first_id,
 			  const char *idem, int64_t window_ms);
+/* The same for n unrelated jobs stored in one call (single-job requests the broker
+ * groups): specs[i] under ids[i], no Idempotency-Key. The call stores all or none. */
+int jq_enqueue_args_build_group(struct jq_enqueue_args *a, const struct jq_keys *k,
+				const struct jq_job_spec *const *specs, const int64_t *ids,
+				size_t n);
 /* A batch (POST /batches): its jobs get ids id+1 .. id+n and a 'batch' field; the
  * batch hash counts their end states and fires the callback job once at the end. */
 struct jq_enqueue_batch {

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util.h"
+
 int jq_keys_init(struct jq_keys *k, const char *prefix)
 {
 	size_t n = strlen(prefix);
@@ -37,17 +39,8 @@ static size_t fmt(char *buf, const char *prefix, const char *what, const char *t
 size_t jq_keys_job(const struct jq_keys *k, int64_t id, char *buf)
 {
 	char digits[24];
-	char *p = digits + sizeof(digits);
-	/* ids are positive; a negative one still gets its own, distinct name */
-	uint64_t v = id < 0 ? (uint64_t)0 - (uint64_t)id : (uint64_t)id;
-	*--p = '\0';
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	if (id < 0)
-		*--p = '-';
-	return fmt(buf, k->prefix, "job:", p);
+	jq_fmt_i64(digits, id);
+	return fmt(buf, k->prefix, "job:", digits);
 }
 
 size_t jq_keys_queue(const struct jq_keys *k, const char *q, char *buf)

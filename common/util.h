@@ -16,6 +16,10 @@ int jq_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 /* The same for a buffer that is not NUL-terminated. */
 int jq_parse_i64n(const char *s, size_t len, int64_t min, int64_t max, int64_t *out);
 
+/* Writes v in base 10 and a NUL at buf (at least 21 bytes); returns the length. No printf:
+ * ids and counts are formatted several times per job on the hot paths. */
+size_t jq_fmt_i64(char *buf, int64_t v);
+
 /* 1 if the len bytes at s are well-formed UTF-8 (no overlongs, no surrogates). */
 int jq_utf8_valid(const char *s, size_t len);
 /* A malloc'd, NUL-terminated copy of the len bytes at s in which every byte

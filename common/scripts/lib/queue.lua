@@ -35,6 +35,15 @@ local function jq_push(qkey, prio, id, cmd)
   return redis.call(cmd, jq_level_key(qkey, prio), id)
 end
 
+-- Puts ids[i..j] at the end of the line of its level of queue qkey, in order: one LPUSH.
+local function jq_push_many(qkey, prio, ids, i, j)
+  if prio == 0 then
+    return redis.call('LPUSH', qkey, unpack(ids, i, j))
+  end
+  redis.call('ZADD', jq_levels_key(qkey), prio, prio)
+  return redis.call('LPUSH', jq_level_key(qkey, prio), unpack(ids, i, j))
+end
+
 -- Takes id out of its level (a cancelled pending job); the level leaves the index when empty.
 local function jq_remove(qkey, prio, id)
   if prio == 0 then
