@@ -210,6 +210,34 @@ static void test_utf8_sanitize(void)
 	}
 }
 
-UNIT_MAIN({"parse_i64", test_parse_i64}, {"parse_i64n", test_parse_i64n},
+static void test_fmt_i64(void)
+{
+	static const struct {
+		int64_t v;
+		const char *want;
+	} cases[] = {
+		{0, "0"},
+		{7, "7"},
+		{-7, "-7"},
+		{10, "10"},
+		{1764123456789, "1764123456789"},
+		{INT64_MAX, "9223372036854775807"},
+		{INT64_MIN, "-9223372036854775808"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[24];
+		memset(buf, 'x', sizeof(buf));
+		UNIT_CASE("%s", cases[i].want);
+		size_t len = jq_fmt_i64(buf, cases[i].v);
+		CHECK_STR_EQ(buf, cases[i].want);
+		CHECK_INT_EQ(len, strlen(cases[i].want));
+		/* and it reads back */
+		int64_t back = 0;
+		CHECK_INT_EQ(jq_parse_i64(buf, INT64_MIN, INT64_MAX, &back), 0);
+		CHECK(back == cases[i].v);
+	}
+}
+
+UNIT_MAIN({"parse_i64", test_parse_i64}, {"fmt_i64", test_fmt_i64}, {"parse_i64n", test_parse_i64n},
 	  {"utf8_valid", test_utf8_valid}, {"utf8_sanitize", test_utf8_sanitize}, {"format_rfc3339", test_format_rfc3339},
 	  {"clocks", test_clocks})
