@@ -6,6 +6,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util.h"
+
 static const char *g_program = "jobq";
 static enum jq_log_format g_format = JQ_LOG_TEXT;
 static enum jq_log_level g_min = JQ_LOG_INFO;
@@ -40,23 +42,6 @@ int jq_log_parse_level(const char *s, enum jq_log_level *out)
 	return -1;
 }
 
-/* Appends s to buf as the inside of a JSON string; stops at the buffer's end. */
-static size_t json_escape(char *buf, size_t pos, size_t cap, const char *s)
-{
-	for (; *s && pos + 7 < cap; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\') {
-			buf[pos++] = '\\';
-			buf[pos++] = (char)c;
-		} else if (c < 0x20) {
-			pos += (size_t)snprintf(buf + pos, cap - pos, "\\u%04x", c);
-		} else {
-			buf[pos++] = (char)c;
-		}
-	}
-	return pos;
-}
-
 /* snprintf at line[*pos], keeping *pos within cap (a long line is cut, never overrun) */
 static void app(char *line, size_t *pos, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -83,7 +68,7 @@ static size_t job_fields(char *line, size_t pos, size_t cap, const struct jq_log
 		if (values[i] && values[i][0]) {
 			if (json) {
 				app(line, &pos, cap, ",\"%s\":\"", names[i]);
-				pos = json_escape(line, pos, cap, values[i]);
+				pos = jq_json_escape(line, pos, cap, values[i]);
 				app(line, &pos, cap, "\"");
 			} else {
 				app(line, &pos, cap, " %s=%s", names[i], values[i]);
@@ -139,7 +124,7 @@ static void emit(enum jq_log_level level, const struct jq_log_job *job, const ch
 		pos = (size_t)snprintf(line, sizeof(line),
 				       "{\"ts\":\"%s\",\"level\":\"%s\",\"program\":\"%s\",\"msg\":\"",
 				       when, level_names[level], g_program);
-		pos = json_escape(line, pos, sizeof(line) - 3, msg);
+		pos = jq_json_escape(line, pos, sizeof(line) - 3, msg);
 		line[pos++] = '"';
 		if (job)
 			pos = job_fields(line, pos, sizeof(line) - 3, job);

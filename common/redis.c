@@ -209,39 +209,56 @@ static char *put_bulk(char *p, const char *s, size_t len)
 	return p;
 }
 
-/* The command is written in RESP here rather than by redisAsyncCommandArgv: hiredis
- * formats every argument with sdscatfmt, which took a quarter of the broker's
- * instructions per POST /jobs (callgrind). */
-int jq_redis_eval(struct jq_redis *r, enum jq_script_id id, redisCallbackFn *cb, void *priv,
-		  int nkeys, int nargs, const char **argv, const size_t *argvlen)
+/* Sends head[0..nh-1] then argv[0..n-1] as one command, written in RESP here rather than
+ * by redisAsyncCommandArgv: hiredis formats every argument with sdscatfmt, which took a
+ * quarter of the broker's instructions per POST /jobs (callgrind). */
+static int send_resp(redisAsyncContext *ac, redisCallbackFn *cb, void *priv, int nh,
+		     const char **head, const size_t *headlen, int n, const char **argv,
+		     const size_t *argvlen)
 {
-	if (!r->ready)
-		return -1;
-	int total = 3 + nkeys + nargs;
 	/* "*N\r\n" + per argument "$len\r\n" and "\r\n": 25 bytes cover any length */
-	size_t size = 24 + 3 * 25 + 40 + 16;
-	for (int i = 0; i < nkeys + nargs; i++)
+	size_t size = 24;
+	for (int i = 0; i < nh; i++)
+		size += 25 + headlen[i];
+	for (int i = 0; i < n; i++)
 		size += 25 + (argvlen ? argvlen[i] : strlen(argv[i]));
 	char stack[4096];
 	char *buf = size <= sizeof(stack) ? stack : malloc(size);
 	if (!buf)
 		return -1;
-	char *p = buf, nk[24];
+	char *p = buf;
 	*p++ = '*';
-	p += jq_fmt_i64(p, total);
+	p += jq_fmt_i64(p, nh + n);
 	*p++ = '\r';
 	*p++ = '\n';
-	p = put_bulk(p, "EVALSHA", 7);
-	p = put_bulk(p, jq_script_get(id)->sha, 40);
-	p = put_bulk(p, nk, jq_fmt_i64(nk, nkeys));
-	for (int i = 0; i < nkeys + nargs; i++)
+	for (int i = 0; i < nh; i++)
+		p = put_bulk(p, head[i], headlen[i]);
+	for (int i = 0; i < n; i++)
 		p = put_bulk(p, argv[i], argvlen ? argvlen[i] : strlen(argv[i]));
-	int rc = redisAsyncFormattedCommand(r->ac, cb, priv, buf, (size_t)(p - buf)) == REDIS_OK
-			 ? 0
-			 : -1;
+	int rc = redisAsyncFormattedCommand(ac, cb, priv, buf, (size_t)(p - buf)) == REDIS_OK ? 0
+											     : -1;
 	if (buf != stack)
 		free(buf);
 	return rc;
+}
+
+int jq_redis_command(struct jq_redis *r, redisCallbackFn *cb, void *priv, int argc,
+		     const char **argv, const size_t *argvlen)
+{
+	if (!r->ready)
+		return -1;
+	return send_resp(r->ac, cb, priv, 0, NULL, NULL, argc, argv, argvlen);
+}
+
+int jq_redis_eval(struct jq_redis *r, enum jq_script_id id, redisCallbackFn *cb, void *priv,
+		  int nkeys, int nargs, const char **argv, const size_t *argvlen)
+{
+	if (!r->ready)
+		return -1;
+	char nk[24];
+	const char *head[3] = {"EVALSHA", jq_script_get(id)->sha, nk};
+	size_t headlen[3] = {7, 40, jq_fmt_i64(nk, nkeys)};
+	return send_resp(r->ac, cb, priv, 3, head, headlen, nkeys + nargs, argv, argvlen);
 }
 
 int64_t jq_redis_reply_i64(const redisReply *r, int64_t dflt)

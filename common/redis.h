@@ -41,6 +41,11 @@ uint64_t jq_redis_errors(enum jq_redis_error_kind kind);
  * dflt for anything else (nil, an error, junk). */
 int64_t jq_redis_reply_i64(const redisReply *r, int64_t dflt);
 
+/* One command of argc arguments (argvlen NULL: NUL-terminated), written in RESP here:
+ * hiredis' printf-like formatting costs ~15,000 instructions for a short command.
+ * Returns -1 (and the callback is never called) when not ready. */
+int jq_redis_command(struct jq_redis *r, redisCallbackFn *cb, void *priv, int argc,
+		     const char **argv, const size_t *argvlen);
 /* EVALSHA of a loaded script with nkeys keys followed by nargs arguments.
  * Returns -1 (and the callback is never called) when not ready. */
 int jq_redis_eval(struct jq_redis *r, enum jq_script_id id, redisCallbackFn *cb, void *priv,

@@ -171,3 +171,24 @@ int jq_parse_rfc3339(const char *s, int64_t *ms)
 	*ms = (int64_t)t * 1000 + frac;
 	return 0;
 }
+
+size_t jq_json_escape(char *buf, size_t pos, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (; *s && pos + 7 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			buf[pos++] = '\\';
+			buf[pos++] = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			memcpy(buf + pos, "\\u00", 4);
+			buf[pos + 4] = hex[c >> 4];
+			buf[pos + 5] = hex[c & 15];
+			pos += 6;
+		} else {
+			buf[pos++] = (char)c;
+		}
+	}
+	buf[pos] = '\0';
+	return pos;
+}

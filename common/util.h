@@ -28,6 +28,11 @@ int jq_utf8_valid(const char *s, size_t len);
  * its length. NULL when out of memory. */
 char *jq_utf8_sanitize(const char *s, size_t len, size_t *outlen);
 
+/* Appends NUL-terminated s at buf[pos] as the inside of a JSON string (quote, backslash
+ * and control characters escaped; other bytes as they are, so s should be UTF-8);
+ * stops before it would pass cap - 1 and NUL-terminates. Returns the new position. */
+size_t jq_json_escape(char *buf, size_t pos, size_t cap, const char *s);
+
 /* Parses an RFC 3339 UTC time ("2026-11-25T22:03:17Z", optional fraction,
  * "Z" or "+00:00") into epoch milliseconds; -1 on anything else. */
 int jq_parse_rfc3339(const char *s, int64_t *ms);

@@ -37,7 +37,7 @@ end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 -- as text once: Redis formats a Lua number passed to a command with %.17g on every call
-local now_s = tostring(now)
+local now_s = string.format('%d', now)
 -- Redis commands take many keys or values at once where they can: a bulk call then costs
 -- one HSET per job and a few calls in all, not three calls per job (bench: Redis time per
 -- job in a 1,000-job call). CHUNK bounds unpack() (Lua's stack holds ~8,000 values).

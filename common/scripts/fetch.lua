@@ -28,6 +28,8 @@ local dropped = {}
 local out = {dropped, 0}
 local want = tonumber(ARGV[5])
 local deadline = now + tonumber(ARGV[3])
+-- as text once per call: Redis formats a Lua number given to a command with %.17g each time
+local now_s, deadline_s = string.format('%d', now), string.format('%d', deadline)
 local got = 0
 local paused = {}
 local limited = {} -- queues that reached their rate limit
@@ -65,9 +67,9 @@ for i = 3, #KEYS, 3 do
     if f[1] == 'pending' then
       local token = tonumber(f[7] or '0') + 1
       local attempts = tonumber(f[8] or '0') + 1
-      redis.call('HSET', jk, 'state', 'running', 'worker', ARGV[4], 'started_at', now,
+      redis.call('HSET', jk, 'state', 'running', 'worker', ARGV[4], 'started_at', now_s,
                  'token', token, 'attempts', attempts)
-      redis.call('ZADD', KEYS[1], deadline, id)
+      redis.call('ZADD', KEYS[1], deadline_s, id)
       redis.call('PUBLISH', jk .. ':events', 'running')
       if followed then
         redis.call('PUBLISH', qch, id .. ' running')
@@ -86,7 +88,7 @@ for i = 3, #KEYS, 3 do
       taken = taken + 1
       if left then
         left = left - 1
-        starts[#starts + 1] = now
+        starts[#starts + 1] = now_s
         starts[#starts + 1] = id .. ':' .. token
       end
     elseif not f[1] then

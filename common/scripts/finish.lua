@@ -17,6 +17,8 @@
 -- @include batch
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- as text once per call: Redis formats a Lua number given to a command with %.17g each time
+local now_s = string.format('%d', now)
 local out = {}
 local totals = {completed = 0, retried = 0, failed = 0, cancelled = 0}
 local per_queue = {} -- queue -> {counter -> n}
@@ -54,7 +56,7 @@ for k = 5, #KEYS do
     out[#out + 1] = 0
   elseif kind == 'completed' then
     redis.call('ZREM', KEYS[1], id)
-    redis.call('HSET', jk, 'state', 'completed', 'result', text, 'finished_at', now)
+    redis.call('HSET', jk, 'state', 'completed', 'result', text, 'finished_at', now_s)
     redis.call('PEXPIRE', jk, ARGV[1])
     count(q, 'completed')
     if cur[3] then batch_count(ARGV[4], cur[3], 'completed', 1, now) end
@@ -65,7 +67,7 @@ for k = 5, #KEYS do
          (kind == 'failed' and redis.call('HEXISTS', jk, 'cancel_requested') == 1) then
     -- (a failed attempt of a job whose cancel was asked for ends it: no retry)
     redis.call('ZREM', KEYS[1], id)
-    redis.call('HSET', jk, 'state', 'cancelled', 'error', text, 'finished_at', now)
+    redis.call('HSET', jk, 'state', 'cancelled', 'error', text, 'finished_at', now_s)
     redis.call('PEXPIRE', jk, ARGV[1])
     count(q, 'cancelled')
     if cur[3] then batch_count(ARGV[4], cur[3], 'cancelled', 1, now) end
@@ -92,9 +94,9 @@ for k = 5, #KEYS do
       out[#out + 1] = 2
     else
       redis.call('HSET', jk, 'state', 'failed', 'error', text, 'errors', encoded,
-                 'finished_at', now)
+                 'finished_at', now_s)
       redis.call('PEXPIRE', jk, ARGV[2])
-      redis.call('ZADD', KEYS[2], now, id)
+      redis.call('ZADD', KEYS[2], now_s, id)
       count(q, 'failed')
       if cur[3] then batch_count(ARGV[4], cur[3], 'failed', 1, now) end
       redis.call('PUBLISH', jk .. ':events', 'failed ' .. text)

@@ -238,6 +238,32 @@ static void test_fmt_i64(void)
 	}
 }
 
-UNIT_MAIN({"parse_i64", test_parse_i64}, {"fmt_i64", test_fmt_i64}, {"parse_i64n", test_parse_i64n},
+static void test_json_escape(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+		{"", ""},
+		{"failed: boom", "failed: boom"},
+		{"say \"hi\"", "say \\\"hi\\\""},
+		{"a\\b", "a\\\\b"},
+		{"line\nnext\ttab\x01\x1f\x7f", "line\\u000anext\\u0009tab\\u0001\\u001f\\u007f"},
+		{"caf\xc3\xa9", "caf\xc3\xa9"}, /* UTF-8 passes as it is */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char buf[128] = "x:";
+		UNIT_CASE("case %zu", i);
+		size_t end = jq_json_escape(buf, 2, sizeof(buf), cases[i].in);
+		CHECK_INT_EQ(end, 2 + strlen(cases[i].want));
+		CHECK_STR_EQ(buf + 2, cases[i].want);
+	}
+	/* a full buffer: cut, NUL-terminated, never past cap */
+	char small[12];
+	size_t end = jq_json_escape(small, 0, sizeof(small), "\"\"\"\"\"\"\"\"");
+	CHECK(end < sizeof(small));
+	CHECK_INT_EQ(strlen(small), end);
+}
+
+UNIT_MAIN({"parse_i64", test_parse_i64}, {"fmt_i64", test_fmt_i64}, {"json_escape", test_json_escape}, {"parse_i64n", test_parse_i64n},
 	  {"utf8_valid", test_utf8_valid}, {"utf8_sanitize", test_utf8_sanitize}, {"format_rfc3339", test_format_rfc3339},
 	  {"clocks", test_clocks})
