@@ -262,9 +262,10 @@ static void bulk_reply(struct evhttp_request *req, int64_t first, size_t n,
 	jq_reply_json(req, 201, json_pack("{s:o}", "ids", ids));
 }
 
-static int content_type_is(struct evhttp_request *req, const char *want)
+/* 1 if the Content-Type value ct (NULL: none) is want, parameters aside. The callers look
+ * the header up once: every lookup walks the headers with a case-insensitive compare. */
+static int content_type_is(const char *ct, const char *want)
 {
-	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 	if (!ct)
 		return 0;
 	size_t n = strlen(want);
@@ -275,8 +276,8 @@ json_t *jq_request_json(struct evhttp_request *req)
 {
 	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
 	/* curl -d sends form-urlencoded by default: read that as JSON too */
-	if (ct && !content_type_is(req, "application/json") &&
-	    !content_type_is(req, "application/x-www-form-urlencoded")) {
+	if (ct && !content_type_is(ct, "application/json") &&
+	    !content_type_is(ct, "application/x-www-form-urlencoded")) {
 		jq_reply_error(req, 415, "unsupported_media_type",
 			       "send application/json or application/msgpack");
 		return NULL;
@@ -300,7 +301,8 @@ void jq_api_post_job(struct jq_broker *b, struct evhttp_request *req, const char
 	if (!spec)
 		return;
 	char err[256];
-	if (content_type_is(req, "application/msgpack")) {
+	if (content_type_is(evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"),
+			    "application/msgpack")) {
 		struct evbuffer *in = evhttp_request_get_input_buffer(req);
 		size_t len = evbuffer_get_length(in);
 		const char *body = (const char *)evbuffer_pullup(in, -1);

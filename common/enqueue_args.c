@@ -135,12 +135,12 @@ static int build(struct jq_enqueue_args *a, const struct jq_keys *k, const struc
 	memset(a, 0, sizeof(*a));
 	if (!idem)
 		idem = "";
-	/* per job: 4 keys + id, queue, delay, run_at, count and up to FIELDS_MAX pairs;
+	/* per job: its key + id, queue, delay, run_at, count and up to FIELDS_MAX pairs;
 	 * a batch adds 2 keys, 2 numbers and a callback's pairs */
-	size_t cap = 17 + 2 * FIELDS_MAX + n * (4 + 5 + 2 * FIELDS_MAX);
+	size_t cap = 17 + 2 * FIELDS_MAX + n * (1 + 5 + 2 * FIELDS_MAX);
 	/* per job: up to 9 numbers of at most 21 bytes (id, delay, run_at, count, three
 	 * envelope fields, batch, schedule tick) */
-	size_t tsz = n * (4 * JQ_KEY_MAX + 9 * 24) + 12 * JQ_KEY_MAX + 8 * 24;
+	size_t tsz = n * (JQ_KEY_MAX + 9 * 24) + 12 * JQ_KEY_MAX + 8 * 24;
 	a->argv = malloc(sizeof(*a->argv) * cap);
 	a->lens = malloc(sizeof(*a->lens) * cap);
 	a->text = malloc(tsz);
@@ -155,13 +155,9 @@ static int build(struct jq_enqueue_args *a, const struct jq_keys *k, const struc
 	put_key(&c, jq_keys_scheduled(k, c.t));
 	put_key(&c, jq_keys_wake_scheduled(k, c.t));
 	put_key(&c, jq_keys_idempotency(k, idem, c.t)); /* not touched without a key */
-	for (size_t i = 0; i < n; i++) {
-		const char *q = spec_at(jobs, i)->queue;
+	/* per job only its hash: the script builds a queue's keys from the prefix and name */
+	for (size_t i = 0; i < n; i++)
 		put_key(&c, jq_keys_job(k, id_at(jobs, i), c.t));
-		put_key(&c, jq_keys_queue(k, q, c.t));
-		put_key(&c, jq_keys_wake(k, q, c.t));
-		put_key(&c, jq_keys_queue_stats(k, q, c.t));
-	}
 	a->nkeys = c.n;
 	put_i64(&c, idem[0] ? window_ms : 0);
 	put_key(&c, jq_keys_job_prefix(k, c.t));
@@ -190,7 +186,7 @@ static int build(struct jq_enqueue_args *a, const struct jq_keys *k, const struc
 		put_fields(&c, s, b ? b->id : 0, 0);
 		set_count(&c, count_at);
 	}
-	put_str(&c, k->prefix); /* after the jobs: where the per type counts go */
+	put_str(&c, k->prefix); /* after the jobs: the script builds queue keys with it */
 	a->nargs = c.n - a->nkeys;
 	return 0;
 }

@@ -2,15 +2,16 @@
 -- (one job for POST /jobs, many for POST /jobs/bulk).
 -- KEYS[1] set of queue names, KEYS[2] stats hash, KEYS[3] id counter, KEYS[4] scheduled
 --   zset, KEYS[5] the promoters' wake list, KEYS[6] the idempotency key (read and written
---   only when ARGV[1] is not 0), then per job: job hash, queue list, queue wake list,
---   queue stats hash
+--   only when ARGV[1] is not 0), then per job its hash. A queue's keys (list, wake list,
+--   stats hash) are built here from the key prefix and its name, once per queue and call:
+--   three keys fewer per job for the broker to send and Redis to parse.
 -- ARGV[1] idempotency window ms (0: none; only with one job), ARGV[2] job key prefix
 --   ("<prefix>job:", to read the state of the job an idempotency key names), ARGV[3] the
 --   unique key prefix ("<prefix>unique:"), ARGV[4] the length L of the batch section that
 --   follows (0: the jobs are no batch), then per job: id, queue name, delay ms (0: none),
 --   run at epoch ms (0: none), n, then n values: the envelope as name, value pairs (one of
---   them 'type'); after the last job, the key prefix (per type counts:
---   '<prefix>type-stats:<queue>', as finish builds queue stats keys)
+--   them 'type'); after the last job, the key prefix (the names of keys.h: '<prefix>q:<queue>',
+--   'wake:<queue>', 'queue-stats:<queue>', 'type-stats:<queue>')
 -- A pending job goes to the list of its priority (lib/queue.lua; the 'priority' pair, absent
 -- at 0). A job with a 'unique_key' pair is refused while the job stored under that key
 -- (<prefix>unique:<key>) is pending, scheduled or running; once that job has ended or its
@@ -43,17 +44,12 @@ local now_s = string.format('%d', now)
 -- job in a 1,000-job call). CHUNK bounds unpack() (Lua's stack holds ~8,000 values).
 local CHUNK = 1000
 -- an id is never reused: refuse the whole call before writing anything
-do
-  local jobs = {}
-  for k = 7, #KEYS, 4 do
-    jobs[#jobs + 1] = KEYS[k]
-  end
-  for i = 1, #jobs, CHUNK do
-    if redis.call('EXISTS', unpack(jobs, i, math.min(i + CHUNK - 1, #jobs))) > 0 then
-      for k = i, math.min(i + CHUNK - 1, #jobs) do
-        if redis.call('EXISTS', jobs[k]) == 1 then
-          return redis.error_reply('ID_TAKEN ' .. jobs[k] .. ' already exists')
-        end
+for i = 7, #KEYS, CHUNK do
+  local last = math.min(i + CHUNK - 1, #KEYS)
+  if redis.call('EXISTS', unpack(KEYS, i, last)) > 0 then
+    for k = i, last do
+      if redis.call('EXISTS', KEYS[k]) == 1 then
+        return redis.error_reply('ID_TAKEN ' .. KEYS[k] .. ' already exists')
       end
     end
   end
@@ -64,9 +60,10 @@ local per_job = {}
 local unique_in_call = {}
 local live = {pending = true, scheduled = true, running = true}
 local L = tonumber(ARGV[4])
+local prefix -- the key prefix, after the jobs
 do
   local j = 5 + L
-  for k = 7, #KEYS, 4 do
+  for k = 7, #KEYS do
     local n = tonumber(ARGV[j + 4])
     local job = {prio = 0, n = n}
     for v = j + 5, j + 3 + n, 2 do
@@ -89,98 +86,93 @@ do
     per_job[#per_job + 1] = job
     j = j + 5 + n
   end
+  prefix = ARGV[j]
 end
 local a = 5 + L
 if L > 0 then
   if redis.call('EXISTS', ARGV[5]) == 1 then
     return redis.error_reply('ID_TAKEN ' .. ARGV[5] .. ' already exists')
   end
-  local total = (#KEYS - 6) / 4
+  local total = #KEYS - 6
   redis.call('HSET', ARGV[5], 'total', total, 'created_at', now, 'keep_ms', ARGV[7])
   local m = tonumber(ARGV[8])
   if m > 0 then
     redis.call('HSET', ARGV[6], unpack(ARGV, 9, 8 + m))
   end
 end
-local seen = {}
-local woken = {}
 local maxid = 0
 local scheduled = 0
-local counts = {} -- queue stats key -> {enqueued, scheduled}
-local by_type = {} -- queue -> type -> jobs
-local followed = {} -- queue events channel -> has subscribers
+-- what this call does to each queue, keyed by its name: one table lookup per job
+-- (its followers, counts, wake-up, types) instead of one per concern
+local queues = {}
 local pushes = {} -- list key -> ids to LPUSH, in order
 local push_order = {} -- {queue key, priority, list key}, in first-use order
-for k = 7, #KEYS, 4 do
-  local job = per_job[(k - 3) / 4]
+for k = 7, #KEYS do
+  local job = per_job[k - 6]
   local n = job.n
+  local qi = queues[ARGV[a + 1]]
+  if not qi then
+    local q = ARGV[a + 1]
+    local qk = prefix .. 'q:' .. q
+    -- the queue's followers (GET /ws) see the job from its start; asked once per queue and
+    -- call, so 10,000 jobs cost no 10,000 PUBLISHes for nobody
+    local ch = qk .. ':events'
+    qi = {name = q, key = qk, stats = prefix .. 'queue-stats:' .. q,
+          wake = prefix .. 'wake:' .. q, enqueued = 0, scheduled = 0, woken = false,
+          types = {}, channel = redis.call('PUBSUB', 'NUMSUB', ch)[2] > 0 and ch}
+    queues[q] = qi
+    redis.call('SADD', KEYS[1], q)
+  end
+  local qk = qi.key
   -- most jobs have neither a run-at time nor a delay: no number parsing for them
   local due = ARGV[a + 3] == '0' and 0 or tonumber(ARGV[a + 3])
   if due == 0 and ARGV[a + 2] ~= '0' then
     due = now + tonumber(ARGV[a + 2])
   end
+  qi.enqueued = qi.enqueued + 1
   if due > now then
     redis.call('HSET', KEYS[k], 'state', 'scheduled', 'run_at', due, 'created_at', now_s,
                unpack(ARGV, a + 5, a + 4 + n))
     redis.call('ZADD', KEYS[4], due, ARGV[a])
     scheduled = scheduled + 1
+    qi.scheduled = qi.scheduled + 1
   else
     redis.call('HSET', KEYS[k], 'state', 'pending', 'created_at', now_s,
                unpack(ARGV, a + 5, a + 4 + n))
-    local lk = job.prio == 0 and KEYS[k + 1] or jq_level_key(KEYS[k + 1], job.prio)
+    local lk = job.prio == 0 and qk or jq_level_key(qk, job.prio)
     local ids = pushes[lk]
     if not ids then
       ids = {}
       pushes[lk] = ids
-      push_order[#push_order + 1] = {KEYS[k + 1], job.prio, lk}
+      push_order[#push_order + 1] = {qk, job.prio, lk}
     end
     ids[#ids + 1] = ARGV[a]
+    -- one wake-up token is enough: a worker that fetches passes it on while jobs remain
+    if not qi.woken then
+      qi.woken = true
+      if redis.call('LLEN', qi.wake) == 0 then
+        redis.call('LPUSH', qi.wake, 1)
+      end
+    end
   end
   if job.ukey then
     redis.call('SET', job.ukey, ARGV[a])
   end
-  -- the queue's followers (GET /ws) see the job from its start; a bulk call asks once per
-  -- queue whether anyone listens, so 10,000 jobs cost no 10,000 PUBLISHes for nobody
-  local qch = KEYS[k + 1] .. ':events'
-  if followed[qch] == nil then
-    followed[qch] = redis.call('PUBSUB', 'NUMSUB', qch)[2] > 0
-  end
-  if followed[qch] then
-    redis.call('PUBLISH', qch, ARGV[a] .. (due > now and ' scheduled' or ' pending'))
-  end
-  local c = counts[KEYS[k + 3]]
-  if not c then
-    c = {0, 0}
-    counts[KEYS[k + 3]] = c
-  end
-  c[1] = c[1] + 1
-  if due > now then
-    c[2] = c[2] + 1
-  end
-  local wake = KEYS[k + 2]
-  if not seen[wake] then
-    seen[wake] = true
-    redis.call('SADD', KEYS[1], ARGV[a + 1])
-  end
-  -- one wake-up token is enough: a worker that fetches passes it on while jobs remain
-  if due <= now and not woken[wake] then
-    woken[wake] = true
-    if redis.call('LLEN', wake) == 0 then
-      redis.call('LPUSH', wake, 1)
-    end
+  if qi.channel then
+    redis.call('PUBLISH', qi.channel, ARGV[a] .. (due > now and ' scheduled' or ' pending'))
   end
   local id = tonumber(ARGV[a])
   if id > maxid then maxid = id end
-  for j = a + 5, a + 4 + n, 2 do
+  -- the type: the encoder puts it first (enqueue_args.c); any order is read
+  local ty = ARGV[a + 5] == 'type' and ARGV[a + 6]
+  for j = a + 7, ty and 0 or a + 4 + n, 2 do
     if ARGV[j] == 'type' then
-      local q = by_type[ARGV[a + 1]]
-      if not q then
-        q = {}
-        by_type[ARGV[a + 1]] = q
-      end
-      q[ARGV[j + 1]] = (q[ARGV[j + 1]] or 0) + 1
+      ty = ARGV[j + 1]
       break
     end
+  end
+  if ty then
+    qi.types[ty] = (qi.types[ty] or 0) + 1
   end
   a = a + 5 + n
 end
@@ -199,21 +191,19 @@ end
 if tonumber(redis.call('GET', KEYS[3]) or '0') < maxid then
   redis.call('SET', KEYS[3], maxid)
 end
-for key, c in pairs(counts) do
-  redis.call('HINCRBY', key, 'enqueued', c[1])
-  if c[2] > 0 then
-    redis.call('HINCRBY', key, 'scheduled', c[2])
+for _, qi in pairs(queues) do
+  redis.call('HINCRBY', qi.stats, 'enqueued', qi.enqueued)
+  if qi.scheduled > 0 then
+    redis.call('HINCRBY', qi.stats, 'scheduled', qi.scheduled)
   end
-end
-for q, types in pairs(by_type) do
-  local key = ARGV[a] .. 'type-stats:' .. q
-  for ty, n in pairs(types) do
+  local key = prefix .. 'type-stats:' .. qi.name
+  for ty, n in pairs(qi.types) do
     redis.call('HINCRBY', key, ty .. '|enqueued', n)
   end
 end
 if ARGV[1] ~= '0' then
   redis.call('SET', KEYS[6], maxid, 'PX', ARGV[1])
 end
-local count = (#KEYS - 6) / 4
+local count = #KEYS - 6
 redis.call('HINCRBY', KEYS[2], 'enqueued', count)
 return count
