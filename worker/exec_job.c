@@ -46,6 +46,7 @@ struct child {
 	pid_t pid; /* also the process group id */
 	int pidfd; /* -1: exit polled on a timer */
 	int exited, status;
+	int status_lost; /* reaped by someone else (ECHILD): the outcome is unknown */
 	int in_fd, out_fd, err_fd; /* -1 once closed */
 	struct event *exit_ev, *in_ev, *out_ev, *err_ev, *kill_ev, *progress_ev;
 	char *input; /* owned; written to stdin from input_off on */
@@ -493,7 +494,11 @@ static void child_report(struct child *c)
 				      &tlen);
 	char *text = NULL;
 	int ok = 0;
-	if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0) {
+	if (c->status_lost) {
+		text = jq_strdup_printf("command '%s' ended but its exit status was lost (reaped "
+					"elsewhere)%s%s",
+					c->name, tlen ? ": " : "", tail ? tail : "");
+	} else if (WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0) {
 		json_t *output = NULL;
 		if (!c->out_truncated && c->out_len)
 			output = json_loadb(c->out, c->out_len, JSON_DECODE_ANY, NULL);
@@ -557,7 +562,10 @@ static int child_reap(struct child *c)
 		r = waitpid(c->pid, &st, WNOHANG);
 	while (r < 0 && errno == EINTR);
 	if (r == c->pid || (r < 0 && errno == ECHILD)) {
+		/* ECHILD: someone else reaped it (SIGCHLD ignored, a stray wait): the outcome is
+		 * unknown, so the job fails rather than passing as a success */
 		c->exited = 1;
+		c->status_lost = r != c->pid;
 		c->status = r == c->pid ? st : 0;
 		return 1;
 	}

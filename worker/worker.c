@@ -1053,6 +1053,9 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	evsignal_add(w->sigterm, NULL);
 	evsignal_add(w->sigint, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* an ignored SIGCHLD survives exec: from a parent that ignores it, the kernel would
+	 * reap exec jobs' programs itself and their exit statuses would be lost */
+	signal(SIGCHLD, SIG_DFL);
 	w->cmd = jq_redis_new(base, &url, "worker-cmd", redis_state_cb, w);
 	/* cmd is ready on a later loop turn at the earliest: the firer hears of it */
 	w->cron = jq_cron_firer_new(base, w->cmd, &w->keys, config, nconfig);

@@ -314,6 +314,35 @@ class ExecShutdownTest(E2ETestCase):
         self.assertEqual((job["state"], job["attempts"]), ("pending", 0), job)
 
 
+class ExecIgnoredSigchldTest(E2ETestCase):
+    """A worker whose parent ignores SIGCHLD (the disposition survives exec; some
+    supervisors and shells do this) still reads its programs' exit statuses: a failing
+    program fails its job, not passes it. The worker restores SIGCHLD's default at start;
+    were a status still lost (reaped elsewhere), the job would fail saying so."""
+
+    @classmethod
+    def setUpEnv(cls, env):
+        path = os.path.join(env.tmp, "fail")
+        with open(path, "w") as f:
+            f.write(SCRIPTS["fail"])
+        os.chmod(path, 0o755)
+        env.start_redis()
+        env.start_broker()
+        ignore_then_exec = ("import os, signal, sys; signal.signal(signal.SIGCHLD, "
+                            "signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])")
+        cls.worker = env._spawn("worker-sigchld-ignored", [
+            "/usr/bin/python3", "-c", ignore_then_exec, harness.worker_bin(),
+            "--redis-url", env.redis_url, "--exec", "fail=" + path])
+
+    def test_exit_status_is_read(self):
+        count = os.path.join(self.env.tmp, "fail.count")
+        jid = self.post_job({"type": "exec", "payload": {"command": "fail", "args": [count]},
+                             "max_attempts": 1})
+        job = self.env.wait_job(jid, timeout=15)
+        self.assertEqual(job["state"], "failed", job)
+        self.assertIn("command 'fail' exited with status 3", job["error"], job)
+
+
 class ExecConfigTest(E2ETestCase):
     """A worker refuses to start with an --exec it cannot honour."""
 
