@@ -36,7 +36,18 @@ struct fire {
 	int64_t next_ms; /* the run after it */
 	int64_t id;      /* the job's id, if the claim wins */
 	char idem[JQ_IDEMPOTENCY_KEY_MAX + 1];
+	/* the definition as read: the claim compares it too, so a PUT that keeps the next
+	 * run but lands between the scan and the claim does not fire the old definition */
+	char *def;
+	size_t def_len;
 };
+
+static void fire_free(struct fire *x)
+{
+	jq_schedule_release(&x->s);
+	free(x->def);
+	free(x);
+}
 
 static void scan(struct jq_cron_firer *f);
 
@@ -78,8 +89,7 @@ static void round_done(struct jq_cron_firer *f, int64_t delay_ms)
 static void fire_done(struct fire *x)
 {
 	struct jq_cron_firer *f = x->f;
-	jq_schedule_release(&x->s);
-	free(x);
+	fire_free(x);
 	if (--f->firing > 0)
 		return;
 	if (f->claimed > 0) {
@@ -152,22 +162,28 @@ static void on_id(redisAsyncContext *ac, void *reply, void *priv)
 	if (jq_enqueue_args_build(&a, &f->keys, &spec, 1, id, x->idem, JQ_CRON_IDEM_WINDOW_MS) !=
 	    0)
 		goto fail;
-	char knext[JQ_KEY_MAX], kstate[JQ_KEY_MAX], kidem[JQ_KEY_MAX];
+	char knext[JQ_KEY_MAX], kstate[JQ_KEY_MAX], kidem[JQ_KEY_MAX], kdefs[JQ_KEY_MAX];
 	char due[24], tick[24], next[24], sid[24], window[24];
 	jq_keys_schedule_next(&f->keys, knext);
 	jq_keys_schedule_state(&f->keys, kstate);
 	jq_keys_idempotency(&f->keys, x->idem, kidem);
+	jq_keys_schedules(&f->keys, kdefs);
 	snprintf(due, sizeof(due), "%" PRId64, x->due_ms);
 	snprintf(tick, sizeof(tick), "%" PRId64, x->tick_ms);
 	snprintf(next, sizeof(next), "%" PRId64, x->next_ms);
 	snprintf(sid, sizeof(sid), "%" PRId64, id);
 	snprintf(window, sizeof(window), "%d", JQ_CRON_IDEM_WINDOW_MS);
-	const char *claim[] = {knext, kstate, kidem, x->s.name, due, tick, next, sid, window};
+	const char *claim[] = {knext, kstate, kidem, kdefs, x->s.name, due, tick, next, sid, window,
+			       x->def};
+	const size_t claim_len[] = {strlen(knext), strlen(kstate), strlen(kidem), strlen(kdefs),
+				    strlen(x->s.name), strlen(due), strlen(tick), strlen(next),
+				    strlen(sid), strlen(window), x->def_len};
 	ac = jq_redis_ctx(f->redis);
 	/* all or nothing: if a command cannot be queued, DISCARD instead of EXEC */
 	if (redisAsyncCommand(ac, NULL, NULL, "MULTI") != REDIS_OK)
 		goto fail;
-	int ok = jq_redis_eval(f->redis, JQ_SCRIPT_CRON_CLAIM, NULL, NULL, 3, 6, claim, NULL) == 0 &&
+	int ok = jq_redis_eval(f->redis, JQ_SCRIPT_CRON_CLAIM, NULL, NULL, 4, 7, claim, claim_len) ==
+			 0 &&
 		 jq_redis_eval(f->redis, JQ_SCRIPT_ENQUEUE, NULL, NULL, a.nkeys, a.nargs, a.argv,
 			       a.lens) == 0;
 	if (!ok || redisAsyncCommand(ac, on_fired, x, "EXEC") != REDIS_OK) {
@@ -195,7 +211,7 @@ static void fire(struct jq_cron_firer *f, const redisReply *name, int64_t due_ms
 	x->due_ms = due_ms;
 	if (jq_schedule_from_def(&x->s, name->str, def->str, def->len, err, sizeof(err)) != 0) {
 		unreadable(f, name->str, err);
-		free(x);
+		fire_free(x);
 		return;
 	}
 	/* the latest tick at or before now: after an outage, one run, not a burst */
@@ -207,12 +223,19 @@ static void fire(struct jq_cron_firer *f, const redisReply *name, int64_t due_ms
 	x->tick_ms = tick_s * 1000;
 	x->next_ms = next_s * 1000;
 	snprintf(x->idem, sizeof(x->idem), "cron:%s:%" PRId64, x->s.name, tick_s);
+	x->def = malloc(def->len + 1);
+	if (!x->def) {
+		fire_free(x);
+		return;
+	}
+	memcpy(x->def, def->str, def->len);
+	x->def[def->len] = '\0';
+	x->def_len = def->len;
 	char kids[JQ_KEY_MAX];
 	jq_keys_ids(&f->keys, kids);
 	redisAsyncContext *ac = jq_redis_ctx(f->redis);
 	if (!ac || redisAsyncCommand(ac, on_id, x, "INCR %s", kids) != REDIS_OK) {
-		jq_schedule_release(&x->s);
-		free(x);
+		fire_free(x);
 		return;
 	}
 	f->firing++;

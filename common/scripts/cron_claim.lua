@@ -5,15 +5,19 @@
 --   * the schedule's next run is still the one the firer read (compare and set): move it
 --     to the next tick, record the tick and the job id in its state, and clear a
 --     loser's marker from KEYS[3]; the enqueue that follows stores the job.
---   * it is not (another process fired it, or the schedule was deleted or replaced
---     meanwhile): mark KEYS[3] with '0' unless it names a job already, so that the
+--   * it is not, or the definition is no longer the one the firer read (another process
+--     fired it, or the schedule was deleted or replaced meanwhile, even by a PUT that kept
+--     its next run): mark KEYS[3] with '0' unless it names a job already, so that the
 --     enqueue that follows finds the key and stores nothing.
--- KEYS[1] schedule-next zset, KEYS[2] schedule-state hash, KEYS[3] the tick's idempotency key
+-- KEYS[1] schedule-next zset, KEYS[2] schedule-state hash, KEYS[3] the tick's idempotency
+-- key, KEYS[4] the schedules hash (name -> definition)
 -- ARGV[1] name, ARGV[2] the next run the firer read (ms), ARGV[3] the tick fired (ms),
--- ARGV[4] the run after it (ms), ARGV[5] the job id, ARGV[6] the idempotency key's life (ms)
+-- ARGV[4] the run after it (ms), ARGV[5] the job id, ARGV[6] the idempotency key's life (ms),
+-- ARGV[7] the definition the firer read (the job it stores is made from it)
 -- Returns 1 when claimed, 0 when not.
 local cur = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if not cur or tonumber(cur) ~= tonumber(ARGV[2]) then
+if not cur or tonumber(cur) ~= tonumber(ARGV[2]) or
+   redis.call('HGET', KEYS[4], ARGV[1]) ~= ARGV[7] then
   redis.call('SET', KEYS[3], '0', 'NX', 'PX', ARGV[6])
   return 0
 end

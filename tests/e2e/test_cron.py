@@ -390,15 +390,32 @@ class CronClaimScriptTest(E2ETestCase):
         with open(os.path.join(harness.REPO, "common", "scripts", "cron_claim.lua")) as f:
             cls.sha = env.redis.execute("SCRIPT", "LOAD", f.read()).decode()
 
-    def claim(self, name, read, tick, nxt, job):
+    def claim(self, name, read, tick, nxt, job, definition=None):
         idem = "t:idem:cron:%s:%d" % (name, tick // 1000)
-        return self.env.redis.execute("EVALSHA", self.sha, 3, "t:schedule-next",
-                                      "t:schedule-state", idem, name, read, tick, nxt, job,
-                                      3600000)
+        if definition is None:  # the firer read what is stored
+            definition = self.env.redis.execute("HGET", "t:schedules", name) or b""
+        return self.env.redis.execute("EVALSHA", self.sha, 4, "t:schedule-next",
+                                      "t:schedule-state", idem, "t:schedules", name, read,
+                                      tick, nxt, job, 3600000, definition)
+
+    def test_replaced_definition_fires_nothing(self):
+        r = self.env.redis
+        old = '{"cron": "* * * * *", "job": {"type": "noop"}}'
+        r.execute("HSET", "t:schedules", "p", old)
+        r.execute("ZADD", "t:schedule-next", 30000, "p")
+        # a PUT replaced the job but kept the next run, between the scan and the claim
+        r.execute("HSET", "t:schedules", "p", '{"cron": "* * * * *", "job": {"type": "hash"}}')
+        self.assertEqual(self.claim("p", 30000, 30000, 31000, 4, definition=old), 0)
+        self.assertEqual(r.execute("GET", "t:idem:cron:p:30"), b"0")
+        self.assertEqual(r.execute("ZSCORE", "t:schedule-next", "p"), b"30000")
+        # a firer that read the new definition claims the tick
+        self.assertEqual(self.claim("p", 30000, 30000, 31000, 5), 1)
+        self.assertIsNone(r.execute("GET", "t:idem:cron:p:30"))
 
     def test_one_claim_per_read(self):
         r = self.env.redis
         r.execute("ZADD", "t:schedule-next", 10000, "a")
+        r.execute("HSET", "t:schedules", "a", '{"cron": "* * * * * *", "job": {"type": "noop"}}')
         # firer 1 picked tick 10 s, firer 2 (a later clock) tick 11 s; both read 10000
         self.assertEqual(self.claim("a", 10000, 10000, 11000, 7), 1)
         self.assertEqual(self.claim("a", 10000, 11000, 12000, 8), 0)
