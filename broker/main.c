@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "broker.h"
+#include "evmem.h"
 #include "config.h"
 #include "log.h"
 #include "ws.h"
@@ -58,6 +59,9 @@ int main(int argc, char **argv)
 		return rc;
 	char err[256];
 
+	/* before any libevent call: libevent's objects in size-class slabs (evmem.h) */
+	if (jq_evmem_install() != 0)
+		jq_debug("libevent keeps malloc (no address space reserved, or a sanitizer build)");
 	struct event_base *base = event_base_new();
 	struct jq_broker b;
 	if (!base || jq_broker_init(&b, base, &cfg, err, sizeof(err)) != 0) {
