@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "cron_fire.h"
 #include "job.h"
 #include "keys.h"
@@ -37,6 +38,9 @@ struct jq_broker_config {
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 	int64_t ws_ping_ms; /* WebSocket pings (ws.h); 0: the defaults there */
 	int64_t ws_idle_ms;
+	/* Origins a browser may open /ws from besides the broker's own ("*": any); a
+	 * handshake without Origin (not from a browser) is always accepted */
+	struct jq_opt_list ws_origins;
 };
 
 struct jq_broker {

@@ -45,6 +45,9 @@ int main(int argc, char **argv)
 	     "how often each WebSocket is pinged"},
 	    {"ws-idle-ms", "JOBQ_WS_IDLE_MS", JQ_OPT_INT, &cfg.ws_idle_ms, 100, 24 * 3600 * 1000LL,
 	     "a WebSocket client silent this long (not even a pong) is dropped"},
+	    {"ws-origin", "JOBQ_WS_ORIGIN", JQ_OPT_LIST, &cfg.ws_origins, 0, 300,
+	     "an Origin (scheme://host[:port], or '*') whose pages may open /ws besides the "
+	     "broker's own (repeatable)"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
 	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
 	     "debug, info, warn or error"},

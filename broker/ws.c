@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <wslay/wslay.h>
 
@@ -613,6 +614,19 @@ static int client_id_valid(const char *id)
 	return 1;
 }
 
+/* 1 if a browser page of origin ("scheme://host[:port]", from the Origin header) may open
+ * a WebSocket here: one of the broker's own pages (the origin's host is the request's
+ * Host), or an origin --ws-origin allows. A WebSocket has no CORS: without this check
+ * any page a user visits could follow the jobs (cross-site WebSocket hijacking). */
+int jq_ws_origin_allowed(const struct jq_opt_list *allowed, const char *origin, const char *host)
+{
+	for (int i = 0; i < allowed->n; i++)
+		if (strcmp(allowed->v[i], "*") == 0 || strcasecmp(allowed->v[i], origin) == 0)
+			return 1;
+	const char *sep = strstr(origin, "://");
+	return sep && host && host[0] && strcasecmp(sep + 3, host) == 0;
+}
+
 void jq_api_ws(struct jq_broker *b, struct evhttp_request *req, const char *arg)
 {
 	struct jq_ws *ws = b->ws;
@@ -642,6 +656,15 @@ void jq_api_ws(struct jq_broker *b, struct evhttp_request *req, const char *arg)
 	if (!jq_ws_key_valid(key)) {
 		reply_bad_handshake(req, 400,
 				    "Sec-WebSocket-Key must be 16 bytes in base64 (24 characters)");
+		return;
+	}
+	const char *origin = evhttp_find_header(h, "Origin");
+	if (origin && !jq_ws_origin_allowed(&b->cfg.ws_origins, origin,
+					    evhttp_find_header(h, "Host"))) {
+		jq_reply_error(req, 403, "forbidden",
+			       "WebSocket from origin '%s' refused: not this broker's own pages; "
+			       "allow it with --ws-origin",
+			       origin);
 		return;
 	}
 	if (!ws || !b->events) {

@@ -47,7 +47,7 @@ class WsTest(E2ETestCase):
     @classmethod
     def setUpEnv(cls, env):
         env.start_redis()
-        env.start_broker()
+        env.start_broker(extra_args=["--ws-origin", "https://dash.example.com"])
         env.start_worker(extra_args=["--queues", "default,ws-a,ws-b,ws-c,ws-d,ws-e"])
 
     # -- helpers -------------------------------------------------------------
@@ -185,6 +185,26 @@ class WsTest(E2ETestCase):
         self.assertError(r, 400, "invalid_argument")
         self.assertError(self.env.http("POST", "/ws", headers=good), 405, "method_not_allowed")
         self.assertEqual(self.env.http("GET", "/healthz").status, 200)
+
+    def test_origin_checked(self):
+        good = {"Upgrade": "websocket", "Connection": "Upgrade",
+                "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+        own = "http://%s:%d" % (harness.HOST, self.env.broker_port)
+        # a page of another site: refused before the upgrade, the connection stays HTTP
+        for origin in ("http://evil.example", "null", own.replace(
+                str(self.env.broker_port), str(self.env.broker_port + 1))):
+            with self.subTest(origin):
+                r = self.env.http("GET", "/ws", headers=dict(good, Origin=origin))
+                self.assertError(r, 403, "forbidden")
+                self.assertIn("--ws-origin", r.json()["error"]["message"])
+        # the broker's own pages, and the origin --ws-origin names, are let in
+        async def go(origin):
+            async with websockets.connect(self.url(), origin=origin) as ws:
+                await self.send(ws, {"type": "ping"})
+                self.assertEqual((await self.recv(ws))["type"], "pong")
+        for origin in (own, "https://dash.example.com"):
+            with self.subTest(origin):
+                self.run_async(go(origin))
 
     # -- jobs ----------------------------------------------------------------
 
