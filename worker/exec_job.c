@@ -543,6 +543,10 @@ static void child_exited(struct child *c)
 		if (c->line_len)
 			stderr_line(c, c->line, c->line_len);
 		c->line_len = 0;
+		/* the job is over: what the program left running in its group (a daemon it
+		 * started, a `cmd &` it did not wait for) ends with it, as on a timeout */
+		if (group_alive(c))
+			kill(-c->pid, SIGKILL);
 		child_report(c);
 		return;
 	}

@@ -58,6 +58,12 @@ sleep 1000 &
 echo "$$ $!" >"$1"
 wait
 """,
+    # leaves a grandchild running (holding stdout) and exits at once, successfully
+    "leave": """#!/bin/sh
+sleep 1000 &
+echo "$$ $!" >"$1"
+echo '"done"'
+""",
     # the same, deaf to SIGTERM (and so is its grandchild): needs the SIGKILL
     "deaf": """#!/bin/sh
 trap '' TERM
@@ -256,6 +262,15 @@ class ExecJobTest(E2ETestCase):
                 self.assertFailed(self.run_job(payload, max_attempts=3), 1, needle)
 
     # -- stopped -----------------------------------------------------------
+
+    def test_what_a_program_leaves_running_ends_with_its_job(self):
+        pidfile = os.path.join(self.env.tmp, "leave.pids")
+        result = self.assertCompleted(self.run_job({"command": "leave", "args": [pidfile]}))
+        self.assertEqual(result["output"], "done")
+        pids = self.pids(pidfile)
+        harness.wait_until(lambda: not any(alive(p) for p in pids), 5,
+                           "programs %r to be gone" % pids, env=self.env)
+        self.assertNoChildren()
 
     def test_timeout_kills_the_program_and_its_grandchild(self):
         pidfile = os.path.join(self.env.tmp, "timeout.pids")
