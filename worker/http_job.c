@@ -1,6 +1,8 @@
 /* http_job.c: the http job: payload checks, then one request through curl_loop; see http_job.h. */
 #include "http_job.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <ctype.h>
 #include <curl/curl.h>
 #include <jansson.h>
@@ -8,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 #include "codec.h"
 #include "curl_loop.h"
@@ -353,6 +356,111 @@ int jq_http_status_retryable(long status)
 	return status == 408 || status == 429 || (status >= 500 && status <= 599);
 }
 
+/* ---- denied networks ---- */
+
+static struct jq_http_deny deny; /* set once at start-up, read by every transfer */
+
+static int net_add(struct jq_http_deny *d, const char *text, int bits, char *err, size_t errlen)
+{
+	struct jq_http_net n = {0};
+	int max;
+	if (inet_pton(AF_INET, text, n.addr) == 1) {
+		n.family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, text, n.addr) == 1) {
+		n.family = AF_INET6;
+		max = 128;
+	} else {
+		goto bad;
+	}
+	if (bits < 0)
+		bits = max;
+	if (bits > max) {
+		snprintf(err, errlen, "--http-deny: '%s/%d': the prefix length is at most %d", text,
+			 bits, max);
+		return -1;
+	}
+	if (d->n >= JQ_HTTP_DENY_MAX) {
+		snprintf(err, errlen, "--http-deny: more than %d networks", JQ_HTTP_DENY_MAX);
+		return -1;
+	}
+	n.bits = bits;
+	d->net[d->n++] = n;
+	return 0;
+bad:
+	snprintf(err, errlen, "--http-deny: '%s' is not an IPv4 or IPv6 address (ADDR or ADDR/BITS)",
+		 text);
+	return -1;
+}
+
+int jq_http_deny_add(struct jq_http_deny *d, const char *spec, char *err, size_t errlen)
+{
+	static const char *const private_nets[] = {
+	    "0.0.0.0/8",      "10.0.0.0/8",  "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+	    "172.16.0.0/12",  "192.168.0.0/16", "::/128",     "::1/128",     "fc00::/7",
+	    "fe80::/10",
+	};
+	if (strcmp(spec, "private") == 0) {
+		for (size_t i = 0; i < sizeof(private_nets) / sizeof(private_nets[0]); i++)
+			if (jq_http_deny_add(d, private_nets[i], err, errlen) != 0)
+				return -1;
+		return 0;
+	}
+	char text[INET6_ADDRSTRLEN + 8];
+	if (strlen(spec) >= sizeof(text)) {
+		snprintf(err, errlen, "--http-deny: '%.60s' is too long", spec);
+		return -1;
+	}
+	strcpy(text, spec);
+	int bits = -1;
+	char *slash = strchr(text, '/');
+	if (slash) {
+		int64_t b;
+		*slash = '\0';
+		if (jq_parse_i64(slash + 1, 0, 128, &b) != 0) {
+			snprintf(err, errlen, "--http-deny: '%s' has a bad prefix length", spec);
+			return -1;
+		}
+		bits = (int)b;
+	}
+	return net_add(d, text, bits, err, errlen);
+}
+
+static int prefix_equal(const unsigned char *a, const unsigned char *b, int bits)
+{
+	int whole = bits / 8, rest = bits % 8;
+	if (memcmp(a, b, (size_t)whole) != 0)
+		return 0;
+	if (!rest)
+		return 1;
+	unsigned char mask = (unsigned char)(0xff << (8 - rest));
+	return (a[whole] & mask) == (b[whole] & mask);
+}
+
+int jq_http_deny_match(const struct jq_http_deny *d, const char *ip)
+{
+	unsigned char a[16];
+	int family;
+	if (inet_pton(AF_INET, ip, a) == 1) {
+		family = AF_INET;
+	} else if (inet_pton(AF_INET6, ip, a) == 1) {
+		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		family = AF_INET6;
+		if (memcmp(a, mapped, sizeof(mapped)) == 0) { /* ::ffff:a.b.c.d is a.b.c.d */
+			memmove(a, a + 12, 4);
+			family = AF_INET;
+		}
+	} else {
+		return d->n > 0; /* not an address we can read: refuse rather than guess */
+	}
+	for (int i = 0; i < d->n; i++)
+		if (d->net[i].family == family && prefix_equal(a, d->net[i].addr, d->net[i].bits))
+			return 1;
+	return 0;
+}
+
+void jq_http_set_deny(const struct jq_http_deny *d) { deny = *d; }
+
 /* ---- the transfer, on the loop ---- */
 
 struct http {
@@ -365,7 +473,29 @@ struct http {
 	json_t *resp_headers;	 /* of the last response (a redirect or 100 starts anew) */
 	size_t resp_header_bytes; /* what resp_headers holds, bounded */
 	char curl_err[CURL_ERROR_SIZE];
+	char denied[INET6_ADDRSTRLEN]; /* an address --http-deny refused, or "" */
 };
+
+/* Before each socket curl opens (redirects and fallback addresses too): a denied address
+ * gets no socket, so not even a TCP handshake reaches it. */
+static curl_socket_t on_open_socket(void *arg, curlsocktype purpose,
+				    struct curl_sockaddr *address)
+{
+	struct http *h = arg;
+	char ip[INET6_ADDRSTRLEN] = "";
+	const struct sockaddr *sa = &address->addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, ip,
+			  sizeof(ip));
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, ip,
+			  sizeof(ip));
+	if (jq_http_deny_match(&deny, ip)) {
+		snprintf(h->denied, sizeof(h->denied), "%s", ip[0] ? ip : "(not IP)");
+		return CURL_SOCKET_BAD;
+	}
+	return socket(address->family, address->socktype, address->protocol);
+}
 
 static void http_free(struct http *h)
 {
@@ -529,6 +659,10 @@ static int http_setup(struct http *h, const char *const *extra, size_t nextra, c
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, h);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, h);
+	if (deny.n) {
+		curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+		curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, h);
+	}
 	if (r->body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body); /* owned by h, outlives the transfer */
@@ -563,7 +697,11 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	char *body = jq_utf8_sanitize(h->body, h->body_len, &blen);
 	char *text = NULL;
 	int ok = 0, fatal = 0;
-	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && h->truncated)) {
+	if (rc != CURLE_OK && h->denied[0]) { /* (another address of the name may have served) */
+		text = jq_strdup_printf("%s %s refused: address %s is denied (--http-deny)",
+					h->req.method, h->req.url_shown, h->denied);
+		fatal = 1; /* the same address next time: no retry */
+	} else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && h->truncated)) {
 		text = jq_strdup_printf("%s %s failed: %s", h->req.method, h->req.url_shown,
 					h->curl_err[0] ? h->curl_err : curl_easy_strerror(rc));
 		fatal = curl_rc_fatal(rc);

@@ -50,6 +50,28 @@ struct jq_http_request {
 	int has_content_type; /* the payload set Content-Type itself */
 };
 
+/* Networks http jobs may not connect to (jobq-worker --http-deny): "ADDR/BITS" or "ADDR"
+ * (IPv4 or IPv6), or "private" for loopback, private, shared, link-local (cloud
+ * metadata at 169.254.169.254 included) and unique-local networks. Checked on every
+ * connection a transfer makes, redirects included, against the address curl connected
+ * to (so a name that resolves to a denied address is caught too). */
+#define JQ_HTTP_DENY_MAX 64
+struct jq_http_net {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char addr[16];
+	int bits;
+};
+struct jq_http_deny {
+	struct jq_http_net net[JQ_HTTP_DENY_MAX];
+	int n;
+};
+/* Adds spec's networks to d; 0, or -1 with the reason in err. */
+int jq_http_deny_add(struct jq_http_deny *d, const char *spec, char *err, size_t errlen);
+/* 1 if ip (text, as curl reports it; an IPv4-mapped IPv6 address counts as IPv4) is in d. */
+int jq_http_deny_match(const struct jq_http_deny *d, const char *ip);
+/* The list every transfer of this process checks (copied); an empty one denies nothing. */
+void jq_http_set_deny(const struct jq_http_deny *d);
+
 /* Checks payload and fills r (zeroed first). 0, or -1 with the reason in err
  * (and r released). */
 int jq_http_request_parse(struct jq_http_request *r, const msgpack_object *payload, char *err,

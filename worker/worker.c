@@ -13,6 +13,7 @@
 #include "codec.h"
 #include "curl_loop.h"
 #include "exec_job.h"
+#include "http_job.h"
 #include "log.h"
 #include "pool.h"
 #include "util.h"
@@ -1024,6 +1025,22 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 			jq_schedules_free(config, nconfig);
 			return -1;
 		}
+	struct jq_http_deny deny = {.n = 0};
+	for (int i = 0; i < cfg->http_deny.n; i++) {
+		/* one value may name several, separated by commas (as --exec) */
+		char spec[256];
+		const char *p = cfg->http_deny.v[i];
+		while (*p) {
+			size_t len = strcspn(p, ",");
+			snprintf(spec, sizeof(spec), "%.*s", (int)len, p);
+			if (spec[0] && jq_http_deny_add(&deny, spec, err, errlen) != 0) {
+				jq_schedules_free(config, nconfig);
+				return -1;
+			}
+			p += len + (p[len] == ',');
+		}
+	}
+	jq_http_set_deny(&deny);
 	if (!(w->exec = jq_exec_new(base, cmds, ncmds, err, errlen))) {
 		jq_schedules_free(config, nconfig);
 		return -1;

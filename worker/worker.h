@@ -43,6 +43,7 @@ struct jq_worker_config {
 	const char *smtp_password;
 	int64_t smtp_timeout_ms;
 	struct jq_opt_list exec; /* "NAME=/abs/path[,...]" values: what exec jobs may run */
+	struct jq_opt_list http_deny; /* networks http jobs may not connect to (http_job.h) */
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 };
 

@@ -73,20 +73,8 @@ class Target(http.server.BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = handle_any
 
 
-class HttpJobTest(E2ETestCase):
-    @classmethod
-    def setUpEnv(cls, env):
-        srv = http.server.ThreadingHTTPServer((harness.HOST, 0), Target)
-        srv.daemon_threads = True
-        srv.seen = []
-        srv.lock = threading.Lock()
-        cls.srv = srv
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        cls.base = "http://%s:%d" % (harness.HOST, srv.server_address[1])
-        env.start_redis()
-        env.start_broker()
-        env.start_worker(extra_args=["--retry-base-ms", "50"],
-                         extra_env={"no_proxy": "*", "http_proxy": "", "https_proxy": ""})
+class HttpMixin:
+    """What both classes share: the target server's record and job helpers."""
 
     @classmethod
     def tearDownClass(cls):
@@ -122,6 +110,22 @@ class HttpJobTest(E2ETestCase):
             self.assertIn(n, job["error"], job)
         self.assertIsNotNone(self.env.redis.execute("ZSCORE", "jobq:dead", str(job["id"])),
                              "failed job is not in the dead set: %r" % job)
+
+
+class HttpJobTest(HttpMixin, E2ETestCase):
+    @classmethod
+    def setUpEnv(cls, env):
+        srv = http.server.ThreadingHTTPServer((harness.HOST, 0), Target)
+        srv.daemon_threads = True
+        srv.seen = []
+        srv.lock = threading.Lock()
+        cls.srv = srv
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        cls.base = "http://%s:%d" % (harness.HOST, srv.server_address[1])
+        env.start_redis()
+        env.start_broker()
+        env.start_worker(extra_args=["--retry-base-ms", "50"],
+                         extra_env={"no_proxy": "*", "http_proxy": "", "https_proxy": ""})
 
     # -- requests that work ------------------------------------------------
 
@@ -307,6 +311,47 @@ class HttpJobTest(E2ETestCase):
                 self.assertFailed(job, 1, needle)
         self.assertEqual(len(self.seen(lambda r: True)), before,
                          "a refused payload still sent a request")
+
+
+
+class HttpDenyTest(HttpMixin, E2ETestCase):
+    """jobq-worker --http-deny: a job whose connection lands on a denied address fails
+    at once (no retry) and sends nothing; the check is made on the address connected
+    to, for redirects too; other addresses are served as before."""
+
+    @classmethod
+    def setUpEnv(cls, env):
+        srv = http.server.ThreadingHTTPServer((harness.HOST, 0), Target)
+        srv.daemon_threads = True
+        srv.seen = []
+        srv.lock = threading.Lock()
+        cls.srv = srv
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        cls.port = srv.server_address[1]
+        cls.base = "http://%s:%d" % (harness.HOST, cls.port)
+        env.start_redis()
+        env.start_broker()
+        # 127.0.0.2 is loopback too (all of 127/8), but denied; 127.0.0.1 is not
+        env.start_worker(extra_args=["--http-deny", "10.0.0.0/8,127.0.0.2",
+                                     "--http-deny", "fe80::/10"],
+                         extra_env={"no_proxy": "*", "http_proxy": "", "https_proxy": ""})
+
+    def test_denied_address_fails_at_once(self):
+        url = "http://127.0.0.2:%d/echo?deny=1" % self.port
+        job = self.run_job({"url": url}, max_attempts=3)
+        self.assertFailed(job, 1, "address 127.0.0.2 is denied (--http-deny)")
+        self.assertEqual(self.seen(lambda r: r["query"].get("deny") == "1"), [])
+
+    def test_redirect_to_a_denied_address_fails(self):
+        to = "http://127.0.0.2:%d/echo?deny=2" % self.port
+        job = self.run_job({"url": self.base + "/redirect?to=" + urllib.parse.quote(to),
+                            "follow_redirects": True}, max_attempts=3)
+        self.assertFailed(job, 1, "is denied (--http-deny)")
+        self.assertEqual(self.seen(lambda r: r["query"].get("deny") == "2"), [])
+
+    def test_other_addresses_are_served(self):
+        r = self.assertCompleted(self.run_job({"url": self.base + "/echo?ok=1"}))
+        self.assertEqual(r["status"], 200)
 
 
 if __name__ == "__main__":

@@ -298,6 +298,54 @@ static void test_exec_request(void)
 	}
 }
 
+static void test_http_deny(void)
+{
+	struct jq_http_deny d = {.n = 0};
+	char err[200];
+	CHECK_INT_EQ(jq_http_deny_add(&d, "10.0.0.0/8", err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_http_deny_add(&d, "192.0.2.7", err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_http_deny_add(&d, "2001:db8::/32", err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_http_deny_add(&d, "172.16.0.0/12", err, sizeof(err)), 0);
+	static const struct {
+		const char *ip;
+		int want;
+	} cases[] = {
+		{"10.1.2.3", 1},       {"11.0.0.1", 0},         {"192.0.2.7", 1},
+		{"192.0.2.8", 0},      {"2001:db8:1::5", 1},    {"2001:db9::1", 0},
+		{"172.31.255.255", 1}, {"172.32.0.0", 0},       {"::ffff:10.9.9.9", 1},
+		{"::ffff:11.9.9.9", 0}, {"not an address", 1}, /* unreadable: refused */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		UNIT_CASE("%s", cases[i].ip);
+		CHECK_INT_EQ(jq_http_deny_match(&d, cases[i].ip), cases[i].want);
+	}
+	/* the private preset: loopback, private, link-local (cloud metadata), unique-local */
+	struct jq_http_deny p = {.n = 0};
+	CHECK_INT_EQ(jq_http_deny_add(&p, "private", err, sizeof(err)), 0);
+	static const char *const private_ips[] = {"127.0.0.1", "10.0.0.1", "192.168.1.1",
+						  "169.254.169.254", "100.64.0.1", "0.0.0.0",
+						  "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1"};
+	for (size_t i = 0; i < sizeof(private_ips) / sizeof(private_ips[0]); i++) {
+		UNIT_CASE("private %s", private_ips[i]);
+		CHECK_INT_EQ(jq_http_deny_match(&p, private_ips[i]), 1);
+	}
+	UNIT_CASE("public");
+	CHECK_INT_EQ(jq_http_deny_match(&p, "93.184.216.34"), 0);
+	CHECK_INT_EQ(jq_http_deny_match(&p, "2606:2800:220:1::1"), 0);
+	/* nothing denied: every address passes */
+	struct jq_http_deny none = {.n = 0};
+	CHECK_INT_EQ(jq_http_deny_match(&none, "127.0.0.1"), 0);
+	/* bad specs */
+	static const char *const bad[] = {"10.0.0.0/33", "::/129", "10.0.0.0/x", "example.com",
+					  "10.0.0.0/", "1.2.3"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		UNIT_CASE("bad %s", bad[i]);
+		CHECK_INT_EQ(jq_http_deny_add(&d, bad[i], err, sizeof(err)), -1);
+		CHECK_CONTAINS(err, "--http-deny");
+	}
+}
+
 UNIT_MAIN({"http_parse", test_http_parse}, {"http_fields", test_http_fields},
+	  {"http_deny", test_http_deny},
 	  {"exec_spec", test_exec_spec}, {"exec_progress", test_exec_progress},
 	  {"exec_request", test_exec_request})
