@@ -77,6 +77,18 @@ class HttpMixin:
     """What both classes share: the target server's record and job helpers."""
 
     @classmethod
+    def start_target(cls):
+        """The HTTP server the jobs talk to, on 127.0.0.1, in a thread of this process."""
+        srv = http.server.ThreadingHTTPServer((harness.HOST, 0), Target)
+        srv.daemon_threads = True
+        srv.seen = []
+        srv.lock = threading.Lock()
+        cls.srv = srv
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        cls.port = srv.server_address[1]
+        cls.base = "http://%s:%d" % (harness.HOST, cls.port)
+
+    @classmethod
     def tearDownClass(cls):
         cls.srv.shutdown()
         cls.srv.server_close()
@@ -115,13 +127,7 @@ class HttpMixin:
 class HttpJobTest(HttpMixin, E2ETestCase):
     @classmethod
     def setUpEnv(cls, env):
-        srv = http.server.ThreadingHTTPServer((harness.HOST, 0), Target)
-        srv.daemon_threads = True
-        srv.seen = []
-        srv.lock = threading.Lock()
-        cls.srv = srv
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        cls.base = "http://%s:%d" % (harness.HOST, srv.server_address[1])
+        cls.start_target()
         env.start_redis()
         env.start_broker()
         env.start_worker(extra_args=["--retry-base-ms", "50"],
@@ -321,14 +327,7 @@ class HttpDenyTest(HttpMixin, E2ETestCase):
 
     @classmethod
     def setUpEnv(cls, env):
-        srv = http.server.ThreadingHTTPServer((harness.HOST, 0), Target)
-        srv.daemon_threads = True
-        srv.seen = []
-        srv.lock = threading.Lock()
-        cls.srv = srv
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        cls.port = srv.server_address[1]
-        cls.base = "http://%s:%d" % (harness.HOST, cls.port)
+        cls.start_target()
         env.start_redis()
         env.start_broker()
         # 127.0.0.2 is loopback too (all of 127/8), but denied; 127.0.0.1 is not
