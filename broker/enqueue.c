@@ -202,16 +202,17 @@ static void flush_group(struct jq_broker *b)
 		ids[i] = g->member[i]->first_id;
 	}
 	struct jq_enqueue_args a;
-	int rc = jq_enqueue_args_build_group(&a, &b->keys, specs, ids, g->n);
-	if (rc == 0) {
-		rc = jq_redis_eval(b->redis, JQ_SCRIPT_ENQUEUE, on_group_stored, g, a.nkeys, a.nargs,
-				   a.argv, a.lens);
+	const char *why = "out of memory";
+	if (jq_enqueue_args_build_group(&a, &b->keys, specs, ids, g->n) == 0) {
+		int rc = jq_redis_eval(b->redis, JQ_SCRIPT_ENQUEUE, on_group_stored, g, a.nkeys,
+				       a.nargs, a.argv, a.lens);
 		jq_enqueue_args_release(&a);
 		if (rc == 0)
 			return;
+		why = "redis is unavailable";
 	}
 	for (size_t i = 0; i < g->n; i++)
-		fail(g->member[i], rc == 0 ? "out of memory" : "redis is unavailable");
+		fail(g->member[i], why);
 	free(g);
 }
 

@@ -474,6 +474,7 @@ struct http {
 	size_t resp_header_bytes; /* what resp_headers holds, bounded */
 	char curl_err[CURL_ERROR_SIZE];
 	char denied[INET6_ADDRSTRLEN]; /* an address --http-deny refused, or "" */
+	int allowed_opened;		/* a socket was opened for an allowed address */
 };
 
 /* Before each socket curl opens (redirects and fallback addresses too): a denied address
@@ -494,6 +495,7 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose,
 		snprintf(h->denied, sizeof(h->denied), "%s", ip[0] ? ip : "(not IP)");
 		return CURL_SOCKET_BAD;
 	}
+	h->allowed_opened = 1;
 	return socket(address->family, address->socktype, address->protocol);
 }
 
@@ -662,6 +664,9 @@ static int http_setup(struct http *h, const char *const *extra, size_t nextra, c
 	if (deny.n) {
 		curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
 		curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, h);
+		/* no proxy from the environment: the check needs the target's own address, and
+		 * a proxy would reach a denied network on the job's behalf */
+		curl_easy_setopt(c, CURLOPT_PROXY, "");
 	}
 	if (r->body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
@@ -697,7 +702,8 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	char *body = jq_utf8_sanitize(h->body, h->body_len, &blen);
 	char *text = NULL;
 	int ok = 0, fatal = 0;
-	if (rc != CURLE_OK && h->denied[0]) { /* (another address of the name may have served) */
+	if (rc != CURLE_OK && h->denied[0] && !h->allowed_opened) {
+		/* refused, and no other address of the name was tried: the deny list is why */
 		text = jq_strdup_printf("%s %s refused: address %s is denied (--http-deny)",
 					h->req.method, h->req.url_shown, h->denied);
 		fatal = 1; /* the same address next time: no retry */

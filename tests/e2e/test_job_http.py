@@ -330,10 +330,13 @@ class HttpDenyTest(HttpMixin, E2ETestCase):
         cls.start_target()
         env.start_redis()
         env.start_broker()
-        # 127.0.0.2 is loopback too (all of 127/8), but denied; 127.0.0.1 is not
+        # 127.0.0.2 is loopback too (all of 127/8), but denied; 127.0.0.1 is not. A proxy
+        # in the environment (the target server answers absolute-form requests too) must
+        # not carry a job to a denied network: with a deny list the worker goes direct.
         env.start_worker(extra_args=["--http-deny", "10.0.0.0/8,127.0.0.2",
                                      "--http-deny", "fe80::/10"],
-                         extra_env={"no_proxy": "*", "http_proxy": "", "https_proxy": ""})
+                         extra_env={"no_proxy": "", "http_proxy": cls.base,
+                                    "HTTP_PROXY": cls.base, "https_proxy": ""})
 
     def test_denied_address_fails_at_once(self):
         url = "http://127.0.0.2:%d/echo?deny=1" % self.port
@@ -347,6 +350,12 @@ class HttpDenyTest(HttpMixin, E2ETestCase):
                             "follow_redirects": True}, max_attempts=3)
         self.assertFailed(job, 1, "is denied (--http-deny)")
         self.assertEqual(self.seen(lambda r: r["query"].get("deny") == "2"), [])
+
+    def test_no_proxy_around_the_deny_list(self):
+        job = self.run_job({"url": "http://10.1.2.3/echo?deny=3", "timeout_ms": 2000},
+                           max_attempts=3)
+        self.assertFailed(job, 1, "address 10.1.2.3 is denied (--http-deny)")
+        self.assertEqual(self.seen(lambda r: r["query"].get("deny") == "3"), [])
 
     def test_other_addresses_are_served(self):
         r = self.assertCompleted(self.run_job({"url": self.base + "/echo?ok=1"}))
