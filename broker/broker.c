@@ -469,8 +469,12 @@ void jq_broker_release(struct jq_broker *b)
 		event_free(b->sigint);
 	if (b->stop_timer)
 		event_free(b->stop_timer);
+	/* Requests still waiting here outlived the drain (JQ_BROKER_SHUTDOWN_MS without a
+	 * Redis answer): they are failed and freed before evhttp goes, but no loop turn runs
+	 * after, so their 503s are not sent; the clients see the connection close, which
+	 * tells them as much (the job may or may not be stored). */
 	jq_enqueue_release(b);
-	/* Redis first: its pending callbacks answer their requests before evhttp goes */
+	/* Redis before evhttp: its pending callbacks need their requests alive */
 	jq_ws_free(b->ws); /* its watches first: they live in events */
 	jq_events_free(b->events);
 	jq_redis_free(b->redis);
