@@ -80,6 +80,8 @@ static void test_origin_allowed(void)
 	static const struct jq_opt_list none = {{NULL}, 0, 0};
 	static const struct jq_opt_list dash = {{"https://dash.example.com"}, 1, 1};
 	static const struct jq_opt_list any = {{"https://a.example", "*"}, 2, 1};
+	static const struct jq_opt_list slash = {{"https:///", "nonsense", "https://dash.example.com/"},
+						 3, 1};
 	static const struct {
 		const struct jq_opt_list *allowed;
 		const char *origin, *host;
@@ -97,6 +99,15 @@ static void test_origin_allowed(void)
 		{&dash, "http://dash.example.com", "127.0.0.1:8000", 0}, /* scheme counts */
 		{&dash, "https://dash.example.com.evil", "127.0.0.1:8000", 0},
 		{&any, "http://anything.example", "127.0.0.1:8000", 1},
+		{&any, "null", "127.0.0.1:8000", 1},
+		{&none, "http://broker.local", "broker.local:80", 1}, /* default ports */
+		{&none, "http://broker.local:80", "broker.local", 1},
+		{&none, "https://broker.local", "broker.local:443", 1},
+		{&none, "https://broker.local", "broker.local:80", 0},
+		{&none, "http://broker.local", "broker.local:8080", 0},
+		{&slash, "https://dash.example.com", "127.0.0.1:8000", 1}, /* "…com/" listed */
+		{&slash, "https://dash.example.com:443", "127.0.0.1:8000", 1},
+		{&slash, "https://dash.example.co", "127.0.0.1:8000", 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s host %s", cases[i].origin, cases[i].host ? cases[i].host : "(none)");
