@@ -79,6 +79,15 @@ sys.stdout.write("x" * (2 * 1024 * 1024))
 }
 
 
+def install(directory, name):
+    """Writes SCRIPTS[name] as an executable file in directory; returns its path."""
+    path = os.path.join(directory, name)
+    with open(path, "w") as f:
+        f.write(SCRIPTS[name])
+    os.chmod(path, 0o755)
+    return path
+
+
 def read(path):
     with open(path) as f:
         return f.read()
@@ -114,12 +123,8 @@ class ExecJobTest(E2ETestCase):
         cls.dir = os.path.join(env.tmp, "bin")
         os.mkdir(cls.dir)
         specs = []
-        for name, text in SCRIPTS.items():
-            path = os.path.join(cls.dir, name)
-            with open(path, "w") as f:
-                f.write(text)
-            os.chmod(path, 0o755)
-            specs.append("%s=%s" % (name, path))
+        for name in SCRIPTS:
+            specs.append("%s=%s" % (name, install(cls.dir, name)))
         env.start_redis()
         env.start_broker()
         # two ways to name commands: repeated flags, and commas in one value
@@ -307,10 +312,7 @@ class ExecShutdownTest(E2ETestCase):
 
     @classmethod
     def setUpEnv(cls, env):
-        path = os.path.join(env.tmp, "hang")
-        with open(path, "w") as f:
-            f.write(SCRIPTS["hang"])
-        os.chmod(path, 0o755)
+        path = install(env.tmp, "hang")
         env.start_redis()
         env.start_broker()
         cls.worker = env.start_worker(extra_args=["--grace-ms", "300", "--exec",
@@ -337,10 +339,7 @@ class ExecIgnoredSigchldTest(E2ETestCase):
 
     @classmethod
     def setUpEnv(cls, env):
-        path = os.path.join(env.tmp, "fail")
-        with open(path, "w") as f:
-            f.write(SCRIPTS["fail"])
-        os.chmod(path, 0o755)
+        path = install(env.tmp, "fail")
         env.start_redis()
         env.start_broker()
         ignore_then_exec = ("import os, signal, sys; signal.signal(signal.SIGCHLD, "
