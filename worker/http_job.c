@@ -400,6 +400,20 @@ int jq_http_deny_add(struct jq_http_deny *d, const char *spec, char *err, size_t
 	    "172.16.0.0/12",  "192.168.0.0/16", "::/128",     "::1/128",     "fc00::/7",
 	    "fe80::/10",
 	};
+	const char *comma = strchr(spec, ',');
+	if (comma) { /* "A,B": each in turn */
+		char first[INET6_ADDRSTRLEN + 8];
+		size_t len = (size_t)(comma - spec);
+		if (len >= sizeof(first)) {
+			snprintf(err, errlen, "--http-deny: '%.60s' is too long", spec);
+			return -1;
+		}
+		memcpy(first, spec, len);
+		first[len] = '\0';
+		if (len && jq_http_deny_add(d, first, err, errlen) != 0)
+			return -1;
+		return comma[1] ? jq_http_deny_add(d, comma + 1, err, errlen) : 0;
+	}
 	if (strcmp(spec, "private") == 0) {
 		for (size_t i = 0; i < sizeof(private_nets) / sizeof(private_nets[0]); i++)
 			if (jq_http_deny_add(d, private_nets[i], err, errlen) != 0)
@@ -437,26 +451,30 @@ static int prefix_equal(const unsigned char *a, const unsigned char *b, int bits
 	return (a[whole] & mask) == (b[whole] & mask);
 }
 
-int jq_http_deny_match(const struct jq_http_deny *d, const char *ip)
+/* 1 if the address (family, bytes in network order) is in d; IPv4-mapped IPv6 is IPv4. */
+static int deny_match_addr(const struct jq_http_deny *d, int family, const unsigned char *bytes)
 {
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	unsigned char a[16];
-	int family;
-	if (inet_pton(AF_INET, ip, a) == 1) {
+	memcpy(a, bytes, family == AF_INET ? 4 : 16);
+	if (family == AF_INET6 && memcmp(a, mapped, sizeof(mapped)) == 0) {
+		memmove(a, a + 12, 4); /* ::ffff:a.b.c.d is a.b.c.d */
 		family = AF_INET;
-	} else if (inet_pton(AF_INET6, ip, a) == 1) {
-		static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-		family = AF_INET6;
-		if (memcmp(a, mapped, sizeof(mapped)) == 0) { /* ::ffff:a.b.c.d is a.b.c.d */
-			memmove(a, a + 12, 4);
-			family = AF_INET;
-		}
-	} else {
-		return d->n > 0; /* not an address we can read: refuse rather than guess */
 	}
 	for (int i = 0; i < d->n; i++)
 		if (d->net[i].family == family && prefix_equal(a, d->net[i].addr, d->net[i].bits))
 			return 1;
 	return 0;
+}
+
+int jq_http_deny_match(const struct jq_http_deny *d, const char *ip)
+{
+	unsigned char a[16];
+	if (inet_pton(AF_INET, ip, a) == 1)
+		return deny_match_addr(d, AF_INET, a);
+	if (inet_pton(AF_INET6, ip, a) == 1)
+		return deny_match_addr(d, AF_INET6, a);
+	return d->n > 0; /* not an address we can read: refuse rather than guess */
 }
 
 void jq_http_set_deny(const struct jq_http_deny *d) { deny = *d; }
@@ -483,16 +501,16 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose,
 				    struct curl_sockaddr *address)
 {
 	struct http *h = arg;
-	char ip[INET6_ADDRSTRLEN] = "";
 	const struct sockaddr *sa = &address->addr;
+	const void *bytes = NULL;
 	if (sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, ip,
-			  sizeof(ip));
+		bytes = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
 	else if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, ip,
-			  sizeof(ip));
-	if (jq_http_deny_match(&deny, ip)) {
-		snprintf(h->denied, sizeof(h->denied), "%s", ip[0] ? ip : "(not IP)");
+		bytes = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	/* not IP (a Unix socket, never asked for here): refused, as an unreadable address is */
+	if (deny.n && (!bytes || deny_match_addr(&deny, sa->sa_family, bytes))) {
+		if (!bytes || !inet_ntop(sa->sa_family, bytes, h->denied, sizeof(h->denied)))
+			snprintf(h->denied, sizeof(h->denied), "(not IP)");
 		return CURL_SOCKET_BAD;
 	}
 	h->allowed_opened = 1;

@@ -65,7 +65,7 @@ struct jq_http_deny {
 	struct jq_http_net net[JQ_HTTP_DENY_MAX];
 	int n;
 };
-/* Adds spec's networks to d; 0, or -1 with the reason in err. */
+/* Adds spec's networks to d (several separated by commas); 0, or -1 with the reason in err. */
 int jq_http_deny_add(struct jq_http_deny *d, const char *spec, char *err, size_t errlen);
 /* 1 if ip (text, as curl reports it; an IPv4-mapped IPv6 address counts as IPv4) is in d. */
 int jq_http_deny_match(const struct jq_http_deny *d, const char *ip);

@@ -1026,20 +1026,11 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 			return -1;
 		}
 	struct jq_http_deny deny = {.n = 0};
-	for (int i = 0; i < cfg->http_deny.n; i++) {
-		/* one value may name several, separated by commas (as --exec) */
-		char spec[256];
-		const char *p = cfg->http_deny.v[i];
-		while (*p) {
-			size_t len = strcspn(p, ",");
-			snprintf(spec, sizeof(spec), "%.*s", (int)len, p);
-			if (spec[0] && jq_http_deny_add(&deny, spec, err, errlen) != 0) {
-				jq_schedules_free(config, nconfig);
-				return -1;
-			}
-			p += len + (p[len] == ',');
+	for (int i = 0; i < cfg->http_deny.n; i++)
+		if (jq_http_deny_add(&deny, cfg->http_deny.v[i], err, errlen) != 0) {
+			jq_schedules_free(config, nconfig);
+			return -1;
 		}
-	}
 	jq_http_set_deny(&deny);
 	if (!(w->exec = jq_exec_new(base, cmds, ncmds, err, errlen))) {
 		jq_schedules_free(config, nconfig);

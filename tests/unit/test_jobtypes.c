@@ -332,6 +332,14 @@ static void test_http_deny(void)
 	UNIT_CASE("public");
 	CHECK_INT_EQ(jq_http_deny_match(&p, "93.184.216.34"), 0);
 	CHECK_INT_EQ(jq_http_deny_match(&p, "2606:2800:220:1::1"), 0);
+	/* several in one value, as the worker's flag and JOBQ_HTTP_DENY take them */
+	struct jq_http_deny l = {.n = 0};
+	UNIT_CASE("list");
+	CHECK_INT_EQ(jq_http_deny_add(&l, "192.0.2.0/24,,2001:db8::1,", err, sizeof(err)), 0);
+	CHECK_INT_EQ(l.n, 2);
+	CHECK_INT_EQ(jq_http_deny_match(&l, "192.0.2.9"), 1);
+	CHECK_INT_EQ(jq_http_deny_match(&l, "2001:db8::1"), 1);
+	CHECK_INT_EQ(jq_http_deny_add(&l, "192.0.2.0/24,nonsense", err, sizeof(err)), -1);
 	/* nothing denied: every address passes */
 	struct jq_http_deny none = {.n = 0};
 	CHECK_INT_EQ(jq_http_deny_match(&none, "127.0.0.1"), 0);
