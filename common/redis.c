@@ -1,7 +1,7 @@
 /* redis.c: self-reconnecting async Redis connection; see redis.h. */
 #include "redis.h"
 
-#include <hiredis/adapters/libevent.h>
+#include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +44,119 @@ static void count_error_replies(redisAsyncContext *ac)
 	}
 	if (reader->fn->createString == default_create_string)
 		reader->fn = &counting_fn;
+}
+
+/* ---- the connection's events ----
+ * hiredis' own libevent adapter costs two epoll_ctl calls and one more epoll_wait per
+ * command: it registers for EV_WRITE, writes once the socket is reported writable, then
+ * unregisters, and it re-adds its one-shot read event after every read. Here the read
+ * event persists, and a command is written at the end of the loop turn that queued it
+ * (every command queued in the turn goes in the same write()), with no epoll call. Only
+ * a write the socket cannot take at once, and the connect itself, wait for EV_WRITE: a
+ * non-blocking connect still in progress looks like success to hiredis' check. */
+struct jq_redis_events {
+	redisAsyncContext *ac;
+	struct event *rev;   /* EV_READ | EV_PERSIST */
+	struct event *wev;   /* EV_WRITE: the connect, or a write that would block */
+	struct event *flush; /* no fd: made active to write at the end of the turn */
+	int reading, writing_fd, flushing; /* what is registered; in the flush callback */
+};
+
+static void ev_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_redis_events *e = arg;
+	redisAsyncHandleRead(e->ac);
+}
+
+static void ev_write_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_redis_events *e = arg;
+	e->writing_fd = 0; /* one-shot: hiredis asks again if output is left */
+	e->flushing = 1;
+	redisAsyncHandleWrite(e->ac); /* may free ac (and e) on an error: touch nothing after */
+}
+
+static void ev_flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_redis_events *e = arg;
+	e->flushing = 1;
+	redisAsyncHandleWrite(e->ac); /* as above */
+}
+
+static void ev_add_read(void *data)
+{
+	struct jq_redis_events *e = data;
+	if (!e->reading && event_add(e->rev, NULL) == 0)
+		e->reading = 1;
+}
+
+static void ev_del_read(void *data)
+{
+	struct jq_redis_events *e = data;
+	if (e->reading)
+		event_del(e->rev);
+	e->reading = 0;
+}
+
+static void ev_add_write(void *data)
+{
+	struct jq_redis_events *e = data;
+	if (!(e->ac->c.flags & REDIS_CONNECTED) || e->flushing) {
+		/* connecting, or output left after a write: wait until the socket takes more */
+		e->flushing = 0;
+		if (!e->writing_fd && event_add(e->wev, NULL) == 0)
+			e->writing_fd = 1;
+	} else if (!e->writing_fd) {
+		event_active(e->flush, EV_WRITE, 1); /* a no-op if already active */
+	}
+}
+
+static void ev_del_write(void *data)
+{
+	struct jq_redis_events *e = data;
+	e->flushing = 0;
+	if (e->writing_fd)
+		event_del(e->wev);
+	e->writing_fd = 0;
+}
+
+static void ev_cleanup(void *data)
+{
+	struct jq_redis_events *e = data;
+	event_free(e->rev);
+	event_free(e->wev);
+	event_free(e->flush);
+	free(e);
+}
+
+static int ev_attach(redisAsyncContext *ac, struct event_base *base)
+{
+	struct jq_redis_events *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -1;
+	e->ac = ac;
+	e->rev = event_new(base, ac->c.fd, EV_READ | EV_PERSIST, ev_read_cb, e);
+	e->wev = event_new(base, ac->c.fd, EV_WRITE, ev_write_cb, e);
+	e->flush = event_new(base, -1, 0, ev_flush_cb, e);
+	if (!e->rev || !e->wev || !e->flush) {
+		if (e->rev)
+			event_free(e->rev);
+		if (e->wev)
+			event_free(e->wev);
+		if (e->flush)
+			event_free(e->flush);
+		free(e);
+		return -1;
+	}
+	ac->ev.addRead = ev_add_read;
+	ac->ev.delRead = ev_del_read;
+	ac->ev.addWrite = ev_add_write;
+	ac->ev.delWrite = ev_del_write;
+	ac->ev.cleanup = ev_cleanup;
+	ac->ev.data = e;
+	ev_add_read(e);
+	ev_add_write(e); /* the connect completes on the first EV_WRITE */
+	return 0;
 }
 
 struct jq_redis {
@@ -136,10 +249,16 @@ static void connect_now(struct jq_redis *r)
 		schedule_retry(r);
 		return;
 	}
+	if (ev_attach(ac, r->base) != 0) {
+		errors[JQ_REDIS_ERR_CONNECT]++;
+		jq_warn("redis %s: cannot connect: out of memory", r->name);
+		redisAsyncFree(ac);
+		schedule_retry(r);
+		return;
+	}
 	ac->data = r;
 	r->ac = ac;
 	count_error_replies(ac);
-	redisLibeventAttach(ac, r->base);
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	if (!r->url.unix_path[0])
