@@ -395,10 +395,16 @@ bad:
 
 int jq_http_deny_add(struct jq_http_deny *d, const char *spec, char *err, size_t errlen)
 {
+	/* not the public internet: "this network", private, shared (CGNAT), loopback,
+	 * link-local (cloud metadata), IETF protocol assignments, benchmarking, multicast and
+	 * reserved/broadcast; IPv6 unspecified/loopback/IPv4-compatible, local-use NAT64,
+	 * unique-local, link-local and multicast. NAT64 (64:ff9b::/96) and 6to4 (2002::/16)
+	 * addresses are also matched by the IPv4 address they carry (deny_match_addr). */
 	static const char *const private_nets[] = {
-	    "0.0.0.0/8",      "10.0.0.0/8",  "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-	    "172.16.0.0/12",  "192.168.0.0/16", "::/128",     "::1/128",     "fc00::/7",
-	    "fe80::/10",
+	    "0.0.0.0/8",      "10.0.0.0/8",     "100.64.0.0/10",  "127.0.0.0/8",
+	    "169.254.0.0/16", "172.16.0.0/12",  "192.0.0.0/24",   "192.168.0.0/16",
+	    "198.18.0.0/15",  "224.0.0.0/4",    "240.0.0.0/4",    "::/96",
+	    "64:ff9b:1::/48", "fc00::/7",	"fe80::/10",	  "ff00::/8",
 	};
 	const char *comma = strchr(spec, ',');
 	if (comma) { /* "A,B": each in turn */
@@ -451,19 +457,31 @@ static int prefix_equal(const unsigned char *a, const unsigned char *b, int bits
 	return (a[whole] & mask) == (b[whole] & mask);
 }
 
-/* 1 if the address (family, bytes in network order) is in d; IPv4-mapped IPv6 is IPv4. */
-static int deny_match_addr(const struct jq_http_deny *d, int family, const unsigned char *bytes)
+static int deny_match_exact(const struct jq_http_deny *d, int family, const unsigned char *a)
 {
-	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	unsigned char a[16];
-	memcpy(a, bytes, family == AF_INET ? 4 : 16);
-	if (family == AF_INET6 && memcmp(a, mapped, sizeof(mapped)) == 0) {
-		memmove(a, a + 12, 4); /* ::ffff:a.b.c.d is a.b.c.d */
-		family = AF_INET;
-	}
 	for (int i = 0; i < d->n; i++)
 		if (d->net[i].family == family && prefix_equal(a, d->net[i].addr, d->net[i].bits))
 			return 1;
+	return 0;
+}
+
+/* 1 if the address (family, bytes in network order) is in d. IPv4-mapped IPv6 is IPv4;
+ * an IPv6 address that carries an IPv4 one a gateway will connect to (NAT64's well-known
+ * 64:ff9b::/96, 6to4's 2002:AABB:CCDD::/48) is denied when either form is. */
+static int deny_match_addr(const struct jq_http_deny *d, int family, const unsigned char *bytes)
+{
+	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
+	if (family == AF_INET)
+		return deny_match_exact(d, AF_INET, bytes);
+	if (memcmp(bytes, mapped, sizeof(mapped)) == 0) /* ::ffff:a.b.c.d is a.b.c.d */
+		return deny_match_exact(d, AF_INET, bytes + 12);
+	if (deny_match_exact(d, AF_INET6, bytes))
+		return 1;
+	if (memcmp(bytes, nat64, sizeof(nat64)) == 0)
+		return deny_match_exact(d, AF_INET, bytes + 12);
+	if (bytes[0] == 0x20 && bytes[1] == 0x02)
+		return deny_match_exact(d, AF_INET, bytes + 2);
 	return 0;
 }
 

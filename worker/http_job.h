@@ -51,8 +51,10 @@ struct jq_http_request {
 };
 
 /* Networks http jobs may not connect to (jobq-worker --http-deny): "ADDR/BITS" or "ADDR"
- * (IPv4 or IPv6), or "private" for loopback, private, shared, link-local (cloud
- * metadata at 169.254.169.254 included) and unique-local networks. Checked on every
+ * (IPv4 or IPv6), or "private" for every range that is not the public internet
+ * (loopback, private, shared, link-local with the cloud metadata address, multicast,
+ * reserved, unique-local...). A NAT64 or 6to4 IPv6 address is also matched by the IPv4
+ * address it carries. Checked on every
  * connection a transfer makes, redirects included, against the address curl connected
  * to (so a name that resolves to a denied address is caught too). */
 #define JQ_HTTP_DENY_MAX 64

@@ -71,8 +71,9 @@ int main(int argc, char **argv)
 	     "let exec jobs run a program by name: NAME=/absolute/path; repeat the flag, or "
 	     "separate several with commas"},
 	    {"http-deny", "JOBQ_HTTP_DENY", JQ_OPT_LIST, &cfg.http_deny, 0, 4096,
-	     "networks http jobs may not connect to: ADDR[/BITS], or 'private' (loopback, "
-	     "private, link-local, cloud metadata); repeat the flag, or separate with commas"},
+	     "networks http jobs may not connect to: ADDR[/BITS], or 'private' (every "
+	     "address that is not the public internet: loopback, private, link-local, cloud "
+	     "metadata, multicast...; NAT64 and 6to4 forms too); repeat the flag, or separate with commas"},
 	    {"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg.schedule_file, 0, 4096,
 	     "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},

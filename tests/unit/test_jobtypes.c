@@ -322,9 +322,13 @@ static void test_http_deny(void)
 	/* the private preset: loopback, private, link-local (cloud metadata), unique-local */
 	struct jq_http_deny p = {.n = 0};
 	CHECK_INT_EQ(jq_http_deny_add(&p, "private", err, sizeof(err)), 0);
-	static const char *const private_ips[] = {"127.0.0.1", "10.0.0.1", "192.168.1.1",
-						  "169.254.169.254", "100.64.0.1", "0.0.0.0",
-						  "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1"};
+	static const char *const private_ips[] = {
+	    "127.0.0.1",      "10.0.0.1",	  "192.168.1.1",      "169.254.169.254",
+	    "100.64.0.1",     "0.0.0.0",	  "::1",	      "fd00::1",
+	    "fe80::1",	      "::ffff:127.0.0.1", "192.0.0.170",      "198.19.0.1",
+	    "224.0.0.251",    "239.1.2.3",	  "255.255.255.255",  "240.0.0.1",
+	    "ff02::1",	      "::127.0.0.1",	  "64:ff9b::a9fe:a9fe", "64:ff9b::10.1.1.1",
+	    "64:ff9b:1::1",   "2002:7f00:1::1",	  "2002:a9fe:a9fe::"};
 	for (size_t i = 0; i < sizeof(private_ips) / sizeof(private_ips[0]); i++) {
 		UNIT_CASE("private %s", private_ips[i]);
 		CHECK_INT_EQ(jq_http_deny_match(&p, private_ips[i]), 1);
@@ -332,6 +336,13 @@ static void test_http_deny(void)
 	UNIT_CASE("public");
 	CHECK_INT_EQ(jq_http_deny_match(&p, "93.184.216.34"), 0);
 	CHECK_INT_EQ(jq_http_deny_match(&p, "2606:2800:220:1::1"), 0);
+	/* NAT64 and 6to4 addresses of a public IPv4 address pass */
+	CHECK_INT_EQ(jq_http_deny_match(&p, "64:ff9b::93.184.216.34"), 0);
+	CHECK_INT_EQ(jq_http_deny_match(&p, "2002:5db8:d822::1"), 0);
+	/* a user's own IPv4 network covers its NAT64 and 6to4 forms too */
+	CHECK_INT_EQ(jq_http_deny_match(&d, "64:ff9b::10.2.3.4"), 1);
+	CHECK_INT_EQ(jq_http_deny_match(&d, "2002:0a02:0304::1"), 1);
+	CHECK_INT_EQ(jq_http_deny_match(&d, "64:ff9b::11.2.3.4"), 0);
 	/* several in one value, as the worker's flag and JOBQ_HTTP_DENY take them */
 	struct jq_http_deny l = {.n = 0};
 	UNIT_CASE("list");
