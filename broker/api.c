@@ -18,7 +18,7 @@
 #define CONTENT_MAX (64 * 1024)
 #define NOTIFICATION_MESSAGE "Notification sent in the background"
 
-struct jq_pending *jq_pending_new(struct jq_broker *b, struct evhttp_request *req, int64_t id)
+struct jq_pending *jq_pending_new(struct jq_broker *b, struct jq_http_req *req, int64_t id)
 {
 	struct jq_pending *p = malloc(sizeof(*p));
 	if (!p) {
@@ -38,7 +38,7 @@ void jq_pending_free(struct jq_pending *p)
 	free(p);
 }
 
-static int parse_id(struct evhttp_request *req, const char *s, int64_t *id)
+static int parse_id(struct jq_http_req *req, const char *s, int64_t *id)
 {
 	if (jq_parse_i64(s, 1, INT64_MAX, id) != 0) {
 		jq_reply_error(req, 400, "invalid_argument", "id '%.64s' is not a positive integer",
@@ -51,7 +51,7 @@ static int parse_id(struct evhttp_request *req, const char *s, int64_t *id)
 /* Parses the id in arg and sends one command about its job hash (fmt takes the key);
  * cb answers the request. Bad id: 400; no Redis: 503. */
 /* cmd <job key> fields... (fields: NULL-terminated, at most 6) with cb's reply. */
-static void read_job(struct jq_broker *b, struct evhttp_request *req, const char *arg,
+static void read_job(struct jq_broker *b, struct jq_http_req *req, const char *arg,
 		     redisCallbackFn *cb, const char *cmd, const char *const *fields)
 {
 	int64_t id;
@@ -79,7 +79,7 @@ static void read_job(struct jq_broker *b, struct evhttp_request *req, const char
 /* ---- POST /start-task?duration=N ---- */
 
 /* A one-job array for jq_broker_enqueue, initialised; NULL when out of memory. */
-static struct jq_job_spec *spec_new(struct evhttp_request *req)
+static struct jq_job_spec *spec_new(struct jq_http_req *req)
 {
 	struct jq_job_spec *s = malloc(sizeof(*s));
 	if (!s)
@@ -95,7 +95,7 @@ static void spec_free(struct jq_job_spec *s)
 	free(s);
 }
 
-static void start_task_reply(struct evhttp_request *req, int64_t id, size_t n,
+static void start_task_reply(struct jq_http_req *req, int64_t id, size_t n,
 			     const struct jq_job_spec *specs, const char *dup_state)
 {
 	char text[64]; /* fixed shape, no JSON library on the hot path */
@@ -103,7 +103,7 @@ static void start_task_reply(struct evhttp_request *req, int64_t id, size_t n,
 	jq_reply_text(req, 200, text, (size_t)len);
 }
 
-void jq_api_start_task(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_start_task(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	const char *idem;
 	if (jq_idempotency_key(req, &idem) != 0)
@@ -167,7 +167,7 @@ static void on_task_status(redisAsyncContext *ac, void *reply, void *priv)
 	jq_pending_free(p);
 }
 
-void jq_api_task_status(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_task_status(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	static const char *const fields[] = {"state", "done", "total", "error", NULL};
 	read_job(b, req, arg, on_task_status, "HMGET", fields);
@@ -175,14 +175,14 @@ void jq_api_task_status(struct jq_broker *b, struct evhttp_request *req, const c
 
 /* ---- POST /send-notification[-sync]?email=&content= ---- */
 
-static void notification_reply(struct evhttp_request *req, int64_t id, size_t n,
+static void notification_reply(struct jq_http_req *req, int64_t id, size_t n,
 			       const struct jq_job_spec *specs, const char *dup_state)
 {
 	jq_reply_json(req, 200, json_pack("{s:s,s:I}", "message", NOTIFICATION_MESSAGE, "task_id",
 					  (json_int_t)id));
 }
 
-static void send_notification(struct jq_broker *b, struct evhttp_request *req, int sync)
+static void send_notification(struct jq_broker *b, struct jq_http_req *req, int sync)
 {
 	const char *idem;
 	if (jq_idempotency_key(req, &idem) != 0)
@@ -228,12 +228,12 @@ done:
 	evhttp_clear_headers(&q);
 }
 
-void jq_api_send_notification(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_send_notification(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	send_notification(b, req, 0);
 }
 
-void jq_api_send_notification_sync(struct jq_broker *b, struct evhttp_request *req,
+void jq_api_send_notification_sync(struct jq_broker *b, struct jq_http_req *req,
 				   const char *arg)
 {
 	send_notification(b, req, 1);
@@ -241,7 +241,7 @@ void jq_api_send_notification_sync(struct jq_broker *b, struct evhttp_request *r
 
 /* ---- POST /jobs ---- */
 
-static void post_job_reply(struct evhttp_request *req, int64_t id, size_t n,
+static void post_job_reply(struct jq_http_req *req, int64_t id, size_t n,
 			   const struct jq_job_spec *specs, const char *dup_state)
 {
 	char text[96]; /* fixed shape, no JSON library on the hot path */
@@ -253,7 +253,7 @@ static void post_job_reply(struct evhttp_request *req, int64_t id, size_t n,
 	jq_reply_text(req, dup_state ? 200 : 201, text, (size_t)len);
 }
 
-static void bulk_reply(struct evhttp_request *req, int64_t first, size_t n,
+static void bulk_reply(struct jq_http_req *req, int64_t first, size_t n,
 		       const struct jq_job_spec *specs, const char *dup_state)
 {
 	json_t *ids = json_array();
@@ -272,9 +272,9 @@ static int content_type_is(const char *ct, const char *want)
 	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-json_t *jq_request_json(struct evhttp_request *req)
+json_t *jq_request_json(struct jq_http_req *req)
 {
-	const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+	const char *ct = jq_http_header(req, "Content-Type");
 	/* curl -d sends form-urlencoded by default: read that as JSON too */
 	if (ct && !content_type_is(ct, "application/json") &&
 	    !content_type_is(ct, "application/x-www-form-urlencoded")) {
@@ -282,17 +282,16 @@ json_t *jq_request_json(struct evhttp_request *req)
 			       "send application/json or application/msgpack");
 		return NULL;
 	}
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	const char *body = (const char *)evbuffer_pullup(in, -1);
+	size_t len;
+	const char *body = jq_http_body(req, &len);
 	json_error_t jerr;
-	json_t *v = json_loadb(body ? body : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!v)
 		jq_reply_error(req, 400, "invalid_json", "body is not valid JSON: %s", jerr.text);
 	return v;
 }
 
-void jq_api_post_job(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_post_job(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	const char *idem;
 	if (jq_idempotency_key(req, &idem) != 0)
@@ -301,12 +300,11 @@ void jq_api_post_job(struct jq_broker *b, struct evhttp_request *req, const char
 	if (!spec)
 		return;
 	char err[256];
-	if (content_type_is(evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type"),
+	if (content_type_is(jq_http_header(req, "Content-Type"),
 			    "application/msgpack")) {
-		struct evbuffer *in = evhttp_request_get_input_buffer(req);
-		size_t len = evbuffer_get_length(in);
-		const char *body = (const char *)evbuffer_pullup(in, -1);
-		if (jq_job_spec_from_msgpack(spec, body ? body : "", len, err, sizeof(err)) != 0) {
+		size_t len;
+		const char *body = jq_http_body(req, &len);
+		if (jq_job_spec_from_msgpack(spec, body, len, err, sizeof(err)) != 0) {
 			jq_reply_error(req, 400, "invalid_argument", "%s", err);
 			goto fail;
 		}
@@ -330,7 +328,7 @@ fail:
 /* ---- POST /jobs/bulk ---- */
 
 /* 0 if no two of specs[0..n-1] share a unique_key, else answers 400 naming both. */
-static int bulk_unique_keys_distinct(struct evhttp_request *req, const struct jq_job_spec *specs,
+static int bulk_unique_keys_distinct(struct jq_http_req *req, const struct jq_job_spec *specs,
 				     size_t n)
 {
 	json_t *seen = json_object(); /* unique_key -> index: a hash table at hand */
@@ -357,9 +355,9 @@ static int bulk_unique_keys_distinct(struct evhttp_request *req, const struct jq
 	return rc;
 }
 
-void jq_api_post_jobs_bulk(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_post_jobs_bulk(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
-	if (evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key")) {
+	if (jq_http_header(req, "Idempotency-Key")) {
 		jq_reply_error(req, 400, "invalid_argument",
 			       "'Idempotency-Key' is for POST /jobs and the seed endpoints, not bulk");
 		return;
@@ -374,7 +372,7 @@ void jq_api_post_jobs_bulk(struct jq_broker *b, struct evhttp_request *req, cons
 		jq_broker_enqueue(b, req, specs, n, bulk_reply);
 }
 
-struct jq_job_spec *jq_specs_from_json(struct evhttp_request *req, const json_t *arr,
+struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *arr,
 				       const char *what, size_t *nout)
 {
 	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
@@ -429,7 +427,7 @@ static void on_get_job(redisAsyncContext *ac, void *reply, void *priv)
 	jq_pending_free(p);
 }
 
-void jq_api_get_job(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_get_job(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	read_job(b, req, arg, on_get_job, "HGETALL", NULL);
 }
@@ -447,7 +445,7 @@ static void on_ping(redisAsyncContext *ac, void *reply, void *priv)
 	jq_pending_free(p);
 }
 
-void jq_api_healthz(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_healthz(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	redisAsyncContext *ac = jq_redis_ctx(b->redis);
 	if (!ac) {

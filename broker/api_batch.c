@@ -13,7 +13,7 @@
 #include "broker.h"
 #include "util.h"
 
-static void batch_reply(struct evhttp_request *req, int64_t id, size_t n,
+static void batch_reply(struct jq_http_req *req, int64_t id, size_t n,
 			const struct jq_job_spec *specs, const char *dup_state)
 {
 	(void)specs;
@@ -25,10 +25,10 @@ static void batch_reply(struct evhttp_request *req, int64_t id, size_t n,
 					  (json_int_t)n, "ids", ids));
 }
 
-void jq_api_post_batch(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_post_batch(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	(void)arg;
-	if (evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key")) {
+	if (jq_http_header(req, "Idempotency-Key")) {
 		jq_reply_error(req, 400, "invalid_argument",
 			       "'Idempotency-Key' is for POST /jobs and the seed endpoints, not batches");
 		return;
@@ -141,7 +141,7 @@ static void on_batch(redisAsyncContext *ac, void *reply, void *priv)
 	jq_pending_free(br);
 }
 
-void jq_api_get_batch(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_get_batch(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	int64_t id;
 	if (jq_parse_i64(arg, 1, INT64_MAX, &id) != 0) {

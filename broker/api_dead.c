@@ -13,7 +13,7 @@
 #define DEAD_LIST_MAX 1000
 
 /* Runs dead.lua with the given action arguments; cb gets a struct jq_pending. */
-static void dead_call(struct jq_broker *b, struct evhttp_request *req, int64_t id,
+static void dead_call(struct jq_broker *b, struct jq_http_req *req, int64_t id,
 		      redisCallbackFn *cb, int nargs, const char **args)
 {
 	struct jq_pending *d = jq_pending_new(b, req, id);
@@ -56,7 +56,7 @@ static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 	jq_pending_free(d);
 }
 
-void jq_api_dead_list(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_dead_list(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	struct evkeyvalq q;
 	if (jq_request_query(req, &q) != 0) {
@@ -99,7 +99,7 @@ static void on_retry(redisAsyncContext *ac, void *reply, void *priv)
 }
 
 /* POST /dead/{id}/retry: the route passes "{id}/retry". */
-void jq_api_dead_retry(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_dead_retry(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	const char *slash = strchr(arg, '/');
 	int64_t id;
@@ -125,7 +125,7 @@ static void on_purge(redisAsyncContext *ac, void *reply, void *priv)
 	jq_pending_free(d);
 }
 
-void jq_api_dead_purge(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_dead_purge(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	const char *args[] = {"purge", b->keys.prefix};
 	dead_call(b, req, 0, on_purge, 2, args);

@@ -28,7 +28,7 @@ static const struct {
 
 struct list_req {
 	struct jq_broker *b;
-	struct evhttp_request *req;
+	struct jq_http_req *req;
 	size_t which; /* index in listable */
 };
 
@@ -122,7 +122,7 @@ static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 	free(l);
 }
 
-void jq_api_list_jobs(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_list_jobs(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	struct evkeyvalq q;
 	if (jq_request_query(req, &q) != 0) {

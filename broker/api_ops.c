@@ -13,14 +13,14 @@
 /* A request waiting on one Redis reply. */
 struct op {
 	struct jq_broker *b;
-	struct evhttp_request *req;
+	struct jq_http_req *req;
 	int64_t id;
 	char name[JQ_QUEUE_NAME_MAX + 1];
 	int flag;
 	int64_t limit_ms; /* a rate limit's interval (id holds its limit) */
 };
 
-static struct op *op_new(struct jq_broker *b, struct evhttp_request *req)
+static struct op *op_new(struct jq_broker *b, struct jq_http_req *req)
 {
 	struct op *o = calloc(1, sizeof(*o));
 	if (!o) {
@@ -70,7 +70,7 @@ static void on_cancel(redisAsyncContext *ac, void *reply, void *priv)
 	op_free(o);
 }
 
-void jq_api_cancel_job(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_cancel_job(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	int64_t id;
 	if (jq_parse_i64(arg, 1, INT64_MAX, &id) != 0) {
@@ -174,14 +174,14 @@ static void queues_call(struct op *o, redisCallbackFn *cb)
 	op_eval(o, JQ_SCRIPT_QUEUES, cb, 2, 2, argv);
 }
 
-void jq_api_queues(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_queues(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	struct op *o = op_new(b, req);
 	if (o)
 		queues_call(o, on_queues);
 }
 
-static int take_queue_name(struct evhttp_request *req, const char *s, size_t n, char *out)
+static int take_queue_name(struct jq_http_req *req, const char *s, size_t n, char *out)
 {
 	if (!jq_name_valid(s, n)) {
 		jq_reply_error(req, 400, "invalid_argument", "'%.*s' is not a valid queue name",
@@ -193,7 +193,7 @@ static int take_queue_name(struct evhttp_request *req, const char *s, size_t n, 
 	return 0;
 }
 
-void jq_api_queue(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_queue(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	char name[JQ_QUEUE_NAME_MAX + 1];
 	if (take_queue_name(req, arg, strlen(arg), name) != 0)
@@ -218,7 +218,7 @@ static void on_queue_action(redisAsyncContext *ac, void *reply, void *priv)
 	op_free(o);
 }
 
-void jq_api_queue_action(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_queue_action(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	const char *slash = strchr(arg, '/');
 	int pause;
@@ -280,13 +280,12 @@ static void on_rate_limit(redisAsyncContext *ac, void *reply, void *priv)
 }
 
 /* The body of PUT .../rate-limit: 0 with *limit and *interval_ms, or -1 after a 400. */
-static int rate_limit_body(struct evhttp_request *req, int64_t *limit, int64_t *interval_ms)
+static int rate_limit_body(struct jq_http_req *req, int64_t *limit, int64_t *interval_ms)
 {
-	struct evbuffer *in = evhttp_request_get_input_buffer(req);
-	size_t len = evbuffer_get_length(in);
-	const char *text = (const char *)evbuffer_pullup(in, -1);
+	size_t len;
+	const char *text = jq_http_body(req, &len);
 	json_error_t jerr;
-	json_t *v = json_loadb(text ? text : "", len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!v) {
 		jq_reply_error(req, 400, "invalid_json", "body is not valid JSON: %s", jerr.text);
 		return -1;
@@ -309,7 +308,7 @@ static int rate_limit_body(struct evhttp_request *req, int64_t *limit, int64_t *
 	return rc;
 }
 
-static void queue_rate_limit(struct jq_broker *b, struct evhttp_request *req, const char *name,
+static void queue_rate_limit(struct jq_broker *b, struct jq_http_req *req, const char *name,
 			     int set)
 {
 	int64_t limit = 0, interval_ms = 0;
@@ -347,7 +346,7 @@ static void queue_rate_limit(struct jq_broker *b, struct evhttp_request *req, co
 		jq_warn("rate limit of '%s' could not be sent", name);
 }
 
-void jq_api_queue_rate_limit(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_queue_rate_limit(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	const char *slash = strchr(arg, '/');
 	if (!slash || strcmp(slash, "/rate-limit") != 0) {
@@ -358,7 +357,7 @@ void jq_api_queue_rate_limit(struct jq_broker *b, struct evhttp_request *req, co
 					? "POST"
 					: NULL;
 		if (allow) {
-			evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+			jq_http_add_header(req, "Allow", allow);
 			jq_reply_error(req, 405, "method_not_allowed", "method not allowed on '/queues/%.64s'",
 				       arg);
 		} else {
@@ -370,7 +369,7 @@ void jq_api_queue_rate_limit(struct jq_broker *b, struct evhttp_request *req, co
 	char name[JQ_QUEUE_NAME_MAX + 1];
 	if (take_queue_name(req, arg, (size_t)(slash - arg), name) != 0)
 		return;
-	queue_rate_limit(b, req, name, evhttp_request_get_command(req) == EVHTTP_REQ_PUT);
+	queue_rate_limit(b, req, name, jq_http_method(req) == JQ_HTTP_PUT);
 }
 
 /* ---- GET /workers ---- */
@@ -408,7 +407,7 @@ static void on_workers(redisAsyncContext *ac, void *reply, void *priv)
 	op_free(o);
 }
 
-void jq_api_workers(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_workers(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	struct op *o = op_new(b, req);
 	if (!o)
@@ -437,16 +436,15 @@ static void metrics_step(struct metrics *m)
 {
 	if (--m->left > 0)
 		return;
-	struct evhttp_request *req = m->o->req;
+	struct jq_http_req *req = m->o->req;
 	if (m->failed) {
 		jq_reply_unavailable(req);
 	} else {
 		jq_broker_http_metrics(m->text);
-		evbuffer_add_buffer(evhttp_request_get_output_buffer(req), m->text);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-				  "text/plain; version=0.0.4; charset=utf-8");
+		jq_http_add_header(req, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 		jq_broker_count_response(200);
-		evhttp_send_reply(req, 200, "OK", NULL);
+		size_t len = evbuffer_get_length(m->text);
+		jq_http_send(req, 200, (const char *)evbuffer_pullup(m->text, -1), len);
 	}
 	evbuffer_free(m->text);
 	op_free(m->o);
@@ -538,7 +536,7 @@ static void on_metrics_dead(redisAsyncContext *ac, void *reply, void *priv)
 	metrics_step(m);
 }
 
-void jq_api_metrics(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_metrics(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	redisAsyncContext *ac = jq_redis_ctx(b->redis);
 	if (!ac) {

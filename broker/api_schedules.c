@@ -13,11 +13,11 @@
 /* A request waiting on the schedules script. */
 struct sched_op {
 	struct jq_broker *b;
-	struct evhttp_request *req;
+	struct jq_http_req *req;
 	char name[JQ_SCHEDULE_NAME_MAX + 1]; /* "" for the whole list */
 };
 
-static struct sched_op *op_new(struct jq_broker *b, struct evhttp_request *req, const char *name)
+static struct sched_op *op_new(struct jq_broker *b, struct jq_http_req *req, const char *name)
 {
 	struct sched_op *o = calloc(1, sizeof(*o));
 	if (!o) {
@@ -52,7 +52,7 @@ static void op_call(struct sched_op *o, const char *op, redisCallbackFn *cb)
 }
 
 /* The name in a path, or a 400 answer and -1. */
-static int path_name(struct evhttp_request *req, const char *arg)
+static int path_name(struct jq_http_req *req, const char *arg)
 {
 	if (!jq_name_valid(arg, strlen(arg))) {
 		jq_reply_error(req, 400, "invalid_argument",
@@ -148,14 +148,14 @@ static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 	op_free(o);
 }
 
-void jq_api_schedules(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_schedules(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	struct sched_op *o = op_new(b, req, NULL);
 	if (o)
 		op_call(o, "list", on_list);
 }
 
-void jq_api_schedule(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_schedule(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	if (path_name(req, arg) != 0)
 		return;
@@ -199,7 +199,7 @@ static void on_put(redisAsyncContext *ac, void *reply, void *priv)
 
 /* Checks a body {"name"?, "cron", "job"} (name from the path when path_name is
  * given; the body's must then agree) and stores it with mode. */
-static void put_schedule(struct jq_broker *b, struct evhttp_request *req, const char *path_name_,
+static void put_schedule(struct jq_broker *b, struct jq_http_req *req, const char *path_name_,
 			 const char *mode)
 {
 	json_t *body = jq_request_json(req);
@@ -255,12 +255,12 @@ done:
 	json_decref(body);
 }
 
-void jq_api_post_schedule(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_post_schedule(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	put_schedule(b, req, NULL, "create");
 }
 
-void jq_api_put_schedule(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_put_schedule(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	if (path_name(req, arg) == 0)
 		put_schedule(b, req, arg, "replace");
@@ -279,12 +279,12 @@ static void on_delete(redisAsyncContext *ac, void *reply, void *priv)
 	} else {
 		jq_info("schedule '%s' deleted", o->name);
 		jq_broker_count_response(204);
-		evhttp_send_reply(o->req, 204, "No Content", NULL);
+		jq_http_send(o->req, 204, NULL, 0);
 	}
 	op_free(o);
 }
 
-void jq_api_delete_schedule(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_delete_schedule(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	if (path_name(req, arg) != 0)
 		return;

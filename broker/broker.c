@@ -44,64 +44,22 @@ void jq_broker_count_response(int status)
 
 /* ---- replies ---- */
 
-static void free_json_text(const void *data, size_t len, void *arg) { free((void *)data); }
-
-/* The Date header, formatted once a second: libevent would otherwise call gmtime and
- * snprintf for every reply (~5 % of the instructions of a POST /jobs). */
-static const char *http_date(void)
-{
-	static char text[40];
-	static time_t at = -1;
-	time_t now = time(NULL);
-	if (now != at) {
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(text, sizeof(text), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-		at = now;
-	}
-	return text;
-}
-
-/* Content-Type, Date and Content-Length (set for HEAD too: no body, the length of the
- * one a GET would get; a body would desynchronise keep-alive clients). */
-static void add_headers(struct evhttp_request *req, size_t len)
-{
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	char n[24];
-	jq_fmt_i64(n, (int64_t)len);
-	evhttp_add_header(h, "Content-Type", "application/json");
-	evhttp_add_header(h, "Date", http_date());
-	evhttp_add_header(h, "Content-Length", n);
-}
-
-void jq_reply_json(struct evhttp_request *req, int status, json_t *body)
+void jq_reply_json(struct jq_http_req *req, int status, json_t *body)
 {
 	char *text = json_dumps(body, JSON_COMPACT);
 	json_decref(body);
-	struct evbuffer *out = evhttp_request_get_output_buffer(req);
-	if (text) {
-		size_t len = strlen(text);
-		add_headers(req, len);
-		if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)
-			free(text);
-		else
-			evbuffer_add_reference(out, text, len, free_json_text, NULL);
-	}
-	jq_broker_count_response(status);
-	evhttp_send_reply(req, status, NULL, NULL);
+	jq_reply_text(req, status, text ? text : "", text ? strlen(text) : 0);
+	free(text);
 }
 
-void jq_reply_text(struct evhttp_request *req, int status, const char *json, size_t len)
+void jq_reply_text(struct jq_http_req *req, int status, const char *json, size_t len)
 {
-	add_headers(req, len);
-	if (evhttp_request_get_command(req) != EVHTTP_REQ_HEAD) {
-		evbuffer_add(evhttp_request_get_output_buffer(req), json, len);
-	}
+	jq_http_add_header(req, "Content-Type", "application/json");
 	jq_broker_count_response(status);
-	evhttp_send_reply(req, status, NULL, NULL);
+	jq_http_send(req, status, json, len); /* for HEAD: the length, without the body */
 }
 
-void jq_reply_error(struct evhttp_request *req, int status, const char *code, const char *fmt,
+void jq_reply_error(struct jq_http_req *req, int status, const char *code, const char *fmt,
 		    ...)
 {
 	char msg[512];
@@ -116,15 +74,15 @@ void jq_reply_error(struct evhttp_request *req, int status, const char *code, co
 		      json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
-void jq_reply_unavailable(struct evhttp_request *req)
+void jq_reply_unavailable(struct jq_http_req *req)
 {
 	jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
 }
 
-int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out)
+int jq_request_query(struct jq_http_req *req, struct evkeyvalq *out)
 {
 	TAILQ_INIT(out);
-	const char *q = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	const char *q = jq_http_query(req);
 	if (!q)
 		return 0;
 	return evhttp_parse_query_str(q, out);
@@ -135,44 +93,44 @@ int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out)
 struct route {
 	const char *path;  /* exact path ("/" too); a longer prefix ending in '/' takes one
 			      segment as argument, one ending in a star takes the rest of the path */
-	int methods;       /* EVHTTP_REQ_* mask */
+	int methods;       /* JQ_HTTP_* mask */
 	jq_route_fn *fn;
 };
 
 static const struct route routes[] = {
-    {"/start-task", EVHTTP_REQ_POST, jq_api_start_task},
-    {"/task-status/", EVHTTP_REQ_GET, jq_api_task_status},
-    {"/send-notification", EVHTTP_REQ_POST, jq_api_send_notification},
-    {"/send-notification-sync", EVHTTP_REQ_POST, jq_api_send_notification_sync},
-    {"/jobs", EVHTTP_REQ_POST, jq_api_post_job},
-    {"/jobs", EVHTTP_REQ_GET, jq_api_list_jobs},
-    {"/jobs/bulk", EVHTTP_REQ_POST, jq_api_post_jobs_bulk},
-    {"/jobs/", EVHTTP_REQ_GET, jq_api_get_job},
-    {"/jobs/", EVHTTP_REQ_DELETE, jq_api_cancel_job},
-    {"/jobs/*", EVHTTP_REQ_GET, jq_api_job_events},
-    {"/queues", EVHTTP_REQ_GET, jq_api_queues},
-    {"/queues/", EVHTTP_REQ_GET, jq_api_queue},
-    {"/queues/*", EVHTTP_REQ_POST, jq_api_queue_action},
-    {"/queues/*", EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE, jq_api_queue_rate_limit},
-    {"/workers", EVHTTP_REQ_GET, jq_api_workers},
-    {"/metrics", EVHTTP_REQ_GET, jq_api_metrics},
-    {"/healthz", EVHTTP_REQ_GET, jq_api_healthz},
-    {"/openapi.json", EVHTTP_REQ_GET, jq_api_openapi},
-    {"/dead", EVHTTP_REQ_GET, jq_api_dead_list},
-    {"/dead", EVHTTP_REQ_DELETE, jq_api_dead_purge},
-    {"/dead/*", EVHTTP_REQ_POST, jq_api_dead_retry},
-    {"/batches", EVHTTP_REQ_POST, jq_api_post_batch},
-    {"/batches/", EVHTTP_REQ_GET, jq_api_get_batch},
-    {"/", EVHTTP_REQ_GET, jq_api_dashboard},
-    {"/docs", EVHTTP_REQ_GET, jq_api_docs},
-    {"/static/", EVHTTP_REQ_GET, jq_api_static},
-    {"/schedules", EVHTTP_REQ_GET, jq_api_schedules},
-    {"/schedules", EVHTTP_REQ_POST, jq_api_post_schedule},
-    {"/schedules/", EVHTTP_REQ_GET, jq_api_schedule},
-    {"/schedules/", EVHTTP_REQ_PUT, jq_api_put_schedule},
-    {"/schedules/", EVHTTP_REQ_DELETE, jq_api_delete_schedule},
-    {"/ws", EVHTTP_REQ_GET, jq_api_ws},
-    {"/ws/", EVHTTP_REQ_GET, jq_api_ws},
+    {"/start-task", JQ_HTTP_POST, jq_api_start_task},
+    {"/task-status/", JQ_HTTP_GET, jq_api_task_status},
+    {"/send-notification", JQ_HTTP_POST, jq_api_send_notification},
+    {"/send-notification-sync", JQ_HTTP_POST, jq_api_send_notification_sync},
+    {"/jobs", JQ_HTTP_POST, jq_api_post_job},
+    {"/jobs", JQ_HTTP_GET, jq_api_list_jobs},
+    {"/jobs/bulk", JQ_HTTP_POST, jq_api_post_jobs_bulk},
+    {"/jobs/", JQ_HTTP_GET, jq_api_get_job},
+    {"/jobs/", JQ_HTTP_DELETE, jq_api_cancel_job},
+    {"/jobs/*", JQ_HTTP_GET, jq_api_job_events},
+    {"/queues", JQ_HTTP_GET, jq_api_queues},
+    {"/queues/", JQ_HTTP_GET, jq_api_queue},
+    {"/queues/*", JQ_HTTP_POST, jq_api_queue_action},
+    {"/queues/*", JQ_HTTP_PUT | JQ_HTTP_DELETE, jq_api_queue_rate_limit},
+    {"/workers", JQ_HTTP_GET, jq_api_workers},
+    {"/metrics", JQ_HTTP_GET, jq_api_metrics},
+    {"/healthz", JQ_HTTP_GET, jq_api_healthz},
+    {"/openapi.json", JQ_HTTP_GET, jq_api_openapi},
+    {"/dead", JQ_HTTP_GET, jq_api_dead_list},
+    {"/dead", JQ_HTTP_DELETE, jq_api_dead_purge},
+    {"/dead/*", JQ_HTTP_POST, jq_api_dead_retry},
+    {"/batches", JQ_HTTP_POST, jq_api_post_batch},
+    {"/batches/", JQ_HTTP_GET, jq_api_get_batch},
+    {"/", JQ_HTTP_GET, jq_api_dashboard},
+    {"/docs", JQ_HTTP_GET, jq_api_docs},
+    {"/static/", JQ_HTTP_GET, jq_api_static},
+    {"/schedules", JQ_HTTP_GET, jq_api_schedules},
+    {"/schedules", JQ_HTTP_POST, jq_api_post_schedule},
+    {"/schedules/", JQ_HTTP_GET, jq_api_schedule},
+    {"/schedules/", JQ_HTTP_PUT, jq_api_put_schedule},
+    {"/schedules/", JQ_HTTP_DELETE, jq_api_delete_schedule},
+    {"/ws", JQ_HTTP_GET, jq_api_ws},
+    {"/ws/", JQ_HTTP_GET, jq_api_ws},
 };
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
@@ -185,12 +143,12 @@ void jq_broker_http_metrics(struct evbuffer *out)
 	for (size_t i = 0; i <= N_ROUTES; i++) {
 		const char *method = "";
 		if (i < N_ROUTES)
-			method = routes[i].methods == EVHTTP_REQ_GET	  ? "GET "
-				 : routes[i].methods == EVHTTP_REQ_POST   ? "POST "
-				 : routes[i].methods == EVHTTP_REQ_DELETE ? "DELETE "
-				 : routes[i].methods == (EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE)
+			method = routes[i].methods == JQ_HTTP_GET	  ? "GET "
+				 : routes[i].methods == JQ_HTTP_POST   ? "POST "
+				 : routes[i].methods == JQ_HTTP_DELETE ? "DELETE "
+				 : routes[i].methods == (JQ_HTTP_PUT | JQ_HTTP_DELETE)
 				     ? "PUT|DELETE "
-				 : routes[i].methods == EVHTTP_REQ_PUT ? "PUT "
+				 : routes[i].methods == JQ_HTTP_PUT ? "PUT "
 								       : "";
 		evbuffer_add_printf(out, "jobq_http_requests_total{route=\"%s%s\"} %llu\n", method,
 				    i < N_ROUTES ? routes[i].path : "unmatched",
@@ -207,11 +165,11 @@ void jq_broker_http_metrics(struct evbuffer *out)
 	}
 }
 
-static void dispatch_cb(struct evhttp_request *req, void *arg)
+static void dispatch_cb(struct jq_http_req *req, void *arg)
 {
 	struct jq_broker *b = arg;
-	const char *path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	if (!path || !*path)
+	const char *path = jq_http_path(req);
+	if (!*path)
 		path = "/";
 	int allowed = 0; /* methods the path takes, for the Allow header of a 405 */
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
@@ -230,7 +188,7 @@ static void dispatch_cb(struct evhttp_request *req, void *arg)
 			continue;
 		}
 		allowed |= r->methods;
-		if (!(evhttp_request_get_command(req) & r->methods))
+		if (!(jq_http_method(req) & r->methods))
 			continue;
 		requests_by_route[i]++;
 		r->fn(b, req, arg_part);
@@ -241,14 +199,14 @@ static void dispatch_cb(struct evhttp_request *req, void *arg)
 		static const struct {
 			int method;
 			const char *name;
-		} names[] = {{EVHTTP_REQ_GET, "GET"}, {EVHTTP_REQ_POST, "POST"},
-			     {EVHTTP_REQ_DELETE, "DELETE"}, {EVHTTP_REQ_PUT, "PUT"}};
+		} names[] = {{JQ_HTTP_GET, "GET"}, {JQ_HTTP_POST, "POST"},
+			     {JQ_HTTP_DELETE, "DELETE"}, {JQ_HTTP_PUT, "PUT"}};
 		char allow[64] = "";
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 			if (allowed & names[i].method)
 				snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
 					 allow[0] ? ", " : "", names[i].name);
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+		jq_http_add_header(req, "Allow", allow);
 		jq_reply_error(req, 405, "method_not_allowed", "method not allowed on '%s'", path);
 	} else
 		jq_reply_error(req, 404, "not_found", "no route '%.200s'", path);
@@ -281,7 +239,6 @@ static void accept_error_cb(struct evconnlistener *lev, void *arg)
 	int err = EVUTIL_SOCKET_ERROR();
 	static const char body[] = "{\"error\":{\"code\":\"too_many_connections\",\"message\":"
 				   "\"the broker is out of file descriptors\"}}";
-	/* arg is evhttp's (the listener's one user pointer belongs to it): find ours */
 	struct jq_broker *b = g_listening_broker;
 	if (err != EMFILE && err != ENFILE) {
 		jq_warn("accept failed: %s", evutil_socket_error_to_string(err));
@@ -340,9 +297,9 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	b->stopping = 1;
 	jq_info("signal %d: no longer accepting, finishing %" PRId64 " requests", (int)sig,
 		b->in_flight);
-	if (b->sock) {
-		evhttp_del_accept_socket(b->http, b->sock);
-		b->sock = NULL;
+	if (b->lev) {
+		evconnlistener_free(b->lev);
+		b->lev = NULL;
 	}
 	drain_cb(-1, 0, b);
 }
@@ -390,20 +347,19 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		return -1;
 
 	raise_fd_limit();
-	b->http = evhttp_new(base);
-	evhttp_set_max_body_size(b->http, cfg->max_body);
-	evhttp_set_max_headers_size(b->http, JQ_BROKER_MAX_HEADERS);
-	evhttp_set_timeout(b->http, 60);
-	evhttp_set_allowed_methods(b->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_DELETE |
-						    EVHTTP_REQ_PUT | EVHTTP_REQ_HEAD |
-						    EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
-	evhttp_set_gencb(b->http, dispatch_cb, b);
+	b->http = jq_http_new(base, JQ_BROKER_MAX_HEADERS, (size_t)cfg->max_body,
+			      JQ_BROKER_IDLE_S, dispatch_cb, b);
+	if (!b->http) {
+		snprintf(err, errlen, "out of memory");
+		jq_schedules_free(config, nconfig);
+		return -1;
+	}
 	struct sockaddr_storage bind_ss;
 	int bind_len = sizeof(bind_ss);
 	if (evutil_parse_sockaddr_port(cfg->listen, (struct sockaddr *)&bind_ss, &bind_len) != 0) {
 		snprintf(err, errlen, "listen address '%s' must be host:port with a numeric host",
 			 cfg->listen);
-		evhttp_free(b->http);
+		jq_http_free(b->http);
 		b->http = NULL;
 		jq_schedules_free(config, nconfig);
 		return -1;
@@ -413,13 +369,9 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
 		(cfg->reuse_port ? LEV_OPT_REUSEABLE_PORT : 0),
 	    JQ_BROKER_BACKLOG, (struct sockaddr *)&bind_ss, bind_len);
-	if (lev)
-		b->sock = evhttp_bind_listener(b->http, lev);
-	if (!b->sock) {
+	if (!lev) {
 		snprintf(err, errlen, "cannot listen on '%s': %s", cfg->listen, strerror(errno));
-		if (lev)
-			evconnlistener_free(lev);
-		evhttp_free(b->http);
+		jq_http_free(b->http);
 		b->http = NULL;
 		jq_schedules_free(config, nconfig);
 		return -1;
@@ -427,8 +379,10 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 	/* out of file descriptors: refuse cleanly instead of spinning on accept() */
 	b->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	g_listening_broker = b;
+	b->lev = lev;
+	jq_http_serve(b->http, lev);
 	evconnlistener_set_error_cb(lev, accept_error_cb);
-	evutil_socket_t fd = evhttp_bound_socket_get_fd(b->sock);
+	evutil_socket_t fd = evconnlistener_get_fd(lev);
 	int one = 1;
 	/* accepted sockets inherit TCP_NODELAY on Linux: small replies go out at once */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -470,17 +424,17 @@ void jq_broker_release(struct jq_broker *b)
 	if (b->stop_timer)
 		event_free(b->stop_timer);
 	/* Requests still waiting here outlived the drain (JQ_BROKER_SHUTDOWN_MS without a
-	 * Redis answer): they are failed and freed before evhttp goes, but no loop turn runs
-	 * after, so their 503s are not sent; the clients see the connection close, which
-	 * tells them as much (the job may or may not be stored). */
+	 * Redis answer): they are failed with a 503, written at once if the socket takes it
+	 * (the job may or may not be stored). */
 	jq_enqueue_release(b);
-	/* Redis before evhttp: its pending callbacks need their requests alive */
+	/* Redis before the HTTP server: its pending callbacks need their requests alive */
 	jq_ws_free(b->ws); /* its watches first: they live in events */
 	jq_events_free(b->events);
 	jq_redis_free(b->redis);
 	jq_cron_firer_free(b->cron); /* after its connection answered what was in flight */
-	if (b->http)
-		evhttp_free(b->http);
+	if (b->lev)
+		evconnlistener_free(b->lev);
+	jq_http_free(b->http); /* closes the connections still open */
 	if (b->spare_fd >= 0)
 		close(b->spare_fd);
 }

@@ -1,4 +1,4 @@
-/* broker.h: the jobq HTTP broker: an evhttp server and one pipelined async
+/* broker.h: the jobq HTTP broker: an HTTP server (http.h) and one pipelined async
  * Redis connection on one libevent loop.
  *
  * Contract: docs/api.md. Every handler ends in exactly one reply on every
@@ -8,7 +8,8 @@
 #define JQ_BROKER_H
 
 #include <event2/event.h>
-#include <event2/http.h>
+#include <event2/http.h> /* evhttp_parse_query_str and evkeyvalq for query strings */
+#include <event2/listener.h>
 #include <sys/queue.h>
 #include <event2/keyvalq_struct.h>
 #include <jansson.h>
@@ -16,6 +17,7 @@
 
 #include "config.h"
 #include "cron_fire.h"
+#include "http.h"
 #include "job.h"
 #include "keys.h"
 #include "redis.h"
@@ -24,6 +26,7 @@
 #define JQ_BROKER_DEFAULT_MAX_BODY (1024 * 1024)
 #define JQ_BROKER_SHUTDOWN_MS 5000
 #define JQ_BROKER_BACKLOG 4096
+#define JQ_BROKER_IDLE_S 60 /* an idle keep-alive connection is closed after this */
 
 struct jq_broker_config {
 	const char *listen;    /* "host:port" */
@@ -45,8 +48,8 @@ struct jq_broker_config {
 
 struct jq_broker {
 	struct event_base *base;
-	struct evhttp *http;
-	struct evhttp_bound_socket *sock;
+	struct jq_http *http;
+	struct evconnlistener *lev; /* NULL once stopping */
 	struct jq_redis *redis;
 	struct jq_events *events; /* SSE streams and watches (events.h) */
 	struct jq_ws *ws;	  /* WebSocket connections (ws.h) */
@@ -93,32 +96,32 @@ int jq_broker_job_metrics(struct evbuffer *out, const redisReply *r);
 void jq_broker_count_response(int status);
 
 /* Replies with a JSON value (takes the reference) and the given status. */
-void jq_reply_json(struct evhttp_request *req, int status, json_t *body);
+void jq_reply_json(struct jq_http_req *req, int status, json_t *body);
 /* Replies with JSON text the caller built (copied). */
-void jq_reply_text(struct evhttp_request *req, int status, const char *json, size_t len);
+void jq_reply_text(struct jq_http_req *req, int status, const char *json, size_t len);
 /* Replies 503 redis_unavailable. */
-void jq_reply_unavailable(struct evhttp_request *req);
+void jq_reply_unavailable(struct jq_http_req *req);
 /* Replies {"error": {"code", "message"}}. */
-void jq_reply_error(struct evhttp_request *req, int status, const char *code, const char *fmt,
+void jq_reply_error(struct jq_http_req *req, int status, const char *code, const char *fmt,
 		    ...) __attribute__((format(printf, 4, 5)));
 /* A request waiting on one Redis reply: what its callback needs. _new counts it in
  * b->in_flight (or answers 503 itself and gives NULL); _free uncounts and frees it. */
 struct jq_pending {
 	struct jq_broker *b;
-	struct evhttp_request *req;
+	struct jq_http_req *req;
 	int64_t id;
 };
-struct jq_pending *jq_pending_new(struct jq_broker *b, struct evhttp_request *req, int64_t id);
+struct jq_pending *jq_pending_new(struct jq_broker *b, struct jq_http_req *req, int64_t id);
 void jq_pending_free(struct jq_pending *p);
 
 /* The body as JSON, or an error reply (400 or 415) and NULL. */
-json_t *jq_request_json(struct evhttp_request *req);
+json_t *jq_request_json(struct jq_http_req *req);
 /* Jobs from a JSON array of 1 to JQ_BULK_MAX job objects (what names it in errors): a
  * calloc'd array of *n initialised specs, or NULL after a 400 reply (nothing kept). */
-struct jq_job_spec *jq_specs_from_json(struct evhttp_request *req, const json_t *arr,
+struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *arr,
 				       const char *what, size_t *n);
 /* The request's query parameters, parsed; the caller frees with evhttp_clear_headers. */
-int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out);
+int jq_request_query(struct jq_http_req *req, struct evkeyvalq *out);
 
 #define JQ_ID_BLOCK 1000   /* ids reserved per INCRBY */
 /* jobs in one POST /jobs/bulk: one atomic script call, so Redis serves nobody else
@@ -127,7 +130,7 @@ int jq_request_query(struct evhttp_request *req, struct evkeyvalq *out);
 
 /* How stored jobs are answered: called once with their ids, first_id .. first_id+n-1,
  * and their specs. */
-typedef void jq_enqueue_reply_fn(struct evhttp_request *req, int64_t first_id, size_t n,
+typedef void jq_enqueue_reply_fn(struct jq_http_req *req, int64_t first_id, size_t n,
 				 const struct jq_job_spec *specs, const char *dup_state);
 /* dup_state: NULL for new jobs; for a request repeated with the same Idempotency-Key,
  * first_id is the job stored the first time and dup_state its state now. */
@@ -137,23 +140,23 @@ const char *jq_spec_initial_state(const struct jq_job_spec *s);
  * reserved block, so usually no extra round trip), then calls reply; on any
  * Redis failure answers 503 itself and stores nothing. Takes specs (malloc'd
  * array of n initialised specs) and frees it. */
-void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *specs,
+void jq_broker_enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
 		       size_t n, jq_enqueue_reply_fn *reply);
 /* The same for a batch (POST /batches): reply gets the batch's id as first_id, its jobs
  * have the n ids after it. Takes callback (malloc'd initialised spec, or NULL) too. */
-void jq_broker_enqueue_batch(struct jq_broker *b, struct evhttp_request *req,
+void jq_broker_enqueue_batch(struct jq_broker *b, struct jq_http_req *req,
 			     struct jq_job_spec *specs, size_t n, struct jq_job_spec *callback,
 			     jq_enqueue_reply_fn *reply);
 /* The request's Idempotency-Key header: 0 and *key = NULL when absent, 0 with *key set
  * when valid (1..200 printable ASCII characters), -1 after answering 400. */
-int jq_idempotency_key(struct evhttp_request *req, const char **key);
+int jq_idempotency_key(struct jq_http_req *req, const char **key);
 /* Drops reserved ids (Redis reconnected) and fails requests waiting for ids. */
 void jq_ids_reset(struct jq_broker *b);
 /* Answers the requests of a group not yet sent and frees the group's event. */
 void jq_enqueue_release(struct jq_broker *b);
 
 /* Route handlers: path_arg is what follows a "/prefix/" route (an id), else NULL. */
-typedef void jq_route_fn(struct jq_broker *b, struct evhttp_request *req, const char *path_arg);
+typedef void jq_route_fn(struct jq_broker *b, struct jq_http_req *req, const char *path_arg);
 jq_route_fn jq_api_start_task, jq_api_task_status, jq_api_send_notification,
     jq_api_send_notification_sync, jq_api_post_job, jq_api_get_job, jq_api_healthz,
     jq_api_dead_list, jq_api_dead_retry, jq_api_dead_purge, jq_api_post_jobs_bulk,

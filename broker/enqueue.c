@@ -14,7 +14,7 @@
 
 struct enqueue_ctx {
 	struct jq_broker *b;
-	struct evhttp_request *req;
+	struct jq_http_req *req;
 	jq_enqueue_reply_fn *reply;
 	struct jq_job_spec *specs;
 	size_t n;
@@ -25,9 +25,9 @@ struct enqueue_ctx {
 	struct enqueue_ctx *next; /* in the broker's waiting list */
 };
 
-int jq_idempotency_key(struct evhttp_request *req, const char **key)
+int jq_idempotency_key(struct jq_http_req *req, const char **key)
 {
-	const char *k = evhttp_find_header(evhttp_request_get_input_headers(req), "Idempotency-Key");
+	const char *k = jq_http_header(req, "Idempotency-Key");
 	*key = NULL;
 	if (!k)
 		return 0;
@@ -375,7 +375,7 @@ void jq_ids_reset(struct jq_broker *b)
 	fail_waiting(b, "redis reconnected");
 }
 
-static void enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *specs,
+static void enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
 		    size_t n, int batch, struct jq_job_spec *callback, jq_enqueue_reply_fn *reply)
 {
 	const char *idem = NULL;
@@ -384,7 +384,7 @@ static void enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_j
 		jq_idempotency_key(req, &idem);
 	/* W3C trace context: stored with every job of the request, logged by the worker
 	 * and passed on by http jobs */
-	const char *trace = evhttp_find_header(evhttp_request_get_input_headers(req), "traceparent");
+	const char *trace = jq_http_header(req, "traceparent");
 	int bad_trace = trace && !jq_traceparent_valid(trace);
 	for (size_t i = 0; trace && !bad_trace && i <= n; i++) {
 		struct jq_job_spec *s = i < n ? &specs[i] : callback;
@@ -428,13 +428,13 @@ static void enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_j
 	serve_waiting(b);
 }
 
-void jq_broker_enqueue(struct jq_broker *b, struct evhttp_request *req, struct jq_job_spec *specs,
+void jq_broker_enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
 		       size_t n, jq_enqueue_reply_fn *reply)
 {
 	enqueue(b, req, specs, n, 0, NULL, reply);
 }
 
-void jq_broker_enqueue_batch(struct jq_broker *b, struct evhttp_request *req,
+void jq_broker_enqueue_batch(struct jq_broker *b, struct jq_http_req *req,
 			     struct jq_job_spec *specs, size_t n, struct jq_job_spec *callback,
 			     jq_enqueue_reply_fn *reply)
 {

@@ -34,7 +34,7 @@ struct topic {
 /* An SSE stream (req set) or a watcher (cb set; struct jq_events_watch is this). */
 struct client {
 	struct topic *topic;
-	struct evhttp_request *req;
+	struct jq_http_req *req;
 	jq_events_cb *cb; /* NULL for an SSE stream, and for a watcher unwatched mid-read */
 	void *arg;
 	int watcher;
@@ -83,9 +83,9 @@ static void client_end(struct client *c, int status, const char *why)
 			c->cb(c->arg, &e);
 		}
 	} else if (c->req) {
-		evhttp_connection_set_closecb(evhttp_request_get_connection(c->req), NULL, NULL);
+		jq_http_set_close_cb(c->req, NULL, NULL);
 		if (c->started)
-			evhttp_send_reply_end(c->req);
+			jq_http_send_end(c->req);
 		else
 			jq_reply_error(c->req, status, status == 404 ? "not_found" : "redis_unavailable",
 				       "%s", why);
@@ -106,20 +106,17 @@ static void client_end(struct client *c, int status, const char *why)
 	topic_release(t);
 }
 
-/* The client went away. libevent has detached the unfinished request from the
+/* The client went away. The server has detached the unfinished request from the
  * connection and leaves it to us: finishing it now frees it. A read of the job's
  * state still in flight owns c; its callback ends it. */
-static void on_client_closed(struct evhttp_connection *conn, void *arg)
+static void on_client_closed(struct jq_http_req *req, void *arg)
 {
 	struct client *c = arg;
-	struct evhttp_request *req = c->req;
 	c->req = NULL;
-	if (req) {
-		if (c->started)
-			evhttp_send_reply_end(req);
-		else
-			evhttp_send_reply(req, 503, "Gone", NULL);
-	}
+	if (c->started)
+		jq_http_send_end(req);
+	else
+		jq_http_send(req, 503, NULL, 0);
 	if (!c->reading)
 		client_end(c, 0, "");
 }
@@ -180,11 +177,10 @@ static int client_send(struct client *c, int64_t id, const char *state, int64_t 
 	if (!c->req)
 		return 0;
 	if (!c->started) {
-		struct evkeyvalq *h = evhttp_request_get_output_headers(c->req);
-		evhttp_add_header(h, "Content-Type", "text/event-stream");
-		evhttp_add_header(h, "Cache-Control", "no-cache");
+		jq_http_add_header(c->req, "Content-Type", "text/event-stream");
+		jq_http_add_header(c->req, "Cache-Control", "no-cache");
 		jq_broker_count_response(200);
-		evhttp_send_reply_start(c->req, 200, "OK");
+		jq_http_send_start(c->req, 200);
 		c->started = 1;
 	}
 	json_t *j = jq_events_data(id, state, done, total, error);
@@ -193,7 +189,8 @@ static int client_send(struct client *c, int64_t id, const char *state, int64_t 
 	struct evbuffer *buf = evbuffer_new();
 	if (buf && text) {
 		evbuffer_add_printf(buf, "event: %s\ndata: %s\n\n", state, text);
-		evhttp_send_reply_chunk(c->req, buf);
+		size_t len = evbuffer_get_length(buf);
+		jq_http_send_chunk(c->req, (const char *)evbuffer_pullup(buf, -1), len);
 	}
 	evbuffer_free(buf);
 	free(text);
@@ -423,14 +420,8 @@ static void ping_cb(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < TOPIC_BUCKETS; i++)
 		for (struct topic *t = ev->topics[i]; t; t = t->next)
 			for (struct client *c = t->clients; c; c = c->next)
-				if (c->started && c->req) {
-					struct evbuffer *buf = evbuffer_new();
-					if (buf) {
-						evbuffer_add(buf, ": ping\n\n", 8);
-						evhttp_send_reply_chunk(c->req, buf);
-						evbuffer_free(buf);
-					}
-				}
+				if (c->started && c->req)
+					jq_http_send_chunk(c->req, ": ping\n\n", 8);
 }
 
 /* The topic of a job (queue NULL) or of a queue, created IDLE if nobody watches it yet.
@@ -465,7 +456,7 @@ static struct topic *topic_get(struct jq_events *ev, enum jq_events_kind kind, i
 }
 
 /* GET /jobs/{id}/events: the route gives "{id}/events". */
-void jq_api_job_events(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_job_events(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	const char *slash = strchr(arg, '/');
 	int64_t id;
@@ -497,7 +488,7 @@ void jq_api_job_events(struct jq_broker *b, struct evhttp_request *req, const ch
 	c->next = t->clients;
 	t->clients = c;
 	ev->streams++;
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_client_closed, c);
+	jq_http_set_close_cb(req, on_client_closed, c);
 	if (t->state == TOPIC_ACTIVE) {
 		if (client_read_state(c) != 0)
 			client_end(c, 503, "redis is unavailable");

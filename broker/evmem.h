@@ -1,11 +1,11 @@
 /* evmem.h: the broker's allocator for libevent's own objects.
  *
- * Every idle keep-alive connection costs the broker what libevent allocates for it: 13
- * small blocks (the connection, its bufferevent and buffers, the request waiting for the
- * next one and its buffers and header lists, two copies of the peer address). glibc's
- * malloc adds an 8-byte header to each and rounds to 16 with a 32-byte minimum, ~150 bytes
- * per connection, and its thread cache (7 blocks per size) misses when the loop allocates
- * the same objects for many requests in one turn. Here blocks of up to 1,024 bytes come
+ * libevent allocates small objects at a high rate: an event per HTTP connection, the
+ * bufferevents and buffers of WebSockets, query-string lists, hiredis' buffers are not
+ * its. (It was written when libevent's evhttp held 13 blocks per idle connection, see
+ * http.h.) glibc's malloc adds an 8-byte header to each and rounds to 16 with a 32-byte
+ * minimum, and its thread cache (7 blocks per size) misses when the loop allocates the
+ * same objects for many requests in one turn. Here blocks of up to 1,024 bytes come
  * from 64 KB slabs of one size class each (multiples of 16 bytes, no per-block header),
  * carved from one reserved region of address space; a block's slab is found by masking its
  * address. Larger blocks go to malloc. A slab whose blocks are all free gives its pages

@@ -65,10 +65,11 @@ int main(int argc, char **argv)
 	/* before any libevent call: libevent's objects in size-class slabs (evmem.h) */
 	if (jq_evmem_install() != 0)
 		jq_debug("libevent keeps malloc (no address space reserved, or a sanitizer build)");
-	/* The changelist folds the EV_READ off/on evhttp does around every request into
-	 * the next epoll_wait: one epoll_ctl per request instead of four (~+25 % requests/s
-	 * at 64 connections, docs/benchmarks.md). Its one caveat, fds cloned by dup(), does
-	 * not arise: the broker never dups a socket. */
+	/* The changelist folds event changes made within one turn of the loop (a
+	 * bufferevent's read and write toggles) into the next epoll_wait. It took libevent's
+	 * evhttp from four epoll_ctl calls per request to three (+25 % requests/s, before
+	 * http.c replaced it). Its one caveat, fds cloned by dup(), does not arise: the
+	 * broker never dups a socket. */
 	struct event_config *ecfg = event_config_new();
 	struct event_base *base = NULL;
 	if (ecfg) {

@@ -63,30 +63,27 @@ static int etag_matches(const char *header, const char *etag)
 /* Answers with the file: 200 with it, or 304 when the client's copy is current. The
  * client revalidates every time (no-cache): the files change with the binary, and the
  * answer to an unchanged file is a bodiless 304. */
-static void send_file(struct evhttp_request *req, const struct jq_static_file *f)
+static void send_file(struct jq_http_req *req, const struct jq_static_file *f)
 {
-	struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-	evhttp_add_header(h, "Content-Type", jq_static_content_type(f->name));
-	evhttp_add_header(h, "Cache-Control", "no-cache");
-	evhttp_add_header(h, "ETag", f->etag);
-	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	jq_http_add_header(req, "Content-Type", jq_static_content_type(f->name));
+	jq_http_add_header(req, "Cache-Control", "no-cache");
+	jq_http_add_header(req, "ETag", f->etag);
+	jq_http_add_header(req, "X-Content-Type-Options", "nosniff");
 	if (strcmp(jq_static_content_type(f->name), content_types[0].type) == 0) {
-		evhttp_add_header(h, "Content-Security-Policy", PAGE_CSP);
-		evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+		jq_http_add_header(req, "Content-Security-Policy", PAGE_CSP);
+		jq_http_add_header(req, "Referrer-Policy", "no-referrer");
 	}
-	const char *inm = evhttp_find_header(evhttp_request_get_input_headers(req), "If-None-Match");
+	const char *inm = jq_http_header(req, "If-None-Match");
 	if (etag_matches(inm, f->etag)) {
 		jq_broker_count_response(304);
-		evhttp_send_reply(req, 304, "Not Modified", NULL);
+		jq_http_send(req, 304, NULL, 0);
 		return;
 	}
-	/* the bytes live as long as the program: no copy */
-	evbuffer_add_reference(evhttp_request_get_output_buffer(req), f->data, f->len, NULL, NULL);
 	jq_broker_count_response(200);
-	evhttp_send_reply(req, 200, "OK", NULL);
+	jq_http_send(req, 200, (const char *)f->data, f->len);
 }
 
-static void serve(struct evhttp_request *req, const char *name)
+static void serve(struct jq_http_req *req, const char *name)
 {
 	const struct jq_static_file *f = name && !strchr(name, '/') ? jq_static_find(name) : NULL;
 	if (!f) {
@@ -96,22 +93,22 @@ static void serve(struct evhttp_request *req, const char *name)
 	send_file(req, f);
 }
 
-void jq_api_dashboard(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_dashboard(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	serve(req, "index.html");
 }
 
-void jq_api_docs(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_docs(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	serve(req, "api.html");
 }
 
-void jq_api_static(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_static(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	serve(req, arg);
 }
 
-void jq_api_openapi(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_openapi(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	serve(req, "openapi.json");
 }

@@ -35,8 +35,7 @@ struct ws_sub {
 
 struct ws_conn {
 	struct jq_ws *ws;
-	struct evhttp_connection *evcon; /* owned: freed with evhttp_connection_free */
-	struct bufferevent *bev;	 /* evcon's; freed with it */
+	struct bufferevent *bev; /* owned, with the socket (taken over from the HTTP server) */
 	wslay_event_context_ptr ctx;
 	struct ws_sub *subs;
 	int nsubs;
@@ -154,8 +153,7 @@ static void conn_free(struct ws_conn *c)
 		c->next->prev = c->prev;
 	ws->nconns--;
 	wslay_event_context_free(c->ctx);
-	/* frees the unanswered upgrade request and the bufferevent, and closes the socket */
-	evhttp_connection_free(c->evcon);
+	bufferevent_free(c->bev); /* and closes the socket */
 	free(c);
 }
 
@@ -591,13 +589,12 @@ static const struct wslay_event_callbacks wslay_callbacks = {
 
 /* ---- the route ---- */
 
-static void reply_bad_handshake(struct evhttp_request *req, int status, const char *msg)
+static void reply_bad_handshake(struct jq_http_req *req, int status, const char *msg)
 {
 	if (status == 426) {
-		struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-		evhttp_add_header(h, "Sec-WebSocket-Version", "13");
-		evhttp_add_header(h, "Upgrade", "websocket");
-		evhttp_add_header(h, "Connection", "Upgrade");
+		jq_http_add_header(req, "Sec-WebSocket-Version", "13");
+		jq_http_add_header(req, "Upgrade", "websocket");
+		jq_http_add_header(req, "Connection", "Upgrade");
 	}
 	jq_reply_error(req, status, status == 426 ? "upgrade_required" : "invalid_argument", "%s",
 		       msg);
@@ -658,14 +655,13 @@ int jq_ws_origin_allowed(const struct jq_opt_list *allowed, const char *origin, 
 	return host && host[0] && same_authority(origin, slen, auth, strlen(auth), host, strlen(host));
 }
 
-void jq_api_ws(struct jq_broker *b, struct evhttp_request *req, const char *arg)
+void jq_api_ws(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	struct jq_ws *ws = b->ws;
-	struct evkeyvalq *h = evhttp_request_get_input_headers(req);
-	const char *upgrade = evhttp_find_header(h, "Upgrade");
-	const char *connection = evhttp_find_header(h, "Connection");
-	const char *version = evhttp_find_header(h, "Sec-WebSocket-Version");
-	const char *key = evhttp_find_header(h, "Sec-WebSocket-Key");
+	const char *upgrade = jq_http_header(req, "Upgrade");
+	const char *connection = jq_http_header(req, "Connection");
+	const char *version = jq_http_header(req, "Sec-WebSocket-Version");
+	const char *key = jq_http_header(req, "Sec-WebSocket-Key");
 	char accept[29];
 	if (arg && !client_id_valid(arg)) {
 		jq_reply_error(req, 400, "invalid_argument",
@@ -689,9 +685,9 @@ void jq_api_ws(struct jq_broker *b, struct evhttp_request *req, const char *arg)
 				    "Sec-WebSocket-Key must be 16 bytes in base64 (24 characters)");
 		return;
 	}
-	const char *origin = evhttp_find_header(h, "Origin");
+	const char *origin = jq_http_header(req, "Origin");
 	if (origin && !jq_ws_origin_allowed(&b->cfg.ws_origins, origin,
-					    evhttp_find_header(h, "Host"))) {
+					    jq_http_header(req, "Host"))) {
 		jq_reply_error(req, 403, "forbidden",
 			       "WebSocket from origin '%s' refused: not this broker's own pages; "
 			       "allow it with --ws-origin",
@@ -703,30 +699,40 @@ void jq_api_ws(struct jq_broker *b, struct evhttp_request *req, const char *arg)
 		return;
 	}
 	struct ws_conn *c = calloc(1, sizeof(*c));
+	char peer[80];
+	jq_http_peer(req, peer, sizeof(peer));
 	if (!c || jq_ws_accept_key(key, accept) != 0 ||
-	    wslay_event_context_server_init(&c->ctx, &wslay_callbacks, c) != 0) {
+	    wslay_event_context_server_init(&c->ctx, &wslay_callbacks, c) != 0 ||
+	    !(c->bev = bufferevent_socket_new(b->base, -1, BEV_OPT_CLOSE_ON_FREE))) {
+		if (c && c->ctx)
+			wslay_event_context_free(c->ctx);
 		free(c);
 		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
 		return;
 	}
-	/* From here the connection is ours: evhttp has parsed the request and waits for a
-	 * reply that it will never be asked for. Its bufferevent gets our callbacks (so
-	 * evhttp's never run again), and evhttp_connection_free, from conn_free, releases
-	 * the request, the bufferevent and the socket. */
+	/* arg lives in the request, which the takeover frees */
+	snprintf(c->name, sizeof(c->name), "%s%s%s", peer, arg ? " client " : "", arg ? arg : "");
+	/* From here the connection is ours: the HTTP server hands over its socket and what
+	 * the client sent after the request (frames may follow it at once), and forgets it.
+	 * The bufferevent closes the socket when conn_free frees it. */
+	evutil_socket_t fd;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	/* a socket bufferevent's input is closed to additions but its own: opened for these */
+	evbuffer_unfreeze(in, 0);
+	int taken = jq_http_takeover(req, &fd, in);
+	evbuffer_freeze(in, 0);
+	if (taken != 0) {
+		bufferevent_free(c->bev);
+		wslay_event_context_free(c->ctx);
+		free(c);
+		jq_reply_error(req, 503, "unavailable", "the connection cannot be upgraded now");
+		return;
+	}
+	bufferevent_setfd(c->bev, fd);
 	c->ws = ws;
-	c->evcon = evhttp_request_get_connection(req);
-	c->bev = evhttp_connection_get_bufferevent(c->evcon);
 	c->last_seen = now_ms();
-	char *peer = NULL;
-	ev_uint16_t port = 0;
-	evhttp_connection_get_peer(c->evcon, &peer, &port);
-	snprintf(c->name, sizeof(c->name), "%s:%u%s%s", peer ? peer : "?", (unsigned)port,
-		 arg ? " client " : "", arg ? arg : "");
 	wslay_event_config_set_max_recv_msg_length(c->ctx, JQ_WS_MAX_MESSAGE);
-	evhttp_connection_set_closecb(c->evcon, NULL, NULL);
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
-	bufferevent_set_timeouts(c->bev, NULL, NULL); /* evhttp's; idleness is the pings' job */
-	bufferevent_setwatermark(c->bev, EV_READ | EV_WRITE, 0, 0);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->next = ws->conns;
 	if (ws->conns)

@@ -5,11 +5,11 @@
  * - The handshake is checked here (Upgrade: websocket, Connection: Upgrade,
  *   Sec-WebSocket-Version: 13, a Sec-WebSocket-Key of 16 bytes in base64, and an Origin,
  *   if sent, that is the broker's own or one --ws-origin allows); a bad one is answered
- *   by evhttp with a JSON error (400, 403 for the origin, or 426 for another version) and
- *   the connection stays HTTP. A good one takes the connection away from evhttp: the 101 is
- *   written on its bufferevent by this module, which owns the connection from then on
- *   and frees it (evhttp_connection_free) when the WebSocket ends. evhttp never writes on
- *   it again.
+ *   with a JSON error (400, 403 for the origin, or 426 for another version) and the
+ *   connection stays HTTP. A good one takes the connection from the HTTP server
+ *   (jq_http_takeover: its socket and the bytes sent after the request): the 101 is
+ *   written on a bufferevent of this module, which owns the socket from then on and
+ *   closes it when the WebSocket ends.
  * - Frames are read and written by libwslay's event API over that bufferevent; nothing
  *   blocks the loop. Pings are answered; the broker pings every --ws-ping-ms and drops
  *   a client silent for --ws-idle-ms (struct jq_broker_config).
@@ -46,7 +46,7 @@ struct jq_ws;
 /* The WebSocket endpoint of broker b (which keeps it in b->ws). NULL when out of memory. */
 struct jq_ws *jq_ws_new(struct jq_broker *b);
 /* Closes every connection (a close frame 1001 "going away" is written if the socket takes
- * it without waiting) and frees everything. Call before jq_events_free and evhttp_free.
+ * it without waiting) and frees everything. Call before jq_events_free and jq_http_free.
  * Safe with NULL. */
 void jq_ws_free(struct jq_ws *ws);
 /* Open WebSocket connections. */
