@@ -172,6 +172,11 @@ static void dispatch_cb(struct jq_http_req *req, void *arg)
 	if (!*path)
 		path = "/";
 	int allowed = 0; /* methods the path takes, for the Allow header of a 405 */
+	/* HEAD is GET without the body (http.c leaves it out, keeping its length), except on
+	 * the streams, which have no length */
+	int method = jq_http_method(req), head = method == JQ_HTTP_HEAD;
+	if (head)
+		method = JQ_HTTP_GET;
 	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
 		const struct route *r = &routes[i];
 		size_t n = strlen(r->path);
@@ -187,8 +192,9 @@ static void dispatch_cb(struct jq_http_req *req, void *arg)
 		} else if (strcmp(path, r->path) != 0) {
 			continue;
 		}
-		allowed |= r->methods;
-		if (!(jq_http_method(req) & r->methods))
+		int streams = r->fn == jq_api_job_events || r->fn == jq_api_ws;
+		allowed |= r->methods | (r->methods & JQ_HTTP_GET && !streams ? JQ_HTTP_HEAD : 0);
+		if (!(method & r->methods) || (head && streams))
 			continue;
 		requests_by_route[i]++;
 		r->fn(b, req, arg_part);
@@ -199,7 +205,7 @@ static void dispatch_cb(struct jq_http_req *req, void *arg)
 		static const struct {
 			int method;
 			const char *name;
-		} names[] = {{JQ_HTTP_GET, "GET"}, {JQ_HTTP_POST, "POST"},
+		} names[] = {{JQ_HTTP_GET, "GET"}, {JQ_HTTP_HEAD, "HEAD"}, {JQ_HTTP_POST, "POST"},
 			     {JQ_HTTP_DELETE, "DELETE"}, {JQ_HTTP_PUT, "PUT"}};
 		char allow[64] = "";
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -26,6 +26,7 @@ struct jq_http {
 	struct event_base *base;
 	size_t max_head, max_body;
 	const struct timeval *idle; /* a libevent common timeout */
+	int timeout_s;
 	jq_http_handler *cb;
 	void *arg;
 	struct jq_http_conn *conns; /* every open connection */
@@ -47,6 +48,7 @@ struct jq_http_conn {
 	unsigned closing : 1;	 /* no more requests: close once the output is written */
 	unsigned draining : 1;	 /* written and shut down: reading what the client still sends */
 	size_t drained;
+	time_t partial_since; /* when the unfinished request in `in` began to arrive, or 0 */
 	unsigned dead : 1;	 /* the socket is closed or taken; free on the way out */
 	unsigned continue_sent : 1;
 	unsigned eof : 1; /* the client sent all it will (half-closed): answer, then close */
@@ -479,7 +481,8 @@ void jq_http_peer(const struct jq_http_req *r, char *out, size_t outlen)
 /* A refusal the server makes itself (malformed, too large...): a JSON error, then close. */
 static void refuse(struct jq_http_conn *c, int status, int minor)
 {
-	const char *code = status == 413   ? "payload_too_large"
+	const char *code = status == 408   ? "request_timeout"
+			   : status == 413 ? "payload_too_large"
 			   : status == 431 ? "headers_too_large"
 			   : status == 501 ? "not_implemented"
 			   : status == 505 ? "http_version_not_supported"
@@ -559,6 +562,14 @@ static void process(struct jq_http_conn *c)
 			break;
 		if (rc < 0) {
 			refuse(c, -rc, 1);
+			break;
+		}
+		int hosts = 0;
+		for (size_t i = 0; i < head.nheaders; i++)
+			hosts += head.header[i].name.len == 4 &&
+				 strncasecmp(buf + head.header[i].name.off, "Host", 4) == 0;
+		if (hosts > 1 || (head.minor == 1 && hosts == 0)) {
+			refuse(c, 400, head.minor); /* RFC 9112 3.2: exactly one Host in HTTP/1.1 */
 			break;
 		}
 		size_t raw = 0, body_len = 0;
@@ -658,6 +669,18 @@ static void on_readable(struct jq_http_conn *c)
 	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
 		/* closed (or failed): a stream in flight ends; a partial request is dropped */
 		conn_kill(c);
+	}
+	/* A request must arrive whole within the timeout: the idle timer alone restarts with
+	 * every byte, so a client sending one now and then could hold it for ever */
+	if (!c->dead && !c->req && !c->closing && c->in_len > c->in_off) {
+		struct timeval now;
+		event_base_gettimeofday_cached(c->http->base, &now);
+		if (!c->partial_since)
+			c->partial_since = now.tv_sec;
+		else if (now.tv_sec - c->partial_since >= c->http->timeout_s)
+			refuse(c, 408, 1);
+	} else {
+		c->partial_since = 0;
 	}
 	if (borrowed) { /* keep what is left, in a buffer of its own */
 		size_t left = c->in_len - c->in_off;
@@ -768,6 +791,7 @@ struct jq_http *jq_http_new(struct event_base *base, size_t max_head, size_t max
 	h->max_body = max_body;
 	h->cb = cb;
 	h->arg = arg;
+	h->timeout_s = timeout_s;
 	struct timeval tv = {timeout_s, 0};
 	/* one queue for every connection's timer: adding to it is O(1), not a heap insert */
 	h->idle = event_base_init_common_timeout(base, &tv);

@@ -64,11 +64,24 @@ static int parse_request_line(const char *buf, size_t s, size_t e, struct jq_htt
 		return -400;
 	h->target = (struct jq_http_span){t, p - t};
 	int star = p - t == 1 && buf[t] == '*';
-	if (buf[t] != '/' && !(star && h->method == JQ_HTTP_OPTIONS))
-		return -400; /* origin-form only: no proxy requests */
-	const char *q = memchr(buf + t, '?', p - t);
+	size_t ps = t; /* where the path starts */
+	if (buf[t] != '/' && !(star && h->method == JQ_HTTP_OPTIONS)) {
+		/* absolute-form (RFC 9112 3.2.2: a server must accept it): the path after
+		 * "http[s]://authority"; the authority is not used (Host is) */
+		size_t n = p - t, skip = n > 7 && strncasecmp(buf + t, "http://", 7) == 0    ? 7
+					 : n > 8 && strncasecmp(buf + t, "https://", 8) == 0 ? 8
+											     : 0;
+		if (!skip)
+			return -400;
+		const char *slash = memchr(buf + t + skip, '/', n - skip);
+		const char *qm = memchr(buf + t + skip, '?', n - skip);
+		if (qm && (!slash || qm < slash))
+			slash = NULL; /* "http://host?x": no path */
+		ps = slash ? (size_t)(slash - buf) : (qm ? (size_t)(qm - buf) : p);
+	}
+	const char *q = memchr(buf + ps, '?', p - ps);
 	size_t path_end = q ? (size_t)(q - buf) : p;
-	h->path = (struct jq_http_span){t, path_end - t};
+	h->path = (struct jq_http_span){ps, path_end - ps}; /* may be empty: "/" then */
 	h->has_query = q != NULL;
 	h->query = q ? (struct jq_http_span){path_end + 1, p - path_end - 1}
 		     : (struct jq_http_span){p, 0};
@@ -77,9 +90,10 @@ static int parse_request_line(const char *buf, size_t s, size_t e, struct jq_htt
 	if (e - p != 8 || memcmp(buf + p, "HTTP/", 5) != 0 || buf[p + 6] != '.' ||
 	    buf[p + 5] < '0' || buf[p + 5] > '9' || buf[p + 7] < '0' || buf[p + 7] > '9')
 		return -400;
-	if (buf[p + 5] != '1' || buf[p + 7] > '1')
+	if (buf[p + 5] != '1')
 		return -505;
-	h->minor = buf[p + 7] - '0';
+	/* a later 1.x is answered as 1.1 (RFC 9110 2.5) */
+	h->minor = buf[p + 7] > '1' ? 1 : buf[p + 7] - '0';
 	return 0;
 }
 

@@ -6,9 +6,11 @@
  * "name: value", each line ending in CRLF or a bare LF, then an empty line. Names are
  * tokens; surrounding spaces and tabs are trimmed from values, which hold no control
  * character but HTAB. Refused as malformed (400): obsolete line folding, whitespace before
- * a colon, a target not starting with '/' (or "*" for OPTIONS), a Content-Length that is
- * not digits or differs between two headers, Transfer-Encoding together with
- * Content-Length (a request smuggling vector). Other refusals: 431 (head over the limit or
+ * a colon, a target that is neither a path ("/...", or "*" for OPTIONS) nor absolute
+ * ("http://host/path": the path is taken), a Content-Length that is not digits or
+ * differs between two headers, Transfer-Encoding together with Content-Length (a request
+ * smuggling vector). HTTP/1.2 and later 1.x are read as 1.1. (The server refuses an
+ * HTTP/1.1 request without exactly one Host itself.) Other refusals: 431 (head over the limit or
  * more than JQ_HTTP_MAX_HEADERS headers), 501 (a Transfer-Encoding other than "chunked"),
  * 505 (not HTTP/1.0 or 1.1).
  *
@@ -43,7 +45,7 @@ struct jq_http_head {
 	size_t head_len; /* bytes up to and including the empty line */
 	int method;	 /* a JQ_HTTP_* bit; 0 for another token (the server answers 501) */
 	struct jq_http_span target; /* as sent: path and query */
-	struct jq_http_span path, query;
+	struct jq_http_span path, query; /* path may be empty (absolute-form without one) */
 	int has_query; /* a '?' was there (query may be empty) */
 	int minor;     /* HTTP/1.<minor> */
 	int64_t content_length; /* -1: no Content-Length */

@@ -159,6 +159,16 @@ class DashboardBrowserTest(E2ETestCase):
                                          % (table, key))
         return rows[0] if rows else None
 
+    def bar_state(self, jid):
+        """[data-done, data-total, the fill's style, the progress text] of a running job's
+        row, read at once."""
+        return self.driver.execute_script(
+            "const tr = document.querySelector('#running tbody tr[data-key=\"' + arguments[0] +"
+            " '\"]'); if (!tr || !tr.querySelector('.fill')) return null;"
+            " return [Number(tr.dataset.done), tr.dataset.total,"
+            " tr.querySelector('.fill').getAttribute('style'),"
+            " tr.querySelector('.ptext').textContent];", str(jid))
+
     def cell_texts(self, tr):
         return [td.text for td in tr.find_elements(By.TAG_NAME, "td")]
 
@@ -210,21 +220,18 @@ class DashboardBrowserTest(E2ETestCase):
         jid = self.post_job({"type": "progress", "payload": {"duration": 6}})
         tr = self.wait(lambda: self.row("running", jid), "job %d in the running table" % jid)
         self.assertEqual(self.cell_texts(tr)[1:3], ["progress", "default"])
-        first = self.wait(lambda: (lambda r: r and r.get_attribute("data-total") == "6" and (
-            int(r.get_attribute("data-done")), r.find_element(By.CSS_SELECTOR, ".fill")
-            .value_of_css_property("width"), r.find_element(By.CSS_SELECTOR, ".fill")
-            .get_attribute("style")))(self.row("running", jid)),
-            "job %d's progress bar with a total of 6" % jid)
-        done0, _, style0 = first
+        # done and the bar's style read in one script: read one by one, an event landing
+        # between the reads paired a done with the next step's width
+        first = self.wait(lambda: (lambda st: st and st[1] == "6" and st)(self.bar_state(jid)),
+                          "job %d's progress bar with a total of 6" % jid)
+        done0, style0 = first[0], first[2]
         # the stream, not only the poll, keeps it up to date
         self.wait(lambda: self.row("running", jid).get_attribute("data-live") == "sse",
                   "job %d followed by Server-Sent Events" % jid)
-        later = self.wait(lambda: (lambda r: r and int(r.get_attribute("data-done")) > done0 and (
-            int(r.get_attribute("data-done")), r.find_element(By.CSS_SELECTOR, ".fill")
-            .get_attribute("style"), r.find_element(By.CSS_SELECTOR, ".ptext").text))(
-            self.row("running", jid)), "job %d's progress to move past %d/6" % (jid, done0))
-        self.assertNotEqual(later[1], style0, "the bar's width changed")
-        self.assertEqual(later[2], "%d/6" % later[0])
+        later = self.wait(lambda: (lambda st: st and st[0] > done0 and st)(self.bar_state(jid)),
+                          "job %d's progress to move past %d/6" % (jid, done0))
+        self.assertNotEqual(later[2], style0, "the bar's width changed")
+        self.assertEqual(later[3], "%d/6" % later[0])
         self.assertEqual(d.execute_script("return window.__jobqNoReload;"), 42, "no reload")
 
         # -- a dead job, a job waiting for its retry, their errors; the dead job's retry

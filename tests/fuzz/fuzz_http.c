@@ -73,18 +73,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		REQUIRE(buf[hl - 1] == '\n');
 		REQUIRE(span_in(h.target, hl) && h.target.len > 0);
 		REQUIRE(span_in(h.path, hl) && span_in(h.query, hl));
-		REQUIRE(h.path.off == h.target.off);
-		REQUIRE(h.path.len <= h.target.len);
-		REQUIRE(buf[h.target.off] == '/' ||
-			(h.target.len == 1 && buf[h.target.off] == '*' &&
-			 h.method == JQ_HTTP_OPTIONS));
+		/* the path (and query) end the target; origin-form: the path starts it,
+		 * absolute-form ("http[s]://authority/path"): the path follows the authority */
+		size_t tend = h.target.off + h.target.len;
+		REQUIRE(h.path.off >= h.target.off && h.path.len <= h.target.len);
+		int absolute = buf[h.target.off] != '/' &&
+			       !(h.target.len == 1 && buf[h.target.off] == '*');
+		if (absolute)
+			REQUIRE(h.target.len > 7 && (buf[h.target.off] == 'h' || buf[h.target.off] == 'H') &&
+				(h.path.len == 0 || buf[h.path.off] == '/'));
+		else
+			REQUIRE(h.path.off == h.target.off);
+		REQUIRE(buf[h.target.off] == '/' || absolute || h.method == JQ_HTTP_OPTIONS);
 		REQUIRE(is_flag(h.has_query));
 		if (h.has_query) {
 			REQUIRE(buf[h.path.off + h.path.len] == '?');
 			REQUIRE(h.query.off == h.path.off + h.path.len + 1);
-			REQUIRE(h.path.len + 1 + h.query.len == h.target.len);
+			REQUIRE(h.query.off + h.query.len == tend);
 		} else {
-			REQUIRE(h.path.len == h.target.len);
+			REQUIRE(h.path.off + h.path.len == tend);
 			REQUIRE(h.query.len == 0);
 		}
 		REQUIRE(h.method == 0 || (h.method & (h.method - 1)) == 0);

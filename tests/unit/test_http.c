@@ -117,6 +117,35 @@ static void test_target(void)
 	}
 }
 
+/* absolute-form targets: the path after the authority (RFC 9112 3.2.2); later 1.x as 1.1 */
+static void test_absolute_form(void)
+{
+	static const struct {
+		const char *req, *path, *query;
+		int has_query;
+	} cases[] = {
+	    {"GET http://a.example/healthz HTTP/1.1\r\nHost: a.example\r\n\r\n", "/healthz", "", 0},
+	    {"GET HTTPS://a.example:8000/jobs?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", "/jobs", "x=1", 1},
+	    {"GET http://a.example HTTP/1.1\r\nHost: a\r\n\r\n", "", "", 0},
+	    {"GET http://a.example?q HTTP/1.1\r\nHost: a\r\n\r\n", "", "q", 1},
+	    {"GET http://a.example/p?q/r HTTP/1.1\r\nHost: a\r\n\r\n", "/p", "q/r", 1},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		UNIT_CASE("row %zu", i);
+		struct jq_http_head h = {0};
+		const char *req = cases[i].req;
+		CHECK_INT_EQ(parse(req, &h), 1);
+		CHECK_SPAN(req, h.path, cases[i].path);
+		CHECK_SPAN(req, h.query, cases[i].query);
+		CHECK_INT_EQ(h.has_query, cases[i].has_query);
+	}
+	UNIT_CASE("HTTP/1.2 is read as 1.1");
+	struct jq_http_head h = {0};
+	CHECK_INT_EQ(parse("GET / HTTP/1.2\r\nHost: a\r\n\r\n", &h), 1);
+	CHECK_INT_EQ(h.minor, 1);
+	CHECK_INT_EQ(h.keep_alive, 1);
+}
+
 static void test_line_endings(void)
 {
 	static const struct {
@@ -331,7 +360,6 @@ static void test_refused(void)
 	    {"GET / HTTP/1.1\r\nX: \033[31m\r\n\r\n", -400},
 	    /* request lines */
 	    {"GET / HTTP/2.0\r\n\r\n", -505},
-	    {"GET / HTTP/1.2\r\n\r\n", -505},
 	    {"GET / HTTP/0.9\r\n\r\n", -505},
 	    {"GET / HTTP/3.1\r\n\r\n", -505},
 	    {"GET / HTTP/1.1x\r\n\r\n", -400},
@@ -348,8 +376,9 @@ static void test_refused(void)
 	    {" GET / HTTP/1.1\r\n\r\n", -400},
 	    {"GET\t/ HTTP/1.1\r\n\r\n", -400},
 	    {"G(T / HTTP/1.1\r\n\r\n", -400},
-	    {"GET a/b HTTP/1.1\r\n\r\n", -400}, /* targets: origin-form only */
-	    {"GET http://a.example/ HTTP/1.1\r\n\r\n", -400},
+	    {"GET a/b HTTP/1.1\r\n\r\n", -400}, /* targets: a path, or absolute http(s) */
+	    {"GET ftp://a.example/ HTTP/1.1\r\n\r\n", -400},
+	    {"GET http:/a HTTP/1.1\r\n\r\n", -400},
 	    {"CONNECT a.example:443 HTTP/1.1\r\n\r\n", -400},
 	    {"GET * HTTP/1.1\r\n\r\n", -400},
 	    {"OPTIONS ** HTTP/1.1\r\n\r\n", -400},
@@ -762,7 +791,8 @@ static void test_reason(void)
 }
 
 UNIT_MAIN({"get_minimal", test_get_minimal}, {"post_content_length", test_post_content_length},
-	  {"target", test_target}, {"line_endings", test_line_endings},
+	  {"target", test_target}, {"absolute_form", test_absolute_form},
+	  {"line_endings", test_line_endings},
 	  {"incomplete_prefixes", test_incomplete_prefixes}, {"max_head", test_max_head},
 	  {"max_headers", test_max_headers}, {"head_find", test_head_find},
 	  {"value_trim", test_value_trim}, {"refused", test_refused},
