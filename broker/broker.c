@@ -136,8 +136,17 @@ static const struct route routes[] = {
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 static uint64_t requests_by_route[N_ROUTES + 1]; /* the last: no route matched */
 
+/* The broker whose listener reports errors (one per process). */
+static struct jq_broker *g_listening_broker;
+
 void jq_broker_http_metrics(struct evbuffer *out)
 {
+	if (g_listening_broker && g_listening_broker->http)
+		evbuffer_add_printf(out,
+				    "# HELP jobq_http_connections HTTP connections this broker holds "
+				    "open (WebSockets not counted).\n# TYPE jobq_http_connections "
+				    "gauge\njobq_http_connections %zu\n",
+				    jq_http_connections(g_listening_broker->http));
 	evbuffer_add_printf(out, "# HELP jobq_http_requests_total HTTP requests this broker "
 				 "received, by route.\n# TYPE jobq_http_requests_total counter\n");
 	for (size_t i = 0; i <= N_ROUTES; i++) {
@@ -233,9 +242,6 @@ static void raise_fd_limit(void)
 				(unsigned long long)old, (unsigned long long)rl.rlim_max);
 	}
 }
-
-/* The broker whose listener reports errors (one per process). */
-static struct jq_broker *g_listening_broker;
 
 /* accept() failed. With EMFILE/ENFILE the pending connection would make the listener
  * readable forever (a spinning loop): give up the spare descriptor, accept the

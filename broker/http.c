@@ -21,6 +21,11 @@
 /* While a request is in flight the connection keeps reading (to see its client go away),
  * but stops once this much of the next requests is waiting */
 #define IN_PAUSE (256 * 1024)
+/* Nor are more requests read while this much of the replies waits for a client that does
+ * not read them (pipelining without reading); past OUT_MAX (a stream nobody reads) the
+ * connection is dropped */
+#define OUT_PAUSE (256 * 1024)
+#define OUT_MAX (64 * 1024 * 1024)
 
 struct jq_http {
 	struct event_base *base;
@@ -52,6 +57,8 @@ struct jq_http_conn {
 	unsigned dead : 1;	 /* the socket is closed or taken; free on the way out */
 	unsigned continue_sent : 1;
 	unsigned eof : 1; /* the client sent all it will (half-closed): answer, then close */
+	unsigned failed : 1; /* a write failed: nothing more is written; killed next turn */
+	struct jq_http_chunked chunk; /* how far the chunked body being read was checked */
 	unsigned char peer_family;
 	uint16_t peer_port;
 	unsigned char peer_addr[16];
@@ -97,7 +104,8 @@ static void conn_update_events(struct jq_http_conn *c)
 {
 	short want = 0;
 	if (c->draining ||
-	    (!c->closing && !c->eof && !(c->req && c->in_len - c->in_off >= IN_PAUSE)))
+	    (!c->closing && !c->eof && !(c->req && c->in_len - c->in_off >= IN_PAUSE) &&
+	     c->out_len - c->out_off < OUT_PAUSE))
 		want |= EV_READ;
 	if (c->out_len > c->out_off)
 		want |= EV_WRITE;
@@ -150,6 +158,17 @@ static void conn_finish(struct jq_http_conn *c)
 	c->draining = 1;
 	if (shutdown(c->fd, SHUT_WR) != 0)
 		conn_kill(c);
+}
+
+/* A write failed (the client is gone): nothing more is written, and c is killed on the
+ * next turn of the loop, not here: the close callback must not run inside the send of the
+ * code it calls back (an SSE stream would free what the sender still uses). */
+static void conn_fail(struct jq_http_conn *c)
+{
+	if (c->failed || c->dead)
+		return;
+	c->failed = 1;
+	event_active(c->ev, EV_READ, 0);
 }
 
 /* Frees c if it is dead and nobody up the stack still uses it. */
@@ -212,7 +231,7 @@ static int out_append(struct jq_http_conn *c, const char *p, size_t n)
 /* Sends the parts: at once if nothing is queued, the rest queued for EV_WRITE. */
 static void conn_writev(struct jq_http_conn *c, struct iovec *iov, int n)
 {
-	if (c->dead)
+	if (c->dead || c->failed)
 		return;
 	int i = 0;
 	if (c->out_len == c->out_off) {
@@ -224,7 +243,7 @@ static void conn_writev(struct jq_http_conn *c, struct iovec *iov, int n)
 			w = writev(c->fd, iov, n);
 		while (w < 0 && errno == EINTR);
 		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-			conn_kill(c);
+			conn_fail(c);
 			return;
 		}
 		if (w == (ssize_t)total)
@@ -238,8 +257,10 @@ static void conn_writev(struct jq_http_conn *c, struct iovec *iov, int n)
 		}
 	}
 	for (; i < n; i++)
-		if (out_append(c, iov[i].iov_base, iov[i].iov_len) != 0) {
-			conn_kill(c); /* out of memory: the reply cannot be sent whole */
+		if (out_append(c, iov[i].iov_base, iov[i].iov_len) != 0 ||
+		    c->out_len - c->out_off > OUT_MAX) {
+			/* out of memory, or a client that reads nothing of a stream */
+			conn_fail(c);
 			return;
 		}
 	conn_update_events(c);
@@ -329,7 +350,7 @@ void jq_http_send(struct jq_http_req *r, int status, const char *body, size_t le
 		size_t need = 512 + r->ohdr_len;
 		char *head = need <= sizeof(stack) ? stack : malloc(need);
 		if (!head) {
-			conn_kill(c);
+			conn_fail(c);
 		} else {
 			struct iovec iov[2] = {{head, format_head(r, status, (int64_t)len, close, head)},
 					       {(void *)body, len}};
@@ -355,13 +376,17 @@ void jq_http_send_start(struct jq_http_req *r, int status)
 	size_t need = 512 + r->ohdr_len;
 	char *head = need <= sizeof(stack) ? stack : malloc(need);
 	if (!head) {
-		conn_kill(c);
+		conn_fail(c);
 		return;
 	}
 	struct iovec iov[1] = {{head, format_head(r, status, -1, !r->keep_alive, head)}};
 	conn_writev(c, iov, 1);
 	if (head != stack)
 		free(head);
+	/* the client ended its side before its stream began: a stream is not a half-close's
+	 * business, so it is taken as gone (else only the next write would tell) */
+	if (c->eof)
+		conn_fail(c);
 }
 
 void jq_http_send_chunk(struct jq_http_req *r, const char *data, size_t len)
@@ -431,7 +456,7 @@ int jq_http_add_header(struct jq_http_req *r, const char *name, const char *valu
 int jq_http_takeover(struct jq_http_req *r, evutil_socket_t *fd, struct evbuffer *leftover)
 {
 	struct jq_http_conn *c = r->conn;
-	if (!c || c->dead || c->out_len > c->out_off)
+	if (!c || c->dead || c->failed || c->out_len > c->out_off)
 		return -1;
 	if (c->in_len > c->in_off &&
 	    evbuffer_add(leftover, c->in + c->in_off, c->in_len - c->in_off) != 0)
@@ -554,7 +579,8 @@ static void process(struct jq_http_conn *c)
 	struct jq_http *h = c->http;
 	static struct jq_http_head head; /* large (64 headers): one for the process */
 	c->busy++;
-	while (!c->dead && !c->req && !c->closing && c->in_len > c->in_off) {
+	while (!c->dead && !c->failed && !c->req && !c->closing && c->in_len > c->in_off &&
+	       c->out_len - c->out_off < OUT_PAUSE) {
 		const char *buf = c->in + c->in_off;
 		size_t len = c->in_len - c->in_off;
 		int rc = jq_http_parse_head(buf, len, h->max_head, &head);
@@ -574,8 +600,8 @@ static void process(struct jq_http_conn *c)
 		}
 		size_t raw = 0, body_len = 0;
 		if (head.chunked) {
-			rc = jq_http_chunked_scan(buf + head.head_len, len - head.head_len, h->max_body,
-						  &raw, &body_len);
+			rc = jq_http_chunked_resume(buf + head.head_len, len - head.head_len,
+						    h->max_body, &c->chunk, &raw, &body_len);
 			if (rc < 0) {
 				refuse(c, -rc, head.minor);
 				break;
@@ -609,6 +635,7 @@ static void process(struct jq_http_conn *c)
 		if (c->in_off == c->in_len)
 			c->in_off = c->in_len = 0;
 		c->continue_sent = 0;
+		memset(&c->chunk, 0, sizeof(c->chunk)); /* the next request's body starts anew */
 		c->req = r;
 		if (!r->method) {
 			jq_http_add_header(r, "Content-Type", "application/json");
@@ -662,10 +689,13 @@ static void on_readable(struct jq_http_conn *c)
 		c->busy++; /* keeps c alive across process() */
 		process(c);
 		c->busy--;
-	} else if (n == 0 && c->req && !c->req->streaming) {
-		/* the client shut down its sending side after a request (a half-close), or
-		 * closed: either way it gets its answer (if it went, the write fails) */
+	} else if (n == 0 && !(c->req && c->req->streaming) &&
+		   (c->req || c->out_len > c->out_off)) {
+		/* the client shut down its sending side after its requests (a half-close), or
+		 * closed: either way it gets the answers (if it went, a write fails) */
 		c->eof = 1;
+		if (!c->req)
+			conn_finish(c);
 	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
 		/* closed (or failed): a stream in flight ends; a partial request is dropped */
 		conn_kill(c);
@@ -719,9 +749,16 @@ static void conn_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_http_conn *c = arg;
 	c->busy++;
+	if (c->failed) {
+		conn_kill(c); /* a write failed on an earlier turn (conn_fail) */
+		what = 0;
+	}
 	if (what & EV_WRITE) {
 		if (flush_out(c) == 0 && c->out_len == c->out_off && c->closing && !c->req)
 			conn_finish(c);
+		else if (!c->dead && c->out_len - c->out_off < OUT_PAUSE && !c->req &&
+			 c->in_len > c->in_off)
+			process(c); /* requests held back while the replies piled up */
 	}
 	if ((what & EV_READ) && !c->dead && c->draining) {
 		drain(c);

@@ -235,10 +235,10 @@ static int find_line(const char *buf, size_t len, size_t p, size_t *nl)
 }
 
 /* Walks a chunked body; out non-NULL: copies the data there. */
-static int chunked_walk(const char *buf, size_t len, size_t max_body, size_t *raw_len,
-			size_t *body_len, char *out)
+static int chunked_walk(const char *buf, size_t len, size_t max_body,
+			struct jq_http_chunked *st, size_t *raw_len, size_t *body_len, char *out)
 {
-	size_t p = 0, total = 0;
+	size_t p = st ? st->pos : 0, total = st ? st->total : 0;
 	/* the framing may not take much more room than the data: tiny chunks would make the
 	 * server hold many times max_body before it could refuse */
 	size_t raw_max = max_body > ((size_t)-1 - 65536) / 4 ? (size_t)-1 : max_body * 4 + 65536;
@@ -300,6 +300,10 @@ static int chunked_walk(const char *buf, size_t len, size_t max_body, size_t *ra
 		} else {
 			return -400;
 		}
+		if (st) { /* a whole chunk read: the next scan starts after it */
+			st->pos = p;
+			st->total = total;
+		}
 	}
 	/* the trailer section: header lines (ignored) up to an empty line */
 	for (int lines = 0;; lines++) {
@@ -330,13 +334,19 @@ static int chunked_walk(const char *buf, size_t len, size_t max_body, size_t *ra
 int jq_http_chunked_scan(const char *buf, size_t len, size_t max_body, size_t *raw_len,
 			 size_t *body_len)
 {
-	return chunked_walk(buf, len, max_body, raw_len, body_len, NULL);
+	return chunked_walk(buf, len, max_body, NULL, raw_len, body_len, NULL);
+}
+
+int jq_http_chunked_resume(const char *buf, size_t len, size_t max_body,
+			   struct jq_http_chunked *st, size_t *raw_len, size_t *body_len)
+{
+	return chunked_walk(buf, len, max_body, st, raw_len, body_len, NULL);
 }
 
 void jq_http_chunked_decode(const char *buf, size_t raw_len, char *out)
 {
 	size_t r, b;
-	chunked_walk(buf, raw_len, (size_t)-1, &r, &b, out);
+	chunked_walk(buf, raw_len, (size_t)-1, NULL, &r, &b, out);
 }
 
 const char *jq_http_reason(int status)

@@ -73,6 +73,13 @@ int jq_http_head_find(const char *buf, const struct jq_http_head *h, const char 
  * -400: malformed; -413: the decoded body passes max_body. */
 int jq_http_chunked_scan(const char *buf, size_t len, size_t max_body, size_t *raw_len,
 			 size_t *body_len);
+/* The same, resuming where an earlier scan of the same body stopped (st zeroed before the
+ * first): a body arriving in many reads is walked once, not once per read. */
+struct jq_http_chunked {
+	size_t pos, total; /* the end of the last whole chunk seen, and the data before it */
+};
+int jq_http_chunked_resume(const char *buf, size_t len, size_t max_body,
+			   struct jq_http_chunked *st, size_t *raw_len, size_t *body_len);
 /* Writes the decoded bytes of a complete chunked body (jq_http_chunked_scan gave 1 for
  * buf[0..raw_len)) to out, which has room for body_len bytes. */
 void jq_http_chunked_decode(const char *buf, size_t raw_len, char *out);

@@ -911,5 +911,91 @@ class HttpProtoTest(E2ETestCase):
         self.assertEqual(r.version, "1.1", r)
         self.assertHealthz(r)
 
+    # -- 19. what a review found: streams of clients that left, replies nobody reads --------
+
+    def http_connections(self):
+        """The broker's jobq_http_connections gauge (the metrics request's own included)."""
+        text = self.env.http("GET", "/metrics").body.decode()
+        m = re.search(r"^jobq_http_connections (\d+)$", text, re.M)
+        self.assertIsNotNone(m, "no jobq_http_connections in /metrics")
+        return int(m.group(1))
+
+    def test_19_streams_of_clients_that_left(self):
+        # An SSE request whose client closes at once: its stream's first write
+        # fails. The stream must end cleanly (under ASan a use-after-free here
+        # stopped the broker), and the connection must be freed, not kept dead.
+        r = self.env.http("POST", "/jobs", {"type": "noop"})
+        self.assertEqual(r.status, 201, r)
+        jid = r.json()["id"]
+        for _ in range(5):
+            s = socket.create_connection((HOST, self.env.broker_port), timeout=TIMEOUT)
+            s.sendall(req("GET", "/jobs/%d/events" % jid))
+            s.close()
+            time.sleep(0.05)
+        # the same with a reset, and with a half-close then a close after the first event
+        for how in ("reset", "half-close"):
+            s = socket.create_connection((HOST, self.env.broker_port), timeout=TIMEOUT)
+            s.sendall(req("GET", "/jobs/%d/events" % jid))
+            if how == "reset":
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            else:
+                s.shutdown(socket.SHUT_WR)
+                self.assertIn(b"200", s.recv(4096))
+            s.close()
+        self.assertBrokerUp()
+        harness.wait_until(lambda: self.http_connections() == 1, 5.0,
+                           "the connections of the clients that left freed", env=self.env)
+
+    def test_20_replies_nobody_reads(self):
+        # A client pipelines many requests with big replies and reads none: the
+        # broker stops taking its requests while the replies wait, instead of
+        # buffering them all (it held 100 MB before).
+        rss0 = self.broker_rss()
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(TIMEOUT)
+        s.connect((HOST, self.env.broker_port))
+        s.setblocking(False)
+        one = req("GET", "/openapi.json")
+        sent = 0
+        deadline = time.time() + 5
+        data = one * 2000
+        while sent < len(data) and time.time() < deadline:
+            try:
+                sent += s.send(data[sent:])
+            except BlockingIOError:
+                time.sleep(0.01)
+        time.sleep(0.5)
+        grown = self.broker_rss() - rss0
+        self.assertLess(grown, 16 * 1024 * 1024, "broker RSS grew by %d bytes" % grown)
+        self.assertBrokerUp()
+        s.close()
+
+    def test_21_half_close_gets_every_reply(self):
+        # Many pipelined requests, then shutdown(SHUT_WR) before reading: every
+        # reply still comes, in order, then the close.
+        n = 150
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(TIMEOUT)
+        s.connect((HOST, self.env.broker_port))
+        c = Conn.__new__(Conn)
+        c.sock, c.timeout, c.buf = s, TIMEOUT, b""
+        self.addCleanup(s.close)
+        c.send(req("GET", "/openapi.json") * n)
+        s.shutdown(socket.SHUT_WR)
+        for i in range(n):
+            r = c.read_response()
+            self.assertEqual(r.status, 200, "reply %d: %r" % (i, r))
+        self.assertTrue(c.closed_by_peer(), "the connection should close after the replies")
+
+    def broker_rss(self):
+        with open("/proc/%d/status" % self.env.broker_proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS")
+
+
 if __name__ == "__main__":
     harness.main()

@@ -140,5 +140,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* the whole input as a chunked body, with a small limit to reach -413 */
 	check_chunked(buf, size, FUZZ_SMALL_MAX_BODY);
+	/* resumed scans (the server's way): fed in two parts, the same answer as one scan */
+	size_t raw1 = 0, body1 = 0, raw2 = 0, body2 = 0;
+	int whole = jq_http_chunked_scan(buf, size, FUZZ_SMALL_MAX_BODY, &raw1, &body1);
+	struct jq_http_chunked st = {0, 0};
+	int first = jq_http_chunked_resume(buf, size / 2, FUZZ_SMALL_MAX_BODY, &st, &raw2, &body2);
+	REQUIRE(st.pos <= size / 2 && st.total <= FUZZ_SMALL_MAX_BODY);
+	if (first == 0) {
+		int second = jq_http_chunked_resume(buf, size, FUZZ_SMALL_MAX_BODY, &st, &raw2, &body2);
+		REQUIRE(second == whole);
+		if (whole == 1)
+			REQUIRE(raw2 == raw1 && body2 == body1);
+	}
 	return 0;
 }

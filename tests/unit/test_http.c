@@ -790,8 +790,40 @@ static void test_reason(void)
 	}
 }
 
+/* jq_http_chunked_resume: fed a body a few bytes more at a time, it gives what one scan
+ * of the whole gives, and each call starts after the last whole chunk it saw */
+static void test_chunked_resume(void)
+{
+	const char *body = "3\r\nabc\r\n1;x=y\r\nd\r\nA\r\n0123456789\r\n0\r\nT: 1\r\n\r\nNEXT";
+	size_t whole = strlen(body) - 4, raw = 0, blen = 0;
+	struct jq_http_chunked st = {0, 0};
+	size_t last_pos = 0;
+	int rc = 0;
+	for (size_t n = 0; n <= strlen(body) && rc == 0; n++) {
+		UNIT_CASE("%zu bytes", n);
+		rc = jq_http_chunked_resume(body, n, 1024, &st, &raw, &blen);
+		CHECK(st.pos >= last_pos); /* never goes back */
+		CHECK(st.pos <= n);
+		last_pos = st.pos;
+		if (rc == 0)
+			CHECK(n < whole);
+	}
+	CHECK_INT_EQ(rc, 1);
+	CHECK_INT_EQ(raw, whole);
+	CHECK_INT_EQ(blen, 14);
+	CHECK_INT_EQ(st.total, 14);
+	char out[14];
+	jq_http_chunked_decode(body, raw, out);
+	CHECK(memcmp(out, "abcd0123456789", 14) == 0);
+	/* the limit counts what earlier calls saw */
+	struct jq_http_chunked st2 = {0, 0};
+	CHECK_INT_EQ(jq_http_chunked_resume(body, 8, 5, &st2, &raw, &blen), 0);
+	CHECK_INT_EQ(jq_http_chunked_resume(body, strlen(body), 5, &st2, &raw, &blen), -413);
+}
+
 UNIT_MAIN({"get_minimal", test_get_minimal}, {"post_content_length", test_post_content_length},
 	  {"target", test_target}, {"absolute_form", test_absolute_form},
+	  {"chunked_resume", test_chunked_resume},
 	  {"line_endings", test_line_endings},
 	  {"incomplete_prefixes", test_incomplete_prefixes}, {"max_head", test_max_head},
 	  {"max_headers", test_max_headers}, {"head_find", test_head_find},
