@@ -7,7 +7,7 @@
  * connection is one struct with one persistent event: it is read into a shared buffer,
  * a complete request is copied into one block (head, headers and body, NUL-terminated in
  * place), and a reply is written with one write() as soon as it is ready; only a reply the
- * socket cannot take at once waits for EV_WRITE. An idle connection holds ~300 bytes.
+ * socket cannot take at once waits for EV_WRITE. An idle connection costs ~400 bytes of RSS.
  *
  * What it serves: HTTP/1.0 and 1.1 (http_parse.h), keep-alive, pipelining (requests of a
  * connection are answered one at a time, in order), Content-Length and chunked bodies up
