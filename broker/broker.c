@@ -360,7 +360,8 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 
 	raise_fd_limit();
 	b->http = jq_http_new(base, JQ_BROKER_MAX_HEADERS, (size_t)cfg->max_body,
-			      JQ_BROKER_IDLE_S, dispatch_cb, b);
+			      cfg->http_timeout_s > 0 ? (int)cfg->http_timeout_s : JQ_BROKER_IDLE_S,
+			      dispatch_cb, b);
 	if (!b->http) {
 		snprintf(err, errlen, "out of memory");
 		jq_schedules_free(config, nconfig);

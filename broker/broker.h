@@ -26,13 +26,15 @@
 #define JQ_BROKER_DEFAULT_MAX_BODY (1024 * 1024)
 #define JQ_BROKER_SHUTDOWN_MS 5000
 #define JQ_BROKER_BACKLOG 4096
-#define JQ_BROKER_IDLE_S 60 /* an idle keep-alive connection is closed after this */
+#define JQ_BROKER_IDLE_S 60 /* default of --http-timeout-s */
 
 struct jq_broker_config {
 	const char *listen;    /* "host:port" */
 	const char *redis_url;
 	const char *prefix;
 	int64_t max_body;      /* bytes */
+	int64_t http_timeout_s; /* idle connections, slow requests, unread replies (http.h); 0:
+				   JQ_BROKER_IDLE_S */
 	int64_t keep_cancelled_ms;
 	int64_t keep_batches_ms; /* a batch's record, once all its jobs ended */
 	int reuse_port; /* SO_REUSEPORT: several brokers share the port, the kernel spreads

@@ -15,6 +15,7 @@ int main(int argc, char **argv)
 	    .redis_url = "redis://127.0.0.1:6379/0",
 	    .prefix = "jobq:",
 	    .max_body = JQ_BROKER_DEFAULT_MAX_BODY,
+	    .http_timeout_s = JQ_BROKER_IDLE_S,
 	    .keep_cancelled_ms = 24 * 3600 * 1000LL,
 	    .idempotency_window_ms = 24 * 3600 * 1000LL,
 	    .keep_batches_ms = 7 * 24 * 3600 * 1000LL,
@@ -30,6 +31,9 @@ int main(int argc, char **argv)
 	     "prefix of every Redis key"},
 	    {"max-body", "JOBQ_MAX_BODY", JQ_OPT_INT, &cfg.max_body, 1024, 64 * 1024 * 1024,
 	     "largest request body in bytes (413 above)"},
+	    {"http-timeout-s", "JOBQ_HTTP_TIMEOUT_S", JQ_OPT_INT, &cfg.http_timeout_s, 1, 3600,
+	     "seconds an idle connection is kept, a request may take to arrive whole (408), "
+	     "and a client may leave a reply unread"},
 	    {"keep-cancelled-ms", "JOBQ_KEEP_CANCELLED_MS", JQ_OPT_INT, &cfg.keep_cancelled_ms, 1000,
 	     365LL * 24 * 3600 * 1000, "how long a job cancelled before it ran is kept"},
 	    {"keep-batches-ms", "JOBQ_KEEP_BATCHES_MS", JQ_OPT_INT, &cfg.keep_batches_ms, 1000,

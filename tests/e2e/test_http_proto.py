@@ -36,6 +36,7 @@ read-to-close bodies)."""
 import json
 import os
 import re
+import select
 import socket
 import struct
 import sys
@@ -995,6 +996,59 @@ class HttpProtoTest(E2ETestCase):
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) * 1024
         raise AssertionError("no VmRSS")
+
+
+class HttpTimeoutTest(E2ETestCase):
+    """jobq-broker --http-timeout-s 1: idle connections are closed, and a request
+    that trickles in gets 408 once it has taken longer than the timeout (the idle
+    timer alone restarts with every byte)."""
+
+    @classmethod
+    def setUpEnv(cls, env):
+        env.start_redis()
+        env.start_broker(extra_args=["--http-timeout-s", "1"])
+
+    def conn(self):
+        c = Conn(self.env.broker_port, timeout=5.0)
+        self.addCleanup(c.close)
+        return c
+
+    def test_idle_connections_closed(self):
+        t0 = time.monotonic()
+        silent = self.conn()  # never sends a byte
+        used = self.conn()  # one request, then idle
+        used.send(req("GET", "/healthz"))
+        self.assertEqual(used.read_response().status, 200)
+        self.assertTrue(silent.closed_by_peer(), "a silent connection stays open")
+        self.assertTrue(used.closed_by_peer(), "an idle keep-alive connection stays open")
+        self.assertLess(time.monotonic() - t0, 4.5)
+
+    def test_slow_request_gets_408(self):
+        c = self.conn()
+        whole = req("POST", "/jobs", {"type": "noop"})
+        t0 = time.monotonic()
+        sent = 0
+        r = None
+        # a few bytes every 0.3 s: each resets the idle timer, never the request's deadline
+        while sent < len(whole) - 1 and time.monotonic() - t0 < 4:
+            if select.select([c.sock], [], [], 0)[0]:
+                break  # the answer (or the close) is there
+            try:
+                c.send(whole[sent:sent + 3])
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += 3
+            time.sleep(0.3)
+        try:
+            r = c.read_response()
+        except PeerClosed:
+            pass
+        self.assertIsNotNone(r, "no answer to a request trickling in for %.1f s"
+                             % (time.monotonic() - t0))
+        self.assertEqual(r.status, 408, r)
+        self.assertEqual(json.loads(r.body)["error"]["code"], "request_timeout", r)
+        self.assertLess(sent, len(whole) - 1, "the whole request was sent before the 408")
+        self.assertFalse(self.env.job_keys(), "a job was stored")
 
 
 if __name__ == "__main__":
