@@ -22,8 +22,8 @@
  * but stops once this much of the next requests is waiting */
 #define IN_PAUSE (256 * 1024)
 /* Nor are more requests read while this much of the replies waits for a client that does
- * not read them (pipelining without reading); past OUT_MAX (a stream nobody reads) the
- * connection is dropped */
+ * not read them (pipelining without reading); a stream that piles up OUT_MAX unread is
+ * dropped */
 #define OUT_PAUSE (256 * 1024)
 #define OUT_MAX (64 * 1024 * 1024)
 
@@ -92,10 +92,12 @@ static void conn_set_events(struct jq_http_conn *c, short want)
 {
 	if (c->dead || c->events == want)
 		return;
-	event_del(c->ev);
+	event_del(c->ev); /* also takes it off the active queue: */
 	event_assign(c->ev, c->http->base, c->fd, want | EV_PERSIST, conn_event_cb, c);
 	event_add(c->ev, c->http->idle);
 	c->events = want;
+	if (c->failed) /* so a pending conn_fail is made active again */
+		event_active(c->ev, EV_READ, 0);
 }
 
 /* What ev should wait for: reading unless closing or too much is waiting; writing while
@@ -258,8 +260,9 @@ static void conn_writev(struct jq_http_conn *c, struct iovec *iov, int n)
 	}
 	for (; i < n; i++)
 		if (out_append(c, iov[i].iov_base, iov[i].iov_len) != 0 ||
-		    c->out_len - c->out_off > OUT_MAX) {
-			/* out of memory, or a client that reads nothing of a stream */
+		    (c->req && c->req->streaming && c->out_len - c->out_off > OUT_MAX)) {
+			/* out of memory, or a client that reads nothing of a stream (a single
+			 * reply, however large, is bounded by itself; OUT_PAUSE bounds how many) */
 			conn_fail(c);
 			return;
 		}
@@ -635,6 +638,7 @@ static void process(struct jq_http_conn *c)
 		if (c->in_off == c->in_len)
 			c->in_off = c->in_len = 0;
 		c->continue_sent = 0;
+		c->partial_since = 0; /* the next request's deadline starts with its own bytes */
 		memset(&c->chunk, 0, sizeof(c->chunk)); /* the next request's body starts anew */
 		c->req = r;
 		if (!r->method) {
@@ -647,8 +651,11 @@ static void process(struct jq_http_conn *c)
 		}
 		h->cb(r, h->arg); /* may answer at once (then the loop goes on) or later */
 	}
-	if (c->eof && !c->req && !c->dead)
-		conn_finish(c); /* the client sends no more: what is left is no request */
+	/* the client sends no more: once nothing whole is held back (OUT_PAUSE), what is left
+	 * is no request */
+	if (c->eof && !c->req && !c->dead &&
+	    (c->in_len == c->in_off || c->out_len - c->out_off < OUT_PAUSE))
+		conn_finish(c);
 	c->busy--;
 	if (!conn_release(c))
 		conn_update_events(c);
@@ -694,8 +701,8 @@ static void on_readable(struct jq_http_conn *c)
 		/* the client shut down its sending side after its requests (a half-close), or
 		 * closed: either way it gets the answers (if it went, a write fails) */
 		c->eof = 1;
-		if (!c->req)
-			conn_finish(c);
+		if (!c->req && (c->in_len == c->in_off || c->out_len - c->out_off < OUT_PAUSE))
+			conn_finish(c); /* else the EV_WRITE branch goes on with what is held back */
 	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
 		/* closed (or failed): a stream in flight ends; a partial request is dropped */
 		conn_kill(c);
