@@ -37,6 +37,8 @@ enum run_state {
 enum outcome { OUT_COMPLETED, OUT_FAILED, OUT_FATAL, OUT_CANCELLED, OUT_REQUEUE };
 
 static void maybe_fetch(struct jq_worker *w);
+static int send_fetch(struct jq_worker *w, struct jq_redis *r, redisCallbackFn *cb, int want);
+static void on_block_fetch(redisAsyncContext *ac, void *reply, void *priv);
 static void send_outcome(struct jq_run *run);
 
 /* ---- run lifetime ---- */
@@ -509,9 +511,10 @@ static void on_block(redisAsyncContext *ac, void *reply, void *priv)
 		if (strcmp(r->element[0]->str, k) == 0)
 			schedule_promote(w, jq_now_ms());
 	}
-	if (reply)
+	if (reply && !w->blk_fetching)
 		maybe_fetch(w);
-	/* NULL: the connection dropped; redis_state_cb fetches when it is back */
+	/* a fetch sent behind the BLPOP answers next; NULL: the connection dropped, and
+	 * redis_state_cb fetches when it is back */
 }
 
 static void block_for_work(struct jq_worker *w)
@@ -531,18 +534,24 @@ static void block_for_work(struct jq_worker *w)
 	jq_keys_wake_scheduled(&w->keys, keys[w->nqueues]);
 	argv[n++] = keys[w->nqueues];
 	argv[n++] = BLOCK_TIMEOUT_S;
-	if (redisAsyncCommandArgv(ac, on_block, w, n, argv, NULL) == REDIS_OK)
-		w->blocking = 1;
+	if (redisAsyncCommandArgv(ac, on_block, w, n, argv, NULL) != REDIS_OK)
+		return;
+	w->blocking = 1;
+	/* The fetch goes right behind the BLPOP on the same connection: Redis runs it the
+	 * moment the BLPOP returns (a blocked client's next command waits for it), so a
+	 * woken worker starts its job without another round trip. Slots asked here are
+	 * held out of other fetches until it answers. */
+	int64_t free_slots = w->cfg.concurrency - w->running - w->fetching;
+	int want = free_slots < JQ_WORKER_FETCH_BATCH ? (int)free_slots : JQ_WORKER_FETCH_BATCH;
+	if (want > 0 && send_fetch(w, w->blk, on_block_fetch, want) == 0)
+		w->blk_fetching = want;
 }
 
 static void fetch_retry_cb(evutil_socket_t fd, short what, void *arg) { maybe_fetch(arg); }
 
-static void on_fetch(redisAsyncContext *ac, void *reply, void *priv)
+/* A fetch's answer: asked slots were requested. */
+static void fetched(struct jq_worker *w, redisReply *r, int asked)
 {
-	struct jq_worker *w = priv;
-	redisReply *r = reply;
-	int asked = w->fetching;
-	w->fetching = 0;
 	if (!r)
 		return; /* connection lost; redis_state_cb resumes */
 	if (r->type != REDIS_REPLY_ARRAY) {
@@ -572,6 +581,22 @@ static void on_fetch(redisAsyncContext *ac, void *reply, void *priv)
 		block_for_work(w); /* the queues are empty: wait in Redis, not in a poll */
 	else
 		maybe_fetch(w);
+}
+
+static void on_fetch(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_worker *w = priv;
+	int asked = w->fetching;
+	w->fetching = 0;
+	fetched(w, reply, asked);
+}
+
+static void on_block_fetch(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_worker *w = priv;
+	int asked = w->blk_fetching;
+	w->blk_fetching = 0;
+	fetched(w, reply, asked);
 }
 
 /* The order in which one fetch serves the queues (it drains the first before the
@@ -612,16 +637,9 @@ static void rate_timer_cb(evutil_socket_t fd, short what, void *arg)
 	maybe_fetch(w);
 }
 
-static void maybe_fetch(struct jq_worker *w)
+/* Sends fetch.lua for want jobs on r; 0 if sent. */
+static int send_fetch(struct jq_worker *w, struct jq_redis *r, redisCallbackFn *cb, int want)
 {
-	if (w->stopping || w->fetching || (w->blocking && !w->rate_due))
-		return;
-	if (!jq_redis_ctx(w->cmd) || !jq_redis_ctx(w->blk))
-		return;
-	int64_t free_slots = w->cfg.concurrency - w->running;
-	if (free_slots <= 0)
-		return;
-	int want = free_slots < JQ_WORKER_FETCH_BATCH ? (int)free_slots : JQ_WORKER_FETCH_BATCH;
 	char keys[2 + 3 * JQ_WORKER_MAX_QUEUES][JQ_KEY_MAX];
 	const char *argv[2 + 3 * JQ_WORKER_MAX_QUEUES + 5 + JQ_WORKER_MAX_QUEUES];
 	int order[JQ_WORKER_MAX_QUEUES];
@@ -656,7 +674,20 @@ static void maybe_fetch(struct jq_worker *w)
 	argv[nk + 4] = nwant;
 	for (int o = 0; o < w->nqueues; o++)
 		argv[nk + 5 + o] = w->queue_names[order[o]];
-	if (jq_redis_eval(w->cmd, JQ_SCRIPT_FETCH, on_fetch, w, nk, 5 + w->nqueues, argv, NULL) == 0) {
+	return jq_redis_eval(r, JQ_SCRIPT_FETCH, cb, w, nk, 5 + w->nqueues, argv, NULL);
+}
+
+static void maybe_fetch(struct jq_worker *w)
+{
+	if (w->stopping || w->fetching || (w->blocking && !w->rate_due))
+		return;
+	if (!jq_redis_ctx(w->cmd) || !jq_redis_ctx(w->blk))
+		return;
+	int64_t free_slots = w->cfg.concurrency - w->running - w->blk_fetching;
+	if (free_slots <= 0)
+		return;
+	int want = free_slots < JQ_WORKER_FETCH_BATCH ? (int)free_slots : JQ_WORKER_FETCH_BATCH;
+	if (send_fetch(w, w->cmd, on_fetch, want) == 0) {
 		w->fetching = want;
 		w->rate_due = 0;
 	}

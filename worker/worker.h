@@ -1,7 +1,8 @@
 /* worker.h: jobq-worker: takes jobs from Redis under a lease and runs them.
  *
  * One libevent loop; two async Redis connections (one blocks in BLPOP on the
- * queues' wake-up lists, the other carries scripts and writes); IO jobs on
+ * queues' wake-up lists, with a fetch.lua queued behind it that Redis runs as soon as
+ * the BLPOP returns; the other carries scripts and writes); IO jobs on
  * the loop (timers, curl multi); CPU jobs on a thread pool. A job is taken
  * and leased in one script (fetch.lua); its outcome is written with its
  * fencing token (finish.lua), retried until Redis has it. A heartbeat
@@ -66,6 +67,7 @@ struct jq_worker {
 	struct jq_run *runs; /* every run not yet acknowledged by Redis */
 	int64_t running;     /* runs counted against concurrency */
 	int fetching, blocking;
+	int blk_fetching; /* slots asked by the fetch sent right behind the BLPOP, or 0 */
 	/* a queue held back by its rate limit may start jobs again: fetch even while blocked */
 	struct event *rate_timer;
 	int rate_due;
