@@ -284,6 +284,9 @@ static const char *http_date(void)
 	return text;
 }
 
+/* 1 if a reply with this status carries a body (and so a length): not 1xx, 204, 304. */
+static int status_has_body(int status) { return status >= 200 && status != 204 && status != 304; }
+
 /* The status line and headers into out (room: 512 + the request's own header lines).
  * length < 0: a streamed reply. */
 static size_t format_head(const struct jq_http_req *r, int status, int64_t length, int close,
@@ -296,7 +299,7 @@ static size_t format_head(const struct jq_http_req *r, int status, int64_t lengt
 		p += r->ohdr_len;
 	}
 	p += sprintf(p, "Date: %s\r\n", http_date());
-	if (length >= 0 && status >= 200 && status != 204 && status != 304) {
+	if (length >= 0 && status_has_body(status)) {
 		memcpy(p, "Content-Length: ", 16);
 		p += 16;
 		p += jq_fmt_i64(p, length);
@@ -344,26 +347,33 @@ static void req_done(struct jq_http_req *r, int close)
 		event_active(c->ev, EV_READ, 0);
 }
 
-void jq_http_send(struct jq_http_req *r, int status, const char *body, size_t len)
+/* Writes the head of r's reply (length < 0: streamed), then body[0..len) unless the
+ * request or the status has none. */
+static void send_head(struct jq_http_req *r, int status, int64_t length, int close,
+		      const char *body, size_t len)
 {
 	struct jq_http_conn *c = r->conn;
-	int close = !r->keep_alive;
-	if (c && !c->dead) {
-		char stack[2048];
-		size_t need = 512 + r->ohdr_len;
-		char *head = need <= sizeof(stack) ? stack : malloc(need);
-		if (!head) {
-			conn_fail(c);
-		} else {
-			struct iovec iov[2] = {{head, format_head(r, status, (int64_t)len, close, head)},
-					       {(void *)body, len}};
-			int with_body = r->method != JQ_HTTP_HEAD && len > 0 && status >= 200 &&
-					status != 204 && status != 304;
-			conn_writev(c, iov, with_body ? 2 : 1);
-			if (head != stack)
-				free(head);
-		}
+	if (!c || c->dead)
+		return;
+	char stack[2048];
+	size_t need = 512 + r->ohdr_len;
+	char *head = need <= sizeof(stack) ? stack : malloc(need);
+	if (!head) {
+		conn_fail(c);
+		return;
 	}
+	struct iovec iov[2] = {{head, format_head(r, status, length, close, head)},
+			       {(void *)body, len}};
+	int with_body = r->method != JQ_HTTP_HEAD && len > 0 && status_has_body(status);
+	conn_writev(c, iov, with_body ? 2 : 1);
+	if (head != stack)
+		free(head);
+}
+
+void jq_http_send(struct jq_http_req *r, int status, const char *body, size_t len)
+{
+	int close = !r->keep_alive;
+	send_head(r, status, (int64_t)len, close, body, len);
 	req_done(r, close);
 }
 
@@ -375,17 +385,7 @@ void jq_http_send_start(struct jq_http_req *r, int status)
 		r->keep_alive = 0; /* no length: the end of the connection ends the reply */
 	if (!c || c->dead)
 		return;
-	char stack[2048];
-	size_t need = 512 + r->ohdr_len;
-	char *head = need <= sizeof(stack) ? stack : malloc(need);
-	if (!head) {
-		conn_fail(c);
-		return;
-	}
-	struct iovec iov[1] = {{head, format_head(r, status, -1, !r->keep_alive, head)}};
-	conn_writev(c, iov, 1);
-	if (head != stack)
-		free(head);
+	send_head(r, status, -1, !r->keep_alive, NULL, 0);
 	/* the client ended its side before its stream began: a stream is not a half-close's
 	 * business, so it is taken as gone (else only the next write would tell) */
 	if (c->eof)
@@ -416,11 +416,6 @@ void jq_http_send_end(struct jq_http_req *r)
 		conn_writev(c, iov, 1);
 	}
 	req_done(r, !r->keep_alive);
-}
-
-size_t jq_http_pending_output(const struct jq_http_req *r)
-{
-	return r->conn && !r->conn->dead ? r->conn->out_len - r->conn->out_off : 0;
 }
 
 void jq_http_set_close_cb(struct jq_http_req *r, jq_http_close_cb *cb, void *arg)
@@ -476,7 +471,6 @@ int jq_http_takeover(struct jq_http_req *r, evutil_socket_t *fd, struct evbuffer
 int jq_http_method(const struct jq_http_req *r) { return r->method; }
 const char *jq_http_path(const struct jq_http_req *r) { return r->path; }
 const char *jq_http_query(const struct jq_http_req *r) { return r->query; }
-int jq_http_connected(const struct jq_http_req *r) { return r->conn && !r->conn->dead; }
 
 const char *jq_http_header(const struct jq_http_req *r, const char *name)
 {

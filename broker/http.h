@@ -55,8 +55,6 @@ const char *jq_http_header(const struct jq_http_req *r, const char *name);
 const char *jq_http_body(const struct jq_http_req *r, size_t *len);
 /* "addr:port" of the client ("?" once it went away). */
 void jq_http_peer(const struct jq_http_req *r, char *out, size_t outlen);
-/* 1 while the client is still connected. */
-int jq_http_connected(const struct jq_http_req *r);
 
 /* ---- the answer ---- */
 /* A header of the reply (name and value are copied). The server writes Date,
@@ -68,8 +66,6 @@ void jq_http_send(struct jq_http_req *r, int status, const char *body, size_t le
 void jq_http_send_start(struct jq_http_req *r, int status);
 void jq_http_send_chunk(struct jq_http_req *r, const char *data, size_t len);
 void jq_http_send_end(struct jq_http_req *r); /* frees r */
-/* Bytes written to the client but not yet taken by its socket (0 once it went away). */
-size_t jq_http_pending_output(const struct jq_http_req *r);
 /* Called once if the client goes away before r is answered (r stays valid and must still
  * be ended: jq_http_send_end or jq_http_send frees it without writing). */
 typedef void jq_http_close_cb(struct jq_http_req *r, void *arg);

@@ -37,6 +37,7 @@ enum run_state {
 enum outcome { OUT_COMPLETED, OUT_FAILED, OUT_FATAL, OUT_CANCELLED, OUT_REQUEUE };
 
 static void maybe_fetch(struct jq_worker *w);
+static int fetch_want(const struct jq_worker *w);
 static int send_fetch(struct jq_worker *w, struct jq_redis *r, redisCallbackFn *cb, int want);
 static void on_block_fetch(redisAsyncContext *ac, void *reply, void *priv);
 static void send_outcome(struct jq_run *run);
@@ -520,8 +521,9 @@ static void on_block(redisAsyncContext *ac, void *reply, void *priv)
 static void block_for_work(struct jq_worker *w)
 {
 	redisAsyncContext *ac = jq_redis_ctx(w->blk);
-	if (!ac || w->stopping || w->blocking)
-		return; /* blocking already: a fetch the rate timer sent came back short */
+	if (!ac || w->stopping || w->blocking || w->blk_fetching)
+		return; /* blocking already (a fetch the rate timer sent came back short), or
+			   the fetch behind the last BLPOP still out: its answer goes on */
 	const char *argv[3 + JQ_WORKER_MAX_QUEUES];
 	char keys[JQ_WORKER_MAX_QUEUES + 1][JQ_KEY_MAX];
 	int n = 0;
@@ -541,8 +543,7 @@ static void block_for_work(struct jq_worker *w)
 	 * moment the BLPOP returns (a blocked client's next command waits for it), so a
 	 * woken worker starts its job without another round trip. Slots asked here are
 	 * held out of other fetches until it answers. */
-	int64_t free_slots = w->cfg.concurrency - w->running - w->fetching;
-	int want = free_slots < JQ_WORKER_FETCH_BATCH ? (int)free_slots : JQ_WORKER_FETCH_BATCH;
+	int want = fetch_want(w);
 	if (want > 0 && send_fetch(w, w->blk, on_block_fetch, want) == 0)
 		w->blk_fetching = want;
 }
@@ -637,6 +638,14 @@ static void rate_timer_cb(evutil_socket_t fd, short what, void *arg)
 	maybe_fetch(w);
 }
 
+/* How many jobs the next fetch may ask for: the free slots (those of fetches still out
+ * count as taken), at most a batch; 0 or less when full. */
+static int fetch_want(const struct jq_worker *w)
+{
+	int64_t free_slots = w->cfg.concurrency - w->running - w->fetching - w->blk_fetching;
+	return free_slots < JQ_WORKER_FETCH_BATCH ? (int)free_slots : JQ_WORKER_FETCH_BATCH;
+}
+
 /* Sends fetch.lua for want jobs on r; 0 if sent. */
 static int send_fetch(struct jq_worker *w, struct jq_redis *r, redisCallbackFn *cb, int want)
 {
@@ -683,10 +692,9 @@ static void maybe_fetch(struct jq_worker *w)
 		return;
 	if (!jq_redis_ctx(w->cmd) || !jq_redis_ctx(w->blk))
 		return;
-	int64_t free_slots = w->cfg.concurrency - w->running - w->blk_fetching;
-	if (free_slots <= 0)
+	int want = fetch_want(w);
+	if (want <= 0)
 		return;
-	int want = free_slots < JQ_WORKER_FETCH_BATCH ? (int)free_slots : JQ_WORKER_FETCH_BATCH;
 	if (send_fetch(w, w->cmd, on_fetch, want) == 0) {
 		w->fetching = want;
 		w->rate_due = 0;
