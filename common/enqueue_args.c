@@ -45,9 +45,10 @@ static const char *put_i64(struct cursor *c, int64_t v)
 	return s;
 }
 
-/* A job's name, value pairs; batch: its batch id (0: none); callback_of: the batch
- * whose callback it is (0: none). */
-static void put_fields(struct cursor *c, const struct jq_job_spec *s, int64_t batch,
+/* The name, value pairs a job shares with the other jobs of its run (see build): its
+ * envelope, 'type' first. batch: its batch id (0: none); callback_of: the batch whose
+ * callback it is (0: none). */
+static void put_shared(struct cursor *c, const struct jq_job_spec *s, int64_t batch,
 		       int64_t callback_of)
 {
 	put_str(c, "type");
@@ -69,10 +70,6 @@ static void put_fields(struct cursor *c, const struct jq_job_spec *s, int64_t ba
 		put_str(c, "timeout_ms");
 		put_i64(c, s->timeout_ms);
 	}
-	if (s->unique_key[0]) { /* the script reads it here, and it stays with the job */
-		put_str(c, "unique_key");
-		put_str(c, s->unique_key);
-	}
 	if (batch) {
 		put_str(c, "batch");
 		put_i64(c, batch);
@@ -91,13 +88,41 @@ static void put_fields(struct cursor *c, const struct jq_job_spec *s, int64_t ba
 		put_str(c, "traceparent");
 		put_str(c, s->traceparent);
 	}
-	/* a null payload is not stored either (workers read a missing one as null) */
+}
+
+/* 1 if s's payload is stored: a null one is not (workers read a missing one as null) */
+static int has_payload(const struct jq_job_spec *s)
+{
 	static const char nil_payload[] = {(char)0x92, 0x01, (char)0xc0};
-	if (s->payload.size != sizeof(nil_payload) ||
-	    memcmp(s->payload.data, nil_payload, sizeof(nil_payload)) != 0) {
+	return s->payload.size != sizeof(nil_payload) ||
+	       memcmp(s->payload.data, nil_payload, sizeof(nil_payload)) != 0;
+}
+
+/* All of a job's name, value pairs (a batch's callback job, stored as one hash). */
+static void put_fields(struct cursor *c, const struct jq_job_spec *s, int64_t callback_of)
+{
+	put_shared(c, s, 0, callback_of);
+	if (s->unique_key[0]) {
+		put_str(c, "unique_key");
+		put_str(c, s->unique_key);
+	}
+	if (has_payload(s)) {
 		put_str(c, "payload");
 		put(c, s->payload.data, s->payload.size); /* binary */
 	}
+}
+
+/* 1 if b may join the run of a: every stored field but the unique key and the payload
+ * is the same, and so are the queue list it goes to and when it runs. */
+static int same_run(const struct jq_job_spec *a, const struct jq_job_spec *b)
+{
+	return a->priority == b->priority && a->max_attempts == b->max_attempts &&
+	       a->timeout_ms == b->timeout_ms && a->delay_ms == b->delay_ms &&
+	       a->run_at_ms == b->run_at_ms && a->schedule_tick_ms == b->schedule_tick_ms &&
+	       !a->unique_key[0] == !b->unique_key[0] && has_payload(a) == has_payload(b) &&
+	       strcmp(a->type, b->type) == 0 && strcmp(a->queue, b->queue) == 0 &&
+	       strcmp(a->traceparent, b->traceparent) == 0 &&
+	       strcmp(a->schedule, b->schedule) == 0;
 }
 
 /* Writes a count placeholder at argv[at] with the number of values put since. */
@@ -129,18 +154,48 @@ static int64_t id_at(const struct jobs *j, size_t i)
 	return j->ids ? j->ids[i] : j->first_id + (int64_t)i;
 }
 
+/* The run of jobs[i..j-1] (see enqueue.lua): its header and shared pairs, the ids, then
+ * per job its unique key and payload. */
+static void put_run(struct cursor *c, const struct jobs *jobs, size_t i, size_t j, int64_t batch)
+{
+	const struct jq_job_spec *s = spec_at(jobs, i);
+	int u = s->unique_key[0] != '\0', w = has_payload(s);
+	put_i64(c, (int64_t)(j - i));
+	put_str(c, s->queue);
+	/* the list it goes to: lib/queue.lua's level, 0..9 (specs are validated to it) */
+	put_i64(c, s->priority < 0 ? 0 : s->priority > JQ_PRIORITY_MAX ? JQ_PRIORITY_MAX : s->priority);
+	put_i64(c, s->delay_ms);
+	put_i64(c, s->run_at_ms);
+	put_str(c, u ? "1" : "0");
+	put_str(c, w ? "1" : "0");
+	int count_at = c->n;
+	put_str(c, "0"); /* the count of shared values, set below */
+	put_shared(c, s, batch, 0);
+	set_count(c, count_at);
+	for (size_t k = i; k < j; k++)
+		put_i64(c, id_at(jobs, k));
+	for (size_t k = i; k < j; k++) {
+		s = spec_at(jobs, k);
+		if (u)
+			put_str(c, s->unique_key);
+		if (w)
+			put(c, s->payload.data, s->payload.size); /* binary */
+	}
+}
+
 static int build(struct jq_enqueue_args *a, const struct jq_keys *k, const struct jobs *jobs,
 		 size_t n, const char *idem, int64_t window_ms, const struct jq_enqueue_batch *b)
 {
 	memset(a, 0, sizeof(*a));
 	if (!idem)
 		idem = "";
-	/* per job: its key + id, queue, delay, run_at, count and up to FIELDS_MAX pairs;
-	 * a batch adds 2 keys, 2 numbers and a callback's pairs */
-	size_t cap = 17 + 2 * FIELDS_MAX + n * (1 + 5 + 2 * FIELDS_MAX);
-	/* per job: up to 9 numbers of at most 21 bytes (id, delay, run_at, count, three
+	/* per job: its key, id, unique key and payload, and at worst a run of its own (8
+	 * header values and up to FIELDS_MAX pairs); a batch adds 2 keys, 2 numbers and a
+	 * callback's pairs */
+	size_t cap = 17 + 2 * FIELDS_MAX + n * (4 + 8 + 2 * FIELDS_MAX);
+	/* per job: up to 13 numbers of at most 21 bytes (id, a run's 6 header numbers, three
 	 * envelope fields, batch, schedule tick) */
-	size_t tsz = n * (JQ_KEY_MAX + 9 * 24) + 12 * JQ_KEY_MAX + 8 * 24;
+	size_t tsz = n * (JQ_KEY_MAX + 13 * 24) + 12 * JQ_KEY_MAX + 8 * 24;
 	a->argv = malloc(sizeof(*a->argv) * cap);
 	a->lens = malloc(sizeof(*a->lens) * cap);
 	a->text = malloc(tsz);
@@ -156,12 +211,19 @@ static int build(struct jq_enqueue_args *a, const struct jq_keys *k, const struc
 	put_key(&c, jq_keys_wake_scheduled(k, c.t));
 	put_key(&c, jq_keys_idempotency(k, idem, c.t)); /* not touched without a key */
 	/* per job only its hash: the script builds a queue's keys from the prefix and name */
-	for (size_t i = 0; i < n; i++)
-		put_key(&c, jq_keys_job(k, id_at(jobs, i), c.t));
+	int64_t max_id = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t id = id_at(jobs, i);
+		put_key(&c, jq_keys_job(k, id, c.t));
+		if (id > max_id)
+			max_id = id;
+	}
 	a->nkeys = c.n;
 	put_i64(&c, idem[0] ? window_ms : 0);
 	put_key(&c, jq_keys_job_prefix(k, c.t));
 	put_key(&c, jq_keys_unique(k, "", c.t)); /* the unique keys' prefix */
+	put_str(&c, k->prefix); /* the script builds queue keys with it */
+	put_i64(&c, max_id);
 	int section_at = c.n;
 	put_str(&c, "0"); /* the batch section's length */
 	if (b) {
@@ -171,22 +233,15 @@ static int build(struct jq_enqueue_args *a, const struct jq_keys *k, const struc
 		int m_at = c.n;
 		put_str(&c, "0");
 		if (b->callback)
-			put_fields(&c, b->callback, 0, b->id);
+			put_fields(&c, b->callback, b->id);
 		set_count(&c, m_at);
 		set_count(&c, section_at);
 	}
-	for (size_t i = 0; i < n; i++) {
-		const struct jq_job_spec *s = spec_at(jobs, i);
-		put_i64(&c, id_at(jobs, i));
-		put_str(&c, s->queue);
-		put_i64(&c, s->delay_ms);
-		put_i64(&c, s->run_at_ms);
-		int count_at = c.n;
-		put_str(&c, "0"); /* the count of values, set below */
-		put_fields(&c, s, b ? b->id : 0, 0);
-		set_count(&c, count_at);
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && same_run(spec_at(jobs, i), spec_at(jobs, j)); j++)
+			;
+		put_run(&c, jobs, i, j, b ? b->id : 0);
 	}
-	put_str(&c, k->prefix); /* after the jobs: the script builds queue keys with it */
 	a->nargs = c.n - a->nkeys;
 	return 0;
 }
