@@ -10,6 +10,7 @@
 #include "broker.h"
 #include "codec.h"
 #include "job_json.h"
+#include "json_mp.h"
 #include "log.h"
 #include "util.h"
 
@@ -256,10 +257,24 @@ static void post_job_reply(struct jq_http_req *req, int64_t id, size_t n,
 static void bulk_reply(struct jq_http_req *req, int64_t first, size_t n,
 		       const struct jq_job_spec *specs, const char *dup_state)
 {
-	json_t *ids = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(ids, json_integer(first + (json_int_t)i));
-	jq_reply_json(req, 201, json_pack("{s:o}", "ids", ids));
+	/* {"ids":[first,...]} written directly: a JSON tree of 1,000 integers cost a tenth
+	 * of a bulk request's instructions */
+	char *text = malloc(16 + n * 21);
+	if (!text) {
+		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
+		return;
+	}
+	size_t len = 0;
+	memcpy(text, "{\"ids\":[", 8);
+	len = 8;
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			text[len++] = ',';
+		len += jq_fmt_i64(text + len, first + (int64_t)i);
+	}
+	memcpy(text + len, "]}", 2);
+	jq_reply_text(req, 201, text, len + 2);
+	free(text);
 }
 
 /* 1 if the Content-Type value ct (NULL: none) is want, parameters aside. The callers look
@@ -272,16 +287,24 @@ static int content_type_is(const char *ct, const char *want)
 	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-json_t *jq_request_json(struct jq_http_req *req)
+/* 0 if the request's Content-Type is JSON (or none, or form-urlencoded: curl -d sends
+ * that by default), else answers 415. */
+static int content_type_json(struct jq_http_req *req)
 {
 	const char *ct = jq_http_header(req, "Content-Type");
-	/* curl -d sends form-urlencoded by default: read that as JSON too */
 	if (ct && !content_type_is(ct, "application/json") &&
 	    !content_type_is(ct, "application/x-www-form-urlencoded")) {
 		jq_reply_error(req, 415, "unsupported_media_type",
 			       "send application/json or application/msgpack");
-		return NULL;
+		return -1;
 	}
+	return 0;
+}
+
+json_t *jq_request_json(struct jq_http_req *req)
+{
+	if (content_type_json(req) != 0)
+		return NULL;
 	size_t len;
 	const char *body = jq_http_body(req, &len);
 	json_error_t jerr;
@@ -289,6 +312,30 @@ json_t *jq_request_json(struct jq_http_req *req)
 	if (!v)
 		jq_reply_error(req, 400, "invalid_json", "body is not valid JSON: %s", jerr.text);
 	return v;
+}
+
+/* The JSON body as msgpack (json_mp.h: no JSON tree on the enqueue paths). outer: the
+ * levels around the payloads (1: a job object, 2: an array of them), which may then nest
+ * JQ_CODEC_MAX_DEPTH deep. 0, or -1 after answering 400 or 415. */
+static int request_msgpack(struct jq_http_req *req, int outer, msgpack_sbuffer *out)
+{
+	msgpack_sbuffer_init(out);
+	if (content_type_json(req) != 0)
+		return -1;
+	size_t len;
+	const char *body = jq_http_body(req, &len);
+	char err[160];
+	int rc = jq_json_to_msgpack(body, len, outer + JQ_CODEC_MAX_DEPTH, out, err, sizeof(err));
+	if (rc == 0)
+		return 0;
+	if (rc == -2)
+		jq_reply_error(req, 400, "invalid_argument",
+			       "a payload is nested deeper than %d (JSON value nested deeper than %d: %s)",
+			       JQ_CODEC_MAX_DEPTH, JQ_CODEC_MAX_DEPTH, err);
+	else
+		jq_reply_error(req, 400, "invalid_json", "body is not valid JSON: %s", err);
+	msgpack_sbuffer_destroy(out);
+	return -1;
 }
 
 void jq_api_post_job(struct jq_broker *b, struct jq_http_req *req, const char *arg)
@@ -309,11 +356,11 @@ void jq_api_post_job(struct jq_broker *b, struct jq_http_req *req, const char *a
 			goto fail;
 		}
 	} else {
-		json_t *obj = jq_request_json(req);
-		if (!obj)
+		msgpack_sbuffer mp;
+		if (request_msgpack(req, 1, &mp) != 0)
 			goto fail;
-		int rc = jq_job_spec_from_json(spec, obj, err, sizeof(err));
-		json_decref(obj);
+		int rc = jq_job_spec_from_packed_json(spec, mp.data, mp.size, err, sizeof(err));
+		msgpack_sbuffer_destroy(&mp);
 		if (rc != 0) {
 			jq_reply_error(req, 400, "invalid_argument", "%s", err);
 			goto fail;
@@ -355,6 +402,13 @@ static int bulk_unique_keys_distinct(struct jq_http_req *req, const struct jq_jo
 	return rc;
 }
 
+static void specs_free(struct jq_job_spec *specs, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		jq_job_spec_release(&specs[k]);
+	free(specs);
+}
+
 void jq_api_post_jobs_bulk(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	if (jq_http_header(req, "Idempotency-Key")) {
@@ -362,15 +416,28 @@ void jq_api_post_jobs_bulk(struct jq_broker *b, struct jq_http_req *req, const c
 			       "'Idempotency-Key' is for POST /jobs and the seed endpoints, not bulk");
 		return;
 	}
-	json_t *arr = jq_request_json(req);
-	if (!arr)
+	msgpack_sbuffer mp;
+	if (request_msgpack(req, 2, &mp) != 0)
 		return;
 	size_t n;
-	struct jq_job_spec *specs = jq_specs_from_json(req, arr, "the body", &n);
-	json_decref(arr);
-	if (specs)
+	long bad;
+	char err[256];
+	struct jq_job_spec *specs =
+		jq_job_specs_from_packed_json(mp.data, mp.size, JQ_BULK_MAX, &n, &bad, err, sizeof(err));
+	msgpack_sbuffer_destroy(&mp);
+	if (!specs && bad == -2)
+		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
+	else if (!specs && bad < 0)
+		jq_reply_error(req, 400, "invalid_argument", "the body must be a JSON array of 1 to %d jobs",
+			       JQ_BULK_MAX);
+	else if (!specs)
+		jq_reply_error(req, 400, "invalid_argument", "job %ld: %s", bad, err);
+	else if (bulk_unique_keys_distinct(req, specs, n) != 0)
+		specs_free(specs, n);
+	else
 		jq_broker_enqueue(b, req, specs, n, bulk_reply);
 }
+
 
 struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *arr,
 				       const char *what, size_t *nout)
@@ -396,16 +463,12 @@ struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *ar
 		}
 	}
 	if (i < n) { /* one bad job refuses the whole request: nothing is stored */
-		for (size_t k = 0; k <= i; k++)
-			jq_job_spec_release(&specs[k]);
-		free(specs);
+		specs_free(specs, i + 1);
 		return NULL;
 	}
 	/* two jobs of one request with the same unique_key: refused as a whole, before Redis */
 	if (bulk_unique_keys_distinct(req, specs, n) != 0) {
-		for (size_t k = 0; k < n; k++)
-			jq_job_spec_release(&specs[k]);
-		free(specs);
+		specs_free(specs, n);
 		return NULL;
 	}
 	*nout = n;

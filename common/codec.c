@@ -179,6 +179,11 @@ int jq_json_pack(msgpack_packer *pk, const json_t *v, char *err, size_t errlen)
 	return pack_json(pk, v, 1, err, errlen);
 }
 
+int jq_json_pack_outer(msgpack_packer *pk, const json_t *v, int outer, char *err, size_t errlen)
+{
+	return pack_json(pk, v, 1 - outer, err, errlen);
+}
+
 int jq_payload_from_json(msgpack_sbuffer *out, const json_t *v, char *err, size_t errlen)
 {
 	msgpack_packer pk;

@@ -33,6 +33,9 @@ int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, siz
 
 /* Packs a JSON value (depth-limited) into pk. */
 int jq_json_pack(msgpack_packer *pk, const json_t *v, char *err, size_t errlen);
+/* The same for a value whose outermost `outer` levels hold values (a job object around
+ * its payload: 1): those levels do not count against JQ_CODEC_MAX_DEPTH. */
+int jq_json_pack_outer(msgpack_packer *pk, const json_t *v, int outer, char *err, size_t errlen);
 
 /* Appends the envelope [version, value] for a JSON value (NULL packs nil). */
 int jq_payload_from_json(msgpack_sbuffer *out, const json_t *v, char *err, size_t errlen);

@@ -2,7 +2,9 @@
 #include "job.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
@@ -98,54 +100,197 @@ static int64_t *int_slot(struct jq_job_spec *s, const struct int_field *f)
 	return (int64_t *)((char *)s + f->offset);
 }
 
-int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, size_t errlen)
+/* ---- the envelope from msgpack bytes ----
+ * Every body format ends here: JSON text is converted to msgpack in one pass
+ * (json_mp.h), a jansson object is packed, and an application/msgpack body is
+ * checked (jq_msgpack_check), so the bytes read below are well-formed and one set of
+ * rules and messages serves them all. */
+
+enum mp_kind { MP_NIL, MP_BOOL, MP_UINT, MP_INT, MP_FLOAT, MP_STR, MP_BIN, MP_ARRAY, MP_MAP, MP_EXT };
+
+struct mp_val {
+	enum mp_kind kind;
+	uint64_t u; /* MP_UINT; the count of MP_ARRAY / MP_MAP items */
+	int64_t i;  /* MP_INT (negative) */
+	const char *str; /* MP_STR */
+	size_t len;
+};
+
+static uint64_t mp_be(const unsigned char *p, int n)
 {
-	if (!json_is_object(obj)) {
-		snprintf(err, errlen, "a job must be a JSON object");
+	uint64_t v = 0;
+	for (int k = 0; k < n; k++)
+		v = v << 8 | p[k];
+	return v;
+}
+
+/* Reads the head of the value at *pp (well-formed bytes): its kind and scalar, past a
+ * str, bin or ext body but not past a container's items, whose count it returns (twice
+ * a map's pairs). */
+static uint64_t mp_head(const unsigned char **pp, struct mp_val *v)
+{
+	const unsigned char *p = *pp;
+	unsigned t = *p++;
+	uint64_t n = 0;
+	enum mp_kind kind;
+	int lb = 0; /* length bytes of a str, bin, ext, array or map */
+	if (t <= 0x7f) {
+		kind = MP_UINT, n = t;
+	} else if (t >= 0xe0) {
+		kind = MP_INT, n = (uint64_t)(int64_t)(int8_t)t;
+	} else if (t <= 0x8f) {
+		kind = MP_MAP, n = t & 0x0f;
+	} else if (t <= 0x9f) {
+		kind = MP_ARRAY, n = t & 0x0f;
+	} else if (t <= 0xbf) {
+		kind = MP_STR, n = t & 0x1f;
+	} else {
+		switch (t) {
+		case 0xc0: kind = MP_NIL; break;
+		case 0xc2: case 0xc3: kind = MP_BOOL; break;
+		case 0xc4: kind = MP_BIN, lb = 1; break;
+		case 0xc5: kind = MP_BIN, lb = 2; break;
+		case 0xc6: kind = MP_BIN, lb = 4; break;
+		case 0xc7: kind = MP_EXT, lb = 1; break;
+		case 0xc8: kind = MP_EXT, lb = 2; break;
+		case 0xc9: kind = MP_EXT, lb = 4; break;
+		case 0xca: kind = MP_FLOAT, p += 4; break;
+		case 0xcb: kind = MP_FLOAT, p += 8; break;
+		case 0xcc: kind = MP_UINT, n = mp_be(p, 1), p += 1; break;
+		case 0xcd: kind = MP_UINT, n = mp_be(p, 2), p += 2; break;
+		case 0xce: kind = MP_UINT, n = mp_be(p, 4), p += 4; break;
+		case 0xcf: kind = MP_UINT, n = mp_be(p, 8), p += 8; break;
+		case 0xd0: kind = MP_INT, n = (uint64_t)(int64_t)(int8_t)p[0], p += 1; break;
+		case 0xd1: kind = MP_INT, n = (uint64_t)(int64_t)(int16_t)mp_be(p, 2), p += 2; break;
+		case 0xd2: kind = MP_INT, n = (uint64_t)(int64_t)(int32_t)mp_be(p, 4), p += 4; break;
+		case 0xd3: kind = MP_INT, n = mp_be(p, 8), p += 8; break;
+		case 0xd4: kind = MP_EXT, p += 2; break;
+		case 0xd5: kind = MP_EXT, p += 3; break;
+		case 0xd6: kind = MP_EXT, p += 5; break;
+		case 0xd7: kind = MP_EXT, p += 9; break;
+		case 0xd8: kind = MP_EXT, p += 17; break;
+		case 0xd9: kind = MP_STR, lb = 1; break;
+		case 0xda: kind = MP_STR, lb = 2; break;
+		case 0xdb: kind = MP_STR, lb = 4; break;
+		case 0xdc: kind = MP_ARRAY, lb = 2; break;
+		case 0xdd: kind = MP_ARRAY, lb = 4; break;
+		case 0xde: kind = MP_MAP, lb = 2; break;
+		default: kind = MP_MAP, lb = 4; break; /* 0xdf (checked bytes hold no 0xc1) */
+		}
+		if (lb) {
+			n = mp_be(p, lb);
+			p += lb;
+		}
+	}
+	v->kind = kind;
+	v->u = n;
+	v->i = (int64_t)n;
+	v->str = (const char *)p;
+	v->len = kind == MP_STR ? (size_t)n : 0;
+	if (kind == MP_STR || kind == MP_BIN)
+		p += n;
+	else if (kind == MP_EXT && lb)
+		p += n + 1;
+	*pp = p;
+	return kind == MP_ARRAY ? n : kind == MP_MAP ? 2 * n : 0;
+}
+
+/* Reads the value at *pp and moves past it, a container's items included. */
+static void mp_read(const unsigned char **pp, struct mp_val *v)
+{
+	struct mp_val item;
+	for (uint64_t pending = mp_head(pp, v); pending; pending--)
+		pending += mp_head(pp, &item);
+}
+
+/* The integer value of v: any msgpack int from INT64_MIN to INT64_MAX. */
+static int mp_i64(const struct mp_val *v, int64_t *out)
+{
+	if (v->kind == MP_UINT && v->u <= (uint64_t)INT64_MAX) {
+		*out = (int64_t)v->u;
+		return 0;
+	}
+	if (v->kind == MP_INT) {
+		*out = v->i;
+		return 0;
+	}
+	return -1;
+}
+
+static int name_is(const struct mp_val *k, const char *name)
+{
+	return k->len == strlen(name) && memcmp(k->str, name, k->len) == 0;
+}
+
+/* The job map data[0..len) into s. json: it came from JSON (a run_at may be an RFC 3339
+ * string; the payload is JSON already); else from an application/msgpack body, whose
+ * payload must convert to JSON (GET /jobs/{id} shows it). */
+static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int json,
+			char *err, size_t errlen)
+{
+	const unsigned char *p = (const unsigned char *)data;
+	struct mp_val m;
+	mp_head(&p, &m);
+	if (m.kind != MP_MAP) {
+		snprintf(err, errlen, json ? "a job must be a JSON object" : "a job must be a msgpack map");
 		return -1;
 	}
-	const char *key;
-	json_t *v;
 	int have_type = 0;
-	const json_t *payload = NULL;
-	json_object_foreach((json_t *)obj, key, v) {
-		if (strcmp(key, "type") == 0 || strcmp(key, "queue") == 0) {
-			if (!json_is_string(v)) {
-				snprintf(err, errlen, "'%s' must be a string", key);
+	const char *payload = NULL;
+	size_t payload_len = 0;
+	for (uint64_t k = 0; k < m.u; k++) {
+		struct mp_val key, v;
+		mp_read(&p, &key);
+		const unsigned char *vp = p;
+		mp_read(&p, &v);
+		if (key.kind != MP_STR) {
+			snprintf(err, errlen, "map keys must be strings");
+			return -1;
+		}
+		int is_type = name_is(&key, "type");
+		if (is_type || name_is(&key, "queue")) {
+			const char *field = is_type ? "type" : "queue";
+			if (v.kind != MP_STR) {
+				snprintf(err, errlen, "'%s' must be a string", field);
 				return -1;
 			}
-			int is_type = key[0] == 't';
-			if (set_name(is_type ? s->type : s->queue, key, json_string_value(v),
-				     json_string_length(v), err, errlen) != 0)
+			if (set_name(is_type ? s->type : s->queue, field, v.str, v.len, err, errlen) != 0)
 				return -1;
 			have_type |= is_type;
 			continue;
 		}
-		if (strcmp(key, "payload") == 0) {
-			payload = v;
+		if (name_is(&key, "payload")) {
+			payload = (const char *)vp;
+			payload_len = (size_t)(p - vp);
 			continue;
 		}
-		if (strcmp(key, "unique_key") == 0) {
-			if (!json_is_string(v)) {
+		if (name_is(&key, "unique_key")) {
+			if (v.kind != MP_STR) {
 				snprintf(err, errlen, "'unique_key' must be a string");
 				return -1;
 			}
-			if (set_unique_key(s, json_string_value(v), json_string_length(v), err,
-					   errlen) != 0)
+			if (set_unique_key(s, v.str, v.len, err, errlen) != 0)
 				return -1;
 			continue;
 		}
 		size_t i = 0;
 		for (; i < N_INT_FIELDS; i++)
-			if (strcmp(key, int_fields[i].name) == 0)
+			if (name_is(&key, int_fields[i].name))
 				break;
 		if (i == N_INT_FIELDS) {
-			snprintf(err, errlen, "unknown field '%.64s'", key);
+			/* at most 64 bytes of the name, not cut inside a UTF-8 sequence */
+			size_t n = key.len > 64 ? 64 : key.len;
+			while (n > 0 && n < key.len && ((unsigned char)key.str[n] & 0xc0) == 0x80)
+				n--;
+			snprintf(err, errlen, "unknown field '%.*s'", (int)n, key.str);
 			return -1;
 		}
 		const struct int_field *f = &int_fields[i];
-		if (json_is_string(v) && strcmp(key, "run_at") == 0) {
-			if (jq_parse_rfc3339(json_string_value(v), &s->run_at_ms) != 0) {
+		if (json && v.kind == MP_STR && f->offset == offsetof(struct jq_job_spec, run_at_ms)) {
+			char t[64];
+			if (v.len >= sizeof(t) || memchr(v.str, 0, v.len) ||
+			    (memcpy(t, v.str, v.len), t[v.len] = '\0',
+			     jq_parse_rfc3339(t, &s->run_at_ms) != 0)) {
 				snprintf(err, errlen,
 					 "'run_at' must be epoch milliseconds or an RFC 3339 UTC time "
 					 "like 2026-11-25T22:03:17.123Z");
@@ -153,12 +298,12 @@ int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, s
 			}
 			continue;
 		}
-		if (!json_is_integer(v)) {
-			snprintf(err, errlen, "'%s' must be an integer", key);
+		int64_t iv;
+		if (mp_i64(&v, &iv) != 0) {
+			snprintf(err, errlen, "'%s' must be an integer", f->name);
 			return -1;
 		}
-		if (check_int(f->name, json_integer_value(v), f->min, f->max, int_slot(s, f), err,
-			      errlen) != 0)
+		if (check_int(f->name, iv, f->min, f->max, int_slot(s, f), err, errlen) != 0)
 			return -1;
 	}
 	if (!have_type) {
@@ -169,7 +314,108 @@ int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, s
 		snprintf(err, errlen, "give 'delay_ms' or 'run_at', not both");
 		return -1;
 	}
-	return jq_payload_from_json(&s->payload, payload, err, errlen);
+	if (payload && !json) {
+		/* what is stored must be showable as JSON (GET /jobs/{id}): no ext, NaN,
+		 * integer keys or integers past INT64_MAX */
+		msgpack_unpacked up;
+		msgpack_unpacked_init(&up);
+		size_t off = 0;
+		json_t *check = NULL;
+		if (msgpack_unpack_next(&up, payload, payload_len, &off) == MSGPACK_UNPACK_SUCCESS)
+			check = jq_msgpack_to_json(&up.data, err, errlen);
+		else
+			snprintf(err, errlen, "not msgpack");
+		msgpack_unpacked_destroy(&up);
+		if (!check) {
+			char why[200];
+			snprintf(why, sizeof(why), "%s", err);
+			snprintf(err, errlen, "'payload' is not representable as JSON: %s", why);
+			return -1;
+		}
+		json_decref(check);
+	}
+	/* the envelope [version, value] around the payload's bytes as they are, in a block
+	 * of its size (msgpack_sbuffer_write starts at 8 KiB: 8 MB for a 1,000-job bulk) */
+	static const char nil = (char)0xc0;
+	if (!payload) {
+		payload = &nil;
+		payload_len = 1;
+	}
+	char *d = malloc(2 + payload_len);
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	d[0] = (char)0x92;
+	d[1] = JQ_PAYLOAD_VERSION;
+	memcpy(d + 2, payload, payload_len);
+	msgpack_sbuffer_destroy(&s->payload);
+	s->payload.data = d;
+	s->payload.size = s->payload.alloc = 2 + payload_len;
+	return 0;
+}
+
+int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, size_t errlen)
+{
+	if (!json_is_object(obj)) {
+		snprintf(err, errlen, "a job must be a JSON object");
+		return -1;
+	}
+	msgpack_sbuffer b;
+	msgpack_sbuffer_init(&b);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &b, msgpack_sbuffer_write);
+	/* the job object is one level above its payload's JQ_CODEC_MAX_DEPTH */
+	int rc = jq_json_pack_outer(&pk, obj, 1, err, errlen);
+	if (rc == 0)
+		rc = spec_from_mp(s, b.data, b.size, 1, err, errlen);
+	msgpack_sbuffer_destroy(&b);
+	return rc;
+}
+
+int jq_job_spec_from_packed_json(struct jq_job_spec *s, const char *data, size_t len, char *err,
+				 size_t errlen)
+{
+	return spec_from_mp(s, data, len, 1, err, errlen);
+}
+
+struct jq_job_spec *jq_job_specs_from_packed_json(const char *data, size_t len, size_t max,
+						  size_t *n, long *bad, char *err, size_t errlen)
+{
+	const unsigned char *p = (const unsigned char *)data, *end = p + len;
+	struct mp_val a;
+	*bad = -1;
+	*n = 0;
+	mp_head(&p, &a);
+	if (a.kind != MP_ARRAY || a.u == 0 || a.u > max) {
+		snprintf(err, errlen, "not a JSON array of 1 to %zu jobs", max);
+		return NULL;
+	}
+	struct jq_job_spec *specs = malloc(a.u * sizeof(*specs));
+	if (!specs) {
+		snprintf(err, errlen, "out of memory");
+		*bad = -2;
+		return NULL;
+	}
+	size_t i = 0;
+	for (; i < a.u; i++) {
+		const unsigned char *job = p;
+		struct mp_val v;
+		mp_read(&p, &v);
+		jq_job_spec_init(&specs[i]);
+		if (p > end || spec_from_mp(&specs[i], (const char *)job, (size_t)(p - job), 1, err,
+					    errlen) != 0)
+			break;
+	}
+	if (i < a.u) { /* one bad job refuses them all */
+		for (size_t k = 0; k <= i; k++)
+			jq_job_spec_release(&specs[k]);
+		free(specs);
+		*bad = (long)i;
+		return NULL;
+	}
+	*n = a.u;
+	return specs;
 }
 
 int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len, char *err,
@@ -177,108 +423,7 @@ int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len
 {
 	if (jq_msgpack_check(data, len, JQ_CODEC_MAX_DEPTH + 1, err, errlen) != 0)
 		return -1;
-	msgpack_unpacked up;
-	msgpack_unpacked_init(&up);
-	size_t off = 0;
-	int rc = -1;
-	if (msgpack_unpack_next(&up, data, len, &off) != MSGPACK_UNPACK_SUCCESS) {
-		snprintf(err, errlen, "body is not msgpack");
-		goto done;
-	}
-	const msgpack_object *map = &up.data;
-	if (map->type != MSGPACK_OBJECT_MAP) {
-		snprintf(err, errlen, "a job must be a msgpack map");
-		goto done;
-	}
-	int have_type = 0;
-	const msgpack_object *payload = NULL;
-	for (uint32_t k = 0; k < map->via.map.size; k++) {
-		const msgpack_object *key = &map->via.map.ptr[k].key;
-		const msgpack_object *v = &map->via.map.ptr[k].val;
-		if (key->type != MSGPACK_OBJECT_STR) {
-			snprintf(err, errlen, "map keys must be strings");
-			goto done;
-		}
-		char name[32];
-		/* a key with a NUL inside would compare equal to a known name with strcmp */
-		if (key->via.str.size >= sizeof(name) ||
-		    (key->via.str.size && memchr(key->via.str.ptr, 0, key->via.str.size))) {
-			snprintf(err, errlen, "unknown field");
-			goto done;
-		}
-		if (key->via.str.size)
-			memcpy(name, key->via.str.ptr, key->via.str.size);
-		name[key->via.str.size] = '\0';
-		if (strcmp(name, "type") == 0 || strcmp(name, "queue") == 0) {
-			if (v->type != MSGPACK_OBJECT_STR) {
-				snprintf(err, errlen, "'%s' must be a string", name);
-				goto done;
-			}
-			int is_type = name[0] == 't';
-			if (set_name(is_type ? s->type : s->queue, name, v->via.str.ptr,
-				     v->via.str.size, err, errlen) != 0)
-				goto done;
-			have_type |= is_type;
-			continue;
-		}
-		if (strcmp(name, "payload") == 0) {
-			payload = v;
-			continue;
-		}
-		if (strcmp(name, "unique_key") == 0) {
-			if (v->type != MSGPACK_OBJECT_STR) {
-				snprintf(err, errlen, "'unique_key' must be a string");
-				goto done;
-			}
-			if (set_unique_key(s, v->via.str.ptr, v->via.str.size, err, errlen) != 0)
-				goto done;
-			continue;
-		}
-		size_t i = 0;
-		for (; i < N_INT_FIELDS; i++)
-			if (strcmp(name, int_fields[i].name) == 0)
-				break;
-		if (i == N_INT_FIELDS) {
-			snprintf(err, errlen, "unknown field '%s'", name);
-			goto done;
-		}
-		int64_t iv;
-		if (jq_mp_i64(v, &iv) != 0) { /* this value, not the first of a duplicate key */
-			snprintf(err, errlen, "'%s' must be an integer", name);
-			goto done;
-		}
-		const struct int_field *f = &int_fields[i];
-		if (check_int(f->name, iv, f->min, f->max, int_slot(s, f), err, errlen) != 0)
-			goto done;
-	}
-	if (!have_type) {
-		snprintf(err, errlen, "'type' is required");
-		goto done;
-	}
-	if (s->delay_ms && s->run_at_ms) {
-		snprintf(err, errlen, "give 'delay_ms' or 'run_at', not both");
-		goto done;
-	}
-	if (payload) {
-		/* what is stored must be showable as JSON (GET /jobs/{id}): no ext, NaN,
-		 * integer keys or integers past INT64_MAX */
-		json_t *check = jq_msgpack_to_json(payload, err, errlen);
-		if (!check) {
-			char why[200];
-			snprintf(why, sizeof(why), "%s", err);
-			snprintf(err, errlen, "'payload' is not representable as JSON: %s", why);
-			goto done;
-		}
-		json_decref(check);
-		jq_payload_from_msgpack(&s->payload, payload);
-	} else {
-		msgpack_object nil = {.type = MSGPACK_OBJECT_NIL};
-		jq_payload_from_msgpack(&s->payload, &nil);
-	}
-	rc = 0;
-done:
-	msgpack_unpacked_destroy(&up);
-	return rc;
+	return spec_from_mp(s, data, len, 0, err, errlen);
 }
 
 void jq_job_status(char *buf, size_t cap, const char *state, int64_t done, int64_t total,

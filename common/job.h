@@ -72,6 +72,17 @@ int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, s
 /* The same from a msgpack map (application/msgpack body), payload kept as sent. */
 int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len, char *err,
 			     size_t errlen);
+/* The same from the msgpack of a JSON job object as jq_json_to_msgpack() wrote it
+ * (json_mp.h: well-formed, its payload at most JQ_CODEC_MAX_DEPTH deep): the JSON
+ * rules, without a JSON tree. */
+int jq_job_spec_from_packed_json(struct jq_job_spec *s, const char *data, size_t len, char *err,
+				 size_t errlen);
+/* The jobs of a JSON array (POST /jobs/bulk) as jq_json_to_msgpack() wrote it: a new
+ * array of *n specs (jq_job_spec_release each, then free it), or NULL with err and *bad:
+ * the index of the job at fault, -1 when data is no array of 1 to max jobs, -2 when out
+ * of memory. */
+struct jq_job_spec *jq_job_specs_from_packed_json(const char *data, size_t len, size_t max,
+						  size_t *n, long *bad, char *err, size_t errlen);
 
 /* 1 if s is a valid W3C Trace Context traceparent header (level 1): version 00 is
  * exactly 55 characters; a later version may carry more after a '-', which is not kept.

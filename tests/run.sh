@@ -71,7 +71,7 @@ if [ "${JOBQ_SKIP_FUZZ:-0}" != 1 ]; then
   echo "== build $dir (clang, libFuzzer)"
   CC=clang cmake -S "$root" -B "$dir" -DCMAKE_BUILD_TYPE=Debug -DJOBQ_FUZZ=ON -DJOBQ_TESTS=OFF \
     -DJOBQ_FUZZ_SECONDS="${JOBQ_FUZZ_SECONDS:-15}" >/dev/null
-  cmake --build "$dir" -j "$jobs" --target fuzz_job_spec fuzz_payload fuzz_query fuzz_http >/dev/null
+  cmake --build "$dir" -j "$jobs" --target fuzz_job_spec fuzz_payload fuzz_query fuzz_http fuzz_json_mp >/dev/null
   pushd "$dir" >/dev/null
   run_ctest -R '^fuzz_'
   popd >/dev/null
