@@ -1,6 +1,9 @@
 /* main.c: jobq-broker, the HTTP front of jobq (see broker.h and docs/api.md). */
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "broker.h"
 #include "evmem.h"
@@ -66,6 +69,15 @@ int main(int argc, char **argv)
 		return rc;
 	char err[256];
 
+#ifdef __GLIBC__
+	/* A 1,000-job bulk request takes ~1.5 MB in a few large blocks (the jobs, the script's
+	 * arguments, the command) and frees them when Redis answers. With glibc's defaults the
+	 * largest come from mmap or are trimmed off the heap at once, and every request
+	 * faults the same pages in again (~15 % of the broker's time per bulk request, perf).
+	 * Kept in the heap instead: at most 64 MB idle after a burst. */
+	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+#endif
 	/* before any libevent call: libevent's objects in size-class slabs (evmem.h) */
 	if (jq_evmem_install() != 0)
 		jq_debug("libevent keeps malloc (no address space reserved, or a sanitizer build)");
