@@ -330,8 +330,8 @@ static int request_msgpack(struct jq_http_req *req, int outer, msgpack_sbuffer *
 		return 0;
 	if (rc == -2)
 		jq_reply_error(req, 400, "invalid_argument",
-			       "a payload is nested deeper than %d (JSON value nested deeper than %d: %s)",
-			       JQ_CODEC_MAX_DEPTH, JQ_CODEC_MAX_DEPTH, err);
+			       "JSON value nested deeper than %d in a job (%s)", JQ_CODEC_MAX_DEPTH,
+			       err);
 	else
 		jq_reply_error(req, 400, "invalid_json", "body is not valid JSON: %s", err);
 	msgpack_sbuffer_destroy(out);
