@@ -435,7 +435,7 @@ static int container(struct parser *ps, int depth, int is_map)
 		close_value(ps, at, n, 0x90, 15, 0, 0xdc);
 		return 0;
 	}
-	int dup = has_duplicate(ps->out->data, ps->keys + base, n);
+	int dup = n > 1 ? has_duplicate(ps->out->data, ps->keys + base, n) : 0; /* keys: NULL at {} */
 	ps->nkeys = base;
 	if (dup)
 		return fail(ps, -1, dup < 0 ? "out of memory" : "duplicate object key");
