@@ -1986,8 +1986,8 @@ static int cmd_dead_retry(struct ctl *c, const struct command *cmd, int argc, ch
 	int status = one_id_args(c, cmd, opts, argc, argv, "job", &id);
 	if (status >= 0)
 		goto done;
-	/* 404 (not in the dead set) and 410 (expired) end in call() with the
-	 * broker's message. */
+	/* 404 (not in the dead set), 409 (its unique_key is held by a live job) and 410
+	 * (expired) end in call() with the broker's message. */
 	snprintf(path, sizeof(path), "/dead/%" PRId64 "/retry", id);
 	status = call(c, JQ_HTTP_POST, path, NULL, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)

@@ -5,7 +5,9 @@
 -- list:  ARGV[3] offset, ARGV[4] count -> flat {id, failed_at, type, queue, attempts, error}
 --        per entry, newest first; entries whose hash expired are dropped from the set
 -- retry: ARGV[3] id -> 1 requeued (at the end of the line of its priority), 0 not in the
---        dead set, -1 its job hash expired
+--        dead set, -1 its job hash expired, {-2, holder id} its unique_key is held by
+--        another job that is pending, scheduled or running (nothing changed: the job stays
+--        dead). A retried job with a unique_key takes the key back (<prefix>unique:<key>).
 -- purge: -> number of jobs deleted
 -- @include queue
 -- @include batch
@@ -35,12 +37,26 @@ elseif ARGV[1] == 'retry' then
   if not redis.call('ZSCORE', KEYS[1], id) then
     return 0
   end
-  redis.call('ZREM', KEYS[1], id)
   local jk = prefix .. 'job:' .. id
-  local f = redis.call('HMGET', jk, 'state', 'queue', 'priority', 'batch')
+  local f = redis.call('HMGET', jk, 'state', 'queue', 'priority', 'batch', 'unique_key')
   if not f[1] then
+    redis.call('ZREM', KEYS[1], id)
     return -1
   end
+  -- its unique key may have gone to a new job meanwhile (enqueue takes over the key of
+  -- a job that ended): while that job is live, this one may not run beside it
+  local ukey = f[5] and prefix .. 'unique:' .. f[5]
+  if ukey then
+    local holder = redis.call('GET', ukey)
+    if holder and holder ~= id then
+      local st = redis.call('HGET', prefix .. 'job:' .. holder, 'state')
+      if st == 'pending' or st == 'scheduled' or st == 'running' then
+        return {-2, holder}
+      end
+    end
+    redis.call('SET', ukey, id)
+  end
+  redis.call('ZREM', KEYS[1], id)
   if f[4] and f[1] == 'failed' then
     local t = redis.call('TIME')
     batch_count(prefix, f[4], 'failed', -1, tonumber(t[1]) * 1000)

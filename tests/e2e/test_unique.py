@@ -118,6 +118,29 @@ class UniqueTest(E2ETestCase):
         ids = self.assertJSONResponse(r, 201)["ids"]
         self.assertConflict(self.post({"type": "noop", "unique_key": "bulk-b"}), ids[1])
 
+    def test_dead_retry_checks_the_key(self):
+        # a job of an unknown type fails for good on its first attempt: dead
+        dead = self.post_job({"type": "no_such_type", "unique_key": "dead-key",
+                              "max_attempts": 1})
+        self.assertEqual(self.env.wait_job(dead)["state"], "failed")
+        # the key is free for a new job meanwhile (no worker serves IDLE: it stays pending)
+        taker = self.post_job({"type": "noop", "queue": IDLE, "unique_key": "dead-key"})
+        r = self.env.http("POST", "/dead/%d/retry" % dead)
+        self.assertConflict(r, taker)
+        job = self.assertJSONResponse(self.env.http("GET", "/jobs/%d" % dead), 200)
+        self.assertEqual(job["state"], "failed", job)
+        self.assertEqual(self.env.redis.execute("GET", "jobq:unique:dead-key"),
+                         str(taker).encode())
+        self.assertIn(str(dead).encode(),
+                      self.env.redis.execute("ZRANGE", "jobq:dead", 0, -1))
+        # once the taker has ended, the retry takes the key back
+        self.assertJSONResponse(self.env.http("DELETE", "/jobs/%d" % taker), 200)
+        r = self.env.http("POST", "/dead/%d/retry" % dead)
+        self.assertEqual(self.assertJSONResponse(r, 200), {"id": dead, "state": "pending"})
+        # (the worker runs it again at once, and it fails again: no check of its key here)
+        self.assertEqual(self.env.redis.execute("GET", "jobq:unique:dead-key"),
+                         str(dead).encode())
+
     def test_bad_keys(self):
         before = self.env.job_keys()
         for bad in ("", "has space", "x" * 201, 5, None, "tab\there", "caf\u00e9"):
