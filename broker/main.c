@@ -75,8 +75,9 @@ int main(int argc, char **argv)
 	 * largest come from mmap or are trimmed off the heap at once, and every request
 	 * faults the same pages in again (~15 % of the broker's time per bulk request, perf).
 	 * Kept in the heap instead: at most 64 MB idle after a burst. */
-	mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
-	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+	if (!mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) ||
+	    !mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024))
+		jq_debug("malloc keeps its default thresholds (mallopt refused)");
 #endif
 	/* before any libevent call: libevent's objects in size-class slabs (evmem.h) */
 	if (jq_evmem_install() != 0)

@@ -287,10 +287,17 @@ static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int
 		}
 		const struct int_field *f = &int_fields[i];
 		if (json && v.kind == MP_STR && f->offset == offsetof(struct jq_job_spec, run_at_ms)) {
-			char t[64];
-			if (v.len >= sizeof(t) || memchr(v.str, 0, v.len) ||
-			    (memcpy(t, v.str, v.len), t[v.len] = '\0',
-			     jq_parse_rfc3339(t, &s->run_at_ms) != 0)) {
+			/* a C string for the parser (any number of fraction digits is taken) */
+			char small[64], *t = v.len < sizeof(small) ? small : malloc(v.len + 1);
+			int bad = !t || memchr(v.str, 0, v.len) != NULL;
+			if (!bad) {
+				memcpy(t, v.str, v.len);
+				t[v.len] = '\0';
+				bad = jq_parse_rfc3339(t, &s->run_at_ms) != 0;
+			}
+			if (t != small)
+				free(t);
+			if (bad) {
 				snprintf(err, errlen,
 					 "'run_at' must be epoch milliseconds or an RFC 3339 UTC time "
 					 "like 2026-11-25T22:03:17.123Z");
@@ -403,8 +410,11 @@ struct jq_job_spec *jq_job_specs_from_packed_json(const char *data, size_t len, 
 		struct mp_val v;
 		mp_read(&p, &v);
 		jq_job_spec_init(&specs[i]);
-		if (p > end || spec_from_mp(&specs[i], (const char *)job, (size_t)(p - job), 1, err,
-					    errlen) != 0)
+		if (p > end) { /* not from jq_json_to_msgpack */
+			snprintf(err, errlen, "truncated");
+			break;
+		}
+		if (spec_from_mp(&specs[i], (const char *)job, (size_t)(p - job), 1, err, errlen) != 0)
 			break;
 	}
 	if (i < a.u) { /* one bad job refuses them all */

@@ -9,6 +9,7 @@
 
 #include "codec.h"
 #include "job.h"
+#include "json_mp.h"
 #include "unit.h"
 
 /* ---- helpers ---- */
@@ -233,7 +234,46 @@ static void test_spec_from_json(void)
 		check_spec(c, rc, &s, err);
 		jq_job_spec_release(&s);
 		json_decref(obj);
+		/* the same text through the one-pass path (POST /jobs, /jobs/bulk) */
+		UNIT_CASE("packed json: %s", c->what);
+		msgpack_sbuffer mp;
+		msgpack_sbuffer_init(&mp);
+		jq_job_spec_init(&s);
+		err[0] = '\0';
+		rc = jq_json_to_msgpack(c->json, strlen(c->json), 1 + JQ_CODEC_MAX_DEPTH, &mp, err,
+					sizeof(err));
+		CHECK_INT_EQ(rc, 0);
+		if (rc == 0) {
+			rc = jq_job_spec_from_packed_json(&s, mp.data, mp.size, err, sizeof(err));
+			check_spec(c, rc, &s, err);
+		}
+		jq_job_spec_release(&s);
+		msgpack_sbuffer_destroy(&mp);
 	}
+}
+
+/* run_at as RFC 3339 with any number of fraction digits (the parser keeps ms), both ways */
+static void test_spec_run_at_text(void)
+{
+	char body[256];
+	snprintf(body, sizeof(body), "{\"type\":\"t\",\"run_at\":\"2026-11-25T22:03:17.%sZ\"}",
+		 "1234567890123456789012345678901234567890123456789012345678901234567890");
+	json_t *obj = load(body);
+	struct jq_job_spec s;
+	char err[256] = "";
+	jq_job_spec_init(&s);
+	CHECK_INT_EQ(jq_job_spec_from_json(&s, obj, err, sizeof(err)), 0);
+	CHECK_INT_EQ(s.run_at_ms, 1795644197123LL);
+	jq_job_spec_release(&s);
+	json_decref(obj);
+	msgpack_sbuffer mp;
+	msgpack_sbuffer_init(&mp);
+	CHECK_INT_EQ(jq_json_to_msgpack(body, strlen(body), 32, &mp, err, sizeof(err)), 0);
+	jq_job_spec_init(&s);
+	CHECK_INT_EQ(jq_job_spec_from_packed_json(&s, mp.data, mp.size, err, sizeof(err)), 0);
+	CHECK_INT_EQ(s.run_at_ms, 1795644197123LL);
+	jq_job_spec_release(&s);
+	msgpack_sbuffer_destroy(&mp);
 }
 
 static void test_spec_from_msgpack(void)
@@ -621,7 +661,7 @@ static void test_idempotency_key(void)
 	CHECK_INT_EQ(jq_idempotency_key_valid(longest), 0);
 }
 
-UNIT_MAIN({"spec_init", test_spec_init}, {"traceparent", test_traceparent}, {"spec_from_json", test_spec_from_json},
+UNIT_MAIN({"spec_init", test_spec_init}, {"spec_run_at_text", test_spec_run_at_text}, {"traceparent", test_traceparent}, {"spec_from_json", test_spec_from_json},
 	  {"spec_from_msgpack", test_spec_from_msgpack},
 	  {"spec_msgpack_only", test_spec_msgpack_only},
 	  {"spec_msgpack_payload_shown", test_spec_msgpack_payload_shown},
