@@ -685,7 +685,10 @@ static int http_setup(struct http *h, const char *const *extra, size_t nextra, c
 	CURL *c = h->easy;
 	curl_easy_setopt(c, CURLOPT_URL, r->url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* a redirect never leaves TLS: from an https URL only to https (headers and body would
+	 * go out in clear); from http to either */
+	curl_easy_setopt(c, CURLOPT_REDIR_PROTOCOLS_STR,
+			 strncasecmp(r->url, "https://", 8) == 0 ? "https" : "http,https");
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, (long)r->follow_redirects);

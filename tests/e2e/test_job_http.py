@@ -223,6 +223,19 @@ class HttpJobTest(HttpMixin, E2ETestCase):
         job = self.run_job({"url": self.base + "/redirect?to=file:///etc/passwd",
                             "follow_redirects": True}, max_attempts=3)
         self.assertFailed(job, 1)
+        # credentials stay with the first host (libcurl's rule, kept: no
+        # CURLOPT_UNRESTRICTED_AUTH); "localhost" is another host than 127.0.0.1
+        other = self.base.replace("127.0.0.1", "localhost") + "/echo"
+        headers = {"Authorization": "Bearer s3cret", "Cookie": "sid=1", "X-Trace": "t1"}
+        for to, kept in (("/echo", True), (other, False)):
+            with self.subTest(to=to):
+                r = self.assertCompleted(self.run_job({
+                    "url": self.base + "/redirect?to=" + urllib.parse.quote(to, safe=""),
+                    "headers": headers, "follow_redirects": True, "max_body": 65536}))
+                seen = json.loads(r["body"])["headers"]
+                self.assertEqual(seen.get("x-trace"), "t1", seen)
+                self.assertEqual("authorization" in seen, kept, seen)
+                self.assertEqual("cookie" in seen, kept, seen)
 
     def test_body_is_truncated_to_max_body(self):
         r = self.assertCompleted(self.run_job({"url": self.base + "/big?n=10000",
