@@ -73,6 +73,10 @@ int jq_http_deny_add(struct jq_http_deny *d, const char *spec, char *err, size_t
 int jq_http_deny_match(const struct jq_http_deny *d, const char *ip);
 /* The list every transfer of this process checks (copied); an empty one denies nothing. */
 void jq_http_set_deny(const struct jq_http_deny *d);
+/* The CA certificates (a PEM file) every https transfer of this process trusts in place of
+ * the system's; NULL or "": the system's. 0, or -1 with the reason in err (unreadable, or a
+ * path too long). */
+int jq_http_set_ca_file(const char *path, char *err, size_t errlen);
 
 /* Checks payload and fills r (zeroed first). 0, or -1 with the reason in err
  * (and r released). */

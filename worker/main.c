@@ -30,6 +30,7 @@ int main(int argc, char **argv)
 	    .smtp_password = "",
 	    .smtp_timeout_ms = 30000,
 	    .schedule_file = "",
+	    .http_ca_file = "",
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -74,6 +75,9 @@ int main(int argc, char **argv)
 	     "networks http jobs may not connect to: ADDR[/BITS], or 'private' (every "
 	     "address that is not the public internet: loopback, private, link-local, cloud "
 	     "metadata, multicast...; NAT64 and 6to4 forms too); repeat the flag, or separate with commas"},
+	    {"http-ca-file", "JOBQ_HTTP_CA_FILE", JQ_OPT_STR, &cfg.http_ca_file, 0, 4096,
+	     "certificates (PEM) that https requests of http jobs trust, in place of the "
+	     "system's (a private CA)"},
 	    {"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg.schedule_file, 0, 4096,
 	     "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},

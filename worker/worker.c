@@ -1071,6 +1071,10 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 			return -1;
 		}
 	jq_http_set_deny(&deny);
+	if (jq_http_set_ca_file(cfg->http_ca_file, err, errlen) != 0) {
+		jq_schedules_free(config, nconfig);
+		return -1;
+	}
 	if (!(w->exec = jq_exec_new(base, cmds, ncmds, err, errlen))) {
 		jq_schedules_free(config, nconfig);
 		return -1;

@@ -45,6 +45,7 @@ struct jq_worker_config {
 	int64_t smtp_timeout_ms;
 	struct jq_opt_list exec; /* "NAME=/abs/path[,...]" values: what exec jobs may run */
 	struct jq_opt_list http_deny; /* networks http jobs may not connect to (http_job.h) */
+	const char *http_ca_file; /* PEM certificates https jobs trust, or "": the system's */
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 };
 

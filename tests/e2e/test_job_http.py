@@ -6,6 +6,8 @@ it must refuse before sending anything."""
 import http.server
 import json
 import os
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -373,6 +375,65 @@ class HttpDenyTest(HttpMixin, E2ETestCase):
     def test_other_addresses_are_served(self):
         r = self.assertCompleted(self.run_job({"url": self.base + "/echo?ok=1"}))
         self.assertEqual(r["status"], 200)
+
+
+class HttpsTest(HttpMixin, E2ETestCase):
+    """https requests against a TLS target with its own certificate authority
+    (jobq-worker --http-ca-file), and redirects that would leave TLS: refused, the job
+    failed at once, nothing sent in clear."""
+
+    @classmethod
+    def setUpEnv(cls, env):
+        cls.start_target()  # the plain one: where a downgrade would land
+        # a self-signed certificate for 127.0.0.1, which the worker is told to trust
+        cert, key = os.path.join(env.tmp, "ca.pem"), os.path.join(env.tmp, "key.pem")
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                        "-keyout", key, "-out", cert, "-days", "1", "-subj", "/CN=127.0.0.1",
+                        "-addext", "subjectAltName=IP:127.0.0.1"],
+                       check=True, capture_output=True)
+        tls = http.server.ThreadingHTTPServer((harness.HOST, 0), Target)
+        tls.daemon_threads = True
+        tls.seen = cls.srv.seen  # one record of what both servers were sent
+        tls.lock = cls.srv.lock
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+        cls.tls = tls
+        threading.Thread(target=tls.serve_forever, daemon=True).start()
+        cls.tls_base = "https://%s:%d" % (harness.HOST, tls.server_address[1])
+        env.start_redis()
+        env.start_broker()
+        env.start_worker(extra_args=["--http-ca-file", cert],
+                         extra_env={"no_proxy": "*", "http_proxy": "", "https_proxy": ""})
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tls.shutdown()
+        cls.tls.server_close()
+        super().tearDownClass()
+
+    def test_https_with_a_private_ca(self):
+        r = self.assertCompleted(self.run_job({"url": self.tls_base + "/echo?tls=1",
+                                               "max_body": 65536}))
+        self.assertEqual(json.loads(r["body"])["query"], {"tls": "1"})
+        # https to https is followed
+        to = urllib.parse.quote(self.tls_base + "/echo?tls=2", safe="")
+        r = self.assertCompleted(self.run_job({"url": self.tls_base + "/redirect?to=" + to,
+                                               "follow_redirects": True, "max_body": 65536}))
+        self.assertEqual(json.loads(r["body"])["query"], {"tls": "2"})
+
+    def test_redirect_never_leaves_tls(self):
+        to = urllib.parse.quote(self.base + "/echo?clear=1", safe="")
+        job = self.run_job({"url": self.tls_base + "/redirect?to=" + to,
+                            "headers": {"X-Token": "s3cret"}, "follow_redirects": True},
+                           max_attempts=3)
+        self.assertFailed(job, 1)
+        self.assertEqual(self.seen(lambda r: r["query"].get("clear") == "1"), [],
+                         "a request went out in clear")
+        # from http, both are allowed (nothing to keep secret there)
+        to = urllib.parse.quote(self.tls_base + "/echo?up=1", safe="")
+        self.assertCompleted(self.run_job({"url": self.base + "/redirect?to=" + to,
+                                           "follow_redirects": True}))
 
 
 if __name__ == "__main__":
