@@ -313,6 +313,8 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 		evconnlistener_free(b->lev);
 		b->lev = NULL;
 	}
+	if (b->http)
+		jq_http_stop(b->http);
 	drain_cb(-1, 0, b);
 }
 

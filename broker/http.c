@@ -845,6 +845,27 @@ void jq_http_serve(struct jq_http *h, struct evconnlistener *lev)
 	evconnlistener_set_cb(lev, accept_cb, h);
 }
 
+void jq_http_stop(struct jq_http *h)
+{
+	for (struct jq_http_conn *c = h->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->dead)
+			continue;
+		if (c->req) { /* closed once answered (req_done); a stream's head is out already */
+			if (!c->req->streaming)
+				c->req->keep_alive = 0;
+			c->closing = 1;
+			conn_update_events(c);
+			continue;
+		}
+		c->busy++;
+		conn_finish(c); /* shut down now, or once the output left is written */
+		c->busy--;
+		if (!conn_release(c))
+			conn_update_events(c);
+	}
+}
+
 size_t jq_http_connections(const struct jq_http *h) { return h->nconns; }
 
 void jq_http_free(struct jq_http *h)

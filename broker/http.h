@@ -39,6 +39,12 @@ struct jq_http *jq_http_new(struct event_base *base, size_t max_head, size_t max
 /* Serves the connections lev accepts (the listener is the caller's; its callback becomes
  * the server's). */
 void jq_http_serve(struct jq_http *h, struct evconnlistener *lev);
+/* Takes no more requests on the open connections (a graceful stop; the caller closes
+ * its listener): an idle one is closed now; the reply to a request being answered says
+ * "Connection: close" and its connection closes once it is written. Requests read behind
+ * it (pipelined) are not taken: the close after a reply tells the client they were not
+ * (RFC 9112 9.3.2), and it may send them again elsewhere. */
+void jq_http_stop(struct jq_http *h);
 /* Closes every connection (requests in flight are detached: answering them frees them
  * without writing) and frees h. */
 void jq_http_free(struct jq_http *h);

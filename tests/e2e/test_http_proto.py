@@ -37,6 +37,7 @@ import json
 import os
 import re
 import select
+import signal
 import socket
 import struct
 import sys
@@ -1000,6 +1001,40 @@ class HttpProtoTest(E2ETestCase):
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) * 1024
         raise AssertionError("no VmRSS")
+
+
+class HttpStopTest(E2ETestCase):
+    """SIGTERM: the broker takes no more requests on open connections. An idle
+    keep-alive connection is closed at once; a request waiting for Redis is answered,
+    with "Connection: close", and its connection closed after; the broker then exits 0."""
+
+    @classmethod
+    def setUpEnv(cls, env):
+        env.start_redis()
+        env.start_broker()
+
+    def test_sigterm_closes_idle_connections_and_answers_the_rest(self):
+        idle = Conn(self.env.broker_port, timeout=5.0)
+        self.addCleanup(idle.close)
+        idle.send(req("GET", "/healthz"))
+        self.assertEqual(idle.read_response().status, 200)
+        busy = Conn(self.env.broker_port, timeout=10.0)
+        self.addCleanup(busy.close)
+        # Redis holds every client's commands for 2 s: the enqueue sent now waits
+        self.env.redis.execute("CLIENT", "PAUSE", "2000", "ALL")
+        busy.send(req("POST", "/jobs", body={"type": "noop", "queue": "stopq"}))
+        time.sleep(0.2)
+        self.env.broker_proc._signal(signal.SIGTERM)
+        self.assertTrue(idle.closed_by_peer(), "an idle connection stays open after SIGTERM")
+        # ... closed while the enqueue still waits for Redis, not when the broker exits
+        self.assertEqual(select.select([busy.sock], [], [], 0)[0], [],
+                         "the idle connection was closed only after the busy one's reply")
+        r = busy.read_response("POST")
+        self.assertEqual(r.status, 201, r)
+        self.assertIn("close", r.tokens("Connection"), r)
+        self.assertTrue(busy.closed_by_peer(), "the connection stays open after its reply")
+        self.assertEqual(self.env.broker_proc.stop(), 0, "the broker's exit status")
+        self.assertEqual(self.env.redis.llen("jobq:q:stopq"), 1, "the job was not stored")
 
 
 class HttpTimeoutTest(E2ETestCase):
