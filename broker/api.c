@@ -264,9 +264,8 @@ static void bulk_reply(struct jq_http_req *req, int64_t first, size_t n,
 		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
 		return;
 	}
-	size_t len = 0;
 	memcpy(text, "{\"ids\":[", 8);
-	len = 8;
+	size_t len = 8;
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			text[len++] = ',';
@@ -437,7 +436,6 @@ void jq_api_post_jobs_bulk(struct jq_broker *b, struct jq_http_req *req, const c
 	else
 		jq_broker_enqueue(b, req, specs, n, bulk_reply);
 }
-
 
 struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *arr,
 				       const char *what, size_t *nout)

@@ -89,14 +89,12 @@ static void on_retry(redisAsyncContext *ac, void *reply, void *priv)
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 	    jq_redis_reply_i64(r->element[0], 0) == -2 &&
 	    (holder = jq_redis_reply_i64(r->element[1], 0)) > 0) {
-		/* the shape of enqueue's 409: the job holding the key is "id" */
 		char msg[160];
 		snprintf(msg, sizeof(msg),
 			 "job %" PRId64 "'s unique_key is held by job %" PRId64
 			 " (pending, scheduled or running); it stays in the dead set",
 			 d->id, holder);
-		jq_reply_json(d->req, 409, json_pack("{s:{s:s,s:s},s:I}", "error", "code", "conflict",
-						     "message", msg, "id", (json_int_t)holder));
+		jq_reply_key_held(d->req, holder, -1, msg);
 	} else if (!r || r->type != REDIS_REPLY_INTEGER)
 		jq_reply_unavailable(d->req);
 	else if (r->integer == 1)

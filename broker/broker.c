@@ -74,6 +74,15 @@ void jq_reply_error(struct jq_http_req *req, int status, const char *code, const
 		      json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg));
 }
 
+void jq_reply_key_held(struct jq_http_req *req, int64_t holder, int64_t index, const char *msg)
+{
+	json_t *body = json_pack("{s:{s:s,s:s},s:I}", "error", "code", "conflict", "message", msg,
+				 "id", (json_int_t)holder);
+	if (body && index >= 0)
+		json_object_set_new(body, "index", json_integer(index));
+	jq_reply_json(req, 409, body);
+}
+
 void jq_reply_unavailable(struct jq_http_req *req)
 {
 	jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");

@@ -103,6 +103,9 @@ void jq_reply_json(struct jq_http_req *req, int status, json_t *body);
 void jq_reply_text(struct jq_http_req *req, int status, const char *json, size_t len);
 /* Replies 503 redis_unavailable. */
 void jq_reply_unavailable(struct jq_http_req *req);
+/* 409 {"error": {"code": "conflict", "message": msg}, "id": holder} (and "index" when index
+ * >= 0): a unique_key is held by live job holder (enqueue, dead retry). */
+void jq_reply_key_held(struct jq_http_req *req, int64_t holder, int64_t index, const char *msg);
 /* Replies {"error": {"code", "message"}}. */
 void jq_reply_error(struct jq_http_req *req, int status, const char *code, const char *fmt,
 		    ...) __attribute__((format(printf, 4, 5)));

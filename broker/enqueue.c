@@ -69,8 +69,8 @@ const char *jq_spec_initial_state(const struct jq_job_spec *s)
 
 /* ---- the script call ---- */
 
-/* 409: the job at index names the unique_key of live job holder; nothing was stored.
- * {"error": {"code": "conflict", "message"}, "id": holder} (and "index" for bulk). */
+/* 409: the job at index names the unique_key of live job holder; nothing was stored
+ * ("index" only for bulk). */
 static void reply_unique_conflict(struct enqueue_ctx *c, int64_t holder, int64_t index)
 {
 	char msg[JQ_UNIQUE_KEY_MAX + 160];
@@ -84,11 +84,7 @@ static void reply_unique_conflict(struct enqueue_ctx *c, int64_t holder, int64_t
 		snprintf(msg, sizeof(msg),
 			 "unique_key '%s' is held by job %" PRId64 " (pending, scheduled or running)",
 			 key, holder);
-	json_t *body = json_pack("{s:{s:s,s:s},s:I}", "error", "code", "conflict", "message", msg,
-				 "id", (json_int_t)holder);
-	if (body && c->n > 1)
-		json_object_set_new(body, "index", json_integer(index));
-	jq_reply_json(c->req, 409, body);
+	jq_reply_key_held(c->req, holder, c->n > 1 ? index : -1, msg);
 }
 
 static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
