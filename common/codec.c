@@ -126,6 +126,96 @@ int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, siz
 	return 0;
 }
 
+/* ---- reading checked msgpack bytes (codec.h: jq_mp_raw_*) ---- */
+
+uint64_t jq_mp_raw_head(const unsigned char **pp, struct jq_mp_raw *v)
+{
+	const unsigned char *p = *pp;
+	unsigned t = *p++;
+	uint64_t n = 0;
+	enum jq_mp_kind kind;
+	int lb = 0; /* length bytes of a str, bin, ext, array or map */
+	if (t <= 0x7f) {
+		kind = JQ_MP_UINT, n = t;
+	} else if (t >= 0xe0) {
+		kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int8_t)t;
+	} else if (t <= 0x8f) {
+		kind = JQ_MP_MAP, n = t & 0x0f;
+	} else if (t <= 0x9f) {
+		kind = JQ_MP_ARRAY, n = t & 0x0f;
+	} else if (t <= 0xbf) {
+		kind = JQ_MP_STR, n = t & 0x1f;
+	} else {
+		switch (t) {
+		case 0xc0: kind = JQ_MP_NIL; break;
+		case 0xc2: case 0xc3: kind = JQ_MP_BOOL; break;
+		case 0xc4: kind = JQ_MP_BIN, lb = 1; break;
+		case 0xc5: kind = JQ_MP_BIN, lb = 2; break;
+		case 0xc6: kind = JQ_MP_BIN, lb = 4; break;
+		case 0xc7: kind = JQ_MP_EXT, lb = 1; break;
+		case 0xc8: kind = JQ_MP_EXT, lb = 2; break;
+		case 0xc9: kind = JQ_MP_EXT, lb = 4; break;
+		case 0xca: kind = JQ_MP_FLOAT, p += 4; break;
+		case 0xcb: kind = JQ_MP_FLOAT, p += 8; break;
+		case 0xcc: kind = JQ_MP_UINT, n = be(p, 1), p += 1; break;
+		case 0xcd: kind = JQ_MP_UINT, n = be(p, 2), p += 2; break;
+		case 0xce: kind = JQ_MP_UINT, n = be(p, 4), p += 4; break;
+		case 0xcf: kind = JQ_MP_UINT, n = be(p, 8), p += 8; break;
+		case 0xd0: kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int8_t)p[0], p += 1; break;
+		case 0xd1: kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int16_t)be(p, 2), p += 2; break;
+		case 0xd2: kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int32_t)be(p, 4), p += 4; break;
+		case 0xd3: kind = JQ_MP_INT, n = be(p, 8), p += 8; break;
+		case 0xd4: kind = JQ_MP_EXT, p += 2; break;
+		case 0xd5: kind = JQ_MP_EXT, p += 3; break;
+		case 0xd6: kind = JQ_MP_EXT, p += 5; break;
+		case 0xd7: kind = JQ_MP_EXT, p += 9; break;
+		case 0xd8: kind = JQ_MP_EXT, p += 17; break;
+		case 0xd9: kind = JQ_MP_STR, lb = 1; break;
+		case 0xda: kind = JQ_MP_STR, lb = 2; break;
+		case 0xdb: kind = JQ_MP_STR, lb = 4; break;
+		case 0xdc: kind = JQ_MP_ARRAY, lb = 2; break;
+		case 0xdd: kind = JQ_MP_ARRAY, lb = 4; break;
+		case 0xde: kind = JQ_MP_MAP, lb = 2; break;
+		default: kind = JQ_MP_MAP, lb = 4; break; /* 0xdf (checked bytes hold no 0xc1) */
+		}
+		if (lb) {
+			n = be(p, lb);
+			p += lb;
+		}
+	}
+	v->kind = kind;
+	v->u = n;
+	v->i = (int64_t)n;
+	v->str = (const char *)p;
+	v->len = kind == JQ_MP_STR ? (size_t)n : 0;
+	if (kind == JQ_MP_STR || kind == JQ_MP_BIN)
+		p += n;
+	else if (kind == JQ_MP_EXT && lb)
+		p += n + 1;
+	*pp = p;
+	return kind == JQ_MP_ARRAY ? n : kind == JQ_MP_MAP ? 2 * n : 0;
+}
+
+void jq_mp_raw_read(const unsigned char **pp, struct jq_mp_raw *v)
+{
+	struct jq_mp_raw item;
+	for (uint64_t pending = jq_mp_raw_head(pp, v); pending; pending--)
+		pending += jq_mp_raw_head(pp, &item);
+}
+
+int jq_mp_raw_i64(const struct jq_mp_raw *v, int64_t *out)
+{
+	if (v->kind == JQ_MP_UINT && v->u <= (uint64_t)INT64_MAX) {
+		*out = (int64_t)v->u;
+		return 0;
+	}
+	if (v->kind == JQ_MP_INT) {
+		*out = v->i;
+		return 0;
+	}
+	return -1;
+}
+
 /* ---- JSON -> msgpack ---- */
 
 /* depth: containers on the path to v, v included if it is one */

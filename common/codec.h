@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <msgpack.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define JQ_PAYLOAD_VERSION 1
 /* Containers (arrays, maps) on the deepest path of a payload. 31, because
@@ -30,6 +31,27 @@
  * UTF-8 strings. Run it before msgpack_unpack_next() on untrusted bytes so a
  * forged length never becomes a huge allocation. */
 int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, size_t errlen);
+
+/* Reading msgpack bytes already checked (jq_msgpack_check, or written by this program)
+ * without unpacking them: no bounds checks, no allocation. */
+enum jq_mp_kind {
+	JQ_MP_NIL, JQ_MP_BOOL, JQ_MP_UINT, JQ_MP_INT, JQ_MP_FLOAT, JQ_MP_STR, JQ_MP_BIN,
+	JQ_MP_ARRAY, JQ_MP_MAP, JQ_MP_EXT
+};
+struct jq_mp_raw {
+	enum jq_mp_kind kind;
+	uint64_t u;	 /* JQ_MP_UINT; the count of JQ_MP_ARRAY / JQ_MP_MAP items */
+	int64_t i;	 /* JQ_MP_INT */
+	const char *str; /* JQ_MP_STR: its bytes, len of them */
+	size_t len;
+};
+/* Reads the head of the value at *pp: its kind and scalar, past a str, bin or ext body
+ * but not past a container's items, whose count it returns (twice a map's pairs). */
+uint64_t jq_mp_raw_head(const unsigned char **pp, struct jq_mp_raw *v);
+/* Reads the value at *pp and moves past it, a container's items included. */
+void jq_mp_raw_read(const unsigned char **pp, struct jq_mp_raw *v);
+/* The integer value of v: any msgpack int from INT64_MIN to INT64_MAX; else -1. */
+int jq_mp_raw_i64(const struct jq_mp_raw *v, int64_t *out);
 
 /* Packs a JSON value (depth-limited) into pk. */
 int jq_json_pack(msgpack_packer *pk, const json_t *v, char *err, size_t errlen);

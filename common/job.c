@@ -103,121 +103,10 @@ static int64_t *int_slot(struct jq_job_spec *s, const struct int_field *f)
 /* ---- the envelope from msgpack bytes ----
  * Every body format ends here: JSON text is converted to msgpack in one pass
  * (json_mp.h), a jansson object is packed, and an application/msgpack body is
- * checked (jq_msgpack_check), so the bytes read below are well-formed and one set of
- * rules and messages serves them all. */
+ * checked (jq_msgpack_check), so the bytes read below (codec.h's jq_mp_raw_*) are
+ * well-formed and one set of rules and messages serves them all. */
 
-enum mp_kind { MP_NIL, MP_BOOL, MP_UINT, MP_INT, MP_FLOAT, MP_STR, MP_BIN, MP_ARRAY, MP_MAP, MP_EXT };
-
-struct mp_val {
-	enum mp_kind kind;
-	uint64_t u; /* MP_UINT; the count of MP_ARRAY / MP_MAP items */
-	int64_t i;  /* MP_INT (negative) */
-	const char *str; /* MP_STR */
-	size_t len;
-};
-
-static uint64_t mp_be(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-	for (int k = 0; k < n; k++)
-		v = v << 8 | p[k];
-	return v;
-}
-
-/* Reads the head of the value at *pp (well-formed bytes): its kind and scalar, past a
- * str, bin or ext body but not past a container's items, whose count it returns (twice
- * a map's pairs). */
-static uint64_t mp_head(const unsigned char **pp, struct mp_val *v)
-{
-	const unsigned char *p = *pp;
-	unsigned t = *p++;
-	uint64_t n = 0;
-	enum mp_kind kind;
-	int lb = 0; /* length bytes of a str, bin, ext, array or map */
-	if (t <= 0x7f) {
-		kind = MP_UINT, n = t;
-	} else if (t >= 0xe0) {
-		kind = MP_INT, n = (uint64_t)(int64_t)(int8_t)t;
-	} else if (t <= 0x8f) {
-		kind = MP_MAP, n = t & 0x0f;
-	} else if (t <= 0x9f) {
-		kind = MP_ARRAY, n = t & 0x0f;
-	} else if (t <= 0xbf) {
-		kind = MP_STR, n = t & 0x1f;
-	} else {
-		switch (t) {
-		case 0xc0: kind = MP_NIL; break;
-		case 0xc2: case 0xc3: kind = MP_BOOL; break;
-		case 0xc4: kind = MP_BIN, lb = 1; break;
-		case 0xc5: kind = MP_BIN, lb = 2; break;
-		case 0xc6: kind = MP_BIN, lb = 4; break;
-		case 0xc7: kind = MP_EXT, lb = 1; break;
-		case 0xc8: kind = MP_EXT, lb = 2; break;
-		case 0xc9: kind = MP_EXT, lb = 4; break;
-		case 0xca: kind = MP_FLOAT, p += 4; break;
-		case 0xcb: kind = MP_FLOAT, p += 8; break;
-		case 0xcc: kind = MP_UINT, n = mp_be(p, 1), p += 1; break;
-		case 0xcd: kind = MP_UINT, n = mp_be(p, 2), p += 2; break;
-		case 0xce: kind = MP_UINT, n = mp_be(p, 4), p += 4; break;
-		case 0xcf: kind = MP_UINT, n = mp_be(p, 8), p += 8; break;
-		case 0xd0: kind = MP_INT, n = (uint64_t)(int64_t)(int8_t)p[0], p += 1; break;
-		case 0xd1: kind = MP_INT, n = (uint64_t)(int64_t)(int16_t)mp_be(p, 2), p += 2; break;
-		case 0xd2: kind = MP_INT, n = (uint64_t)(int64_t)(int32_t)mp_be(p, 4), p += 4; break;
-		case 0xd3: kind = MP_INT, n = mp_be(p, 8), p += 8; break;
-		case 0xd4: kind = MP_EXT, p += 2; break;
-		case 0xd5: kind = MP_EXT, p += 3; break;
-		case 0xd6: kind = MP_EXT, p += 5; break;
-		case 0xd7: kind = MP_EXT, p += 9; break;
-		case 0xd8: kind = MP_EXT, p += 17; break;
-		case 0xd9: kind = MP_STR, lb = 1; break;
-		case 0xda: kind = MP_STR, lb = 2; break;
-		case 0xdb: kind = MP_STR, lb = 4; break;
-		case 0xdc: kind = MP_ARRAY, lb = 2; break;
-		case 0xdd: kind = MP_ARRAY, lb = 4; break;
-		case 0xde: kind = MP_MAP, lb = 2; break;
-		default: kind = MP_MAP, lb = 4; break; /* 0xdf (checked bytes hold no 0xc1) */
-		}
-		if (lb) {
-			n = mp_be(p, lb);
-			p += lb;
-		}
-	}
-	v->kind = kind;
-	v->u = n;
-	v->i = (int64_t)n;
-	v->str = (const char *)p;
-	v->len = kind == MP_STR ? (size_t)n : 0;
-	if (kind == MP_STR || kind == MP_BIN)
-		p += n;
-	else if (kind == MP_EXT && lb)
-		p += n + 1;
-	*pp = p;
-	return kind == MP_ARRAY ? n : kind == MP_MAP ? 2 * n : 0;
-}
-
-/* Reads the value at *pp and moves past it, a container's items included. */
-static void mp_read(const unsigned char **pp, struct mp_val *v)
-{
-	struct mp_val item;
-	for (uint64_t pending = mp_head(pp, v); pending; pending--)
-		pending += mp_head(pp, &item);
-}
-
-/* The integer value of v: any msgpack int from INT64_MIN to INT64_MAX. */
-static int mp_i64(const struct mp_val *v, int64_t *out)
-{
-	if (v->kind == MP_UINT && v->u <= (uint64_t)INT64_MAX) {
-		*out = (int64_t)v->u;
-		return 0;
-	}
-	if (v->kind == MP_INT) {
-		*out = v->i;
-		return 0;
-	}
-	return -1;
-}
-
-static int name_is(const struct mp_val *k, const char *name)
+static int name_is(const struct jq_mp_raw *k, const char *name)
 {
 	return k->len == strlen(name) && memcmp(k->str, name, k->len) == 0;
 }
@@ -229,9 +118,9 @@ static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int
 			char *err, size_t errlen)
 {
 	const unsigned char *p = (const unsigned char *)data;
-	struct mp_val m;
-	mp_head(&p, &m);
-	if (m.kind != MP_MAP) {
+	struct jq_mp_raw m;
+	jq_mp_raw_head(&p, &m);
+	if (m.kind != JQ_MP_MAP) {
 		snprintf(err, errlen, json ? "a job must be a JSON object" : "a job must be a msgpack map");
 		return -1;
 	}
@@ -239,18 +128,18 @@ static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int
 	const char *payload = NULL;
 	size_t payload_len = 0;
 	for (uint64_t k = 0; k < m.u; k++) {
-		struct mp_val key, v;
-		mp_read(&p, &key);
+		struct jq_mp_raw key, v;
+		jq_mp_raw_read(&p, &key);
 		const unsigned char *vp = p;
-		mp_read(&p, &v);
-		if (key.kind != MP_STR) {
+		jq_mp_raw_read(&p, &v);
+		if (key.kind != JQ_MP_STR) {
 			snprintf(err, errlen, "map keys must be strings");
 			return -1;
 		}
 		int is_type = name_is(&key, "type");
 		if (is_type || name_is(&key, "queue")) {
 			const char *field = is_type ? "type" : "queue";
-			if (v.kind != MP_STR) {
+			if (v.kind != JQ_MP_STR) {
 				snprintf(err, errlen, "'%s' must be a string", field);
 				return -1;
 			}
@@ -265,7 +154,7 @@ static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int
 			continue;
 		}
 		if (name_is(&key, "unique_key")) {
-			if (v.kind != MP_STR) {
+			if (v.kind != JQ_MP_STR) {
 				snprintf(err, errlen, "'unique_key' must be a string");
 				return -1;
 			}
@@ -286,7 +175,7 @@ static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int
 			return -1;
 		}
 		const struct int_field *f = &int_fields[i];
-		if (json && v.kind == MP_STR && f->offset == offsetof(struct jq_job_spec, run_at_ms)) {
+		if (json && v.kind == JQ_MP_STR && f->offset == offsetof(struct jq_job_spec, run_at_ms)) {
 			/* a C string for the parser (any number of fraction digits is taken) */
 			char small[64], *t = v.len < sizeof(small) ? small : malloc(v.len + 1);
 			int bad = !t || memchr(v.str, 0, v.len) != NULL;
@@ -306,7 +195,7 @@ static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int
 			continue;
 		}
 		int64_t iv;
-		if (mp_i64(&v, &iv) != 0) {
+		if (jq_mp_raw_i64(&v, &iv) != 0) {
 			snprintf(err, errlen, "'%s' must be an integer", f->name);
 			return -1;
 		}
@@ -390,11 +279,11 @@ struct jq_job_spec *jq_job_specs_from_packed_json(const char *data, size_t len, 
 						  size_t *n, long *bad, char *err, size_t errlen)
 {
 	const unsigned char *p = (const unsigned char *)data, *end = p + len;
-	struct mp_val a;
+	struct jq_mp_raw a;
 	*bad = -1;
 	*n = 0;
-	mp_head(&p, &a);
-	if (a.kind != MP_ARRAY || a.u == 0 || a.u > max) {
+	jq_mp_raw_head(&p, &a);
+	if (a.kind != JQ_MP_ARRAY || a.u == 0 || a.u > max) {
 		snprintf(err, errlen, "not a JSON array of 1 to %zu jobs", max);
 		return NULL;
 	}
@@ -407,8 +296,8 @@ struct jq_job_spec *jq_job_specs_from_packed_json(const char *data, size_t len, 
 	size_t i = 0;
 	for (; i < a.u; i++) {
 		const unsigned char *job = p;
-		struct mp_val v;
-		mp_read(&p, &v);
+		struct jq_mp_raw v;
+		jq_mp_raw_read(&p, &v);
 		jq_job_spec_init(&specs[i]);
 		if (p > end) { /* not from jq_json_to_msgpack */
 			snprintf(err, errlen, "truncated");

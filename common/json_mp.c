@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
+
 #define HDR_MAX 5 /* the largest msgpack header of a str, array or map: type + 32 bits */
 
 /* A decoded object key: where its bytes are in the output, for the duplicate check. */
@@ -122,36 +124,12 @@ static int hex4(const unsigned char *p, unsigned *v)
 	return 0;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (its lead byte >= 0x80), or 0: no
- * overlong forms, no surrogates, nothing past U+10FFFF. */
+/* Length of the well-formed UTF-8 sequence at p (its lead byte >= 0x80), or 0: the rule
+ * of jq_utf8_valid (no overlong forms, no surrogates, nothing past U+10FFFF). */
 static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 {
-	unsigned c = p[0];
-	size_t n;
-	unsigned lo = 0x80, hi = 0xbf; /* the allowed range of the second byte */
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		if (c == 0xe0)
-			lo = 0xa0;
-		else if (c == 0xed)
-			hi = 0x9f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		if (c == 0xf0)
-			lo = 0x90;
-		else if (c == 0xf4)
-			hi = 0x8f;
-	} else {
-		return 0;
-	}
-	if ((size_t)(end - p) < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
+	size_t n = (*p & 0xe0) == 0xc0 ? 2 : (*p & 0xf0) == 0xe0 ? 3 : (*p & 0xf8) == 0xf0 ? 4 : 0;
+	return n && (size_t)(end - p) >= n && jq_utf8_valid((const char *)p, n) ? n : 0;
 }
 
 static size_t put_utf8(unsigned char *d, unsigned cp)
