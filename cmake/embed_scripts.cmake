@@ -1,8 +1,11 @@
-# Turns files (common/scripts/*.lua, broker/static/*) into a C source of NUL-terminated
-# strings named SYMBOL_PREFIX (default jq_lua_) + the file's base name.
+# Turns files (common/store/scripts/*.lua, broker/static/*) into a C source of
+# NUL-terminated strings named SYMBOL_PREFIX (default jq_lua_) + the file's base name.
 # Invoked as: cmake -DOUT=file.c -DSCRIPTS="a.lua|b.lua" -P embed_scripts.cmake
-# A Lua line "-- @include NAME" is replaced by the text of lib/NAME.lua beside the script:
-# Redis scripts cannot call each other, so helpers several scripts share live there once.
+# A Lua line "-- @include NAME" is replaced by the text of lib/NAME.lua beside the script,
+# or in GENLIB (a folder of generated libraries: keys.lua, from the key table): Redis
+# scripts cannot call each other, so helpers several scripts share live there once.
+# With -DEXPANDED=dir, each script is also written there as Redis gets it (tests load
+# them from there: JOBQ_SCRIPTS_DIR).
 #
 # With -DTABLE=name -DTABLE_HEADER=header.h (the broker's static files), the symbols are
 # file-local and named after the whole file name ("app.js" -> <prefix>app_js), and the
@@ -29,12 +32,22 @@ foreach(path IN LISTS SCRIPTS)
       get_filename_component(dir "${path}" DIRECTORY)
       foreach(inc IN LISTS incs)
         string(REPLACE "-- @include " "" lib "${inc}")
-        file(READ "${dir}/lib/${lib}.lua" libtext)
+        if(EXISTS "${dir}/lib/${lib}.lua")
+          file(READ "${dir}/lib/${lib}.lua" libtext)
+        else()
+          file(READ "${GENLIB}/${lib}.lua" libtext)
+        endif()
         string(REPLACE "${inc}" "${libtext}" text "${text}")
       endforeach()
       file(WRITE "${OUT}.lua.tmp" "${text}")
       file(READ "${OUT}.lua.tmp" hex HEX)
       file(REMOVE "${OUT}.lua.tmp")
+    endif()
+    if(DEFINED EXPANDED)
+      get_filename_component(base "${path}" NAME)
+      file(WRITE "${EXPANDED}/${base}.tmp" "${text}")
+      file(COPY_FILE "${EXPANDED}/${base}.tmp" "${EXPANDED}/${base}" ONLY_IF_DIFFERENT)
+      file(REMOVE "${EXPANDED}/${base}.tmp")
     endif()
   endif()
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," hex "${hex}")

@@ -73,6 +73,14 @@ def jobctl_bin():
     return _binary("JOBCTL_BIN", "cli/jobctl")
 
 
+def script_text(name):
+    """The bytes of Lua script <name> exactly as jobq loads it into Redis (its includes
+    expanded by the build, in JOBQ_SCRIPTS_DIR)."""
+    with open(os.path.join(_binary("JOBQ_SCRIPTS_DIR", "common/scripts"), name + ".lua"),
+              "rb") as f:
+        return f.read()
+
+
 def redis_server_bin():
     return os.environ.get("JOBQ_REDIS_SERVER") or shutil.which("redis-server") or "redis-server"
 

@@ -387,8 +387,7 @@ class CronClaimScriptTest(E2ETestCase):
     @classmethod
     def setUpEnv(cls, env):
         env.start_redis()
-        with open(os.path.join(harness.REPO, "common", "scripts", "cron_claim.lua")) as f:
-            cls.sha = env.redis.execute("SCRIPT", "LOAD", f.read()).decode()
+        cls.sha = env.redis.execute("SCRIPT", "LOAD", harness.script_text("cron_claim")).decode()
 
     def claim(self, name, read, tick, nxt, job, definition=None):
         idem = "t:idem:cron:%s:%d" % (name, tick // 1000)

@@ -22,26 +22,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import FreshEnvTestCase, wait_until  # noqa: E402
 
-SCRIPTS = os.path.join(harness.REPO, "common", "scripts")
 # A long lease: the reaper's expired-lease backstop must not give the job
 # back while the test looks at it (the heartbeat is what detects crashes).
 ARGS = ["--heartbeat-ms", "200", "--lease-ms", "60000", "--retry-base-ms", "100",
         "--grace-ms", "300", "--log-level", "debug"]
 
 
-# finish.lua's fixed KEYS, in order (docs/redis.md, common/scripts/finish.lua); the
+# finish.lua's fixed KEYS, in order (docs/redis.md, common/store/scripts/finish.lua); the
 # job hashes follow.
 FINISH_KEYS = ["jobq:leases", "jobq:dead", "jobq:scheduled", "jobq:stats"]
 
 
-def script_text(name):
-    with open(os.path.join(SCRIPTS, name + ".lua"), "rb") as f:
-        return f.read()
-
-
 def script_sha(redis, name):
-    """The SHA1 of common/scripts/<name>.lua, loaded into Redis if needed."""
-    text = script_text(name)
+    """The SHA1 of script <name> as jobq loads it, loaded into Redis if needed."""
+    text = harness.script_text(name)
     sha = hashlib.sha1(text).hexdigest()
     if redis.execute("SCRIPT", "EXISTS", sha) == [1]:
         sys.stderr.write("%s.lua: sha1 %s (as loaded by jobq)\n" % (name, sha))

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Script paths that real processes reach only in rare interleavings, run directly
-against a real Redis (the scripts as the build embeds them: common/scripts/*.lua with
-their `-- @include` lines expanded, as cmake/embed_scripts.cmake does):
+against a real Redis (the scripts exactly as the build embeds them: common/store/scripts/
+*.lua with their `-- @include` lines expanded, written by cmake/embed_scripts.cmake to
+JOBQ_SCRIPTS_DIR):
 
 * a batch member whose cancel was asked for, handed back at shutdown (requeue) while
   still running, ends cancelled, is counted in its batch, and the callback fires;
@@ -9,7 +10,6 @@ their `-- @include` lines expanded, as cmake/embed_scripts.cmake does):
 * a job retried from the dead set loses its old cancel request;
 * poison jobs failed by the reaper respect the dead set's cap."""
 import os
-import re
 import sys
 
 sys.dont_write_bytecode = True
@@ -17,16 +17,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import E2ETestCase  # noqa: E402
 
-SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "common",
-                       "scripts")
 P = "jobq:"
 
 
 def script(name):
-    text = open(os.path.join(SCRIPTS, name + ".lua")).read()
-    return re.sub(r"-- @include ([a-z_]+)",
-                  lambda m: open(os.path.join(SCRIPTS, "lib", m.group(1) + ".lua")).read(),
-                  text)
+    return harness.script_text(name).decode()
 
 
 def s(v):

@@ -1,4 +1,4 @@
-/* test_keys.c: unit tests of common/keys.c: Redis key names and name validation. */
+/* test_keys.c: unit tests of common/store/keys.c: Redis key names and name validation. */
 #include <stdint.h>
 
 #include "keys.h"

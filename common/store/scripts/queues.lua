@@ -1,3 +1,4 @@
+#!lua flags=no-writes
 -- queues: a consistent snapshot of queue counts, for GET /queues and /metrics.
 -- KEYS[1] set of queue names, KEYS[2] set of paused queues (a queue with only a rate limit
 --   is in KEYS[1]: setting one adds its name)
@@ -6,6 +7,7 @@
 -- Returns per queue: name, pending (all its priority lists, lib/queue.lua), paused (0/1),
 --   the stats hash as a flat name, value array, then its rate limit: {limit, interval ms,
 --   jobs started in the current interval} or an empty array when it has none.
+-- @include keys
 -- @include queue
 local names
 if ARGV[2] ~= '' then
@@ -23,15 +25,15 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local out = {}
 for _, q in ipairs(names) do
   out[#out + 1] = q
-  out[#out + 1] = jq_depth(ARGV[1] .. 'q:' .. q)
+  out[#out + 1] = jq_depth(ARGV[1] .. JQ_KEY.queue .. q)
   out[#out + 1] = redis.call('SISMEMBER', KEYS[2], q)
-  out[#out + 1] = redis.call('HGETALL', ARGV[1] .. 'queue-stats:' .. q)
+  out[#out + 1] = redis.call('HGETALL', ARGV[1] .. JQ_KEY.queue_stats .. q)
   local rate = {}
-  local limit, interval = string.match(redis.call('HGET', ARGV[1] .. 'rate-limits', q) or '',
+  local limit, interval = string.match(redis.call('HGET', ARGV[1] .. JQ_KEY.rate_limits, q) or '',
                                        '^(%d+):(%d+)$')
   if limit then
     -- the starts fetch.lua counts: those of the last interval (read only: nothing trimmed)
-    local used = redis.call('ZCOUNT', ARGV[1] .. 'rate:' .. q, '(' .. (now - tonumber(interval)),
+    local used = redis.call('ZCOUNT', ARGV[1] .. JQ_KEY.rate .. q, '(' .. (now - tonumber(interval)),
                             '+inf')
     rate = {tonumber(limit), tonumber(interval), used}
   end

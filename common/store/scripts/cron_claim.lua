@@ -1,3 +1,4 @@
+#!lua
 -- cron_claim: claim one tick of a periodic schedule, so that it fires exactly once however
 -- many brokers and workers race for it. Sent in one MULTI just before the enqueue script
 -- call that stores the tick's job under the Idempotency-Key KEYS[3]

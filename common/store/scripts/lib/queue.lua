@@ -10,11 +10,11 @@
 local JQ_PRIO_MAX = 9
 
 local function jq_level_key(qkey, prio)
-  return qkey .. '#p' .. prio
+  return qkey .. JQ_SUFFIX.level .. prio
 end
 
 local function jq_levels_key(qkey)
-  return qkey .. '#prio'
+  return qkey .. JQ_SUFFIX.levels
 end
 
 -- The level of a job from its 'priority' field: absent is 0; a value stored before

@@ -1,3 +1,4 @@
+#!lua
 -- cancel: stop a job. A pending or scheduled job becomes cancelled at once and never
 -- runs; a running one is marked, and its worker is told on the cancel channel (and by its
 -- next heartbeat) to stop it and finish it as cancelled.
@@ -6,6 +7,7 @@
 --   and the job's queue), ARGV[3] keep cancelled jobs ms
 -- A pending job is taken out of the list of its priority (lib/queue.lua).
 -- Returns 1 cancelled now, 2 running (stop requested), 3 already finished, 0 unknown job.
+-- @include keys
 -- @include queue
 -- @include batch
 local f = redis.call('HMGET', KEYS[1], 'state', 'queue', 'priority', 'batch', 'type')
@@ -13,12 +15,12 @@ if not f[1] then
   return 0
 end
 local q = f[2] or 'default' -- not stored at its default
-local qstats = ARGV[2] .. 'queue-stats:' .. q
+local qstats = ARGV[2] .. JQ_KEY.queue_stats .. q
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 if f[1] == 'pending' or f[1] == 'scheduled' then
   if f[1] == 'pending' then
-    jq_remove(ARGV[2] .. 'q:' .. q, jq_prio(f[3]), ARGV[1])
+    jq_remove(ARGV[2] .. JQ_KEY.queue .. q, jq_prio(f[3]), ARGV[1])
   else
     redis.call('ZREM', KEYS[2], ARGV[1])
     redis.call('HINCRBY', qstats, 'scheduled', -1)
@@ -26,16 +28,16 @@ if f[1] == 'pending' or f[1] == 'scheduled' then
   redis.call('HSET', KEYS[1], 'state', 'cancelled', 'finished_at', now)
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('HINCRBY', qstats, 'cancelled', 1)
-  redis.call('HINCRBY', ARGV[2] .. 'type-stats:' .. q, (f[5] or '') .. '|cancelled', 1)
-  redis.call('PUBLISH', KEYS[1] .. ':events', 'cancelled')
-  redis.call('PUBLISH', ARGV[2] .. 'q:' .. q .. ':events', ARGV[1] .. ' cancelled')
+  redis.call('HINCRBY', ARGV[2] .. JQ_KEY.type_stats .. q, (f[5] or '') .. '|cancelled', 1)
+  redis.call('PUBLISH', KEYS[1] .. JQ_SUFFIX.events, 'cancelled')
+  redis.call('PUBLISH', ARGV[2] .. JQ_KEY.queue .. q .. JQ_SUFFIX.events, ARGV[1] .. ' cancelled')
   if f[4] then
     batch_count(ARGV[2], f[4], 'cancelled', 1, now)
   end
   return 1
 elseif f[1] == 'running' then
   redis.call('HSET', KEYS[1], 'cancel_requested', 1)
-  redis.call('PUBLISH', ARGV[2] .. 'cancel', ARGV[1])
+  redis.call('PUBLISH', ARGV[2] .. JQ_KEY.cancel_channel, ARGV[1])
   return 2
 end
 return 3

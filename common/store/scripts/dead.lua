@@ -1,3 +1,4 @@
+#!lua
 -- dead: list, retry or purge the dead-letter set, each in one atomic step.
 -- KEYS[1] dead zset
 -- ARGV[1] 'list', 'retry' or 'purge', ARGV[2] key prefix (job, queue and wake keys are
@@ -9,6 +10,7 @@
 --        another job that is pending, scheduled or running (nothing changed: the job stays
 --        dead). A retried job with a unique_key takes the key back (<prefix>unique:<key>).
 -- purge: -> number of jobs deleted
+-- @include keys
 -- @include queue
 -- @include batch
 local prefix = ARGV[2]
@@ -18,7 +20,7 @@ if ARGV[1] == 'list' then
                              tonumber(ARGV[3]) + tonumber(ARGV[4]) - 1, 'WITHSCORES')
   for i = 1, #entries, 2 do
     local id = entries[i]
-    local f = redis.call('HMGET', prefix .. 'job:' .. id, 'state', 'type', 'queue', 'attempts',
+    local f = redis.call('HMGET', prefix .. JQ_KEY.job .. id, 'state', 'type', 'queue', 'attempts',
                         'error')
     if f[1] then
       out[#out + 1] = id
@@ -37,7 +39,7 @@ elseif ARGV[1] == 'retry' then
   if not redis.call('ZSCORE', KEYS[1], id) then
     return 0
   end
-  local jk = prefix .. 'job:' .. id
+  local jk = prefix .. JQ_KEY.job .. id
   local f = redis.call('HMGET', jk, 'state', 'queue', 'priority', 'batch', 'unique_key')
   if not f[1] then
     redis.call('ZREM', KEYS[1], id)
@@ -45,11 +47,11 @@ elseif ARGV[1] == 'retry' then
   end
   -- its unique key may have gone to a new job meanwhile (enqueue takes over the key of
   -- a job that ended): while that job is live, this one may not run beside it
-  local ukey = f[5] and prefix .. 'unique:' .. f[5]
+  local ukey = f[5] and prefix .. JQ_KEY.unique .. f[5]
   if ukey then
     local holder = redis.call('GET', ukey)
     if holder and holder ~= id then
-      local st = redis.call('HGET', prefix .. 'job:' .. holder, 'state')
+      local st = redis.call('HGET', prefix .. JQ_KEY.job .. holder, 'state')
       if st == 'pending' or st == 'scheduled' or st == 'running' then
         return {-2, holder}
       end
@@ -68,10 +70,10 @@ elseif ARGV[1] == 'retry' then
              'ready_at', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
   redis.call('HDEL', jk, 'finished_at', 'worker', 'started_at', 'done', 'total', 'result',
              'cancel_requested')
-  jq_push(prefix .. 'q:' .. q, jq_prio(f[3]), id, 'LPUSH')
-  redis.call('PUBLISH', jk .. ':events', 'pending')
-  redis.call('PUBLISH', prefix .. 'q:' .. q .. ':events', id .. ' pending')
-  local wake = prefix .. 'wake:' .. q
+  jq_push(prefix .. JQ_KEY.queue .. q, jq_prio(f[3]), id, 'LPUSH')
+  redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'pending')
+  redis.call('PUBLISH', prefix .. JQ_KEY.queue .. q .. JQ_SUFFIX.events, id .. ' pending')
+  local wake = prefix .. JQ_KEY.wake .. q
   if redis.call('LLEN', wake) == 0 then
     redis.call('LPUSH', wake, 1)
   end
@@ -79,7 +81,7 @@ elseif ARGV[1] == 'retry' then
 elseif ARGV[1] == 'purge' then
   local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
   for _, id in ipairs(ids) do
-    redis.call('DEL', prefix .. 'job:' .. id)
+    redis.call('DEL', prefix .. JQ_KEY.job .. id)
   end
   redis.call('DEL', KEYS[1])
   return #ids

@@ -1,3 +1,4 @@
+#!lua
 -- fetch: take up to N pending jobs and record each under a lease, in one atomic step.
 -- A job is never out of its queue without being in the lease set (at-least-once).
 -- KEYS[1] lease zset (id -> deadline ms), KEYS[2] set of paused queues, then per served
@@ -21,6 +22,7 @@
 -- docs/redis.md for the messages), for GET /jobs/{id}/events.
 -- Job keys are built from the popped id (the one exception to "keys in KEYS[]",
 -- as in BullMQ's moveToActive): a queue and its jobs live on one Redis.
+-- @include keys
 -- @include queue
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -33,12 +35,12 @@ local now_s, deadline_s = string.format('%d', now), string.format('%d', deadline
 local got = 0
 local paused = {}
 local limited = {} -- queues that reached their rate limit
-local limits = redis.call('HMGET', ARGV[2] .. 'rate-limits', unpack(ARGV, 6))
+local limits = redis.call('HMGET', ARGV[2] .. JQ_KEY.rate_limits, unpack(ARGV, 6))
 -- Room left in queue q's current window, or nil when it has no rate limit.
 local function room(q)
   local limit, interval = string.match(limits[q] or '', '^(%d+):(%d+)$')
   if not limit then return nil end
-  local rk = ARGV[2] .. 'rate:' .. ARGV[5 + q]
+  local rk = ARGV[2] .. JQ_KEY.rate .. ARGV[5 + q]
   redis.call('ZREMRANGEBYSCORE', rk, '-inf', now - tonumber(interval))
   return tonumber(limit) - redis.call('ZCARD', rk), rk, tonumber(interval)
 end
@@ -52,7 +54,7 @@ for i = 3, #KEYS, 3 do
   local li = 1
   -- the queue's event channel (GET /ws) only when someone follows it: one NUMSUB per
   -- queue and call instead of a PUBLISH per job for nobody
-  local qch = KEYS[i] .. ':events'
+  local qch = KEYS[i] .. JQ_SUFFIX.events
   local followed = redis.call('PUBSUB', 'NUMSUB', qch)[2] > 0
   while got < want and not paused[i] and (not left or left > 0) do
     local id = redis.call('RPOP', lists[li])
@@ -70,7 +72,7 @@ for i = 3, #KEYS, 3 do
       redis.call('HSET', jk, 'state', 'running', 'worker', ARGV[4], 'started_at', now_s,
                  'token', token, 'attempts', attempts)
       redis.call('ZADD', KEYS[1], deadline_s, id)
-      redis.call('PUBLISH', jk .. ':events', 'running')
+      redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'running')
       if followed then
         redis.call('PUBLISH', qch, id .. ' running')
       end

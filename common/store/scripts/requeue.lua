@@ -1,3 +1,4 @@
+#!lua
 -- requeue: give a running job back to the head of its queue without spending an attempt
 -- (graceful shutdown), if the caller still holds its lease.
 -- KEYS[1] job hash, KEYS[2] lease zset, KEYS[3] queue list, KEYS[4] queue wake list,
@@ -7,6 +8,7 @@
 -- The job goes first in line of its own priority (lib/queue.lua). A job whose cancel was
 -- asked for ends cancelled instead (counted in its batch, lib/batch.lua).
 -- Returns 1 requeued, 2 cancelled, or 0 for a stale lease.
+-- @include keys
 -- @include queue
 -- @include batch
 local cur = redis.call('HMGET', KEYS[1], 'token', 'state', 'cancel_requested', 'priority',
@@ -24,14 +26,14 @@ if cur[3] then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('HINCRBY', KEYS[5], 'cancelled', 1)
   if ARGV[4] then
-    redis.call('HINCRBY', ARGV[4] .. 'type-stats:' .. (cur[7] or 'default'),
+    redis.call('HINCRBY', ARGV[4] .. JQ_KEY.type_stats .. (cur[7] or 'default'),
                (cur[5] or '') .. '|cancelled', 1)
     if cur[6] then
       batch_count(ARGV[4], cur[6], 'cancelled', 1, now)
     end
   end
-  redis.call('PUBLISH', KEYS[1] .. ':events', 'cancelled')
-  redis.call('PUBLISH', KEYS[3] .. ':events', ARGV[1] .. ' cancelled')
+  redis.call('PUBLISH', KEYS[1] .. JQ_SUFFIX.events, 'cancelled')
+  redis.call('PUBLISH', KEYS[3] .. JQ_SUFFIX.events, ARGV[1] .. ' cancelled')
   return 2
 end
 local t = redis.call('TIME')
@@ -41,8 +43,8 @@ redis.call('HSET', KEYS[1], 'state', 'pending',
 redis.call('HDEL', KEYS[1], 'worker', 'started_at', 'done', 'total')
 -- workers pop from the right: RPUSH puts it first in line
 jq_push(KEYS[3], jq_prio(cur[4]), ARGV[1], 'RPUSH')
-redis.call('PUBLISH', KEYS[1] .. ':events', 'pending')
-redis.call('PUBLISH', KEYS[3] .. ':events', ARGV[1] .. ' pending')
+redis.call('PUBLISH', KEYS[1] .. JQ_SUFFIX.events, 'pending')
+redis.call('PUBLISH', KEYS[3] .. JQ_SUFFIX.events, ARGV[1] .. ' pending')
 if redis.call('LLEN', KEYS[4]) == 0 then
   redis.call('LPUSH', KEYS[4], 1)
 end

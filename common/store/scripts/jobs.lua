@@ -1,3 +1,4 @@
+#!lua flags=no-writes
 -- jobs: one bounded page of the jobs in an index set, for GET /jobs?state=...; read-only.
 -- KEYS[1] the index zset: leases (running), scheduled (scheduled) or dead (failed)
 -- ARGV[1] key prefix (job keys are built from it, as fetch and dead do), ARGV[2] 'asc' or
@@ -7,6 +8,7 @@
 --   max_attempts, done, total, error, worker, created_at, started_at, finished_at}}
 --   (a field not stored is nil). Entries whose hash expired or whose state moved on
 --   meanwhile are skipped, not removed.
+-- @include keys
 local n = tonumber(ARGV[3])
 local entries
 if ARGV[2] == 'desc' then
@@ -17,7 +19,7 @@ end
 local out = {redis.call('ZCARD', KEYS[1])}
 for i = 1, #entries, 2 do
   local id = entries[i]
-  local f = redis.call('HMGET', ARGV[1] .. 'job:' .. id, 'state', 'type', 'queue', 'attempts',
+  local f = redis.call('HMGET', ARGV[1] .. JQ_KEY.job .. id, 'state', 'type', 'queue', 'attempts',
                        'max_attempts', 'done', 'total', 'error', 'worker', 'created_at',
                        'started_at', 'finished_at')
   if f[1] == ARGV[4] then

@@ -1,3 +1,4 @@
+#!lua
 -- finish: record the outcomes of attempts and release their leases, for every job whose
 -- lease the caller still holds, in one atomic step (a worker sends all the outcomes of
 -- one loop turn together).
@@ -13,6 +14,7 @@
 -- Returns one code per job: 1 completed, 2 scheduled for a retry, 3 failed for good
 --   (dead), 4 cancelled, 0 the lease is no longer the caller's (a stale acknowledgement:
 --   nothing written).
+-- @include keys
 -- @include queue
 -- @include batch
 local t = redis.call('TIME')
@@ -28,7 +30,7 @@ local channels = {}
 local function qchannel(q)
   local ch = channels[q]
   if ch == nil then
-    ch = ARGV[4] .. 'q:' .. q .. ':events'
+    ch = ARGV[4] .. JQ_KEY.queue .. q .. JQ_SUFFIX.events
     if redis.call('PUBSUB', 'NUMSUB', ch)[2] == 0 then
       ch = false
     end
@@ -60,7 +62,7 @@ for k = 5, #KEYS do
     redis.call('PEXPIRE', jk, ARGV[1])
     count(q, 'completed')
     if cur[3] then batch_count(ARGV[4], cur[3], 'completed', 1, now) end
-    redis.call('PUBLISH', jk .. ':events', 'completed')
+    redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'completed')
     if qch then redis.call('PUBLISH', qch, id .. ' completed') end
     out[#out + 1] = 1
   elseif kind == 'cancelled' or
@@ -71,7 +73,7 @@ for k = 5, #KEYS do
     redis.call('PEXPIRE', jk, ARGV[1])
     count(q, 'cancelled')
     if cur[3] then batch_count(ARGV[4], cur[3], 'cancelled', 1, now) end
-    redis.call('PUBLISH', jk .. ':events', 'cancelled')
+    redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'cancelled')
     if qch then redis.call('PUBLISH', qch, id .. ' cancelled') end
     out[#out + 1] = 4
   else
@@ -88,7 +90,7 @@ for k = 5, #KEYS do
       redis.call('HDEL', jk, 'worker', 'done', 'total') -- the next attempt starts at 0
       redis.call('ZADD', KEYS[3], run_at, id)
       count(q, 'retried')
-      redis.call('PUBLISH', jk .. ':events', 'scheduled ' .. text)
+      redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'scheduled ' .. text)
       if qch then redis.call('PUBLISH', qch, id .. ' scheduled ' .. text) end
       per_queue[q].scheduled = (per_queue[q].scheduled or 0) + 1
       out[#out + 1] = 2
@@ -99,7 +101,7 @@ for k = 5, #KEYS do
       redis.call('ZADD', KEYS[2], now_s, id)
       count(q, 'failed')
       if cur[3] then batch_count(ARGV[4], cur[3], 'failed', 1, now) end
-      redis.call('PUBLISH', jk .. ':events', 'failed ' .. text)
+      redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'failed ' .. text)
       if qch then redis.call('PUBLISH', qch, id .. ' failed ' .. text) end
       out[#out + 1] = 3
     end
@@ -109,7 +111,7 @@ for what, n in pairs(totals) do
   if n > 0 then redis.call('HINCRBY', KEYS[4], what, n) end
 end
 for q, c in pairs(per_queue) do
-  local key = ARGV[4] .. 'queue-stats:' .. q
+  local key = ARGV[4] .. JQ_KEY.queue_stats .. q
   for what, n in pairs(c) do
     if n ~= 0 then redis.call('HINCRBY', key, what, n) end
   end

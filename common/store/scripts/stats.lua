@@ -1,3 +1,4 @@
+#!lua
 -- stats: add a worker's counts since its last report to the totals, in one atomic step
 -- (called with the heartbeat, about once a second, never per job).
 -- KEYS[1] the workers' Redis error counts hash, KEYS[2..] one type stats hash per

@@ -1,3 +1,4 @@
+#!lua
 -- heartbeat: a worker says it is alive and extends the leases of all its jobs, in one step.
 -- KEYS[1] lease zset, KEYS[2] workers zset (id -> last beat ms), KEYS[3] this worker's
 --   job set, KEYS[4] this worker's info

@@ -10,7 +10,7 @@
 -- -1 takes a member back (retried from the dead set); a finished batch stays finished
 -- and its callback never fires twice.
 local function batch_count(prefix, batch, what, delta, now)
-  local bk = prefix .. 'batch:' .. batch
+  local bk = prefix .. JQ_KEY.batch .. batch
   if redis.call('EXISTS', bk) == 0 then
     return -- expired (or never written): nothing to count
   end
@@ -25,31 +25,31 @@ local function batch_count(prefix, batch, what, delta, now)
     return
   end
   redis.call('HSET', bk, 'finished_at', now)
-  local ck = bk .. ':callback'
+  local ck = bk .. JQ_SUFFIX.callback
   if redis.call('EXISTS', ck) == 1 then
     -- INCR on the shared id counter: brokers reserve blocks with INCRBY, so the id is new
-    local id = redis.call('INCR', prefix .. 'ids')
-    local jk = prefix .. 'job:' .. id
+    local id = redis.call('INCR', prefix .. JQ_KEY.ids)
+    local jk = prefix .. JQ_KEY.job .. id
     redis.call('RENAME', ck, jk)
     redis.call('HSET', jk, 'state', 'pending', 'created_at', now)
     local cf = redis.call('HMGET', jk, 'queue', 'priority', 'type', 'unique_key')
     local q = cf[1] or 'default' -- not stored at its default
-    redis.call('SADD', prefix .. 'queues', q)
-    jq_push(prefix .. 'q:' .. q, jq_prio(cf[2]), id, 'LPUSH') -- lib/queue.lua
-    redis.call('HINCRBY', prefix .. 'queue-stats:' .. q, 'enqueued', 1)
-    redis.call('HINCRBY', prefix .. 'stats', 'enqueued', 1)
-    redis.call('HINCRBY', prefix .. 'type-stats:' .. q, (cf[3] or '') .. '|enqueued', 1)
+    redis.call('SADD', prefix .. JQ_KEY.queues, q)
+    jq_push(prefix .. JQ_KEY.queue .. q, jq_prio(cf[2]), id, 'LPUSH') -- lib/queue.lua
+    redis.call('HINCRBY', prefix .. JQ_KEY.queue_stats .. q, 'enqueued', 1)
+    redis.call('HINCRBY', prefix .. JQ_KEY.stats, 'enqueued', 1)
+    redis.call('HINCRBY', prefix .. JQ_KEY.type_stats .. q, (cf[3] or '') .. '|enqueued', 1)
     if cf[4] then -- it takes its unique key over, as enqueue does
-      redis.call('SET', prefix .. 'unique:' .. cf[4], id)
+      redis.call('SET', prefix .. JQ_KEY.unique .. cf[4], id)
     end
-    local wake = prefix .. 'wake:' .. q
+    local wake = prefix .. JQ_KEY.wake .. q
     if redis.call('LLEN', wake) == 0 then
       redis.call('LPUSH', wake, 1)
     end
     redis.call('HSET', bk, 'callback_id', id)
-    redis.call('PUBLISH', jk .. ':events', 'pending')
-    redis.call('PUBLISH', prefix .. 'q:' .. q .. ':events', id .. ' pending')
+    redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'pending')
+    redis.call('PUBLISH', prefix .. JQ_KEY.queue .. q .. JQ_SUFFIX.events, id .. ' pending')
   end
-  redis.call('PUBLISH', bk .. ':events', 'finished')
+  redis.call('PUBLISH', bk .. JQ_SUFFIX.events, 'finished')
   redis.call('PEXPIRE', bk, tonumber(f[6] or '86400000'))
 end

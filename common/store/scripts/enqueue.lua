@@ -1,3 +1,4 @@
+#!lua
 -- enqueue: store new jobs and make them visible to workers, in one atomic step
 -- (one job for POST /jobs, many for POST /jobs/bulk).
 -- KEYS[1] set of queue names, KEYS[2] stats hash, KEYS[3] id counter, KEYS[4] scheduled
@@ -37,6 +38,7 @@
 -- Returns the number of jobs stored, or {id, state} of the job stored earlier under the
 -- same idempotency key, or {'unique', id, index} when the job at index (0-based) names the
 -- unique key of live job id (nothing is written in either case).
+-- @include keys
 -- @include queue
 if ARGV[1] ~= '0' then
   local prev = redis.call('GET', KEYS[6])
@@ -122,12 +124,12 @@ for _, r in ipairs(runs) do
   local q = ARGV[a + 1]
   local qi = queues[q]
   if not qi then
-    local qk = prefix .. 'q:' .. q
+    local qk = prefix .. JQ_KEY.queue .. q
     -- the queue's followers (GET /ws) see the job from its start; asked once per queue and
     -- call, so 10,000 jobs cost no 10,000 PUBLISHes for nobody
-    local ch = qk .. ':events'
-    qi = {name = q, key = qk, stats = prefix .. 'queue-stats:' .. q,
-          wake = prefix .. 'wake:' .. q, enqueued = 0, scheduled = 0, woken = false,
+    local ch = qk .. JQ_SUFFIX.events
+    qi = {name = q, key = qk, stats = prefix .. JQ_KEY.queue_stats .. q,
+          wake = prefix .. JQ_KEY.wake .. q, enqueued = 0, scheduled = 0, woken = false,
           types = {}, channel = redis.call('PUBSUB', 'NUMSUB', ch)[2] > 0 and ch}
     queues[q] = qi
     redis.call('SADD', KEYS[1], q)
@@ -225,7 +227,7 @@ for _, qi in pairs(queues) do
   if qi.scheduled > 0 then
     redis.call('HINCRBY', qi.stats, 'scheduled', qi.scheduled)
   end
-  local key = prefix .. 'type-stats:' .. qi.name
+  local key = prefix .. JQ_KEY.type_stats .. qi.name
   for ty, n in pairs(qi.types) do
     redis.call('HINCRBY', key, ty .. '|enqueued', n)
   end

@@ -1,3 +1,4 @@
+#!lua
 -- schedules: create, replace, delete and list periodic schedules (POST/PUT/GET/DELETE
 -- /schedules, and the schedules of a --schedule-file at start-up), each one atomic step.
 -- KEYS[1] schedules hash (name -> definition JSON {"cron", "job"}), KEYS[2] schedule-next

@@ -1,3 +1,4 @@
+#!lua flags=no-writes
 -- cron_due: which periodic schedules are due now, by Redis' clock (read-only).
 -- KEYS[1] schedule-next zset (name -> next run ms), KEYS[2] schedules hash (definitions)
 -- ARGV[1] the most schedules returned

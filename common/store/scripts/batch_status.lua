@@ -1,3 +1,4 @@
+#!lua flags=no-writes
 -- batch_status: a batch's counts by state, read in one atomic step (GET /batches/{id}).
 -- KEYS[1] batch hash (lib/batch.lua keeps it)
 -- ARGV[1] job key prefix ("<prefix>job:"), ARGV[2] the batch's id (its jobs are the

@@ -1,0 +1,23 @@
+# Writes the Lua side of the key table: lib/keys.lua, from common/store/keys.def, so the
+# scripts and the C builders spell each key name once (in keys.def).
+# Invoked as: cmake -DDEF=keys.def -DOUT=keys.lua -P gen_lua_keys.cmake
+file(STRINGS "${DEF}" lines REGEX "^JQ_(KEY_FIXED|KEY_NAMED|KEY_ID|SUFFIX)\\(")
+set(keys "")
+set(suffixes "")
+foreach(line IN LISTS lines)
+  if(NOT line MATCHES "^JQ_([A-Z_]+)\\(([a-z_]+), *\"([^\"']*)\"\\)")
+    message(FATAL_ERROR "keys.def: cannot read '${line}'")
+  endif()
+  if(CMAKE_MATCH_1 STREQUAL "SUFFIX")
+    string(APPEND suffixes "  ${CMAKE_MATCH_2} = '${CMAKE_MATCH_3}',\n")
+  else()
+    string(APPEND keys "  ${CMAKE_MATCH_2} = '${CMAKE_MATCH_3}',\n")
+  endif()
+endforeach()
+set(text "-- lib/keys.lua: generated from common/store/keys.def by cmake/gen_lua_keys.cmake;\n")
+string(APPEND text "-- do not edit. A key is <prefix> .. JQ_KEY.<name> (.. its argument); a suffix is\n")
+string(APPEND text "-- appended to another name.\n")
+string(APPEND text "local JQ_KEY = {\n${keys}}\nlocal JQ_SUFFIX = {\n${suffixes}}\n")
+file(WRITE "${OUT}.tmp" "${text}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUT}.tmp")
