@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "store/stats.h"
 
 void jq_stats_init(struct jq_stats *s)
 {
@@ -100,92 +101,68 @@ static void give_back(struct report *rep)
 static void on_reported(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct report *rep = priv;
-	redisReply *r = reply;
-	/* NULL: the connection dropped, most likely before the script ran; an error: it
-	 * did not run. Either way the counts are sent again with the next beat. */
-	if (!r || r->type != REDIS_REPLY_INTEGER) {
-		if (r && r->type == REDIS_REPLY_ERROR)
-			jq_warn("reporting job metrics failed: %s (will retry)", r->str);
+	char err[256];
+	/* lost: the connection dropped, most likely before the script ran; an error: it did
+	 * not run. Either way the counts are sent again with the next beat. */
+	int64_t rc = jq_store_stats_reply(reply, err, sizeof(err));
+	if (rc < 0) {
+		if (rc == JQ_STORE_ERROR)
+			jq_warn("reporting job metrics failed: %s (will retry)", err);
 		give_back(rep);
 	}
 	free(rep);
 }
 
-/* Room for one (field, delta) pair: "<type>|<name>" and a decimal int64. */
-#define PAIR_TEXT_MAX (JQ_TYPE_NAME_MAX + 1 + JQ_SERIES_FIELD_NAME_MAX + 24)
-
 int jq_stats_flush(struct jq_stats *s, struct jq_redis *r, const struct jq_keys *keys)
 {
 	if (!jq_redis_ctx(r))
 		return -1;
-	size_t busy = 0;
+	size_t busy = 0, nfields = 0;
 	for (size_t i = 0; i < s->n; i++) {
+		int any = 0;
 		for (int f = 0; f < JQ_SERIES_FIELDS; f++)
 			if (s->series[i].v[f]) {
-				busy++;
-				break;
+				any = 1;
+				nfields++;
 			}
+		busy += any;
 	}
 	uint64_t errs[JQ_REDIS_ERR_COUNT];
-	int nerr = 0;
+	struct jq_hincr err_fields[JQ_REDIS_ERR_COUNT];
+	size_t nerr = 0;
 	for (int k = 0; k < JQ_REDIS_ERR_COUNT; k++) {
 		errs[k] = jq_redis_errors(k) - s->errors_reported[k];
-		nerr += errs[k] != 0;
+		if (errs[k])
+			err_fields[nerr++] = (struct jq_hincr){jq_redis_error_names[k], (int64_t)errs[k]};
 	}
 	if (busy == 0 && nerr == 0)
 		return 0;
 
-	size_t nargs_max = 1 + busy + 1 + 2 * JQ_REDIS_ERR_COUNT + busy * (1 + 2 * JQ_SERIES_FIELDS);
 	struct report *rep = calloc(1, sizeof(*rep) + busy * sizeof(rep->items[0]));
-	const char **argv = malloc(nargs_max * sizeof(*argv));
-	char *text = malloc((1 + busy) * JQ_KEY_MAX +
-			    (1 + JQ_REDIS_ERR_COUNT + busy * (1 + 2 * JQ_SERIES_FIELDS)) * PAIR_TEXT_MAX);
+	struct jq_stats_report *series = calloc(busy ? busy : 1, sizeof(*series));
+	struct jq_hincr *fields = calloc(nfields ? nfields : 1, sizeof(*fields));
+	char(*names)[JQ_SERIES_FIELD_NAME_MAX] = calloc(nfields ? nfields : 1, sizeof(*names));
 	int rc = -1;
-	if (!rep || !argv || !text)
+	if (!rep || !series || !fields || !names)
 		goto done;
 	rep->s = s;
-	char *t = text;
-	size_t k = 0;
-#define PUT(...) (argv[k++] = t, t += snprintf(t, PAIR_TEXT_MAX, __VA_ARGS__) + 1)
-	argv[k++] = t;
-	t += jq_keys_worker_redis_errors(keys, t) + 1;
-	for (size_t i = 0; i < s->n; i++) {
-		for (int f = 0; f < JQ_SERIES_FIELDS; f++) {
-			if (s->series[i].v[f]) {
-				argv[k++] = t;
-				t += jq_keys_type_stats(keys, s->series[i].queue, t) + 1;
-				break;
-			}
-		}
-	}
-	size_t nkeys = k;
-	PUT("%d", nerr);
-	for (int e = 0; e < JQ_REDIS_ERR_COUNT; e++) {
-		if (!errs[e])
-			continue;
-		argv[k++] = jq_redis_error_names[e];
-		PUT("%" PRIu64, errs[e]);
-	}
+	size_t ns = 0, nf = 0;
 	for (size_t i = 0; i < s->n; i++) {
 		struct jq_stats_series *se = &s->series[i];
-		int m = 0;
-		for (int f = 0; f < JQ_SERIES_FIELDS; f++)
-			m += se->v[f] != 0;
-		if (!m)
-			continue;
-		PUT("%d", m);
+		size_t first = nf;
 		for (int f = 0; f < JQ_SERIES_FIELDS; f++) {
 			if (!se->v[f])
 				continue;
-			char name[JQ_SERIES_FIELD_NAME_MAX];
-			jq_series_field_name(f, name);
-			PUT("%s|%s", se->type, name);
-			PUT("%" PRId64, se->v[f]);
+			jq_series_field_name(f, names[nf]);
+			fields[nf] = (struct jq_hincr){names[nf], se->v[f]};
+			nf++;
 		}
+		if (nf > first)
+			series[ns++] = (struct jq_stats_report){se->queue, se->type, nf - first,
+								 fields + first};
 	}
-#undef PUT
-	rc = jq_redis_eval(r, JQ_SCRIPT_STATS, on_reported, rep, (int)nkeys, (int)(k - nkeys), argv,
-			   NULL);
+	struct jq_stats_args a = {nerr, err_fields, ns, series};
+	rc = jq_store_stats(r, keys, &a, on_reported, rep);
 	if (rc == 0) {
 		/* taken out of the counts now; on_reported gives them back if Redis did not */
 		for (int e = 0; e < JQ_REDIS_ERR_COUNT; e++) {
@@ -207,7 +184,8 @@ int jq_stats_flush(struct jq_stats *s, struct jq_redis *r, const struct jq_keys 
 	}
 done:
 	free(rep);
-	free(argv);
-	free(text);
+	free(series);
+	free(fields);
+	free(names);
 	return rc;
 }

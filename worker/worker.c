@@ -16,17 +16,22 @@
 #include "http_job.h"
 #include "log.h"
 #include "pool.h"
+#include "store/fetch.h"
+#include "store/finish.h"
+#include "store/heartbeat.h"
+#include "store/progress.h"
+#include "store/reap.h"
+#include "store/registry.h"
+#include "store/requeue.h"
 #include "util.h"
 
-#define BLOCK_TIMEOUT_S "1"   /* BLPOP wakes at least this often to re-check */
+#define BLOCK_TIMEOUT_S 1     /* BLPOP wakes at least this often to re-check */
 #define FETCH_RETRY_MS 500    /* after a failed fetch (e.g. an error reply) */
 #define STOP_POLL_MS 20
 #define RETRY_MAX_MS (3600 * 1000LL)
 #define PROMOTE_IDLE_MS 250    /* promote at least this often, for workers too busy to block */
-#define PROMOTE_BATCH "1000"
-#define REAP_BATCH "1000"
-#define FETCH_HEAD 2 /* fetch.lua's answer: dropped ids, rate-limit wait, then the jobs */
-#define FETCH_FIELDS 10 /* fetch.lua's entries per job (start_run reads them) */
+#define PROMOTE_BATCH 1000
+#define REAP_BATCH 1000
 
 enum run_state {
 	RUN_RUNNING,   /* counted against concurrency; the handler owns the outcome */
@@ -151,44 +156,45 @@ struct jq_exec *jq_run_exec(const struct jq_run *run) { return run->w->exec; }
 
 /* ---- writes about a run ---- */
 
-/* Applies Redis' answer about one run's outcome (code from finish.lua or requeue.lua). */
-static void outcome_written(struct jq_run *run, const redisReply *r)
+/* Applies Redis' answer about one run's outcome: code is finish.h's (or, for a requeue,
+ * requeue.h's) or JQ_STORE_LOST / JQ_STORE_ERROR (err says why). */
+static void outcome_written(struct jq_run *run, int code, const char *err)
 {
 	int drop = 1; /* the reference the write held */
 	run->sending = 0;
-	if (run->state != RUN_FINISHING || !r) {
-		/* NULL: the connection dropped; resent once it is back */
-	} else if (r->type == REDIS_REPLY_ERROR) {
+	if (run->state != RUN_FINISHING || code == JQ_STORE_LOST) {
+		/* the connection dropped; resent once it is back */
+	} else if (code < 0) {
 		jq_run_log(run, JQ_LOG_ERROR,
 			   "job %" PRId64 ": writing its outcome failed: %s (will retry)", run->id,
-			   r->str);
+			   err);
 	} else {
-		long long code = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-		/* finish.lua's codes: 1 completed, 2 retry scheduled, 3 dead, 4 cancelled */
-		static const enum jq_stat stat_of_code[] = {0, JQ_STAT_COMPLETED, JQ_STAT_RETRIED,
-							    JQ_STAT_FAILED, JQ_STAT_CANCELLED};
-		if (run->outcome_ok != OUT_REQUEUE && code >= 1 && code <= 4)
+		static const enum jq_stat stat_of_code[] = {
+		    [JQ_FINISH_COMPLETED] = JQ_STAT_COMPLETED, [JQ_FINISH_RETRY] = JQ_STAT_RETRIED,
+		    [JQ_FINISH_DEAD] = JQ_STAT_FAILED, [JQ_FINISH_CANCELLED] = JQ_STAT_CANCELLED};
+		if (run->outcome_ok != OUT_REQUEUE && code >= JQ_FINISH_COMPLETED &&
+		    code <= JQ_FINISH_CANCELLED)
 			jq_stats_finished(&run->w->stats, run->stats_series, stat_of_code[code],
 					  run->run_us);
-		if (code == 0)
+		if (code == JQ_FINISH_STALE) /* == JQ_REQUEUE_STALE */
 			jq_run_log(run, JQ_LOG_WARN,
 				   "job %" PRId64 ": lease lost before the outcome was written; "
 				   "outcome dropped (the job runs again elsewhere)",
 				   run->id);
-		else if (run->outcome_ok == OUT_REQUEUE && code == 2) /* requeue.lua: cancelled */
+		else if (run->outcome_ok == OUT_REQUEUE && code == JQ_REQUEUE_CANCELLED)
 			jq_run_log(run, JQ_LOG_INFO, "job %" PRId64 " (%s, queue %s) cancelled",
 				   run->id, run->type, run->queue);
 		else if (run->outcome_ok == OUT_REQUEUE)
 			jq_run_log(run, JQ_LOG_INFO, "job %" PRId64 " (%s, queue %s) returned to its queue",
 				   run->id, run->type, run->queue);
-		else if (code == 1) {
+		else if (code == JQ_FINISH_COMPLETED) {
 			run->w->completed++;
 			jq_run_log(run, JQ_LOG_DEBUG, "job %" PRId64 " (%s, queue %s) completed",
 				   run->id, run->type, run->queue);
-		} else if (code == 4) {
+		} else if (code == JQ_FINISH_CANCELLED) {
 			jq_run_log(run, JQ_LOG_INFO, "job %" PRId64 " (%s, queue %s) cancelled",
 				   run->id, run->type, run->queue);
-		} else if (code == 2) {
+		} else if (code == JQ_FINISH_RETRY) {
 			run->w->retried++;
 			schedule_promote(run->w, jq_now_ms() + run->retry_delay_ms);
 		} else {
@@ -205,7 +211,8 @@ static void outcome_written(struct jq_run *run, const redisReply *r)
 
 static void on_requeued(redisAsyncContext *ac, void *reply, void *priv)
 {
-	outcome_written(priv, reply);
+	char err[256];
+	outcome_written(priv, jq_store_requeue_reply(reply, err, sizeof(err)), err);
 }
 
 /* A batch of finish outcomes in flight. */
@@ -217,10 +224,10 @@ struct outbatch {
 static void on_finished(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct outbatch *ob = priv;
-	redisReply *r = reply;
-	int per_job = r && r->type == REDIS_REPLY_ARRAY && r->elements == ob->n;
+	char err[256];
 	for (size_t i = 0; i < ob->n; i++)
-		outcome_written(ob->runs[i], per_job ? r->element[i] : r);
+		outcome_written(ob->runs[i], jq_store_finish_reply(reply, ob->n, i, err, sizeof(err)),
+				err);
 	free(ob);
 }
 
@@ -236,49 +243,27 @@ static void flush_outbox(evutil_socket_t fd, short what, void *arg)
 		if (n > FINISH_BATCH_MAX)
 			n = FINISH_BATCH_MAX;
 		struct outbatch *ob = malloc(sizeof(*ob) + n * sizeof(ob->runs[0]));
-		size_t nargs = 4 + n + 4 + 6 * n;
-		const char **argv = malloc(sizeof(*argv) * nargs);
-		size_t *lens = malloc(sizeof(*lens) * nargs);
-		char *text = malloc(n * (JQ_KEY_MAX + 3 * 24) + 4 * JQ_KEY_MAX + 3 * 24);
+		struct jq_outcome *outs = malloc(n * sizeof(*outs));
 		int rc = -1;
-		if (ob && argv && lens && text) {
-			static const char *const kinds[] = {"completed", "failed", "fatal",
-							    "cancelled"};
-			char *t = text;
-			size_t k = 0;
-#define ADD(s, l) (argv[k] = (s), lens[k] = (l), k++)
-#define ADDT(len) (ADD(t, (size_t)(len)), t += (len) + 1)
-			ADDT(jq_keys_leases(&w->keys, t));
-			ADDT(jq_keys_dead(&w->keys, t));
-			ADDT(jq_keys_scheduled(&w->keys, t));
-			ADDT(jq_keys_stats(&w->keys, t));
-			for (size_t i = 0; i < n; i++)
-				ADDT(jq_keys_job(&w->keys, w->outbox[at + i]->id, t));
-			ADDT(sprintf(t, "%" PRId64, w->cfg.keep_completed_ms));
-			ADDT(sprintf(t, "%" PRId64, w->cfg.keep_failed_ms));
-			ADDT(sprintf(t, "%" PRId64, w->cfg.dead_max));
-			ADD(w->keys.prefix, strlen(w->keys.prefix));
+		if (ob && outs) {
+			static const enum jq_outcome_kind kinds[] = {
+			    [OUT_COMPLETED] = JQ_OUTCOME_COMPLETED, [OUT_FAILED] = JQ_OUTCOME_FAILED,
+			    [OUT_FATAL] = JQ_OUTCOME_FATAL, [OUT_CANCELLED] = JQ_OUTCOME_CANCELLED};
 			for (size_t i = 0; i < n; i++) {
 				struct jq_run *run = w->outbox[at + i];
 				if (!run->retry_delay_ms)
 					run->retry_delay_ms = retry_delay_ms(w, run->attempts);
-				ADDT(sprintf(t, "%" PRId64, run->id));
-				ADDT(sprintf(t, "%" PRId64, run->token));
-				ADD(kinds[run->outcome_ok], strlen(kinds[run->outcome_ok]));
-				ADD(run->outcome, strlen(run->outcome));
-				ADDT(sprintf(t, "%" PRId64, run->retry_delay_ms));
-				ADD(run->queue, strlen(run->queue));
+				outs[i] = (struct jq_outcome){run->id,	       run->token,
+							      kinds[run->outcome_ok], run->outcome,
+							      run->retry_delay_ms, run->queue};
 				ob->runs[i] = run;
 			}
-#undef ADD
-#undef ADDT
 			ob->n = n;
-			rc = jq_redis_eval(w->cmd, JQ_SCRIPT_FINISH, on_finished, ob, (int)(4 + n),
-					   (int)(k - 4 - n), argv, lens);
+			struct jq_finish_args fa = {w->cfg.keep_completed_ms, w->cfg.keep_failed_ms,
+						    w->cfg.dead_max, n, outs};
+			rc = jq_store_finish(w->cmd, &w->keys, &fa, on_finished, ob);
 		}
-		free(argv);
-		free(lens);
-		free(text);
+		free(outs);
 		if (rc != 0) {
 			/* not sent (Redis away): the beat or the reconnect resends them */
 			free(ob);
@@ -298,19 +283,9 @@ static void send_outcome(struct jq_run *run)
 	if (run->sending || run->state != RUN_FINISHING)
 		return;
 	if (run->outcome_ok == OUT_REQUEUE) {
-		char kjob[JQ_KEY_MAX], kleases[JQ_KEY_MAX], kq[JQ_KEY_MAX], kwake[JQ_KEY_MAX];
-		char kqstats[JQ_KEY_MAX], id[24], token[24], keep[24];
-		jq_keys_job(&w->keys, run->id, kjob);
-		jq_keys_leases(&w->keys, kleases);
-		jq_keys_queue(&w->keys, run->queue, kq);
-		jq_keys_wake(&w->keys, run->queue, kwake);
-		jq_keys_queue_stats(&w->keys, run->queue, kqstats);
-		snprintf(id, sizeof(id), "%" PRId64, run->id);
-		snprintf(token, sizeof(token), "%" PRId64, run->token);
-		snprintf(keep, sizeof(keep), "%" PRId64, w->cfg.keep_completed_ms);
-		const char *argv[] = {kjob,  kleases, kq,   kwake,
-				      kqstats, id,    token, keep, w->keys.prefix};
-		if (jq_redis_eval(w->cmd, JQ_SCRIPT_REQUEUE, on_requeued, run, 5, 4, argv, NULL) == 0) {
+		struct jq_requeue_args ra = {run->id, run->token, run->queue,
+					     w->cfg.keep_completed_ms};
+		if (jq_store_requeue(w->cmd, &w->keys, &ra, on_requeued, run) == 0) {
 			run->sending = 1;
 			run->refs++;
 		}
@@ -336,8 +311,8 @@ static void send_outcome(struct jq_run *run)
 static void on_progress_written(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct jq_run *run = priv;
-	redisReply *r = reply;
-	if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0 && run->state == RUN_RUNNING) {
+	char err[256];
+	if (jq_store_progress_reply(reply, err, sizeof(err)) == 0 && run->state == RUN_RUNNING) {
 		/* someone else holds the lease now: stop, and write nothing more */
 		jq_run_log(run, JQ_LOG_WARN, "job %" PRId64 ": lease lost while running; stopping it",
 			   run->id);
@@ -358,18 +333,8 @@ static void on_progress_written(redisAsyncContext *ac, void *reply, void *priv)
 void jq_run_progress(struct jq_run *run, int64_t done, int64_t total)
 {
 	struct jq_worker *w = run->w;
-	char kjob[JQ_KEY_MAX], token[24], sdone[24], stotal[24], qchannel[JQ_KEY_MAX + 8], sid[24];
-	jq_keys_job(&w->keys, run->id, kjob);
-	snprintf(token, sizeof(token), "%" PRId64, run->token);
-	snprintf(sdone, sizeof(sdone), "%" PRId64, done);
-	snprintf(stotal, sizeof(stotal), "%" PRId64, total);
-	/* the queue's events channel, for WebSocket clients that follow a whole queue */
-	size_t n = jq_keys_queue(&w->keys, run->queue, qchannel);
-	snprintf(qchannel + n, sizeof(qchannel) - n, ":events");
-	snprintf(sid, sizeof(sid), "%" PRId64, run->id);
-	const char *argv[] = {kjob, token, sdone, stotal, qchannel, sid};
-	if (jq_redis_eval(w->cmd, JQ_SCRIPT_PROGRESS, on_progress_written, run, 1, 5, argv, NULL) ==
-	    0)
+	struct jq_progress_args pa = {run->id, run->token, done, total, run->queue};
+	if (jq_store_progress(w->cmd, &w->keys, &pa, on_progress_written, run) == 0)
 		run->refs++;
 	/* progress is advisory: when Redis is away the next step writes it again */
 }
@@ -407,18 +372,17 @@ static void pool_done(void *arg)
 	run_unref(run);
 }
 
-static void copy_name(char *dst, const redisReply *r)
+static void copy_name(char *dst, const char *s, size_t n)
 {
-	size_t n = r->type == REDIS_REPLY_STRING ? r->len : 0;
 	if (n > JQ_TYPE_NAME_MAX)
 		n = JQ_TYPE_NAME_MAX;
 	if (n)
-		memcpy(dst, r->str, n);
+		memcpy(dst, s, n);
 	dst[n] = '\0';
 }
 
-/* e: id, token, attempts, type, payload, timeout_ms, max_attempts, queue, wait_ms */
-static void start_run(struct jq_worker *w, redisReply **e)
+/* Starts a job fetch took (its strings point into the reply, valid for this call). */
+static void start_run(struct jq_worker *w, const struct jq_fetched_job *job)
 {
 	struct jq_run *run = calloc(1, sizeof(*run));
 	if (!run) {
@@ -428,18 +392,19 @@ static void start_run(struct jq_worker *w, redisReply **e)
 	msgpack_unpacked_init(&run->up);
 	run->w = w;
 	run->refs = 1;
-	run->id = jq_redis_reply_i64(e[0], 0);
-	run->token = jq_redis_reply_i64(e[1], 0);
-	run->attempts = jq_redis_reply_i64(e[2], 1);
-	run->timeout_ms = jq_redis_reply_i64(e[5], 0);
-	run->max_attempts = jq_redis_reply_i64(e[6], 1);
-	copy_name(run->type, e[3]);
-	copy_name(run->queue, e[7]);
-	if (e[9]->type == REDIS_REPLY_STRING && jq_traceparent_valid(e[9]->str))
-		snprintf(run->traceparent, sizeof(run->traceparent), "%s", e[9]->str);
+	run->id = job->id;
+	run->token = job->token;
+	run->attempts = job->attempts;
+	run->timeout_ms = job->timeout_ms;
+	run->max_attempts = job->max_attempts;
+	copy_name(run->type, job->type, job->type_len);
+	copy_name(run->queue, job->queue, job->queue_len);
+	if (job->traceparent_len && job->traceparent_len < sizeof(run->traceparent) &&
+	    jq_traceparent_valid(job->traceparent)) /* NUL-terminated in the reply */
+		snprintf(run->traceparent, sizeof(run->traceparent), "%s", job->traceparent);
 	run->started_us = jq_mono_us();
 	run->stats_series = jq_stats_series(&w->stats, run->queue, run->type);
-	jq_stats_started(&w->stats, run->stats_series, jq_redis_reply_i64(e[8], 0) * 1000);
+	jq_stats_started(&w->stats, run->stats_series, job->wait_ms * 1000);
 	run->state = RUN_RUNNING;
 	run->next = w->runs;
 	if (w->runs)
@@ -462,9 +427,9 @@ static void start_run(struct jq_worker *w, redisReply **e)
 	/* the reply is freed after this callback; the unpacked strings point into their bytes.
 	 * A job stored without a payload has a null one (the enqueue path omits it). */
 	static const char nil_payload[] = {(char)0x92, 0x01, (char)0xc0};
-	const char *pbytes = e[4]->len ? e[4]->str : nil_payload;
-	size_t plen = e[4]->len ? e[4]->len : sizeof(nil_payload);
-	if (e[4]->type == REDIS_REPLY_STRING && (run->payload_bytes = malloc(plen + 1)))
+	const char *pbytes = job->payload ? job->payload : nil_payload;
+	size_t plen = job->payload ? job->payload_len : sizeof(nil_payload);
+	if (!job->payload_bad && (run->payload_bytes = malloc(plen + 1)))
 		memcpy(run->payload_bytes, pbytes, plen);
 	if (!run->payload_bytes ||
 	    jq_payload_unpack(run->payload_bytes, plen, &run->up, &run->payload, err,
@@ -472,7 +437,7 @@ static void start_run(struct jq_worker *w, redisReply **e)
 		msgpack_unpacked_init(&run->up);
 		char msg[300];
 		snprintf(msg, sizeof(msg), "undecodable payload: %s",
-			 e[4]->type == REDIS_REPLY_STRING ? err : "missing");
+			 !job->payload_bad ? err : "missing");
 		jq_run_fatal(run, msg);
 		return;
 	}
@@ -502,16 +467,10 @@ static void start_run(struct jq_worker *w, redisReply **e)
 static void on_block(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct jq_worker *w = priv;
-	redisReply *r = reply;
 	w->blocking = 0;
 	/* woken by a newly scheduled job: time the promoter for it */
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    r->element[0]->type == REDIS_REPLY_STRING) {
-		char k[JQ_KEY_MAX];
-		jq_keys_wake_scheduled(&w->keys, k);
-		if (strcmp(r->element[0]->str, k) == 0)
-			schedule_promote(w, jq_now_ms());
-	}
+	if (jq_store_block_woke_promoter(reply, &w->keys))
+		schedule_promote(w, jq_now_ms());
 	if (reply && !w->blk_fetching)
 		maybe_fetch(w);
 	/* a fetch sent behind the BLPOP answers next; NULL: the connection dropped, and
@@ -520,23 +479,14 @@ static void on_block(redisAsyncContext *ac, void *reply, void *priv)
 
 static void block_for_work(struct jq_worker *w)
 {
-	redisAsyncContext *ac = jq_redis_ctx(w->blk);
-	if (!ac || w->stopping || w->blocking || w->blk_fetching)
+	if (!jq_redis_ctx(w->blk) || w->stopping || w->blocking || w->blk_fetching)
 		return; /* blocking already (a fetch the rate timer sent came back short), or
 			   the fetch behind the last BLPOP still out: its answer goes on */
-	const char *argv[3 + JQ_WORKER_MAX_QUEUES];
-	char keys[JQ_WORKER_MAX_QUEUES + 1][JQ_KEY_MAX];
-	int n = 0;
-	argv[n++] = "BLPOP";
-	for (int i = 0; i < w->nqueues; i++) {
-		jq_keys_wake(&w->keys, w->queue_names[i], keys[i]);
-		argv[n++] = keys[i];
-	}
-	/* and the promoters' list: a newly scheduled job wakes one idle worker */
-	jq_keys_wake_scheduled(&w->keys, keys[w->nqueues]);
-	argv[n++] = keys[w->nqueues];
-	argv[n++] = BLOCK_TIMEOUT_S;
-	if (redisAsyncCommandArgv(ac, on_block, w, n, argv, NULL) != REDIS_OK)
+	const char *queues[JQ_WORKER_MAX_QUEUES];
+	for (int i = 0; i < w->nqueues; i++)
+		queues[i] = w->queue_names[i];
+	if (jq_store_block(w->blk, &w->keys, w->nqueues, queues, BLOCK_TIMEOUT_S, on_block, w) !=
+	    0)
 		return;
 	w->blocking = 1;
 	/* The fetch goes right behind the BLPOP on the same connection: Redis runs it the
@@ -553,29 +503,30 @@ static void fetch_retry_cb(evutil_socket_t fd, short what, void *arg) { maybe_fe
 /* A fetch's answer: asked slots were requested. */
 static void fetched(struct jq_worker *w, redisReply *r, int asked)
 {
-	if (!r)
+	struct jq_fetch_reply f;
+	char err[256];
+	int st = jq_store_fetch_reply(r, &f, err, sizeof(err));
+	if (st == JQ_STORE_LOST)
 		return; /* connection lost; redis_state_cb resumes */
-	if (r->type != REDIS_REPLY_ARRAY) {
-		jq_error("fetch failed: %s", r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+	if (st != JQ_STORE_OK) {
+		jq_error("fetch failed: %s", err);
 		struct timeval tv = {0, FETCH_RETRY_MS * 1000};
 		event_base_once(w->base, -1, EV_TIMEOUT, fetch_retry_cb, w, &tv);
 		return;
 	}
-	/* element 0: ids whose job hash was gone (garbage in a queue), dropped by the script */
-	if (r->elements > 0 && r->element[0]->type == REDIS_REPLY_ARRAY)
-		for (size_t i = 0; i < r->element[0]->elements; i++)
-			jq_warn("dropped id '%.64s' from a queue: it has no job hash",
-				r->element[0]->element[i]->type == REDIS_REPLY_STRING
-				    ? r->element[0]->element[i]->str
-				    : "?");
-	int got = r->elements >= FETCH_HEAD ? (int)((r->elements - FETCH_HEAD) / FETCH_FIELDS) : 0;
-	for (int i = 0; i < got; i++)
-		start_run(w, &r->element[FETCH_HEAD + i * FETCH_FIELDS]);
-	/* element 1: ms until a queue held back by its rate limit may start jobs again; no
-	 * wake token comes for it, so a timer fetches then */
-	int64_t rate_wait = r->elements > 1 ? jq_redis_reply_i64(r->element[1], 0) : 0;
-	if (rate_wait > 0) {
-		struct timeval tv = {rate_wait / 1000, (rate_wait % 1000) * 1000};
+	for (size_t i = 0; i < f.ndropped; i++) /* garbage in a queue, dropped by the script */
+		jq_warn("dropped id '%.64s' from a queue: it has no job hash",
+			jq_store_fetch_dropped(&f, i));
+	int got = (int)f.njobs;
+	for (size_t i = 0; i < f.njobs; i++) {
+		struct jq_fetched_job job;
+		jq_store_fetched(&f, i, &job);
+		start_run(w, &job);
+	}
+	/* a queue held back by its rate limit may start jobs again then; no wake token
+	 * comes for it, so a timer fetches */
+	if (f.rate_wait_ms > 0) {
+		struct timeval tv = {f.rate_wait_ms / 1000, (f.rate_wait_ms % 1000) * 1000};
 		evtimer_add(w->rate_timer, &tv);
 	}
 	if (got < asked)
@@ -649,41 +600,13 @@ static int fetch_want(const struct jq_worker *w)
 /* Sends fetch.lua for want jobs on r; 0 if sent. */
 static int send_fetch(struct jq_worker *w, struct jq_redis *r, redisCallbackFn *cb, int want)
 {
-	char keys[2 + 3 * JQ_WORKER_MAX_QUEUES][JQ_KEY_MAX];
-	const char *argv[2 + 3 * JQ_WORKER_MAX_QUEUES + 5 + JQ_WORKER_MAX_QUEUES];
 	int order[JQ_WORKER_MAX_QUEUES];
+	const char *queues[JQ_WORKER_MAX_QUEUES];
 	queue_order(w, order);
-	int nk = 0;
-	jq_keys_leases(&w->keys, keys[nk]);
-	argv[nk] = keys[nk];
-	nk++;
-	jq_keys_paused(&w->keys, keys[nk]);
-	argv[nk] = keys[nk];
-	nk++;
-	for (int o = 0; o < w->nqueues; o++) {
-		int i = order[o];
-		jq_keys_queue(&w->keys, w->queue_names[i], keys[nk]);
-		argv[nk] = keys[nk];
-		nk++;
-		jq_keys_wake(&w->keys, w->queue_names[i], keys[nk]);
-		argv[nk] = keys[nk];
-		nk++;
-		jq_keys_queue_stats(&w->keys, w->queue_names[i], keys[nk]);
-		argv[nk] = keys[nk];
-		nk++;
-	}
-	char prefix[JQ_KEY_MAX], lease[24], nwant[16];
-	jq_keys_job_prefix(&w->keys, prefix);
-	snprintf(lease, sizeof(lease), "%" PRId64, w->cfg.lease_ms);
-	snprintf(nwant, sizeof(nwant), "%d", want);
-	argv[nk + 0] = prefix;
-	argv[nk + 1] = w->keys.prefix; /* rate limit keys are built from it */
-	argv[nk + 2] = lease;
-	argv[nk + 3] = w->id;
-	argv[nk + 4] = nwant;
 	for (int o = 0; o < w->nqueues; o++)
-		argv[nk + 5 + o] = w->queue_names[order[o]];
-	return jq_redis_eval(r, JQ_SCRIPT_FETCH, cb, w, nk, 5 + w->nqueues, argv, NULL);
+		queues[o] = w->queue_names[order[o]];
+	struct jq_fetch_args a = {w->cfg.lease_ms, w->id, want, w->nqueues, queues};
+	return jq_store_fetch(r, &w->keys, &a, cb, w);
 }
 
 static void maybe_fetch(struct jq_worker *w)
@@ -705,36 +628,28 @@ static void maybe_fetch(struct jq_worker *w)
 
 static void on_reaped(redisAsyncContext *ac, void *reply, void *priv)
 {
-	redisReply *r = reply;
-	if (!r)
-		return;
-	if (r->type == REDIS_REPLY_ERROR) {
-		jq_error("reaper failed: %s", r->str);
-	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-		   (r->element[0]->integer || r->element[1]->integer || r->element[2]->integer)) {
-		jq_warn("reaper: %lld jobs given back, %lld failed as poison, %lld dead workers",
-			r->element[0]->integer, r->element[1]->integer, r->element[2]->integer);
-	}
+	struct jq_reap_reply rr;
+	char err[256];
+	int st = jq_store_reap_reply(reply, &rr, err, sizeof(err));
+	if (st == JQ_STORE_ERROR)
+		jq_error("reaper failed: %s", err);
+	else if (st == JQ_STORE_OK && (rr.recovered || rr.poisoned || rr.dead_workers))
+		jq_warn("reaper: %" PRId64 " jobs given back, %" PRId64 " failed as poison, %" PRId64
+			" dead workers",
+			rr.recovered, rr.poisoned, rr.dead_workers);
 }
 
 /* Any worker may reap; a lock in the script keeps it to one per beat. */
 static void reap(struct jq_worker *w)
 {
-	char kleases[JQ_KEY_MAX], kworkers[JQ_KEY_MAX], kdead[JQ_KEY_MAX], klock[JQ_KEY_MAX];
-	char now[24], dead_after[24], maxrec[24], lock_ms[24], keep_f[24], dead_max[24];
-	jq_keys_leases(&w->keys, kleases);
-	jq_keys_workers(&w->keys, kworkers);
-	jq_keys_dead(&w->keys, kdead);
-	jq_keys_reaper_lock(&w->keys, klock);
-	snprintf(now, sizeof(now), "%" PRId64, jq_now_ms());
-	snprintf(dead_after, sizeof(dead_after), "%" PRId64, 3 * w->cfg.heartbeat_ms);
-	snprintf(maxrec, sizeof(maxrec), "%" PRId64, w->cfg.max_recoveries);
-	snprintf(lock_ms, sizeof(lock_ms), "%" PRId64, w->cfg.heartbeat_ms);
-	snprintf(keep_f, sizeof(keep_f), "%" PRId64, w->cfg.keep_failed_ms);
-	snprintf(dead_max, sizeof(dead_max), "%" PRId64, w->cfg.dead_max);
-	const char *argv[] = {kleases,	      kworkers, kdead,	    klock, now,    dead_after,
-			      w->keys.prefix, maxrec,	REAP_BATCH, w->id, lock_ms, keep_f, dead_max};
-	jq_redis_eval(w->cmd, JQ_SCRIPT_REAP, on_reaped, w, 4, 9, argv, NULL);
+	struct jq_reap_args a = {w->id,
+				 3 * w->cfg.heartbeat_ms,
+				 w->cfg.heartbeat_ms,
+				 w->cfg.max_recoveries,
+				 REAP_BATCH,
+				 w->cfg.keep_failed_ms,
+				 w->cfg.dead_max};
+	jq_store_reap(w->cmd, &w->keys, &a, on_reaped, w);
 }
 
 /* Stops a running job whose cancellation was requested; it ends 'cancelled'. */
@@ -759,28 +674,23 @@ static void cancel_run(struct jq_worker *w, int64_t id)
 static void on_beat(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct jq_worker *w = priv;
-	redisReply *r = reply;
-	if (!r || r->type != REDIS_REPLY_ARRAY)
+	size_t n;
+	char err[256];
+	if (jq_store_heartbeat_reply(reply, &n, err, sizeof(err)) != JQ_STORE_OK)
 		return;
-	for (size_t i = 0; i < r->elements; i++) {
-		int64_t id;
-		if (r->element[i]->type == REDIS_REPLY_STRING &&
-		    jq_parse_i64(r->element[i]->str, 1, INT64_MAX, &id) == 0)
+	for (size_t i = 0; i < n; i++) {
+		int64_t id = jq_store_heartbeat_cancel(reply, i);
+		if (id)
 			cancel_run(w, id);
 	}
 }
 
-/* Messages on the cancel channel: ["message", channel, id]. */
+/* Messages on the cancel channel. */
 static void on_cancel_message(redisAsyncContext *ac, void *reply, void *priv)
 {
-	struct jq_worker *w = priv;
-	redisReply *r = reply;
-	int64_t id;
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-	    r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "message") == 0 &&
-	    r->element[2]->type == REDIS_REPLY_STRING &&
-	    jq_parse_i64(r->element[2]->str, 1, INT64_MAX, &id) == 0)
-		cancel_run(w, id);
+	int64_t id = jq_store_cancel_message(reply);
+	if (id)
+		cancel_run(priv, id);
 }
 
 /* Every heartbeat_ms: say we are alive and renew every lease we hold in one
@@ -793,8 +703,7 @@ static void beat_tick(evutil_socket_t fd, short what, void *arg)
 	size_t n = 0;
 	for (struct jq_run *r = w->runs; r; r = r->next)
 		n++;
-	const char **argv = malloc(sizeof(*argv) * (10 + n));
-	char(*ids)[24] = malloc(24 * (n + 1));
+	int64_t *ids = malloc(sizeof(*ids) * (n + 1));
 	json_t *queues = json_array();
 	for (int i = 0; i < w->nqueues; i++)
 		json_array_append_new(queues, json_string(w->queue_names[i]));
@@ -807,34 +716,14 @@ static void beat_tick(evutil_socket_t fd, short what, void *arg)
 			      (json_int_t)w->cfg.heartbeat_ms);
 	char *info = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
-	if (argv && ids && info) {
-		char kleases[JQ_KEY_MAX], kworkers[JQ_KEY_MAX], kjobs[JQ_KEY_MAX], kinfo[JQ_KEY_MAX];
-		char jobprefix[JQ_KEY_MAX], lease[24], ttl[24];
-		jq_keys_job_prefix(&w->keys, jobprefix);
-		jq_keys_leases(&w->keys, kleases);
-		jq_keys_workers(&w->keys, kworkers);
-		jq_keys_worker_jobs(&w->keys, w->id, kjobs);
-		jq_keys_worker(&w->keys, w->id, kinfo);
-		snprintf(lease, sizeof(lease), "%" PRId64, w->cfg.lease_ms); /* from Redis' TIME */
-		snprintf(ttl, sizeof(ttl), "%" PRId64, 3 * w->cfg.heartbeat_ms + w->cfg.lease_ms);
-		size_t k = 0;
-		argv[k++] = kleases;
-		argv[k++] = kworkers;
-		argv[k++] = kjobs;
-		argv[k++] = kinfo;
-		argv[k++] = jobprefix;
-		argv[k++] = lease;
-		argv[k++] = ttl;
-		argv[k++] = w->id;
-		argv[k++] = info;
+	if (ids && info) {
 		size_t i = 0;
-		for (struct jq_run *r = w->runs; r; r = r->next, i++) {
-			snprintf(ids[i], 24, "%" PRId64, r->id);
-			argv[k++] = ids[i];
-		}
-		jq_redis_eval(w->cmd, JQ_SCRIPT_HEARTBEAT, on_beat, w, 4, (int)(k - 4), argv, NULL);
+		for (struct jq_run *r = w->runs; r; r = r->next)
+			ids[i++] = r->id;
+		struct jq_heartbeat_args a = {w->id, info, w->cfg.lease_ms, /* from Redis' TIME */
+					      3 * w->cfg.heartbeat_ms + w->cfg.lease_ms, n, ids};
+		jq_store_heartbeat(w->cmd, &w->keys, &a, on_beat, w);
 	}
-	free(argv);
 	free(ids);
 	free(info);
 	jq_stats_flush(&w->stats, w->cmd, &w->keys);
@@ -847,15 +736,17 @@ static void beat_tick(evutil_socket_t fd, short what, void *arg)
 static void on_promoted(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct jq_worker *w = priv;
-	redisReply *r = reply;
 	int64_t wait = PROMOTE_IDLE_MS;
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2) {
-		if (r->element[0]->integer > 0)
-			jq_debug("promoted %lld scheduled jobs", r->element[0]->integer);
-		if (r->element[1]->integer >= 0 && r->element[1]->integer < wait)
-			wait = r->element[1]->integer; /* ms until the next is due, by Redis' clock */
-	} else if (r && r->type == REDIS_REPLY_ERROR) {
-		jq_error("promote failed: %s", r->str);
+	struct jq_promote_reply pr;
+	char err[256];
+	int st = jq_store_promote_reply(reply, &pr, err, sizeof(err));
+	if (st == JQ_STORE_OK) {
+		if (pr.moved > 0)
+			jq_debug("promoted %" PRId64 " scheduled jobs", pr.moved);
+		if (pr.next_ms >= 0 && pr.next_ms < wait)
+			wait = pr.next_ms; /* ms until the next is due, by Redis' clock */
+	} else if (st == JQ_STORE_ERROR) {
+		jq_error("promote failed: %s", err);
 	}
 	schedule_promote(w, jq_now_ms() + wait);
 }
@@ -864,11 +755,8 @@ static void promote_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_worker *w = arg;
 	w->promote_at_ms = 0;
-	char ksched[JQ_KEY_MAX], now[24];
-	jq_keys_scheduled(&w->keys, ksched);
-	snprintf(now, sizeof(now), "%" PRId64, jq_now_ms());
-	const char *argv[] = {ksched, now, w->keys.prefix, PROMOTE_BATCH};
-	if (jq_redis_eval(w->cmd, JQ_SCRIPT_PROMOTE, on_promoted, w, 1, 3, argv, NULL) != 0)
+	struct jq_promote_args a = {PROMOTE_BATCH};
+	if (jq_store_promote(w->cmd, &w->keys, &a, on_promoted, w) != 0)
 		schedule_promote(w, jq_now_ms() + PROMOTE_IDLE_MS);
 }
 
@@ -893,9 +781,7 @@ static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
 	if (!ready)
 		return;
 	if (r == w->sub) {
-		char channel[JQ_KEY_MAX];
-		jq_keys_cancel_channel(&w->keys, channel);
-		redisAsyncCommand(jq_redis_ctx(r), on_cancel_message, w, "SUBSCRIBE %s", channel);
+		jq_store_subscribe_cancel(r, &w->keys, on_cancel_message, w);
 		return;
 	}
 	if (r == w->cmd) {
@@ -916,16 +802,10 @@ static void on_deregistered(redisAsyncContext *ac, void *reply, void *priv)
 /* A clean exit leaves no worker entry behind (else /workers and the reaper see a ghost). */
 static void deregister(struct jq_worker *w)
 {
-	redisAsyncContext *ac = jq_redis_ctx(w->cmd);
 	w->deregistering = 1;
-	char kworkers[JQ_KEY_MAX], kinfo[JQ_KEY_MAX], kjobs[JQ_KEY_MAX];
-	jq_keys_workers(&w->keys, kworkers);
-	jq_keys_worker(&w->keys, w->id, kinfo);
-	jq_keys_worker_jobs(&w->keys, w->id, kjobs);
 	/* the last counts go first, on the same connection, so they land before we exit */
 	jq_stats_flush(&w->stats, w->cmd, &w->keys);
-	if (ac && redisAsyncCommand(ac, NULL, NULL, "ZREM %s %s", kworkers, w->id) == REDIS_OK &&
-	    redisAsyncCommand(ac, on_deregistered, w, "DEL %s %s", kinfo, kjobs) == REDIS_OK) {
+	if (jq_store_deregister(w->cmd, &w->keys, w->id, on_deregistered, w) == 0) {
 		struct timeval tv = {1, 0}; /* Redis gone quiet: leave anyway */
 		event_base_loopexit(w->base, &tv);
 		return;

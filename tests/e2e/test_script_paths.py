@@ -60,7 +60,8 @@ class ScriptPathsTest(E2ETestCase):
         self.r.execute("HSET", P + "batch:10:callback", "type", "noop", "queue", "cb")
         self.running_job(11, batch=10, cancel_requested=1)
         code = self.eval("requeue", [P + "job:11", P + "leases", P + "q:default",
-                                     P + "wake:default", P + "queue-stats:default"],
+                                     P + "wake:default", P + "queue-stats:default",
+                                     P + "type-stats:default"],
                          [11, 1, 60000, P])
         self.assertEqual(code, 2)
         self.assertEqual(self.hget(P + "job:11", "state"), "cancelled")
@@ -75,7 +76,8 @@ class ScriptPathsTest(E2ETestCase):
         # without a cancel request the job goes back to its queue, first in line
         self.running_job(12)
         code = self.eval("requeue", [P + "job:12", P + "leases", P + "q:default",
-                                     P + "wake:default", P + "queue-stats:default"],
+                                     P + "wake:default", P + "queue-stats:default",
+                                     P + "type-stats:default"],
                          [12, 1, 60000, P])
         self.assertEqual(code, 1)
         self.assertEqual(self.hget(P + "job:12", "state"), "pending")

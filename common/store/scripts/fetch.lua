@@ -1,16 +1,16 @@
 #!lua
 -- fetch: take up to N pending jobs and record each under a lease, in one atomic step.
 -- A job is never out of its queue without being in the lease set (at-least-once).
--- KEYS[1] lease zset (id -> deadline ms), KEYS[2] set of paused queues, then per served
---   queue, in the order the worker serves them: (queue list, wake list, queue stats hash)
--- ARGV[1] job key prefix ("<prefix>job:"), ARGV[2] key prefix ("<prefix>": the rate limit
---   keys are built from it), ARGV[3] lease ms, ARGV[4] worker id, ARGV[5] most jobs to take,
---   ARGV[6..] the queue names, in KEYS order
+-- KEYS[1] lease zset, KEYS[2] set of paused queues, KEYS[3] rate limits hash (queue name ->
+--   "limit:interval_ms"), then per served queue, in the order the worker serves them:
+--   (queue list, wake list, queue stats hash, rate zset)
+-- ARGV[1] job key prefix ("<prefix>job:"), ARGV[2] lease ms, ARGV[3] worker id, ARGV[4]
+--   most jobs to take, ARGV[5..] the queue names, in KEYS order
 -- Times are Redis' clock (TIME): one clock for every machine.
 -- Within a queue, higher priorities go first, FIFO within one (lib/queue.lua).
--- A queue with a rate limit (<prefix>rate-limits: name -> "limit:interval_ms") starts at
--- most limit jobs in any interval_ms, across all workers: <prefix>rate:<name> is a zset of
--- the starts of the last interval (member id:token, score ms), trimmed here.
+-- A queue with a rate limit starts at most limit jobs in any interval_ms, across all
+-- workers: its rate zset holds the starts of the last interval (member id:token, score
+-- ms), trimmed here.
 -- Returns an array: first the list of ids dropped because their job hash is gone (so the
 -- worker can log them), then the ms until a served queue that holds jobs but reached its
 -- rate limit may start the next (0: none is held back), then 10 entries per job taken:
@@ -20,33 +20,33 @@
 --   pending again: promoted, requeued, recovered, retried from dead) or created_at
 -- Every state change is published on '<job key>:events' ('running' here; see
 -- docs/redis.md for the messages), for GET /jobs/{id}/events.
--- Job keys are built from the popped id (the one exception to "keys in KEYS[]",
--- as in BullMQ's moveToActive): a queue and its jobs live on one Redis.
+-- Job keys are built from the popped id and ARGV[1] (the one exception to "keys in
+-- KEYS[]", as in BullMQ's moveToActive): a queue and its jobs live on one Redis.
 -- @include keys
 -- @include queue
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local dropped = {}
 local out = {dropped, 0}
-local want = tonumber(ARGV[5])
-local deadline = now + tonumber(ARGV[3])
+local want = tonumber(ARGV[4])
+local deadline = now + tonumber(ARGV[2])
 -- as text once per call: Redis formats a Lua number given to a command with %.17g each time
 local now_s, deadline_s = string.format('%d', now), string.format('%d', deadline)
 local got = 0
 local paused = {}
 local limited = {} -- queues that reached their rate limit
-local limits = redis.call('HMGET', ARGV[2] .. JQ_KEY.rate_limits, unpack(ARGV, 6))
+local limits = redis.call('HMGET', KEYS[3], unpack(ARGV, 5))
 -- Room left in queue q's current window, or nil when it has no rate limit.
 local function room(q)
   local limit, interval = string.match(limits[q] or '', '^(%d+):(%d+)$')
   if not limit then return nil end
-  local rk = ARGV[2] .. JQ_KEY.rate .. ARGV[5 + q]
+  local rk = KEYS[3 + 4 * q]
   redis.call('ZREMRANGEBYSCORE', rk, '-inf', now - tonumber(interval))
   return tonumber(limit) - redis.call('ZCARD', rk), rk, tonumber(interval)
 end
-for i = 3, #KEYS, 3 do
-  local q = (i - 3) / 3 + 1
-  paused[i] = redis.call('SISMEMBER', KEYS[2], ARGV[5 + q]) == 1
+for i = 4, #KEYS, 4 do
+  local q = (i - 4) / 4 + 1
+  paused[i] = redis.call('SISMEMBER', KEYS[2], ARGV[4 + q]) == 1
   local taken = 0
   local left, rk, interval = room(q)
   local starts = {}
@@ -69,7 +69,7 @@ for i = 3, #KEYS, 3 do
     if f[1] == 'pending' then
       local token = tonumber(f[7] or '0') + 1
       local attempts = tonumber(f[8] or '0') + 1
-      redis.call('HSET', jk, 'state', 'running', 'worker', ARGV[4], 'started_at', now_s,
+      redis.call('HSET', jk, 'state', 'running', 'worker', ARGV[3], 'started_at', now_s,
                  'token', token, 'attempts', attempts)
       redis.call('ZADD', KEYS[1], deadline_s, id)
       redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'running')
@@ -124,7 +124,7 @@ end
 -- pass the wake-up on to the next idle worker while any served, unpaused queue holds jobs
 -- it may start now (one held back by its rate limit is fetched again when its window
 -- moves, by the workers that were told when)
-for i = 3, #KEYS, 3 do
+for i = 4, #KEYS, 4 do
   if not paused[i] and not limited[i] and jq_has_jobs(KEYS[i]) and
      redis.call('LLEN', KEYS[i + 1]) == 0 then
     redis.call('LPUSH', KEYS[i + 1], 1)

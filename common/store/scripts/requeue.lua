@@ -2,9 +2,9 @@
 -- requeue: give a running job back to the head of its queue without spending an attempt
 -- (graceful shutdown), if the caller still holds its lease.
 -- KEYS[1] job hash, KEYS[2] lease zset, KEYS[3] queue list, KEYS[4] queue wake list,
---   KEYS[5] queue stats hash
+--   KEYS[5] queue stats hash, KEYS[6] the queue's type stats hash
 -- ARGV[1] id, ARGV[2] fencing token, ARGV[3] keep cancelled jobs ms, ARGV[4] key prefix
---   (per type counts and batch keys are built from it)
+--   (the keys of a batch it belongs to are named from it: lib/batch.lua)
 -- The job goes first in line of its own priority (lib/queue.lua). A job whose cancel was
 -- asked for ends cancelled instead (counted in its batch, lib/batch.lua).
 -- Returns 1 requeued, 2 cancelled, or 0 for a stale lease.
@@ -25,12 +25,9 @@ if cur[3] then
   redis.call('HSET', KEYS[1], 'state', 'cancelled', 'finished_at', now)
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('HINCRBY', KEYS[5], 'cancelled', 1)
-  if ARGV[4] then
-    redis.call('HINCRBY', ARGV[4] .. JQ_KEY.type_stats .. (cur[7] or 'default'),
-               (cur[5] or '') .. '|cancelled', 1)
-    if cur[6] then
-      batch_count(ARGV[4], cur[6], 'cancelled', 1, now)
-    end
+  redis.call('HINCRBY', KEYS[6], (cur[5] or '') .. '|cancelled', 1)
+  if cur[6] then
+    batch_count(ARGV[4], cur[6], 'cancelled', 1, now)
   end
   redis.call('PUBLISH', KEYS[1] .. JQ_SUFFIX.events, 'cancelled')
   redis.call('PUBLISH', KEYS[3] .. JQ_SUFFIX.events, ARGV[1] .. ' cancelled')

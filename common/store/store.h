@@ -1,0 +1,46 @@
+/* store.h: the store layer, the one place that knows Redis.
+ *
+ * Layout of common/store/:
+ *   keys.def        the key table: every key name, once (C: keys.h; Lua: lib/keys.lua)
+ *   scripts/NAME.lua the Lua scripts, one atomic step each (docs/redis.md)
+ *   call.h          one call's keys and arguments, as a module builds them
+ *   <op>.h / .c     one module per script (or per group of plain commands): a function
+ *                   that takes typed arguments, builds the call and sends it, and a
+ *                   decoder that turns the reply into a struct
+ * Nothing outside common/store/ builds a key, an argument array or a command: broker,
+ * worker, cron firer and libjobq-client call jq_store_<op>() and read replies through
+ * the module's decoder.
+ *
+ * Every sending function: 0 when sent (the callback is then called exactly once, with a
+ * NULL reply if the connection drops first), -1 when not (Redis not ready, out of memory;
+ * the callback is never called). The reply is freed after the callback returns: decoded
+ * structs that point into it are valid until then. */
+#ifndef JQ_STORE_H
+#define JQ_STORE_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#include "call.h"
+#include "redis.h"
+
+/* Sends c on r and releases it (whether sent or not). */
+int jq_store_send(struct jq_redis *r, struct jq_call *c, redisCallbackFn *cb, void *priv);
+
+/* What a reply says before it is decoded. */
+enum jq_store_status {
+	JQ_STORE_OK = 0,
+	JQ_STORE_LOST = -1,  /* no reply: the connection dropped (not done, or not known) */
+	JQ_STORE_ERROR = -2, /* an error reply, or not the shape the script answers */
+};
+/* JQ_STORE_LOST for NULL, JQ_STORE_ERROR (its text in err) for an error reply, else OK. */
+int jq_store_status(const redisReply *r, char *err, size_t errlen);
+/* A malformed reply: JQ_STORE_ERROR with a message naming what. */
+int jq_store_malformed(const char *what, char *err, size_t errlen);
+
+/* The integer in a reply element (an integer, or a string holding one), else dflt. */
+int64_t jq_store_i64(const redisReply *r, int64_t dflt);
+/* A string element's bytes and length ("" and 0 for anything else). */
+const char *jq_store_str(const redisReply *r, size_t *len);
+
+#endif
