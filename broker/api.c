@@ -12,6 +12,7 @@
 #include "job_json.h"
 #include "json_mp.h"
 #include "log.h"
+#include "store/job_hash.h"
 #include "util.h"
 
 #define SEED_DEFAULT_DURATION 10
@@ -49,11 +50,12 @@ static int parse_id(struct jq_http_req *req, const char *s, int64_t *id)
 	return 0;
 }
 
-/* Parses the id in arg and sends one command about its job hash (fmt takes the key);
- * cb answers the request. Bad id: 400; no Redis: 503. */
-/* cmd <job key> fields... (fields: NULL-terminated, at most 6) with cb's reply. */
+/* Parses the id in arg and sends read (a store function about one job) with cb, which
+ * answers the request. Bad id: 400; no Redis: 503. */
 static void read_job(struct jq_broker *b, struct jq_http_req *req, const char *arg,
-		     redisCallbackFn *cb, const char *cmd, const char *const *fields)
+		     int (*read)(struct jq_redis *, const struct jq_keys *, int64_t,
+				 redisCallbackFn *, void *),
+		     redisCallbackFn *cb)
 {
 	int64_t id;
 	if (parse_id(req, arg, &id) != 0)
@@ -63,15 +65,7 @@ static void read_job(struct jq_broker *b, struct jq_http_req *req, const char *a
 		return;
 	}
 	struct jq_pending *p = jq_pending_new(b, req, id);
-	if (!p)
-		return;
-	char key[JQ_KEY_MAX];
-	jq_keys_job(&b->keys, id, key);
-	const char *argv[8] = {cmd, key};
-	int argc = 2;
-	for (; fields && fields[argc - 2] && argc < 8; argc++)
-		argv[argc] = fields[argc - 2];
-	if (jq_redis_command(b->redis, cb, p, argc, argv, NULL) != 0) {
+	if (p && read(b->redis, &b->keys, id, cb, p) != 0) {
 		jq_reply_unavailable(req);
 		jq_pending_free(p);
 	}
@@ -138,22 +132,19 @@ void jq_api_start_task(struct jq_broker *b, struct jq_http_req *req, const char 
 
 static void on_task_status(redisAsyncContext *ac, void *reply, void *priv)
 {
-	redisReply *r = reply;
 	struct jq_pending *p = priv;
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+	struct jq_job_state js;
+	char err[256];
+	if (jq_store_job_state_reply(reply, &js, err, sizeof(err)) != JQ_STORE_OK) {
 		jq_reply_unavailable(p->req);
 		jq_pending_free(p);
 		return;
 	}
 	char status[600];
-	if (r->element[0]->type != REDIS_REPLY_STRING) {
+	if (!js.found)
 		snprintf(status, sizeof(status), "not_found");
-	} else {
-		const char *error = r->element[3]->type == REDIS_REPLY_STRING ? r->element[3]->str : "";
-		jq_job_status(status, sizeof(status), r->element[0]->str,
-			      jq_redis_reply_i64(r->element[1], 0),
-			      jq_redis_reply_i64(r->element[2], 0), error);
-	}
+	else
+		jq_job_status(status, sizeof(status), js.state, js.done, js.total, js.error);
 	/* {"task_id":N,"status":"..."} by hand: json_pack + json_dumps cost as much as the
 	 * rest of the request (callgrind) */
 	char text[sizeof(status) * 6 + 64];
@@ -170,8 +161,7 @@ static void on_task_status(redisAsyncContext *ac, void *reply, void *priv)
 
 void jq_api_task_status(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
-	static const char *const fields[] = {"state", "done", "total", "error", NULL};
-	read_job(b, req, arg, on_task_status, "HMGET", fields);
+	read_job(b, req, arg, jq_store_job_state, on_task_status);
 }
 
 /* ---- POST /send-notification[-sync]?email=&content= ---- */
@@ -477,29 +467,29 @@ struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *ar
 
 static void on_get_job(redisAsyncContext *ac, void *reply, void *priv)
 {
-	redisReply *r = reply;
 	struct jq_pending *p = priv;
-	if (!r || r->type != REDIS_REPLY_ARRAY)
+	int found;
+	char err[256];
+	if (jq_store_job_read_reply(reply, &found, err, sizeof(err)) != JQ_STORE_OK)
 		jq_reply_unavailable(p->req);
-	else if (r->elements == 0)
+	else if (!found)
 		jq_reply_error(p->req, 404, "not_found", "job %" PRId64 " not found", p->id);
 	else
-		jq_reply_json(p->req, 200, jq_job_json(p->id, r));
+		jq_reply_json(p->req, 200, jq_job_json(p->id, reply));
 	jq_pending_free(p);
 }
 
 void jq_api_get_job(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
-	read_job(b, req, arg, on_get_job, "HGETALL", NULL);
+	read_job(b, req, arg, jq_store_job_read, on_get_job);
 }
 
 /* ---- GET /healthz ---- */
 
 static void on_ping(redisAsyncContext *ac, void *reply, void *priv)
 {
-	redisReply *r = reply;
 	struct jq_pending *p = priv;
-	if (r && r->type == REDIS_REPLY_STATUS)
+	if (jq_store_ping_reply(reply))
 		jq_reply_json(p->req, 200, json_pack("{s:s,s:s}", "status", "ok", "redis", "ok"));
 	else
 		jq_reply_unavailable(p->req);
@@ -508,13 +498,12 @@ static void on_ping(redisAsyncContext *ac, void *reply, void *priv)
 
 void jq_api_healthz(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
-	redisAsyncContext *ac = jq_redis_ctx(b->redis);
-	if (!ac) {
+	if (!jq_redis_ctx(b->redis)) {
 		jq_reply_unavailable(req);
 		return;
 	}
 	struct jq_pending *p = jq_pending_new(b, req, 0);
-	if (p && redisAsyncCommand(ac, on_ping, p, "PING") != REDIS_OK) {
+	if (p && jq_store_ping(b->redis, on_ping, p) != 0) {
 		jq_reply_unavailable(req);
 		jq_pending_free(p);
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "store/batch.h"
 #include "util.h"
 
 static void batch_reply(struct jq_http_req *req, int64_t id, size_t n,
@@ -90,24 +91,16 @@ out:
 
 /* ---- GET /batches/{id} ---- */
 
-static json_t *count_of(const redisReply *r)
-{
-	int64_t v = 0;
-	if (r->type == REDIS_REPLY_INTEGER)
-		v = r->integer;
-	else if (r->type == REDIS_REPLY_STRING)
-		jq_parse_i64(r->str, INT64_MIN, INT64_MAX, &v);
-	return json_integer((json_int_t)v);
-}
-
 static void on_batch(redisAsyncContext *ac, void *reply, void *priv)
 {
 	(void)ac;
 	struct jq_pending *br = priv;
-	redisReply *r = reply;
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements % 2) {
+	int found;
+	struct jq_store_hash h;
+	char err[256];
+	if (jq_store_batch_status_reply(reply, &found, &h, err, sizeof(err)) != JQ_STORE_OK) {
 		jq_reply_unavailable(br->req);
-	} else if (r->elements == 0) {
+	} else if (!found) {
 		jq_reply_error(br->req, 404, "not_found", "no batch %" PRId64 " (or it expired)",
 			       br->id);
 	} else {
@@ -117,23 +110,20 @@ static void on_batch(redisAsyncContext *ac, void *reply, void *priv)
 				      (json_int_t)0, "completed", (json_int_t)0, "failed",
 				      (json_int_t)0, "cancelled", (json_int_t)0, "finished", 0,
 				      "created_at", "finished_at", "callback_id");
-		for (size_t i = 0; i < r->elements; i += 2) {
-			const redisReply *k = r->element[i], *v = r->element[i + 1];
-			if (k->type != REDIS_REPLY_STRING || v->type == REDIS_REPLY_NIL)
-				continue;
-			const char *name = k->str;
+		for (size_t i = 0; i < h.n; i++) {
+			int64_t v;
+			const char *name = jq_store_hash_field(&h, i, &v);
 			if (strcmp(name, "created_at") == 0 || strcmp(name, "finished_at") == 0) {
-				int64_t ms;
 				char buf[32];
-				if (v->type == REDIS_REPLY_STRING &&
-				    jq_parse_i64(v->str, 0, INT64_MAX, &ms) == 0) {
-					jq_format_rfc3339(ms, buf);
+				if (v > 0) {
+					jq_format_rfc3339(v, buf);
 					json_object_set_new(o, name, json_string(buf));
 				}
 				if (name[0] == 'f')
 					json_object_set_new(o, "finished", json_true());
 			} else if (json_object_get(o, name)) {
-				json_object_set_new(o, name, count_of(v)); /* the counts, callback_id */
+				/* the counts, callback_id */
+				json_object_set_new(o, name, json_integer((json_int_t)v));
 			}
 		}
 		jq_reply_json(br->req, 200, o);
@@ -152,12 +142,7 @@ void jq_api_get_batch(struct jq_broker *b, struct jq_http_req *req, const char *
 	struct jq_pending *br = jq_pending_new(b, req, id);
 	if (!br)
 		return;
-	char key[JQ_KEY_MAX], prefix[JQ_KEY_MAX], idtxt[24];
-	jq_keys_batch(&b->keys, id, key);
-	jq_keys_job_prefix(&b->keys, prefix);
-	snprintf(idtxt, sizeof(idtxt), "%" PRId64, id);
-	const char *argv[] = {key, prefix, idtxt};
-	if (jq_redis_eval(b->redis, JQ_SCRIPT_BATCH_STATUS, on_batch, br, 1, 2, argv, NULL) != 0) {
+	if (jq_store_batch_status(b->redis, &b->keys, id, on_batch, br) != 0) {
 		jq_pending_free(br);
 		jq_reply_unavailable(req);
 	}

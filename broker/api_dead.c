@@ -6,51 +6,43 @@
 #include <string.h>
 
 #include "broker.h"
+#include "store/jobs.h"
 #include "log.h"
 #include "util.h"
 
 #define DEAD_LIST_DEFAULT 100
 #define DEAD_LIST_MAX 1000
 
-/* Runs dead.lua with the given action arguments; cb gets a struct jq_pending. */
-static void dead_call(struct jq_broker *b, struct jq_http_req *req, int64_t id,
-		      redisCallbackFn *cb, int nargs, const char **args)
+/* After a store call for d: on failure to send (rc != 0), answers 503 and frees d. */
+static void dead_sent(struct jq_pending *d, int rc)
 {
-	struct jq_pending *d = jq_pending_new(b, req, id);
-	if (!d)
-		return;
-	char kdead[JQ_KEY_MAX];
-	jq_keys_dead(&b->keys, kdead);
-	const char *argv[8] = {kdead};
-	for (int i = 0; i < nargs && i < 6; i++)
-		argv[1 + i] = args[i];
-	if (jq_redis_eval(b->redis, JQ_SCRIPT_DEAD, cb, d, 1, nargs, argv, NULL) != 0) {
+	if (rc != 0) {
+		jq_reply_unavailable(d->req);
 		jq_pending_free(d);
-		jq_reply_unavailable(req);
 	}
 }
 
 static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct jq_pending *d = priv;
-	redisReply *r = reply;
-	if (!r || r->type != REDIS_REPLY_ARRAY) {
+	size_t n;
+	char err[256];
+	if (jq_store_dead_list_reply(reply, &n, err, sizeof(err)) != JQ_STORE_OK) {
 		jq_reply_unavailable(d->req);
 		jq_pending_free(d);
 		return;
 	}
 	json_t *jobs = json_array();
-	for (size_t i = 0; i + 5 < r->elements; i += 6) {
+	for (size_t i = 0; i < n; i++) {
+		struct jq_dead_entry e;
+		jq_store_dead_entry(reply, i, &e);
 		char when[32];
-		jq_format_rfc3339(jq_redis_reply_i64(r->element[i + 1], 0), when);
+		jq_format_rfc3339(e.failed_at_ms, when);
 		json_array_append_new(
-		    jobs, json_pack("{s:I,s:s,s:s%,s:s%,s:I,s:s%}", "id",
-				    (json_int_t)jq_redis_reply_i64(r->element[i], 0), "failed_at", when,
-				    "type",
-				    r->element[i + 2]->str, r->element[i + 2]->len, "queue",
-				    r->element[i + 3]->str, r->element[i + 3]->len, "attempts",
-				    (json_int_t)jq_redis_reply_i64(r->element[i + 4], 0), "error",
-				    r->element[i + 5]->str, r->element[i + 5]->len));
+		    jobs, json_pack("{s:I,s:s,s:s%,s:s%,s:I,s:s%}", "id", (json_int_t)e.id,
+				    "failed_at", when, "type", e.type, e.type_len, "queue", e.queue,
+				    e.queue_len, "attempts", (json_int_t)e.attempts, "error", e.error,
+				    e.error_len));
 	}
 	jq_reply_json(d->req, 200, json_pack("{s:o}", "jobs", jobs));
 	jq_pending_free(d);
@@ -74,33 +66,30 @@ void jq_api_dead_list(struct jq_broker *b, struct jq_http_req *req, const char *
 			       DEAD_LIST_MAX);
 		return;
 	}
-	char soff[24], slim[24];
-	snprintf(soff, sizeof(soff), "%" PRId64, offset);
-	snprintf(slim, sizeof(slim), "%" PRId64, limit);
-	const char *args[] = {"list", b->keys.prefix, soff, slim};
-	dead_call(b, req, 0, on_list, 4, args);
+	struct jq_pending *d = jq_pending_new(b, req, 0);
+	if (d)
+		dead_sent(d, jq_store_dead_list(b->redis, &b->keys, offset, limit, on_list, d));
 }
 
 static void on_retry(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct jq_pending *d = priv;
-	redisReply *r = reply;
 	int64_t holder;
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    jq_redis_reply_i64(r->element[0], 0) == -2 &&
-	    (holder = jq_redis_reply_i64(r->element[1], 0)) > 0) {
+	char err[256];
+	int code = jq_store_dead_retry_reply(reply, &holder, err, sizeof(err));
+	if (code == JQ_RETRY_KEY_HELD) {
 		char msg[160];
 		snprintf(msg, sizeof(msg),
 			 "job %" PRId64 "'s unique_key is held by job %" PRId64
 			 " (pending, scheduled or running); it stays in the dead set",
 			 d->id, holder);
 		jq_reply_key_held(d->req, holder, -1, msg);
-	} else if (!r || r->type != REDIS_REPLY_INTEGER)
+	} else if (code == JQ_STORE_LOST || code == JQ_STORE_ERROR)
 		jq_reply_unavailable(d->req);
-	else if (r->integer == 1)
+	else if (code == JQ_RETRY_DONE)
 		jq_reply_json(d->req, 200,
 			      json_pack("{s:I,s:s}", "id", (json_int_t)d->id, "state", "pending"));
-	else if (r->integer == 0)
+	else if (code == JQ_RETRY_NOT_DEAD)
 		jq_reply_error(d->req, 404, "not_found", "job %" PRId64 " is not in the dead set",
 			       d->id);
 	else
@@ -118,25 +107,26 @@ void jq_api_dead_retry(struct jq_broker *b, struct jq_http_req *req, const char 
 		jq_reply_error(req, 404, "not_found", "use POST /dead/{id}/retry");
 		return;
 	}
-	char sid[24];
-	snprintf(sid, sizeof(sid), "%" PRId64, id);
-	const char *args[] = {"retry", b->keys.prefix, sid};
-	dead_call(b, req, id, on_retry, 3, args);
+	struct jq_pending *d = jq_pending_new(b, req, id);
+	if (d)
+		dead_sent(d, jq_store_dead_retry(b->redis, &b->keys, id, on_retry, d));
 }
 
 static void on_purge(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct jq_pending *d = priv;
-	redisReply *r = reply;
-	if (!r || r->type != REDIS_REPLY_INTEGER)
+	char err[256];
+	int64_t n = jq_store_dead_purge_reply(reply, err, sizeof(err));
+	if (n < 0)
 		jq_reply_unavailable(d->req);
 	else
-		jq_reply_json(d->req, 200, json_pack("{s:I}", "purged", (json_int_t)r->integer));
+		jq_reply_json(d->req, 200, json_pack("{s:I}", "purged", (json_int_t)n));
 	jq_pending_free(d);
 }
 
 void jq_api_dead_purge(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
-	const char *args[] = {"purge", b->keys.prefix};
-	dead_call(b, req, 0, on_purge, 2, args);
+	struct jq_pending *d = jq_pending_new(b, req, 0);
+	if (d)
+		dead_sent(d, jq_store_dead_purge(b->redis, &b->keys, on_purge, d));
 }

@@ -7,22 +7,22 @@
 #include <string.h>
 
 #include "broker.h"
+#include "store/jobs.h"
 #include "util.h"
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
 
-/* The states that have an index set, how it is ordered for listing, and what its score
- * means in the answer (NULL: not shown). */
+/* The states that have an index set, and what its score means in the answer (NULL: not
+ * shown). */
 static const struct {
 	const char *state;
-	size_t (*key)(const struct jq_keys *, char *);
-	const char *order;       /* "asc" or "desc" by score */
+	enum jq_job_index index;
 	const char *score_field; /* the score as an RFC 3339 field of each job */
 } listable[] = {
-    {"running", jq_keys_leases, "asc", NULL},     /* score: lease deadline */
-    {"scheduled", jq_keys_scheduled, "asc", "run_at"}, /* due first */
-    {"failed", jq_keys_dead, "desc", "failed_at"},      /* newest first */
+    {"running", JQ_INDEX_RUNNING, NULL},          /* score: lease deadline */
+    {"scheduled", JQ_INDEX_SCHEDULED, "run_at"},  /* due first */
+    {"failed", JQ_INDEX_FAILED, "failed_at"},     /* newest first */
 };
 #define N_LISTABLE (sizeof(listable) / sizeof(listable[0]))
 
@@ -32,20 +32,9 @@ struct list_req {
 	size_t which; /* index in listable */
 };
 
-/* Field positions in each job of jobs.lua's answer. */
-enum { F_ID, F_SCORE, F_STATE, F_TYPE, F_QUEUE, F_ATTEMPTS, F_MAX_ATTEMPTS, F_DONE, F_TOTAL,
-       F_ERROR, F_WORKER, F_CREATED, F_STARTED, F_FINISHED, F_COUNT };
-
-static const char *str_at(const redisReply *job, int i)
-{
-	const redisReply *e = job->element[i];
-	return e->type == REDIS_REPLY_STRING ? e->str : NULL;
-}
-
-static json_t *time_at(const redisReply *job, int i)
+static json_t *time_json(const char *s)
 {
 	int64_t ms;
-	const char *s = str_at(job, i);
 	/* a score is a double, but epoch ms fit one exactly and Redis prints them as
 	 * integers ("1764117000123") */
 	if (!s || jq_parse_i64(s, 0, INT64_MAX, &ms) != 0)
@@ -57,66 +46,51 @@ static json_t *time_at(const redisReply *job, int i)
 
 static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
 
-static json_t *list_job_json(const redisReply *job, const char *score_field)
+static json_t *list_job_json(const struct jq_listed_job *job, const char *score_field)
 {
-	const char *state = str_at(job, F_STATE);
-	int64_t done = jq_redis_reply_i64(job->element[F_DONE], 0);
-	int64_t total = jq_redis_reply_i64(job->element[F_TOTAL], 0);
 	char status[600];
-	jq_job_status(status, sizeof(status), state, done, total, str_at(job, F_ERROR));
-	const char *queue = str_at(job, F_QUEUE);
+	jq_job_status(status, sizeof(status), job->state, job->done, job->total, job->error);
 	json_t *j = json_object();
-	json_object_set_new(j, "id", json_integer(jq_redis_reply_i64(job->element[F_ID], 0)));
-	json_object_set_new(j, "type", str_or_null(str_at(job, F_TYPE)));
-	json_object_set_new(j, "queue", json_string(queue ? queue : JQ_DEFAULT_QUEUE));
-	json_object_set_new(j, "state", json_string(state));
+	json_object_set_new(j, "id", json_integer(job->id));
+	json_object_set_new(j, "type", str_or_null(job->type));
+	json_object_set_new(j, "queue", json_string(job->queue ? job->queue : JQ_DEFAULT_QUEUE));
+	json_object_set_new(j, "state", json_string(job->state));
 	json_object_set_new(j, "status", json_string(status));
-	json_object_set_new(j, "progress", json_pack("{s:I,s:I}", "done", (json_int_t)done,
-						     "total", (json_int_t)total));
-	json_object_set_new(j, "attempts",
-			    json_integer(jq_redis_reply_i64(job->element[F_ATTEMPTS], 0)));
+	json_object_set_new(j, "progress", json_pack("{s:I,s:I}", "done", (json_int_t)job->done,
+						     "total", (json_int_t)job->total));
+	json_object_set_new(j, "attempts", json_integer(job->attempts));
 	json_object_set_new(j, "max_attempts",
-			    json_integer(jq_redis_reply_i64(job->element[F_MAX_ATTEMPTS],
-							    JQ_DEFAULT_MAX_ATTEMPTS)));
-	json_object_set_new(j, "error", str_or_null(str_at(job, F_ERROR)));
-	json_object_set_new(j, "worker", str_or_null(str_at(job, F_WORKER)));
-	json_object_set_new(j, "created_at", time_at(job, F_CREATED));
-	json_object_set_new(j, "started_at", time_at(job, F_STARTED));
-	json_object_set_new(j, "finished_at", time_at(job, F_FINISHED));
+			    json_integer(job->max_attempts < 0 ? JQ_DEFAULT_MAX_ATTEMPTS
+							       : job->max_attempts));
+	json_object_set_new(j, "error", str_or_null(job->error));
+	json_object_set_new(j, "worker", str_or_null(job->worker));
+	json_object_set_new(j, "created_at", time_json(job->created_at));
+	json_object_set_new(j, "started_at", time_json(job->started_at));
+	json_object_set_new(j, "finished_at", time_json(job->finished_at));
 	if (score_field)
-		json_object_set_new(j, score_field, time_at(job, F_SCORE));
+		json_object_set_new(j, score_field, time_json(job->score));
 	return j;
-}
-
-static int job_reply_ok(const redisReply *job)
-{
-	if (job->type != REDIS_REPLY_ARRAY || job->elements != F_COUNT ||
-	    job->element[F_STATE]->type != REDIS_REPLY_STRING)
-		return 0;
-	for (size_t i = 0; i < job->elements; i++)
-		if (job->element[i]->type != REDIS_REPLY_STRING &&
-		    job->element[i]->type != REDIS_REPLY_NIL &&
-		    job->element[i]->type != REDIS_REPLY_INTEGER)
-			return 0;
-	return 1;
 }
 
 static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct list_req *l = priv;
-	redisReply *r = reply;
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-	    r->element[0]->type != REDIS_REPLY_INTEGER) {
+	int64_t size;
+	size_t n;
+	char err[256];
+	if (jq_store_jobs_reply(reply, &size, &n, err, sizeof(err)) != JQ_STORE_OK) {
 		jq_reply_unavailable(l->req);
 	} else {
 		json_t *jobs = json_array();
-		for (size_t i = 1; i < r->elements; i++)
-			if (job_reply_ok(r->element[i]))
+		for (size_t i = 0; i < n; i++) {
+			struct jq_listed_job job;
+			if (jq_store_listed_job(reply, i, &job) == 0)
 				json_array_append_new(
-				    jobs, list_job_json(r->element[i], listable[l->which].score_field));
+				    jobs, list_job_json(&job, listable[l->which].score_field));
+		}
 		jq_reply_json(l->req, 200,
 			      json_pack("{s:s,s:I,s:o}", "state", listable[l->which].state, "count",
-					(json_int_t)r->element[0]->integer, "jobs", jobs));
+					(json_int_t)size, "jobs", jobs));
 	}
 	l->b->in_flight--;
 	free(l);
@@ -154,13 +128,8 @@ void jq_api_list_jobs(struct jq_broker *b, struct jq_http_req *req, const char *
 	l->b = b;
 	l->req = req;
 	l->which = which;
-	char kindex[JQ_KEY_MAX], slimit[24];
-	listable[which].key(&b->keys, kindex);
-	snprintf(slimit, sizeof(slimit), "%" PRId64, limit);
-	const char *argv[] = {kindex, b->keys.prefix, listable[which].order, slimit,
-			      listable[which].state};
 	b->in_flight++;
-	if (jq_redis_eval(b->redis, JQ_SCRIPT_JOBS, on_list, l, 1, 4, argv, NULL) != 0) {
+	if (jq_store_jobs(b->redis, &b->keys, listable[which].index, limit, on_list, l) != 0) {
 		b->in_flight--;
 		free(l);
 		jq_reply_unavailable(req);

@@ -8,6 +8,9 @@
 
 #include "broker.h"
 #include "log.h"
+#include "store/job_hash.h"
+#include "store/queues.h"
+#include "store/registry.h"
 #include "util.h"
 
 /* A request waiting on one Redis reply. */
@@ -39,11 +42,10 @@ static void op_free(struct op *o)
 	free(o);
 }
 
-/* Runs a script for o; on failure to send, answers 503 and frees o. */
-static void op_eval(struct op *o, enum jq_script_id id, redisCallbackFn *cb, int nkeys, int nargs,
-		    const char **argv)
+/* After a store call for o: on failure to send (rc != 0), answers 503 and frees o. */
+static void op_sent(struct op *o, int rc)
 {
-	if (jq_redis_eval(o->b->redis, id, cb, o, nkeys, nargs, argv, NULL) != 0) {
+	if (rc != 0) {
 		jq_reply_unavailable(o->req);
 		op_free(o);
 	}
@@ -54,16 +56,17 @@ static void op_eval(struct op *o, enum jq_script_id id, redisCallbackFn *cb, int
 static void on_cancel(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct op *o = priv;
-	redisReply *r = reply;
+	char err[256];
 	json_int_t id = (json_int_t)o->id;
-	if (!r || r->type != REDIS_REPLY_INTEGER)
+	int code = jq_store_cancel_reply(reply, err, sizeof(err));
+	if (code < 0)
 		jq_reply_unavailable(o->req);
-	else if (r->integer == 1)
+	else if (code == JQ_CANCEL_DONE)
 		jq_reply_json(o->req, 200, json_pack("{s:I,s:s}", "id", id, "state", "cancelled"));
-	else if (r->integer == 2)
+	else if (code == JQ_CANCEL_REQUESTED)
 		jq_reply_json(o->req, 202, json_pack("{s:I,s:s,s:b}", "id", id, "state", "running",
 						     "cancel_requested", 1));
-	else if (r->integer == 3)
+	else if (code == JQ_CANCEL_FINISHED)
 		jq_reply_error(o->req, 409, "conflict", "job %" PRId64 " has already finished", o->id);
 	else
 		jq_reply_error(o->req, 404, "not_found", "job %" PRId64 " not found", o->id);
@@ -82,13 +85,8 @@ void jq_api_cancel_job(struct jq_broker *b, struct jq_http_req *req, const char 
 	if (!o)
 		return;
 	o->id = id;
-	char kjob[JQ_KEY_MAX], ksched[JQ_KEY_MAX], sid[24], keep[24];
-	jq_keys_job(&b->keys, id, kjob);
-	jq_keys_scheduled(&b->keys, ksched);
-	snprintf(sid, sizeof(sid), "%" PRId64, id);
-	snprintf(keep, sizeof(keep), "%" PRId64, b->cfg.keep_cancelled_ms);
-	const char *argv[] = {kjob, ksched, sid, b->keys.prefix, keep};
-	op_eval(o, JQ_SCRIPT_CANCEL, on_cancel, 2, 3, argv);
+	struct jq_cancel_args a = {id, b->cfg.keep_cancelled_ms};
+	op_sent(o, jq_store_cancel(b->redis, &b->keys, &a, on_cancel, o));
 }
 
 /* ---- queues ---- */
@@ -97,69 +95,49 @@ static const char *const queue_counters[] = {"scheduled", "running",   "complete
 					     "retried",   "cancelled", "recovered", "enqueued"};
 #define N_QUEUE_COUNTERS (sizeof(queue_counters) / sizeof(queue_counters[0]))
 
-#define QUEUE_REPLY_FIELDS 5 /* per queue in queues.lua's answer */
 #define RATE_LIMIT_MAX 1000000
 #define RATE_INTERVAL_MS_MAX (24LL * 3600 * 1000)
 
-/* A queue's rate limit as shown: {"limit", "interval_ms", "used"} or null. */
-static json_t *rate_limit_json(const redisReply *r)
+/* One queue as shown. */
+static json_t *queue_json(const struct jq_queue_info *qi)
 {
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3)
-		return json_null();
-	return json_pack("{s:I,s:I,s:I}", "limit", (json_int_t)jq_redis_reply_i64(r->element[0], 0),
-			 "interval_ms", (json_int_t)jq_redis_reply_i64(r->element[1], 0), "used",
-			 (json_int_t)jq_redis_reply_i64(r->element[2], 0));
-}
-
-/* One queue from queues.lua's answer at e: name, pending, paused, stats as pairs, rate
- * limit. */
-static json_t *queue_json(redisReply **e)
-{
-	json_t *q = json_pack("{s:s%,s:I,s:b}", "name", e[0]->str, e[0]->len, "pending",
-			      (json_int_t)e[1]->integer, "paused", (int)e[2]->integer);
-	for (size_t i = 0; i < N_QUEUE_COUNTERS; i++)
-		json_object_set_new(q, queue_counters[i], json_integer(0));
-	const redisReply *st = e[3];
-	for (size_t i = 0; st->type == REDIS_REPLY_ARRAY && i + 1 < st->elements; i += 2) {
-		for (size_t k = 0; k < N_QUEUE_COUNTERS; k++) {
-			if (strcmp(st->element[i]->str, queue_counters[k]) == 0) {
-				int64_t v = jq_redis_reply_i64(st->element[i + 1], 0);
-				/* gauges kept by increments: never show a transient negative */
-				json_object_set_new(q, queue_counters[k], json_integer(v < 0 ? 0 : v));
-			}
-		}
+	json_t *q = json_pack("{s:s,s:I,s:b}", "name", qi->name, "pending",
+			      (json_int_t)qi->pending, "paused", qi->paused);
+	for (size_t i = 0; i < N_QUEUE_COUNTERS; i++) {
+		int64_t v = jq_store_hash_i64(&qi->stats, queue_counters[i], 0);
+		/* gauges kept by increments: never show a transient negative */
+		json_object_set_new(q, queue_counters[i], json_integer(v < 0 ? 0 : v));
 	}
-	json_object_set_new(q, "rate_limit", rate_limit_json(e[4]));
+	json_object_set_new(q, "rate_limit",
+			    qi->has_rate_limit
+				? json_pack("{s:I,s:I,s:I}", "limit", (json_int_t)qi->limit,
+					    "interval_ms", (json_int_t)qi->interval_ms, "used",
+					    (json_int_t)qi->used)
+				: json_null());
 	return q;
-}
-
-static int queues_reply_ok(const redisReply *r)
-{
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements % QUEUE_REPLY_FIELDS)
-		return 0;
-	for (size_t i = 0; i < r->elements; i += QUEUE_REPLY_FIELDS)
-		if (r->element[i]->type != REDIS_REPLY_STRING ||
-		    r->element[i + 1]->type != REDIS_REPLY_INTEGER ||
-		    r->element[i + 2]->type != REDIS_REPLY_INTEGER)
-			return 0;
-	return 1;
 }
 
 static void on_queues(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct op *o = priv;
-	redisReply *r = reply;
-	if (!queues_reply_ok(r)) {
+	size_t n;
+	char err[256];
+	struct jq_queue_info qi;
+	if (jq_store_queues_reply(reply, &n, err, sizeof(err)) != JQ_STORE_OK) {
 		jq_reply_unavailable(o->req);
 	} else if (o->name[0]) {
-		if (r->elements == 0)
+		if (n == 0) {
 			jq_reply_error(o->req, 404, "not_found", "no queue '%s'", o->name);
-		else
-			jq_reply_json(o->req, 200, queue_json(r->element));
+		} else {
+			jq_store_queue_at(reply, 0, &qi);
+			jq_reply_json(o->req, 200, queue_json(&qi));
+		}
 	} else {
 		json_t *list = json_array();
-		for (size_t i = 0; i < r->elements; i += QUEUE_REPLY_FIELDS)
-			json_array_append_new(list, queue_json(&r->element[i]));
+		for (size_t i = 0; i < n; i++) {
+			jq_store_queue_at(reply, i, &qi);
+			json_array_append_new(list, queue_json(&qi));
+		}
 		jq_reply_json(o->req, 200, json_pack("{s:o}", "queues", list));
 	}
 	op_free(o);
@@ -167,11 +145,7 @@ static void on_queues(redisAsyncContext *ac, void *reply, void *priv)
 
 static void queues_call(struct op *o, redisCallbackFn *cb)
 {
-	char kqueues[JQ_KEY_MAX], kpaused[JQ_KEY_MAX];
-	jq_keys_queues(&o->b->keys, kqueues);
-	jq_keys_paused(&o->b->keys, kpaused);
-	const char *argv[] = {kqueues, kpaused, o->b->keys.prefix, o->name};
-	op_eval(o, JQ_SCRIPT_QUEUES, cb, 2, 2, argv);
+	op_sent(o, jq_store_queues(o->b->redis, &o->b->keys, o->name, cb, o));
 }
 
 void jq_api_queues(struct jq_broker *b, struct jq_http_req *req, const char *arg)
@@ -210,8 +184,8 @@ void jq_api_queue(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 static void on_queue_action(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct op *o = priv;
-	redisReply *r = reply;
-	if (!r || r->type != REDIS_REPLY_ARRAY)
+	char err[256];
+	if (jq_store_exec_reply(reply, err, sizeof(err)) != JQ_STORE_OK)
 		jq_reply_unavailable(o->req);
 	else
 		jq_reply_json(o->req, 200, json_pack("{s:s,s:b}", "name", o->name, "paused", o->flag));
@@ -233,32 +207,12 @@ void jq_api_queue_action(struct jq_broker *b, struct jq_http_req *req, const cha
 	char name[JQ_QUEUE_NAME_MAX + 1];
 	if (take_queue_name(req, arg, (size_t)(slash - arg), name) != 0)
 		return;
-	redisAsyncContext *ac = jq_redis_ctx(b->redis);
-	if (!ac) {
-		jq_reply_unavailable(req);
-		return;
-	}
 	struct op *o = op_new(b, req);
 	if (!o)
 		return;
 	strcpy(o->name, name);
 	o->flag = pause;
-	char kpaused[JQ_KEY_MAX], kqueues[JQ_KEY_MAX], kwake[JQ_KEY_MAX];
-	jq_keys_paused(&b->keys, kpaused);
-	jq_keys_queues(&b->keys, kqueues);
-	jq_keys_wake(&b->keys, name, kwake);
-	int rc = redisAsyncCommand(ac, NULL, NULL, "MULTI");
-	if (pause)
-		rc |= redisAsyncCommand(ac, NULL, NULL, "SADD %s %s", kpaused, name);
-	else
-		rc |= redisAsyncCommand(ac, NULL, NULL, "SREM %s %s", kpaused, name) |
-		      redisAsyncCommand(ac, NULL, NULL, "LPUSH %s 1", kwake);
-	rc |= redisAsyncCommand(ac, NULL, NULL, "SADD %s %s", kqueues, name);
-	rc |= redisAsyncCommand(ac, on_queue_action, o, "EXEC");
-	if (rc != REDIS_OK) {
-		/* the connection is failing: every queued callback gets NULL; ours answers 503 */
-		jq_warn("pause/resume of '%s' could not be sent", name);
-	}
+	op_sent(o, jq_store_queue_pause(b->redis, &b->keys, name, pause, on_queue_action, o));
 }
 
 /* PUT /queues/{name}/rate-limit {"limit": N, "interval_ms": M} and DELETE: HSET/HDEL the
@@ -267,8 +221,8 @@ void jq_api_queue_action(struct jq_broker *b, struct jq_http_req *req, const cha
 static void on_rate_limit(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct op *o = priv;
-	redisReply *r = reply;
-	if (!r || r->type != REDIS_REPLY_ARRAY)
+	char err[256];
+	if (jq_store_exec_reply(reply, err, sizeof(err)) != JQ_STORE_OK)
 		jq_reply_unavailable(o->req);
 	else if (o->flag)
 		jq_reply_json(o->req, 200,
@@ -314,11 +268,6 @@ static void queue_rate_limit(struct jq_broker *b, struct jq_http_req *req, const
 	int64_t limit = 0, interval_ms = 0;
 	if (set && rate_limit_body(req, &limit, &interval_ms) != 0)
 		return;
-	redisAsyncContext *ac = jq_redis_ctx(b->redis);
-	if (!ac) {
-		jq_reply_unavailable(req);
-		return;
-	}
 	struct op *o = op_new(b, req);
 	if (!o)
 		return;
@@ -326,24 +275,8 @@ static void queue_rate_limit(struct jq_broker *b, struct jq_http_req *req, const
 	o->flag = set;
 	o->id = limit;
 	o->limit_ms = interval_ms;
-	char klimits[JQ_KEY_MAX], krate[JQ_KEY_MAX], kqueues[JQ_KEY_MAX], kwake[JQ_KEY_MAX];
-	char value[48];
-	jq_keys_rate_limits(&b->keys, klimits);
-	jq_keys_rate(&b->keys, name, krate);
-	jq_keys_queues(&b->keys, kqueues);
-	jq_keys_wake(&b->keys, name, kwake);
-	snprintf(value, sizeof(value), "%" PRId64 ":%" PRId64, limit, interval_ms);
-	int rc = redisAsyncCommand(ac, NULL, NULL, "MULTI");
-	if (set)
-		rc |= redisAsyncCommand(ac, NULL, NULL, "HSET %s %s %s", klimits, name, value);
-	else /* and the starts counted so far: a new limit starts from an empty window */
-		rc |= redisAsyncCommand(ac, NULL, NULL, "HDEL %s %s", klimits, name) |
-		      redisAsyncCommand(ac, NULL, NULL, "DEL %s", krate);
-	rc |= redisAsyncCommand(ac, NULL, NULL, "SADD %s %s", kqueues, name);
-	rc |= redisAsyncCommand(ac, NULL, NULL, "LPUSH %s 1", kwake);
-	rc |= redisAsyncCommand(ac, on_rate_limit, o, "EXEC");
-	if (rc != REDIS_OK)
-		jq_warn("rate limit of '%s' could not be sent", name);
+	op_sent(o, jq_store_queue_rate_limit(b->redis, &b->keys, name, set ? limit : 0,
+					     interval_ms, on_rate_limit, o));
 }
 
 void jq_api_queue_rate_limit(struct jq_broker *b, struct jq_http_req *req, const char *arg)
@@ -379,21 +312,24 @@ void jq_api_queue_rate_limit(struct jq_broker *b, struct jq_http_req *req, const
 static void on_workers(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct op *o = priv;
-	redisReply *r = reply;
-	if (!r || r->type != REDIS_REPLY_ARRAY) {
+	size_t n;
+	char err[256];
+	if (jq_store_workers_reply(reply, &n, err, sizeof(err)) != JQ_STORE_OK) {
 		jq_reply_unavailable(o->req);
 		op_free(o);
 		return;
 	}
 	json_t *list = json_array();
-	for (size_t i = 0; i + 2 < r->elements; i += 3) {
-		json_t *info = json_loads(r->element[i + 2]->str, 0, NULL);
+	for (size_t i = 0; i < n; i++) {
+		struct jq_worker_entry e;
+		jq_store_worker_at(reply, i, &e);
+		json_t *info = json_loadb(e.info, e.info_len, 0, NULL);
 		if (!json_is_object(info)) {
 			json_decref(info);
 			continue;
 		}
 		char when[32];
-		jq_format_rfc3339(jq_redis_reply_i64(r->element[i + 1], 0), when);
+		jq_format_rfc3339(e.last_beat_ms, when);
 		json_object_set_new(info, "last_heartbeat", json_string(when));
 		json_t *started = json_object_get(info, "started_at");
 		if (json_is_integer(started)) {
@@ -407,18 +343,15 @@ static void on_workers(redisAsyncContext *ac, void *reply, void *priv)
 	op_free(o);
 }
 
+/* the reaper removes silent workers; until then, show only recent beats (3 s at the
+ * default 1 s heartbeat; a slower heartbeat shows up after its own beat) */
+#define WORKER_WINDOW_MS (WORKER_ALIVE_BEATS * 1000 + 500)
+
 void jq_api_workers(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	struct op *o = op_new(b, req);
-	if (!o)
-		return;
-	char kworkers[JQ_KEY_MAX], window[24];
-	jq_keys_workers(&b->keys, kworkers);
-	/* the reaper removes silent workers; until then, show only recent beats (3 s at the
-	 * default 1 s heartbeat; a slower heartbeat shows up after its own beat) */
-	snprintf(window, sizeof(window), "%d", WORKER_ALIVE_BEATS * 1000 + 500);
-	const char *argv[] = {kworkers, b->keys.prefix, window};
-	op_eval(o, JQ_SCRIPT_WORKERS, on_workers, 1, 2, argv);
+	if (o)
+		op_sent(o, jq_store_workers(b->redis, &b->keys, WORKER_WINDOW_MS, on_workers, o));
 }
 
 /* ---- GET /metrics ---- */
@@ -470,16 +403,19 @@ static const struct {
 static void on_metrics_queues(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct metrics *m = priv;
-	redisReply *r = reply;
-	if (!queues_reply_ok(r)) {
+	size_t nq;
+	char err[256];
+	if (jq_store_queues_reply(reply, &nq, err, sizeof(err)) != JQ_STORE_OK) {
 		m->failed = 1;
 		metrics_step(m);
 		return;
 	}
-	size_t nq = r->elements / QUEUE_REPLY_FIELDS;
 	json_t **qs = calloc(nq + 1, sizeof(*qs));
-	for (size_t i = 0; qs && i < nq; i++)
-		qs[i] = queue_json(&r->element[QUEUE_REPLY_FIELDS * i]);
+	for (size_t i = 0; qs && i < nq; i++) {
+		struct jq_queue_info qi;
+		jq_store_queue_at(reply, i, &qi);
+		qs[i] = queue_json(&qi);
+	}
 	for (size_t k = 0; qs && k < sizeof(queue_metrics) / sizeof(queue_metrics[0]); k++) {
 		evbuffer_add_printf(m->text, "# HELP %s %s\n# TYPE %s %s\n", queue_metrics[k].metric,
 				    queue_metrics[k].help, queue_metrics[k].metric,
@@ -503,14 +439,15 @@ static void on_metrics_queues(redisAsyncContext *ac, void *reply, void *priv)
 static void on_metrics_workers(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct metrics *m = priv;
-	redisReply *r = reply;
-	if (!r || r->type != REDIS_REPLY_ARRAY)
+	size_t n;
+	char err[256];
+	if (jq_store_workers_reply(reply, &n, err, sizeof(err)) != JQ_STORE_OK)
 		m->failed = 1;
 	else
 		evbuffer_add_printf(m->text,
 				    "# HELP jobq_workers Workers with a recent heartbeat.\n"
 				    "# TYPE jobq_workers gauge\njobq_workers %zu\n",
-				    r->elements / 3);
+				    n);
 	metrics_step(m);
 }
 
@@ -525,21 +462,21 @@ static void on_metrics_types(redisAsyncContext *ac, void *reply, void *priv)
 static void on_metrics_dead(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct metrics *m = priv;
-	redisReply *r = reply;
-	if (!r || r->type != REDIS_REPLY_INTEGER)
+	char err[256];
+	int64_t n = jq_store_dead_count_reply(reply, err, sizeof(err));
+	if (n < 0)
 		m->failed = 1;
 	else
 		evbuffer_add_printf(m->text,
 				    "# HELP jobq_dead_jobs Jobs in the dead set.\n"
-				    "# TYPE jobq_dead_jobs gauge\njobq_dead_jobs %lld\n",
-				    r->integer);
+				    "# TYPE jobq_dead_jobs gauge\njobq_dead_jobs %" PRId64 "\n",
+				    n);
 	metrics_step(m);
 }
 
 void jq_api_metrics(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
-	redisAsyncContext *ac = jq_redis_ctx(b->redis);
-	if (!ac) {
+	if (!jq_redis_ctx(b->redis)) {
 		jq_reply_unavailable(req);
 		return;
 	}
@@ -557,25 +494,13 @@ void jq_api_metrics(struct jq_broker *b, struct jq_http_req *req, const char *ar
 	}
 	m->o = o;
 	m->left = 5; /* four reads and this function: the reply goes when all are done */
-	char kqueues[JQ_KEY_MAX], kpaused[JQ_KEY_MAX], kworkers[JQ_KEY_MAX], kdead[JQ_KEY_MAX],
-	    kwerrs[JQ_KEY_MAX], window[24], maxq[24];
-	jq_keys_queues(&b->keys, kqueues);
-	jq_keys_paused(&b->keys, kpaused);
-	jq_keys_workers(&b->keys, kworkers);
-	jq_keys_dead(&b->keys, kdead);
-	jq_keys_worker_redis_errors(&b->keys, kwerrs);
-	snprintf(window, sizeof(window), "%d", WORKER_ALIVE_BEATS * 1000 + 500);
-	snprintf(maxq, sizeof(maxq), "%d", JQ_METRICS_MAX_QUEUES);
-	const char *qargv[] = {kqueues, kpaused, b->keys.prefix, ""};
-	const char *wargv[] = {kworkers, b->keys.prefix, window};
-	if (jq_redis_eval(b->redis, JQ_SCRIPT_QUEUES, on_metrics_queues, m, 2, 2, qargv, NULL) != 0)
+	if (jq_store_queues(b->redis, &b->keys, NULL, on_metrics_queues, m) != 0)
 		m->failed = 1, m->left--;
-	if (jq_redis_eval(b->redis, JQ_SCRIPT_WORKERS, on_metrics_workers, m, 1, 2, wargv, NULL) != 0)
+	if (jq_store_workers(b->redis, &b->keys, WORKER_WINDOW_MS, on_metrics_workers, m) != 0)
 		m->failed = 1, m->left--;
-	if (redisAsyncCommand(ac, on_metrics_dead, m, "ZCARD %s", kdead) != REDIS_OK)
+	if (jq_store_dead_count(b->redis, &b->keys, on_metrics_dead, m) != 0)
 		m->failed = 1, m->left--;
-	const char *targv[] = {kqueues, kwerrs, b->keys.prefix, maxq};
-	if (jq_redis_eval(b->redis, JQ_SCRIPT_METRICS, on_metrics_types, m, 2, 2, targv, NULL) != 0)
+	if (jq_store_metrics(b->redis, &b->keys, JQ_METRICS_MAX_QUEUES, on_metrics_types, m) != 0)
 		m->failed = 1, m->left--;
 	metrics_step(m);
 }

@@ -8,6 +8,7 @@
 
 #include "broker.h"
 #include "log.h"
+#include "store/schedules.h"
 #include "util.h"
 
 /* A request waiting on the schedules script. */
@@ -37,15 +38,10 @@ static void op_free(struct sched_op *o)
 	free(o);
 }
 
-/* Runs schedules.lua with op and name for o; answers 503 and frees o if it cannot. */
-static void op_call(struct sched_op *o, const char *op, redisCallbackFn *cb)
+/* After a store call for o: on failure to send (rc != 0), answers 503 and frees o. */
+static void op_sent(struct sched_op *o, int rc)
 {
-	char kdefs[JQ_KEY_MAX], knext[JQ_KEY_MAX], kstate[JQ_KEY_MAX];
-	jq_keys_schedules(&o->b->keys, kdefs);
-	jq_keys_schedule_next(&o->b->keys, knext);
-	jq_keys_schedule_state(&o->b->keys, kstate);
-	const char *argv[] = {kdefs, knext, kstate, op, o->name};
-	if (jq_redis_eval(o->b->redis, JQ_SCRIPT_SCHEDULES, cb, o, 3, 2, argv, NULL) != 0) {
+	if (rc != 0) {
 		jq_reply_unavailable(o->req);
 		op_free(o);
 	}
@@ -85,25 +81,21 @@ static int64_t state_i64(const json_t *st, const char *name)
 	return json_is_real(v) ? (int64_t)json_real_value(v) : 0; /* Lua's cjson may write 1e+12 */
 }
 
-/* One schedule from the script's name, definition, next run, state; NULL if junk. */
-static json_t *schedule_json(redisReply **e)
+/* One schedule as shown; NULL if its stored definition or state is junk. */
+static json_t *schedule_json(const struct jq_schedule_entry *e)
 {
-	for (int i = 0; i < 4; i++)
-		if (e[i]->type != REDIS_REPLY_STRING)
-			return NULL;
-	json_t *def = json_loadb(e[1]->str, e[1]->len, 0, NULL);
-	json_t *st = json_loadb(e[3]->str, e[3]->len, 0, NULL);
+	json_t *def = json_loadb(e->def, e->def_len, 0, NULL);
+	json_t *st = json_loadb(e->state, e->state_len, 0, NULL);
 	json_t *j = NULL;
 	if (json_is_object(def) && json_is_object(st)) {
 		const json_t *src = json_object_get(st, "source");
-		j = json_pack("{s:s,s:O,s:O,s:s}", "name", e[0]->str, "cron",
+		j = json_pack("{s:s,s:O,s:O,s:s}", "name", e->name, "cron",
 			      json_object_get(def, "cron"), "job", json_object_get(def, "job"),
 			      "source", json_is_string(src) ? json_string_value(src) : "api");
 	}
 	if (j) {
-		int64_t last_job = state_i64(st, "last_job_id"), next = 0;
-		jq_parse_i64(e[2]->str, 0, INT64_MAX, &next);
-		time_pair(j, "next_run", "next_run_ms", next);
+		int64_t last_job = state_i64(st, "last_job_id");
+		time_pair(j, "next_run", "next_run_ms", e->next_ms);
 		time_pair(j, "last_run", "last_run_ms", state_i64(st, "last_tick"));
 		json_object_set_new(j, "last_job_id", last_job > 0 ? json_integer(last_job) : json_null());
 		char when[32];
@@ -117,29 +109,26 @@ static json_t *schedule_json(redisReply **e)
 	return j;
 }
 
-static int list_reply_ok(const redisReply *r)
-{
-	return r && r->type == REDIS_REPLY_ARRAY && r->elements % 4 == 0;
-}
-
 /* ---- GET /schedules, GET /schedules/{name} ---- */
 
 static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct sched_op *o = priv;
-	redisReply *r = reply;
-	if (!list_reply_ok(r)) {
+	size_t n;
+	char err[256];
+	struct jq_schedule_entry e;
+	if (jq_store_schedule_list_reply(reply, &n, err, sizeof(err)) != JQ_STORE_OK) {
 		jq_reply_unavailable(o->req);
 	} else if (o->name[0]) {
-		json_t *s = r->elements ? schedule_json(r->element) : NULL;
+		json_t *s = n && jq_store_schedule_at(reply, 0, &e) == 0 ? schedule_json(&e) : NULL;
 		if (s)
 			jq_reply_json(o->req, 200, s);
 		else
 			jq_reply_error(o->req, 404, "not_found", "no schedule '%s'", o->name);
 	} else {
 		json_t *list = json_array();
-		for (size_t i = 0; i < r->elements; i += 4) {
-			json_t *s = schedule_json(&r->element[i]);
+		for (size_t i = 0; i < n; i++) {
+			json_t *s = jq_store_schedule_at(reply, i, &e) == 0 ? schedule_json(&e) : NULL;
 			if (s)
 				json_array_append_new(list, s);
 		}
@@ -152,7 +141,7 @@ void jq_api_schedules(struct jq_broker *b, struct jq_http_req *req, const char *
 {
 	struct sched_op *o = op_new(b, req, NULL);
 	if (o)
-		op_call(o, "list", on_list);
+		op_sent(o, jq_store_schedule_list(b->redis, &b->keys, o->name, on_list, o));
 }
 
 void jq_api_schedule(struct jq_broker *b, struct jq_http_req *req, const char *arg)
@@ -161,7 +150,7 @@ void jq_api_schedule(struct jq_broker *b, struct jq_http_req *req, const char *a
 		return;
 	struct sched_op *o = op_new(b, req, arg);
 	if (o)
-		op_call(o, "list", on_list);
+		op_sent(o, jq_store_schedule_list(b->redis, &b->keys, o->name, on_list, o));
 }
 
 /* ---- POST /schedules, PUT /schedules/{name} ---- */
@@ -169,15 +158,17 @@ void jq_api_schedule(struct jq_broker *b, struct jq_http_req *req, const char *a
 static void on_put(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct sched_op *o = priv;
-	redisReply *r = reply;
-	const char *status = r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
-				     r->element[0]->type == REDIS_REPLY_STRING
-				 ? r->element[0]->str
-				 : NULL;
-	json_t *s = status && r->elements == 5 ? schedule_json(&r->element[1]) : NULL;
-	if (!status) {
-		if (r && r->type == REDIS_REPLY_ERROR)
-			jq_error("storing schedule '%s' failed: %s", o->name, r->str);
+	const char *status;
+	struct jq_schedule_entry e;
+	char err[256];
+	int st = jq_store_schedule_put_reply(reply, &status, &e, err, sizeof(err));
+	json_t *s = st == JQ_STORE_OK && strcmp(status, "exists") != 0 &&
+			    strcmp(status, "full") != 0
+			? schedule_json(&e)
+			: NULL;
+	if (st != JQ_STORE_OK) {
+		if (st == JQ_STORE_ERROR)
+			jq_error("storing schedule '%s' failed: %s", o->name, err);
 		jq_reply_unavailable(o->req);
 	} else if (strcmp(status, "exists") == 0) {
 		jq_reply_error(o->req, 409, "conflict",
@@ -271,10 +262,11 @@ void jq_api_put_schedule(struct jq_broker *b, struct jq_http_req *req, const cha
 static void on_delete(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct sched_op *o = priv;
-	redisReply *r = reply;
-	if (!r || r->type != REDIS_REPLY_INTEGER) {
+	char err[256];
+	int64_t n = jq_store_int_reply(reply, err, sizeof(err));
+	if (n < 0) {
 		jq_reply_unavailable(o->req);
-	} else if (r->integer == 0) {
+	} else if (n == 0) {
 		jq_reply_error(o->req, 404, "not_found", "no schedule '%s'", o->name);
 	} else {
 		jq_info("schedule '%s' deleted", o->name);
@@ -290,5 +282,5 @@ void jq_api_delete_schedule(struct jq_broker *b, struct jq_http_req *req, const 
 		return;
 	struct sched_op *o = op_new(b, req, arg);
 	if (o)
-		op_call(o, "del", on_delete);
+		op_sent(o, jq_store_schedule_del(b->redis, &b->keys, o->name, on_delete, o));
 }

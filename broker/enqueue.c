@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "broker.h"
-#include "enqueue_args.h"
 #include "log.h"
+#include "store/enqueue.h"
 #include "util.h"
 
 struct enqueue_ctx {
@@ -90,33 +90,28 @@ static void reply_unique_conflict(struct enqueue_ctx *c, int64_t holder, int64_t
 static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct enqueue_ctx *c = priv;
-	redisReply *r = reply;
-	if (r && r->type == REDIS_REPLY_INTEGER && (size_t)r->integer == c->n) {
+	struct jq_enqueue_reply er;
+	char err[256];
+	int st = jq_store_enqueue_reply(reply, c->n, &er, err, sizeof(err));
+	if (st == JQ_STORE_OK && er.result == JQ_ENQUEUE_STORED) {
 		c->reply(c->req, c->first_id, c->n, c->specs, NULL);
 		ctx_free(c);
 		return;
 	}
-	int64_t dup, index;
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-	    r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "unique") == 0 &&
-	    r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_INTEGER &&
-	    jq_parse_i64(r->element[1]->str, 1, INT64_MAX, &dup) == 0) {
-		index = r->element[2]->integer;
-		reply_unique_conflict(c, dup, index);
+	if (st == JQ_STORE_OK && er.result == JQ_ENQUEUE_KEY_HELD) {
+		reply_unique_conflict(c, er.holder, er.index);
 		ctx_free(c);
 		return;
 	}
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING &&
-	    jq_parse_i64(r->element[0]->str, 1, INT64_MAX, &dup) == 0) {
+	if (st == JQ_STORE_OK && er.result == JQ_ENQUEUE_REPEATED) {
 		/* the same Idempotency-Key within the window: the first job, nothing new */
-		c->reply(c->req, dup, 1, c->specs, r->element[1]->str);
+		c->reply(c->req, er.first_id, 1, c->specs, er.state);
 		ctx_free(c);
 		return;
 	}
-	if (r && r->type == REDIS_REPLY_ERROR)
+	if (st == JQ_STORE_ERROR)
 		jq_error("enqueue of %zu jobs from id %" PRId64 " failed: %s", c->n, c->first_id,
-			 r->str);
+			 err);
 	fail(c, "redis is unavailable");
 }
 
@@ -132,8 +127,7 @@ static void store(struct enqueue_ctx *c)
 		fail(c, "out of memory");
 		return;
 	}
-	rc = jq_redis_eval(b->redis, JQ_SCRIPT_ENQUEUE, on_stored, c, a.nkeys, a.nargs, a.argv,
-			   a.lens);
+	rc = jq_store_enqueue(b->redis, &a, on_stored, c);
 	jq_enqueue_args_release(&a);
 	if (rc != 0)
 		fail(c, "redis is unavailable");
@@ -163,10 +157,12 @@ struct enqueue_group {
 static void on_group_stored(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct enqueue_group *g = priv;
-	redisReply *r = reply;
-	int ok = r && r->type == REDIS_REPLY_INTEGER && (size_t)r->integer == g->n;
-	if (!ok && r && r->type == REDIS_REPLY_ERROR)
-		jq_error("enqueue of a group of %zu jobs failed: %s", g->n, r->str);
+	struct jq_enqueue_reply er;
+	char err[256];
+	int st = jq_store_enqueue_reply(reply, g->n, &er, err, sizeof(err));
+	int ok = st == JQ_STORE_OK && er.result == JQ_ENQUEUE_STORED;
+	if (st == JQ_STORE_ERROR)
+		jq_error("enqueue of a group of %zu jobs failed: %s", g->n, err);
 	for (size_t i = 0; i < g->n; i++) {
 		struct enqueue_ctx *c = g->member[i];
 		if (ok) {
@@ -200,8 +196,7 @@ static void flush_group(struct jq_broker *b)
 	struct jq_enqueue_args a;
 	const char *why = "out of memory";
 	if (jq_enqueue_args_build_group(&a, &b->keys, specs, ids, g->n) == 0) {
-		int rc = jq_redis_eval(b->redis, JQ_SCRIPT_ENQUEUE, on_group_stored, g, a.nkeys,
-				       a.nargs, a.argv, a.lens);
+		int rc = jq_store_enqueue(b->redis, &a, on_group_stored, g);
 		jq_enqueue_args_release(&a);
 		if (rc == 0)
 			return;
@@ -315,18 +310,19 @@ static void on_refill(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct refill_ctx *rc = priv;
 	struct jq_broker *b = rc->b;
-	redisReply *r = reply;
+	char err[256];
+	int64_t last = jq_store_reserve_ids_reply(reply, err, sizeof(err));
 	int current = rc->epoch == b->id_epoch;
 	int64_t size = rc->size;
 	free(rc);
 	if (!current)
 		return; /* reset since: these ids are not trusted */
 	b->refilling = 0;
-	if (!r || r->type != REDIS_REPLY_INTEGER) {
+	if (last < 0) {
 		fail_waiting(b, "redis is unavailable");
 		return;
 	}
-	int64_t end = r->integer + 1, start = end - size;
+	int64_t end = last + 1, start = end - size;
 	if (b->id_next == b->id_end || b->spare_end > b->spare_next) {
 		/* current empty, or both in use and too small for the waiting head: a gap */
 		b->id_next = start;
@@ -342,8 +338,7 @@ static void refill(struct jq_broker *b, int64_t want)
 {
 	if (b->refilling)
 		return;
-	redisAsyncContext *ac = jq_redis_ctx(b->redis);
-	struct refill_ctx *rc = ac ? malloc(sizeof(*rc)) : NULL;
+	struct refill_ctx *rc = jq_redis_ctx(b->redis) ? malloc(sizeof(*rc)) : NULL;
 	if (!rc) {
 		fail_waiting(b, "redis is unavailable");
 		return;
@@ -351,10 +346,7 @@ static void refill(struct jq_broker *b, int64_t want)
 	rc->b = b;
 	rc->epoch = b->id_epoch;
 	rc->size = want > JQ_ID_BLOCK ? want : JQ_ID_BLOCK;
-	char key[JQ_KEY_MAX], n[24];
-	jq_keys_ids(&b->keys, key);
-	snprintf(n, sizeof(n), "%" PRId64, rc->size);
-	if (redisAsyncCommand(ac, on_refill, rc, "INCRBY %s %s", key, n) != REDIS_OK) {
+	if (jq_store_reserve_ids(b->redis, &b->keys, rc->size, on_refill, rc) != 0) {
 		free(rc);
 		fail_waiting(b, "redis is unavailable");
 		return;

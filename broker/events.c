@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "log.h"
+#include "store/channels.h"
+#include "store/job_hash.h"
 #include "util.h"
 
 #define SSE_PING_S 15 /* a comment line this often finds clients that went away */
@@ -204,9 +206,8 @@ static void on_channel(redisAsyncContext *ac, void *reply, void *priv);
 /* -1 when the command could not be sent (the topic is then IDLE and nothing was called). */
 static int topic_subscribe_cmd(struct topic *t)
 {
-	redisAsyncContext *ac = jq_redis_ctx(t->ev->sub);
 	t->state = TOPIC_SUBSCRIBING;
-	if (!ac || redisAsyncCommand(ac, on_channel, t, "SUBSCRIBE %s", t->channel) != REDIS_OK) {
+	if (jq_store_subscribe(t->ev->sub, t->channel, on_channel, t) != 0) {
 		t->state = TOPIC_IDLE;
 		return -1;
 	}
@@ -249,9 +250,8 @@ static void topic_release(struct topic *t)
 {
 	if (t->clients || t->dying || t->state != TOPIC_ACTIVE)
 		return;
-	redisAsyncContext *ac = jq_redis_ctx(t->ev->sub);
 	t->state = TOPIC_UNSUBSCRIBING;
-	if (!ac || redisAsyncCommand(ac, NULL, NULL, "UNSUBSCRIBE %s", t->channel) != REDIS_OK)
+	if (jq_store_unsubscribe(t->ev->sub, t->channel) != 0)
 		topic_free(t); /* the connection is gone: nothing to unsubscribe from */
 }
 
@@ -262,12 +262,8 @@ static void on_state(redisAsyncContext *ac, void *reply, void *priv);
 static int client_read_state(struct client *c)
 {
 	struct jq_broker *b = c->topic->ev->b;
-	redisAsyncContext *ac = jq_redis_ctx(b->redis);
-	char key[JQ_KEY_MAX];
-	jq_keys_job(&b->keys, c->topic->id, key);
 	c->reading = 1;
-	if (!ac || redisAsyncCommand(ac, on_state, c, "HMGET %s state done total error", key) !=
-		       REDIS_OK) {
+	if (jq_store_job_state(b->redis, &b->keys, c->topic->id, on_state, c) != 0) {
 		c->reading = 0;
 		return -1;
 	}
@@ -294,7 +290,9 @@ static int client_joined(struct client *c)
 static void on_state(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct client *c = priv;
-	redisReply *r = reply;
+	struct jq_job_state js;
+	char err[256];
+	int st = jq_store_job_state_reply(reply, &js, err, sizeof(err));
 	c->reading = 0;
 	if (!c->topic) { /* ended while this read was out */
 		free(c);
@@ -304,18 +302,17 @@ static void on_state(redisAsyncContext *ac, void *reply, void *priv)
 		client_end(c, 0, "");
 		return;
 	}
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 4) {
+	if (st != JQ_STORE_OK) {
 		client_end(c, 503, "redis is unavailable");
 		return;
 	}
-	if (r->element[0]->type != REDIS_REPLY_STRING) {
+	if (!js.found) {
 		client_end(c, 404, "job not found");
 		return;
 	}
-	const char *error = r->element[3]->type == REDIS_REPLY_STRING ? r->element[3]->str : NULL;
-	const char *state = r->element[0]->str;
-	int64_t done = jq_redis_reply_i64(r->element[1], 0);
-	int64_t total = jq_redis_reply_i64(r->element[2], 0);
+	const char *error = js.error[0] ? js.error : NULL;
+	const char *state = js.state;
+	int64_t done = js.done, total = js.total;
 	if (c->watcher)
 		c->started = 1; /* a stream is started by its first event (client_send) */
 	if (client_send(c, c->topic->id, state, done, total, error)) {
@@ -376,19 +373,18 @@ static void deliver(struct topic *t, const char *msg, size_t len)
 static void on_channel(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct topic *t = priv;
-	redisReply *r = reply;
-	if (!r) { /* the subscriber connection went away: end every stream of this job */
+	enum jq_pubsub_kind kind;
+	const char *data;
+	size_t len;
+	if (jq_store_pubsub_reply(reply, &kind, &data, &len) == JQ_STORE_LOST) {
+		/* the subscriber connection went away: end every stream of this job */
 		t->dying = 1;
 		while (t->clients)
 			client_end(t->clients, 503, "redis is unavailable");
 		topic_free(t);
 		return;
 	}
-	if (r->type != REDIS_REPLY_ARRAY || r->elements < 3 ||
-	    r->element[0]->type != REDIS_REPLY_STRING)
-		return;
-	const char *kind = r->element[0]->str;
-	if (!strcmp(kind, "subscribe")) {
+	if (kind == JQ_PUBSUB_SUBSCRIBED) {
 		t->state = TOPIC_ACTIVE;
 		/* subscribed first, read second: no change can fall between the two */
 		struct client *c = t->clients;
@@ -400,13 +396,13 @@ static void on_channel(redisAsyncContext *ac, void *reply, void *priv)
 		}
 		if (!t->clients)
 			topic_release(t);
-	} else if (!strcmp(kind, "unsubscribe")) {
+	} else if (kind == JQ_PUBSUB_UNSUBSCRIBED) {
 		if (t->clients)
 			topic_subscribe(t); /* someone came back meanwhile (may free t) */
 		else
 			topic_free(t);
-	} else if (!strcmp(kind, "message") && r->element[2]->type == REDIS_REPLY_STRING) {
-		deliver(t, r->element[2]->str, r->element[2]->len);
+	} else if (kind == JQ_PUBSUB_MESSAGE) {
+		deliver(t, data, len);
 	}
 }
 
@@ -430,9 +426,12 @@ static struct topic *topic_get(struct jq_events *ev, enum jq_events_kind kind, i
 			       const char *queue)
 {
 	char channel[sizeof(((struct topic *)NULL)->channel)];
-	size_t n = kind == JQ_EVENTS_JOB ? jq_keys_job(&ev->b->keys, id, channel)
-					 : jq_keys_queue(&ev->b->keys, queue, channel);
-	snprintf(channel + n, sizeof(channel) - n, ":events");
+	char name[JQ_KEY_MAX];
+	if (kind == JQ_EVENTS_JOB)
+		jq_store_job_channel(&ev->b->keys, id, name);
+	else
+		jq_store_queue_channel(&ev->b->keys, queue, name);
+	snprintf(channel, sizeof(channel), "%s", name);
 	struct topic **bucket = &ev->topics[topic_bucket(channel)];
 	struct topic *t = *bucket;
 	while (t && strcmp(t->channel, channel) != 0)

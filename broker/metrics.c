@@ -7,6 +7,7 @@
 
 #include "broker.h"
 #include "metrics.h"
+#include "store/queues.h"
 
 struct series {
 	const char *queue; /* points into the reply */
@@ -54,34 +55,26 @@ static int series_cmp(const void *a, const void *b)
 	return c ? c : (x->type_len > y->type_len) - (x->type_len < y->type_len);
 }
 
-static int is_flat_hash(const redisReply *r)
-{
-	if (r->type != REDIS_REPLY_ARRAY || r->elements % 2)
-		return 0;
-	for (size_t i = 0; i < r->elements; i++)
-		if (r->element[i]->type != REDIS_REPLY_STRING)
-			return 0;
-	return 1;
-}
-
 /* Adds one queue's type stats hash (fields "<type>|<name>") to t. */
-static int add_queue(struct table *t, const char *queue, const redisReply *h)
+static int add_queue(struct table *t, const char *queue, const struct jq_store_hash *h)
 {
-	for (size_t i = 0; i + 1 < h->elements; i += 2) {
-		const redisReply *f = h->element[i];
-		const char *bar = memchr(f->str, '|', f->len);
+	for (size_t i = 0; i < h->n; i++) {
+		int64_t v;
+		const char *f = jq_store_hash_field(h, i, &v);
+		size_t flen = strlen(f);
+		const char *bar = memchr(f, '|', flen);
 		if (!bar)
 			continue;
-		size_t tl = (size_t)(bar - f->str);
-		int idx = jq_series_field_index(bar + 1, f->len - tl - 1);
+		size_t tl = (size_t)(bar - f);
+		int idx = jq_series_field_index(bar + 1, flen - tl - 1);
 		if (idx < 0)
 			continue; /* a field a newer version writes: not ours to show */
-		if (!jq_name_valid(f->str, tl))
+		if (!jq_name_valid(f, tl))
 			continue; /* the type of a corrupt job: nothing a label can carry safely */
-		struct series *s = series_get(t, queue, f->str, tl);
+		struct series *s = series_get(t, queue, f, tl);
 		if (!s)
 			return -1;
-		s->v[idx] += jq_redis_reply_i64(h->element[i + 1], 0);
+		s->v[idx] += v;
 	}
 	return 0;
 }
@@ -109,15 +102,15 @@ static void histogram(struct evbuffer *out, const struct table *t, const char *n
 
 int jq_broker_job_metrics(struct evbuffer *out, const redisReply *r)
 {
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements % 2 != 1 ||
-	    !is_flat_hash(r->element[0]))
+	struct jq_metrics_reply m;
+	char err[256];
+	if (jq_store_metrics_reply(r, &m, err, sizeof(err)) != JQ_STORE_OK)
 		return -1;
-	for (size_t i = 1; i < r->elements; i += 2)
-		if (r->element[i]->type != REDIS_REPLY_STRING || !is_flat_hash(r->element[i + 1]))
-			return -1;
 	struct table t = {0};
-	for (size_t i = 1; i < r->elements; i += 2) {
-		if (add_queue(&t, r->element[i]->str, r->element[i + 1]) != 0) {
+	for (size_t i = 0; i < m.nqueues; i++) {
+		struct jq_store_hash h;
+		const char *queue = jq_store_metrics_queue(&m, i, &h);
+		if (add_queue(&t, queue, &h) != 0) {
 			free(t.s);
 			return -1;
 		}
@@ -153,12 +146,8 @@ int jq_broker_job_metrics(struct evbuffer *out, const redisReply *r)
 		evbuffer_add_printf(out, "jobq_redis_errors_total{process=\"broker\",kind=\"%s\"} %" PRIu64
 					 "\n",
 				    jq_redis_error_names[k], jq_redis_errors(k));
-	const redisReply *w = r->element[0];
 	for (int k = 0; k < JQ_REDIS_ERR_COUNT; k++) {
-		int64_t n = 0;
-		for (size_t i = 0; i + 1 < w->elements; i += 2)
-			if (strcmp(w->element[i]->str, jq_redis_error_names[k]) == 0)
-				n = jq_redis_reply_i64(w->element[i + 1], 0);
+		int64_t n = jq_store_hash_i64(&m.errors, jq_redis_error_names[k], 0);
 		evbuffer_add_printf(out, "jobq_redis_errors_total{process=\"worker\",kind=\"%s\"} %" PRId64
 					 "\n",
 				    jq_redis_error_names[k], n);

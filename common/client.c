@@ -12,12 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enqueue_args.h"
 #include "job.h"
 #include "job_json.h"
 #include "keys.h"
 #include "redis_url.h"
 #include "scripts.h"
+#include "store/enqueue.h"
+#include "store/job_hash.h"
 #include "util.h"
 
 #define DEFAULT_URL "redis://127.0.0.1:6379/0"
@@ -158,32 +159,37 @@ static redisReply *command(struct jq_client *c, int argc, const char **argv, con
 	return r;
 }
 
-/* EVALSHA of an embedded script, or EVAL of its body when Redis does not have it
- * (a restarted or flushed Redis; EVAL caches it for the next EVALSHA). */
-static redisReply *eval(struct jq_client *c, enum jq_script_id id, int nkeys, int nargs,
-			const char **args, const size_t *lens, char *err, size_t errlen)
+/* Runs a call a store module built (and releases it): a command, or EVALSHA of an
+ * embedded script, then EVAL of its body when Redis does not have it (a restarted or
+ * flushed Redis; EVAL caches it for the next EVALSHA). The reply as command() gives it. */
+static redisReply *run(struct jq_client *c, struct jq_call *call, char *err, size_t errlen)
 {
-	int total = 3 + nkeys + nargs;
+	redisReply *r = NULL;
+	int head = call->script == JQ_CALL_COMMAND ? 0 : 3;
+	int total = head + call->argc;
 	const char **v = malloc(sizeof(*v) * (size_t)total);
 	size_t *l = malloc(sizeof(*l) * (size_t)total);
-	redisReply *r = NULL;
-	if (!v || !l) {
+	if (!v || !l || call->err) {
 		report(err, errlen, 0, "out of memory");
 		goto done;
 	}
-	const struct jq_script *s = jq_script_get(id);
+	for (int i = 0; i < call->argc; i++) {
+		v[head + i] = call->argv[i];
+		l[head + i] = call->lens[i];
+	}
+	if (!head) {
+		r = command(c, total, v, l, err, errlen);
+		goto done;
+	}
+	const struct jq_script *s = jq_script_get((enum jq_script_id)call->script);
 	char nk[16];
-	snprintf(nk, sizeof(nk), "%d", nkeys);
+	snprintf(nk, sizeof(nk), "%d", call->nkeys);
 	v[0] = "EVALSHA";
 	l[0] = 7;
 	v[1] = s->sha;
 	l[1] = strlen(s->sha);
 	v[2] = nk;
 	l[2] = strlen(nk);
-	for (int i = 0; i < nkeys + nargs; i++) {
-		v[3 + i] = args[i];
-		l[3 + i] = lens ? lens[i] : strlen(args[i]);
-	}
 	r = command(c, total, v, l, err, errlen);
 	if (r && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
 		freeReplyObject(r);
@@ -196,6 +202,7 @@ static redisReply *eval(struct jq_client *c, enum jq_script_id id, int nkeys, in
 done:
 	free(v);
 	free(l);
+	jq_call_release(call);
 	return r;
 }
 
@@ -298,54 +305,47 @@ static void specs_free(struct jq_job_spec *specs, size_t n)
 static int store(struct jq_client *c, const struct jq_job_spec *specs, size_t n, const char *idem,
 		 int64_t *first, int *dup, char *err, size_t errlen)
 {
-	char key[JQ_KEY_MAX], count[24];
-	jq_keys_ids(&c->keys, key);
-	snprintf(count, sizeof(count), "%zu", n);
-	const char *incr[] = {"INCRBY", key, count};
-	redisReply *r = command(c, 3, incr, NULL, err, errlen);
+	struct jq_call call;
+	char why[256];
+	jq_store_reserve_ids_build(&call, &c->keys, (int64_t)n);
+	redisReply *r = run(c, &call, err, errlen);
 	if (!r)
 		return JQ_CLIENT_EREDIS;
-	if (r->type != REDIS_REPLY_INTEGER || r->integer < (long long)n) {
-		report(err, errlen, 0, "redis at '%s': INCRBY '%s' failed: %s", where(c), key,
-		       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-		freeReplyObject(r);
+	int64_t last = jq_store_reserve_ids_reply(r, why, sizeof(why));
+	freeReplyObject(r);
+	if (last < (int64_t)n) {
+		report(err, errlen, 0, "redis at '%s': reserving ids failed: %s", where(c),
+		       last < 0 ? why : "the counter is behind");
 		return JQ_CLIENT_EREDIS;
 	}
-	int64_t first_id = (int64_t)r->integer - (int64_t)n + 1;
-	freeReplyObject(r);
+	int64_t first_id = last - (int64_t)n + 1;
 
 	struct jq_enqueue_args a;
 	if (jq_enqueue_args_build(&a, &c->keys, specs, n, first_id, idem, c->idem_window_ms) != 0)
 		return report(err, errlen, JQ_CLIENT_ENOMEM, "out of memory");
-	r = eval(c, JQ_SCRIPT_ENQUEUE, a.nkeys, a.nargs, a.argv, a.lens, err, errlen);
+	jq_store_enqueue_build(&call, &a);
+	r = run(c, &call, err, errlen);
 	jq_enqueue_args_release(&a);
 	if (!r)
 		return JQ_CLIENT_EREDIS;
 	int rc = JQ_CLIENT_EREDIS;
-	int64_t dup_id;
-	if (r->type == REDIS_REPLY_INTEGER && r->integer == (long long)n) {
+	struct jq_enqueue_reply er;
+	if (jq_store_enqueue_reply(r, n, &er, why, sizeof(why)) != JQ_STORE_OK) {
+		report(err, errlen, 0, "redis at '%s': enqueue failed: %s", where(c), why);
+	} else if (er.result == JQ_ENQUEUE_STORED) {
 		*first = first_id;
 		*dup = 0;
 		rc = 0;
-	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-		   r->element[0]->type == REDIS_REPLY_STRING &&
-		   jq_parse_i64(r->element[0]->str, 1, INT64_MAX, &dup_id) == 0) {
+	} else if (er.result == JQ_ENQUEUE_REPEATED) {
 		/* the same Idempotency-Key within the window: the first job, nothing new */
-		*first = dup_id;
+		*first = er.first_id;
 		*dup = 1;
 		rc = 0;
-	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-		   r->element[0]->type == REDIS_REPLY_STRING &&
-		   strcmp(r->element[0]->str, "unique") == 0 &&
-		   r->element[1]->type == REDIS_REPLY_STRING) {
-		/* a unique_key held by a live job: nothing stored (as the broker's 409) */
-		long long index = r->element[2]->type == REDIS_REPLY_INTEGER ? r->element[2]->integer : 0;
-		rc = report(err, errlen, JQ_CLIENT_ECONFLICT,
-			    "job %lld: its unique_key is held by live job %s", index,
-			    r->element[1]->str);
 	} else {
-		report(err, errlen, 0, "redis at '%s': enqueue failed: %s", where(c),
-		       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+		/* a unique_key held by a live job: nothing stored (as the broker's 409) */
+		rc = report(err, errlen, JQ_CLIENT_ECONFLICT,
+			    "job %" PRId64 ": its unique_key is held by live job %" PRId64, er.index,
+			    er.holder);
 	}
 	freeReplyObject(r);
 	return rc;
@@ -475,17 +475,17 @@ int jq_client_job_json(struct jq_client *c, int64_t id, char **json, char *err, 
 	*json = NULL;
 	if (check_id(id, err, errlen) != 0)
 		return JQ_CLIENT_EINVAL;
-	char key[JQ_KEY_MAX];
-	jq_keys_job(&c->keys, id, key);
-	const char *argv[] = {"HGETALL", key};
-	redisReply *r = command(c, 2, argv, NULL, err, errlen);
+	struct jq_call call;
+	jq_store_job_read_build(&call, &c->keys, id);
+	redisReply *r = run(c, &call, err, errlen);
 	if (!r)
 		return JQ_CLIENT_EREDIS;
-	int rc = 0;
-	if (r->type != REDIS_REPLY_ARRAY) {
-		rc = report(err, errlen, JQ_CLIENT_EREDIS, "redis at '%s': HGETALL '%s' failed: %s",
-			    where(c), key, r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-	} else if (r->elements == 0) {
+	int rc = 0, found;
+	char why[256];
+	if (jq_store_job_read_reply(r, &found, why, sizeof(why)) != JQ_STORE_OK) {
+		rc = report(err, errlen, JQ_CLIENT_EREDIS, "redis at '%s': reading job %" PRId64
+			    " failed: %s", where(c), id, why);
+	} else if (!found) {
 		rc = report(err, errlen, JQ_CLIENT_ENOTFOUND, "job %" PRId64 " not found", id);
 	} else {
 		json_t *j = jq_job_json(id, r);
@@ -498,29 +498,27 @@ int jq_client_job_json(struct jq_client *c, int64_t id, char **json, char *err, 
 	return rc;
 }
 
-/* HMGET of the job's fields into r (the caller frees it): 0, or a code with err set.
- * An unknown job (its first field nil) is JQ_CLIENT_ENOTFOUND. */
-static int read_fields(struct jq_client *c, int64_t id, const char **fields, int n,
-		       redisReply **out, char *err, size_t errlen)
+/* The job's state, progress and error into *js, which points into *out (the caller
+ * frees it): 0, or a code with err set. An unknown job is JQ_CLIENT_ENOTFOUND. */
+static int read_state(struct jq_client *c, int64_t id, struct jq_job_state *js,
+		      redisReply **out, char *err, size_t errlen)
 {
 	*out = NULL;
 	if (check_id(id, err, errlen) != 0)
 		return JQ_CLIENT_EINVAL;
-	char key[JQ_KEY_MAX];
-	jq_keys_job(&c->keys, id, key);
-	const char *argv[8] = {"HMGET", key};
-	for (int i = 0; i < n; i++)
-		argv[2 + i] = fields[i];
-	redisReply *r = command(c, 2 + n, argv, NULL, err, errlen);
+	struct jq_call call;
+	jq_store_job_state_build(&call, &c->keys, id);
+	redisReply *r = run(c, &call, err, errlen);
 	if (!r)
 		return JQ_CLIENT_EREDIS;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)n) {
-		report(err, errlen, 0, "redis at '%s': HMGET '%s' failed: %s", where(c), key,
-		       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	char why[256];
+	if (jq_store_job_state_reply(r, js, why, sizeof(why)) != JQ_STORE_OK) {
+		report(err, errlen, 0, "redis at '%s': reading job %" PRId64 " failed: %s", where(c),
+		       id, why);
 		freeReplyObject(r);
 		return JQ_CLIENT_EREDIS;
 	}
-	if (r->element[0]->type != REDIS_REPLY_STRING) {
+	if (!js->found) {
 		freeReplyObject(r);
 		return report(err, errlen, JQ_CLIENT_ENOTFOUND, "job %" PRId64 " not found", id);
 	}
@@ -528,29 +526,18 @@ static int read_fields(struct jq_client *c, int64_t id, const char **fields, int
 	return 0;
 }
 
-static int64_t reply_i64(const redisReply *r)
-{
-	int64_t v = 0;
-	if (r->type == REDIS_REPLY_STRING)
-		jq_parse_i64(r->str, INT64_MIN, INT64_MAX, &v);
-	return v;
-}
-
 int jq_client_status(struct jq_client *c, int64_t id, char *buf, size_t cap, char *err,
 		     size_t errlen)
 {
-	static const char *fields[] = {"state", "done", "total", "error"};
+	struct jq_job_state js;
 	redisReply *r;
-	int rc = read_fields(c, id, fields, 4, &r, err, errlen);
+	int rc = read_state(c, id, &js, &r, err, errlen);
 	if (rc == JQ_CLIENT_ENOTFOUND && cap)
 		snprintf(buf, cap, "not_found"); /* what GET /task-status says */
 	if (rc != 0)
 		return rc;
-	if (cap) {
-		const char *error = r->element[3]->type == REDIS_REPLY_STRING ? r->element[3]->str : "";
-		jq_job_status(buf, cap, r->element[0]->str, reply_i64(r->element[1]),
-			      reply_i64(r->element[2]), error);
-	}
+	if (cap)
+		jq_job_status(buf, cap, js.state, js.done, js.total, js.error);
 	freeReplyObject(r);
 	return 0;
 }
@@ -558,12 +545,12 @@ int jq_client_status(struct jq_client *c, int64_t id, char *buf, size_t cap, cha
 int jq_client_state(struct jq_client *c, int64_t id, char *buf, size_t cap, int *terminal,
 		    char *err, size_t errlen)
 {
-	static const char *fields[] = {"state"};
+	struct jq_job_state js;
 	redisReply *r;
-	int rc = read_fields(c, id, fields, 1, &r, err, errlen);
+	int rc = read_state(c, id, &js, &r, err, errlen);
 	if (rc != 0)
 		return rc;
-	const char *s = r->element[0]->str;
+	const char *s = js.state;
 	if (cap)
 		snprintf(buf, cap, "%s", s);
 	if (terminal)
@@ -577,29 +564,27 @@ int jq_client_cancel(struct jq_client *c, int64_t id, int *running, char *err, s
 {
 	if (check_id(id, err, errlen) != 0)
 		return JQ_CLIENT_EINVAL;
-	char kjob[JQ_KEY_MAX], ksched[JQ_KEY_MAX], sid[24], keep[24];
-	jq_keys_job(&c->keys, id, kjob);
-	jq_keys_scheduled(&c->keys, ksched);
-	snprintf(sid, sizeof(sid), "%" PRId64, id);
-	snprintf(keep, sizeof(keep), "%" PRId64, c->keep_cancelled_ms);
-	const char *argv[] = {kjob, ksched, sid, c->keys.prefix, keep};
-	redisReply *r = eval(c, JQ_SCRIPT_CANCEL, 2, 3, argv, NULL, err, errlen);
+	struct jq_call call;
+	struct jq_cancel_args a = {id, c->keep_cancelled_ms};
+	jq_store_cancel_build(&call, &c->keys, &a);
+	redisReply *r = run(c, &call, err, errlen);
 	if (!r)
 		return JQ_CLIENT_EREDIS;
 	int rc;
-	long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-	if (v == 1 || v == 2) {
+	char why[256];
+	int v = jq_store_cancel_reply(r, why, sizeof(why));
+	if (v == JQ_CANCEL_DONE || v == JQ_CANCEL_REQUESTED) {
 		if (running)
-			*running = v == 2;
+			*running = v == JQ_CANCEL_REQUESTED;
 		rc = 0;
-	} else if (v == 3) {
+	} else if (v == JQ_CANCEL_FINISHED) {
 		rc = report(err, errlen, JQ_CLIENT_ECONFLICT, "job %" PRId64 " has already finished",
 			    id);
-	} else if (v == 0) {
+	} else if (v == JQ_CANCEL_UNKNOWN) {
 		rc = report(err, errlen, JQ_CLIENT_ENOTFOUND, "job %" PRId64 " not found", id);
 	} else {
 		rc = report(err, errlen, JQ_CLIENT_EREDIS, "redis at '%s': cancel failed: %s",
-			    where(c), r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+			    where(c), why);
 	}
 	freeReplyObject(r);
 	return rc;

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "enqueue_args.h"
 #include "log.h"
+#include "store/schedules.h"
 #include "util.h"
 
 struct jq_cron_firer {
@@ -109,31 +109,27 @@ static void fire_done(struct fire *x)
 static void on_fired(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct fire *x = priv;
-	redisReply *r = reply;
-	char when[32];
+	struct jq_cron_fire_reply fr;
+	char err[256], when[32];
 	jq_format_rfc3339(x->tick_ms, when);
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+	int st = jq_store_cron_fire_reply(reply, &fr, err, sizeof(err));
+	if (st == JQ_STORE_OK)
 		x->f->claimed++; /* the MULTI ran: the claim was decided, won or lost */
-	if (!r) {
+	if (st == JQ_STORE_LOST) {
 		jq_warn("schedule '%s': redis went away while firing tick %s", x->s.name, when);
-	} else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-		jq_error("schedule '%s': firing tick %s failed: %s", x->s.name, when,
-			 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-	} else if (r->element[1]->type == REDIS_REPLY_ERROR) {
+	} else if (st != JQ_STORE_OK) {
+		jq_error("schedule '%s': firing tick %s failed: %s", x->s.name, when, err);
+	} else if (fr.job_error) {
 		jq_error("schedule '%s': the job of tick %s was not stored: %s", x->s.name, when,
-			 r->element[1]->str);
-	} else if (r->element[0]->type == REDIS_REPLY_INTEGER && r->element[0]->integer == 1 &&
-		   r->element[1]->type == REDIS_REPLY_INTEGER) {
+			 fr.job_error);
+	} else if (fr.claimed && fr.job_decoded && fr.job.result == JQ_ENQUEUE_STORED) {
 		jq_info("schedule '%s' fired: tick %s, job %" PRId64 ", next run %" PRId64
 			" ms after the tick",
 			x->s.name, when, x->id, x->next_ms - x->tick_ms);
-	} else if (r->element[1]->type == REDIS_REPLY_ARRAY && r->element[1]->elements == 3 &&
-		   r->element[1]->element[0]->type == REDIS_REPLY_STRING &&
-		   strcmp(r->element[1]->element[0]->str, "unique") == 0 &&
-		   r->element[1]->element[1]->type == REDIS_REPLY_STRING) {
+	} else if (fr.job_decoded && fr.job.result == JQ_ENQUEUE_KEY_HELD) {
 		/* the claim moved the schedule on, but enqueue refused the job */
-		jq_warn("schedule '%s': tick %s skipped: its job's unique_key is held by live job %s",
-			x->s.name, when, r->element[1]->element[1]->str);
+		jq_warn("schedule '%s': tick %s skipped: its job's unique_key is held by live job %" PRId64,
+			x->s.name, when, fr.job.holder);
 	} else {
 		jq_debug("schedule '%s': tick %s was fired by another process", x->s.name, when);
 	}
@@ -145,13 +141,12 @@ static void on_id(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct fire *x = priv;
 	struct jq_cron_firer *f = x->f;
-	redisReply *r = reply;
 	struct jq_job_spec spec;
 	struct jq_enqueue_args a;
 	char err[256];
 	jq_job_spec_init(&spec);
 	memset(&a, 0, sizeof(a));
-	int64_t id = r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0;
+	int64_t id = jq_store_reserve_ids_reply(reply, err, sizeof(err));
 	if (id <= 0 || !jq_redis_ctx(f->redis))
 		goto fail;
 	x->id = id;
@@ -162,34 +157,11 @@ static void on_id(redisAsyncContext *ac, void *reply, void *priv)
 	if (jq_enqueue_args_build(&a, &f->keys, &spec, 1, id, x->idem, JQ_CRON_IDEM_WINDOW_MS) !=
 	    0)
 		goto fail;
-	char knext[JQ_KEY_MAX], kstate[JQ_KEY_MAX], kidem[JQ_KEY_MAX], kdefs[JQ_KEY_MAX];
-	char due[24], tick[24], next[24], sid[24], window[24];
-	jq_keys_schedule_next(&f->keys, knext);
-	jq_keys_schedule_state(&f->keys, kstate);
-	jq_keys_idempotency(&f->keys, x->idem, kidem);
-	jq_keys_schedules(&f->keys, kdefs);
-	snprintf(due, sizeof(due), "%" PRId64, x->due_ms);
-	snprintf(tick, sizeof(tick), "%" PRId64, x->tick_ms);
-	snprintf(next, sizeof(next), "%" PRId64, x->next_ms);
-	snprintf(sid, sizeof(sid), "%" PRId64, id);
-	snprintf(window, sizeof(window), "%d", JQ_CRON_IDEM_WINDOW_MS);
-	const char *claim[] = {knext, kstate, kidem, kdefs, x->s.name, due, tick, next, sid, window,
-			       x->def};
-	const size_t claim_len[] = {strlen(knext), strlen(kstate), strlen(kidem), strlen(kdefs),
-				    strlen(x->s.name), strlen(due), strlen(tick), strlen(next),
-				    strlen(sid), strlen(window), x->def_len};
-	ac = jq_redis_ctx(f->redis);
-	/* all or nothing: if a command cannot be queued, DISCARD instead of EXEC */
-	if (redisAsyncCommand(ac, NULL, NULL, "MULTI") != REDIS_OK)
+	struct jq_cron_fire_args fa = {x->s.name, x->due_ms,	 x->tick_ms, x->next_ms, id, x->idem,
+				       JQ_CRON_IDEM_WINDOW_MS, x->def, x->def_len, &a};
+	/* all or nothing: if a command cannot be queued, DISCARD goes instead of EXEC */
+	if (jq_store_cron_fire(f->redis, &f->keys, &fa, on_fired, x) != 0)
 		goto fail;
-	int ok = jq_redis_eval(f->redis, JQ_SCRIPT_CRON_CLAIM, NULL, NULL, 4, 7, claim, claim_len) ==
-			 0 &&
-		 jq_redis_eval(f->redis, JQ_SCRIPT_ENQUEUE, NULL, NULL, a.nkeys, a.nargs, a.argv,
-			       a.lens) == 0;
-	if (!ok || redisAsyncCommand(ac, on_fired, x, "EXEC") != REDIS_OK) {
-		redisAsyncCommand(ac, NULL, NULL, "DISCARD");
-		goto fail;
-	}
 	jq_enqueue_args_release(&a);
 	jq_job_spec_release(&spec);
 	return;
@@ -200,8 +172,8 @@ fail:
 }
 
 /* Starts storing the tick of schedule name (due at due_ms) that is due at now_ms. */
-static void fire(struct jq_cron_firer *f, const redisReply *name, int64_t due_ms,
-		 const redisReply *def, int64_t now_ms)
+static void fire(struct jq_cron_firer *f, const char *name, int64_t due_ms, const char *def,
+		 size_t def_len, int64_t now_ms)
 {
 	struct fire *x = calloc(1, sizeof(*x));
 	char err[256];
@@ -209,8 +181,8 @@ static void fire(struct jq_cron_firer *f, const redisReply *name, int64_t due_ms
 		return;
 	x->f = f;
 	x->due_ms = due_ms;
-	if (jq_schedule_from_def(&x->s, name->str, def->str, def->len, err, sizeof(err)) != 0) {
-		unreadable(f, name->str, err);
+	if (jq_schedule_from_def(&x->s, name, def, def_len, err, sizeof(err)) != 0) {
+		unreadable(f, name, err);
 		fire_free(x);
 		return;
 	}
@@ -223,18 +195,15 @@ static void fire(struct jq_cron_firer *f, const redisReply *name, int64_t due_ms
 	x->tick_ms = tick_s * 1000;
 	x->next_ms = next_s * 1000;
 	snprintf(x->idem, sizeof(x->idem), "cron:%s:%" PRId64, x->s.name, tick_s);
-	x->def = malloc(def->len + 1);
+	x->def = malloc(def_len + 1);
 	if (!x->def) {
 		fire_free(x);
 		return;
 	}
-	memcpy(x->def, def->str, def->len);
-	x->def[def->len] = '\0';
-	x->def_len = def->len;
-	char kids[JQ_KEY_MAX];
-	jq_keys_ids(&f->keys, kids);
-	redisAsyncContext *ac = jq_redis_ctx(f->redis);
-	if (!ac || redisAsyncCommand(ac, on_id, x, "INCR %s", kids) != REDIS_OK) {
+	memcpy(x->def, def, def_len);
+	x->def[def_len] = '\0';
+	x->def_len = def_len;
+	if (jq_store_next_id(f->redis, &f->keys, on_id, x) != 0) {
 		fire_free(x);
 		return;
 	}
@@ -244,21 +213,23 @@ static void fire(struct jq_cron_firer *f, const redisReply *name, int64_t due_ms
 static void on_due(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct jq_cron_firer *f = priv;
-	redisReply *r = reply;
-	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 2 || (r->elements - 2) % 3) {
-		if (r && r->type == REDIS_REPLY_ERROR)
-			jq_error("looking for due schedules failed: %s", r->str);
+	struct jq_cron_due_reply d;
+	char err[256];
+	int st = jq_store_cron_due_reply(reply, &d, err, sizeof(err));
+	if (st != JQ_STORE_OK) {
+		if (st == JQ_STORE_ERROR)
+			jq_error("looking for due schedules failed: %s", err);
 		round_done(f, JQ_CRON_FIRE_MAX_SLEEP_MS);
 		return;
 	}
-	int64_t now = jq_redis_reply_i64(r->element[0], 0);
-	int64_t later = jq_redis_reply_i64(r->element[1], -1);
+	int64_t now = d.now_ms, later = d.later_ms;
 	f->claimed = 0;
-	for (size_t i = 2; i + 2 < r->elements; i += 3) {
-		const redisReply *name = r->element[i], *def = r->element[i + 2];
-		if (name->type != REDIS_REPLY_STRING || def->type != REDIS_REPLY_STRING)
-			continue;
-		fire(f, name, jq_redis_reply_i64(r->element[i + 1], now), def, now);
+	for (size_t i = 0; i < d.n; i++) {
+		const char *name, *def;
+		size_t def_len;
+		int64_t due;
+		if (jq_store_cron_due_at(&d, i, &name, &def, &def_len, &due) == 0)
+			fire(f, name, due, def, def_len, now);
 	}
 	if (f->firing == 0) /* nothing due (or nothing could start): sleep until the next */
 		round_done(f, later < 0 ? JQ_CRON_FIRE_MAX_SLEEP_MS : later - now);
@@ -272,12 +243,7 @@ static void scan(struct jq_cron_firer *f)
 		f->again = 1;
 		return;
 	}
-	char knext[JQ_KEY_MAX], kdefs[JQ_KEY_MAX], limit[16];
-	jq_keys_schedule_next(&f->keys, knext);
-	jq_keys_schedules(&f->keys, kdefs);
-	snprintf(limit, sizeof(limit), "%d", JQ_CRON_FIRE_BATCH);
-	const char *argv[] = {knext, kdefs, limit};
-	if (jq_redis_eval(f->redis, JQ_SCRIPT_CRON_DUE, on_due, f, 2, 1, argv, NULL) != 0) {
+	if (jq_store_cron_due(f->redis, &f->keys, JQ_CRON_FIRE_BATCH, on_due, f) != 0) {
 		arm(f, JQ_CRON_FIRE_MAX_SLEEP_MS);
 		return;
 	}
@@ -290,32 +256,27 @@ int jq_cron_put(struct jq_redis *r, const struct jq_keys *keys, const struct jq_
 	int64_t next_s;
 	if (jq_cron_next(&s->expr, jq_now_ms() / 1000, &next_s) != 0)
 		next_s = JQ_CRON_TIME_MAX;
-	char kdefs[JQ_KEY_MAX], knext[JQ_KEY_MAX], kstate[JQ_KEY_MAX], next[24], max[16];
-	jq_keys_schedules(keys, kdefs);
-	jq_keys_schedule_next(keys, knext);
-	jq_keys_schedule_state(keys, kstate);
-	snprintf(next, sizeof(next), "%" PRId64, next_s * 1000);
-	snprintf(max, sizeof(max), "%d", JQ_SCHEDULES_MAX);
-	const char *argv[] = {kdefs, knext, kstate, "put", s->name, s->def, next, mode, source, max};
-	return jq_redis_eval(r, JQ_SCRIPT_SCHEDULES, cb, priv, 3, 7, argv, NULL);
+	struct jq_schedule_put_args a = {s->name, s->def, next_s * 1000,
+					 strcmp(mode, "replace") == 0, source, JQ_SCHEDULES_MAX};
+	return jq_store_schedule_put(r, keys, &a, cb, priv);
 }
 
 static void on_config_put(redisAsyncContext *ac, void *reply, void *priv)
 {
 	const struct jq_schedule *s = priv;
-	redisReply *r = reply;
-	if (r && r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
-	    r->element[0]->type == REDIS_REPLY_STRING) {
-		const char *status = r->element[0]->str;
+	const char *status;
+	struct jq_schedule_entry e;
+	char err[256];
+	int st = jq_store_schedule_put_reply(reply, &status, &e, err, sizeof(err));
+	if (st == JQ_STORE_OK) {
 		if (strcmp(status, "full") == 0)
 			jq_error("schedule '%s' from the schedule file not stored: there are %d "
 				 "schedules already",
 				 s->name, JQ_SCHEDULES_MAX);
 		else if (strcmp(status, "unchanged") != 0)
 			jq_info("schedule '%s' from the schedule file %s", s->name, status);
-	} else if (r) {
-		jq_error("schedule '%s' from the schedule file not stored: %s", s->name,
-			 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+	} else if (st == JQ_STORE_ERROR) {
+		jq_error("schedule '%s' from the schedule file not stored: %s", s->name, err);
 	}
 }
 

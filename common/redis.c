@@ -335,8 +335,9 @@ static int send_resp(redisAsyncContext *ac, redisCallbackFn *cb, void *priv, int
 		     const char **head, const size_t *headlen, int n, const char **argv,
 		     const size_t *argvlen)
 {
-	/* "*N\r\n" + per argument "$len\r\n" and "\r\n": 25 bytes cover any length */
-	size_t size = 24;
+	/* "*N\r\n" + per argument "$len\r\n" and "\r\n": 25 bytes cover any length; and a
+	 * NUL after it all: hiredis scans a (P)(UN)SUBSCRIBE's arguments with strchr */
+	size_t size = 25;
 	for (int i = 0; i < nh; i++)
 		size += 25 + headlen[i];
 	for (int i = 0; i < n; i++)
@@ -354,6 +355,7 @@ static int send_resp(redisAsyncContext *ac, redisCallbackFn *cb, void *priv, int
 		p = put_bulk(p, head[i], headlen[i]);
 	for (int i = 0; i < n; i++)
 		p = put_bulk(p, argv[i], argvlen ? argvlen[i] : strlen(argv[i]));
+	*p = '\0';
 	int rc = redisAsyncFormattedCommand(ac, cb, priv, buf, (size_t)(p - buf)) == REDIS_OK ? 0
 											     : -1;
 	if (buf != stack)

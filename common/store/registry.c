@@ -42,35 +42,19 @@ void jq_store_worker_at(const redisReply *r, size_t i, struct jq_worker_entry *e
 	e->info_len = len;
 }
 
-/* MULTI's and the queued commands' replies go to no callback */
-static int command(struct jq_redis *r, struct jq_call *c, redisCallbackFn *cb, void *priv)
-{
-	return jq_store_send(r, c, cb, priv);
-}
-
 int jq_store_deregister(struct jq_redis *r, const struct jq_keys *k, const char *id,
 			redisCallbackFn *cb, void *priv)
 {
-	struct jq_call c;
-	jq_call_init(&c, JQ_CALL_COMMAND);
-	jq_call_str(&c, "MULTI");
-	if (command(r, &c, NULL, NULL) != 0)
-		return -1;
-	jq_call_init(&c, JQ_CALL_COMMAND);
-	jq_call_str(&c, "ZREM");
-	jq_call_key_workers(&c, k);
-	jq_call_str(&c, id);
-	int rc = command(r, &c, NULL, NULL);
-	jq_call_init(&c, JQ_CALL_COMMAND);
-	jq_call_str(&c, "DEL");
-	jq_call_key_worker(&c, k, id);
-	jq_call_key_worker_jobs(&c, k, id);
-	rc |= command(r, &c, NULL, NULL);
-	jq_call_init(&c, JQ_CALL_COMMAND);
-	jq_call_str(&c, rc == 0 ? "EXEC" : "DISCARD");
-	if (command(r, &c, rc == 0 ? cb : NULL, priv) != 0 || rc != 0)
-		return -1;
-	return 0;
+	struct jq_call c[2];
+	jq_call_init(&c[0], JQ_CALL_COMMAND);
+	jq_call_str(&c[0], "ZREM");
+	jq_call_key_workers(&c[0], k);
+	jq_call_str(&c[0], id);
+	jq_call_init(&c[1], JQ_CALL_COMMAND);
+	jq_call_str(&c[1], "DEL");
+	jq_call_key_worker(&c[1], k, id);
+	jq_call_key_worker_jobs(&c[1], k, id);
+	return jq_store_multi(r, c, 2, cb, priv);
 }
 
 int jq_store_subscribe_cancel(struct jq_redis *r, const struct jq_keys *k, redisCallbackFn *cb,

@@ -2,6 +2,7 @@
 #include "store.h"
 
 #include <stdio.h>
+#include <string.h>
 
 int jq_store_send(struct jq_redis *r, struct jq_call *c, redisCallbackFn *cb, void *priv)
 {
@@ -15,6 +16,25 @@ int jq_store_send(struct jq_redis *r, struct jq_call *c, redisCallbackFn *cb, vo
 	}
 	jq_call_release(c);
 	return rc;
+}
+
+int jq_store_multi(struct jq_redis *r, struct jq_call *calls, int n, redisCallbackFn *cb,
+		 void *priv)
+{
+	struct jq_call c;
+	jq_call_init(&c, JQ_CALL_COMMAND);
+	jq_call_str(&c, "MULTI");
+	if (jq_store_send(r, &c, NULL, NULL) != 0) {
+		for (int i = 0; i < n; i++)
+			jq_call_release(&calls[i]);
+		return -1;
+	}
+	int rc = 0;
+	for (int i = 0; i < n; i++)
+		rc |= jq_store_send(r, &calls[i], NULL, NULL);
+	jq_call_init(&c, JQ_CALL_COMMAND);
+	jq_call_str(&c, rc == 0 ? "EXEC" : "DISCARD");
+	return jq_store_send(r, &c, cb, priv);
 }
 
 int jq_store_status(const redisReply *r, char *err, size_t errlen)
@@ -46,4 +66,31 @@ const char *jq_store_str(const redisReply *r, size_t *len)
 	}
 	*len = 0;
 	return "";
+}
+
+int jq_store_hash_init(struct jq_store_hash *h, const redisReply *r)
+{
+	h->n = 0;
+	h->r = r;
+	if (!r || r->type != REDIS_REPLY_ARRAY || r->elements % 2)
+		return -1;
+	for (size_t i = 0; i < r->elements; i++)
+		if (r->element[i]->type != REDIS_REPLY_STRING)
+			return -1;
+	h->n = r->elements / 2;
+	return 0;
+}
+
+const char *jq_store_hash_field(const struct jq_store_hash *h, size_t i, int64_t *value)
+{
+	*value = jq_store_i64(h->r->element[2 * i + 1], 0);
+	return h->r->element[2 * i]->str;
+}
+
+int64_t jq_store_hash_i64(const struct jq_store_hash *h, const char *name, int64_t dflt)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (strcmp(h->r->element[2 * i]->str, name) == 0)
+			return jq_store_i64(h->r->element[2 * i + 1], dflt);
+	return dflt;
 }

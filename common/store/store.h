@@ -27,6 +27,13 @@
 /* Sends c on r and releases it (whether sent or not). */
 int jq_store_send(struct jq_redis *r, struct jq_call *c, redisCallbackFn *cb, void *priv);
 
+/* MULTI, the calls (one command each, in order: each is released), then EXEC with cb.
+ * If a command could not be queued, DISCARD goes with cb instead (its answer is not an
+ * array: the caller sees a failure). 0 when cb will be called once; -1 when it will not
+ * (nothing was sent). */
+int jq_store_multi(struct jq_redis *r, struct jq_call *calls, int n, redisCallbackFn *cb,
+		   void *priv);
+
 /* What a reply says before it is decoded. */
 enum jq_store_status {
 	JQ_STORE_OK = 0,
@@ -42,5 +49,17 @@ int jq_store_malformed(const char *what, char *err, size_t errlen);
 int64_t jq_store_i64(const redisReply *r, int64_t dflt);
 /* A string element's bytes and length ("" and 0 for anything else). */
 const char *jq_store_str(const redisReply *r, size_t *len);
+
+/* A hash read whole (HGETALL, or a script's flat name, value array). */
+struct jq_store_hash {
+	size_t n; /* fields */
+	const redisReply *r;
+};
+/* 0 and h set if r is a flat array of string pairs, else -1. */
+int jq_store_hash_init(struct jq_store_hash *h, const redisReply *r);
+/* Field i's name (NUL-terminated) and its value as an integer (0 if not one). */
+const char *jq_store_hash_field(const struct jq_store_hash *h, size_t i, int64_t *value);
+/* The integer value of field name, or dflt when absent. */
+int64_t jq_store_hash_i64(const struct jq_store_hash *h, const char *name, int64_t dflt);
 
 #endif
