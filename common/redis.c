@@ -223,7 +223,9 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv)
 	if (rep == NULL || ac != r->ac)
 		return; /* the connection went away; on_disconnect handles it */
 	if (rep->type == REDIS_REPLY_ERROR) {
-		jq_error("redis %s: set-up failed: %s", r->name, rep->str);
+		/* a Redis before 7.0 reads the scripts' first line, #!lua, as a syntax error */
+		jq_error("redis %s: set-up failed: %s%s", r->name, rep->str,
+			 strstr(rep->str, "compiling script") ? " (jobq needs Redis 7.0 or newer)" : "");
 		redisAsyncDisconnect(ac);
 		return;
 	}
