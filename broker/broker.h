@@ -40,6 +40,10 @@ struct jq_broker_config {
 	int reuse_port; /* SO_REUSEPORT: several brokers share the port, the kernel spreads
 			   connections among them */
 	int64_t idempotency_window_ms;
+	/* a 2xx for new jobs only once this many replicas confirmed them (WAIT), within
+	 * replica_ack_timeout_ms; 0: on the primary's word */
+	int64_t min_replicas_ack;
+	int64_t replica_ack_timeout_ms;
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 	int64_t ws_ping_ms; /* WebSocket pings (ws.h); 0: the defaults there */
 	int64_t ws_idle_ms;

@@ -12,6 +12,32 @@
 #include "store/enqueue.h"
 #include "util.h"
 
+/* The enqueue script's answer, decoded and kept while WAIT (--min-replicas-ack) is out. */
+struct held {
+	int waiting; /* 1: a WAIT follows the script call; -1: one was wanted but not sent */
+	int st;      /* jq_store_enqueue_reply's status */
+	struct jq_enqueue_reply er;
+	char state[16]; /* er.state, copied */
+	char err[256];
+};
+
+/* Decodes the script's answer r into h (which must outlive r). */
+static void hold(struct held *h, const redisReply *r, size_t n)
+{
+	h->st = jq_store_enqueue_reply(r, n, &h->er, h->err, sizeof(h->err));
+	if (h->st == JQ_STORE_OK && h->er.result == JQ_ENQUEUE_REPEATED) {
+		snprintf(h->state, sizeof(h->state), "%s", h->er.state);
+		h->er.state = h->state;
+	}
+}
+
+/* 1 if what h holds was written (or found) on the primary and needs the replicas' word. */
+static int stored(const struct held *h)
+{
+	return h->st == JQ_STORE_OK &&
+	       (h->er.result == JQ_ENQUEUE_STORED || h->er.result == JQ_ENQUEUE_REPEATED);
+}
+
 struct enqueue_ctx {
 	struct jq_broker *b;
 	struct jq_http_req *req;
@@ -23,6 +49,7 @@ struct enqueue_ctx {
 	struct jq_job_spec *callback; /* a batch's callback job, or NULL */
 	char idem[JQ_IDEMPOTENCY_KEY_MAX + 1]; /* Idempotency-Key, or "" */
 	struct enqueue_ctx *next; /* in the broker's waiting list */
+	struct held held; /* with --min-replicas-ack: the script's answer, until WAIT's */
 };
 
 int jq_idempotency_key(struct jq_http_req *req, const char **key)
@@ -61,6 +88,18 @@ static void fail(struct enqueue_ctx *c, const char *why)
 	ctx_free(c);
 }
 
+/* 503: the primary has the job, but fewer replicas than --min-replicas-ack confirmed it. */
+static void fail_unreplicated(struct enqueue_ctx *c, int64_t acks)
+{
+	const struct jq_broker_config *cfg = &c->b->cfg;
+	jq_reply_error(c->req, 503, "not_replicated",
+		       "the job was stored on the primary, but %" PRId64 " of the %" PRId64
+		       " replicas asked for confirmed it within %" PRId64
+		       " ms: it may still exist; retry with the same Idempotency-Key",
+		       acks, cfg->min_replicas_ack, cfg->replica_ack_timeout_ms);
+	ctx_free(c);
+}
+
 const char *jq_spec_initial_state(const struct jq_job_spec *s)
 {
 	/* run_at is compared with this machine's clock; Redis' decides for the job itself */
@@ -87,32 +126,61 @@ static void reply_unique_conflict(struct enqueue_ctx *c, int64_t holder, int64_t
 	jq_reply_key_held(c->req, holder, c->n > 1 ? index : -1, msg);
 }
 
+/* Answers c from what the script said (h) and, with --min-replicas-ack, how many
+ * replicas confirmed (acks; -1: not asked). */
+static void deliver(struct enqueue_ctx *c, const struct held *h, int64_t acks)
+{
+	if (stored(h) && acks >= 0 && acks < c->b->cfg.min_replicas_ack) {
+		fail_unreplicated(c, acks);
+	} else if (h->st == JQ_STORE_OK && h->er.result == JQ_ENQUEUE_STORED) {
+		c->reply(c->req, c->first_id, c->n, c->specs, NULL);
+		ctx_free(c);
+	} else if (h->st == JQ_STORE_OK && h->er.result == JQ_ENQUEUE_KEY_HELD) {
+		reply_unique_conflict(c, h->er.holder, h->er.index);
+		ctx_free(c);
+	} else if (h->st == JQ_STORE_OK && h->er.result == JQ_ENQUEUE_REPEATED) {
+		/* the same Idempotency-Key within the window: the first job, nothing new */
+		c->reply(c->req, h->er.first_id, 1, c->specs, h->er.state);
+		ctx_free(c);
+	} else {
+		if (h->st == JQ_STORE_ERROR)
+			jq_error("enqueue of %zu jobs from id %" PRId64 " failed: %s", c->n,
+				 c->first_id, h->err);
+		fail(c, "redis is unavailable");
+	}
+}
+
 static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct enqueue_ctx *c = priv;
-	struct jq_enqueue_reply er;
+	if (c->held.waiting == 1) { /* answered when WAIT is */
+		hold(&c->held, reply, c->n);
+		return;
+	}
+	struct held h = {0};
+	hold(&h, reply, c->n);
+	deliver(c, &h, c->held.waiting ? 0 : -1);
+}
+
+static void on_waited(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct enqueue_ctx *c = priv;
 	char err[256];
-	int st = jq_store_enqueue_reply(reply, c->n, &er, err, sizeof(err));
-	if (st == JQ_STORE_OK && er.result == JQ_ENQUEUE_STORED) {
-		c->reply(c->req, c->first_id, c->n, c->specs, NULL);
-		ctx_free(c);
-		return;
-	}
-	if (st == JQ_STORE_OK && er.result == JQ_ENQUEUE_KEY_HELD) {
-		reply_unique_conflict(c, er.holder, er.index);
-		ctx_free(c);
-		return;
-	}
-	if (st == JQ_STORE_OK && er.result == JQ_ENQUEUE_REPEATED) {
-		/* the same Idempotency-Key within the window: the first job, nothing new */
-		c->reply(c->req, er.first_id, 1, c->specs, er.state);
-		ctx_free(c);
-		return;
-	}
-	if (st == JQ_STORE_ERROR)
-		jq_error("enqueue of %zu jobs from id %" PRId64 " failed: %s", c->n, c->first_id,
-			 err);
-	fail(c, "redis is unavailable");
+	int64_t acks = jq_store_wait_reply(reply, err, sizeof(err));
+	deliver(c, &c->held, acks < 0 ? 0 : acks);
+}
+
+/* With --min-replicas-ack: WAIT right behind the script call on the same connection
+ * (one per call, however many jobs or requests it stores). 1 if sent, 0 if not wanted,
+ * -1 if wanted but not sent (no replica then confirms anything). */
+static int send_wait(struct jq_broker *b, redisCallbackFn *cb, void *priv)
+{
+	if (b->cfg.min_replicas_ack <= 0)
+		return 0;
+	return jq_store_wait(b->redis, b->cfg.min_replicas_ack, b->cfg.replica_ack_timeout_ms, cb,
+			     priv) == 0
+		   ? 1
+		   : -1;
 }
 
 static void store(struct enqueue_ctx *c)
@@ -131,6 +199,8 @@ static void store(struct enqueue_ctx *c)
 	jq_enqueue_args_release(&a);
 	if (rc != 0)
 		fail(c, "redis is unavailable");
+	else
+		c->held.waiting = send_wait(b, on_waited, c);
 }
 
 /* ---- group commit ----
@@ -151,21 +221,21 @@ static int groupable(const struct enqueue_ctx *c)
 
 struct enqueue_group {
 	size_t n;
+	struct held held;
 	struct enqueue_ctx *member[GROUP_MAX];
 };
 
-static void on_group_stored(redisAsyncContext *ac, void *reply, void *priv)
+/* Answers every member of g (see deliver). */
+static void group_deliver(struct enqueue_group *g, const struct held *h, int64_t acks)
 {
-	struct enqueue_group *g = priv;
-	struct jq_enqueue_reply er;
-	char err[256];
-	int st = jq_store_enqueue_reply(reply, g->n, &er, err, sizeof(err));
-	int ok = st == JQ_STORE_OK && er.result == JQ_ENQUEUE_STORED;
-	if (st == JQ_STORE_ERROR)
-		jq_error("enqueue of a group of %zu jobs failed: %s", g->n, err);
+	int ok = h->st == JQ_STORE_OK && h->er.result == JQ_ENQUEUE_STORED;
+	if (!ok && h->st == JQ_STORE_ERROR)
+		jq_error("enqueue of a group of %zu jobs failed: %s", g->n, h->err);
 	for (size_t i = 0; i < g->n; i++) {
 		struct enqueue_ctx *c = g->member[i];
-		if (ok) {
+		if (ok && acks >= 0 && acks < c->b->cfg.min_replicas_ack) {
+			fail_unreplicated(c, acks);
+		} else if (ok) {
 			c->reply(c->req, c->first_id, 1, c->specs, NULL);
 			ctx_free(c);
 		} else {
@@ -173,6 +243,26 @@ static void on_group_stored(redisAsyncContext *ac, void *reply, void *priv)
 		}
 	}
 	free(g);
+}
+
+static void on_group_stored(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct enqueue_group *g = priv;
+	if (g->held.waiting == 1) {
+		hold(&g->held, reply, g->n);
+		return;
+	}
+	struct held h = {0};
+	hold(&h, reply, g->n);
+	group_deliver(g, &h, g->held.waiting ? 0 : -1);
+}
+
+static void on_group_waited(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct enqueue_group *g = priv;
+	char err[256];
+	int64_t acks = jq_store_wait_reply(reply, err, sizeof(err));
+	group_deliver(g, &g->held, acks < 0 ? 0 : acks);
 }
 
 /* Sends the group waiting in b (one member: the plain single call). */
@@ -196,10 +286,13 @@ static void flush_group(struct jq_broker *b)
 	struct jq_enqueue_args a;
 	const char *why = "out of memory";
 	if (jq_enqueue_args_build_group(&a, &b->keys, specs, ids, g->n) == 0) {
+		g->held.waiting = 0;
 		int rc = jq_store_enqueue(b->redis, &a, on_group_stored, g);
 		jq_enqueue_args_release(&a);
-		if (rc == 0)
+		if (rc == 0) {
+			g->held.waiting = send_wait(b, on_group_waited, g);
 			return;
+		}
 		why = "redis is unavailable";
 	}
 	for (size_t i = 0; i < g->n; i++)
@@ -406,6 +499,7 @@ static void enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_
 	c->batch = batch;
 	c->callback = callback;
 	c->next = NULL;
+	memset(&c->held, 0, sizeof(c->held));
 	snprintf(c->idem, sizeof(c->idem), "%s", idem ? idem : "");
 	b->in_flight++;
 	if (b->waiting_tail)

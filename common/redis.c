@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "sentinel.h"
 #include "util.h"
 
 #define BACKOFF_MIN_MS 100
@@ -25,10 +26,17 @@ uint64_t jq_redis_errors(enum jq_redis_error_kind kind) { return errors[kind]; }
 static redisReplyObjectFunctions counting_fn;
 static void *(*default_create_string)(const redisReadTask *, char *, size_t);
 
+static void kick_later(void *r);
+
 static void *count_create_string(const redisReadTask *task, char *str, size_t len)
 {
-	if (task->type == REDIS_REPLY_ERROR)
+	if (task->type == REDIS_REPLY_ERROR) {
 		errors[JQ_REDIS_ERR_REPLY]++;
+		/* the primary we talk to became a replica (a failover): find the new one */
+		if (task->privdata && ((len >= 8 && memcmp(str, "READONLY", 8) == 0) ||
+				       (len >= 9 && memcmp(str, "UNBLOCKED", 9) == 0)))
+			kick_later(task->privdata);
+	}
 	return default_create_string(task, str, len);
 }
 
@@ -129,7 +137,7 @@ static void ev_cleanup(void *data)
 	free(e);
 }
 
-static int ev_attach(redisAsyncContext *ac, struct event_base *base)
+int jq_redis_attach(redisAsyncContext *ac, struct event_base *base)
 {
 	struct jq_redis_events *e = calloc(1, sizeof(*e));
 	if (!e)
@@ -171,7 +179,19 @@ struct jq_redis {
 	struct event *retry_ev;
 	jq_redis_state_cb *cb;
 	void *arg;
+	/* redis-sentinel:// URLs: the sentinels, whether url.host and url.port hold the
+	 * primary they named, and a deferred drop of the connection (a failover) */
+	struct jq_sentinel *sentinel;
+	int have_primary;
+	struct event *kick_ev;
 };
+
+static void kick_later(void *arg)
+{
+	struct jq_redis *r = arg;
+	if (r->sentinel && !r->freeing)
+		event_active(r->kick_ev, EV_TIMEOUT, 1);
+}
 
 static void schedule_retry(struct jq_redis *r)
 {
@@ -189,6 +209,7 @@ static void lost(struct jq_redis *r)
 	int was_ready = r->ready;
 	r->ac = NULL;
 	r->ready = 0;
+	r->have_primary = 0; /* with Sentinel: ask again where the primary is */
 	if (was_ready && r->cb)
 		r->cb(r, 0, r->arg);
 	schedule_retry(r);
@@ -232,15 +253,78 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv)
 	if (--r->setup_left == 0) {
 		r->ready = 1;
 		r->backoff_ms = BACKOFF_MIN_MS;
-		jq_info("redis %s: ready (%s:%d db %d)", r->name,
-			r->url.unix_path[0] ? r->url.unix_path : r->url.host, r->url.port, r->url.db);
+		jq_info("redis %s: ready (%s:%d db %d%s%s)", r->name,
+			r->url.unix_path[0] ? r->url.unix_path : r->url.host, r->url.port, r->url.db,
+			r->sentinel ? ", the primary of " : "", r->sentinel ? r->url.master : "");
+		if (r->sentinel)
+			jq_sentinel_watch(r->sentinel);
 		if (r->cb)
 			r->cb(r, 1, r->arg);
 	}
 }
 
+static void connect_now(struct jq_redis *r);
+
+/* A sentinel named the primary (host NULL: none did). */
+static void on_primary(void *arg, const char *host, int port)
+{
+	struct jq_redis *r = arg;
+	if (!host) {
+		errors[JQ_REDIS_ERR_CONNECT]++;
+		schedule_retry(r);
+		return;
+	}
+	snprintf(r->url.host, sizeof(r->url.host), "%s", host);
+	r->url.port = port;
+	r->have_primary = 1;
+	connect_now(r);
+}
+
+/* ROLE, asked first on a primary a sentinel named: it must still be one. */
+static void on_role(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_redis *r = priv;
+	redisReply *rep = reply;
+	if (rep == NULL || ac != r->ac)
+		return;
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+	    rep->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(rep->element[0]->str, "master") != 0) {
+		jq_warn("redis %s: %s:%d is not the primary (ROLE: %s); asking the sentinels again",
+			r->name, r->url.host, r->url.port,
+			rep->type == REDIS_REPLY_ERROR ? rep->str
+			: rep->type == REDIS_REPLY_ARRAY && rep->elements &&
+				  rep->element[0]->type == REDIS_REPLY_STRING
+			    ? rep->element[0]->str
+			    : "?");
+		redisAsyncDisconnect(ac);
+		return;
+	}
+	on_setup_reply(ac, reply, priv);
+}
+
+static void kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_redis *r = arg;
+	redisAsyncContext *ac = r->ac;
+	if (!ac)
+		return;
+	jq_warn("redis %s: leaving %s:%d, which is no longer the primary", r->name, r->url.host,
+		r->url.port);
+	int connected = (ac->c.flags & REDIS_CONNECTED) != 0;
+	redisAsyncFree(ac); /* pending callbacks get NULL: not done; then on_disconnect */
+	if (!connected)
+		lost(r);
+}
+
+static void on_switch(void *arg) { kick_later(arg); }
+
 static void connect_now(struct jq_redis *r)
 {
+	if (r->sentinel && !r->have_primary) {
+		jq_sentinel_discover(r->sentinel, on_primary, r);
+		return;
+	}
 	redisAsyncContext *ac = r->url.unix_path[0] ? redisAsyncConnectUnix(r->url.unix_path)
 						    : redisAsyncConnect(r->url.host, r->url.port);
 	if (ac == NULL || ac->err) {
@@ -251,7 +335,7 @@ static void connect_now(struct jq_redis *r)
 		schedule_retry(r);
 		return;
 	}
-	if (ev_attach(ac, r->base) != 0) {
+	if (jq_redis_attach(ac, r->base) != 0) {
 		errors[JQ_REDIS_ERR_CONNECT]++;
 		jq_warn("redis %s: cannot connect: out of memory", r->name);
 		redisAsyncFree(ac);
@@ -261,6 +345,7 @@ static void connect_now(struct jq_redis *r)
 	ac->data = r;
 	r->ac = ac;
 	count_error_replies(ac);
+	redisReaderSetPrivdata(ac->c.reader, r); /* count_create_string learns whose reply */
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	if (!r->url.unix_path[0])
@@ -273,6 +358,10 @@ static void connect_now(struct jq_redis *r)
 	}
 	redisAsyncCommand(ac, on_setup_reply, r, "SELECT %d", r->url.db);
 	r->setup_left++;
+	if (r->sentinel) {
+		redisAsyncCommand(ac, on_role, r, "ROLE");
+		r->setup_left++;
+	}
 	for (int i = 0; i < JQ_SCRIPT_COUNT; i++) {
 		redisAsyncCommand(ac, on_setup_reply, r, "SCRIPT LOAD %s", jq_script_get(i)->body);
 		r->setup_left++;
@@ -297,6 +386,18 @@ struct jq_redis *jq_redis_new(struct event_base *base, const struct jq_redis_url
 	r->arg = arg;
 	r->backoff_ms = BACKOFF_MIN_MS;
 	r->retry_ev = evtimer_new(base, retry_cb, r);
+	if (url->nsentinels) {
+		r->sentinel = jq_sentinel_new(base, url, name, on_switch, r);
+		r->kick_ev = event_new(base, -1, 0, kick_cb, r);
+		if (!r->sentinel || !r->kick_ev) {
+			jq_sentinel_free(r->sentinel);
+			if (r->kick_ev)
+				event_free(r->kick_ev);
+			event_free(r->retry_ev);
+			free(r);
+			return NULL;
+		}
+	}
 	jq_scripts_init();
 	connect_now(r);
 	return r;
@@ -310,6 +411,9 @@ void jq_redis_free(struct jq_redis *r)
 	r->cb = NULL;
 	if (r->ac)
 		redisAsyncFree(r->ac);
+	jq_sentinel_free(r->sentinel);
+	if (r->kick_ev)
+		event_free(r->kick_ev);
 	event_free(r->retry_ev);
 	free(r);
 }

@@ -1,7 +1,11 @@
 /* redis.h: one asynchronous Redis connection on a libevent loop that reconnects by itself.
  *
  * On every (re)connect it authenticates, selects the database and loads the
- * scripts; only then is it "ready". While not ready, jq_redis_ctx() is NULL
+ * scripts; only then is it "ready". With a redis-sentinel:// URL it first asks the
+ * sentinels where the primary is (sentinel.h) and checks with ROLE that it is one; it goes
+ * back to the sentinels when the connection is lost, when a sentinel announces a
+ * failover (+switch-master), and when Redis answers READONLY or UNBLOCKED (the primary
+ * became a replica). While not ready, jq_redis_ctx() is NULL
  * and callers must answer "unavailable" rather than queue work. A command's
  * callback gets a NULL reply when the connection drops before the answer:
  * treat that as "not done". Reconnects back off from 100 ms to 2 s. */
@@ -28,6 +32,11 @@ struct jq_redis *jq_redis_new(struct event_base *base, const struct jq_redis_url
 			      const char *name, jq_redis_state_cb *cb, void *arg);
 /* Drops the connection; pending callbacks run with a NULL reply first. */
 void jq_redis_free(struct jq_redis *r);
+
+/* Attaches a hiredis async context to base with jobq's own libevent hooks (redis.c says
+ * why not hiredis' adapter): 0, or -1 when out of memory. For the side connections of
+ * other modules (Sentinel). */
+int jq_redis_attach(redisAsyncContext *ac, struct event_base *base);
 
 /* The context while ready, else NULL. */
 redisAsyncContext *jq_redis_ctx(const struct jq_redis *r);

@@ -50,11 +50,11 @@ static void test_refused(void)
 		const char *url;
 		const char *msg; /* a part of the error message */
 	} cases[] = {
-		{"localhost:6379", "must start with redis:// or unix://"},
-		{"", "must start with redis:// or unix://"},
-		{"http://host", "must start with redis:// or unix://"},
-		{"rediss://host", "must start with redis:// or unix://"},
-		{"REDIS://host", "must start with redis:// or unix://"},
+		{"localhost:6379", "must start with redis://"},
+		{"", "must start with redis://"},
+		{"http://host", "must start with redis://"},
+		{"rediss://host", "must start with redis://"},
+		{"REDIS://host", "must start with redis://"},
 		{"redis://host:0", "bad port"},
 		{"redis://host:70000", "bad port"},
 		{"redis://host:65536", "bad port"},
@@ -115,4 +115,53 @@ static void test_long_fields(void)
 	CHECK_CONTAINS(err, "bad unix socket path");
 }
 
-UNIT_MAIN({"valid", test_valid}, {"refused", test_refused}, {"long_fields", test_long_fields})
+static void test_sentinel(void)
+{
+	struct jq_redis_url u;
+	char err[256] = "";
+	UNIT_CASE("three sentinels, a db, a password");
+	CHECK_INT_EQ(jq_redis_url_parse("redis-sentinel://:p@ss@10.0.0.1:26380,s2,s3:7/3#mymaster",
+					&u, err, sizeof(err)),
+		     0);
+	CHECK_INT_EQ(u.nsentinels, 3);
+	CHECK_STR_EQ(u.sentinels[0].host, "10.0.0.1");
+	CHECK_INT_EQ(u.sentinels[0].port, 26380);
+	CHECK_STR_EQ(u.sentinels[1].host, "s2");
+	CHECK_INT_EQ(u.sentinels[1].port, 26379);
+	CHECK_STR_EQ(u.sentinels[2].host, "s3");
+	CHECK_INT_EQ(u.sentinels[2].port, 7);
+	CHECK_INT_EQ(u.db, 3);
+	CHECK_STR_EQ(u.password, "p@ss");
+	CHECK_STR_EQ(u.master, "mymaster");
+	CHECK_STR_EQ(u.host, "");
+	UNIT_CASE("one sentinel, no db");
+	CHECK_INT_EQ(jq_redis_url_parse("redis-sentinel://h#m", &u, err, sizeof(err)), 0);
+	CHECK_INT_EQ(u.nsentinels, 1);
+	CHECK_STR_EQ(u.sentinels[0].host, "h");
+	CHECK_INT_EQ(u.db, 0);
+	CHECK_STR_EQ(u.master, "m");
+	CHECK_STR_EQ(u.password, "");
+	static const struct {
+		const char *url, *msg;
+	} bad[] = {
+	    {"redis-sentinel://h", "must end with #<master name>"},
+	    {"redis-sentinel://h#", "must end with #<master name>"},
+	    {"redis-sentinel://#m", "no sentinel"},
+	    {"redis-sentinel://h,#m", "bad sentinel ''"},
+	    {"redis-sentinel://h,,k#m", "bad sentinel ''"},
+	    {"redis-sentinel://h:0#m", "bad sentinel 'h:0'"},
+	    {"redis-sentinel://h:99999#m", "bad sentinel"},
+	    {"redis-sentinel://h/16#m", "bad database"},
+	    {"redis-sentinel://h/x#m", "bad database"},
+	    {"redis-sentinel://a,b,c,d,e,f,g,h,i#m", "at most 8 sentinels"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		UNIT_CASE("%s", bad[i].url);
+		err[0] = '\0';
+		CHECK_INT_EQ(jq_redis_url_parse(bad[i].url, &u, err, sizeof(err)), -1);
+		CHECK_CONTAINS(err, bad[i].msg);
+	}
+}
+
+UNIT_MAIN({"valid", test_valid}, {"refused", test_refused}, {"long_fields", test_long_fields},
+	  {"sentinel", test_sentinel})
