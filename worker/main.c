@@ -3,12 +3,18 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <string.h>
+
 #include "config.h"
+#include "contain.h"
 #include "log.h"
 #include "worker.h"
 
 int main(int argc, char **argv)
 {
+	/* a supervisor of an exec job (contain.h), re-executed from this binary */
+	if (argc > 1 && strcmp(argv[1], JQ_CONTAIN_INIT_ARG) == 0)
+		return jq_contain_init_main(argc, argv);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct jq_worker_config cfg = {
 	    .redis_url = "redis://127.0.0.1:6379/0",
@@ -31,6 +37,7 @@ int main(int argc, char **argv)
 	    .smtp_timeout_ms = 30000,
 	    .schedule_file = "",
 	    .http_ca_file = "",
+	    .exec_contain = "auto",
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -71,6 +78,10 @@ int main(int argc, char **argv)
 	    {"exec", "JOBQ_EXEC", JQ_OPT_LIST, &cfg.exec, 0, 16384,
 	     "let exec jobs run a program by name: NAME=/absolute/path; repeat the flag, or "
 	     "separate several with commas"},
+	    {"exec-contain", "JOBQ_EXEC_CONTAIN", JQ_OPT_STR, &cfg.exec_contain, 0, 16,
+	     "how each exec job's processes are kept together and ended with it: auto (the "
+	     "first that works of:), pidns (a PID namespace; root), userns (a user and PID "
+	     "namespace; unprivileged), subreaper (a supervisor process)"},
 	    {"http-deny", "JOBQ_HTTP_DENY", JQ_OPT_LIST, &cfg.http_deny, 0, 4096,
 	     "networks http jobs may not connect to: ADDR[/BITS], or 'private' (every "
 	     "address that is not the public internet: loopback, private, link-local, cloud "

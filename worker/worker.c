@@ -1075,7 +1075,7 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 		jq_schedules_free(config, nconfig);
 		return -1;
 	}
-	if (!(w->exec = jq_exec_new(base, cmds, ncmds, err, errlen))) {
+	if (!(w->exec = jq_exec_new(base, cmds, ncmds, cfg->exec_contain, err, errlen))) {
 		jq_schedules_free(config, nconfig);
 		return -1;
 	}

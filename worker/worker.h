@@ -44,6 +44,7 @@ struct jq_worker_config {
 	const char *smtp_password;
 	int64_t smtp_timeout_ms;
 	struct jq_opt_list exec; /* "NAME=/abs/path[,...]" values: what exec jobs may run */
+	const char *exec_contain; /* how exec jobs are contained: contain.h's modes */
 	struct jq_opt_list http_deny; /* networks http jobs may not connect to (http_job.h) */
 	const char *http_ca_file; /* PEM certificates https jobs trust, or "": the system's */
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */
