@@ -123,9 +123,15 @@ static int connect_now(struct jq_client *c, char *err, size_t errlen)
 	}
 	if (!c->url.unix_path[0])
 		redisEnableKeepAlive(c->rc);
-	if (c->url.password[0]) {
-		const char *argv[] = {"AUTH", c->url.password};
-		if (setup_command(c, err, errlen, "AUTH", 2, argv) != 0) {
+	if (c->url.user[0] || c->url.password[0]) {
+		/* AUTH user password for an ACL user, AUTH password for the default one */
+		const char *argv[3] = {"AUTH", c->url.user, c->url.password};
+		int argc = 3;
+		if (!c->url.user[0]) {
+			argv[1] = c->url.password;
+			argc = 2;
+		}
+		if (setup_command(c, err, errlen, "AUTH", argc, argv) != 0) {
 			drop(c);
 			return JQ_CLIENT_EREDIS;
 		}

@@ -18,6 +18,7 @@ int main(int argc, char **argv)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct jq_worker_config cfg = {
 	    .redis_url = "redis://127.0.0.1:6379/0",
+	    .redis_password_file = "",
 	    .prefix = "jobq:",
 	    .queues = "default",
 	    .concurrency = 100,
@@ -41,7 +42,11 @@ int main(int argc, char **argv)
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
-	    {"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg.redis_url, 0, 1000, "Redis to use"},
+	    {"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg.redis_url, 0, 1000,
+	     "Redis to use: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (USER and PASSWORD "
+	     "percent-encoded) or unix:///PATH[?db=DB]"},
+	    {"redis-password-file", "JOBQ_REDIS_PASSWORD_FILE", JQ_OPT_STR, &cfg.redis_password_file, 0,
+	     4096, "file holding the Redis password (one line), in place of the URL's"},
 	    {"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &cfg.prefix, 0, JQ_PREFIX_MAX,
 	     "prefix of every Redis key"},
 	    {"queues", "JOBQ_QUEUES", JQ_OPT_STR, &cfg.queues, 0, 2000,

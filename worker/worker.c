@@ -1044,7 +1044,7 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	if (parse_queues(w, cfg->queues, err, errlen) != 0)
 		return -1;
 	struct jq_redis_url url;
-	if (jq_redis_url_parse(cfg->redis_url, &url, err, errlen) != 0)
+	if (jq_redis_url_load(cfg->redis_url, cfg->redis_password_file, &url, err, errlen) != 0)
 		return -1;
 	struct jq_schedule *config = NULL;
 	size_t nconfig = 0;

@@ -26,6 +26,7 @@
 
 struct jq_worker_config {
 	const char *redis_url;
+	const char *redis_password_file; /* the Redis password, in place of the URL's; or "" */
 	const char *prefix;
 	const char *queues;   /* "a,b,c": strict order; "a:5,b:1": by weight */
 	int64_t concurrency;  /* jobs running at once */
