@@ -387,6 +387,17 @@ static int read_stat(const char *name, pid_t *pid, char *state, pid_t *ppid)
 	return 0;
 }
 
+struct proc {
+	pid_t pid, ppid;
+	char state, below;
+};
+
+static int proc_cmp(const void *a, const void *b)
+{
+	pid_t x = ((const struct proc *)a)->pid, y = ((const struct proc *)b)->pid;
+	return (x > y) - (x < y);
+}
+
 /* Sends sig to every live process below this one (from /proc). Their number, or -1
  * when /proc cannot be read. */
 static int signal_tree(int sig)
@@ -395,10 +406,7 @@ static int signal_tree(int sig)
 	if (!d)
 		return -1;
 	size_t n = 0, cap = 0;
-	struct proc {
-		pid_t pid, ppid;
-		char state, below;
-	} *ps = NULL;
+	struct proc *ps = NULL;
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		if (de->d_name[0] < '1' || de->d_name[0] > '9')
@@ -418,16 +426,18 @@ static int signal_tree(int sig)
 	}
 	closedir(d);
 	pid_t me = getpid();
+	if (n)
+		qsort(ps, n, sizeof(*ps), proc_cmp);
 	/* a pass per generation: at most n */
 	for (size_t pass = 0, grew = 1; grew && pass < n; pass++) {
 		grew = 0;
 		for (size_t i = 0; i < n; i++) {
 			if (ps[i].below)
 				continue;
-			int parent_below = ps[i].ppid == me;
-			for (size_t j = 0; !parent_below && j < n; j++)
-				parent_below = ps[j].below && ps[j].pid == ps[i].ppid;
-			if (parent_below)
+			struct proc key = {.pid = ps[i].ppid};
+			const struct proc *parent =
+			    ps[i].ppid == me ? NULL : bsearch(&key, ps, n, sizeof(*ps), proc_cmp);
+			if (ps[i].ppid == me || (parent && parent->below))
 				ps[i].below = 1, grew = 1;
 		}
 	}
@@ -526,6 +536,14 @@ int jq_contain_init_main(int argc, char **argv)
 		}
 		_exit(127);
 	}
+	/* the pipes are the program's: held here, stdout and stderr would stay open
+	 * after it ended and stdin would never refuse a write */
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; fd < 3; fd++)
+		if (null < 0 || dup2(null, fd) != fd)
+			close(fd);
+	if (null > 2)
+		close(null);
 	int status = 0;
 	for (int done = 0; !done;) {
 		int sig = sigwaitinfo(&mine, NULL);

@@ -225,6 +225,22 @@ class ContainConfigTest(E2ETestCase):
     @classmethod
     def setUpEnv(cls, env):
         env.start_redis()
+        env.start_broker()
+
+    def test_program_gone_after_start_fails_the_attempt(self):
+        # the supervisor reports the program's failed execve to the worker
+        path = os.path.join(self.env.tmp, "gone")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\nexit 0\n")
+        os.chmod(path, 0o755)
+        self.env.start_worker(extra_args=["--exec", "gone=" + path])
+        os.unlink(path)
+        jid = self.post_job({"type": "exec", "payload": {"command": "gone"},
+                             "max_attempts": 1})
+        job = self.env.wait_job(jid, timeout=20)
+        self.assertEqual(job["state"], "failed", job)
+        self.assertIn("command 'gone': cannot run '%s': No such file or directory" % path,
+                      job["error"], job)
 
     def test_bad_mode_is_refused(self):
         try:
