@@ -694,7 +694,7 @@ static int child_spawn(struct jq_exec *x, struct jq_run *run, const struct jq_ex
 	char why[256];
 	if (jq_contain_spawn(x->contain, cmd->path, argv, envp, in[0], o[1], e[1], &pid, &status_fd,
 			     why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "cannot run command '%s' ('%.200s'): %s", cmd->name, cmd->path,
+		snprintf(err, errlen, "cannot run command '%s' ('%.200s'): %.200s", cmd->name, cmd->path,
 			 why);
 		goto done;
 	}

@@ -1,9 +1,8 @@
 /* main.c: jobq-worker, runs jobs from Redis (see worker.h). */
 #include <curl/curl.h>
 #include <stdio.h>
-#include <unistd.h>
-
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "contain.h"
