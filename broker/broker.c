@@ -350,7 +350,7 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		return -1;
 	}
 	struct jq_redis_url url;
-	if (jq_redis_url_parse(cfg->redis_url, &url, err, errlen) != 0)
+	if (jq_redis_url_load(cfg->redis_url, cfg->redis_password_file, &url, err, errlen) != 0)
 		return -1;
 	const char *colon = strrchr(cfg->listen, ':');
 	int64_t port;

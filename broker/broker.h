@@ -31,6 +31,7 @@
 struct jq_broker_config {
 	const char *listen;    /* "host:port" */
 	const char *redis_url;
+	const char *redis_password_file; /* the Redis password, in place of the URL's; or "" */
 	const char *prefix;
 	int64_t max_body;      /* bytes */
 	int64_t http_timeout_s; /* idle connections, slow requests, unread replies (http.h); 0:

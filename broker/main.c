@@ -16,6 +16,7 @@ int main(int argc, char **argv)
 	struct jq_broker_config cfg = {
 	    .listen = "127.0.0.1:8000",
 	    .redis_url = "redis://127.0.0.1:6379/0",
+	    .redis_password_file = "",
 	    .prefix = "jobq:",
 	    .max_body = JQ_BROKER_DEFAULT_MAX_BODY,
 	    .http_timeout_s = JQ_BROKER_IDLE_S,
@@ -30,7 +31,11 @@ int main(int argc, char **argv)
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
 	    {"listen", "JOBQ_LISTEN", JQ_OPT_STR, &cfg.listen, 0, 300, "address to serve HTTP on"},
-	    {"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg.redis_url, 0, 1000, "Redis to use"},
+	    {"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg.redis_url, 0, 1000,
+	     "Redis to use: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (USER and PASSWORD "
+	     "percent-encoded) or unix:///PATH[?db=DB]"},
+	    {"redis-password-file", "JOBQ_REDIS_PASSWORD_FILE", JQ_OPT_STR, &cfg.redis_password_file, 0,
+	     4096, "file holding the Redis password (one line), in place of the URL's"},
 	    {"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &cfg.prefix, 0, JQ_PREFIX_MAX,
 	     "prefix of every Redis key"},
 	    {"max-body", "JOBQ_MAX_BODY", JQ_OPT_INT, &cfg.max_body, 1024, 64 * 1024 * 1024,

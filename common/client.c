@@ -98,9 +98,50 @@ static int setup_command(struct jq_client *c, char *err, size_t errlen, const ch
 	return ok ? 0 : -1;
 }
 
+/* redis-sentinel:// URLs: asks the sentinels in turn (500 ms each) for the primary and
+ * puts it in c->url.host and port; the one that answered goes first next time. */
+static int find_primary(struct jq_client *c, char *err, size_t errlen)
+{
+	struct timeval tv = {0, 500 * 1000};
+	for (int i = 0; i < c->url.nsentinels; i++) {
+		redisContext *sc =
+		    redisConnectWithTimeout(c->url.sentinels[i].host, c->url.sentinels[i].port, tv);
+		redisReply *r = NULL;
+		const char *ask[] = {"SENTINEL", "get-master-addr-by-name", c->url.master};
+		if (sc && !sc->err && redisSetTimeout(sc, tv) == REDIS_OK)
+			r = redisCommandArgv(sc, 3, ask, NULL);
+		int64_t port;
+		int ok = r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+			 r->element[0]->type == REDIS_REPLY_STRING &&
+			 r->element[1]->type == REDIS_REPLY_STRING &&
+			 r->element[0]->len < sizeof(c->url.host) &&
+			 jq_parse_i64(r->element[1]->str, 1, 65535, &port) == 0;
+		if (ok) {
+			snprintf(c->url.host, sizeof(c->url.host), "%s", r->element[0]->str);
+			c->url.port = (int)port;
+			if (i > 0) { /* asked first next time */
+				struct jq_hostport first = c->url.sentinels[i];
+				memmove(&c->url.sentinels[1], &c->url.sentinels[0],
+					sizeof(c->url.sentinels[0]) * (size_t)i);
+				c->url.sentinels[0] = first;
+			}
+		}
+		if (r)
+			freeReplyObject(r);
+		if (sc)
+			redisFree(sc);
+		if (ok)
+			return 0;
+	}
+	return report(err, errlen, JQ_CLIENT_EREDIS, "no sentinel named a primary for '%s'",
+		      c->url.master);
+}
+
 static int connect_now(struct jq_client *c, char *err, size_t errlen)
 {
 	struct timeval tv = timeout_tv(c);
+	if (c->url.nsentinels && find_primary(c, err, errlen) != 0)
+		return JQ_CLIENT_EREDIS;
 	c->rc = c->url.unix_path[0] ? redisConnectUnixWithTimeout(c->url.unix_path, tv)
 				    : redisConnectWithTimeout(c->url.host, c->url.port, tv);
 	if (!c->rc) {
@@ -124,9 +165,15 @@ static int connect_now(struct jq_client *c, char *err, size_t errlen)
 	}
 	if (!c->url.unix_path[0])
 		redisEnableKeepAlive(c->rc);
-	if (c->url.password[0]) {
-		const char *argv[] = {"AUTH", c->url.password};
-		if (setup_command(c, err, errlen, "AUTH", 2, argv) != 0) {
+	if (c->url.user[0] || c->url.password[0]) {
+		/* AUTH user password for an ACL user, AUTH password for the default one */
+		const char *argv[3] = {"AUTH", c->url.user, c->url.password};
+		int argc = 3;
+		if (!c->url.user[0]) {
+			argv[1] = c->url.password;
+			argc = 2;
+		}
+		if (setup_command(c, err, errlen, "AUTH", argc, argv) != 0) {
 			drop(c);
 			return JQ_CLIENT_EREDIS;
 		}
@@ -137,6 +184,22 @@ static int connect_now(struct jq_client *c, char *err, size_t errlen)
 	if (setup_command(c, err, errlen, "SELECT", 2, argv) != 0) {
 		drop(c);
 		return JQ_CLIENT_EREDIS;
+	}
+	if (c->url.nsentinels) { /* the address a sentinel gave must still be the primary */
+		const char *role[] = {"ROLE"};
+		redisReply *r = redisCommandArgv(c->rc, 1, role, NULL);
+		int primary = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+			      r->element[0]->type == REDIS_REPLY_STRING &&
+			      strcmp(r->element[0]->str, "master") == 0;
+		if (r)
+			freeReplyObject(r);
+		if (!primary) {
+			report(err, errlen, JQ_CLIENT_EREDIS,
+			       "redis at '%s:%d' is not the primary of '%s' (a failover is under way)",
+			       where(c), c->url.port, c->url.master);
+			drop(c);
+			return JQ_CLIENT_EREDIS;
+		}
 	}
 	return 0;
 }
@@ -155,6 +218,9 @@ static redisReply *command(struct jq_client *c, int argc, const char **argv, con
 		       c->rc->errstr[0] ? c->rc->errstr : "no reply");
 		/* a context that failed once (timeout, EOF) is unusable: start afresh */
 		drop(c);
+	} else if (c->url.nsentinels && r->type == REDIS_REPLY_ERROR &&
+		   strncmp(r->str, "READONLY", 8) == 0) {
+		drop(c); /* the primary became a replica: the next call asks the sentinels */
 	}
 	return r;
 }

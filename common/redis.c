@@ -244,9 +244,17 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv)
 	if (rep == NULL || ac != r->ac)
 		return; /* the connection went away; on_disconnect handles it */
 	if (rep->type == REDIS_REPLY_ERROR) {
-		/* a Redis before 7.0 reads the scripts' first line, #!lua, as a syntax error */
+		/* NOAUTH: Redis wants a password; NOPERM: an ACL user without a command jobq
+		 * uses (docs/deploy.md lists them); a Redis before 7.0 reads the scripts'
+		 * first line, #!lua, as a syntax error */
 		jq_error("redis %s: set-up failed: %s%s", r->name, rep->str,
-			 strstr(rep->str, "compiling script") ? " (jobq needs Redis 7.0 or newer)" : "");
+			 strncmp(rep->str, "NOAUTH", 6) == 0
+			     ? " (give a password in --redis-url or --redis-password-file)"
+			 : strncmp(rep->str, "NOPERM", 6) == 0
+			     ? " (the Redis user lacks a command or key jobq needs: see the ACL "
+			       "in docs/deploy.md)"
+			 : strstr(rep->str, "compiling script") ? " (jobq needs Redis 7.0 or newer)"
+								   : "");
 		redisAsyncDisconnect(ac);
 		return;
 	}
@@ -303,6 +311,22 @@ static void on_role(redisAsyncContext *ac, void *reply, void *priv)
 	on_setup_reply(ac, reply, priv);
 }
 
+/* AUTH's answer: a refusal says what to check, then it is a set-up reply like the others. */
+static void on_auth_reply(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_redis *r = priv;
+	redisReply *rep = reply;
+	if (rep && ac == r->ac && rep->type == REDIS_REPLY_ERROR) {
+		jq_error("redis %s: authentication as %s%s%s failed: %s (check the user and password "
+			 "of --redis-url, or --redis-password-file)",
+			 r->name, r->url.user[0] ? "user '" : "the default user", r->url.user,
+			 r->url.user[0] ? "'" : "", rep->str);
+		redisAsyncDisconnect(ac);
+		return;
+	}
+	on_setup_reply(ac, reply, priv);
+}
+
 static void kick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_redis *r = arg;
@@ -352,8 +376,11 @@ static void connect_now(struct jq_redis *r)
 		redisEnableKeepAlive(&ac->c);
 	/* queued now, sent in order once connected: nothing else goes before them */
 	r->setup_left = 0;
-	if (r->url.password[0]) {
-		redisAsyncCommand(ac, on_setup_reply, r, "AUTH %s", r->url.password);
+	if (r->url.user[0]) { /* an ACL user (Redis 6+) */
+		redisAsyncCommand(ac, on_auth_reply, r, "AUTH %s %s", r->url.user, r->url.password);
+		r->setup_left++;
+	} else if (r->url.password[0]) {
+		redisAsyncCommand(ac, on_auth_reply, r, "AUTH %s", r->url.password);
 		r->setup_left++;
 	}
 	redisAsyncCommand(ac, on_setup_reply, r, "SELECT %d", r->url.db);

@@ -1,11 +1,66 @@
 /* redis_url.c: Redis URLs; see redis_url.h. */
 #include "redis_url.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "util.h"
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decodes s[0..n) into out (NUL-terminated). 0, or -1 with err naming what. */
+static int url_decode(const char *s, size_t n, char *out, size_t outlen, const char *what,
+		      char *err, size_t errlen)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '%') {
+			int hi = i + 2 < n ? hex_digit(s[i + 1]) : -1;
+			int lo = i + 2 < n ? hex_digit(s[i + 2]) : -1;
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+				snprintf(err, errlen,
+					 "bad percent-encoding in the %s of the redis URL (%%XX, "
+					 "not %%00)",
+					 what);
+				return -1;
+			}
+			c = (char)(hi * 16 + lo);
+			i += 2;
+		}
+		if (o + 1 >= outlen) {
+			snprintf(err, errlen, "%s in redis URL too long", what);
+			return -1;
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* The userinfo p..at ("[user]:password" or "password") into out, percent-decoded. */
+static int parse_userinfo(const char *p, const char *at, struct jq_redis_url *out, char *err,
+			  size_t errlen)
+{
+	const char *colon = memchr(p, ':', (size_t)(at - p));
+	const char *pw = colon ? colon + 1 : p;
+	if (colon && url_decode(p, (size_t)(colon - p), out->user, sizeof(out->user), "user", err,
+				errlen) != 0)
+		return -1;
+	return url_decode(pw, (size_t)(at - pw), out->password, sizeof(out->password), "password",
+			  err, errlen);
+}
 
 /* "host[:port]" of length n into host and *port (dflt without one); -1 if malformed. */
 static int host_port(const char *p, size_t n, char *host, size_t hostcap, int *port, int dflt)
@@ -26,7 +81,7 @@ static int host_port(const char *p, size_t n, char *host, size_t hostcap, int *p
 	return 0;
 }
 
-/* The part after "redis-sentinel://": [:password@]h[:p][,h[:p]...][/db]#master */
+/* The part after "redis-sentinel://": [[user]:password@]h[:p][,h[:p]...][/db]#master */
 static int parse_sentinel(const char *url, const char *p, struct jq_redis_url *out, char *err,
 			  size_t errlen)
 {
@@ -41,14 +96,8 @@ static int parse_sentinel(const char *url, const char *p, struct jq_redis_url *o
 		if (*q == '@')
 			at = q;
 	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		const char *pw = colon ? colon + 1 : p;
-		size_t n = (size_t)(at - pw);
-		if (n >= sizeof(out->password)) {
-			snprintf(err, errlen, "password in redis URL too long");
+		if (parse_userinfo(p, at, out, err, errlen) != 0)
 			return -1;
-		}
-		memcpy(out->password, pw, n);
 		p = at + 1;
 	}
 	const char *slash = memchr(p, '/', (size_t)(hash - p));
@@ -121,14 +170,8 @@ int jq_redis_url_parse(const char *url, struct jq_redis_url *out, char *err, siz
 	const char *p = url + 8;
 	const char *at = strrchr(p, '@');
 	if (at) {
-		const char *colon = memchr(p, ':', (size_t)(at - p));
-		const char *pw = colon ? colon + 1 : p;
-		size_t n = (size_t)(at - pw);
-		if (n >= sizeof(out->password)) {
-			snprintf(err, errlen, "password in redis URL too long");
+		if (parse_userinfo(p, at, out, err, errlen) != 0)
 			return -1;
-		}
-		memcpy(out->password, pw, n);
 		p = at + 1;
 	}
 	const char *slash = strchr(p, '/');
@@ -158,4 +201,54 @@ int jq_redis_url_parse(const char *url, struct jq_redis_url *out, char *err, siz
 		out->db = (int)db;
 	}
 	return 0;
+}
+
+int jq_redis_password_file_read(const char *path, char *out, size_t outlen, char *err,
+				size_t errlen)
+{
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		snprintf(err, errlen, "cannot read the redis password file '%s': %s", path,
+			 strerror(errno));
+		return -1;
+	}
+	char buf[258]; /* 255 bytes, "\r\n", and one more to see that it is longer */
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	int failed = ferror(f);
+	fclose(f);
+	if (failed) {
+		snprintf(err, errlen, "cannot read the redis password file '%s'", path);
+		return -1;
+	}
+	if (n < sizeof(buf) && n && buf[n - 1] == '\n') {
+		n--;
+		if (n && buf[n - 1] == '\r')
+			n--;
+	}
+	if (n == 0 || n >= outlen || n > 255) {
+		snprintf(err, errlen, "the redis password file '%s' %s", path,
+			 n == 0 ? "is empty" : "holds more than 255 bytes");
+		return -1;
+	}
+	if (memchr(buf, '\0', n) || memchr(buf, '\n', n) || memchr(buf, '\r', n)) {
+		snprintf(err, errlen,
+			 "the redis password file '%s' must hold one line (a NUL or a line break "
+			 "inside)",
+			 path);
+		return -1;
+	}
+	memcpy(out, buf, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int jq_redis_url_load(const char *url, const char *password_file, struct jq_redis_url *out,
+		      char *err, size_t errlen)
+{
+	if (jq_redis_url_parse(url, out, err, errlen) != 0)
+		return -1;
+	if (!password_file || !password_file[0])
+		return 0;
+	return jq_redis_password_file_read(password_file, out->password, sizeof(out->password),
+					   err, errlen);
 }

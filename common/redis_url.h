@@ -1,5 +1,6 @@
-/* redis_url.h: where Redis is, from a URL. Pure parsing: no sockets, no libevent,
- * so libjobq-client (synchronous hiredis) shares it with the daemons. */
+/* redis_url.h: where Redis is and who we are to it, from a URL (and a password
+ * file). No sockets, no libevent, so libjobq-client (synchronous hiredis) shares it
+ * with the daemons. */
 #ifndef JQ_REDIS_URL_H
 #define JQ_REDIS_URL_H
 
@@ -12,20 +13,35 @@ struct jq_redis_url {
 	int port;
 	char unix_path[256]; /* non-empty for unix:// URLs */
 	int db;
-	char password[256];
+	char user[256];	    /* an ACL user (AUTH user password), or "": the default user */
+	char password[256]; /* or "": no AUTH */
 	/* redis-sentinel:// URLs: the sentinels to ask (host and port empty until one names
 	 * the primary), and the name they know it by */
 	int nsentinels;
-	struct {
+	struct jq_hostport {
 		char host[256];
 		int port;
 	} sentinels[JQ_SENTINELS_MAX];
 	char master[128];
 };
 
-/* redis://[:password@]host[:port][/db], unix:///path/to/sock[?db=N], or
- * redis-sentinel://[:password@]host[:port][,host[:port]...][/db]#master (sentinels on port
- * 26379 by default; the password is the primary's). */
+/* redis://[[user]:password@]host[:port][/db], unix:///path/to/sock[?db=N], or
+ * redis-sentinel://[[user]:password@]host[:port][,host[:port]...][/db]#master (sentinels
+ * on port 26379 by default; user and password are the primary's).
+ * user and password are percent-decoded (%40 is '@', %3A ':', %25 '%'; a '%' not
+ * followed by two hex digits, or %00, is refused); a userinfo without ':' is a
+ * password alone (redis://password@host). */
 int jq_redis_url_parse(const char *url, struct jq_redis_url *out, char *err, size_t errlen);
+
+/* The password in the file at path: its content without one trailing "\n" (or
+ * "\r\n"). 0, or -1 with err when it cannot be read, is empty, longer than 255
+ * bytes, or holds a NUL or another line break. */
+int jq_redis_password_file_read(const char *path, char *out, size_t outlen, char *err,
+				size_t errlen);
+
+/* jq_redis_url_parse(url), then, when password_file is neither NULL nor "", the
+ * password read from that file in place of the URL's (--redis-password-file). */
+int jq_redis_url_load(const char *url, const char *password_file, struct jq_redis_url *out,
+		      char *err, size_t errlen);
 
 #endif

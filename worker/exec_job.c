@@ -7,7 +7,6 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "codec.h"
+#include "contain.h"
 #include "handlers.h"
 #include "keys.h"
 #include "log.h"
@@ -36,6 +36,7 @@ struct jq_exec {
 	int n;
 	char names[JQ_EXEC_COMMANDS_MAX * (JQ_EXEC_NAME_MAX + 2) + 1];
 	struct child *children; /* every child not yet reaped and done with */
+	struct jq_contain *contain; /* how a job's processes are kept together (contain.h) */
 };
 
 /* One spawned program. Owned by x's list; run points back while a job waits for it. */
@@ -43,10 +44,13 @@ struct child {
 	struct jq_exec *x;
 	struct jq_run *run; /* NULL once the job let go (timeout, cancel): only stop and reap */
 	char name[JQ_EXEC_NAME_MAX + 1];
-	pid_t pid; /* also the process group id */
+	const char *path; /* the command's, in x */
+	pid_t pid; /* the supervisor's (contain.h): its exit is the end of every process */
 	int pidfd; /* -1: exit polled on a timer */
+	int status_fd; /* the supervisor's report (jq_contain_outcome), -1 once read */
 	int exited, status;
 	int status_lost; /* reaped by someone else (ECHILD): the outcome is unknown */
+	char *not_run; /* why the program did not run or its status is unknown, or NULL */
 	int in_fd, out_fd, err_fd; /* -1 once closed */
 	struct event *exit_ev, *in_ev, *out_ev, *err_ev, *kill_ev, *progress_ev;
 	char *input; /* owned; written to stdin from input_off on */
@@ -243,10 +247,16 @@ void jq_exec_request_release(struct jq_exec_request *r)
 /* ---- the allow list ---- */
 
 struct jq_exec *jq_exec_new(struct event_base *base, const struct jq_exec_command *cmds, int n,
-			    char *err, size_t errlen)
+			    const char *contain, char *err, size_t errlen)
 {
+	enum jq_contain_mode mode;
 	if (n > JQ_EXEC_COMMANDS_MAX) {
 		snprintf(err, errlen, "at most %d exec commands", JQ_EXEC_COMMANDS_MAX);
+		return NULL;
+	}
+	if (jq_contain_mode_parse(contain ? contain : "auto", &mode) != 0) {
+		snprintf(err, errlen, "--exec-contain must be auto, pidns, userns or subreaper, not '%.64s'",
+			 contain);
 		return NULL;
 	}
 	for (int i = 0; i < n; i++) {
@@ -271,6 +281,14 @@ struct jq_exec *jq_exec_new(struct event_base *base, const struct jq_exec_comman
 	}
 	x->base = base;
 	x->n = n;
+	if (n && !(x->contain = jq_contain_new(mode, err, errlen))) {
+		free(x);
+		return NULL;
+	}
+	if (n && jq_contain_degraded(x->contain))
+		jq_warn("exec jobs are contained by %s", jq_contain_describe(x->contain));
+	else if (n)
+		jq_info("exec jobs are contained by %s", jq_contain_describe(x->contain));
 	size_t off = 0;
 	for (int i = 0; i < n; i++) {
 		x->cmds[i] = cmds[i];
@@ -317,12 +335,15 @@ static void child_free(struct child *c)
 	close_fd(&c->out_fd, &c->out_ev);
 	close_fd(&c->err_fd, &c->err_ev);
 	close_fd(&c->pidfd, &c->exit_ev);
+	if (c->status_fd >= 0)
+		close(c->status_fd);
 	if (c->kill_ev)
 		event_free(c->kill_ev);
 	if (c->progress_ev)
 		event_free(c->progress_ev);
 	free(c->input);
 	free(c->out);
+	free(c->not_run);
 	free(c);
 }
 
@@ -494,7 +515,10 @@ static void child_report(struct child *c)
 				      &tlen);
 	char *text = NULL;
 	int ok = 0;
-	if (c->status_lost) {
+	if (c->not_run) {
+		text = jq_strdup_printf("command '%s': %s%s%s", c->name, c->not_run, tlen ? ": " : "",
+					tail ? tail : "");
+	} else if (c->status_lost) {
 		text = jq_strdup_printf("command '%s' ended but its exit status was lost (reaped "
 					"elsewhere)%s%s",
 					c->name, tlen ? ": " : "", tail ? tail : "");
@@ -529,9 +553,6 @@ static void child_report(struct child *c)
 	free(text);
 }
 
-/* 1 if any process of the child's group is still alive. */
-static int group_alive(const struct child *c) { return kill(-c->pid, 0) == 0 || errno == EPERM; }
-
 static void child_exited(struct child *c)
 {
 	close_fd(&c->pidfd, &c->exit_ev);
@@ -543,16 +564,12 @@ static void child_exited(struct child *c)
 		if (c->line_len)
 			stderr_line(c, c->line, c->line_len);
 		c->line_len = 0;
-		/* the job is over: what the program left running in its group (a daemon it
-		 * started, a `cmd &` it did not wait for) ends with it, as on a timeout */
-		if (group_alive(c))
-			kill(-c->pid, SIGKILL);
+		/* the supervisor is gone, and with it whatever the program left running (a
+		 * daemon it started, a `cmd &` it did not wait for): contain.h */
 		child_report(c);
 		return;
 	}
-	/* being stopped: done once the whole group is gone or has had its SIGKILL */
-	if (c->killed_hard || !group_alive(c))
-		child_free(c);
+	child_free(c); /* a stopped one: all of it is gone */
 }
 
 /* 1 if the child has exited (and is reaped now). */
@@ -570,7 +587,11 @@ static int child_reap(struct child *c)
 		 * unknown, so the job fails rather than passing as a success */
 		c->exited = 1;
 		c->status_lost = r != c->pid;
-		c->status = r == c->pid ? st : 0;
+		c->status = 0;
+		char why[512];
+		if (r == c->pid &&
+		    jq_contain_outcome(c->status_fd, st, c->path, &c->status, why, sizeof(why)) != 0)
+			c->not_run = strdup(why);
 		return 1;
 	}
 	return 0;
@@ -586,11 +607,9 @@ static void exit_cb(evutil_socket_t fd, short what, void *arg)
 static void kill_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct child *c = arg;
-	kill(-c->pid, SIGKILL);
+	jq_contain_kill(c->x->contain, c->pid);
 	c->killed_hard = 1;
-	if (c->exited)
-		child_free(c);
-	/* else the exit event frees it */
+	/* the exit event frees it */
 }
 
 /* Stops a child whose job let go: SIGTERM to its group now, SIGKILL after the grace. */
@@ -602,11 +621,11 @@ static void child_stop(struct child *c)
 	close_fd(&c->err_fd, &c->err_ev);
 	if (c->progress_ev)
 		evtimer_del(c->progress_ev);
-	kill(-c->pid, SIGTERM);
+	jq_contain_term(c->x->contain, c->pid);
 	c->term_us = jq_mono_us();
 	struct timeval tv = {JQ_EXEC_KILL_GRACE_MS / 1000, (JQ_EXEC_KILL_GRACE_MS % 1000) * 1000};
 	if (!c->kill_ev || evtimer_add(c->kill_ev, &tv) != 0) {
-		kill(-c->pid, SIGKILL); /* no timer: no grace */
+		jq_contain_kill(c->x->contain, c->pid); /* no timer: no grace */
 		c->killed_hard = 1;
 	}
 }
@@ -643,16 +662,15 @@ static int child_env(const struct jq_run *run, char env[ENV_MAX][512], char **en
 	return n;
 }
 
-/* Spawns cmd for req. 0 with *out, or -1 with err (nothing left behind). */
+/* Spawns cmd for req under its supervisor (contain.h). 0 with *out, or -1 with err
+ * (nothing left behind). */
 static int child_spawn(struct jq_exec *x, struct jq_run *run, const struct jq_exec_command *cmd,
 		       struct jq_exec_request *req, struct child **out, char *err, size_t errlen)
 {
 	int in[2] = {-1, -1}, o[2] = {-1, -1}, e[2] = {-1, -1};
 	struct child *c = NULL;
 	char **argv = NULL;
-	int rc = -1, fa_ok = 0, attr_ok = 0;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
+	int rc = -1, status_fd = -1;
 	char env[ENV_MAX][512];
 	char *envp[ENV_MAX + 1];
 
@@ -672,33 +690,19 @@ static int child_spawn(struct jq_exec *x, struct jq_run *run, const struct jq_ex
 		argv[i + 1] = req->args[i];
 	child_env(run, env, envp);
 
-	fa_ok = posix_spawn_file_actions_init(&fa) == 0;
-	attr_ok = posix_spawnattr_init(&attr) == 0;
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	if (!fa_ok || !attr_ok || posix_spawn_file_actions_adddup2(&fa, in[0], 0) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, o[1], 1) != 0 ||
-	    posix_spawn_file_actions_adddup2(&fa, e[1], 2) != 0 ||
-	    /* only 0-2 cross over, whatever the libraries opened without O_CLOEXEC */
-	    posix_spawn_file_actions_addclosefrom_np(&fa, 3) != 0 ||
-	    posix_spawnattr_setpgroup(&attr, 0) != 0 || posix_spawnattr_setsigmask(&attr, &none) != 0 ||
-	    posix_spawnattr_setsigdefault(&attr, &all) != 0 ||
-	    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK |
-						POSIX_SPAWN_SETSIGDEF) != 0) {
-		snprintf(err, errlen, "cannot set up posix_spawn");
-		goto done;
-	}
 	pid_t pid;
-	int serr = posix_spawn(&pid, cmd->path, &fa, &attr, argv, envp);
-	if (serr != 0) {
-		snprintf(err, errlen, "cannot run command '%s' ('%.200s'): %s", cmd->name, cmd->path,
-			 strerror(serr));
+	char why[256];
+	if (jq_contain_spawn(x->contain, cmd->path, argv, envp, in[0], o[1], e[1], &pid, &status_fd,
+			     why, sizeof(why)) != 0) {
+		snprintf(err, errlen, "cannot run command '%s' ('%.200s'): %.200s", cmd->name, cmd->path,
+			 why);
 		goto done;
 	}
 	c->x = x;
 	c->run = run;
 	c->pid = pid;
+	c->status_fd = status_fd;
+	c->path = cmd->path;
 	snprintf(c->name, sizeof(c->name), "%s", cmd->name);
 	c->sent_done = c->sent_total = -1;
 	c->in_fd = in[1];
@@ -739,10 +743,6 @@ static int child_spawn(struct jq_exec *x, struct jq_run *run, const struct jq_ex
 	c = NULL;
 	rc = 0;
 done:
-	if (fa_ok)
-		posix_spawn_file_actions_destroy(&fa);
-	if (attr_ok)
-		posix_spawnattr_destroy(&attr);
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0)
 			close(in[i]);
@@ -787,8 +787,8 @@ int jq_exec_start(struct jq_run *run, char *err, size_t errlen)
 	}
 	jq_exec_request_release(&req);
 	run->hdata = c;
-	jq_run_log(run, JQ_LOG_DEBUG, "job %" PRId64 ": command '%s' runs as pid %d", run->id,
-		   cmd->name, (int)c->pid);
+	jq_run_log(run, JQ_LOG_DEBUG, "job %" PRId64 ": command '%s' runs under supervisor pid %d",
+		   run->id, cmd->name, (int)c->pid);
 	return 0;
 }
 
@@ -811,7 +811,7 @@ void jq_exec_free(struct jq_exec *x)
 	 * all, as the children's graces run at once. */
 	for (struct child *c = x->children; c; c = c->next) {
 		if (!c->exited && !c->killed_hard && !c->term_us) {
-			kill(-c->pid, SIGTERM);
+			jq_contain_term(x->contain, c->pid);
 			c->term_us = jq_mono_us();
 		}
 	}
@@ -826,12 +826,13 @@ void jq_exec_free(struct jq_exec *x)
 			else
 				usleep(10000);
 		}
-		kill(-c->pid, SIGKILL); /* the group: grandchildren too */
 		if (!c->exited) {
+			jq_contain_kill(x->contain, c->pid); /* every process of the job */
 			while (waitpid(c->pid, &st, 0) < 0 && errno == EINTR)
 				;
 		}
 		child_free(c);
 	}
+	jq_contain_free(x->contain);
 	free(x);
 }

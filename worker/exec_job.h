@@ -2,16 +2,19 @@
  *
  * The worker is started with `--exec NAME=/abs/path` (repeatable, or several
  * comma-separated; env JOBQ_EXEC). A job {"command": NAME, "args"?: [strings],
- * "input"?: any} runs that program with posix_spawn, never a shell and never a
- * path from the payload: argv = [path, args...], stdin = "input" as one line
- * of JSON (the whole payload when "input" is absent), then end of file.
+ * "input"?: any} runs that program, never a shell and never a path from the
+ * payload: argv = [path, args...], stdin = "input" as one line of JSON (the whole
+ * payload when "input" is absent), then end of file.
  *
- * The child runs in its own process group, with only fds 0-2 open, signals at
+ * The program runs under a supervisor of its own (contain.h, chosen by
+ * --exec-contain): every process it starts, setsid() and double-forked daemons
+ * included, ends with its job, and with the worker should the worker die (kill -9
+ * too). It runs in its own process group, with only fds 0-2 open, signals at
  * their defaults and a small environment (PATH, HOME, LANG, LC_ALL, TZ, TMPDIR
  * as the worker has them, plus JOBQ_JOB_ID, JOBQ_JOB_ATTEMPT, JOBQ_JOB_QUEUE);
  * none of the worker's secrets. Its pipes are read by libevent events on the
- * worker's loop and its exit is seen through a pidfd: nothing blocks the loop,
- * and only this child is ever waited for.
+ * worker's loop and its supervisor's exit is seen through a pidfd: nothing blocks
+ * the loop, and only the supervisors are ever waited for.
  *
  * - stdout (first JQ_EXEC_STDOUT_MAX bytes) is the result:
  *   {"exit_code": 0, "output": stdout as JSON if it parses, else as a string
@@ -21,9 +24,11 @@
  *   JQ_EXEC_STDERR_TAIL bytes for the error text.
  * - exit 0: completed; another status or a signal: a failed attempt, retried
  *   while attempts remain; a command this worker does not allow, or a bad
- *   payload: failed at once, never retried.
- * - timeout, cancel, lost lease, shutdown: SIGTERM to the process group, then
- *   SIGKILL after JQ_EXEC_KILL_GRACE_MS; the child is reaped either way. */
+ *   payload: failed at once, never retried. Whatever the program leaves running
+ *   is SIGKILLed when it exits.
+ * - timeout, cancel, lost lease, shutdown: SIGTERM to every process of the job,
+ *   then SIGKILL to all after JQ_EXEC_KILL_GRACE_MS (at once when the program
+ *   exits sooner); the supervisor is reaped either way. */
 #ifndef JQ_EXEC_JOB_H
 #define JQ_EXEC_JOB_H
 
@@ -77,9 +82,11 @@ void jq_exec_request_release(struct jq_exec_request *r);
 /* The worker's exec side: the allowed commands, and children being stopped. */
 struct jq_exec;
 
-/* Checks that every path is an executable file. NULL with err on failure. */
+/* Checks that every path is an executable file and, when there are commands, chooses
+ * how their jobs are contained: contain is a jq_contain_mode_parse() word (NULL:
+ * "auto"); the choice is logged. NULL with err on failure. */
 struct jq_exec *jq_exec_new(struct event_base *base, const struct jq_exec_command *cmds, int n,
-			    char *err, size_t errlen);
+			    const char *contain, char *err, size_t errlen);
 /* SIGKILLs every child still around and reaps it (briefly blocking: for exit). */
 void jq_exec_free(struct jq_exec *x);
 /* The allowed command of that name, or NULL. */

@@ -1,17 +1,23 @@
 /* main.c: jobq-worker, runs jobs from Redis (see worker.h). */
 #include <curl/curl.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "contain.h"
 #include "log.h"
 #include "worker.h"
 
 int main(int argc, char **argv)
 {
+	/* a supervisor of an exec job (contain.h), re-executed from this binary */
+	if (argc > 1 && strcmp(argv[1], JQ_CONTAIN_INIT_ARG) == 0)
+		return jq_contain_init_main(argc, argv);
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	struct jq_worker_config cfg = {
 	    .redis_url = "redis://127.0.0.1:6379/0",
+	    .redis_password_file = "",
 	    .prefix = "jobq:",
 	    .queues = "default",
 	    .concurrency = 100,
@@ -31,10 +37,15 @@ int main(int argc, char **argv)
 	    .smtp_timeout_ms = 30000,
 	    .schedule_file = "",
 	    .http_ca_file = "",
+	    .exec_contain = "auto",
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
-	    {"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg.redis_url, 0, 1000, "Redis to use"},
+	    {"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg.redis_url, 0, 1000,
+	     "Redis to use: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (USER and PASSWORD "
+	     "percent-encoded) or unix:///PATH[?db=DB]"},
+	    {"redis-password-file", "JOBQ_REDIS_PASSWORD_FILE", JQ_OPT_STR, &cfg.redis_password_file, 0,
+	     4096, "file holding the Redis password (one line), in place of the URL's"},
 	    {"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &cfg.prefix, 0, JQ_PREFIX_MAX,
 	     "prefix of every Redis key"},
 	    {"queues", "JOBQ_QUEUES", JQ_OPT_STR, &cfg.queues, 0, 2000,
@@ -71,6 +82,10 @@ int main(int argc, char **argv)
 	    {"exec", "JOBQ_EXEC", JQ_OPT_LIST, &cfg.exec, 0, 16384,
 	     "let exec jobs run a program by name: NAME=/absolute/path; repeat the flag, or "
 	     "separate several with commas"},
+	    {"exec-contain", "JOBQ_EXEC_CONTAIN", JQ_OPT_STR, &cfg.exec_contain, 0, 16,
+	     "how each exec job's processes are kept together and ended with it: auto (the "
+	     "first that works of:), pidns (a PID namespace; root), userns (a user and PID "
+	     "namespace; unprivileged), subreaper (a supervisor process)"},
 	    {"http-deny", "JOBQ_HTTP_DENY", JQ_OPT_LIST, &cfg.http_deny, 0, 4096,
 	     "networks http jobs may not connect to: ADDR[/BITS], or 'private' (every "
 	     "address that is not the public internet: loopback, private, link-local, cloud "

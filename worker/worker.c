@@ -924,7 +924,7 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	if (parse_queues(w, cfg->queues, err, errlen) != 0)
 		return -1;
 	struct jq_redis_url url;
-	if (jq_redis_url_parse(cfg->redis_url, &url, err, errlen) != 0)
+	if (jq_redis_url_load(cfg->redis_url, cfg->redis_password_file, &url, err, errlen) != 0)
 		return -1;
 	struct jq_schedule *config = NULL;
 	size_t nconfig = 0;
@@ -955,7 +955,7 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 		jq_schedules_free(config, nconfig);
 		return -1;
 	}
-	if (!(w->exec = jq_exec_new(base, cmds, ncmds, err, errlen))) {
+	if (!(w->exec = jq_exec_new(base, cmds, ncmds, cfg->exec_contain, err, errlen))) {
 		jq_schedules_free(config, nconfig);
 		return -1;
 	}

@@ -26,6 +26,7 @@
 
 struct jq_worker_config {
 	const char *redis_url;
+	const char *redis_password_file; /* the Redis password, in place of the URL's; or "" */
 	const char *prefix;
 	const char *queues;   /* "a,b,c": strict order; "a:5,b:1": by weight */
 	int64_t concurrency;  /* jobs running at once */
@@ -44,6 +45,7 @@ struct jq_worker_config {
 	const char *smtp_password;
 	int64_t smtp_timeout_ms;
 	struct jq_opt_list exec; /* "NAME=/abs/path[,...]" values: what exec jobs may run */
+	const char *exec_contain; /* how exec jobs are contained: contain.h's modes */
 	struct jq_opt_list http_deny; /* networks http jobs may not connect to (http_job.h) */
 	const char *http_ca_file; /* PEM certificates https jobs trust, or "": the system's */
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */

@@ -13,6 +13,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import E2ETestCase  # noqa: E402
 
+# Writes "PID GRANDCHILD_PID" to the file $1 and leaves the grandchild (sleep 1000)
+# running. Host pids, read from /proc/self (a builtin's redirection is opened by the
+# shell itself): a program runs in a PID namespace of its own, where $$ is 2.
+PIDS = """read -r me _ </proc/self/stat
+(read -r g _ </proc/self/stat; echo "$g" >"$1.g"; exec sleep 1000) &
+i=0
+while [ ! -s "$1.g" ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i + 1)); done
+echo "$me $(cat "$1.g")" >"$1"
+"""
+
 SCRIPTS = {
     # stdin JSON -> stdout JSON: what the program got and what it inherited
     "echo": """#!/usr/bin/python3
@@ -54,22 +64,16 @@ exit 3
 """,
     # records its pid and a grandchild's, then waits forever
     "hang": """#!/bin/sh
-sleep 1000 &
-echo "$$ $!" >"$1"
-wait
+""" + PIDS + """wait
 """,
     # leaves a grandchild running (holding stdout) and exits at once, successfully
     "leave": """#!/bin/sh
-sleep 1000 &
-echo "$$ $!" >"$1"
-echo '"done"'
+""" + PIDS + """echo '"done"'
 """,
     # the same, deaf to SIGTERM (and so is its grandchild): needs the SIGKILL
     "deaf": """#!/bin/sh
 trap '' TERM
-sleep 1000 &
-echo "$$ $!" >"$1"
-while :; do sleep 1; done
+""" + PIDS + """while :; do sleep 1; done
 """,
     "big": """#!/usr/bin/python3
 import sys

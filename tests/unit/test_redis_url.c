@@ -1,4 +1,7 @@
 /* test_redis_url.c: unit tests of jq_redis_url_parse (common/redis_url.c). */
+#include <stdlib.h>
+#include <unistd.h>
+
 #include "redis.h"
 #include "unit.h"
 
@@ -11,24 +14,29 @@ static void test_valid(void)
 		const char *unix_path;
 		int db;
 		const char *password;
+		const char *user;
 	} cases[] = {
-		{"redis://localhost", "localhost", 6379, "", 0, ""},
-		{"redis://127.0.0.1", "127.0.0.1", 6379, "", 0, ""},
-		{"redis://redis.example.com:6380", "redis.example.com", 6380, "", 0, ""},
-		{"redis://host:6380/5", "host", 6380, "", 5, ""},
-		{"redis://host/15", "host", 6379, "", 15, ""},
-		{"redis://host/0", "host", 6379, "", 0, ""},
-		{"redis://host/", "host", 6379, "", 0, ""},
-		{"redis://host:1", "host", 1, "", 0, ""},
-		{"redis://host:65535", "host", 65535, "", 0, ""},
-		{"redis://:pw@host:6390/2", "host", 6390, "", 2, "pw"},
-		{"redis://:s3cr:et@host", "host", 6379, "", 0, "s3cr:et"},
-		{"redis://:p@ss@host", "host", 6379, "", 0, "p@ss"},
-		{"redis://user:pw@host", "host", 6379, "", 0, "pw"},
-		{"unix:///tmp/x.sock", "", 6379, "/tmp/x.sock", 0, ""},
-		{"unix:///tmp/x.sock?db=3", "", 6379, "/tmp/x.sock", 3, ""},
+		{"redis://localhost", "localhost", 6379, "", 0, "", ""},
+		{"redis://127.0.0.1", "127.0.0.1", 6379, "", 0, "", ""},
+		{"redis://redis.example.com:6380", "redis.example.com", 6380, "", 0, "", ""},
+		{"redis://host:6380/5", "host", 6380, "", 5, "", ""},
+		{"redis://host/15", "host", 6379, "", 15, "", ""},
+		{"redis://host/0", "host", 6379, "", 0, "", ""},
+		{"redis://host/", "host", 6379, "", 0, "", ""},
+		{"redis://host:1", "host", 1, "", 0, "", ""},
+		{"redis://host:65535", "host", 65535, "", 0, "", ""},
+		{"redis://:pw@host:6390/2", "host", 6390, "", 2, "pw", ""},
+		{"redis://:s3cr:et@host", "host", 6379, "", 0, "s3cr:et", ""},
+		{"redis://:p@ss@host", "host", 6379, "", 0, "p@ss", ""},
+		{"redis://user:pw@host", "host", 6379, "", 0, "pw", "user"},
+		{"redis://jobq:s3cr%3At%40x%25@h:7/1", "h", 7, "", 1, "s3cr:t@x%", "jobq"},
+		{"redis://us%3Aer:p%2fw@h", "h", 6379, "", 0, "p/w", "us:er"},
+		{"redis://u%20x:@h", "h", 6379, "", 0, "", "u x"},
+		{"redis://pw%41@h", "h", 6379, "", 0, "pwA", ""},
+		{"unix:///tmp/x.sock", "", 6379, "/tmp/x.sock", 0, "", ""},
+		{"unix:///tmp/x.sock?db=3", "", 6379, "/tmp/x.sock", 3, "", ""},
 		{"unix:///var/run/redis/redis.sock?db=15", "", 6379, "/var/run/redis/redis.sock",
-		 15, ""},
+		 15, "", ""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s", cases[i].url);
@@ -41,6 +49,7 @@ static void test_valid(void)
 		CHECK_STR_EQ(u.unix_path, cases[i].unix_path);
 		CHECK_INT_EQ(u.db, cases[i].db);
 		CHECK_STR_EQ(u.password, cases[i].password);
+		CHECK_STR_EQ(u.user, cases[i].user ? cases[i].user : "");
 	}
 }
 
@@ -79,6 +88,13 @@ static void test_refused(void)
 		{"unix:///tmp/x.sock?db=", "bad database"},
 		{"unix:///tmp/x.sock?db=x", "bad database"},
 		{"unix:///tmp/x.sock?foo=1", "bad database"},
+		{"redis://:p%zz@host", "bad percent-encoding in the password"},
+		{"redis://:p%4@host", "bad percent-encoding in the password"},
+		{"redis://:p%@host", "bad percent-encoding in the password"},
+		{"redis://:p%00x@host", "not %00"},
+		{"redis://u%0@host", "bad percent-encoding in the password"},
+		{"redis://u%g0:pw@host", "bad percent-encoding in the user"},
+		{"redis://u%00:pw@host", "bad percent-encoding in the user"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s", cases[i].url);
@@ -108,6 +124,20 @@ static void test_long_fields(void)
 	UNIT_CASE("password of 256");
 	CHECK_INT_EQ(jq_redis_url_parse(url, &u, err, sizeof(err)), -1);
 	CHECK_CONTAINS(err, "password");
+
+	snprintf(url, sizeof(url), "redis://%0256d:pw@host", 0);
+	UNIT_CASE("user of 256");
+	CHECK_INT_EQ(jq_redis_url_parse(url, &u, err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "user in redis URL too long");
+
+	/* 255 decoded bytes fit, though the URL spells them in 765 */
+	char *q = url + snprintf(url, sizeof(url), "redis://:");
+	for (int i = 0; i < 255; i++)
+		q += sprintf(q, "%%41");
+	snprintf(q, 8, "@host");
+	UNIT_CASE("percent-encoded password of 255");
+	CHECK_INT_EQ(jq_redis_url_parse(url, &u, err, sizeof(err)), 0);
+	CHECK_INT_EQ(strlen(u.password), 255);
 
 	snprintf(url, sizeof(url), "unix://%0256d", 0);
 	UNIT_CASE("unix path of 256");
@@ -141,6 +171,11 @@ static void test_sentinel(void)
 	CHECK_INT_EQ(u.db, 0);
 	CHECK_STR_EQ(u.master, "m");
 	CHECK_STR_EQ(u.password, "");
+	UNIT_CASE("an ACL user, percent-encoded");
+	CHECK_INT_EQ(jq_redis_url_parse("redis-sentinel://jobq:p%40w@h#m", &u, err, sizeof(err)),
+		     0);
+	CHECK_STR_EQ(u.user, "jobq");
+	CHECK_STR_EQ(u.password, "p@w");
 	static const struct {
 		const char *url, *msg;
 	} bad[] = {
@@ -163,5 +198,81 @@ static void test_sentinel(void)
 	}
 }
 
+/* Writes content (len bytes) to a temporary file; its path in path. */
+static void write_tmp(char *path, size_t pathlen, const char *content, size_t len)
+{
+	snprintf(path, pathlen, "/tmp/jq-test-redis-pw-XXXXXX");
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	CHECK_INT_EQ(write(fd, content, len), (long)len);
+	close(fd);
+}
+
+static void test_password_file(void)
+{
+	static const struct {
+		const char *content;
+		size_t len;
+		const char *password; /* NULL: refused */
+		const char *msg;
+	} cases[] = {
+		{"s3cret\n", 7, "s3cret", NULL},
+		{"s3cret", 6, "s3cret", NULL},
+		{"s3cret\r\n", 8, "s3cret", NULL},
+		{"with space %41@:\n", 17, "with space %41@:", NULL}, /* taken as it is */
+		{"", 0, NULL, "is empty"},
+		{"\n", 1, NULL, "is empty"},
+		{"two\nlines\n", 10, NULL, "one line"},
+		{"a\n\n", 3, NULL, "one line"},
+		{"nul\0byte", 8, NULL, "one line"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		UNIT_CASE("file %zu", i);
+		char path[64], pw[256], err[512] = "";
+		write_tmp(path, sizeof(path), cases[i].content, cases[i].len);
+		int rc = jq_redis_password_file_read(path, pw, sizeof(pw), err, sizeof(err));
+		if (cases[i].password) {
+			CHECK_INT_EQ(rc, 0);
+			CHECK_STR_EQ(pw, cases[i].password);
+		} else {
+			CHECK_INT_EQ(rc, -1);
+			CHECK_CONTAINS(err, cases[i].msg);
+		}
+		unlink(path);
+	}
+	char long_pw[300], path[64], pw[256], err[512];
+	memset(long_pw, 'x', sizeof(long_pw));
+	UNIT_CASE("255 bytes and a newline");
+	long_pw[255] = '\n';
+	write_tmp(path, sizeof(path), long_pw, 256);
+	CHECK_INT_EQ(jq_redis_password_file_read(path, pw, sizeof(pw), err, sizeof(err)), 0);
+	CHECK_INT_EQ(strlen(pw), 255);
+	unlink(path);
+	UNIT_CASE("256 bytes");
+	write_tmp(path, sizeof(path), long_pw, 300);
+	CHECK_INT_EQ(jq_redis_password_file_read(path, pw, sizeof(pw), err, sizeof(err)), -1);
+	CHECK_CONTAINS(err, "more than 255 bytes");
+	unlink(path);
+	UNIT_CASE("missing file");
+	CHECK_INT_EQ(jq_redis_password_file_read("/nonexistent/pw", pw, sizeof(pw), err,
+						 sizeof(err)),
+		     -1);
+	CHECK_CONTAINS(err, "cannot read the redis password file '/nonexistent/pw'");
+
+	/* the file's password replaces the URL's; the user stays */
+	UNIT_CASE("url and file");
+	struct jq_redis_url u;
+	write_tmp(path, sizeof(path), "fromfile\n", 9);
+	CHECK_INT_EQ(jq_redis_url_load("redis://jobq:fromurl@h/2", path, &u, err, sizeof(err)), 0);
+	CHECK_STR_EQ(u.user, "jobq");
+	CHECK_STR_EQ(u.password, "fromfile");
+	CHECK_INT_EQ(u.db, 2);
+	CHECK_INT_EQ(jq_redis_url_load("redis://jobq:fromurl@h/2", "", &u, err, sizeof(err)), 0);
+	CHECK_STR_EQ(u.password, "fromurl");
+	CHECK_INT_EQ(jq_redis_url_load("unix:///tmp/s", path, &u, err, sizeof(err)), 0);
+	CHECK_STR_EQ(u.password, "fromfile");
+	unlink(path);
+}
+
 UNIT_MAIN({"valid", test_valid}, {"refused", test_refused}, {"long_fields", test_long_fields},
-	  {"sentinel", test_sentinel})
+	  {"sentinel", test_sentinel}, {"password_file", test_password_file})

@@ -71,10 +71,12 @@ struct jq_client;
 /* The library's version, "MAJOR.MINOR.PATCH". */
 const char *jq_client_version(void);
 
-/* Connects to the Redis at redis_url (redis://[:password@]host[:port][/db] or
+/* Connects to the Redis at redis_url (redis://[[user]:password@]host[:port][/db] or
  * unix:///path/to/socket[?db=N]; NULL: redis://127.0.0.1:6379/0) whose jobq
  * keys start with prefix (NULL: "jobq:", what the broker and workers use by
- * default). Authenticates and selects the database.
+ * default). Authenticates (AUTH user password for an ACL user, AUTH password
+ * without one; user and password percent-encoded in the URL) and selects the
+ * database.
  * Returns the client, or NULL with the reason in err when the URL or prefix is
  * invalid, Redis cannot be reached, or memory runs out. Free with
  * jq_client_free(). */
