@@ -115,9 +115,13 @@ size_t jq_keys_workers(const struct jq_keys *k, char *buf)
 {
 	return fmt(buf, k->prefix, "workers", "");
 }
-size_t jq_keys_reaper_lock(const struct jq_keys *k, char *buf)
+size_t jq_keys_reaper(const struct jq_keys *k, char *buf)
 {
-	return fmt(buf, k->prefix, "reaper-lock", "");
+	return fmt(buf, k->prefix, "reaper", "");
+}
+size_t jq_keys_reaper_seen(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "reaper-seen", "");
 }
 size_t jq_keys_worker(const struct jq_keys *k, const char *id, char *buf)
 {

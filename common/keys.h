@@ -53,7 +53,10 @@ size_t jq_keys_rate(const struct jq_keys *k, const char *q, char *buf);
 size_t jq_keys_stats(const struct jq_keys *k, char *buf);                /* <p>stats hash */
 size_t jq_keys_scheduled(const struct jq_keys *k, char *buf);            /* <p>scheduled zset */
 size_t jq_keys_workers(const struct jq_keys *k, char *buf);              /* <p>workers zset */
-size_t jq_keys_reaper_lock(const struct jq_keys *k, char *buf);          /* <p>reaper-lock */
+/* <p>reaper hash: the reapers' shared clock (last call, last turn, healthy since, Redis'
+ * run_id); <p>reaper-seen hash: worker id -> "<last beat seen> <turns it did not move>" */
+size_t jq_keys_reaper(const struct jq_keys *k, char *buf);
+size_t jq_keys_reaper_seen(const struct jq_keys *k, char *buf);
 /* <p>worker:<id> info (JSON string) and <p>worker-jobs:<id> set of the job ids it holds */
 size_t jq_keys_worker(const struct jq_keys *k, const char *id, char *buf);
 size_t jq_keys_worker_jobs(const struct jq_keys *k, const char *id, char *buf);

@@ -25,6 +25,10 @@
 #define PROMOTE_IDLE_MS 250    /* promote at least this often, for workers too busy to block */
 #define PROMOTE_BATCH "1000"
 #define REAP_BATCH "1000"
+/* After a stall (docs/reliability.md) the reaper waits 3 beats and this long before it
+ * declares a worker dead: a worker whose connection dropped reconnects within the
+ * backoff's 2 s ceiling (redis.h) and then beats at once. */
+#define REAP_RECONNECT_MS 2500
 #define FETCH_HEAD 2 /* fetch.lua's answer: dropped ids, rate-limit wait, then the jobs */
 #define FETCH_FIELDS 10 /* fetch.lua's entries per job (start_run reads them) */
 
@@ -37,6 +41,10 @@ enum run_state {
 enum outcome { OUT_COMPLETED, OUT_FAILED, OUT_FATAL, OUT_CANCELLED, OUT_REQUEUE };
 
 static void maybe_fetch(struct jq_worker *w);
+static int64_t reap_grace_ms(const struct jq_worker *w)
+{
+	return 3 * w->cfg.heartbeat_ms + REAP_RECONNECT_MS;
+}
 static int fetch_want(const struct jq_worker *w);
 static int send_fetch(struct jq_worker *w, struct jq_redis *r, redisCallbackFn *cb, int want);
 static void on_block_fetch(redisAsyncContext *ac, void *reply, void *priv);
@@ -705,36 +713,53 @@ static void maybe_fetch(struct jq_worker *w)
 
 static void on_reaped(redisAsyncContext *ac, void *reply, void *priv)
 {
+	struct jq_worker *w = priv;
 	redisReply *r = reply;
 	if (!r)
 		return;
 	if (r->type == REDIS_REPLY_ERROR) {
 		jq_error("reaper failed: %s", r->str);
-	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-		   (r->element[0]->integer || r->element[1]->integer || r->element[2]->integer)) {
+		return;
+	}
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+		return; /* -1: not a turn (another call was less than a beat ago) */
+	if (r->element[3]->integer > 0)
+		jq_warn("reaper: no reaper reached Redis for %lld ms, or Redis restarted: no worker "
+			"is declared dead and no lease is taken back for %" PRId64 " ms",
+			r->element[3]->integer, reap_grace_ms(w));
+	if (r->element[0]->integer || r->element[1]->integer || r->element[2]->integer)
 		jq_warn("reaper: %lld jobs given back, %lld failed as poison, %lld dead workers",
 			r->element[0]->integer, r->element[1]->integer, r->element[2]->integer);
-	}
 }
 
-/* Any worker may reap; a lock in the script keeps it to one per beat. */
+/* Every worker calls the reaper every half beat; reap.lua makes one call per beat a
+ * turn, and tells a stall of Redis from dead workers by the gaps between the calls. */
 static void reap(struct jq_worker *w)
 {
-	char kleases[JQ_KEY_MAX], kworkers[JQ_KEY_MAX], kdead[JQ_KEY_MAX], klock[JQ_KEY_MAX];
-	char now[24], dead_after[24], maxrec[24], lock_ms[24], keep_f[24], dead_max[24];
+	char kleases[JQ_KEY_MAX], kworkers[JQ_KEY_MAX], kdead[JQ_KEY_MAX], kstate[JQ_KEY_MAX];
+	char kseen[JQ_KEY_MAX], beat[24], dead_after[24], maxrec[24], grace[24], keep_f[24];
+	char dead_max[24];
 	jq_keys_leases(&w->keys, kleases);
 	jq_keys_workers(&w->keys, kworkers);
 	jq_keys_dead(&w->keys, kdead);
-	jq_keys_reaper_lock(&w->keys, klock);
-	snprintf(now, sizeof(now), "%" PRId64, jq_now_ms());
+	jq_keys_reaper(&w->keys, kstate);
+	jq_keys_reaper_seen(&w->keys, kseen);
+	snprintf(beat, sizeof(beat), "%" PRId64, w->cfg.heartbeat_ms);
 	snprintf(dead_after, sizeof(dead_after), "%" PRId64, 3 * w->cfg.heartbeat_ms);
 	snprintf(maxrec, sizeof(maxrec), "%" PRId64, w->cfg.max_recoveries);
-	snprintf(lock_ms, sizeof(lock_ms), "%" PRId64, w->cfg.heartbeat_ms);
+	snprintf(grace, sizeof(grace), "%" PRId64, reap_grace_ms(w));
 	snprintf(keep_f, sizeof(keep_f), "%" PRId64, w->cfg.keep_failed_ms);
 	snprintf(dead_max, sizeof(dead_max), "%" PRId64, w->cfg.dead_max);
-	const char *argv[] = {kleases,	      kworkers, kdead,	    klock, now,    dead_after,
-			      w->keys.prefix, maxrec,	REAP_BATCH, w->id, lock_ms, keep_f, dead_max};
-	jq_redis_eval(w->cmd, JQ_SCRIPT_REAP, on_reaped, w, 4, 9, argv, NULL);
+	const char *argv[] = {kleases, kworkers,   kdead, kstate, kseen,  beat,    dead_after,
+			      w->keys.prefix, maxrec, REAP_BATCH, grace, keep_f, dead_max};
+	jq_redis_eval(w->cmd, JQ_SCRIPT_REAP, on_reaped, w, 5, 8, argv, NULL);
+}
+
+static void reap_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_worker *w = arg;
+	if (!w->deregistering)
+		reap(w);
 }
 
 /* Stops a running job whose cancellation was requested; it ends 'cancelled'. */
@@ -784,7 +809,7 @@ static void on_cancel_message(redisAsyncContext *ac, void *reply, void *priv)
 }
 
 /* Every heartbeat_ms: say we are alive and renew every lease we hold in one
- * script, reap for everyone, and retry outcome writes that did not get through. */
+ * script, and retry outcome writes that did not get through. */
 static void beat_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_worker *w = arg;
@@ -838,7 +863,6 @@ static void beat_tick(evutil_socket_t fd, short what, void *arg)
 	free(ids);
 	free(info);
 	jq_stats_flush(&w->stats, w->cmd, &w->keys);
-	reap(w);
 	for (struct jq_run *r = w->runs; r; r = r->next)
 		if (r->state == RUN_FINISHING)
 			send_outcome(r);
@@ -900,6 +924,7 @@ static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
 	}
 	if (r == w->cmd) {
 		beat_tick(-1, 0, w); /* also resends outcomes that waited for Redis */
+		reap(w);	     /* behind our own beat, on the same connection */
 		schedule_promote(w, jq_now_ms());
 	}
 	maybe_fetch(w);
@@ -1095,6 +1120,10 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	w->beat_timer = event_new(base, -1, EV_PERSIST, beat_tick, w);
 	struct timeval tv = {cfg->heartbeat_ms / 1000, (cfg->heartbeat_ms % 1000) * 1000};
 	evtimer_add(w->beat_timer, &tv);
+	w->reap_timer = event_new(base, -1, EV_PERSIST, reap_tick, w);
+	int64_t half = cfg->heartbeat_ms / 2;
+	struct timeval tv_half = {half / 1000, (half % 1000) * 1000};
+	evtimer_add(w->reap_timer, &tv_half);
 	w->promote_timer = evtimer_new(base, promote_tick, w);
 	w->rate_timer = evtimer_new(base, rate_timer_cb, w);
 	w->flush_ev = event_new(base, -1, 0, flush_outbox, w);
@@ -1145,6 +1174,8 @@ void jq_worker_release(struct jq_worker *w)
 	jq_stats_release(&w->stats); /* after w->cmd: its last report's callback touched it */
 	if (w->beat_timer)
 		event_free(w->beat_timer);
+	if (w->reap_timer)
+		event_free(w->reap_timer);
 	if (w->promote_timer)
 		event_free(w->promote_timer);
 	if (w->rate_timer)
