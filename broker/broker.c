@@ -419,6 +419,8 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 			b->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	b->redis = jq_redis_new(base, &url, "broker", redis_state_cb, b);
+	if (b->redis)
+		jq_redis_set_reply_timeout(b->redis, cfg->redis_timeout_ms);
 	/* the connection is ready on a later loop turn at the earliest: the firer hears of it */
 	b->cron = jq_cron_firer_new(base, b->redis, &b->keys, config, nconfig);
 	if (!b->cron) {

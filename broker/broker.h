@@ -40,6 +40,7 @@ struct jq_broker_config {
 	int reuse_port; /* SO_REUSEPORT: several brokers share the port, the kernel spreads
 			   connections among them */
 	int64_t idempotency_window_ms;
+	int64_t redis_timeout_ms; /* a request waits this long for Redis, then gets 503 */
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 	int64_t ws_ping_ms; /* WebSocket pings (ws.h); 0: the defaults there */
 	int64_t ws_idle_ms;

@@ -21,6 +21,7 @@ int main(int argc, char **argv)
 	    .http_timeout_s = JQ_BROKER_IDLE_S,
 	    .keep_cancelled_ms = 24 * 3600 * 1000LL,
 	    .idempotency_window_ms = 24 * 3600 * 1000LL,
+	    .redis_timeout_ms = 3000,
 	    .keep_batches_ms = 7 * 24 * 3600 * 1000LL,
 	    .schedule_file = "",
 	    .ws_ping_ms = JQ_WS_PING_MS,
@@ -44,6 +45,10 @@ int main(int argc, char **argv)
 	    {"idempotency-window-ms", "JOBQ_IDEMPOTENCY_WINDOW_MS", JQ_OPT_INT,
 	     &cfg.idempotency_window_ms, 1000, 365LL * 24 * 3600 * 1000,
 	     "how long an Idempotency-Key keeps answering with its first job"},
+	    {"redis-timeout-ms", "JOBQ_REDIS_TIMEOUT_MS", JQ_OPT_INT, &cfg.redis_timeout_ms, 100,
+	     3600 * 1000LL,
+	     "how long a request waits for Redis before it gets 503 (the connection is dropped "
+	     "and made again)"},
 	    {"reuse-port", "JOBQ_REUSE_PORT", JQ_OPT_BOOL, &cfg.reuse_port, 0, 0,
 	     "share the port with other brokers (SO_REUSEPORT): one per core"},
 	    {"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg.schedule_file, 0, 4096,
