@@ -19,6 +19,7 @@ struct enqueue_ctx {
 	struct jq_job_spec *specs;
 	size_t n;
 	int64_t first_id; /* a batch's id; its jobs follow it */
+	enum { KIND_ONE, KIND_BULK, KIND_BATCH } kind; /* POST /jobs and the seed ones, ... */
 	int batch;
 	struct jq_job_spec *callback; /* a batch's callback job, or NULL */
 	char idem[JQ_IDEMPOTENCY_KEY_MAX + 1]; /* Idempotency-Key, or "" */
@@ -87,6 +88,42 @@ static void reply_unique_conflict(struct enqueue_ctx *c, int64_t holder, int64_t
 	jq_reply_key_held(c->req, holder, c->n > 1 ? index : -1, msg);
 }
 
+/* A repeated Idempotency-Key: what the first request stored (enqueue.lua), "<id>",
+ * "bulk:<first id>:<n>" or "batch:<batch id>:<n>", answered as c's kind of request
+ * answers it (200). A key first used by another kind of request: 409, nothing stored. */
+static void reply_repeat(struct enqueue_ctx *c, const char *what, const char *state)
+{
+	int64_t first = 0, n = 1;
+	int kind = -1;
+	const char *p = NULL, *colon;
+	if (strncmp(what, "bulk:", 5) == 0)
+		kind = KIND_BULK, p = what + 5;
+	else if (strncmp(what, "batch:", 6) == 0)
+		kind = KIND_BATCH, p = what + 6;
+	else if (jq_parse_i64(what, 1, INT64_MAX, &first) == 0)
+		kind = KIND_ONE;
+	if (p && !((colon = strchr(p, ':')) &&
+		   jq_parse_i64n(p, (size_t)(colon - p), 1, INT64_MAX, &first) == 0 &&
+		   jq_parse_i64(colon + 1, 1, JQ_BULK_MAX, &n) == 0))
+		kind = -1;
+	/* a bulk of one job is stored as one job */
+	if (kind == (int)c->kind || (kind == KIND_ONE && c->kind == KIND_BULK)) {
+		c->reply(c->req, first, (size_t)n, c->specs, kind == KIND_ONE ? state : "repeat");
+		return;
+	}
+	if (kind < 0) {
+		jq_error("Idempotency-Key '%s' holds '%.64s', not a stored request", c->idem, what);
+		jq_reply_error(c->req, 503, "redis_unavailable",
+			       "the job could not be stored: unexpected reply");
+		return;
+	}
+	static const char *const names[] = {"POST /jobs", "POST /jobs/bulk", "POST /batches"};
+	jq_reply_error(c->req, 409, "conflict",
+		       "'Idempotency-Key' was used by a %s request within its window (it stored "
+		       "%.64s); nothing was stored",
+		       names[kind], what);
+}
+
 static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct enqueue_ctx *c = priv;
@@ -107,10 +144,9 @@ static void on_stored(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING &&
-	    jq_parse_i64(r->element[0]->str, 1, INT64_MAX, &dup) == 0) {
-		/* the same Idempotency-Key within the window: the first job, nothing new */
-		c->reply(c->req, dup, 1, c->specs, r->element[1]->str);
+	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING) {
+		/* the same Idempotency-Key within the window: the first request's, nothing new */
+		reply_repeat(c, r->element[0]->str, r->element[1]->str);
 		ctx_free(c);
 		return;
 	}
@@ -125,9 +161,11 @@ static void store(struct enqueue_ctx *c)
 	struct jq_broker *b = c->b;
 	struct jq_enqueue_args a;
 	struct jq_enqueue_batch batch = {c->first_id, c->callback, b->cfg.keep_batches_ms};
-	int rc = c->batch ? jq_enqueue_args_build_batch(&a, &b->keys, c->specs, c->n, &batch)
+	int64_t window = b->cfg.idempotency_window_ms;
+	int rc = c->batch ? jq_enqueue_args_build_batch(&a, &b->keys, c->specs, c->n, &batch,
+							c->idem, window)
 			  : jq_enqueue_args_build(&a, &b->keys, c->specs, c->n, c->first_id, c->idem,
-						  b->cfg.idempotency_window_ms);
+						  window);
 	if (rc != 0) {
 		fail(c, "out of memory");
 		return;
@@ -372,12 +410,11 @@ void jq_ids_reset(struct jq_broker *b)
 }
 
 static void enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
-		    size_t n, int batch, struct jq_job_spec *callback, jq_enqueue_reply_fn *reply)
+		    size_t n, int kind, struct jq_job_spec *callback, jq_enqueue_reply_fn *reply)
 {
 	const char *idem = NULL;
-	/* the key was checked by the handler; bulk and batch requests refuse it there */
-	if (n == 1 && !batch)
-		jq_idempotency_key(req, &idem);
+	int batch = kind == KIND_BATCH;
+	jq_idempotency_key(req, &idem); /* checked by the handler */
 	/* W3C trace context: stored with every job of the request, logged by the worker
 	 * and passed on by http jobs */
 	const char *trace = jq_http_header(req, "traceparent");
@@ -411,6 +448,7 @@ static void enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_
 	c->reply = reply;
 	c->specs = specs;
 	c->n = n;
+	c->kind = kind;
 	c->batch = batch;
 	c->callback = callback;
 	c->next = NULL;
@@ -427,12 +465,18 @@ static void enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_
 void jq_broker_enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
 		       size_t n, jq_enqueue_reply_fn *reply)
 {
-	enqueue(b, req, specs, n, 0, NULL, reply);
+	enqueue(b, req, specs, n, KIND_ONE, NULL, reply);
+}
+
+void jq_broker_enqueue_bulk(struct jq_broker *b, struct jq_http_req *req,
+			    struct jq_job_spec *specs, size_t n, jq_enqueue_reply_fn *reply)
+{
+	enqueue(b, req, specs, n, KIND_BULK, NULL, reply);
 }
 
 void jq_broker_enqueue_batch(struct jq_broker *b, struct jq_http_req *req,
 			     struct jq_job_spec *specs, size_t n, struct jq_job_spec *callback,
 			     jq_enqueue_reply_fn *reply)
 {
-	enqueue(b, req, specs, n, 1, callback, reply);
+	enqueue(b, req, specs, n, KIND_BATCH, callback, reply);
 }

@@ -334,6 +334,12 @@ static int store(struct jq_client *c, const struct jq_job_spec *specs, size_t n,
 		*first = dup_id;
 		*dup = 1;
 		rc = 0;
+	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+		   r->element[0]->type == REDIS_REPLY_STRING) {
+		/* the key stored a bulk or a batch (the broker's POST /jobs/bulk, /batches) */
+		rc = report(err, errlen, JQ_CLIENT_ECONFLICT,
+			    "the idempotency key was used by a request of several jobs (%.64s)",
+			    r->element[0]->str);
 	} else if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
 		   r->element[0]->type == REDIS_REPLY_STRING &&
 		   strcmp(r->element[0]->str, "unique") == 0 &&
