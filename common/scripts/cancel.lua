@@ -7,6 +7,7 @@
 -- A pending job is taken out of the list of its priority (lib/queue.lua).
 -- Returns 1 cancelled now, 2 running (stop requested), 3 already finished, 0 unknown job.
 -- @include queue
+-- @include events
 -- @include batch
 local f = redis.call('HMGET', KEYS[1], 'state', 'queue', 'priority', 'batch', 'type')
 if not f[1] then
@@ -27,8 +28,7 @@ if f[1] == 'pending' or f[1] == 'scheduled' then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('HINCRBY', qstats, 'cancelled', 1)
   redis.call('HINCRBY', ARGV[2] .. 'type-stats:' .. q, (f[5] or '') .. '|cancelled', 1)
-  redis.call('PUBLISH', KEYS[1] .. ':events', 'cancelled')
-  redis.call('PUBLISH', ARGV[2] .. 'q:' .. q .. ':events', ARGV[1] .. ' cancelled')
+  jq_event(KEYS[1], ARGV[2] .. 'q:' .. q .. ':events', ARGV[1], 'cancelled')
   if f[4] then
     batch_count(ARGV[2], f[4], 'cancelled', 1, now)
   end

@@ -10,6 +10,7 @@
 --        dead). A retried job with a unique_key takes the key back (<prefix>unique:<key>).
 -- purge: -> number of jobs deleted
 -- @include queue
+-- @include events
 -- @include batch
 local prefix = ARGV[2]
 if ARGV[1] == 'list' then
@@ -69,8 +70,7 @@ elseif ARGV[1] == 'retry' then
   redis.call('HDEL', jk, 'finished_at', 'worker', 'started_at', 'done', 'total', 'result',
              'cancel_requested')
   jq_push(prefix .. 'q:' .. q, jq_prio(f[3]), id, 'LPUSH')
-  redis.call('PUBLISH', jk .. ':events', 'pending')
-  redis.call('PUBLISH', prefix .. 'q:' .. q .. ':events', id .. ' pending')
+  jq_event(jk, prefix .. 'q:' .. q .. ':events', id, 'pending')
   local wake = prefix .. 'wake:' .. q
   if redis.call('LLEN', wake) == 0 then
     redis.call('LPUSH', wake, 1)

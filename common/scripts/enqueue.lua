@@ -170,7 +170,8 @@ for _, r in ipairs(runs) do
     k = k + 1
   end
   if qi.channel then
-    local what = later and ' scheduled' or ' pending'
+    -- its first event: number 0 (lib/events.lua counts from here)
+    local what = later and ' 0 scheduled' or ' 0 pending'
     for i = ids, ids + m - 1 do
       redis.call('PUBLISH', qi.channel, ARGV[i] .. what)
     end

@@ -5,6 +5,7 @@
 -- Each job joins the end of the line of its priority (lib/queue.lua).
 -- Returns {moved, ms until the next is due or -1 when none is scheduled}.
 -- @include queue
+-- @include events
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[3]))
@@ -19,8 +20,7 @@ for _, id in ipairs(due) do
     redis.call('HSET', jk, 'state', 'pending', 'ready_at', f[4] or now)
     redis.call('HINCRBY', ARGV[2] .. 'queue-stats:' .. f[2], 'scheduled', -1)
     redis.call('HDEL', jk, 'run_at')
-    redis.call('PUBLISH', jk .. ':events', 'pending')
-    redis.call('PUBLISH', ARGV[2] .. 'q:' .. f[2] .. ':events', id .. ' pending')
+    jq_event(jk, ARGV[2] .. 'q:' .. f[2] .. ':events', id, 'pending')
     jq_push(ARGV[2] .. 'q:' .. f[2], jq_prio(f[3]), id, 'LPUSH')
     local wake = ARGV[2] .. 'wake:' .. f[2]
     if redis.call('LLEN', wake) == 0 then

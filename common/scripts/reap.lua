@@ -50,6 +50,7 @@ local prefix = ARGV[3]
 local budget = tonumber(ARGV[5])
 local recovered, poisoned = 0, 0
 
+-- @include events
 -- @include batch
 
 local function recover(id, why)
@@ -71,8 +72,7 @@ local function recover(id, why)
     redis.call('PEXPIRE', jk, ARGV[7])
     redis.call('HINCRBY', qstats, 'cancelled', 1)
     redis.call('HINCRBY', tstats, ty .. 'cancelled', 1)
-    redis.call('PUBLISH', jk .. ':events', 'cancelled')
-    redis.call('PUBLISH', prefix .. 'q:' .. f[2] .. ':events', id .. ' cancelled')
+    jq_event(jk, prefix .. 'q:' .. f[2] .. ':events', id, 'cancelled')
     if f[6] then
       batch_count(prefix, f[6], 'cancelled', 1, now)
     end
@@ -85,8 +85,7 @@ local function recover(id, why)
                'error', 'lost its worker ' .. (n - 1) .. ' times (' .. why .. '); not retried')
     redis.call('ZADD', KEYS[3], now, id)
     redis.call('PEXPIRE', jk, ARGV[7])
-    redis.call('PUBLISH', jk .. ':events', 'failed lost its worker')
-    redis.call('PUBLISH', prefix .. 'q:' .. f[2] .. ':events', id .. ' failed lost its worker')
+    jq_event(jk, prefix .. 'q:' .. f[2] .. ':events', id, 'failed lost its worker')
     if f[6] then
       batch_count(prefix, f[6], 'failed', 1, now)
     end
@@ -99,8 +98,7 @@ local function recover(id, why)
   redis.call('HDEL', jk, 'worker', 'started_at', 'done', 'total')
   redis.call('HINCRBY', qstats, 'recovered', 1)
   redis.call('HINCRBY', tstats, ty .. 'recovered', 1)
-  redis.call('PUBLISH', jk .. ':events', 'pending')
-  redis.call('PUBLISH', prefix .. 'q:' .. f[2] .. ':events', id .. ' pending')
+  jq_event(jk, prefix .. 'q:' .. f[2] .. ':events', id, 'pending')
   jq_push(prefix .. 'q:' .. f[2], jq_prio(f[5]), id, 'RPUSH')
   local wake = prefix .. 'wake:' .. f[2]
   if redis.call('LLEN', wake) == 0 then

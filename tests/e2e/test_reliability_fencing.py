@@ -21,6 +21,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import FreshEnvTestCase, wait_until  # noqa: E402
+from test_script_paths import script  # noqa: E402
 
 SCRIPTS = os.path.join(harness.REPO, "common", "scripts")
 # A long lease: the reaper's expired-lease backstop must not give the job
@@ -35,8 +36,8 @@ FINISH_KEYS = ["jobq:leases", "jobq:dead", "jobq:scheduled", "jobq:stats"]
 
 
 def script_text(name):
-    with open(os.path.join(SCRIPTS, name + ".lua"), "rb") as f:
-        return f.read()
+    """The script as the build embeds it (its -- @include lines expanded)."""
+    return script(name).encode()
 
 
 def script_sha(redis, name):
