@@ -262,7 +262,8 @@ static void bulk_reply(struct jq_http_req *req, int64_t first, size_t n,
 		len += jq_fmt_i64(text + len, first + (int64_t)i);
 	}
 	memcpy(text + len, "]}", 2);
-	jq_reply_text(req, 201, text, len + 2);
+	/* a repeated Idempotency-Key: 200 with the ids the first request stored */
+	jq_reply_text(req, dup_state ? 200 : 201, text, len + 2);
 	free(text);
 }
 
@@ -400,11 +401,9 @@ static void specs_free(struct jq_job_spec *specs, size_t n)
 
 void jq_api_post_jobs_bulk(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
-	if (jq_http_header(req, "Idempotency-Key")) {
-		jq_reply_error(req, 400, "invalid_argument",
-			       "'Idempotency-Key' is for POST /jobs and the seed endpoints, not bulk");
+	const char *idem;
+	if (jq_idempotency_key(req, &idem) != 0)
 		return;
-	}
 	msgpack_sbuffer mp;
 	if (request_msgpack(req, 2, &mp) != 0)
 		return;
@@ -424,7 +423,7 @@ void jq_api_post_jobs_bulk(struct jq_broker *b, struct jq_http_req *req, const c
 	else if (bulk_unique_keys_distinct(req, specs, n) != 0)
 		specs_free(specs, n);
 	else
-		jq_broker_enqueue(b, req, specs, n, bulk_reply);
+		jq_broker_enqueue_bulk(b, req, specs, n, bulk_reply);
 }
 
 struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *arr,

@@ -18,22 +18,20 @@ static void batch_reply(struct jq_http_req *req, int64_t id, size_t n,
 			const struct jq_job_spec *specs, const char *dup_state)
 {
 	(void)specs;
-	(void)dup_state; /* batches take no Idempotency-Key */
 	json_t *ids = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(ids, json_integer(id + 1 + (json_int_t)i));
-	jq_reply_json(req, 201, json_pack("{s:I,s:I,s:o}", "id", (json_int_t)id, "total",
+	/* a repeated Idempotency-Key: 200 with what the first request stored */
+	jq_reply_json(req, dup_state ? 200 : 201, json_pack("{s:I,s:I,s:o}", "id", (json_int_t)id, "total",
 					  (json_int_t)n, "ids", ids));
 }
 
 void jq_api_post_batch(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	(void)arg;
-	if (jq_http_header(req, "Idempotency-Key")) {
-		jq_reply_error(req, 400, "invalid_argument",
-			       "'Idempotency-Key' is for POST /jobs and the seed endpoints, not batches");
+	const char *idem;
+	if (jq_idempotency_key(req, &idem) != 0)
 		return;
-	}
 	json_t *body = jq_request_json(req);
 	if (!body)
 		return;

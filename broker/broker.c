@@ -349,6 +349,15 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		snprintf(err, errlen, "bad key prefix '%s'", cfg->prefix);
 		return -1;
 	}
+	if (cfg->min_replicas_ack > 0 && cfg->redis_timeout_ms > 0 &&
+	    cfg->replica_ack_timeout_ms >= cfg->redis_timeout_ms) {
+		/* WAIT holds the connection that long: the reply timeout would drop it first */
+		snprintf(err, errlen,
+			 "--replica-ack-timeout-ms (%" PRId64 ") must be less than --redis-timeout-ms "
+			 "(%" PRId64 ")",
+			 cfg->replica_ack_timeout_ms, cfg->redis_timeout_ms);
+		return -1;
+	}
 	struct jq_redis_url url;
 	if (jq_redis_url_load(cfg->redis_url, cfg->redis_password_file, &url, err, errlen) != 0)
 		return -1;
@@ -419,6 +428,8 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 			b->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	b->redis = jq_redis_new(base, &url, "broker", redis_state_cb, b);
+	if (b->redis)
+		jq_redis_set_reply_timeout(b->redis, cfg->redis_timeout_ms);
 	/* the connection is ready on a later loop turn at the earliest: the firer hears of it */
 	b->cron = jq_cron_firer_new(base, b->redis, &b->keys, config, nconfig);
 	if (!b->cron) {

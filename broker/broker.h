@@ -45,6 +45,7 @@ struct jq_broker_config {
 	 * replica_ack_timeout_ms; 0: on the primary's word */
 	int64_t min_replicas_ack;
 	int64_t replica_ack_timeout_ms;
+	int64_t redis_timeout_ms; /* a request waits this long for Redis, then gets 503 */
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 	int64_t ws_ping_ms; /* WebSocket pings (ws.h); 0: the defaults there */
 	int64_t ws_idle_ms;
@@ -143,7 +144,8 @@ int jq_request_query(struct jq_http_req *req, struct evkeyvalq *out);
 typedef void jq_enqueue_reply_fn(struct jq_http_req *req, int64_t first_id, size_t n,
 				 const struct jq_job_spec *specs, const char *dup_state);
 /* dup_state: NULL for new jobs; for a request repeated with the same Idempotency-Key,
- * first_id is the job stored the first time and dup_state its state now. */
+ * first_id and n are what the first request stored, and dup_state (non-NULL) the state
+ * of its job now when it stored one job (else "repeat"). */
 /* "scheduled" for a job with a delay or a future run_at, else "pending". */
 const char *jq_spec_initial_state(const struct jq_job_spec *s);
 /* Stores n jobs as pending in one script call (ids come from the broker's
@@ -152,6 +154,10 @@ const char *jq_spec_initial_state(const struct jq_job_spec *s);
  * array of n initialised specs) and frees it. */
 void jq_broker_enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
 		       size_t n, jq_enqueue_reply_fn *reply);
+/* The same for POST /jobs/bulk: a repeated Idempotency-Key answers with what the first
+ * bulk request (or a POST /jobs) stored under it. */
+void jq_broker_enqueue_bulk(struct jq_broker *b, struct jq_http_req *req,
+			    struct jq_job_spec *specs, size_t n, jq_enqueue_reply_fn *reply);
 /* The same for a batch (POST /batches): reply gets the batch's id as first_id, its jobs
  * have the n ids after it. Takes callback (malloc'd initialised spec, or NULL) too. */
 void jq_broker_enqueue_batch(struct jq_broker *b, struct jq_http_req *req,

@@ -45,6 +45,7 @@ struct enqueue_ctx {
 	struct jq_job_spec *specs;
 	size_t n;
 	int64_t first_id; /* a batch's id; its jobs follow it */
+	enum { KIND_ONE, KIND_BULK, KIND_BATCH } kind; /* POST /jobs and the seed ones, ... */
 	int batch;
 	struct jq_job_spec *callback; /* a batch's callback job, or NULL */
 	char idem[JQ_IDEMPOTENCY_KEY_MAX + 1]; /* Idempotency-Key, or "" */
@@ -126,6 +127,28 @@ static void reply_unique_conflict(struct enqueue_ctx *c, int64_t holder, int64_t
 	jq_reply_key_held(c->req, holder, c->n > 1 ? index : -1, msg);
 }
 
+/* A repeated Idempotency-Key: what the first request stored (er), answered as c's kind
+ * of request answers it (200). A key first used by another kind of request: 409, nothing
+ * stored. */
+static void reply_repeat(struct enqueue_ctx *c, const struct jq_enqueue_reply *er)
+{
+	static const int kind_of[] = {[JQ_ENQUEUED_ONE] = KIND_ONE,
+				      [JQ_ENQUEUED_BULK] = KIND_BULK,
+				      [JQ_ENQUEUED_BATCH] = KIND_BATCH};
+	int kind = kind_of[er->kind];
+	/* a bulk of one job is stored as one job */
+	if (kind == (int)c->kind || (kind == KIND_ONE && c->kind == KIND_BULK)) {
+		c->reply(c->req, er->first_id, (size_t)er->n, c->specs,
+			 kind == KIND_ONE ? er->state : "repeat");
+		return;
+	}
+	static const char *const names[] = {"POST /jobs", "POST /jobs/bulk", "POST /batches"};
+	jq_reply_error(c->req, 409, "conflict",
+		       "'Idempotency-Key' was used by a %s request within its window (it stored "
+		       "%" PRId64 " jobs from id %" PRId64 "); nothing was stored",
+		       names[kind], er->n, er->first_id);
+}
+
 /* Answers c from what the script said (h) and, with --min-replicas-ack, how many
  * replicas confirmed (acks; -1: not asked). */
 static void deliver(struct enqueue_ctx *c, const struct held *h, int64_t acks)
@@ -139,8 +162,8 @@ static void deliver(struct enqueue_ctx *c, const struct held *h, int64_t acks)
 		reply_unique_conflict(c, h->er.holder, h->er.index);
 		ctx_free(c);
 	} else if (h->st == JQ_STORE_OK && h->er.result == JQ_ENQUEUE_REPEATED) {
-		/* the same Idempotency-Key within the window: the first job, nothing new */
-		c->reply(c->req, h->er.first_id, 1, c->specs, h->er.state);
+		/* the same Idempotency-Key within the window: the first request's, nothing new */
+		reply_repeat(c, &h->er);
 		ctx_free(c);
 	} else {
 		if (h->st == JQ_STORE_ERROR)
@@ -188,9 +211,11 @@ static void store(struct enqueue_ctx *c)
 	struct jq_broker *b = c->b;
 	struct jq_enqueue_args a;
 	struct jq_enqueue_batch batch = {c->first_id, c->callback, b->cfg.keep_batches_ms};
-	int rc = c->batch ? jq_enqueue_args_build_batch(&a, &b->keys, c->specs, c->n, &batch)
+	int64_t window = b->cfg.idempotency_window_ms;
+	int rc = c->batch ? jq_enqueue_args_build_batch(&a, &b->keys, c->specs, c->n, &batch,
+							c->idem, window)
 			  : jq_enqueue_args_build(&a, &b->keys, c->specs, c->n, c->first_id, c->idem,
-						  b->cfg.idempotency_window_ms);
+						  window);
 	if (rc != 0) {
 		fail(c, "out of memory");
 		return;
@@ -457,12 +482,11 @@ void jq_ids_reset(struct jq_broker *b)
 }
 
 static void enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
-		    size_t n, int batch, struct jq_job_spec *callback, jq_enqueue_reply_fn *reply)
+		    size_t n, int kind, struct jq_job_spec *callback, jq_enqueue_reply_fn *reply)
 {
 	const char *idem = NULL;
-	/* the key was checked by the handler; bulk and batch requests refuse it there */
-	if (n == 1 && !batch)
-		jq_idempotency_key(req, &idem);
+	int batch = kind == KIND_BATCH;
+	jq_idempotency_key(req, &idem); /* checked by the handler */
 	/* W3C trace context: stored with every job of the request, logged by the worker
 	 * and passed on by http jobs */
 	const char *trace = jq_http_header(req, "traceparent");
@@ -496,6 +520,7 @@ static void enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_
 	c->reply = reply;
 	c->specs = specs;
 	c->n = n;
+	c->kind = kind;
 	c->batch = batch;
 	c->callback = callback;
 	c->next = NULL;
@@ -513,12 +538,18 @@ static void enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_
 void jq_broker_enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
 		       size_t n, jq_enqueue_reply_fn *reply)
 {
-	enqueue(b, req, specs, n, 0, NULL, reply);
+	enqueue(b, req, specs, n, KIND_ONE, NULL, reply);
+}
+
+void jq_broker_enqueue_bulk(struct jq_broker *b, struct jq_http_req *req,
+			    struct jq_job_spec *specs, size_t n, jq_enqueue_reply_fn *reply)
+{
+	enqueue(b, req, specs, n, KIND_BULK, NULL, reply);
 }
 
 void jq_broker_enqueue_batch(struct jq_broker *b, struct jq_http_req *req,
 			     struct jq_job_spec *specs, size_t n, struct jq_job_spec *callback,
 			     jq_enqueue_reply_fn *reply)
 {
-	enqueue(b, req, specs, n, 1, callback, reply);
+	enqueue(b, req, specs, n, KIND_BATCH, callback, reply);
 }

@@ -43,8 +43,9 @@ struct client {
 	int started; /* SSE: the 200 and its headers are sent; watcher: told it is subscribed */
 	int reading; /* waiting for the job's current state */
 	int stale;   /* an event came while reading: the state read may predate it */
-	char last_state[16]; /* a job's event last sent: state, done of total */
-	int64_t last_done, last_total;
+	char last_state[16]; /* a job's event last sent: state, done of total, its seq (-1:
+				none yet, or from an older script without one) */
+	int64_t last_done, last_total, last_seq;
 	struct client *next;
 };
 
@@ -130,7 +131,7 @@ static int is_terminal(const char *state)
 }
 
 json_t *jq_events_data(int64_t id, const char *state, int64_t done, int64_t total,
-		       const char *error)
+		       const char *error, int64_t seq)
 {
 	char status[600];
 	jq_job_status(status, sizeof(status), state, done, total, error);
@@ -145,32 +146,43 @@ json_t *jq_events_data(int64_t id, const char *state, int64_t done, int64_t tota
 			      : NULL;
 	free(st);
 	free(sst);
+	if (j && seq >= 0 && json_object_set_new(j, "seq", json_integer((json_int_t)seq)) != 0) {
+		json_decref(j);
+		j = NULL;
+	}
 	return j;
 }
 
 /* Sends one event; returns 1 when it was terminal (the stream is then over). */
 static int client_send(struct client *c, int64_t id, const char *state, int64_t done,
-		       int64_t total, const char *error)
+		       int64_t total, const char *error, int64_t seq)
 {
 	if (c->topic->kind == JQ_EVENTS_JOB) {
-		/* The state read and the pub/sub connection race: an event can come twice, or
-		 * a progress step late. Within one attempt progress only grows (a retry passes
-		 * through another state first), so a repeat or an older step is dropped. */
+		/* The state read and the pub/sub connection race: an event can come twice (read,
+		 * then heard), or late. Its seq says which: one not above the last sent is old. */
+		if (seq >= 0 && c->last_seq >= 0 && seq <= c->last_seq)
+			return 0;
+		/* Without a seq (a script of an older jobq): within one attempt progress only
+		 * grows (a retry passes through another state first), so a repeat or an older
+		 * step is dropped. */
 		int same = !strcmp(state, c->last_state) && done == c->last_done &&
 			   total == c->last_total;
 		int progressed = !strcmp(c->last_state, "running") && c->last_total > 0;
 		int older = !strcmp(state, "running") && progressed &&
 			    (total == 0 || (total == c->last_total && done <= c->last_done));
-		if (same || older)
+		if (seq < 0 && (same || older))
 			return 0;
 		snprintf(c->last_state, sizeof(c->last_state), "%s", state);
 		c->last_done = done;
 		c->last_total = total;
+		if (seq >= 0)
+			c->last_seq = seq;
 	}
 	if (c->watcher) {
 		if (c->cb) {
 			struct jq_event e = {.kind = JQ_EVENT_STATE, .id = id, .queue = c->topic->queue,
-					     .state = state, .done = done, .total = total, .error = error};
+					     .state = state, .done = done, .total = total, .error = error,
+					     .seq = seq};
 			c->cb(c->arg, &e);
 		}
 		/* a job's watch ends after its terminal event; a queue's goes on */
@@ -185,7 +197,7 @@ static int client_send(struct client *c, int64_t id, const char *state, int64_t 
 		jq_http_send_start(c->req, 200);
 		c->started = 1;
 	}
-	json_t *j = jq_events_data(id, state, done, total, error);
+	json_t *j = jq_events_data(id, state, done, total, error, seq);
 	char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	struct evbuffer *buf = evbuffer_new();
@@ -270,20 +282,25 @@ static int client_read_state(struct client *c)
 	return 0;
 }
 
-/* The topic is active for c: a job's watcher or stream gets the job's current state
- * first, then a watcher learns it is subscribed. -1 when the read could not be sent
- * (nothing was called; c is left to the caller). */
-static int client_joined(struct client *c)
+static void tell_ready(struct client *c)
 {
-	if (c->topic->kind == JQ_EVENTS_QUEUE)
-		c->started = 1; /* a queue has no current state to read */
-	else if (client_read_state(c) != 0)
-		return -1;
 	if (c->watcher && c->cb) {
 		struct jq_event e = {.kind = JQ_EVENT_READY, .id = c->topic->id,
 				     .queue = c->topic->queue};
 		c->cb(c->arg, &e);
 	}
+}
+
+/* The topic is active for c: a queue's watcher learns it is subscribed; a job's watcher
+ * or stream reads the job's state first (on_state: a watcher of a job that exists is
+ * told it is subscribed, then its state). -1 when the read could not be sent (nothing
+ * was called; c is left to the caller). */
+static int client_joined(struct client *c)
+{
+	if (c->topic->kind == JQ_EVENTS_JOB)
+		return client_read_state(c);
+	c->started = 1; /* a queue has no current state to read */
+	tell_ready(c);
 	return 0;
 }
 
@@ -313,9 +330,12 @@ static void on_state(redisAsyncContext *ac, void *reply, void *priv)
 	const char *error = js.error[0] ? js.error : NULL;
 	const char *state = js.state;
 	int64_t done = js.done, total = js.total;
-	if (c->watcher)
-		c->started = 1; /* a stream is started by its first event (client_send) */
-	if (client_send(c, c->topic->id, state, done, total, error)) {
+	if (c->watcher && !c->started) {
+		/* a stream is started by its first event (client_send) */
+		c->started = 1;
+		tell_ready(c);
+	}
+	if (client_send(c, c->topic->id, state, done, total, error, js.seq)) {
 		client_end(c, 200, "");
 		return;
 	}
@@ -329,18 +349,26 @@ static void on_state(redisAsyncContext *ac, void *reply, void *priv)
 	}
 }
 
-/* A message: "<state>[ <rest>]", rest being "done total" for running, else the error; on a
- * queue's channel "<id> " comes first. */
+/* A message (lib/events.lua): "<seq> <state>[ <rest>]", rest being "done total" for
+ * running and completed, else the error; on a queue's channel "<id> " comes first. A
+ * message without its seq (an older jobq's script) is taken too. */
 static void deliver(struct topic *t, const char *msg, size_t len)
 {
 	char state[32], rest[512] = "";
-	int64_t id = t->id;
+	int64_t id = t->id, seq = -1;
 	if (t->kind == JQ_EVENTS_QUEUE) {
 		const char *sp0 = memchr(msg, ' ', len);
 		if (!sp0 || jq_parse_i64n(msg, (size_t)(sp0 - msg), 1, INT64_MAX, &id) != 0)
 			return;
 		len -= (size_t)(sp0 + 1 - msg);
 		msg = sp0 + 1;
+	}
+	const char *sp1 = memchr(msg, ' ', len);
+	if (sp1 && jq_parse_i64n(msg, (size_t)(sp1 - msg), 0, INT64_MAX, &seq) == 0) {
+		len -= (size_t)(sp1 + 1 - msg);
+		msg = sp1 + 1;
+	} else {
+		seq = -1;
 	}
 	const char *sp = memchr(msg, ' ', len);
 	size_t sl = sp ? (size_t)(sp - msg) : len;
@@ -352,7 +380,7 @@ static void deliver(struct topic *t, const char *msg, size_t len)
 		snprintf(rest, sizeof(rest), "%.*s", (int)(len - sl - 1), sp + 1);
 	int64_t done = 0, total = 0;
 	const char *error = NULL;
-	if (!strcmp(state, "running") && rest[0]) {
+	if ((!strcmp(state, "running") || !strcmp(state, "completed")) && rest[0]) {
 		char *end = NULL;
 		done = strtoll(rest, &end, 10);
 		total = end ? strtoll(end, NULL, 10) : 0;
@@ -364,7 +392,7 @@ static void deliver(struct topic *t, const char *msg, size_t len)
 		struct client *next = c->next;
 		if (c->reading)
 			c->stale = 1; /* on_state reads again */
-		else if (c->started && client_send(c, id, state, done, total, error))
+		else if (c->started && client_send(c, id, state, done, total, error, seq))
 			client_end(c, 200, ""); /* may free t once the last one is gone */
 		c = next;
 	}
@@ -484,6 +512,7 @@ void jq_api_job_events(struct jq_broker *b, struct jq_http_req *req, const char 
 	}
 	c->topic = t;
 	c->req = req;
+	c->last_seq = -1;
 	c->next = t->clients;
 	t->clients = c;
 	ev->streams++;
@@ -518,6 +547,7 @@ struct jq_events_watch *jq_events_watch(struct jq_events *ev, enum jq_events_kin
 	}
 	c->topic = t;
 	c->watcher = 1;
+	c->last_seq = -1;
 	c->cb = cb;
 	c->arg = arg;
 	if (t->state == TOPIC_IDLE && topic_subscribe_cmd(t) != 0) {

@@ -22,6 +22,7 @@ int main(int argc, char **argv)
 	    .http_timeout_s = JQ_BROKER_IDLE_S,
 	    .keep_cancelled_ms = 24 * 3600 * 1000LL,
 	    .idempotency_window_ms = 24 * 3600 * 1000LL,
+	    .redis_timeout_ms = 3000,
 	    .keep_batches_ms = 7 * 24 * 3600 * 1000LL,
 	    .replica_ack_timeout_ms = 1000,
 	    .schedule_file = "",
@@ -56,6 +57,10 @@ int main(int argc, char **argv)
 	    {"replica-ack-timeout-ms", "JOBQ_REPLICA_ACK_TIMEOUT_MS", JQ_OPT_INT,
 	     &cfg.replica_ack_timeout_ms, 1, 60 * 1000,
 	     "how long to wait for those replicas before answering 503"},
+	    {"redis-timeout-ms", "JOBQ_REDIS_TIMEOUT_MS", JQ_OPT_INT, &cfg.redis_timeout_ms, 100,
+	     3600 * 1000LL,
+	     "how long a request waits for Redis before it gets 503 (the connection is dropped "
+	     "and made again)"},
 	    {"reuse-port", "JOBQ_REUSE_PORT", JQ_OPT_BOOL, &cfg.reuse_port, 0, 0,
 	     "share the port with other brokers (SO_REUSEPORT): one per core"},
 	    {"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg.schedule_file, 0, 4096,

@@ -274,7 +274,7 @@ static void on_watch(void *arg, const struct jq_event *e)
 	} else if (e->kind == JQ_EVENT_READY) {
 		conn_queue_ack(c, "subscribed", s->kind, s->id, s->queue);
 	} else {
-		json_t *data = jq_events_data(e->id, e->state, e->done, e->total, e->error);
+		json_t *data = jq_events_data(e->id, e->state, e->done, e->total, e->error, e->seq);
 		json_t *j = data ? json_pack("{s:s,s:I,s:O,s:o}", "type", "event", "job",
 					     (json_int_t)e->id, "event", json_object_get(data, "state"),
 					     "data", data)

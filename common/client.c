@@ -402,11 +402,17 @@ static int store(struct jq_client *c, const struct jq_job_spec *specs, size_t n,
 		*first = first_id;
 		*dup = 0;
 		rc = 0;
-	} else if (er.result == JQ_ENQUEUE_REPEATED) {
+	} else if (er.result == JQ_ENQUEUE_REPEATED && er.kind == JQ_ENQUEUED_ONE) {
 		/* the same Idempotency-Key within the window: the first job, nothing new */
 		*first = er.first_id;
 		*dup = 1;
 		rc = 0;
+	} else if (er.result == JQ_ENQUEUE_REPEATED) {
+		/* the key stored a bulk or a batch (the broker's POST /jobs/bulk, /batches) */
+		rc = report(err, errlen, JQ_CLIENT_ECONFLICT,
+			    "the idempotency key was used by a request of %" PRId64
+			    " jobs (from id %" PRId64 ")",
+			    er.n, er.first_id);
 	} else {
 		/* a unique_key held by a live job: nothing stored (as the broker's 409) */
 		rc = report(err, errlen, JQ_CLIENT_ECONFLICT,

@@ -3,6 +3,7 @@
 
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,11 +69,15 @@ struct jq_redis_events {
 	struct event *wev;   /* EV_WRITE: the connect, or a write that would block */
 	struct event *flush; /* no fd: made active to write at the end of the turn */
 	int reading, writing_fd, flushing; /* what is registered; in the flush callback */
+	struct jq_redis *owner; /* NULL for another module's connection (jq_redis_attach) */
 };
+
+static void note_read(struct jq_redis *r);
 
 static void ev_read_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_redis_events *e = arg;
+	note_read(e->owner);
 	redisAsyncHandleRead(e->ac);
 }
 
@@ -184,6 +189,10 @@ struct jq_redis {
 	struct jq_sentinel *sentinel;
 	int have_primary;
 	struct event *kick_ev;
+	/* the reply timeout: 0 for none; the watch samples the connection */
+	int64_t reply_timeout_ms;
+	struct event *watch_ev;
+	int64_t last_read_us, waiting_since_us;
 };
 
 static void kick_later(void *arg)
@@ -191,6 +200,12 @@ static void kick_later(void *arg)
 	struct jq_redis *r = arg;
 	if (r->sentinel && !r->freeing)
 		event_active(r->kick_ev, EV_TIMEOUT, 1);
+}
+
+static void note_read(struct jq_redis *r)
+{
+	if (r)
+		r->last_read_us = jq_mono_us();
 }
 
 static void schedule_retry(struct jq_redis *r)
@@ -368,6 +383,7 @@ static void connect_now(struct jq_redis *r)
 	}
 	ac->data = r;
 	r->ac = ac;
+	((struct jq_redis_events *)ac->ev.data)->owner = r;
 	count_error_replies(ac);
 	redisReaderSetPrivdata(ac->c.reader, r); /* count_create_string learns whose reply */
 	redisAsyncSetConnectCallback(ac, on_connect);
@@ -393,6 +409,49 @@ static void connect_now(struct jq_redis *r)
 		redisAsyncCommand(ac, on_setup_reply, r, "SCRIPT LOAD %s", jq_script_get(i)->body);
 		r->setup_left++;
 	}
+}
+
+/* Drops a connection that has had commands awaiting replies, and no reply, for the
+ * timeout (sampled a few times per timeout, so it acts within 1.25 of it). */
+static void watch_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_redis *r = arg;
+	redisAsyncContext *ac = r->ac;
+	if (!ac || !ac->replies.head) {
+		r->waiting_since_us = 0;
+		return;
+	}
+	int64_t now = jq_mono_us();
+	if (!r->waiting_since_us)
+		r->waiting_since_us = now;
+	if (r->last_read_us > r->waiting_since_us)
+		r->waiting_since_us = r->last_read_us;
+	if (now - r->waiting_since_us < r->reply_timeout_ms * 1000)
+		return;
+	jq_warn("redis %s: no reply for %" PRId64 " ms; dropping the connection", r->name,
+		(now - r->waiting_since_us) / 1000);
+	r->waiting_since_us = 0;
+	int connected = (ac->c.flags & REDIS_CONNECTED) != 0;
+	redisAsyncFree(ac); /* callbacks get NULL; a connected one ends in on_disconnect */
+	if (!connected) {
+		errors[JQ_REDIS_ERR_CONNECT]++;
+		lost(r);
+	}
+}
+
+void jq_redis_set_reply_timeout(struct jq_redis *r, int64_t ms)
+{
+	r->reply_timeout_ms = ms;
+	if (r->watch_ev)
+		event_free(r->watch_ev);
+	r->watch_ev = NULL;
+	if (ms <= 0)
+		return;
+	int64_t every = ms / 4 > 0 ? ms / 4 : 1;
+	struct timeval tv = {every / 1000, (every % 1000) * 1000};
+	r->watch_ev = event_new(r->base, -1, EV_PERSIST, watch_cb, r);
+	if (r->watch_ev)
+		evtimer_add(r->watch_ev, &tv);
 }
 
 static void retry_cb(evutil_socket_t fd, short what, void *arg)
@@ -441,6 +500,8 @@ void jq_redis_free(struct jq_redis *r)
 	jq_sentinel_free(r->sentinel);
 	if (r->kick_ev)
 		event_free(r->kick_ev);
+	if (r->watch_ev)
+		event_free(r->watch_ev);
 	event_free(r->retry_ev);
 	free(r);
 }

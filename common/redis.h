@@ -30,6 +30,11 @@ typedef void jq_redis_state_cb(struct jq_redis *r, int ready, void *arg);
  * name appears in logs. cb may be NULL. */
 struct jq_redis *jq_redis_new(struct event_base *base, const struct jq_redis_url *url,
 			      const char *name, jq_redis_state_cb *cb, void *arg);
+/* A bound on waiting for Redis (0, the default: none). When commands are awaiting replies
+ * and none has come for ms, the connection is dropped as if Redis had closed it: their
+ * callbacks get a NULL reply, and it reconnects (with backoff). For connections whose
+ * commands answer at once: not for blocking commands or pub/sub. */
+void jq_redis_set_reply_timeout(struct jq_redis *r, int64_t ms);
 /* Drops the connection; pending callbacks run with a NULL reply first. */
 void jq_redis_free(struct jq_redis *r);
 

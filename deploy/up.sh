@@ -4,12 +4,19 @@
 # (unless JOBQ_SMTP_URL is set), the broker on 127.0.0.1:8000 and two workers.
 # Ctrl-C (or SIGTERM) stops everything it started.
 #
+# It heals itself: supervisord restarts every program whenever it exits, whatever its
+# exit status (a worker or broker that was sent SIGTERM exits 0, and still comes back).
+# Run as root, supervisord and every program run as JOBQ_USER (jobq, created as a system
+# user if missing); its control socket asks for a password made for each run (in the
+# generated supervisord.conf, readable by that user only).
+#
 #   deploy/up.sh                      build (Release) and run
 #   JOBQ_WORKERS=4 deploy/up.sh       more worker processes
 #   JOBQ_BROKERS=2 deploy/up.sh       more broker processes on the one port (--reuse-port)
 #   JOBQ_LISTEN=127.0.0.1:9000 ...    another broker address
 #   JOBQ_REDIS_URL=redis://host:6379/0 deploy/up.sh   use an existing Redis
 #   JOBQ_REDIS_PORT, JOBQ_SMTP_PORT                   ports of the private Redis and sink
+#   JOBQ_USER=name deploy/up.sh       (as root) the user everything runs as
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -29,6 +36,22 @@ brokers=${JOBQ_BROKERS:-1}
 redis_port=${JOBQ_REDIS_PORT:-6399}
 smtp_port=${JOBQ_SMTP_PORT:-2525}
 
+# Root runs nothing itself: supervisord drops to this user before it starts anything.
+user=
+if [ "$(id -u)" -eq 0 ]; then
+  user=${JOBQ_USER:-jobq}
+  if ! id -u "$user" >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
+  fi
+  if ! runuser -u "$user" -- test -x "$bin/broker/jobq-broker"; then
+    echo "jobq: user '$user' cannot run $bin/broker/jobq-broker (check the permissions of" \
+      "its directories, or set JOBQ_USER)" >&2
+    exit 1
+  fi
+fi
+# the control socket's password, new for each run
+password=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+
 conf=$run/supervisord.conf
 cat >"$conf" <<EOC
 [supervisord]
@@ -36,16 +59,32 @@ nodaemon=true
 logfile=$run/supervisord.log
 pidfile=$run/supervisord.pid
 childlogdir=$run
+${user:+user=$user}
 
 [unix_http_server]
 file=$run/supervisor.sock
+chmod=0700
+username=jobq
+password=$password
 
 [rpcinterface:supervisor]
 supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface
 
 [supervisorctl]
 serverurl=unix://$run/supervisor.sock
+username=jobq
+password=$password
 EOC
+
+# Every program: restarted whenever it exits (autorestart=true: whatever the exit
+# status); up to 10 quick failures in a row (each within startsecs of its start) before
+# supervisord gives it up (FATAL): a port taken by someone else, a missing binary.
+restart="autorestart=true
+startsecs=1
+startretries=10"
+
+# the programs' logs; the brokers' and workers' are also shown on this terminal
+logs=()
 
 if [ -z "${JOBQ_REDIS_URL:-}" ]; then
   export JOBQ_REDIS_URL="redis://127.0.0.1:$redis_port/0"
@@ -57,6 +96,7 @@ priority=10
 stdout_logfile=$run/redis.log
 redirect_stderr=true
 stopsignal=TERM
+$restart
 EOC
 fi
 
@@ -69,6 +109,7 @@ command=/usr/bin/python3 -m aiosmtpd -n -l 127.0.0.1:$smtp_port -c aiosmtpd.hand
 priority=10
 stdout_logfile=$run/mail.log
 redirect_stderr=true
+$restart
 EOC
 fi
 
@@ -79,10 +120,10 @@ process_name=broker-%(process_num)d
 numprocs=$brokers
 command=$bin/broker/jobq-broker --listen $listen --reuse-port
 priority=20
-stdout_logfile=/dev/stdout
-stdout_logfile_maxbytes=0
+stdout_logfile=$run/%(program_name)s-%(process_num)d.log
 redirect_stderr=true
 stopsignal=TERM
+$restart
 environment=JOBQ_REDIS_URL="$JOBQ_REDIS_URL"
 
 [program:worker]
@@ -90,14 +131,32 @@ process_name=worker-%(process_num)d
 numprocs=$workers
 command=$bin/worker/jobq-worker
 priority=30
-stdout_logfile=/dev/stdout
-stdout_logfile_maxbytes=0
+stdout_logfile=$run/%(program_name)s-%(process_num)d.log
 redirect_stderr=true
 stopsignal=TERM
 stopwaitsecs=30
+$restart
 environment=JOBQ_REDIS_URL="$JOBQ_REDIS_URL",JOBQ_SMTP_URL="$JOBQ_SMTP_URL",JOBQ_SMTP_FROM="${JOBQ_SMTP_FROM:-jobq@localhost}"
 EOC
+for ((i = 0; i < brokers; i++)); do logs+=("$run/broker-$i.log"); done
+for ((i = 0; i < workers; i++)); do logs+=("$run/worker-$i.log"); done
+touch "${logs[@]}"
+chmod 600 "$conf"
+if [ -n "$user" ]; then
+  chown -R "$user:" "$run"
+fi
 
 echo "jobq: $brokers broker(s) on http://$listen, $workers workers, Redis $JOBQ_REDIS_URL, mail $JOBQ_SMTP_URL"
 echo "jobq: logs and state in $run (mail in $run/mail.log); Ctrl-C stops everything"
-exec /usr/bin/supervisord -c "$conf"
+/usr/bin/supervisord -c "$conf" &
+sup=$!
+# Ctrl-C reaches supervisord with the rest of the terminal's group; a SIGTERM sent to
+# this script alone is passed on. Either way supervisord stops the programs and exits.
+trap 'kill -TERM "$sup" 2>/dev/null || true' INT TERM
+tail -q -n +1 -F --pid="$sup" "${logs[@]}" &
+status=0
+while kill -0 "$sup" 2>/dev/null; do
+  wait "$sup" && status=0 || status=$?
+done
+wait || true # tail ends once supervisord has
+exit "$status"

@@ -32,6 +32,10 @@
 #define PROMOTE_IDLE_MS 250    /* promote at least this often, for workers too busy to block */
 #define PROMOTE_BATCH 1000
 #define REAP_BATCH 1000
+/* After a stall (docs/reliability.md) the reaper waits 3 beats and this long before it
+ * declares a worker dead: a worker whose connection dropped reconnects within the
+ * backoff's 2 s ceiling (redis.h) and then beats at once. */
+#define REAP_RECONNECT_MS 2500
 
 enum run_state {
 	RUN_RUNNING,   /* counted against concurrency; the handler owns the outcome */
@@ -42,6 +46,10 @@ enum run_state {
 enum outcome { OUT_COMPLETED, OUT_FAILED, OUT_FATAL, OUT_CANCELLED, OUT_REQUEUE };
 
 static void maybe_fetch(struct jq_worker *w);
+static int64_t reap_grace_ms(const struct jq_worker *w)
+{
+	return 3 * w->cfg.heartbeat_ms + REAP_RECONNECT_MS;
+}
 static int fetch_want(const struct jq_worker *w);
 static int send_fetch(struct jq_worker *w, struct jq_redis *r, redisCallbackFn *cb, int want);
 static void on_block_fetch(redisAsyncContext *ac, void *reply, void *priv);
@@ -628,28 +636,42 @@ static void maybe_fetch(struct jq_worker *w)
 
 static void on_reaped(redisAsyncContext *ac, void *reply, void *priv)
 {
+	struct jq_worker *w = priv;
 	struct jq_reap_reply rr;
 	char err[256];
 	int st = jq_store_reap_reply(reply, &rr, err, sizeof(err));
-	if (st == JQ_STORE_ERROR)
+	if (st == JQ_STORE_ERROR) {
 		jq_error("reaper failed: %s", err);
-	else if (st == JQ_STORE_OK && (rr.recovered || rr.poisoned || rr.dead_workers))
+		return;
+	}
+	if (st != JQ_STORE_OK || rr.not_a_turn)
+		return; /* not a turn: another call was less than a beat ago */
+	if (rr.stall_ms > 0)
+		jq_warn("reaper: no reaper reached Redis for %" PRId64 " ms, or Redis restarted: no "
+			"worker is declared dead and no lease is taken back for %" PRId64 " ms",
+			rr.stall_ms, reap_grace_ms(w));
+	if (rr.recovered || rr.poisoned || rr.dead_workers)
 		jq_warn("reaper: %" PRId64 " jobs given back, %" PRId64 " failed as poison, %" PRId64
 			" dead workers",
 			rr.recovered, rr.poisoned, rr.dead_workers);
 }
 
-/* Any worker may reap; a lock in the script keeps it to one per beat. */
+/* Every worker calls the reaper every half beat; reap.lua makes one call per beat a
+ * turn, and tells a stall of Redis from dead workers by the gaps between the calls. */
 static void reap(struct jq_worker *w)
 {
-	struct jq_reap_args a = {w->id,
-				 3 * w->cfg.heartbeat_ms,
-				 w->cfg.heartbeat_ms,
-				 w->cfg.max_recoveries,
-				 REAP_BATCH,
-				 w->cfg.keep_failed_ms,
+	struct jq_reap_args a = {w->cfg.heartbeat_ms,	  3 * w->cfg.heartbeat_ms,
+				 reap_grace_ms(w),	  w->cfg.max_recoveries,
+				 REAP_BATCH,		  w->cfg.keep_failed_ms,
 				 w->cfg.dead_max};
 	jq_store_reap(w->cmd, &w->keys, &a, on_reaped, w);
+}
+
+static void reap_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct jq_worker *w = arg;
+	if (!w->deregistering)
+		reap(w);
 }
 
 /* Stops a running job whose cancellation was requested; it ends 'cancelled'. */
@@ -694,7 +716,7 @@ static void on_cancel_message(redisAsyncContext *ac, void *reply, void *priv)
 }
 
 /* Every heartbeat_ms: say we are alive and renew every lease we hold in one
- * script, reap for everyone, and retry outcome writes that did not get through. */
+ * script, and retry outcome writes that did not get through. */
 static void beat_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_worker *w = arg;
@@ -727,7 +749,6 @@ static void beat_tick(evutil_socket_t fd, short what, void *arg)
 	free(ids);
 	free(info);
 	jq_stats_flush(&w->stats, w->cmd, &w->keys);
-	reap(w);
 	for (struct jq_run *r = w->runs; r; r = r->next)
 		if (r->state == RUN_FINISHING)
 			send_outcome(r);
@@ -786,6 +807,7 @@ static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
 	}
 	if (r == w->cmd) {
 		beat_tick(-1, 0, w); /* also resends outcomes that waited for Redis */
+		reap(w);	     /* behind our own beat, on the same connection */
 		schedule_promote(w, jq_now_ms());
 	}
 	maybe_fetch(w);
@@ -975,6 +997,10 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	w->beat_timer = event_new(base, -1, EV_PERSIST, beat_tick, w);
 	struct timeval tv = {cfg->heartbeat_ms / 1000, (cfg->heartbeat_ms % 1000) * 1000};
 	evtimer_add(w->beat_timer, &tv);
+	w->reap_timer = event_new(base, -1, EV_PERSIST, reap_tick, w);
+	int64_t half = cfg->heartbeat_ms / 2;
+	struct timeval tv_half = {half / 1000, (half % 1000) * 1000};
+	evtimer_add(w->reap_timer, &tv_half);
 	w->promote_timer = evtimer_new(base, promote_tick, w);
 	w->rate_timer = evtimer_new(base, rate_timer_cb, w);
 	w->flush_ev = event_new(base, -1, 0, flush_outbox, w);
@@ -1025,6 +1051,8 @@ void jq_worker_release(struct jq_worker *w)
 	jq_stats_release(&w->stats); /* after w->cmd: its last report's callback touched it */
 	if (w->beat_timer)
 		event_free(w->beat_timer);
+	if (w->reap_timer)
+		event_free(w->reap_timer);
 	if (w->promote_timer)
 		event_free(w->promote_timer);
 	if (w->rate_timer)

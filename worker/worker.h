@@ -6,8 +6,10 @@
  * the loop (timers, curl multi); CPU jobs on a thread pool. A job is taken
  * and leased in one script (fetch.lua); its outcome is written with its
  * fencing token (finish.lua), retried until Redis has it. A heartbeat
- * (heartbeat.lua) renews all leases in one call; any worker may reap
- * (reap.lua) the jobs of dead workers and promote (promote.lua) due retries. */
+ * (heartbeat.lua) renews all leases in one call; every worker calls the reaper
+ * (reap.lua) every half beat, which gives back the jobs of dead workers (a stall
+ * of Redis is told apart from a death: docs/reliability.md), and promotes
+ * (promote.lua) due retries. */
 #ifndef JQ_WORKER_H
 #define JQ_WORKER_H
 
@@ -77,7 +79,7 @@ struct jq_worker {
 	int stopping;
 	int deregistering; /* the last step of a clean exit */
 	int64_t stop_started_us;
-	struct event *beat_timer, *promote_timer, *stop_timer, *sigterm, *sigint;
+	struct event *beat_timer, *reap_timer, *promote_timer, *stop_timer, *sigterm, *sigint;
 	int64_t promote_at_ms; /* when promote_timer fires next */
 	int64_t completed, failed, retried; /* counters for the log */
 	struct jq_stats stats;              /* per (queue, type), reported with the beat */

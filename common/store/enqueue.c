@@ -22,6 +22,29 @@ void jq_store_enqueue_build(struct jq_call *c, const struct jq_enqueue_args *a)
 		jq_call_ref(c, a->argv[i], a->lens[i]);
 }
 
+/* What a repeated Idempotency-Key stored first (enqueue.lua): "<id>",
+ * "bulk:<first id>:<n>" or "batch:<batch id>:<n>". */
+static int parse_repeat(const char *what, struct jq_enqueue_reply *out)
+{
+	const char *p = NULL, *colon;
+	out->n = 1;
+	if (strncmp(what, "bulk:", 5) == 0) {
+		out->kind = JQ_ENQUEUED_BULK;
+		p = what + 5;
+	} else if (strncmp(what, "batch:", 6) == 0) {
+		out->kind = JQ_ENQUEUED_BATCH;
+		p = what + 6;
+	} else {
+		out->kind = JQ_ENQUEUED_ONE;
+		return jq_parse_i64(what, 1, INT64_MAX, &out->first_id);
+	}
+	if (!(colon = strchr(p, ':')) ||
+	    jq_parse_i64n(p, (size_t)(colon - p), 1, INT64_MAX, &out->first_id) != 0 ||
+	    jq_parse_i64(colon + 1, 1, INT64_MAX, &out->n) != 0)
+		return -1;
+	return 0;
+}
+
 int jq_store_enqueue_reply(const redisReply *r, size_t n, struct jq_enqueue_reply *out,
 			   char *err, size_t errlen)
 {
@@ -45,9 +68,8 @@ int jq_store_enqueue_reply(const redisReply *r, size_t n, struct jq_enqueue_repl
 	}
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
 	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING &&
-	    jq_parse_i64(r->element[0]->str, 1, INT64_MAX, &id) == 0) {
+	    parse_repeat(r->element[0]->str, out) == 0) {
 		out->result = JQ_ENQUEUE_REPEATED;
-		out->first_id = id;
 		out->state = r->element[1]->str;
 		return JQ_STORE_OK;
 	}

@@ -20,14 +20,21 @@ void jq_store_enqueue_build(struct jq_call *c, const struct jq_enqueue_args *a);
 
 enum jq_enqueue_result {
 	JQ_ENQUEUE_STORED,    /* all n jobs are stored */
-	JQ_ENQUEUE_REPEATED,  /* the Idempotency-Key names a job stored earlier: first_id, state */
+	JQ_ENQUEUE_REPEATED,  /* the Idempotency-Key names a request stored earlier (below) */
 	JQ_ENQUEUE_KEY_HELD,  /* the job at index names the unique_key of live job holder */
+};
+/* What an Idempotency-Key stored first (a repeat stores nothing). */
+enum jq_enqueue_kind {
+	JQ_ENQUEUED_ONE,   /* one job: first_id, and its state now */
+	JQ_ENQUEUED_BULK,  /* n jobs from first_id (POST /jobs/bulk) */
+	JQ_ENQUEUED_BATCH, /* batch first_id and its n jobs (POST /batches) */
 };
 struct jq_enqueue_reply {
 	enum jq_enqueue_result result;
-	int64_t first_id;     /* REPEATED */
-	const char *state;    /* REPEATED: its state now, NUL-terminated in the reply */
-	int64_t holder, index; /* KEY_HELD */
+	enum jq_enqueue_kind kind; /* REPEATED */
+	int64_t first_id, n;       /* REPEATED */
+	const char *state;         /* REPEATED of ONE: its state, NUL-terminated in the reply */
+	int64_t holder, index;     /* KEY_HELD */
 };
 /* Decodes the answer to a call that stores n jobs; nothing was stored unless STORED.
  * JQ_STORE_LOST / JQ_STORE_ERROR (err) when the answer is none of these. */

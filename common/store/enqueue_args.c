@@ -264,10 +264,10 @@ int jq_enqueue_args_build_group(struct jq_enqueue_args *a, const struct jq_keys 
 
 int jq_enqueue_args_build_batch(struct jq_enqueue_args *a, const struct jq_keys *k,
 				const struct jq_job_spec *specs, size_t n,
-				const struct jq_enqueue_batch *b)
+				const struct jq_enqueue_batch *b, const char *idem, int64_t window_ms)
 {
 	struct jobs j = {specs, NULL, NULL, b->id + 1};
-	return build(a, k, &j, n, NULL, 0, b);
+	return build(a, k, &j, n, idem, window_ms, b);
 }
 
 void jq_enqueue_args_release(struct jq_enqueue_args *a)

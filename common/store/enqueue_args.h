@@ -22,7 +22,9 @@ struct jq_enqueue_args {
 };
 
 /* Builds the call that stores specs[0..n-1] under ids first_id..first_id+n-1.
- * idem: an Idempotency-Key ("" or NULL for none; then window_ms is ignored).
+ * idem: an Idempotency-Key ("" or NULL for none; then window_ms is ignored). A repeat
+ * within the window stores nothing; the script answers {what, state}: for one job
+ * what is its id and state its state now, for several "bulk:<first id>:<n>".
  * argv points into the specs' payload buffers: keep the specs alive until the
  * call was sent. 0, or -1 when out of memory (a is then empty). */
 int jq_enqueue_args_build(struct jq_enqueue_args *a, const struct jq_keys *k,
@@ -40,10 +42,10 @@ struct jq_enqueue_batch {
 	const struct jq_job_spec *callback; /* NULL: none */
 	int64_t keep_ms;                    /* the record's life once every member ended */
 };
-/* The same for the n jobs of batch b (no Idempotency-Key). */
+/* The same for the n jobs of batch b; a repeat's what is "batch:<batch id>:<n>". */
 int jq_enqueue_args_build_batch(struct jq_enqueue_args *a, const struct jq_keys *k,
 				const struct jq_job_spec *specs, size_t n,
-				const struct jq_enqueue_batch *b);
+				const struct jq_enqueue_batch *b, const char *idem, int64_t window_ms);
 void jq_enqueue_args_release(struct jq_enqueue_args *a);
 
 #endif

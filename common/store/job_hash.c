@@ -5,7 +5,7 @@
 
 void jq_store_job_state_build(struct jq_call *c, const struct jq_keys *k, int64_t id)
 {
-	static const char *const fields[] = {"state", "done", "total", "error"};
+	static const char *const fields[] = {"state", "done", "total", "error", "seq"};
 	jq_call_init(c, JQ_CALL_COMMAND);
 	jq_call_str(c, "HMGET");
 	jq_call_key_job(c, k, id);
@@ -29,7 +29,7 @@ int jq_store_job_state_reply(const redisReply *r, struct jq_job_state *out, char
 	int st = jq_store_status(r, err, errlen);
 	if (st != JQ_STORE_OK)
 		return st;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 5)
 		return jq_store_malformed("a job's state", err, errlen);
 	size_t len;
 	out->found = r->element[0]->type == REDIS_REPLY_STRING;
@@ -37,6 +37,7 @@ int jq_store_job_state_reply(const redisReply *r, struct jq_job_state *out, char
 	out->done = jq_store_i64(r->element[1], 0);
 	out->total = jq_store_i64(r->element[2], 0);
 	out->error = jq_store_str(r->element[3], &len);
+	out->seq = jq_store_i64(r->element[4], 0); /* absent: no event since the enqueue */
 	return JQ_STORE_OK;
 }
 

@@ -8,7 +8,8 @@
 
 #include "store.h"
 
-/* The fields a status needs: state, done, total, error. (_build: the same call for a
+/* The fields a status needs: state, done, total, error, and the number of its last event.
+ * (_build: the same call for a
  * caller that sends it itself, libjobq-client's blocking connection; c is initialised.) */
 void jq_store_job_state_build(struct jq_call *c, const struct jq_keys *k, int64_t id);
 int jq_store_job_state(struct jq_redis *r, const struct jq_keys *k, int64_t id,
@@ -18,6 +19,7 @@ struct jq_job_state {
 	const char *state;  /* NUL-terminated, in the reply */
 	int64_t done, total;
 	const char *error;  /* "" when none */
+	int64_t seq;        /* its last event's number (lib/events.lua) */
 };
 int jq_store_job_state_reply(const redisReply *r, struct jq_job_state *out, char *err,
 			     size_t errlen);

@@ -1,6 +1,7 @@
-/* reap.h: give back the jobs of dead workers and of expired leases, one reaper at a time
- * (scripts/reap.lua), and promote due scheduled jobs into their queues
- * (scripts/promote.lua). Any worker may run both, any number at once. */
+/* reap.h: give back the jobs of dead workers and of expired leases (scripts/reap.lua: a
+ * stall of Redis is told from dead workers by the gaps between the reapers' calls), and
+ * promote due scheduled jobs into their queues (scripts/promote.lua). Every worker runs
+ * both; any number at once. */
 #ifndef JQ_STORE_REAP_H
 #define JQ_STORE_REAP_H
 
@@ -9,9 +10,9 @@
 #include "store.h"
 
 struct jq_reap_args {
-	const char *caller;      /* who reaps (holds the lock) */
+	int64_t beat_ms;         /* the caller's heartbeat period: a turn is one beat apart */
 	int64_t dead_after_ms;   /* a worker is dead when its last beat is this old */
-	int64_t lock_ms;         /* the lock's life: one reaper per this */
+	int64_t grace_ms;        /* after a stall, nobody is declared dead for this long */
 	int64_t max_recoveries;  /* recoveries of one job before it is failed as poison */
 	int64_t batch;           /* most expired leases looked at per call */
 	int64_t keep_failed_ms, dead_max;
@@ -19,8 +20,10 @@ struct jq_reap_args {
 int jq_store_reap(struct jq_redis *r, const struct jq_keys *k, const struct jq_reap_args *a,
 		  redisCallbackFn *cb, void *priv);
 struct jq_reap_reply {
-	int locked;              /* another reaper holds the lock: nothing done */
+	int not_a_turn;          /* another call was less than a beat ago: nothing done */
 	int64_t recovered, poisoned, dead_workers;
+	int64_t stall_ms;        /* > 0: this call found a stall (no call for so long, or a
+				    restarted Redis): the grace starts now */
 };
 int jq_store_reap_reply(const redisReply *r, struct jq_reap_reply *out, char *err,
 			size_t errlen);

@@ -147,7 +147,7 @@ class BatchesTest(E2ETestCase):
             if why == "a bad job":
                 self.assertIn("job 1", err["message"])
         r = self.env.http("POST", "/batches", {"jobs": [{"type": "noop"}]},
-                          {"Idempotency-Key": "k1"})
+                          {"Idempotency-Key": "bad key"})
         self.assertError(r, 400, "invalid_argument")
         self.assertEqual(self.env.redis.dbsize(), before)
         too_many = {"jobs": [{"type": "noop"}] * 10001}

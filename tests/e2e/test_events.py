@@ -55,6 +55,15 @@ class EventsTest(E2ETestCase):
         self.assertEqual(dones, sorted(dones), events)
         for _, d in events:
             self.assertEqual(d["id"], jid)
+        # the last event says what GET /jobs/{id} says: the final progress
+        self.assertEqual(events[-1][1]["progress"], {"done": 2, "total": 2}, events)
+        self.assertEqual(self.env.http("GET", "/jobs/%d" % jid).json()["progress"],
+                         {"done": 2, "total": 2})
+        # one "running" per start; every event numbered, in order, none twice
+        starts = [d for e, d in events if e == "running" and d["progress"]["total"] == 0]
+        self.assertLessEqual(len(starts), 1, events)
+        seqs = [d["seq"] for _, d in events]
+        self.assertEqual(seqs, sorted(set(seqs)), events)
 
     def test_streams_opened_while_events_fly_lose_nothing(self):
         """Streams opened at staggered moments of a job that changes every 5 ms: the

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
-"""E2E: Idempotency-Key on POST /jobs and the seed endpoints: the same key
-within the window answers with the first job (201 the first time, 200 after),
-also when the duplicates arrive at once (one job is stored)."""
+"""E2E: Idempotency-Key on POST /jobs, POST /jobs/bulk, POST /batches and the
+seed endpoints: the same key within the window answers with what the first
+request stored (201 the first time, 200 after, whatever the body), also when
+the duplicates arrive at once (one request's jobs are stored); a key first
+used by another kind of request answers 409 and stores nothing."""
 import os
 import sys
 import threading
@@ -69,9 +71,84 @@ class IdempotencyTest(E2ETestCase):
             r = self.post("/jobs", {"type": "noop"}, key)
             self.assertEqual(self.assertJSONResponse(r, 400)["error"]["code"],
                              "invalid_argument", key)
-        r = self.env.http("POST", "/jobs/bulk", [{"type": "noop"}], {"Idempotency-Key": "b-1"})
-        self.assertJSONResponse(r, 400)
+        r = self.env.http("POST", "/jobs/bulk", [{"type": "noop"}], {"Idempotency-Key": "b 1"})
+        self.assertError(r, 400, "invalid_argument")
+        r = self.env.http("POST", "/batches", {"jobs": [{"type": "noop"}]},
+                          {"Idempotency-Key": "cron:x"})
+        self.assertError(r, 400, "invalid_argument")
         self.assertEqual(self.env.redis.keys("jobq:job:*"), before)
+
+    def jobs_and_batches(self):
+        return (len(self.env.redis.keys("jobq:job:*")),
+                len(self.env.redis.keys("jobq:batch:*")))
+
+    def test_bulk_repeated(self):
+        bulk = [{"type": "noop", "payload": {"i": i}} for i in range(3)]
+        got = self.assertJSONResponse(self.post("/jobs/bulk", bulk, "bulk-1"), 201)
+        self.assertEqual(len(got["ids"]), 3)
+        stored = self.jobs_and_batches()
+        again = self.assertJSONResponse(self.post("/jobs/bulk", bulk, "bulk-1"), 200)
+        self.assertEqual(again, got)
+        # another body with the same key: as POST /jobs, the first request's jobs
+        other = self.assertJSONResponse(self.post("/jobs/bulk", bulk * 2, "bulk-1"), 200)
+        self.assertEqual(other, got)
+        self.assertEqual(self.jobs_and_batches(), stored)
+        for jid in got["ids"]:
+            self.assertEqual(self.env.wait_job(jid, timeout=15)["state"], "completed")
+        self.assertEqual(self.assertJSONResponse(self.post("/jobs/bulk", bulk, "bulk-1"), 200),
+                         got)
+
+    def test_concurrent_bulk_duplicates_store_one_request(self):
+        results, lock = [], threading.Lock()
+        bulk = [{"type": "noop"}] * 50
+
+        def send():
+            r = self.post("/jobs/bulk", bulk, "bulk-burst")
+            with lock:
+                results.append((r.status, tuple(r.json()["ids"])))
+
+        before = self.jobs_and_batches()
+        threads = [threading.Thread(target=send) for _ in range(10)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        self.assertEqual(sorted(s for s, _ in results), [200] * 9 + [201], results)
+        self.assertEqual(len({ids for _, ids in results}), 1)
+        self.assertEqual(self.jobs_and_batches(), (before[0] + 50, before[1]))
+
+    def test_batch_repeated(self):
+        body = {"jobs": [{"type": "noop"}, {"type": "noop"}], "callback": {"type": "noop"}}
+        got = self.assertJSONResponse(self.post("/batches", body, "batch-1"), 201)
+        stored = self.jobs_and_batches()
+        again = self.assertJSONResponse(self.post("/batches", body, "batch-1"), 200)
+        self.assertEqual(again, got)
+        other = {"jobs": [{"type": "noop"}] * 5}
+        self.assertEqual(self.assertJSONResponse(self.post("/batches", other, "batch-1"), 200),
+                         got)
+        self.assertEqual(self.jobs_and_batches()[0], stored[0])
+        self.assertEqual(self.env.wait_job(got["ids"][0], timeout=15)["state"], "completed")
+        status = self.assertJSONResponse(self.env.http("GET", "/batches/%d" % got["id"]), 200)
+        self.assertEqual(status["total"], 2)
+
+    def test_a_key_of_another_kind_of_request(self):
+        one = self.assertJSONResponse(self.post("/jobs", {"type": "noop"}, "kind-1"), 201)
+        # a bulk of one job is one job: a bulk request with its key gets it
+        self.assertEqual(self.assertJSONResponse(
+            self.post("/jobs/bulk", [{"type": "noop"}] * 2, "kind-1"), 200), {"ids": [one["id"]]})
+        bulk = self.assertJSONResponse(
+            self.post("/jobs/bulk", [{"type": "noop"}] * 2, "kind-2"), 201)
+        before = self.jobs_and_batches()
+        for path, body, key in (("/jobs", {"type": "noop"}, "kind-2"),
+                                ("/batches", {"jobs": [{"type": "noop"}]}, "kind-2"),
+                                ("/batches", {"jobs": [{"type": "noop"}]}, "kind-1")):
+            err = self.assertError(self.post(path, body, key), 409, "conflict")
+            self.assertIn("Idempotency-Key", err["message"])
+        batch = self.assertJSONResponse(
+            self.post("/batches", {"jobs": [{"type": "noop"}]}, "kind-3"), 201)
+        self.assertError(self.post("/jobs/bulk", [{"type": "noop"}], "kind-3"), 409, "conflict")
+        self.assertEqual(self.jobs_and_batches(), (before[0] + 1, before[1] + 1))
+        self.assertEqual(len(bulk["ids"]) + len(batch["ids"]), 3)
 
 
 if __name__ == "__main__":

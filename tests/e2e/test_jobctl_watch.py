@@ -83,13 +83,15 @@ class JobctlWatchTest(WatchCase):
                 self.fail("not a JSON line: %r\n%s" % (ln, self.describe(p)))
         self.assertTrue(events, self.describe(p))
         for e in events:
-            self.assertEqual(set(e), {"id", "state", "status", "progress"}, e)
+            self.assertEqual(set(e), {"id", "state", "status", "progress", "seq"}, e)
             self.assertEqual(e["id"], jid, e)
             self.assertIn(e["state"], STATES, e)
             self.assertEqual(set(e["progress"]), {"done", "total"}, e)
         self.assertEqual((events[-1]["state"], events[-1]["status"]),
                          ("completed", "completed"), self.describe(p))
         self.assertProgressInOrder([e["status"] for e in events], p)
+        seqs = [e["seq"] for e in events]
+        self.assertEqual(seqs, sorted(set(seqs)), "seq not strictly increasing: %r" % events)
         # the global flag works as well
         p = self.jobctl("--json", "watch", str(jid))
         self.assertEqual(p.returncode, 0, self.describe(p))

@@ -21,6 +21,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import FreshEnvTestCase, wait_until  # noqa: E402
+from test_script_paths import script  # noqa: E402
 
 # A long lease: the reaper's expired-lease backstop must not give the job
 # back while the test looks at it (the heartbeat is what detects crashes).

@@ -8,9 +8,14 @@ JOBQ_SCRIPTS_DIR):
   still running, ends cancelled, is counted in its batch, and the callback fires;
 * a failed attempt of a job whose cancel was asked for ends it (no retry);
 * a job retried from the dead set loses its old cancel request;
-* poison jobs failed by the reaper respect the dead set's cap."""
+* poison jobs failed by the reaper respect the dead set's cap;
+* the reaper tells a stall from a death: after a gap in its calls, or a new Redis
+  run_id, it declares no worker dead and takes back no expired lease until its grace
+  has passed, and then only a worker whose beat three turns saw unmoved."""
 import os
+import re
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -106,17 +111,102 @@ class ScriptPathsTest(E2ETestCase):
         self.assertEqual(self.hget(P + "job:31", "state"), "pending")
         self.assertIsNone(self.hget(P + "job:31", "cancel_requested"))
 
+    REAP_KEYS = [P + "leases", P + "workers", P + "dead", P + "reaper", P + "reaper-seen"]
+
+    def now_ms(self):
+        sec, usec = self.r.execute("TIME")
+        return int(sec) * 1000 + int(usec) // 1000
+
+    def run_id(self):
+        info = self.r.execute("INFO", "server").decode()
+        return re.search(r"run_id:([0-9a-f]+)", info).group(1)
+
+    def reaper_state(self, at, healthy_since, run_id=None):
+        self.r.execute("HSET", P + "reaper", "at", str(at), "healthy_since",
+                       str(healthy_since), "run_id", run_id or self.run_id())
+
+    def reap(self, beat=1000, dead_after=3000, grace=1000, maxrec=3, dead_max=3):
+        return self.eval("reap", self.REAP_KEYS,
+                         [beat, dead_after, P, maxrec, 100, grace, 60000, dead_max])
+
     def test_reaped_poison_respects_the_dead_cap(self):
         for i in range(5):
             self.r.execute("ZADD", P + "dead", str(i), str(100 + i))
         self.running_job(41, recoveries=3)
         self.r.execute("ZADD", P + "leases", "1", "41")  # expired
-        got = self.eval("reap", [P + "leases", P + "workers", P + "dead", P + "reaper-lock"],
-                        [0, 3000, P, 3, 100, "me", 1000, 60000, 3])
+        self.reaper_state(self.now_ms(), 0)  # healthy for long
+        got = self.reap()
         self.assertEqual(got[1], 1, got)
         self.assertEqual(self.hget(P + "job:41", "state"), "failed")
         self.assertEqual(self.r.execute("ZCARD", P + "dead"), 3)
         self.assertIsNotNone(self.r.execute("ZSCORE", P + "dead", "41"))
+
+    def stalled_world(self):
+        """Worker w1 (beat 10 s old) runs job 51 whose lease expired; w2 is live."""
+        now = self.now_ms()
+        self.running_job(51)
+        self.r.execute("ZADD", P + "leases", str(now - 5000), "51")
+        self.r.execute("SADD", P + "worker-jobs:w1", "51")
+        self.r.execute("ZADD", P + "workers", str(now - 10000), "w1", str(now), "w2")
+        return now
+
+    def test_a_stall_is_not_a_death(self):
+        now = self.stalled_world()
+        self.reaper_state(now - 5000, 0)  # no reaper reached Redis for 5 s
+        got = self.reap(beat=200, dead_after=600, grace=800)
+        self.assertEqual(got[:3], [0, 0, 0], got)
+        self.assertGreaterEqual(got[3], 5000, got)
+        self.assertEqual(self.hget(P + "job:51", "state"), "running")
+        self.assertIsNotNone(self.r.execute("ZSCORE", P + "leases", "51"))
+        # Calls every 100 ms (a turn every 200 ms); w2 beats, w1 does not: w1 is dead
+        # once the grace (800 ms) has passed, and only then, and w2 never.
+        t_stall = self.now_ms()
+        for _ in range(60):
+            time.sleep(0.1)
+            self.r.execute("ZADD", P + "workers", str(self.now_ms()), "w2")
+            got = self.reap(beat=200, dead_after=600, grace=800)
+            if got != -1 and got[2]:
+                break
+        self.assertEqual(got[:3], [1, 0, 1], got)
+        self.assertGreaterEqual(self.now_ms() - t_stall, 800)
+        self.assertEqual(self.hget(P + "job:51", "state"), "pending")
+        self.assertEqual(self.hget(P + "job:51", "recoveries"), "1")
+        self.assertIsNone(self.r.execute("ZSCORE", P + "workers", "w1"))
+        self.assertIsNotNone(self.r.execute("ZSCORE", P + "workers", "w2"))
+
+    def test_a_new_run_id_is_a_stall(self):
+        now = self.stalled_world()
+        self.reaper_state(now, 0, run_id="0" * 40)  # no gap, but another Redis
+        got = self.reap()
+        self.assertEqual(got[:3], [0, 0, 0], got)
+        self.assertGreater(got[3], 0, got)
+        self.assertEqual(self.hget(P + "job:51", "state"), "running")
+        self.assertEqual(s(self.r.execute("HGET", P + "reaper", "run_id")), self.run_id())
+
+    def test_no_history_and_old_beats_is_a_stall(self):
+        # no reaper state, and the freshest beat is 5 s old: a restored old snapshot
+        self.stalled_world()
+        self.r.execute("ZADD", P + "workers", str(self.now_ms() - 5000), "w2")
+        got = self.reap()
+        self.assertEqual(got[:3], [0, 0, 0], got)
+        self.assertGreater(got[3], 0, got)
+        self.assertEqual(self.hget(P + "job:51", "state"), "running")
+
+    def test_no_history_and_a_fresh_beat_is_healthy(self):
+        # a first run: the caller has just beaten; the expired lease comes back at once
+        self.stalled_world()
+        got = self.reap()
+        self.assertEqual(got, [1, 0, 0, 0], got)
+        self.assertEqual(self.hget(P + "job:51", "state"), "pending")
+
+    def test_without_a_stall_an_expired_lease_and_a_silent_worker_are_reaped(self):
+        now = self.stalled_world()
+        self.reaper_state(now, 0)
+        got = self.reap(beat=200, dead_after=600, grace=800)
+        # w1 is seen once: not dead yet; its expired lease is taken back at once
+        self.assertEqual(got, [1, 0, 0, 0], got)
+        self.assertEqual(self.hget(P + "job:51", "state"), "pending")
+        self.assertEqual(self.reap(beat=200), -1)  # less than a beat later: not a turn
 
 
 if __name__ == "__main__":

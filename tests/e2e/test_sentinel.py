@@ -278,8 +278,9 @@ class SentinelAckTest(SentinelTest):
         self.skipTest("the same as without --min-replicas-ack")
 
     def test_manual_failover_leaves_the_old_primary(self):
-        self.MUST_LOSE_NONE = False
-        super().test_manual_failover_leaves_the_old_primary()
+        self.skipTest("not covered by 1 of 2 replicas (see the class): SentinelTest counts "
+                      "what a manual failover loses without a guarantee, SentinelAckAllTest "
+                      "shows none lost with every replica's ack")
 
 
 class SentinelAckAllTest(SentinelTest):

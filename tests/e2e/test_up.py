@@ -2,7 +2,12 @@
 """E2E: the README's "run everything" command, deploy/up.sh, with 4 workers under
 supervisord: all four appear in /workers; a worker killed with kill -9 is
 restarted by supervisor and no job is lost; `supervisorctl stop` drains the
-workers gracefully (exit status 0); Ctrl-C (SIGINT) stops everything."""
+workers gracefully (exit status 0); Ctrl-C (SIGINT) stops everything.
+
+It heals itself: each program (Redis, the SMTP sink, the broker, a worker) sent
+SIGTERM (a clean exit, status 0) or SIGKILL comes back, and the stack serves
+again (a job and an email job complete). supervisord starts without a CRIT line:
+run as root it drops to a user of its own, and its socket asks for a password."""
 import os
 import re
 import signal
@@ -96,6 +101,63 @@ class UpTest(unittest.TestCase):
         self.assertEqual(set(stops), {"0"}, log)
         harness.wait_until(lambda: self.workers() == [], 15, "no worker left in /workers")
         self.assertTrue(self.healthy())
+
+    def supervisor_log(self):
+        with open(os.path.join(self.run_dir(), "supervisord.log")) as f:
+            return f.read()
+
+    def pid_of(self, name):
+        r = self.supervisorctl("pid", name)
+        out = r.stdout.strip()
+        return int(out) if r.returncode == 0 and out.isdigit() and int(out) > 0 else None
+
+    def serves(self, what):
+        """A job and an email job complete through the whole stack."""
+        for path, body in (("/jobs", {"type": "noop"}),
+                           ("/send-notification?email=a%40example.test&content=hi", None)):
+            def stored():
+                try:
+                    r = self.http("POST", path, body)
+                except OSError:
+                    return None
+                return r if r.status in (200, 201) else None
+            r = harness.wait_until(stored, 30, "%s stored after %s" % (path, what))
+            jid = r.json().get("id") or r.json().get("task_id")
+
+            def done():
+                try:
+                    return self.http("GET", "/jobs/%d" % jid).json().get("state") == "completed"
+                except (OSError, ValueError):
+                    return False
+            harness.wait_until(done, 30, "job %d (%s) completed after %s" % (jid, path, what))
+
+    def test_every_program_comes_back(self):
+        log = self.supervisor_log()
+        self.assertNotIn("CRIT", log)
+        if os.getuid() == 0:
+            self.assertIn("Set uid to user", log)
+        # the socket asks for the password (supervisorctl -c has it)
+        conf = os.path.join(self.run_dir(), "supervisord.conf")
+        r = subprocess.run(["supervisorctl", "-s", "unix://" + os.path.join(self.run_dir(),
+                            "supervisor.sock"), "status"], capture_output=True, text=True,
+                           timeout=60)
+        self.assertNotEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(os.stat(conf).st_mode & 0o077, 0, "the conf holds the password")
+        self.serves("the start")
+        for name in ("redis", "smtp-sink", "broker:broker-0", "worker:worker-0"):
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                what = "%s got %s" % (name, signal.Signals(sig).name)
+                pid = harness.wait_until(lambda: self.pid_of(name), 30, "%s running" % name)
+                os.kill(pid, sig)
+                harness.wait_until(lambda: self.pid_of(name) not in (None, pid), 30,
+                                   "%s back under supervisord after %s" % (name, what))
+                if os.getuid() == 0:
+                    with open("/proc/%d/status" % self.pid_of(name)) as f:
+                        uid = re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1)
+                    self.assertNotEqual(uid, "0", "%s runs as root" % name)
+                self.serves(what)
+        self.assertNotIn("FATAL", self.supervisor_log())
+        self.assertNotIn("CRIT", self.supervisor_log())
 
 
 if __name__ == "__main__":

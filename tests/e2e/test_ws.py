@@ -48,7 +48,7 @@ class WsTest(E2ETestCase):
     def setUpEnv(cls, env):
         env.start_redis()
         env.start_broker(extra_args=["--ws-origin", "https://dash.example.com"])
-        env.start_worker(extra_args=["--queues", "default,ws-a,ws-b,ws-c,ws-d,ws-e"])
+        env.start_worker(extra_args=["--queues", "default,ws-a,ws-b,ws-c,ws-d,ws-e,ws-seq"])
 
     # -- helpers -------------------------------------------------------------
 
@@ -248,10 +248,19 @@ class WsTest(E2ETestCase):
         self.assertEqual(progress, ["progress: %d/4" % i for i in range(1, 5)], events)
         dones = [m["data"]["progress"]["done"] for m in events if m["event"] == "running"]
         self.assertEqual(dones, sorted(dones), events)
-        # the same content as the SSE stream sends for the job, now finished
+        # one "running" per start: the start itself, then only progress steps
+        starts = [m for m in events if m["event"] == "running"
+                  and m["data"]["progress"]["total"] == 0]
+        self.assertEqual(len(starts), 1, events)
+        # every event numbered, in order, none twice
+        seqs = [m["data"]["seq"] for m in events]
+        self.assertEqual(seqs, sorted(set(seqs)), events)
+        # the final event carries the final progress, as GET /jobs/{id} shows it
+        job = self.env.http("GET", "/jobs/%d" % jid).json()
+        self.assertEqual(job["progress"], {"done": 4, "total": 4}, job)
         self.assertEqual(events[-1]["data"],
                          {"id": jid, "state": "completed", "status": "completed",
-                          "progress": {"done": 0, "total": 0}})
+                          "progress": {"done": 4, "total": 4}, "seq": seqs[-1]})
 
     def test_finished_and_unknown_jobs(self):
         jid = self.post({"type": "noop"})
@@ -260,18 +269,55 @@ class WsTest(E2ETestCase):
         async def go():
             async with self.connect() as ws:
                 await self.send(ws, {"type": "subscribe", "jobs": [jid, 987654321]})
-                got = [await self.recv(ws) for _ in range(4)]
+                got = [await self.recv(ws) for _ in range(3)]
                 await self.assert_quiet(ws)
                 return got
         got = self.run_async(go())
+        # an unknown job gets its error only, never "subscribed" first
         acks = [m for m in got if m["type"] == "subscribed"]
-        self.assertEqual(sorted(m["job"] for m in acks), sorted([jid, 987654321]), got)
+        self.assertEqual([m["job"] for m in acks], [jid], got)
         done = [m for m in got if m["type"] == "event"]
         self.assertEqual([(m["job"], m["event"]) for m in done], [(jid, "completed")], got)
         errors = [m for m in got if m["type"] == "error"]
         self.assertEqual(len(errors), 1, got)
         self.assertWsError(errors[0], "not_found")
         self.assertEqual(errors[0]["job"], 987654321)
+
+    def test_two_connections_agree_on_the_order(self):
+        """One connection follows the job, another its queue: every event of the job
+        carries its number, the same on both, so a client can merge the two."""
+        self.assertEqual(self.env.http("POST", "/queues/ws-seq/pause").status, 200)
+        try:
+            jid = self.post({"type": "progress", "queue": "ws-seq",
+                             "payload": {"duration": 1, "interval_ms": 250}})
+
+            async def go():
+                async with self.connect() as a, self.connect() as b:
+                    await self.subscribe(a, jobs=[jid])
+                    first = await self.recv(a)  # its current state: pending, seq 0
+                    await self.subscribe(b, queues=["ws-seq"])
+                    self.assertEqual(
+                        self.env.http("POST", "/queues/ws-seq/resume").status, 200)
+                    done = lambda m: m.get("job") == jid and m.get("event") == "completed"
+                    on_a = [first] + await self.until(a, done, "completed on the job's")
+                    on_b = await self.until(b, done, "completed on the queue's")
+                    return on_a, on_b
+            on_a, on_b = self.run_async(go())
+        finally:
+            self.env.http("POST", "/queues/ws-seq/resume")
+        self.assertEqual(on_a[0]["data"]["seq"], 0, on_a)
+        by_seq_a = {m["data"]["seq"]: m["data"] for m in on_a}
+        by_seq_b = {m["data"]["seq"]: m["data"] for m in on_b if m.get("job") == jid}
+        self.assertEqual(len(by_seq_a), len(on_a), "a number came twice: %r" % on_a)
+        self.assertEqual([m["data"]["seq"] for m in on_a], sorted(by_seq_a), on_a)
+        # the queue's connection hears every change from its subscription on: the same
+        # events under the same numbers
+        for seq, data in by_seq_b.items():
+            if seq in by_seq_a:
+                self.assertEqual(data, by_seq_a[seq])
+        self.assertEqual(max(by_seq_a), max(by_seq_b))
+        self.assertEqual(set(by_seq_b) - set(by_seq_a), set(),
+                         "the job's connection missed events: %r %r" % (on_a, on_b))
 
     # -- queues --------------------------------------------------------------
 

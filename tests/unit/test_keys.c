@@ -14,7 +14,8 @@ enum which {
 	QUEUES,
 	SCHEDULED,
 	WORKERS,
-	REAPER_LOCK,
+	REAPER,
+	REAPER_SEEN,
 	WORKER,
 	WORKER_JOBS,
 	JOB_PREFIX,
@@ -33,7 +34,8 @@ static size_t build(const struct jq_keys *k, enum which w, int64_t id, const cha
 	case QUEUES: return jq_keys_queues(k, buf);
 	case SCHEDULED: return jq_keys_scheduled(k, buf);
 	case WORKERS: return jq_keys_workers(k, buf);
-	case REAPER_LOCK: return jq_keys_reaper_lock(k, buf);
+	case REAPER: return jq_keys_reaper(k, buf);
+	case REAPER_SEEN: return jq_keys_reaper_seen(k, buf);
 	case WORKER: return jq_keys_worker(k, q, buf);
 	case WORKER_JOBS: return jq_keys_worker_jobs(k, q, buf);
 	case JOB_PREFIX: return jq_keys_job_prefix(k, buf);
@@ -66,7 +68,8 @@ static void test_names(void)
 		{"jobq:", QUEUES, 0, NULL, "jobq:queues"},
 		{"jobq:", SCHEDULED, 0, NULL, "jobq:scheduled"},
 		{"jobq:", WORKERS, 0, NULL, "jobq:workers"},
-		{"jobq:", REAPER_LOCK, 0, NULL, "jobq:reaper-lock"},
+		{"jobq:", REAPER, 0, NULL, "jobq:reaper"},
+		{"jobq:", REAPER_SEEN, 0, NULL, "jobq:reaper-seen"},
 		{"jobq:", WORKER, 0, "host:42:1", "jobq:worker:host:42:1"},
 		{"jobq:", WORKER_JOBS, 0, "host:42:1", "jobq:worker-jobs:host:42:1"},
 		{"jobq:", JOB_PREFIX, 0, NULL, "jobq:job:"},

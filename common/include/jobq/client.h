@@ -56,7 +56,8 @@ enum {
 	JQ_CLIENT_EREDIS = -2,
 	JQ_CLIENT_ENOTFOUND = -3, /* no job with that id (never stored, or expired) */
 	JQ_CLIENT_ECONFLICT = -4, /* cancel of a job that has already finished; a unique_key
-				     held by a live job (nothing stored; err names the holder) */
+				     held by a live job (nothing stored; err names the holder);
+				     an idempotency key a bulk or batch request stored */
 	JQ_CLIENT_ENOMEM = -5,    /* out of memory */
 };
 
@@ -122,7 +123,9 @@ int jq_client_enqueue_json(struct jq_client *c, const char *job_json, int64_t *i
  * key stores the job; any call with the same key within the idempotency
  * window, through this library or the broker, stores nothing and gives the
  * first job's id. *duplicate (if not NULL) is 0 when this call stored the job,
- * 1 when it named an earlier one. The check and the store are one atomic step. */
+ * 1 when it named an earlier one. The check and the store are one atomic step.
+ * A key the broker's POST /jobs/bulk (of more than one job) or POST /batches
+ * stored: JQ_CLIENT_ECONFLICT, nothing stored. */
 int jq_client_enqueue_json_idem(struct jq_client *c, const char *job_json, const char *key,
 				int64_t *id, int *duplicate, char *err, size_t errlen);
 

@@ -9,6 +9,7 @@
 -- Returns 1 cancelled now, 2 running (stop requested), 3 already finished, 0 unknown job.
 -- @include keys
 -- @include queue
+-- @include events
 -- @include batch
 local f = redis.call('HMGET', KEYS[1], 'state', 'queue', 'priority', 'batch', 'type')
 if not f[1] then
@@ -29,8 +30,7 @@ if f[1] == 'pending' or f[1] == 'scheduled' then
   redis.call('PEXPIRE', KEYS[1], ARGV[3])
   redis.call('HINCRBY', qstats, 'cancelled', 1)
   redis.call('HINCRBY', ARGV[2] .. JQ_KEY.type_stats .. q, (f[5] or '') .. '|cancelled', 1)
-  redis.call('PUBLISH', KEYS[1] .. JQ_SUFFIX.events, 'cancelled')
-  redis.call('PUBLISH', ARGV[2] .. JQ_KEY.queue .. q .. JQ_SUFFIX.events, ARGV[1] .. ' cancelled')
+  jq_event(KEYS[1], ARGV[2] .. JQ_KEY.queue .. q .. JQ_SUFFIX.events, ARGV[1], 'cancelled')
   if f[4] then
     batch_count(ARGV[2], f[4], 'cancelled', 1, now)
   end

@@ -12,6 +12,7 @@
 -- purge: -> number of jobs deleted
 -- @include keys
 -- @include queue
+-- @include events
 -- @include batch
 local prefix = ARGV[2]
 if ARGV[1] == 'list' then
@@ -71,8 +72,7 @@ elseif ARGV[1] == 'retry' then
   redis.call('HDEL', jk, 'finished_at', 'worker', 'started_at', 'done', 'total', 'result',
              'cancel_requested')
   jq_push(prefix .. JQ_KEY.queue .. q, jq_prio(f[3]), id, 'LPUSH')
-  redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'pending')
-  redis.call('PUBLISH', prefix .. JQ_KEY.queue .. q .. JQ_SUFFIX.events, id .. ' pending')
+  jq_event(jk, prefix .. JQ_KEY.queue .. q .. JQ_SUFFIX.events, id, 'pending')
   local wake = prefix .. JQ_KEY.wake .. q
   if redis.call('LLEN', wake) == 0 then
     redis.call('LPUSH', wake, 1)

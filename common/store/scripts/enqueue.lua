@@ -6,7 +6,7 @@
 --   only when ARGV[1] is not 0), then per job its hash, in the order of the jobs below.
 --   A queue's keys (list, wake list, stats hash) are built here from the key prefix and
 --   its name, once per queue and call: three keys fewer per job to send and parse.
--- ARGV[1] idempotency window ms (0: none; only with one job), ARGV[2] job key prefix
+-- ARGV[1] idempotency window ms (0: none), ARGV[2] job key prefix
 --   ("<prefix>job:", to read the state of the job an idempotency key names), ARGV[3] the
 --   unique key prefix ("<prefix>unique:"), ARGV[4] the key prefix (the names of keys.h:
 --   '<prefix>q:<queue>', 'wake:<queue>', 'queue-stats:<queue>', 'type-stats:<queue>'),
@@ -35,15 +35,16 @@
 -- Fields at their default (queue 'default', max_attempts 3, attempts 0, priority 0,
 -- timeout_ms 0, a null payload) are not stored: every reader knows the defaults
 -- (docs/redis.md).
--- Returns the number of jobs stored, or {id, state} of the job stored earlier under the
--- same idempotency key, or {'unique', id, index} when the job at index (0-based) names the
+-- Returns the number of jobs stored, or {what, state} of the call stored earlier under
+-- the same idempotency key (what: as stored, below; state: the job's, for one job), or {'unique', id, index} when the job at index (0-based) names the
 -- unique key of live job id (nothing is written in either case).
 -- @include keys
 -- @include queue
 if ARGV[1] ~= '0' then
   local prev = redis.call('GET', KEYS[6])
   if prev then
-    return {prev, redis.call('HGET', ARGV[2] .. prev, 'state') or 'expired'}
+    local state = tonumber(prev) and redis.call('HGET', ARGV[2] .. prev, 'state')
+    return {prev, state or 'expired'}
   end
 end
 local t = redis.call('TIME')
@@ -171,7 +172,8 @@ for _, r in ipairs(runs) do
     k = k + 1
   end
   if qi.channel then
-    local what = later and ' scheduled' or ' pending'
+    -- its first event: number 0 (lib/events.lua counts from here)
+    local what = later and ' 0 scheduled' or ' 0 pending'
     for i = ids, ids + m - 1 do
       redis.call('PUBLISH', qi.channel, ARGV[i] .. what)
     end
@@ -232,9 +234,18 @@ for _, qi in pairs(queues) do
     redis.call('HINCRBY', key, ty .. '|enqueued', n)
   end
 end
-if ARGV[1] ~= '0' then
-  redis.call('SET', KEYS[6], ARGV[5], 'PX', ARGV[1])
-end
 local count = #KEYS - 6
+if ARGV[1] ~= '0' then
+  -- what a repeat answers with: the job's id; 'bulk:<first id>:<n>' for several jobs
+  -- (their ids follow each other); 'batch:<batch id>:<n>' for a batch (its jobs after it)
+  local last = tonumber(ARGV[5])
+  local stored = ARGV[5]
+  if L > 0 then
+    stored = string.format('batch:%d:%d', last - count, count)
+  elseif count > 1 then
+    stored = string.format('bulk:%d:%d', last - count + 1, count)
+  end
+  redis.call('SET', KEYS[6], stored, 'PX', ARGV[1])
+end
 redis.call('HINCRBY', KEYS[2], 'enqueued', count)
 return count

@@ -24,6 +24,7 @@
 -- KEYS[]", as in BullMQ's moveToActive): a queue and its jobs live on one Redis.
 -- @include keys
 -- @include queue
+-- @include events
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local dropped = {}
@@ -72,10 +73,7 @@ for i = 4, #KEYS, 4 do
       redis.call('HSET', jk, 'state', 'running', 'worker', ARGV[3], 'started_at', now_s,
                  'token', token, 'attempts', attempts)
       redis.call('ZADD', KEYS[1], deadline_s, id)
-      redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'running')
-      if followed then
-        redis.call('PUBLISH', qch, id .. ' running')
-      end
+      jq_event(jk, followed and qch, id, 'running')
       out[#out + 1] = id
       out[#out + 1] = token
       out[#out + 1] = attempts

@@ -16,6 +16,7 @@
 --   nothing written).
 -- @include keys
 -- @include queue
+-- @include events
 -- @include batch
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -53,7 +54,7 @@ for k = 5, #KEYS do
   local jk, id, token, kind, text = KEYS[k], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local q = ARGV[a + 5]
   local qch = qchannel(q)
-  local cur = redis.call('HMGET', jk, 'token', 'state', 'batch')
+  local cur = redis.call('HMGET', jk, 'token', 'state', 'batch', 'done', 'total')
   if cur[1] ~= token or cur[2] ~= 'running' then
     out[#out + 1] = 0
   elseif kind == 'completed' then
@@ -62,8 +63,8 @@ for k = 5, #KEYS do
     redis.call('PEXPIRE', jk, ARGV[1])
     count(q, 'completed')
     if cur[3] then batch_count(ARGV[4], cur[3], 'completed', 1, now) end
-    redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'completed')
-    if qch then redis.call('PUBLISH', qch, id .. ' completed') end
+    -- the final progress goes with it: the last step a client may have missed
+    jq_event(jk, qch, id, 'completed ' .. (cur[4] or '0') .. ' ' .. (cur[5] or '0'))
     out[#out + 1] = 1
   elseif kind == 'cancelled' or
          (kind == 'failed' and redis.call('HEXISTS', jk, 'cancel_requested') == 1) then
@@ -73,8 +74,7 @@ for k = 5, #KEYS do
     redis.call('PEXPIRE', jk, ARGV[1])
     count(q, 'cancelled')
     if cur[3] then batch_count(ARGV[4], cur[3], 'cancelled', 1, now) end
-    redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'cancelled')
-    if qch then redis.call('PUBLISH', qch, id .. ' cancelled') end
+    jq_event(jk, qch, id, 'cancelled')
     out[#out + 1] = 4
   else
     redis.call('ZREM', KEYS[1], id)
@@ -90,8 +90,7 @@ for k = 5, #KEYS do
       redis.call('HDEL', jk, 'worker', 'done', 'total') -- the next attempt starts at 0
       redis.call('ZADD', KEYS[3], run_at, id)
       count(q, 'retried')
-      redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'scheduled ' .. text)
-      if qch then redis.call('PUBLISH', qch, id .. ' scheduled ' .. text) end
+      jq_event(jk, qch, id, 'scheduled ' .. text)
       per_queue[q].scheduled = (per_queue[q].scheduled or 0) + 1
       out[#out + 1] = 2
     else
@@ -101,8 +100,7 @@ for k = 5, #KEYS do
       redis.call('ZADD', KEYS[2], now_s, id)
       count(q, 'failed')
       if cur[3] then batch_count(ARGV[4], cur[3], 'failed', 1, now) end
-      redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'failed ' .. text)
-      if qch then redis.call('PUBLISH', qch, id .. ' failed ' .. text) end
+      jq_event(jk, qch, id, 'failed ' .. text)
       out[#out + 1] = 3
     end
   end

@@ -5,13 +5,11 @@
 --   queue's events channel ('<queue list key>:events') and ARGV[5] the job id
 -- Returns 1, or 0 for a stale lease.
 -- @include keys
+-- @include events
 local cur = redis.call('HMGET', KEYS[1], 'token', 'state')
 if cur[1] ~= ARGV[1] or cur[2] ~= 'running' then
   return 0
 end
 redis.call('HSET', KEYS[1], 'done', ARGV[2], 'total', ARGV[3])
-redis.call('PUBLISH', KEYS[1] .. JQ_SUFFIX.events, 'running ' .. ARGV[2] .. ' ' .. ARGV[3])
-if ARGV[4] then
-  redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' running ' .. ARGV[2] .. ' ' .. ARGV[3])
-end
+jq_event(KEYS[1], ARGV[4], ARGV[5], 'running ' .. ARGV[2] .. ' ' .. ARGV[3])
 return 1

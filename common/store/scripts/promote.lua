@@ -7,6 +7,7 @@
 -- Returns {moved, ms until the next is due or -1 when none is scheduled}.
 -- @include keys
 -- @include queue
+-- @include events
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[2]))
@@ -21,8 +22,7 @@ for _, id in ipairs(due) do
     redis.call('HSET', jk, 'state', 'pending', 'ready_at', f[4] or now)
     redis.call('HINCRBY', ARGV[1] .. JQ_KEY.queue_stats .. f[2], 'scheduled', -1)
     redis.call('HDEL', jk, 'run_at')
-    redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'pending')
-    redis.call('PUBLISH', ARGV[1] .. JQ_KEY.queue .. f[2] .. JQ_SUFFIX.events, id .. ' pending')
+    jq_event(jk, ARGV[1] .. JQ_KEY.queue .. f[2] .. JQ_SUFFIX.events, id, 'pending')
     jq_push(ARGV[1] .. JQ_KEY.queue .. f[2], jq_prio(f[3]), id, 'LPUSH')
     local wake = ARGV[1] .. JQ_KEY.wake .. f[2]
     if redis.call('LLEN', wake) == 0 then

@@ -10,6 +10,7 @@
 -- Returns 1 requeued, 2 cancelled, or 0 for a stale lease.
 -- @include keys
 -- @include queue
+-- @include events
 -- @include batch
 local cur = redis.call('HMGET', KEYS[1], 'token', 'state', 'cancel_requested', 'priority',
                        'type', 'batch', 'queue')
@@ -29,8 +30,7 @@ if cur[3] then
   if cur[6] then
     batch_count(ARGV[4], cur[6], 'cancelled', 1, now)
   end
-  redis.call('PUBLISH', KEYS[1] .. JQ_SUFFIX.events, 'cancelled')
-  redis.call('PUBLISH', KEYS[3] .. JQ_SUFFIX.events, ARGV[1] .. ' cancelled')
+  jq_event(KEYS[1], KEYS[3] .. JQ_SUFFIX.events, ARGV[1], 'cancelled')
   return 2
 end
 local t = redis.call('TIME')
@@ -40,8 +40,7 @@ redis.call('HSET', KEYS[1], 'state', 'pending',
 redis.call('HDEL', KEYS[1], 'worker', 'started_at', 'done', 'total')
 -- workers pop from the right: RPUSH puts it first in line
 jq_push(KEYS[3], jq_prio(cur[4]), ARGV[1], 'RPUSH')
-redis.call('PUBLISH', KEYS[1] .. JQ_SUFFIX.events, 'pending')
-redis.call('PUBLISH', KEYS[3] .. JQ_SUFFIX.events, ARGV[1] .. ' pending')
+jq_event(KEYS[1], KEYS[3] .. JQ_SUFFIX.events, ARGV[1], 'pending')
 if redis.call('LLEN', KEYS[4]) == 0 then
   redis.call('LPUSH', KEYS[4], 1)
 end

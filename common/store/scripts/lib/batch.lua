@@ -1,7 +1,7 @@
 -- lib/batch: counts the members of a batch (POST /batches) as they reach an end state,
 -- and fires the batch's callback job once, when the last member ends.
--- Included (-- @include batch, after -- @include queue) by the scripts that end jobs:
--- finish, cancel, reap, dead.
+-- Included (-- @include batch, after -- @include queue and -- @include events) by the
+-- scripts that end jobs: finish, cancel, reap, dead.
 -- Keys are built from the prefix, as those scripts build job keys:
 --   <p>batch:<id>           hash: total, completed, failed, cancelled, created_at, keep_ms,
 --                           finished_at, callback_id
@@ -47,8 +47,7 @@ local function batch_count(prefix, batch, what, delta, now)
       redis.call('LPUSH', wake, 1)
     end
     redis.call('HSET', bk, 'callback_id', id)
-    redis.call('PUBLISH', jk .. JQ_SUFFIX.events, 'pending')
-    redis.call('PUBLISH', prefix .. JQ_KEY.queue .. q .. JQ_SUFFIX.events, id .. ' pending')
+    jq_event(jk, prefix .. JQ_KEY.queue .. q .. JQ_SUFFIX.events, id, 'pending') -- lib/events.lua
   end
   redis.call('PUBLISH', bk .. JQ_SUFFIX.events, 'finished')
   redis.call('PEXPIRE', bk, tonumber(f[6] or '86400000'))
