@@ -49,6 +49,8 @@ class SentinelEnv:
         env = self.env
         env.start_redis()
         self.primary_port = env.redis_port
+        # a full sync at once, not after the default 5 s of waiting for more replicas
+        Redis(self.primary_port).execute("CONFIG", "SET", "repl-diskless-sync-delay", "0")
         # two replicas: with --min-replicas-ack 1, one is left to confirm writes once the
         # other is promoted
         for i in range(2):
@@ -58,7 +60,8 @@ class SentinelEnv:
             env._spawn("replica%d" % i, [
                 harness.redis_server_bin(), "--port", str(port), "--bind", harness.HOST,
                 "--save", "", "--appendonly", "no", "--dir", rdir, "--daemonize", "no",
-                "--replicaof", harness.HOST, str(self.primary_port)])
+                "--replicaof", harness.HOST, str(self.primary_port),
+                "--repl-diskless-sync-delay", "0"])
             self.replica_ports.append(port)
             wait_until(lambda: self.link_up(port), 10, "replica %d to sync" % i, env=env)
         for i in range(3):
