@@ -286,13 +286,13 @@ static int content_type_is(const char *ct, const char *want)
 	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* 0 if the request's Content-Type is JSON (or none, or form-urlencoded: curl -d sends
- * that by default), else answers 415. */
+/* 0 if the request's Content-Type is JSON (or none: then the body is empty, guard.h
+ * refused any other), else answers 415. A form type is never read as JSON: a page of any
+ * site may post one without asking first. */
 static int content_type_json(struct jq_http_req *req)
 {
 	const char *ct = jq_http_header(req, "Content-Type");
-	if (ct && !content_type_is(ct, "application/json") &&
-	    !content_type_is(ct, "application/x-www-form-urlencoded")) {
+	if (ct && !content_type_is(ct, "application/json")) {
 		jq_reply_error(req, 415, "unsupported_media_type",
 			       "send application/json or application/msgpack");
 		return -1;

@@ -29,8 +29,8 @@
 
 /* ---- HTTP counters (this process) ---- */
 
-static const int counted_statuses[] = {101, 200, 201, 202, 204, 304, 400, 404, 405,
-				       409, 410, 413, 415, 426, 503};
+static const int counted_statuses[] = {101, 200, 201, 202, 204, 304, 400, 401, 403, 404,
+				       405, 409, 410, 413, 415, 421, 426, 503};
 #define N_STATUSES (sizeof(counted_statuses) / sizeof(counted_statuses[0]))
 static uint64_t responses_by_status[N_STATUSES + 1]; /* the last: any other status */
 
@@ -189,6 +189,10 @@ static void dispatch_cb(struct jq_http_req *req, void *arg)
 	const char *path = jq_http_path(req);
 	if (!*path)
 		path = "/";
+	if (jq_guard_request(&b->guard, req) != 0) { /* Host, Origin, body type: guard.h */
+		requests_by_route[N_ROUTES]++;
+		return;
+	}
 	int allowed = 0; /* methods the path takes, for the Allow header of a 405 */
 	/* HEAD is GET without the body (http.c leaves it out, keeping its length), except on
 	 * the streams, which have no length */
@@ -363,6 +367,10 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 	memcpy(host, cfg->listen, (size_t)(colon - cfg->listen));
 	host[colon - cfg->listen] = '\0';
 
+	if (jq_guard_init(&b->guard, host, (int)port, &cfg->allowed_hosts, &cfg->allow_origins,
+			  &cfg->ws_origins, err, errlen) != 0)
+		return -1;
+
 	struct jq_schedule *config = NULL;
 	size_t nconfig = 0;
 	if (cfg->schedule_file && cfg->schedule_file[0] &&
@@ -418,6 +426,7 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		else if (ss.ss_family == AF_INET6)
 			b->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
+	b->guard.port = b->port; /* port 0 in --listen: the one bound */
 	b->redis = jq_redis_new(base, &url, "broker", redis_state_cb, b);
 	/* the connection is ready on a later loop turn at the earliest: the firer hears of it */
 	b->cron = jq_cron_firer_new(base, b->redis, &b->keys, config, nconfig);
@@ -461,4 +470,5 @@ void jq_broker_release(struct jq_broker *b)
 	jq_http_free(b->http); /* closes the connections still open */
 	if (b->spare_fd >= 0)
 		close(b->spare_fd);
+	jq_guard_release(&b->guard);
 }

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "cron_fire.h"
+#include "guard.h"
 #include "http.h"
 #include "job.h"
 #include "keys.h"
@@ -43,9 +44,10 @@ struct jq_broker_config {
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 	int64_t ws_ping_ms; /* WebSocket pings (ws.h); 0: the defaults there */
 	int64_t ws_idle_ms;
-	/* Origins a browser may open /ws from besides the broker's own ("*": any); a
-	 * handshake without Origin (not from a browser) is always accepted */
-	struct jq_opt_list ws_origins;
+	/* browser protections (guard.h): hosts the broker answers to besides its defaults,
+	 * and origins whose pages may change things besides its own (ws_origins: the old
+	 * --ws-origin, folded into allow_origins) */
+	struct jq_opt_list allowed_hosts, allow_origins, ws_origins;
 };
 
 struct jq_broker {
@@ -58,6 +60,7 @@ struct jq_broker {
 	struct jq_cron_firer *cron; /* fires periodic schedules (cron_fire.h) */
 	struct jq_keys keys;
 	struct jq_broker_config cfg;
+	struct jq_guard guard; /* Host, Origin and body-type checks before routing */
 	int64_t in_flight; /* requests waiting on Redis */
 	int stopping;
 	struct event *sigterm, *sigint, *stop_timer;

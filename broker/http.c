@@ -480,6 +480,14 @@ const char *jq_http_header(const struct jq_http_req *r, const char *name)
 	return NULL;
 }
 
+size_t jq_http_header_count(const struct jq_http_req *r, const char *name)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->nheaders; i++)
+		n += strcasecmp(r->hdr[i].name, name) == 0;
+	return n;
+}
+
 const char *jq_http_body(const struct jq_http_req *r, size_t *len)
 {
 	*len = r->body_len;

@@ -57,6 +57,8 @@ const char *jq_http_path(const struct jq_http_req *r); /* as sent: not percent-d
 const char *jq_http_query(const struct jq_http_req *r); /* after '?', or NULL */
 /* The first value of a header (case-insensitive name), or NULL. */
 const char *jq_http_header(const struct jq_http_req *r, const char *name);
+/* How many times a header (case-insensitive name) was sent. */
+size_t jq_http_header_count(const struct jq_http_req *r, const char *name);
 /* The body (NUL-terminated, may hold NULs) and its length. */
 const char *jq_http_body(const struct jq_http_req *r, size_t *len);
 /* "addr:port" of the client ("?" once it went away). */

@@ -52,9 +52,14 @@ int main(int argc, char **argv)
 	     "how often each WebSocket is pinged"},
 	    {"ws-idle-ms", "JOBQ_WS_IDLE_MS", JQ_OPT_INT, &cfg.ws_idle_ms, 100, 24 * 3600 * 1000LL,
 	     "a WebSocket client silent this long (not even a pong) is dropped"},
+	    {"allowed-hosts", "JOBQ_ALLOWED_HOSTS", JQ_OPT_LIST, &cfg.allowed_hosts, 0, 4000,
+	     "names (name[:port], comma-separated or repeated; '*': any) the broker answers to "
+	     "besides its listen address, localhost, 127.0.0.1 and [::1] (421 otherwise)"},
+	    {"allow-origin", "JOBQ_ALLOW_ORIGIN", JQ_OPT_LIST, &cfg.allow_origins, 0, 4000,
+	     "an Origin (scheme://host[:port], comma-separated or repeated; '*': any) whose pages "
+	     "may change things and open /ws besides the broker's own; it gets CORS headers"},
 	    {"ws-origin", "JOBQ_WS_ORIGIN", JQ_OPT_LIST, &cfg.ws_origins, 0, 300,
-	     "an Origin (scheme://host[:port], or '*') whose pages may open /ws besides the "
-	     "broker's own (repeatable)"},
+	     "the old name of --allow-origin (its values are added to it)"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
 	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
 	     "debug, info, warn or error"},
@@ -97,6 +102,8 @@ int main(int argc, char **argv)
 	struct jq_broker b;
 	if (!base || jq_broker_init(&b, base, &cfg, err, sizeof(err)) != 0) {
 		jq_error("%s", base ? err : "cannot create the event loop");
+		if (base)
+			jq_guard_release(&b.guard); /* init zeroed b first */
 		if (base)
 			event_base_free(base); /* a clean exit for the leak checker */
 		return 1;

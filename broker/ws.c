@@ -611,50 +611,6 @@ static int client_id_valid(const char *id)
 	return 1;
 }
 
-/* 1 if a browser page of origin ("scheme://host[:port]", from the Origin header) may open
- * a WebSocket here: one of the broker's own pages (the origin's host is the request's
- * Host), or an origin --ws-origin allows. A WebSocket has no CORS: without this check
- * any page a user visits could follow the jobs (cross-site WebSocket hijacking). */
-/* 1 if host[:port] a and b name the same place; a port left out is the scheme's default. */
-static int same_authority(const char *scheme, size_t scheme_len, const char *a, size_t alen,
-			  const char *b, size_t blen)
-{
-	const char *dflt = scheme_len == 5 && strncasecmp(scheme, "https", 5) == 0 ? ":443" : ":80";
-	size_t dlen = strlen(dflt);
-	if (alen > dlen && strncmp(a + alen - dlen, dflt, dlen) == 0)
-		alen -= dlen;
-	if (blen > dlen && strncmp(b + blen - dlen, dflt, dlen) == 0)
-		blen -= dlen;
-	return alen == blen && strncasecmp(a, b, alen) == 0;
-}
-
-int jq_ws_origin_allowed(const struct jq_opt_list *allowed, const char *origin, const char *host)
-{
-	for (int i = 0; i < allowed->n; i++)
-		if (strcmp(allowed->v[i], "*") == 0)
-			return 1;
-	const char *sep = strstr(origin, "://");
-	if (!sep) /* "null" (sandboxed pages, file: URLs): only with "*" */
-		return 0;
-	size_t slen = (size_t)(sep - origin);
-	const char *auth = sep + 3;
-	for (int i = 0; i < allowed->n; i++) {
-		const char *v = allowed->v[i];
-		/* the same scheme, and the same host and port (a trailing slash aside) */
-		const char *vsep = strstr(v, "://");
-		size_t vlen = strlen(v);
-		while (vlen && v[vlen - 1] == '/')
-			vlen--;
-		if (!vsep || vlen < (size_t)(vsep + 3 - v)) /* not scheme://host: never matches */
-			continue;
-		if ((size_t)(vsep - v) == slen && strncasecmp(v, origin, slen) == 0 &&
-		    same_authority(origin, slen, vsep + 3, vlen - (size_t)(vsep + 3 - v), auth,
-				   strlen(auth)))
-			return 1;
-	}
-	return host && host[0] && same_authority(origin, slen, auth, strlen(auth), host, strlen(host));
-}
-
 void jq_api_ws(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	struct jq_ws *ws = b->ws;
@@ -685,15 +641,9 @@ void jq_api_ws(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 				    "Sec-WebSocket-Key must be 16 bytes in base64 (24 characters)");
 		return;
 	}
-	const char *origin = jq_http_header(req, "Origin");
-	if (origin && !jq_ws_origin_allowed(&b->cfg.ws_origins, origin,
-					    jq_http_header(req, "Host"))) {
-		jq_reply_error(req, 403, "forbidden",
-			       "WebSocket from origin '%s' refused: not this broker's own pages; "
-			       "allow it with --ws-origin",
-			       origin);
-		return;
-	}
+	/* A WebSocket has no CORS: without an Origin check any page a user visits could
+	 * follow the jobs (cross-site WebSocket hijacking). The dispatcher checked it for
+	 * every request with an Upgrade header (guard.h), against the same allow-list. */
 	if (!ws || !b->events) {
 		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
 		return;

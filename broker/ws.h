@@ -3,8 +3,9 @@
  *
  * Contract (docs/api.md has the messages):
  * - The handshake is checked here (Upgrade: websocket, Connection: Upgrade,
- *   Sec-WebSocket-Version: 13, a Sec-WebSocket-Key of 16 bytes in base64, and an Origin,
- *   if sent, that is the broker's own or one --ws-origin allows); a bad one is answered
+ *   Sec-WebSocket-Version: 13, a Sec-WebSocket-Key of 16 bytes in base64; the Origin, if
+ *   sent, was checked before routing: the broker's own or one --allow-origin allows,
+ *   guard.h); a bad one is answered
  *   with a JSON error (400, 403 for the origin, or 426 for another version) and the
  *   connection stays HTTP. A good one takes the connection from the HTTP server
  *   (jq_http_takeover: its socket and the bytes sent after the request): the 101 is
@@ -56,10 +57,6 @@ int64_t jq_ws_connections(const struct jq_ws *ws);
 jq_route_fn jq_api_ws;
 
 /* ---- pure helpers (unit-tested) ---- */
-
-/* 1 if a page of origin (the Origin header) may open a WebSocket: its host[:port] is the
- * request's Host (the broker's own pages), or allowed lists it or "*". */
-int jq_ws_origin_allowed(const struct jq_opt_list *allowed, const char *origin, const char *host);
 
 /* Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + RFC 6455's GUID)),
  * 28 characters and a NUL in out. -1 if the digest fails. */
