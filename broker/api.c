@@ -110,10 +110,8 @@ void jq_api_start_task(struct jq_broker *b, struct jq_http_req *req, const char 
 	if (jq_idempotency_key(req, &idem) != 0)
 		return;
 	struct evkeyvalq q;
-	if (jq_request_query(req, &q) != 0) {
-		jq_reply_error(req, 400, "invalid_argument", "malformed query string");
+	if (jq_request_query(req, &q) != 0)
 		return;
-	}
 	int64_t duration = SEED_DEFAULT_DURATION;
 	const char *d = evhttp_find_header(&q, "duration");
 	if (d && jq_parse_i64(d, 0, SEED_MAX_DURATION, &duration) != 0) {
@@ -189,10 +187,8 @@ static void send_notification(struct jq_broker *b, struct jq_http_req *req, int 
 	if (jq_idempotency_key(req, &idem) != 0)
 		return;
 	struct evkeyvalq q;
-	if (jq_request_query(req, &q) != 0) {
-		jq_reply_error(req, 400, "invalid_argument", "malformed query string");
+	if (jq_request_query(req, &q) != 0)
 		return;
-	}
 	const char *email = evhttp_find_header(&q, "email");
 	const char *content = evhttp_find_header(&q, "content");
 	if (!email || !jq_email_valid(email)) {

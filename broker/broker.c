@@ -94,7 +94,20 @@ int jq_request_query(struct jq_http_req *req, struct evkeyvalq *out)
 	const char *q = jq_http_query(req);
 	if (!q)
 		return 0;
-	return evhttp_parse_query_str(q, out);
+	/* decoded values are C strings: a %00 would cut one short (email=a@b.c%00x read as
+	 * a@b.c), so it is refused, as a NUL in a JSON string is */
+	for (const char *p = strchr(q, '%'); p; p = strchr(p + 1, '%'))
+		if (p[1] == '0' && p[2] == '0') {
+			jq_reply_error(req, 400, "invalid_argument",
+				       "a query value holds a NUL byte (%%00)");
+			return -1;
+		}
+	if (evhttp_parse_query_str(q, out) != 0) {
+		evhttp_clear_headers(out);
+		jq_reply_error(req, 400, "invalid_argument", "malformed query string");
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- routing ---- */

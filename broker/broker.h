@@ -44,6 +44,7 @@ struct jq_broker_config {
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 	int64_t ws_ping_ms; /* WebSocket pings (ws.h); 0: the defaults there */
 	int64_t ws_idle_ms;
+	int64_t ws_max_subs; /* subscriptions per WebSocket; 0: JQ_WS_MAX_SUBS */
 	/* browser protections (guard.h): hosts the broker answers to besides its defaults,
 	 * and origins whose pages may change things besides its own (ws_origins: the old
 	 * --ws-origin, folded into allow_origins) */
@@ -128,7 +129,8 @@ json_t *jq_request_json(struct jq_http_req *req);
  * calloc'd array of *n initialised specs, or NULL after a 400 reply (nothing kept). */
 struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *arr,
 				       const char *what, size_t *n);
-/* The request's query parameters, parsed; the caller frees with evhttp_clear_headers. */
+/* The request's query parameters, percent-decoded: 0, and the caller frees them with
+ * evhttp_clear_headers; -1 after answering 400 (malformed, or a %00 in it). */
 int jq_request_query(struct jq_http_req *req, struct evkeyvalq *out);
 
 #define JQ_ID_BLOCK 1000   /* ids reserved per INCRBY */

@@ -63,6 +63,12 @@ static int parse_request_line(const char *buf, size_t s, size_t e, struct jq_htt
 	if (p == t || p >= e || buf[p] != ' ')
 		return -400;
 	h->target = (struct jq_http_span){t, p - t};
+	/* the version before the target: the HTTP/2 preface ("PRI * HTTP/2.0") is another
+	 * protocol (505), not a malformed HTTP/1 target (docs/api.md) */
+	size_t v = p + 1;
+	if (e - v == 8 && memcmp(buf + v, "HTTP/", 5) == 0 && buf[v + 5] >= '2' &&
+	    buf[v + 5] <= '9' && buf[v + 6] == '.')
+		return -505;
 	int star = p - t == 1 && buf[t] == '*';
 	size_t ps = t; /* where the path starts */
 	if (buf[t] != '/' && !(star && h->method == JQ_HTTP_OPTIONS)) {

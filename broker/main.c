@@ -25,6 +25,7 @@ int main(int argc, char **argv)
 	    .schedule_file = "",
 	    .ws_ping_ms = JQ_WS_PING_MS,
 	    .ws_idle_ms = JQ_WS_IDLE_MS,
+	    .ws_max_subs = JQ_WS_MAX_SUBS,
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -52,6 +53,8 @@ int main(int argc, char **argv)
 	     "how often each WebSocket is pinged"},
 	    {"ws-idle-ms", "JOBQ_WS_IDLE_MS", JQ_OPT_INT, &cfg.ws_idle_ms, 100, 24 * 3600 * 1000LL,
 	     "a WebSocket client silent this long (not even a pong) is dropped"},
+	    {"ws-max-subs", "JOBQ_WS_MAX_SUBS", JQ_OPT_INT, &cfg.ws_max_subs, 1, 100000,
+	     "subscriptions (jobs and queues) one WebSocket may hold, each under 1 KiB of memory"},
 	    {"allowed-hosts", "JOBQ_ALLOWED_HOSTS", JQ_OPT_LIST, &cfg.allowed_hosts, 0, 4000,
 	     "names (name[:port], comma-separated or repeated; '*': any) the broker answers to "
 	     "besides its listen address, localhost, 127.0.0.1 and [::1] (421 otherwise)"},

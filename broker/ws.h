@@ -17,13 +17,19 @@
  * - Every subscription is a watch of events.h on the broker's one subscriber
  *   connection: no Redis connection per client.
  * - Bounds: a client message is at most JQ_WS_MAX_MESSAGE bytes (larger: close 1009);
- *   at most JQ_WS_MAX_SUBS subscriptions per connection; a client that lets more than
+ *   at most --ws-max-subs (JQ_WS_MAX_SUBS) subscriptions per connection, each under 1 KiB
+ *   of the broker's memory (its record here, a watcher and, if no one else follows the
+ *   job or queue, a topic in events.c: ~650 bytes on x86-64); a client that lets more than
  *   JQ_WS_MAX_OUTPUT bytes pile up unread is dropped (no close frame: it reads nothing).
  * - Bad messages (not JSON, unknown type, bad ids or names, over the subscription
  *   limit) get an error message and change nothing; the connection stays open. Binary
  *   messages are refused with close 1003; protocol violations close with 1002.
  * - Every connection and its subscriptions are freed when the client leaves, when it is
- *   dropped, and by jq_ws_free. */
+ *   dropped, and by jq_ws_free.
+ * - A close frame with a 1-byte payload, a control frame longer than 125 bytes, with a
+ *   non-minimal length or fragmented, reserved bits, unknown opcodes, unmasked frames and
+ *   bad close codes get a close frame 1002 (a close reason that is not UTF-8: 1007), then
+ *   the connection ends. */
 #ifndef JQ_WS_H
 #define JQ_WS_H
 
@@ -34,7 +40,7 @@
 #include "config.h"
 
 #define JQ_WS_MAX_MESSAGE (64 * 1024) /* bytes in one client message */
-#define JQ_WS_MAX_SUBS 1000	      /* subscriptions per connection (jobs and queues) */
+#define JQ_WS_MAX_SUBS 1000	      /* default of --ws-max-subs: subscriptions per connection */
 #define JQ_WS_MAX_OUTPUT (1024 * 1024) /* bytes a client may leave unread before it is dropped */
 /* defaults of --ws-ping-ms and --ws-idle-ms */
 #define JQ_WS_PING_MS 20000 /* the broker pings every connection this often */

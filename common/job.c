@@ -320,7 +320,7 @@ struct jq_job_spec *jq_job_specs_from_packed_json(const char *data, size_t len, 
 int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len, char *err,
 			     size_t errlen)
 {
-	if (jq_msgpack_check(data, len, JQ_CODEC_MAX_DEPTH + 1, err, errlen) != 0)
+	if (jq_msgpack_check_json(data, len, JQ_CODEC_MAX_DEPTH + 1, err, errlen) != 0)
 		return -1;
 	return spec_from_mp(s, data, len, 0, err, errlen);
 }

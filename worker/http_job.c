@@ -527,6 +527,7 @@ struct http {
 	char curl_err[CURL_ERROR_SIZE];
 	char denied[INET6_ADDRSTRLEN]; /* an address --http-deny refused, or "" */
 	int allowed_opened;		/* a socket was opened for an allowed address */
+	int last_denied;		/* the last socket asked for was refused */
 };
 
 /* Before each socket curl opens (redirects and fallback addresses too): a denied address
@@ -545,9 +546,11 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose,
 	if (deny.n && (!bytes || deny_match_addr(&deny, sa->sa_family, bytes))) {
 		if (!bytes || !inet_ntop(sa->sa_family, bytes, h->denied, sizeof(h->denied)))
 			snprintf(h->denied, sizeof(h->denied), "(not IP)");
+		h->last_denied = 1;
 		return CURL_SOCKET_BAD;
 	}
 	h->allowed_opened = 1;
+	h->last_denied = 0;
 	return socket(address->family, address->socktype, address->protocol);
 }
 
@@ -761,11 +764,20 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	char *body = jq_utf8_sanitize(h->body, h->body_len, &blen);
 	char *text = NULL;
 	int ok = 0, fatal = 0;
-	if (rc != CURLE_OK && h->denied[0] && !h->allowed_opened) {
-		/* refused, and no other address of the name was tried: the deny list is why */
-		text = jq_strdup_printf("%s %s refused: address %s is denied (--http-deny)",
-					h->req.method, h->req.url_shown, h->denied);
-		fatal = 1; /* the same address next time: no retry */
+	long redirects = 0;
+	curl_easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &redirects);
+	if (rc != CURLE_OK && h->denied[0] && (!h->allowed_opened || h->last_denied)) {
+		/* refused, and no other address of the name was tried after it (a redirect to a
+		 * denied address comes after the first host's allowed one): the deny list is
+		 * why, and the same address would be refused next time: no retry */
+		if (redirects > 0)
+			text = jq_strdup_printf("%s %s refused: a redirect led to address %s, which "
+						"is denied (--http-deny)",
+						h->req.method, h->req.url_shown, h->denied);
+		else
+			text = jq_strdup_printf("%s %s refused: address %s is denied (--http-deny)",
+						h->req.method, h->req.url_shown, h->denied);
+		fatal = 1;
 	} else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && h->truncated)) {
 		text = jq_strdup_printf("%s %s failed: %s", h->req.method, h->req.url_shown,
 					h->curl_err[0] ? h->curl_err : curl_easy_strerror(rc));
