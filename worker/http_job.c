@@ -16,6 +16,8 @@
 #include "codec.h"
 #include "curl_loop.h"
 #include "handlers.h"
+#include "redact.h"
+#include "secrets.h"
 #include "util.h"
 
 #define HEADER_NAME_MAX 256
@@ -101,11 +103,16 @@ static int parse_url(struct jq_http_request *r, const msgpack_object *v, char *e
 	if (curl_url_set(u, CURLUPART_URL, r->url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-		snprintf(err, errlen, "'url' must be an http:// or https:// URL, not '%.200s'", r->url);
+		char *clean = jq_redact_url(r->url); /* errors are shown: no userinfo in them */
+		snprintf(err, errlen, "'url' must be an http:// or https:// URL, not '%.200s'",
+			 clean ? clean : r->url);
+		free(clean);
 		goto done;
 	}
 	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
-		snprintf(err, errlen, "'url' has no host: '%.200s'", r->url);
+		char *clean = jq_redact_url(r->url);
+		snprintf(err, errlen, "'url' has no host: '%.200s'", clean ? clean : r->url);
+		free(clean);
 		goto done;
 	}
 	/* credentials and tokens ride in userinfo and queries: keep them out of errors */
@@ -818,6 +825,22 @@ int jq_http_start(struct jq_run *run, char *err, size_t errlen)
 	if (jq_http_request_parse(&h->req, run->payload, err, errlen) != 0) {
 		free(h);
 		return -1;
+	}
+	/* "${secret:NAME}" in a header value: the job's secret, put in only now (the stored
+	 * payload and every view of it keep the reference, not the secret) */
+	for (size_t i = 0; i < h->req.nheaders; i++) {
+		if (!strstr(h->req.headers[i], JQ_SECRET_REF))
+			continue;
+		char why[160];
+		char *line = jq_secrets_expand(run->secrets, run->secrets_len, h->req.headers[i], 1,
+					       why, sizeof(why));
+		if (!line) {
+			snprintf(err, errlen, "'headers': %s", why);
+			http_free(h);
+			return -1;
+		}
+		free(h->req.headers[i]);
+		h->req.headers[i] = line;
 	}
 	/* Headers from the job's envelope, not its payload: the request's W3C trace
 	 * context goes on, so the call joins the trace the job was enqueued in */

@@ -26,7 +26,7 @@
 #define PROMOTE_BATCH "1000"
 #define REAP_BATCH "1000"
 #define FETCH_HEAD 2 /* fetch.lua's answer: dropped ids, rate-limit wait, then the jobs */
-#define FETCH_FIELDS 10 /* fetch.lua's entries per job (start_run reads them) */
+#define FETCH_FIELDS 11 /* fetch.lua's entries per job (start_run reads them) */
 
 enum run_state {
 	RUN_RUNNING,   /* counted against concurrency; the handler owns the outcome */
@@ -54,6 +54,7 @@ static void run_drop(struct jq_run *run, int n)
 		event_free(run->timeout_ev);
 	msgpack_unpacked_destroy(&run->up);
 	free(run->payload_bytes);
+	free(run->secrets);
 	free(run->outcome);
 	free(run->cpu_out);
 	free(run);
@@ -417,7 +418,8 @@ static void copy_name(char *dst, const redisReply *r)
 	dst[n] = '\0';
 }
 
-/* e: id, token, attempts, type, payload, timeout_ms, max_attempts, queue, wait_ms */
+/* e: id, token, attempts, type, payload, timeout_ms, max_attempts, queue, wait_ms,
+ * traceparent, secrets */
 static void start_run(struct jq_worker *w, redisReply **e)
 {
 	struct jq_run *run = calloc(1, sizeof(*run));
@@ -437,6 +439,12 @@ static void start_run(struct jq_worker *w, redisReply **e)
 	copy_name(run->queue, e[7]);
 	if (e[9]->type == REDIS_REPLY_STRING && jq_traceparent_valid(e[9]->str))
 		snprintf(run->traceparent, sizeof(run->traceparent), "%s", e[9]->str);
+	/* the job's secrets (msgpack bytes checked at enqueue): for its handler only */
+	if (e[10]->type == REDIS_REPLY_STRING && e[10]->len &&
+	    (run->secrets = malloc(e[10]->len)) != NULL) {
+		memcpy(run->secrets, e[10]->str, e[10]->len);
+		run->secrets_len = e[10]->len;
+	}
 	run->started_us = jq_mono_us();
 	run->stats_series = jq_stats_series(&w->stats, run->queue, run->type);
 	jq_stats_started(&w->stats, run->stats_series, jq_redis_reply_i64(e[8], 0) * 1000);
