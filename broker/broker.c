@@ -117,43 +117,56 @@ struct route {
 			      segment as argument, one ending in a star takes the rest of the path */
 	int methods;       /* JQ_HTTP_* mask */
 	jq_route_fn *fn;
+	int scope; /* what a token needs (auth.h: JQ_SCOPE_*) */
 };
 
+#define R JQ_SCOPE_READ
+#define E JQ_SCOPE_ENQUEUE
+#define A JQ_SCOPE_ADMIN
 static const struct route routes[] = {
-    {"/start-task", JQ_HTTP_POST, jq_api_start_task},
-    {"/task-status/", JQ_HTTP_GET, jq_api_task_status},
-    {"/send-notification", JQ_HTTP_POST, jq_api_send_notification},
-    {"/send-notification-sync", JQ_HTTP_POST, jq_api_send_notification_sync},
-    {"/jobs", JQ_HTTP_POST, jq_api_post_job},
-    {"/jobs", JQ_HTTP_GET, jq_api_list_jobs},
-    {"/jobs/bulk", JQ_HTTP_POST, jq_api_post_jobs_bulk},
-    {"/jobs/", JQ_HTTP_GET, jq_api_get_job},
-    {"/jobs/", JQ_HTTP_DELETE, jq_api_cancel_job},
-    {"/jobs/*", JQ_HTTP_GET, jq_api_job_events},
-    {"/queues", JQ_HTTP_GET, jq_api_queues},
-    {"/queues/", JQ_HTTP_GET, jq_api_queue},
-    {"/queues/*", JQ_HTTP_POST, jq_api_queue_action},
-    {"/queues/*", JQ_HTTP_PUT | JQ_HTTP_DELETE, jq_api_queue_rate_limit},
-    {"/workers", JQ_HTTP_GET, jq_api_workers},
-    {"/metrics", JQ_HTTP_GET, jq_api_metrics},
-    {"/healthz", JQ_HTTP_GET, jq_api_healthz},
-    {"/openapi.json", JQ_HTTP_GET, jq_api_openapi},
-    {"/dead", JQ_HTTP_GET, jq_api_dead_list},
-    {"/dead", JQ_HTTP_DELETE, jq_api_dead_purge},
-    {"/dead/*", JQ_HTTP_POST, jq_api_dead_retry},
-    {"/batches", JQ_HTTP_POST, jq_api_post_batch},
-    {"/batches/", JQ_HTTP_GET, jq_api_get_batch},
-    {"/", JQ_HTTP_GET, jq_api_dashboard},
-    {"/docs", JQ_HTTP_GET, jq_api_docs},
-    {"/static/", JQ_HTTP_GET, jq_api_static},
-    {"/schedules", JQ_HTTP_GET, jq_api_schedules},
-    {"/schedules", JQ_HTTP_POST, jq_api_post_schedule},
-    {"/schedules/", JQ_HTTP_GET, jq_api_schedule},
-    {"/schedules/", JQ_HTTP_PUT, jq_api_put_schedule},
-    {"/schedules/", JQ_HTTP_DELETE, jq_api_delete_schedule},
-    {"/ws", JQ_HTTP_GET, jq_api_ws},
-    {"/ws/", JQ_HTTP_GET, jq_api_ws},
+    {"/start-task", JQ_HTTP_POST, jq_api_start_task, E},
+    {"/task-status/", JQ_HTTP_GET, jq_api_task_status, R},
+    {"/send-notification", JQ_HTTP_POST, jq_api_send_notification, E},
+    {"/send-notification-sync", JQ_HTTP_POST, jq_api_send_notification_sync, E},
+    {"/jobs", JQ_HTTP_POST, jq_api_post_job, E},
+    {"/jobs", JQ_HTTP_GET, jq_api_list_jobs, R},
+    {"/jobs/bulk", JQ_HTTP_POST, jq_api_post_jobs_bulk, E},
+    {"/jobs/", JQ_HTTP_GET, jq_api_get_job, R},
+    {"/jobs/", JQ_HTTP_DELETE, jq_api_cancel_job, A},
+    {"/jobs/*", JQ_HTTP_GET, jq_api_job_events, R},
+    {"/queues", JQ_HTTP_GET, jq_api_queues, R},
+    {"/queues/", JQ_HTTP_GET, jq_api_queue, R},
+    {"/queues/*", JQ_HTTP_POST, jq_api_queue_action, A},
+    {"/queues/*", JQ_HTTP_PUT | JQ_HTTP_DELETE, jq_api_queue_rate_limit, A},
+    {"/workers", JQ_HTTP_GET, jq_api_workers, R},
+    {"/metrics", JQ_HTTP_GET, jq_api_metrics, JQ_SCOPE_METRICS},
+    {"/healthz", JQ_HTTP_GET, jq_api_healthz, JQ_SCOPE_HEALTHZ},
+    {"/openapi.json", JQ_HTTP_GET, jq_api_openapi, JQ_SCOPE_NONE},
+    {"/dead", JQ_HTTP_GET, jq_api_dead_list, R},
+    {"/dead", JQ_HTTP_DELETE, jq_api_dead_purge, A},
+    {"/dead/*", JQ_HTTP_POST, jq_api_dead_retry, A},
+    {"/batches", JQ_HTTP_POST, jq_api_post_batch, E},
+    {"/batches/", JQ_HTTP_GET, jq_api_get_batch, R},
+    {"/", JQ_HTTP_GET, jq_api_dashboard, JQ_SCOPE_NONE}, /* files: the sign-in page */
+    {"/docs", JQ_HTTP_GET, jq_api_docs, JQ_SCOPE_NONE},
+    {"/static/", JQ_HTTP_GET, jq_api_static, JQ_SCOPE_NONE},
+    {"/schedules", JQ_HTTP_GET, jq_api_schedules, R},
+    {"/schedules", JQ_HTTP_POST, jq_api_post_schedule, A},
+    {"/schedules/", JQ_HTTP_GET, jq_api_schedule, R},
+    {"/schedules/", JQ_HTTP_PUT, jq_api_put_schedule, A},
+    {"/schedules/", JQ_HTTP_DELETE, jq_api_delete_schedule, A},
+    {"/ws", JQ_HTTP_GET, jq_api_ws, R},
+    {"/ws/", JQ_HTTP_GET, jq_api_ws, R},
+    {"/tokens", JQ_HTTP_POST, jq_api_token_create, JQ_SCOPE_TOKENS},
+    {"/tokens", JQ_HTTP_GET, jq_api_token_list, JQ_SCOPE_TOKENS},
+    {"/tokens/", JQ_HTTP_DELETE, jq_api_token_revoke, JQ_SCOPE_TOKENS},
+    {"/session", JQ_HTTP_POST, jq_api_session_create, JQ_SCOPE_NONE},
+    {"/session", JQ_HTTP_GET, jq_api_session_get, JQ_SCOPE_NONE},
+    {"/session", JQ_HTTP_DELETE, jq_api_session_delete, JQ_SCOPE_NONE},
 };
+#undef R
+#undef E
+#undef A
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 static uint64_t requests_by_route[N_ROUTES + 1]; /* the last: no route matched */
@@ -232,7 +245,7 @@ static void dispatch_cb(struct jq_http_req *req, void *arg)
 		if (!(method & r->methods) || (head && streams))
 			continue;
 		requests_by_route[i]++;
-		r->fn(b, req, arg_part);
+		jq_auth_dispatch(&b->auth, req, r->scope, r->fn, arg_part); /* auth.h */
 		return;
 	}
 	requests_by_route[N_ROUTES]++;
@@ -351,8 +364,17 @@ static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
 	jq_ids_reset(b);
 	if (b->cron)
 		jq_cron_firer_ready(b->cron, ready);
+	if (ready)
+		jq_auth_redis_ready(&b->auth);
 	if (!ready)
 		jq_warn("redis unavailable: answering 503 to requests that need it");
+}
+
+/* 1 if the listen host is a loopback address or name (auth.h's policy). */
+static int host_is_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+	       strcmp(host, "[::1]") == 0 || strcmp(host, "localhost") == 0;
 }
 
 int jq_broker_init(struct jq_broker *b, struct event_base *base,
@@ -440,6 +462,10 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 			b->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	b->guard.port = b->port; /* port 0 in --listen: the one bound */
+	if (jq_auth_init(&b->auth, b, host_is_loopback(host)) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	b->redis = jq_redis_new(base, &url, "broker", redis_state_cb, b);
 	/* the connection is ready on a later loop turn at the earliest: the firer hears of it */
 	b->cron = jq_cron_firer_new(base, b->redis, &b->keys, config, nconfig);
@@ -459,7 +485,17 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 	return 0;
 }
 
-int jq_broker_run(struct jq_broker *b) { return event_base_dispatch(b->base) < 0 ? -1 : 0; }
+int jq_broker_run(struct jq_broker *b)
+{
+	return event_base_dispatch(b->base) < 0 || b->failed ? -1 : 0;
+}
+
+void jq_broker_fail(struct jq_broker *b)
+{
+	b->failed = 1;
+	event_base_loopexit(b->base, NULL);
+}
+
 
 void jq_broker_release(struct jq_broker *b)
 {
@@ -476,7 +512,8 @@ void jq_broker_release(struct jq_broker *b)
 	/* Redis before the HTTP server: its pending callbacks need their requests alive */
 	jq_ws_free(b->ws); /* its watches first: they live in events */
 	jq_events_free(b->events);
-	jq_redis_free(b->redis);
+	jq_redis_free(b->redis); /* its pending callbacks may still read the auth table */
+	jq_auth_release(&b->auth);
 	jq_cron_firer_free(b->cron); /* after its connection answered what was in flight */
 	if (b->lev)
 		evconnlistener_free(b->lev);

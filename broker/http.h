@@ -63,6 +63,8 @@ size_t jq_http_header_count(const struct jq_http_req *r, const char *name);
 const char *jq_http_body(const struct jq_http_req *r, size_t *len);
 /* "addr:port" of the client ("?" once it went away). */
 void jq_http_peer(const struct jq_http_req *r, char *out, size_t outlen);
+/* 1 if the client connected from a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x). */
+int jq_http_peer_loopback(const struct jq_http_req *r);
 
 /* ---- the answer ---- */
 /* A header of the reply (name and value are copied). The server writes Date,

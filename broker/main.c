@@ -26,6 +26,7 @@ int main(int argc, char **argv)
 	    .ws_ping_ms = JQ_WS_PING_MS,
 	    .ws_idle_ms = JQ_WS_IDLE_MS,
 	    .ws_max_subs = JQ_WS_MAX_SUBS,
+	    .session_ttl_s = JQ_AUTH_SESSION_TTL_S,
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -55,6 +56,15 @@ int main(int argc, char **argv)
 	     "a WebSocket client silent this long (not even a pong) is dropped"},
 	    {"ws-max-subs", "JOBQ_WS_MAX_SUBS", JQ_OPT_INT, &cfg.ws_max_subs, 1, 100000,
 	     "subscriptions (jobs and queues) one WebSocket may hold, each under 1 KiB of memory"},
+	    {"no-auth", "JOBQ_NO_AUTH", JQ_OPT_BOOL, &cfg.no_auth, 0, 0,
+	     "check no token at all, even on a non-loopback address (else such a broker refuses "
+	     "to start while no token exists)"},
+	    {"open-healthz", "JOBQ_OPEN_HEALTHZ", JQ_OPT_BOOL, &cfg.open_healthz, 0, 0,
+	     "GET /healthz needs no token (load balancers)"},
+	    {"open-metrics", "JOBQ_OPEN_METRICS", JQ_OPT_BOOL, &cfg.open_metrics, 0, 0,
+	     "GET /metrics needs no token (Prometheus scrapes)"},
+	    {"session-ttl-s", "JOBQ_SESSION_TTL_S", JQ_OPT_INT, &cfg.session_ttl_s, 60,
+	     30LL * 24 * 3600, "how long a dashboard sign-in lasts, in seconds"},
 	    {"allowed-hosts", "JOBQ_ALLOWED_HOSTS", JQ_OPT_LIST, &cfg.allowed_hosts, 0, 4000,
 	     "names (name[:port], comma-separated or repeated; '*': any) the broker answers to "
 	     "besides its listen address, localhost, 127.0.0.1 and [::1] (421 otherwise)"},

@@ -170,3 +170,13 @@ size_t jq_keys_batch_callback(const struct jq_keys *k, int64_t id, char *buf)
 	snprintf(tail, sizeof(tail), "%" PRId64 ":callback", id);
 	return fmt(buf, k->prefix, "batch:", tail);
 }
+
+size_t jq_keys_tokens(const struct jq_keys *k, char *buf)
+{
+	return fmt(buf, k->prefix, "tokens", "");
+}
+
+size_t jq_keys_session(const struct jq_keys *k, const char *hash_hex, char *buf)
+{
+	return fmt(buf, k->prefix, "session:", hash_hex);
+}

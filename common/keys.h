@@ -65,6 +65,12 @@ size_t jq_keys_batch_callback(const struct jq_keys *k, int64_t id, char *buf);
 size_t jq_keys_schedules(const struct jq_keys *k, char *buf);
 size_t jq_keys_schedule_next(const struct jq_keys *k, char *buf);
 size_t jq_keys_schedule_state(const struct jq_keys *k, char *buf);
+/* API tokens: <p>tokens hash (sha256 hex of a token -> {"name", "scopes", "created_at"}
+ * JSON; broker/auth.h) */
+size_t jq_keys_tokens(const struct jq_keys *k, char *buf);
+/* Dashboard sessions: <p>session:<sha256 hex of the cookie> string (JSON of the token's
+ * grant and the CSRF token), with a TTL (broker/auth.h) */
+size_t jq_keys_session(const struct jq_keys *k, const char *hash_hex, char *buf);
 /* "<p>job:" — what the fetch script prepends to an id it popped. */
 size_t jq_keys_job_prefix(const struct jq_keys *k, char *buf);
 

@@ -197,7 +197,7 @@ class AllowListTest(E2ETestCase):
         env.broker_port = harness.free_port()
         env.start_broker(extra_args=["--listen", "0.0.0.0:%d" % env.broker_port,
                                      "--allow-origin", "https://dash.example",
-                                     "--ws-origin", "https://old.example"],
+                                     "--ws-origin", "https://old.example", "--no-auth"],
                          extra_env={"JOBQ_ALLOWED_HOSTS": "jobq.example, 10.1.2.3:9999"})
 
     def test_hosts(self):
