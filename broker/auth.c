@@ -407,8 +407,11 @@ void jq_auth_dispatch(struct jq_auth *a, struct jq_http_req *req, int scope,
 		return;
 	}
 	if (!a->loaded) {
-		jq_reply_error(req, 503, "auth_unavailable",
-			       "the token table has not been read from Redis yet");
+		if (!jq_redis_ctx(b->redis)) /* the cause a client knows: Redis is down */
+			jq_reply_unavailable(req);
+		else
+			jq_reply_error(req, 503, "auth_unavailable",
+				       "the token table has not been read from Redis yet");
 		return;
 	}
 	if (scope == JQ_SCOPE_TOKENS) {

@@ -262,6 +262,22 @@ class PolicyTest(E2ETestCase):
             p.terminate()
             p.communicate(timeout=10)
 
+    def test_redis_down_at_start(self):
+        """Until the token table is read, a request is answered 503: redis_unavailable
+        while Redis cannot be reached (the cause a client knows)."""
+        port = harness.free_port()
+        p = subprocess.Popen([harness.broker_bin(), "--listen", "127.0.0.1:%d" % port,
+                              "--redis-url", "redis://127.0.0.1:%d/0" % harness.free_port()],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: harness.port_accepts(port), 10, "the broker")
+            r = harness.http_request(port, "GET", "/queues")
+            self.assertError(r, 503, "redis_unavailable")
+            self.assertEqual(harness.http_request(port, "GET", "/").status, 200)
+        finally:
+            p.terminate()
+            p.communicate(timeout=10)
+
 
 if __name__ == "__main__":
     harness.main()
