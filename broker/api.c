@@ -104,10 +104,8 @@ void jq_api_start_task(struct jq_broker *b, struct jq_http_req *req, const char 
 	if (jq_idempotency_key(req, &idem) != 0)
 		return;
 	struct evkeyvalq q;
-	if (jq_request_query(req, &q) != 0) {
-		jq_reply_error(req, 400, "invalid_argument", "malformed query string");
+	if (jq_request_query(req, &q) != 0)
 		return;
-	}
 	int64_t duration = SEED_DEFAULT_DURATION;
 	const char *d = evhttp_find_header(&q, "duration");
 	if (d && jq_parse_i64(d, 0, SEED_MAX_DURATION, &duration) != 0) {
@@ -179,10 +177,8 @@ static void send_notification(struct jq_broker *b, struct jq_http_req *req, int 
 	if (jq_idempotency_key(req, &idem) != 0)
 		return;
 	struct evkeyvalq q;
-	if (jq_request_query(req, &q) != 0) {
-		jq_reply_error(req, 400, "invalid_argument", "malformed query string");
+	if (jq_request_query(req, &q) != 0)
 		return;
-	}
 	const char *email = evhttp_find_header(&q, "email");
 	const char *content = evhttp_find_header(&q, "content");
 	if (!email || !jq_email_valid(email)) {
@@ -277,13 +273,13 @@ static int content_type_is(const char *ct, const char *want)
 	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
-/* 0 if the request's Content-Type is JSON (or none, or form-urlencoded: curl -d sends
- * that by default), else answers 415. */
+/* 0 if the request's Content-Type is JSON (or none: then the body is empty, guard.h
+ * refused any other), else answers 415. A form type is never read as JSON: a page of any
+ * site may post one without asking first. */
 static int content_type_json(struct jq_http_req *req)
 {
 	const char *ct = jq_http_header(req, "Content-Type");
-	if (ct && !content_type_is(ct, "application/json") &&
-	    !content_type_is(ct, "application/x-www-form-urlencoded")) {
+	if (ct && !content_type_is(ct, "application/json")) {
 		jq_reply_error(req, 415, "unsupported_media_type",
 			       "send application/json or application/msgpack");
 		return -1;

@@ -51,10 +51,8 @@ static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 void jq_api_dead_list(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	struct evkeyvalq q;
-	if (jq_request_query(req, &q) != 0) {
-		jq_reply_error(req, 400, "invalid_argument", "malformed query string");
+	if (jq_request_query(req, &q) != 0)
 		return;
-	}
 	int64_t limit = DEAD_LIST_DEFAULT, offset = 0;
 	const char *l = evhttp_find_header(&q, "limit"), *o = evhttp_find_header(&q, "offset");
 	int bad = (l && jq_parse_i64(l, 1, DEAD_LIST_MAX, &limit) != 0) ||

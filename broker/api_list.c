@@ -99,10 +99,8 @@ static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 void jq_api_list_jobs(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	struct evkeyvalq q;
-	if (jq_request_query(req, &q) != 0) {
-		jq_reply_error(req, 400, "invalid_argument", "malformed query string");
+	if (jq_request_query(req, &q) != 0)
 		return;
-	}
 	const char *state = evhttp_find_header(&q, "state"), *lim = evhttp_find_header(&q, "limit");
 	size_t which = N_LISTABLE;
 	for (size_t i = 0; state && i < N_LISTABLE; i++)

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "broker.h"
+#include "redact.h"
 #include "log.h"
 #include "store/schedules.h"
 #include "util.h"
@@ -89,9 +90,12 @@ static json_t *schedule_json(const struct jq_schedule_entry *e)
 	json_t *j = NULL;
 	if (json_is_object(def) && json_is_object(st)) {
 		const json_t *src = json_object_get(st, "source");
+		json_t *job = json_object_get(def, "job"); /* def is this function's own copy */
+		jq_redact_payload(json_string_value(json_object_get(job, "type")),
+				  json_object_get(job, "payload"));
 		j = json_pack("{s:s,s:O,s:O,s:s}", "name", e->name, "cron",
-			      json_object_get(def, "cron"), "job", json_object_get(def, "job"),
-			      "source", json_is_string(src) ? json_string_value(src) : "api");
+			      json_object_get(def, "cron"), "job", job, "source",
+			      json_is_string(src) ? json_string_value(src) : "api");
 	}
 	if (j) {
 		int64_t last_job = state_i64(st, "last_job_id");

@@ -29,8 +29,8 @@
 
 /* ---- HTTP counters (this process) ---- */
 
-static const int counted_statuses[] = {101, 200, 201, 202, 204, 304, 400, 404, 405,
-				       409, 410, 413, 415, 426, 503};
+static const int counted_statuses[] = {101, 200, 201, 202, 204, 304, 400, 401, 403, 404,
+				       405, 409, 410, 413, 415, 421, 426, 503};
 #define N_STATUSES (sizeof(counted_statuses) / sizeof(counted_statuses[0]))
 static uint64_t responses_by_status[N_STATUSES + 1]; /* the last: any other status */
 
@@ -94,7 +94,20 @@ int jq_request_query(struct jq_http_req *req, struct evkeyvalq *out)
 	const char *q = jq_http_query(req);
 	if (!q)
 		return 0;
-	return evhttp_parse_query_str(q, out);
+	/* decoded values are C strings: a %00 would cut one short (email=a@b.c%00x read as
+	 * a@b.c), so it is refused, as a NUL in a JSON string is */
+	for (const char *p = strchr(q, '%'); p; p = strchr(p + 1, '%'))
+		if (p[1] == '0' && p[2] == '0') {
+			jq_reply_error(req, 400, "invalid_argument",
+				       "a query value holds a NUL byte (%%00)");
+			return -1;
+		}
+	if (evhttp_parse_query_str(q, out) != 0) {
+		evhttp_clear_headers(out);
+		jq_reply_error(req, 400, "invalid_argument", "malformed query string");
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- routing ---- */
@@ -104,43 +117,56 @@ struct route {
 			      segment as argument, one ending in a star takes the rest of the path */
 	int methods;       /* JQ_HTTP_* mask */
 	jq_route_fn *fn;
+	int scope; /* what a token needs (auth.h: JQ_SCOPE_*) */
 };
 
+#define R JQ_SCOPE_READ
+#define E JQ_SCOPE_ENQUEUE
+#define A JQ_SCOPE_ADMIN
 static const struct route routes[] = {
-    {"/start-task", JQ_HTTP_POST, jq_api_start_task},
-    {"/task-status/", JQ_HTTP_GET, jq_api_task_status},
-    {"/send-notification", JQ_HTTP_POST, jq_api_send_notification},
-    {"/send-notification-sync", JQ_HTTP_POST, jq_api_send_notification_sync},
-    {"/jobs", JQ_HTTP_POST, jq_api_post_job},
-    {"/jobs", JQ_HTTP_GET, jq_api_list_jobs},
-    {"/jobs/bulk", JQ_HTTP_POST, jq_api_post_jobs_bulk},
-    {"/jobs/", JQ_HTTP_GET, jq_api_get_job},
-    {"/jobs/", JQ_HTTP_DELETE, jq_api_cancel_job},
-    {"/jobs/*", JQ_HTTP_GET, jq_api_job_events},
-    {"/queues", JQ_HTTP_GET, jq_api_queues},
-    {"/queues/", JQ_HTTP_GET, jq_api_queue},
-    {"/queues/*", JQ_HTTP_POST, jq_api_queue_action},
-    {"/queues/*", JQ_HTTP_PUT | JQ_HTTP_DELETE, jq_api_queue_rate_limit},
-    {"/workers", JQ_HTTP_GET, jq_api_workers},
-    {"/metrics", JQ_HTTP_GET, jq_api_metrics},
-    {"/healthz", JQ_HTTP_GET, jq_api_healthz},
-    {"/openapi.json", JQ_HTTP_GET, jq_api_openapi},
-    {"/dead", JQ_HTTP_GET, jq_api_dead_list},
-    {"/dead", JQ_HTTP_DELETE, jq_api_dead_purge},
-    {"/dead/*", JQ_HTTP_POST, jq_api_dead_retry},
-    {"/batches", JQ_HTTP_POST, jq_api_post_batch},
-    {"/batches/", JQ_HTTP_GET, jq_api_get_batch},
-    {"/", JQ_HTTP_GET, jq_api_dashboard},
-    {"/docs", JQ_HTTP_GET, jq_api_docs},
-    {"/static/", JQ_HTTP_GET, jq_api_static},
-    {"/schedules", JQ_HTTP_GET, jq_api_schedules},
-    {"/schedules", JQ_HTTP_POST, jq_api_post_schedule},
-    {"/schedules/", JQ_HTTP_GET, jq_api_schedule},
-    {"/schedules/", JQ_HTTP_PUT, jq_api_put_schedule},
-    {"/schedules/", JQ_HTTP_DELETE, jq_api_delete_schedule},
-    {"/ws", JQ_HTTP_GET, jq_api_ws},
-    {"/ws/", JQ_HTTP_GET, jq_api_ws},
+    {"/start-task", JQ_HTTP_POST, jq_api_start_task, E},
+    {"/task-status/", JQ_HTTP_GET, jq_api_task_status, R},
+    {"/send-notification", JQ_HTTP_POST, jq_api_send_notification, E},
+    {"/send-notification-sync", JQ_HTTP_POST, jq_api_send_notification_sync, E},
+    {"/jobs", JQ_HTTP_POST, jq_api_post_job, E},
+    {"/jobs", JQ_HTTP_GET, jq_api_list_jobs, R},
+    {"/jobs/bulk", JQ_HTTP_POST, jq_api_post_jobs_bulk, E},
+    {"/jobs/", JQ_HTTP_GET, jq_api_get_job, R},
+    {"/jobs/", JQ_HTTP_DELETE, jq_api_cancel_job, A},
+    {"/jobs/*", JQ_HTTP_GET, jq_api_job_events, R},
+    {"/queues", JQ_HTTP_GET, jq_api_queues, R},
+    {"/queues/", JQ_HTTP_GET, jq_api_queue, R},
+    {"/queues/*", JQ_HTTP_POST, jq_api_queue_action, A},
+    {"/queues/*", JQ_HTTP_PUT | JQ_HTTP_DELETE, jq_api_queue_rate_limit, A},
+    {"/workers", JQ_HTTP_GET, jq_api_workers, R},
+    {"/metrics", JQ_HTTP_GET, jq_api_metrics, JQ_SCOPE_METRICS},
+    {"/healthz", JQ_HTTP_GET, jq_api_healthz, JQ_SCOPE_HEALTHZ},
+    {"/openapi.json", JQ_HTTP_GET, jq_api_openapi, JQ_SCOPE_NONE},
+    {"/dead", JQ_HTTP_GET, jq_api_dead_list, R},
+    {"/dead", JQ_HTTP_DELETE, jq_api_dead_purge, A},
+    {"/dead/*", JQ_HTTP_POST, jq_api_dead_retry, A},
+    {"/batches", JQ_HTTP_POST, jq_api_post_batch, E},
+    {"/batches/", JQ_HTTP_GET, jq_api_get_batch, R},
+    {"/", JQ_HTTP_GET, jq_api_dashboard, JQ_SCOPE_NONE}, /* files: the sign-in page */
+    {"/docs", JQ_HTTP_GET, jq_api_docs, JQ_SCOPE_NONE},
+    {"/static/", JQ_HTTP_GET, jq_api_static, JQ_SCOPE_NONE},
+    {"/schedules", JQ_HTTP_GET, jq_api_schedules, R},
+    {"/schedules", JQ_HTTP_POST, jq_api_post_schedule, A},
+    {"/schedules/", JQ_HTTP_GET, jq_api_schedule, R},
+    {"/schedules/", JQ_HTTP_PUT, jq_api_put_schedule, A},
+    {"/schedules/", JQ_HTTP_DELETE, jq_api_delete_schedule, A},
+    {"/ws", JQ_HTTP_GET, jq_api_ws, R},
+    {"/ws/", JQ_HTTP_GET, jq_api_ws, R},
+    {"/tokens", JQ_HTTP_POST, jq_api_token_create, JQ_SCOPE_TOKENS},
+    {"/tokens", JQ_HTTP_GET, jq_api_token_list, JQ_SCOPE_TOKENS},
+    {"/tokens/", JQ_HTTP_DELETE, jq_api_token_revoke, JQ_SCOPE_TOKENS},
+    {"/session", JQ_HTTP_POST, jq_api_session_create, JQ_SCOPE_NONE},
+    {"/session", JQ_HTTP_GET, jq_api_session_get, JQ_SCOPE_NONE},
+    {"/session", JQ_HTTP_DELETE, jq_api_session_delete, JQ_SCOPE_NONE},
 };
+#undef R
+#undef E
+#undef A
 
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 static uint64_t requests_by_route[N_ROUTES + 1]; /* the last: no route matched */
@@ -189,6 +215,10 @@ static void dispatch_cb(struct jq_http_req *req, void *arg)
 	const char *path = jq_http_path(req);
 	if (!*path)
 		path = "/";
+	if (jq_guard_request(&b->guard, req) != 0) { /* Host, Origin, body type: guard.h */
+		requests_by_route[N_ROUTES]++;
+		return;
+	}
 	int allowed = 0; /* methods the path takes, for the Allow header of a 405 */
 	/* HEAD is GET without the body (http.c leaves it out, keeping its length), except on
 	 * the streams, which have no length */
@@ -215,7 +245,7 @@ static void dispatch_cb(struct jq_http_req *req, void *arg)
 		if (!(method & r->methods) || (head && streams))
 			continue;
 		requests_by_route[i]++;
-		r->fn(b, req, arg_part);
+		jq_auth_dispatch(&b->auth, req, r->scope, r->fn, arg_part); /* auth.h */
 		return;
 	}
 	requests_by_route[N_ROUTES]++;
@@ -334,8 +364,17 @@ static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
 	jq_ids_reset(b);
 	if (b->cron)
 		jq_cron_firer_ready(b->cron, ready);
+	if (ready)
+		jq_auth_redis_ready(&b->auth);
 	if (!ready)
 		jq_warn("redis unavailable: answering 503 to requests that need it");
+}
+
+/* 1 if the listen host is a loopback address or name (auth.h's policy). */
+static int host_is_loopback(const char *host)
+{
+	return strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+	       strcmp(host, "[::1]") == 0 || strcmp(host, "localhost") == 0;
 }
 
 int jq_broker_init(struct jq_broker *b, struct event_base *base,
@@ -371,6 +410,10 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 	}
 	memcpy(host, cfg->listen, (size_t)(colon - cfg->listen));
 	host[colon - cfg->listen] = '\0';
+
+	if (jq_guard_init(&b->guard, host, (int)port, &cfg->allowed_hosts, &cfg->allow_origins,
+			  &cfg->ws_origins, err, errlen) != 0)
+		return -1;
 
 	struct jq_schedule *config = NULL;
 	size_t nconfig = 0;
@@ -427,6 +470,11 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		else if (ss.ss_family == AF_INET6)
 			b->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
+	b->guard.port = b->port; /* port 0 in --listen: the one bound */
+	if (jq_auth_init(&b->auth, b, host_is_loopback(host)) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	b->redis = jq_redis_new(base, &url, "broker", redis_state_cb, b);
 	if (b->redis)
 		jq_redis_set_reply_timeout(b->redis, cfg->redis_timeout_ms);
@@ -448,7 +496,17 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 	return 0;
 }
 
-int jq_broker_run(struct jq_broker *b) { return event_base_dispatch(b->base) < 0 ? -1 : 0; }
+int jq_broker_run(struct jq_broker *b)
+{
+	return event_base_dispatch(b->base) < 0 || b->failed ? -1 : 0;
+}
+
+void jq_broker_fail(struct jq_broker *b)
+{
+	b->failed = 1;
+	event_base_loopexit(b->base, NULL);
+}
+
 
 void jq_broker_release(struct jq_broker *b)
 {
@@ -465,11 +523,13 @@ void jq_broker_release(struct jq_broker *b)
 	/* Redis before the HTTP server: its pending callbacks need their requests alive */
 	jq_ws_free(b->ws); /* its watches first: they live in events */
 	jq_events_free(b->events);
-	jq_redis_free(b->redis);
+	jq_redis_free(b->redis); /* its pending callbacks may still read the auth table */
+	jq_auth_release(&b->auth);
 	jq_cron_firer_free(b->cron); /* after its connection answered what was in flight */
 	if (b->lev)
 		evconnlistener_free(b->lev);
 	jq_http_free(b->http); /* closes the connections still open */
 	if (b->spare_fd >= 0)
 		close(b->spare_fd);
+	jq_guard_release(&b->guard);
 }

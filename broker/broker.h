@@ -15,8 +15,10 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "config.h"
 #include "cron_fire.h"
+#include "guard.h"
 #include "http.h"
 #include "job.h"
 #include "keys.h"
@@ -49,9 +51,14 @@ struct jq_broker_config {
 	const char *schedule_file; /* periodic schedules written at start-up, or "" */
 	int64_t ws_ping_ms; /* WebSocket pings (ws.h); 0: the defaults there */
 	int64_t ws_idle_ms;
-	/* Origins a browser may open /ws from besides the broker's own ("*": any); a
-	 * handshake without Origin (not from a browser) is always accepted */
-	struct jq_opt_list ws_origins;
+	int64_t ws_max_subs; /* subscriptions per WebSocket; 0: JQ_WS_MAX_SUBS */
+	/* browser protections (guard.h): hosts the broker answers to besides its defaults,
+	 * and origins whose pages may change things besides its own (ws_origins: the old
+	 * --ws-origin, folded into allow_origins) */
+	struct jq_opt_list allowed_hosts, allow_origins, ws_origins;
+	/* authentication (auth.h) */
+	int no_auth, open_healthz, open_metrics;
+	int64_t session_ttl_s;
 };
 
 struct jq_broker {
@@ -64,6 +71,9 @@ struct jq_broker {
 	struct jq_cron_firer *cron; /* fires periodic schedules (cron_fire.h) */
 	struct jq_keys keys;
 	struct jq_broker_config cfg;
+	struct jq_guard guard; /* Host, Origin and body-type checks before routing */
+	struct jq_auth auth;   /* tokens, scopes, sessions */
+	int failed;	       /* stopped by jq_broker_fail: the program exits non-zero */
 	int64_t in_flight; /* requests waiting on Redis */
 	int stopping;
 	struct event *sigterm, *sigint, *stop_timer;
@@ -84,8 +94,10 @@ struct jq_broker {
  * (bad listen address, port in use, bad redis URL). */
 int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		   const struct jq_broker_config *cfg, char *err, size_t errlen);
-/* Runs the loop until SIGTERM/SIGINT and a graceful drain. */
+/* Runs the loop until SIGTERM/SIGINT and a graceful drain; -1 after jq_broker_fail. */
 int jq_broker_run(struct jq_broker *b);
+/* Stops the loop now: the broker cannot go on (jq_broker_run then gives -1). */
+void jq_broker_fail(struct jq_broker *b);
 void jq_broker_release(struct jq_broker *b);
 
 /* ---- shared by the handler files (broker-internal) ---- */
@@ -131,7 +143,8 @@ json_t *jq_request_json(struct jq_http_req *req);
  * calloc'd array of *n initialised specs, or NULL after a 400 reply (nothing kept). */
 struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *arr,
 				       const char *what, size_t *n);
-/* The request's query parameters, parsed; the caller frees with evhttp_clear_headers. */
+/* The request's query parameters, percent-decoded: 0, and the caller frees them with
+ * evhttp_clear_headers; -1 after answering 400 (malformed, or a %00 in it). */
 int jq_request_query(struct jq_http_req *req, struct evkeyvalq *out);
 
 #define JQ_ID_BLOCK 1000   /* ids reserved per INCRBY */
@@ -180,6 +193,7 @@ jq_route_fn jq_api_start_task, jq_api_task_status, jq_api_send_notification,
     jq_api_metrics, jq_api_job_events, jq_api_openapi, jq_api_post_batch, jq_api_get_batch,
     jq_api_list_jobs, jq_api_dashboard, jq_api_docs, jq_api_static, jq_api_queue_rate_limit,
     jq_api_schedules, jq_api_schedule, jq_api_post_schedule, jq_api_put_schedule,
-    jq_api_delete_schedule;
+    jq_api_delete_schedule, jq_api_token_create, jq_api_token_list, jq_api_token_revoke,
+    jq_api_session_create, jq_api_session_get, jq_api_session_delete;
 
 #endif

@@ -480,6 +480,14 @@ const char *jq_http_header(const struct jq_http_req *r, const char *name)
 	return NULL;
 }
 
+size_t jq_http_header_count(const struct jq_http_req *r, const char *name)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->nheaders; i++)
+		n += strcasecmp(r->hdr[i].name, name) == 0;
+	return n;
+}
+
 const char *jq_http_body(const struct jq_http_req *r, size_t *len)
 {
 	*len = r->body_len;
@@ -498,6 +506,20 @@ void jq_http_peer(const struct jq_http_req *r, char *out, size_t outlen)
 		inet_ntop(c->peer_family, c->peer_addr, addr, sizeof(addr));
 	snprintf(out, outlen, c->peer_family == AF_INET6 ? "[%s]:%u" : "%s:%u", addr,
 		 (unsigned)c->peer_port);
+}
+
+int jq_http_peer_loopback(const struct jq_http_req *r)
+{
+	const struct jq_http_conn *c = r->conn;
+	static const unsigned char v6_loop[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	static const unsigned char v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	if (!c)
+		return 0;
+	if (c->peer_family == AF_INET)
+		return c->peer_addr[0] == 127;
+	return c->peer_family == AF_INET6 &&
+	       (memcmp(c->peer_addr, v6_loop, 16) == 0 ||
+		(memcmp(c->peer_addr, v4_mapped, 12) == 0 && c->peer_addr[12] == 127));
 }
 
 /* A refusal the server makes itself (malformed, too large...): a JSON error, then close. */

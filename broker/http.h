@@ -57,10 +57,14 @@ const char *jq_http_path(const struct jq_http_req *r); /* as sent: not percent-d
 const char *jq_http_query(const struct jq_http_req *r); /* after '?', or NULL */
 /* The first value of a header (case-insensitive name), or NULL. */
 const char *jq_http_header(const struct jq_http_req *r, const char *name);
+/* How many times a header (case-insensitive name) was sent. */
+size_t jq_http_header_count(const struct jq_http_req *r, const char *name);
 /* The body (NUL-terminated, may hold NULs) and its length. */
 const char *jq_http_body(const struct jq_http_req *r, size_t *len);
 /* "addr:port" of the client ("?" once it went away). */
 void jq_http_peer(const struct jq_http_req *r, char *out, size_t outlen);
+/* 1 if the client connected from a loopback address (127.0.0.0/8, ::1, or ::ffff:127.x). */
+int jq_http_peer_loopback(const struct jq_http_req *r);
 
 /* ---- the answer ---- */
 /* A header of the reply (name and value are copied). The server writes Date,

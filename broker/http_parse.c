@@ -63,6 +63,12 @@ static int parse_request_line(const char *buf, size_t s, size_t e, struct jq_htt
 	if (p == t || p >= e || buf[p] != ' ')
 		return -400;
 	h->target = (struct jq_http_span){t, p - t};
+	/* the version before the target: the HTTP/2 preface ("PRI * HTTP/2.0") is another
+	 * protocol (505), not a malformed HTTP/1 target (docs/api.md) */
+	size_t v = p + 1;
+	if (e - v == 8 && memcmp(buf + v, "HTTP/", 5) == 0 && buf[v + 5] >= '2' &&
+	    buf[v + 5] <= '9' && buf[v + 6] == '.')
+		return -505;
 	int star = p - t == 1 && buf[t] == '*';
 	size_t ps = t; /* where the path starts */
 	if (buf[t] != '/' && !(star && h->method == JQ_HTTP_OPTIONS)) {
@@ -360,6 +366,7 @@ const char *jq_http_reason(int status)
 	case 204: return "No Content";
 	case 304: return "Not Modified";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
@@ -369,6 +376,7 @@ const char *jq_http_reason(int status)
 	case 411: return "Length Required";
 	case 413: return "Content Too Large";
 	case 415: return "Unsupported Media Type";
+	case 421: return "Misdirected Request";
 	case 426: return "Upgrade Required";
 	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";

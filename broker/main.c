@@ -28,6 +28,8 @@ int main(int argc, char **argv)
 	    .schedule_file = "",
 	    .ws_ping_ms = JQ_WS_PING_MS,
 	    .ws_idle_ms = JQ_WS_IDLE_MS,
+	    .ws_max_subs = JQ_WS_MAX_SUBS,
+	    .session_ttl_s = JQ_AUTH_SESSION_TTL_S,
 	};
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
@@ -69,9 +71,25 @@ int main(int argc, char **argv)
 	     "how often each WebSocket is pinged"},
 	    {"ws-idle-ms", "JOBQ_WS_IDLE_MS", JQ_OPT_INT, &cfg.ws_idle_ms, 100, 24 * 3600 * 1000LL,
 	     "a WebSocket client silent this long (not even a pong) is dropped"},
+	    {"ws-max-subs", "JOBQ_WS_MAX_SUBS", JQ_OPT_INT, &cfg.ws_max_subs, 1, 100000,
+	     "subscriptions (jobs and queues) one WebSocket may hold, each under 1 KiB of memory"},
+	    {"no-auth", "JOBQ_NO_AUTH", JQ_OPT_BOOL, &cfg.no_auth, 0, 0,
+	     "check no token at all, even on a non-loopback address (else such a broker refuses "
+	     "to start while no token exists)"},
+	    {"open-healthz", "JOBQ_OPEN_HEALTHZ", JQ_OPT_BOOL, &cfg.open_healthz, 0, 0,
+	     "GET /healthz needs no token (load balancers)"},
+	    {"open-metrics", "JOBQ_OPEN_METRICS", JQ_OPT_BOOL, &cfg.open_metrics, 0, 0,
+	     "GET /metrics needs no token (Prometheus scrapes)"},
+	    {"session-ttl-s", "JOBQ_SESSION_TTL_S", JQ_OPT_INT, &cfg.session_ttl_s, 60,
+	     30LL * 24 * 3600, "how long a dashboard sign-in lasts, in seconds"},
+	    {"allowed-hosts", "JOBQ_ALLOWED_HOSTS", JQ_OPT_LIST, &cfg.allowed_hosts, 0, 4000,
+	     "names (name[:port], comma-separated or repeated; '*': any) the broker answers to "
+	     "besides its listen address, localhost, 127.0.0.1 and [::1] (421 otherwise)"},
+	    {"allow-origin", "JOBQ_ALLOW_ORIGIN", JQ_OPT_LIST, &cfg.allow_origins, 0, 4000,
+	     "an Origin (scheme://host[:port], comma-separated or repeated; '*': any) whose pages "
+	     "may change things and open /ws besides the broker's own; it gets CORS headers"},
 	    {"ws-origin", "JOBQ_WS_ORIGIN", JQ_OPT_LIST, &cfg.ws_origins, 0, 300,
-	     "an Origin (scheme://host[:port], or '*') whose pages may open /ws besides the "
-	     "broker's own (repeatable)"},
+	     "the old name of --allow-origin (its values are added to it)"},
 	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
 	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
 	     "debug, info, warn or error"},
@@ -114,6 +132,8 @@ int main(int argc, char **argv)
 	struct jq_broker b;
 	if (!base || jq_broker_init(&b, base, &cfg, err, sizeof(err)) != 0) {
 		jq_error("%s", base ? err : "cannot create the event loop");
+		if (base)
+			jq_guard_release(&b.guard); /* init zeroed b first */
 		if (base)
 			event_base_free(base); /* a clean exit for the leak checker */
 		return 1;

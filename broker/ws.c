@@ -41,6 +41,10 @@ struct ws_conn {
 	int nsubs;
 	int dead;	  /* to be freed by the next reap; nothing more is read or written */
 	int in_recv;	  /* inside wslay_event_recv: what its callbacks queue is sent after it */
+	int proto_error;  /* the client broke the protocol in a way wslay lets through */
+	int closing_raw;  /* a close 1002 was written past wslay: closed once it is out */
+	int io_failed;	  /* recv_cb or send_cb failed (else a callback failure is wslay's
+			     frame parser refusing a frame) */
 	int64_t last_seen; /* monotonic ms of the last bytes from the client */
 	char name[JQ_WS_CLIENT_ID_MAX + 64]; /* peer address and client id, for logs */
 	struct ws_conn *prev, *next;
@@ -111,6 +115,12 @@ int jq_ws_header_has_token(const char *value, const char *token)
 	return 0;
 }
 
+/* Subscriptions a connection may hold (--ws-max-subs), and targets one message may name. */
+static int max_subs(const struct jq_ws *ws)
+{
+	return ws->b->cfg.ws_max_subs > 0 ? (int)ws->b->cfg.ws_max_subs : JQ_WS_MAX_SUBS;
+}
+
 /* ---- connection lifetime ---- */
 
 static void conn_kill(struct ws_conn *c, const char *why)
@@ -173,7 +183,7 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg)
  * is over: closed on both sides and flushed, broken, or too slow to read its events. */
 static void conn_flush(struct ws_conn *c)
 {
-	if (c->dead || c->in_recv)
+	if (c->dead || c->in_recv || c->closing_raw)
 		return;
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	if (wslay_event_want_write(c->ctx) && wslay_event_send(c->ctx) != 0) {
@@ -317,9 +327,9 @@ static int collect(struct ws_conn *c, json_t *v, enum jq_events_kind kind, int l
 	size_t count = list ? json_array_size(v) : 1;
 	for (size_t i = 0; i < count; i++) {
 		json_t *x = list ? json_array_get(v, i) : v;
-		if (*n >= JQ_WS_MAX_SUBS) {
+		if (*n >= (size_t)max_subs(c->ws)) {
 			conn_queue_error(c, NULL, "invalid_argument",
-					 "at most %d jobs and queues in one message", JQ_WS_MAX_SUBS);
+					 "at most %d jobs and queues in one message", max_subs(c->ws));
 			return -1;
 		}
 		if (kind == JQ_EVENTS_JOB) {
@@ -361,10 +371,10 @@ static void subscribe(struct ws_conn *c, const struct target *t, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (!sub_find(c, t[i].kind, t[i].id, t[i].queue) && !target_seen(t, i, &t[i]))
 			fresh++;
-	if ((size_t)c->nsubs + fresh > JQ_WS_MAX_SUBS) {
+	if ((size_t)c->nsubs + fresh > (size_t)max_subs(c->ws)) {
 		conn_queue_error(c, NULL, "limit_exceeded",
-				 "at most %d subscriptions per connection (%d taken)",
-				 JQ_WS_MAX_SUBS, c->nsubs);
+				 "at most %d subscriptions per connection (%d taken; --ws-max-subs)",
+				 max_subs(c->ws), c->nsubs);
 		return;
 	}
 	for (size_t i = 0; i < n && !c->dead; i++) {
@@ -457,7 +467,7 @@ static void on_text(struct ws_conn *c, const char *msg, size_t len)
 				 "unknown message type '%.64s' (subscribe, unsubscribe or ping)", type);
 		goto done;
 	}
-	t = malloc(JQ_WS_MAX_SUBS * sizeof(*t));
+	t = malloc((size_t)max_subs(c->ws) * sizeof(*t));
 	if (!t) {
 		conn_queue_error(c, NULL, "out_of_memory", "the broker is out of memory");
 		goto done;
@@ -514,6 +524,7 @@ static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, in
 	}
 	int n = evbuffer_remove(in, buf, len);
 	if (n <= 0) {
+		c->io_failed = 1;
 		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}
@@ -528,6 +539,7 @@ static ssize_t send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 	/* never blocks: the bufferevent writes when the socket takes it; conn_flush bounds
 	 * what piles up */
 	if (evbuffer_add(bufferevent_get_output(c->bev), data, len) != 0) {
+		c->io_failed = 1;
 		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
 		return -1;
 	}
@@ -550,15 +562,57 @@ static void on_msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_m
 
 /* ---- the bufferevent's callbacks ---- */
 
+/* A frame's head (wslay's callback): a close frame whose payload is one byte (half a
+ * status code) is a protocol error that wslay answers with an empty close; marked, so
+ * read_cb answers 1002 instead. */
+static void on_frame_start_cb(wslay_event_context_ptr ctx,
+			      const struct wslay_event_on_frame_recv_start_arg *arg, void *user)
+{
+	struct ws_conn *c = user;
+	if (arg->opcode == WSLAY_CONNECTION_CLOSE && arg->payload_length == 1)
+		c->proto_error = 1;
+}
+
+/* The client broke the protocol (a malformed control frame: longer than 125 bytes,
+ * fragmented, a 1-byte close...): a close frame 1002 is written directly (wslay's state
+ * is of no more use) and the connection ends once it is out, or after
+ * JQ_WS_CLOSE_WAIT_S. */
+static void conn_close_protocol_error(struct ws_conn *c, const char *why)
+{
+	static const char reason[] = "protocol error";
+	unsigned char frame[4 + sizeof(reason) - 1] = {0x88, 2 + sizeof(reason) - 1, 0x03, 0xea};
+	memcpy(frame + 4, reason, sizeof(reason) - 1);
+	c->closing_raw = 1;
+	jq_debug("websocket %s: %s: closing with 1002", c->name, why);
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_disable(c->bev, EV_READ);
+	if (bufferevent_write(c->bev, frame, sizeof(frame)) != 0) {
+		conn_kill(c, "write failed");
+		return;
+	}
+	struct timeval tv = {JQ_WS_CLOSE_WAIT_S, 0};
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+}
+
 static void read_cb(struct bufferevent *bev, void *arg)
 {
 	struct ws_conn *c = arg;
-	if (c->dead)
+	if (c->dead || c->closing_raw)
 		return;
 	c->in_recv = 1;
 	int rc = wslay_event_recv(c->ctx);
 	c->in_recv = 0;
+	/* wslay 1.1's frame parser reports a control frame longer than 125 bytes or
+	 * fragmented as a callback failure: ours did not fail, so that is what it was */
+	if (rc == WSLAY_ERR_PROTO || (rc == WSLAY_ERR_CALLBACK_FAILURE && !c->io_failed) ||
+	    (rc == 0 && c->proto_error)) {
+		conn_close_protocol_error(c, c->proto_error ? "a close frame of 1 byte"
+							    : "a malformed frame");
+		return;
+	}
 	if (rc != 0) {
+		jq_debug("websocket %s: wslay_event_recv: %d", c->name, rc);
 		conn_kill(c, "read failed");
 		return;
 	}
@@ -570,7 +624,12 @@ static void read_cb(struct bufferevent *bev, void *arg)
 
 static void write_cb(struct bufferevent *bev, void *arg)
 {
-	conn_flush(arg); /* the output is flushed: a finished close handshake ends here */
+	struct ws_conn *c = arg;
+	if (c->closing_raw) {
+		conn_kill(c, "protocol error");
+		return;
+	}
+	conn_flush(c); /* the output is flushed: a finished close handshake ends here */
 }
 
 static void event_cb(struct bufferevent *bev, short what, void *arg)
@@ -584,6 +643,7 @@ static void event_cb(struct bufferevent *bev, short what, void *arg)
 static const struct wslay_event_callbacks wslay_callbacks = {
     .recv_callback = recv_cb,
     .send_callback = send_cb,
+    .on_frame_recv_start_callback = on_frame_start_cb,
     .on_msg_recv_callback = on_msg_cb,
 };
 
@@ -609,50 +669,6 @@ static int client_id_valid(const char *id)
 		if (!isalnum((unsigned char)id[i]) && !strchr("_.:-", id[i]))
 			return 0;
 	return 1;
-}
-
-/* 1 if a browser page of origin ("scheme://host[:port]", from the Origin header) may open
- * a WebSocket here: one of the broker's own pages (the origin's host is the request's
- * Host), or an origin --ws-origin allows. A WebSocket has no CORS: without this check
- * any page a user visits could follow the jobs (cross-site WebSocket hijacking). */
-/* 1 if host[:port] a and b name the same place; a port left out is the scheme's default. */
-static int same_authority(const char *scheme, size_t scheme_len, const char *a, size_t alen,
-			  const char *b, size_t blen)
-{
-	const char *dflt = scheme_len == 5 && strncasecmp(scheme, "https", 5) == 0 ? ":443" : ":80";
-	size_t dlen = strlen(dflt);
-	if (alen > dlen && strncmp(a + alen - dlen, dflt, dlen) == 0)
-		alen -= dlen;
-	if (blen > dlen && strncmp(b + blen - dlen, dflt, dlen) == 0)
-		blen -= dlen;
-	return alen == blen && strncasecmp(a, b, alen) == 0;
-}
-
-int jq_ws_origin_allowed(const struct jq_opt_list *allowed, const char *origin, const char *host)
-{
-	for (int i = 0; i < allowed->n; i++)
-		if (strcmp(allowed->v[i], "*") == 0)
-			return 1;
-	const char *sep = strstr(origin, "://");
-	if (!sep) /* "null" (sandboxed pages, file: URLs): only with "*" */
-		return 0;
-	size_t slen = (size_t)(sep - origin);
-	const char *auth = sep + 3;
-	for (int i = 0; i < allowed->n; i++) {
-		const char *v = allowed->v[i];
-		/* the same scheme, and the same host and port (a trailing slash aside) */
-		const char *vsep = strstr(v, "://");
-		size_t vlen = strlen(v);
-		while (vlen && v[vlen - 1] == '/')
-			vlen--;
-		if (!vsep || vlen < (size_t)(vsep + 3 - v)) /* not scheme://host: never matches */
-			continue;
-		if ((size_t)(vsep - v) == slen && strncasecmp(v, origin, slen) == 0 &&
-		    same_authority(origin, slen, vsep + 3, vlen - (size_t)(vsep + 3 - v), auth,
-				   strlen(auth)))
-			return 1;
-	}
-	return host && host[0] && same_authority(origin, slen, auth, strlen(auth), host, strlen(host));
 }
 
 void jq_api_ws(struct jq_broker *b, struct jq_http_req *req, const char *arg)
@@ -685,15 +701,9 @@ void jq_api_ws(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 				    "Sec-WebSocket-Key must be 16 bytes in base64 (24 characters)");
 		return;
 	}
-	const char *origin = jq_http_header(req, "Origin");
-	if (origin && !jq_ws_origin_allowed(&b->cfg.ws_origins, origin,
-					    jq_http_header(req, "Host"))) {
-		jq_reply_error(req, 403, "forbidden",
-			       "WebSocket from origin '%s' refused: not this broker's own pages; "
-			       "allow it with --ws-origin",
-			       origin);
-		return;
-	}
+	/* A WebSocket has no CORS: without an Origin check any page a user visits could
+	 * follow the jobs (cross-site WebSocket hijacking). The dispatcher checked it for
+	 * every request with an Upgrade header (guard.h), against the same allow-list. */
 	if (!ws || !b->events) {
 		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
 		return;

@@ -3,8 +3,9 @@
  *
  * Contract (docs/api.md has the messages):
  * - The handshake is checked here (Upgrade: websocket, Connection: Upgrade,
- *   Sec-WebSocket-Version: 13, a Sec-WebSocket-Key of 16 bytes in base64, and an Origin,
- *   if sent, that is the broker's own or one --ws-origin allows); a bad one is answered
+ *   Sec-WebSocket-Version: 13, a Sec-WebSocket-Key of 16 bytes in base64; the Origin, if
+ *   sent, was checked before routing: the broker's own or one --allow-origin allows,
+ *   guard.h); a bad one is answered
  *   with a JSON error (400, 403 for the origin, or 426 for another version) and the
  *   connection stays HTTP. A good one takes the connection from the HTTP server
  *   (jq_http_takeover: its socket and the bytes sent after the request): the 101 is
@@ -16,13 +17,19 @@
  * - Every subscription is a watch of events.h on the broker's one subscriber
  *   connection: no Redis connection per client.
  * - Bounds: a client message is at most JQ_WS_MAX_MESSAGE bytes (larger: close 1009);
- *   at most JQ_WS_MAX_SUBS subscriptions per connection; a client that lets more than
+ *   at most --ws-max-subs (JQ_WS_MAX_SUBS) subscriptions per connection, each under 1 KiB
+ *   of the broker's memory (its record here, a watcher and, if no one else follows the
+ *   job or queue, a topic in events.c: ~650 bytes on x86-64); a client that lets more than
  *   JQ_WS_MAX_OUTPUT bytes pile up unread is dropped (no close frame: it reads nothing).
  * - Bad messages (not JSON, unknown type, bad ids or names, over the subscription
  *   limit) get an error message and change nothing; the connection stays open. Binary
  *   messages are refused with close 1003; protocol violations close with 1002.
  * - Every connection and its subscriptions are freed when the client leaves, when it is
- *   dropped, and by jq_ws_free. */
+ *   dropped, and by jq_ws_free.
+ * - A close frame with a 1-byte payload, a control frame longer than 125 bytes, with a
+ *   non-minimal length or fragmented, reserved bits, unknown opcodes, unmasked frames and
+ *   bad close codes get a close frame 1002 (a close reason that is not UTF-8: 1007), then
+ *   the connection ends. */
 #ifndef JQ_WS_H
 #define JQ_WS_H
 
@@ -33,7 +40,7 @@
 #include "config.h"
 
 #define JQ_WS_MAX_MESSAGE (64 * 1024) /* bytes in one client message */
-#define JQ_WS_MAX_SUBS 1000	      /* subscriptions per connection (jobs and queues) */
+#define JQ_WS_MAX_SUBS 1000	      /* default of --ws-max-subs: subscriptions per connection */
 #define JQ_WS_MAX_OUTPUT (1024 * 1024) /* bytes a client may leave unread before it is dropped */
 /* defaults of --ws-ping-ms and --ws-idle-ms */
 #define JQ_WS_PING_MS 20000 /* the broker pings every connection this often */
@@ -56,10 +63,6 @@ int64_t jq_ws_connections(const struct jq_ws *ws);
 jq_route_fn jq_api_ws;
 
 /* ---- pure helpers (unit-tested) ---- */
-
-/* 1 if a page of origin (the Origin header) may open a WebSocket: its host[:port] is the
- * request's Host (the broker's own pages), or allowed lists it or "*". */
-int jq_ws_origin_allowed(const struct jq_opt_list *allowed, const char *origin, const char *host);
 
 /* Sec-WebSocket-Accept for a Sec-WebSocket-Key: base64(SHA-1(key + RFC 6455's GUID)),
  * 28 characters and a NUL in out. -1 if the digest fails. */

@@ -205,6 +205,18 @@ static int add_header(struct jq_http *h, struct curl_slist **list, const char *l
 
 /* One request: a plain one (s->on_data NULL) or a stream. s is filled but
  * for its stream fields. */
+int jq_http_set_token(struct jq_http *h, const char *token)
+{
+	size_t n = strlen(token);
+	if (n == 0 || n > JQ_HTTP_TOKEN_MAX)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)token[i] <= ' ' || (unsigned char)token[i] >= 0x7f)
+			return -1;
+	snprintf(h->authorization, sizeof(h->authorization), "Authorization: Bearer %s", token);
+	return 0;
+}
+
 static int perform(struct jq_http *h, enum jq_http_method method, const char *path,
 		   const char *body, const char *const *extra, struct jq_http_reply *r,
 		   struct sink *s, long max_ms)
@@ -244,6 +256,8 @@ static int perform(struct jq_http *h, enum jq_http_method method, const char *pa
 	for (size_t i = 0; extra && extra[i]; i++)
 		if (add_header(h, &headers, extra[i]) != 0)
 			goto done;
+	if (h->authorization[0] && add_header(h, &headers, h->authorization) != 0)
+		goto done;
 
 	/* Reset keeps the connection cache: the polls of --wait reuse one socket. */
 	curl_easy_reset(curl);

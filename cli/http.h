@@ -13,6 +13,7 @@
 
 #define JQ_HTTP_BODY_MAX ((size_t)8 * 1024 * 1024) /* longest answer body accepted */
 #define JQ_HTTP_URL_MAX 2048                       /* longest broker base URL accepted */
+#define JQ_HTTP_TOKEN_MAX 256                      /* longest API token accepted */
 
 enum jq_http_method { JQ_HTTP_GET, JQ_HTTP_POST, JQ_HTTP_DELETE, JQ_HTTP_PUT };
 
@@ -35,6 +36,7 @@ struct jq_http {
 	volatile sig_atomic_t *interrupted; /* optional; a request stops soon after it is set */
 	int err;                            /* enum jq_http_err of the last request */
 	char errstr[512];                   /* why, when err != 0 (the URL cut at 256 bytes) */
+	char authorization[JQ_HTTP_TOKEN_MAX + 32]; /* "Authorization: Bearer <token>", or "" */
 };
 
 /* An answer. body is always NUL-terminated (it may hold NULs of its own; len is
@@ -55,6 +57,10 @@ void jq_http_global_cleanup(void);
  * jq_http_release must be called either way. */
 int jq_http_init(struct jq_http *h, const char *base_url, long timeout_ms);
 void jq_http_release(struct jq_http *h);
+/* Every later request of h carries "Authorization: Bearer <token>". -1 (nothing set) if
+ * the token is empty, longer than JQ_HTTP_TOKEN_MAX or holds a space or control
+ * character. */
+int jq_http_set_token(struct jq_http *h, const char *token);
 
 /* Sends method base+path (path starts with '/' and holds the query, already
  * escaped). body, if not NULL, is sent as application/json with a POST or PUT; a

@@ -35,6 +35,7 @@
 /* One run of the program. */
 struct ctl {
 	const char *url; /* from --url or JOBQ_URL; points into argv/environ */
+	const char *token, *token_file; /* --token / JOBQ_TOKEN, --token-file / JOBQ_TOKEN_FILE */
 	int64_t timeout_ms;
 	int json;
 	FILE *out, *err;
@@ -911,6 +912,29 @@ int jq_ctl_idempotency_key_check(const char *key, char *err, size_t errlen)
 
 /* ---- talking to the broker ---- */
 
+/* The API token of --token, or the first line of --token-file, for every request. */
+static int use_token(struct ctl *c)
+{
+	char line[JQ_HTTP_TOKEN_MAX + 2] = "";
+	const char *token = c->token && c->token[0] ? c->token : NULL;
+	if (!token && c->token_file && c->token_file[0]) {
+		FILE *f = fopen(c->token_file, "r");
+		if (!f)
+			return failf(c, JQ_CTL_EXIT_USAGE, "cannot read the token file '%s': %s",
+				     c->token_file, strerror(errno));
+		if (!fgets(line, sizeof(line), f))
+			line[0] = '\0';
+		fclose(f);
+		line[strcspn(line, "\r\n")] = '\0';
+		token = line;
+	}
+	if (token && jq_http_set_token(&c->http, token) != 0)
+		return failf(c, JQ_CTL_EXIT_USAGE,
+			     "the token must be 1 to %d printable characters without spaces",
+			     JQ_HTTP_TOKEN_MAX);
+	return JQ_CTL_EXIT_OK;
+}
+
 static int connect_broker(struct ctl *c)
 {
 	if (c->http_ready)
@@ -927,7 +951,7 @@ static int connect_broker(struct ctl *c)
 		return status;
 	}
 	c->http_ready = 1;
-	return JQ_CTL_EXIT_OK;
+	return use_token(c);
 }
 
 /* Sends one request, with the extra header lines of headers (NULL-terminated,
@@ -2387,6 +2411,260 @@ static const struct command cmd_schedule_def = {
 
 /* ==== end of periodic schedules ==== */
 
+/* ==== API tokens: token create|list|revoke (POST/GET/DELETE /tokens) ====
+ * Kept in one block of its own, as the schedules. */
+
+static const struct column token_columns[] = {{"NAME", 1}, {"SCOPES", 0}, {"CREATED", 0}};
+#define TOKEN_NCOLS (sizeof(token_columns) / sizeof(token_columns[0]))
+
+static int token_name_arg(struct ctl *c, const struct command *cmd, const char *name)
+{
+	if (!jq_name_valid(name, strlen(name)))
+		return usage_error(c, cmd,
+				   "invalid token name '%s': it must be 1 to %d of A-Z a-z 0-9 _ . : -",
+				   name, JQ_QUEUE_NAME_MAX);
+	return -1;
+}
+
+/* "read,admin" as a JSON array; NULL (after a usage error in *status) if a name is none of
+ * read, enqueue, admin. */
+static json_t *scopes_array(struct ctl *c, const struct command *cmd, const char *list,
+			    int *status)
+{
+	json_t *arr = json_array();
+	char *copy = strdup(list), *save = NULL;
+	for (char *p = copy ? strtok_r(copy, ",", &save) : NULL; p; p = strtok_r(NULL, ",", &save)) {
+		if (strcmp(p, "read") && strcmp(p, "enqueue") && strcmp(p, "admin")) {
+			*status = usage_error(c, cmd, "unknown scope '%s' (read, enqueue, admin)", p);
+			json_decref(arr);
+			free(copy);
+			return NULL;
+		}
+		json_array_append_new(arr, json_string(p));
+	}
+	free(copy);
+	if (!json_array_size(arr)) {
+		*status = usage_error(c, cmd, "--scopes names at least one of read, enqueue, admin");
+		json_decref(arr);
+		return NULL;
+	}
+	return arr;
+}
+
+static int cmd_token_create(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0;
+	const char *scopes = NULL;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	char *text = NULL;
+	struct jq_http_reply r;
+	json_t *body = NULL, *req = NULL;
+	const struct jq_opt opts[] = {
+	    {"scopes", NULL, JQ_OPT_STR, &scopes, 0, 64, ""},
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
+	if (status >= 0 || (status = token_name_arg(c, cmd, pos[0])) >= 0)
+		goto done;
+	if (!scopes) {
+		status = usage_error(c, cmd, "--scopes is required (read, enqueue, admin)");
+		goto done;
+	}
+	json_t *arr = scopes_array(c, cmd, scopes, &status);
+	if (!arr)
+		goto done;
+	req = json_pack("{s:s,s:o}", "name", pos[0], "scopes", arr);
+	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	if (!text) {
+		status = failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
+		goto done;
+	}
+	status = call(c, JQ_HTTP_POST, "/tokens", text, &r, &body);
+	if (status != JQ_CTL_EXIT_OK)
+		goto done;
+	const char *token = json_string_value(json_object_get(body, "token"));
+	if (!token) {
+		status = unexpected(c, "no 'token'");
+		goto done;
+	}
+	if (c->json)
+		print_raw(c, &r);
+	else
+		fprintf(c->out, "%s\n", token);
+	fprintf(c->err, "token '%s' created; it is shown this once: keep it now\n", pos[0]);
+done:
+	if (r.body)
+		memset(r.body, 0, r.len); /* the secret leaves no copy behind here */
+	json_decref(body);
+	json_decref(req);
+	free(text);
+	jq_http_reply_release(&r);
+	free(pos);
+	return status;
+}
+
+static int cmd_token_list(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	struct jq_http_reply r;
+	json_t *body = NULL;
+	const struct jq_opt opts[] = {
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 0);
+	if (status >= 0)
+		goto done;
+	status = call(c, JQ_HTTP_GET, "/tokens", NULL, &r, &body);
+	if (status != JQ_CTL_EXIT_OK)
+		goto done;
+	const json_t *list = json_object_get(body, "tokens");
+	if (!json_is_array(list)) {
+		status = unexpected(c, "no array 'tokens'");
+		goto done;
+	}
+	if (c->json) {
+		print_raw(c, &r);
+		goto done;
+	}
+	if (json_array_size(list) == 0) {
+		fputs("no tokens\n", c->out);
+		goto done;
+	}
+	char(*cells)[CELL_MAX] = table_cells(json_array_size(list), TOKEN_NCOLS);
+	if (cells == NULL) {
+		status = failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
+		goto done;
+	}
+	size_t i;
+	const json_t *t;
+	json_array_foreach(list, i, t)
+	{
+		char(*row)[CELL_MAX] = cells + i * TOKEN_NCOLS;
+		cell_text(row[0], CELL_MAX, json_object_get(t, "name"));
+		row[1][0] = '\0';
+		size_t k;
+		const json_t *sc;
+		json_array_foreach(json_object_get(t, "scopes"), k, sc)
+			snprintf(row[1] + strlen(row[1]), CELL_MAX - strlen(row[1]), "%s%s",
+				 k ? "," : "", json_string_value(sc) ? json_string_value(sc) : "?");
+		time_cell(row[2], CELL_MAX, json_object_get(t, "created_at"));
+	}
+	print_table(c->out, token_columns, TOKEN_NCOLS, cells, json_array_size(list),
+		    term_cols(c->out));
+	free(cells);
+done:
+	json_decref(body);
+	jq_http_reply_release(&r);
+	free(pos);
+	return status;
+}
+
+static int cmd_token_revoke(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	int npos = 0;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	struct jq_http_reply r;
+	json_t *body = NULL;
+	char path[JQ_QUEUE_NAME_MAX + 16];
+	const struct jq_opt opts[] = {
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	jq_http_reply_init(&r);
+	int status = JQ_CTL_EXIT_FAIL;
+	if (pos == NULL) {
+		failf(c, status, "out of memory");
+		goto done;
+	}
+	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
+	if (status >= 0 || (status = token_name_arg(c, cmd, pos[0])) >= 0)
+		goto done;
+	snprintf(path, sizeof(path), "/tokens/%s", pos[0]);
+	status = call(c, JQ_HTTP_DELETE, path, NULL, &r, &body);
+	if (status != JQ_CTL_EXIT_OK)
+		goto done;
+	if (c->json)
+		print_raw(c, &r);
+	else
+		fprintf(c->out, "token %s revoked\n", pos[0]);
+done:
+	json_decref(body);
+	jq_http_reply_release(&r);
+	free(pos);
+	return status;
+}
+
+static const struct command cmd_token_create_def = {
+    "token create",
+    cmd_token_create,
+    "jobctl token create NAME --scopes read,enqueue,admin",
+    "Creates API token NAME with the scopes listed (read: the GETs; enqueue: storing jobs;\n"
+    "admin: everything, tokens too) and prints it on a line of its own: it is shown this\n"
+    "once (the broker keeps only its SHA-256). Needs an admin token, except while no token\n"
+    "exists: the first one is created through a broker on a loopback address.\n\n"
+    "options:\n"
+    "  --scopes LIST      read, enqueue, admin, comma-separated\n"
+    "  --json             print the broker's answer as it is (the token in it)\n",
+    NULL,
+};
+
+static const struct command cmd_token_list_def = {
+    "token list",
+    cmd_token_list,
+    "jobctl token list",
+    "Lists the API tokens: name, scopes, creation time (never the tokens themselves).\n\n"
+    "options:\n"
+    "  --json             print the broker's answer as it is\n",
+    NULL,
+};
+
+static const struct command cmd_token_revoke_def = {
+    "token revoke",
+    cmd_token_revoke,
+    "jobctl token revoke NAME",
+    "Revokes API token NAME and prints \"token NAME revoked\": every broker refuses it within\n"
+    "a second, and the dashboard sessions opened with it end. Exit 1 if there is none.\n\n"
+    "options:\n"
+    "  --json             print the broker's answer as it is\n",
+    NULL,
+};
+
+static const struct command *const token_commands[] = {
+    &cmd_token_create_def,
+    &cmd_token_list_def,
+    &cmd_token_revoke_def,
+    NULL,
+};
+
+static const struct command cmd_token_def = {
+    "token",
+    cmd_group,
+    "jobctl token create|list|revoke ...",
+    "API tokens (bearer tokens with scopes): whoever holds one may use the broker within\n"
+    "its scopes. Other commands send one with --token, JOBQ_TOKEN or --token-file.\n",
+    token_commands,
+};
+
+/* ==== end of API tokens ==== */
+
 /* ---- the command table ---- */
 
 static const struct command cmd_start_task_def = {
@@ -2596,7 +2874,7 @@ static const struct command *const commands[] = {
     &cmd_start_task_def, &cmd_watch_def,  &cmd_enqueue_def, &cmd_status_def,
     &cmd_cancel_def,     &cmd_notify_def, &cmd_queues_def,  &cmd_pause_def,
     &cmd_resume_def,     &cmd_workers_def, &cmd_dead_def,
-    &cmd_schedules_def,  &cmd_schedule_def,
+    &cmd_schedules_def,  &cmd_schedule_def, &cmd_token_def,
 };
 
 static void print_usage(FILE *out, const struct jq_opt *opts)
@@ -2622,6 +2900,10 @@ int jq_ctl_run(int argc, char **argv, FILE *out, FILE *err)
 	};
 	const struct jq_opt opts[] = {
 	    {"url", "JOBQ_URL", JQ_OPT_STR, &c.url, 0, JQ_HTTP_URL_MAX, "broker base URL"},
+	    {"token", "JOBQ_TOKEN", JQ_OPT_SECRET, &c.token, 0, JQ_HTTP_TOKEN_MAX,
+	     "API token sent as 'Authorization: Bearer' (jobctl token create makes one)"},
+	    {"token-file", "JOBQ_TOKEN_FILE", JQ_OPT_STR, &c.token_file, 0, 4096,
+	     "file whose first line is the API token (when --token is not given)"},
 	    {"json", NULL, JQ_OPT_BOOL, &c.json, 0, 0,
 	     "print the broker's JSON answers as they are"},
 	    {"timeout-ms", NULL, JQ_OPT_INT, &c.timeout_ms, 1, REQUEST_TIMEOUT_MAX_MS,

@@ -15,6 +15,7 @@ struct mp_reader {
 	size_t left;
 	char *err;
 	size_t errlen;
+	int as_json; /* also refuse what JSON refuses: NUL in a string, a key twice in a map */
 };
 
 static int need(struct mp_reader *r, size_t n)
@@ -45,6 +46,10 @@ static int skip_body(struct mp_reader *r, uint64_t n, int is_str)
 		snprintf(r->err, r->errlen, "msgpack string is not valid UTF-8");
 		return -1;
 	}
+	if (is_str && r->as_json && memchr(r->p, 0, n)) {
+		snprintf(r->err, r->errlen, "msgpack string holds a NUL byte (as \\u0000 in JSON)");
+		return -1;
+	}
 	r->p += n;
 	r->left -= n;
 	return 0;
@@ -68,6 +73,71 @@ static int check_items(struct mp_reader *r, uint64_t n, int depth)
 	return 0;
 }
 
+/* A map key's bytes: a string's content (whatever its encoding), else the raw value. */
+struct mp_key {
+	const unsigned char *p;
+	size_t n;
+	int str;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct mp_key *x = a, *y = b;
+	if (x->str != y->str)
+		return x->str - y->str;
+	int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+	return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+/* A map of n pairs (as_json): its items checked, then its keys sorted and compared, so
+ * a key given twice is refused as JSON refuses it (n log n: a large map costs no more). */
+static int check_map_keys(struct mp_reader *r, uint64_t n, int depth)
+{
+	if (depth <= 0 || n > r->left / 2)
+		return check_items(r, 2 * n, depth); /* refuses it, with its message */
+	struct mp_key *keys = n ? malloc(n * sizeof(*keys)) : NULL;
+	if (n && !keys) {
+		snprintf(r->err, r->errlen, "out of memory");
+		return -1;
+	}
+	int rc = 0;
+	for (uint64_t i = 0; rc == 0 && i < n; i++) {
+		const unsigned char *start = r->p;
+		if (check_value(r, depth - 1) != 0 || check_value(r, depth - 1) != 0) {
+			rc = -1;
+			break;
+		}
+		const unsigned char *kp = start;
+		struct jq_mp_raw k;
+		jq_mp_raw_head(&kp, &k);
+		keys[i].str = k.kind == JQ_MP_STR;
+		keys[i].p = k.kind == JQ_MP_STR ? (const unsigned char *)k.str : start;
+		keys[i].n = k.kind == JQ_MP_STR ? k.len : (size_t)(kp - start);
+		if (k.kind == JQ_MP_ARRAY || k.kind == JQ_MP_MAP) { /* the whole container */
+			const unsigned char *end = start;
+			jq_mp_raw_read(&end, &k);
+			keys[i].n = (size_t)(end - start);
+		}
+	}
+	if (rc == 0 && n > 1) {
+		qsort(keys, n, sizeof(*keys), key_cmp);
+		for (uint64_t i = 1; i < n; i++)
+			if (key_cmp(&keys[i - 1], &keys[i]) == 0) {
+				if (keys[i].str)
+					snprintf(r->err, r->errlen,
+						 "msgpack map has the key '%.*s' twice (a duplicate "
+						 "object key in JSON)",
+						 (int)(keys[i].n > 64 ? 64 : keys[i].n), keys[i].p);
+				else
+					snprintf(r->err, r->errlen, "msgpack map has a key twice");
+				rc = -1;
+				break;
+			}
+	}
+	free(keys);
+	return rc;
+}
+
 static int check_value(struct mp_reader *r, int depth)
 {
 	if (need(r, 1) != 0)
@@ -81,7 +151,8 @@ static int check_value(struct mp_reader *r, int depth)
 	if ((t & 0xf0) == 0x90)
 		return check_items(r, t & 0x0f, depth);
 	if ((t & 0xf0) == 0x80)
-		return check_items(r, 2u * (t & 0x0f), depth);
+		return r->as_json ? check_map_keys(r, t & 0x0f, depth)
+				  : check_items(r, 2u * (t & 0x0f), depth);
 	int lenbytes = 0;
 	switch (t) {
 	case 0xcc: case 0xd0: return skip_body(r, 1, 0);
@@ -110,13 +181,14 @@ static int check_value(struct mp_reader *r, int depth)
 	case 0xc4: case 0xc5: case 0xc6: return skip_body(r, n, 0);
 	case 0xc7: case 0xc8: case 0xc9: return skip_body(r, n + 1, 0);
 	case 0xdc: case 0xdd: return check_items(r, n, depth);
-	default: return check_items(r, 2 * n, depth);
+	default: return r->as_json ? check_map_keys(r, n, depth) : check_items(r, 2 * n, depth);
 	}
 }
 
-int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, size_t errlen)
+static int check(const char *data, size_t len, int max_depth, int as_json, char *err,
+		 size_t errlen)
 {
-	struct mp_reader r = {(const unsigned char *)data, len, err, errlen};
+	struct mp_reader r = {(const unsigned char *)data, len, err, errlen, as_json};
 	if (check_value(&r, max_depth) != 0)
 		return -1;
 	if (r.left != 0) {
@@ -124,6 +196,17 @@ int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, siz
 		return -1;
 	}
 	return 0;
+}
+
+int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, size_t errlen)
+{
+	return check(data, len, max_depth, 0, err, errlen);
+}
+
+int jq_msgpack_check_json(const char *data, size_t len, int max_depth, char *err,
+			  size_t errlen)
+{
+	return check(data, len, max_depth, 1, err, errlen);
 }
 
 /* ---- reading checked msgpack bytes (codec.h: jq_mp_raw_*) ---- */

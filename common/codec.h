@@ -31,6 +31,13 @@
  * UTF-8 strings. Run it before msgpack_unpack_next() on untrusted bytes so a
  * forged length never becomes a huge allocation. */
 int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, size_t errlen);
+/* The same, refusing too what a JSON body may not hold (RFC 8259 as the broker reads it):
+ * a NUL byte in a string (key or value), and a map with one key twice (strings compared
+ * by content, whatever their encoding). For request bodies, so that what the API shows
+ * of a payload and what a worker reads of it never differ (a reader that keeps the first
+ * of two keys and one that keeps the last would). */
+int jq_msgpack_check_json(const char *data, size_t len, int max_depth, char *err,
+			  size_t errlen);
 
 /* Reading msgpack bytes already checked (jq_msgpack_check, or written by this program)
  * without unpacking them: no bounds checks, no allocation. */

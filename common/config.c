@@ -30,6 +30,7 @@ static int set_value(const struct jq_opt *o, const char *value, const char *orig
 		return 0;
 	}
 	case JQ_OPT_STR:
+	case JQ_OPT_SECRET:
 		if (o->max > 0 && (int64_t)strlen(value) > o->max) {
 			snprintf(err, errlen, "%s is longer than %" PRId64 " characters", origin, o->max);
 			return -1;
@@ -139,6 +140,10 @@ void jq_opts_usage(FILE *out, const char *usage, const struct jq_opt *opts)
 			fprintf(out, " (default: %" PRId64 ")", *(int64_t *)o->ptr);
 			break;
 		case JQ_OPT_BOOL:
+			break;
+		case JQ_OPT_SECRET:
+			if (*(const char **)o->ptr && **(const char **)o->ptr)
+				fprintf(out, " (set)");
 			break;
 		case JQ_OPT_LIST: {
 			const struct jq_opt_list *l = o->ptr;

@@ -1,6 +1,7 @@
 /* job.c: job states, request validation and status strings; see job.h. */
 #include "job.h"
 
+#include <ctype.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,7 +35,54 @@ void jq_job_spec_init(struct jq_job_spec *s)
 	msgpack_sbuffer_init(&s->payload);
 }
 
-void jq_job_spec_release(struct jq_job_spec *s) { msgpack_sbuffer_destroy(&s->payload); }
+void jq_job_spec_release(struct jq_job_spec *s)
+{
+	msgpack_sbuffer_destroy(&s->payload);
+	free(s->secrets);
+	s->secrets = NULL;
+	s->secrets_len = 0;
+}
+
+/* 'secrets': the map at data[0..len) (well-formed msgpack), checked and kept in s. */
+static int set_secrets(struct jq_job_spec *s, const char *data, size_t len, char *err,
+		       size_t errlen)
+{
+	const unsigned char *p = (const unsigned char *)data;
+	struct jq_mp_raw m;
+	jq_mp_raw_head(&p, &m);
+	if (m.kind != JQ_MP_MAP || m.u == 0 || m.u > JQ_SECRETS_MAX) {
+		snprintf(err, errlen, "'secrets' must be an object of 1 to %d name: string pairs",
+			 JQ_SECRETS_MAX);
+		return -1;
+	}
+	for (uint64_t i = 0; i < m.u; i++) {
+		struct jq_mp_raw k, v;
+		jq_mp_raw_read(&p, &k);
+		jq_mp_raw_read(&p, &v);
+		int name_ok = k.kind == JQ_MP_STR && k.len > 0 && k.len <= JQ_SECRET_NAME_MAX;
+		for (size_t c = 0; name_ok && c < k.len; c++)
+			name_ok = isalnum((unsigned char)k.str[c]) || k.str[c] == '_';
+		if (!name_ok) {
+			snprintf(err, errlen, "'secrets': names are 1 to %d of [A-Za-z0-9_]",
+				 JQ_SECRET_NAME_MAX);
+			return -1;
+		}
+		if (v.kind != JQ_MP_STR || v.len > JQ_SECRET_VALUE_MAX || memchr(v.str, 0, v.len)) {
+			snprintf(err, errlen, "'secrets': '%.*s' must be a string of at most %d bytes",
+				 (int)k.len, k.str, JQ_SECRET_VALUE_MAX);
+			return -1;
+		}
+	}
+	free(s->secrets);
+	s->secrets = malloc(len);
+	if (!s->secrets) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(s->secrets, data, len);
+	s->secrets_len = len;
+	return 0;
+}
 
 static int set_name(char *dst, const char *field, const char *v, size_t n, char *err,
 		    size_t errlen)
@@ -151,6 +199,11 @@ static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int
 		if (name_is(&key, "payload")) {
 			payload = (const char *)vp;
 			payload_len = (size_t)(p - vp);
+			continue;
+		}
+		if (name_is(&key, "secrets")) {
+			if (set_secrets(s, (const char *)vp, (size_t)(p - vp), err, errlen) != 0)
+				return -1;
 			continue;
 		}
 		if (name_is(&key, "unique_key")) {
@@ -320,7 +373,7 @@ struct jq_job_spec *jq_job_specs_from_packed_json(const char *data, size_t len, 
 int jq_job_spec_from_msgpack(struct jq_job_spec *s, const char *data, size_t len, char *err,
 			     size_t errlen)
 {
-	if (jq_msgpack_check(data, len, JQ_CODEC_MAX_DEPTH + 1, err, errlen) != 0)
+	if (jq_msgpack_check_json(data, len, JQ_CODEC_MAX_DEPTH + 1, err, errlen) != 0)
 		return -1;
 	return spec_from_mp(s, data, len, 0, err, errlen);
 }

@@ -27,6 +27,11 @@
 #define JQ_TRACEPARENT_LEN 55
 /* A unique_key: 1 to this many printable ASCII characters, no spaces */
 #define JQ_UNIQUE_KEY_MAX 200
+/* a job's secrets (docs/api.md "Secrets"): at most this many, names of at most
+ * JQ_SECRET_NAME_MAX of [A-Za-z0-9_], values of at most JQ_SECRET_VALUE_MAX bytes */
+#define JQ_SECRETS_MAX 16
+#define JQ_SECRET_NAME_MAX 64
+#define JQ_SECRET_VALUE_MAX 4096
 
 enum jq_state {
 	JQ_STATE_PENDING,
@@ -58,6 +63,11 @@ struct jq_job_spec {
 	 * the job and the tick it was made for, epoch ms; "" and 0 otherwise */
 	char schedule[JQ_QUEUE_NAME_MAX + 1];
 	int64_t schedule_tick_ms;
+	/* the job's secrets as a msgpack map of name -> string (checked), or NULL; owned,
+	 * freed by _release. Stored in a hash field of their own, handed to the worker, and
+	 * never shown by any read (redact.h) */
+	char *secrets;
+	size_t secrets_len;
 };
 
 /* Sets the defaults and an empty payload buffer. */

@@ -5,6 +5,7 @@
 
 #include "codec.h"
 #include "job.h"
+#include "redact.h"
 #include "util.h"
 
 static json_t *time_or_null(const char *ms)
@@ -66,6 +67,7 @@ json_t *jq_job_json(int64_t id, const redisReply *r)
 		char err[128];
 		if (jq_payload_unpack(payload->str, payload->len, &up, &v, err, sizeof(err)) == 0) {
 			json_t *pj = jq_msgpack_to_json(v, err, sizeof(err));
+			jq_redact_payload(FIELD("type"), pj); /* no credential in any view */
 			if (pj) {
 				json_decref(payload_json);
 				payload_json = pj;

@@ -33,6 +33,11 @@ int jq_schedule_init(struct jq_schedule *s, const char *name, size_t namelen, co
 		snprintf(err, errlen, "'job' must be a JSON object, the body of a POST /jobs");
 		return -1;
 	}
+	if (json_object_get(job, "secrets")) { /* GET /schedules shows the template */
+		snprintf(err, errlen, "'job': 'secrets' are not kept in schedules (GET /schedules "
+				      "shows a schedule's job)");
+		return -1;
+	}
 	if (json_object_get(job, "run_at")) {
 		snprintf(err, errlen, "'job': 'run_at' cannot repeat; use 'delay_ms' for a delay");
 		return -1;

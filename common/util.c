@@ -147,11 +147,17 @@ void jq_format_rfc3339(int64_t ms, char buf[32])
 
 int jq_parse_rfc3339(const char *s, int64_t *ms)
 {
+	/* the exact shape first: strptime takes spaces, one-digit fields and more */
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	for (size_t i = 0; i < sizeof(shape) - 1; i++)
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+			return -1;
 	struct tm tm;
 	memset(&tm, 0, sizeof(tm));
 	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
+	if (!p || p != s + sizeof(shape) - 1)
 		return -1;
+	struct tm want = tm;
 	int64_t frac = 0;
 	if (*p == '.') {
 		int digits = 0;
@@ -167,6 +173,13 @@ int jq_parse_rfc3339(const char *s, int64_t *ms)
 		return -1;
 	time_t t = timegm(&tm);
 	if (t == (time_t)-1 || t < 0)
+		return -1;
+	/* timegm moves an impossible date on (2027-02-30 to March 2, 24:00 and :60 to the
+	 * next day or minute): a date that does not read back the same is refused */
+	struct tm back;
+	if (!gmtime_r(&t, &back) || back.tm_year != want.tm_year || back.tm_mon != want.tm_mon ||
+	    back.tm_mday != want.tm_mday || back.tm_hour != want.tm_hour ||
+	    back.tm_min != want.tm_min || back.tm_sec != want.tm_sec)
 		return -1;
 	*ms = (int64_t)t * 1000 + frac;
 	return 0;

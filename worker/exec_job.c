@@ -18,6 +18,7 @@
 #include "codec.h"
 #include "contain.h"
 #include "handlers.h"
+#include "secrets.h"
 #include "keys.h"
 #include "log.h"
 #include "util.h"
@@ -672,7 +673,8 @@ static int child_spawn(struct jq_exec *x, struct jq_run *run, const struct jq_ex
 	char **argv = NULL;
 	int rc = -1, status_fd = -1;
 	char env[ENV_MAX][512];
-	char *envp[ENV_MAX + 1];
+	char *envp[ENV_MAX + JQ_SECRETS_MAX + 1];
+	char **secret_env = NULL; /* secrets.h: the payload's "secret_env", after envp's own */
 
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(o, O_CLOEXEC) != 0 || pipe2(e, O_CLOEXEC) != 0 ||
 	    set_nonblock(in[1]) != 0 || set_nonblock(o[0]) != 0 || set_nonblock(e[0]) != 0) {
@@ -688,7 +690,11 @@ static int child_spawn(struct jq_exec *x, struct jq_run *run, const struct jq_ex
 	argv[0] = (char *)cmd->path;
 	for (size_t i = 0; i < req->nargs; i++)
 		argv[i + 1] = req->args[i];
-	child_env(run, env, envp);
+	int nenv = child_env(run, env, envp);
+	if (jq_secrets_env(run->secrets, run->secrets_len, run->payload, envp + nenv,
+			   JQ_SECRETS_MAX, err, errlen) < 0)
+		goto done;
+	secret_env = envp + nenv;
 
 	pid_t pid;
 	char why[256];
@@ -743,6 +749,7 @@ static int child_spawn(struct jq_exec *x, struct jq_run *run, const struct jq_ex
 	c = NULL;
 	rc = 0;
 done:
+	jq_secrets_env_free(secret_env);
 	for (int i = 0; i < 2; i++) {
 		if (in[i] >= 0)
 			close(in[i]);
@@ -777,6 +784,13 @@ int jq_exec_start(struct jq_run *run, char *err, size_t errlen)
 		jq_exec_request_release(&req);
 		return -1;
 	}
+	char *probe[JQ_SECRETS_MAX + 1]; /* a bad "secret_env" cannot mend: no retry */
+	if (jq_secrets_env(run->secrets, run->secrets_len, run->payload, probe, JQ_SECRETS_MAX, err,
+			   errlen) < 0) {
+		jq_exec_request_release(&req);
+		return -1;
+	}
+	jq_secrets_env_free(probe);
 	struct child *c = NULL;
 	char why[512];
 	if (child_spawn(x, run, cmd, &req, &c, why, sizeof(why)) != 0) {

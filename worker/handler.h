@@ -35,6 +35,10 @@ struct jq_run {
 	const msgpack_object *payload; /* inside up; valid for the run's life */
 	msgpack_unpacked up;
 	char *payload_bytes; /* what up points into (strings are not copied) */
+	/* the job's secrets: a msgpack map name -> string (checked when enqueued), or NULL;
+	 * owned. Never logged or written back (jq_secret_get reads one) */
+	char *secrets;
+	size_t secrets_len;
 	const struct jq_handler *h;
 	void *hdata; /* the handler's own state */
 	int on_pool; /* runs (or ran) on the thread pool */

@@ -16,6 +16,8 @@
 #include "codec.h"
 #include "curl_loop.h"
 #include "handlers.h"
+#include "redact.h"
+#include "secrets.h"
 #include "util.h"
 
 #define HEADER_NAME_MAX 256
@@ -101,11 +103,16 @@ static int parse_url(struct jq_http_request *r, const msgpack_object *v, char *e
 	if (curl_url_set(u, CURLUPART_URL, r->url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-		snprintf(err, errlen, "'url' must be an http:// or https:// URL, not '%.200s'", r->url);
+		char *clean = jq_redact_url(r->url); /* errors are shown: no userinfo in them */
+		snprintf(err, errlen, "'url' must be an http:// or https:// URL, not '%.200s'",
+			 clean ? clean : r->url);
+		free(clean);
 		goto done;
 	}
 	if (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK || !*host) {
-		snprintf(err, errlen, "'url' has no host: '%.200s'", r->url);
+		char *clean = jq_redact_url(r->url);
+		snprintf(err, errlen, "'url' has no host: '%.200s'", clean ? clean : r->url);
+		free(clean);
 		goto done;
 	}
 	/* credentials and tokens ride in userinfo and queries: keep them out of errors */
@@ -527,6 +534,7 @@ struct http {
 	char curl_err[CURL_ERROR_SIZE];
 	char denied[INET6_ADDRSTRLEN]; /* an address --http-deny refused, or "" */
 	int allowed_opened;		/* a socket was opened for an allowed address */
+	int last_denied;		/* the last socket asked for was refused */
 };
 
 /* Before each socket curl opens (redirects and fallback addresses too): a denied address
@@ -545,9 +553,11 @@ static curl_socket_t on_open_socket(void *arg, curlsocktype purpose,
 	if (deny.n && (!bytes || deny_match_addr(&deny, sa->sa_family, bytes))) {
 		if (!bytes || !inet_ntop(sa->sa_family, bytes, h->denied, sizeof(h->denied)))
 			snprintf(h->denied, sizeof(h->denied), "(not IP)");
+		h->last_denied = 1;
 		return CURL_SOCKET_BAD;
 	}
 	h->allowed_opened = 1;
+	h->last_denied = 0;
 	return socket(address->family, address->socktype, address->protocol);
 }
 
@@ -761,11 +771,20 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	char *body = jq_utf8_sanitize(h->body, h->body_len, &blen);
 	char *text = NULL;
 	int ok = 0, fatal = 0;
-	if (rc != CURLE_OK && h->denied[0] && !h->allowed_opened) {
-		/* refused, and no other address of the name was tried: the deny list is why */
-		text = jq_strdup_printf("%s %s refused: address %s is denied (--http-deny)",
-					h->req.method, h->req.url_shown, h->denied);
-		fatal = 1; /* the same address next time: no retry */
+	long redirects = 0;
+	curl_easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &redirects);
+	if (rc != CURLE_OK && h->denied[0] && (!h->allowed_opened || h->last_denied)) {
+		/* refused, and no other address of the name was tried after it (a redirect to a
+		 * denied address comes after the first host's allowed one): the deny list is
+		 * why, and the same address would be refused next time: no retry */
+		if (redirects > 0)
+			text = jq_strdup_printf("%s %s refused: a redirect led to address %s, which "
+						"is denied (--http-deny)",
+						h->req.method, h->req.url_shown, h->denied);
+		else
+			text = jq_strdup_printf("%s %s refused: address %s is denied (--http-deny)",
+						h->req.method, h->req.url_shown, h->denied);
+		fatal = 1;
 	} else if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR && h->truncated)) {
 		text = jq_strdup_printf("%s %s failed: %s", h->req.method, h->req.url_shown,
 					h->curl_err[0] ? h->curl_err : curl_easy_strerror(rc));
@@ -806,6 +825,22 @@ int jq_http_start(struct jq_run *run, char *err, size_t errlen)
 	if (jq_http_request_parse(&h->req, run->payload, err, errlen) != 0) {
 		free(h);
 		return -1;
+	}
+	/* "${secret:NAME}" in a header value: the job's secret, put in only now (the stored
+	 * payload and every view of it keep the reference, not the secret) */
+	for (size_t i = 0; i < h->req.nheaders; i++) {
+		if (!strstr(h->req.headers[i], JQ_SECRET_REF))
+			continue;
+		char why[160];
+		char *line = jq_secrets_expand(run->secrets, run->secrets_len, h->req.headers[i], 1,
+					       why, sizeof(why));
+		if (!line) {
+			snprintf(err, errlen, "'headers': %s", why);
+			http_free(h);
+			return -1;
+		}
+		free(h->req.headers[i]);
+		h->req.headers[i] = line;
 	}
 	/* Headers from the job's envelope, not its payload: the request's W3C trace
 	 * context goes on, so the call joins the trace the job was enqueued in */

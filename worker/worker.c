@@ -67,6 +67,7 @@ static void run_drop(struct jq_run *run, int n)
 		event_free(run->timeout_ev);
 	msgpack_unpacked_destroy(&run->up);
 	free(run->payload_bytes);
+	free(run->secrets);
 	free(run->outcome);
 	free(run->cpu_out);
 	free(run);
@@ -410,6 +411,11 @@ static void start_run(struct jq_worker *w, const struct jq_fetched_job *job)
 	if (job->traceparent_len && job->traceparent_len < sizeof(run->traceparent) &&
 	    jq_traceparent_valid(job->traceparent)) /* NUL-terminated in the reply */
 		snprintf(run->traceparent, sizeof(run->traceparent), "%s", job->traceparent);
+	/* the job's secrets (msgpack bytes checked at enqueue): for its handler only */
+	if (job->secrets_len && (run->secrets = malloc(job->secrets_len)) != NULL) {
+		memcpy(run->secrets, job->secrets, job->secrets_len);
+		run->secrets_len = job->secrets_len;
+	}
 	run->started_us = jq_mono_us();
 	run->stats_series = jq_stats_series(&w->stats, run->queue, run->type);
 	jq_stats_started(&w->stats, run->stats_series, job->wait_ms * 1000);

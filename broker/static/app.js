@@ -1,5 +1,8 @@
 // app.js: the jobq dashboard. Polls the broker's JSON API every POLL_MS and follows the
 // progress of running jobs live with Server-Sent Events (GET /jobs/{id}/events).
+// Signs in when the broker asks for a token: POST /session trades it for an HttpOnly,
+// SameSite=Strict session cookie; the page keeps only the session's CSRF token, sent as
+// X-CSRF-Token with every request that changes something (docs/api.md, POST /session).
 // Plain DOM, no library; every value from the API is set as text, never as HTML.
 'use strict';
 
@@ -18,6 +21,8 @@
   let pollTimer = null;
   let polling = false;
   let errorSource = null; // 'poll' or 'action': what the banner shows
+  let csrf = null; // the session's CSRF token; null when the broker needs no token
+  let started = false; // polling runs (signed in, or no sign-in needed)
 
   const $ = (id) => document.getElementById(id);
 
@@ -37,27 +42,41 @@
   class ApiError extends Error {}
 
   // One request; resolves with the parsed JSON body, rejects with an ApiError that
-  // names the request and carries the broker's error code and message.
-  async function api(method, path) {
+  // names the request and carries the broker's error code and message (and status). A
+  // 401 means the session ended: the sign-in form comes back.
+  async function api(method, path, body) {
     let r;
+    const headers = {Accept: 'application/json'};
+    if (csrf && method !== 'GET' && method !== 'HEAD')
+      headers['X-CSRF-Token'] = csrf;
+    const init = {method, headers, cache: 'no-store', credentials: 'same-origin'};
+    if (body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      init.body = JSON.stringify(body);
+    }
     try {
-      r = await fetch(path, {method, headers: {Accept: 'application/json'}, cache: 'no-store'});
+      r = await fetch(path, init);
     } catch (e) {
       throw new ApiError(`${method} ${path}: the broker is unreachable (${e.message})`);
     }
-    let body = null;
+    let answer = null;
     try {
-      body = await r.json();
+      answer = await r.json();
     } catch (e) {
-      body = null;
+      answer = null;
     }
     if (!r.ok) {
-      const err = body && body.error;
-      throw new ApiError(err
+      const err = answer && answer.error;
+      const e = new ApiError(err
         ? `${method} ${path}: ${r.status} ${err.code}: ${err.message}`
         : `${method} ${path}: HTTP ${r.status}`);
+      e.status = r.status;
+      e.brokerMessage = err ? err.message : '';
+      if (r.status === 401 && !path.startsWith('/session'))
+        showSignIn('The session has ended: sign in again.');
+      throw e;
     }
-    return body;
+    return answer;
   }
 
   function showError(msg, source) {
@@ -390,6 +409,8 @@
   let again = false; // refresh() was called during a poll: poll once more right after
 
   async function refresh() {
+    if (!started)
+      return;
     if (polling) {
       again = true;
       return;
@@ -440,7 +461,8 @@
     $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
     $('updated').dataset.polls = String(Number($('updated').dataset.polls || 0) + 1);
     polling = false;
-    pollTimer = setTimeout(refresh, again ? 0 : POLL_MS);
+    if (started) // not after a sign-out or an ended session
+      pollTimer = setTimeout(refresh, again ? 0 : POLL_MS);
   }
 
   window.addEventListener('beforeunload', () => {
@@ -448,5 +470,74 @@
       closeStream(id);
   });
 
-  refresh();
+  // ---- signing in ----
+
+  function stop() {
+    started = false;
+    clearTimeout(pollTimer);
+    for (const id of Array.from(streams.keys()))
+      closeStream(id);
+  }
+
+  function showSignIn(msg) {
+    stop();
+    csrf = null;
+    $('main').hidden = true;
+    $('whoami').hidden = true;
+    $('signout').hidden = true;
+    $('signin').hidden = false;
+    $('signin-error').textContent = msg || '';
+    $('signin-error').hidden = !msg;
+    $('token').focus();
+  }
+
+  // The broker's answer about the session: start polling as the signed-in token.
+  function begin(grant) {
+    csrf = grant.auth === 'session' ? grant.csrf : null;
+    $('signin').hidden = true;
+    $('main').hidden = false;
+    $('whoami').hidden = grant.auth !== 'session';
+    $('signout').hidden = grant.auth !== 'session';
+    if (grant.auth === 'session')
+      $('whoami').textContent = `signed in: ${grant.name} (${grant.scopes.join(', ')})`;
+    if (!started) {
+      started = true;
+      refresh();
+    }
+  }
+
+  $('signin-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const input = $('token');
+    $('signin-button').disabled = true;
+    try {
+      begin(await api('POST', '/session', {token: input.value.trim()}));
+      input.value = ''; // the page keeps no copy: the cookie stands for it now
+    } catch (e) {
+      $('signin-error').textContent = e.status === 401 ? 'That token is not valid.' : e.message;
+      $('signin-error').hidden = false;
+    } finally {
+      $('signin-button').disabled = false;
+    }
+  });
+
+  $('signout').addEventListener('click', async () => {
+    try {
+      await api('DELETE', '/session');
+    } catch (e) {
+      // signed out either way: the form comes back
+    }
+    showSignIn('Signed out.');
+  });
+
+  (async () => {
+    try {
+      begin(await api('GET', '/session'));
+    } catch (e) {
+      if (e.status === 401)
+        showSignIn('');
+      else
+        showError(e.message, 'poll');
+    }
+  })();
 })();

@@ -88,6 +88,10 @@ static void put_shared(struct cursor *c, const struct jq_job_spec *s, int64_t ba
 		put_str(c, "traceparent");
 		put_str(c, s->traceparent);
 	}
+	if (s->secrets) { /* their own field: no read shows it (redact.h) */
+		put_str(c, "secrets");
+		put(c, s->secrets, s->secrets_len); /* binary */
+	}
 }
 
 /* 1 if s's payload is stored: a null one is not (workers read a missing one as null) */
@@ -122,7 +126,8 @@ static int same_run(const struct jq_job_spec *a, const struct jq_job_spec *b)
 	       !a->unique_key[0] == !b->unique_key[0] && has_payload(a) == has_payload(b) &&
 	       strcmp(a->type, b->type) == 0 && strcmp(a->queue, b->queue) == 0 &&
 	       strcmp(a->traceparent, b->traceparent) == 0 &&
-	       strcmp(a->schedule, b->schedule) == 0;
+	       strcmp(a->schedule, b->schedule) == 0 && a->secrets_len == b->secrets_len &&
+	       (!a->secrets_len || memcmp(a->secrets, b->secrets, a->secrets_len) == 0);
 }
 
 /* Writes a count placeholder at argv[at] with the number of values put since. */

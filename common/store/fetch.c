@@ -4,7 +4,7 @@
 #include <string.h>
 
 #define FETCH_HEAD 2    /* fetch.lua's answer: dropped ids, rate-limit wait, then the jobs */
-#define FETCH_FIELDS 10 /* its entries per job, in jq_store_fetched's order */
+#define FETCH_FIELDS 11 /* its entries per job, in jq_store_fetched's order */
 
 int jq_store_fetch(struct jq_redis *r, const struct jq_keys *k, const struct jq_fetch_args *a,
 		   redisCallbackFn *cb, void *priv)
@@ -70,6 +70,7 @@ void jq_store_fetched(const struct jq_fetch_reply *f, size_t i, struct jq_fetche
 	job->queue = jq_store_str(e[7], &job->queue_len);
 	job->wait_ms = jq_store_i64(e[8], 0);
 	job->traceparent = jq_store_str(e[9], &job->traceparent_len);
+	job->secrets = jq_store_str(e[10], &job->secrets_len);
 }
 
 int jq_store_block(struct jq_redis *r, const struct jq_keys *k, int nqueues,

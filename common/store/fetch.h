@@ -32,6 +32,8 @@ struct jq_fetched_job {
 	const char *payload;      /* msgpack [version, value]; NULL: none stored (null) */
 	size_t payload_len;
 	int payload_bad;          /* the payload element was not a string (a corrupt job) */
+	const char *secrets;      /* its secrets (a msgpack map), secrets_len 0: none */
+	size_t secrets_len;
 };
 /* Decodes fetch.lua's answer: JQ_STORE_OK, or LOST/ERROR with err. */
 int jq_store_fetch_reply(const redisReply *r, struct jq_fetch_reply *out, char *err,

@@ -246,7 +246,9 @@ class CronApiTest(CronMixin, E2ETestCase):
             err = self.assertError(self.env.http("POST", "/schedules", body), 400,
                                    "invalid_argument")
             self.assertIn(want, err["message"], body)
-        self.assertError(self.env.http("POST", "/schedules", "{nope"), 400, "invalid_json")
+        self.assertError(self.env.http("POST", "/schedules", "{nope",
+                                       headers={"Content-Type": "application/json"}),
+                         400, "invalid_json")
         self.assertError(self.env.http("GET", "/schedules/a%20b"), 400, "invalid_argument")
         self.assertError(self.env.http("PUT", "/schedules/p", {
             "name": "q", "cron": "* * * * *", "job": {"type": "noop"}}), 400, "invalid_argument")

@@ -331,5 +331,210 @@ class DashboardBrowserTest(E2ETestCase):
         print("screenshots: %s" % ", ".join(self.shots))
 
 
+ATTACK_PAGE = """<!doctype html><html><body>
+<form id="f" method="POST" action="%(broker)s/queues/default/pause" enctype="text/plain">
+<input name='{"x":"' value='"}'></form>
+<script>
+fetch("%(broker)s/dead", {method: "DELETE", mode: "no-cors", credentials: "include"})
+  .finally(() => { document.title = "fetched"; document.getElementById("f").submit(); });
+</script></body></html>"""
+
+
+class DashboardSignInTest(DashboardBrowserTest):
+    """A broker with tokens: the dashboard signs in with a token (an HttpOnly,
+    SameSite=Strict session cookie), every button works for a token with the scope and
+    is refused for one without, each button's request is refused without the session's
+    CSRF token, a page of another origin cannot use the session, and signing out ends
+    it."""
+
+    @classmethod
+    def setUpEnv(cls, env):
+        env.start_redis()
+        env.start_broker()
+        env.start_worker()
+        cls.admin = cls.token(env, "dash-admin", ["admin"], None)
+        cls.reader = cls.token(env, "dash-reader", ["read"], cls.admin)
+
+    @staticmethod
+    def token(env, name, scopes, admin):
+        r = env.http("POST", "/tokens", {"name": name, "scopes": scopes},
+                     {"Authorization": "Bearer " + admin} if admin else None)
+        assert r.status == 201, r
+        return r.json()["token"]
+
+    def api(self, method, path, body=None, headers=None):
+        h = {"Authorization": "Bearer " + self.admin}
+        h.update(headers or {})
+        return self.env.http(method, path, body, h)
+
+    def post_job(self, body, headers=None):
+        r = self.api("POST", "/jobs", body)
+        self.assertEqual(r.status, 201, r)
+        return r.json()["id"]
+
+    def wait_job(self, jid, states=("completed", "failed", "cancelled")):
+        return wait_until(lambda: (lambda j: j if j.get("state") in states else None)(
+            self.api("GET", "/jobs/%d" % jid).json()), 15, "job %d in %s" % (jid, states),
+            env=self.env)
+
+    def sign_in(self, token):
+        d = self.driver
+        self.wait(lambda: d.find_element(By.ID, "signin").is_displayed(), "the sign-in form")
+        box = d.find_element(By.ID, "token")
+        box.clear()
+        box.send_keys(token)
+        d.find_element(By.ID, "signin-button").click()
+
+    def session_cookie(self):
+        return [c for c in self.driver.get_cookies() if c["name"] == "jobq_session"]
+
+    def test_dashboard(self):
+        d = self.driver
+        d.get(self.env.broker_url + "/")
+        self.wait(lambda: d.find_element(By.ID, "signin").is_displayed(), "the sign-in form")
+        self.assertFalse(d.find_element(By.ID, "main").is_displayed())
+        # a wrong token: refused, nothing set
+        self.sign_in("jq_" + "0" * 64)
+        self.wait(lambda: "not valid" in d.find_element(By.ID, "signin-error").text,
+                  "the refusal of a wrong token")
+        self.assertEqual(self.session_cookie(), [])
+        # a read-only token: the page shows, the buttons are refused by the broker
+        self.sign_in(self.reader)
+        self.wait(lambda: self.polls() >= 1, "the first poll as the reader")
+        self.assertIn("dash-reader", d.find_element(By.ID, "whoami").text)
+        self.api("POST", "/queues/default/pause")
+        self.api("POST", "/queues/default/resume")
+        btn = self.wait(lambda: self.row("queues", "default"), "queue default").find_element(
+            By.CSS_SELECTOR, "button.toggle")
+        self.click(btn)
+        self.wait(lambda: "insufficient_scope" in d.find_element(By.ID, "error-text").text,
+                  "the reader's pause refused")
+        self.assertFalse(self.api("GET", "/queues/default").json()["paused"])
+        d.find_element(By.ID, "signout").click()
+        self.wait(lambda: d.find_element(By.ID, "signin").is_displayed(), "signed out")
+        # an admin token
+        self.sign_in(self.admin)
+        self.wait(lambda: self.polls() >= 1, "the first poll as admin")
+        self.assertEqual(d.find_element(By.ID, "token").get_attribute("value"), "")
+        cookie = self.session_cookie()
+        self.assertEqual(len(cookie), 1, d.get_cookies())
+        cookie = cookie[0]
+        self.assertTrue(cookie["httpOnly"], cookie)
+        self.assertEqual(cookie["sameSite"], "Strict", cookie)
+        self.assertNotIn("jobq_session", d.execute_script("return document.cookie"))
+        self.assertNotIn(self.admin, d.execute_script(
+            "return JSON.stringify(localStorage) + JSON.stringify(sessionStorage)"))
+        session = {"Cookie": "jobq_session=" + cookie["value"]}
+        # the session works without the token for reads, and a read shows no secret
+        r = self.env.http("GET", "/queues", headers=session)
+        self.assertEqual(r.status, 200, r)
+        csrf = self.env.http("GET", "/session", headers=session).json()["csrf"]
+
+        # -- every button, used through the page
+        long_job = self.post_job({"type": "progress", "payload": {"duration": 30}})
+        tr = self.wait(lambda: self.row("running", long_job), "the long job running")
+        self.click(tr.find_element(By.CSS_SELECTOR, "button.cancel"))
+        self.wait_job(long_job, states=("cancelled",))
+        dead = self.post_job({"type": "no-such-type", "max_attempts": 1})
+        self.wait_job(dead, states=("failed",))
+        tr = self.wait(lambda: self.row("dead", dead), "the dead job")
+        self.click(tr.find_element(By.CSS_SELECTOR, "button.retry"))
+        self.wait(lambda: "job %d is pending again" % dead in
+                  d.find_element(By.ID, "error-text").text, "the retry's confirmation")
+        btn = self.wait(lambda: self.row("queues", "default"), "queue default").find_element(
+            By.CSS_SELECTOR, "button.toggle")
+        self.wait(lambda: btn.text == "Pause", "the Pause button")
+        self.click(btn)
+        self.wait(lambda: self.api("GET", "/queues/default").json()["paused"], "paused")
+        btn = self.row("queues", "default").find_element(By.CSS_SELECTOR, "button.toggle")
+        self.wait(lambda: btn.text == "Resume", "the Resume button")
+        self.click(btn)
+        self.wait(lambda: not self.api("GET", "/queues/default").json()["paused"], "resumed")
+        self.wait_job(dead, states=("failed",))
+        self.wait(lambda: self.row("dead", dead), "the dead job again")
+        d.execute_script("window.confirm = () => true;")
+        self.wait(lambda: d.find_element(By.ID, "dead-purge").is_displayed(), "the purge button")
+        d.find_element(By.ID, "dead-purge").click()
+        self.wait(lambda: "purged" in d.find_element(By.ID, "error-text").text, "the purge")
+        self.assertEqual(self.api("GET", "/dead").json()["jobs"], [])
+        self.screenshot("signed-in")
+
+        # -- CSRF on each button's request: the session cookie alone changes nothing
+        victim = self.post_job({"type": "progress", "payload": {"duration": 30}})
+        dead2 = self.post_job({"type": "no-such-type", "max_attempts": 1})
+        self.wait_job(dead2, states=("failed",))
+        own = {"Origin": self.env.broker_url}
+        for method, path in (("POST", "/queues/default/pause"),
+                             ("POST", "/queues/default/resume"),
+                             ("DELETE", "/jobs/%d" % victim),
+                             ("POST", "/dead/%d/retry" % dead2), ("DELETE", "/dead")):
+            for extra, status, code in (({}, 403, "csrf"),
+                                        ({"X-CSRF-Token": "0" * 32}, 403, "csrf"),
+                                        ({"X-CSRF-Token": csrf, "Origin": "http://evil.example"},
+                                         403, "forbidden")):
+                with self.subTest(path=path, extra=extra):
+                    h = dict(session, **own)
+                    h.update(extra)
+                    self.assertError(self.env.http(method, path, None, h), status, code)
+        self.assertFalse(self.api("GET", "/queues/default").json()["paused"])
+        self.assertIn(self.api("GET", "/jobs/%d" % victim).json()["state"],
+                      ("pending", "running"))
+        self.assertEqual(len(self.api("GET", "/dead").json()["jobs"]), 1)
+        # with its CSRF token, the same request works (what the page sends)
+        r = self.env.http("POST", "/queues/default/pause", None,
+                          dict(session, **own, **{"X-CSRF-Token": csrf}))
+        self.assertEqual(r.status, 200, r)
+        self.api("POST", "/queues/default/resume")
+
+        # -- a page of another origin, in the same browser, with the session open
+        import http.server
+        import threading
+        page = (ATTACK_PAGE % {"broker": self.env.broker_url}).encode()
+
+        class Attacker(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *a):
+                pass
+        srv = http.server.ThreadingHTTPServer((harness.HOST, 0), Attacker)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            for host in (harness.HOST, "localhost"):  # same site (another port), cross site
+                with self.subTest(attacker=host):
+                    d.get("http://%s:%d/attack.html" % (host, srv.server_address[1]))
+                    self.wait(lambda: d.current_url.startswith(self.env.broker_url) or
+                              d.title == "fetched", "the attack page to run")
+                    time.sleep(1.0)
+                    self.assertFalse(self.api("GET", "/queues/default").json()["paused"])
+                    self.assertEqual(len(self.api("GET", "/dead").json()["jobs"]), 1)
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
+        # -- signing out ends the session on the broker, not only in the page
+        d.get(self.env.broker_url + "/")
+        self.wait(lambda: self.polls() >= 1, "the page, still signed in")
+        d.find_element(By.ID, "signout").click()
+        self.wait(lambda: d.find_element(By.ID, "signin").is_displayed(), "signed out")
+        self.assertError(self.env.http("GET", "/queues", headers=session), 401, "unauthorized")
+        # and a revoked token ends its sessions
+        self.sign_in(self.reader)
+        self.wait(lambda: self.polls() >= 1, "signed in again as the reader")
+        self.assertEqual(self.api("DELETE", "/tokens/dash-reader").status, 200)
+        self.wait(lambda: d.find_element(By.ID, "signin").is_displayed(),
+                  "the sign-in form after the token's revocation")
+        self.api("POST", "/queues/default/resume")
+        self.assertIn(self.api("DELETE", "/jobs/%d" % victim).status, (200, 202))
+        self.wait_job(victim, states=("cancelled",))
+        self.assertNoSevere(allowed=("/queues/default/pause", "/session", "/queues",
+                                     "/healthz", "/workers", "/jobs", "/dead",
+                                     "favicon", "attack"))
+
+
 if __name__ == "__main__":
     harness.main()

@@ -33,7 +33,7 @@ class FdLimitTest(E2ETestCase):
         env._wait_ready(cls.broker, env._healthy, "jobq-broker (GET /healthz -> 200)")
 
     def ask(self, s):
-        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
         try:
             return s.recv(512)
         except (socket.timeout, ConnectionResetError):

@@ -682,16 +682,16 @@ class HttpProtoTest(E2ETestCase):
         # error of its status, then the connection closes; nothing is stored.
         before = self.job_ids()
         jb = json.dumps(job_body(bad=1)).encode()
-        post = b"POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        post = b"POST /jobs HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
         cases = [
             ("garbage request line", b"GARBAGE\r\n\r\n", 400, "bad_request"),
-            ("header without colon", b"GET /healthz HTTP/1.1\r\nHost: x\r\nNoColonHere\r\n\r\n",
+            ("header without colon", b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nNoColonHere\r\n\r\n",
              400, "bad_request"),
             # RFC 9112 3.2: an HTTP/1.1 request has exactly one Host
             ("HTTP/1.1 without Host", b"GET /healthz HTTP/1.1\r\n\r\n", 400, "bad_request"),
-            ("two Hosts", b"GET /healthz HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n",
+            ("two Hosts", b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nHost: y\r\n\r\n",
              400, "bad_request"),
-            ("a target that is no path", b"GET healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+            ("a target that is no path", b"GET healthz HTTP/1.1\r\nHost: localhost\r\n\r\n",
              400, "bad_request"),
             ("Content-Length: abc", post + b"Content-Length: abc\r\n\r\n" + jb,
              400, "bad_request"),
@@ -707,12 +707,12 @@ class HttpProtoTest(E2ETestCase):
              b"0\r\n\r\n", 400, "bad_request"),
             ("Transfer-Encoding: gzip", post + b"Transfer-Encoding: gzip\r\n\r\n" + jb,
              501, "not_implemented"),
-            ("HTTP/9.9", b"GET /healthz HTTP/9.9\r\nHost: x\r\n\r\n",
+            ("HTTP/9.9", b"GET /healthz HTTP/9.9\r\nHost: localhost\r\n\r\n",
              505, "http_version_not_supported"),
-            ("HTTP/2.0 in text", b"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n",
+            ("HTTP/2.0 in text", b"GET /healthz HTTP/2.0\r\nHost: localhost\r\n\r\n",
              505, "http_version_not_supported"),
             # a request head over the 8 KiB limit
-            ("16 KB header", b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 16000
+            ("16 KB header", b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Big: " + b"a" * 16000
              + b"\r\n\r\n", 431, "headers_too_large"),
         ]
         for what, data, status, code in cases:
@@ -900,15 +900,15 @@ class HttpProtoTest(E2ETestCase):
         # path is used, the authority is not); RFC 9110 2.5: HTTP/1.2 is read
         # as 1.1.
         c = self.conn()
-        c.send(b"GET http://elsewhere.example/healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        c.send(b"GET http://elsewhere.example/healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
         self.assertHealthz(c.read_response())
-        c.send(b"GET HTTPS://x:1/healthz?v=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+        c.send(b"GET HTTPS://x:1/healthz?v=1 HTTP/1.1\r\nHost: localhost\r\n\r\n")
         self.assertHealthz(c.read_response())
-        c.send(b"GET http://x HTTP/1.1\r\nHost: x\r\n\r\n")  # no path: "/", the dashboard
+        c.send(b"GET http://x HTTP/1.1\r\nHost: localhost\r\n\r\n")  # no path: "/", the dashboard
         r = c.read_response()
         self.assertEqual(r.status, 200, r)
         self.assertIn("text/html", r.header("content-type") or "", r)
-        c.send(b"GET /healthz HTTP/1.2\r\nHost: x\r\n\r\n")
+        c.send(b"GET /healthz HTTP/1.2\r\nHost: localhost\r\n\r\n")
         r = c.read_response()
         self.assertEqual(r.version, "1.1", r)
         self.assertHealthz(r)

@@ -366,6 +366,19 @@ class HttpDenyTest(HttpMixin, E2ETestCase):
         self.assertFailed(job, 1, "is denied (--http-deny)")
         self.assertEqual(self.seen(lambda r: r["query"].get("deny") == "2"), [])
 
+    def test_redirect_to_a_denied_address_fails_at_once(self):
+        """The first hop on a new connection (a name no other test uses, so no cached
+        connection hides it): its allowed socket must not make the denied one of the
+        redirect look like a connection error to retry."""
+        to = "http://127.0.0.2:%d/echo?deny=4" % self.port
+        job = self.run_job({"url": "http://localhost:%d/redirect?to=%s"
+                            % (self.port, urllib.parse.quote(to, safe="")),
+                            "follow_redirects": True}, max_attempts=3)
+        self.assertFailed(job, 1, "a redirect led to address 127.0.0.2, which is denied "
+                          "(--http-deny)")
+        self.assertEqual(len(job["errors"]), 1, job)
+        self.assertEqual(self.seen(lambda r: r["query"].get("deny") == "4"), [])
+
     def test_no_proxy_around_the_deny_list(self):
         job = self.run_job({"url": "http://10.1.2.3/echo?deny=3", "timeout_ms": 2000},
                            max_attempts=3)

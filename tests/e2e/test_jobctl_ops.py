@@ -250,7 +250,10 @@ class CompletionTest(unittest.TestCase):
         self.assertEqual(set(self.complete("")),
                          {"start-task", "watch", "enqueue", "status", "cancel",
                           "send-notification", "queues", "pause", "resume", "workers", "dead",
-                          "schedules", "schedule"})
+                          "schedules", "schedule", "token"})
+        self.assertEqual(self.complete("token", ""), ["create", "list", "revoke"])
+        self.assertEqual(self.complete("token", "create", "--s"), ["--scopes"])
+        self.assertEqual(self.complete("--tok"), ["--token", "--token-file"])
         self.assertEqual(self.complete("schedule", ""), ["add", "rm"])
         self.assertEqual(self.complete("schedule", "add", "--r"), ["--replace"])
 

@@ -118,7 +118,8 @@ class RateLimitTest(E2ETestCase):
                      {"limit": 1, "interval_ms": 86400001}):
             r = self.env.http("PUT", "/queues/%s/rate-limit" % q, body)
             self.assertError(r, 400, "invalid_argument")
-        r = self.env.http("PUT", "/queues/%s/rate-limit" % q, "{nope")
+        r = self.env.http("PUT", "/queues/%s/rate-limit" % q, "{nope",
+                          headers={"Content-Type": "application/json"})
         self.assertError(r, 400, "invalid_json")
         r = self.env.http("PUT", "/queues/bad%20name/rate-limit", {"limit": 1, "interval_ms": 1})
         self.assertError(r, 400, "invalid_argument")

@@ -5,6 +5,7 @@ messages and handshakes, many clients, clients that vanish or read nothing,
 pings, the close handshake and the limits."""
 import asyncio
 import base64
+import http.client
 import json
 import os
 import socket
@@ -29,7 +30,7 @@ def raw_handshake(port, path="/ws", timeout=10):
     """A WebSocket opened over a bare socket (for clients that misbehave)."""
     s = socket.create_connection((harness.HOST, port), timeout=timeout)
     key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
                % (path, key)).encode())
     head = b""
@@ -135,7 +136,7 @@ class WsTest(E2ETestCase):
         s = socket.create_connection((harness.HOST, self.env.broker_port), timeout=10)
         try:
             # a first message right behind the request, in the same write
-            s.sendall(("GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+            s.sendall(("GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
                        "Connection: keep-alive, Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                        "Sec-WebSocket-Version: 13\r\n\r\n" % key).encode() +
                       self.frame(json.dumps({"type": "ping"})))
@@ -196,8 +197,23 @@ class WsTest(E2ETestCase):
             with self.subTest(origin):
                 r = self.env.http("GET", "/ws", headers=dict(good, Origin=origin))
                 self.assertError(r, 403, "forbidden")
-                self.assertIn("--ws-origin", r.json()["error"]["message"])
-        # the broker's own pages, and the origin --ws-origin names, are let in
+                self.assertIn("--allow-origin", r.json()["error"]["message"])
+        # two Origin headers: refused
+        conn = http.client.HTTPConnection(harness.HOST, self.env.broker_port, timeout=10)
+        try:
+            conn.putrequest("GET", "/ws")
+            for k, v in good.items():
+                conn.putheader(k, v)
+            conn.putheader("Origin", own)
+            conn.putheader("Origin", "http://evil.example")
+            conn.endheaders()
+            r = conn.getresponse()
+            self.assertEqual(r.status, 400)
+            self.assertEqual(json.loads(r.read())["error"]["code"], "bad_request")
+        finally:
+            conn.close()
+        # the broker's own pages, and the origin --ws-origin (the old name of
+        # --allow-origin) names, are let in
         async def go(origin):
             async with websockets.connect(self.url(), origin=origin) as ws:
                 await self.send(ws, {"type": "ping"})

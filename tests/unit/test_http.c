@@ -360,6 +360,7 @@ static void test_refused(void)
 	    {"GET / HTTP/1.1\r\nX: \033[31m\r\n\r\n", -400},
 	    /* request lines */
 	    {"GET / HTTP/2.0\r\n\r\n", -505},
+	    {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", -505}, /* the HTTP/2 preface (h2c prior knowledge) */
 	    {"GET / HTTP/0.9\r\n\r\n", -505},
 	    {"GET / HTTP/3.1\r\n\r\n", -505},
 	    {"GET / HTTP/1.1x\r\n\r\n", -400},

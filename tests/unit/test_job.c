@@ -351,11 +351,28 @@ static void test_spec_msgpack_only(void)
 		 "'max_attempts' must be an integer", NULL, 0},
 		{"timeout_ms negative int8", LIT("\x82\xa4type\xa1t\xaatimeout_ms\xd0\x80"),
 		 "'timeout_ms' must be an integer from 0 to 604800000", NULL, 0},
-		/* a key is all of its bytes: "type\0x" is not "type" */
-		{"key with a NUL after type", LIT("\x81\xa6type\0x\xa1t"), "unknown field", NULL,
+		/* a NUL in a key or a string is refused, as JSON's \u0000 is: "type\0x" is
+		 * neither "type" nor another field */
+		{"key with a NUL after type", LIT("\x81\xa6type\0x\xa1t"), "NUL", NULL, 0},
+		{"key with a NUL after queue", LIT("\x82\xa4type\xa1t\xa7queue\0x\xa1q"), "NUL",
+		 NULL, 0},
+		{"NUL in a payload string", LIT("\x82\xa4type\xa1t\xa7payload\xa3" "a\0b"), "NUL",
+		 NULL, 0},
+		{"NUL in a payload key", LIT("\x82\xa4type\xa1t\xa7payload\x81\xa3" "a\0b\x01"),
+		 "NUL", NULL, 0},
+		/* a key twice anywhere: JSON refuses it; a reader keeping the first and one
+		 * keeping the last would see two payloads */
+		{"duplicate payload key", LIT("\x82\xa4type\xa1t\xa7payload\x82\xa1" "a\x01\xa1" "a\x02"),
+		 "'a' twice", NULL, 0},
+		{"duplicate payload key, str8 and fixstr",
+		 LIT("\x82\xa4type\xa1t\xa7payload\x82\xa1" "a\x01\xd9\x01" "a\x02"), "'a' twice", NULL,
 		 0},
-		{"key with a NUL after queue", LIT("\x82\xa4type\xa1t\xa7queue\0x\xa1q"),
-		 "unknown field", NULL, 0},
+		{"duplicate key in a map in an array",
+		 LIT("\x82\xa4type\xa1t\xa7payload\x91\x83\xa1x\x01\xa1y\x01\xa1x\x01"),
+		 "'x' twice", NULL, 0},
+		{"duplicate integer key", LIT("\x82\xa4type\xa1t\xa7payload\x82\x01\x01\x01\x02"),
+		 "twice", NULL, 0},
+		{"duplicate type", LIT("\x82\xa4type\xa1t\xa4type\xa1u"), "'type' twice", NULL, 0},
 		/* each field is checked as it appears, not by its first occurrence */
 		{"duplicate max_attempts, second a string",
 		 LIT("\x83\xa4type\xa1t\xacmax_attempts\x05\xacmax_attempts"

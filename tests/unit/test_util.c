@@ -167,6 +167,46 @@ static void test_format_rfc3339(void)
 	}
 }
 
+static void test_parse_rfc3339(void)
+{
+	static const struct {
+		const char *s;
+		int rc;
+		int64_t ms;
+	} cases[] = {
+		{"2025-11-25T22:03:17.123Z", 0, 1764108197123LL},
+		{"2025-11-25T22:03:17Z", 0, 1764108197000LL},
+		{"2025-11-25T22:03:17+00:00", 0, 1764108197000LL},
+		{"2025-11-25T22:03:17.1234567Z", 0, 1764108197123LL},
+		{"2000-02-29T00:00:00Z", 0, 951782400000LL}, /* a leap day */
+		{"2028-02-29T00:00:00Z", 0, 1835395200000LL},
+		{"2027-02-30T00:00:00Z", -1, 0}, /* not moved to March */
+		{"2027-02-29T00:00:00Z", -1, 0}, /* not a leap year */
+		{"2100-02-29T00:00:00Z", -1, 0},
+		{"2027-04-31T00:00:00Z", -1, 0},
+		{"2027-13-01T00:00:00Z", -1, 0},
+		{"2027-00-01T00:00:00Z", -1, 0},
+		{"2027-01-00T00:00:00Z", -1, 0},
+		{"2027-01-01T24:00:00Z", -1, 0},
+		{"2027-01-01T23:60:00Z", -1, 0},
+		{"2027-01-01T23:59:60Z", -1, 0},
+		{"2027-1-01T00:00:00Z", -1, 0},
+		{" 2027-01-01T00:00:00Z", -1, 0},
+		{"2027-01-01 00:00:00Z", -1, 0},
+		{"2027-01-01T00:00:00", -1, 0},
+		{"2027-01-01T00:00:00.Z", -1, 0},
+		{"2027-01-01T00:00:00+01:00", -1, 0},
+		{"", -1, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		UNIT_CASE("'%s'", cases[i].s);
+		int64_t ms = 0;
+		CHECK_INT_EQ(jq_parse_rfc3339(cases[i].s, &ms), cases[i].rc);
+		if (cases[i].rc == 0)
+			CHECK_INT_EQ(ms, cases[i].ms);
+	}
+}
+
 static void test_clocks(void)
 {
 	int64_t now = jq_now_ms();
@@ -266,4 +306,5 @@ static void test_json_escape(void)
 
 UNIT_MAIN({"parse_i64", test_parse_i64}, {"fmt_i64", test_fmt_i64}, {"json_escape", test_json_escape}, {"parse_i64n", test_parse_i64n},
 	  {"utf8_valid", test_utf8_valid}, {"utf8_sanitize", test_utf8_sanitize}, {"format_rfc3339", test_format_rfc3339},
+	  {"parse_rfc3339", test_parse_rfc3339},
 	  {"clocks", test_clocks})

@@ -75,46 +75,5 @@ static void test_header_token(void)
 	}
 }
 
-static void test_origin_allowed(void)
-{
-	static const struct jq_opt_list none = {{NULL}, 0, 0};
-	static const struct jq_opt_list dash = {{"https://dash.example.com"}, 1, 1};
-	static const struct jq_opt_list any = {{"https://a.example", "*"}, 2, 1};
-	static const struct jq_opt_list slash = {{"https:///", "nonsense", "https://dash.example.com/"},
-						 3, 1};
-	static const struct {
-		const struct jq_opt_list *allowed;
-		const char *origin, *host;
-		int want;
-	} cases[] = {
-		{&none, "http://127.0.0.1:8000", "127.0.0.1:8000", 1}, /* the broker's own page */
-		{&none, "http://BROKER.local:80", "broker.local:80", 1},
-		{&none, "http://127.0.0.1:8001", "127.0.0.1:8000", 0}, /* another port */
-		{&none, "http://evil.example", "127.0.0.1:8000", 0},
-		{&none, "null", "127.0.0.1:8000", 0}, /* sandboxed pages, file: URLs */
-		{&none, "http://127.0.0.1:8000", NULL, 0},
-		{&none, "http://127.0.0.1:8000", "", 0},
-		{&dash, "https://dash.example.com", "127.0.0.1:8000", 1},
-		{&dash, "HTTPS://DASH.example.com", "127.0.0.1:8000", 1},
-		{&dash, "http://dash.example.com", "127.0.0.1:8000", 0}, /* scheme counts */
-		{&dash, "https://dash.example.com.evil", "127.0.0.1:8000", 0},
-		{&any, "http://anything.example", "127.0.0.1:8000", 1},
-		{&any, "null", "127.0.0.1:8000", 1},
-		{&none, "http://broker.local", "broker.local:80", 1}, /* default ports */
-		{&none, "http://broker.local:80", "broker.local", 1},
-		{&none, "https://broker.local", "broker.local:443", 1},
-		{&none, "https://broker.local", "broker.local:80", 0},
-		{&none, "http://broker.local", "broker.local:8080", 0},
-		{&slash, "https://dash.example.com", "127.0.0.1:8000", 1}, /* "…com/" listed */
-		{&slash, "https://dash.example.com:443", "127.0.0.1:8000", 1},
-		{&slash, "https://dash.example.co", "127.0.0.1:8000", 0},
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		UNIT_CASE("%s host %s", cases[i].origin, cases[i].host ? cases[i].host : "(none)");
-		CHECK_INT_EQ(jq_ws_origin_allowed(cases[i].allowed, cases[i].origin, cases[i].host),
-			     cases[i].want);
-	}
-}
-
 UNIT_MAIN({"accept_key", test_accept_key}, {"key_valid", test_key_valid},
-	  {"header_token", test_header_token}, {"origin_allowed", test_origin_allowed})
+	  {"header_token", test_header_token})

@@ -13,9 +13,9 @@
 -- ms), trimmed here.
 -- Returns an array: first the list of ids dropped because their job hash is gone (so the
 -- worker can log them), then the ms until a served queue that holds jobs but reached its
--- rate limit may start the next (0: none is held back), then 10 entries per job taken:
+-- rate limit may start the next (0: none is held back), then 11 entries per job taken:
 --   id, token, attempts, type, payload, timeout_ms, max_attempts, queue, wait_ms,
---   traceparent ('' for none)
+--   traceparent ('' for none), secrets (the job's msgpack map, '' for none)
 -- wait_ms: how long the job was runnable before now, from ready_at (set when it became
 --   pending again: promoted, requeued, recovered, retried from dead) or created_at
 -- Every state change is published on '<job key>:events' ('running' here; see
@@ -66,7 +66,8 @@ for i = 4, #KEYS, 4 do
     if not id then break end
     local jk = ARGV[1] .. id
     local f = redis.call('HMGET', jk, 'state', 'type', 'payload', 'timeout_ms', 'max_attempts',
-                        'queue', 'token', 'attempts', 'created_at', 'ready_at', 'traceparent')
+                        'queue', 'token', 'attempts', 'created_at', 'ready_at', 'traceparent',
+                        'secrets')
     if f[1] == 'pending' then
       local token = tonumber(f[7] or '0') + 1
       local attempts = tonumber(f[8] or '0') + 1
@@ -84,6 +85,7 @@ for i = 4, #KEYS, 4 do
       out[#out + 1] = f[6] or 'default'
       out[#out + 1] = now - tonumber(f[10] or f[9] or now) -- wait_ms
       out[#out + 1] = f[11] or '' -- the request's W3C traceparent
+      out[#out + 1] = f[12] or '' -- the job's secrets, for its handler only
       got = got + 1
       taken = taken + 1
       if left then

@@ -1,0 +1,283 @@
+#!/usr/bin/python3
+"""E2E: authentication and scopes (docs/security.md, issue 15 item 1) against real brokers
+sharing one Redis: the open loopback broker until a token exists, the first token made
+from loopback, missing, wrong, revoked and under-scoped tokens on every route, tokens
+kept hashed, a revocation reaching another broker, --open-healthz/--open-metrics, the
+start-up policy on a non-loopback address, and jobctl's --token, JOBQ_TOKEN and
+--token-file with jobctl token create|list|revoke."""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import E2ETestCase, wait_until  # noqa: E402
+
+JOB = {"type": "noop"}
+
+# (method, path, body, scope): one request per route that needs a scope
+ROUTES = [
+    ("GET", "/task-status/1", None, "read"),
+    ("GET", "/jobs/1", None, "read"),
+    ("GET", "/jobs?state=failed", None, "read"),
+    ("GET", "/queues", None, "read"),
+    ("GET", "/queues/default", None, "read"),
+    ("GET", "/workers", None, "read"),
+    ("GET", "/dead", None, "read"),
+    ("GET", "/batches/1", None, "read"),
+    ("GET", "/schedules", None, "read"),
+    ("GET", "/schedules/x", None, "read"),
+    ("GET", "/healthz", None, "read"),
+    ("GET", "/metrics", None, "read"),
+    ("POST", "/jobs", JOB, "enqueue"),
+    ("POST", "/jobs/bulk", [JOB], "enqueue"),
+    ("POST", "/batches", {"jobs": [JOB]}, "enqueue"),
+    ("POST", "/start-task?duration=0", None, "enqueue"),
+    ("POST", "/send-notification?email=a@b.example&content=x", None, "enqueue"),
+    ("POST", "/send-notification-sync?email=a@b.example&content=x", None, "enqueue"),
+    ("DELETE", "/jobs/999999", None, "admin"),
+    ("POST", "/queues/q/pause", None, "admin"),
+    ("POST", "/queues/q/resume", None, "admin"),
+    ("PUT", "/queues/q/rate-limit", {"limit": 1, "interval_ms": 1000}, "admin"),
+    ("DELETE", "/queues/q/rate-limit", None, "admin"),
+    ("POST", "/dead/999999/retry", None, "admin"),
+    ("DELETE", "/dead", None, "admin"),
+    ("POST", "/schedules", {"name": "s", "cron": "0 0 1 1 *", "job": JOB}, "admin"),
+    ("PUT", "/schedules/s", {"cron": "0 0 1 1 *", "job": JOB}, "admin"),
+    ("DELETE", "/schedules/s", None, "admin"),
+    ("GET", "/tokens", None, "admin"),
+]
+OPEN = ["/", "/docs", "/static/app.js", "/openapi.json"]
+
+
+def bearer(token):
+    return {"Authorization": "Bearer " + token}
+
+
+class AuthTest(E2ETestCase):
+
+    @classmethod
+    def setUpEnv(cls, env):
+        env.start_redis()
+        env.start_broker()
+
+    def make_token(self, name, scopes, headers=None):
+        r = self.env.http("POST", "/tokens", {"name": name, "scopes": scopes}, headers)
+        self.assertEqual(r.status, 201, r)
+        got = r.json()
+        self.assertEqual(set(got), {"name", "scopes", "created_at", "token"}, got)
+        self.assertEqual(sorted(got["scopes"]), sorted(scopes))
+        self.assertRegex(got["token"], r"^jq_[0-9a-f]{64}$")
+        return got["token"]
+
+    def test_auth(self):
+        # no token yet, on a loopback address: open, as before tokens existed
+        for method, path, body, _ in ROUTES[:13]:
+            self.assertNotEqual(self.env.http(method, path, body).status, 401, path)
+        admin = self.make_token("root", ["admin"])
+        # from here every route needs a token
+        r = self.env.http("GET", "/queues")
+        self.assertError(r, 401, "unauthorized")
+        self.assertTrue(r.headers.get("www-authenticate", "").startswith("Bearer"), r.headers)
+        read = self.make_token("reader", ["read"], bearer(admin))
+        enq = self.make_token("producer", ["enqueue"], bearer(admin))
+        both = self.make_token("both", ["read", "enqueue"], bearer(admin))
+        # kept hashed: the table holds SHA-256 hex -> name/scopes, never a token
+        table = self.env.redis.hgetall("jobq:tokens")
+        self.assertEqual(set(table), {hashlib.sha256(t.encode()).hexdigest()
+                                      for t in (admin, read, enq, both)})
+        for v in table.values():
+            self.assertNotIn(b"jq_", v)
+            self.assertEqual(set(json.loads(v)), {"name", "scopes", "created_at"})
+        # the list shows names and scopes, never the tokens
+        r = self.env.http("GET", "/tokens", headers=bearer(admin))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual(sorted(t["name"] for t in r.json()["tokens"]),
+                         ["both", "producer", "reader", "root"])
+        for t in (admin, read, enq, both):
+            self.assertNotIn(t.encode(), r.body)
+        before = sorted(self.env.redis.keys("*"))
+        for method, path, body, scope in ROUTES:
+            with self.subTest(method=method, path=path):
+                for headers, why in (({}, "missing"), (bearer("jq_" + "0" * 64), "wrong"),
+                                     ({"Authorization": "Basic " + admin}, "not bearer"),
+                                     (bearer(admin[:-1]), "cut")):
+                    r = self.env.http(method, path, body, headers)
+                    self.assertError(r, 401, "unauthorized")
+                    self.assertIn("Bearer", r.headers.get("www-authenticate", ""), why)
+                lacking = {"read": [enq], "enqueue": [read],
+                           "admin": [read, enq, both]}[scope]
+                for t in lacking:
+                    r = self.env.http(method, path, body, bearer(t))
+                    self.assertError(r, 403, "insufficient_scope")
+                    self.assertIn('scope="%s"' % scope,
+                                  r.headers.get("www-authenticate", ""))
+        self.assertEqual(sorted(self.env.redis.keys("*")), before)
+        # ...and the right scope (or admin) passes
+        for method, path, body, scope in ROUTES:
+            with self.subTest(method=method, path=path, ok=True):
+                tok = {"read": read, "enqueue": enq, "admin": admin}[scope]
+                for t in (tok, admin):
+                    r = self.env.http(method, path, body, bearer(t))
+                    self.assertNotIn(r.status, (401, 403), r)
+        # the dashboard's files need nothing (the sign-in page)
+        for path in OPEN:
+            self.assertEqual(self.env.http("GET", path).status, 200, path)
+        # a second broker on the same Redis: the tokens are the same; --open-* flags
+        other = harness.Env("auth-other")
+        try:
+            other.redis_port = self.env.redis_port
+            other.start_broker(extra_args=["--open-healthz", "--open-metrics"],
+                               wait_healthy=True)
+            self.assertEqual(other.http("GET", "/healthz").status, 200)
+            self.assertEqual(other.http("GET", "/metrics").status, 200)
+            self.assertError(other.http("GET", "/queues"), 401, "unauthorized")
+            self.assertEqual(other.http("GET", "/queues", headers=bearer(read)).status, 200)
+            # revoked through this broker: refused there at once, on the other within the
+            # table's refresh (1 s) and a round trip
+            r = self.env.http("DELETE", "/tokens/reader", headers=bearer(admin))
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual(r.json(), {"name": "reader", "revoked": 1})
+            self.assertError(self.env.http("GET", "/queues", headers=bearer(read)), 401,
+                             "unauthorized")
+            wait_until(lambda: other.http("GET", "/queues", headers=bearer(read)).status
+                       == 401, 3.0, "the other broker to refuse the revoked token")
+            self.assertError(self.env.http("DELETE", "/tokens/reader", headers=bearer(admin)),
+                             404, "not_found")
+        finally:
+            other.close()
+        # healthz and metrics need read on a broker without the flags
+        self.assertError(self.env.http("GET", "/healthz"), 401, "unauthorized")
+        self.assertEqual(self.env.http("GET", "/healthz", headers=bearer(both)).status, 200)
+        # bad token requests
+        for body in ({"name": "x"}, {"name": "x", "scopes": []}, {"name": "x", "scopes": ["god"]},
+                     {"name": "bad name", "scopes": ["read"]}, {"scopes": ["read"]}):
+            with self.subTest(body=body):
+                self.assertError(self.env.http("POST", "/tokens", body, bearer(admin)), 400,
+                                 "invalid_argument")
+        self.assertError(self.env.http("POST", "/tokens", {"name": "root", "scopes": ["read"]},
+                                       bearer(admin)), 409, "conflict")
+
+    def test_jobctl_tokens(self):
+        # runs after test_auth (alphabetical): tokens exist, 'root' is admin
+        admin = self.make_token_via_redis_admin()
+        env = {"JOBQ_TOKEN": admin}
+        p = self.jobctl("token", "create", "ci", "--scopes", "enqueue,read", extra_env=env)
+        self.assertEqual(p.returncode, 0, self.describe(p))
+        ci = p.out.strip()
+        self.assertRegex(ci, r"^jq_[0-9a-f]{64}$")
+        self.assertIn("shown this once", p.err)
+        p = self.jobctl("token", "list", extra_env=env)
+        self.assertEqual(p.returncode, 0, self.describe(p))
+        self.assertIn("ci", p.out)
+        self.assertIn("enqueue,read", p.out.replace("read,enqueue", "enqueue,read"))
+        self.assertNotIn(ci, p.out)
+        # --token, JOBQ_TOKEN and --token-file each work; without, 401 and exit 1
+        p = self.jobctl("queues")
+        self.assertEqual(p.returncode, 1, self.describe(p))
+        self.assertIn("401", p.err)
+        path = os.path.join(self.env.tmp, "token")
+        with open(path, "w") as f:
+            f.write(ci + "\n")
+        for args, extra in ((["--token", ci], None), ([], {"JOBQ_TOKEN": ci}),
+                            (["--token-file", path], None),
+                            ([], {"JOBQ_TOKEN_FILE": path})):
+            with self.subTest(args=args, env=extra):
+                p = self.jobctl(*(args + ["enqueue", "noop"]), extra_env=extra)
+                self.assertEqual(p.returncode, 0, self.describe(p))
+        p = self.jobctl("--token", ci, "pause", "q")
+        self.assertEqual(p.returncode, 1, self.describe(p))
+        self.assertIn("insufficient_scope", p.err)
+        # the token never shows in --help
+        p = self.jobctl("--help", extra_env={"JOBQ_TOKEN": ci}, url=False)
+        self.assertNotIn(ci, p.out)
+        p = self.jobctl("token", "revoke", "ci", extra_env=env)
+        self.assertEqual(p.returncode, 0, self.describe(p))
+        self.assertEqual(p.out.strip(), "token ci revoked")
+        p = self.jobctl("--token", ci, "queues")
+        self.assertEqual(p.returncode, 1, self.describe(p))
+
+    def make_token_via_redis_admin(self):
+        """An admin token written straight into the table (as a broker would)."""
+        token = "jq_" + "ab" * 32
+        self.env.redis.execute("HSET", "jobq:tokens", hashlib.sha256(token.encode()).hexdigest(),
+                               json.dumps({"name": "ops", "scopes": ["admin"],
+                                           "created_at": 0}))
+        wait_until(lambda: self.env.http("GET", "/queues", headers=bearer(token)).status == 200,
+                   3.0, "the broker to read the new token")
+        return token
+
+
+class PolicyTest(E2ETestCase):
+    """A broker on a non-loopback address with no token refuses to start, saying why,
+    unless --no-auth; with a token it starts and asks for it; the first token cannot be
+    made from another address."""
+
+    @classmethod
+    def setUpEnv(cls, env):
+        env.start_redis()
+
+    def broker(self, *args, timeout=15):
+        port = harness.free_port()
+        return subprocess.Popen(
+            [harness.broker_bin(), "--listen", "0.0.0.0:%d" % port, "--redis-url",
+             self.env.redis_url] + list(args), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE), port
+
+    def test_policy(self):
+        p, _ = self.broker()
+        try:
+            out, err = p.communicate(timeout=15)
+        finally:
+            if p.poll() is None:
+                p.kill()
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn(b"refusing to start", err)
+        self.assertIn(b"--no-auth", err)
+        # --no-auth: it runs, open, and says so
+        p, port = self.broker("--no-auth")
+        try:
+            wait_until(lambda: harness.port_accepts(port), 10, "the --no-auth broker")
+            r = harness.http_request(port, "GET", "/queues")
+            self.assertEqual(r.status, 200, r)
+            # tokens routes are not open with --no-auth: the first token from loopback only
+            # (this connection is from 127.0.0.1: allowed)
+            r = harness.http_request(port, "POST", "/tokens", {"name": "first",
+                                                                 "scopes": ["admin"]})
+            self.assertEqual(r.status, 201, r)
+        finally:
+            p.terminate()
+            _, err = p.communicate(timeout=10)
+        self.assertIn(b"--no-auth: no request is authenticated", err)
+        # now a token exists: the non-loopback broker starts, and wants it
+        p, port = self.broker()
+        try:
+            wait_until(lambda: harness.port_accepts(port), 10, "the broker")
+            wait_until(lambda: harness.http_request(port, "GET", "/queues").status == 401, 5,
+                       "401 from the broker")
+        finally:
+            p.terminate()
+            p.communicate(timeout=10)
+
+    def test_redis_down_at_start(self):
+        """Until the token table is read, a request is answered 503: redis_unavailable
+        while Redis cannot be reached (the cause a client knows)."""
+        port = harness.free_port()
+        p = subprocess.Popen([harness.broker_bin(), "--listen", "127.0.0.1:%d" % port,
+                              "--redis-url", "redis://127.0.0.1:%d/0" % harness.free_port()],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            wait_until(lambda: harness.port_accepts(port), 10, "the broker")
+            r = harness.http_request(port, "GET", "/queues")
+            self.assertError(r, 503, "redis_unavailable")
+            self.assertEqual(harness.http_request(port, "GET", "/").status, 200)
+        finally:
+            p.terminate()
+            p.communicate(timeout=10)
+
+
+if __name__ == "__main__":
+    harness.main()
