@@ -76,7 +76,7 @@ start_broker() { # start_broker SIDE [wrapper...]
 	exit 1
 }
 # total instructions of a callgrind output file
-instr() { callgrind_annotate "$1" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}'; }
+instr() { { callgrind_annotate "$1" 2>/dev/null || true; } | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}'; }
 # Redis' microseconds per EVALSHA since the last CONFIG RESETSTAT
 evalsha_us() { rc info commandstats | sed -nE 's/^cmdstat_evalsha:.*usec_per_call=([0-9.]+).*/\1/p'; }
 fresh() { rc flushall >/dev/null; rc config resetstat >/dev/null; }
