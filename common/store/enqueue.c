@@ -94,12 +94,7 @@ int jq_store_reserve_ids(struct jq_redis *r, const struct jq_keys *k, int64_t n,
 
 int64_t jq_store_reserve_ids_reply(const redisReply *r, char *err, size_t errlen)
 {
-	int st = jq_store_status(r, err, errlen);
-	if (st != JQ_STORE_OK)
-		return st;
-	if (r->type != REDIS_REPLY_INTEGER || r->integer < 1)
-		return jq_store_malformed("INCRBY of the id counter", err, errlen);
-	return r->integer;
+	return jq_store_int_in(r, 1, INT64_MAX, "INCRBY of the id counter", err, errlen);
 }
 
 int jq_store_wait(struct jq_redis *r, int64_t replicas, int64_t timeout_ms,
@@ -115,10 +110,5 @@ int jq_store_wait(struct jq_redis *r, int64_t replicas, int64_t timeout_ms,
 
 int64_t jq_store_wait_reply(const redisReply *r, char *err, size_t errlen)
 {
-	int st = jq_store_status(r, err, errlen);
-	if (st != JQ_STORE_OK)
-		return st;
-	if (r->type != REDIS_REPLY_INTEGER || r->integer < 0)
-		return jq_store_malformed("WAIT", err, errlen);
-	return r->integer;
+	return jq_store_int_in(r, 0, INT64_MAX, "WAIT", err, errlen);
 }

@@ -89,12 +89,7 @@ int jq_store_cancel(struct jq_redis *r, const struct jq_keys *k, const struct jq
 
 int jq_store_cancel_reply(const redisReply *r, char *err, size_t errlen)
 {
-	int st = jq_store_status(r, err, errlen);
-	if (st != JQ_STORE_OK)
-		return st;
-	if (r->type != REDIS_REPLY_INTEGER || r->integer < 0 || r->integer > JQ_CANCEL_FINISHED)
-		return jq_store_malformed("cancel", err, errlen);
-	return (int)r->integer;
+	return (int)jq_store_int_in(r, 0, JQ_CANCEL_FINISHED, "cancel", err, errlen);
 }
 
 int jq_store_ping(struct jq_redis *r, redisCallbackFn *cb, void *priv)

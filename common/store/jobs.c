@@ -154,10 +154,5 @@ int jq_store_dead_purge(struct jq_redis *r, const struct jq_keys *k, redisCallba
 
 int64_t jq_store_dead_purge_reply(const redisReply *r, char *err, size_t errlen)
 {
-	int st = jq_store_status(r, err, errlen);
-	if (st != JQ_STORE_OK)
-		return st;
-	if (r->type != REDIS_REPLY_INTEGER)
-		return jq_store_malformed("dead purge", err, errlen);
-	return r->integer;
+	return jq_store_int_in(r, 0, INT64_MAX, "dead purge", err, errlen);
 }

@@ -20,10 +20,5 @@ int jq_store_progress(struct jq_redis *r, const struct jq_keys *k,
 
 int jq_store_progress_reply(const redisReply *r, char *err, size_t errlen)
 {
-	int st = jq_store_status(r, err, errlen);
-	if (st != JQ_STORE_OK)
-		return st;
-	if (r->type != REDIS_REPLY_INTEGER || (r->integer != 0 && r->integer != 1))
-		return jq_store_malformed("progress", err, errlen);
-	return (int)r->integer;
+	return (int)jq_store_int_in(r, 0, 1, "progress", err, errlen);
 }

@@ -21,10 +21,5 @@ int jq_store_requeue(struct jq_redis *r, const struct jq_keys *k,
 
 int jq_store_requeue_reply(const redisReply *r, char *err, size_t errlen)
 {
-	int st = jq_store_status(r, err, errlen);
-	if (st != JQ_STORE_OK)
-		return st;
-	if (r->type != REDIS_REPLY_INTEGER || r->integer < 0 || r->integer > JQ_REQUEUE_CANCELLED)
-		return jq_store_malformed("requeue", err, errlen);
-	return (int)r->integer;
+	return (int)jq_store_int_in(r, 0, JQ_REQUEUE_CANCELLED, "requeue", err, errlen);
 }

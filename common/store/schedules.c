@@ -99,12 +99,7 @@ int jq_store_schedule_put_reply(const redisReply *r, const char **status,
 
 int64_t jq_store_int_reply(const redisReply *r, char *err, size_t errlen)
 {
-	int st = jq_store_status(r, err, errlen);
-	if (st != JQ_STORE_OK)
-		return st;
-	if (r->type != REDIS_REPLY_INTEGER)
-		return jq_store_malformed("a count", err, errlen);
-	return r->integer;
+	return jq_store_int_in(r, 0, INT64_MAX, "a count", err, errlen);
 }
 
 int jq_store_cron_due(struct jq_redis *r, const struct jq_keys *k, int64_t max,

@@ -39,10 +39,5 @@ int jq_store_stats(struct jq_redis *r, const struct jq_keys *k, const struct jq_
 
 int64_t jq_store_stats_reply(const redisReply *r, char *err, size_t errlen)
 {
-	int st = jq_store_status(r, err, errlen);
-	if (st != JQ_STORE_OK)
-		return st;
-	if (r->type != REDIS_REPLY_INTEGER)
-		return jq_store_malformed("stats", err, errlen);
-	return r->integer;
+	return jq_store_int_in(r, 0, INT64_MAX, "stats", err, errlen);
 }

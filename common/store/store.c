@@ -50,6 +50,17 @@ int jq_store_status(const redisReply *r, char *err, size_t errlen)
 	return JQ_STORE_OK;
 }
 
+int64_t jq_store_int_in(const redisReply *r, int64_t lo, int64_t hi, const char *what,
+			char *err, size_t errlen)
+{
+	int st = jq_store_status(r, err, errlen);
+	if (st != JQ_STORE_OK)
+		return st;
+	if (r->type != REDIS_REPLY_INTEGER || r->integer < lo || r->integer > hi)
+		return jq_store_malformed(what, err, errlen);
+	return r->integer;
+}
+
 int jq_store_malformed(const char *what, char *err, size_t errlen)
 {
 	snprintf(err, errlen, "unexpected reply to %s", what);
