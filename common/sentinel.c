@@ -14,6 +14,7 @@
 /* One connection to a sentinel: a probe (one question, under a timeout) or a watcher
  * (the +switch-master subscription). */
 struct side {
+	struct event_base *base;
 	struct jq_sentinel *s; /* NULL once abandoned: its callbacks only free it */
 	redisAsyncContext *ac; /* NULL once hiredis freed it */
 	struct event *timer;   /* a probe's timeout */
@@ -46,11 +47,17 @@ static void side_free(struct side *d)
 	free(d);
 }
 
-/* The connection of d is gone (hiredis frees it after this returns). */
-static void side_closed(struct side *d)
+static void side_free_cb(evutil_socket_t fd, short what, void *arg) { side_free(arg); }
+
+/* The connection of d is gone (hiredis frees it after this returns). d itself is freed
+ * now, or on the next loop turn with later: after a failed connect hiredis still calls
+ * the pending callbacks (with NULL), which read d. */
+static void side_closed(struct side *d, int later)
 {
 	struct jq_sentinel *s = d->s;
 	d->ac = NULL;
+	if (d->timer)
+		evtimer_del(d->timer); /* a probe's timeout does not come for a closed side */
 	if (s && d->watcher && s->watch[d->idx] == d)
 		s->watch[d->idx] = NULL;
 	if (s && !d->watcher && !d->done) { /* no answer: ask the next sentinel */
@@ -61,7 +68,10 @@ static void side_closed(struct side *d)
 	} else if (s && s->probe == d) {
 		s->probe = NULL;
 	}
-	side_free(d);
+	d->s = NULL;
+	struct timeval now = {0, 0};
+	if (!later || event_base_once(d->base, -1, EV_TIMEOUT, side_free_cb, d, &now) != 0)
+		side_free(d); /* (out of memory: hiredis' late calls are the lesser risk) */
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -72,28 +82,26 @@ static void on_connect(const redisAsyncContext *ac, int status)
 			jq_debug("redis %s: sentinel %s:%d: %s", d->s->name,
 				 d->s->url.sentinels[d->idx].host, d->s->url.sentinels[d->idx].port,
 				 ac->errstr);
-		side_closed(d);
+		side_closed(d, 1);
 	}
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
-	side_closed(ac->data);
+	side_closed(ac->data, 0);
 }
 
 /* Closes d's connection from outside its callbacks (a timeout, an abandon, the end). */
 static void side_close(struct side *d)
 {
 	redisAsyncContext *ac = d->ac;
-	if (!ac) {
-		side_free(d);
-		return;
-	}
+	if (!ac)
+		return; /* closed already: side_closed ran, d is freed on the next turn */
 	if (ac->c.flags & REDIS_CONNECTED) {
 		redisAsyncFree(ac); /* calls on_disconnect, which frees d */
 	} else {
 		redisAsyncFree(ac); /* still connecting: no callback comes */
-		side_closed(d);
+		side_closed(d, 0);
 	}
 }
 
@@ -102,6 +110,7 @@ static struct side *side_open(struct jq_sentinel *s, int idx, int watcher)
 	struct side *d = calloc(1, sizeof(*d));
 	if (!d)
 		return NULL;
+	d->base = s->base;
 	d->s = s;
 	d->idx = idx;
 	d->watcher = watcher;
