@@ -385,7 +385,9 @@ static void connect_now(struct jq_redis *r)
 	r->ac = ac;
 	((struct jq_redis_events *)ac->ev.data)->owner = r;
 	count_error_replies(ac);
-	redisReaderSetPrivdata(ac->c.reader, r); /* count_create_string learns whose reply */
+	/* count_create_string learns whose reply (not redisReaderSetPrivdata: its cast of the
+	 * pointer to int is an error for clang) */
+	ac->c.reader->privdata = r;
 	redisAsyncSetConnectCallback(ac, on_connect);
 	redisAsyncSetDisconnectCallback(ac, on_disconnect);
 	if (!r->url.unix_path[0])
