@@ -91,8 +91,6 @@ oom:
 int jq_secrets_env(const char *secrets, size_t len, const struct msgpack_object *payload,
 		   char **env, size_t max, char *err, size_t errlen)
 {
-	static const char *const reserved[] = {"PATH", "HOME", "LANG", "LC_ALL",
-					       "TZ",   "TMPDIR", "TRACEPARENT"};
 	env[0] = NULL;
 	const msgpack_object *names = jq_mp_get(payload, "secret_env");
 	if (!names || names->type == MSGPACK_OBJECT_NIL)
@@ -118,26 +116,20 @@ int jq_secrets_env(const char *secrets, size_t len, const struct msgpack_object 
 				 o->type == MSGPACK_OBJECT_STR ? "'" : "a non-string");
 			goto fail;
 		}
+		/* Always under the prefix: a job chooses no variable of its own, since many are
+		 * code to some program (BASH_ENV, PERL5OPT, NODE_OPTIONS, PYTHONSTARTUP, LD_*,
+		 * ...), and no list of them is ever complete. Names are [A-Za-z0-9_] (job.c). */
 		const char *name = o->via.str.ptr;
-		size_t nl = o->via.str.size;
-		int bad = (nl >= 5 && memcmp(name, "JOBQ_", 5) == 0) ||
-			  (nl >= 3 && memcmp(name, "LD_", 3) == 0);
-		for (size_t r = 0; !bad && r < sizeof(reserved) / sizeof(reserved[0]); r++)
-			bad = strlen(reserved[r]) == nl && memcmp(reserved[r], name, nl) == 0;
-		if (bad) {
-			snprintf(err, errlen, "'secret_env': '%.*s' is a variable the worker sets or "
-					      "the loader reads",
-				 (int)nl, name);
-			goto fail;
-		}
-		if (!(env[n] = malloc(nl + 1 + vlen + 1))) {
+		size_t nl = o->via.str.size, pl = strlen(JQ_SECRET_ENV_PREFIX);
+		if (!(env[n] = malloc(pl + nl + 1 + vlen + 1))) {
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-		memcpy(env[n], name, nl);
-		env[n][nl] = '=';
-		memcpy(env[n] + nl + 1, v, vlen);
-		env[n][nl + 1 + vlen] = '\0';
+		memcpy(env[n], JQ_SECRET_ENV_PREFIX, pl);
+		memcpy(env[n] + pl, name, nl);
+		env[n][pl + nl] = '=';
+		memcpy(env[n] + pl + nl + 1, v, vlen);
+		env[n][pl + nl + 1 + vlen] = '\0';
 		env[n + 1] = NULL;
 	}
 	return (int)n;

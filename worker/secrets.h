@@ -7,7 +7,9 @@
  *   request is made (e.g. "Authorization": "Bearer ${secret:API_TOKEN}"); a NAME the job
  *   does not carry, or a value with CR, LF or NUL, fails the job (no retry);
  * - exec jobs: the names listed in the payload's "secret_env" become environment
- *   variables of the program, NAME=value.
+ *   variables of the program, JOBQ_SECRET_<NAME>=value: under a prefix, so that a job
+ *   (an enqueue token is enough) cannot set a variable a shell or interpreter runs
+ *   (BASH_ENV, PERL5OPT, NODE_OPTIONS, ...).
  * Pure: no IO. */
 #ifndef JQ_SECRETS_H
 #define JQ_SECRETS_H
@@ -15,6 +17,7 @@
 #include <stddef.h>
 
 #define JQ_SECRET_REF "${secret:"
+#define JQ_SECRET_ENV_PREFIX "JOBQ_SECRET_"
 
 /* The secret name[0..nlen) of the map secrets[0..len): 0 with its value (not
  * NUL-terminated, pointing into secrets), -1 when absent (or secrets is NULL). */
@@ -28,10 +31,9 @@ char *jq_secrets_expand(const char *secrets, size_t len, const char *text, int h
 			char *err, size_t errlen);
 
 /* exec jobs: the payload's "secret_env" (absent or null: none), an array of at most max
- * secret names, as "NAME=value" strings (malloc) in env[0..), NULL after the last. The
- * count, or -1 with err (not an array of names of the job's secrets, a name the worker
- * sets itself or the loader reads: PATH, HOME, LANG, LC_ALL, TZ, TMPDIR, TRACEPARENT,
- * JOBQ_*, LD_*). Free with jq_secrets_env_free. */
+ * secret names, as "JOBQ_SECRET_<NAME>=value" strings (malloc) in env[0..), NULL after
+ * the last. The count, or -1 with err (not an array of names of the job's secrets). Free
+ * with jq_secrets_env_free. */
 struct msgpack_object;
 int jq_secrets_env(const char *secrets, size_t len, const struct msgpack_object *payload,
 		   char **env, size_t max, char *err, size_t errlen);

@@ -26,7 +26,9 @@ MARK = b"SECRET-"
 ENVDUMP = """#!/usr/bin/python3
 import json, os, sys
 sys.stdin.read()
-print(json.dumps({k: os.environ.get(k) for k in ("API_TOKEN", "DB_PASSWORD", "PATH")}))
+print(json.dumps({k: os.environ.get(k) for k in ("JOBQ_SECRET_API_TOKEN", "API_TOKEN",
+                                                   "JOBQ_SECRET_DB_PASSWORD", "BASH_ENV",
+                                                   "JOBQ_SECRET_BASH_ENV", "PATH")}))
 """
 
 
@@ -148,15 +150,27 @@ class SecretsTest(HttpMixin, E2ETestCase):
         # the program saw the secret the payload named, and only that one; its output is
         # its own business (a program that prints a secret shows it): here it is checked
         # and then the views are searched without it
-        self.assertEqual(out["API_TOKEN"], "env-SECRET-9", job)
-        self.assertIsNone(out["DB_PASSWORD"], job)
-        for bad, why in ((["PATH"], "worker sets"), (["LD_PRELOAD"], "loader"),
-                         (["NOPE"], "not one of the job's secrets"), ("API_TOKEN", "array")):
+        self.assertEqual(out["JOBQ_SECRET_API_TOKEN"], "env-SECRET-9", job)
+        self.assertIsNone(out["API_TOKEN"], job)
+        self.assertIsNone(out["JOBQ_SECRET_DB_PASSWORD"], job)
+        # a variable a shell runs (the review found BASH_ENV ran $(...) through a bash
+        # program): a secret of that name reaches the program only under the prefix
+        jid = self.post_job({"type": "exec", "payload": {"command": "envdump",
+                                                         "secret_env": ["BASH_ENV", "PATH"]},
+                             "secrets": {"BASH_ENV": "$(touch /tmp/jq-pwned)",
+                                         "PATH": "/evil"}})
+        job = self.env.wait_job(jid)
+        self.assertEqual(job["state"], "completed", job)
+        out = job["result"]
+        out = out.get("output", out) if isinstance(out, dict) else out
+        self.assertIsNone(out["BASH_ENV"], job)
+        self.assertEqual(out["JOBQ_SECRET_BASH_ENV"], "$(touch /tmp/jq-pwned)", job)
+        self.assertNotEqual(out["PATH"], "/evil", job)
+        for bad, why in ((["NOPE"], "not one of the job's secrets"), ("API_TOKEN", "array")):
             with self.subTest(bad):
                 jid = self.post_job({"type": "exec", "payload": {"command": "envdump",
                                                                  "secret_env": bad},
-                                     "secrets": {"API_TOKEN": "env-SECRET-10",
-                                                 "PATH": "/evil", "LD_PRELOAD": "/evil.so"}})
+                                     "secrets": {"API_TOKEN": "env-SECRET-10"}})
                 job = self.env.wait_job(jid)
                 self.assertEqual(job["state"], "failed", job)
                 self.assertIn(why, job["error"])
