@@ -398,6 +398,9 @@ void jq_auth_dispatch(struct jq_auth *a, struct jq_http_req *req, int scope,
 		      jq_auth_route_fn *fn, const char *arg)
 {
 	struct jq_broker *b = a->b;
+	/* the token table is never open to whoever asks, --no-auth or not: tokens made through
+	 * a broker without auth would work on every broker of the Redis (review) */
+	int tokens = scope == JQ_SCOPE_TOKENS;
 	if (scope == JQ_SCOPE_NONE || (scope == JQ_SCOPE_HEALTHZ && a->open_healthz) ||
 	    (scope == JQ_SCOPE_METRICS && a->open_metrics) ||
 	    (a->no_auth && scope != JQ_SCOPE_TOKENS)) {
@@ -426,7 +429,7 @@ void jq_auth_dispatch(struct jq_auth *a, struct jq_http_req *req, int scope,
 	}
 	if (scope == JQ_SCOPE_HEALTHZ || scope == JQ_SCOPE_METRICS)
 		scope = JQ_SCOPE_READ;
-	if (open_now(a)) {
+	if (!tokens && open_now(a)) {
 		fn(b, req, arg);
 		return;
 	}

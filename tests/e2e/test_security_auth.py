@@ -248,6 +248,19 @@ class PolicyTest(E2ETestCase):
             r = harness.http_request(port, "POST", "/tokens", {"name": "first",
                                                                  "scopes": ["admin"]})
             self.assertEqual(r.status, 201, r)
+            admin = json.loads(r.body)["token"]
+            # once one exists, the token routes want an admin token, --no-auth or not
+            # (review: anyone could make admin tokens that every broker of the Redis takes)
+            wait_until(lambda: harness.http_request(port, "GET", "/tokens").status == 401, 5,
+                       "GET /tokens to want a token")
+            r = harness.http_request(port, "POST", "/tokens", {"name": "second",
+                                                                 "scopes": ["admin"]})
+            self.assertEqual(r.status, 401, r)
+            r = harness.http_request(port, "GET", "/tokens",
+                                     headers={"Authorization": "Bearer " + admin})
+            self.assertEqual(r.status, 200, r)
+            # the other routes stay open
+            self.assertEqual(harness.http_request(port, "GET", "/queues").status, 200)
         finally:
             p.terminate()
             _, err = p.communicate(timeout=10)
