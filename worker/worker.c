@@ -748,8 +748,13 @@ static void beat_tick(evutil_socket_t fd, short what, void *arg)
 		size_t i = 0;
 		for (struct jq_run *r = w->runs; r; r = r->next)
 			ids[i++] = r->id;
-		struct jq_heartbeat_args a = {w->id, info, w->cfg.lease_ms, /* from Redis' TIME */
-					      3 * w->cfg.heartbeat_ms + w->cfg.lease_ms, n, ids};
+		struct jq_heartbeat_args a = {.worker = w->id,
+					      .info = info,
+					      .lease_ms = w->cfg.lease_ms, /* from Redis' TIME */
+					      .ttl_ms = 3 * w->cfg.heartbeat_ms + w->cfg.lease_ms,
+					      .beat_ms = w->cfg.heartbeat_ms,
+					      .njobs = n,
+					      .jobs = ids};
 		jq_store_heartbeat(w->cmd, &w->keys, &a, on_beat, w);
 	}
 	free(ids);

@@ -12,11 +12,13 @@ int jq_store_heartbeat(struct jq_redis *r, const struct jq_keys *k,
 	jq_call_key_workers(&c, k);
 	jq_call_key_worker_jobs(&c, k, a->worker);
 	jq_call_key_worker(&c, k, a->worker);
+	jq_call_key_worker_periods(&c, k);
 	jq_call_arg_job_prefix(&c, k);
 	jq_call_i64(&c, a->lease_ms);
 	jq_call_i64(&c, a->ttl_ms);
 	jq_call_str(&c, a->worker);
 	jq_call_str(&c, a->info);
+	jq_call_i64(&c, a->beat_ms);
 	for (size_t i = 0; i < a->njobs; i++)
 		jq_call_i64(&c, a->jobs[i]);
 	return jq_store_send(r, &c, cb, priv);

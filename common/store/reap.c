@@ -13,6 +13,7 @@ int jq_store_reap(struct jq_redis *r, const struct jq_keys *k, const struct jq_r
 	jq_call_key_dead(&c, k);
 	jq_call_key_reaper(&c, k);
 	jq_call_key_reaper_seen(&c, k);
+	jq_call_key_worker_periods(&c, k);
 	jq_call_i64(&c, a->beat_ms);
 	jq_call_i64(&c, a->dead_after_ms);
 	jq_call_str(&c, k->prefix); /* job, queue and worker keys are named from it */

@@ -45,7 +45,7 @@ void jq_store_worker_at(const redisReply *r, size_t i, struct jq_worker_entry *e
 int jq_store_deregister(struct jq_redis *r, const struct jq_keys *k, const char *id,
 			redisCallbackFn *cb, void *priv)
 {
-	struct jq_call c[2];
+	struct jq_call c[3];
 	jq_call_init(&c[0], JQ_CALL_COMMAND);
 	jq_call_str(&c[0], "ZREM");
 	jq_call_key_workers(&c[0], k);
@@ -54,7 +54,11 @@ int jq_store_deregister(struct jq_redis *r, const struct jq_keys *k, const char 
 	jq_call_str(&c[1], "DEL");
 	jq_call_key_worker(&c[1], k, id);
 	jq_call_key_worker_jobs(&c[1], k, id);
-	return jq_store_multi(r, c, 2, cb, priv);
+	jq_call_init(&c[2], JQ_CALL_COMMAND);
+	jq_call_str(&c[2], "HDEL");
+	jq_call_key_worker_periods(&c[2], k);
+	jq_call_str(&c[2], id);
+	return jq_store_multi(r, c, 3, cb, priv);
 }
 
 int jq_store_subscribe_cancel(struct jq_redis *r, const struct jq_keys *k, redisCallbackFn *cb,

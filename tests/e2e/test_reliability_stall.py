@@ -14,6 +14,9 @@ Two workers (20 slots each) run 40 exec jobs of a program that appends one
 * Redis stopped for 15 s (SIGTERM; append-only file) and started again on the
   same port and dir while the jobs run: no job is recovered, each starts once,
   and every outcome is written (state completed, its result stored).
+* Workers with different --heartbeat-ms (1000 and 250) and no stall: each is
+  judged by its own beat, so none is declared dead and every job starts once;
+  a kill -9 of the slow one still gives its jobs back within a few of its beats.
 """
 import os
 import sys
@@ -188,6 +191,57 @@ class StallTest(FreshEnvTestCase):
         for w in self.workers:
             self.assertNotIn("lease lost", w.log_text())
             self.assertTrue(w.running())
+
+
+
+class MixedBeatsTest(FreshEnvTestCase):
+    """A reaper judges each worker by the worker's own beat period (heartbeat.lua records
+    it): before, a worker beating every second was declared dead by one beating every
+    250 ms, and its jobs ran again (review)."""
+    SLOW_MS, FAST_MS = 1000, 250
+
+    @classmethod
+    def setUpEnv(cls, env):
+        env.start_redis()
+        env.start_broker()
+        cls.program = os.path.join(env.tmp, "runlog.sh")
+        with open(cls.program, "w") as f:
+            f.write(PROGRAM)
+        os.chmod(cls.program, 0o755)
+        cls.run_log = os.path.join(env.tmp, "runs.log")
+        cls.workers = []
+        for beat in (cls.SLOW_MS, cls.FAST_MS):
+            cls.workers.append(env.start_worker(extra_args=[
+                "--heartbeat-ms", str(beat), "--lease-ms", "30000", "--concurrency", "10",
+                "--grace-ms", "300", "--exec", "runlog=" + cls.program]))
+        cls.slow_id = env.worker_id(cls.workers[0])
+
+    starts = StallTest.starts
+    recovered = StallTest.recovered
+
+    def test_each_worker_by_its_own_beat(self):
+        env = self.env
+        until = int(time.time()) + 8
+        ids = [self.post_job({"type": "exec", "max_attempts": 1,
+                              "payload": {"command": "runlog",
+                                          "args": [self.run_log, str(until)]}})
+               for _ in range(20)]
+        wait_until(lambda: len(self.starts()) == 20, 15, "all 20 jobs running", env=env)
+        time.sleep(4)  # 16 beats of the fast worker, 4 of the slow one
+        self.assertEqual(self.recovered(), 0, "live workers' jobs were given back")
+        self.assertEqual({i: n for i, n in self.starts().items() if n != 1}, {},
+                         "jobs started more than once")
+        # a real death is still seen: the slow worker's jobs come back
+        f = job_fields(env, ids, "worker")
+        on_slow = [i for i in ids if f[i]["worker"] == self.slow_id]
+        self.assertTrue(on_slow, "no job ran on the slow worker")
+        self.workers[0].popen.kill()
+        self.workers[0].expected_exit = True
+        t0 = time.monotonic()
+        wait_until(lambda: self.recovered() >= len(on_slow), 15,
+                   "the slow worker's jobs to come back", env=env)
+        sys.stderr.write("\nkill -9 of the 1 s worker: its %d jobs back after %.1f s\n"
+                         % (len(on_slow), time.monotonic() - t0))
 
 
 if __name__ == "__main__":

@@ -111,7 +111,8 @@ class ScriptPathsTest(E2ETestCase):
         self.assertEqual(self.hget(P + "job:31", "state"), "pending")
         self.assertIsNone(self.hget(P + "job:31", "cancel_requested"))
 
-    REAP_KEYS = [P + "leases", P + "workers", P + "dead", P + "reaper", P + "reaper-seen"]
+    REAP_KEYS = [P + "leases", P + "workers", P + "dead", P + "reaper", P + "reaper-seen",
+                 P + "worker-periods"]
 
     def now_ms(self):
         sec, usec = self.r.execute("TIME")

@@ -2,7 +2,8 @@
 -- reap: give back the jobs of dead workers and of expired leases.
 -- KEYS[1] lease zset, KEYS[2] workers zset (id -> last beat), KEYS[3] dead zset,
 --   KEYS[4] the reapers' state (hash: at, turn, healthy_since, run_id),
---   KEYS[5] what the reapers saw of each worker (hash: id -> "<last beat> <turns unmoved>")
+--   KEYS[5] what the reapers saw of each worker (hash: id -> "<last beat> <turns unmoved>"),
+--   KEYS[6] the workers' beat periods (hash: id -> ms, written by heartbeat)
 -- ARGV[1] the caller's beat (ms), ARGV[2] a worker is dead when its last beat is older than
 --   this (ms), ARGV[3] key prefix (job, queue, wake and worker keys are built from it, as
 --   fetch does), ARGV[4] most recoveries of one job before it is failed as poison,
@@ -117,21 +118,32 @@ for i = 1, #flat, 2 do
   seen[flat[i]] = flat[i + 1]
 end
 local dead = {}
+-- each worker is judged by its own beat: a worker beating every second is not dead to a
+-- reaper beating every 250 ms (review: with mixed --heartbeat-ms they declared each other
+-- dead, and jobs ran several times)
+local periods = {}
+flat = redis.call('HGETALL', KEYS[6])
+for i = 1, #flat, 2 do
+  periods[flat[i]] = tonumber(flat[i + 1])
+end
 local beats = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
 for i = 1, #beats, 2 do
   local wid, b = beats[i], beats[i + 1]
   local last, n = string.match(seen[wid] or '', '^(%S+) (%d+)$')
   n = (last == b) and tonumber(n) + 1 or 0
   seen[wid] = nil
-  if healthy and n >= 2 and now - tonumber(b) >= tonumber(ARGV[2]) and #dead < 16 then
+  local after = math.max(tonumber(ARGV[2]), 3 * (periods[wid] or 0))
+  if healthy and n >= 2 and now - tonumber(b) >= after and #dead < 16 then
     dead[#dead + 1] = wid
     redis.call('HDEL', KEYS[5], wid)
+    redis.call('HDEL', KEYS[6], wid)
   else
     redis.call('HSET', KEYS[5], wid, b .. ' ' .. n)
   end
 end
 for wid in pairs(seen) do
   redis.call('HDEL', KEYS[5], wid) -- gone from the workers (a clean exit)
+  redis.call('HDEL', KEYS[6], wid)
 end
 for _, wid in ipairs(dead) do
   local jobs_key = prefix .. JQ_KEY.worker_jobs .. wid
