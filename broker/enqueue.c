@@ -89,6 +89,17 @@ static void fail(struct enqueue_ctx *c, const char *why)
 	ctx_free(c);
 }
 
+/* 503 when Redis did not answer (the connection dropped, or --redis-timeout-ms passed):
+ * the script may have run, so the jobs may be stored (review: "could not be stored" was
+ * said of stored jobs); the Idempotency-Key makes the retry safe. */
+static void fail_unanswered(struct enqueue_ctx *c)
+{
+	jq_reply_error(c->req, 503, "redis_unavailable",
+		       "redis did not answer (the connection dropped or timed out): the jobs may "
+		       "have been stored; retry with the same Idempotency-Key");
+	ctx_free(c);
+}
+
 /* 503: the primary has the job, but fewer replicas than --min-replicas-ack confirmed it. */
 static void fail_unreplicated(struct enqueue_ctx *c, int64_t acks)
 {
@@ -165,6 +176,8 @@ static void deliver(struct enqueue_ctx *c, const struct held *h, int64_t acks)
 		/* the same Idempotency-Key within the window: the first request's, nothing new */
 		reply_repeat(c, &h->er);
 		ctx_free(c);
+	} else if (h->st == JQ_STORE_LOST) {
+		fail_unanswered(c);
 	} else {
 		if (h->st == JQ_STORE_ERROR)
 			jq_error("enqueue of %zu jobs from id %" PRId64 " failed: %s", c->n,
@@ -263,6 +276,8 @@ static void group_deliver(struct enqueue_group *g, const struct held *h, int64_t
 		} else if (ok) {
 			c->reply(c->req, c->first_id, 1, c->specs, NULL);
 			ctx_free(c);
+		} else if (h->st == JQ_STORE_LOST) {
+			fail_unanswered(c);
 		} else {
 			fail(c, "redis is unavailable");
 		}

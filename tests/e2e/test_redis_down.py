@@ -130,7 +130,11 @@ class RedisStallTest(E2ETestCase):
             what = "%s %s (sent %.2f s into the stall)" % (method, path, t0 - t_pause)
             self.assertNotIsInstance(r, OSError, what)
             self.assertEqual(r.status, 503, "%s: %r" % (what, r))
-            self.assertError(r, 503, "redis_unavailable")
+            err = self.assertError(r, 503, "redis_unavailable")
+            if method == "POST" and t0 - t_pause < TIMEOUT_MS / 1000.0:
+                # sent before the broker dropped the connection: Redis may have run it (a
+                # slow script, a DEBUG SLEEP), so the answer does not say "not stored"
+                self.assertIn("may have been stored", err["message"], what)
             # the bound (and its sampling) plus a loaded machine's slack; the stall
             # itself lasts STALL_MS
             self.assertLess(t1 - t0, TIMEOUT_MS * 2.5 / 1000.0, what)
