@@ -147,8 +147,8 @@ static void reply_repeat(struct enqueue_ctx *c, const struct jq_enqueue_reply *e
 				      [JQ_ENQUEUED_BULK] = KIND_BULK,
 				      [JQ_ENQUEUED_BATCH] = KIND_BATCH};
 	int kind = kind_of[er->kind];
-	/* a bulk of one job is stored as one job */
-	if (kind == (int)c->kind || (kind == KIND_ONE && c->kind == KIND_BULK)) {
+	/* a bulk of one job is stored as one job (and only a bulk of one: review) */
+	if (kind == (int)c->kind || (kind == KIND_ONE && c->kind == KIND_BULK && c->n == 1)) {
 		c->reply(c->req, er->first_id, (size_t)er->n, c->specs,
 			 kind == KIND_ONE ? er->state : "repeat");
 		return;

@@ -133,9 +133,12 @@ class IdempotencyTest(E2ETestCase):
 
     def test_a_key_of_another_kind_of_request(self):
         one = self.assertJSONResponse(self.post("/jobs", {"type": "noop"}, "kind-1"), 201)
-        # a bulk of one job is one job: a bulk request with its key gets it
+        # a bulk of one job is one job: a bulk request of one job with its key gets it; a
+        # bulk of more is another kind of request (review: it got 200 with one id)
         self.assertEqual(self.assertJSONResponse(
-            self.post("/jobs/bulk", [{"type": "noop"}] * 2, "kind-1"), 200), {"ids": [one["id"]]})
+            self.post("/jobs/bulk", [{"type": "noop"}], "kind-1"), 200), {"ids": [one["id"]]})
+        self.assertError(self.post("/jobs/bulk", [{"type": "noop"}] * 3, "kind-1"), 409,
+                         "conflict")
         bulk = self.assertJSONResponse(
             self.post("/jobs/bulk", [{"type": "noop"}] * 2, "kind-2"), 201)
         before = self.jobs_and_batches()
