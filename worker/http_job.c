@@ -677,6 +677,12 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 	name[nlen] = '\0';
 	if (!jq_utf8_valid(name, nlen))
 		return n;
+	/* a session the target hands out is a credential: the result (shown by every read)
+	 * says one was set, not what it is (review) */
+	if (strcmp(name, "set-cookie") == 0) {
+		v = "[redacted]";
+		vlen = strlen(v);
+	}
 	size_t slen;
 	char *value = jq_utf8_sanitize(v, vlen, &slen);
 	if (!value)

@@ -50,6 +50,15 @@ class Target(http.server.BaseHTTPRequestHandler):
             out = b"late"
         elif url.path == "/big":
             out = b"a" * int(q["n"])
+        elif url.path == "/cookie":  # a target that hands out a session
+            out = b"welcome"
+            self.send_response(200)
+            self.send_header("Set-Cookie", "sid=setcookie-SECRET-11; HttpOnly")
+            self.send_header("Set-Cookie", "theme=dark")
+            self.send_header("Content-Length", str(len(out)))
+            self.end_headers()
+            self.wfile.write(out)
+            return
         elif url.path == "/redirect":
             status, out = 302, b"see /echo"
             self.send_response(status)

@@ -97,6 +97,13 @@ class SecretsTest(HttpMixin, E2ETestCase):
         self.assertEqual(sent["cookie"], "sid=cookie-SECRET-2")
         self.assertNoSecret(self.views_of(job["id"]))
 
+    def test_response_set_cookie_redacted(self):
+        # the result shows the response's headers: a session the target set is not shown
+        job = self.run_job({"url": self.base + "/cookie"})
+        self.assertCompleted(job)
+        self.assertEqual(job["result"]["headers"]["set-cookie"], "[redacted], [redacted]", job)
+        self.assertNoSecret(self.views_of(job["id"]))
+
     def test_url_userinfo_redacted(self):
         url = "http://alice:pw-SECRET-4@%s:%d/status/200?u=1" % (harness.HOST, self.port)
         job = self.run_job({"url": url})
