@@ -535,7 +535,54 @@ struct http {
 	char denied[INET6_ADDRSTRLEN]; /* an address --http-deny refused, or "" */
 	int allowed_opened;		/* a socket was opened for an allowed address */
 	int last_denied;		/* the last socket asked for was refused */
+	/* the request carries headers curl sends to every host of a redirect chain that must
+	 * reach only the first: one with a secret in it, or Proxy-Authorization (curl keeps
+	 * only Authorization and Cookie to the first host) */
+	int guarded;
+	int redirecting;       /* the response being read is a 3xx */
+	char crossed[300];     /* a redirect to another origin refused for them, or "" */
 };
+
+/* scheme, host and port of url, lowercased, as "scheme://host:port"; -1 if unreadable. */
+static int origin_of(CURLU *u, char *out, size_t outlen)
+{
+	char *scheme = NULL, *host = NULL, *port = NULL;
+	int rc = -1;
+	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+		snprintf(out, outlen, "%s://%s:%s", scheme, host, port);
+		for (char *c = out; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		rc = 0;
+	}
+	curl_free(scheme);
+	curl_free(host);
+	curl_free(port);
+	return rc;
+}
+
+/* 1 if location (a redirect's target, maybe relative) leads away from the origin of the
+ * URL curl is at: then *where is the target's origin. Unreadable: away (refused). */
+static int leaves_origin(CURL *easy, const char *location, size_t len, char *where,
+			 size_t wherelen)
+{
+	char *at = NULL;
+	char from[300] = "", to[300] = "";
+	curl_easy_getinfo(easy, CURLINFO_EFFECTIVE_URL, &at);
+	CURLU *u = curl_url();
+	char *loc = strndup(location, len);
+	int away = 1;
+	if (u && loc && at && curl_url_set(u, CURLUPART_URL, at, 0) == CURLUE_OK &&
+	    origin_of(u, from, sizeof(from)) == 0 &&
+	    curl_url_set(u, CURLUPART_URL, loc, 0) == CURLUE_OK && /* relative: resolved */
+	    origin_of(u, to, sizeof(to)) == 0)
+		away = strcmp(from, to) != 0;
+	snprintf(where, wherelen, "%s", to[0] ? to : "an unreadable location");
+	free(loc);
+	curl_url_cleanup(u);
+	return away;
+}
 
 /* Before each socket curl opens (redirects and fallback addresses too): a denied address
  * gets no socket, so not even a TCP handshake reaches it. */
@@ -653,7 +700,21 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 		/* a new response (after a redirect or a 100): its headers are the ones that count */
 		json_object_clear(h->resp_headers);
 		h->resp_header_bytes = 0;
+		const char *sp = memchr(data, ' ', n);
+		h->redirecting = sp && (size_t)(sp - data) + 4 <= n && sp[1] == '3';
 		return n;
+	}
+	if (h->guarded && h->redirecting && h->req.follow_redirects && n > 9 &&
+	    strncasecmp(data, "location:", 9) == 0) {
+		const char *v = data + 9;
+		size_t vlen = n - 9;
+		while (vlen && (*v == ' ' || *v == '\t'))
+			v++, vlen--;
+		while (vlen && (v[vlen - 1] == '\r' || v[vlen - 1] == '\n' || v[vlen - 1] == ' '))
+			vlen--;
+		if (leaves_origin(h->easy, v, vlen, h->crossed, sizeof(h->crossed)))
+			return 0; /* stop here (CURLE_WRITE_ERROR, told apart by crossed) */
+		h->crossed[0] = '\0';
 	}
 	size_t len = n;
 	while (len && (data[len - 1] == '\r' || data[len - 1] == '\n'))
@@ -779,7 +840,14 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	int ok = 0, fatal = 0;
 	long redirects = 0;
 	curl_easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &redirects);
-	if (rc != CURLE_OK && h->denied[0] && (!h->allowed_opened || h->last_denied)) {
+	if (rc == CURLE_WRITE_ERROR && h->crossed[0]) {
+		/* the next hop would have carried them: refused, and it would be again */
+		text = jq_strdup_printf("%s %s refused: it redirects to %s, another origin, and "
+					"the request carries a secret or Proxy-Authorization header, "
+					"which would go there too",
+					h->req.method, h->req.url_shown, h->crossed);
+		fatal = 1;
+	} else if (rc != CURLE_OK && h->denied[0] && (!h->allowed_opened || h->last_denied)) {
 		/* refused, and no other address of the name was tried after it (a redirect to a
 		 * denied address comes after the first host's allowed one): the deny list is
 		 * why, and the same address would be refused next time: no retry */
@@ -835,8 +903,11 @@ int jq_http_start(struct jq_run *run, char *err, size_t errlen)
 	/* "${secret:NAME}" in a header value: the job's secret, put in only now (the stored
 	 * payload and every view of it keep the reference, not the secret) */
 	for (size_t i = 0; i < h->req.nheaders; i++) {
+		if (strncasecmp(h->req.headers[i], "proxy-authorization:", 20) == 0)
+			h->guarded = 1;
 		if (!strstr(h->req.headers[i], JQ_SECRET_REF))
 			continue;
+		h->guarded = 1;
 		char why[160];
 		char *line = jq_secrets_expand(run->secrets, run->secrets_len, h->req.headers[i], 1,
 					       why, sizeof(why));

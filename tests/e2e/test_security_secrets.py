@@ -97,6 +97,34 @@ class SecretsTest(HttpMixin, E2ETestCase):
         self.assertEqual(sent["cookie"], "sid=cookie-SECRET-2")
         self.assertNoSecret(self.views_of(job["id"]))
 
+    def test_secret_headers_stay_with_the_first_origin(self):
+        # curl keeps only Authorization and Cookie to the first host of a redirect chain;
+        # a header holding a secret, or Proxy-Authorization, must not follow a redirect to
+        # another origin either (review: X-Api-Key went to the second host)
+        other = "http://localhost:%d/echo?x=1" % self.port  # another origin, same server
+        for headers in ({"X-Api-Key": "${secret:APIK}"},
+                        {"Proxy-Authorization": "Basic proxy-SECRET-12"}):
+            with self.subTest(headers=list(headers)):
+                before = len(self.seen(lambda r: r["query"].get("x") == "1"))
+                job = self.run_job({"url": self.base + "/redirect?to=" + other,
+                                    "headers": headers, "follow_redirects": True},
+                                   max_attempts=3, secrets={"APIK": "apik-SECRET-13"})
+                self.assertFailed(job, 1, "another origin", "localhost")
+                self.assertEqual(len(self.seen(lambda r: r["query"].get("x") == "1")), before,
+                                 "the second origin was asked")
+                self.assertNoSecret(self.views_of(job["id"]))
+        # a redirect within the origin keeps them
+        job = self.run_job({"url": self.base + "/redirect?to=/echo%3Fx%3D2",
+                            "headers": {"X-Api-Key": "${secret:APIK}"},
+                            "follow_redirects": True}, secrets={"APIK": "apik-SECRET-14"})
+        self.assertCompleted(job)
+        got = self.seen(lambda r: r["query"].get("x") == "2")[-1]["headers"]
+        self.assertEqual(got["x-api-key"], "apik-SECRET-14")
+        # and without such headers a redirect to another origin is followed, as before
+        job = self.run_job({"url": self.base + "/redirect?to=" + other.replace("x=1", "x=3"),
+                            "headers": {"X-Plain": "p"}, "follow_redirects": True})
+        self.assertCompleted(job)
+
     def test_response_set_cookie_redacted(self):
         # the result shows the response's headers: a session the target set is not shown
         job = self.run_job({"url": self.base + "/cookie"})
