@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -160,6 +161,33 @@ class AuthTest(E2ETestCase):
                                  "invalid_argument")
         self.assertError(self.env.http("POST", "/tokens", {"name": "root", "scopes": ["read"]},
                                        bearer(admin)), 409, "conflict")
+
+    def test_jobctl_hides_a_token_given_on_the_command_line(self):
+        # /proc/<pid>/cmdline is readable by every local user while jobctl runs (review)
+        import socket
+        silent = socket.socket()
+        silent.bind((harness.HOST, 0))
+        silent.listen(5)  # accepts, never answers: jobctl waits
+        token = "jq_" + "ab" * 32
+        try:
+            for args in (["--token", token], ["--token=" + token]):
+                p = subprocess.Popen([harness.jobctl_bin(), "--url", "http://%s:%d" % (
+                    harness.HOST, silent.getsockname()[1]), "--timeout-ms", "5000"] + args +
+                    ["queues"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                try:
+                    deadline = time.monotonic() + 5
+                    cmdline = b""
+                    while time.monotonic() < deadline and b"queues" not in cmdline:
+                        with open("/proc/%d/cmdline" % p.pid, "rb") as f:
+                            cmdline = f.read()
+                        time.sleep(0.05)
+                    self.assertIn(b"queues", cmdline)
+                    self.assertNotIn(token.encode(), cmdline)
+                finally:
+                    p.kill()
+                    p.communicate()
+        finally:
+            silent.close()
 
     def test_jobctl_tokens(self):
         # runs after test_auth (alphabetical): tokens exist, 'root' is admin
