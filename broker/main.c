@@ -6,7 +6,6 @@
 #endif
 
 #include "broker.h"
-#include "evmem.h"
 #include "config.h"
 #include "log.h"
 #include "ws.h"
@@ -114,28 +113,14 @@ int main(int argc, char **argv)
 	    !mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024))
 		jq_debug("malloc keeps its default thresholds (mallopt refused)");
 #endif
-	/* before any libevent call: libevent's objects in size-class slabs (evmem.h) */
-	if (jq_evmem_install() != 0)
-		jq_debug("libevent keeps malloc (no address space reserved, or a sanitizer build)");
-	/* The changelist folds event changes made within one turn of the loop (a
-	 * bufferevent's read and write toggles) into the next epoll_wait. It took libevent's
-	 * evhttp from four epoll_ctl calls per request to three (+25 % requests/s, before
-	 * http.c replaced it). Its one caveat, fds cloned by dup(), does not arise: the
-	 * broker never dups a socket. */
-	struct event_config *ecfg = event_config_new();
-	struct event_base *base = NULL;
-	if (ecfg) {
-		event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
-		base = event_base_new_with_config(ecfg);
-		event_config_free(ecfg);
-	}
+	struct event_base *base = event_base_new();
 	struct jq_broker b;
 	if (!base || jq_broker_init(&b, base, &cfg, err, sizeof(err)) != 0) {
 		jq_error("%s", base ? err : "cannot create the event loop");
-		if (base)
+		if (base) {
 			jq_guard_release(&b.guard); /* init zeroed b first */
-		if (base)
-			event_base_free(base); /* a clean exit for the leak checker */
+			event_base_free(base);      /* a clean exit for the leak checker */
+		}
 		return 1;
 	}
 	rc = jq_broker_run(&b);
