@@ -15,48 +15,29 @@
 #include "keys.h"
 #include "log.h"
 
-struct jq_worker;
 struct jq_exec;
+struct jq_curl_loop;
+struct jq_worker_config;
 
 /* How an attempt failed: worth another attempt, or never going to work. */
 #define JQ_FAIL_RETRY (-1)
 #define JQ_FAIL_FATAL (-2)
 
-/* One job being run by this worker. Owned by the worker; a handler keeps a
+/* One job being run by this worker, as its handler sees it. The worker owns it (its
+ * bookkeeping is around it, in run.h, which handlers never include); a handler keeps a
  * pointer only until it reports the outcome (or is cancelled). */
 struct jq_run {
-	struct jq_worker *w;
 	int64_t id;
-	int64_t token; /* fencing token: every write about this job carries it */
 	int64_t attempts, max_attempts, timeout_ms;
 	char type[JQ_TYPE_NAME_MAX + 1];
 	char queue[JQ_QUEUE_NAME_MAX + 1];
 	char traceparent[JQ_TRACEPARENT_LEN + 1]; /* W3C trace context of the request, or "" */
-	const msgpack_object *payload; /* inside up; valid for the run's life */
-	msgpack_unpacked up;
-	char *payload_bytes; /* what up points into (strings are not copied) */
-	/* the job's secrets: a msgpack map name -> string (checked when enqueued), or NULL;
-	 * owned. Never logged or written back (jq_secret_get reads one) */
-	char *secrets;
+	const msgpack_object *payload; /* valid for the run's life */
+	/* the job's secrets: a msgpack map name -> string (checked when enqueued), or NULL.
+	 * Never logged or written back (jq_secret_get reads one) */
+	const char *secrets;
 	size_t secrets_len;
-	const struct jq_handler *h;
 	void *hdata; /* the handler's own state */
-	int on_pool; /* runs (or ran) on the thread pool */
-	/* CPU outcome, written by the pool thread, read on the loop after it finished */
-	int cpu_rc; /* 0 or JQ_FAIL_* */
-	char *cpu_out; /* malloc'd result JSON or error text */
-	/* worker bookkeeping */
-	int state; /* enum in worker.c */
-	int refs;  /* the worker's list + each pool task or Redis write in flight */
-	int sending; /* an outcome write is in flight */
-	struct event *timeout_ev;
-	char *outcome; /* result JSON or error text while the finish write is pending */
-	int outcome_ok; /* enum outcome in worker.c */
-	int64_t retry_delay_ms; /* backoff before a retry, chosen once per attempt */
-	int stats_series;	 /* its (queue, type) in the worker's stats, or -1 */
-	int64_t started_us;	 /* monotonic, when it started here */
-	int64_t run_us;		 /* how long it ran, once its outcome is known */
-	struct jq_run *prev, *next;
 };
 
 struct jq_handler {
@@ -97,7 +78,7 @@ struct event_base *jq_run_base(const struct jq_run *run);
 /* The commands exec jobs may run, and their children (exec_job.h). */
 struct jq_exec *jq_run_exec(const struct jq_run *run);
 
-/* Helpers for handlers: a malloc'd printf, and a fail-with-text for CPU handlers. */
-char *jq_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* jq_strdup_printf, a malloc'd printf for handlers' texts, is in util.h */
+#include "util.h"
 
 #endif

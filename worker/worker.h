@@ -9,7 +9,12 @@
  * (heartbeat.lua) renews all leases in one call; every worker calls the reaper
  * (reap.lua) every half beat, which gives back the jobs of dead workers (a stall
  * of Redis is told apart from a death: docs/reliability.md), and promotes
- * (promote.lua) due retries. */
+ * (promote.lua) due retries.
+ *
+ * Its rooms: worker.c (start, connections, stop), run.c (a job's life here and the
+ * handler API of handler.h), fetcher.c (taking jobs), outcome.c (writing progress and
+ * outcomes), upkeep.c (heartbeat, reaper, promoter, cancellations). Handlers see only
+ * handler.h; the struct below is for those rooms. */
 #ifndef JQ_WORKER_H
 #define JQ_WORKER_H
 
@@ -25,6 +30,8 @@
 
 #define JQ_WORKER_MAX_QUEUES 16
 #define JQ_WORKER_FETCH_BATCH 32
+
+struct jq_task;
 
 struct jq_worker_config {
 	const char *redis_url;
@@ -69,7 +76,7 @@ struct jq_worker {
 	int64_t queue_weights[JQ_WORKER_MAX_QUEUES]; /* all 0: strict order */
 	int nqueues;
 	int weighted;
-	struct jq_run *runs; /* every run not yet acknowledged by Redis */
+	struct jq_task *runs; /* every job taken and not yet acknowledged by Redis (run.h) */
 	int64_t running;     /* runs counted against concurrency */
 	int fetching, blocking;
 	int blk_fetching; /* slots asked by the fetch sent right behind the BLPOP, or 0 */
@@ -84,7 +91,7 @@ struct jq_worker {
 	int64_t completed, failed, retried; /* counters for the log */
 	struct jq_stats stats;              /* per (queue, type), reported with the beat */
 	/* outcomes waiting to go to Redis together at the end of this loop turn */
-	struct jq_run **outbox;
+	struct jq_task **outbox;
 	size_t outbox_len, outbox_cap;
 	struct event *flush_ev;
 };
