@@ -407,6 +407,16 @@ class HostsTest(FreshEnvTestCase):
             self.assertEqual(lost, [], "acknowledged jobs lost")
         return lost, dups
 
+    def assert_stayed_on(self, host):
+        """No broker or worker left host's primary once there: every sentinel announces the
+        same failover (+switch-master), and only the first of them is news."""
+        needle = "leaving %s:%d, which is no longer the primary" % (self.net.addr(host),
+                                                                   REDIS_PORT)
+        for p in self.env.procs:
+            if p.name.startswith(("broker-", "worker-")):
+                self.assertFalse(needle in p.log_text(), "%s logged %r (its log: %s)"
+                                 % (p.name, needle, p.log_path))
+
     def assert_workers_follow(self, t_wall):
         """Both worker hosts ran jobs that started after t_wall (wall clock)."""
         def ran():
@@ -433,6 +443,7 @@ class PrimaryKillTest(HostsTest):
         self.wait_201_after(loads, time.monotonic())
         self.settle(loads, "kill -9 of the primary, --min-replicas-ack 1", t_event,
                     must_lose_none=True)
+        self.assert_stayed_on(hosts.primary())
         self.assert_workers_follow(t_wall)
         self.env.check_alive()
 
@@ -470,6 +481,7 @@ class PartitionTest(HostsTest):
         self.wait_201_after(loads, time.monotonic())
         self.settle(loads, self.CASE, t_event, must_lose_none=self.MUST_LOSE_NONE,
                     served_by=loads[:2])
+        self.assert_stayed_on(hosts.primary())
         self.assert_workers_follow(t_wall)
         self.env.check_alive()
 
