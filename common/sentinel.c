@@ -15,6 +15,7 @@
  * (the +switch-master subscription). */
 struct side {
 	struct jq_sentinel *s; /* NULL once abandoned: its callbacks only free it */
+	struct event_base *base;
 	redisAsyncContext *ac; /* NULL once hiredis freed it */
 	struct event *timer;   /* a probe's timeout */
 	int idx;               /* which sentinel (index in the URL's list) */
@@ -46,11 +47,14 @@ static void side_free(struct side *d)
 	free(d);
 }
 
-/* The connection of d is gone (hiredis frees it after this returns). */
-static void side_closed(struct side *d)
+/* The connection of d is gone (hiredis frees it after this returns): d leaves the lists,
+ * its timer stops, and a probe that had no answer asks the next sentinel. */
+static void side_gone(struct side *d)
 {
 	struct jq_sentinel *s = d->s;
 	d->ac = NULL;
+	if (d->timer)
+		evtimer_del(d->timer);
 	if (s && d->watcher && s->watch[d->idx] == d)
 		s->watch[d->idx] = NULL;
 	if (s && !d->watcher && !d->done) { /* no answer: ask the next sentinel */
@@ -61,8 +65,15 @@ static void side_closed(struct side *d)
 	} else if (s && s->probe == d) {
 		s->probe = NULL;
 	}
+}
+
+static void side_closed(struct side *d)
+{
+	side_gone(d);
 	side_free(d);
 }
+
+static void side_free_cb(evutil_socket_t fd, short what, void *arg) { side_free(arg); }
 
 static void on_connect(const redisAsyncContext *ac, int status)
 {
@@ -72,7 +83,14 @@ static void on_connect(const redisAsyncContext *ac, int status)
 			jq_debug("redis %s: sentinel %s:%d: %s", d->s->name,
 				 d->s->url.sentinels[d->idx].host, d->s->url.sentinels[d->idx].port,
 				 ac->errstr);
-		side_closed(d);
+		side_gone(d);
+		/* after a failed connect hiredis still runs the command callbacks, with d as
+		 * their privdata and a NULL reply, once this returns (and no disconnect callback
+		 * comes): d is freed on the next loop turn, when hiredis is done with it (on
+		 * failure to schedule that, it is left: a few bytes, rather than a use after
+		 * free) */
+		d->s = NULL;
+		event_base_once(d->base, -1, EV_TIMEOUT, side_free_cb, d, NULL);
 	}
 }
 
@@ -103,6 +121,7 @@ static struct side *side_open(struct jq_sentinel *s, int idx, int watcher)
 	if (!d)
 		return NULL;
 	d->s = s;
+	d->base = s->base;
 	d->idx = idx;
 	d->watcher = watcher;
 	redisAsyncContext *ac =
