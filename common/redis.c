@@ -348,6 +348,7 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
 	redisAsyncContext *ac = r->ac;
 	if (!ac)
 		return;
+	r->backoff_ms = BACKOFF_MIN_MS; /* the next primary is known: no reason to wait */
 	jq_warn("redis %s: leaving %s:%d, which is no longer the primary", r->name, r->url.host,
 		r->url.port);
 	int connected = (ac->c.flags & REDIS_CONNECTED) != 0;
@@ -356,7 +357,28 @@ static void kick_cb(evutil_socket_t fd, short what, void *arg)
 		lost(r);
 }
 
-static void on_switch(void *arg) { kick_later(arg); }
+/* A sentinel announced a failover. Each sentinel does, within a second or so of the
+ * others: a connection already made (or being made) to the new primary stays. */
+static void on_switch(void *arg, const char *host, int port)
+{
+	struct jq_redis *r = arg;
+	if (r->freeing)
+		return;
+	if (!r->ac) {
+		/* backing off after failed attempts (at the primary that died): the sentinels
+		 * name the new one now, ask them at once rather than after up to
+		 * BACKOFF_MAX_MS; a discovery under way finds it by itself */
+		if (evtimer_pending(r->retry_ev, NULL)) {
+			evtimer_del(r->retry_ev);
+			r->backoff_ms = BACKOFF_MIN_MS;
+			connect_now(r);
+		}
+		return;
+	}
+	if (host && r->have_primary && r->url.port == port && strcmp(r->url.host, host) == 0)
+		return;
+	kick_later(r);
+}
 
 static void connect_now(struct jq_redis *r)
 {

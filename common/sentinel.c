@@ -70,8 +70,10 @@ static void side_closed(struct side *d, int later)
 	}
 	d->s = NULL;
 	struct timeval now = {0, 0};
-	if (!later || event_base_once(d->base, -1, EV_TIMEOUT, side_free_cb, d, &now) != 0)
-		side_free(d); /* (out of memory: hiredis' late calls are the lesser risk) */
+	if (!later)
+		side_free(d);
+	else if (event_base_once(d->base, -1, EV_TIMEOUT, side_free_cb, d, &now) != 0)
+		jq_debug("sentinel: a closed connection's few bytes are left (out of memory)");
 }
 
 static void on_connect(const redisAsyncContext *ac, int status)
@@ -246,7 +248,12 @@ static void on_switch_message(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	jq_warn("redis %s: sentinel %s:%d: the primary moved (%s)", s->name,
 		s->url.sentinels[d->idx].host, s->url.sentinels[d->idx].port, m);
-	s->on_switch(s->switch_arg);
+	char old_host[256], new_host[256];
+	int old_port, new_port;
+	if (sscanf(m + n, " %255s %d %255s %d", old_host, &old_port, new_host, &new_port) == 4)
+		s->on_switch(s->switch_arg, new_host, new_port);
+	else
+		s->on_switch(s->switch_arg, NULL, 0);
 }
 
 void jq_sentinel_watch(struct jq_sentinel *s)

@@ -21,8 +21,11 @@ struct jq_sentinel;
 /* The primary's address (host NUL-terminated, valid during the call), or host NULL when
  * no sentinel named one. */
 typedef void jq_sentinel_found_fn(void *arg, const char *host, int port);
-/* A sentinel announced that the primary moved (+switch-master for our master name). */
-typedef void jq_sentinel_switch_fn(void *arg);
+/* A sentinel announced that the primary moved (+switch-master for our master name) to
+ * host:port (host NUL-terminated, valid during the call), or host NULL when the message
+ * did not say where in a form read here. Every sentinel announces the same failover:
+ * the callee should leave only a primary other than host:port. */
+typedef void jq_sentinel_switch_fn(void *arg, const char *host, int port);
 
 /* url: a redis-sentinel:// URL (its sentinels, master name); name appears in logs.
  * NULL when out of memory. */

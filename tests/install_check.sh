@@ -20,6 +20,7 @@ for p in jobq-broker jobq-worker jobctl; do
 done
 man_pages="share/man/man1/jobq-broker.1.gz share/man/man1/jobq-worker.1.gz share/man/man1/jobctl.1.gz"
 for f in share/jobq/deploy/supervisord.conf share/jobq/deploy/systemd/jobq-worker@.service \
+         share/jobq/deploy/sentinel/sentinel.conf \
          share/bash-completion/completions/jobctl share/doc/jobq/api.md $man_pages; do
   [ -f "$tmp/usr/$f" ] || { echo "FAIL: $f not installed"; exit 1; }
 done
