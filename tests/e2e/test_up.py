@@ -131,6 +131,25 @@ class UpTest(unittest.TestCase):
                     return False
             harness.wait_until(done, 30, "job %d (%s) completed after %s" % (jid, path, what))
 
+    def test_path_line_finds_jobctl_and_its_manual(self):
+        """The line up.sh prints puts jobctl on PATH and its page on MANPATH, in a shell
+        that had neither (MANPATH unset: the system's pages stay found too)."""
+        m = re.search(r"^jobq: jobctl and 'man jobctl' in another shell: (export .*)$",
+                      self.log(), re.M)
+        self.assertIsNotNone(m, self.log())
+        env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root")}
+        r = subprocess.run(["bash", "-c", m.group(1) + "; command -v jobctl; man -w jobctl; "
+                            "man -w ls; jobctl --url http://%s:%d queues"
+                            % (harness.HOST, self.port)],
+                           capture_output=True, text=True, timeout=60, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        bindir = os.path.dirname(os.path.dirname(os.path.abspath(harness.broker_bin())))
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[0], os.path.join(bindir, "cli", "jobctl"))
+        self.assertEqual(lines[1], os.path.join(bindir, "man", "man1", "jobctl.1.gz"))
+        self.assertTrue(lines[2].startswith("/usr/share/man/"), lines[2])
+        self.assertEqual(lines[3], "no queues")  # it talked to the broker
+
     def test_every_program_comes_back(self):
         log = self.supervisor_log()
         self.assertNotIn("CRIT", log)
