@@ -174,7 +174,7 @@ fi
 
 echo "jobq: $brokers broker(s) on http://$listen, $workers workers, Redis $JOBQ_REDIS_URL, mail $JOBQ_SMTP_URL"
 echo "jobq: logs and state in $run (mail in $run/mail.log); Ctrl-C stops everything"
-echo "jobq: jobctl and 'man jobctl' in another shell: export PATH=\"$bin/cli:\$PATH\" MANPATH=\"$bin/man:\$MANPATH\""
+echo "jobq: jobctl and 'man jobctl' in another shell: export PATH=\"$bin/cli:\$PATH\" MANPATH=\"$bin/man:\${MANPATH:-}\""
 /usr/bin/supervisord -c "$conf" &
 sup=$!
 # Ctrl-C reaches supervisord with the rest of the terminal's group; a SIGTERM sent to
