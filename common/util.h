@@ -41,4 +41,7 @@ int jq_parse_rfc3339(const char *s, int64_t *ms);
  * ("2026-11-25T22:03:17.123Z"); buf must hold 32 bytes. */
 void jq_format_rfc3339(int64_t ms, char buf[32]);
 
+/* A malloc'd printf, or NULL when out of memory. */
+char *jq_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

@@ -97,7 +97,7 @@ struct event_base *jq_run_base(const struct jq_run *run);
 /* The commands exec jobs may run, and their children (exec_job.h). */
 struct jq_exec *jq_run_exec(const struct jq_run *run);
 
-/* Helpers for handlers: a malloc'd printf, and a fail-with-text for CPU handlers. */
-char *jq_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* jq_strdup_printf, a malloc'd printf for handlers' texts, is in util.h */
+#include "util.h"
 
 #endif

@@ -106,17 +106,6 @@ static void run_finish(struct jq_run *run, enum outcome out, const char *text)
 	maybe_fetch(w);
 }
 
-char *jq_strdup_printf(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = NULL;
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
-
 void jq_run_log(const struct jq_run *run, enum jq_log_level level, const char *fmt, ...)
 {
 	struct jq_log_job job = {run->id, run->type, run->queue, run->attempts, run->traceparent};

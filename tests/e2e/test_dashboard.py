@@ -235,12 +235,12 @@ class DashboardBrowserTest(E2ETestCase):
         self.assertEqual(d.execute_script("return window.__jobqNoReload;"), 42, "no reload")
 
         # -- a dead job, a job waiting for its retry, their errors; the dead job's retry
-        dead = self.post_job({"type": "no-such-type", "max_attempts": 1})
+        dead = self.post_job({"type": "exec", "payload": {"command": "no-such-type"}, "max_attempts": 1})
         retrying = self.post_job({"type": "progress", "payload": {"duration": 30},
                                   "timeout_ms": 200, "max_attempts": 2})
         self.env.wait_job(dead, states=("failed",))
         tr = self.wait(lambda: self.row("dead", dead), "job %d in the dead table" % dead)
-        self.assertIn("unknown job type 'no-such-type'", self.cell_texts(tr)[5])
+        self.assertIn("command 'no-such-type' is not allowed", self.cell_texts(tr)[5])
         tr = self.wait(lambda: self.row("failures", "failed:%d" % dead),
                        "job %d among the recent failures" % dead)
         self.assertIn("unknown job type", tr.text)
@@ -435,7 +435,7 @@ class DashboardSignInTest(DashboardBrowserTest):
         tr = self.wait(lambda: self.row("running", long_job), "the long job running")
         self.click(tr.find_element(By.CSS_SELECTOR, "button.cancel"))
         self.wait_job(long_job, states=("cancelled",))
-        dead = self.post_job({"type": "no-such-type", "max_attempts": 1})
+        dead = self.post_job({"type": "exec", "payload": {"command": "no-such-type"}, "max_attempts": 1})
         self.wait_job(dead, states=("failed",))
         tr = self.wait(lambda: self.row("dead", dead), "the dead job")
         self.click(tr.find_element(By.CSS_SELECTOR, "button.retry"))
@@ -461,7 +461,7 @@ class DashboardSignInTest(DashboardBrowserTest):
 
         # -- CSRF on each button's request: the session cookie alone changes nothing
         victim = self.post_job({"type": "progress", "payload": {"duration": 30}})
-        dead2 = self.post_job({"type": "no-such-type", "max_attempts": 1})
+        dead2 = self.post_job({"type": "exec", "payload": {"command": "no-such-type"}, "max_attempts": 1})
         self.wait_job(dead2, states=("failed",))
         own = {"Origin": self.env.broker_url}
         for method, path in (("POST", "/queues/default/pause"),

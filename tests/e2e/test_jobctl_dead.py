@@ -36,8 +36,9 @@ class JobctlDeadTest(E2ETestCase):
         return [j["id"] for j in body["jobs"]]
 
     def make_dead_job(self):
-        """Queues a job of an unknown type and waits until it is in the dead set."""
-        jid = self.post_job({"type": UNKNOWN_TYPE, "payload": {"n": 1}})
+        """A job of an unknown type (as an older broker stored it: the broker refuses one
+        now) and waits until it is in the dead set."""
+        jid = self.post_unchecked("default", type_=UNKNOWN_TYPE, payload={"n": 1})
         job = self.env.wait_job(jid, states=("failed",), timeout=15)
         self.assertIn("unknown job type", job["error"] or "", job)
         harness.wait_until(lambda: jid in self.dead_ids(), 10,
@@ -157,7 +158,7 @@ class JobctlDeadTest(E2ETestCase):
         self.assertGreaterEqual(elapsed, 1.0, self.describe(p))
 
     def test_watch_failed_job_exits_1(self):
-        jid = self.post_job({"type": UNKNOWN_TYPE})
+        jid = self.post_unchecked("default", type_=UNKNOWN_TYPE)
         p = self.jobctl("watch", str(jid))
         self.assertExit(p, 1)
         self.assertIn("task %d ended as 'failed: unknown job type" % jid, p.err,

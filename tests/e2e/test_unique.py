@@ -70,7 +70,7 @@ class UniqueTest(E2ETestCase):
         self.assertEqual(self.env.wait_job(second)["state"], "completed")
 
     def test_free_once_failed_or_expired(self):
-        failed = self.post_job({"type": "no_such_type", "unique_key": "fails"})
+        failed = self.post_job({"type": "exec", "payload": {"command": "no_such_type"}, "unique_key": "fails"})
         self.assertEqual(self.env.wait_job(failed)["state"], "failed")
         self.post_job({"type": "noop", "queue": IDLE, "unique_key": "fails"})
         # a holder whose hash is gone (expired) holds nothing
@@ -120,7 +120,7 @@ class UniqueTest(E2ETestCase):
 
     def test_dead_retry_checks_the_key(self):
         # a job of an unknown type fails for good on its first attempt: dead
-        dead = self.post_job({"type": "no_such_type", "unique_key": "dead-key",
+        dead = self.post_job({"type": "exec", "payload": {"command": "no_such_type"}, "unique_key": "dead-key",
                               "max_attempts": 1})
         self.assertEqual(self.env.wait_job(dead)["state"], "failed")
         # the key is free for a new job meanwhile (no worker serves IDLE: it stays pending)
