@@ -566,6 +566,51 @@ static void fit_line(char *dst, size_t cap, const char *src, int cols)
 	dst[n] = '\0';
 }
 
+/* Takes the next line of at most cols characters from *src as fit_line writes one (each
+ * run of spaces and control characters is one space, none at the ends), broken at the
+ * last space that fits, or inside a word longer than a line; never inside a UTF-8
+ * sequence. Advances *src past it. Returns 0, with dst "", when nothing is left. */
+static int wrap_line(char *dst, size_t cap, const char **src, int cols)
+{
+	const unsigned char *p = (const unsigned char *)*src, *brk_p = NULL;
+	size_t n = 0, brk_n = 0; /* brk: where the line ends if broken at the last space */
+	int chars = 0, space = 0;
+	if (cols < 1)
+		cols = 1;
+	for (; *p;) {
+		int c1 = p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F; /* C1 controls, as UTF-8 */
+		if (*p <= ' ' || *p == 0x7f || c1) {
+			space = chars > 0;
+			p += c1 ? 2 : 1;
+			continue;
+		}
+		size_t len = 1;
+		while (len < 4 && (p[len] & 0xC0) == 0x80)
+			len++;
+		if (chars + space + 1 > cols || n + (size_t)space + len + 1 > cap) {
+			if (brk_p) {
+				n = brk_n;
+				p = brk_p;
+			}
+			break;
+		}
+		if (space) {
+			brk_n = n;
+			brk_p = p;
+			dst[n++] = ' ';
+			chars++;
+			space = 0;
+		}
+		memcpy(dst + n, p, len);
+		n += len;
+		p += len;
+		chars++;
+	}
+	dst[n] = '\0';
+	*src = (const char *)p;
+	return n > 0;
+}
+
 /* Writes v as a table cell: "-" for none, printable ASCII only. */
 static void cell_text(char *buf, size_t cap, const json_t *v)
 {
@@ -636,6 +681,9 @@ int jq_ctl_print_dead(FILE *out, const json_t *jobs, int cols)
 		left = ERROR_COLS_MIN; /* the row is wider than cols: names are long already */
 	width[DEAD_ERROR] = left < LINE_MAX_BYTES ? left : LINE_MAX_BYTES;
 
+	int indent = 0; /* where the error column starts */
+	for (k = 0; k < DEAD_ERROR; k++)
+		indent += width[k] + 2;
 	for (k = 0; k < DEAD_ERROR; k++)
 		fprintf(out, "%-*s  ", width[k], dead_columns[k].head);
 	fprintf(out, "%s\n", dead_columns[DEAD_ERROR].head);
@@ -646,12 +694,15 @@ int jq_ctl_print_dead(FILE *out, const json_t *jobs, int cols)
 			fit_line(text, sizeof(text), cell, width[k]);
 			fprintf(out, "%-*s  ", width[k], text);
 		}
+		/* the error in full, wrapped in its column */
 		const json_t *e = json_object_get(job, dead_columns[DEAD_ERROR].name);
 		if (!json_is_string(e))
 			cell_text(cell, sizeof(cell), e);
-		fit_line(text, sizeof(text), json_is_string(e) ? json_string_value(e) : cell,
-			 width[DEAD_ERROR]);
+		const char *src = json_is_string(e) ? json_string_value(e) : cell;
+		wrap_line(text, sizeof(text), &src, width[DEAD_ERROR]);
 		fprintf(out, "%s\n", text);
+		while (wrap_line(text, sizeof(text), &src, width[DEAD_ERROR]))
+			fprintf(out, "%*s%s\n", indent, "", text);
 	}
 	return 0;
 }
@@ -2823,8 +2874,8 @@ static const struct command cmd_dead_list_def = {
     cmd_dead_list,
     "jobctl dead list [--limit N] [--offset N]",
     "Lists the dead-letter set, newest first: one row per job with its id, failure time,\n"
-    "type, queue, attempts and last error, cut to fit the terminal (80 columns when the\n"
-    "output is not one; --json or 'jobctl status ID' show it whole).\n\n"
+    "type, queue, attempts and last error, the error whole and wrapped in its column (80\n"
+    "columns when the output is not one; --json for the broker's answer as it is).\n\n"
     "options:\n"
     "  --limit N          show at most N jobs, 1 to 1000 (default: the broker's, 100)\n"
     "  --offset N         skip the N newest (default: 0)\n"

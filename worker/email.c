@@ -24,6 +24,7 @@ struct email {
 	char to[JQ_EMAIL_ADDR_MAX + 1];
 	char message_id[320];
 	char curl_err[CURL_ERROR_SIZE];
+	char reply[256]; /* the server's last refusal, CR LF cut ("550 5.1.1 ...") */
 };
 
 static int is_ascii(const char *s, size_t n)
@@ -211,6 +212,25 @@ static int email_prepare(struct jq_run *run, struct email *e, char **out)
 	return 0;
 }
 
+/* libcurl hands an SMTP client every reply line of the server as a "header". The last
+ * refusal (a 4xx or 5xx line) is what the server said about the step that failed; the
+ * lines after it (QUIT's "221 Bye") are not. */
+static size_t reply_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct email *e = arg;
+	size_t n = size * nmemb, len = n;
+	if (len < 3 || (data[0] != '4' && data[0] != '5'))
+		return n;
+	while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n'))
+		len--;
+	if (len >= sizeof(e->reply))
+		len = sizeof(e->reply) - 1;
+	for (size_t i = 0; i < len; i++) /* shown in errors, logs and the dashboard */
+		e->reply[i] = (unsigned char)data[i] < 0x20 || data[i] == 0x7f ? ' ' : data[i];
+	e->reply[len] = '\0';
+	return n;
+}
+
 static size_t read_cb(char *dst, size_t size, size_t nmemb, void *arg)
 {
 	struct email *e = arg;
@@ -237,9 +257,13 @@ static void email_free(struct email *e)
 static char *email_outcome(struct email *e, CURLcode rc, int *ok)
 {
 	*ok = rc == CURLE_OK;
+	const char *why = e->curl_err[0] ? e->curl_err : curl_easy_strerror(rc);
+	if (rc != CURLE_OK && e->reply[0])
+		/* the server refused a step: its code and reason, then libcurl's word */
+		return jq_strdup_printf("smtp send to '%s' failed: the server answered '%s' (%s)",
+					e->to, e->reply, why);
 	if (rc != CURLE_OK)
-		return jq_strdup_printf("smtp send to '%s' failed: %s", e->to,
-					e->curl_err[0] ? e->curl_err : curl_easy_strerror(rc));
+		return jq_strdup_printf("smtp send to '%s' failed: %s", e->to, why);
 	return jq_strdup_printf("{\"sent_to\":\"%s\",\"message_id\":\"%s\"}", e->to, e->message_id);
 }
 
@@ -256,6 +280,8 @@ static struct email *email_new(struct jq_run *run, char **out)
 	}
 	curl_easy_setopt(e->easy, CURLOPT_READFUNCTION, read_cb);
 	curl_easy_setopt(e->easy, CURLOPT_READDATA, e);
+	curl_easy_setopt(e->easy, CURLOPT_HEADERFUNCTION, reply_cb);
+	curl_easy_setopt(e->easy, CURLOPT_HEADERDATA, e);
 	return e;
 }
 
