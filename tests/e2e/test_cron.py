@@ -176,6 +176,25 @@ class CronApiTest(CronMixin, E2ETestCase):
         p = self.jobctl("schedule", "add", "ctl-fast", "0 1 * * *", '{"type": "noop"}')
         self.assertEqual(p.returncode, 1, self.describe(p))
         self.assertIn("conflict", p.err)
+        self.assertIn("add --replace to change it", p.err)  # what jobctl's user types
+        # --json: the error as one JSON line on stderr, the broker's code and message
+        p = self.jobctl("--json", "schedule", "add", "ctl-fast", "0 1 * * *", '{"type": "noop"}')
+        self.assertEqual(p.returncode, 1, self.describe(p))
+        self.assertEqual(p.out, "", self.describe(p))
+        err = json.loads(p.err)["error"]
+        self.assertEqual((err["code"], err["http_status"]), ("conflict", 409), p.err)
+        self.assertIn("schedule 'ctl-fast' exists", err["message"])
+        self.assertIn("--replace", err["hint"])
+        p = self.jobctl("--json", "enqueue", "sendmail")
+        self.assertEqual(p.returncode, 1, self.describe(p))
+        self.assertEqual(json.loads(p.err), {"error": {
+            "code": "invalid_argument", "http_status": 400, "message":
+            "unknown job type 'sendmail' (the types are noop, progress, email, hash, http, exec)"}})
+        p = self.jobctl("--json", "schedule", "add", "x")
+        self.assertEqual(p.returncode, 2, self.describe(p))
+        err = json.loads(p.err)["error"]
+        self.assertEqual(err["code"], "usage", p.err)
+        self.assertTrue(err["usage"].startswith("jobctl schedule add NAME CRON JOB_JSON"), p.err)
         p = self.jobctl("schedule", "add", "ctl-day", "0 1 * * *", '{"type": "hash", "payload": {"data": "x"}}',
                         "--replace")
         self.assertEqual(p.returncode, 0, self.describe(p))
