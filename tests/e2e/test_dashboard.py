@@ -243,7 +243,7 @@ class DashboardBrowserTest(E2ETestCase):
         self.assertIn("command 'no-such-type' is not allowed", self.cell_texts(tr)[5])
         tr = self.wait(lambda: self.row("failures", "failed:%d" % dead),
                        "job %d among the recent failures" % dead)
-        self.assertIn("unknown job type", tr.text)
+        self.assertIn("is not allowed on this worker", tr.text)
         self.wait(lambda: self.row("failures", "scheduled:%d" % retrying) or
                   self.row("failures", "failed:%d" % retrying),
                   "job %d's timed-out attempt among the recent failures" % retrying)

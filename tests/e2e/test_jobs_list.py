@@ -52,7 +52,7 @@ class JobsListTest(E2ETestCase):
         failed = self.list("failed")
         self.assertGreaterEqual(failed["count"], 1)
         job = [j for j in failed["jobs"] if j["id"] == dead][0]
-        self.assertIn("unknown job type", job["error"])
+        self.assertIn("is not allowed on this worker", job["error"])
         harness.parse_rfc3339(job["failed_at"])
         self.assertEqual((job["attempts"], job["max_attempts"]), (1, 1))
 

@@ -42,7 +42,8 @@ class UniqueTest(E2ETestCase):
         before = self.env.job_keys()
         for body in ({"type": "noop", "queue": IDLE, "unique_key": "report:42"},
                      # the key is global, not per queue or type
-                     {"type": "hash", "queue": "other", "unique_key": "report:42"}):
+                     {"type": "hash", "queue": "other", "payload": {"data": "x"},
+                      "unique_key": "report:42"}):
             self.assertConflict(self.post(body), first)
         self.assertEqual(self.env.job_keys(), before)
         job = self.assertJSONResponse(self.env.http("GET", "/jobs/%d" % first), 200)
