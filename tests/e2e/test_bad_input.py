@@ -152,6 +152,27 @@ class BadInputTest(E2ETestCase):
                   "99999999999999999999999"):
             self.assertRefused("POST", "/start-task?" + q(duration=d))
 
+    def test_seed_endpoints_refuse_a_body(self):
+        """The seed endpoints read the query only: a JSON body is refused with a word
+        about where the parameters go, never ignored (it started a 10 s task)."""
+        before = self.env.job_keys()
+        for path, body, where in (
+                ("/start-task", {"duration": 2}, "?duration=N"),
+                ("/start-task?duration=2", {"duration": 2}, "?duration=N"),
+                ("/send-notification", {"email": "a@example.test", "content": "hi"},
+                 "?email="),
+                ("/send-notification-sync?email=a%40example.test&content=hi", {"x": 1},
+                 "?email=")):
+            with self.subTest(path=path):
+                r = self.env.http("POST", path, body)
+                msg = self.assertError(r, 400, "invalid_argument")["message"]
+                self.assertIn("takes no body", msg)
+                self.assertIn(where, msg)
+        self.assertEqual(self.env.job_keys(), before)
+        # without a body, as always
+        r = self.env.http("POST", "/start-task?duration=0")
+        self.assertEqual(self.assertJSONResponse(r, 200)["status"], "pending")
+
     def test_send_notification_bad_input(self):
         for path in ("/send-notification", "/send-notification-sync"):
             self.assertRefused("POST", path + "?" + q(content="hi"))
