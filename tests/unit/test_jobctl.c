@@ -551,10 +551,12 @@ static void test_dead_table(void)
 	UNIT_CASE("dead table: 10000 columns");
 	got = print_dead(text, 10000, &rc);
 	CHECK_INT_EQ(rc, 0);
-	char *row = got ? strchr(got, '\n') : NULL;
-	char *row2 = row ? strchr(row + 1, '\n') : NULL;
-	CHECK(row2 != NULL && row2 - row == 38 + 512 + 1);
-	CHECK(row2 != NULL && strlen(row2 + 1) == 38 + 88 + 1); /* 600 - 512 more */
+	/* the lengths of the lines after the header (by index: GCC 12 at -O2 takes pointers
+	 * into the memstream's buffer for pointers to the local that held it) */
+	size_t head = got ? strcspn(got, "\n") : 0;
+	size_t row = got ? strcspn(got + head + 1, "\n") : 0;
+	CHECK_INT_EQ(row, 38 + 512);
+	CHECK_INT_EQ(got ? strlen(got + head + 1 + row + 1) : 0, 38 + 88 + 1); /* 600 - 512 */
 	free(got);
 }
 
