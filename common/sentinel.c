@@ -15,6 +15,7 @@
  * (the +switch-master subscription). */
 struct side {
 	struct jq_sentinel *s; /* NULL once abandoned: its callbacks only free it */
+	struct event_base *base;
 	redisAsyncContext *ac; /* NULL once hiredis freed it */
 	struct event *timer;   /* a probe's timeout */
 	int idx;               /* which sentinel (index in the URL's list) */
@@ -46,8 +47,12 @@ static void side_free(struct side *d)
 	free(d);
 }
 
-/* The connection of d is gone (hiredis frees it after this returns). */
-static void side_closed(struct side *d)
+static void side_free_cb(evutil_socket_t fd, short what, void *arg) { side_free(arg); }
+
+/* The connection of d is gone (hiredis frees it after this returns). later: hiredis has
+ * yet to call d's pending command callbacks (a connect that failed: they come, with no
+ * reply, after on_connect returns), so d stays, inert, until the next turn of the loop. */
+static void side_closed(struct side *d, int later)
 {
 	struct jq_sentinel *s = d->s;
 	d->ac = NULL;
@@ -61,6 +66,16 @@ static void side_closed(struct side *d)
 	} else if (s && s->probe == d) {
 		s->probe = NULL;
 	}
+	if (later) {
+		d->s = NULL;
+		d->done = 1;
+		if (d->timer)
+			event_free(d->timer);
+		d->timer = NULL;
+		/* should even this fail, d is left to leak: freeing it now is a use after free */
+		event_base_once(d->base, -1, EV_TIMEOUT, side_free_cb, d, NULL);
+		return;
+	}
 	side_free(d);
 }
 
@@ -72,13 +87,13 @@ static void on_connect(const redisAsyncContext *ac, int status)
 			jq_debug("redis %s: sentinel %s:%d: %s", d->s->name,
 				 d->s->url.sentinels[d->idx].host, d->s->url.sentinels[d->idx].port,
 				 ac->errstr);
-		side_closed(d);
+		side_closed(d, 1);
 	}
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
 {
-	side_closed(ac->data);
+	side_closed(ac->data, 0);
 }
 
 /* Closes d's connection from outside its callbacks (a timeout, an abandon, the end). */
@@ -93,7 +108,7 @@ static void side_close(struct side *d)
 		redisAsyncFree(ac); /* calls on_disconnect, which frees d */
 	} else {
 		redisAsyncFree(ac); /* still connecting: no callback comes */
-		side_closed(d);
+		side_closed(d, 0);
 	}
 }
 
@@ -103,6 +118,7 @@ static struct side *side_open(struct jq_sentinel *s, int idx, int watcher)
 	if (!d)
 		return NULL;
 	d->s = s;
+	d->base = s->base;
 	d->idx = idx;
 	d->watcher = watcher;
 	redisAsyncContext *ac =
