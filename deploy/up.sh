@@ -67,7 +67,9 @@ user=
 if [ "$(id -u)" -eq 0 ]; then
   user=${JOBQ_USER:-jobq}
   if ! id -u "$user" >/dev/null 2>&1; then
-    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
+    # another up.sh starting now may create it first (the tests run two at once)
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user" ||
+      id -u "$user" >/dev/null
   fi
   if ! runuser -u "$user" -- test -x "$bin/broker/jobq-broker"; then
     echo "jobq: user '$user' cannot run $bin/broker/jobq-broker (check the permissions of" \
