@@ -71,6 +71,21 @@ static void read_job(struct jq_broker *b, struct jq_http_req *req, const char *a
 	}
 }
 
+/* The seed endpoints take their parameters in the query only, as the seed did: a body
+ * (JSON or other) is refused, never silently ignored. 0, or -1 after answering 400. */
+static int query_only(struct jq_http_req *req, const char *route, const char *params)
+{
+	size_t len = 0;
+	jq_http_body(req, &len);
+	if (len == 0)
+		return 0;
+	jq_reply_error(req, 400, "invalid_argument",
+		       "POST %s takes no body: give its parameters in the query (%s), as the "
+		       "seed service did; POST /jobs takes a JSON job",
+		       route, params);
+	return -1;
+}
+
 /* ---- POST /start-task?duration=N ---- */
 
 /* A one-job array for jq_broker_enqueue, initialised; NULL when out of memory. */
@@ -90,18 +105,31 @@ static void spec_free(struct jq_job_spec *s)
 	free(s);
 }
 
-static void start_task_reply(struct jq_http_req *req, int64_t id, size_t n,
-			     const struct jq_job_spec *specs, const char *dup_state)
+static void on_task_status(redisAsyncContext *ac, void *reply, void *priv);
+
+static void start_task_reply(struct jq_broker *b, struct jq_http_req *req, int64_t id,
+			     size_t n, const struct jq_job_spec *specs, const char *dup_state)
 {
+	if (dup_state) {
+		/* a repeated Idempotency-Key: the task's status now ("progress: 2/5",
+		 * "completed"...), read as GET /task-status/{id} reads it */
+		struct jq_pending *p = jq_pending_new(b, req, id);
+		if (p && jq_store_job_state(b->redis, &b->keys, id, on_task_status, p) != 0) {
+			jq_reply_unavailable(req);
+			jq_pending_free(p);
+		}
+		return;
+	}
 	char text[64]; /* fixed shape, no JSON library on the hot path */
-	int len = snprintf(text, sizeof(text), "{\"task_id\":%" PRId64 ",\"status\":\"pending\"}", id);
+	int len =
+	    snprintf(text, sizeof(text), "{\"task_id\":%" PRId64 ",\"status\":\"pending\"}", id);
 	jq_reply_text(req, 200, text, (size_t)len);
 }
 
 void jq_api_start_task(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	const char *idem;
-	if (jq_idempotency_key(req, &idem) != 0)
+	if (query_only(req, "/start-task", "?duration=N") != 0 || jq_idempotency_key(req, &idem) != 0)
 		return;
 	struct evkeyvalq q;
 	if (jq_request_query(req, &q) != 0)
@@ -164,8 +192,8 @@ void jq_api_task_status(struct jq_broker *b, struct jq_http_req *req, const char
 
 /* ---- POST /send-notification[-sync]?email=&content= ---- */
 
-static void notification_reply(struct jq_http_req *req, int64_t id, size_t n,
-			       const struct jq_job_spec *specs, const char *dup_state)
+static void notification_reply(struct jq_broker *b, struct jq_http_req *req, int64_t id,
+			       size_t n, const struct jq_job_spec *specs, const char *dup_state)
 {
 	jq_reply_json(req, 200, json_pack("{s:s,s:I}", "message", NOTIFICATION_MESSAGE, "task_id",
 					  (json_int_t)id));
@@ -174,7 +202,9 @@ static void notification_reply(struct jq_http_req *req, int64_t id, size_t n,
 static void send_notification(struct jq_broker *b, struct jq_http_req *req, int sync)
 {
 	const char *idem;
-	if (jq_idempotency_key(req, &idem) != 0)
+	if (query_only(req, sync ? "/send-notification-sync" : "/send-notification",
+		       "?email=a@b.c&content=text") != 0 ||
+	    jq_idempotency_key(req, &idem) != 0)
 		return;
 	struct evkeyvalq q;
 	if (jq_request_query(req, &q) != 0)
@@ -228,8 +258,8 @@ void jq_api_send_notification_sync(struct jq_broker *b, struct jq_http_req *req,
 
 /* ---- POST /jobs ---- */
 
-static void post_job_reply(struct jq_http_req *req, int64_t id, size_t n,
-			   const struct jq_job_spec *specs, const char *dup_state)
+static void post_job_reply(struct jq_broker *b, struct jq_http_req *req, int64_t id,
+			   size_t n, const struct jq_job_spec *specs, const char *dup_state)
 {
 	char text[96]; /* fixed shape, no JSON library on the hot path */
 	/* a repeated Idempotency-Key answers 200 with the first job and its state now */
@@ -240,7 +270,7 @@ static void post_job_reply(struct jq_http_req *req, int64_t id, size_t n,
 	jq_reply_text(req, dup_state ? 200 : 201, text, (size_t)len);
 }
 
-static void bulk_reply(struct jq_http_req *req, int64_t first, size_t n,
+static void bulk_reply(struct jq_broker *b, struct jq_http_req *req, int64_t first, size_t n,
 		       const struct jq_job_spec *specs, const char *dup_state)
 {
 	/* {"ids":[first,...]} written directly: a JSON tree of 1,000 integers cost a tenth

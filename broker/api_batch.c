@@ -14,7 +14,7 @@
 #include "store/batch.h"
 #include "util.h"
 
-static void batch_reply(struct jq_http_req *req, int64_t id, size_t n,
+static void batch_reply(struct jq_broker *b, struct jq_http_req *req, int64_t id, size_t n,
 			const struct jq_job_spec *specs, const char *dup_state)
 {
 	(void)specs;

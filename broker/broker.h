@@ -154,8 +154,9 @@ int jq_request_query(struct jq_http_req *req, struct evkeyvalq *out);
 
 /* How stored jobs are answered: called once with their ids, first_id .. first_id+n-1,
  * and their specs. */
-typedef void jq_enqueue_reply_fn(struct jq_http_req *req, int64_t first_id, size_t n,
-				 const struct jq_job_spec *specs, const char *dup_state);
+typedef void jq_enqueue_reply_fn(struct jq_broker *b, struct jq_http_req *req,
+				 int64_t first_id, size_t n, const struct jq_job_spec *specs,
+				 const char *dup_state);
 /* dup_state: NULL for new jobs; for a request repeated with the same Idempotency-Key,
  * first_id and n are what the first request stored, and dup_state (non-NULL) the state
  * of its job now when it stored one job (else "repeat"). */

@@ -149,7 +149,7 @@ static void reply_repeat(struct enqueue_ctx *c, const struct jq_enqueue_reply *e
 	int kind = kind_of[er->kind];
 	/* a bulk of one job is stored as one job (and only a bulk of one: review) */
 	if (kind == (int)c->kind || (kind == KIND_ONE && c->kind == KIND_BULK && c->n == 1)) {
-		c->reply(c->req, er->first_id, (size_t)er->n, c->specs,
+		c->reply(c->b, c->req, er->first_id, (size_t)er->n, c->specs,
 			 kind == KIND_ONE ? er->state : "repeat");
 		return;
 	}
@@ -167,7 +167,7 @@ static void deliver(struct enqueue_ctx *c, const struct held *h, int64_t acks)
 	if (stored(h) && acks >= 0 && acks < c->b->cfg.min_replicas_ack) {
 		fail_unreplicated(c, acks);
 	} else if (h->st == JQ_STORE_OK && h->er.result == JQ_ENQUEUE_STORED) {
-		c->reply(c->req, c->first_id, c->n, c->specs, NULL);
+		c->reply(c->b, c->req, c->first_id, c->n, c->specs, NULL);
 		ctx_free(c);
 	} else if (h->st == JQ_STORE_OK && h->er.result == JQ_ENQUEUE_KEY_HELD) {
 		reply_unique_conflict(c, h->er.holder, h->er.index);
@@ -274,7 +274,7 @@ static void group_deliver(struct enqueue_group *g, const struct held *h, int64_t
 		if (ok && acks >= 0 && acks < c->b->cfg.min_replicas_ack) {
 			fail_unreplicated(c, acks);
 		} else if (ok) {
-			c->reply(c->req, c->first_id, 1, c->specs, NULL);
+			c->reply(c->b, c->req, c->first_id, 1, c->specs, NULL);
 			ctx_free(c);
 		} else if (h->st == JQ_STORE_LOST) {
 			fail_unanswered(c);

@@ -43,6 +43,12 @@ struct ctl {
 	int bar_open; /* a bar line is on screen without its newline */
 	int curl_ready, http_ready;
 	struct jq_http http; /* valid when http_ready */
+	/* what the next failf reports beside its text, for --json (put_error): a code
+	 * ("failed" when empty), the broker's HTTP status (0: none) and its own message */
+	char fail_code[64];
+	long fail_http;
+	char fail_message[1024];
+	const char *conflict_hint; /* what a 409 answer to this command should suggest */
 };
 
 struct command {
@@ -115,17 +121,58 @@ static void end_bar(struct ctl *c)
 
 static int failf(struct ctl *c, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* An error on stderr: "jobctl: TEXT", or with --json one line of JSON,
+ * {"error": {"code", "message", "http_status"?, "hint"?, "usage"?}} (jobctl(1), ERRORS):
+ * the broker's code and message when it answered with an error, else jobctl's own code
+ * ("usage", "request_failed", "unexpected_answer", "failed") and text. */
+static void put_error(struct ctl *c, int status, const char *text, const char *usage)
+{
+	end_bar(c);
+	fflush(c->out); /* keep the order of the two streams on one terminal */
+	if (!c->json) {
+		fprintf(c->err, "jobctl: %s\n", text);
+		if (usage)
+			fprintf(c->err, "usage: %s\n", usage);
+	} else {
+		const char *code = c->fail_code[0]		 ? c->fail_code
+				   : status == JQ_CTL_EXIT_USAGE ? "usage"
+								 : "failed";
+		json_t *e = json_object();
+		json_object_set_new(e, "code", json_string_nocheck(code));
+		json_object_set_new(e, "message",
+				    json_string_nocheck(c->fail_message[0] ? c->fail_message : text));
+		if (c->fail_http)
+			json_object_set_new(e, "http_status", json_integer(c->fail_http));
+		if (c->fail_http == 409 && c->conflict_hint)
+			json_object_set_new(e, "hint", json_string_nocheck(c->conflict_hint));
+		if (usage)
+			json_object_set_new(e, "usage", json_string_nocheck(usage));
+		json_t *o = json_pack("{s:o}", "error", e);
+		char *line = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		fprintf(c->err, "%s\n", line ? line : "{\"error\":{\"code\":\"failed\"}}");
+		free(line);
+		json_decref(o);
+	}
+	c->fail_code[0] = c->fail_message[0] = '\0';
+	c->fail_http = 0;
+}
+
 static int failf(struct ctl *c, int status, const char *fmt, ...)
 {
 	va_list ap;
-	end_bar(c);
-	fflush(c->out); /* keep the order of the two streams on one terminal */
-	fputs("jobctl: ", c->err);
+	char text[2048];
 	va_start(ap, fmt);
-	vfprintf(c->err, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fputc('\n', c->err);
+	put_error(c, status, text, NULL);
 	return status;
+}
+
+/* failf with a code for --json. */
+static int fail_code(struct ctl *c, int status, const char *code, const char *text)
+{
+	snprintf(c->fail_code, sizeof(c->fail_code), "%s", code);
+	return failf(c, status, "%s", text);
 }
 
 /* ---- pieces without a broker (jobctl.h) ---- */
@@ -566,6 +613,51 @@ static void fit_line(char *dst, size_t cap, const char *src, int cols)
 	dst[n] = '\0';
 }
 
+/* Takes the next line of at most cols characters from *src as fit_line writes one (each
+ * run of spaces and control characters is one space, none at the ends), broken at the
+ * last space that fits, or inside a word longer than a line; never inside a UTF-8
+ * sequence. Advances *src past it. Returns 0, with dst "", when nothing is left. */
+static int wrap_line(char *dst, size_t cap, const char **src, int cols)
+{
+	const unsigned char *p = (const unsigned char *)*src, *brk_p = NULL;
+	size_t n = 0, brk_n = 0; /* brk: where the line ends if broken at the last space */
+	int chars = 0, space = 0;
+	if (cols < 1)
+		cols = 1;
+	for (; *p;) {
+		int c1 = p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F; /* C1 controls, as UTF-8 */
+		if (*p <= ' ' || *p == 0x7f || c1) {
+			space = chars > 0;
+			p += c1 ? 2 : 1;
+			continue;
+		}
+		size_t len = 1;
+		while (len < 4 && (p[len] & 0xC0) == 0x80)
+			len++;
+		if (chars + space + 1 > cols || n + (size_t)space + len + 1 > cap) {
+			if (brk_p) {
+				n = brk_n;
+				p = brk_p;
+			}
+			break;
+		}
+		if (space) {
+			brk_n = n;
+			brk_p = p;
+			dst[n++] = ' ';
+			chars++;
+			space = 0;
+		}
+		memcpy(dst + n, p, len);
+		n += len;
+		p += len;
+		chars++;
+	}
+	dst[n] = '\0';
+	*src = (const char *)p;
+	return n > 0;
+}
+
 /* Writes v as a table cell: "-" for none, printable ASCII only. */
 static void cell_text(char *buf, size_t cap, const json_t *v)
 {
@@ -636,6 +728,9 @@ int jq_ctl_print_dead(FILE *out, const json_t *jobs, int cols)
 		left = ERROR_COLS_MIN; /* the row is wider than cols: names are long already */
 	width[DEAD_ERROR] = left < LINE_MAX_BYTES ? left : LINE_MAX_BYTES;
 
+	int indent = 0; /* where the error column starts */
+	for (k = 0; k < DEAD_ERROR; k++)
+		indent += width[k] + 2;
 	for (k = 0; k < DEAD_ERROR; k++)
 		fprintf(out, "%-*s  ", width[k], dead_columns[k].head);
 	fprintf(out, "%s\n", dead_columns[DEAD_ERROR].head);
@@ -646,12 +741,15 @@ int jq_ctl_print_dead(FILE *out, const json_t *jobs, int cols)
 			fit_line(text, sizeof(text), cell, width[k]);
 			fprintf(out, "%-*s  ", width[k], text);
 		}
+		/* the error in full, wrapped in its column */
 		const json_t *e = json_object_get(job, dead_columns[DEAD_ERROR].name);
 		if (!json_is_string(e))
 			cell_text(cell, sizeof(cell), e);
-		fit_line(text, sizeof(text), json_is_string(e) ? json_string_value(e) : cell,
-			 width[DEAD_ERROR]);
+		const char *src = json_is_string(e) ? json_string_value(e) : cell;
+		wrap_line(text, sizeof(text), &src, width[DEAD_ERROR]);
 		fprintf(out, "%s\n", text);
+		while (wrap_line(text, sizeof(text), &src, width[DEAD_ERROR]))
+			fprintf(out, "%*s%s\n", indent, "", text);
 	}
 	return 0;
 }
@@ -970,17 +1068,31 @@ static int call_with(struct ctl *c, enum jq_http_method method, const char *path
 	if (jq_http_request(&c->http, method, path, body, headers, r) != 0) {
 		if (c->http.err == JQ_HTTP_EINTERRUPTED)
 			return JQ_CTL_EXIT_INTERRUPT;
-		return failf(c, JQ_CTL_EXIT_FAIL, "%s", c->http.errstr);
+		return fail_code(c, JQ_CTL_EXIT_FAIL, "request_failed", c->http.errstr);
 	}
 	if (r->status < 200 || r->status > 299) {
-		char msg[1024];
-		jq_ctl_format_http_error(msg, sizeof(msg), r->status, r->body, r->len);
+		char msg[1024 + 256];
+		jq_ctl_format_http_error(msg, sizeof(msg) - 256, r->status, r->body, r->len);
+		if (r->status == 409 && c->conflict_hint) {
+			size_t n = strlen(msg);
+			snprintf(msg + n, sizeof(msg) - n, "; %s", c->conflict_hint);
+		}
+		/* for --json: the broker's own code and message, as it sent them */
+		json_t *root = json_loadb(r->body, r->len, 0, NULL);
+		json_t *error = json_object_get(root, "error");
+		const char *code = json_string_value(json_object_get(error, "code"));
+		const char *message = json_string_value(json_object_get(error, "message"));
+		snprintf(c->fail_code, sizeof(c->fail_code), "%s", code ? code : "http_error");
+		snprintf(c->fail_message, sizeof(c->fail_message), "%s", message ? message : "");
+		c->fail_http = r->status;
+		json_decref(root);
 		return failf(c, JQ_CTL_EXIT_FAIL, "%s", msg);
 	}
 	*json = json_loadb(r->body, r->len, 0, &jerr);
 	if (!json_is_object(*json)) {
 		json_decref(*json);
 		*json = NULL;
+		snprintf(c->fail_code, sizeof(c->fail_code), "unexpected_answer");
 		return failf(c, JQ_CTL_EXIT_FAIL,
 			     "unexpected answer from broker at '%s': not a JSON object",
 			     c->http.base);
@@ -997,6 +1109,7 @@ static int call(struct ctl *c, enum jq_http_method method, const char *path, con
 
 static int unexpected(struct ctl *c, const char *what)
 {
+	snprintf(c->fail_code, sizeof(c->fail_code), "unexpected_answer");
 	return failf(c, JQ_CTL_EXIT_FAIL, "unexpected answer from broker at '%s': %s", c->http.base,
 		     what);
 }
@@ -1048,11 +1161,11 @@ static int usage_error(struct ctl *c, const struct command *cmd, const char *fmt
 static int usage_error(struct ctl *c, const struct command *cmd, const char *fmt, ...)
 {
 	va_list ap;
-	fputs("jobctl: ", c->err);
+	char text[1024];
 	va_start(ap, fmt);
-	vfprintf(c->err, fmt, ap);
+	vsnprintf(text, sizeof(text), fmt, ap);
 	va_end(ap);
-	fprintf(c->err, "\nusage: %s\n", cmd->usage);
+	put_error(c, JQ_CTL_EXIT_USAGE, text, cmd->usage);
 	return JQ_CTL_EXIT_USAGE;
 }
 
@@ -2286,6 +2399,9 @@ static int cmd_schedule_add(struct ctl *c, const struct command *cmd, int argc, 
 	}
 	if (replace)
 		snprintf(path, sizeof(path), "/schedules/%s", pos[0]);
+	else
+		c->conflict_hint = "add --replace to change it: jobctl schedule add --replace NAME CRON "
+				   "JOB_JSON";
 	status = call(c, replace ? JQ_HTTP_PUT : JQ_HTTP_POST, replace ? path : "/schedules", text,
 		      &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
@@ -2823,8 +2939,8 @@ static const struct command cmd_dead_list_def = {
     cmd_dead_list,
     "jobctl dead list [--limit N] [--offset N]",
     "Lists the dead-letter set, newest first: one row per job with its id, failure time,\n"
-    "type, queue, attempts and last error, cut to fit the terminal (80 columns when the\n"
-    "output is not one; --json or 'jobctl status ID' show it whole).\n\n"
+    "type, queue, attempts and last error, the error whole and wrapped in its column (80\n"
+    "columns when the output is not one; --json for the broker's answer as it is).\n\n"
     "options:\n"
     "  --limit N          show at most N jobs, 1 to 1000 (default: the broker's, 100)\n"
     "  --offset N         skip the N newest (default: 0)\n"
@@ -2905,7 +3021,7 @@ int jq_ctl_run(int argc, char **argv, FILE *out, FILE *err)
 	    {"token-file", "JOBQ_TOKEN_FILE", JQ_OPT_STR, &c.token_file, 0, 4096,
 	     "file whose first line is the API token (when --token is not given)"},
 	    {"json", NULL, JQ_OPT_BOOL, &c.json, 0, 0,
-	     "print the broker's JSON answers as they are"},
+	     "print the broker's JSON answers as they are; errors as one JSON object on stderr"},
 	    {"timeout-ms", NULL, JQ_OPT_INT, &c.timeout_ms, 1, REQUEST_TIMEOUT_MAX_MS,
 	     "timeout of each HTTP request, in milliseconds"},
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "jobtypes.h"
 #include "util.h"
 
 static const char *const state_names[] = {"pending",   "scheduled", "running",
@@ -159,6 +160,27 @@ static int name_is(const struct jq_mp_raw *k, const char *name)
 	return k->len == strlen(name) && memcmp(k->str, name, k->len) == 0;
 }
 
+/* 0 if a job of type can run with the payload at data[0..len) (well-formed msgpack;
+ * NULL: none), as jobtypes.h rules; -1 with the reason in err. */
+static int check_type(const char *type, const char *data, size_t len, char *err,
+		      size_t errlen)
+{
+	if (!data)
+		return jq_jobtype_check(type, NULL, err, errlen);
+	msgpack_unpacked up;
+	msgpack_unpacked_init(&up);
+	size_t off = 0;
+	int rc;
+	if (msgpack_unpack_next(&up, data, len, &off) == MSGPACK_UNPACK_SUCCESS) {
+		rc = jq_jobtype_check(type, &up.data, err, errlen);
+	} else {
+		snprintf(err, errlen, "'payload' is not msgpack");
+		rc = -1;
+	}
+	msgpack_unpacked_destroy(&up);
+	return rc;
+}
+
 /* The job map data[0..len) into s. json: it came from JSON (a run_at may be an RFC 3339
  * string; the payload is JSON already); else from an application/msgpack body, whose
  * payload must convert to JSON (GET /jobs/{id} shows it). */
@@ -283,6 +305,8 @@ static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int
 		}
 		json_decref(check);
 	}
+	if (check_type(s->type, payload, payload_len, err, errlen) != 0)
+		return -1;
 	/* the envelope [version, value] around the payload's bytes as they are, in a block
 	 * of its size (msgpack_sbuffer_write starts at 8 KiB: 8 MB for a 1,000-job bulk) */
 	static const char nil = (char)0xc0;

@@ -8,7 +8,9 @@ PACKAGES=(
   libhiredis-dev libevent-dev libmsgpack-dev libcurl4-openssl-dev libssl-dev libjansson-dev
   libwslay-dev
   redis-server redis-tools supervisor python3-aiosmtpd python3-prometheus-client
+  jq  # the README's examples read ids from JSON answers (tests/e2e/test_readme.py)
   python3-websockets curl openssl ca-certificates  # openssl: test_job_http's TLS certificate
+  python3-fastapi python3-uvicorn  # examples/fastapi (tests/e2e/test_fastapi_example.py)
   clang groff-base man-db  # man_check.sh (groff), install_check.sh (man -l)
   chromium chromium-driver python3-selenium  # the dashboard test (tests/e2e/test_dashboard.py)
 )

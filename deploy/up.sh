@@ -17,16 +17,42 @@
 #   JOBQ_REDIS_URL=redis://host:6379/0 deploy/up.sh   use an existing Redis
 #   JOBQ_REDIS_PORT, JOBQ_SMTP_PORT                   ports of the private Redis and sink
 #   JOBQ_USER=name deploy/up.sh       (as root) the user everything runs as
+#   JOBQ_WORKER_ARGS='--exec resize=/usr/local/bin/resize' deploy/up.sh
+#                                     more jobq-worker flags (split on spaces); the workers
+#                                     always allow the demo program examples/exec/wordcount
+#
+# jobctl and its manual page are not installed: up.sh prints the line that puts them on
+# PATH and MANPATH (the build's cli/ and man/), or `cmake --install build-release`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+say() { echo "jobq: $*"; }
+
+say "checking the Debian packages it needs (deploy/install-deps.sh)"
 bash deploy/install-deps.sh
 # JOBQ_BIN_DIR: a build directory to run instead of building build-release (the tests use it)
 bin=${JOBQ_BIN_DIR:-$root/build-release}
 if [ -z "${JOBQ_BIN_DIR:-}" ]; then
-  cmake -S "$root" -B "$bin" -DCMAKE_BUILD_TYPE=Release -DJOBQ_TESTS=OFF >/dev/null
-  cmake --build "$bin" -j "$(nproc 2>/dev/null || echo 2)" >/dev/null
+  # one line per step, and the build's own progress; the whole output in build.log
+  mkdir -p "$bin"
+  buildlog=$bin/build.log
+  build_failed() {
+    tail -n 30 "$buildlog" >&2
+    say "the build failed (the whole output: $buildlog)" >&2
+    exit 1
+  }
+  say "configuring $bin (cmake, Release)"
+  cmake -S "$root" -B "$bin" -DCMAKE_BUILD_TYPE=Release -DJOBQ_TESTS=OFF >"$buildlog" 2>&1 ||
+    build_failed
+  say "building with $(nproc 2>/dev/null || echo 2) jobs (a minute or two the first time)"
+  set +o pipefail
+  cmake --build "$bin" -j "$(nproc 2>/dev/null || echo 2)" 2>&1 | tee -a "$buildlog" |
+    grep --line-buffered -E '^\[ *[0-9]+%\] Built target' | sed -u 's/^/jobq:   /'
+  built=${PIPESTATUS[0]}
+  set -o pipefail
+  [ "$built" -eq 0 ] || build_failed
+  say "built"
 fi
 
 run=$(mktemp -d /tmp/jobq-up.XXXXXX)
@@ -41,7 +67,9 @@ user=
 if [ "$(id -u)" -eq 0 ]; then
   user=${JOBQ_USER:-jobq}
   if ! id -u "$user" >/dev/null 2>&1; then
-    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
+    # another up.sh starting now may create it first (the tests run two at once)
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user" ||
+      id -u "$user" >/dev/null
   fi
   if ! runuser -u "$user" -- test -x "$bin/broker/jobq-broker"; then
     echo "jobq: user '$user' cannot run $bin/broker/jobq-broker (check the permissions of" \
@@ -129,7 +157,7 @@ environment=JOBQ_REDIS_URL="$JOBQ_REDIS_URL"
 [program:worker]
 process_name=worker-%(process_num)d
 numprocs=$workers
-command=$bin/worker/jobq-worker
+command=$bin/worker/jobq-worker --exec wordcount=$root/examples/exec/wordcount ${JOBQ_WORKER_ARGS:-}
 priority=30
 stdout_logfile=$run/%(program_name)s-%(process_num)d.log
 redirect_stderr=true
@@ -148,6 +176,7 @@ fi
 
 echo "jobq: $brokers broker(s) on http://$listen, $workers workers, Redis $JOBQ_REDIS_URL, mail $JOBQ_SMTP_URL"
 echo "jobq: logs and state in $run (mail in $run/mail.log); Ctrl-C stops everything"
+echo "jobq: jobctl and 'man jobctl' in another shell: export PATH=\"$bin/cli:\$PATH\" MANPATH=\"$bin/man:\${MANPATH:-}\""
 /usr/bin/supervisord -c "$conf" &
 sup=$!
 # Ctrl-C reaches supervisord with the rest of the terminal's group; a SIGTERM sent to

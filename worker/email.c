@@ -11,30 +11,21 @@
 #include "codec.h"
 #include "curl_loop.h"
 #include "handlers.h"
+#include "jobtypes.h"
 #include "util.h"
 #include "worker.h"
 
-#define ADDR_MAX 254
-#define SUBJECT_MAX 998
-#define BODY_MAX (1024 * 1024)
 
 struct email {
 	CURL *easy;
 	struct curl_slist *rcpt;
 	char *msg; /* the whole message, CRLF line ends */
 	size_t len, off;
-	char to[ADDR_MAX + 1];
+	char to[JQ_EMAIL_ADDR_MAX + 1];
 	char message_id[320];
 	char curl_err[CURL_ERROR_SIZE];
+	char reply[256]; /* the server's last refusal, CR LF cut ("550 5.1.1 ...") */
 };
-
-static int has_ctl(const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-			return 1;
-	return 0;
-}
 
 static int is_ascii(const char *s, size_t n)
 {
@@ -151,29 +142,18 @@ static const char *addr_domain(const char *addr)
 static int email_prepare(struct jq_run *run, struct email *e, char **out)
 {
 	const struct jq_worker_config *cfg = jq_run_config(run);
-	const char *to, *subject = "", *body = "";
-	size_t tolen, slen = 0, blen = 0;
 	if (!cfg->smtp_url || !*cfg->smtp_url) {
 		*out = strdup("no SMTP server configured (JOBQ_SMTP_URL)");
 		return -1;
 	}
-	if (jq_mp_get_str(run->payload, "to", &to, &tolen) != 0 || tolen == 0 || tolen > ADDR_MAX ||
-	    has_ctl(to, tolen) || !memchr(to, '@', tolen) || memchr(to, ' ', tolen) ||
-	    memchr(to, '<', tolen) || memchr(to, '>', tolen)) {
-		*out = strdup("'to' must be an email address");
+	struct jq_email_payload ep;
+	char why[256];
+	if (jq_email_payload(run->payload, &ep, why, sizeof(why)) != 0) {
+		*out = strdup(why);
 		return -1;
 	}
-	if (jq_mp_get(run->payload, "subject") &&
-	    (jq_mp_get_str(run->payload, "subject", &subject, &slen) != 0 || slen > SUBJECT_MAX ||
-	     has_ctl(subject, slen))) {
-		*out = strdup("'subject' must be one line of text");
-		return -1;
-	}
-	if (jq_mp_get(run->payload, "body") &&
-	    (jq_mp_get_str(run->payload, "body", &body, &blen) != 0 || blen > BODY_MAX)) {
-		*out = jq_strdup_printf("'body' must be text of at most %d bytes", BODY_MAX);
-		return -1;
-	}
+	const char *to = ep.to, *subject = ep.subject, *body = ep.body;
+	size_t tolen = ep.to_len, slen = ep.subject_len, blen = ep.body_len;
 	memcpy(e->to, to, tolen);
 	e->to[tolen] = '\0';
 
@@ -206,7 +186,7 @@ static int email_prepare(struct jq_run *run, struct email *e, char **out)
 	e->msg = b.p;
 	e->len = b.len;
 
-	char from_angle[ADDR_MAX + 3], to_angle[ADDR_MAX + 3];
+	char from_angle[JQ_EMAIL_ADDR_MAX + 3], to_angle[JQ_EMAIL_ADDR_MAX + 3];
 	snprintf(from_angle, sizeof(from_angle), "<%s>", cfg->smtp_from);
 	snprintf(to_angle, sizeof(to_angle), "<%s>", e->to);
 	e->rcpt = curl_slist_append(NULL, to_angle);
@@ -230,6 +210,25 @@ static int email_prepare(struct jq_run *run, struct email *e, char **out)
 		curl_easy_setopt(c, CURLOPT_PASSWORD, cfg->smtp_password ? cfg->smtp_password : "");
 	}
 	return 0;
+}
+
+/* libcurl hands an SMTP client every reply line of the server as a "header". The last
+ * refusal (a 4xx or 5xx line) is what the server said about the step that failed; the
+ * lines after it (QUIT's "221 Bye") are not. */
+static size_t reply_cb(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct email *e = arg;
+	size_t n = size * nmemb, len = n;
+	if (len < 3 || (data[0] != '4' && data[0] != '5'))
+		return n;
+	while (len > 0 && (data[len - 1] == '\r' || data[len - 1] == '\n'))
+		len--;
+	if (len >= sizeof(e->reply))
+		len = sizeof(e->reply) - 1;
+	for (size_t i = 0; i < len; i++) /* shown in errors, logs and the dashboard */
+		e->reply[i] = (unsigned char)data[i] < 0x20 || data[i] == 0x7f ? ' ' : data[i];
+	e->reply[len] = '\0';
+	return n;
 }
 
 static size_t read_cb(char *dst, size_t size, size_t nmemb, void *arg)
@@ -258,9 +257,13 @@ static void email_free(struct email *e)
 static char *email_outcome(struct email *e, CURLcode rc, int *ok)
 {
 	*ok = rc == CURLE_OK;
+	const char *why = e->curl_err[0] ? e->curl_err : curl_easy_strerror(rc);
+	if (rc != CURLE_OK && e->reply[0])
+		/* the server refused a step: its code and reason, then libcurl's word */
+		return jq_strdup_printf("smtp send to '%s' failed: the server answered '%s' (%s)",
+					e->to, e->reply, why);
 	if (rc != CURLE_OK)
-		return jq_strdup_printf("smtp send to '%s' failed: %s", e->to,
-					e->curl_err[0] ? e->curl_err : curl_easy_strerror(rc));
+		return jq_strdup_printf("smtp send to '%s' failed: %s", e->to, why);
 	return jq_strdup_printf("{\"sent_to\":\"%s\",\"message_id\":\"%s\"}", e->to, e->message_id);
 }
 
@@ -277,6 +280,8 @@ static struct email *email_new(struct jq_run *run, char **out)
 	}
 	curl_easy_setopt(e->easy, CURLOPT_READFUNCTION, read_cb);
 	curl_easy_setopt(e->easy, CURLOPT_READDATA, e);
+	curl_easy_setopt(e->easy, CURLOPT_HEADERFUNCTION, reply_cb);
+	curl_easy_setopt(e->easy, CURLOPT_HEADERDATA, e);
 	return e;
 }
 

@@ -37,11 +37,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "exec_request.h"
+
 #define JQ_EXEC_COMMANDS_MAX 64
-#define JQ_EXEC_NAME_MAX 64
 #define JQ_EXEC_PATH_MAX 1024
-#define JQ_EXEC_ARGS_MAX 256
-#define JQ_EXEC_ARGS_BYTES_MAX (128 * 1024) /* all args together */
 #define JQ_EXEC_STDOUT_MAX (1024 * 1024)
 #define JQ_EXEC_STDERR_TAIL 2048
 #define JQ_EXEC_STDERR_LINE_MAX 4096 /* a longer stderr line is cut into pieces */
@@ -62,22 +61,6 @@ int jq_exec_spec_parse(const char *spec, struct jq_exec_command *cmds, int *n, i
 /* 0 and done/total if line (len bytes, no line end) is "progress N/M" with
  * 0 <= N <= M, 1 <= M (spaces around allowed); -1 for any other line. */
 int jq_exec_progress_line(const char *line, size_t len, int64_t *done, int64_t *total);
-
-/* A checked payload. Owned strings; freed by _release. */
-struct jq_exec_request {
-	char name[JQ_EXEC_NAME_MAX + 1];
-	char **args; /* nargs strings, then NULL */
-	size_t nargs;
-	char *input; /* the JSON line for stdin, '\n'-terminated */
-	size_t input_len;
-};
-
-/* Checks payload and fills r. 0, or -1 with the reason in err (r released).
- * Fields other than command, args and input are left alone: they are data
- * for the program when "input" is absent. */
-int jq_exec_request_parse(struct jq_exec_request *r, const msgpack_object *payload, char *err,
-			  size_t errlen);
-void jq_exec_request_release(struct jq_exec_request *r);
 
 /* The worker's exec side: the allowed commands, and children being stopped. */
 struct jq_exec;

@@ -6,29 +6,19 @@
 
 #include "codec.h"
 #include "handlers.h"
-
-#define MAX_REPEAT 10000000
-#define MAX_TOTAL_BYTES (1LL << 32) /* bounds the CPU one job may take */
+#include "jobtypes.h"
 
 int jq_hash_cpu(struct jq_run *run, char **out)
 {
-	const char *data;
-	size_t len;
-	int64_t repeat = 1;
-	if (jq_mp_get_str(run->payload, "data", &data, &len) != 0) {
-		*out = strdup("'data' must be a string");
+	struct jq_hash_payload hp;
+	char why[256];
+	if (jq_hash_payload(run->payload, &hp, why, sizeof(why)) != 0) {
+		*out = strdup(why);
 		return JQ_FAIL_FATAL;
 	}
-	if (jq_mp_get(run->payload, "repeat") &&
-	    (jq_mp_get_i64(run->payload, "repeat", &repeat) != 0 || repeat < 1 ||
-	     repeat > MAX_REPEAT)) {
-		*out = jq_strdup_printf("'repeat' must be an integer from 1 to %d", MAX_REPEAT);
-		return JQ_FAIL_FATAL;
-	}
-	if ((long long)len * repeat > MAX_TOTAL_BYTES) {
-		*out = jq_strdup_printf("data times repeat exceeds %lld bytes", MAX_TOTAL_BYTES);
-		return JQ_FAIL_FATAL;
-	}
+	const char *data = hp.data;
+	size_t len = hp.len;
+	int64_t repeat = hp.repeat;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;

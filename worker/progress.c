@@ -5,9 +5,7 @@
 
 #include "codec.h"
 #include "handlers.h"
-
-#define MAX_DURATION_S 86400
-#define DEFAULT_INTERVAL_MS 1000
+#include "jobtypes.h"
 
 struct progress {
 	struct event *timer;
@@ -30,18 +28,10 @@ static void tick(evutil_socket_t fd, short what, void *arg)
 
 int jq_progress_start(struct jq_run *run, char *err, size_t errlen)
 {
-	int64_t duration = 0, interval = DEFAULT_INTERVAL_MS;
-	if (jq_mp_get_i64(run->payload, "duration", &duration) != 0 || duration < 0 ||
-	    duration > MAX_DURATION_S) {
-		snprintf(err, errlen, "'duration' must be an integer from 0 to %d", MAX_DURATION_S);
+	struct jq_progress_payload pp;
+	if (jq_progress_payload(run->payload, &pp, err, errlen) != 0)
 		return -1;
-	}
-	if (jq_mp_get(run->payload, "interval_ms") &&
-	    (jq_mp_get_i64(run->payload, "interval_ms", &interval) != 0 || interval < 1 ||
-	     interval > 3600000)) {
-		snprintf(err, errlen, "'interval_ms' must be an integer from 1 to 3600000");
-		return -1;
-	}
+	int64_t duration = pp.duration_s, interval = pp.interval_ms;
 	int64_t total = (duration * 1000 + interval - 1) / interval;
 	if (total == 0) {
 		jq_run_done(run, 1, "{\"steps\":0}");

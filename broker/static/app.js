@@ -166,9 +166,21 @@
       tr.insertBefore(c instanceof Node ? c : el('td', {}, c), kept);
   }
 
+  // A table once its data arrived: the rows, or its empty-state text; no more loading.
   function showEmpty(id, n) {
+    $(id + '-loading').hidden = true;
     $(id + '-empty').hidden = n > 0;
     $(id).hidden = n === 0;
+  }
+
+  // A table whose data did not arrive: until it ever did, its placeholder says why
+  // (after that the last rows stay, and the banner says what failed).
+  function showUnavailable(id, err) {
+    const p = $(id + '-loading');
+    if (!$(id).hidden || !$(id + '-empty').hidden)
+      return;
+    p.textContent = 'Could not load: ' + (err ? err.message : 'no answer');
+    p.classList.add('failed');
   }
 
   function jobLink(id) {
@@ -177,7 +189,20 @@
 
   // ---- queues ----
 
-  function renderQueues(queues) {
+  // served: the names of the queues some live worker takes jobs from, or null when the
+  // workers are not known (their poll failed): then no warning is guessed.
+  function queueBadge(q, served) {
+    if (q.paused)
+      return el('span', {className: 'badge warn'}, 'paused');
+    if (served && !served.has(q.name) && q.pending > 0)
+      return el('span', {className: 'badge warn no-worker', title:
+        `${q.pending} pending and no live worker serves this queue ` +
+        `(jobq-worker --queues ${q.name})`}, 'no worker');
+    return el('span', {className: 'badge ok'}, 'active');
+  }
+
+  function renderQueues(queues, workers) {
+    const served = workers ? new Set(workers.flatMap((w) => w.queues || [])) : null;
     syncRows($('queues').tBodies[0], queues, (q) => q.name, (q) => {
       const btn = el('button', {type: 'button', className: 'toggle'});
       btn.dataset.queue = q.name;
@@ -188,9 +213,7 @@
       tr.classList.toggle('paused', q.paused);
       tr.dataset.paused = q.paused ? '1' : '0';
       setCells(tr, [el('td', {className: 'name'}, q.name), q.pending, q.scheduled, q.running,
-        q.completed, q.failed, q.retried, q.cancelled,
-        el('td', {}, el('span', {className: 'badge ' + (q.paused ? 'warn' : 'ok')},
-          q.paused ? 'paused' : 'active'))]);
+        q.completed, q.failed, q.retried, q.cancelled, el('td', {}, queueBadge(q, served))]);
       const btn = tr.querySelector('button.toggle');
       if (!btn.disabled)
         btn.textContent = q.paused ? 'Resume' : 'Pause';
@@ -340,6 +363,18 @@
     showEmpty('workers', workers.length);
   }
 
+  // ---- scheduled jobs ----
+
+  function renderScheduled(list) {
+    syncRows($('scheduled').tBodies[0], list.jobs, (j) => j.id, () => el('tr'), (tr, j) => {
+      setCells(tr, [jobLink(j.id), j.type, j.queue, `${j.attempts}/${j.max_attempts}`,
+        timeCell(j.run_at), el('td', {className: 'errtext', title: j.error || ''}, j.error || '')]);
+    });
+    $('scheduled-count').textContent = list.count > list.jobs.length
+      ? `(${list.jobs.length} of ${list.count})` : `(${list.jobs.length})`;
+    showEmpty('scheduled', list.jobs.length);
+  }
+
   // ---- failures ----
 
   function renderFailures(scheduled, failed) {
@@ -371,7 +406,6 @@
         el('td', {className: 'errtext', title: j.error}, j.error)]);
     });
     $('dead-count').textContent = `(${count})`;
-    $('dead-purge').hidden = jobs.length === 0;
     showEmpty('dead', jobs.length);
   }
 
@@ -440,25 +474,43 @@
     const health = $('health');
     health.textContent = got.health ? 'redis ok' : 'unavailable';
     health.className = 'badge ' + (got.health ? 'ok' : 'bad');
+    const why = (n) => results[names.indexOf(n)].reason;
     try {
       if (got.queues)
-        renderQueues(got.queues.queues);
+        renderQueues(got.queues.queues, got.workers ? got.workers.workers : null);
+      else
+        showUnavailable('queues', why('queues'));
       if (got.running)
         renderRunning(got.running);
+      else
+        showUnavailable('running', why('running'));
       if (got.workers)
         renderWorkers(got.workers.workers);
+      else
+        showUnavailable('workers', why('workers'));
+      if (got.scheduled)
+        renderScheduled(got.scheduled);
+      else
+        showUnavailable('scheduled', why('scheduled'));
       if (got.scheduled && got.failed)
         renderFailures(got.scheduled, got.failed);
+      else
+        showUnavailable('failures', why(got.scheduled ? 'failed' : 'scheduled'));
       if (got.dead)
         renderDead(got.dead.jobs, got.failed ? got.failed.count : got.dead.jobs.length);
+      else
+        showUnavailable('dead', why('dead'));
     } catch (e) {
       firstError = firstError || e;
     }
+    // Purge only when there is something to purge and a Redis to purge it in
+    $('dead-purge').hidden = !(got.health && got.dead && got.dead.jobs.length > 0);
     if (firstError)
       showError(firstError.message, 'poll');
     else
       clearBanner('poll');
-    $('updated').textContent = 'updated ' + new Date().toLocaleTimeString();
+    // 24-hour UTC, as the times the rows show on hover (RFC 3339, UTC)
+    $('updated').textContent = 'updated ' + new Date().toISOString().slice(11, 19) + ' UTC';
     $('updated').dataset.polls = String(Number($('updated').dataset.polls || 0) + 1);
     polling = false;
     if (started) // not after a sign-out or an ended session

@@ -275,8 +275,8 @@ static void test_enqueue_stores(void)
 	     "created_at=*;max_attempts=7;payload=920182a464617461a3616263a672657065617402;"
 	     "priority=5;queue=q1;state=pending;timeout_ms=1000;type=hash;",
 	     "jobq:q:q1#p5"}, /* priority 1..9: the level's own list (docs/redis.md) */
-	    {"{\"type\": \"t\", \"payload\": [1, \"\xc3\xa9\", true, 1.5]}",
-	     "created_at=*;payload=92019401a2c3a9c3cb3ff8000000000000;state=pending;type=t;",
+	    {"{\"type\": \"noop\", \"payload\": [1, \"\xc3\xa9\", true, 1.5]}",
+	     "created_at=*;payload=92019401a2c3a9c3cb3ff8000000000000;state=pending;type=noop;",
 	     "jobq:q:default"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -332,7 +332,7 @@ static void test_ids(void)
 	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, NULL, 0), 0);
 	CHECK_INT_EQ(id, 1001);
 	CHECK_INT_EQ(jq_client_enqueue_bulk_json(
-			 c, "[{\"type\": \"noop\"}, {\"type\": \"hash\", \"queue\": \"b\"}, "
+			 c, "[{\"type\": \"noop\"}, {\"type\": \"progress\", \"queue\": \"b\", \"payload\": {\"duration\": 1}}, "
 			    "{\"type\": \"noop\", \"delay_ms\": 5000}]",
 			 &first, &n, NULL, 0),
 		     0);
@@ -341,7 +341,8 @@ static void test_ids(void)
 	CHECK_INT_EQ(cmd_int("GET jobq:ids"), 1004);
 	char text[512];
 	hash_text("jobq:job:1003", text, sizeof(text));
-	CHECK_STR_EQ(text, "created_at=*;queue=b;state=pending;type=hash;");
+	CHECK_STR_EQ(text, "created_at=*;payload=920181a86475726174696f6e01;queue=b;state=pending;"
+			   "type=progress;");
 	CHECK_INT_EQ(cmd_int("EXISTS jobq:job:1004"), 1);
 	CHECK_INT_EQ(cmd_int("ZCARD jobq:scheduled"), 1);
 	/* a stored id is never overwritten: the script refuses it, nothing is written */
@@ -474,8 +475,8 @@ static void test_idempotency(void)
 	CHECK_INT_EQ(dup, 1);
 	CHECK_INT_EQ(b, a);
 	/* the key names the first job whatever the later body says */
-	CHECK_INT_EQ(jq_client_enqueue_json_idem(c, "{\"type\": \"hash\"}", "order-1", &b, &dup,
-						 NULL, 0),
+	CHECK_INT_EQ(jq_client_enqueue_json_idem(c, "{\"type\": \"hash\", \"payload\": {\"data\": \"x\"}}",
+						 "order-1", &b, &dup, NULL, 0),
 		     0);
 	CHECK_INT_EQ(dup, 1);
 	CHECK_INT_EQ(b, a);

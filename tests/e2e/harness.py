@@ -940,6 +940,22 @@ class E2ETestCase(unittest.TestCase):
         self.assertEqual(got["state"], "pending", r)
         return got["id"]
 
+    def post_unchecked(self, queue, type_=None, payload_mp=None, **fields):
+        """A job as an older broker, or a hand-written one, may have stored it: a valid
+        noop job posted to a paused queue, its type and/or stored payload (the msgpack
+        bytes of [1, value]) then rewritten in its hash, and the queue resumed. Returns
+        its id. The broker refuses such a job at enqueue; a worker must fail it."""
+        r = self.env.http("POST", "/queues/%s/pause" % queue)
+        self.assertEqual(r.status, 200, r)
+        jid = self.post_job(dict({"type": "noop", "queue": queue}, **fields))
+        if type_ is not None:
+            self.env.redis.execute("HSET", "jobq:job:%d" % jid, "type", type_)
+        if payload_mp is not None:
+            self.env.redis.execute("HSET", "jobq:job:%d" % jid, "payload", payload_mp)
+        r = self.env.http("POST", "/queues/%s/resume" % queue)
+        self.assertEqual(r.status, 200, r)
+        return jid
+
     def assertJobShape(self, job):
         """The documented keys of GET /jobs/{id}, with their types."""
         for k in ("id", "type", "queue", "state", "status", "progress", "attempts",
@@ -993,6 +1009,66 @@ class FreshEnvTestCase(E2ETestCase):
                 except AssertionError:
                     result.addFailure(self, sys.exc_info())
         return out
+
+
+class UpSh:
+    """deploy/up.sh, run as the README says (as root in CI: it drops to its own user),
+    on the binaries of this build (JOBQ_BIN_DIR) and free ports, in a process group of
+    its own; its output in a file. stop() is what Ctrl-C does (SIGINT to the group)."""
+
+    def __init__(self, workers=2, extra_env=None):
+        self.port = free_port()
+        self.bindir = os.path.dirname(os.path.dirname(os.path.abspath(broker_bin())))
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JOBQ_")}
+        env.update({"JOBQ_BIN_DIR": self.bindir, "JOBQ_WORKERS": str(workers),
+                    "JOBQ_LISTEN": "%s:%d" % (HOST, self.port),
+                    "JOBQ_REDIS_PORT": str(free_port()),
+                    "JOBQ_SMTP_PORT": str(free_port())})
+        env.update(extra_env or {})
+        self.out = open(os.path.join(tempfile.mkdtemp(prefix="jobq-up-test-"), "up.log"), "w+")
+        self.proc = subprocess.Popen(["bash", os.path.join(REPO, "deploy", "up.sh")],
+                                     stdout=self.out, stderr=subprocess.STDOUT, env=env,
+                                     stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            wait_until(lambda: self.run_dir() is not None, 60, "deploy/up.sh to start")
+            wait_until(self.healthy, 30, "the broker behind deploy/up.sh")
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)  # what Ctrl-C does
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+        self.out.close()
+
+    def log(self):
+        self.out.flush()
+        with open(self.out.name) as f:
+            return f.read()
+
+    def run_dir(self):
+        m = re.search(r"logs and state in (\S+)", self.log())
+        return m.group(1) if m else None
+
+    def path_line(self):
+        """The line up.sh prints that puts jobctl and its manual on PATH and MANPATH."""
+        m = re.search(r"^jobq: jobctl and 'man jobctl' in another shell: (export .*)$",
+                      self.log(), re.M)
+        return m.group(1) if m else None
+
+    def http(self, method, path, body=None):
+        return http_request(self.port, method, path, body)
+
+    def healthy(self):
+        try:
+            return self.http("GET", "/healthz").status == 200
+        except OSError:
+            return False
 
 
 def main():

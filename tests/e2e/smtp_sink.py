@@ -4,6 +4,7 @@
 Listens on 127.0.0.1:PORT and stores every message it receives as one file
 DIR/NNNNNN.eml (the DATA bytes as received, after SMTP dot-unstuffing), with
 its SMTP envelope beside it in DIR/NNNNNN.json ({"mail_from", "rcpt_tos"}).
+It refuses any recipient whose local part is "rejected" (550 5.1.1, User unknown).
 The .eml file is renamed into place before the sink answers 250, so once a
 client has seen the message accepted, the file is there.
 
@@ -27,6 +28,14 @@ class Sink:
         self.directory = directory
         self.counter = itertools.count(1)
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        # a mailbox that does not exist, as a real server refuses it (the tests' way to
+        # see a rejection): any address whose local part is "rejected"
+        if address.lower().startswith("rejected@"):
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:

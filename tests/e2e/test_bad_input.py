@@ -152,6 +152,27 @@ class BadInputTest(E2ETestCase):
                   "99999999999999999999999"):
             self.assertRefused("POST", "/start-task?" + q(duration=d))
 
+    def test_seed_endpoints_refuse_a_body(self):
+        """The seed endpoints read the query only: a JSON body is refused with a word
+        about where the parameters go, never ignored (it started a 10 s task)."""
+        before = self.env.job_keys()
+        for path, body, where in (
+                ("/start-task", {"duration": 2}, "?duration=N"),
+                ("/start-task?duration=2", {"duration": 2}, "?duration=N"),
+                ("/send-notification", {"email": "a@example.test", "content": "hi"},
+                 "?email="),
+                ("/send-notification-sync?email=a%40example.test&content=hi", {"x": 1},
+                 "?email=")):
+            with self.subTest(path=path):
+                r = self.env.http("POST", path, body)
+                msg = self.assertError(r, 400, "invalid_argument")["message"]
+                self.assertIn("takes no body", msg)
+                self.assertIn(where, msg)
+        self.assertEqual(self.env.job_keys(), before)
+        # without a body, as always
+        r = self.env.http("POST", "/start-task?duration=0")
+        self.assertEqual(self.assertJSONResponse(r, 200)["status"], "pending")
+
     def test_send_notification_bad_input(self):
         for path in ("/send-notification", "/send-notification-sync"):
             self.assertRefused("POST", path + "?" + q(content="hi"))
@@ -216,21 +237,54 @@ class BadInputTest(E2ETestCase):
 
 
 class UnknownTypeTest(E2ETestCase):
+    """The broker refuses an unknown type and a payload its type cannot run (400, nothing
+    stored: common/jobtypes.c); a worker still fails such a job when it gets one (stored
+    by an older broker, or by hand) at once, and keeps going."""
+
     @classmethod
     def setUpEnv(cls, env):
         env.start_redis()
         env.start_broker()
         env.start_worker()
 
+    def test_refused_at_enqueue(self):
+        before = self.env.job_keys()
+        bad = [({"type": "sendmail"}, "unknown job type 'sendmail'"),
+               ({"type": "no_such_type", "payload": {"x": 1}}, "unknown job type"),
+               ({"type": "hash"}, "'payload' of a hash job: 'data' must be a string"),
+               ({"type": "hash", "payload": {"data": "a", "repeat": 0}}, "'repeat'"),
+               ({"type": "progress", "payload": {"duration": -1}}, "'duration'"),
+               ({"type": "email", "payload": {"to": "nobody"}}, "'to' must be an email"),
+               ({"type": "email", "payload": {"to": "a@b.c", "sync": "yes"}}, "'sync'"),
+               ({"type": "http", "payload": {"url": "ftp://x/"}}, "'payload' of a http job"),
+               ({"type": "exec", "payload": {"args": ["a"]}}, "'command' is required")]
+        for body, why in bad:
+            with self.subTest(body=body):
+                for path, sent in (("/jobs", body), ("/jobs/bulk", [{"type": "noop"}, body]),
+                                   ("/batches", {"jobs": [body]}),
+                                   ("/batches", {"jobs": [{"type": "noop"}],
+                                                 "callback": body}),
+                                   ("/schedules", {"name": "s", "cron": "* * * * *",
+                                                   "job": body})):
+                    r = self.env.http("POST", path, sent)
+                    err = self.assertError(r, 400, "invalid_argument")
+                    self.assertIn(why, err["message"], (path, r))
+        self.assertEqual(self.env.job_keys(), before)
+        # what the types allow is still taken; an exec command is the worker's to judge
+        for body in ({"type": "noop", "payload": [1, "any"]},
+                     {"type": "hash", "payload": {"data": "a", "repeat": 2}},
+                     {"type": "exec", "payload": {"command": "not_on_this_worker"}},
+                     {"type": "email", "payload": {"to": "a@example.com", "sync": True}}):
+            self.post_job(dict(body, queue="taken"))
+
     def test_unknown_type_fails_and_worker_keeps_going(self):
-        jid = self.post_job({"type": "no_such_type", "payload": {"x": 1}, "max_attempts": 1})
+        jid = self.post_unchecked("default", type_="no_such_type", max_attempts=1)
         job = self.env.wait_job(jid, timeout=15)
         self.assertJobShape(job)
         self.assertEqual(job["state"], "failed", job)
         self.assertIsInstance(job["error"], str, job)
-        self.assertIn("no_such_type", job["error"], job)
+        self.assertIn("unknown job type 'no_such_type'", job["error"], job)
         self.assertTrue(job["status"].startswith("failed: "), job)
-        self.assertIn("no_such_type", job["status"], job)
         r = self.env.http("GET", "/task-status/%d" % jid)
         self.assertEqual(self.assertJSONResponse(r, 200),
                          {"task_id": jid, "status": job["status"]})
@@ -240,15 +294,13 @@ class UnknownTypeTest(E2ETestCase):
         nid = self.post_job({"type": "noop"})
         self.assertEqual(self.env.wait_job(nid, timeout=10)["state"], "completed")
 
-    def test_unknown_type_with_default_attempts_fails(self):
-        # Without max_attempts: it may be retried (with backoff), but it must
-        # end failed, and the worker must keep going.
-        jid = self.post_job({"type": "also.unknown:type-1"})
-        job = self.env.wait_job(jid, timeout=60)
+    def test_bad_payload_fails_at_once(self):
+        # a hash job whose stored payload is {} (msgpack [1, {}]): no 'data'
+        jid = self.post_unchecked("default", type_="hash", payload_mp=b"\x92\x01\x80")
+        job = self.env.wait_job(jid, timeout=15)
         self.assertEqual(job["state"], "failed", job)
-        self.assertIn("also.unknown:type-1", job["error"] or "", job)
-        nid = self.post_job({"type": "noop"})
-        self.assertEqual(self.env.wait_job(nid, timeout=10)["state"], "completed")
+        self.assertEqual(job["attempts"], 1, job)  # fatal: never retried
+        self.assertIn("'data' must be a string", job["error"], job)
 
 
 if __name__ == "__main__":

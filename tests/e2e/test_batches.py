@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import E2ETestCase, is_int  # noqa: E402
 
-BAD_HASH = {"type": "hash", "payload": {"no": "data"}, "max_attempts": 1}  # fails, fatally
+BAD_HASH = {"type": "exec", "payload": {"command": "not_allowed"}, "max_attempts": 1}  # fails, fatally
 
 
 class BatchesTest(E2ETestCase):

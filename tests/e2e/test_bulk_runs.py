@@ -15,17 +15,17 @@ from harness import E2ETestCase  # noqa: E402
 
 # No worker: every job stays where the enqueue put it.
 JOBS = [
-    {"type": "a", "payload": {"x": 1}},
-    {"type": "a", "payload": {"x": 2}},                       # same run as the first
-    {"type": "a"},                                             # no payload: a new run
-    {"type": "b", "queue": "rq2", "priority": 3, "payload": [1]},
-    {"type": "b", "queue": "rq2", "priority": 3, "payload": [2], "unique_key": "ru1"},
-    {"type": "b", "queue": "rq2", "priority": 3, "payload": [3], "unique_key": "ru2"},
-    {"type": "a", "delay_ms": 600000, "payload": "later"},
-    {"type": "a", "delay_ms": 600000, "payload": "later too"},
-    {"type": "a", "max_attempts": 5, "timeout_ms": 1000},
-    {"type": "c", "queue": "rq2", "payload": None},           # another type, priority 0
-    {"type": "a", "payload": {"x": 3}},                        # the first shape again
+    {"type": "noop", "payload": {"x": 1}},
+    {"type": "noop", "payload": {"x": 2}},                       # same run as the first
+    {"type": "noop"},                                             # no payload: a new run
+    {"type": "noop", "queue": "rq2", "priority": 3, "payload": [1]},
+    {"type": "noop", "queue": "rq2", "priority": 3, "payload": [2], "unique_key": "ru1"},
+    {"type": "noop", "queue": "rq2", "priority": 3, "payload": [3], "unique_key": "ru2"},
+    {"type": "noop", "delay_ms": 600000, "payload": "later"},
+    {"type": "noop", "delay_ms": 600000, "payload": "later too"},
+    {"type": "noop", "max_attempts": 5, "timeout_ms": 1000},
+    {"type": "hash", "queue": "rq2", "payload": {"data": "x"}},  # another type, priority 0
+    {"type": "noop", "payload": {"x": 3}},                        # the first shape again
 ]
 
 
@@ -88,15 +88,16 @@ class BulkRunsTest(E2ETestCase):
         self.assertEqual(redis.hgetall("jobq:queue-stats:default")["enqueued"], b"7")
         self.assertEqual(redis.hgetall("jobq:queue-stats:default")["scheduled"], b"2")
         self.assertEqual(redis.hgetall("jobq:queue-stats:rq2")["enqueued"], b"4")
-        self.assertEqual(redis.hgetall("jobq:type-stats:default")["a|enqueued"], b"7")
-        self.assertEqual(redis.hgetall("jobq:type-stats:rq2")["b|enqueued"], b"3")
-        self.assertEqual(redis.hgetall("jobq:type-stats:rq2")["c|enqueued"], b"1")
+        self.assertEqual(redis.hgetall("jobq:type-stats:default")["noop|enqueued"], b"7")
+        self.assertEqual(redis.hgetall("jobq:type-stats:rq2")["noop|enqueued"], b"3")
+        self.assertEqual(redis.hgetall("jobq:type-stats:rq2")["hash|enqueued"], b"1")
         self.assertGreaterEqual(int(redis.execute("GET", "jobq:ids")), ids[-1])
         # a held unique key in a later run refuses the whole request with its index
         before = self.env.job_keys()
         r = self.env.http("POST", "/jobs/bulk", [
-            {"type": "a"}, {"type": "b", "unique_key": "fresh"}, {"type": "a"},
-            {"type": "a", "unique_key": "other"}, {"type": "a", "unique_key": "ru2"}])
+            {"type": "noop"}, {"type": "progress", "payload": {"duration": 1},
+                               "unique_key": "fresh"}, {"type": "noop"},
+            {"type": "noop", "unique_key": "other"}, {"type": "noop", "unique_key": "ru2"}])
         body = self.assertJSONResponse(r, 409)
         self.assertEqual((body["id"], body["index"]), (ids[5], 4), body)
         self.assertEqual(self.env.job_keys(), before)
@@ -106,11 +107,11 @@ class BulkRunsTest(E2ETestCase):
         # accepted: escapes, Unicode, numbers at the int64 edges, key order kept
         payload = {"s": "\u00e9\u20ac\U0001F600\n\"\\/", "big": 2 ** 63 - 1, "neg": -2 ** 63,
                    "f": 1.5e300, "z": [], "o": {"b": 1, "a": 2}, "t": True, "n": None}
-        jid = self.post_job({"type": "a", "queue": "rq3", "payload": payload})
+        jid = self.post_job({"type": "noop", "queue": "rq3", "payload": payload})
         got = self.assertJSONResponse(self.env.http("GET", "/jobs/%d" % jid), 200)
         self.assertEqual(got["payload"], payload)
         self.assertEqual(list(got["payload"]["o"]), ["b", "a"])
-        raw = b'{"type":"a","queue":"rq3","payload":"\\ud83d\\ude00 \\u00e9"}'
+        raw = b'{"type":"noop","queue":"rq3","payload":"\\ud83d\\ude00 \\u00e9"}'
         r = self.env.http("POST", "/jobs", raw, {"Content-Type": "application/json"})
         jid = self.assertJSONResponse(r, 201)["id"]
         got = self.assertJSONResponse(self.env.http("GET", "/jobs/%d" % jid), 200)
@@ -118,23 +119,23 @@ class BulkRunsTest(E2ETestCase):
         # refused, nothing stored: each path and its code
         before = self.env.job_keys()
         for path, body, code in (
-                ("/jobs", b'{"type":"a","payload":{"k":1,"k":2}}', "invalid_json"),
-                ("/jobs", b'{"type":"a","payload":"\\ud800"}', "invalid_json"),
-                ("/jobs", b'{"type":"a","payload":9223372036854775808}', "invalid_json"),
-                ("/jobs", b'{"type":"a","payload":1e999}', "invalid_json"),
-                ("/jobs", b'{"type":"a"} {"type":"a"}', "invalid_json"),
-                ("/jobs", b'{"type":"a","bogus":1}', "invalid_argument"),
-                ("/jobs", b'[{"type":"a"}]', "invalid_argument"),
-                ("/jobs/bulk", b'[{"type":"a"},{"type":"a",}]', "invalid_json"),
-                ("/jobs/bulk", b'{"type":"a"}', "invalid_argument"),
+                ("/jobs", b'{"type":"noop","payload":{"k":1,"k":2}}', "invalid_json"),
+                ("/jobs", b'{"type":"noop","payload":"\\ud800"}', "invalid_json"),
+                ("/jobs", b'{"type":"noop","payload":9223372036854775808}', "invalid_json"),
+                ("/jobs", b'{"type":"noop","payload":1e999}', "invalid_json"),
+                ("/jobs", b'{"type":"noop"} {"type":"noop"}', "invalid_json"),
+                ("/jobs", b'{"type":"noop","bogus":1}', "invalid_argument"),
+                ("/jobs", b'[{"type":"noop"}]', "invalid_argument"),
+                ("/jobs/bulk", b'[{"type":"noop"},{"type":"noop",}]', "invalid_json"),
+                ("/jobs/bulk", b'{"type":"noop"}', "invalid_argument"),
                 ("/jobs/bulk", b'[]', "invalid_argument"),
-                ("/jobs/bulk", b'[{"type":"a"},{"type":"a","priority":10}]',
+                ("/jobs/bulk", b'[{"type":"noop"},{"type":"noop","priority":10}]',
                  "invalid_argument"),
-                ("/jobs/bulk", b'[{"type":"a"},' + b'[' * 40 + b']' * 40 + b']',
+                ("/jobs/bulk", b'[{"type":"noop"},' + b'[' * 40 + b']' * 40 + b']',
                  "invalid_argument"),
                 ("/jobs/bulk",
-                 b'[{"type":"a","queue":"rq3","payload":' + b'[' * 31 + b']' * 31 + b'}]', None),
-                ("/jobs/bulk", b'[{"type":"a","payload":' + b'[' * 32 + b']' * 32 + b'}]',
+                 b'[{"type":"noop","queue":"rq3","payload":' + b'[' * 31 + b']' * 31 + b'}]', None),
+                ("/jobs/bulk", b'[{"type":"noop","payload":' + b'[' * 32 + b']' * 32 + b'}]',
                  "invalid_argument")):
             with self.subTest(path=path, body=body[:80]):
                 r = self.env.http("POST", path, body, {"Content-Type": "application/json"})

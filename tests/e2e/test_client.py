@@ -55,8 +55,8 @@ class ClientTest(E2ETestCase):
             {"type": "noop", "queue": "cmp"},
             {"type": "hash", "queue": "cmp", "payload": {"data": "abc", "repeat": 3},
              "priority": 7, "max_attempts": 5, "timeout_ms": 2500},
-            {"type": "t.x:y-z", "queue": "cmp", "payload": [1, -2, 3.25, None, True, "\u00e9\u4e2d",
-                                                            {"deep": [[{"k": []}]]}, {}],
+            {"type": "noop", "queue": "cmp", "payload": [1, -2, 3.25, None, True, "\u00e9\u4e2d",
+                                                           {"deep": [[{"k": []}]]}, {}],
              "max_attempts": 3, "priority": 0},
             {"type": "noop", "queue": "cmp", "payload": "plain string"},
             {"type": "noop", "queue": "cmp", "delay_ms": 600000},
@@ -120,7 +120,7 @@ class ClientTest(E2ETestCase):
         self.assertIn("progress: 1/2", statuses, p.out)
         self.assertEqual(statuses[-1], "completed", p.out)
 
-        p = self.example('{"type": "no_such_type", "max_attempts": 1}')
+        p = self.example('{"type": "exec", "payload": {"command": "no_such_type"}, "max_attempts": 1}')
         self.assertEqual(p.returncode, 1, (p.out, p.err))
         self.assertTrue(p.lines[-2].startswith("status failed: "), p.out)
         self.assertIn("no_such_type", p.lines[-2])
@@ -131,7 +131,9 @@ class ClientTest(E2ETestCase):
         ids = self.env.redis.execute("GET", "jobq:ids")
         for arg, why in (("not json", "not valid JSON"),
                          ('{"type": "noop", "colour": "red"}', "unknown field 'colour'"),
-                         ('{"queue": "x"}', "'type' is required")):
+                         ('{"queue": "x"}', "'type' is required"),
+                         ('{"type": "sendmail"}', "unknown job type 'sendmail'"),
+                         ('{"type": "hash"}', "'data' must be a string")):
             p = self.example(arg)
             self.assertEqual(p.returncode, 2, (arg, p.out, p.err))
             self.assertIn(why, p.err)

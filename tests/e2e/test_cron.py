@@ -158,10 +158,10 @@ class CronApiTest(CronMixin, E2ETestCase):
         self.assertEqual(same["next_run_ms"], first["next_run_ms"])
         self.assertEqual(same["updated_at"], first["updated_at"])
         r = self.env.http("PUT", "/schedules/swap", {"cron": "0 4 * * *",
-                                                     "job": {"type": "hash"}})
+                                                     "job": {"type": "hash", "payload": {"data": "x"}}})
         new = self.assertJSONResponse(r, 200)
         self.assertEqual(new["cron"], "0 4 * * *")
-        self.assertEqual(new["job"], {"type": "hash"})
+        self.assertEqual(new["job"], {"type": "hash", "payload": {"data": "x"}})
         self.assertEqual(new["next_run_ms"] % 86400000, 4 * 3600000)
         self.assertEqual(new["created_at"], first["created_at"])
         # POST of a name in use is a conflict
@@ -176,12 +176,31 @@ class CronApiTest(CronMixin, E2ETestCase):
         p = self.jobctl("schedule", "add", "ctl-fast", "0 1 * * *", '{"type": "noop"}')
         self.assertEqual(p.returncode, 1, self.describe(p))
         self.assertIn("conflict", p.err)
-        p = self.jobctl("schedule", "add", "ctl-day", "0 1 * * *", '{"type": "hash"}',
+        self.assertIn("add --replace to change it", p.err)  # what jobctl's user types
+        # --json: the error as one JSON line on stderr, the broker's code and message
+        p = self.jobctl("--json", "schedule", "add", "ctl-fast", "0 1 * * *", '{"type": "noop"}')
+        self.assertEqual(p.returncode, 1, self.describe(p))
+        self.assertEqual(p.out, "", self.describe(p))
+        err = json.loads(p.err)["error"]
+        self.assertEqual((err["code"], err["http_status"]), ("conflict", 409), p.err)
+        self.assertIn("schedule 'ctl-fast' exists", err["message"])
+        self.assertIn("--replace", err["hint"])
+        p = self.jobctl("--json", "enqueue", "sendmail")
+        self.assertEqual(p.returncode, 1, self.describe(p))
+        self.assertEqual(json.loads(p.err), {"error": {
+            "code": "invalid_argument", "http_status": 400, "message":
+            "unknown job type 'sendmail' (the types are noop, progress, email, hash, http, exec)"}})
+        p = self.jobctl("--json", "schedule", "add", "x")
+        self.assertEqual(p.returncode, 2, self.describe(p))
+        err = json.loads(p.err)["error"]
+        self.assertEqual(err["code"], "usage", p.err)
+        self.assertTrue(err["usage"].startswith("jobctl schedule add NAME CRON JOB_JSON"), p.err)
+        p = self.jobctl("schedule", "add", "ctl-day", "0 1 * * *", '{"type": "hash", "payload": {"data": "x"}}',
                         "--replace")
         self.assertEqual(p.returncode, 0, self.describe(p))
         self.assertIn("schedule ctl-day created, next run ", p.out)
         p = self.jobctl("schedule", "add", "--replace", "ctl-day", "0 2 * * *",
-                        '{"type": "hash"}')
+                        '{"type": "hash", "payload": {"data": "x"}}')
         self.assertEqual(p.returncode, 0, self.describe(p))
         self.assertIn("schedule ctl-day replaced, next run ", p.out)
         self.assertIn("T02:00:00.000Z", p.out)
@@ -201,7 +220,7 @@ class CronApiTest(CronMixin, E2ETestCase):
         p = self.jobctl("schedules", "ctl-day")
         self.assertEqual(p.returncode, 0, self.describe(p))
         self.assertIn("cron: 0 2 * * *\n", p.out)
-        self.assertIn('job: {"type":"hash"}\n', p.out)
+        self.assertIn('job: {"payload":{"data":"x"},"type":"hash"}\n', p.out)
         p = self.jobctl("--json", "schedules")
         names = [s["name"] for s in json.loads(p.out)["schedules"]]
         self.assertTrue({"ctl-day", "ctl-fast"} <= set(names), names)

@@ -235,15 +235,15 @@ class DashboardBrowserTest(E2ETestCase):
         self.assertEqual(d.execute_script("return window.__jobqNoReload;"), 42, "no reload")
 
         # -- a dead job, a job waiting for its retry, their errors; the dead job's retry
-        dead = self.post_job({"type": "no-such-type", "max_attempts": 1})
+        dead = self.post_job({"type": "exec", "payload": {"command": "no-such-type"}, "max_attempts": 1})
         retrying = self.post_job({"type": "progress", "payload": {"duration": 30},
                                   "timeout_ms": 200, "max_attempts": 2})
         self.env.wait_job(dead, states=("failed",))
         tr = self.wait(lambda: self.row("dead", dead), "job %d in the dead table" % dead)
-        self.assertIn("unknown job type 'no-such-type'", self.cell_texts(tr)[5])
+        self.assertIn("command 'no-such-type' is not allowed", self.cell_texts(tr)[5])
         tr = self.wait(lambda: self.row("failures", "failed:%d" % dead),
                        "job %d among the recent failures" % dead)
-        self.assertIn("unknown job type", tr.text)
+        self.assertIn("is not allowed on this worker", tr.text)
         self.wait(lambda: self.row("failures", "scheduled:%d" % retrying) or
                   self.row("failures", "failed:%d" % retrying),
                   "job %d's timed-out attempt among the recent failures" % retrying)
@@ -329,6 +329,107 @@ class DashboardBrowserTest(E2ETestCase):
         self.screenshot("api")
         self.assertNoSevere(allowed=("/dead/%d/retry" % retrying,))
         print("screenshots: %s" % ", ".join(self.shots))
+
+
+# Installed before the page's own scripts: every fetch but the session's waits while
+# window.__hold is true, so the page can be seen before any data arrived.
+HOLD_FETCH = """window.__hold = true;
+const realFetch = window.fetch.bind(window);
+window.fetch = (...args) => String(args[0]).startsWith('/session') ? realFetch(...args) :
+  new Promise((resolve, reject) => {
+  const t = setInterval(() => {
+    if (!window.__hold) { clearInterval(t); realFetch(...args).then(resolve, reject); }
+  }, 20);
+});"""
+SECTIONS = ("queues", "running", "workers", "scheduled", "failures", "dead")
+
+
+class DashboardStatesTest(DashboardBrowserTest):
+    """What the page says besides its rows: loading and empty states, the scheduled jobs,
+    a queue that no worker serves, the purge button only when there is something to purge
+    and a Redis, a 24-hour clock, and no sideways scroll of the page at 420 px."""
+
+    def visible(self, id_):
+        return self.driver.find_element(By.ID, id_).is_displayed()
+
+    def test_dashboard(self):
+        d = self.driver
+        d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HOLD_FETCH})
+        d.get(self.env.broker_url + "/")
+        # -- before any data: each table says it is loading, shows no bare header, and
+        # there is no purge button
+        self.wait(lambda: self.visible("main"), "the page (an open broker: no sign-in)")
+        for sec in SECTIONS:
+            with self.subTest(section=sec):
+                self.assertTrue(self.visible(sec + "-loading"), sec)
+                self.assertEqual(d.find_element(By.ID, sec + "-loading").text, "Loading…")
+                self.assertFalse(self.visible(sec), sec)
+                self.assertFalse(self.visible(sec + "-empty"), sec)
+        self.assertFalse(self.visible("dead-purge"))
+        self.screenshot("loading")
+        d.execute_script("window.__hold = false;")
+        self.wait(lambda: self.polls() >= 1, "the first poll to render")
+        # -- empty states, no loading text left
+        for sec in ("running", "scheduled", "failures", "dead"):
+            with self.subTest(section=sec):
+                self.assertFalse(self.visible(sec + "-loading"), sec)
+                self.assertTrue(self.visible(sec + "-empty"), sec)
+        self.assertEqual(d.find_element(By.ID, "running-empty").text, "Nothing is running.")
+        self.assertFalse(self.visible("dead-purge"), "nothing to purge")
+        self.assertRegex(d.find_element(By.ID, "updated").text,
+                         r"^updated ([01]\d|2[0-3]):[0-5]\d:[0-5]\d UTC$")
+
+        # -- a queue no worker serves, with a job waiting: a warning, not "active"
+        self.post_job({"type": "noop", "queue": "orphan"})
+        self.post_job({"type": "noop"})
+        tr = self.wait(lambda: self.row("queues", "orphan"), "queue orphan in the table")
+        badge = tr.find_element(By.CSS_SELECTOR, ".badge")
+        self.assertEqual(badge.text, "no worker")
+        self.assertIn("warn", badge.get_attribute("class"))
+        self.assertIn("no live worker serves this queue", badge.get_attribute("title"))
+        tr = self.wait(lambda: self.row("queues", "default"), "queue default in the table")
+        self.assertEqual(tr.find_element(By.CSS_SELECTOR, ".badge").text, "active")
+
+        # -- scheduled jobs are listed, due first
+        later, sooner = (self.assertJSONResponse(self.env.http("POST", "/jobs", {
+            "type": "noop", "delay_ms": ms}), 201)["id"] for ms in (600000, 300000))
+        self.wait(lambda: self.row("scheduled", later) and self.row("scheduled", sooner),
+                  "the delayed jobs in the scheduled table")
+        keys = [tr.get_attribute("data-key") for tr in
+                d.find_elements(By.CSS_SELECTOR, "#scheduled tbody tr")]
+        self.assertEqual(keys, [str(sooner), str(later)])
+        self.assertRegex(self.cell_texts(self.row("scheduled", sooner))[4], r"^in (4|5) min$")
+        self.assertFalse(self.visible("scheduled-empty"))
+
+        # -- a dead job: now there is something to purge
+        dead = self.post_job({"type": "exec", "payload": {"command": "not_allowed"},
+                              "max_attempts": 1})
+        self.env.wait_job(dead, states=("failed",))
+        self.wait(lambda: self.row("dead", dead), "job %d in the dead table" % dead)
+        self.wait(lambda: self.visible("dead-purge"), "the purge button")
+
+        # -- 420 px wide: the page does not scroll sideways; wide tables scroll in their box
+        d.set_window_size(420, 1000)
+        self.just_polled()
+        width = d.execute_script("return [document.documentElement.scrollWidth,"
+                                 " document.documentElement.clientWidth,"
+                                 " document.body.scrollWidth];")
+        self.assertLessEqual(width[0], width[1], width)
+        self.assertLessEqual(width[2], width[1], width)
+        box = d.execute_script("const t = document.getElementById('queues');"
+                               " return [t.scrollWidth, t.parentElement.clientWidth,"
+                               " getComputedStyle(t.parentElement).overflowX];")
+        self.assertEqual(box[2], "auto", box)
+        self.screenshot("420px")
+        d.set_window_size(1400, 1300)
+
+        # -- Redis down: unavailable, and no purge button
+        self.env.stop_redis()
+        self.wait(lambda: d.find_element(By.ID, "health").text == "unavailable",
+                  "the health badge to say unavailable")
+        self.wait(lambda: not self.visible("dead-purge"), "the purge button gone")
+        self.assertTrue(self.row("dead", dead) is not None, "the last rows stay")
+        self.screenshot("redis-down")
 
 
 ATTACK_PAGE = """<!doctype html><html><body>
@@ -435,7 +536,7 @@ class DashboardSignInTest(DashboardBrowserTest):
         tr = self.wait(lambda: self.row("running", long_job), "the long job running")
         self.click(tr.find_element(By.CSS_SELECTOR, "button.cancel"))
         self.wait_job(long_job, states=("cancelled",))
-        dead = self.post_job({"type": "no-such-type", "max_attempts": 1})
+        dead = self.post_job({"type": "exec", "payload": {"command": "no-such-type"}, "max_attempts": 1})
         self.wait_job(dead, states=("failed",))
         tr = self.wait(lambda: self.row("dead", dead), "the dead job")
         self.click(tr.find_element(By.CSS_SELECTOR, "button.retry"))
@@ -461,7 +562,7 @@ class DashboardSignInTest(DashboardBrowserTest):
 
         # -- CSRF on each button's request: the session cookie alone changes nothing
         victim = self.post_job({"type": "progress", "payload": {"duration": 30}})
-        dead2 = self.post_job({"type": "no-such-type", "max_attempts": 1})
+        dead2 = self.post_job({"type": "exec", "payload": {"command": "no-such-type"}, "max_attempts": 1})
         self.wait_job(dead2, states=("failed",))
         own = {"Origin": self.env.broker_url}
         for method, path in (("POST", "/queues/default/pause"),

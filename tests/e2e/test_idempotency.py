@@ -60,6 +60,20 @@ class IdempotencyTest(E2ETestCase):
         a = self.assertJSONResponse(self.post("/start-task?duration=0", None, "seed-1"), 200)
         b = self.assertJSONResponse(self.post("/start-task?duration=0", None, "seed-1"), 200)
         self.assertEqual(a["task_id"], b["task_id"])
+        # a repeat answers the task's status now, as /task-status says it: mid-way, then
+        # completed (it answered "pending" whatever the job had done)
+        t = self.assertJSONResponse(self.post("/start-task?duration=3", None, "seed-2"), 200)
+        self.assertEqual(t["status"], "pending")
+
+        def repeat_says_progress():
+            r = self.assertJSONResponse(self.post("/start-task?duration=3", None, "seed-2"), 200)
+            self.assertEqual(r["task_id"], t["task_id"])
+            return r["status"].startswith("progress: ") and r
+        r = harness.wait_until(repeat_says_progress, 10, "a repeat to say progress: i/3")
+        self.assertRegex(r["status"], r"^progress: [12]/3$")
+        self.env.wait_job(t["task_id"], timeout=15)
+        r = self.assertJSONResponse(self.post("/start-task?duration=3", None, "seed-2"), 200)
+        self.assertEqual(r, {"task_id": t["task_id"], "status": "completed"})
         path = "/send-notification?email=a%40example.test&content=hi"
         c = self.assertJSONResponse(self.post(path, None, "mail-1"), 200)
         d = self.assertJSONResponse(self.post(path, None, "mail-1"), 200)

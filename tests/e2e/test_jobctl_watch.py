@@ -107,7 +107,7 @@ class JobctlWatchTest(WatchCase):
         self.assertLess(time.monotonic() - t0, 5, self.describe(p))
 
     def test_failed_job_exits_nonzero(self):
-        jid = self.post_job({"type": "no_such_type", "max_attempts": 1})
+        jid = self.post_job({"type": "exec", "payload": {"command": "no_such_type"}, "max_attempts": 1})
         p = self.jobctl("watch", str(jid))
         self.assertEqual(p.returncode, 1, self.describe(p))
         last = self.statuses(p, jid)[-1]

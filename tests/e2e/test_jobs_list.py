@@ -29,7 +29,7 @@ class JobsListTest(E2ETestCase):
     def test_states(self):
         run = self.post_job({"type": "progress", "payload": {"duration": 3, "interval_ms": 500}})
         later = self.env.http("POST", "/jobs", {"type": "noop", "delay_ms": 600000}).json()["id"]
-        dead = self.post_job({"type": "no-such-type", "max_attempts": 1})
+        dead = self.post_job({"type": "exec", "payload": {"command": "no-such-type"}, "max_attempts": 1})
         self.env.wait_job(run, states=("running",))
         self.env.wait_job(dead, states=("failed",))
         running = wait_until(lambda: [j for j in self.list("running")["jobs"]
@@ -52,12 +52,12 @@ class JobsListTest(E2ETestCase):
         failed = self.list("failed")
         self.assertGreaterEqual(failed["count"], 1)
         job = [j for j in failed["jobs"] if j["id"] == dead][0]
-        self.assertIn("unknown job type", job["error"])
+        self.assertIn("is not allowed on this worker", job["error"])
         harness.parse_rfc3339(job["failed_at"])
         self.assertEqual((job["attempts"], job["max_attempts"]), (1, 1))
 
     def test_limit_and_order(self):
-        ids = [self.post_job({"type": "no-such-type", "max_attempts": 1}) for _ in range(5)]
+        ids = [self.post_job({"type": "exec", "payload": {"command": "no-such-type"}, "max_attempts": 1}) for _ in range(5)]
         for i in ids:
             self.env.wait_job(i, states=("failed",))
         page = self.list("failed", limit=3)

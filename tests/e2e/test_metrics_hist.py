@@ -137,12 +137,12 @@ class HistogramTest(MetricsMixin, E2ETestCase):
         self.assertLess(m.value("jobq_job_wait_seconds_sum", **lab), 0.5)
 
     def test_failed_for_good_by_type(self):
-        jid = self.post({"type": "no-such-type", "queue": "hf", "max_attempts": 1})
+        jid = self.post({"type": "exec", "payload": {"command": "no-such-type"}, "queue": "hf", "max_attempts": 1})
         self.assertEqual(self.env.wait_job(jid, timeout=15)["state"], "failed")
-        lab = {"queue": "hf", "type": "no-such-type"}
+        lab = {"queue": "hf", "type": "exec"}
         m = self.wait_metrics(
             lambda m: m.value("jobq_jobs_by_type_total", event="failed", **lab) == 1,
-            "failed count of hf/no-such-type == 1")
+            "failed count of hf/exec == 1")
         self.assertEqual(m.value("jobq_jobs_by_type_total", event="started", **lab), 1)
         self.assertEqual(m.value("jobq_jobs_by_type_total", event="completed", **lab), 0)
         self.assertEqual(self.buckets(m, "jobq_job_run_seconds", **lab)["+Inf"], 1)
@@ -158,23 +158,23 @@ class ByTypeWithoutWorkerTest(MetricsMixin, E2ETestCase):
         env.start_broker()
 
     def test_enqueued_and_cancelled(self):
-        r = self.env.http("POST", "/jobs/bulk", [{"type": "t1", "queue": "nq"}] * 3 +
-                          [{"type": "t2", "queue": "nq"}, {"type": "t1", "queue": "nq2"}])
+        r = self.env.http("POST", "/jobs/bulk", [{"type": "noop", "queue": "nq"}] * 3 +
+                          [{"type": "progress", "payload": {"duration": 1}, "queue": "nq"}, {"type": "noop", "queue": "nq2"}])
         ids = self.assertJSONResponse(r, 201)["ids"]
-        self.post({"type": "t2", "queue": "nq"})
+        self.post({"type": "progress", "payload": {"duration": 1}, "queue": "nq"})
         r = self.env.http("DELETE", "/jobs/%d" % ids[0])
         self.assertEqual(self.assertJSONResponse(r, 200)["state"], "cancelled")
         m = self.get_metrics()
         v = lambda q, t, e: m.value("jobq_jobs_by_type_total", queue=q, type=t, event=e)
-        self.assertEqual(v("nq", "t1", "enqueued"), 3, m.text)
-        self.assertEqual(v("nq", "t2", "enqueued"), 2, m.text)
-        self.assertEqual(v("nq2", "t1", "enqueued"), 1, m.text)
-        self.assertEqual(v("nq", "t1", "cancelled"), 1, m.text)
-        self.assertEqual(v("nq", "t2", "cancelled"), 0, m.text)
-        self.assertEqual(v("nq", "t1", "started"), 0, m.text)
+        self.assertEqual(v("nq", "noop", "enqueued"), 3, m.text)
+        self.assertEqual(v("nq", "progress", "enqueued"), 2, m.text)
+        self.assertEqual(v("nq2", "noop", "enqueued"), 1, m.text)
+        self.assertEqual(v("nq", "noop", "cancelled"), 1, m.text)
+        self.assertEqual(v("nq", "progress", "cancelled"), 0, m.text)
+        self.assertEqual(v("nq", "noop", "started"), 0, m.text)
         # nothing ran: the histograms have the series, empty
         self.assertEqual(self.buckets(m, "jobq_job_wait_seconds", queue="nq",
-                                      type="t1")["+Inf"], 0)
+                                      type="noop")["+Inf"], 0)
 
     def test_recovered(self):
         w1 = self.env.start_worker(extra_args=["--queues", "nr"])

@@ -206,7 +206,7 @@ class CancelTest(E2ETestCase):
         self.assertEqual(job["status"], "completed", job)
 
     def test_cancel_failed_job_is_conflict(self):
-        jid = self.post({"type": "no-such-type", "max_attempts": 1})
+        jid = self.post({"type": "exec", "payload": {"command": "no-such-type"}, "max_attempts": 1})
         self.assertEqual(self.env.wait_job(jid, timeout=15)["state"], "failed")
         self.assertError(self.cancel(jid), 409, "conflict")
         self.assertEqual(self.get_job(jid)["state"], "failed")

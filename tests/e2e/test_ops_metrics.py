@@ -188,7 +188,7 @@ class MetricsTest(E2ETestCase):
         jid = self.post({"type": "noop", "queue": "m3"})
         r = self.env.http("DELETE", "/jobs/%d" % jid)
         self.assertEqual(self.assertJSONResponse(r, 200), {"id": jid, "state": "cancelled"})
-        bad = self.post({"type": "no-such-type", "queue": "mf", "max_attempts": 1})
+        bad = self.post({"type": "exec", "payload": {"command": "no-such-type"}, "queue": "mf", "max_attempts": 1})
         self.assertEqual(self.env.wait_job(bad, timeout=15)["state"], "failed")
         m = self.get_metrics()
         self.assertEqual(m.value("jobq_queue_scheduled", queue="m3"), 1.0, m.text)

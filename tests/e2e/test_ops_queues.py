@@ -213,7 +213,7 @@ class QueuesTest(E2ETestCase):
                           retried=0, cancelled=0, recovered=0, enqueued=n)
 
     def test_failed_counter(self):
-        jid = self.post({"type": "no-such-type", "queue": "fail", "max_attempts": 1})
+        jid = self.post({"type": "exec", "payload": {"command": "no-such-type"}, "queue": "fail", "max_attempts": 1})
         self.assertEqual(self.env.wait_job(jid, timeout=15)["state"], "failed")
         q = self.queue("fail")
         self.assertGreaterEqual(q["failed"], 1, q)

@@ -126,7 +126,7 @@ class WorkersTest(harness.FreshEnvTestCase):
         self.assertEqual(ws[self.env.w1_id]["running"], 0, ws)
 
         self.assertEqual(self.env.wait_job(jid, timeout=15)["state"], "completed")
-        bad = self.post({"type": "no-such-type", "queue": "b", "max_attempts": 1})
+        bad = self.post({"type": "exec", "payload": {"command": "no-such-type"}, "queue": "b", "max_attempts": 1})
         self.assertEqual(self.env.wait_job(bad, timeout=15)["state"], "failed")
         ws = self.wait_workers(
             lambda ws: (lambda w: w.get("running") == 0 and w.get("completed") == 1

@@ -103,7 +103,7 @@ class PriorityTest(E2ETestCase):
     def test_dead_retry_keeps_priority(self):
         q = "prio_dead"
         w = self.env.start_worker(extra_args=FAST + ["--queues", q])
-        jid = self.post_job({"type": "no_such_type", "queue": q, "priority": 6})
+        jid = self.post_job({"type": "exec", "payload": {"command": "no_such_type"}, "queue": q, "priority": 6})
         self.assertEqual(self.env.wait_job(jid)["state"], "failed")
         w.stop()
         r = self.env.http("POST", "/dead/%d/retry" % jid)

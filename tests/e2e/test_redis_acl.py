@@ -132,7 +132,7 @@ class RedisAclTest(E2ETestCase):
         self.assertEqual(http("DELETE", "/jobs/%d" % jid).status, 202)
         self.assertEqual(self.env.wait_job(jid, timeout=20)["state"], "cancelled")
         # dead: a type nobody runs fails for good; retried; purged
-        jid = self.post_job({"type": "no_such_type", "max_attempts": 1})
+        jid = self.post_job({"type": "exec", "payload": {"command": "no_such_type"}, "max_attempts": 1})
         self.assertEqual(self.env.wait_job(jid, timeout=20)["state"], "failed")
         dead = http("GET", "/dead").json()["jobs"]
         self.assertIn(jid, [d["id"] for d in dead])

@@ -121,7 +121,7 @@ class RetriesTest(FreshEnvTestCase):
         env.start_worker(extra_args=FAST)
         self.assertError(env.http("POST", "/dead/999999/retry"), 404, "not_found")
         # Jobs that cannot run go straight to dead.
-        ids = [self.post_job({"type": "no_such_type", "max_attempts": 3}) for _ in range(3)]
+        ids = [self.post_job({"type": "exec", "payload": {"command": "no_such_type"}, "max_attempts": 3}) for _ in range(3)]
         for jid in ids:
             job = env.wait_job(jid, timeout=10)
             self.assertEqual(job["state"], "failed", job)

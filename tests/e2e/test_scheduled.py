@@ -35,11 +35,13 @@ class ScheduledTest(E2ETestCase):
         job = self.env.http("GET", "/jobs/%d" % got["id"]).json()
         self.assertEqual(job["state"], "scheduled", job)
         self.assertIsNotNone(job["run_at"], job)
+        due = job["run_at"]
         # the seed's view knows no scheduled state
         st = self.env.http("GET", "/task-status/%d" % got["id"]).json()
         self.assertEqual(st["status"], "pending")
         job = self.env.wait_job(got["id"], timeout=15)
         self.assertEqual(job["state"], "completed", job)
+        self.assertEqual(job["run_at"], due, job)  # kept once it started
         self.assertGreaterEqual(ms(job["started_at"]) - ms(job["created_at"]), 600, job)
 
     def test_run_at_string_and_integer(self):
@@ -51,6 +53,7 @@ class ScheduledTest(E2ETestCase):
             self.assertEqual(got["state"], "scheduled")
             job = self.env.wait_job(got["id"], timeout=15)
             self.assertEqual(job["state"], "completed", job)
+            self.assertEqual(job["run_at"], text, job)  # as asked, after it ran
             # Redis' clock and ours are the same machine's here
             self.assertGreaterEqual(ms(job["started_at"]), due.timestamp() * 1000 - 5, job)
 

@@ -93,6 +93,17 @@ class EmailTest(NotifyMixin, E2ETestCase):
         self.assertIsNone(job["error"], job)
         return msg, body
 
+    def test_rejection_shows_the_servers_code_and_reason(self):
+        """A recipient the server refuses: the error carries its reply (550 5.1.1 ...),
+        not only libcurl's own text, on the loop and on the pool alike."""
+        for path in ("/send-notification", "/send-notification-sync"):
+            with self.subTest(path=path):
+                tid = self.notify(path, "rejected@example.test", "hello")
+                job = self.env.wait_job(tid, states=("failed", "completed"), timeout=60)
+                self.assertEqual(job["state"], "failed", job)
+                self.assertIn("the server answered '550 5.1.1 <rejected@example.test>: "
+                              "Recipient address rejected: User unknown'", job["error"], job)
+
     def test_send_notification(self):
         msg, body = self.deliver("/send-notification", "alice@example.test", "hello world",
                                  sync=False)

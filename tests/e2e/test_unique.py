@@ -42,7 +42,8 @@ class UniqueTest(E2ETestCase):
         before = self.env.job_keys()
         for body in ({"type": "noop", "queue": IDLE, "unique_key": "report:42"},
                      # the key is global, not per queue or type
-                     {"type": "hash", "queue": "other", "unique_key": "report:42"}):
+                     {"type": "hash", "queue": "other", "payload": {"data": "x"},
+                      "unique_key": "report:42"}):
             self.assertConflict(self.post(body), first)
         self.assertEqual(self.env.job_keys(), before)
         job = self.assertJSONResponse(self.env.http("GET", "/jobs/%d" % first), 200)
@@ -70,7 +71,7 @@ class UniqueTest(E2ETestCase):
         self.assertEqual(self.env.wait_job(second)["state"], "completed")
 
     def test_free_once_failed_or_expired(self):
-        failed = self.post_job({"type": "no_such_type", "unique_key": "fails"})
+        failed = self.post_job({"type": "exec", "payload": {"command": "no_such_type"}, "unique_key": "fails"})
         self.assertEqual(self.env.wait_job(failed)["state"], "failed")
         self.post_job({"type": "noop", "queue": IDLE, "unique_key": "fails"})
         # a holder whose hash is gone (expired) holds nothing
@@ -120,7 +121,7 @@ class UniqueTest(E2ETestCase):
 
     def test_dead_retry_checks_the_key(self):
         # a job of an unknown type fails for good on its first attempt: dead
-        dead = self.post_job({"type": "no_such_type", "unique_key": "dead-key",
+        dead = self.post_job({"type": "exec", "payload": {"command": "no_such_type"}, "unique_key": "dead-key",
                               "max_attempts": 1})
         self.assertEqual(self.env.wait_job(dead)["state"], "failed")
         # the key is free for a new job meanwhile (no worker serves IDLE: it stays pending)

@@ -20,54 +20,15 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
 class UpTest(unittest.TestCase):
     def setUp(self):
-        self.port = harness.free_port()
-        bindir = os.path.dirname(os.path.dirname(os.path.abspath(harness.broker_bin())))
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JOBQ_")}
-        env.update({"JOBQ_BIN_DIR": bindir, "JOBQ_WORKERS": "4",
-                    "JOBQ_LISTEN": "%s:%d" % (harness.HOST, self.port),
-                    "JOBQ_REDIS_PORT": str(harness.free_port()),
-                    "JOBQ_SMTP_PORT": str(harness.free_port())})
-        self.out = open(os.path.join(harness.tempfile.mkdtemp(prefix="jobq-up-test-"),
-                                     "up.log"), "w+")
-        self.proc = subprocess.Popen(["bash", os.path.join(ROOT, "deploy", "up.sh")],
-                                     stdout=self.out, stderr=subprocess.STDOUT, env=env,
-                                     start_new_session=True)
-        self.addCleanup(self.stop_all)
-        harness.wait_until(lambda: self.run_dir() is not None, 60, "deploy/up.sh to start")
-        harness.wait_until(self.healthy, 30, "the broker behind deploy/up.sh")
-
-    def stop_all(self):
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGINT)  # what Ctrl-C does
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(10)
-        self.out.close()
-
-    def log(self):
-        self.out.flush()
-        with open(self.out.name) as f:
-            return f.read()
-
-    def run_dir(self):
-        m = re.search(r"logs and state in (\S+)", self.log())
-        return m.group(1) if m else None
-
-    def http(self, method, path, body=None):
-        return harness.http_request(self.port, method, path, body)
-
-    def healthy(self):
-        try:
-            return self.http("GET", "/healthz").status == 200
-        except OSError:
-            return False
+        self.up = harness.UpSh(workers=4)
+        self.addCleanup(self.up.stop)
+        self.port = self.up.port
+        self.log, self.run_dir, self.http, self.healthy = (
+            self.up.log, self.up.run_dir, self.up.http, self.up.healthy)
 
     def workers(self):
         return self.http("GET", "/workers").json()["workers"]
@@ -130,6 +91,24 @@ class UpTest(unittest.TestCase):
                 except (OSError, ValueError):
                     return False
             harness.wait_until(done, 30, "job %d (%s) completed after %s" % (jid, path, what))
+
+    def test_path_line_finds_jobctl_and_its_manual(self):
+        """The line up.sh prints puts jobctl on PATH and its page on MANPATH, in a shell
+        that had neither (MANPATH unset: the system's pages stay found too)."""
+        line = self.up.path_line()
+        self.assertIsNotNone(line, self.log())
+        env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root")}
+        r = subprocess.run(["bash", "-c", line + "; command -v jobctl; man -w jobctl; "
+                            "man -w ls; jobctl --url http://%s:%d queues"
+                            % (harness.HOST, self.port)],
+                           capture_output=True, text=True, timeout=60, env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        bindir = self.up.bindir
+        lines = r.stdout.splitlines()
+        self.assertEqual(lines[0], os.path.join(bindir, "cli", "jobctl"))
+        self.assertEqual(lines[1], os.path.join(bindir, "man", "man1", "jobctl.1.gz"))
+        self.assertTrue(lines[2].startswith("/usr/share/man/"), lines[2])
+        self.assertEqual(lines[3], "no queues")  # it talked to the broker
 
     def test_every_program_comes_back(self):
         log = self.supervisor_log()

@@ -383,7 +383,7 @@ class WsTest(E2ETestCase):
                                        m.get("event") == "cancelled", "cancelled")
                 self.assertEqual(events_of(got, held), ["pending", "cancelled"], got)
 
-                bad = self.post({"type": "no-such-type", "queue": "ws-e", "max_attempts": 1})
+                bad = self.post({"type": "exec", "payload": {"command": "no-such-type"}, "queue": "ws-e", "max_attempts": 1})
                 got = await self.until(ws, lambda m: m.get("job") == bad and
                                        m.get("event") == "failed", "failed")
                 self.assertEqual(events_of(got, bad), ["pending", "running", "failed"], got)

@@ -110,14 +110,24 @@ static const struct spec_case spec_cases[] = {
 	 NULL, "hash", "cpu", 0, 100, 604800000, "{\"data\":\"x\",\"repeat\":2}"},
 	{"fields in another order",
 	 "{\"timeout_ms\":0,\"max_attempts\":1,\"priority\":9,\"queue\":\"q.1:a-b_C\","
-	 "\"payload\":[1,\"\\u00e9\",null],\"type\":\"A-Z_a.z:0-9\"}",
-	 NULL, "A-Z_a.z:0-9", "q.1:a-b_C", 9, 1, 0, "[1,\"\xc3\xa9\",null]"},
+	 "\"payload\":[1,\"\\u00e9\",null],\"type\":\"noop\"}",
+	 NULL, "noop", "q.1:a-b_C", 9, 1, 0, "[1,\"\xc3\xa9\",null]"},
+	/* a type name of the right form that is no built-in type (jobtypes.h) */
+	{"type of other characters", "{\"type\":\"A-Z_a.z:0-9\"}",
+	 "unknown job type 'A-Z_a.z:0-9' (the types are noop, progress, email, hash, http, exec)",
+	 NULL, NULL, 0, 0, 0, NULL},
+	{"hash without data", "{\"type\":\"hash\",\"payload\":{\"repeat\":2}}",
+	 "'payload' of a hash job: 'data' must be a string", NULL, NULL, 0, 0, 0, NULL},
+	{"progress without payload", "{\"type\":\"progress\"}",
+	 "'payload' of a progress job: 'duration' must be an integer from 0 to 86400", NULL, NULL,
+	 0, 0, 0, NULL},
 	{"explicit null payload", "{\"type\":\"noop\",\"payload\":null}", NULL, "noop", "default",
 	 0, 3, 0, "null"},
 	{"string payload", "{\"type\":\"noop\",\"payload\":\"hi\"}", NULL, "noop", "default", 0, 3,
 	 0, "\"hi\""},
-	{"type of 64 characters", "{\"type\":\"" T64 "\"}", NULL, T64, "default", 0, 3, 0, "null"},
-	{"queue of 64 characters", "{\"type\":\"t\",\"queue\":\"" T64 "\"}", NULL, "t", T64, 0, 3,
+	{"type of 64 characters", "{\"type\":\"" T64 "\"}", "unknown job type '" T64 "'", NULL,
+	 NULL, 0, 0, 0, NULL},
+	{"queue of 64 characters", "{\"type\":\"noop\",\"queue\":\"" T64 "\"}", NULL, "noop", T64, 0, 3,
 	 0, "null"},
 
 	{"not an object: array", "[]", "a job must be a", NULL, NULL, 0, 0, 0, NULL},
@@ -141,61 +151,61 @@ static const struct spec_case spec_cases[] = {
 	 NULL, 0, 0, 0, NULL},
 	{"type of 65 characters", "{\"type\":\"" T64 "t\"}", "'type' must be 1 to 64 characters",
 	 NULL, NULL, 0, 0, 0, NULL},
-	{"queue empty", "{\"type\":\"t\",\"queue\":\"\"}", "'queue' must be 1 to 64 characters",
+	{"queue empty", "{\"type\":\"noop\",\"queue\":\"\"}", "'queue' must be 1 to 64 characters",
 	 NULL, NULL, 0, 0, 0, NULL},
-	{"queue of 65 characters", "{\"type\":\"t\",\"queue\":\"" T64 "q\"}",
+	{"queue of 65 characters", "{\"type\":\"noop\",\"queue\":\"" T64 "q\"}",
 	 "'queue' must be 1 to 64 characters", NULL, NULL, 0, 0, 0, NULL},
-	{"queue a number", "{\"type\":\"t\",\"queue\":5}", "'queue' must be a string", NULL, NULL,
+	{"queue a number", "{\"type\":\"noop\",\"queue\":5}", "'queue' must be a string", NULL, NULL,
 	 0, 0, 0, NULL},
-	{"unknown field", "{\"type\":\"t\",\"foo\":1}", "unknown field 'foo'", NULL, NULL, 0, 0, 0,
+	{"unknown field", "{\"type\":\"noop\",\"foo\":1}", "unknown field 'foo'", NULL, NULL, 0, 0, 0,
 	 NULL},
-	{"field names are case-sensitive", "{\"type\":\"t\",\"Type\":\"t\"}",
+	{"field names are case-sensitive", "{\"type\":\"noop\",\"Type\":\"t\"}",
 	 "unknown field 'Type'", NULL, NULL, 0, 0, 0, NULL},
 	{"long unknown field",
-	 "{\"type\":\"t\",\"a_very_long_field_name_that_is_not_known_at_all\":1}", "unknown field",
+	 "{\"type\":\"noop\",\"a_very_long_field_name_that_is_not_known_at_all\":1}", "unknown field",
 	 NULL, NULL, 0, 0, 0, NULL},
-	{"max_attempts 0", "{\"type\":\"t\",\"max_attempts\":0}",
+	{"max_attempts 0", "{\"type\":\"noop\",\"max_attempts\":0}",
 	 "'max_attempts' must be an integer from 1 to 100", NULL, NULL, 0, 0, 0, NULL},
-	{"max_attempts 101", "{\"type\":\"t\",\"max_attempts\":101}",
+	{"max_attempts 101", "{\"type\":\"noop\",\"max_attempts\":101}",
 	 "'max_attempts' must be an integer from 1 to 100", NULL, NULL, 0, 0, 0, NULL},
-	{"max_attempts -1", "{\"type\":\"t\",\"max_attempts\":-1}",
+	{"max_attempts -1", "{\"type\":\"noop\",\"max_attempts\":-1}",
 	 "'max_attempts' must be an integer from 1 to 100", NULL, NULL, 0, 0, 0, NULL},
-	{"max_attempts a string", "{\"type\":\"t\",\"max_attempts\":\"3\"}",
+	{"max_attempts a string", "{\"type\":\"noop\",\"max_attempts\":\"3\"}",
 	 "'max_attempts' must be an integer", NULL, NULL, 0, 0, 0, NULL},
-	{"max_attempts 1.5", "{\"type\":\"t\",\"max_attempts\":1.5}",
+	{"max_attempts 1.5", "{\"type\":\"noop\",\"max_attempts\":1.5}",
 	 "'max_attempts' must be an integer", NULL, NULL, 0, 0, 0, NULL},
-	{"max_attempts 3.0", "{\"type\":\"t\",\"max_attempts\":3.0}",
+	{"max_attempts 3.0", "{\"type\":\"noop\",\"max_attempts\":3.0}",
 	 "'max_attempts' must be an integer", NULL, NULL, 0, 0, 0, NULL},
-	{"max_attempts true", "{\"type\":\"t\",\"max_attempts\":true}",
+	{"max_attempts true", "{\"type\":\"noop\",\"max_attempts\":true}",
 	 "'max_attempts' must be an integer", NULL, NULL, 0, 0, 0, NULL},
-	{"max_attempts null", "{\"type\":\"t\",\"max_attempts\":null}",
+	{"max_attempts null", "{\"type\":\"noop\",\"max_attempts\":null}",
 	 "'max_attempts' must be an integer", NULL, NULL, 0, 0, 0, NULL},
-	{"timeout_ms negative", "{\"type\":\"t\",\"timeout_ms\":-1}",
+	{"timeout_ms negative", "{\"type\":\"noop\",\"timeout_ms\":-1}",
 	 "'timeout_ms' must be an integer from 0 to 604800000", NULL, NULL, 0, 0, 0, NULL},
-	{"timeout_ms above a week", "{\"type\":\"t\",\"timeout_ms\":604800001}",
+	{"timeout_ms above a week", "{\"type\":\"noop\",\"timeout_ms\":604800001}",
 	 "'timeout_ms' must be an integer from 0 to 604800000", NULL, NULL, 0, 0, 0, NULL},
-	{"timeout_ms INT64_MIN", "{\"type\":\"t\",\"timeout_ms\":-9223372036854775808}",
+	{"timeout_ms INT64_MIN", "{\"type\":\"noop\",\"timeout_ms\":-9223372036854775808}",
 	 "'timeout_ms' must be an integer from 0 to 604800000", NULL, NULL, 0, 0, 0, NULL},
-	{"priority 1", "{\"type\":\"t\",\"priority\":1}", NULL, "t", "default", 1, 3, 0, "null"},
-	{"priority 10", "{\"type\":\"t\",\"priority\":10}",
+	{"priority 1", "{\"type\":\"noop\",\"priority\":1}", NULL, "noop", "default", 1, 3, 0, "null"},
+	{"priority 10", "{\"type\":\"noop\",\"priority\":10}",
 	 "'priority' must be an integer from 0 to 9", NULL, NULL, 0, 0, 0, NULL},
-	{"priority -1", "{\"type\":\"t\",\"priority\":-1}",
+	{"priority -1", "{\"type\":\"noop\",\"priority\":-1}",
 	 "'priority' must be an integer from 0 to 9", NULL, NULL, 0, 0, 0, NULL},
-	{"priority 1000 (the old limit)", "{\"type\":\"t\",\"priority\":1000}",
+	{"priority 1000 (the old limit)", "{\"type\":\"noop\",\"priority\":1000}",
 	 "'priority' must be an integer from 0 to 9", NULL, NULL, 0, 0, 0, NULL},
-	{"priority 9.5", "{\"type\":\"t\",\"priority\":9.5}", "'priority' must be an integer",
+	{"priority 9.5", "{\"type\":\"noop\",\"priority\":9.5}", "'priority' must be an integer",
 	 NULL, NULL, 0, 0, 0, NULL},
-	{"unique_key a number", "{\"type\":\"t\",\"unique_key\":1}",
+	{"unique_key a number", "{\"type\":\"noop\",\"unique_key\":1}",
 	 "'unique_key' must be a string", NULL, NULL, 0, 0, 0, NULL},
-	{"unique_key empty", "{\"type\":\"t\",\"unique_key\":\"\"}",
+	{"unique_key empty", "{\"type\":\"noop\",\"unique_key\":\"\"}",
 	 "'unique_key' must be 1 to 200 printable", NULL, NULL, 0, 0, 0, NULL},
-	{"unique_key with a space", "{\"type\":\"t\",\"unique_key\":\"a b\"}",
+	{"unique_key with a space", "{\"type\":\"noop\",\"unique_key\":\"a b\"}",
 	 "'unique_key' must be 1 to 200 printable", NULL, NULL, 0, 0, 0, NULL},
-	{"unique_key not ascii", "{\"type\":\"t\",\"unique_key\":\"caf\\u00e9\"}",
+	{"unique_key not ascii", "{\"type\":\"noop\",\"unique_key\":\"caf\\u00e9\"}",
 	 "'unique_key' must be 1 to 200 printable", NULL, NULL, 0, 0, 0, NULL},
-	{"unique_key with a tab", "{\"type\":\"t\",\"unique_key\":\"a\\tb\"}",
+	{"unique_key with a tab", "{\"type\":\"noop\",\"unique_key\":\"a\\tb\"}",
 	 "'unique_key' must be 1 to 200 printable", NULL, NULL, 0, 0, 0, NULL},
-	{"priority a string", "{\"type\":\"t\",\"priority\":\"1\"}",
+	{"priority a string", "{\"type\":\"noop\",\"priority\":\"1\"}",
 	 "'priority' must be an integer", NULL, NULL, 0, 0, 0, NULL},
 };
 
@@ -256,7 +266,7 @@ static void test_spec_from_json(void)
 static void test_spec_run_at_text(void)
 {
 	char body[256];
-	snprintf(body, sizeof(body), "{\"type\":\"t\",\"run_at\":\"2026-11-25T22:03:17.%sZ\"}",
+	snprintf(body, sizeof(body), "{\"type\":\"noop\",\"run_at\":\"2026-11-25T22:03:17.%sZ\"}",
 		 "1234567890123456789012345678901234567890123456789012345678901234567890");
 	json_t *obj = load(body);
 	struct jq_job_spec s;
@@ -313,69 +323,69 @@ static void test_spec_msgpack_only(void)
 		size_t envelope_len;
 	} cases[] = {
 		{"wide int encodings",
-		 LIT("\x83\xa4type\xa1t\xacmax_attempts"
+		 LIT("\x83\xa4type\xa4noop\xacmax_attempts"
 		     "\xcd\x00\x05\xa8priority\xd1\x00\x09"),
 		 NULL, LIT("\x92\x01\xc0")},
-		{"bin payload kept", LIT("\x82\xa4type\xa1t\xa7payload\xc4\x02\xff\xfe"), NULL,
+		{"bin payload kept", LIT("\x82\xa4type\xa4noop\xa7payload\xc4\x02\xff\xfe"), NULL,
 		 LIT("\x92\x01\xc4\x02\xff\xfe")},
 		{"map payload kept",
 		 LIT("\x82\xa7payload\x81\xa1x\x92\x01\xa1\x61"
-		     "\xa4type\xa1t"),
+		     "\xa4type\xa4noop"),
 		 NULL, LIT("\x92\x01\x81\xa1x\x92\x01\xa1\x61")},
-		{"str8 type", LIT("\x81\xa4type\xd9\x01t"), NULL, LIT("\x92\x01\xc0")},
+		{"str8 type", LIT("\x81\xa4type\xd9\x04noop"), NULL, LIT("\x92\x01\xc0")},
 		{"empty body", LIT(""), "truncated", NULL, 0},
 		{"invalid byte", LIT("\xc1"), "0xc1", NULL, 0},
-		{"truncated map", LIT("\x82\xa4type\xa1t\xa7payload"), "truncated", NULL, 0},
-		{"trailing bytes", LIT("\x81\xa4type\xa1t\xc0"), "trailing bytes", NULL, 0},
+		{"truncated map", LIT("\x82\xa4type\xa4noop\xa7payload"), "truncated", NULL, 0},
+		{"trailing bytes", LIT("\x81\xa4type\xa4noop\xc0"), "trailing bytes", NULL, 0},
 		{"forged map length", LIT("\xdf\xff\xff\xff\xff\xa4type"), "claims more items",
 		 NULL, 0},
 		{"type not UTF-8", LIT("\x81\xa4type\xa2\xc3\x28"), "not valid UTF-8", NULL, 0},
 		{"nil body", LIT("\xc0"), "a job must be a msgpack map", NULL, 0},
-		{"array body", LIT("\x91\x81\xa4type\xa1t"), "a job must be a msgpack map", NULL,
+		{"array body", LIT("\x91\x81\xa4type\xa4noop"), "a job must be a msgpack map", NULL,
 		 0},
-		{"int key", LIT("\x82\xa4type\xa1t\x01\x02"), "map keys must be strings", NULL, 0},
+		{"int key", LIT("\x82\xa4type\xa4noop\x01\x02"), "map keys must be strings", NULL, 0},
 		{"bin key", LIT("\x81\xc4\x04type\xa1t"), "map keys must be strings", NULL, 0},
 		{"type as bin", LIT("\x81\xa4type\xc4\x01t"), "'type' must be a string", NULL, 0},
 		{"max_attempts float64 3.0",
-		 LIT("\x82\xa4type\xa1t\xacmax_attempts\xcb\x40\x08\x00\x00\x00\x00"
+		 LIT("\x82\xa4type\xa4noop\xacmax_attempts\xcb\x40\x08\x00\x00\x00\x00"
 		     "\x00\x00"),
 		 "'max_attempts' must be an integer", NULL, 0},
 		{"max_attempts float32 1.5",
-		 LIT("\x82\xa4type\xa1t\xacmax_attempts\xca\x3f\xc0\x00\x00"),
+		 LIT("\x82\xa4type\xa4noop\xacmax_attempts\xca\x3f\xc0\x00\x00"),
 		 "'max_attempts' must be an integer", NULL, 0},
 		{"max_attempts uint64 max",
-		 LIT("\x82\xa4type\xa1t\xacmax_attempts"
+		 LIT("\x82\xa4type\xa4noop\xacmax_attempts"
 		     "\xcf\xff\xff\xff\xff\xff\xff\xff\xff"),
 		 "'max_attempts'", NULL, 0},
-		{"max_attempts bin", LIT("\x82\xa4type\xa1t\xacmax_attempts\xc4\x01\x03"),
+		{"max_attempts bin", LIT("\x82\xa4type\xa4noop\xacmax_attempts\xc4\x01\x03"),
 		 "'max_attempts' must be an integer", NULL, 0},
-		{"timeout_ms negative int8", LIT("\x82\xa4type\xa1t\xaatimeout_ms\xd0\x80"),
+		{"timeout_ms negative int8", LIT("\x82\xa4type\xa4noop\xaatimeout_ms\xd0\x80"),
 		 "'timeout_ms' must be an integer from 0 to 604800000", NULL, 0},
 		/* a NUL in a key or a string is refused, as JSON's \u0000 is: "type\0x" is
 		 * neither "type" nor another field */
 		{"key with a NUL after type", LIT("\x81\xa6type\0x\xa1t"), "NUL", NULL, 0},
-		{"key with a NUL after queue", LIT("\x82\xa4type\xa1t\xa7queue\0x\xa1q"), "NUL",
+		{"key with a NUL after queue", LIT("\x82\xa4type\xa4noop\xa7queue\0x\xa1q"), "NUL",
 		 NULL, 0},
-		{"NUL in a payload string", LIT("\x82\xa4type\xa1t\xa7payload\xa3" "a\0b"), "NUL",
+		{"NUL in a payload string", LIT("\x82\xa4type\xa4noop\xa7payload\xa3" "a\0b"), "NUL",
 		 NULL, 0},
-		{"NUL in a payload key", LIT("\x82\xa4type\xa1t\xa7payload\x81\xa3" "a\0b\x01"),
+		{"NUL in a payload key", LIT("\x82\xa4type\xa4noop\xa7payload\x81\xa3" "a\0b\x01"),
 		 "NUL", NULL, 0},
 		/* a key twice anywhere: JSON refuses it; a reader keeping the first and one
 		 * keeping the last would see two payloads */
-		{"duplicate payload key", LIT("\x82\xa4type\xa1t\xa7payload\x82\xa1" "a\x01\xa1" "a\x02"),
+		{"duplicate payload key", LIT("\x82\xa4type\xa4noop\xa7payload\x82\xa1" "a\x01\xa1" "a\x02"),
 		 "'a' twice", NULL, 0},
 		{"duplicate payload key, str8 and fixstr",
-		 LIT("\x82\xa4type\xa1t\xa7payload\x82\xa1" "a\x01\xd9\x01" "a\x02"), "'a' twice", NULL,
+		 LIT("\x82\xa4type\xa4noop\xa7payload\x82\xa1" "a\x01\xd9\x01" "a\x02"), "'a' twice", NULL,
 		 0},
 		{"duplicate key in a map in an array",
-		 LIT("\x82\xa4type\xa1t\xa7payload\x91\x83\xa1x\x01\xa1y\x01\xa1x\x01"),
+		 LIT("\x82\xa4type\xa4noop\xa7payload\x91\x83\xa1x\x01\xa1y\x01\xa1x\x01"),
 		 "'x' twice", NULL, 0},
-		{"duplicate integer key", LIT("\x82\xa4type\xa1t\xa7payload\x82\x01\x01\x01\x02"),
+		{"duplicate integer key", LIT("\x82\xa4type\xa4noop\xa7payload\x82\x01\x01\x01\x02"),
 		 "twice", NULL, 0},
-		{"duplicate type", LIT("\x82\xa4type\xa1t\xa4type\xa1u"), "'type' twice", NULL, 0},
+		{"duplicate type", LIT("\x82\xa4type\xa4noop\xa4type\xa1u"), "'type' twice", NULL, 0},
 		/* each field is checked as it appears, not by its first occurrence */
 		{"duplicate max_attempts, second a string",
-		 LIT("\x83\xa4type\xa1t\xacmax_attempts\x05\xacmax_attempts"
+		 LIT("\x83\xa4type\xa4noop\xacmax_attempts\x05\xacmax_attempts"
 		     "\xa1x"),
 		 "max_attempts", NULL, 0},
 	};
@@ -427,7 +437,7 @@ static void test_spec_msgpack_payload_shown(void)
 		UNIT_CASE("payload shown: %s", cases[i].what);
 		msgpack_sbuffer body;
 		msgpack_sbuffer_init(&body);
-		static const char head[] = "\x82\xa4type\xa1t\xa7payload";
+		static const char head[] = "\x82\xa4type\xa4noop\xa7payload";
 		msgpack_sbuffer_write(&body, head, sizeof(head) - 1);
 		msgpack_sbuffer_write(&body, cases[i].payload, cases[i].len);
 		struct jq_job_spec s;
@@ -464,7 +474,7 @@ static void test_spec_depth(void)
 		char *text = malloc(cap);
 		if (!text)
 			abort();
-		snprintf(text, cap, "{\"type\":\"t\",\"payload\":%s}", p);
+		snprintf(text, cap, "{\"type\":\"noop\",\"payload\":%s}", p);
 		json_t *obj = load(text);
 		for (int fmt = 0; fmt < 2; fmt++) {
 			UNIT_CASE("%s payload %d deep", fmt ? "msgpack" : "json", cases[i].depth);
@@ -598,7 +608,7 @@ static void test_spec_unique_key(void)
 		UNIT_CASE("json: unique_key of %d characters", len);
 		memset(key, '~', (size_t)len);
 		key[len] = '\0';
-		snprintf(json, sizeof(json), "{\"type\":\"t\",\"unique_key\":\"%s\"}", key);
+		snprintf(json, sizeof(json), "{\"type\":\"noop\",\"unique_key\":\"%s\"}", key);
 		json_t *obj = json_loads(json, 0, NULL);
 		struct jq_job_spec s;
 		jq_job_spec_init(&s);
@@ -612,14 +622,14 @@ static void test_spec_unique_key(void)
 	UNIT_CASE("msgpack: unique_key");
 	struct jq_job_spec s;
 	jq_job_spec_init(&s);
-	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, LIT("\x82\xa4type\xa1t\xaaunique_key\xa3k:1"), err,
+	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, LIT("\x82\xa4type\xa4noop\xaaunique_key\xa3k:1"), err,
 					      sizeof(err)),
 		     0);
 	CHECK_STR_EQ(s.unique_key, "k:1");
 	jq_job_spec_release(&s);
 	UNIT_CASE("msgpack: unique_key not a string");
 	jq_job_spec_init(&s);
-	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, LIT("\x82\xa4type\xa1t\xaaunique_key\x05"), err,
+	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, LIT("\x82\xa4type\xa4noop\xaaunique_key\x05"), err,
 					      sizeof(err)),
 		     -1);
 	CHECK_CONTAINS(err, "'unique_key' must be a string");

@@ -1,12 +1,15 @@
-/* test_jobtypes.c: unit tests of the pure parts of the http and exec job types
- * (worker/http_job.h, worker/exec_job.h): payload checks, the allow list, progress lines. */
+/* test_jobtypes.c: unit tests of the pure parts of the job types: the shared payload rules
+ * (common/jobtypes.h) and the http and exec types (worker/http_job.h, worker/exec_job.h):
+ * payload checks, the allow list, progress lines. */
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "codec.h"
 #include "exec_job.h"
+#include "handler.h"
 #include "http_job.h"
+#include "jobtypes.h"
 #include "unit.h"
 
 /* A payload as a worker sees it: JSON -> stored envelope -> unpacked value. */
@@ -364,7 +367,68 @@ static void test_http_deny(void)
 	}
 }
 
-UNIT_MAIN({"http_parse", test_http_parse}, {"http_fields", test_http_fields},
+#define A26 "abcdefghijklmnopqrstuvwxyz"
+#define A130 A26 A26 A26 A26 A26
+#define A520 A130 A130 A130 A130
+
+/* The broker's set of types is the worker's table, and one rule decides both sides. */
+static void test_builtin_types(void)
+{
+	char names[128];
+	snprintf(names, sizeof(names), "%s", jq_jobtype_names());
+	int n = 0;
+	for (char *save = NULL, *t = strtok_r(names, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+		UNIT_CASE("%s", t);
+		CHECK_INT_EQ(jq_jobtype_known(t), 1);
+		CHECK(jq_handler_find(t) != NULL);
+		n++;
+	}
+	CHECK_INT_EQ(n, 6);
+	static const struct {
+		const char *type, *json, *err; /* err NULL: accepted */
+	} cases[] = {
+	    {"noop", "null", NULL},
+	    {"noop", "[1, {\"any\": \"thing\"}]", NULL},
+	    {"sendmail", "null", "unknown job type 'sendmail' (the types are noop, progress"},
+	    {"progress", "{\"duration\": 3}", NULL},
+	    {"progress", "null", "'payload' of a progress job: 'duration' must be an integer"},
+	    {"progress", "{\"duration\": 3, \"interval_ms\": 0}", "'interval_ms'"},
+	    {"hash", "{\"data\": \"abc\", \"repeat\": 1000}", NULL},
+	    {"hash", "null", "'payload' of a hash job: 'data' must be a string"},
+	    {"hash", "{\"data\": \"abcd\", \"repeat\": 10000000}", NULL},
+	    /* 520 bytes 10^7 times: past the 4 GiB a job may hash */
+	    {"hash", "{\"data\": \"" A520 "\", \"repeat\": 10000000}",
+	     "data times repeat exceeds"},
+	    {"email", "{\"to\": \"a@example.com\", \"subject\": \"hi\", \"sync\": true}", NULL},
+	    {"email", "{\"to\": \"a@example.com\", \"subject\": \"two\\nlines\"}", "'subject'"},
+	    {"email", "{\"to\": \"<a@example.com>\"}", "'to' must be an email address"},
+	    {"email", "{\"to\": \"a@example.com\", \"sync\": 1}", "'sync' must be true or false"},
+	    {"http", "{\"url\": \"http://127.0.0.1:8000/healthz\"}", NULL},
+	    {"http", "{\"url\": \"gopher://x\"}", "'payload' of a http job: "},
+	    {"exec", "{\"command\": \"not_on_any_worker\"}", NULL},
+	    {"exec", "{\"command\": \"/bin/sh\"}", "'command' must be"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		UNIT_CASE("%s %s", cases[i].type, cases[i].json);
+		struct payload p;
+		if (payload_make(&p, cases[i].json) != 0) {
+			CHECK(0);
+			continue;
+		}
+		char err[512] = "";
+		int rc = jq_jobtype_check(cases[i].type, p.v, err, sizeof(err));
+		CHECK_INT_EQ(rc, cases[i].err ? -1 : 0);
+		if (cases[i].err)
+			CHECK_CONTAINS(err, cases[i].err);
+		payload_release(&p);
+	}
+	char err[256];
+	UNIT_CASE("no payload at all");
+	CHECK_INT_EQ(jq_jobtype_check("noop", NULL, err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_jobtype_check("hash", NULL, err, sizeof(err)), -1);
+}
+
+UNIT_MAIN({"builtin_types", test_builtin_types}, {"http_parse", test_http_parse}, {"http_fields", test_http_fields},
 	  {"http_deny", test_http_deny},
 	  {"exec_spec", test_exec_spec}, {"exec_progress", test_exec_progress},
 	  {"exec_request", test_exec_request})

@@ -63,7 +63,7 @@ static inline int unit_fail(const char *file, int line, const char *expr)
 	do {                                                                                       \
 		const char *unit_a_ = (a), *unit_b_ = (b);                                         \
 		unit_checked++;                                                                    \
-		if (!(unit_a_ == unit_b_ ||                                                        \
+		if (!((!unit_a_ && !unit_b_) ||                                                    \
 		      (unit_a_ && unit_b_ && strcmp(unit_a_, unit_b_) == 0))) {                    \
 			unit_fail(__FILE__, __LINE__, "CHECK_STR_EQ(" #a ", " #b ")");             \
 			fprintf(stderr, "    got '%s', want '%s'\n", unit_a_ ? unit_a_ : "(null)", \

@@ -21,7 +21,7 @@ for _, id in ipairs(due) do
     -- runnable since its due time (what the wait-time histogram measures from)
     redis.call('HSET', jk, 'state', 'pending', 'ready_at', f[4] or now)
     redis.call('HINCRBY', ARGV[1] .. JQ_KEY.queue_stats .. f[2], 'scheduled', -1)
-    redis.call('HDEL', jk, 'run_at')
+    -- run_at stays: GET /jobs/{id} shows when the job was due after it started
     jq_event(jk, ARGV[1] .. JQ_KEY.queue .. f[2] .. JQ_SUFFIX.events, id, 'pending')
     jq_push(ARGV[1] .. JQ_KEY.queue .. f[2], jq_prio(f[3]), id, 'LPUSH')
     local wake = ARGV[1] .. JQ_KEY.wake .. f[2]
