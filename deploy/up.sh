@@ -114,6 +114,19 @@ startretries=10"
 # the programs' logs; the brokers' and workers' are also shown on this terminal
 logs=()
 
+# A value for supervisord's config: '%' starts its expansions ('%(ENV_X)s') and must be
+# '%%' (a Redis password may hold one); a newline or '"' cannot be written there at all.
+sv() {
+  case $2 in
+  *$'\n'* | *$'\r'* | *'"'*)
+    echo "up.sh: $1 holds a newline or a '\"', which a supervisord setting cannot hold" >&2
+    exit 2 ;;
+  esac
+  printf '%s' "${2//%/%%}"
+}
+# what is printed of a Redis URL: without its password
+redact_url() { sed -E 's#^([a-z-]+://)([^@/]*:)?[^@/]*@#\1\2***@#' <<<"$1"; }
+
 if [ -z "${JOBQ_REDIS_URL:-}" ]; then
   export JOBQ_REDIS_URL="redis://127.0.0.1:$redis_port/0"
   cat >>"$conf" <<EOC
@@ -141,6 +154,12 @@ $restart
 EOC
 fi
 
+sv_redis=$(sv JOBQ_REDIS_URL "$JOBQ_REDIS_URL") || exit 2
+sv_smtp=$(sv JOBQ_SMTP_URL "$JOBQ_SMTP_URL") || exit 2
+sv_from=$(sv JOBQ_SMTP_FROM "${JOBQ_SMTP_FROM:-jobq@localhost}") || exit 2
+sv_worker_args=${JOBQ_WORKER_ARGS:-} # a command line: quotes are its own, '%' is not
+case $sv_worker_args in *$'\n'* | *$'\r'*) echo "up.sh: JOBQ_WORKER_ARGS holds a newline" >&2; exit 2 ;; esac
+sv_worker_args=${sv_worker_args//%/%%}
 cat >>"$conf" <<EOC
 
 [program:broker]
@@ -152,19 +171,19 @@ stdout_logfile=$run/%(program_name)s-%(process_num)d.log
 redirect_stderr=true
 stopsignal=TERM
 $restart
-environment=JOBQ_REDIS_URL="$JOBQ_REDIS_URL"
+environment=JOBQ_REDIS_URL="$sv_redis"
 
 [program:worker]
 process_name=worker-%(process_num)d
 numprocs=$workers
-command=$bin/worker/jobq-worker --exec wordcount=$root/examples/exec/wordcount ${JOBQ_WORKER_ARGS:-}
+command=$bin/worker/jobq-worker --exec wordcount=$root/examples/exec/wordcount $sv_worker_args
 priority=30
 stdout_logfile=$run/%(program_name)s-%(process_num)d.log
 redirect_stderr=true
 stopsignal=TERM
 stopwaitsecs=30
 $restart
-environment=JOBQ_REDIS_URL="$JOBQ_REDIS_URL",JOBQ_SMTP_URL="$JOBQ_SMTP_URL",JOBQ_SMTP_FROM="${JOBQ_SMTP_FROM:-jobq@localhost}"
+environment=JOBQ_REDIS_URL="$sv_redis",JOBQ_SMTP_URL="$sv_smtp",JOBQ_SMTP_FROM="$sv_from"
 EOC
 for ((i = 0; i < brokers; i++)); do logs+=("$run/broker-$i.log"); done
 for ((i = 0; i < workers; i++)); do logs+=("$run/worker-$i.log"); done
@@ -174,7 +193,7 @@ if [ -n "$user" ]; then
   chown -R "$user:" "$run"
 fi
 
-echo "jobq: $brokers broker(s) on http://$listen, $workers workers, Redis $JOBQ_REDIS_URL, mail $JOBQ_SMTP_URL"
+echo "jobq: $brokers broker(s) on http://$listen, $workers workers, Redis $(redact_url "$JOBQ_REDIS_URL"), mail $JOBQ_SMTP_URL"
 echo "jobq: logs and state in $run (mail in $run/mail.log); Ctrl-C stops everything"
 echo "jobq: jobctl and 'man jobctl' in another shell: export PATH=\"$bin/cli:\$PATH\" MANPATH=\"$bin/man:\${MANPATH:-}\""
 /usr/bin/supervisord -c "$conf" &

@@ -139,5 +139,45 @@ class UpTest(unittest.TestCase):
         self.assertNotIn("CRIT", self.supervisor_log())
 
 
+class UpExternalRedisTest(unittest.TestCase):
+    """JOBQ_REDIS_URL names a Redis of one's own, whose password holds a '%' (written
+    %25 in the URL): supervisord takes a bare '%' for the start of an expansion, so
+    up.sh must write it as '%%'; and the line up.sh prints hides the password."""
+
+    PASSWORD = "pa%ss-w0rd"
+
+    def setUp(self):
+        tmp = harness.tempfile.mkdtemp(prefix="jobq-up-redis-")
+        port = harness.free_port()
+        self.redis = subprocess.Popen(
+            [harness.redis_server_bin(), "--port", str(port), "--bind", harness.HOST,
+             "--save", "", "--appendonly", "no", "--dir", tmp,
+             "--requirepass", self.PASSWORD], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        self.addCleanup(self.stop_redis)
+        url = "redis://:%s@%s:%d/0" % (self.PASSWORD.replace("%", "%25"), harness.HOST, port)
+        self.up = harness.UpSh(workers=1, extra_env={"JOBQ_REDIS_URL": url})
+        self.addCleanup(self.up.stop)
+
+    def stop_redis(self):
+        self.redis.terminate()
+        try:
+            self.redis.wait(10)
+        except subprocess.TimeoutExpired:
+            self.redis.kill()
+            self.redis.wait(10)
+
+    def test_password_with_percent(self):
+        r = self.up.http("POST", "/jobs", {"type": "noop", "payload": {}})
+        self.assertEqual(r.status, 201, r)
+        job = r.json()["id"]
+        harness.wait_until(
+            lambda: self.up.http("GET", "/jobs/%s" % job).json().get("state") == "completed",
+            60, "the job to complete")
+        log = self.up.log()
+        self.assertNotIn(self.PASSWORD.replace("%", "%25"), log)
+        self.assertRegex(log, r"Redis redis://:\*\*\*@")
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
