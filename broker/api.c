@@ -20,26 +20,6 @@
 #define CONTENT_MAX (64 * 1024)
 #define NOTIFICATION_MESSAGE "Notification sent in the background"
 
-struct jq_pending *jq_pending_new(struct jq_broker *b, struct jq_http_req *req, int64_t id)
-{
-	struct jq_pending *p = malloc(sizeof(*p));
-	if (!p) {
-		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
-		return NULL;
-	}
-	p->b = b;
-	p->req = req;
-	p->id = id;
-	b->in_flight++;
-	return p;
-}
-
-void jq_pending_free(struct jq_pending *p)
-{
-	p->b->in_flight--;
-	free(p);
-}
-
 static int parse_id(struct jq_http_req *req, const char *s, int64_t *id)
 {
 	if (jq_parse_i64(s, 1, INT64_MAX, id) != 0) {
@@ -293,50 +273,13 @@ static void bulk_reply(struct jq_broker *b, struct jq_http_req *req, int64_t fir
 	free(text);
 }
 
-/* 1 if the Content-Type value ct (NULL: none) is want, parameters aside. The callers look
- * the header up once: every lookup walks the headers with a case-insensitive compare. */
-static int content_type_is(const char *ct, const char *want)
-{
-	if (!ct)
-		return 0;
-	size_t n = strlen(want);
-	return strncasecmp(ct, want, n) == 0 && (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
-}
-
-/* 0 if the request's Content-Type is JSON (or none: then the body is empty, guard.h
- * refused any other), else answers 415. A form type is never read as JSON: a page of any
- * site may post one without asking first. */
-static int content_type_json(struct jq_http_req *req)
-{
-	const char *ct = jq_http_header(req, "Content-Type");
-	if (ct && !content_type_is(ct, "application/json")) {
-		jq_reply_error(req, 415, "unsupported_media_type",
-			       "send application/json or application/msgpack");
-		return -1;
-	}
-	return 0;
-}
-
-json_t *jq_request_json(struct jq_http_req *req)
-{
-	if (content_type_json(req) != 0)
-		return NULL;
-	size_t len;
-	const char *body = jq_http_body(req, &len);
-	json_error_t jerr;
-	json_t *v = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!v)
-		jq_reply_error(req, 400, "invalid_json", "body is not valid JSON: %s", jerr.text);
-	return v;
-}
-
 /* The JSON body as msgpack (json_mp.h: no JSON tree on the enqueue paths). outer: the
  * levels around the payloads (1: a job object, 2: an array of them), which may then nest
  * JQ_CODEC_MAX_DEPTH deep. 0, or -1 after answering 400 or 415. */
 static int request_msgpack(struct jq_http_req *req, int outer, msgpack_sbuffer *out)
 {
 	msgpack_sbuffer_init(out);
-	if (content_type_json(req) != 0)
+	if (jq_request_is_json(req) != 0)
 		return -1;
 	size_t len;
 	const char *body = jq_http_body(req, &len);
@@ -363,7 +306,7 @@ void jq_api_post_job(struct jq_broker *b, struct jq_http_req *req, const char *a
 	if (!spec)
 		return;
 	char err[256];
-	if (content_type_is(jq_http_header(req, "Content-Type"),
+	if (jq_content_type_is(jq_http_header(req, "Content-Type"),
 			    "application/msgpack")) {
 		size_t len;
 		const char *body = jq_http_body(req, &len);
@@ -532,4 +475,42 @@ void jq_api_healthz(struct jq_broker *b, struct jq_http_req *req, const char *ar
 		jq_reply_unavailable(req);
 		jq_pending_free(p);
 	}
+}
+
+/* ---- DELETE /jobs/{id} ---- */
+
+static void on_cancel(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_pending *o = priv;
+	char err[256];
+	json_int_t id = (json_int_t)o->id;
+	int code = jq_store_cancel_reply(reply, err, sizeof(err));
+	if (code < 0)
+		jq_reply_unavailable(o->req);
+	else if (code == JQ_CANCEL_DONE)
+		jq_reply_json(o->req, 200, json_pack("{s:I,s:s}", "id", id, "state", "cancelled"));
+	else if (code == JQ_CANCEL_REQUESTED)
+		jq_reply_json(o->req, 202, json_pack("{s:I,s:s,s:b}", "id", id, "state", "running",
+						     "cancel_requested", 1));
+	else if (code == JQ_CANCEL_FINISHED)
+		jq_reply_error(o->req, 409, "conflict", "job %" PRId64 " has already finished", o->id);
+	else
+		jq_reply_error(o->req, 404, "not_found", "job %" PRId64 " not found", o->id);
+	jq_pending_free(o);
+}
+
+void jq_api_cancel_job(struct jq_broker *b, struct jq_http_req *req, const char *arg)
+{
+	int64_t id;
+	if (jq_parse_i64(arg, 1, INT64_MAX, &id) != 0) {
+		jq_reply_error(req, 400, "invalid_argument", "id '%.64s' is not a positive integer",
+			       arg);
+		return;
+	}
+	struct jq_pending *o = jq_pending_new(b, req, 0);
+	if (!o)
+		return;
+	o->id = id;
+	struct jq_cancel_args a = {id, b->cfg.keep_cancelled_ms};
+	jq_pending_sent(o, jq_store_cancel(b->redis, &b->keys, &a, on_cancel, o));
 }
