@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "http.h"
+#include "httpc.h"
 #include "job.h"
 #include "keys.h"
 #include "sse.h"
@@ -42,7 +42,7 @@ struct ctl {
 	int tty;      /* out is a terminal: --wait draws its bar in place */
 	int bar_open; /* a bar line is on screen without its newline */
 	int curl_ready, http_ready;
-	struct jq_http http; /* valid when http_ready */
+	struct jq_httpc http; /* valid when http_ready */
 	/* what the next failf reports beside its text, for --json (put_error): a code
 	 * ("failed" when empty), the broker's HTTP status (0: none) and its own message */
 	char fail_code[64];
@@ -1013,7 +1013,7 @@ int jq_ctl_idempotency_key_check(const char *key, char *err, size_t errlen)
 /* The API token of --token, or the first line of --token-file, for every request. */
 static int use_token(struct ctl *c)
 {
-	char line[JQ_HTTP_TOKEN_MAX + 2] = "";
+	char line[JQ_HTTPC_TOKEN_MAX + 2] = "";
 	const char *token = c->token && c->token[0] ? c->token : NULL;
 	if (!token && c->token_file && c->token_file[0]) {
 		FILE *f = fopen(c->token_file, "r");
@@ -1026,10 +1026,10 @@ static int use_token(struct ctl *c)
 		line[strcspn(line, "\r\n")] = '\0';
 		token = line;
 	}
-	if (token && jq_http_set_token(&c->http, token) != 0)
+	if (token && jq_httpc_set_token(&c->http, token) != 0)
 		return failf(c, JQ_CTL_EXIT_USAGE,
 			     "the token must be 1 to %d printable characters without spaces",
-			     JQ_HTTP_TOKEN_MAX);
+			     JQ_HTTPC_TOKEN_MAX);
 	return JQ_CTL_EXIT_OK;
 }
 
@@ -1038,14 +1038,14 @@ static int connect_broker(struct ctl *c)
 	if (c->http_ready)
 		return JQ_CTL_EXIT_OK;
 	if (!c->curl_ready) {
-		if (jq_http_global_init() != 0)
+		if (jq_httpc_global_init() != 0)
 			return failf(c, JQ_CTL_EXIT_FAIL, "cannot initialize libcurl");
 		c->curl_ready = 1;
 	}
-	if (jq_http_init(&c->http, c->url, (long)c->timeout_ms) != 0) {
-		int status = c->http.err == JQ_HTTP_EURL ? JQ_CTL_EXIT_USAGE : JQ_CTL_EXIT_FAIL;
+	if (jq_httpc_init(&c->http, c->url, (long)c->timeout_ms) != 0) {
+		int status = c->http.err == JQ_HTTPC_EURL ? JQ_CTL_EXIT_USAGE : JQ_CTL_EXIT_FAIL;
 		failf(c, status, "%s", c->http.errstr);
-		jq_http_release(&c->http);
+		jq_httpc_release(&c->http);
 		return status;
 	}
 	c->http_ready = 1;
@@ -1056,8 +1056,8 @@ static int connect_broker(struct ctl *c)
  * or NULL), and checks that the answer is a 2xx JSON object, which *json gets
  * (the caller decrefs it). Otherwise says why on err and returns
  * JQ_CTL_EXIT_FAIL, or JQ_CTL_EXIT_INTERRUPT without a word. */
-static int call_with(struct ctl *c, enum jq_http_method method, const char *path,
-		     const char *body, const char *const *headers, struct jq_http_reply *r,
+static int call_with(struct ctl *c, enum jq_httpc_method method, const char *path,
+		     const char *body, const char *const *headers, struct jq_httpc_reply *r,
 		     json_t **json)
 {
 	json_error_t jerr;
@@ -1065,8 +1065,8 @@ static int call_with(struct ctl *c, enum jq_http_method method, const char *path
 	int status = connect_broker(c);
 	if (status != JQ_CTL_EXIT_OK)
 		return status;
-	if (jq_http_request(&c->http, method, path, body, headers, r) != 0) {
-		if (c->http.err == JQ_HTTP_EINTERRUPTED)
+	if (jq_httpc_request(&c->http, method, path, body, headers, r) != 0) {
+		if (c->http.err == JQ_HTTPC_EINTERRUPTED)
 			return JQ_CTL_EXIT_INTERRUPT;
 		return fail_code(c, JQ_CTL_EXIT_FAIL, "request_failed", c->http.errstr);
 	}
@@ -1101,8 +1101,8 @@ static int call_with(struct ctl *c, enum jq_http_method method, const char *path
 }
 
 /* call_with without extra headers. */
-static int call(struct ctl *c, enum jq_http_method method, const char *path, const char *body,
-		struct jq_http_reply *r, json_t **json)
+static int call(struct ctl *c, enum jq_httpc_method method, const char *path, const char *body,
+		struct jq_httpc_reply *r, json_t **json)
 {
 	return call_with(c, method, path, body, NULL, r, json);
 }
@@ -1115,7 +1115,7 @@ static int unexpected(struct ctl *c, const char *what)
 }
 
 /* Prints an answer body as it came, on its own line. */
-static void print_raw(struct ctl *c, const struct jq_http_reply *r)
+static void print_raw(struct ctl *c, const struct jq_httpc_reply *r)
 {
 	fwrite(r->body, 1, r->len, c->out);
 	if (r->len == 0 || r->body[r->len - 1] != '\n')
@@ -1276,10 +1276,10 @@ static int wait_task(struct ctl *c, int64_t id, const char *first_status, int64_
 	int64_t deadline = timeout_s > 0 ? jq_mono_us() + timeout_s * 1000000 : 0;
 	int draw = c->tty && !c->json;
 	struct sigaction sa, old_sa;
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	if (last == NULL)
 		return failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
 	snprintf(path, sizeof(path), "/task-status/%" PRId64, id);
@@ -1319,7 +1319,7 @@ static int wait_task(struct ctl *c, int64_t id, const char *first_status, int64_
 		int rc = interrupted ? JQ_CTL_EXIT_INTERRUPT : JQ_CTL_EXIT_OK;
 		if (rc == JQ_CTL_EXIT_OK) {
 			json_decref(body);
-			rc = call(c, JQ_HTTP_GET, path, NULL, &r, &body);
+			rc = call(c, JQ_HTTPC_GET, path, NULL, &r, &body);
 		}
 		if (rc == JQ_CTL_EXIT_INTERRUPT) {
 			status =
@@ -1361,7 +1361,7 @@ static int wait_task(struct ctl *c, int64_t id, const char *first_status, int64_
 	c->http.interrupted = NULL;
 	sigaction(SIGINT, &old_sa, NULL);
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(last);
 	return status;
 }
@@ -1372,7 +1372,7 @@ static int cmd_start_task(struct ctl *c, const struct command *cmd, int argc, ch
 	int wait = 0, npos = 0;
 	int64_t wait_timeout = 0, duration = 0;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
 	char path[64], err[256], key_line[IDEMPOTENCY_LINE_MAX];
 	const struct jq_opt opts[] = {
@@ -1384,7 +1384,7 @@ static int cmd_start_task(struct ctl *c, const struct command *cmd, int argc, ch
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -1406,7 +1406,7 @@ static int cmd_start_task(struct ctl *c, const struct command *cmd, int argc, ch
 		snprintf(path, sizeof(path), "/start-task");
 
 	/* A repeated key answers the first task: --wait then follows that one. */
-	status = call_with(c, JQ_HTTP_POST, path, NULL, headers, &r, &body);
+	status = call_with(c, JQ_HTTPC_POST, path, NULL, headers, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	int64_t id = id_field(body, "task_id");
@@ -1427,7 +1427,7 @@ static int cmd_start_task(struct ctl *c, const struct command *cmd, int argc, ch
 		status = wait_task(c, id, st, wait_timeout);
 done:
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -1552,14 +1552,14 @@ static int watch_job(struct ctl *c, int64_t id, int64_t timeout_s)
 {
 	struct watch w = {.c = c, .id = id, .draw = c->tty && !c->json, .failed = -1};
 	struct sigaction sa, old_sa;
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	char path[64], why[600];
 	int status = connect_broker(c), opened = 0, lost = 0, stopped = 0;
 	int64_t deadline = timeout_s > 0 ? jq_mono_us() + timeout_s * 1000000 : 0;
 
 	if (status != JQ_CTL_EXIT_OK)
 		return status;
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	jq_ctl_rate_init(&w.rate);
 	snprintf(path, sizeof(path), "/jobs/%" PRId64 "/events", id);
 	/* No SA_RESTART: Ctrl-C cuts a pause short, and the stream stops through
@@ -1579,7 +1579,7 @@ static int watch_job(struct ctl *c, int64_t id, int64_t timeout_s)
 		}
 		w.events = 0;
 		jq_sse_init(&w.sse);
-		int rc = jq_http_stream(&c->http, path, max_ms, JQ_CTL_STREAM_IDLE_MS, on_watch_data,
+		int rc = jq_httpc_stream(&c->http, path, max_ms, JQ_CTL_STREAM_IDLE_MS, on_watch_data,
 					&w, &stopped, &r);
 		jq_sse_release(&w.sse);
 		if (w.failed >= 0) {
@@ -1593,7 +1593,7 @@ static int watch_job(struct ctl *c, int64_t id, int64_t timeout_s)
 					     w.status);
 			break;
 		}
-		if (rc != 0 && c->http.err == JQ_HTTP_EINTERRUPTED) {
+		if (rc != 0 && c->http.err == JQ_HTTPC_EINTERRUPTED) {
 			if (w.state[0])
 				status = failf(c, JQ_CTL_EXIT_INTERRUPT,
 					       "interrupted; task %" PRId64 " was '%s' and goes on", id,
@@ -1603,7 +1603,7 @@ static int watch_job(struct ctl *c, int64_t id, int64_t timeout_s)
 			break;
 		}
 		/* curl's clock may call time a little before ours does */
-		int timed_out = rc != 0 && c->http.err == JQ_HTTP_ETIMEOUT &&
+		int timed_out = rc != 0 && c->http.err == JQ_HTTPC_ETIMEOUT &&
 				jq_mono_us() >= deadline - 100000;
 		if (deadline != 0 && (timed_out || jq_mono_us() >= deadline)) {
 			status = failf(c, JQ_CTL_EXIT_FAIL,
@@ -1651,7 +1651,7 @@ static int watch_job(struct ctl *c, int64_t id, int64_t timeout_s)
 	end_bar(c);
 	c->http.interrupted = NULL;
 	sigaction(SIGINT, &old_sa, NULL);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(w.last_data);
 	return status;
 }
@@ -1679,7 +1679,7 @@ static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char 
 	int npos = 0;
 	int64_t max_attempts = 0, timeout_ms = -1, priority = INT64_MIN;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *req = NULL, *payload = NULL, *body = NULL;
 	char *text = NULL;
 	char err[512], key_line[IDEMPOTENCY_LINE_MAX];
@@ -1694,7 +1694,7 @@ static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char 
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -1749,7 +1749,7 @@ static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char 
 		goto done;
 	}
 
-	status = call_with(c, JQ_HTTP_POST, "/jobs", text, headers, &r, &body);
+	status = call_with(c, JQ_HTTPC_POST, "/jobs", text, headers, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	int64_t id = id_field(body, "id");
@@ -1773,7 +1773,7 @@ done:
 	json_decref(body);
 	json_decref(payload);
 	json_decref(req);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -1783,7 +1783,7 @@ done:
 static int cmd_status(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
 	int64_t id;
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
 	char path[64];
 	const struct jq_opt opts[] = {
@@ -1791,12 +1791,12 @@ static int cmd_status(struct ctl *c, const struct command *cmd, int argc, char *
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = one_id_args(c, cmd, opts, argc, argv, "job", &id);
 	if (status >= 0)
 		goto done;
 	snprintf(path, sizeof(path), "/jobs/%" PRId64, id);
-	status = call(c, JQ_HTTP_GET, path, NULL, &r, &body);
+	status = call(c, JQ_HTTPC_GET, path, NULL, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	if (c->json)
@@ -1805,7 +1805,7 @@ static int cmd_status(struct ctl *c, const struct command *cmd, int argc, char *
 		jq_ctl_print_job(c->out, body);
 done:
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	return status;
 }
 
@@ -1818,7 +1818,7 @@ static int cmd_notify(struct ctl *c, const struct command *cmd, int argc, char *
 	char *email = NULL, *content = NULL, *path = NULL;
 	const char *key = NULL, *headers[2];
 	char key_line[IDEMPOTENCY_LINE_MAX];
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
 	const struct jq_opt opts[] = {
 	    {"sync", NULL, JQ_OPT_BOOL, &sync, 0, 0, ""},
@@ -1827,7 +1827,7 @@ static int cmd_notify(struct ctl *c, const struct command *cmd, int argc, char *
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -1842,8 +1842,8 @@ static int cmd_notify(struct ctl *c, const struct command *cmd, int argc, char *
 	status = connect_broker(c);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
-	email = jq_http_escape(&c->http, pos[0]);
-	content = jq_http_escape(&c->http, pos[1]);
+	email = jq_httpc_escape(&c->http, pos[0]);
+	content = jq_httpc_escape(&c->http, pos[1]);
 	const char *route = sync ? "/send-notification-sync" : "/send-notification";
 	size_t len = email && content ? strlen(route) + strlen(email) + strlen(content) + 32 : 0;
 	path = len ? malloc(len) : NULL;
@@ -1852,7 +1852,7 @@ static int cmd_notify(struct ctl *c, const struct command *cmd, int argc, char *
 		goto done;
 	}
 	snprintf(path, len, "%s?email=%s&content=%s", route, email, content);
-	status = call_with(c, JQ_HTTP_POST, path, NULL, headers, &r, &body);
+	status = call_with(c, JQ_HTTPC_POST, path, NULL, headers, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	int64_t id = id_field(body, "task_id");
@@ -1866,7 +1866,7 @@ static int cmd_notify(struct ctl *c, const struct command *cmd, int argc, char *
 		fprintf(c->out, "notification queued as task %" PRId64 "\n", id);
 done:
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(path);
 	free(content);
 	free(email);
@@ -1879,7 +1879,7 @@ done:
 static int cmd_cancel(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
 	int64_t id;
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
 	char path[64];
 	const struct jq_opt opts[] = {
@@ -1887,13 +1887,13 @@ static int cmd_cancel(struct ctl *c, const struct command *cmd, int argc, char *
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = one_id_args(c, cmd, opts, argc, argv, "job", &id);
 	if (status >= 0)
 		goto done;
 	/* 409 (already finished) and 404 end in call() with the broker's message. */
 	snprintf(path, sizeof(path), "/jobs/%" PRId64, id);
-	status = call(c, JQ_HTTP_DELETE, path, NULL, &r, &body);
+	status = call(c, JQ_HTTPC_DELETE, path, NULL, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	int64_t got = id_field(body, "id");
@@ -1909,7 +1909,7 @@ static int cmd_cancel(struct ctl *c, const struct command *cmd, int argc, char *
 		fprintf(c->out, "job %" PRId64 " cancelled\n", got);
 done:
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	return status;
 }
 
@@ -1919,7 +1919,7 @@ static int cmd_queues(struct ctl *c, const struct command *cmd, int argc, char *
 {
 	int npos = 0;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
 	char path[JQ_QUEUE_NAME_MAX + 16];
 	const struct jq_opt opts[] = {
@@ -1927,7 +1927,7 @@ static int cmd_queues(struct ctl *c, const struct command *cmd, int argc, char *
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -1942,7 +1942,7 @@ static int cmd_queues(struct ctl *c, const struct command *cmd, int argc, char *
 			goto done;
 		/* a valid name needs no escaping; 404 ends in call() */
 		snprintf(path, sizeof(path), "/queues/%s", pos[0]);
-		status = call(c, JQ_HTTP_GET, path, NULL, &r, &body);
+		status = call(c, JQ_HTTPC_GET, path, NULL, &r, &body);
 		if (status != JQ_CTL_EXIT_OK)
 			goto done;
 		if (c->json)
@@ -1951,7 +1951,7 @@ static int cmd_queues(struct ctl *c, const struct command *cmd, int argc, char *
 			jq_ctl_print_queue(c->out, body);
 		goto done;
 	}
-	status = call(c, JQ_HTTP_GET, "/queues", NULL, &r, &body);
+	status = call(c, JQ_HTTPC_GET, "/queues", NULL, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	const json_t *queues = json_object_get(body, "queues");
@@ -1965,7 +1965,7 @@ static int cmd_queues(struct ctl *c, const struct command *cmd, int argc, char *
 		status = failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
 done:
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -1975,7 +1975,7 @@ static int cmd_queue_action(struct ctl *c, const struct command *cmd, int argc, 
 {
 	int npos = 0, pause = strcmp(cmd->name, "pause") == 0;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
 	char path[JQ_QUEUE_NAME_MAX + 32];
 	const struct jq_opt opts[] = {
@@ -1983,7 +1983,7 @@ static int cmd_queue_action(struct ctl *c, const struct command *cmd, int argc, 
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -1996,7 +1996,7 @@ static int cmd_queue_action(struct ctl *c, const struct command *cmd, int argc, 
 	if (status >= 0)
 		goto done;
 	snprintf(path, sizeof(path), "/queues/%s/%s", pos[0], pause ? "pause" : "resume");
-	status = call(c, JQ_HTTP_POST, path, NULL, &r, &body);
+	status = call(c, JQ_HTTPC_POST, path, NULL, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	const json_t *paused = json_object_get(body, "paused");
@@ -2010,7 +2010,7 @@ static int cmd_queue_action(struct ctl *c, const struct command *cmd, int argc, 
 		fprintf(c->out, "queue %s %s\n", pos[0], pause ? "paused" : "resumed");
 done:
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -2021,14 +2021,14 @@ static int cmd_workers(struct ctl *c, const struct command *cmd, int argc, char 
 {
 	int npos = 0;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
 	const struct jq_opt opts[] = {
 	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -2037,7 +2037,7 @@ static int cmd_workers(struct ctl *c, const struct command *cmd, int argc, char 
 	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 0);
 	if (status >= 0)
 		goto done;
-	status = call(c, JQ_HTTP_GET, "/workers", NULL, &r, &body);
+	status = call(c, JQ_HTTPC_GET, "/workers", NULL, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	const json_t *workers = json_object_get(body, "workers");
@@ -2051,7 +2051,7 @@ static int cmd_workers(struct ctl *c, const struct command *cmd, int argc, char 
 		status = failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
 done:
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -2063,7 +2063,7 @@ static int cmd_dead_list(struct ctl *c, const struct command *cmd, int argc, cha
 	int npos = 0;
 	int64_t limit = -1, offset = -1; /* -1: not given, the broker's default */
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
 	char path[96];
 	const struct jq_opt opts[] = {
@@ -2073,7 +2073,7 @@ static int cmd_dead_list(struct ctl *c, const struct command *cmd, int argc, cha
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -2089,7 +2089,7 @@ static int cmd_dead_list(struct ctl *c, const struct command *cmd, int argc, cha
 	if (offset >= 0)
 		snprintf(path + n, sizeof(path) - (size_t)n, "%coffset=%" PRId64,
 			 limit >= 0 ? '&' : '?', offset);
-	status = call(c, JQ_HTTP_GET, path, NULL, &r, &body);
+	status = call(c, JQ_HTTPC_GET, path, NULL, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	const json_t *jobs = json_object_get(body, "jobs");
@@ -2103,7 +2103,7 @@ static int cmd_dead_list(struct ctl *c, const struct command *cmd, int argc, cha
 		jq_ctl_print_dead(c->out, jobs, term_cols(c->out));
 done:
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -2111,7 +2111,7 @@ done:
 static int cmd_dead_retry(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
 	int64_t id;
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
 	char path[64];
 	const struct jq_opt opts[] = {
@@ -2119,14 +2119,14 @@ static int cmd_dead_retry(struct ctl *c, const struct command *cmd, int argc, ch
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = one_id_args(c, cmd, opts, argc, argv, "job", &id);
 	if (status >= 0)
 		goto done;
 	/* 404 (not in the dead set), 409 (its unique_key is held by a live job) and 410
 	 * (expired) end in call() with the broker's message. */
 	snprintf(path, sizeof(path), "/dead/%" PRId64 "/retry", id);
-	status = call(c, JQ_HTTP_POST, path, NULL, &r, &body);
+	status = call(c, JQ_HTTPC_POST, path, NULL, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	int64_t got = id_field(body, "id");
@@ -2140,7 +2140,7 @@ static int cmd_dead_retry(struct ctl *c, const struct command *cmd, int argc, ch
 		fprintf(c->out, "job %" PRId64 " requeued\n", got);
 done:
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	return status;
 }
 
@@ -2164,16 +2164,16 @@ static int cmd_dead_purge(struct ctl *c, const struct command *cmd, int argc, ch
 {
 	int npos = 0, yes = 0;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
-	char url[JQ_HTTP_URL_MAX + 1], question[JQ_HTTP_URL_MAX + 64];
+	char url[JQ_HTTPC_URL_MAX + 1], question[JQ_HTTPC_URL_MAX + 64];
 	const struct jq_opt opts[] = {
 	    {"yes", NULL, JQ_OPT_BOOL, &yes, 0, 0, ""},
 	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -2201,7 +2201,7 @@ static int cmd_dead_purge(struct ctl *c, const struct command *cmd, int argc, ch
 			goto done;
 		}
 	}
-	status = call(c, JQ_HTTP_DELETE, "/dead", NULL, &r, &body);
+	status = call(c, JQ_HTTPC_DELETE, "/dead", NULL, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	const json_t *purged = json_object_get(body, "purged");
@@ -2216,7 +2216,7 @@ static int cmd_dead_purge(struct ctl *c, const struct command *cmd, int argc, ch
 			json_integer_value(purged));
 done:
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -2316,7 +2316,7 @@ static int cmd_schedules(struct ctl *c, const struct command *cmd, int argc, cha
 {
 	int npos = 0;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
 	char path[JQ_QUEUE_NAME_MAX + 16];
 	const struct jq_opt opts[] = {
@@ -2324,7 +2324,7 @@ static int cmd_schedules(struct ctl *c, const struct command *cmd, int argc, cha
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -2337,7 +2337,7 @@ static int cmd_schedules(struct ctl *c, const struct command *cmd, int argc, cha
 		goto done;
 	/* a valid name needs no escaping; 404 ends in call() */
 	snprintf(path, sizeof(path), npos ? "/schedules/%s" : "/schedules", npos ? pos[0] : "");
-	status = call(c, JQ_HTTP_GET, path, NULL, &r, &body);
+	status = call(c, JQ_HTTPC_GET, path, NULL, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	const json_t *list = json_object_get(body, "schedules");
@@ -2353,7 +2353,7 @@ static int cmd_schedules(struct ctl *c, const struct command *cmd, int argc, cha
 		status = failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
 done:
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -2362,7 +2362,7 @@ static int cmd_schedule_add(struct ctl *c, const struct command *cmd, int argc, 
 {
 	int npos = 0, replace = 0;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL, *req = NULL, *job = NULL;
 	char *text = NULL;
 	char path[JQ_QUEUE_NAME_MAX + 16];
@@ -2372,7 +2372,7 @@ static int cmd_schedule_add(struct ctl *c, const struct command *cmd, int argc, 
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -2402,7 +2402,7 @@ static int cmd_schedule_add(struct ctl *c, const struct command *cmd, int argc, 
 	else
 		c->conflict_hint = "add --replace to change it: jobctl schedule add --replace NAME CRON "
 				   "JOB_JSON";
-	status = call(c, replace ? JQ_HTTP_PUT : JQ_HTTP_POST, replace ? path : "/schedules", text,
+	status = call(c, replace ? JQ_HTTPC_PUT : JQ_HTTPC_POST, replace ? path : "/schedules", text,
 		      &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
@@ -2417,7 +2417,7 @@ done:
 	json_decref(req);
 	json_decref(job);
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -2426,14 +2426,14 @@ static int cmd_schedule_rm(struct ctl *c, const struct command *cmd, int argc, c
 {
 	int npos = 0;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	char path[JQ_QUEUE_NAME_MAX + 16];
 	const struct jq_opt opts[] = {
 	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -2448,8 +2448,8 @@ static int cmd_schedule_rm(struct ctl *c, const struct command *cmd, int argc, c
 		goto done;
 	/* 204 has no body: not call(), which wants a JSON object */
 	snprintf(path, sizeof(path), "/schedules/%s", pos[0]);
-	if (jq_http_request(&c->http, JQ_HTTP_DELETE, path, NULL, NULL, &r) != 0) {
-		status = c->http.err == JQ_HTTP_EINTERRUPTED
+	if (jq_httpc_request(&c->http, JQ_HTTPC_DELETE, path, NULL, NULL, &r) != 0) {
+		status = c->http.err == JQ_HTTPC_EINTERRUPTED
 			     ? JQ_CTL_EXIT_INTERRUPT
 			     : failf(c, JQ_CTL_EXIT_FAIL, "%s", c->http.errstr);
 		goto done;
@@ -2466,7 +2466,7 @@ static int cmd_schedule_rm(struct ctl *c, const struct command *cmd, int argc, c
 	else
 		fprintf(c->out, "schedule %s deleted\n", pos[0]);
 done:
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -2573,7 +2573,7 @@ static int cmd_token_create(struct ctl *c, const struct command *cmd, int argc, 
 	const char *scopes = NULL;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
 	char *text = NULL;
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL, *req = NULL;
 	const struct jq_opt opts[] = {
 	    {"scopes", NULL, JQ_OPT_STR, &scopes, 0, 64, ""},
@@ -2581,7 +2581,7 @@ static int cmd_token_create(struct ctl *c, const struct command *cmd, int argc, 
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -2603,7 +2603,7 @@ static int cmd_token_create(struct ctl *c, const struct command *cmd, int argc, 
 		status = failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
 		goto done;
 	}
-	status = call(c, JQ_HTTP_POST, "/tokens", text, &r, &body);
+	status = call(c, JQ_HTTPC_POST, "/tokens", text, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	const char *token = json_string_value(json_object_get(body, "token"));
@@ -2622,7 +2622,7 @@ done:
 	json_decref(body);
 	json_decref(req);
 	free(text);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -2631,14 +2631,14 @@ static int cmd_token_list(struct ctl *c, const struct command *cmd, int argc, ch
 {
 	int npos = 0;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
 	const struct jq_opt opts[] = {
 	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -2647,7 +2647,7 @@ static int cmd_token_list(struct ctl *c, const struct command *cmd, int argc, ch
 	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 0);
 	if (status >= 0)
 		goto done;
-	status = call(c, JQ_HTTP_GET, "/tokens", NULL, &r, &body);
+	status = call(c, JQ_HTTPC_GET, "/tokens", NULL, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	const json_t *list = json_object_get(body, "tokens");
@@ -2687,7 +2687,7 @@ static int cmd_token_list(struct ctl *c, const struct command *cmd, int argc, ch
 	free(cells);
 done:
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -2696,7 +2696,7 @@ static int cmd_token_revoke(struct ctl *c, const struct command *cmd, int argc, 
 {
 	int npos = 0;
 	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_http_reply r;
+	struct jq_httpc_reply r;
 	json_t *body = NULL;
 	char path[JQ_QUEUE_NAME_MAX + 16];
 	const struct jq_opt opts[] = {
@@ -2704,7 +2704,7 @@ static int cmd_token_revoke(struct ctl *c, const struct command *cmd, int argc, 
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_http_reply_init(&r);
+	jq_httpc_reply_init(&r);
 	int status = JQ_CTL_EXIT_FAIL;
 	if (pos == NULL) {
 		failf(c, status, "out of memory");
@@ -2714,7 +2714,7 @@ static int cmd_token_revoke(struct ctl *c, const struct command *cmd, int argc, 
 	if (status >= 0 || (status = token_name_arg(c, cmd, pos[0])) >= 0)
 		goto done;
 	snprintf(path, sizeof(path), "/tokens/%s", pos[0]);
-	status = call(c, JQ_HTTP_DELETE, path, NULL, &r, &body);
+	status = call(c, JQ_HTTPC_DELETE, path, NULL, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	if (c->json)
@@ -2723,7 +2723,7 @@ static int cmd_token_revoke(struct ctl *c, const struct command *cmd, int argc, 
 		fprintf(c->out, "token %s revoked\n", pos[0]);
 done:
 	json_decref(body);
-	jq_http_reply_release(&r);
+	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -3015,8 +3015,8 @@ int jq_ctl_run(int argc, char **argv, FILE *out, FILE *err)
 	    .err = err,
 	};
 	const struct jq_opt opts[] = {
-	    {"url", "JOBQ_URL", JQ_OPT_STR, &c.url, 0, JQ_HTTP_URL_MAX, "broker base URL"},
-	    {"token", "JOBQ_TOKEN", JQ_OPT_SECRET, &c.token, 0, JQ_HTTP_TOKEN_MAX,
+	    {"url", "JOBQ_URL", JQ_OPT_STR, &c.url, 0, JQ_HTTPC_URL_MAX, "broker base URL"},
+	    {"token", "JOBQ_TOKEN", JQ_OPT_SECRET, &c.token, 0, JQ_HTTPC_TOKEN_MAX,
 	     "API token sent as 'Authorization: Bearer' (jobctl token create makes one)"},
 	    {"token-file", "JOBQ_TOKEN_FILE", JQ_OPT_STR, &c.token_file, 0, 4096,
 	     "file whose first line is the API token (when --token is not given)"},
@@ -3061,9 +3061,9 @@ int jq_ctl_run(int argc, char **argv, FILE *out, FILE *err)
 
 	end_bar(&c);
 	if (c.http_ready)
-		jq_http_release(&c.http);
+		jq_httpc_release(&c.http);
 	if (c.curl_ready)
-		jq_http_global_cleanup();
+		jq_httpc_global_cleanup();
 	if (fflush(out) != 0 || ferror(out)) {
 		fprintf(err, "jobctl: cannot write the output: %s\n", strerror(errno));
 		if (status == JQ_CTL_EXIT_OK)

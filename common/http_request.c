@@ -36,15 +36,15 @@ static int known_key(const msgpack_object *k)
 	return 0;
 }
 
-static int parse_method(struct jq_http_request *r, const msgpack_object *v, char *err,
+static int parse_method(struct jq_httpjob_request *r, const msgpack_object *v, char *err,
 			size_t errlen)
 {
 	if (!v) {
 		strcpy(r->method, "GET");
 		return 0;
 	}
-	if (v->type == MSGPACK_OBJECT_STR && v->via.str.size <= JQ_HTTP_METHOD_MAX) {
-		char m[JQ_HTTP_METHOD_MAX + 1];
+	if (v->type == MSGPACK_OBJECT_STR && v->via.str.size <= JQ_HTTPJOB_METHOD_MAX) {
+		char m[JQ_HTTPJOB_METHOD_MAX + 1];
 		for (uint32_t i = 0; i < v->via.str.size; i++)
 			m[i] = (char)toupper((unsigned char)v->via.str.ptr[i]);
 		m[v->via.str.size] = '\0';
@@ -59,7 +59,7 @@ static int parse_method(struct jq_http_request *r, const msgpack_object *v, char
 	return -1;
 }
 
-static int parse_url(struct jq_http_request *r, const msgpack_object *v, char *err, size_t errlen)
+static int parse_url(struct jq_httpjob_request *r, const msgpack_object *v, char *err, size_t errlen)
 {
 	if (!v || v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0) {
 		snprintf(err, errlen, "'url' is required: an http:// or https:// URL");
@@ -67,8 +67,8 @@ static int parse_url(struct jq_http_request *r, const msgpack_object *v, char *e
 	}
 	const char *s = v->via.str.ptr;
 	size_t n = v->via.str.size;
-	if (n > JQ_HTTP_URL_MAX) {
-		snprintf(err, errlen, "'url' is longer than %d bytes", JQ_HTTP_URL_MAX);
+	if (n > JQ_HTTPJOB_URL_MAX) {
+		snprintf(err, errlen, "'url' is longer than %d bytes", JQ_HTTPJOB_URL_MAX);
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -122,7 +122,7 @@ done:
 	return rc;
 }
 
-static int parse_headers(struct jq_http_request *r, const msgpack_object *v, char *err,
+static int parse_headers(struct jq_httpjob_request *r, const msgpack_object *v, char *err,
 			 size_t errlen)
 {
 	if (!v)
@@ -131,8 +131,8 @@ static int parse_headers(struct jq_http_request *r, const msgpack_object *v, cha
 		snprintf(err, errlen, "'headers' must be an object of name: value strings");
 		return -1;
 	}
-	if (v->via.map.size > JQ_HTTP_HEADERS_MAX) {
-		snprintf(err, errlen, "'headers' has more than %d entries", JQ_HTTP_HEADERS_MAX);
+	if (v->via.map.size > JQ_HTTPJOB_HEADERS_MAX) {
+		snprintf(err, errlen, "'headers' has more than %d entries", JQ_HTTPJOB_HEADERS_MAX);
 		return -1;
 	}
 	r->headers = calloc(v->via.map.size ? v->via.map.size : 1, sizeof(*r->headers));
@@ -144,7 +144,7 @@ static int parse_headers(struct jq_http_request *r, const msgpack_object *v, cha
 		const msgpack_object *k = &v->via.map.ptr[i].key, *val = &v->via.map.ptr[i].val;
 		const char *name = k->via.str.ptr;
 		size_t nlen = k->type == MSGPACK_OBJECT_STR ? k->via.str.size : 0;
-		int ok = nlen > 0 && nlen <= JQ_HTTP_HEADER_NAME_MAX;
+		int ok = nlen > 0 && nlen <= JQ_HTTPJOB_HEADER_NAME_MAX;
 		for (size_t j = 0; ok && j < nlen; j++)
 			ok = is_tchar((unsigned char)name[j]);
 		if (!ok) {
@@ -168,9 +168,9 @@ static int parse_headers(struct jq_http_request *r, const msgpack_object *v, cha
 				return -1;
 			}
 		}
-		if (nlen + 2 + vlen > JQ_HTTP_HEADER_LINE_MAX) {
+		if (nlen + 2 + vlen > JQ_HTTPJOB_HEADER_LINE_MAX) {
 			snprintf(err, errlen, "header '%.*s' is longer than %d bytes", (int)nlen, name,
-				 JQ_HTTP_HEADER_LINE_MAX);
+				 JQ_HTTPJOB_HEADER_LINE_MAX);
 			return -1;
 		}
 		if (nlen == 14 && strncasecmp(name, "Content-Length", nlen) == 0) {
@@ -191,7 +191,7 @@ static int parse_headers(struct jq_http_request *r, const msgpack_object *v, cha
 	return 0;
 }
 
-static int parse_body(struct jq_http_request *r, const msgpack_object *v, char *err,
+static int parse_body(struct jq_httpjob_request *r, const msgpack_object *v, char *err,
 		      size_t errlen)
 {
 	if (!v || v->type == MSGPACK_OBJECT_NIL)
@@ -240,7 +240,7 @@ static int parse_body(struct jq_http_request *r, const msgpack_object *v, char *
 	return 0;
 }
 
-static int parse_expect(struct jq_http_request *r, const msgpack_object *v, char *err,
+static int parse_expect(struct jq_httpjob_request *r, const msgpack_object *v, char *err,
 			size_t errlen)
 {
 	if (!v)
@@ -251,7 +251,7 @@ static int parse_expect(struct jq_http_request *r, const msgpack_object *v, char
 		items = v->via.array.ptr;
 		n = v->via.array.size;
 	}
-	if (n == 0 || n > JQ_HTTP_EXPECT_MAX)
+	if (n == 0 || n > JQ_HTTPJOB_EXPECT_MAX)
 		goto bad;
 	for (uint32_t i = 0; i < n; i++) {
 		int64_t s;
@@ -263,7 +263,7 @@ static int parse_expect(struct jq_http_request *r, const msgpack_object *v, char
 bad:
 	snprintf(err, errlen,
 		 "'expect_status' must be a status (100..599) or a list of 1 to %d of them",
-		 JQ_HTTP_EXPECT_MAX);
+		 JQ_HTTPJOB_EXPECT_MAX);
 	return -1;
 }
 
@@ -281,12 +281,12 @@ static int parse_int(const msgpack_object *payload, const char *key, int64_t min
 	return 0;
 }
 
-int jq_http_request_parse(struct jq_http_request *r, const msgpack_object *payload, char *err,
+int jq_httpjob_request_parse(struct jq_httpjob_request *r, const msgpack_object *payload, char *err,
 			  size_t errlen)
 {
 	memset(r, 0, sizeof(*r));
-	r->timeout_ms = JQ_HTTP_DEFAULT_TIMEOUT_MS;
-	r->max_body = JQ_HTTP_DEFAULT_MAX_BODY;
+	r->timeout_ms = JQ_HTTPJOB_DEFAULT_TIMEOUT_MS;
+	r->max_body = JQ_HTTPJOB_DEFAULT_MAX_BODY;
 	if (!payload || payload->type != MSGPACK_OBJECT_MAP) {
 		snprintf(err, errlen, "payload must be an object with at least 'url'");
 		return -1;
@@ -308,9 +308,9 @@ int jq_http_request_parse(struct jq_http_request *r, const msgpack_object *paylo
 	    parse_headers(r, jq_mp_get(payload, "headers"), err, errlen) != 0 ||
 	    parse_body(r, jq_mp_get(payload, "body"), err, errlen) != 0 ||
 	    parse_expect(r, jq_mp_get(payload, "expect_status"), err, errlen) != 0 ||
-	    parse_int(payload, "timeout_ms", 1, JQ_HTTP_TIMEOUT_MS_MAX, &r->timeout_ms, err,
+	    parse_int(payload, "timeout_ms", 1, JQ_HTTPJOB_TIMEOUT_MS_MAX, &r->timeout_ms, err,
 		      errlen) != 0 ||
-	    parse_int(payload, "max_body", 0, JQ_HTTP_MAX_BODY_CAP, &r->max_body, err, errlen) !=
+	    parse_int(payload, "max_body", 0, JQ_HTTPJOB_MAX_BODY_CAP, &r->max_body, err, errlen) !=
 		0)
 		goto fail;
 	if (follow) {
@@ -322,11 +322,11 @@ int jq_http_request_parse(struct jq_http_request *r, const msgpack_object *paylo
 	}
 	return 0;
 fail:
-	jq_http_request_release(r);
+	jq_httpjob_request_release(r);
 	return -1;
 }
 
-void jq_http_request_release(struct jq_http_request *r)
+void jq_httpjob_request_release(struct jq_httpjob_request *r)
 {
 	for (size_t i = 0; i < r->nheaders; i++)
 		free(r->headers[i]);
@@ -337,7 +337,7 @@ void jq_http_request_release(struct jq_http_request *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int jq_http_status_expected(const struct jq_http_request *r, long status)
+int jq_httpjob_status_expected(const struct jq_httpjob_request *r, long status)
 {
 	if (r->nexpect == 0)
 		return status >= 200 && status <= 299;
@@ -347,7 +347,7 @@ int jq_http_status_expected(const struct jq_http_request *r, long status)
 	return 0;
 }
 
-int jq_http_status_retryable(long status)
+int jq_httpjob_status_retryable(long status)
 {
 	return status == 408 || status == 429 || (status >= 500 && status <= 599);
 }

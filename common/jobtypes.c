@@ -116,10 +116,10 @@ static int check_email(const msgpack_object *p, char *err, size_t errlen)
 
 static int check_http(const msgpack_object *p, char *err, size_t errlen)
 {
-	struct jq_http_request r;
-	if (jq_http_request_parse(&r, p, err, errlen) != 0)
+	struct jq_httpjob_request r;
+	if (jq_httpjob_request_parse(&r, p, err, errlen) != 0)
 		return -1;
-	jq_http_request_release(&r);
+	jq_httpjob_request_release(&r);
 	return 0;
 }
 

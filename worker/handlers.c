@@ -32,7 +32,7 @@ static const struct jq_handler handlers[] = {
     {"progress", jq_progress_start, jq_progress_cancel, NULL, NULL},
     {"email", jq_email_start, jq_email_cancel, jq_email_cpu, jq_email_wants_pool},
     {"hash", NULL, NULL, jq_hash_cpu, NULL},
-    {"http", jq_http_start, jq_http_cancel, NULL, NULL},
+    {"http", jq_httpjob_start, jq_httpjob_cancel, NULL, NULL},
     {"exec", jq_exec_start, jq_exec_cancel, NULL, NULL},
 };
 

@@ -15,8 +15,8 @@ int jq_email_cpu(struct jq_run *run, char **out);
 int jq_email_wants_pool(const struct jq_run *run);
 
 /* http: one HTTP(S) request with curl multi on the loop (http_job.h). */
-int jq_http_start(struct jq_run *run, char *err, size_t errlen);
-void jq_http_cancel(struct jq_run *run);
+int jq_httpjob_start(struct jq_run *run, char *err, size_t errlen);
+void jq_httpjob_cancel(struct jq_run *run);
 
 /* exec: a command the worker's config allows by name, no shell (exec_job.h). */
 int jq_exec_start(struct jq_run *run, char *err, size_t errlen);

@@ -26,11 +26,11 @@
 
 /* ---- denied networks ---- */
 
-static struct jq_http_deny deny; /* set once at start-up, read by every transfer */
+static struct jq_httpjob_deny deny; /* set once at start-up, read by every transfer */
 
-static int net_add(struct jq_http_deny *d, const char *text, int bits, char *err, size_t errlen)
+static int net_add(struct jq_httpjob_deny *d, const char *text, int bits, char *err, size_t errlen)
 {
-	struct jq_http_net n = {0};
+	struct jq_httpjob_net n = {0};
 	int max;
 	if (inet_pton(AF_INET, text, n.addr) == 1) {
 		n.family = AF_INET;
@@ -48,8 +48,8 @@ static int net_add(struct jq_http_deny *d, const char *text, int bits, char *err
 			 bits, max);
 		return -1;
 	}
-	if (d->n >= JQ_HTTP_DENY_MAX) {
-		snprintf(err, errlen, "--http-deny: more than %d networks", JQ_HTTP_DENY_MAX);
+	if (d->n >= JQ_HTTPJOB_DENY_MAX) {
+		snprintf(err, errlen, "--http-deny: more than %d networks", JQ_HTTPJOB_DENY_MAX);
 		return -1;
 	}
 	n.bits = bits;
@@ -61,7 +61,7 @@ bad:
 	return -1;
 }
 
-int jq_http_deny_add(struct jq_http_deny *d, const char *spec, char *err, size_t errlen)
+int jq_httpjob_deny_add(struct jq_httpjob_deny *d, const char *spec, char *err, size_t errlen)
 {
 	/* not the public internet: "this network", private, shared (CGNAT), loopback,
 	 * link-local (cloud metadata), IETF protocol assignments, benchmarking, multicast and
@@ -84,13 +84,13 @@ int jq_http_deny_add(struct jq_http_deny *d, const char *spec, char *err, size_t
 		}
 		memcpy(first, spec, len);
 		first[len] = '\0';
-		if (len && jq_http_deny_add(d, first, err, errlen) != 0)
+		if (len && jq_httpjob_deny_add(d, first, err, errlen) != 0)
 			return -1;
-		return comma[1] ? jq_http_deny_add(d, comma + 1, err, errlen) : 0;
+		return comma[1] ? jq_httpjob_deny_add(d, comma + 1, err, errlen) : 0;
 	}
 	if (strcmp(spec, "private") == 0) {
 		for (size_t i = 0; i < sizeof(private_nets) / sizeof(private_nets[0]); i++)
-			if (jq_http_deny_add(d, private_nets[i], err, errlen) != 0)
+			if (jq_httpjob_deny_add(d, private_nets[i], err, errlen) != 0)
 				return -1;
 		return 0;
 	}
@@ -125,7 +125,7 @@ static int prefix_equal(const unsigned char *a, const unsigned char *b, int bits
 	return (a[whole] & mask) == (b[whole] & mask);
 }
 
-static int deny_match_exact(const struct jq_http_deny *d, int family, const unsigned char *a)
+static int deny_match_exact(const struct jq_httpjob_deny *d, int family, const unsigned char *a)
 {
 	for (int i = 0; i < d->n; i++)
 		if (d->net[i].family == family && prefix_equal(a, d->net[i].addr, d->net[i].bits))
@@ -136,7 +136,7 @@ static int deny_match_exact(const struct jq_http_deny *d, int family, const unsi
 /* 1 if the address (family, bytes in network order) is in d. IPv4-mapped IPv6 is IPv4;
  * an IPv6 address that carries an IPv4 one a gateway will connect to (NAT64's well-known
  * 64:ff9b::/96, 6to4's 2002:AABB:CCDD::/48) is denied when either form is. */
-static int deny_match_addr(const struct jq_http_deny *d, int family, const unsigned char *bytes)
+static int deny_match_addr(const struct jq_httpjob_deny *d, int family, const unsigned char *bytes)
 {
 	static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	static const unsigned char nat64[12] = {0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0};
@@ -153,7 +153,7 @@ static int deny_match_addr(const struct jq_http_deny *d, int family, const unsig
 	return 0;
 }
 
-int jq_http_deny_match(const struct jq_http_deny *d, const char *ip)
+int jq_httpjob_deny_match(const struct jq_httpjob_deny *d, const char *ip)
 {
 	unsigned char a[16];
 	if (inet_pton(AF_INET, ip, a) == 1)
@@ -163,11 +163,11 @@ int jq_http_deny_match(const struct jq_http_deny *d, const char *ip)
 	return d->n > 0; /* not an address we can read: refuse rather than guess */
 }
 
-void jq_http_set_deny(const struct jq_http_deny *d) { deny = *d; }
+void jq_httpjob_set_deny(const struct jq_httpjob_deny *d) { deny = *d; }
 
 static char ca_file[4097]; /* set once at start-up: --http-ca-file, or "" */
 
-int jq_http_set_ca_file(const char *path, char *err, size_t errlen)
+int jq_httpjob_set_ca_file(const char *path, char *err, size_t errlen)
 {
 	ca_file[0] = '\0';
 	if (!path || !path[0])
@@ -183,7 +183,7 @@ int jq_http_set_ca_file(const char *path, char *err, size_t errlen)
 /* ---- the transfer, on the loop ---- */
 
 struct http {
-	struct jq_http_request req;
+	struct jq_httpjob_request req;
 	CURL *easy;
 	struct curl_slist *hdrs;
 	char *body; /* the response's first max_body bytes */
@@ -277,7 +277,7 @@ static void http_free(struct http *h)
 	curl_slist_free_all(h->hdrs);
 	json_decref(h->resp_headers);
 	free(h->body);
-	jq_http_request_release(&h->req);
+	jq_httpjob_request_release(&h->req);
 	free(h);
 }
 
@@ -292,7 +292,7 @@ static int header_named(const char *line, const char *name)
  * payload, e.g. a W3C traceparent), which replace payload headers of the same
  * name; then curl defaults turned off unless the payload set them. NULL when
  * out of memory. */
-static struct curl_slist *http_header_list(const struct jq_http_request *r,
+static struct curl_slist *http_header_list(const struct jq_httpjob_request *r,
 					   const char *const *extra, size_t nextra)
 {
 	struct curl_slist *l = NULL, *t;
@@ -389,10 +389,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 		v++, vlen--;
 	while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 		vlen--;
-	if (nlen > JQ_HTTP_HEADER_NAME_MAX || json_object_size(h->resp_headers) >= JQ_HTTP_RESP_HEADERS_MAX ||
-	    h->resp_header_bytes + nlen + vlen > JQ_HTTP_RESP_HEADER_BYTES_MAX)
+	if (nlen > JQ_HTTPJOB_HEADER_NAME_MAX || json_object_size(h->resp_headers) >= JQ_HTTPJOB_RESP_HEADERS_MAX ||
+	    h->resp_header_bytes + nlen + vlen > JQ_HTTPJOB_RESP_HEADER_BYTES_MAX)
 		return n; /* kept bounded: the rest are dropped */
-	char name[JQ_HTTP_HEADER_NAME_MAX + 1];
+	char name[JQ_HTTPJOB_HEADER_NAME_MAX + 1];
 	for (size_t i = 0; i < nlen; i++)
 		name[i] = (char)tolower((unsigned char)data[i]);
 	name[nlen] = '\0';
@@ -426,7 +426,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 static int http_setup(struct http *h, const char *const *extra, size_t nextra, char *err,
 		      size_t errlen)
 {
-	const struct jq_http_request *r = &h->req;
+	const struct jq_httpjob_request *r = &h->req;
 	h->body = malloc((size_t)r->max_body + 1);
 	h->resp_headers = json_object();
 	h->hdrs = http_header_list(r, extra, nextra);
@@ -449,7 +449,7 @@ static int http_setup(struct http *h, const char *const *extra, size_t nextra, c
 	}
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, (long)r->follow_redirects);
-	curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)JQ_HTTP_MAX_REDIRECTS);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, (long)JQ_HTTPJOB_MAX_REDIRECTS);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "jobq/" JOBQ_VERSION);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->hdrs);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->curl_err);
@@ -523,13 +523,13 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 		text = jq_strdup_printf("%s %s failed: %s", h->req.method, h->req.url_shown,
 					h->curl_err[0] ? h->curl_err : curl_easy_strerror(rc));
 		fatal = curl_rc_fatal(rc);
-	} else if (!jq_http_status_expected(&h->req, status)) {
+	} else if (!jq_httpjob_status_expected(&h->req, status)) {
 		int quote = blen > ERROR_BODY_QUOTE ? ERROR_BODY_QUOTE : (int)blen;
 		text = jq_strdup_printf("%s %s answered %ld, not the expected %s%s%.*s%s",
 					h->req.method, h->req.url_shown, status,
 					h->req.nexpect ? "status" : "2xx", quote ? ": " : "", quote,
 					body ? body : "", blen > ERROR_BODY_QUOTE ? "..." : "");
-		fatal = !jq_http_status_retryable(status);
+		fatal = !jq_httpjob_status_retryable(status);
 	} else {
 		json_t *result = json_pack("{s:i, s:O, s:s%, s:b}", "status", (json_int_t)status,
 					   "headers", h->resp_headers, "body", body ? body : "",
@@ -549,14 +549,14 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	free(text);
 }
 
-int jq_http_start(struct jq_run *run, char *err, size_t errlen)
+int jq_httpjob_start(struct jq_run *run, char *err, size_t errlen)
 {
 	struct http *h = calloc(1, sizeof(*h));
 	if (!h) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (jq_http_request_parse(&h->req, run->payload, err, errlen) != 0) {
+	if (jq_httpjob_request_parse(&h->req, run->payload, err, errlen) != 0) {
 		free(h);
 		return -1;
 	}
@@ -602,7 +602,7 @@ int jq_http_start(struct jq_run *run, char *err, size_t errlen)
 	return 0;
 }
 
-void jq_http_cancel(struct jq_run *run)
+void jq_httpjob_cancel(struct jq_run *run)
 {
 	struct http *h = run->hdata;
 	if (!h)

@@ -187,14 +187,14 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 			jq_schedules_free(config, nconfig);
 			return -1;
 		}
-	struct jq_http_deny deny = {.n = 0};
+	struct jq_httpjob_deny deny = {.n = 0};
 	for (int i = 0; i < cfg->http_deny.n; i++)
-		if (jq_http_deny_add(&deny, cfg->http_deny.v[i], err, errlen) != 0) {
+		if (jq_httpjob_deny_add(&deny, cfg->http_deny.v[i], err, errlen) != 0) {
 			jq_schedules_free(config, nconfig);
 			return -1;
 		}
-	jq_http_set_deny(&deny);
-	if (jq_http_set_ca_file(cfg->http_ca_file, err, errlen) != 0) {
+	jq_httpjob_set_deny(&deny);
+	if (jq_httpjob_set_ca_file(cfg->http_ca_file, err, errlen) != 0) {
 		jq_schedules_free(config, nconfig);
 		return -1;
 	}

@@ -93,16 +93,16 @@ static void test_http_parse(void)
 		UNIT_CASE("http %s", cases[i].json);
 		struct payload p;
 		CHECK_INT_EQ(payload_make(&p, cases[i].json), 0);
-		struct jq_http_request r;
+		struct jq_httpjob_request r;
 		char err[256] = "";
-		int rc = jq_http_request_parse(&r, p.v, err, sizeof(err));
+		int rc = jq_httpjob_request_parse(&r, p.v, err, sizeof(err));
 		if (cases[i].err) {
 			CHECK_INT_EQ(rc, -1);
 			CHECK_CONTAINS(err, cases[i].err);
 			CHECK(r.url == NULL && r.headers == NULL && r.body == NULL);
 		} else {
 			CHECK_INT_EQ(rc, 0);
-			jq_http_request_release(&r);
+			jq_httpjob_request_release(&r);
 		}
 		payload_release(&p);
 	}
@@ -113,20 +113,20 @@ static void test_http_fields(void)
 	struct payload p;
 	UNIT_CASE("defaults");
 	CHECK_INT_EQ(payload_make(&p, "{\"url\": \"http://h/\"}"), 0);
-	struct jq_http_request r;
+	struct jq_httpjob_request r;
 	char err[256] = "";
-	CHECK_INT_EQ(jq_http_request_parse(&r, p.v, err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_httpjob_request_parse(&r, p.v, err, sizeof(err)), 0);
 	CHECK_STR_EQ(r.method, "GET");
 	CHECK_STR_EQ(r.url, "http://h/");
-	CHECK_INT_EQ(r.timeout_ms, JQ_HTTP_DEFAULT_TIMEOUT_MS);
-	CHECK_INT_EQ(r.max_body, JQ_HTTP_DEFAULT_MAX_BODY);
+	CHECK_INT_EQ(r.timeout_ms, JQ_HTTPJOB_DEFAULT_TIMEOUT_MS);
+	CHECK_INT_EQ(r.max_body, JQ_HTTPJOB_DEFAULT_MAX_BODY);
 	CHECK_INT_EQ(r.follow_redirects, 0);
 	CHECK(r.body == NULL);
-	CHECK_INT_EQ(jq_http_status_expected(&r, 200), 1);
-	CHECK_INT_EQ(jq_http_status_expected(&r, 299), 1);
-	CHECK_INT_EQ(jq_http_status_expected(&r, 199), 0);
-	CHECK_INT_EQ(jq_http_status_expected(&r, 301), 0);
-	jq_http_request_release(&r);
+	CHECK_INT_EQ(jq_httpjob_status_expected(&r, 200), 1);
+	CHECK_INT_EQ(jq_httpjob_status_expected(&r, 299), 1);
+	CHECK_INT_EQ(jq_httpjob_status_expected(&r, 199), 0);
+	CHECK_INT_EQ(jq_httpjob_status_expected(&r, 301), 0);
+	jq_httpjob_request_release(&r);
 	payload_release(&p);
 
 	UNIT_CASE("headers, body and expect list");
@@ -134,7 +134,7 @@ static void test_http_fields(void)
 				      "\"headers\": {\"X-A\": \"1\", \"X-Empty\": \"\"}, "
 				      "\"body\": {\"k\": 1}, \"expect_status\": [202, 404]}"),
 		     0);
-	CHECK_INT_EQ(jq_http_request_parse(&r, p.v, err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_httpjob_request_parse(&r, p.v, err, sizeof(err)), 0);
 	CHECK_STR_EQ(r.method, "PATCH");
 	CHECK_INT_EQ(r.nheaders, 3);
 	if (r.nheaders == 3) {
@@ -144,29 +144,29 @@ static void test_http_fields(void)
 	}
 	CHECK_STR_EQ(r.body, "{\"k\":1}");
 	CHECK_INT_EQ(r.body_len, 7);
-	CHECK_INT_EQ(jq_http_status_expected(&r, 202), 1);
-	CHECK_INT_EQ(jq_http_status_expected(&r, 404), 1);
-	CHECK_INT_EQ(jq_http_status_expected(&r, 200), 0);
-	jq_http_request_release(&r);
+	CHECK_INT_EQ(jq_httpjob_status_expected(&r, 202), 1);
+	CHECK_INT_EQ(jq_httpjob_status_expected(&r, 404), 1);
+	CHECK_INT_EQ(jq_httpjob_status_expected(&r, 200), 0);
+	jq_httpjob_request_release(&r);
 	payload_release(&p);
 
 	UNIT_CASE("the URL in messages has no credentials or query");
 	CHECK_INT_EQ(payload_make(&p, "{\"url\": \"https://user:pw@h:81/a/b?token=x#frag\"}"), 0);
-	CHECK_INT_EQ(jq_http_request_parse(&r, p.v, err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_httpjob_request_parse(&r, p.v, err, sizeof(err)), 0);
 	CHECK_STR_EQ(r.url, "https://user:pw@h:81/a/b?token=x#frag");
 	CHECK_STR_EQ(r.url_shown, "https://h:81/a/b");
-	jq_http_request_release(&r);
+	jq_httpjob_request_release(&r);
 	payload_release(&p);
 
 	UNIT_CASE("retryable statuses");
-	CHECK_INT_EQ(jq_http_status_retryable(500), 1);
-	CHECK_INT_EQ(jq_http_status_retryable(503), 1);
-	CHECK_INT_EQ(jq_http_status_retryable(429), 1);
-	CHECK_INT_EQ(jq_http_status_retryable(408), 1);
-	CHECK_INT_EQ(jq_http_status_retryable(404), 0);
-	CHECK_INT_EQ(jq_http_status_retryable(400), 0);
-	CHECK_INT_EQ(jq_http_status_retryable(301), 0);
-	CHECK_INT_EQ(jq_http_status_retryable(200), 0);
+	CHECK_INT_EQ(jq_httpjob_status_retryable(500), 1);
+	CHECK_INT_EQ(jq_httpjob_status_retryable(503), 1);
+	CHECK_INT_EQ(jq_httpjob_status_retryable(429), 1);
+	CHECK_INT_EQ(jq_httpjob_status_retryable(408), 1);
+	CHECK_INT_EQ(jq_httpjob_status_retryable(404), 0);
+	CHECK_INT_EQ(jq_httpjob_status_retryable(400), 0);
+	CHECK_INT_EQ(jq_httpjob_status_retryable(301), 0);
+	CHECK_INT_EQ(jq_httpjob_status_retryable(200), 0);
 }
 
 static void test_exec_spec(void)
@@ -303,12 +303,12 @@ static void test_exec_request(void)
 
 static void test_http_deny(void)
 {
-	struct jq_http_deny d = {.n = 0};
+	struct jq_httpjob_deny d = {.n = 0};
 	char err[200];
-	CHECK_INT_EQ(jq_http_deny_add(&d, "10.0.0.0/8", err, sizeof(err)), 0);
-	CHECK_INT_EQ(jq_http_deny_add(&d, "192.0.2.7", err, sizeof(err)), 0);
-	CHECK_INT_EQ(jq_http_deny_add(&d, "2001:db8::/32", err, sizeof(err)), 0);
-	CHECK_INT_EQ(jq_http_deny_add(&d, "172.16.0.0/12", err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_httpjob_deny_add(&d, "10.0.0.0/8", err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_httpjob_deny_add(&d, "192.0.2.7", err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_httpjob_deny_add(&d, "2001:db8::/32", err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_httpjob_deny_add(&d, "172.16.0.0/12", err, sizeof(err)), 0);
 	static const struct {
 		const char *ip;
 		int want;
@@ -320,11 +320,11 @@ static void test_http_deny(void)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s", cases[i].ip);
-		CHECK_INT_EQ(jq_http_deny_match(&d, cases[i].ip), cases[i].want);
+		CHECK_INT_EQ(jq_httpjob_deny_match(&d, cases[i].ip), cases[i].want);
 	}
 	/* the private preset: loopback, private, link-local (cloud metadata), unique-local */
-	struct jq_http_deny p = {.n = 0};
-	CHECK_INT_EQ(jq_http_deny_add(&p, "private", err, sizeof(err)), 0);
+	struct jq_httpjob_deny p = {.n = 0};
+	CHECK_INT_EQ(jq_httpjob_deny_add(&p, "private", err, sizeof(err)), 0);
 	static const char *const private_ips[] = {
 	    "127.0.0.1",      "10.0.0.1",	  "192.168.1.1",      "169.254.169.254",
 	    "100.64.0.1",     "0.0.0.0",	  "::1",	      "fd00::1",
@@ -334,35 +334,35 @@ static void test_http_deny(void)
 	    "64:ff9b:1::1",   "2002:7f00:1::1",	  "2002:a9fe:a9fe::"};
 	for (size_t i = 0; i < sizeof(private_ips) / sizeof(private_ips[0]); i++) {
 		UNIT_CASE("private %s", private_ips[i]);
-		CHECK_INT_EQ(jq_http_deny_match(&p, private_ips[i]), 1);
+		CHECK_INT_EQ(jq_httpjob_deny_match(&p, private_ips[i]), 1);
 	}
 	UNIT_CASE("public");
-	CHECK_INT_EQ(jq_http_deny_match(&p, "93.184.216.34"), 0);
-	CHECK_INT_EQ(jq_http_deny_match(&p, "2606:2800:220:1::1"), 0);
+	CHECK_INT_EQ(jq_httpjob_deny_match(&p, "93.184.216.34"), 0);
+	CHECK_INT_EQ(jq_httpjob_deny_match(&p, "2606:2800:220:1::1"), 0);
 	/* NAT64 and 6to4 addresses of a public IPv4 address pass */
-	CHECK_INT_EQ(jq_http_deny_match(&p, "64:ff9b::93.184.216.34"), 0);
-	CHECK_INT_EQ(jq_http_deny_match(&p, "2002:5db8:d822::1"), 0);
+	CHECK_INT_EQ(jq_httpjob_deny_match(&p, "64:ff9b::93.184.216.34"), 0);
+	CHECK_INT_EQ(jq_httpjob_deny_match(&p, "2002:5db8:d822::1"), 0);
 	/* a user's own IPv4 network covers its NAT64 and 6to4 forms too */
-	CHECK_INT_EQ(jq_http_deny_match(&d, "64:ff9b::10.2.3.4"), 1);
-	CHECK_INT_EQ(jq_http_deny_match(&d, "2002:0a02:0304::1"), 1);
-	CHECK_INT_EQ(jq_http_deny_match(&d, "64:ff9b::11.2.3.4"), 0);
+	CHECK_INT_EQ(jq_httpjob_deny_match(&d, "64:ff9b::10.2.3.4"), 1);
+	CHECK_INT_EQ(jq_httpjob_deny_match(&d, "2002:0a02:0304::1"), 1);
+	CHECK_INT_EQ(jq_httpjob_deny_match(&d, "64:ff9b::11.2.3.4"), 0);
 	/* several in one value, as the worker's flag and JOBQ_HTTP_DENY take them */
-	struct jq_http_deny l = {.n = 0};
+	struct jq_httpjob_deny l = {.n = 0};
 	UNIT_CASE("list");
-	CHECK_INT_EQ(jq_http_deny_add(&l, "192.0.2.0/24,,2001:db8::1,", err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_httpjob_deny_add(&l, "192.0.2.0/24,,2001:db8::1,", err, sizeof(err)), 0);
 	CHECK_INT_EQ(l.n, 2);
-	CHECK_INT_EQ(jq_http_deny_match(&l, "192.0.2.9"), 1);
-	CHECK_INT_EQ(jq_http_deny_match(&l, "2001:db8::1"), 1);
-	CHECK_INT_EQ(jq_http_deny_add(&l, "192.0.2.0/24,nonsense", err, sizeof(err)), -1);
+	CHECK_INT_EQ(jq_httpjob_deny_match(&l, "192.0.2.9"), 1);
+	CHECK_INT_EQ(jq_httpjob_deny_match(&l, "2001:db8::1"), 1);
+	CHECK_INT_EQ(jq_httpjob_deny_add(&l, "192.0.2.0/24,nonsense", err, sizeof(err)), -1);
 	/* nothing denied: every address passes */
-	struct jq_http_deny none = {.n = 0};
-	CHECK_INT_EQ(jq_http_deny_match(&none, "127.0.0.1"), 0);
+	struct jq_httpjob_deny none = {.n = 0};
+	CHECK_INT_EQ(jq_httpjob_deny_match(&none, "127.0.0.1"), 0);
 	/* bad specs */
 	static const char *const bad[] = {"10.0.0.0/33", "::/129", "10.0.0.0/x", "example.com",
 					  "10.0.0.0/", "1.2.3"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		UNIT_CASE("bad %s", bad[i]);
-		CHECK_INT_EQ(jq_http_deny_add(&d, bad[i], err, sizeof(err)), -1);
+		CHECK_INT_EQ(jq_httpjob_deny_add(&d, bad[i], err, sizeof(err)), -1);
 		CHECK_CONTAINS(err, "--http-deny");
 	}
 }

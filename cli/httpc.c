@@ -1,5 +1,5 @@
-/* http.c: blocking requests to the broker with the libcurl easy API; see http.h. */
-#include "http.h"
+/* httpc.c: blocking requests to the broker with the libcurl easy API; see httpc.h. */
+#include "httpc.h"
 
 #include <curl/curl.h>
 #include <limits.h>
@@ -10,12 +10,12 @@
 
 /* Where the write callback puts an answer body. */
 struct sink {
-	struct jq_http *h;
-	struct jq_http_reply *r;
+	struct jq_httpc *h;
+	struct jq_httpc_reply *r;
 	size_t cap;
-	int too_big; /* the body went past JQ_HTTP_BODY_MAX; the transfer was stopped */
-	/* a stream (jq_http_stream) only: */
-	jq_http_data_cb on_data; /* NULL for a plain request */
+	int too_big; /* the body went past JQ_HTTPC_BODY_MAX; the transfer was stopped */
+	/* a stream (jq_httpc_stream) only: */
+	jq_httpc_data_cb on_data; /* NULL for a plain request */
 	void *arg;
 	int status_known; /* the status has been read: streaming is valid */
 	int streaming;    /* a 2xx answer: its body goes to on_data */
@@ -25,29 +25,29 @@ struct sink {
 	int64_t last_us; /* when the last byte of body came (or the request began) */
 };
 
-int jq_http_global_init(void)
+int jq_httpc_global_init(void)
 {
 	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
 }
 
-void jq_http_global_cleanup(void)
+void jq_httpc_global_cleanup(void)
 {
 	curl_global_cleanup();
 }
 
-int jq_http_init(struct jq_http *h, const char *base_url, long timeout_ms)
+int jq_httpc_init(struct jq_httpc *h, const char *base_url, long timeout_ms)
 {
 	memset(h, 0, sizeof(*h));
 	h->timeout_ms = timeout_ms;
 	size_t len = strlen(base_url);
-	if (len > JQ_HTTP_URL_MAX) {
-		h->err = JQ_HTTP_EURL;
+	if (len > JQ_HTTPC_URL_MAX) {
+		h->err = JQ_HTTPC_EURL;
 		snprintf(h->errstr, sizeof(h->errstr), "broker url is longer than %d bytes",
-			 JQ_HTTP_URL_MAX);
+			 JQ_HTTPC_URL_MAX);
 		return -1;
 	}
 	if (strncmp(base_url, "http://", 7) != 0 && strncmp(base_url, "https://", 8) != 0) {
-		h->err = JQ_HTTP_EURL;
+		h->err = JQ_HTTPC_EURL;
 		snprintf(h->errstr, sizeof(h->errstr),
 			 "invalid broker url '%.*s': it must start with http:// or https://", 256,
 			 base_url);
@@ -59,37 +59,37 @@ int jq_http_init(struct jq_http *h, const char *base_url, long timeout_ms)
 	h->base[len] = '\0';
 	h->curl = curl_easy_init();
 	if (h->curl == NULL) {
-		h->err = JQ_HTTP_EOTHER;
+		h->err = JQ_HTTPC_EOTHER;
 		snprintf(h->errstr, sizeof(h->errstr), "cannot initialize libcurl");
 		return -1;
 	}
 	return 0;
 }
 
-void jq_http_release(struct jq_http *h)
+void jq_httpc_release(struct jq_httpc *h)
 {
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	h->curl = NULL;
 }
 
-void jq_http_reply_init(struct jq_http_reply *r)
+void jq_httpc_reply_init(struct jq_httpc_reply *r)
 {
 	r->status = 0;
 	r->body = NULL;
 	r->len = 0;
 }
 
-void jq_http_reply_release(struct jq_http_reply *r)
+void jq_httpc_reply_release(struct jq_httpc_reply *r)
 {
 	free(r->body);
-	jq_http_reply_init(r);
+	jq_httpc_reply_init(r);
 }
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 {
 	struct sink *s = arg;
-	struct jq_http_reply *r = s->r;
+	struct jq_httpc_reply *r = s->r;
 	size_t n = size * nmemb;
 	if (s->on_data) {
 		s->last_us = jq_mono_us();
@@ -107,7 +107,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *arg)
 			return n;
 		}
 	}
-	if (n > JQ_HTTP_BODY_MAX - r->len) {
+	if (n > JQ_HTTPC_BODY_MAX - r->len) {
 		s->too_big = 1;
 		return 0; /* anything but n makes curl stop with CURLE_WRITE_ERROR */
 	}
@@ -140,7 +140,7 @@ static int xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off
 	return 0;
 }
 
-static void set_error(struct jq_http *h, CURLcode cc, const struct sink *s, const char *detail)
+static void set_error(struct jq_httpc *h, CURLcode cc, const struct sink *s, const char *detail)
 {
 	const char *why = *detail ? detail : curl_easy_strerror(cc);
 	switch (cc) {
@@ -149,39 +149,39 @@ static void set_error(struct jq_http *h, CURLcode cc, const struct sink *s, cons
 	case CURLE_COULDNT_CONNECT:
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
-		h->err = JQ_HTTP_ECONNECT;
+		h->err = JQ_HTTPC_ECONNECT;
 		snprintf(h->errstr, sizeof(h->errstr), "cannot reach broker at '%.256s': %.200s",
 			 h->base, why);
 		return;
 	case CURLE_OPERATION_TIMEDOUT:
-		h->err = JQ_HTTP_ETIMEOUT;
+		h->err = JQ_HTTPC_ETIMEOUT;
 		snprintf(h->errstr, sizeof(h->errstr),
 			 "broker at '%.256s' did not answer within %ld ms", h->base, h->timeout_ms);
 		return;
 	case CURLE_ABORTED_BY_CALLBACK:
 		if (s->idle) {
-			h->err = JQ_HTTP_EIDLE;
+			h->err = JQ_HTTPC_EIDLE;
 			snprintf(h->errstr, sizeof(h->errstr),
 				 "broker at '%.256s' sent nothing for %ld ms", h->base, s->idle_ms);
 			return;
 		}
-		h->err = JQ_HTTP_EINTERRUPTED;
+		h->err = JQ_HTTPC_EINTERRUPTED;
 		snprintf(h->errstr, sizeof(h->errstr), "interrupted");
 		return;
 	case CURLE_FILESIZE_EXCEEDED:
-		h->err = JQ_HTTP_ETOOBIG;
+		h->err = JQ_HTTPC_ETOOBIG;
 		break;
 	case CURLE_WRITE_ERROR:
-		h->err = s->too_big ? JQ_HTTP_ETOOBIG : JQ_HTTP_EOTHER;
+		h->err = s->too_big ? JQ_HTTPC_ETOOBIG : JQ_HTTPC_EOTHER;
 		break;
 	default:
-		h->err = JQ_HTTP_EOTHER;
+		h->err = JQ_HTTPC_EOTHER;
 		break;
 	}
-	if (h->err == JQ_HTTP_ETOOBIG)
+	if (h->err == JQ_HTTPC_ETOOBIG)
 		snprintf(h->errstr, sizeof(h->errstr),
 			 "answer of broker at '%.256s' is larger than %zu bytes", h->base,
-			 JQ_HTTP_BODY_MAX);
+			 JQ_HTTPC_BODY_MAX);
 	else if (cc == CURLE_WRITE_ERROR)
 		snprintf(h->errstr, sizeof(h->errstr),
 			 "out of memory reading the answer of '%.256s'", h->base);
@@ -191,11 +191,11 @@ static void set_error(struct jq_http *h, CURLcode cc, const struct sink *s, cons
 }
 
 /* Appends line to *list; -1 with h->err set when out of memory. */
-static int add_header(struct jq_http *h, struct curl_slist **list, const char *line)
+static int add_header(struct jq_httpc *h, struct curl_slist **list, const char *line)
 {
 	struct curl_slist *l = curl_slist_append(*list, line);
 	if (l == NULL) {
-		h->err = JQ_HTTP_EOTHER;
+		h->err = JQ_HTTPC_EOTHER;
 		snprintf(h->errstr, sizeof(h->errstr), "out of memory");
 		return -1;
 	}
@@ -205,10 +205,10 @@ static int add_header(struct jq_http *h, struct curl_slist **list, const char *l
 
 /* One request: a plain one (s->on_data NULL) or a stream. s is filled but
  * for its stream fields. */
-int jq_http_set_token(struct jq_http *h, const char *token)
+int jq_httpc_set_token(struct jq_httpc *h, const char *token)
 {
 	size_t n = strlen(token);
-	if (n == 0 || n > JQ_HTTP_TOKEN_MAX)
+	if (n == 0 || n > JQ_HTTPC_TOKEN_MAX)
 		return -1;
 	for (size_t i = 0; i < n; i++)
 		if ((unsigned char)token[i] <= ' ' || (unsigned char)token[i] >= 0x7f)
@@ -217,8 +217,8 @@ int jq_http_set_token(struct jq_http *h, const char *token)
 	return 0;
 }
 
-static int perform(struct jq_http *h, enum jq_http_method method, const char *path,
-		   const char *body, const char *const *extra, struct jq_http_reply *r,
+static int perform(struct jq_httpc *h, enum jq_httpc_method method, const char *path,
+		   const char *body, const char *const *extra, struct jq_httpc_reply *r,
 		   struct sink *s, long max_ms)
 {
 	int rc = -1;
@@ -231,14 +231,14 @@ static int perform(struct jq_http *h, enum jq_http_method method, const char *pa
 	s->r = r;
 	s->last_us = jq_mono_us();
 
-	h->err = JQ_HTTP_OK;
+	h->err = JQ_HTTPC_OK;
 	h->errstr[0] = '\0';
-	jq_http_reply_release(r);
+	jq_httpc_reply_release(r);
 
 	size_t blen = strlen(h->base), plen = strlen(path);
 	url = malloc(blen + plen + 1);
 	if (url == NULL) {
-		h->err = JQ_HTTP_EOTHER;
+		h->err = JQ_HTTPC_EOTHER;
 		snprintf(h->errstr, sizeof(h->errstr), "out of memory");
 		goto done;
 	}
@@ -272,20 +272,20 @@ static int perform(struct jq_http *h, enum jq_http_method method, const char *pa
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, s);
 	if (!s->on_data) /* a stream may go on for ever; its non-2xx body is bounded in write_cb */
-		curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)JQ_HTTP_BODY_MAX);
+		curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)JQ_HTTPC_BODY_MAX);
 	curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
 	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, s);
-	if (method == JQ_HTTP_POST || method == JQ_HTTP_PUT) {
+	if (method == JQ_HTTPC_POST || method == JQ_HTTPC_PUT) {
 		curl_easy_setopt(curl, CURLOPT_POST, 1L);
-		if (method == JQ_HTTP_PUT) /* a POST with another name: the body goes the same way */
+		if (method == JQ_HTTPC_PUT) /* a POST with another name: the body goes the same way */
 			curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)(body ? strlen(body) : 0));
 	} else {
 		curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-		if (method == JQ_HTTP_DELETE) /* reset above clears it for the next request */
+		if (method == JQ_HTTPC_DELETE) /* reset above clears it for the next request */
 			curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
 
@@ -300,7 +300,7 @@ static int perform(struct jq_http *h, enum jq_http_method method, const char *pa
 	if (r->body == NULL) {
 		r->body = calloc(1, 1); /* an empty answer is still a string */
 		if (r->body == NULL) {
-			h->err = JQ_HTTP_EOTHER;
+			h->err = JQ_HTTPC_EOTHER;
 			snprintf(h->errstr, sizeof(h->errstr), "out of memory");
 			goto done;
 		}
@@ -313,22 +313,22 @@ done:
 	curl_slist_free_all(headers);
 	free(url);
 	if (rc != 0)
-		jq_http_reply_release(r);
+		jq_httpc_reply_release(r);
 	return rc;
 }
 
-int jq_http_request(struct jq_http *h, enum jq_http_method method, const char *path,
-		    const char *body, const char *const *extra, struct jq_http_reply *r)
+int jq_httpc_request(struct jq_httpc *h, enum jq_httpc_method method, const char *path,
+		    const char *body, const char *const *extra, struct jq_httpc_reply *r)
 {
 	struct sink s = {.cap = 0};
 	return perform(h, method, path, body, extra, r, &s, 0);
 }
 
-int jq_http_stream(struct jq_http *h, const char *path, long max_ms, long idle_ms,
-		   jq_http_data_cb on_data, void *arg, int *stopped, struct jq_http_reply *r)
+int jq_httpc_stream(struct jq_httpc *h, const char *path, long max_ms, long idle_ms,
+		   jq_httpc_data_cb on_data, void *arg, int *stopped, struct jq_httpc_reply *r)
 {
 	struct sink s = {.on_data = on_data, .arg = arg, .idle_ms = idle_ms};
-	int rc = perform(h, JQ_HTTP_GET, path, NULL, NULL, r, &s, max_ms);
+	int rc = perform(h, JQ_HTTPC_GET, path, NULL, NULL, r, &s, max_ms);
 	*stopped = s.stopped;
 	if (rc != 0 && s.streaming) /* it broke off: say that it had begun */
 		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &r->status);
@@ -337,7 +337,7 @@ int jq_http_stream(struct jq_http *h, const char *path, long max_ms, long idle_m
 
 
 
-char *jq_http_escape(struct jq_http *h, const char *s)
+char *jq_httpc_escape(struct jq_httpc *h, const char *s)
 {
 	size_t len = strlen(s);
 	if (len > INT_MAX)
