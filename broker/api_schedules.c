@@ -210,7 +210,7 @@ static void put_schedule(struct jq_broker *b, struct jq_http_req *req, const cha
 		goto done;
 	}
 	json_object_foreach(body, key, v) {
-		if (strcmp(key, "name") && strcmp(key, "cron") && strcmp(key, "job")) {
+		if (strcmp(key, "name") != 0 && strcmp(key, "cron") != 0 && strcmp(key, "job") != 0) {
 			jq_reply_error(req, 400, "invalid_argument", "unknown field '%.64s'", key);
 			goto done;
 		}

@@ -779,12 +779,14 @@ static void print_table(FILE *out, const struct column *columns, size_t ncols,
 		total += width[k] + 2;
 	}
 	while (total > cols) {
-		size_t widest = ncols;
+		size_t widest = ncols; /* none */
+		int widest_w = NAME_COLS_MIN;
 		for (k = 0; k < ncols; k++)
-			if (columns[k].shrinks && width[k] > NAME_COLS_MIN &&
-			    (widest == ncols || width[k] > width[widest]))
+			if (columns[k].shrinks && width[k] > widest_w) {
 				widest = k;
-		if (widest == ncols)
+				widest_w = width[k];
+			}
+		if (widest >= ncols)
 			break; /* the row is wider than cols: numbers and times are never cut */
 		width[widest]--;
 		total--;
@@ -2550,7 +2552,7 @@ static json_t *scopes_array(struct ctl *c, const struct command *cmd, const char
 	json_t *arr = json_array();
 	char *copy = strdup(list), *save = NULL;
 	for (char *p = copy ? strtok_r(copy, ",", &save) : NULL; p; p = strtok_r(NULL, ",", &save)) {
-		if (strcmp(p, "read") && strcmp(p, "enqueue") && strcmp(p, "admin")) {
+		if (strcmp(p, "read") != 0 && strcmp(p, "enqueue") != 0 && strcmp(p, "admin") != 0) {
 			*status = usage_error(c, cmd, "unknown scope '%s' (read, enqueue, admin)", p);
 			json_decref(arr);
 			free(copy);

@@ -103,7 +103,9 @@ static int check_map_keys(struct mp_reader *r, uint64_t n, int depth)
 	int rc = 0;
 	for (uint64_t i = 0; rc == 0 && i < n; i++) {
 		const unsigned char *start = r->p;
-		if (check_value(r, depth - 1) != 0 || check_value(r, depth - 1) != 0) {
+		int bad = check_value(r, depth - 1) != 0;   /* the key */
+		bad = bad || check_value(r, depth - 1) != 0; /* then its value */
+		if (bad) {
 			rc = -1;
 			break;
 		}

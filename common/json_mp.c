@@ -379,7 +379,7 @@ static int container(struct parser *ps, int depth, int is_map)
 {
 	if (depth > ps->max_depth)
 		return fail(ps, -2, "nested too deep");
-	const char close = is_map ? '}' : ']';
+	const unsigned char close = is_map ? '}' : ']';
 	ps->p++;
 	size_t at = ps->out->size, n = 0, base = ps->nkeys;
 	if (reserve(ps, HDR_MAX) != 0)

@@ -248,11 +248,12 @@ static void on_switch_message(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	jq_warn("redis %s: sentinel %s:%d: the primary moved (%s)", s->name,
 		s->url.sentinels[d->idx].host, s->url.sentinels[d->idx].port, m);
-	char old_host[256], new_host[256];
-	int old_port, new_port;
-	if (sscanf(m + n, " %255s %d %255s %d", old_host, &old_port, new_host, &new_port) == 4)
-		s->on_switch(s->switch_arg, new_host, new_port);
-	else
+	char old_host[256], old_port[16], new_host[256], new_port[16];
+	int64_t port;
+	if (sscanf(m + n, " %255s %15s %255s %15s", old_host, old_port, new_host, new_port) == 4 &&
+	    jq_parse_i64(new_port, 1, 65535, &port) == 0)
+		s->on_switch(s->switch_arg, new_host, (int)port);
+	else /* not the address we expect: ask the sentinels */
 		s->on_switch(s->switch_arg, NULL, 0);
 }
 

@@ -173,7 +173,7 @@ int jq_parse_rfc3339(const char *s, int64_t *ms)
 	if (!(strcmp(p, "Z") == 0 || strcmp(p, "+00:00") == 0))
 		return -1;
 	time_t t = timegm(&tm);
-	if (t == (time_t)-1 || t < 0)
+	if (t < 0) /* (time_t)-1 too: timegm's error */
 		return -1;
 	/* timegm moves an impossible date on (2027-02-30 to March 2, 24:00 and :60 to the
 	 * next day or minute): a date that does not read back the same is refused */

@@ -380,9 +380,10 @@ static int read_stat(const char *name, pid_t *pid, char *state, pid_t *ppid)
 	buf[n] = '\0';
 	const char *rp = strrchr(buf, ')'); /* the name may hold anything, ')' too */
 	int pp;
-	if (!rp || sscanf(rp + 1, " %c %d", state, &pp) != 2)
+	/* the kernel's own numbers, and name is a /proc entry of digits (the caller checks) */
+	if (!rp || sscanf(rp + 1, " %c %d", state, &pp) != 2) // NOLINT(cert-err34-c)
 		return -1;
-	*pid = (pid_t)atoi(name);
+	*pid = (pid_t)atoi(name); // NOLINT(cert-err34-c)
 	*ppid = (pid_t)pp;
 	return 0;
 }

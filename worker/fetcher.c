@@ -38,6 +38,8 @@ void jq_queue_order(int n, const int64_t *weights, int weighted, int *order)
 				break;
 			pick -= weights[i];
 		}
+		if (chosen < 0)
+			break; /* cannot happen: o < n queues left */
 		order[o] = chosen;
 		avail[chosen] = 0;
 		left -= weights[chosen];

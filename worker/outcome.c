@@ -24,7 +24,7 @@ int64_t jq_retry_delay_ms(int64_t base_ms, int64_t attempt)
 		d *= 2;
 	if (d > RETRY_MAX_MS)
 		d = RETRY_MAX_MS;
-	return d * 3 / 4 + (int64_t)((double)(d / 2) * ((double)random() / RAND_MAX));
+	return d * 3 / 4 + (int64_t)((double)d / 2 * ((double)random() / RAND_MAX));
 }
 
 /* The log line and counters for an outcome Redis took; code is finish.h's (requeue.h's
