@@ -21,7 +21,8 @@ struct jq_broker;
 
 #define JQ_ID_BLOCK 1000   /* ids reserved per INCRBY */
 /* jobs in one POST /jobs/bulk: one atomic script call, so Redis serves nobody else
- * meanwhile (about 11 ms per 1,000 noop jobs here): clients should prefer ~1,000 */
+ * meanwhile (docs/api.md and docs/benchmarks.md give its time): clients should prefer
+ * bulks of about 1,000 */
 #define JQ_BULK_MAX 10000
 
 /* How stored jobs are answered: called once with their ids, first_id .. first_id+n-1,

@@ -3,11 +3,11 @@
  * Why not libevent's evhttp: per request it made 11 system calls where 2 do (it stops
  * reading while a request is handled, registers for writing to send the reply and reads
  * the socket's size with an ioctl first: three epoll_ctl and an ioctl per request), copied
- * every header into a list, and kept 13 blocks (~2 KB) per idle connection. Here a
+ * every header into a list, and kept 13 blocks per idle connection. Here a
  * connection is one struct with one persistent event: it is read into a shared buffer,
  * a complete request is copied into one block (head, headers and body, NUL-terminated in
  * place), and a reply is written with one write() as soon as it is ready; only a reply the
- * socket cannot take at once waits for EV_WRITE. An idle connection costs ~400 bytes of RSS.
+ * socket cannot take at once waits for EV_WRITE. (docs/benchmarks.md has the figures.)
  *
  * What it serves: HTTP/1.0 and 1.1 (http_parse.h), keep-alive, pipelining (requests of a
  * connection are answered one at a time, in order), Content-Length and chunked bodies up

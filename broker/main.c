@@ -104,11 +104,11 @@ int main(int argc, char **argv)
 	char err[256];
 
 #ifdef __GLIBC__
-	/* A 1,000-job bulk request takes ~1.5 MB in a few large blocks (the jobs, the script's
-	 * arguments, the command) and frees them when Redis answers. With glibc's defaults the
-	 * largest come from mmap or are trimmed off the heap at once, and every request
-	 * faults the same pages in again (~15 % of the broker's time per bulk request, perf).
-	 * Kept in the heap instead: at most 64 MB idle after a burst. */
+	/* A bulk request takes a few large blocks (the jobs, the script's arguments, the
+	 * command) and frees them when Redis answers. With glibc's defaults the largest come
+	 * from mmap or are trimmed off the heap at once, and every request faults the same
+	 * pages in again (perf showed it, docs/benchmarks.md). Kept in the heap instead: at
+	 * most 64 MB idle after a burst. */
 	if (!mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024) ||
 	    !mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024))
 		jq_debug("malloc keeps its default thresholds (mallopt refused)");

@@ -2,7 +2,7 @@
  *
  * The broker's enqueue bodies (POST /jobs, POST /jobs/bulk) are read here: parsing
  * a 1,000-job body with jansson (a hash table per object, a block per value, then
- * freeing them all) took ~70 % of the broker's instructions per bulk request.
+ * freeing them all) was most of the broker's work per bulk request (docs/benchmarks.md).
  *
  * The result is what jansson (json_loadb with JSON_REJECT_DUPLICATES | JSON_DECODE_ANY)
  * followed by jq_json_pack() would give, byte for byte, for every input both accept:

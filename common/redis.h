@@ -56,7 +56,8 @@ uint64_t jq_redis_errors(enum jq_redis_error_kind kind);
 int64_t jq_redis_reply_i64(const redisReply *r, int64_t dflt);
 
 /* One command of argc arguments (argvlen NULL: NUL-terminated), written in RESP here:
- * hiredis' printf-like formatting costs ~15,000 instructions for a short command.
+ * hiredis' printf-like formatting parses its format string on every call, which was a
+ * large part of a short command's cost (docs/benchmarks.md).
  * Returns -1 (and the callback is never called) when not ready. */
 int jq_redis_command(struct jq_redis *r, redisCallbackFn *cb, void *priv, int argc,
 		     const char **argv, const size_t *argvlen);

@@ -18,8 +18,8 @@
 -- key), w (1: each job has a payload), s, then s values: the fields the run's jobs share
 -- as name, value pairs ('type' first), then the m ids, then per job its unique key if u
 -- and its payload if w. So a job costs Redis its key, its id and its payload, and the
--- script one HSET: the per-field work is done once per run (bench: Redis time per job
--- in a 1,000-job call went from ~3.5 to ~1.8 us).
+-- script one HSET: the per-field work is done once per run (docs/benchmarks.md measures
+-- what it saved).
 -- A pending job goes to the list of its priority (lib/queue.lua). A job with a unique key
 -- (stored as its 'unique_key' field) is refused while the job stored under that key
 -- (<prefix>unique:<key>) is pending, scheduled or running; once that job has ended or its
