@@ -19,6 +19,7 @@
 #include "scripts.h"
 #include "store/enqueue.h"
 #include "store/job_hash.h"
+#include "store/wait.h"
 #include "util.h"
 
 #define DEFAULT_URL "redis://127.0.0.1:6379/0"
