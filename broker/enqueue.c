@@ -10,6 +10,7 @@
 #include "broker.h"
 #include "log.h"
 #include "store/enqueue.h"
+#include "store/wait.h"
 #include "util.h"
 
 /* The enqueue script's answer, decoded and kept while WAIT (--min-replicas-ack) is out. */

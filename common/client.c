@@ -19,6 +19,7 @@
 #include "scripts.h"
 #include "store/enqueue.h"
 #include "store/job_hash.h"
+#include "store/wait.h"
 #include "util.h"
 
 #define DEFAULT_URL "redis://127.0.0.1:6379/0"
@@ -31,6 +32,10 @@
 #define KEEP_MS_MIN 1000
 #define KEEP_MS_MAX (365LL * 24 * 3600 * 1000)
 #define ERR_MAX 512
+/* the broker's --min-replicas-ack and --replica-ack-timeout-ms ranges and defaults */
+#define REPLICAS_MAX 100
+#define DEFAULT_ACK_TIMEOUT_MS 1000
+#define ACK_TIMEOUT_MS_MAX 60000
 
 struct jq_client {
 	struct jq_redis_url url;
@@ -39,6 +44,8 @@ struct jq_client {
 	int64_t timeout_ms;
 	int64_t idem_window_ms;
 	int64_t keep_cancelled_ms;
+	int64_t min_replicas_ack; /* 0: no WAIT after an enqueue */
+	int64_t ack_timeout_ms;
 	char traceparent[JQ_TRACEPARENT_LEN + 1]; /* stored with each job, or "" */
 };
 
@@ -286,6 +293,7 @@ struct jq_client *jq_client_connect(const char *redis_url, const char *prefix, c
 	c->timeout_ms = DEFAULT_TIMEOUT_MS;
 	c->idem_window_ms = DEFAULT_WINDOW_MS;
 	c->keep_cancelled_ms = DEFAULT_KEEP_CANCELLED_MS;
+	c->ack_timeout_ms = DEFAULT_ACK_TIMEOUT_MS;
 	char why[ERR_MAX];
 	if (jq_redis_url_parse(redis_url ? redis_url : DEFAULT_URL, &c->url, why, sizeof(why)) !=
 	    0) {
@@ -339,6 +347,16 @@ int jq_client_set(struct jq_client *c, enum jq_client_option opt, int64_t value)
 		else
 			c->keep_cancelled_ms = value;
 		return 0;
+	case JQ_CLIENT_OPT_MIN_REPLICAS_ACK:
+		if (value < 0 || value > REPLICAS_MAX)
+			return JQ_CLIENT_EINVAL;
+		c->min_replicas_ack = value;
+		return 0;
+	case JQ_CLIENT_OPT_REPLICA_ACK_TIMEOUT_MS:
+		if (value < 1 || value > ACK_TIMEOUT_MS_MAX)
+			return JQ_CLIENT_EINVAL;
+		c->ack_timeout_ms = value;
+		return 0;
 	}
 	return JQ_CLIENT_EINVAL;
 }
@@ -363,6 +381,41 @@ static void specs_free(struct jq_job_spec *specs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		jq_job_spec_release(&specs[i]);
 	free(specs);
+}
+
+/* With JQ_CLIENT_OPT_MIN_REPLICAS_ACK: WAIT on the connection the enqueue went on, the
+ * socket timeout stretched by the WAIT's own. 0 when enough replicas confirmed, else
+ * JQ_CLIENT_ENOTREPLICATED with err set (what was stored stays stored). */
+static int await_replicas(struct jq_client *c, size_t n, char *err, size_t errlen)
+{
+	if (c->min_replicas_ack <= 0)
+		return 0;
+	struct jq_call call;
+	char why[256];
+	int64_t acks = -1;
+	struct timeval tv = timeout_tv(c);
+	struct timeval longer = {(time_t)((c->timeout_ms + c->ack_timeout_ms) / 1000),
+				 (suseconds_t)((c->timeout_ms + c->ack_timeout_ms) % 1000) * 1000};
+	snprintf(why, sizeof(why), "the connection broke");
+	if (c->rc && redisSetTimeout(c->rc, longer) == REDIS_OK) {
+		jq_store_wait_build(&call, c->min_replicas_ack, c->ack_timeout_ms);
+		redisReply *r = run(c, &call, why, sizeof(why));
+		if (r) {
+			acks = jq_store_wait_reply(r, why, sizeof(why));
+			freeReplyObject(r);
+		}
+		if (c->rc && redisSetTimeout(c->rc, tv) != REDIS_OK)
+			drop(c);
+	}
+	if (acks >= c->min_replicas_ack)
+		return 0;
+	if (acks >= 0)
+		snprintf(why, sizeof(why), "%" PRId64 " of the %" PRId64 " replicas asked for confirmed it "
+			 "within %" PRId64 " ms", acks, c->min_replicas_ack, c->ack_timeout_ms);
+	return report(err, errlen, JQ_CLIENT_ENOTREPLICATED,
+		      "redis at '%s': %zu job(s) stored on the primary, not replicated (%s): they "
+		      "may still exist; retry with the same idempotency key",
+		      where(c), n, why);
 }
 
 /* Reserves n ids (the counter the broker's blocks come from) and runs the
@@ -401,12 +454,13 @@ static int store(struct jq_client *c, const struct jq_job_spec *specs, size_t n,
 	} else if (er.result == JQ_ENQUEUE_STORED) {
 		*first = first_id;
 		*dup = 0;
-		rc = 0;
+		rc = await_replicas(c, n, err, errlen);
 	} else if (er.result == JQ_ENQUEUE_REPEATED && er.kind == JQ_ENQUEUED_ONE) {
-		/* the same Idempotency-Key within the window: the first job, nothing new */
+		/* the same Idempotency-Key within the window: the first job, nothing new (its
+		 * store may be the one that was not replicated: waited for again) */
 		*first = er.first_id;
 		*dup = 1;
-		rc = 0;
+		rc = await_replicas(c, n, err, errlen);
 	} else if (er.result == JQ_ENQUEUE_REPEATED) {
 		/* the key stored a bulk or a batch (the broker's POST /jobs/bulk, /batches) */
 		rc = report(err, errlen, JQ_CLIENT_ECONFLICT,
@@ -462,7 +516,7 @@ static int enqueue_one(struct jq_client *c, const char *job_json, const char *id
 	int dup = 0;
 	rc = store(c, &spec, 1, idem, &got, &dup, err, errlen);
 	jq_job_spec_release(&spec);
-	if (rc == 0) {
+	if (rc == 0 || rc == JQ_CLIENT_ENOTREPLICATED) {
 		if (id)
 			*id = got;
 		if (duplicate)
@@ -520,7 +574,7 @@ int jq_client_enqueue_bulk_json(struct jq_client *c, const char *jobs_json, int6
 		int64_t first = 0;
 		int dup = 0;
 		rc = store(c, specs, n, NULL, &first, &dup, err, errlen);
-		if (rc == 0) {
+		if (rc == 0 || rc == JQ_CLIENT_ENOTREPLICATED) {
 			if (first_id)
 				*first_id = first;
 			if (count)

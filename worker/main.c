@@ -30,6 +30,7 @@ int main(int argc, char **argv)
 	    .dead_max = 10000,
 	    .keep_completed_ms = 24 * 3600 * 1000LL,
 	    .keep_failed_ms = 7 * 24 * 3600 * 1000LL,
+	    .replica_ack_timeout_ms = 500,
 	    .smtp_url = "",
 	    .smtp_from = "jobq@localhost",
 	    .smtp_user = "",
@@ -70,6 +71,12 @@ int main(int argc, char **argv)
 	     365LL * 24 * 3600 * 1000, "how long completed jobs are kept"},
 	    {"keep-failed-ms", "JOBQ_KEEP_FAILED_MS", JQ_OPT_INT, &cfg.keep_failed_ms, 1000,
 	     365LL * 24 * 3600 * 1000, "how long failed jobs are kept"},
+	    {"min-replicas-ack", "JOBQ_MIN_REPLICAS_ACK", JQ_OPT_INT, &cfg.min_replicas_ack, 0,
+	     100, "count a job's outcome as written only once this many replicas have it (WAIT); "
+		  "otherwise it is resent on the next beat"},
+	    {"replica-ack-timeout-ms", "JOBQ_REPLICA_ACK_TIMEOUT_MS", JQ_OPT_INT,
+	     &cfg.replica_ack_timeout_ms, 1, 60 * 1000,
+	     "how long to wait for those replicas (less than --heartbeat-ms)"},
 	    {"smtp-url", "JOBQ_SMTP_URL", JQ_OPT_STR, &cfg.smtp_url, 0, 1000,
 	     "SMTP server for email jobs, e.g. smtp://127.0.0.1:25"},
 	    {"smtp-from", "JOBQ_SMTP_FROM", JQ_OPT_STR, &cfg.smtp_from, 0, 254,
@@ -110,6 +117,12 @@ int main(int argc, char **argv)
 		return rc;
 	if (cfg.lease_ms < 2 * cfg.heartbeat_ms) {
 		fprintf(stderr, "jobq-worker: --lease-ms must be at least twice --heartbeat-ms\n");
+		return 2;
+	}
+	if (cfg.min_replicas_ack > 0 && cfg.replica_ack_timeout_ms >= cfg.heartbeat_ms) {
+		/* WAIT holds the connection the beat goes on */
+		fprintf(stderr, "jobq-worker: --replica-ack-timeout-ms must be less than "
+				"--heartbeat-ms\n");
 		return 2;
 	}
 	char err[256];

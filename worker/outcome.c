@@ -10,6 +10,7 @@
 #include "store/finish.h"
 #include "store/progress.h"
 #include "store/requeue.h"
+#include "store/wait.h"
 #include "upkeep.h"
 #include "util.h"
 #include "worker.h"
@@ -92,26 +93,114 @@ static void on_requeued(redisAsyncContext *ac, void *reply, void *priv)
 	outcome_written(priv, jq_store_requeue_reply(reply, err, sizeof(err)), err);
 }
 
+/* ---- finish batches, and WAIT for replicas (--min-replicas-ack) ----
+ * The batches of one flush go out, then one WAIT behind them on the same connection: it
+ * covers every write sent before it. Their answers are held until WAIT's; an outcome
+ * Redis took counts only if enough replicas confirmed, else it stays FINISHING and the
+ * beat resends it (finish.lua answers a resend as the first write). One WAIT at a time:
+ * outcomes of the turns meanwhile wait in the outbox and go out when it answers, so the
+ * connection (the beat's too) is held at most --replica-ack-timeout-ms in a row. */
+
+struct ackwait;
+
 /* A batch of finish outcomes in flight. */
 struct outbatch {
+	struct outbatch *next; /* held in its ackwait */
+	struct ackwait *aw;    /* NULL: applied on its own answer */
+	char err[256];
 	size_t n;
-	struct jq_task *tasks[];
+	struct {
+		struct jq_task *t;
+		int code; /* finish.h's, or JQ_STORE_LOST / JQ_STORE_ERROR (err) */
+	} e[];
 };
+
+struct ackwait {
+	struct jq_worker *w;
+	int sent;      /* the WAIT went out: it applies the held batches */
+	size_t unanswered; /* batches without their answer yet (WAIT not sent: then freed) */
+	struct outbatch *held;
+};
+
+/* Logs at most once a beat that outcomes Redis took were not replicated. */
+static void warn_unreplicated(struct jq_worker *w, size_t n, int64_t acks)
+{
+	int64_t now = jq_mono_us() / 1000;
+	w->unreplicated += (int64_t)n;
+	if (w->unreplicated_warned_ms && now - w->unreplicated_warned_ms < w->cfg.heartbeat_ms)
+		return;
+	jq_warn("%" PRId64 " outcome write(s) taken by the primary, but %" PRId64 " of the %" PRId64
+		" replicas asked for confirmed them within %" PRId64
+		" ms: not counted yet, resent on the next beat",
+		w->unreplicated, acks, w->cfg.min_replicas_ack, w->cfg.replica_ack_timeout_ms);
+	w->unreplicated = 0;
+	w->unreplicated_warned_ms = now;
+}
+
+/* Applies a batch's answers; acks: the replicas that confirmed, or -1 when none were
+ * asked for. Frees it. */
+static void apply_batch(struct outbatch *ob, int64_t acks)
+{
+	struct jq_worker *w = ob->e[0].t->w;
+	size_t short_of = 0;
+	for (size_t i = 0; i < ob->n; i++) {
+		struct jq_task *t = ob->e[i].t;
+		if (acks >= 0 && acks < w->cfg.min_replicas_ack && ob->e[i].code > 0) {
+			/* on the primary only: as if unanswered, resent on the beat */
+			t->sending = 0;
+			jq_task_drop(t, 1);
+			short_of++;
+		} else {
+			outcome_written(t, ob->e[i].code, ob->err);
+		}
+	}
+	if (short_of)
+		warn_unreplicated(w, short_of, acks);
+	free(ob);
+}
 
 static void on_finished(redisAsyncContext *ac, void *reply, void *priv)
 {
 	struct outbatch *ob = priv;
-	char err[256];
 	for (size_t i = 0; i < ob->n; i++)
-		outcome_written(ob->tasks[i], jq_store_finish_reply(reply, ob->n, i, err, sizeof(err)),
-				err);
-	free(ob);
+		ob->e[i].code = jq_store_finish_reply(reply, ob->n, i, ob->err, sizeof(ob->err));
+	struct ackwait *aw = ob->aw;
+	if (!aw) {
+		apply_batch(ob, -1);
+		return;
+	}
+	aw->unanswered--;
+	if (aw->sent) { /* WAIT's answer comes after this one */
+		ob->next = aw->held;
+		aw->held = ob;
+		return;
+	}
+	apply_batch(ob, 0); /* the WAIT did not go out: no replica confirmed anything */
+	if (!aw->unanswered)
+		free(aw);
+}
+
+static void on_waited(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct ackwait *aw = priv;
+	struct jq_worker *w = aw->w;
+	char err[256];
+	int64_t acks = jq_store_wait_reply(reply, err, sizeof(err));
+	w->acking = 0;
+	while (aw->held) {
+		struct outbatch *ob = aw->held;
+		aw->held = ob->next;
+		apply_batch(ob, acks < 0 ? 0 : acks);
+	}
+	free(aw);
+	if (w->outbox_len) /* what waited for this WAIT */
+		event_active(w->flush_ev, EV_TIMEOUT, 0);
 }
 
 /* Sends n outcomes of the outbox from at in one call; -1 when not sent. */
-static int send_batch(struct jq_worker *w, size_t at, size_t n)
+static int send_batch(struct jq_worker *w, size_t at, size_t n, struct ackwait *aw)
 {
-	struct outbatch *ob = malloc(sizeof(*ob) + n * sizeof(ob->tasks[0]));
+	struct outbatch *ob = malloc(sizeof(*ob) + n * sizeof(ob->e[0]));
 	struct jq_outcome *outs = malloc(n * sizeof(*outs));
 	int rc = -1;
 	if (ob && outs) {
@@ -124,9 +213,13 @@ static int send_batch(struct jq_worker *w, size_t at, size_t n)
 				t->retry_delay_ms = jq_retry_delay_ms(w->cfg.retry_base_ms, t->run.attempts);
 			outs[i] = (struct jq_outcome){t->run.id,     t->token,	      kinds[t->end],
 						      t->outcome, t->retry_delay_ms, t->run.queue};
-			ob->tasks[i] = t;
+			ob->e[i].t = t;
+			ob->e[i].code = JQ_STORE_LOST;
 		}
 		ob->n = n;
+		ob->aw = aw;
+		ob->next = NULL;
+		ob->err[0] = '\0';
 		struct jq_finish_args fa = {w->cfg.keep_completed_ms, w->cfg.keep_failed_ms,
 					    w->cfg.dead_max, n, outs};
 		rc = jq_store_finish(w->cmd, &w->keys, &fa, on_finished, ob);
@@ -134,17 +227,27 @@ static int send_batch(struct jq_worker *w, size_t at, size_t n)
 	free(outs);
 	if (rc != 0)
 		free(ob);
+	else if (aw)
+		aw->unanswered++;
 	return rc;
 }
 
 void jq_outcome_flush(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_worker *w = arg;
+	if (w->acking)
+		return; /* sent when the WAIT in flight answers */
+	struct ackwait *aw = NULL;
+	if (w->cfg.min_replicas_ack > 0 && w->outbox_len &&
+	    !(aw = calloc(1, sizeof(*aw))))
+		return; /* the outbox stays; the next outcome or the beat flushes it */
+	if (aw)
+		aw->w = w;
 	for (size_t at = 0; at < w->outbox_len; at += FINISH_BATCH_MAX) {
 		size_t n = w->outbox_len - at;
 		if (n > FINISH_BATCH_MAX)
 			n = FINISH_BATCH_MAX;
-		if (send_batch(w, at, n) == 0)
+		if (send_batch(w, at, n, aw) == 0)
 			continue;
 		/* not sent (Redis away): the beat or the reconnect resends them */
 		for (size_t i = 0; i < n; i++) {
@@ -153,6 +256,16 @@ void jq_outcome_flush(evutil_socket_t fd, short what, void *arg)
 		}
 	}
 	w->outbox_len = 0;
+	if (!aw)
+		return;
+	if (aw->unanswered &&
+	    jq_store_wait(w->cmd, w->cfg.min_replicas_ack, w->cfg.replica_ack_timeout_ms, on_waited,
+			  aw) == 0) {
+		aw->sent = 1;
+		w->acking = 1;
+	} else if (!aw->unanswered) {
+		free(aw);
+	} /* else the batches apply themselves, unconfirmed, and the last frees aw */
 }
 
 void jq_outcome_send(struct jq_task *t)

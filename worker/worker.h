@@ -48,6 +48,10 @@ struct jq_worker_config {
 	int64_t dead_max;     /* most jobs kept in the dead set */
 	int64_t keep_completed_ms;
 	int64_t keep_failed_ms;
+	/* an outcome counts as written once this many replicas have it (WAIT), within
+	 * replica_ack_timeout_ms; 0: once the primary has it */
+	int64_t min_replicas_ack;
+	int64_t replica_ack_timeout_ms;
 	const char *smtp_url;
 	const char *smtp_from;
 	const char *smtp_user;
@@ -94,6 +98,9 @@ struct jq_worker {
 	struct jq_task **outbox;
 	size_t outbox_len, outbox_cap;
 	struct event *flush_ev;
+	int acking; /* a WAIT for replicas is in flight: the outbox waits for it (outcome.c) */
+	int64_t unreplicated;		/* outcomes short of replicas since the last warning */
+	int64_t unreplicated_warned_ms; /* monotonic */
 };
 
 int jq_worker_init(struct jq_worker *w, struct event_base *base,

@@ -96,19 +96,3 @@ int64_t jq_store_reserve_ids_reply(const redisReply *r, char *err, size_t errlen
 {
 	return jq_store_int_in(r, 1, INT64_MAX, "INCRBY of the id counter", err, errlen);
 }
-
-int jq_store_wait(struct jq_redis *r, int64_t replicas, int64_t timeout_ms,
-		  redisCallbackFn *cb, void *priv)
-{
-	struct jq_call c;
-	jq_call_init(&c, JQ_CALL_COMMAND);
-	jq_call_str(&c, "WAIT");
-	jq_call_i64(&c, replicas);
-	jq_call_i64(&c, timeout_ms);
-	return jq_store_send(r, &c, cb, priv);
-}
-
-int64_t jq_store_wait_reply(const redisReply *r, char *err, size_t errlen)
-{
-	return jq_store_int_in(r, 0, INT64_MAX, "WAIT", err, errlen);
-}

@@ -41,13 +41,6 @@ struct jq_enqueue_reply {
 int jq_store_enqueue_reply(const redisReply *r, size_t n, struct jq_enqueue_reply *out,
 			   char *err, size_t errlen);
 
-/* WAIT: blocks the connection until replicas replicas have every write sent on it before,
- * or timeout_ms passed; the reply is how many did (jq_store_wait_reply). */
-int jq_store_wait(struct jq_redis *r, int64_t replicas, int64_t timeout_ms,
-		  redisCallbackFn *cb, void *priv);
-/* The replicas that confirmed, or JQ_STORE_LOST / JQ_STORE_ERROR. */
-int64_t jq_store_wait_reply(const redisReply *r, char *err, size_t errlen);
-
 /* Reserves n ids from the id counter (INCRBY): the reply is the last one. */
 int jq_store_reserve_ids(struct jq_redis *r, const struct jq_keys *k, int64_t n,
 			 redisCallbackFn *cb, void *priv);

@@ -850,11 +850,146 @@ static void test_timeout(void)
 	jq_client_free(c);
 }
 
+/* ---- a replica (JQ_CLIENT_OPT_MIN_REPLICAS_ACK) ---- */
+
+static pid_t replica_pid = -1;
+
+static void stop_replica(void)
+{
+	if (replica_pid > 0) {
+		kill(replica_pid, SIGCONT);
+		kill(replica_pid, SIGTERM);
+		waitpid(replica_pid, NULL, 0);
+		replica_pid = -1;
+	}
+	/* what it received from the primary: not for the primary's restarts to load */
+	char rdb[300];
+	snprintf(rdb, sizeof(rdb), "%s/replica.rdb", tmpdir);
+	unlink(rdb);
+}
+
+/* Starts a replica of the test's redis-server; 0 once the primary sees it online. */
+static int start_replica(void)
+{
+	char sport[16], sprimary[16], log[300];
+	snprintf(sport, sizeof(sport), "%d", free_port());
+	snprintf(sprimary, sizeof(sprimary), "%d", port);
+	snprintf(log, sizeof(log), "%s/replica.log", tmpdir);
+	fflush(stdout);
+	fflush(stderr);
+	replica_pid = fork();
+	if (replica_pid == 0) {
+		if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
+			_exit(127);
+		execlp(redis_bin, redis_bin, "--port", sport, "--bind", "127.0.0.1", "--save", "",
+		       "--appendonly", "no", "--dir", tmpdir, "--dbfilename", "replica.rdb",
+		       "--daemonize", "no", "--replicaof",
+		       "127.0.0.1", sprimary, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200 && replica_pid > 0; i++) { /* 10 s */
+		redisReply *r = cmd("INFO replication");
+		int online = r && r->type == REDIS_REPLY_STRING &&
+			     strstr(r->str, "connected_slaves:1") && strstr(r->str, "state=online");
+		if (r)
+			freeReplyObject(r);
+		if (online)
+			return 0;
+		sleep_ms(50);
+	}
+	stop_replica();
+	return -1;
+}
+
+/* With MIN_REPLICAS_ACK an enqueue succeeds only once a replica confirmed it; a stopped
+ * replica: JQ_CLIENT_ENOTREPLICATED, the job stored on the primary with its id given, and
+ * a retry with the same Idempotency-Key stores nothing more and succeeds once the replica
+ * is back. */
+static void test_replicas_ack(void)
+{
+	flush();
+	struct jq_client *c = connect_ok();
+	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_MIN_REPLICAS_ACK, -1), JQ_CLIENT_EINVAL);
+	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_MIN_REPLICAS_ACK, 101), JQ_CLIENT_EINVAL);
+	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_REPLICA_ACK_TIMEOUT_MS, 0), JQ_CLIENT_EINVAL);
+	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_REPLICA_ACK_TIMEOUT_MS, 60001),
+		     JQ_CLIENT_EINVAL);
+	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_REPLICA_ACK_TIMEOUT_MS, 300), 0);
+	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_MIN_REPLICAS_ACK, 1), 0);
+	char err[512] = "";
+	int64_t id = 0, first = 0;
+	size_t count = 0;
+	int dup = -1;
+	/* no replica at all: not replicated, but stored */
+	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, err, sizeof(err)),
+		     JQ_CLIENT_ENOTREPLICATED);
+	CHECK_CONTAINS(err, "0 of the 1 replicas");
+	CHECK_CONTAINS(err, "retry with the same idempotency key");
+	CHECK(id > 0);
+	CHECK_INT_EQ(cmd_int("EXISTS jobq:job:%" PRId64, id), 1);
+
+	if (start_replica() != 0) {
+		CHECK(!"the replica did not come online");
+		jq_client_free(c);
+		return;
+	}
+	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, err, sizeof(err)), 0);
+	CHECK_INT_EQ(jq_client_enqueue_bulk_json(c, "[{\"type\": \"noop\"}, {\"type\": \"noop\"}]",
+						 &first, &count, err, sizeof(err)),
+		     0);
+	CHECK_INT_EQ((long long)count, 2);
+
+	kill(replica_pid, SIGSTOP);
+	int64_t held = 0;
+	CHECK_INT_EQ(jq_client_enqueue_json_idem(c, "{\"type\": \"noop\"}", "ack-1", &held, &dup, err,
+						 sizeof(err)),
+		     JQ_CLIENT_ENOTREPLICATED);
+	CHECK(held > id);
+	CHECK_INT_EQ(dup, 0);
+	CHECK_INT_EQ(cmd_int("EXISTS jobq:job:%" PRId64, held), 1);
+	first = 0;
+	CHECK_INT_EQ(jq_client_enqueue_bulk_json(c, "[{\"type\": \"noop\"}]", &first, &count, err,
+						 sizeof(err)),
+		     JQ_CLIENT_ENOTREPLICATED);
+	CHECK(first > held);
+	/* still stopped: the retry is not confirmed either, and stores nothing */
+	int64_t again = 0;
+	CHECK_INT_EQ(jq_client_enqueue_json_idem(c, "{\"type\": \"noop\"}", "ack-1", &again, &dup,
+						 err, sizeof(err)),
+		     JQ_CLIENT_ENOTREPLICATED);
+	CHECK_INT_EQ(again, held);
+	kill(replica_pid, SIGCONT);
+	/* back: the retry succeeds, the same job */
+	again = 0;
+	int rc = JQ_CLIENT_ENOTREPLICATED;
+	for (int i = 0; i < 20 && rc == JQ_CLIENT_ENOTREPLICATED; i++) /* the link may reconnect */
+		rc = jq_client_enqueue_json_idem(c, "{\"type\": \"noop\"}", "ack-1", &again, &dup, err,
+						 sizeof(err));
+	CHECK_INT_EQ(rc, 0);
+	CHECK_INT_EQ(again, held);
+	CHECK_INT_EQ(dup, 1);
+
+	/* more than there are */
+	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_MIN_REPLICAS_ACK, 2), 0);
+	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, err, sizeof(err)),
+		     JQ_CLIENT_ENOTREPLICATED);
+	CHECK_CONTAINS(err, "1 of the 2 replicas");
+	/* 0: the primary's word again */
+	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_MIN_REPLICAS_ACK, 0), 0);
+	kill(replica_pid, SIGSTOP);
+	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, err, sizeof(err)), 0);
+	jq_client_free(c);
+	stop_replica();
+}
+
 static void cleanup(void)
 {
+	stop_replica();
 	stop_redis();
 	char log[300];
 	snprintf(log, sizeof(log), "%s/redis.log", tmpdir);
+	unlink(log);
+	snprintf(log, sizeof(log), "%s/replica.log", tmpdir);
 	unlink(log);
 	rmdir(tmpdir);
 }
@@ -896,6 +1031,7 @@ int main(int argc, char **argv)
 	    {"where", test_where},
 	    {"bulk_limit", test_bulk_limit},
 	    {"threads", test_threads},
+	    {"replicas_ack", test_replicas_ack},
 	    {"timeout", test_timeout},
 	    {"redis_down", test_redis_down},
 	};

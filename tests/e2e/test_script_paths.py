@@ -8,6 +8,8 @@ JOBQ_SCRIPTS_DIR):
   still running, ends cancelled, is counted in its batch, and the callback fires;
 * a failed attempt of a job whose cancel was asked for ends it (no retry);
 * a job retried from the dead set loses its old cancel request;
+* an outcome resent under the same token (its answer lost, or not replicated) answers
+  as the first and writes nothing again;
 * poison jobs failed by the reaper respect the dead set's cap;
 * the reaper tells a stall from a death: after a gap in its calls, or a new Redis
   run_id, it declares no worker dead and takes back no expired lease until its grace
@@ -102,6 +104,43 @@ class ScriptPathsTest(E2ETestCase):
         self.assertEqual(self.finish(22, "failed"), [2])
         self.assertEqual(self.hget(P + "job:22", "state"), "scheduled")
         self.assertIsNone(self.hget(P + "job:22", "done"))
+
+    def test_a_resent_outcome_answers_as_the_first_and_writes_nothing(self):
+        """A worker resends an outcome whose answer it did not take (lost, or not
+        replicated with --min-replicas-ack): the same token, state and text answer the
+        first code again, nothing counted twice; anything else is still stale."""
+        cases = [("completed", '{"r":1}', {}, 1, "completed"),
+                 ("failed", "boom", {}, 2, "scheduled"),
+                 ("failed", "boom", {"max_attempts": 1}, 3, "failed"),
+                 ("fatal", "cannot", {}, 3, "failed"),
+                 ("cancelled", "stopped", {}, 4, "cancelled"),
+                 ("failed", "boom", {"cancel_requested": 1}, 4, "cancelled")]
+        for jid, (kind, text, fields, code, state) in enumerate(cases, start=41):
+            with self.subTest(kind=kind, fields=fields):
+                self.running_job(jid, **fields)
+                self.assertEqual(self.finish(jid, kind, text), [code])
+                before = {k: self.r.execute("HGETALL", k) for k in
+                          (P + "stats", P + "queue-stats:default", P + "job:%d" % jid)}
+                dead = self.r.execute("ZCARD", P + "dead")
+                self.assertEqual(self.finish(jid, kind, text), [code])
+                self.assertEqual(self.hget(P + "job:%d" % jid, "state"), state)
+                for k, v in before.items():
+                    self.assertEqual(self.r.execute("HGETALL", k), v, k)
+                self.assertEqual(self.r.execute("ZCARD", P + "dead"), dead)
+        # not this outcome: a different text or kind, another token, a job put back
+        self.running_job(51)
+        self.assertEqual(self.finish(51, "completed", "a"), [1])
+        self.assertEqual(self.finish(51, "completed", "b"), [0])
+        self.assertEqual(self.finish(51, "failed", "a"), [0])
+        self.running_job(52)
+        self.assertEqual(self.finish(52, "failed", "boom"), [2])
+        self.assertEqual(self.finish(52, "completed", "boom"), [0])
+        self.assertEqual(self.finish(52, "cancelled", "boom"), [0])
+        self.running_job(53, token=2)
+        self.assertEqual(self.finish(53, "completed", "x"), [0])
+        self.running_job(54)
+        self.r.execute("HSET", P + "job:54", "state", "pending")  # the reaper gave it back
+        self.assertEqual(self.finish(54, "completed", "x"), [0])
 
     def test_dead_retry_forgets_the_old_cancel_request(self):
         self.r.execute("HSET", P + "job:31", "type", "noop", "state", "failed",

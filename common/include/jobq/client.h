@@ -10,9 +10,10 @@
  *
  * Contract for every function:
  *   - Blocking: each call is one round trip on one synchronous Redis connection
- *     (an enqueue two; one more to reconnect first, or to send a script Redis
- *     does not have yet), each bounded by the timeout (JQ_CLIENT_OPT_TIMEOUT_MS,
- *     default 5000 ms).
+ *     (an enqueue two, three with JQ_CLIENT_OPT_MIN_REPLICAS_ACK; one more to
+ *     reconnect first, or to send a script Redis does not have yet), each bounded
+ *     by the timeout (JQ_CLIENT_OPT_TIMEOUT_MS, default 5000 ms; the WAIT of
+ *     JQ_CLIENT_OPT_MIN_REPLICAS_ACK by it plus JQ_CLIENT_OPT_REPLICA_ACK_TIMEOUT_MS).
  *   - Thread safety: a struct jq_client is used by one thread at a time (give
  *     each thread its own). Different clients may be used from different
  *     threads at once.
@@ -59,6 +60,13 @@ enum {
 				     held by a live job (nothing stored; err names the holder);
 				     an idempotency key a bulk or batch request stored */
 	JQ_CLIENT_ENOMEM = -5,    /* out of memory */
+	/* An enqueue with JQ_CLIENT_OPT_MIN_REPLICAS_ACK: the primary stored the
+	 * job(s) (the id is given as on success), but fewer replicas than asked for
+	 * confirmed them within JQ_CLIENT_OPT_REPLICA_ACK_TIMEOUT_MS (or the
+	 * connection broke while waiting). The jobs may still exist, or be lost in a
+	 * failover: retry with the same Idempotency-Key to be sure of exactly one
+	 * job (the broker's 503 not_replicated). */
+	JQ_CLIENT_ENOTREPLICATED = -6,
 };
 
 /* The most jobs one jq_client_enqueue_bulk_json() call stores, as POST /jobs/bulk. */
@@ -97,6 +105,14 @@ enum jq_client_option {
 	/* ms, 1000..31536000000 (default 24 h, the broker's): how long a job
 	 * cancelled by jq_client_cancel() stays readable */
 	JQ_CLIENT_OPT_KEEP_CANCELLED_MS,
+	/* replicas, 0..100 (default 0, the broker's --min-replicas-ack): after each
+	 * enqueue call, WAIT on the same connection until this many replicas have
+	 * every write sent on it; fewer: JQ_CLIENT_ENOTREPLICATED. 0: the
+	 * primary's word is enough */
+	JQ_CLIENT_OPT_MIN_REPLICAS_ACK,
+	/* ms, 1..60000 (default 1000, the broker's --replica-ack-timeout-ms): how
+	 * long that WAIT waits for them */
+	JQ_CLIENT_OPT_REPLICA_ACK_TIMEOUT_MS,
 };
 
 /* JQ_CLIENT_EINVAL for an unknown option or a value out of its range. */

@@ -13,7 +13,8 @@
 -- Times are Redis' clock (TIME).
 -- Returns one code per job: 1 completed, 2 scheduled for a retry, 3 failed for good
 --   (dead), 4 cancelled, 0 the lease is no longer the caller's (a stale acknowledgement:
---   nothing written).
+--   nothing written). An outcome sent again after it was written under the same token
+--   (same state, same text) answers its first code and writes nothing: resends are safe.
 -- @include keys
 -- @include queue
 -- @include events
@@ -49,14 +50,33 @@ local function count(q, what)
   c[what] = (c[what] or 0) + 1
   c.running = c.running - 1
 end
+-- A job no longer running under the caller's token: a resend of an outcome this call's
+-- caller wrote before (its answer was lost, or --min-replicas-ack was not met) gets the
+-- code it got then, and nothing is written again; anything else (the reaper requeued or
+-- failed it, a cancel of the retry) is 0. The state and the text must be the ones this
+-- outcome wrote.
+local function repeated(jk, state, kind, text)
+  local f = redis.call('HMGET', jk, 'result', 'error')
+  if kind == 'completed' then
+    return (state == 'completed' and f[1] == text) and 1 or 0
+  end
+  if f[2] ~= text then return 0 end
+  if state == 'cancelled' and kind ~= 'completed' then return 4 end
+  if kind == 'cancelled' then return 0 end
+  if state == 'scheduled' and kind == 'failed' then return 2 end
+  if state == 'failed' then return 3 end
+  return 0
+end
 for k = 5, #KEYS do
   local a = 5 + (k - 5) * 6
   local jk, id, token, kind, text = KEYS[k], ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
   local q = ARGV[a + 5]
   local qch = qchannel(q)
   local cur = redis.call('HMGET', jk, 'token', 'state', 'batch', 'done', 'total')
-  if cur[1] ~= token or cur[2] ~= 'running' then
+  if cur[1] ~= token then
     out[#out + 1] = 0
+  elseif cur[2] ~= 'running' then
+    out[#out + 1] = repeated(jk, cur[2], kind, text)
   elseif kind == 'completed' then
     redis.call('ZREM', KEYS[1], id)
     redis.call('HSET', jk, 'state', 'completed', 'result', text, 'finished_at', now_s)
