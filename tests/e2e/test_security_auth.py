@@ -175,12 +175,13 @@ class AuthTest(E2ETestCase):
                     harness.HOST, silent.getsockname()[1]), "--timeout-ms", "5000"] + args +
                     ["queues"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
                 try:
-                    deadline = time.monotonic() + 5
-                    cmdline = b""
-                    while time.monotonic() < deadline and b"queues" not in cmdline:
-                        with open("/proc/%d/cmdline" % p.pid, "rb") as f:
-                            cmdline = f.read()
-                        time.sleep(0.05)
+                    # once jobctl has connected it is past its start (a read right after
+                    # exec would still see the argv the kernel copied in)
+                    silent.settimeout(5)
+                    conn, _ = silent.accept()
+                    with open("/proc/%d/cmdline" % p.pid, "rb") as f:
+                        cmdline = f.read()
+                    conn.close()
                     self.assertIn(b"queues", cmdline)
                     self.assertNotIn(token.encode(), cmdline)
                 finally:

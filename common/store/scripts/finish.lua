@@ -63,7 +63,8 @@ local function repeated(jk, state, kind, text)
   if f[2] ~= text then return 0 end
   if state == 'cancelled' and kind ~= 'completed' then return 4 end
   if kind == 'cancelled' then return 0 end
-  if state == 'scheduled' and kind == 'failed' then return 2 end
+  -- a retry stays under this token until a worker takes it: scheduled, or already promoted
+  if (state == 'scheduled' or state == 'pending') and kind == 'failed' then return 2 end
   if state == 'failed' then return 3 end
   return 0
 end
