@@ -253,10 +253,13 @@ static void email_free(struct email *e)
 	free(e);
 }
 
-/* The outcome text for a finished transfer: result JSON, or an error. */
-static char *email_outcome(struct email *e, CURLcode rc, int *ok)
+/* The outcome of a finished transfer: 0 and result JSON, JQ_FAIL_RETRY and an error, or
+ * JQ_FAIL_FATAL and an error when the server refused for good. RFC 5321 4.2.1: a 5yz
+ * reply is a permanent refusal (unknown user, policy), which no retry mends; a 4yz reply
+ * or a lost connection is transient. */
+static char *email_outcome(struct email *e, CURLcode rc, int *fail)
 {
-	*ok = rc == CURLE_OK;
+	*fail = rc == CURLE_OK ? 0 : e->reply[0] == '5' ? JQ_FAIL_FATAL : JQ_FAIL_RETRY;
 	const char *why = e->curl_err[0] ? e->curl_err : curl_easy_strerror(rc);
 	if (rc != CURLE_OK && e->reply[0])
 		/* the server refused a step: its code and reason, then libcurl's word */
@@ -291,11 +294,14 @@ static void on_sent(CURL *easy, CURLcode rc, void *arg)
 {
 	struct jq_run *run = arg;
 	struct email *e = run->hdata;
-	int ok;
-	char *text = email_outcome(e, rc, &ok);
+	int fail;
+	char *text = email_outcome(e, rc, &fail);
 	email_free(e);
 	run->hdata = NULL;
-	jq_run_done(run, ok, text);
+	if (fail == JQ_FAIL_FATAL)
+		jq_run_fatal(run, text);
+	else
+		jq_run_done(run, !fail, text);
 	free(text);
 }
 
@@ -341,8 +347,8 @@ int jq_email_cpu(struct jq_run *run, char **out)
 	struct email *e = email_new(run, out);
 	if (!e)
 		return JQ_FAIL_FATAL; /* a payload no retry will fix */
-	int ok;
-	*out = email_outcome(e, curl_easy_perform(e->easy), &ok);
+	int fail;
+	*out = email_outcome(e, curl_easy_perform(e->easy), &fail);
 	email_free(e);
-	return ok ? 0 : JQ_FAIL_RETRY;
+	return fail;
 }

@@ -4,7 +4,8 @@
 Listens on 127.0.0.1:PORT and stores every message it receives as one file
 DIR/NNNNNN.eml (the DATA bytes as received, after SMTP dot-unstuffing), with
 its SMTP envelope beside it in DIR/NNNNNN.json ({"mail_from", "rcpt_tos"}).
-It refuses any recipient whose local part is "rejected" (550 5.1.1, User unknown).
+It refuses any recipient whose local part is "rejected" for good (550 5.1.1, User
+unknown) and any whose local part is "busy" for now (450 4.2.1, Mailbox busy).
 The .eml file is renamed into place before the sink answers 250, so once a
 client has seen the message accepted, the file is there.
 
@@ -34,6 +35,8 @@ class Sink:
         # see a rejection): any address whose local part is "rejected"
         if address.lower().startswith("rejected@"):
             return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        if address.lower().startswith("busy@"):
+            return "450 4.2.1 <%s>: Mailbox busy, try again later" % address
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

@@ -103,6 +103,20 @@ class EmailTest(NotifyMixin, E2ETestCase):
                 self.assertEqual(job["state"], "failed", job)
                 self.assertIn("the server answered '550 5.1.1 <rejected@example.test>: "
                               "Recipient address rejected: User unknown'", job["error"], job)
+                # a 5yz reply is a refusal for good: dead at once, not retried
+                self.assertEqual(job["attempts"], 1, job)
+
+    def test_a_transient_refusal_is_retried(self):
+        """A 4yz reply (mailbox busy) is transient: the job is tried again while attempts
+        remain, and fails with the server's reply once they are used up."""
+        r = self.env.http("POST", "/jobs", {
+            "type": "email", "max_attempts": 2,
+            "payload": {"to": "busy@example.test", "subject": "s", "body": "b"}})
+        jid = self.assertJSONResponse(r, 201)["id"]
+        job = self.env.wait_job(jid, states=("failed", "completed"), timeout=60)
+        self.assertEqual(job["state"], "failed", job)
+        self.assertEqual(job["attempts"], 2, job)
+        self.assertIn("the server answered '450 4.2.1", job["error"], job)
 
     def test_send_notification(self):
         msg, body = self.deliver("/send-notification", "alice@example.test", "hello world",
