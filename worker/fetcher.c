@@ -50,7 +50,8 @@ void jq_queue_order(int n, const int64_t *weights, int weighted, int *order)
  * count as taken), at most a batch; 0 or less when full. */
 static int fetch_want(const struct jq_worker *w)
 {
-	int64_t free_slots = w->cfg.concurrency - w->running - w->fetching - w->blk_fetching;
+	int64_t free_slots = w->cfg.concurrency - w->running - w->unconfirmed - w->fetching -
+			     w->blk_fetching - w->starting;
 	return free_slots < JQ_WORKER_FETCH_BATCH ? (int)free_slots : JQ_WORKER_FETCH_BATCH;
 }
 
@@ -119,9 +120,11 @@ static void fetched(struct jq_worker *w, redisReply *r, int asked)
 	for (size_t i = 0; i < f.ndropped; i++) /* garbage in a queue, dropped by the script */
 		jq_warn("dropped id '%.64s' from a queue: it has no job hash",
 			jq_store_fetch_dropped(&f, i));
+	w->starting = (int)f.njobs;
 	for (size_t i = 0; i < f.njobs; i++) {
 		struct jq_fetched_job job;
 		jq_store_fetched(&f, i, &job);
+		w->starting--;
 		jq_task_start(w, &job);
 	}
 	/* a queue held back by its rate limit may start jobs again then; no wake token

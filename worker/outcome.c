@@ -146,7 +146,8 @@ static void apply_batch(struct outbatch *ob, int64_t acks)
 	for (size_t i = 0; i < ob->n; i++) {
 		struct jq_task *t = ob->e[i].t;
 		if (acks >= 0 && acks < w->cfg.min_replicas_ack && ob->e[i].code > 0) {
-			/* on the primary only: as if unanswered, resent on the beat */
+			/* on the primary only: as if unanswered, resent on the beat (it keeps
+			 * its slot: jq_task_end) */
 			t->sending = 0;
 			jq_task_drop(t, 1);
 			short_of++;

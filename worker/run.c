@@ -44,6 +44,11 @@ void jq_task_unlink(struct jq_task *t)
 		t->next->prev = t->prev;
 	t->prev = t->next = NULL;
 	t->state = JQ_TASK_GONE;
+	if (t->unconfirmed) { /* its slot is free again */
+		t->unconfirmed = 0;
+		w->unconfirmed--;
+		jq_fetch_maybe(w);
+	}
 }
 
 void jq_task_stop_handler(struct jq_task *t)
@@ -60,6 +65,13 @@ void jq_task_end(struct jq_task *t, enum jq_end end, const char *text)
 	t->state = JQ_TASK_FINISHING;
 	t->run_us = jq_mono_us() - t->started_us;
 	w->running--;
+	if (w->cfg.min_replicas_ack > 0) {
+		/* it keeps its slot until replicas confirm its outcome, so a worker whose
+		 * replicas are away stops taking work instead of piling up outcomes no
+		 * replica has (freed in jq_task_unlink) */
+		t->unconfirmed = 1;
+		w->unconfirmed++;
+	}
 	if (t->timeout_ev)
 		evtimer_del(t->timeout_ev);
 	t->end = end;

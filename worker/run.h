@@ -39,6 +39,8 @@ struct jq_task {
 	enum jq_task_state state;
 	int refs;
 	int sending; /* an outcome write is in flight */
+	int unconfirmed; /* ended, its outcome not yet confirmed by --min-replicas-ack
+			    replicas (counted in the worker's unconfirmed) */
 	struct event *timeout_ev;
 	char *outcome;	 /* result JSON or error text while the write is pending */
 	enum jq_end end; /* once FINISHING */

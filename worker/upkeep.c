@@ -107,12 +107,14 @@ static char *worker_info(const struct jq_worker *w)
 	json_t *queues = json_array();
 	for (int i = 0; i < w->nqueues; i++)
 		json_array_append_new(queues, json_string(w->queue_names[i]));
-	json_t *j = json_pack("{s:s,s:s,s:i,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "id", w->id, "host",
+	json_t *j = json_pack("{s:s,s:s,s:i,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "id", w->id,
+			      "host",
 			      w->host, "pid", (int)getpid(), "queues", queues, "concurrency",
 			      (json_int_t)w->cfg.concurrency, "threads", (json_int_t)w->cfg.threads,
 			      "running", (json_int_t)w->running, "started_at",
 			      (json_int_t)w->started_at_ms, "completed", (json_int_t)w->completed,
-			      "failed", (json_int_t)w->failed, "heartbeat_ms",
+			      "failed", (json_int_t)w->failed, "unconfirmed",
+			      (json_int_t)w->unconfirmed, "heartbeat_ms",
 			      (json_int_t)w->cfg.heartbeat_ms);
 	char *info = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);

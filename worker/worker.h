@@ -82,8 +82,12 @@ struct jq_worker {
 	int weighted;
 	struct jq_task *runs; /* every job taken and not yet acknowledged by Redis (run.h) */
 	int64_t running;     /* runs counted against concurrency */
+	int64_t unconfirmed; /* with --min-replicas-ack: ended runs whose outcome replicas have
+				not confirmed yet; they hold their slots (backpressure) */
 	int fetching, blocking;
 	int blk_fetching; /* slots asked by the fetch sent right behind the BLPOP, or 0 */
+	int starting;	  /* jobs of a fetch's answer not started yet: a job that ends as it
+			     starts must not free their slots for another fetch */
 	/* a queue held back by its rate limit may start jobs again: fetch even while blocked */
 	struct event *rate_timer;
 	int rate_due;

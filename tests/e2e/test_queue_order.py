@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """E2E: a worker serving several queues: --queues a,b takes them in strict
 order; --queues hi:3,lo:1 by weight, with no starvation. Checked on the order
-of completions (the worker's debug log), never on timings."""
+of completions (the worker's debug log), never on timings. And --concurrency is a
+bound on jobs running at once, also when jobs end as they start."""
+import datetime
 import os
 import re
 import sys
@@ -49,6 +51,32 @@ class QueueOrderTest(E2ETestCase):
         self.assertGreater(first.count("hi"), 55, first)
         self.assertGreater(first.count("lo"), 5, first)
         self.assertEqual(sorted(order), ["hi"] * 200 + ["lo"] * 200)
+
+    def test_concurrency_bounds_running_jobs(self):
+        """A fetch's answer starts its jobs one by one; one that ends as it starts (a noop)
+        freed its slot for a new fetch while the rest of the answer still had to start:
+        with --concurrency 3, four 1-second jobs ran at once."""
+        jobs = [{"type": "noop", "queue": "cb"}, {"type": "progress", "queue": "cb",
+                                                  "payload": {"duration": 1}},
+                {"type": "progress", "queue": "cb", "payload": {"duration": 1}}] * 4
+        r = self.env.http("POST", "/jobs/bulk", jobs)
+        ids = self.assertJSONResponse(r, 201)["ids"]
+        w = self.env.start_worker(extra_args=["--queues", "cb", "--concurrency", "3"])
+        spans = []
+        for jid, job in zip(ids, jobs):
+            got = self.env.wait_job(jid, timeout=60)
+            self.assertEqual(got["state"], "completed", got)
+            if job["type"] == "progress":
+                spans.append((self.when(got["started_at"]), self.when(got["finished_at"])))
+        w.stop()
+        # finished_at is written after the job's slot is free: a job that takes the slot
+        # starts a few ms before it; 0.2 s into each job, count the others running
+        most = max(sum(1 for a, b in spans if a <= t + 0.2 < b) for t, _ in spans)
+        self.assertLessEqual(most, 3, sorted(spans))
+
+    @staticmethod
+    def when(text):
+        return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 if __name__ == "__main__":

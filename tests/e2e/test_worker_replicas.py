@@ -109,6 +109,36 @@ class WorkerReplicasAckTest(E2ETestCase):
         self.assertEqual((job["state"], job["attempts"]), ("completed", 1), job)
         self.assertNotIn("lease lost", self.worker.log_text())
 
+    def test_unconfirmed_outcomes_hold_their_slots(self):
+        """While no replica confirms, a worker takes at most --concurrency jobs: their
+        outcomes hold the slots until a replica has them (it took job after job before,
+        each ended on the primary only, piling up outcomes no replica had)."""
+        w = self.env.start_worker(extra_args=WORKER_ARGS + [
+            "--queues", "acked", "--concurrency", "3"])
+        wid = self.env.worker_id(w)
+
+        def mine():
+            for x in self.env.http("GET", "/workers").json()["workers"]:
+                if x["id"] == wid:
+                    return x
+            return {}
+        os.kill(self.replica.pid, signal.SIGSTOP)
+        try:
+            ids = [self.post({"type": "noop", "queue": "acked"}) for _ in range(12)]
+            wait_until(lambda: mine().get("unconfirmed") == 3, 10,
+                       "three unconfirmed outcomes", env=self.env)
+            time.sleep(6 * BEAT_MS / 1000.0)  # beats come and go: it takes no more
+            ended = [j for j in ids if s(self.env.redis.execute(
+                "HGET", "jobq:job:%d" % j, "state")) == "completed"]
+            self.assertEqual(len(ended), 3, ended)
+            self.assertEqual(mine().get("running"), 0)
+        finally:
+            os.kill(self.replica.pid, signal.SIGCONT)
+        for j in ids:
+            self.assertEqual(self.env.wait_job(j, timeout=20)["state"], "completed")
+        wait_until(lambda: mine().get("completed") == 12, 10, "twelve counted", env=self.env)
+        self.assertEqual(mine().get("unconfirmed"), 0)
+
     def test_timeout_must_be_less_than_the_beat(self):
         p = harness.subprocess.run(
             [harness.worker_bin(), "--redis-url", self.env.redis_url, "--min-replicas-ack", "1",
