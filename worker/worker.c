@@ -79,8 +79,14 @@ static void stop_tick(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (waited_ms >= w->cfg.grace_ms + 10000) {
-		jq_error("redis did not take the last outcomes within 10 s; their leases bring the "
-			 "jobs back");
+		if (w->unconfirmed)
+			jq_error("%" PRId64 " outcome(s) not confirmed by %" PRId64
+				 " replica(s) within 10 s (--min-replicas-ack): they may be on the "
+				 "primary only; their leases bring the jobs back if it loses them",
+				 w->unconfirmed, w->cfg.min_replicas_ack);
+		else
+			jq_error("redis did not take the last outcomes within 10 s; their leases "
+				 "bring the jobs back");
 		event_base_loopexit(w->base, NULL);
 		return;
 	}

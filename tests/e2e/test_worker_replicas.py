@@ -139,6 +139,26 @@ class WorkerReplicasAckTest(E2ETestCase):
         wait_until(lambda: mine().get("completed") == 12, 10, "twelve counted", env=self.env)
         self.assertEqual(mine().get("unconfirmed"), 0)
 
+    def test_stop_names_outcomes_no_replica_confirmed(self):
+        """A worker stopped while replicas are away waits for them 10 s past its grace,
+        then says how many outcomes no replica confirmed (it said Redis did not take
+        them, which was not so: the primary had)."""
+        w = self.env.start_worker(extra_args=WORKER_ARGS + [
+            "--queues", "acked-stop", "--grace-ms", "0"])
+        wid = self.env.worker_id(w)
+        os.kill(self.replica.pid, signal.SIGSTOP)
+        try:
+            jid = self.post({"type": "noop", "queue": "acked-stop"})
+            self.assertEqual(self.env.wait_job(jid)["state"], "completed")
+            wait_until(lambda: any(x["id"] == wid and x["unconfirmed"] == 1 for x in
+                                   self.env.http("GET", "/workers").json()["workers"]),
+                       10, "one unconfirmed outcome", env=self.env)
+            w.stop(grace=30)
+        finally:
+            os.kill(self.replica.pid, signal.SIGCONT)
+        self.assertIn("1 outcome(s) not confirmed by 1 replica(s) within 10 s "
+                      "(--min-replicas-ack)", w.log_text())
+
     def test_timeout_must_be_less_than_the_beat(self):
         p = harness.subprocess.run(
             [harness.worker_bin(), "--redis-url", self.env.redis_url, "--min-replicas-ack", "1",
