@@ -14,9 +14,11 @@
 #include <unistd.h>
 
 #include "jobctl.h"
+#include "print.h"
 #include "sse.h"
 #include "unit.h"
 #include "util.h"
+#include "watch.h"
 
 /* ---- pure pieces ---- */
 
