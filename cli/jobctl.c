@@ -30,6 +30,7 @@ struct command {
 	const char *usage;
 	const char *help;                  /* the options, one per line, ends with '\n' */
 	const struct command *const *subs; /* a group's subcommands, NULL-terminated */
+	const struct row *row[2]; /* cmd_row's: without an argument, with one (NULL: refused) */
 };
 
 /* ---- pieces without a broker (jobctl.h) ---- */
@@ -211,16 +212,6 @@ static int idempotency_header(struct ctl *c, const struct command *cmd, const ch
 	return -1;
 }
 
-/* Checks a queue name argument; -1 to go on, or a usage error (exit 2). */
-static int queue_arg(struct ctl *c, const struct command *cmd, const char *queue)
-{
-	if (!jq_name_valid(queue, strlen(queue)))
-		return usage_error(
-		    c, cmd, "invalid queue '%s': it must be 1 to %d of A-Z a-z 0-9 _ . : -", queue,
-		    JQ_QUEUE_NAME_MAX);
-	return -1;
-}
-
 /* ---- start-task ---- */
 
 
@@ -317,6 +308,346 @@ static int one_id_args(struct ctl *c, const struct command *cmd, const struct jq
 }
 
 
+/* ---- the commands that are one request: rows ---- */
+
+/* What the argument of a row names; checked before anything is sent. */
+enum scope { SCOPE_NONE, SCOPE_JOB, SCOPE_QUEUE, SCOPE_SCHEDULE, SCOPE_TOKEN };
+
+static const char *const scope_names[] = {
+    [SCOPE_JOB] = "job",
+    [SCOPE_QUEUE] = "queue",
+    [SCOPE_SCHEDULE] = "schedule name",
+    [SCOPE_TOKEN] = "token name",
+};
+
+/* What a row wants of its answer's field (beside the answer being a 2xx JSON object). */
+enum need { NEED_NOTHING, NEED_ARRAY, NEED_ID, NEED_COUNT, NEED_TRUE, NEED_FALSE };
+
+/* An answer as a row's printer gets it. */
+struct answer {
+	const json_t *body;  /* the answer's object */
+	const json_t *field; /* its field the row names, or NULL */
+	const char *arg;     /* the argument as the path has it ("" for none) */
+	long status;         /* the HTTP status, 2xx */
+};
+
+/* An integer query parameter of a row, given as the flag of the same name; sent only
+ * when given (the broker owns the defaults). */
+struct query_param {
+	const char *name;
+	int64_t min, max; /* min >= 0 */
+};
+
+#define ROW_QUERY_MAX 2
+
+/* A command that is one request: what it sends, what it wants of the answer and how it
+ * shows it; cmd_row() runs it. */
+struct row {
+	enum jq_httpc_method method;
+	const char *path;  /* "{}" stands for the argument */
+	enum scope scope;  /* what the argument is (SCOPE_NONE: none) */
+	long statuses[2];  /* the statuses wanted, 0-ended; none listed: any 2xx */
+	const char *field; /* the answer's field need is about, or NULL */
+	enum need need;
+	const char *what;  /* ctl_unexpected()'s text when the status or the field is wrong */
+	struct query_param query[ROW_QUERY_MAX]; /* name NULL when unused */
+	/* asked before the request unless --yes is given (then an option); -1 to go on,
+	 * else the exit status */
+	int (*ask)(struct ctl *c, const struct command *cmd);
+	/* prints the answer but with --json; -1 when memory ran out */
+	int (*print)(FILE *out, const struct answer *a);
+};
+
+/* Checks a name argument of what ("queue", "schedule name", ...), at most max
+ * characters; -1 to go on, or a usage error (exit 2). */
+static int name_arg(struct ctl *c, const struct command *cmd, const char *what, const char *name,
+		    int max)
+{
+	if (!jq_name_valid(name, strlen(name)))
+		return usage_error(c, cmd, "invalid %s '%s': it must be 1 to %d of A-Z a-z 0-9 _ . : -",
+				   what, name, max);
+	return -1;
+}
+
+/* Checks the argument given of a row of scope (NULL for none) and writes into arg (cap
+ * bytes) what the path gets: an id in digits, a name as it is. -1 to go on, or a usage
+ * error (exit 2). */
+static int row_arg(struct ctl *c, const struct command *cmd, enum scope scope, const char *given,
+		   char *arg, size_t cap)
+{
+	int64_t id;
+	int status = -1;
+	arg[0] = '\0';
+	if (scope == SCOPE_JOB) {
+		status = id_arg(c, cmd, scope_names[scope], given, &id);
+		if (status < 0)
+			snprintf(arg, cap, "%" PRId64, id);
+	} else if (scope != SCOPE_NONE) {
+		status = name_arg(c, cmd, scope_names[scope], given, JQ_QUEUE_NAME_MAX);
+		if (status < 0)
+			snprintf(arg, cap, "%s", given);
+	}
+	return status;
+}
+
+/* Writes row's path with arg in place of "{}" and the query parameters given (value
+ * >= 0) into buf. */
+static void row_path(char *buf, size_t cap, const struct row *row, const char *arg,
+		     const int64_t *values)
+{
+	const char *hole = strstr(row->path, "{}");
+	int n = hole ? snprintf(buf, cap, "%.*s%s%s", (int)(hole - row->path), row->path, arg, hole + 2)
+		     : snprintf(buf, cap, "%s", row->path);
+	char sep = '?';
+	for (int k = 0; k < ROW_QUERY_MAX && row->query[k].name; k++) {
+		if (values[k] < 0 || n < 0 || (size_t)n >= cap)
+			continue;
+		n += snprintf(buf + n, cap - (size_t)n, "%c%s=%" PRId64, sep, row->query[k].name,
+			      values[k]);
+		sep = '&';
+	}
+}
+
+/* Whether an answer is what row wants. */
+static int row_wants(const struct row *row, const struct answer *a)
+{
+	int status_ok = row->statuses[0] == 0;
+	for (int k = 0; k < 2 && row->statuses[k]; k++)
+		status_ok |= a->status == row->statuses[k];
+	const json_t *f = a->field;
+	switch (row->need) {
+	case NEED_ARRAY:
+		return status_ok && json_is_array(f);
+	case NEED_ID:
+		return status_ok && ctl_id_field(a->body, row->field) != 0;
+	case NEED_COUNT:
+		return status_ok && json_is_integer(f) && json_integer_value(f) >= 0;
+	case NEED_TRUE:
+		return status_ok && json_is_true(f);
+	case NEED_FALSE:
+		return status_ok && json_is_false(f);
+	default:
+		return status_ok;
+	}
+}
+
+/* The request, the check and the output of a row whose path and argument are known. */
+static int run_row(struct ctl *c, const struct row *row, const char *path, const char *arg)
+{
+	struct jq_httpc_reply r;
+	json_t *body = NULL;
+
+	jq_httpc_reply_init(&r);
+	int status = ctl_request(c, row->method, path, NULL, NULL, &r, &body);
+	if (status == JQ_CTL_EXIT_OK) {
+		struct answer a = {body, row->field ? json_object_get(body, row->field) : NULL, arg,
+				   r.status};
+		if (!row_wants(row, &a))
+			status = ctl_unexpected(c, row->what);
+		else if (c->json)
+			ctl_print_raw(c, &r);
+		else if (row->print(c->out, &a) != 0)
+			status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
+	}
+	json_decref(body);
+	jq_httpc_reply_release(&r);
+	return status;
+}
+
+/* Runs a command of rows: cmd->row[0] without an argument, cmd->row[1] with one. Its
+ * flags are --json, the query parameters of its row and --yes when the row asks. */
+static int cmd_row(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	const struct row *first = cmd->row[0] ? cmd->row[0] : cmd->row[1];
+	struct jq_opt opts[ROW_QUERY_MAX + 3];
+	int64_t values[ROW_QUERY_MAX] = {-1, -1}; /* -1: not given */
+	int npos = 0, yes = 0, n = 0;
+	char arg[JQ_QUEUE_NAME_MAX + 32], path[JQ_QUEUE_NAME_MAX + 128];
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+
+	if (pos == NULL)
+		return ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
+	for (int k = 0; k < ROW_QUERY_MAX && first->query[k].name; k++)
+		opts[n++] = (struct jq_opt){first->query[k].name, NULL, JQ_OPT_INT, &values[k],
+					    first->query[k].min, first->query[k].max, ""};
+	if (first->ask)
+		opts[n++] = (struct jq_opt){"yes", NULL, JQ_OPT_BOOL, &yes, 0, 0, ""};
+	opts[n++] = (struct jq_opt){"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""};
+	opts[n] = (struct jq_opt){NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL};
+
+	int status = command_args(c, cmd, opts, argc, argv, pos, &npos, cmd->row[0] ? 0 : 1,
+				  cmd->row[1] ? 1 : 0);
+	const struct row *row = cmd->row[npos > 0];
+	if (status < 0)
+		status = row_arg(c, cmd, row->scope, pos[0], arg, sizeof(arg));
+	if (status < 0 && row->ask && !yes)
+		status = row->ask(c, cmd);
+	if (status < 0) {
+		row_path(path, sizeof(path), row, arg, values);
+		status = run_row(c, row, path, arg);
+	}
+	free(pos);
+	return status;
+}
+
+/* The printers of the rows. */
+
+static int show_job(FILE *out, const struct answer *a)
+{
+	jq_ctl_print_job(out, a->body);
+	return 0;
+}
+
+static int show_cancel(FILE *out, const struct answer *a)
+{
+	int64_t id = ctl_id_field(a->body, "id");
+	if (a->status == 202) /* running: its worker stops it soon */
+		fprintf(out, "job %" PRId64 " is running: cancel requested\n", id);
+	else
+		fprintf(out, "job %" PRId64 " cancelled\n", id);
+	return 0;
+}
+
+static int show_queues(FILE *out, const struct answer *a)
+{
+	return jq_ctl_print_queues(out, a->field, ctl_term_cols(out));
+}
+
+static int show_queue(FILE *out, const struct answer *a)
+{
+	jq_ctl_print_queue(out, a->body);
+	return 0;
+}
+
+static int show_paused(FILE *out, const struct answer *a)
+{
+	fprintf(out, "queue %s %s\n", a->arg, json_is_true(a->field) ? "paused" : "resumed");
+	return 0;
+}
+
+static int show_workers(FILE *out, const struct answer *a)
+{
+	return jq_ctl_print_workers(out, a->field, jq_now_ms(), ctl_term_cols(out));
+}
+
+static int show_dead(FILE *out, const struct answer *a)
+{
+	jq_ctl_print_dead(out, a->field, ctl_term_cols(out));
+	return 0;
+}
+
+static int show_requeued(FILE *out, const struct answer *a)
+{
+	fprintf(out, "job %" PRId64 " requeued\n", ctl_id_field(a->body, "id"));
+	return 0;
+}
+
+static int show_purged(FILE *out, const struct answer *a)
+{
+	fprintf(out, "purged %" JSON_INTEGER_FORMAT " jobs\n", json_integer_value(a->field));
+	return 0;
+}
+
+static int show_schedules(FILE *out, const struct answer *a)
+{
+	return jq_ctl_print_schedules(out, a->field, ctl_term_cols(out));
+}
+
+static int show_schedule(FILE *out, const struct answer *a)
+{
+	jq_ctl_print_schedule(out, a->body);
+	return 0;
+}
+
+static int show_tokens(FILE *out, const struct answer *a)
+{
+	return jq_ctl_print_tokens(out, a->field, ctl_term_cols(out));
+}
+
+static int show_revoked(FILE *out, const struct answer *a)
+{
+	fprintf(out, "token %s revoked\n", a->arg);
+	return 0;
+}
+
+/* Asks question on c->err and reads the answer from the standard input:
+ * 1 for y or yes (any case), 0 for anything else or none. */
+static int confirm(struct ctl *c, const char *question)
+{
+	char answer[ANSWER_MAX];
+	fflush(c->out);
+	fprintf(c->err, "%s [y/N] ", question);
+	fflush(c->err);
+	if (fgets(answer, sizeof(answer), stdin) == NULL) {
+		fputc('\n', c->err);
+		return 0;
+	}
+	answer[strcspn(answer, "\r\n")] = '\0';
+	return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
+}
+
+/* Asks on a terminal before dead purge: a script must say --yes. */
+static int ask_purge(struct ctl *c, const struct command *cmd)
+{
+	char url[JQ_HTTPC_URL_MAX + 1], question[JQ_HTTPC_URL_MAX + 64];
+	if (isatty(STDIN_FILENO) != 1)
+		return usage_error(c, cmd,
+				   "refusing to purge without --yes: the standard input is not a "
+				   "terminal to confirm on");
+	int status = ctl_connect(c); /* a bad --url fails before the question */
+	if (status != JQ_CTL_EXIT_OK)
+		return status;
+	ctl_clean_text(url, sizeof(url), c->http.base, strlen(c->http.base), 0, 0);
+	snprintf(question, sizeof(question), "delete every job in the dead set of '%s'?", url);
+	if (!confirm(c, question))
+		return ctl_failf(c, JQ_CTL_EXIT_FAIL, "nothing purged");
+	return -1;
+}
+
+/* 404 (unknown), 409 (cancel: already finished; dead retry: its unique_key is held by a
+ * live job) and 410 (dead retry: expired) end in ctl_request() with the broker's
+ * message. A valid name needs no escaping in a path. */
+static const struct row row_status = {
+    JQ_HTTPC_GET, "/jobs/{}", SCOPE_JOB, {0}, NULL, NEED_NOTHING, NULL, {{0}}, NULL, show_job};
+static const struct row row_cancel = {
+    JQ_HTTPC_DELETE, "/jobs/{}", SCOPE_JOB, {200, 202}, "id", NEED_ID,
+    "not HTTP 200 or 202 with a positive integer 'id'", {{0}}, NULL, show_cancel};
+static const struct row row_queues = {
+    JQ_HTTPC_GET, "/queues", SCOPE_NONE, {0}, "queues", NEED_ARRAY, "no array 'queues'", {{0}},
+    NULL, show_queues};
+static const struct row row_queue = {
+    JQ_HTTPC_GET, "/queues/{}", SCOPE_QUEUE, {0}, NULL, NEED_NOTHING, NULL, {{0}}, NULL, show_queue};
+static const struct row row_pause = {
+    JQ_HTTPC_POST, "/queues/{}/pause", SCOPE_QUEUE, {0}, "paused", NEED_TRUE, "no 'paused': true",
+    {{0}}, NULL, show_paused};
+static const struct row row_resume = {
+    JQ_HTTPC_POST, "/queues/{}/resume", SCOPE_QUEUE, {0}, "paused", NEED_FALSE,
+    "no 'paused': false", {{0}}, NULL, show_paused};
+static const struct row row_workers = {
+    JQ_HTTPC_GET, "/workers", SCOPE_NONE, {0}, "workers", NEED_ARRAY, "no array 'workers'", {{0}},
+    NULL, show_workers};
+static const struct row row_dead_list = {
+    JQ_HTTPC_GET, "/dead", SCOPE_NONE, {0}, "jobs", NEED_ARRAY, "no array 'jobs'",
+    {{"limit", 1, JQ_CTL_DEAD_LIMIT_MAX}, {"offset", 0, JQ_CTL_DEAD_OFFSET_MAX}}, NULL, show_dead};
+static const struct row row_dead_retry = {
+    JQ_HTTPC_POST, "/dead/{}/retry", SCOPE_JOB, {0}, "id", NEED_ID, "no positive integer 'id'",
+    {{0}}, NULL, show_requeued};
+static const struct row row_dead_purge = {
+    JQ_HTTPC_DELETE, "/dead", SCOPE_NONE, {0}, "purged", NEED_COUNT,
+    "no non-negative integer 'purged'", {{0}}, ask_purge, show_purged};
+static const struct row row_schedules = {
+    JQ_HTTPC_GET, "/schedules", SCOPE_NONE, {0}, "schedules", NEED_ARRAY, "no array 'schedules'",
+    {{0}}, NULL, show_schedules};
+static const struct row row_schedule = {
+    JQ_HTTPC_GET, "/schedules/{}", SCOPE_SCHEDULE, {0}, NULL, NEED_NOTHING, NULL, {{0}}, NULL,
+    show_schedule};
+static const struct row row_token_list = {
+    JQ_HTTPC_GET, "/tokens", SCOPE_NONE, {0}, "tokens", NEED_ARRAY, "no array 'tokens'", {{0}},
+    NULL, show_tokens};
+static const struct row row_token_revoke = {
+    JQ_HTTPC_DELETE, "/tokens/{}", SCOPE_TOKEN, {0}, NULL, NEED_NOTHING, NULL, {{0}}, NULL,
+    show_revoked};
+
 static int cmd_watch(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
 	int64_t id, wait_timeout = 0;
@@ -372,7 +703,7 @@ static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char 
 		goto done;
 	}
 	if (queue) {
-		status = queue_arg(c, cmd, queue);
+		status = name_arg(c, cmd, "queue", queue, JQ_QUEUE_NAME_MAX);
 		if (status >= 0)
 			goto done;
 	}
@@ -436,37 +767,6 @@ done:
 	json_decref(req);
 	jq_httpc_reply_release(&r);
 	free(pos);
-	return status;
-}
-
-/* ---- status ---- */
-
-static int cmd_status(struct ctl *c, const struct command *cmd, int argc, char **argv)
-{
-	int64_t id;
-	struct jq_httpc_reply r;
-	json_t *body = NULL;
-	char path[64];
-	const struct jq_opt opts[] = {
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
-	};
-
-	jq_httpc_reply_init(&r);
-	int status = one_id_args(c, cmd, opts, argc, argv, "job", &id);
-	if (status >= 0)
-		goto done;
-	snprintf(path, sizeof(path), "/jobs/%" PRId64, id);
-	status = ctl_request(c, JQ_HTTPC_GET, path, NULL, NULL, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else
-		jq_ctl_print_job(c->out, body);
-done:
-	json_decref(body);
-	jq_httpc_reply_release(&r);
 	return status;
 }
 
@@ -535,353 +835,6 @@ done:
 	return status;
 }
 
-/* ---- cancel ---- */
-
-static int cmd_cancel(struct ctl *c, const struct command *cmd, int argc, char **argv)
-{
-	int64_t id;
-	struct jq_httpc_reply r;
-	json_t *body = NULL;
-	char path[64];
-	const struct jq_opt opts[] = {
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
-	};
-
-	jq_httpc_reply_init(&r);
-	int status = one_id_args(c, cmd, opts, argc, argv, "job", &id);
-	if (status >= 0)
-		goto done;
-	/* 409 (already finished) and 404 end in call() with the broker's message. */
-	snprintf(path, sizeof(path), "/jobs/%" PRId64, id);
-	status = ctl_request(c, JQ_HTTPC_DELETE, path, NULL, NULL, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	int64_t got = ctl_id_field(body, "id");
-	if (got == 0 || (r.status != 200 && r.status != 202)) {
-		status = ctl_unexpected(c, "not HTTP 200 or 202 with a positive integer 'id'");
-		goto done;
-	}
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else if (r.status == 202) /* running: its worker stops it soon */
-		fprintf(c->out, "job %" PRId64 " is running: cancel requested\n", got);
-	else
-		fprintf(c->out, "job %" PRId64 " cancelled\n", got);
-done:
-	json_decref(body);
-	jq_httpc_reply_release(&r);
-	return status;
-}
-
-/* ---- queues ---- */
-
-static int cmd_queues(struct ctl *c, const struct command *cmd, int argc, char **argv)
-{
-	int npos = 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_httpc_reply r;
-	json_t *body = NULL;
-	char path[JQ_QUEUE_NAME_MAX + 16];
-	const struct jq_opt opts[] = {
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
-	};
-
-	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
-	}
-	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 1);
-	if (status >= 0)
-		goto done;
-	if (npos == 1) {
-		status = queue_arg(c, cmd, pos[0]);
-		if (status >= 0)
-			goto done;
-		/* a valid name needs no escaping; 404 ends in call() */
-		snprintf(path, sizeof(path), "/queues/%s", pos[0]);
-		status = ctl_request(c, JQ_HTTPC_GET, path, NULL, NULL, &r, &body);
-		if (status != JQ_CTL_EXIT_OK)
-			goto done;
-		if (c->json)
-			ctl_print_raw(c, &r);
-		else
-			jq_ctl_print_queue(c->out, body);
-		goto done;
-	}
-	status = ctl_request(c, JQ_HTTPC_GET, "/queues", NULL, NULL, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	const json_t *queues = json_object_get(body, "queues");
-	if (!json_is_array(queues)) {
-		status = ctl_unexpected(c, "no array 'queues'");
-		goto done;
-	}
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else if (jq_ctl_print_queues(c->out, queues, ctl_term_cols(c->out)) != 0)
-		status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
-done:
-	json_decref(body);
-	jq_httpc_reply_release(&r);
-	free(pos);
-	return status;
-}
-
-/* pause and resume: one function, told apart by the command's name. */
-static int cmd_queue_action(struct ctl *c, const struct command *cmd, int argc, char **argv)
-{
-	int npos = 0, pause = strcmp(cmd->name, "pause") == 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_httpc_reply r;
-	json_t *body = NULL;
-	char path[JQ_QUEUE_NAME_MAX + 32];
-	const struct jq_opt opts[] = {
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
-	};
-
-	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
-	}
-	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
-	if (status >= 0)
-		goto done;
-	status = queue_arg(c, cmd, pos[0]);
-	if (status >= 0)
-		goto done;
-	snprintf(path, sizeof(path), "/queues/%s/%s", pos[0], pause ? "pause" : "resume");
-	status = ctl_request(c, JQ_HTTPC_POST, path, NULL, NULL, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	const json_t *paused = json_object_get(body, "paused");
-	if (!json_is_boolean(paused) || json_is_true(paused) != pause) {
-		status = ctl_unexpected(c, pause ? "no 'paused': true" : "no 'paused': false");
-		goto done;
-	}
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else
-		fprintf(c->out, "queue %s %s\n", pos[0], pause ? "paused" : "resumed");
-done:
-	json_decref(body);
-	jq_httpc_reply_release(&r);
-	free(pos);
-	return status;
-}
-
-/* ---- workers ---- */
-
-static int cmd_workers(struct ctl *c, const struct command *cmd, int argc, char **argv)
-{
-	int npos = 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_httpc_reply r;
-	json_t *body = NULL;
-	const struct jq_opt opts[] = {
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
-	};
-
-	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
-	}
-	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 0);
-	if (status >= 0)
-		goto done;
-	status = ctl_request(c, JQ_HTTPC_GET, "/workers", NULL, NULL, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	const json_t *workers = json_object_get(body, "workers");
-	if (!json_is_array(workers)) {
-		status = ctl_unexpected(c, "no array 'workers'");
-		goto done;
-	}
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else if (jq_ctl_print_workers(c->out, workers, jq_now_ms(), ctl_term_cols(c->out)) != 0)
-		status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
-done:
-	json_decref(body);
-	jq_httpc_reply_release(&r);
-	free(pos);
-	return status;
-}
-
-/* ---- dead ---- */
-
-static int cmd_dead_list(struct ctl *c, const struct command *cmd, int argc, char **argv)
-{
-	int npos = 0;
-	int64_t limit = -1, offset = -1; /* -1: not given, the broker's default */
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_httpc_reply r;
-	json_t *body = NULL;
-	char path[96];
-	const struct jq_opt opts[] = {
-	    {"limit", NULL, JQ_OPT_INT, &limit, 1, JQ_CTL_DEAD_LIMIT_MAX, ""},
-	    {"offset", NULL, JQ_OPT_INT, &offset, 0, JQ_CTL_DEAD_OFFSET_MAX, ""},
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
-	};
-
-	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
-	}
-	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 0);
-	if (status >= 0)
-		goto done;
-	/* Only what was asked for is sent: the broker owns the defaults. */
-	int n = snprintf(path, sizeof(path), "/dead");
-	if (limit >= 0)
-		n += snprintf(path + n, sizeof(path) - (size_t)n, "?limit=%" PRId64, limit);
-	if (offset >= 0)
-		snprintf(path + n, sizeof(path) - (size_t)n, "%coffset=%" PRId64,
-			 limit >= 0 ? '&' : '?', offset);
-	status = ctl_request(c, JQ_HTTPC_GET, path, NULL, NULL, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	const json_t *jobs = json_object_get(body, "jobs");
-	if (!json_is_array(jobs)) {
-		status = ctl_unexpected(c, "no array 'jobs'");
-		goto done;
-	}
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else
-		jq_ctl_print_dead(c->out, jobs, ctl_term_cols(c->out));
-done:
-	json_decref(body);
-	jq_httpc_reply_release(&r);
-	free(pos);
-	return status;
-}
-
-static int cmd_dead_retry(struct ctl *c, const struct command *cmd, int argc, char **argv)
-{
-	int64_t id;
-	struct jq_httpc_reply r;
-	json_t *body = NULL;
-	char path[64];
-	const struct jq_opt opts[] = {
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
-	};
-
-	jq_httpc_reply_init(&r);
-	int status = one_id_args(c, cmd, opts, argc, argv, "job", &id);
-	if (status >= 0)
-		goto done;
-	/* 404 (not in the dead set), 409 (its unique_key is held by a live job) and 410
-	 * (expired) end in call() with the broker's message. */
-	snprintf(path, sizeof(path), "/dead/%" PRId64 "/retry", id);
-	status = ctl_request(c, JQ_HTTPC_POST, path, NULL, NULL, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	int64_t got = ctl_id_field(body, "id");
-	if (got == 0) {
-		status = ctl_unexpected(c, "no positive integer 'id'");
-		goto done;
-	}
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else
-		fprintf(c->out, "job %" PRId64 " requeued\n", got);
-done:
-	json_decref(body);
-	jq_httpc_reply_release(&r);
-	return status;
-}
-
-/* Asks question on c->err and reads the answer from the standard input:
- * 1 for y or yes (any case), 0 for anything else or none. */
-static int confirm(struct ctl *c, const char *question)
-{
-	char answer[ANSWER_MAX];
-	fflush(c->out);
-	fprintf(c->err, "%s [y/N] ", question);
-	fflush(c->err);
-	if (fgets(answer, sizeof(answer), stdin) == NULL) {
-		fputc('\n', c->err);
-		return 0;
-	}
-	answer[strcspn(answer, "\r\n")] = '\0';
-	return strcasecmp(answer, "y") == 0 || strcasecmp(answer, "yes") == 0;
-}
-
-static int cmd_dead_purge(struct ctl *c, const struct command *cmd, int argc, char **argv)
-{
-	int npos = 0, yes = 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_httpc_reply r;
-	json_t *body = NULL;
-	char url[JQ_HTTPC_URL_MAX + 1], question[JQ_HTTPC_URL_MAX + 64];
-	const struct jq_opt opts[] = {
-	    {"yes", NULL, JQ_OPT_BOOL, &yes, 0, 0, ""},
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
-	};
-
-	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
-	}
-	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 0);
-	if (status >= 0)
-		goto done;
-	if (!yes) {
-		/* Nobody to ask: a script must say --yes. */
-		if (isatty(STDIN_FILENO) != 1) {
-			status = usage_error(c, cmd,
-					     "refusing to purge without --yes: the standard input "
-					     "is not a terminal to confirm on");
-			goto done;
-		}
-		status = ctl_connect(c); /* a bad --url fails before the question */
-		if (status != JQ_CTL_EXIT_OK)
-			goto done;
-		ctl_clean_text(url, sizeof(url), c->http.base, strlen(c->http.base), 0, 0);
-		snprintf(question, sizeof(question), "delete every job in the dead set of '%s'?",
-			 url);
-		if (!confirm(c, question)) {
-			status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "nothing purged");
-			goto done;
-		}
-	}
-	status = ctl_request(c, JQ_HTTPC_DELETE, "/dead", NULL, NULL, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	const json_t *purged = json_object_get(body, "purged");
-	if (!json_is_integer(purged) || json_integer_value(purged) < 0) {
-		status = ctl_unexpected(c, "no non-negative integer 'purged'");
-		goto done;
-	}
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else
-		fprintf(c->out, "purged %" JSON_INTEGER_FORMAT " jobs\n",
-			json_integer_value(purged));
-done:
-	json_decref(body);
-	jq_httpc_reply_release(&r);
-	free(pos);
-	return status;
-}
-
 /* The last word of a command's name: what selects it in its group. */
 static const char *leaf_name(const struct command *cmd)
 {
@@ -909,62 +862,6 @@ static int cmd_group(struct ctl *c, const struct command *cmd, int argc, char **
  * edited but the commands[] list. */
 
 
-/* Checks a schedule name argument; -1 to go on, or a usage error (exit 2). */
-static int schedule_name_arg(struct ctl *c, const struct command *cmd, const char *name)
-{
-	if (!jq_name_valid(name, strlen(name)))
-		return usage_error(c, cmd,
-				   "invalid schedule name '%s': it must be 1 to %d of A-Z a-z 0-9 _ . : -",
-				   name, JQ_QUEUE_NAME_MAX);
-	return -1;
-}
-
-static int cmd_schedules(struct ctl *c, const struct command *cmd, int argc, char **argv)
-{
-	int npos = 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_httpc_reply r;
-	json_t *body = NULL;
-	char path[JQ_QUEUE_NAME_MAX + 16];
-	const struct jq_opt opts[] = {
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
-	};
-
-	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
-	}
-	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 1);
-	if (status >= 0)
-		goto done;
-	if (npos == 1 && (status = schedule_name_arg(c, cmd, pos[0])) >= 0)
-		goto done;
-	/* a valid name needs no escaping; 404 ends in call() */
-	snprintf(path, sizeof(path), npos ? "/schedules/%s" : "/schedules", npos ? pos[0] : "");
-	status = ctl_request(c, JQ_HTTPC_GET, path, NULL, NULL, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	const json_t *list = json_object_get(body, "schedules");
-	if (npos == 0 && !json_is_array(list)) {
-		status = ctl_unexpected(c, "no array 'schedules'");
-		goto done;
-	}
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else if (npos == 1)
-		jq_ctl_print_schedule(c->out, body);
-	else if (jq_ctl_print_schedules(c->out, list, ctl_term_cols(c->out)) != 0)
-		status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
-done:
-	json_decref(body);
-	jq_httpc_reply_release(&r);
-	free(pos);
-	return status;
-}
-
 static int cmd_schedule_add(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
 	int npos = 0, replace = 0;
@@ -988,7 +885,7 @@ static int cmd_schedule_add(struct ctl *c, const struct command *cmd, int argc, 
 	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 3, 3);
 	if (status >= 0)
 		goto done;
-	if ((status = schedule_name_arg(c, cmd, pos[0])) >= 0)
+	if ((status = name_arg(c, cmd, "schedule name", pos[0], JQ_QUEUE_NAME_MAX)) >= 0)
 		goto done;
 	json_error_t jerr;
 	job = json_loads(pos[2], JSON_REJECT_DUPLICATES, &jerr);
@@ -1049,7 +946,7 @@ static int cmd_schedule_rm(struct ctl *c, const struct command *cmd, int argc, c
 	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
 	if (status >= 0)
 		goto done;
-	if ((status = schedule_name_arg(c, cmd, pos[0])) >= 0)
+	if ((status = name_arg(c, cmd, "schedule name", pos[0], JQ_QUEUE_NAME_MAX)) >= 0)
 		goto done;
 	if ((status = ctl_connect(c)) != JQ_CTL_EXIT_OK)
 		goto done;
@@ -1080,7 +977,7 @@ done:
 
 static const struct command cmd_schedules_def = {
     "schedules",
-    cmd_schedules,
+    cmd_row,
     "jobctl schedules [NAME]",
     "Without NAME, lists the periodic schedules: name, cron expression, next and last run\n"
     "(UTC), the job of the last run and its type. With NAME, prints that schedule whole\n"
@@ -1088,6 +985,7 @@ static const struct command cmd_schedules_def = {
     "options:\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
+    {&row_schedules, &row_schedule},
 };
 
 static const struct command cmd_schedule_add_def = {
@@ -1104,6 +1002,7 @@ static const struct command cmd_schedule_add_def = {
     "                     next run\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
+    {NULL, NULL},
 };
 
 static const struct command cmd_schedule_rm_def = {
@@ -1115,6 +1014,7 @@ static const struct command cmd_schedule_rm_def = {
     "options:\n"
     "  --json             print {\"name\": NAME, \"deleted\": true}\n",
     NULL,
+    {NULL, NULL},
 };
 
 static const struct command *const schedule_commands[] = {
@@ -1130,6 +1030,7 @@ static const struct command cmd_schedule_def = {
     "Periodic schedules: a job stored at each time of a cron expression, once per time\n"
     "however many brokers and workers run. 'jobctl schedules' lists them.\n",
     schedule_commands,
+    {NULL, NULL},
 };
 
 /* ==== end of periodic schedules ==== */
@@ -1137,15 +1038,6 @@ static const struct command cmd_schedule_def = {
 /* ==== API tokens: token create|list|revoke (POST/GET/DELETE /tokens) ====
  * Kept in one block of its own, as the schedules. */
 
-
-static int token_name_arg(struct ctl *c, const struct command *cmd, const char *name)
-{
-	if (!jq_name_valid(name, strlen(name)))
-		return usage_error(c, cmd,
-				   "invalid token name '%s': it must be 1 to %d of A-Z a-z 0-9 _ . : -",
-				   name, JQ_QUEUE_NAME_MAX);
-	return -1;
-}
 
 /* "read,admin" as a JSON array; NULL (after a usage error in *status) if a name is none of
  * read, enqueue, admin. */
@@ -1193,7 +1085,7 @@ static int cmd_token_create(struct ctl *c, const struct command *cmd, int argc, 
 		goto done;
 	}
 	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
-	if (status >= 0 || (status = token_name_arg(c, cmd, pos[0])) >= 0)
+	if (status >= 0 || (status = name_arg(c, cmd, "token name", pos[0], JQ_QUEUE_NAME_MAX)) >= 0)
 		goto done;
 	if (!scopes) {
 		status = usage_error(c, cmd, "--scopes is required (read, enqueue, admin)");
@@ -1232,81 +1124,6 @@ done:
 	return status;
 }
 
-static int cmd_token_list(struct ctl *c, const struct command *cmd, int argc, char **argv)
-{
-	int npos = 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_httpc_reply r;
-	json_t *body = NULL;
-	const struct jq_opt opts[] = {
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
-	};
-
-	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
-	}
-	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 0);
-	if (status >= 0)
-		goto done;
-	status = ctl_request(c, JQ_HTTPC_GET, "/tokens", NULL, NULL, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	const json_t *list = json_object_get(body, "tokens");
-	if (!json_is_array(list)) {
-		status = ctl_unexpected(c, "no array 'tokens'");
-		goto done;
-	}
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else if (jq_ctl_print_tokens(c->out, list, ctl_term_cols(c->out)) != 0)
-		status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
-done:
-	json_decref(body);
-	jq_httpc_reply_release(&r);
-	free(pos);
-	return status;
-}
-
-static int cmd_token_revoke(struct ctl *c, const struct command *cmd, int argc, char **argv)
-{
-	int npos = 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_httpc_reply r;
-	json_t *body = NULL;
-	char path[JQ_QUEUE_NAME_MAX + 16];
-	const struct jq_opt opts[] = {
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
-	};
-
-	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
-	}
-	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
-	if (status >= 0 || (status = token_name_arg(c, cmd, pos[0])) >= 0)
-		goto done;
-	snprintf(path, sizeof(path), "/tokens/%s", pos[0]);
-	status = ctl_request(c, JQ_HTTPC_DELETE, path, NULL, NULL, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else
-		fprintf(c->out, "token %s revoked\n", pos[0]);
-done:
-	json_decref(body);
-	jq_httpc_reply_release(&r);
-	free(pos);
-	return status;
-}
-
 static const struct command cmd_token_create_def = {
     "token create",
     cmd_token_create,
@@ -1319,27 +1136,30 @@ static const struct command cmd_token_create_def = {
     "  --scopes LIST      read, enqueue, admin, comma-separated\n"
     "  --json             print the broker's answer as it is (the token in it)\n",
     NULL,
+    {NULL, NULL},
 };
 
 static const struct command cmd_token_list_def = {
     "token list",
-    cmd_token_list,
+    cmd_row,
     "jobctl token list",
     "Lists the API tokens: name, scopes, creation time (never the tokens themselves).\n\n"
     "options:\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
+    {&row_token_list, NULL},
 };
 
 static const struct command cmd_token_revoke_def = {
     "token revoke",
-    cmd_token_revoke,
+    cmd_row,
     "jobctl token revoke NAME",
     "Revokes API token NAME and prints \"token NAME revoked\": every broker refuses it within\n"
     "a second, and the dashboard sessions opened with it end. Exit 1 if there is none.\n\n"
     "options:\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
+    {NULL, &row_token_revoke},
 };
 
 static const struct command *const token_commands[] = {
@@ -1356,6 +1176,7 @@ static const struct command cmd_token_def = {
     "API tokens (bearer tokens with scopes): whoever holds one may use the broker within\n"
     "its scopes. Other commands send one with --token, JOBQ_TOKEN or --token-file.\n",
     token_commands,
+    {NULL, NULL},
 };
 
 /* ==== end of API tokens ==== */
@@ -1379,6 +1200,7 @@ static const struct command cmd_start_task_def = {
     "                     ASCII characters, no spaces)\n"
     "  --json             print the broker's answers as they are\n",
     NULL,
+    {NULL, NULL},
 };
 
 static const struct command cmd_watch_def = {
@@ -1401,6 +1223,7 @@ static const struct command cmd_watch_def = {
     "  --json             print each event's data, one JSON object per line:\n"
     "                     {\"id\", \"state\", \"status\", \"progress\": {\"done\", \"total\"}}\n",
     NULL,
+    {NULL, NULL},
 };
 
 static const struct command cmd_enqueue_def = {
@@ -1426,17 +1249,19 @@ static const struct command cmd_enqueue_def = {
     "  --json             print the broker's answer as it is\n"
     "  --                 every later argument is a key=value\n",
     NULL,
+    {NULL, NULL},
 };
 
 static const struct command cmd_status_def = {
     "status",
-    cmd_status,
+    cmd_row,
     "jobctl status ID",
     "Prints a job's state, progress, attempts, recoveries, times, result, last error and the\n"
     "error of every failed attempt (exit 1 if unknown).\n\n"
     "options:\n"
     "  --json             print the broker's answer (the whole job) as it is\n",
     NULL,
+    {NULL, &row_status},
 };
 
 static const struct command cmd_notify_def = {
@@ -1452,11 +1277,12 @@ static const struct command cmd_notify_def = {
     "                     ASCII characters, no spaces)\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
+    {NULL, NULL},
 };
 
 static const struct command cmd_cancel_def = {
     "cancel",
-    cmd_cancel,
+    cmd_row,
     "jobctl cancel ID",
     "Cancels job ID: prints \"job ID cancelled\" if it had not started (it never runs), or\n"
     "\"job ID is running: cancel requested\" (its worker stops it, and it ends cancelled).\n"
@@ -1464,11 +1290,12 @@ static const struct command cmd_cancel_def = {
     "options:\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
+    {NULL, &row_cancel},
 };
 
 static const struct command cmd_queues_def = {
     "queues",
-    cmd_queues,
+    cmd_row,
     "jobctl queues [NAME]",
     "Without NAME, lists every queue: one row with its name, its pending, scheduled and\n"
     "running jobs now, its completed and failed jobs so far, whether it is paused and its\n"
@@ -1478,32 +1305,35 @@ static const struct command cmd_queues_def = {
     "options:\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
+    {&row_queues, &row_queue},
 };
 
 static const struct command cmd_pause_def = {
     "pause",
-    cmd_queue_action,
+    cmd_row,
     "jobctl pause QUEUE",
     "Pauses QUEUE and prints \"queue QUEUE paused\": it keeps accepting jobs, but workers\n"
     "take none from it until it is resumed (jobs already running finish).\n\n"
     "options:\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
+    {NULL, &row_pause},
 };
 
 static const struct command cmd_resume_def = {
     "resume",
-    cmd_queue_action,
+    cmd_row,
     "jobctl resume QUEUE",
     "Resumes QUEUE and prints \"queue QUEUE resumed\": workers take its jobs again.\n\n"
     "options:\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
+    {NULL, &row_resume},
 };
 
 static const struct command cmd_workers_def = {
     "workers",
-    cmd_workers,
+    cmd_row,
     "jobctl workers",
     "Lists the workers whose heartbeat is recent: their id, host, pid, queues, running\n"
     "jobs/concurrency, the age of their last heartbeat and when they started, cut to fit\n"
@@ -1511,11 +1341,12 @@ static const struct command cmd_workers_def = {
     "options:\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
+    {&row_workers, NULL},
 };
 
 static const struct command cmd_dead_list_def = {
     "dead list",
-    cmd_dead_list,
+    cmd_row,
     "jobctl dead list [--limit N] [--offset N]",
     "Lists the dead-letter set, newest first: one row per job with its id, failure time,\n"
     "type, queue, attempts and last error, the error whole and wrapped in its column (80\n"
@@ -1525,22 +1356,24 @@ static const struct command cmd_dead_list_def = {
     "  --offset N         skip the N newest (default: 0)\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
+    {&row_dead_list, NULL},
 };
 
 static const struct command cmd_dead_retry_def = {
     "dead retry",
-    cmd_dead_retry,
+    cmd_row,
     "jobctl dead retry ID",
     "Puts dead job ID back in its queue with its attempts reset and prints \"job ID requeued\";\n"
     "exit 1 if it is not in the dead set or has expired.\n\n"
     "options:\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
+    {NULL, &row_dead_retry},
 };
 
 static const struct command cmd_dead_purge_def = {
     "dead purge",
-    cmd_dead_purge,
+    cmd_row,
     "jobctl dead purge [--yes]",
     "Deletes every job in the dead-letter set and prints \"purged N jobs\". Without --yes it\n"
     "asks first when the standard input is a terminal, and refuses (exit 2) when it is not.\n\n"
@@ -1548,6 +1381,7 @@ static const struct command cmd_dead_purge_def = {
     "  --yes              do not ask\n"
     "  --json             print the broker's answer as it is\n",
     NULL,
+    {&row_dead_purge, NULL},
 };
 
 static const struct command *const dead_commands[] = {
@@ -1563,6 +1397,7 @@ static const struct command cmd_dead_def = {
     "jobctl dead list|retry|purge ...",
     "The dead-letter set: the jobs that failed all their attempts or could never run.\n",
     dead_commands,
+    {NULL, NULL},
 };
 
 static const struct command *const commands[] = {
