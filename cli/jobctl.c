@@ -665,83 +665,59 @@ static int cmd_watch(struct ctl *c, const struct command *cmd, int argc, char **
 
 /* ---- enqueue ---- */
 
-static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char **argv)
-{
-	const char *queue = NULL, *key = NULL, *unique_key = NULL, *headers[2];
-	int npos = 0;
-	int64_t max_attempts = 0, timeout_ms = -1, priority = INT64_MIN;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_httpc_reply r;
-	json_t *req = NULL, *payload = NULL, *body = NULL;
-	char *text = NULL;
-	char err[512], key_line[IDEMPOTENCY_LINE_MAX];
-	const struct jq_opt opts[] = {
-	    {"queue", NULL, JQ_OPT_STR, &queue, 0, 0, ""},
-	    {"max-attempts", NULL, JQ_OPT_INT, &max_attempts, 1, JQ_MAX_ATTEMPTS_LIMIT, ""},
-	    {"timeout-ms", NULL, JQ_OPT_INT, &timeout_ms, 0, JQ_TIMEOUT_MS_LIMIT, ""},
-	    {"priority", NULL, JQ_OPT_INT, &priority, 0, JQ_PRIORITY_MAX, ""},
-	    {"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
-	    {"unique-key", NULL, JQ_OPT_STR, &unique_key, 0, 0, ""},
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
-	};
+/* The flags of enqueue that go into the job. */
+struct job_flags {
+	const char *queue, *unique_key;
+	int64_t max_attempts, timeout_ms, priority; /* 0, -1, INT64_MIN: not given */
+};
 
-	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
-	}
-	status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, -1);
-	if (status >= 0)
-		goto done;
-	const char *type = pos[0];
-	if (!jq_name_valid(type, strlen(type))) {
-		status = usage_error(
-		    c, cmd, "invalid job type '%s': it must be 1 to %d of A-Z a-z 0-9 _ . : -",
-		    type, JQ_TYPE_NAME_MAX);
-		goto done;
-	}
-	if (queue) {
-		status = name_arg(c, cmd, "queue", queue, JQ_QUEUE_NAME_MAX);
-		if (status >= 0)
-			goto done;
-	}
-	status = idempotency_header(c, cmd, key, key_line, headers);
-	if (status >= 0)
-		goto done;
-	req = json_object();
-	payload = json_object();
+/* The POST /jobs body of a job of type with the key=value arguments args[0..n) and
+ * flags f, malloc'ed; NULL after a failure reported in *status. */
+static char *job_body(struct ctl *c, const struct command *cmd, const char *type,
+		      const struct job_flags *f, char **args, int n, int *status)
+{
+	char err[512], *text = NULL;
+	json_t *req = json_object(), *payload = json_object();
 	if (req == NULL || payload == NULL) {
-		status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
+		*status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
 		goto done;
 	}
-	for (int i = 1; i < npos; i++) {
-		if (jq_ctl_payload_add(payload, pos[i], err, sizeof(err)) != 0) {
-			status = usage_error(c, cmd, "%s", err);
+	for (int i = 0; i < n; i++) {
+		if (jq_ctl_payload_add(payload, args[i], err, sizeof(err)) != 0) {
+			*status = usage_error(c, cmd, "%s", err);
 			goto done;
 		}
 	}
 	/* Only what was asked for is sent: the broker owns the defaults. */
 	int bad = json_object_set_new(req, "type", json_string(type));
 	bad |= json_object_set(req, "payload", payload);
-	if (queue)
-		bad |= json_object_set_new(req, "queue", json_string(queue));
-	if (max_attempts > 0)
-		bad |= json_object_set_new(req, "max_attempts", json_integer(max_attempts));
-	if (timeout_ms >= 0)
-		bad |= json_object_set_new(req, "timeout_ms", json_integer(timeout_ms));
-	if (priority != INT64_MIN)
-		bad |= json_object_set_new(req, "priority", json_integer(priority));
-	if (unique_key) /* the broker checks it */
-		bad |= json_object_set_new(req, "unique_key", json_string(unique_key));
+	if (f->queue)
+		bad |= json_object_set_new(req, "queue", json_string(f->queue));
+	if (f->max_attempts > 0)
+		bad |= json_object_set_new(req, "max_attempts", json_integer(f->max_attempts));
+	if (f->timeout_ms >= 0)
+		bad |= json_object_set_new(req, "timeout_ms", json_integer(f->timeout_ms));
+	if (f->priority != INT64_MIN)
+		bad |= json_object_set_new(req, "priority", json_integer(f->priority));
+	if (f->unique_key) /* the broker checks it */
+		bad |= json_object_set_new(req, "unique_key", json_string(f->unique_key));
 	text = bad ? NULL : json_dumps(req, JSON_COMPACT);
-	if (text == NULL) {
-		status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "cannot encode the job as JSON");
-		goto done;
-	}
+	if (text == NULL)
+		*status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "cannot encode the job as JSON");
+done:
+	json_decref(payload);
+	json_decref(req);
+	return text;
+}
 
-	status = ctl_request(c, JQ_HTTPC_POST, "/jobs", text, headers, &r, &body);
+/* POST /jobs with body text and prints "job ID STATE". */
+static int send_job(struct ctl *c, const char *text, const char *const *headers)
+{
+	struct jq_httpc_reply r;
+	json_t *body = NULL;
+
+	jq_httpc_reply_init(&r);
+	int status = ctl_request(c, JQ_HTTPC_POST, "/jobs", text, headers, &r, &body);
 	if (status != JQ_CTL_EXIT_OK)
 		goto done;
 	int64_t id = ctl_id_field(body, "id");
@@ -761,11 +737,44 @@ static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char 
 		fputc('\n', c->out);
 	}
 done:
-	free(text);
 	json_decref(body);
-	json_decref(payload);
-	json_decref(req);
 	jq_httpc_reply_release(&r);
+	return status;
+}
+
+static int cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char **argv)
+{
+	struct job_flags f = {.max_attempts = 0, .timeout_ms = -1, .priority = INT64_MIN};
+	const char *key = NULL, *headers[2];
+	int npos = 0;
+	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	char *text = NULL;
+	char key_line[IDEMPOTENCY_LINE_MAX];
+	const struct jq_opt opts[] = {
+	    {"queue", NULL, JQ_OPT_STR, &f.queue, 0, 0, ""},
+	    {"max-attempts", NULL, JQ_OPT_INT, &f.max_attempts, 1, JQ_MAX_ATTEMPTS_LIMIT, ""},
+	    {"timeout-ms", NULL, JQ_OPT_INT, &f.timeout_ms, 0, JQ_TIMEOUT_MS_LIMIT, ""},
+	    {"priority", NULL, JQ_OPT_INT, &f.priority, 0, JQ_PRIORITY_MAX, ""},
+	    {"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
+	    {"unique-key", NULL, JQ_OPT_STR, &f.unique_key, 0, 0, ""},
+	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+	};
+
+	if (pos == NULL)
+		return ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
+	int status = command_args(c, cmd, opts, argc, argv, pos, &npos, 1, -1);
+	if (status < 0)
+		status = name_arg(c, cmd, "job type", pos[0], JQ_TYPE_NAME_MAX);
+	if (status < 0 && f.queue)
+		status = name_arg(c, cmd, "queue", f.queue, JQ_QUEUE_NAME_MAX);
+	if (status < 0)
+		status = idempotency_header(c, cmd, key, key_line, headers);
+	if (status < 0)
+		text = job_body(c, cmd, pos[0], &f, pos + 1, npos - 1, &status);
+	if (text)
+		status = send_job(c, text, headers);
+	free(text);
 	free(pos);
 	return status;
 }

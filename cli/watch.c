@@ -207,78 +207,106 @@ static void pause_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
-/* Polls GET /task-status/id until the task ends, showing each change of its
- * status; first_status is the one already seen (and, but on a terminal,
- * already printed): start-task's answer, or watch's first poll. */
+/* Catches Ctrl-C until release_sigint(), without SA_RESTART: it cuts a pause short, and
+ * a request in flight stops through c->http.interrupted. */
+static void catch_sigint(struct ctl *c, struct sigaction *old)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	interrupted = 0;
+	sigaction(SIGINT, &sa, old);
+	c->http.interrupted = &interrupted;
+}
+
+static void release_sigint(struct ctl *c, const struct sigaction *old)
+{
+	c->http.interrupted = NULL;
+	sigaction(SIGINT, old, NULL);
+}
+
+/* The exit status of a wait for task id last seen as last, or -1 while it goes on. */
+static int wait_over(struct ctl *c, int64_t id, const char *last, int64_t deadline,
+		     int64_t timeout_s)
+{
+	char shown[512];
+	int outcome = jq_ctl_task_outcome(last);
+	ctl_clean_text(shown, sizeof(shown), last, strlen(last), 0, 0);
+	if (outcome == 0)
+		return JQ_CTL_EXIT_OK;
+	if (outcome > 0)
+		return ctl_failf(c, JQ_CTL_EXIT_FAIL, "task %" PRId64 " ended as '%s'", id, shown);
+	if (deadline != 0 && jq_mono_us() >= deadline)
+		return ctl_failf(c, JQ_CTL_EXIT_FAIL,
+				 "task %" PRId64 " is still '%s' after %" PRId64 " s (--wait-timeout)",
+				 id, shown, timeout_s);
+	return -1;
+}
+
+/* One GET /task-status/id after a pause: -1 with *status its status (held by *body), or
+ * the exit status of a failure or of Ctrl-C (the task was last). */
+static int poll_task(struct ctl *c, int64_t id, const char *last, struct jq_httpc_reply *r,
+		     json_t **body, const char **status)
+{
+	char path[64], shown[512];
+	pause_ms(JQ_CTL_POLL_MS);
+	int rc = interrupted ? JQ_CTL_EXIT_INTERRUPT : JQ_CTL_EXIT_OK;
+	if (rc == JQ_CTL_EXIT_OK) {
+		json_decref(*body);
+		snprintf(path, sizeof(path), "/task-status/%" PRId64, id);
+		rc = ctl_request(c, JQ_HTTPC_GET, path, NULL, NULL, r, body);
+	}
+	if (rc == JQ_CTL_EXIT_INTERRUPT) {
+		ctl_clean_text(shown, sizeof(shown), last, strlen(last), 0, 0);
+		return ctl_failf(c, JQ_CTL_EXIT_INTERRUPT,
+				 "interrupted; task %" PRId64 " was '%s' and goes on", id, shown);
+	}
+	if (rc != JQ_CTL_EXIT_OK)
+		return rc;
+	*status = json_string_value(json_object_get(*body, "status"));
+	return *status ? -1 : ctl_unexpected(c, "no string 'status'");
+}
+
+/* Shows a new status of task id: its answer r with --json, a bar redrawn on a terminal,
+ * else a line. */
+static void show_task(struct ctl *c, int64_t id, const struct jq_httpc_reply *r,
+		      const char *status, int64_t done, int64_t total)
+{
+	if (c->json) {
+		ctl_print_raw(c, r);
+	} else if (c->tty) {
+		draw_bar(c, status, done, total);
+	} else {
+		fprintf(c->out, "task %" PRId64 ": ", id);
+		ctl_put_text(c->out, status);
+		fputc('\n', c->out);
+		fflush(c->out);
+	}
+}
+
 int ctl_wait_task(struct ctl *c, int64_t id, const char *first_status, int64_t timeout_s)
 {
-	int status = JQ_CTL_EXIT_FAIL;
-	char path[64], shown[512];
+	int status;
 	char *last = strdup(first_status); /* the last status seen */
 	int64_t done = 0, total = 0;       /* the last progress seen */
 	int64_t deadline = timeout_s > 0 ? jq_mono_us() + timeout_s * 1000000 : 0;
-	int draw = c->tty && !c->json;
-	struct sigaction sa, old_sa;
+	struct sigaction old_sa;
 	struct jq_httpc_reply r;
 	json_t *body = NULL;
 
 	jq_httpc_reply_init(&r);
 	if (last == NULL)
 		return ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
-	snprintf(path, sizeof(path), "/task-status/%" PRId64, id);
-
-	/* No SA_RESTART: Ctrl-C cuts the pause short, and a request in flight
-	 * stops through c->http.interrupted. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigint;
-	sigemptyset(&sa.sa_mask);
-	interrupted = 0;
-	sigaction(SIGINT, &sa, &old_sa);
-	c->http.interrupted = &interrupted;
-
+	catch_sigint(c, &old_sa);
 	jq_ctl_parse_progress(last, &done, &total);
-	if (draw)
+	if (c->tty && !c->json)
 		draw_bar(c, last, done, total);
-	for (;;) {
-		int outcome = jq_ctl_task_outcome(last);
-		ctl_clean_text(shown, sizeof(shown), last, strlen(last), 0, 0);
-		if (outcome == 0) {
-			status = JQ_CTL_EXIT_OK;
+	while ((status = wait_over(c, id, last, deadline, timeout_s)) < 0) {
+		const char *s = NULL;
+		status = poll_task(c, id, last, &r, &body, &s);
+		if (status >= 0)
 			break;
-		}
-		if (outcome > 0) {
-			status =
-			    ctl_failf(c, JQ_CTL_EXIT_FAIL, "task %" PRId64 " ended as '%s'", id, shown);
-			break;
-		}
-		if (deadline != 0 && jq_mono_us() >= deadline) {
-			status = ctl_failf(c, JQ_CTL_EXIT_FAIL,
-				       "task %" PRId64 " is still '%s' after %" PRId64
-				       " s (--wait-timeout)",
-				       id, shown, timeout_s);
-			break;
-		}
-		pause_ms(JQ_CTL_POLL_MS);
-		int rc = interrupted ? JQ_CTL_EXIT_INTERRUPT : JQ_CTL_EXIT_OK;
-		if (rc == JQ_CTL_EXIT_OK) {
-			json_decref(body);
-			rc = ctl_request(c, JQ_HTTPC_GET, path, NULL, NULL, &r, &body);
-		}
-		if (rc == JQ_CTL_EXIT_INTERRUPT) {
-			status =
-			    ctl_failf(c, JQ_CTL_EXIT_INTERRUPT,
-				  "interrupted; task %" PRId64 " was '%s' and goes on", id, shown);
-			break;
-		}
-		if (rc != JQ_CTL_EXIT_OK) {
-			status = rc;
-			break;
-		}
-		const char *s = json_string_value(json_object_get(body, "status"));
-		if (s == NULL) {
-			status = ctl_unexpected(c, "no string 'status'");
-			break;
-		}
 		jq_ctl_parse_progress(s, &done, &total);
 		if (strcmp(s, last) == 0)
 			continue;
@@ -289,20 +317,10 @@ int ctl_wait_task(struct ctl *c, int64_t id, const char *first_status, int64_t t
 		}
 		free(last);
 		last = copy;
-		if (c->json) {
-			ctl_print_raw(c, &r);
-		} else if (draw) {
-			draw_bar(c, last, done, total);
-		} else {
-			fprintf(c->out, "task %" PRId64 ": ", id);
-			ctl_put_text(c->out, last);
-			fputc('\n', c->out);
-			fflush(c->out);
-		}
+		show_task(c, id, &r, last, done, total);
 	}
 	ctl_end_bar(c);
-	c->http.interrupted = NULL;
-	sigaction(SIGINT, &old_sa, NULL);
+	release_sigint(c, &old_sa);
 	json_decref(body);
 	jq_httpc_reply_release(&r);
 	free(last);
@@ -323,6 +341,10 @@ struct watch {
 	int events;             /* events taken from the stream now open */
 	int failed;             /* -1, or the exit status of an error already reported */
 	struct jq_ctl_rate rate;
+	int64_t deadline;       /* of --wait-timeout, monotonic us (0: none) */
+	int64_t timeout_s;      /* --wait-timeout */
+	int opened;             /* a stream was opened (2xx) once */
+	int lost;               /* streams lost in a row */
 };
 
 static void draw_watch(struct watch *w)
@@ -396,110 +418,124 @@ static int on_watch_data(void *arg, const char *data, size_t len)
 	return rc != 0;
 }
 
-/* Follows job id through GET /jobs/{id}/events until it ends (see watch's help). */
+/* Opens the stream of w's job at path once and reads it until it ends; returns
+ * jq_httpc_stream's. */
+static int read_stream(struct watch *w, const char *path, struct jq_httpc_reply *r)
+{
+	long max_ms = 0;
+	int stopped = 0;
+	if (w->deadline != 0) {
+		int64_t left = (w->deadline - jq_mono_us()) / 1000;
+		max_ms = left > 0 ? (long)left : 1;
+	}
+	w->events = 0;
+	jq_sse_init(&w->sse);
+	int rc = jq_httpc_stream(&w->c->http, path, max_ms, JQ_CTL_STREAM_IDLE_MS, on_watch_data,
+				 w, &stopped, r);
+	jq_sse_release(&w->sse);
+	return rc;
+}
+
+/* Once a stream has ended (rc as read_stream returned): the exit status if the watch is
+ * over (the job ended, an error, Ctrl-C, --wait-timeout), or -1. */
+static int watch_over(struct watch *w, int rc)
+{
+	struct ctl *c = w->c;
+	if (w->failed >= 0)
+		return w->failed;
+	if (w->terminal)
+		return strcmp(w->state, "completed") == 0
+			   ? JQ_CTL_EXIT_OK
+			   : ctl_failf(c, JQ_CTL_EXIT_FAIL, "task %" PRId64 " ended as '%s'", w->id,
+				       w->status);
+	if (rc != 0 && c->http.err == JQ_HTTPC_EINTERRUPTED) {
+		if (w->state[0])
+			return ctl_failf(c, JQ_CTL_EXIT_INTERRUPT,
+					 "interrupted; task %" PRId64 " was '%s' and goes on", w->id,
+					 w->status);
+		return ctl_failf(c, JQ_CTL_EXIT_INTERRUPT, "interrupted");
+	}
+	/* curl's clock may call time a little before ours does */
+	int timed_out = rc != 0 && c->http.err == JQ_HTTPC_ETIMEOUT &&
+			jq_mono_us() >= w->deadline - 100000;
+	if (w->deadline != 0 && (timed_out || jq_mono_us() >= w->deadline))
+		return ctl_failf(c, JQ_CTL_EXIT_FAIL,
+				 "task %" PRId64 " is still '%s' after %" PRId64 " s (--wait-timeout)",
+				 w->id, w->state[0] ? w->status : "unknown", w->timeout_s);
+	return -1;
+}
+
+/* Once a stream has ended before its job (rc, r: how): the exit status if opening it
+ * again is no use (unknown job, refused, broker never reached), or -1 with why (cap
+ * bytes) saying what became of it. */
+static int stream_over(struct watch *w, int rc, const struct jq_httpc_reply *r, char *why,
+		       size_t cap)
+{
+	struct ctl *c = w->c;
+	if (rc == 0 && r->status == 404)
+		return ctl_failf(c, JQ_CTL_EXIT_FAIL, "task %" PRId64 " not found", w->id);
+	if (rc == 0 && (r->status < 200 || r->status > 299)) {
+		jq_ctl_format_http_error(why, cap, r->status, r->body, r->len);
+		if (!w->opened || r->status != 503) /* 503: Redis may be back soon */
+			return ctl_failf(c, JQ_CTL_EXIT_FAIL, "%s", why);
+	} else if (rc != 0) {
+		if (!w->opened && r->status == 0) /* never reached the broker */
+			return ctl_failf(c, JQ_CTL_EXIT_FAIL, "%s", c->http.errstr);
+		snprintf(why, cap, "%s", c->http.errstr);
+	} else {
+		snprintf(why, cap, "the stream ended before the job did");
+	}
+	if (r->status >= 200 && r->status <= 299)
+		w->opened = 1;
+	return -1;
+}
+
+/* Counts a lost stream, says so and pauses before it is opened again: the exit status
+ * when it was lost too many times in a row, else -1. */
+static int stream_lost(struct watch *w, const char *why)
+{
+	struct ctl *c = w->c;
+	if (w->events > 0)
+		w->lost = 0; /* it was worth opening: a fresh count */
+	if (++w->lost > JQ_CTL_STREAM_REOPENS)
+		return ctl_failf(c, JQ_CTL_EXIT_FAIL,
+				 "lost the event stream of task %" PRId64 " %d times in a row: %s",
+				 w->id, JQ_CTL_STREAM_REOPENS, why);
+	ctl_end_bar(c);
+	fflush(c->out);
+	fprintf(c->err, "jobctl: event stream of task %" PRId64 " lost (%s); reopening\n", w->id,
+		why);
+	long pause = JQ_CTL_REOPEN_PAUSE_MS << (w->lost - 1);
+	pause_ms(pause < JQ_CTL_REOPEN_PAUSE_MAX_MS ? pause : JQ_CTL_REOPEN_PAUSE_MAX_MS);
+	return -1;
+}
+
 int ctl_watch_job(struct ctl *c, int64_t id, int64_t timeout_s)
 {
 	struct watch w = {.c = c, .id = id, .draw = c->tty && !c->json, .failed = -1};
-	struct sigaction sa, old_sa;
+	struct sigaction old_sa;
 	struct jq_httpc_reply r;
 	char path[64], why[600];
-	int status = ctl_connect(c), opened = 0, lost = 0, stopped = 0;
-	int64_t deadline = timeout_s > 0 ? jq_mono_us() + timeout_s * 1000000 : 0;
+	int status = ctl_connect(c);
 
 	if (status != JQ_CTL_EXIT_OK)
 		return status;
+	w.timeout_s = timeout_s;
+	w.deadline = timeout_s > 0 ? jq_mono_us() + timeout_s * 1000000 : 0;
 	jq_httpc_reply_init(&r);
 	jq_ctl_rate_init(&w.rate);
 	snprintf(path, sizeof(path), "/jobs/%" PRId64 "/events", id);
-	/* No SA_RESTART: Ctrl-C cuts a pause short, and the stream stops through
-	 * c->http.interrupted. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_sigint;
-	sigemptyset(&sa.sa_mask);
-	interrupted = 0;
-	sigaction(SIGINT, &sa, &old_sa);
-	c->http.interrupted = &interrupted;
-
-	for (;;) {
-		long max_ms = 0;
-		if (deadline != 0) {
-			int64_t left = (deadline - jq_mono_us()) / 1000;
-			max_ms = left > 0 ? (long)left : 1;
-		}
-		w.events = 0;
-		jq_sse_init(&w.sse);
-		int rc = jq_httpc_stream(&c->http, path, max_ms, JQ_CTL_STREAM_IDLE_MS, on_watch_data,
-					&w, &stopped, &r);
-		jq_sse_release(&w.sse);
-		if (w.failed >= 0) {
-			status = w.failed;
-			break;
-		}
-		if (w.terminal) {
-			status = strcmp(w.state, "completed") == 0
-				     ? JQ_CTL_EXIT_OK
-				     : ctl_failf(c, JQ_CTL_EXIT_FAIL, "task %" PRId64 " ended as '%s'", id,
-					     w.status);
-			break;
-		}
-		if (rc != 0 && c->http.err == JQ_HTTPC_EINTERRUPTED) {
-			if (w.state[0])
-				status = ctl_failf(c, JQ_CTL_EXIT_INTERRUPT,
-					       "interrupted; task %" PRId64 " was '%s' and goes on", id,
-					       w.status);
-			else
-				status = ctl_failf(c, JQ_CTL_EXIT_INTERRUPT, "interrupted");
-			break;
-		}
-		/* curl's clock may call time a little before ours does */
-		int timed_out = rc != 0 && c->http.err == JQ_HTTPC_ETIMEOUT &&
-				jq_mono_us() >= deadline - 100000;
-		if (deadline != 0 && (timed_out || jq_mono_us() >= deadline)) {
-			status = ctl_failf(c, JQ_CTL_EXIT_FAIL,
-				       "task %" PRId64 " is still '%s' after %" PRId64
-				       " s (--wait-timeout)",
-				       id, w.state[0] ? w.status : "unknown", timeout_s);
-			break;
-		}
-		if (rc == 0 && r.status == 404) {
-			status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "task %" PRId64 " not found", id);
-			break;
-		}
-		if (rc == 0 && (r.status < 200 || r.status > 299)) {
-			jq_ctl_format_http_error(why, sizeof(why), r.status, r.body, r.len);
-			if (!opened || r.status != 503) { /* 503: Redis may be back soon */
-				status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "%s", why);
-				break;
-			}
-		} else if (rc != 0) {
-			if (!opened && r.status == 0) { /* never reached the broker */
-				status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "%s", c->http.errstr);
-				break;
-			}
-			snprintf(why, sizeof(why), "%s", c->http.errstr);
-		} else {
-			snprintf(why, sizeof(why), "the stream ended before the job did");
-		}
-		if (r.status >= 200 && r.status <= 299)
-			opened = 1;
-		if (w.events > 0)
-			lost = 0; /* it was worth opening: a fresh count */
-		if (++lost > JQ_CTL_STREAM_REOPENS) {
-			status = ctl_failf(c, JQ_CTL_EXIT_FAIL,
-				       "lost the event stream of task %" PRId64 " %d times in a row: %s",
-				       id, JQ_CTL_STREAM_REOPENS, why);
-			break;
-		}
-		ctl_end_bar(c);
-		fflush(c->out);
-		fprintf(c->err, "jobctl: event stream of task %" PRId64 " lost (%s); reopening\n", id,
-			why);
-		long pause = JQ_CTL_REOPEN_PAUSE_MS << (lost - 1);
-		pause_ms(pause < JQ_CTL_REOPEN_PAUSE_MAX_MS ? pause : JQ_CTL_REOPEN_PAUSE_MAX_MS);
-	}
+	catch_sigint(c, &old_sa);
+	do {
+		int rc = read_stream(&w, path, &r);
+		status = watch_over(&w, rc);
+		if (status < 0)
+			status = stream_over(&w, rc, &r, why, sizeof(why));
+		if (status < 0)
+			status = stream_lost(&w, why);
+	} while (status < 0);
 	ctl_end_bar(c);
-	c->http.interrupted = NULL;
-	sigaction(SIGINT, &old_sa, NULL);
+	release_sigint(c, &old_sa);
 	jq_httpc_reply_release(&r);
 	free(w.last_data);
 	return status;
