@@ -41,7 +41,8 @@ void ctl_end_bar(struct ctl *c);
 void ctl_put_error(struct ctl *c, int status, const char *text, const char *usage);
 
 /* ctl_put_error of the formatted text; returns status. */
-int ctl_failf(struct ctl *c, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int ctl_failf(struct ctl *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* ctl_failf of text with code as its --json code. */
 int ctl_fail_code(struct ctl *c, int status, const char *code, const char *text);

@@ -1,9 +1,10 @@
 /* jobctl.h: the jobctl command-line client as a library (jobctl_core); main.c only calls in.
  *
- * jq_ctl_run() is the whole program: jobctl.c holds its command table and the
- * parsing of its arguments, ctl.h the run's context and requests, print.h what it
- * prints, watch.h watch and --wait. The other functions here are argument checks that
- * need no broker, exposed for the unit tests. Nothing here keeps state between calls. */
+ * jq_ctl_run() is the whole program. jobctl.c holds its command table and dispatch;
+ * the parts are each behind a header: args.h (a command and its arguments), rows.h
+ * (the commands that are one request), commands.h (the others), ctl.h (the run's
+ * context, failures and requests), print.h (what it prints), watch.h (watch and
+ * --wait). */
 #ifndef JQ_CLI_JOBCTL_H
 #define JQ_CLI_JOBCTL_H
 
@@ -37,21 +38,5 @@
  * for the question of "dead purge" without --yes (asked on err, and only when
  * the standard input is a terminal). */
 int jq_ctl_run(int argc, char **argv, FILE *out, FILE *err);
-
-/* Checks a --duration value: an integer 0..JQ_CTL_DURATION_MAX, digits only.
- * -1 with the reason in err otherwise. */
-int jq_ctl_parse_duration(const char *s, int64_t *out, char *err, size_t errlen);
-
-/* Adds one "key=value" argument to the JSON object payload. value becomes the
- * JSON it spells if it is valid JSON (3, -1.5, true, null, "x", [1], {"a": 1}),
- * else the string itself; "key=" is the empty string. -1 with the reason in
- * err if there is no '=', the key is empty or already set, or a text is not
- * UTF-8; payload is then unchanged. */
-int jq_ctl_payload_add(json_t *payload, const char *arg, char *err, size_t errlen);
-
-/* Checks an --idempotency-key value as the broker does: 1 to
- * JQ_CTL_IDEMPOTENCY_KEY_MAX printable ASCII characters, no spaces (so it can
- * never break the header line). 0 if it is one, -1 with the reason in err. */
-int jq_ctl_idempotency_key_check(const char *key, char *err, size_t errlen);
 
 #endif

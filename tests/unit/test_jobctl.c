@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "jobctl.h"
 #include "print.h"
 #include "sse.h"
