@@ -141,7 +141,8 @@ void ctl_command_help(FILE *out, const struct command *cmd)
 		cmd->name);
 }
 
-int ctl_command_args(struct ctl *c, const struct command *cmd, const struct jq_opt *opts,
+/* ctl_command_pos with pos given (room for argc entries). */
+static int command_args(struct ctl *c, const struct command *cmd, const struct jq_opt *opts,
 			int argc, char **argv, char **pos, int *npos, int min_pos, int max_pos)
 {
 	char err[256];
@@ -164,6 +165,16 @@ int ctl_command_args(struct ctl *c, const struct command *cmd, const struct jq_o
 	if (max_pos >= 0 && *npos > max_pos)
 		return ctl_usage_error(c, cmd, "unexpected argument '%s'", pos[max_pos]);
 	return -1;
+}
+
+int ctl_command_pos(struct ctl *c, const struct command *cmd, const struct jq_opt *opts,
+		    int argc, char **argv, char ***pos, int *npos, int min_pos, int max_pos)
+{
+	*npos = 0;
+	*pos = calloc((size_t)argc + 1, sizeof(**pos));
+	if (*pos == NULL)
+		return ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
+	return command_args(c, cmd, opts, argc, argv, *pos, npos, min_pos, max_pos);
 }
 
 int ctl_idempotency_header(struct ctl *c, const struct command *cmd, const char *key,
@@ -193,10 +204,8 @@ int ctl_one_id_args(struct ctl *c, const struct command *cmd, const struct jq_op
 		       int argc, char **argv, const char *what, int64_t *id)
 {
 	int npos = 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	if (pos == NULL)
-		return ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
-	int status = ctl_command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
+	char **pos = NULL;
+	int status = ctl_command_pos(c, cmd, opts, argc, argv, &pos, &npos, 1, 1);
 	if (status < 0)
 		status = ctl_id_arg(c, cmd, what, pos[0], id);
 	free(pos);

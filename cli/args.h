@@ -37,12 +37,12 @@ int ctl_usage_error(struct ctl *c, const struct command *cmd, const char *fmt, .
 void ctl_command_help(FILE *out, const struct command *cmd);
 
 /* Parses the flags of cmd (opts; argv[0] is its name) wherever they stand among its
- * positional arguments, which go to pos (room for argc entries; after "--" every
- * argument is one), and checks there are min_pos to max_pos of them (max_pos < 0: no
- * limit). Returns -1 when the caller should go on, or the exit status (--help or
- * --version shown, or a usage error). */
-int ctl_command_args(struct ctl *c, const struct command *cmd, const struct jq_opt *opts,
-		     int argc, char **argv, char **pos, int *npos, int min_pos, int max_pos);
+ * positional arguments, which go to *pos, malloc'ed (after "--" every argument is one;
+ * the caller frees *pos whatever the outcome), and checks there are min_pos to max_pos
+ * of them (max_pos < 0: no limit). Returns -1 when the caller should go on, or the exit
+ * status (--help or --version shown, a usage error, or memory ran out). */
+int ctl_command_pos(struct ctl *c, const struct command *cmd, const struct jq_opt *opts,
+		    int argc, char **argv, char ***pos, int *npos, int min_pos, int max_pos);
 
 /* Parses a command's flags (opts) and its one positional argument, an id of what.
  * Returns -1 to go on with *id set, else the exit status (the reason printed). */

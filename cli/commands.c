@@ -8,6 +8,7 @@
 #include "jobctl.h"
 #include "keys.h"
 #include "print.h"
+#include "rows.h"
 #include "util.h"
 #include "watch.h"
 
@@ -20,7 +21,7 @@ int ctl_cmd_start_task(struct ctl *c, const struct command *cmd, int argc, char 
 	const char *duration_arg = NULL, *key = NULL, *headers[2];
 	int wait = 0, npos = 0;
 	int64_t wait_timeout = 0, duration = 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	char **pos = NULL;
 	struct jq_httpc_reply r;
 	json_t *body = NULL;
 	char path[64], err[256], key_line[JQ_CTL_IDEMPOTENCY_LINE_MAX];
@@ -34,12 +35,7 @@ int ctl_cmd_start_task(struct ctl *c, const struct command *cmd, int argc, char 
 	};
 
 	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
-	}
-	status = ctl_command_args(c, cmd, opts, argc, argv, pos, &npos, 0, 0);
+	int status = ctl_command_pos(c, cmd, opts, argc, argv, &pos, &npos, 0, 0);
 	if (status >= 0)
 		goto done;
 	if (duration_arg && jq_ctl_parse_duration(duration_arg, &duration, err, sizeof(err)) != 0) {
@@ -145,44 +141,28 @@ done:
 	return text;
 }
 
-/* POST /jobs with body text and prints "job ID STATE". */
-static int send_job(struct ctl *c, const char *text, const char *const *headers)
+static int show_enqueued(FILE *out, const struct row_answer *a)
 {
-	struct jq_httpc_reply r;
-	json_t *body = NULL;
-
-	jq_httpc_reply_init(&r);
-	int status = ctl_request(c, JQ_HTTPC_POST, "/jobs", text, headers, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	int64_t id = ctl_id_field(body, "id");
-	const char *state = json_string_value(json_object_get(body, "state"));
-	if (id == 0 || state == NULL) {
-		status = ctl_unexpected(c, "no positive integer 'id' and string 'state'");
-		goto done;
-	}
-	if (c->json) {
-		ctl_print_raw(c, &r);
-	} else {
-		/* 200, not 201: the key was seen, nothing was stored; state is the
-		 * first job's now */
-		fprintf(c->out, "job %" PRId64 " %s", id,
-			r.status == 200 ? "(already enqueued with this key) " : "");
-		ctl_put_text(c->out, state);
-		fputc('\n', c->out);
-	}
-done:
-	json_decref(body);
-	jq_httpc_reply_release(&r);
-	return status;
+	/* 200, not 201: the key was seen, nothing was stored; state is the first job's now */
+	fprintf(out, "job %" PRId64 " %s", ctl_id_field(a->body, "id"),
+		a->status == 200 ? "(already enqueued with this key) " : "");
+	ctl_put_text(out, json_string_value(json_object_get(a->body, "state")));
+	fputc('\n', out);
+	return 0;
 }
+
+static const struct row row_enqueue = {
+    .method = JQ_HTTPC_POST, .path = "/jobs", .field = "id", .need = ROW_NEED_ID,
+    .text = "state", .what = "no positive integer 'id' and string 'state'",
+    .print = show_enqueued,
+};
 
 int ctl_cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
 	struct job_flags f = {.max_attempts = 0, .timeout_ms = -1, .priority = INT64_MIN};
 	const char *key = NULL, *headers[2];
 	int npos = 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	char **pos = NULL;
 	char *text = NULL;
 	char key_line[JQ_CTL_IDEMPOTENCY_LINE_MAX];
 	const struct jq_opt opts[] = {
@@ -196,9 +176,7 @@ int ctl_cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char **a
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	if (pos == NULL)
-		return ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
-	int status = ctl_command_args(c, cmd, opts, argc, argv, pos, &npos, 1, -1);
+	int status = ctl_command_pos(c, cmd, opts, argc, argv, &pos, &npos, 1, -1);
 	if (status < 0)
 		status = ctl_name_arg(c, cmd, "job type", pos[0], JQ_TYPE_NAME_MAX);
 	if (status < 0 && f.queue)
@@ -208,7 +186,7 @@ int ctl_cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char **a
 	if (status < 0)
 		text = job_body(c, cmd, pos[0], &f, pos + 1, npos - 1, &status);
 	if (text)
-		status = send_job(c, text, headers);
+		status = ctl_run_row(c, &row_enqueue, "/jobs", "", text, headers);
 	free(text);
 	free(pos);
 	return status;
@@ -216,15 +194,24 @@ int ctl_cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char **a
 
 /* ---- send-notification ---- */
 
+static int show_notified(FILE *out, const struct row_answer *a)
+{
+	fprintf(out, "notification queued as task %" PRId64 "\n", ctl_id_field(a->body, "task_id"));
+	return 0;
+}
+
+static const struct row row_notify = {
+    .method = JQ_HTTPC_POST, .field = "task_id", .need = ROW_NEED_ID,
+    .what = "no positive integer 'task_id'", .print = show_notified,
+};
+
 int ctl_cmd_notify(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
 	int npos = 0, sync = 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	char **pos = NULL;
 	char *email = NULL, *content = NULL, *path = NULL;
 	const char *key = NULL, *headers[2];
 	char key_line[JQ_CTL_IDEMPOTENCY_LINE_MAX];
-	struct jq_httpc_reply r;
-	json_t *body = NULL;
 	const struct jq_opt opts[] = {
 	    {"sync", NULL, JQ_OPT_BOOL, &sync, 0, 0, ""},
 	    {"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
@@ -232,46 +219,23 @@ int ctl_cmd_notify(struct ctl *c, const struct command *cmd, int argc, char **ar
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
+	int status = ctl_command_pos(c, cmd, opts, argc, argv, &pos, &npos, 2, 2);
+	if (status < 0)
+		status = ctl_idempotency_header(c, cmd, key, key_line, headers);
+	if (status < 0 && (status = ctl_connect(c)) == JQ_CTL_EXIT_OK) {
+		email = jq_httpc_escape(&c->http, pos[0]);
+		content = jq_httpc_escape(&c->http, pos[1]);
+		const char *route = sync ? "/send-notification-sync" : "/send-notification";
+		size_t len =
+		    email && content ? strlen(route) + strlen(email) + strlen(content) + 32 : 0;
+		path = len ? malloc(len) : NULL;
+		if (path == NULL) {
+			status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
+		} else {
+			snprintf(path, len, "%s?email=%s&content=%s", route, email, content);
+			status = ctl_run_row(c, &row_notify, path, "", NULL, headers);
+		}
 	}
-	status = ctl_command_args(c, cmd, opts, argc, argv, pos, &npos, 2, 2);
-	if (status >= 0)
-		goto done;
-	status = ctl_idempotency_header(c, cmd, key, key_line, headers);
-	if (status >= 0)
-		goto done;
-	status = ctl_connect(c);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	email = jq_httpc_escape(&c->http, pos[0]);
-	content = jq_httpc_escape(&c->http, pos[1]);
-	const char *route = sync ? "/send-notification-sync" : "/send-notification";
-	size_t len = email && content ? strlen(route) + strlen(email) + strlen(content) + 32 : 0;
-	path = len ? malloc(len) : NULL;
-	if (path == NULL) {
-		status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
-		goto done;
-	}
-	snprintf(path, len, "%s?email=%s&content=%s", route, email, content);
-	status = ctl_request(c, JQ_HTTPC_POST, path, NULL, headers, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	int64_t id = ctl_id_field(body, "task_id");
-	if (id == 0) {
-		status = ctl_unexpected(c, "no positive integer 'task_id'");
-		goto done;
-	}
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else
-		fprintf(c->out, "notification queued as task %" PRId64 "\n", id);
-done:
-	json_decref(body);
-	jq_httpc_reply_release(&r);
 	free(path);
 	free(content);
 	free(email);
@@ -281,12 +245,50 @@ done:
 
 /* ---- schedule add|rm ---- */
 
+static int show_schedule_added(FILE *out, const struct row_answer *a)
+{
+	const char *next = json_string_value(json_object_get(a->body, "next_run"));
+	fprintf(out, "schedule %s %s, next run %s\n", a->arg,
+		a->status == 201 ? "created" : "replaced", next ? next : "never");
+	return 0;
+}
+
+/* The broker checks the cron expression and the job, and names what is wrong. */
+static const struct row row_schedule_create = {
+    .method = JQ_HTTPC_POST, .path = "/schedules", .print = show_schedule_added,
+};
+static const struct row row_schedule_replace = {
+    .method = JQ_HTTPC_PUT, .path = "/schedules/{}", .print = show_schedule_added,
+};
+
+/* The POST or PUT /schedules body of schedule name, CRON cron, JOB_JSON job_json;
+ * malloc'ed, or NULL after a failure reported in *status. */
+static char *schedule_body(struct ctl *c, const struct command *cmd, const char *name,
+			   const char *cron, const char *job_json, int *status)
+{
+	json_error_t jerr;
+	char *text = NULL;
+	json_t *req = NULL, *job = json_loads(job_json, JSON_REJECT_DUPLICATES, &jerr);
+	if (!json_is_object(job)) {
+		*status = ctl_usage_error(
+		    c, cmd, "JOB_JSON must be a JSON object like '{\"type\": \"noop\"}'%s%s",
+		    job ? "" : ": ", job ? "" : jerr.text);
+		goto done;
+	}
+	req = json_pack("{s:s,s:s,s:O}", "name", name, "cron", cron, "job", job);
+	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
+	if (!text)
+		*status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "CRON and JOB_JSON must be valid UTF-8");
+done:
+	json_decref(req);
+	json_decref(job);
+	return text;
+}
+
 int ctl_cmd_schedule_add(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
 	int npos = 0, replace = 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
-	struct jq_httpc_reply r;
-	json_t *body = NULL, *req = NULL, *job = NULL;
+	char **pos = NULL;
 	char *text = NULL;
 	char path[JQ_QUEUE_NAME_MAX + 16];
 	const struct jq_opt opts[] = {
@@ -295,52 +297,20 @@ int ctl_cmd_schedule_add(struct ctl *c, const struct command *cmd, int argc, cha
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
-	}
-	status = ctl_command_args(c, cmd, opts, argc, argv, pos, &npos, 3, 3);
-	if (status >= 0)
-		goto done;
-	if ((status = ctl_name_arg(c, cmd, "schedule name", pos[0], JQ_QUEUE_NAME_MAX)) >= 0)
-		goto done;
-	json_error_t jerr;
-	job = json_loads(pos[2], JSON_REJECT_DUPLICATES, &jerr);
-	if (!json_is_object(job)) {
-		status = ctl_usage_error(c, cmd, "JOB_JSON must be a JSON object like '{\"type\": \"noop\"}'%s%s",
-				     job ? "" : ": ", job ? "" : jerr.text);
-		goto done;
-	}
-	/* the broker checks the cron expression and the job, and names what is wrong */
-	req = json_pack("{s:s,s:s,s:O}", "name", pos[0], "cron", pos[1], "job", job);
-	text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	if (!text) {
-		status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "CRON and JOB_JSON must be valid UTF-8");
-		goto done;
-	}
-	if (replace)
+	int status = ctl_command_pos(c, cmd, opts, argc, argv, &pos, &npos, 3, 3);
+	if (status < 0)
+		status = ctl_name_arg(c, cmd, "schedule name", pos[0], JQ_QUEUE_NAME_MAX);
+	if (status < 0)
+		text = schedule_body(c, cmd, pos[0], pos[1], pos[2], &status);
+	if (text && replace) {
 		snprintf(path, sizeof(path), "/schedules/%s", pos[0]);
-	else
+		status = ctl_run_row(c, &row_schedule_replace, path, pos[0], text, NULL);
+	} else if (text) {
 		c->conflict_hint = "add --replace to change it: jobctl schedule add --replace NAME CRON "
 				   "JOB_JSON";
-	status = ctl_request(c, replace ? JQ_HTTPC_PUT : JQ_HTTPC_POST,
-			     replace ? path : "/schedules", text, NULL, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	const char *next = json_string_value(json_object_get(body, "next_run"));
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else
-		fprintf(c->out, "schedule %s %s, next run %s\n", pos[0],
-			r.status == 201 ? "created" : "replaced", next ? next : "never");
-done:
+		status = ctl_run_row(c, &row_schedule_create, "/schedules", pos[0], text, NULL);
+	}
 	free(text);
-	json_decref(req);
-	json_decref(job);
-	json_decref(body);
-	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
@@ -348,7 +318,7 @@ done:
 int ctl_cmd_schedule_rm(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
 	int npos = 0;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	char **pos = NULL;
 	struct jq_httpc_reply r;
 	char path[JQ_QUEUE_NAME_MAX + 16];
 	const struct jq_opt opts[] = {
@@ -357,19 +327,14 @@ int ctl_cmd_schedule_rm(struct ctl *c, const struct command *cmd, int argc, char
 	};
 
 	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
-	}
-	status = ctl_command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
+	int status = ctl_command_pos(c, cmd, opts, argc, argv, &pos, &npos, 1, 1);
 	if (status >= 0)
 		goto done;
 	if ((status = ctl_name_arg(c, cmd, "schedule name", pos[0], JQ_QUEUE_NAME_MAX)) >= 0)
 		goto done;
 	if ((status = ctl_connect(c)) != JQ_CTL_EXIT_OK)
 		goto done;
-	/* 204 has no body: not call(), which wants a JSON object */
+	/* 204 has no body: not ctl_request(), which wants a JSON object */
 	snprintf(path, sizeof(path), "/schedules/%s", pos[0]);
 	if (jq_httpc_request(&c->http, JQ_HTTPC_DELETE, path, NULL, NULL, &r) != 0) {
 		status = c->http.err == JQ_HTTPC_EINTERRUPTED
@@ -421,28 +386,33 @@ static json_t *scopes_array(struct ctl *c, const struct command *cmd, const char
 	return arr;
 }
 
+static int show_token(FILE *out, const struct row_answer *a)
+{
+	fprintf(out, "%s\n", json_string_value(json_object_get(a->body, "token")));
+	return 0;
+}
+
+static const struct row row_token_create = {
+    .method = JQ_HTTPC_POST, .path = "/tokens", .text = "token", .what = "no 'token'",
+    .print = show_token, .secret = 1,
+};
+
 int ctl_cmd_token_create(struct ctl *c, const struct command *cmd, int argc, char **argv)
 {
 	int npos = 0;
 	const char *scopes = NULL;
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	char **pos = NULL;
 	char *text = NULL;
-	struct jq_httpc_reply r;
-	json_t *body = NULL, *req = NULL;
+	json_t *req = NULL;
 	const struct jq_opt opts[] = {
 	    {"scopes", NULL, JQ_OPT_STR, &scopes, 0, 64, ""},
 	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
 	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
-	jq_httpc_reply_init(&r);
-	int status = JQ_CTL_EXIT_FAIL;
-	if (pos == NULL) {
-		ctl_failf(c, status, "out of memory");
-		goto done;
-	}
-	status = ctl_command_args(c, cmd, opts, argc, argv, pos, &npos, 1, 1);
-	if (status >= 0 || (status = ctl_name_arg(c, cmd, "token name", pos[0], JQ_QUEUE_NAME_MAX)) >= 0)
+	int status = ctl_command_pos(c, cmd, opts, argc, argv, &pos, &npos, 1, 1);
+	if (status >= 0 ||
+	    (status = ctl_name_arg(c, cmd, "token name", pos[0], JQ_QUEUE_NAME_MAX)) >= 0)
 		goto done;
 	if (!scopes) {
 		status = ctl_usage_error(c, cmd, "--scopes is required (read, enqueue, admin)");
@@ -457,27 +427,12 @@ int ctl_cmd_token_create(struct ctl *c, const struct command *cmd, int argc, cha
 		status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
 		goto done;
 	}
-	status = ctl_request(c, JQ_HTTPC_POST, "/tokens", text, NULL, &r, &body);
-	if (status != JQ_CTL_EXIT_OK)
-		goto done;
-	const char *token = json_string_value(json_object_get(body, "token"));
-	if (!token) {
-		status = ctl_unexpected(c, "no 'token'");
-		goto done;
-	}
-	if (c->json)
-		ctl_print_raw(c, &r);
-	else
-		fprintf(c->out, "%s\n", token);
-	fprintf(c->err, "token '%s' created; it is shown this once: keep it now\n", pos[0]);
+	status = ctl_run_row(c, &row_token_create, "/tokens", pos[0], text, NULL);
+	if (status == JQ_CTL_EXIT_OK)
+		fprintf(c->err, "token '%s' created; it is shown this once: keep it now\n", pos[0]);
 done:
-	if (r.body)
-		memset(r.body, 0, r.len); /* the secret leaves no copy behind here */
-	json_decref(body);
 	json_decref(req);
 	free(text);
-	jq_httpc_reply_release(&r);
 	free(pos);
 	return status;
 }
-

@@ -68,6 +68,8 @@ static int row_wants(const struct row *row, const struct row_answer *a)
 	for (int k = 0; k < 2 && row->statuses[k]; k++)
 		status_ok |= a->status == row->statuses[k];
 	const json_t *f = a->field;
+	if (row->text && !json_is_string(json_object_get(a->body, row->text)))
+		return 0;
 	switch (row->need) {
 	case ROW_NEED_ARRAY:
 		return status_ok && json_is_array(f);
@@ -84,14 +86,14 @@ static int row_wants(const struct row *row, const struct row_answer *a)
 	}
 }
 
-/* The request, the check and the output of a row whose path and argument are known. */
-static int run_row(struct ctl *c, const struct row *row, const char *path, const char *arg)
+int ctl_run_row(struct ctl *c, const struct row *row, const char *path, const char *arg,
+		const char *body_text, const char *const *headers)
 {
 	struct jq_httpc_reply r;
 	json_t *body = NULL;
 
 	jq_httpc_reply_init(&r);
-	int status = ctl_request(c, row->method, path, NULL, NULL, &r, &body);
+	int status = ctl_request(c, row->method, path, body_text, headers, &r, &body);
 	if (status == JQ_CTL_EXIT_OK) {
 		struct row_answer a = {body, row->field ? json_object_get(body, row->field) : NULL, arg,
 				   r.status};
@@ -102,6 +104,8 @@ static int run_row(struct ctl *c, const struct row *row, const char *path, const
 		else if (row->print(c->out, &a) != 0)
 			status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
 	}
+	if (row->secret && r.body)
+		memset(r.body, 0, r.len); /* the secret leaves no copy behind here */
 	json_decref(body);
 	jq_httpc_reply_release(&r);
 	return status;
@@ -114,10 +118,8 @@ int ctl_cmd_row(struct ctl *c, const struct command *cmd, int argc, char **argv)
 	int64_t values[ROW_QUERY_MAX] = {-1, -1}; /* -1: not given */
 	int npos = 0, yes = 0, n = 0;
 	char arg[JQ_QUEUE_NAME_MAX + 32], path[JQ_QUEUE_NAME_MAX + 128];
-	char **pos = calloc((size_t)argc + 1, sizeof(*pos));
+	char **pos = NULL;
 
-	if (pos == NULL)
-		return ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
 	for (int k = 0; k < ROW_QUERY_MAX && first->query[k].name; k++)
 		opts[n++] = (struct jq_opt){first->query[k].name, NULL, JQ_OPT_INT, &values[k],
 					    first->query[k].min, first->query[k].max, ""};
@@ -126,8 +128,8 @@ int ctl_cmd_row(struct ctl *c, const struct command *cmd, int argc, char **argv)
 	opts[n++] = (struct jq_opt){"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""};
 	opts[n] = (struct jq_opt){NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL};
 
-	int status = ctl_command_args(c, cmd, opts, argc, argv, pos, &npos, cmd->row[0] ? 0 : 1,
-				  cmd->row[1] ? 1 : 0);
+	int status = ctl_command_pos(c, cmd, opts, argc, argv, &pos, &npos, cmd->row[0] ? 0 : 1,
+				     cmd->row[1] ? 1 : 0);
 	const struct row *row = cmd->row[npos > 0];
 	if (status < 0)
 		status = row_arg(c, cmd, row->scope, pos[0], arg, sizeof(arg));
@@ -135,7 +137,7 @@ int ctl_cmd_row(struct ctl *c, const struct command *cmd, int argc, char **argv)
 		status = row->ask(c, cmd);
 	if (status < 0) {
 		row_path(path, sizeof(path), row, arg, values);
-		status = run_row(c, row, path, arg);
+		status = ctl_run_row(c, row, path, arg, NULL, NULL);
 	}
 	free(pos);
 	return status;

@@ -59,6 +59,7 @@ struct row {
 	long statuses[2];      /* the statuses wanted, up to two (0: none); none: any 2xx */
 	const char *field;     /* the answer's field need is about, or NULL */
 	enum row_need need;
+	const char *text;      /* a field the answer must have as a string too, or NULL */
 	const char *what;      /* ctl_unexpected()'s text when the status or the field is wrong */
 	struct row_query query[ROW_QUERY_MAX]; /* name NULL when unused */
 	/* asked before the request unless --yes is given (then an option); -1 to go on,
@@ -66,12 +67,19 @@ struct row {
 	int (*ask)(struct ctl *c, const struct command *cmd);
 	/* prints the answer but with --json; -1 when memory ran out */
 	int (*print)(FILE *out, const struct row_answer *a);
+	int secret; /* the answer holds a secret: its bytes are zeroed once it is printed */
 };
 
 /* Runs cmd, a command of rows: cmd->row[0] without an argument, cmd->row[1] with one
  * (a NULL one refuses that count). Its flags are --json, the query parameters of its
  * row and --yes when the row asks. Returns the exit status. */
 int ctl_cmd_row(struct ctl *c, const struct command *cmd, int argc, char **argv);
+
+/* The request, the check and the output of row, sent to path (row->path with its
+ * argument arg in place, and any query) with body and headers as for ctl_request().
+ * Returns the exit status. For the commands that build their request themselves. */
+int ctl_run_row(struct ctl *c, const struct row *row, const char *path, const char *arg,
+		const char *body, const char *const *headers);
 
 /* The printers of jobctl's rows (a->field as the row names it): */
 int ctl_show_job(FILE *out, const struct row_answer *a);       /* GET /jobs/{id} */
