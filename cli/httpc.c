@@ -203,8 +203,6 @@ static int add_header(struct jq_httpc *h, struct curl_slist **list, const char *
 	return 0;
 }
 
-/* One request: a plain one (s->on_data NULL) or a stream. s is filled but
- * for its stream fields. */
 int jq_httpc_set_token(struct jq_httpc *h, const char *token)
 {
 	size_t n = strlen(token);
@@ -217,48 +215,35 @@ int jq_httpc_set_token(struct jq_httpc *h, const char *token)
 	return 0;
 }
 
-static int perform(struct jq_httpc *h, enum jq_httpc_method method, const char *path,
-		   const char *body, const char *const *extra, struct jq_httpc_reply *r,
-		   struct sink *s, long max_ms)
+/* The header lines of a request: what it accepts and sends, then extra (NULL-terminated,
+ * or NULL), then the token. -1 with h->err set when out of memory; *list is the
+ * caller's to free either way. */
+static int request_headers(struct jq_httpc *h, int stream, const char *body,
+			   const char *const *extra, struct curl_slist **list)
 {
-	int rc = -1;
-	char *url = NULL;
-	struct curl_slist *headers = NULL;
-	char detail[CURL_ERROR_SIZE] = "";
-	CURL *curl = h->curl;
-
-	s->h = h;
-	s->r = r;
-	s->last_us = jq_mono_us();
-
-	h->err = JQ_HTTPC_OK;
-	h->errstr[0] = '\0';
-	jq_httpc_reply_release(r);
-
-	size_t blen = strlen(h->base), plen = strlen(path);
-	url = malloc(blen + plen + 1);
-	if (url == NULL) {
-		h->err = JQ_HTTPC_EOTHER;
-		snprintf(h->errstr, sizeof(h->errstr), "out of memory");
-		goto done;
-	}
-	memcpy(url, h->base, blen);
-	memcpy(url + blen, path, plen + 1);
-
 	/* An empty Content-Type drops curl's form default on a body-less POST;
 	 * an empty Expect never waits for "100 Continue". */
-	const char *lines[] = {s->on_data ? "Accept: text/event-stream" : "Accept: application/json",
+	const char *lines[] = {stream ? "Accept: text/event-stream" : "Accept: application/json",
 			       "Expect:",
 			       body ? "Content-Type: application/json" : "Content-Type:"};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
-		if (add_header(h, &headers, lines[i]) != 0)
-			goto done;
+		if (add_header(h, list, lines[i]) != 0)
+			return -1;
 	for (size_t i = 0; extra && extra[i]; i++)
-		if (add_header(h, &headers, extra[i]) != 0)
-			goto done;
-	if (h->authorization[0] && add_header(h, &headers, h->authorization) != 0)
-		goto done;
+		if (add_header(h, list, extra[i]) != 0)
+			return -1;
+	if (h->authorization[0] && add_header(h, list, h->authorization) != 0)
+		return -1;
+	return 0;
+}
 
+/* Sets up h->curl for one request of method to url; the handle keeps pointers to url,
+ * body, headers, detail and s until perform() clears them. */
+static void set_options(struct jq_httpc *h, enum jq_httpc_method method, const char *url,
+			const char *body, struct curl_slist *headers, char *detail, struct sink *s,
+			long max_ms)
+{
+	CURL *curl = h->curl;
 	/* Reset keeps the connection cache: the polls of --wait reuse one socket. */
 	curl_easy_reset(curl);
 	curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -288,6 +273,40 @@ static int perform(struct jq_httpc *h, enum jq_httpc_method method, const char *
 		if (method == JQ_HTTPC_DELETE) /* reset above clears it for the next request */
 			curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
+}
+
+/* One request: a plain one (s->on_data NULL) or a stream. s is filled but
+ * for its stream fields. */
+static int perform(struct jq_httpc *h, enum jq_httpc_method method, const char *path,
+		   const char *body, const char *const *extra, struct jq_httpc_reply *r,
+		   struct sink *s, long max_ms)
+{
+	int rc = -1;
+	char *url = NULL;
+	struct curl_slist *headers = NULL;
+	char detail[CURL_ERROR_SIZE] = "";
+	CURL *curl = h->curl;
+
+	s->h = h;
+	s->r = r;
+	s->last_us = jq_mono_us();
+
+	h->err = JQ_HTTPC_OK;
+	h->errstr[0] = '\0';
+	jq_httpc_reply_release(r);
+
+	size_t blen = strlen(h->base), plen = strlen(path);
+	url = malloc(blen + plen + 1);
+	if (url == NULL) {
+		h->err = JQ_HTTPC_EOTHER;
+		snprintf(h->errstr, sizeof(h->errstr), "out of memory");
+		goto done;
+	}
+	memcpy(url, h->base, blen);
+	memcpy(url + blen, path, plen + 1);
+	if (request_headers(h, s->on_data != NULL, body, extra, &headers) != 0)
+		goto done;
+	set_options(h, method, url, body, headers, detail, s, max_ms);
 
 	CURLcode cc = curl_easy_perform(curl);
 	if (cc == CURLE_WRITE_ERROR && s->stopped)

@@ -13,10 +13,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "jobctl.h"
+#include "print.h"
 #include "sse.h"
 #include "unit.h"
 #include "util.h"
+#include "watch.h"
 
 /* ---- pure pieces ---- */
 
