@@ -729,6 +729,9 @@ static void test_redis_down(void)
 		jq_client_free(c);
 		return;
 	}
+	/* a healthy replica gets time enough on a loaded machine (it missed 300 ms under
+	 * ASan in a parallel suite run); the stopped one only what a refusal needs */
+	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_REPLICA_ACK_TIMEOUT_MS, 10000), 0);
 	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, err, sizeof(err)), 0);
 	CHECK_INT_EQ(id, 1); /* a fresh Redis without persistence */
 	CHECK_INT_EQ(jq_client_status(c, id, status, sizeof(status), NULL, 0), 0);
@@ -939,6 +942,7 @@ static void test_replicas_ack(void)
 		     0);
 	CHECK_INT_EQ((long long)count, 2);
 
+	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_REPLICA_ACK_TIMEOUT_MS, 300), 0);
 	kill(replica_pid, SIGSTOP);
 	int64_t held = 0;
 	CHECK_INT_EQ(jq_client_enqueue_json_idem(c, "{\"type\": \"noop\"}", "ack-1", &held, &dup, err,
@@ -959,6 +963,7 @@ static void test_replicas_ack(void)
 		     JQ_CLIENT_ENOTREPLICATED);
 	CHECK_INT_EQ(again, held);
 	kill(replica_pid, SIGCONT);
+	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_REPLICA_ACK_TIMEOUT_MS, 10000), 0);
 	/* back: the retry succeeds, the same job */
 	again = 0;
 	int rc = JQ_CLIENT_ENOTREPLICATED;
@@ -970,6 +975,7 @@ static void test_replicas_ack(void)
 	CHECK_INT_EQ(dup, 1);
 
 	/* more than there are */
+	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_REPLICA_ACK_TIMEOUT_MS, 300), 0);
 	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_MIN_REPLICAS_ACK, 2), 0);
 	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, err, sizeof(err)),
 		     JQ_CLIENT_ENOTREPLICATED);
