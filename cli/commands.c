@@ -332,23 +332,12 @@ int ctl_cmd_schedule_rm(struct ctl *c, const struct command *cmd, int argc, char
 		goto done;
 	if ((status = ctl_name_arg(c, cmd, "schedule name", pos[0], JQ_QUEUE_NAME_MAX)) >= 0)
 		goto done;
-	if ((status = ctl_connect(c)) != JQ_CTL_EXIT_OK)
-		goto done;
-	/* 204 has no body: not ctl_request(), which wants a JSON object */
+	json_t *answer = NULL;
 	snprintf(path, sizeof(path), "/schedules/%s", pos[0]);
-	if (jq_httpc_request(&c->http, JQ_HTTPC_DELETE, path, NULL, NULL, &r) != 0) {
-		status = c->http.err == JQ_HTTPC_EINTERRUPTED
-			     ? JQ_CTL_EXIT_INTERRUPT
-			     : ctl_failf(c, JQ_CTL_EXIT_FAIL, "%s", c->http.errstr);
+	status = ctl_request(c, JQ_HTTPC_DELETE, path, NULL, NULL, &r, &answer);
+	json_decref(answer); /* 204: none */
+	if (status != JQ_CTL_EXIT_OK)
 		goto done;
-	}
-	if (r.status != 204) {
-		char msg[1024];
-		jq_ctl_format_http_error(msg, sizeof(msg), r.status, r.body, r.len);
-		status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "%s", msg);
-		goto done;
-	}
-	status = JQ_CTL_EXIT_OK;
 	if (c->json)
 		fprintf(c->out, "{\"name\":\"%s\",\"deleted\":true}\n", pos[0]);
 	else

@@ -143,6 +143,8 @@ int ctl_request(struct ctl *c, enum jq_httpc_method method, const char *path,
 		json_decref(root);
 		return ctl_failf(c, JQ_CTL_EXIT_FAIL, "%s", msg);
 	}
+	if (r->status == 204)
+		return JQ_CTL_EXIT_OK; /* no content, *json NULL */
 	*json = json_loadb(r->body, r->len, 0, &jerr);
 	if (!json_is_object(*json)) {
 		json_decref(*json);

@@ -58,7 +58,8 @@ int ctl_connect(struct ctl *c);
 
 /* Sends one request (path holds the query, escaped; body and headers as for
  * jq_httpc_request) and checks that the answer is a 2xx JSON object, which *json gets
- * (the caller decrefs it; r must have been _init'ed and is the caller's to release).
+ * (the caller decrefs it; r must have been _init'ed and is the caller's to release), or
+ * a 204, which has no body (*json NULL).
  * Otherwise reports why -- the broker's error (its code and HTTP status for --json,
  * c->conflict_hint added to a 409), a request that failed, an answer that is no JSON
  * object -- and returns JQ_CTL_EXIT_FAIL, or JQ_CTL_EXIT_INTERRUPT without a word

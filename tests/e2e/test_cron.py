@@ -231,6 +231,11 @@ class CronApiTest(CronMixin, E2ETestCase):
         p = self.jobctl("schedule", "rm", "ctl-day")
         self.assertEqual(p.returncode, 1, self.describe(p))
         self.assertIn("no schedule 'ctl-day'", p.err)
+        # --json: the broker's code and status, as every command gives them
+        p = self.jobctl("--json", "schedule", "rm", "ctl-day")
+        self.assertEqual(p.returncode, 1, self.describe(p))
+        err = json.loads(p.err)["error"]
+        self.assertEqual((err["code"], err["http_status"]), ("not_found", 404), err)
         p = self.jobctl("schedules", "ctl-day")
         self.assertEqual(p.returncode, 1, self.describe(p))
 
