@@ -13,7 +13,12 @@
  *            the connection dropped), unsent (not ready), and the client's steps
  *            (moved, ask, later, load), ready
  *   quit     exit 0
- * Every operation goes through jq_store_send, as jobq's own calls do. */
+ * Every operation goes through jq_store_send, as jobq's own calls do.
+ *
+ * cluster_client --client <URL> <N>: libjobq-client (synchronous) on the URL reads the
+ * state of jobs 1..N (prefix jobq:), one line each: "<id> <state>" or "<id> error <why>".
+ * cluster_client --job-keys <N>: the names of those jobs' hashes, one a line (the key
+ * table's, whatever its layout). */
 #include <event2/event.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +26,8 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "jobq/client.h"
+#include "keys.h"
 #include "log.h"
 #include "redis.h"
 #include "redis_cluster.h"
@@ -237,8 +244,40 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg)
 	pump();
 }
 
+static int client_main(const char *url, int n)
+{
+	char err[512], state[64];
+	struct jq_client *c = jq_client_connect(url, "jobq:", err, sizeof(err));
+	if (!c) {
+		printf("connect error %s\n", err);
+		return 1;
+	}
+	for (int id = 1; id <= n; id++) {
+		int terminal;
+		if (jq_client_state(c, id, state, sizeof(state), &terminal, err, sizeof(err)) == 0)
+			printf("%d %s\n", id, state);
+		else
+			printf("%d error %s\n", id, err);
+	}
+	jq_client_free(c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "--client") == 0)
+		return client_main(argv[2], atoi(argv[3]));
+	if (argc == 3 && strcmp(argv[1], "--job-keys") == 0) {
+		struct jq_keys k;
+		char name[JQ_KEY_MAX];
+		if (jq_keys_init(&k, "jobq:") != 0)
+			return 1;
+		for (int id = 1; id <= atoi(argv[2]); id++) {
+			jq_keys_job(&k, id, name);
+			printf("%s\n", name);
+		}
+		return 0;
+	}
 	if (argc != 2) {
 		fprintf(stderr, "usage: cluster_client <redis-cluster:// URL>\n");
 		return 2;

@@ -14,6 +14,8 @@ free loopback ports whose bus ports (+10000) are free too, with redis-cli --clus
         and MOVED answers are taken and not one command fails;
       - kills a master with kill -9: its replica takes over, and every key reads and writes
         again on the new map;
+  * test_libjobq_client: libjobq-client (synchronous) on the URL reads the state of jobs
+    whose hashes the test wrote on each master (it follows MOVED);
   * test_programs: jobq-broker given the URL answers /healthz; jobq-worker starts on it
     (jobq's scripts themselves answer CROSSSLOT on a cluster until the key layout has hash
     tags: docs/cluster.md; that is not tested here).
@@ -173,10 +175,15 @@ class Cluster:
 class Driver:
     """tests/cluster/cluster_client, a line in and a JSON line out."""
 
-    def __init__(self, env, url):
-        binary = os.environ.get("JOBQ_CLUSTER_CLIENT_BIN") or os.path.join(
+    @staticmethod
+    def binary():
+        path = os.environ.get("JOBQ_CLUSTER_CLIENT_BIN") or os.path.join(
             harness.REPO, "build", "tests", "cluster", "cluster_client")
-        harness.require_executable(binary, "cluster_client")
+        harness.require_executable(path, "cluster_client")
+        return path
+
+    def __init__(self, env, url):
+        binary = self.binary()
         self.log = open(os.path.join(env.tmp, "cluster_client.log"), "wb")
         self.p = subprocess.Popen([binary, url], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                   stderr=self.log, text=True, bufsize=1)
@@ -215,13 +222,19 @@ class Driver:
                              % (what, bound, last, env.logs_text()))
 
     def close(self):
+        """Its exit status (0 unless a sanitizer found something)."""
         try:
             self.send("quit")
-            self.p.wait(timeout=10)
+            rc = self.p.wait(timeout=10)
         except (OSError, subprocess.TimeoutExpired, ValueError):
             self.p.kill()
-            self.p.wait(timeout=5)
-        self.log.close()
+            rc = self.p.wait(timeout=5)
+        for f in (self.p.stdin, self.p.stdout, self.log):
+            try:
+                f.close()
+            except OSError:
+                pass
+        return rc
 
 
 class ClusterClientTest(FreshEnvTestCase):
@@ -236,6 +249,7 @@ class ClusterClientTest(FreshEnvTestCase):
     def test_client(self):
         env, cl = self.env, self.cluster
         d = Driver(env, cl.url(first_dead=True))
+        closed = False
         try:
             # every key written and read back, spread over the three masters
             first = d.verify_clean(20, "the first round", env)
@@ -299,8 +313,35 @@ class ClusterClientTest(FreshEnvTestCase):
             sys.stderr.write("failover: %d failed or unsent while the master was down; %s\n"
                              % (stopped["fail"] + stopped["unsent"] - before["fail"] -
                                 before["unsent"], stopped))
+            closed = True
+            self.assertEqual(d.close(), 0, "cluster_client's exit status\n%s"
+                             % open(os.path.join(env.tmp, "cluster_client.log")).read()[-4000:])
         finally:
-            d.close()
+            if not closed:
+                d.close()
+
+    def test_libjobq_client(self):
+        """libjobq-client (synchronous) on the URL follows MOVED to each job's master."""
+        env, cl = self.env, self.cluster
+        binary = Driver.binary()
+        n = 60
+        names = subprocess.run([binary, "--job-keys", str(n)], capture_output=True, text=True,
+                               timeout=10, check=True).stdout.split()
+        self.assertEqual(len(names), n)
+        owners = set()
+        for i, name in enumerate(names):
+            owner = cl.owner(Redis(cl.ports[0]).execute("CLUSTER", "KEYSLOT", name))
+            owners.add(owner)
+            state = ["pending", "running", "completed"][i % 3]
+            Redis(owner).execute("HSET", name, "state", state, "done", 0, "total", 0)
+        self.assertEqual(len(owners), 3, "the jobs' hashes are not on every master")
+        out = subprocess.run([binary, "--client", cl.url(), str(n)], capture_output=True,
+                             text=True, timeout=60)
+        self.assertEqual(out.returncode, 0, out.stdout + out.stderr)
+        got = out.stdout.splitlines()
+        want = ["%d %s" % (i + 1, ["pending", "running", "completed"][i % 3])
+                for i in range(n)]
+        self.assertEqual(got, want, out.stderr)
 
     def test_programs(self):
         env, cl = self.env, self.cluster
