@@ -81,6 +81,23 @@ static int host_port(const char *p, size_t n, char *host, size_t hostcap, int *p
 	return 0;
 }
 
+/* The userinfo before the last '@' of *p..end (a password may hold '@'), if any, into
+ * out; *p moves past it. 0, or -1 with err. */
+static int skip_userinfo(const char **p, const char *end, struct jq_redis_url *out, char *err,
+			 size_t errlen)
+{
+	const char *at = NULL;
+	for (const char *q = *p; q < end; q++)
+		if (*q == '@')
+			at = q;
+	if (!at)
+		return 0;
+	if (parse_userinfo(*p, at, out, err, errlen) != 0)
+		return -1;
+	*p = at + 1;
+	return 0;
+}
+
 /* The comma-separated "host[:port]" list p..end into list (at most max, dflt the port
  * without one); what names an entry in errors. 0, or -1 with err. */
 static int parse_hosts(const char *url, const char *p, const char *end, const char *what,
@@ -118,15 +135,8 @@ static int parse_cluster(const char *url, const char *p, struct jq_redis_url *ou
 			 size_t errlen)
 {
 	const char *end = p + strlen(p);
-	const char *at = NULL; /* the last '@': a password may hold '@' */
-	for (const char *q = p; q < end; q++)
-		if (*q == '@')
-			at = q;
-	if (at) {
-		if (parse_userinfo(p, at, out, err, errlen) != 0)
-			return -1;
-		p = at + 1;
-	}
+	if (skip_userinfo(&p, end, out, err, errlen) != 0)
+		return -1;
 	const char *slash = memchr(p, '/', (size_t)(end - p));
 	if (parse_hosts(url, p, slash ? slash : end, "cluster node", out->seeds, &out->nseeds,
 			JQ_SEEDS_MAX, 6379, err, errlen) != 0)
@@ -151,15 +161,8 @@ static int parse_sentinel(const char *url, const char *p, struct jq_redis_url *o
 		return -1;
 	}
 	snprintf(out->master, sizeof(out->master), "%s", hash + 1);
-	const char *at = NULL; /* the last '@' before the master name: a password may hold '@' */
-	for (const char *q = p; q < hash; q++)
-		if (*q == '@')
-			at = q;
-	if (at) {
-		if (parse_userinfo(p, at, out, err, errlen) != 0)
-			return -1;
-		p = at + 1;
-	}
+	if (skip_userinfo(&p, hash, out, err, errlen) != 0)
+		return -1;
 	const char *slash = memchr(p, '/', (size_t)(hash - p));
 	if (parse_hosts(url, p, slash ? slash : hash, "sentinel", out->sentinels,
 			&out->nsentinels, JQ_SENTINELS_MAX, 26379, err, errlen) != 0)
