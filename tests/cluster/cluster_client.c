@@ -48,6 +48,9 @@ static int loading, verifying, inflight, next_key, verify_left;
 static long gen;
 static struct counts all, this_round;
 static char last_error[256];
+/* an operation on the key is in flight: none other starts on it (an answer delayed by
+ * retries must not meet a later SET of the same key) */
+static char busy[NKEYS];
 
 struct op {
 	int key;
@@ -70,7 +73,9 @@ static void fail(const char *why, const redisReply *r)
 	all.fail++;
 	this_round.fail++;
 	snprintf(last_error, sizeof(last_error), "%s: %s", why,
-		 !r ? "no reply (connection lost)" : r->type == REDIS_REPLY_ERROR ? r->str : "?");
+		 !r ? "no reply (connection lost)"
+		 : r->type == REDIS_REPLY_ERROR || r->type == REDIS_REPLY_STRING ? r->str
+										  : "?");
 }
 
 static void ok(void)
@@ -84,6 +89,7 @@ static int send_op(struct op *o);
 
 static void op_done(struct op *o)
 {
+	busy[o->key] = 0;
 	free(o);
 	inflight--;
 	pump();
@@ -107,7 +113,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 		if (r && r->type == REDIS_REPLY_STRING && strcmp(r->str, o->value) == 0)
 			ok();
 		else if (r && r->type == REDIS_REPLY_STRING)
-			fail("GET saw another value", NULL);
+			fail("GET saw another value", r);
 		else
 			fail("GET", r);
 	} else {
@@ -141,12 +147,18 @@ static int send_op(struct op *o)
 	return jq_store_send(redis, &c, on_reply, o);
 }
 
-static void start_op(void)
+/* 0 when an operation started or was refused, -1 when every key is busy. */
+static int start_op(void)
 {
+	for (int i = 0; i < NKEYS && busy[next_key]; i++)
+		next_key = (next_key + 1) % NKEYS;
+	if (busy[next_key])
+		return -1;
 	struct op *o = calloc(1, sizeof(*o));
 	if (!o)
 		abort();
 	o->key = next_key;
+	busy[o->key] = 1;
 	next_key = (next_key + 1) % NKEYS;
 	gen++;
 	o->kind = gen % 4 == 3 ? 2 : 0;
@@ -155,9 +167,11 @@ static void start_op(void)
 	if (send_op(o) != 0) {
 		all.unsent++;
 		this_round.unsent++;
+		busy[o->key] = 0;
 		free(o);
 		inflight--;
 	}
+	return 0;
 }
 
 static void print_counts(const char *what, const struct counts *k)
@@ -186,10 +200,12 @@ static void pump(void)
 	int budget = INFLIGHT * 2; /* refused sends: at most this many a turn */
 	while (inflight < INFLIGHT && budget-- > 0) {
 		if (loading && !stopping) {
-			start_op();
+			if (start_op() != 0)
+				break;
 		} else if (verifying && verify_left > 0) {
+			if (start_op() != 0)
+				break;
 			verify_left--;
-			start_op();
 		} else {
 			break;
 		}

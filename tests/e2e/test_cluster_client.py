@@ -12,6 +12,8 @@ free loopback ports whose bus ports (+10000) are free too, with redis-cli --clus
       - moves a slot holding keys from one master to another, a key at a time, while
         commands flow (CLUSTER SETSLOT IMPORTING/MIGRATING, MIGRATE, SETSLOT NODE): ASK
         and MOVED answers are taken and not one command fails;
+      - leaves a slot without a master for a moment (DELSLOTS, then ADDSLOTS): the
+        cluster answers CLUSTERDOWN, the client resends later, not one command fails;
       - kills a master with kill -9: its replica takes over, and every key reads and writes
         again on the new map;
   * test_libjobq_client: libjobq-client (synchronous) on the URL reads the state of jobs
@@ -297,6 +299,28 @@ class ClusterClientTest(FreshEnvTestCase):
             self.assertEqual(cl.owner(slot), dst)
             d.verify_clean(10, "after the slot moved", env)
 
+            # CLUSTERDOWN: a slot served by no master for a moment (the cluster is down on
+            # every node); the commands in flight wait and are resent, none fails
+            before = d.ask("stats")
+            d.send("load")
+            time.sleep(0.3)
+            slot = Redis(cl.ports[0]).execute("CLUSTER", "KEYSLOT", "{t2}")
+            owner = cl.owner(slot)
+            for p in cl.live():
+                Redis(p).execute("CLUSTER", "DELSLOTS", slot)
+            wait_until(lambda: "cluster_state:fail" in s(Redis(owner).execute("CLUSTER", "INFO")),
+                       10, "the cluster to be down", env=env)
+            time.sleep(0.5)
+            Redis(owner).execute("CLUSTER", "ADDSLOTS", slot)
+            wait_until(lambda: cl.settled(cl.live()), CLUSTER_BOUND_S,
+                       "the cluster to be ok again", interval=0.2, env=env)
+            time.sleep(0.5)
+            stopped = d.ask("stop")
+            sys.stderr.write("slot %d not served: %s\n" % (slot, stopped))
+            self.assertEqual(stopped["fail"], before["fail"], stopped)
+            self.assertGreater(stopped["later"], before["later"], stopped)
+            d.verify_clean(10, "after the cluster was down", env)
+
             # kill -9 of a master under load: its replica takes over, commands resume
             d.send("load")
             victim = cl.owner(Redis(cl.ports[0]).execute("CLUSTER", "KEYSLOT", "{t1}"))
@@ -314,8 +338,9 @@ class ClusterClientTest(FreshEnvTestCase):
                              % (stopped["fail"] + stopped["unsent"] - before["fail"] -
                                 before["unsent"], stopped))
             closed = True
-            self.assertEqual(d.close(), 0, "cluster_client's exit status\n%s"
-                             % open(os.path.join(env.tmp, "cluster_client.log")).read()[-4000:])
+            rc = d.close()
+            with open(os.path.join(env.tmp, "cluster_client.log")) as f:
+                self.assertEqual(rc, 0, "cluster_client's exit status\n%s" % f.read()[-4000:])
         finally:
             if not closed:
                 d.close()
