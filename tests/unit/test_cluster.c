@@ -266,7 +266,7 @@ static void test_route_sequence(void)
 	const struct jq_cluster_node *to = jq_slot_map_node(m, slot);
 	UNIT_CASE("first sent to the map's master of slot %u", slot);
 	CHECK(to != NULL);
-	int first = to->port;
+	int first = to ? to->port : 0;
 	int other = first == 30001 ? 30002 : 30001;
 	char text[128];
 	struct jq_cluster_step st;
