@@ -156,7 +156,7 @@ static int connect_now(struct jq_client *c, char *err, size_t errlen)
 	if (rc == 0 || !c->url.nseeds)
 		return rc;
 	for (int i = 0; i < c->url.nseeds; i++) {
-		snprintf(c->url.host, sizeof(c->url.host), "%s", c->url.seeds[i].host);
+		memcpy(c->url.host, c->url.seeds[i].host, sizeof(c->url.host)); /* same size */
 		c->url.port = c->url.seeds[i].port;
 		if (connect_one(c, err, errlen) == 0)
 			return 0;

@@ -130,6 +130,9 @@ static int parse_hosts(const char *url, const char *p, const char *end, const ch
 	return 0;
 }
 
+_Static_assert(sizeof(((struct jq_redis_url *)0)->host) == sizeof(((struct jq_hostport *)0)->host),
+	       "a node's host is copied whole into the URL's");
+
 /* The part after "redis-cluster://": [[user]:password@]h[:p][,h[:p]...][/0] */
 static int parse_cluster(const char *url, const char *p, struct jq_redis_url *out, char *err,
 			 size_t errlen)
@@ -146,7 +149,7 @@ static int parse_cluster(const char *url, const char *p, struct jq_redis_url *ou
 				      "database 0 only)", url);
 		return -1;
 	}
-	snprintf(out->host, sizeof(out->host), "%s", out->seeds[0].host);
+	memcpy(out->host, out->seeds[0].host, sizeof(out->host)); /* the same size, NUL-ended */
 	out->port = out->seeds[0].port;
 	return 0;
 }
