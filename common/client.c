@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "job.h"
 #include "job_json.h"
 #include "keys.h"
 #include "redis_url.h"
 #include "scripts.h"
+#include "store/cluster.h"
 #include "store/enqueue.h"
 #include "store/job_hash.h"
 #include "store/wait.h"
@@ -144,7 +146,25 @@ static int find_primary(struct jq_client *c, char *err, size_t errlen)
 		      c->url.master);
 }
 
+static int connect_one(struct jq_client *c, char *err, size_t errlen);
+
+/* redis-cluster:// URLs: the node last used (url.host and port: the first of the URL's,
+ * then where a MOVED or ASK pointed), else each of the URL's in turn. */
 static int connect_now(struct jq_client *c, char *err, size_t errlen)
+{
+	int rc = connect_one(c, err, errlen);
+	if (rc == 0 || !c->url.nseeds)
+		return rc;
+	for (int i = 0; i < c->url.nseeds; i++) {
+		memcpy(c->url.host, c->url.seeds[i].host, sizeof(c->url.host)); /* same size */
+		c->url.port = c->url.seeds[i].port;
+		if (connect_one(c, err, errlen) == 0)
+			return 0;
+	}
+	return JQ_CLIENT_EREDIS;
+}
+
+static int connect_one(struct jq_client *c, char *err, size_t errlen)
 {
 	struct timeval tv = timeout_tv(c);
 	if (c->url.nsentinels && find_primary(c, err, errlen) != 0)
@@ -220,9 +240,36 @@ static redisReply *command(struct jq_client *c, int argc, const char **argv, con
 	if (!c->rc && connect_now(c, err, errlen) != 0)
 		return NULL;
 	redisReply *r = redisCommandArgv(c->rc, argc, argv, lens);
+	/* a cluster: follow MOVED and ASK (one connection: to the node named), wait out
+	 * TRYAGAIN and CLUSTERDOWN, a bounded number of times (common/store/cluster.h) */
+	for (int tries = 1; c->url.nseeds && r && tries < JQ_CLUSTER_TRIES_MAX; tries++) {
+		struct jq_cluster_step st;
+		jq_cluster_next(r, tries, 0, c->url.host, &st);
+		if (st.action == JQ_CLUSTER_DELIVER)
+			break;
+		freeReplyObject(r);
+		r = NULL;
+		if (st.action == JQ_CLUSTER_LATER) {
+			struct timespec ts = {st.delay_ms / 1000, (long)(st.delay_ms % 1000) * 1000000L};
+			nanosleep(&ts, NULL);
+		} else {
+			drop(c);
+			snprintf(c->url.host, sizeof(c->url.host), "%s", st.redirect.to.host);
+			c->url.port = st.redirect.to.port;
+		}
+		if (!c->rc && connect_now(c, err, errlen) != 0)
+			return NULL;
+		if (st.action == JQ_CLUSTER_ASK) {
+			const char *asking[] = {"ASKING"};
+			redisReply *a = redisCommandArgv(c->rc, 1, asking, NULL);
+			if (a)
+				freeReplyObject(a);
+		}
+		r = redisCommandArgv(c->rc, argc, argv, lens);
+	}
 	if (!r) {
 		report(err, errlen, 0, "redis at '%s': %s", where(c),
-		       c->rc->errstr[0] ? c->rc->errstr : "no reply");
+		       c->rc && c->rc->errstr[0] ? c->rc->errstr : "no reply");
 		/* a context that failed once (timeout, EOF) is unusable: start afresh */
 		drop(c);
 	} else if (c->url.nsentinels && r->type == REDIS_REPLY_ERROR &&

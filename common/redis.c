@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "redis_cluster.h"
 #include "sentinel.h"
 #include "util.h"
 
@@ -193,6 +194,9 @@ struct jq_redis {
 	int64_t reply_timeout_ms;
 	struct event *watch_ev;
 	int64_t last_read_us, waiting_since_us;
+	/* redis-cluster:// URLs: the slot map and one connection per master (nothing
+	 * above is used then) */
+	struct jq_cluster_conn *cluster;
 };
 
 static void kick_later(void *arg)
@@ -465,6 +469,10 @@ static void watch_cb(evutil_socket_t fd, short what, void *arg)
 
 void jq_redis_set_reply_timeout(struct jq_redis *r, int64_t ms)
 {
+	if (r->cluster) {
+		jq_cluster_conn_set_reply_timeout(r->cluster, ms);
+		return;
+	}
 	r->reply_timeout_ms = ms;
 	if (r->watch_ev)
 		event_free(r->watch_ev);
@@ -494,6 +502,15 @@ struct jq_redis *jq_redis_new(struct event_base *base, const struct jq_redis_url
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	r->cb = cb;
 	r->arg = arg;
+	jq_scripts_init();
+	if (url->nseeds) {
+		r->cluster = jq_cluster_conn_new(base, url, r->name, r, cb, arg);
+		if (!r->cluster) {
+			free(r);
+			return NULL;
+		}
+		return r;
+	}
 	r->backoff_ms = BACKOFF_MIN_MS;
 	r->retry_ev = evtimer_new(base, retry_cb, r);
 	if (url->nsentinels) {
@@ -508,7 +525,6 @@ struct jq_redis *jq_redis_new(struct event_base *base, const struct jq_redis_url
 			return NULL;
 		}
 	}
-	jq_scripts_init();
 	connect_now(r);
 	return r;
 }
@@ -519,6 +535,11 @@ void jq_redis_free(struct jq_redis *r)
 		return;
 	r->freeing = 1;
 	r->cb = NULL;
+	if (r->cluster) {
+		jq_cluster_conn_free(r->cluster);
+		free(r);
+		return;
+	}
 	if (r->ac)
 		redisAsyncFree(r->ac);
 	jq_sentinel_free(r->sentinel);
@@ -530,7 +551,12 @@ void jq_redis_free(struct jq_redis *r)
 	free(r);
 }
 
-redisAsyncContext *jq_redis_ctx(const struct jq_redis *r) { return r->ready ? r->ac : NULL; }
+redisAsyncContext *jq_redis_ctx(const struct jq_redis *r)
+{
+	if (r->cluster)
+		return jq_cluster_conn_ctx(r->cluster);
+	return r->ready ? r->ac : NULL;
+}
 
 /* "$<len>\r\n<data>\r\n" */
 static char *put_bulk(char *p, const char *s, size_t len)
@@ -546,12 +572,13 @@ static char *put_bulk(char *p, const char *s, size_t len)
 	return p;
 }
 
-/* Sends head[0..nh-1] then argv[0..n-1] as one command, written in RESP here rather than
- * by redisAsyncCommandArgv: hiredis formats every argument with sdscatfmt, which took a
- * quarter of the broker's instructions per POST /jobs (callgrind). */
-static int send_resp(redisAsyncContext *ac, redisCallbackFn *cb, void *priv, int nh,
-		     const char **head, const size_t *headlen, int n, const char **argv,
-		     const size_t *argvlen)
+/* Writes head[0..nh-1] then argv[0..n-1] as one command in RESP, in stack (of cap bytes)
+ * when it fits, else in a malloc'ed buffer; NULL when out of memory. *len is its length.
+ * Written here rather than by redisAsyncCommandArgv: hiredis formats every argument with
+ * sdscatfmt, which took a quarter of the broker's instructions per POST /jobs
+ * (callgrind). */
+static char *format_resp(char *stack, size_t cap, size_t *len, int nh, const char **head,
+			 const size_t *headlen, int n, const char **argv, const size_t *argvlen)
 {
 	/* "*N\r\n" + per argument "$len\r\n" and "\r\n": 25 bytes cover any length; and a
 	 * NUL after it all: hiredis scans a (P)(UN)SUBSCRIBE's arguments with strchr */
@@ -560,10 +587,9 @@ static int send_resp(redisAsyncContext *ac, redisCallbackFn *cb, void *priv, int
 		size += 25 + headlen[i];
 	for (int i = 0; i < n; i++)
 		size += 25 + (argvlen ? argvlen[i] : strlen(argv[i]));
-	char stack[4096];
-	char *buf = size <= sizeof(stack) ? stack : malloc(size);
+	char *buf = size <= cap ? stack : malloc(size);
 	if (!buf)
-		return -1;
+		return NULL;
 	char *p = buf;
 	*p++ = '*';
 	p += jq_fmt_i64(p, nh + n);
@@ -574,30 +600,68 @@ static int send_resp(redisAsyncContext *ac, redisCallbackFn *cb, void *priv, int
 	for (int i = 0; i < n; i++)
 		p = put_bulk(p, argv[i], argvlen ? argvlen[i] : strlen(argv[i]));
 	*p = '\0';
-	int rc = redisAsyncFormattedCommand(ac, cb, priv, buf, (size_t)(p - buf)) == REDIS_OK ? 0
-											     : -1;
+	*len = (size_t)(p - buf);
+	return buf;
+}
+
+/* Sends the command; on a cluster, routed by argv[key] (key -1: none) and kept for a
+ * resend (script: its id, or -1). */
+static int send_resp(struct jq_redis *r, redisCallbackFn *cb, void *priv, int script, int key,
+		     int nh, const char **head, const size_t *headlen, int n, const char **argv,
+		     const size_t *argvlen)
+{
+	char stack[4096];
+	size_t len;
+	if (r->cluster) {
+		char *cmd = format_resp(NULL, 0, &len, nh, head, headlen, n, argv, argvlen);
+		if (!cmd)
+			return -1;
+		return jq_cluster_conn_send(r->cluster, cb, priv, script,
+					    key >= 0 ? argv[key] : NULL,
+					    key >= 0 ? (argvlen ? argvlen[key] : strlen(argv[key])) : 0,
+					    cmd, len);
+	}
+	char *buf = format_resp(stack, sizeof(stack), &len, nh, head, headlen, n, argv, argvlen);
+	if (!buf)
+		return -1;
+	int rc = redisAsyncFormattedCommand(r->ac, cb, priv, buf, len) == REDIS_OK ? 0 : -1;
 	if (buf != stack)
 		free(buf);
 	return rc;
 }
 
-int jq_redis_command(struct jq_redis *r, redisCallbackFn *cb, void *priv, int argc,
+int jq_redis_command(struct jq_redis *r, redisCallbackFn *cb, void *priv, int key, int argc,
 		     const char **argv, const size_t *argvlen)
 {
-	if (!r->ready)
+	if (!jq_redis_ctx(r))
 		return -1;
-	return send_resp(r->ac, cb, priv, 0, NULL, NULL, argc, argv, argvlen);
+	return send_resp(r, cb, priv, -1, key < argc ? key : -1, 0, NULL, NULL, argc, argv,
+			 argvlen);
 }
 
 int jq_redis_eval(struct jq_redis *r, enum jq_script_id id, redisCallbackFn *cb, void *priv,
 		  int nkeys, int nargs, const char **argv, const size_t *argvlen)
 {
-	if (!r->ready)
+	if (!jq_redis_ctx(r))
 		return -1;
 	char nk[24];
 	const char *head[3] = {"EVALSHA", jq_script_get(id)->sha, nk};
 	size_t headlen[3] = {7, 40, jq_fmt_i64(nk, nkeys)};
-	return send_resp(r->ac, cb, priv, 3, head, headlen, nkeys + nargs, argv, argvlen);
+	return send_resp(r, cb, priv, (int)id, nkeys > 0 ? 0 : -1, 3, head, headlen, nkeys + nargs,
+			 argv, argvlen);
+}
+
+int jq_redis_formatted(struct jq_redis *r, redisCallbackFn *cb, void *priv, const char *cmd,
+		       size_t len)
+{
+	if (r->cluster || !r->ready)
+		return -1;
+	return redisAsyncFormattedCommand(r->ac, cb, priv, cmd, len) == REDIS_OK ? 0 : -1;
+}
+
+int jq_redis_route(struct jq_redis *r, const char *key, size_t len)
+{
+	return r->cluster ? jq_cluster_conn_route(r->cluster, key, len) : 0;
 }
 
 int64_t jq_redis_reply_i64(const redisReply *r, int64_t dflt)

@@ -8,7 +8,10 @@
  * became a replica). While not ready, jq_redis_ctx() is NULL
  * and callers must answer "unavailable" rather than queue work. A command's
  * callback gets a NULL reply when the connection drops before the answer:
- * treat that as "not done". Reconnects back off from 100 ms to 2 s. */
+ * treat that as "not done". Reconnects back off from 100 ms to 2 s.
+ * With a redis-cluster:// URL the handle is a Redis Cluster client (redis_cluster.h): the
+ * same calls, each command routed to the master of its key's slot; it is ready while
+ * every slot's master is. */
 #ifndef JQ_REDIS_H
 #define JQ_REDIS_H
 
@@ -43,7 +46,8 @@ void jq_redis_free(struct jq_redis *r);
  * other modules (Sentinel). */
 int jq_redis_attach(redisAsyncContext *ac, struct event_base *base);
 
-/* The context while ready, else NULL. */
+/* The context while ready, else NULL (on a cluster: one master's, while all are ready;
+ * a test of readiness). */
 redisAsyncContext *jq_redis_ctx(const struct jq_redis *r);
 
 /* How often this process met each kind of Redis trouble, over all its connections,
@@ -57,13 +61,25 @@ int64_t jq_redis_reply_i64(const redisReply *r, int64_t dflt);
 
 /* One command of argc arguments (argvlen NULL: NUL-terminated), written in RESP here:
  * hiredis' printf-like formatting parses its format string on every call, which was a
- * large part of a short command's cost (docs/benchmarks.md).
+ * large part of a short command's cost (docs/benchmarks.md). On a cluster it goes to the
+ * master of argv[key]'s slot (key -1: a command without keys, to one node, the same
+ * while it is up: SUBSCRIBE and UNSUBSCRIBE meet there).
  * Returns -1 (and the callback is never called) when not ready. */
-int jq_redis_command(struct jq_redis *r, redisCallbackFn *cb, void *priv, int argc,
+int jq_redis_command(struct jq_redis *r, redisCallbackFn *cb, void *priv, int key, int argc,
 		     const char **argv, const size_t *argvlen);
-/* EVALSHA of a loaded script with nkeys keys followed by nargs arguments.
+/* EVALSHA of a loaded script with nkeys keys followed by nargs arguments (on a cluster:
+ * to the master of the first key's slot).
  * Returns -1 (and the callback is never called) when not ready. */
 int jq_redis_eval(struct jq_redis *r, enum jq_script_id id, redisCallbackFn *cb, void *priv,
 		  int nkeys, int nargs, const char **argv, const size_t *argvlen);
+/* A command already written in RESP (len bytes, NUL after them), on a single-node
+ * connection (the cluster client's own, to each master); -1 when not ready or on a
+ * cluster handle. */
+int jq_redis_formatted(struct jq_redis *r, redisCallbackFn *cb, void *priv, const char *cmd,
+		       size_t len);
+/* On a cluster: until jq_redis_route(r, NULL, 0), every command goes, as it is, to the
+ * master of key's slot (a MULTI ... EXEC group: one connection). -1 when that master's
+ * connection is not ready. A no-op (0) on one Redis. */
+int jq_redis_route(struct jq_redis *r, const char *key, size_t len);
 
 #endif

@@ -81,6 +81,79 @@ static int host_port(const char *p, size_t n, char *host, size_t hostcap, int *p
 	return 0;
 }
 
+/* The userinfo before the last '@' of *p..end (a password may hold '@'), if any, into
+ * out; *p moves past it. 0, or -1 with err. */
+static int skip_userinfo(const char **p, const char *end, struct jq_redis_url *out, char *err,
+			 size_t errlen)
+{
+	const char *at = NULL;
+	for (const char *q = *p; q < end; q++)
+		if (*q == '@')
+			at = q;
+	if (!at)
+		return 0;
+	if (parse_userinfo(*p, at, out, err, errlen) != 0)
+		return -1;
+	*p = at + 1;
+	return 0;
+}
+
+/* The comma-separated "host[:port]" list p..end into list (at most max, dflt the port
+ * without one); what names an entry in errors. 0, or -1 with err. */
+static int parse_hosts(const char *url, const char *p, const char *end, const char *what,
+		       struct jq_hostport *list, int *n, int max, int dflt, char *err,
+		       size_t errlen)
+{
+	while (p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		const char *e = comma ? comma : end;
+		if (*n == max) {
+			snprintf(err, errlen, "at most %d %ss in '%s'", max, what, url);
+			return -1;
+		}
+		if (host_port(p, (size_t)(e - p), list[*n].host, sizeof(list[0].host),
+			      &list[*n].port, dflt) != 0) {
+			snprintf(err, errlen, "bad %s '%.*s' in '%s'", what, (int)(e - p), p, url);
+			return -1;
+		}
+		(*n)++;
+		p = comma ? comma + 1 : e;
+		if (comma && p == end) {
+			snprintf(err, errlen, "bad %s '' in '%s'", what, url);
+			return -1;
+		}
+	}
+	if (*n == 0) {
+		snprintf(err, errlen, "no %s in '%s'", what, url);
+		return -1;
+	}
+	return 0;
+}
+
+_Static_assert(sizeof(((struct jq_redis_url *)0)->host) == sizeof(((struct jq_hostport *)0)->host),
+	       "a node's host is copied whole into the URL's");
+
+/* The part after "redis-cluster://": [[user]:password@]h[:p][,h[:p]...][/0] */
+static int parse_cluster(const char *url, const char *p, struct jq_redis_url *out, char *err,
+			 size_t errlen)
+{
+	const char *end = p + strlen(p);
+	if (skip_userinfo(&p, end, out, err, errlen) != 0)
+		return -1;
+	const char *slash = memchr(p, '/', (size_t)(end - p));
+	if (parse_hosts(url, p, slash ? slash : end, "cluster node", out->seeds, &out->nseeds,
+			JQ_SEEDS_MAX, 6379, err, errlen) != 0)
+		return -1;
+	if (slash && slash[1] && strcmp(slash + 1, "0") != 0) {
+		snprintf(err, errlen, "bad database in redis URL '%s' (a Redis Cluster has "
+				      "database 0 only)", url);
+		return -1;
+	}
+	memcpy(out->host, out->seeds[0].host, sizeof(out->host)); /* the same size, NUL-ended */
+	out->port = out->seeds[0].port;
+	return 0;
+}
+
 /* The part after "redis-sentinel://": [[user]:password@]h[:p][,h[:p]...][/db]#master */
 static int parse_sentinel(const char *url, const char *p, struct jq_redis_url *out, char *err,
 			  size_t errlen)
@@ -91,41 +164,12 @@ static int parse_sentinel(const char *url, const char *p, struct jq_redis_url *o
 		return -1;
 	}
 	snprintf(out->master, sizeof(out->master), "%s", hash + 1);
-	const char *at = NULL; /* the last '@' before the master name: a password may hold '@' */
-	for (const char *q = p; q < hash; q++)
-		if (*q == '@')
-			at = q;
-	if (at) {
-		if (parse_userinfo(p, at, out, err, errlen) != 0)
-			return -1;
-		p = at + 1;
-	}
-	const char *slash = memchr(p, '/', (size_t)(hash - p));
-	const char *end = slash ? slash : hash;
-	while (p < end) {
-		const char *comma = memchr(p, ',', (size_t)(end - p));
-		const char *e = comma ? comma : end;
-		if (out->nsentinels == JQ_SENTINELS_MAX) {
-			snprintf(err, errlen, "at most %d sentinels in '%s'", JQ_SENTINELS_MAX, url);
-			return -1;
-		}
-		if (host_port(p, (size_t)(e - p), out->sentinels[out->nsentinels].host,
-			      sizeof(out->sentinels[0].host), &out->sentinels[out->nsentinels].port,
-			      26379) != 0) {
-			snprintf(err, errlen, "bad sentinel '%.*s' in '%s'", (int)(e - p), p, url);
-			return -1;
-		}
-		out->nsentinels++;
-		p = comma ? comma + 1 : e;
-		if (comma && p == end) {
-			snprintf(err, errlen, "bad sentinel '' in '%s'", url);
-			return -1;
-		}
-	}
-	if (out->nsentinels == 0) {
-		snprintf(err, errlen, "no sentinel in '%s'", url);
+	if (skip_userinfo(&p, hash, out, err, errlen) != 0)
 		return -1;
-	}
+	const char *slash = memchr(p, '/', (size_t)(hash - p));
+	if (parse_hosts(url, p, slash ? slash : hash, "sentinel", out->sentinels,
+			&out->nsentinels, JQ_SENTINELS_MAX, 26379, err, errlen) != 0)
+		return -1;
 	if (slash && slash + 1 < hash) {
 		int64_t db;
 		if (jq_parse_i64n(slash + 1, (size_t)(hash - slash - 1), 0, 15, &db) != 0) {
@@ -143,6 +187,8 @@ int jq_redis_url_parse(const char *url, struct jq_redis_url *out, char *err, siz
 	out->port = 6379;
 	if (strncmp(url, "redis-sentinel://", 17) == 0)
 		return parse_sentinel(url, url + 17, out, err, errlen);
+	if (strncmp(url, "redis-cluster://", 16) == 0)
+		return parse_cluster(url, url + 16, out, err, errlen);
 	if (strncmp(url, "unix://", 7) == 0) {
 		const char *path = url + 7;
 		const char *q = strchr(path, '?');
@@ -164,7 +210,8 @@ int jq_redis_url_parse(const char *url, struct jq_redis_url *out, char *err, siz
 	}
 	if (strncmp(url, "redis://", 8) != 0) {
 		snprintf(err, errlen,
-			 "redis URL '%s' must start with redis://, redis-sentinel:// or unix://", url);
+			 "redis URL '%s' must start with redis://, redis-sentinel://, "
+			 "redis-cluster:// or unix://", url);
 		return -1;
 	}
 	const char *p = url + 8;

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #define JQ_SENTINELS_MAX 8
+#define JQ_SEEDS_MAX 8
 
 struct jq_redis_url {
 	char host[256];
@@ -23,11 +24,18 @@ struct jq_redis_url {
 		int port;
 	} sentinels[JQ_SENTINELS_MAX];
 	char master[128];
+	/* redis-cluster:// URLs: the nodes to ask for the slot map (any one that answers
+	 * names the others); host and port are the first of them */
+	int nseeds;
+	struct jq_hostport seeds[JQ_SEEDS_MAX];
 };
 
-/* redis://[[user]:password@]host[:port][/db], unix:///path/to/sock[?db=N], or
+/* redis://[[user]:password@]host[:port][/db], unix:///path/to/sock[?db=N],
  * redis-sentinel://[[user]:password@]host[:port][,host[:port]...][/db]#master (sentinels
- * on port 26379 by default; user and password are the primary's).
+ * on port 26379 by default; user and password are the primary's), or
+ * redis-cluster://[[user]:password@]host[:port][,host[:port]...][/0] (nodes of a Redis
+ * Cluster, port 6379 by default; user and password are every node's; a cluster has
+ * database 0 only).
  * user and password are percent-decoded (%40 is '@', %3A ':', %25 '%'; a '%' not
  * followed by two hex digits, or %00, is refused); a userinfo without ':' is a
  * password alone (redis://password@host). */

@@ -44,7 +44,9 @@ int main(int argc, char **argv)
 	const struct jq_opt opts[] = {
 	    {"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg.redis_url, 0, 1000,
 	     "Redis to use: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (USER and PASSWORD "
-	     "percent-encoded) or unix:///PATH[?db=DB]"},
+	     "percent-encoded), unix:///PATH[?db=DB], "
+	     "redis-sentinel://[[USER]:PASSWORD@]HOST[:PORT][,...][/DB]#MASTER, or a Redis "
+	     "Cluster: redis-cluster://[[USER]:PASSWORD@]HOST[:PORT][,...][/0]"},
 	    {"redis-password-file", "JOBQ_REDIS_PASSWORD_FILE", JQ_OPT_STR, &cfg.redis_password_file, 0,
 	     4096, "file holding the Redis password (one line), in place of the URL's"},
 	    {"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &cfg.prefix, 0, JQ_PREFIX_MAX,

@@ -18,6 +18,7 @@ void jq_call_init(struct jq_call *c, int script)
 {
 	memset(c, 0, sizeof(*c));
 	c->script = script;
+	c->first_key = -1;
 }
 
 void jq_call_release(struct jq_call *c)
@@ -64,8 +65,8 @@ void jq_call_key(struct jq_call *c, const char *s, size_t len)
 	if (c->script != JQ_CALL_COMMAND && c->argc != c->nkeys)
 		c->err = 1; /* a builder's bug: a script's keys come before its arguments */
 	jq_call_ref(c, s, len);
-	if (!c->err)
-		c->nkeys++;
+	if (!c->err && c->nkeys++ == 0)
+		c->first_key = c->argc - 1;
 }
 
 char *jq_call_room(struct jq_call *c, size_t len)

@@ -21,6 +21,7 @@ struct jq_call_block;
 struct jq_call {
 	int script;   /* enum jq_script_id, or JQ_CALL_COMMAND */
 	int nkeys;    /* a script's keys are argv[0 .. nkeys-1], its arguments follow */
+	int first_key; /* argv's index of the first key, or -1: a Cluster routes by it */
 	int argc;
 	const char **argv;
 	size_t *lens;

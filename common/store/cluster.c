@@ -146,3 +146,41 @@ void jq_cluster_redirect(const char *err, size_t len, const char *from_host,
 		out->kind = JQ_REDIRECT_CLUSTERDOWN;
 	}
 }
+
+int jq_cluster_backoff_ms(int tries)
+{
+	int ms = 25;
+	for (int i = 1; i < tries && ms < 1000; i++)
+		ms *= 2;
+	return ms < 1000 ? ms : 1000;
+}
+
+void jq_cluster_next(const redisReply *reply, int tries, int is_script, const char *from_host,
+		     struct jq_cluster_step *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->action = JQ_CLUSTER_DELIVER;
+	if (!reply || reply->type != REDIS_REPLY_ERROR || !reply->str ||
+	    tries >= JQ_CLUSTER_TRIES_MAX)
+		return;
+	if (is_script && reply->len >= 8 && memcmp(reply->str, "NOSCRIPT", 8) == 0) {
+		out->action = JQ_CLUSTER_LOAD;
+		return;
+	}
+	jq_cluster_redirect(reply->str, reply->len, from_host, &out->redirect);
+	switch (out->redirect.kind) {
+	case JQ_REDIRECT_MOVED:
+		out->action = JQ_CLUSTER_MOVED;
+		break;
+	case JQ_REDIRECT_ASK:
+		out->action = JQ_CLUSTER_ASK;
+		break;
+	case JQ_REDIRECT_TRYAGAIN:
+	case JQ_REDIRECT_CLUSTERDOWN:
+		out->action = JQ_CLUSTER_LATER;
+		out->delay_ms = jq_cluster_backoff_ms(tries);
+		break;
+	case JQ_REDIRECT_NONE:
+		break;
+	}
+}

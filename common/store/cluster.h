@@ -53,4 +53,29 @@ struct jq_redirect {
 void jq_cluster_redirect(const char *err, size_t len, const char *from_host,
 			 struct jq_redirect *out);
 
+/* What the client does with the reply to a routed command (redis_cluster.c runs it). */
+enum jq_cluster_action {
+	JQ_CLUSTER_DELIVER, /* the answer stands: the caller gets it */
+	JQ_CLUSTER_MOVED,   /* record that step.redirect.to serves the slot, resend there */
+	JQ_CLUSTER_ASK,     /* ASKING then the command on step.redirect.to; the map stays */
+	JQ_CLUSTER_LATER,   /* resend to the slot's master after step.delay_ms */
+	JQ_CLUSTER_LOAD,    /* NOSCRIPT: SCRIPT LOAD on the node that answered, then resend */
+};
+struct jq_cluster_step {
+	enum jq_cluster_action action;
+	struct jq_redirect redirect; /* MOVED, ASK */
+	int delay_ms;                /* LATER */
+};
+/* Sends of one command at most: a redirection or a retry past it delivers the answer. */
+#define JQ_CLUSTER_TRIES_MAX 16
+/* The delay before the try after tries sends (tries >= 1): 25 ms doubling, at most 1 s;
+ * the tries together wait about 12 s, longer than a failover of a cluster with the
+ * default cluster-node-timeout takes to be seen. */
+int jq_cluster_backoff_ms(int tries);
+/* The next step for reply (an answer after tries sends, tries >= 1) of a command that is
+ * a script call or not (is_script), from a node at from_host. A NULL reply (the
+ * connection dropped) and any answer after JQ_CLUSTER_TRIES_MAX sends are delivered. */
+void jq_cluster_next(const redisReply *reply, int tries, int is_script, const char *from_host,
+		     struct jq_cluster_step *out);
+
 #endif

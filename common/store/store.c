@@ -9,7 +9,7 @@ int jq_store_send(struct jq_redis *r, struct jq_call *c, redisCallbackFn *cb, vo
 	int rc = -1;
 	if (!c->err) {
 		if (c->script == JQ_CALL_COMMAND)
-			rc = jq_redis_command(r, cb, priv, c->argc, c->argv, c->lens);
+			rc = jq_redis_command(r, cb, priv, c->first_key, c->argc, c->argv, c->lens);
 		else
 			rc = jq_redis_eval(r, (enum jq_script_id)c->script, cb, priv, c->nkeys,
 					   c->argc - c->nkeys, c->argv, c->lens);
@@ -24,7 +24,14 @@ int jq_store_multi(struct jq_redis *r, struct jq_call *calls, int n, redisCallba
 	struct jq_call c;
 	jq_call_init(&c, JQ_CALL_COMMAND);
 	jq_call_str(&c, "MULTI");
-	if (jq_store_send(r, &c, NULL, NULL) != 0) {
+	/* on a cluster the group goes to the node of its first call's key */
+	const struct jq_call *k = n > 0 ? &calls[0] : NULL;
+	int routed = k && k->first_key >= 0 && !k->err;
+	if ((routed && jq_redis_route(r, k->argv[k->first_key], k->lens[k->first_key]) != 0) ||
+	    jq_store_send(r, &c, NULL, NULL) != 0) {
+		jq_call_release(&c);
+		if (routed)
+			jq_redis_route(r, NULL, 0);
 		for (int i = 0; i < n; i++)
 			jq_call_release(&calls[i]);
 		return -1;
@@ -34,7 +41,10 @@ int jq_store_multi(struct jq_redis *r, struct jq_call *calls, int n, redisCallba
 		rc |= jq_store_send(r, &calls[i], NULL, NULL);
 	jq_call_init(&c, JQ_CALL_COMMAND);
 	jq_call_str(&c, rc == 0 ? "EXEC" : "DISCARD");
-	return jq_store_send(r, &c, cb, priv);
+	rc = jq_store_send(r, &c, cb, priv);
+	if (routed)
+		jq_redis_route(r, NULL, 0);
+	return rc;
 }
 
 int jq_store_status(const redisReply *r, char *err, size_t errlen)

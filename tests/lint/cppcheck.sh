@@ -10,4 +10,4 @@ exec cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performanc
 	--inline-suppr --library=tests/lint/jansson.cfg --suppress=missingIncludeSystem \
 	--suppress=ctunullpointer:common/store/keys.def \
 	-I common -I common/store -I common/include -I broker -I worker -I cli \
-	broker common cli worker tests/unit tests/client bench/jqload.c
+	broker common cli worker tests/unit tests/client tests/cluster bench/jqload.c

@@ -182,4 +182,116 @@ static void test_redirect(void)
 	}
 }
 
-UNIT_MAIN({"slots", test_slots}, {"slot_map", test_slot_map}, {"redirect", test_redirect})
+static redisReply *r_err(const char *s)
+{
+	redisReply *r = r_str(s);
+	r->type = REDIS_REPLY_ERROR;
+	return r;
+}
+
+/* The client's step for each answer, as Redis 7.0 gave them (a slot moved with
+ * CLUSTER SETSLOT, a master killed, SCRIPT FLUSH). */
+static void test_next(void)
+{
+	static const struct {
+		const char *err; /* NULL: a plain answer ("OK") */
+		int is_script, tries;
+		enum jq_cluster_action action;
+		int slot, port, delay_ms;
+	} cases[] = {
+	    {NULL, 0, 1, JQ_CLUSTER_DELIVER, 0, 0, 0},
+	    {"MOVED 13006 127.0.0.1:30002", 0, 1, JQ_CLUSTER_MOVED, 13006, 30002, 0},
+	    {"ASK 13006 127.0.0.1:30003", 1, 2, JQ_CLUSTER_ASK, 13006, 30003, 0},
+	    {"TRYAGAIN Multiple keys request during rehashing of slot", 0, 1, JQ_CLUSTER_LATER, 0,
+	     0, 25},
+	    {"CLUSTERDOWN The cluster is down", 0, 3, JQ_CLUSTER_LATER, 0, 0, 100},
+	    {"CLUSTERDOWN Hash slot not served", 0, 9, JQ_CLUSTER_LATER, 0, 0, 1000},
+	    {"NOSCRIPT No matching script. Please use EVAL.", 1, 1, JQ_CLUSTER_LOAD, 0, 0, 0},
+	    /* a command that is no script: NOSCRIPT is its answer */
+	    {"NOSCRIPT No matching script. Please use EVAL.", 0, 1, JQ_CLUSTER_DELIVER, 0, 0, 0},
+	    {"CROSSSLOT Keys in request don't hash to the same slot", 1, 1, JQ_CLUSTER_DELIVER, 0,
+	     0, 0},
+	    {"ERR wrong number of arguments", 0, 1, JQ_CLUSTER_DELIVER, 0, 0, 0},
+	    {"MOVED garbage", 0, 1, JQ_CLUSTER_DELIVER, 0, 0, 0},
+	    /* the bound: after JQ_CLUSTER_TRIES_MAX sends the caller gets the answer */
+	    {"MOVED 13006 127.0.0.1:30002", 0, JQ_CLUSTER_TRIES_MAX, JQ_CLUSTER_DELIVER, 0, 0, 0},
+	    {"TRYAGAIN Multiple keys", 0, JQ_CLUSTER_TRIES_MAX - 1, JQ_CLUSTER_LATER, 0, 0, 1000},
+	    {"CLUSTERDOWN The cluster is down", 0, JQ_CLUSTER_TRIES_MAX, JQ_CLUSTER_DELIVER, 0, 0,
+	     0},
+	    {"NOSCRIPT No matching script", 1, JQ_CLUSTER_TRIES_MAX, JQ_CLUSTER_DELIVER, 0, 0, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		UNIT_CASE("%s after %d tries", cases[i].err ? cases[i].err : "OK", cases[i].tries);
+		redisReply *r = cases[i].err ? r_err(cases[i].err) : r_str("OK");
+		if (!cases[i].err)
+			r->type = REDIS_REPLY_STATUS;
+		struct jq_cluster_step st;
+		jq_cluster_next(r, cases[i].tries, cases[i].is_script, "127.0.0.1", &st);
+		CHECK_INT_EQ(st.action, cases[i].action);
+		if (st.action == JQ_CLUSTER_MOVED || st.action == JQ_CLUSTER_ASK) {
+			CHECK_INT_EQ(st.redirect.slot, cases[i].slot);
+			CHECK_INT_EQ(st.redirect.to.port, cases[i].port);
+			CHECK_STR_EQ(st.redirect.to.host, "127.0.0.1");
+		}
+		if (st.action == JQ_CLUSTER_LATER)
+			CHECK_INT_EQ(st.delay_ms, cases[i].delay_ms);
+		r_free(r);
+	}
+	UNIT_CASE("a lost connection (NULL) is delivered");
+	struct jq_cluster_step st;
+	jq_cluster_next(NULL, 1, 1, "h", &st);
+	CHECK_INT_EQ(st.action, JQ_CLUSTER_DELIVER);
+	UNIT_CASE("the backoff doubles from 25 ms to 1 s and stays there");
+	CHECK_INT_EQ(jq_cluster_backoff_ms(1), 25);
+	CHECK_INT_EQ(jq_cluster_backoff_ms(2), 50);
+	CHECK_INT_EQ(jq_cluster_backoff_ms(6), 800);
+	CHECK_INT_EQ(jq_cluster_backoff_ms(7), 1000);
+	CHECK_INT_EQ(jq_cluster_backoff_ms(1000), 1000);
+}
+
+/* A command's path through a slot being moved, as the client takes it: the map's master
+ * answers ASK while the key is on its way (the map stays), then MOVED (the map follows,
+ * and the next command goes to the new master at once). */
+static void test_route_sequence(void)
+{
+	struct jq_slot_map *m = calloc(1, sizeof(*m));
+	char err[256] = "";
+	redisReply *r = r_arr(3, range(0, 5460, "127.0.0.1", 30001, 30004),
+			     range(5461, 10922, "127.0.0.1", 30002, 30005),
+			     range(10923, 16383, "127.0.0.1", 30003, 30006));
+	CHECK_INT_EQ(jq_slot_map_parse(m, r, "127.0.0.1", err, sizeof(err)), 0);
+	r_free(r);
+	uint16_t slot = jq_cluster_slot("key:{t0}:1000", 13);
+	CHECK_INT_EQ(slot, jq_cluster_slot("{t0}", 4));
+	const struct jq_cluster_node *to = jq_slot_map_node(m, slot);
+	UNIT_CASE("first sent to the map's master of slot %u", slot);
+	CHECK(to != NULL);
+	int first = to ? to->port : 0;
+	int other = first == 30001 ? 30002 : 30001;
+	char text[128];
+	struct jq_cluster_step st;
+	UNIT_CASE("ASK: to the importing node, the map unchanged");
+	snprintf(text, sizeof(text), "ASK %u 127.0.0.1:%d", slot, other);
+	r = r_err(text);
+	jq_cluster_next(r, 1, 0, "127.0.0.1", &st);
+	r_free(r);
+	CHECK_INT_EQ(st.action, JQ_CLUSTER_ASK);
+	CHECK_INT_EQ(st.redirect.to.port, other);
+	CHECK_INT_EQ(jq_slot_map_node(m, slot)->port, first);
+	UNIT_CASE("MOVED: the map follows for that slot only");
+	snprintf(text, sizeof(text), "MOVED %u :%d", slot, other); /* no host: the one asked */
+	r = r_err(text);
+	jq_cluster_next(r, 2, 0, "127.0.0.1", &st);
+	r_free(r);
+	CHECK_INT_EQ(st.action, JQ_CLUSTER_MOVED);
+	CHECK_INT_EQ(jq_slot_map_move(m, st.redirect.slot, st.redirect.to.host,
+				      st.redirect.to.port), 0);
+	CHECK_INT_EQ(jq_slot_map_node(m, slot)->port, other);
+	CHECK_STR_EQ(jq_slot_map_node(m, slot)->host, "127.0.0.1");
+	CHECK_INT_EQ(jq_slot_map_node(m, (uint16_t)(slot - 1))->port, first);
+	CHECK_INT_EQ(m->nnodes, 3); /* a known master: no new entry */
+	free(m);
+}
+
+UNIT_MAIN({"slots", test_slots}, {"slot_map", test_slot_map}, {"redirect", test_redirect},
+	  {"next", test_next}, {"route_sequence", test_route_sequence})

@@ -198,6 +198,56 @@ static void test_sentinel(void)
 	}
 }
 
+static void test_cluster(void)
+{
+	struct jq_redis_url u;
+	char err[256] = "";
+	UNIT_CASE("three nodes, db 0, an ACL user");
+	CHECK_INT_EQ(jq_redis_url_parse("redis-cluster://jobq:p%40w@10.0.0.1:7000,n2,n3:7002/0",
+					&u, err, sizeof(err)),
+		     0);
+	CHECK_INT_EQ(u.nseeds, 3);
+	CHECK_INT_EQ(u.nsentinels, 0);
+	CHECK_STR_EQ(u.seeds[0].host, "10.0.0.1");
+	CHECK_INT_EQ(u.seeds[0].port, 7000);
+	CHECK_STR_EQ(u.seeds[1].host, "n2");
+	CHECK_INT_EQ(u.seeds[1].port, 6379);
+	CHECK_STR_EQ(u.seeds[2].host, "n3");
+	CHECK_INT_EQ(u.seeds[2].port, 7002);
+	CHECK_STR_EQ(u.user, "jobq");
+	CHECK_STR_EQ(u.password, "p@w");
+	CHECK_INT_EQ(u.db, 0);
+	CHECK_STR_EQ(u.host, "10.0.0.1"); /* the first node, for messages */
+	CHECK_INT_EQ(u.port, 7000);
+	UNIT_CASE("one node, a password alone");
+	CHECK_INT_EQ(jq_redis_url_parse("redis-cluster://:s3cret@h", &u, err, sizeof(err)), 0);
+	CHECK_INT_EQ(u.nseeds, 1);
+	CHECK_STR_EQ(u.seeds[0].host, "h");
+	CHECK_STR_EQ(u.password, "s3cret");
+	CHECK_STR_EQ(u.user, "");
+	UNIT_CASE("redis:// stays one Redis");
+	CHECK_INT_EQ(jq_redis_url_parse("redis://h:7000", &u, err, sizeof(err)), 0);
+	CHECK_INT_EQ(u.nseeds, 0);
+	static const struct {
+		const char *url, *msg;
+	} bad[] = {
+	    {"redis-cluster://", "no cluster node"},
+	    {"redis-cluster:///0", "no cluster node"},
+	    {"redis-cluster://h,", "bad cluster node ''"},
+	    {"redis-cluster://h:0", "bad cluster node 'h:0'"},
+	    {"redis-cluster://h/1", "database 0 only"},
+	    {"redis-cluster://h/x", "database 0 only"},
+	    {"redis-cluster://a,b,c,d,e,f,g,h,i", "at most 8 cluster nodes"},
+	    {"redis-cluster://u:%zz@h", "bad percent-encoding"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		UNIT_CASE("%s", bad[i].url);
+		err[0] = '\0';
+		CHECK_INT_EQ(jq_redis_url_parse(bad[i].url, &u, err, sizeof(err)), -1);
+		CHECK_CONTAINS(err, bad[i].msg);
+	}
+}
+
 /* Writes content (len bytes) to a temporary file; its path in path. */
 static void write_tmp(char *path, size_t pathlen, const char *content, size_t len)
 {
@@ -275,4 +325,4 @@ static void test_password_file(void)
 }
 
 UNIT_MAIN({"valid", test_valid}, {"refused", test_refused}, {"long_fields", test_long_fields},
-	  {"sentinel", test_sentinel}, {"password_file", test_password_file})
+	  {"sentinel", test_sentinel}, {"cluster", test_cluster}, {"password_file", test_password_file})
