@@ -651,6 +651,18 @@ int jq_redis_eval(struct jq_redis *r, enum jq_script_id id, redisCallbackFn *cb,
 			 argv, argvlen);
 }
 
+int jq_redis_wait(struct jq_redis *r, int64_t replicas, int64_t timeout_ms, redisCallbackFn *cb,
+		  void *priv)
+{
+	if (r->cluster)
+		return jq_cluster_conn_wait(r->cluster, replicas, timeout_ms, cb, priv);
+	char rn[24], tn[24];
+	jq_fmt_i64(rn, replicas);
+	jq_fmt_i64(tn, timeout_ms);
+	const char *argv[3] = {"WAIT", rn, tn};
+	return jq_redis_command(r, cb, priv, -1, 3, argv, NULL);
+}
+
 int jq_redis_formatted(struct jq_redis *r, redisCallbackFn *cb, void *priv, const char *cmd,
 		       size_t len)
 {

@@ -72,6 +72,11 @@ int jq_redis_command(struct jq_redis *r, redisCallbackFn *cb, void *priv, int ke
  * Returns -1 (and the callback is never called) when not ready. */
 int jq_redis_eval(struct jq_redis *r, enum jq_script_id id, redisCallbackFn *cb, void *priv,
 		  int nkeys, int nargs, const char **argv, const size_t *argvlen);
+/* WAIT replicas timeout_ms: how many replicas have the writes sent before on r. On a
+ * cluster, on every master written to since the last WAIT, the fewest of their answers
+ * (jq_cluster_conn_wait; the callback's ac is NULL there). -1 when not ready. */
+int jq_redis_wait(struct jq_redis *r, int64_t replicas, int64_t timeout_ms, redisCallbackFn *cb,
+		  void *priv);
 /* A command already written in RESP (len bytes, NUL after them), on a single-node
  * connection (the cluster client's own, to each master); -1 when not ready or on a
  * cluster handle. */

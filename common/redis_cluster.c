@@ -20,6 +20,7 @@ struct node {
 	struct jq_redis *r;
 	struct jq_cluster_node addr;
 	int gone; /* no longer in the map: freed on the next loop turn */
+	int written; /* a command went to it since its last WAIT (jq_cluster_conn_wait) */
 	struct node *next;
 };
 
@@ -60,6 +61,7 @@ struct jq_cluster_conn {
 	int64_t reply_timeout_ms;
 	struct event *tick_ev, *refresh_ev, *gc_ev;
 	struct pend *waiting;
+	uint64_t redirects; /* answers that sent a command elsewhere or later, ever */
 };
 
 static void update_ready(struct jq_cluster_conn *c);
@@ -327,6 +329,7 @@ static int send_to(struct pend *p, struct node *n)
 	}
 	if (jq_redis_formatted(n->r, on_reply, p, p->cmd, p->len) != 0)
 		return -1;
+	n->written = 1;
 	p->asking = 0;
 	p->at = n->addr;
 	p->tries++;
@@ -392,6 +395,7 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 		deliver(p, ac, r);
 		return;
 	}
+	c->redirects++;
 	snprintf(p->err, sizeof(p->err), "%s", r->str);
 	memset(&p->to, 0, sizeof(p->to));
 	switch (st.action) {
@@ -450,6 +454,8 @@ int jq_cluster_conn_send(struct jq_cluster_conn *c, redisCallbackFn *cb, void *p
 			 : c->pin && !cb
 			     ? jq_redis_formatted(n->r, on_pinned_reply, c, cmd, len)
 			     : jq_redis_formatted(n->r, cb, priv, cmd, len);
+		if (rc == 0)
+			n->written = 1;
 		free(cmd);
 		return rc;
 	}
@@ -468,6 +474,104 @@ int jq_cluster_conn_send(struct jq_cluster_conn *c, redisCallbackFn *cb, void *p
 	struct node *n = slot_node(c, p->slot);
 	if (!node_ready(n) || send_to(p, n) != 0) {
 		pend_free(p);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- WAIT over the masters written to ---- */
+
+struct waitall {
+	struct jq_cluster_conn *c;
+	redisCallbackFn *cb;
+	void *priv;
+	int out;	      /* WAITs unanswered */
+	int unsure;	      /* a write may have gone where no WAIT covers it */
+	uint64_t redirects;   /* c->redirects when the WAITs went out */
+	long long least;      /* the fewest replicas a master reported */
+	char err[160];	      /* the first error answer, or "" */
+};
+
+static void waitall_done(struct waitall *w)
+{
+	redisReply r;
+	memset(&r, 0, sizeof(r));
+	if (w->err[0]) {
+		r.type = REDIS_REPLY_ERROR;
+		r.str = w->err;
+		r.len = strlen(w->err);
+	} else {
+		r.type = REDIS_REPLY_INTEGER;
+		/* a write redirected meanwhile may have landed after a WAIT on its new node:
+		 * confirmed by none, as far as this WAIT can tell (the caller retries) */
+		r.integer = w->unsure || w->c->redirects != w->redirects ? 0 : w->least;
+	}
+	if (w->cb)
+		w->cb(NULL, &r, w->priv);
+	free(w);
+}
+
+static void on_wait_part(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct waitall *w = priv;
+	redisReply *r = reply;
+	if (!r) {
+		if (!w->err[0])
+			snprintf(w->err, sizeof(w->err), "ERR jobq: a master's connection was lost "
+				 "during WAIT");
+	} else if (r->type == REDIS_REPLY_INTEGER) {
+		if (w->least < 0 || r->integer < w->least)
+			w->least = r->integer;
+	} else if (!w->err[0]) {
+		snprintf(w->err, sizeof(w->err), "%s",
+			 r->type == REDIS_REPLY_ERROR && r->str ? r->str : "ERR jobq: WAIT's answer "
+									  "is not an integer");
+	}
+	if (--w->out == 0)
+		waitall_done(w);
+}
+
+int jq_cluster_conn_wait(struct jq_cluster_conn *c, int64_t replicas, int64_t timeout_ms,
+			 redisCallbackFn *cb, void *priv)
+{
+	if (c->freeing || !c->ready)
+		return -1;
+	struct waitall *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -1;
+	w->c = c;
+	w->cb = cb;
+	w->priv = priv;
+	w->least = -1;
+	w->redirects = c->redirects;
+	w->unsure = c->waiting != NULL; /* a command waits to be resent: after this WAIT */
+	char rn[24], tn[24];
+	jq_fmt_i64(rn, replicas);
+	jq_fmt_i64(tn, timeout_ms);
+	const char *argv[3] = {"WAIT", rn, tn};
+	int any = 0;
+	for (struct node *n = c->nodes; n; n = n->next) {
+		if (!n->written)
+			continue;
+		any = 1;
+		if (!node_ready(n)) {
+			w->unsure = 1; /* its writes' fate is its connection's: not confirmed */
+			continue;
+		}
+		if (jq_redis_command(n->r, on_wait_part, w, -1, 3, argv, NULL) != 0) {
+			w->unsure = 1;
+			continue;
+		}
+		n->written = 0;
+		w->out++;
+	}
+	if (!any) { /* nothing written since the last WAIT: what one node says */
+		struct node *n = node_ready(c->home) ? c->home : any_ready(c);
+		if (n && jq_redis_command(n->r, on_wait_part, w, -1, 3, argv, NULL) == 0)
+			w->out++;
+	}
+	if (w->out == 0) {
+		free(w);
 		return -1;
 	}
 	return 0;

@@ -51,6 +51,13 @@ int jq_cluster_conn_send(struct jq_cluster_conn *c, redisCallbackFn *cb, void *p
  * command's answer, over all its cluster handles: JQ_CLUSTER_DELIVER counts answers
  * given to callers; the others, redirections, retries and script loads. */
 uint64_t jq_cluster_conn_steps(int action);
+/* WAIT replicas timeout_ms on every master a command went to since its last WAIT (one
+ * node's when none): cb gets one integer answer, the fewest replicas any of them
+ * confirmed; 0 when a write may have escaped the WAITs (a master's connection lost, a
+ * command redirected or waiting to be resent meanwhile); the first error answer if any.
+ * Its ac argument is NULL. -1 when not ready (cb is never called). */
+int jq_cluster_conn_wait(struct jq_cluster_conn *c, int64_t replicas, int64_t timeout_ms,
+			 redisCallbackFn *cb, void *priv);
 /* See jq_redis_route. */
 int jq_cluster_conn_route(struct jq_cluster_conn *c, const char *key, size_t len);
 

@@ -12,9 +12,8 @@ void jq_store_wait_build(struct jq_call *c, int64_t replicas, int64_t timeout_ms
 int jq_store_wait(struct jq_redis *r, int64_t replicas, int64_t timeout_ms,
 		  redisCallbackFn *cb, void *priv)
 {
-	struct jq_call c;
-	jq_store_wait_build(&c, replicas, timeout_ms);
-	return jq_store_send(r, &c, cb, priv);
+	/* not a plain call: on a cluster it goes to every master written to */
+	return jq_redis_wait(r, replicas, timeout_ms, cb, priv);
 }
 
 int64_t jq_store_wait_reply(const redisReply *r, char *err, size_t errlen)

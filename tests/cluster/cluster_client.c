@@ -12,6 +12,9 @@
  *   stats    the counts so far: ok, fail (an error reply, a wrong value, or a NULL reply:
  *            the connection dropped), unsent (not ready), and the client's steps
  *            (moved, ask, later, load), ready
+ *   wait T K...  SET each key K, then WAIT 1 T (jq_store_wait) right behind them; answers
+ *            {"what":"wait","acks":N} (-1: an error, in last_error), once every SET and
+ *            the WAIT answered
  *   quit     exit 0
  * Every operation goes through jq_store_send, as jobq's own calls do.
  *
@@ -33,6 +36,7 @@
 #include "redis_cluster.h"
 #include "store.h"
 #include "util.h"
+#include "wait.h"
 
 #define NKEYS 2000
 #define NTAGS 64
@@ -193,6 +197,61 @@ static void print_counts(const char *what, const struct counts *k)
 
 static int stopping;
 
+/* wait: the SETs and the WAIT in flight */
+static int wait_out;
+static long long wait_acks;
+
+static void wait_step_done(void)
+{
+	if (--wait_out > 0)
+		return;
+	printf("{\"what\":\"wait\",\"acks\":%lld,\"last_error\":\"%s\"}\n", wait_acks,
+	       wait_acks < 0 ? "WAIT failed" : "");
+	fflush(stdout);
+}
+
+static void on_wait_set(redisAsyncContext *ac, void *reply, void *priv)
+{
+	redisReply *r = reply;
+	if (!r || r->type != REDIS_REPLY_STATUS)
+		wait_acks = -1;
+	wait_step_done();
+}
+
+static void on_wait(redisAsyncContext *ac, void *reply, void *priv)
+{
+	char err[256];
+	int64_t n = jq_store_wait_reply(reply, err, sizeof(err));
+	if (wait_acks >= 0)
+		wait_acks = n < 0 ? -1 : n;
+	wait_step_done();
+}
+
+/* "T K1 K2 ...": the SETs, then one WAIT behind them. */
+static void start_wait(char *args)
+{
+	char *save = NULL, *t = strtok_r(args, " ", &save);
+	long timeout = t ? atol(t) : 0;
+	wait_acks = 0;
+	wait_out = 1; /* held until everything is sent */
+	for (char *k = strtok_r(NULL, " ", &save); k; k = strtok_r(NULL, " ", &save)) {
+		struct jq_call c;
+		jq_call_init(&c, JQ_CALL_COMMAND);
+		jq_call_str(&c, "SET");
+		jq_call_key(&c, k, strlen(k));
+		jq_call_str(&c, "w");
+		if (jq_store_send(redis, &c, on_wait_set, NULL) == 0)
+			wait_out++;
+		else
+			wait_acks = -1;
+	}
+	if (jq_store_wait(redis, 1, timeout, on_wait, NULL) == 0)
+		wait_out++;
+	else
+		wait_acks = -1;
+	wait_step_done();
+}
+
 /* Starts operations up to INFLIGHT while loading or verifying; answers a finished
  * verify or stop. A send refused (not ready) is retried on the next tick. */
 static void pump(void)
@@ -248,6 +307,8 @@ static void on_stdin(evutil_socket_t fd, short what, void *arg)
 			verify_left = NKEYS;
 		} else if (strcmp(buf, "stats") == 0) {
 			print_counts("stats", &all);
+		} else if (strncmp(buf, "wait ", 5) == 0) {
+			start_wait(buf + 5);
 		} else if (strcmp(buf, "quit") == 0) {
 			event_base_loopbreak(base);
 		}

@@ -29,6 +29,7 @@ import os
 import queue
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -367,6 +368,57 @@ class ClusterClientTest(FreshEnvTestCase):
         want = ["%d %s" % (i + 1, ["pending", "running", "completed"][i % 3])
                 for i in range(n)]
         self.assertEqual(got, want, out.stderr)
+
+    def test_wait_covers_every_master_written(self):
+        """WAIT (--min-replicas-ack) goes to every master written to since the last WAIT,
+        and the answer is the fewest replicas any confirmed: it went to one node only,
+        which may not be the one that took the write."""
+        env, cl = self.env, self.cluster
+        by_master = {}
+        for i in range(200):
+            k = "w:%d" % i
+            by_master.setdefault(cl.owner(Redis(cl.ports[0]).execute("CLUSTER", "KEYSLOT", k)),
+                                 k)
+        self.assertEqual(len(by_master), 3, by_master)
+        a, b = sorted(by_master)[:2]
+        replica = []
+
+        def replicas_online():
+            """a and b each have their replica online (just after create they may not)."""
+            for m in (a, b):
+                info = s(Redis(m).execute("INFO", "replication"))
+                line = [l for l in info.splitlines() if l.startswith("slave0:")]
+                if not line or "state=online" not in line[0]:
+                    return False
+                if m == a:
+                    replica[:] = [int(line[0].split("port=")[1].split(",")[0])]
+            return True
+        wait_until(replicas_online, CLUSTER_BOUND_S, "the replicas to be online", env=env)
+        d = Driver(env, cl.url())
+        closed = False
+        try:
+            d.verify_clean(20, "the first round", env)
+            self.assertEqual(d.ask("wait 2000 %s %s" % (by_master[a], by_master[b]))["acks"], 1)
+            os.kill(cl.procs[replica[0]].pid, signal.SIGSTOP)
+            try:
+                # a's replica is away: a write on a is confirmed by none...
+                self.assertEqual(d.ask("wait 300 %s" % by_master[a])["acks"], 0)
+                # ...one on b alone by b's replica (a was not written to since)
+                self.assertEqual(d.ask("wait 2000 %s" % by_master[b])["acks"], 1)
+                # both: the fewest
+                self.assertEqual(d.ask("wait 300 %s %s" % (by_master[a], by_master[b]))["acks"],
+                                 0)
+            finally:
+                os.kill(cl.procs[replica[0]].pid, signal.SIGCONT)
+            def confirmed():
+                got = d.ask("wait 2000 %s %s" % (by_master[a], by_master[b]))
+                return got if got["acks"] == 1 else None
+            wait_until(confirmed, 20, "a's replica to confirm again", env=env)
+            closed = True
+            self.assertEqual(d.close(), 0)
+        finally:
+            if not closed:
+                d.close()
 
     def test_programs(self):
         env, cl = self.env, self.cluster
