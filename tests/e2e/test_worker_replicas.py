@@ -63,7 +63,7 @@ class WorkerReplicasAckTest(E2ETestCase):
         return {}
 
     def completed_stat(self):
-        return int(s(self.env.redis.execute("HGET", "jobq:stats", "completed")) or 0)
+        return int(s(self.env.redis.execute("HGET", harness.key("stats"), "completed")) or 0)
 
     def post(self, job):
         r = self.env.http("POST", "/jobs", job)
