@@ -867,13 +867,30 @@ def key(name):
     return PREFIX + name
 
 
-def job_key(jid):
-    """The hash of job jid, found from its id alone."""
-    return "%sjob:%d" % (PREFIX, int(jid))
+def id_bucket(jid):
+    """The bucket an id carries: id mod 16384 (docs/cluster.md)."""
+    return int(jid) % SLOTS
 
 
-JOB_KEY_RE = re.compile(r"^" + re.escape(PREFIX) + r"job:(\d+)$")
-JOB_KEYS = PREFIX + "job:*"  # a KEYS pattern that matches every job hash (and no other key)
+def ids_key(queue="default"):
+    """The counter the ids of a queue's jobs come from."""
+    return PREFIX + "id-counter"
+
+
+def job_key(jid, prefix=PREFIX):
+    """The hash of job jid, found from its id alone: under its id's bucket's hash tag."""
+    return "%s{%d}:job:%d" % (prefix, id_bucket(jid), int(jid))
+
+
+JOB_KEY_RE = re.compile(r"^" + re.escape(PREFIX) + r"\{\d+\}:job:(\d+)$")  # group 1: the id
+JOB_KEYS = PREFIX + "{*}:job:*"  # a KEYS pattern that matches every job hash (and no other key)
+
+
+def batch_key(bid, prefix=PREFIX):
+    return "%s{%d}:batch:%d" % (prefix, id_bucket(bid), int(bid))
+
+
+BATCH_KEYS = PREFIX + "{*}:batch:*"
 
 
 def queue_key(queue, prio=0):

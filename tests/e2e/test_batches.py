@@ -51,8 +51,9 @@ class BatchesTest(E2ETestCase):
         """Ids of the jobs whose hash says they are batch bid's callback."""
         out = []
         for k in self.env.redis.keys(harness.JOB_KEYS):
-            if k.count(":") == 2 and self.hget(k, "callback_of") == str(bid):
-                out.append(int(k.split(":")[2]))
+            m = harness.JOB_KEY_RE.match(k)
+            if m and self.hget(k, "callback_of") == str(bid):
+                out.append(int(m.group(1)))
         return out
 
     def test_jobs_run_and_the_callback_runs_once_at_the_end(self):

@@ -91,7 +91,7 @@ class BulkRunsTest(E2ETestCase):
         self.assertEqual(redis.hgetall(harness.type_stats_key("default"))["noop|enqueued"], b"7")
         self.assertEqual(redis.hgetall(harness.type_stats_key("rq2"))["noop|enqueued"], b"3")
         self.assertEqual(redis.hgetall(harness.type_stats_key("rq2"))["hash|enqueued"], b"1")
-        self.assertGreaterEqual(int(redis.execute("GET", harness.key("ids"))), ids[-1])
+        self.assertGreaterEqual(int(redis.execute("GET", harness.ids_key())), ids[-1])
         # a held unique key in a later run refuses the whole request with its index
         before = self.env.job_keys()
         r = self.env.http("POST", "/jobs/bulk", [

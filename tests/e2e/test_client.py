@@ -128,7 +128,7 @@ class ClientTest(E2ETestCase):
 
     def test_bad_input_stores_nothing(self):
         before = self.env.redis.keys("jobq:*")
-        ids = self.env.redis.execute("GET", harness.key("ids"))
+        ids = self.env.redis.execute("GET", harness.ids_key())
         for arg, why in (("not json", "not valid JSON"),
                          ('{"type": "noop", "colour": "red"}', "unknown field 'colour'"),
                          ('{"queue": "x"}', "'type' is required"),
@@ -139,7 +139,7 @@ class ClientTest(E2ETestCase):
             self.assertIn(why, p.err)
             self.assertEqual(p.out, "")
         self.assertEqual(self.env.redis.keys("jobq:*"), before)
-        self.assertEqual(self.env.redis.execute("GET", harness.key("ids")), ids)
+        self.assertEqual(self.env.redis.execute("GET", harness.ids_key()), ids)
 
     def test_help_and_unreachable_redis(self):
         p = subprocess.run([example_bin(), "--help"], stdout=subprocess.PIPE, timeout=10)

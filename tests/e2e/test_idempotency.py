@@ -94,7 +94,7 @@ class IdempotencyTest(E2ETestCase):
 
     def jobs_and_batches(self):
         return (len(self.env.redis.keys(harness.JOB_KEYS)),
-                len(self.env.redis.keys(harness.key("batch:*"))))
+                len(self.env.redis.keys(harness.BATCH_KEYS)))
 
     def test_bulk_repeated(self):
         bulk = [{"type": "noop", "payload": {"i": i}} for i in range(3)]
