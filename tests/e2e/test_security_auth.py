@@ -270,6 +270,9 @@ class PolicyTest(E2ETestCase):
         p, port = self.broker("--no-auth")
         try:
             wait_until(lambda: harness.port_accepts(port), 10, "the --no-auth broker")
+            # it listens before it has reached Redis (503 until then, test_redis_down_at_start)
+            wait_until(lambda: harness.http_request(port, "GET", "/queues").status != 503, 5,
+                       "the --no-auth broker to reach redis")
             r = harness.http_request(port, "GET", "/queues")
             self.assertEqual(r.status, 200, r)
             # tokens routes are not open with --no-auth: the first token from loopback only
