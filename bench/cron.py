@@ -86,7 +86,7 @@ def main():
         ended = time.time()
         time.sleep(1.0)  # let the last jobs start
 
-        keys = env.redis.keys("jobq:job:*")
+        keys = env.redis.keys(harness.JOB_KEYS)
         rows = env.redis.pipeline([["HMGET", k, "schedule", "schedule_tick", "created_at",
                                     "started_at"] for k in keys])
         stored, start, per_tick = [], [], {}

@@ -61,7 +61,7 @@ static const char usage[] =
     "               {\"t0_us\": CLOCK_REALTIME us taken just before the send}}, one at a time,\n"
     "               at least --spacing-us apart (sleep, then spin the last 0.2 ms); records\n"
     "               the ids; after the sends, reads each job's result {\"latency_us\":N} from\n"
-    "               Redis (HGET <prefix>job:<id> result) and prints p50/p90/p99/p99.9/max.\n"
+    "               Redis (HGET <prefix>{<id mod 16384>}:job:<id> result) and prints p50/p90/p99/p99.9/max.\n"
     "      -m, --samples M       jobs measured (1..1000000, default 1000)\n"
     "      --spacing-us U        microseconds between sends (default 1000)\n"
     "      --warm W              noop jobs sent and awaited first (default 10)\n"
@@ -1105,7 +1105,9 @@ static size_t fetch_results(struct rconn *rc, const char *prefix, const int64_t 
 			if (lat_us[i] >= 0)
 				continue;
 			char key[128];
-			snprintf(key, sizeof(key), "%sjob:%" PRId64, prefix, ids[i]);
+			/* docs/redis.md: a job's key carries its id's bucket as hash tag */
+			snprintf(key, sizeof(key), "%s{%" PRId64 "}:job:%" PRId64, prefix,
+				 ids[i] % 16384, ids[i]);
 			const char *argv[] = {"HGET", key, "result"};
 			resp_append(&out, 3, argv);
 			asked++;

@@ -36,7 +36,7 @@ t=0
 while kill -0 $spid 2>/dev/null; do
   mem=$(redis-cli -p $port info memory | awk -F: '/^used_memory:/{print $2}' | tr -d '\r')
   size=$(redis-cli -p $port dbsize)
-  jobs=$(redis-cli -p $port eval "return #redis.call('KEYS', 'jobq:job:*')" 0)
+  jobs=$(redis-cli -p $port eval "return #redis.call('KEYS', 'jobq:{*}:job:*')" 0)
   echo "| $t | $mem | $jobs | $size |"
   sleep 4
   t=$((t + 4))

@@ -370,7 +370,7 @@ for rep in $(seq "$REPS"); do
 		sleep 1
 		m1=$(used_memory)
 		q=$(rc llen jobq:q:default)
-		hash_bytes=$(rc memory usage jobq:job:1 samples 0)
+		hash_bytes=$(rc memory usage 'jobq:{1}:job:1' samples 0)
 		bpj=$(awk -v a="$m1" -v b="$m0" -v n="$N" 'BEGIN{printf "%.2f", (a - b) / n}')
 		record memory "$rep" "{\"n\":$N,\"queued\":$q,\"before\":$m0,\"after\":$m1,\"after_immediate\":$m1_now,\"bytes_per_job\":$bpj,\"job_hash_memory_usage\":${hash_bytes:-0}}"
 		record enq_bulk "$rep" "$enq" "\"jobs\":$N"
@@ -381,7 +381,7 @@ for rep in $(seq "$REPS"); do
 	if want conns; then
 		flush
 		start_broker
-		rc hset jobq:job:1 state pending >/dev/null # so /task-status/1 is a real lookup
+		rc hset 'jobq:{1}:job:1' state pending >/dev/null # so /task-status/1 is a real lookup
 		for k in "$CONNS_K" 10000; do
 			log "connections: holding $k idle keep-alive connections (hold_conns.py)"
 			hold_rc=0

@@ -47,7 +47,7 @@ WORK = {"type": "hash", "payload": {"data": "x" * 64, "repeat": 16384}}
 
 def times(env, ids):
     """{id: (created_at, started_at)} in ms, for the jobs that started."""
-    r = env.redis.pipeline([["HMGET", "jobq:job:%d" % i, "created_at", "started_at"]
+    r = env.redis.pipeline([["HMGET", harness.job_key(i), "created_at", "started_at"]
                             for i in ids])
     out = {}
     for i, (c, s) in zip(ids, r):

@@ -24,6 +24,7 @@
 
 #include "events.h"
 #include "log.h"
+#include "store/layout.h"
 #include "util.h"
 #include "ws.h"
 
@@ -121,13 +122,33 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	drain_cb(-1, 0, b);
 }
 
+static void on_layout(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_broker *b = priv;
+	char msg[512];
+	int st = jq_store_layout_reply(reply, &b->keys, msg, sizeof(msg));
+	if (st == 0 && b->cron) {
+		jq_cron_firer_ready(b->cron, 1);
+	} else if (st == 1) {
+		jq_error("refusing to run: %s", msg);
+		jq_broker_fail(b);
+	} else if (st < 0) { /* the next connection asks again */
+		jq_warn("redis did not say whether it holds keys of the earlier layout: %s", msg);
+	}
+}
+
 static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
 {
 	struct jq_broker *b = arg;
 	/* ids reserved before an outage may be reissued by a Redis that lost them */
 	jq_ids_reset(b);
-	if (b->cron)
-		jq_cron_firer_ready(b->cron, ready);
+	/* data of the earlier key layout would be unseen: refuse it (layout.h); the firer
+	 * starts once Redis said there is none. The question goes first on the connection,
+	 * so its answer comes before any request's. */
+	if (ready && jq_store_layout_check(r, &b->keys, on_layout, b) != 0)
+		jq_warn("could not ask redis for keys of the earlier layout");
+	if (b->cron && !ready)
+		jq_cron_firer_ready(b->cron, 0);
 	if (ready)
 		jq_auth_redis_ready(&b->auth);
 	if (!ready)

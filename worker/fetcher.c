@@ -164,7 +164,7 @@ void jq_fetch_rate_due(evutil_socket_t fd, short what, void *arg)
 
 void jq_fetch_maybe(struct jq_worker *w)
 {
-	if (w->stopping || w->fetching || (w->blocking && !w->rate_due))
+	if (w->stopping || w->fetching || (w->blocking && !w->rate_due) || !w->layout_ok)
 		return;
 	if (!jq_redis_ctx(w->cmd) || !jq_redis_ctx(w->blk))
 		return;

@@ -67,7 +67,7 @@ static void reap(struct jq_worker *w)
 static void reap_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_worker *w = arg;
-	if (!w->deregistering)
+	if (!w->deregistering && w->layout_ok) /* not on data of an earlier layout */
 		reap(w);
 }
 
@@ -126,7 +126,8 @@ static char *worker_info(const struct jq_worker *w)
 static void beat_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_worker *w = arg;
-	if (!jq_redis_ctx(w->cmd) || w->deregistering)
+	/* no beat before Redis said its data is of this layout (worker.c, on_layout) */
+	if (!jq_redis_ctx(w->cmd) || w->deregistering || !w->layout_ok)
 		return;
 	size_t n = 0;
 	for (struct jq_task *t = w->runs; t; t = t->next)
@@ -178,6 +179,8 @@ static void promote_tick(evutil_socket_t fd, short what, void *arg)
 {
 	struct jq_worker *w = arg;
 	w->promote_at_ms = 0;
+	if (!w->layout_ok)
+		return; /* on_layout starts promoting */
 	struct jq_promote_args a = {PROMOTE_BATCH};
 	if (jq_store_promote(w->cmd, &w->keys, &a, on_promoted, w) != 0)
 		jq_upkeep_promote_at(w, jq_now_ms() + PROMOTE_IDLE_MS);

@@ -18,25 +18,54 @@
 #include "outcome.h"
 #include "pool.h"
 #include "run.h"
+#include "store/layout.h"
 #include "store/registry.h"
 #include "upkeep.h"
 #include "util.h"
 
 #define STOP_POLL_MS 20
 
+static void on_layout(redisAsyncContext *ac, void *reply, void *priv)
+{
+	struct jq_worker *w = priv;
+	char msg[512];
+	int st = jq_store_layout_reply(reply, &w->keys, msg, sizeof(msg));
+	if (st == 1) {
+		jq_error("refusing to run: %s", msg);
+		w->refused = 1;
+		event_base_loopexit(w->base, NULL);
+		return;
+	}
+	if (st < 0) { /* the next connection asks again */
+		jq_warn("redis did not say whether it holds keys of the earlier layout: %s", msg);
+		return;
+	}
+	w->layout_ok = 1;
+	if (w->cron)
+		jq_cron_firer_ready(w->cron, 1);
+	jq_upkeep_connected(w);
+	jq_fetch_maybe(w);
+}
+
 static void redis_state_cb(struct jq_redis *r, int ready, void *arg)
 {
 	struct jq_worker *w = arg;
-	if (r == w->cmd && w->cron)
-		jq_cron_firer_ready(w->cron, ready);
+	if (r == w->cmd && w->cron && !ready)
+		jq_cron_firer_ready(w->cron, 0);
 	if (!ready)
 		return;
 	if (r == w->sub) {
 		jq_upkeep_subscribe(w);
 		return;
 	}
-	if (r == w->cmd)
-		jq_upkeep_connected(w);
+	/* data of the earlier key layout would be unseen, its queued ids dropped by fetch:
+	 * nothing runs before Redis says there is none (layout.h); then the firer, upkeep
+	 * and fetching start from on_layout */
+	if (r == w->cmd) {
+		if (jq_store_layout_check(r, &w->keys, on_layout, w) != 0)
+			jq_warn("could not ask redis for keys of the earlier layout");
+		return;
+	}
 	jq_fetch_maybe(w);
 }
 
@@ -252,7 +281,10 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	return 0;
 }
 
-int jq_worker_run(struct jq_worker *w) { return event_base_dispatch(w->base) < 0 ? -1 : 0; }
+int jq_worker_run(struct jq_worker *w)
+{
+	return event_base_dispatch(w->base) < 0 || w->refused ? -1 : 0;
+}
 
 void jq_worker_release(struct jq_worker *w)
 {

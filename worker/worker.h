@@ -93,6 +93,9 @@ struct jq_worker {
 	int rate_due;
 	int stopping;
 	int deregistering; /* the last step of a clean exit */
+	int refused;       /* it cannot go on (data of an earlier layout): exits 1 */
+	int layout_ok;     /* Redis answered that no data of an earlier layout is there: until
+			      then the worker takes no job and runs no upkeep (layout.h) */
 	int64_t stop_started_us;
 	struct event *beat_timer, *reap_timer, *promote_timer, *stop_timer, *sigterm, *sigint;
 	int64_t promote_at_ms; /* when promote_timer fires next */

@@ -34,11 +34,26 @@ static size_t fmt(char *buf, const char *prefix, const char *what, const char *t
 	return n;
 }
 
+int jq_keys_id_bucket(int64_t id)
+{
+	return (int)(((id % JQ_BUCKETS) + JQ_BUCKETS) % JQ_BUCKETS);
+}
+
+/* <prefix>{<bucket of id>}:<what><id>: the hash tag makes the key's slot the id's bucket's
+ * (docs/cluster.md); lib/keys.lua's jq_id_key() is the same rule on the scripts' side */
 static size_t fmt_id(char *buf, const char *prefix, const char *what, int64_t id)
 {
+	char tag[64];
+	size_t n = jq_fmt_i64(tag + 1, jq_keys_id_bucket(id)) + 1;
+	tag[0] = '{';
+	tag[n++] = '}';
+	tag[n++] = ':';
+	size_t w = strlen(what); /* a name of the table: a few characters */
+	memcpy(tag + n, what, w);
+	tag[n + w] = '\0';
 	char digits[24];
 	jq_fmt_i64(digits, id);
-	return fmt(buf, prefix, what, digits);
+	return fmt(buf, prefix, tag, digits);
 }
 
 #define JQ_KEY_FIXED(name, text)                                                           \
@@ -71,9 +86,7 @@ size_t jq_keys_batch_callback(const struct jq_keys *k, int64_t id, char *buf)
 
 size_t jq_keys_job_prefix(const struct jq_keys *k, char *buf)
 {
-	size_t n = jq_keys_job(k, 0, buf) - 1; /* "<p>job:0" less its id */
-	buf[n] = '\0';
-	return n;
+	return fmt(buf, k->prefix, "", "");
 }
 
 size_t jq_keys_add_events(char *buf, size_t name_len)

@@ -38,9 +38,17 @@ int jq_keys_init(struct jq_keys *k, const char *prefix);
 #undef JQ_KEY_ID
 #undef JQ_SUFFIX
 
-/* <p>batch:<id>:callback: a batch's callback job's fields, until it fires. */
+/* The keys of an id (JQ_KEY_ID: a job's hash, a batch's) carry the id's bucket as their
+ * hash tag: "<p>{<id mod 16384>}:job:<id>", so that the key is found from the id alone and
+ * lives in the slot of that bucket (docs/cluster.md, docs/redis.md). */
+#define JQ_BUCKETS 16384
+/* The bucket of an id: id mod 16384 (0..16383, also for a negative id). */
+int jq_keys_id_bucket(int64_t id);
+
+/* <p>{b}:batch:<id>:callback: a batch's callback job's fields, until it fires. */
 size_t jq_keys_batch_callback(const struct jq_keys *k, int64_t id, char *buf);
-/* "<p>job:": what a job's id is appended to (scripts that learn ids while running). */
+/* What scripts that learn ids while running build their job keys from with
+ * lib/keys.lua's jq_id_key(): the key prefix "<p>". */
 size_t jq_keys_job_prefix(const struct jq_keys *k, char *buf);
 /* name + jq_keys_suffix_events: the events channel of a job, queue list or batch key;
  * name_len is the length of the name already in buf. Returns the new length. */

@@ -168,6 +168,18 @@ static struct jq_client *connect_ok(void)
 }
 
 /* The fields of a job hash, sorted by name, as "name=value;..." (the payload hex). */
+/* The hash of job id under the prefix "jobq:": its id's bucket (id mod 16384) is its hash
+ * tag (docs/redis.md; the builder, keys.c, is pinned by tests/unit/test_keys.c). In one of
+ * four rotating buffers, so that a call may name a few. */
+static const char *job_key(int64_t id)
+{
+	static char bufs[4][64];
+	static int next;
+	char *b = bufs[next++ % 4];
+	snprintf(b, sizeof(bufs[0]), "jobq:{%" PRId64 "}:job:%" PRId64, id % 16384, id);
+	return b;
+}
+
 static void hash_text(const char *key, char *out, size_t cap)
 {
 	redisReply *r = cmd("HGETALL %s", key);
@@ -287,7 +299,7 @@ static void test_enqueue_stores(void)
 		CHECK_STR_EQ(err, "");
 		CHECK_INT_EQ(id, (int64_t)i + 1);
 		char key[64], text[1024];
-		snprintf(key, sizeof(key), "jobq:job:%" PRId64, id);
+		snprintf(key, sizeof(key), "%s", job_key(id));
 		hash_text(key, text, sizeof(text));
 		CHECK_STR_EQ(text, cases[i].hash);
 		redisReply *r = cmd("LRANGE %s 0 0", cases[i].list);
@@ -295,7 +307,7 @@ static void test_enqueue_stores(void)
 		freeReplyObject(r);
 	}
 	UNIT_CASE("counters and wake-ups");
-	CHECK_INT_EQ(cmd_int("GET jobq:ids"), 4);
+	CHECK_INT_EQ(cmd_int("GET jobq:id-counter"), 4);
 	CHECK_INT_EQ(cmd_int("LLEN jobq:q:default"), 3);
 	CHECK_INT_EQ(cmd_int("LLEN jobq:wake:default"), 1);
 	CHECK_INT_EQ(cmd_int("LLEN jobq:wake:q1"), 1);
@@ -316,7 +328,7 @@ static void test_enqueue_stores(void)
 	CHECK_INT_EQ(jq_client_status(c, id, status, sizeof(status), NULL, 0), 0);
 	CHECK_STR_EQ(status, "pending"); /* the seed knows no scheduled state */
 	CHECK_INT_EQ(cmd_int("ZCARD jobq:scheduled"), 1);
-	CHECK(cmd_int("HGET jobq:job:%" PRId64 " run_at", id) > 0);
+	CHECK(cmd_int("HGET %s run_at", job_key(id)) > 0);
 	CHECK_INT_EQ(cmd_int("LLEN jobq:q:default"), 3);
 	jq_client_free(c);
 }
@@ -326,7 +338,7 @@ static void test_ids(void)
 {
 	flush();
 	struct jq_client *c = connect_ok();
-	freeReplyObject(cmd("SET jobq:ids 1000")); /* as if a broker took 1..1000 */
+	freeReplyObject(cmd("SET jobq:id-counter 1000")); /* as if a broker took 1..1000 */
 	int64_t id = 0, first = 0;
 	size_t n = 0;
 	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, NULL, 0), 0);
@@ -338,20 +350,20 @@ static void test_ids(void)
 		     0);
 	CHECK_INT_EQ(first, 1002);
 	CHECK_INT_EQ(n, 3);
-	CHECK_INT_EQ(cmd_int("GET jobq:ids"), 1004);
+	CHECK_INT_EQ(cmd_int("GET jobq:id-counter"), 1004);
 	char text[512];
-	hash_text("jobq:job:1003", text, sizeof(text));
+	hash_text(job_key(1003), text, sizeof(text));
 	CHECK_STR_EQ(text, "created_at=*;payload=920181a86475726174696f6e01;queue=b;state=pending;"
 			   "type=progress;");
-	CHECK_INT_EQ(cmd_int("EXISTS jobq:job:1004"), 1);
+	CHECK_INT_EQ(cmd_int("EXISTS %s", job_key(1004)), 1);
 	CHECK_INT_EQ(cmd_int("ZCARD jobq:scheduled"), 1);
 	/* a stored id is never overwritten: the script refuses it, nothing is written */
-	freeReplyObject(cmd("SET jobq:ids 1003"));
+	freeReplyObject(cmd("SET jobq:id-counter 1003"));
 	char err[256] = "";
 	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, err, sizeof(err)),
 		     JQ_CLIENT_EREDIS);
 	CHECK_CONTAINS(err, "ID_TAKEN");
-	hash_text("jobq:job:1004", text, sizeof(text));
+	hash_text(job_key(1004), text, sizeof(text));
 	CHECK_CONTAINS(text, "state=scheduled;");
 	jq_client_free(c);
 }
@@ -376,7 +388,7 @@ static void test_traceparent(void)
 	for (int64_t i = id; i <= first + 1; i++) {
 		UNIT_CASE("job %" PRId64, i);
 		char key[64];
-		snprintf(key, sizeof(key), "jobq:job:%" PRId64, i);
+		snprintf(key, sizeof(key), "%s", job_key(i));
 		hash_text(key, text, sizeof(text));
 		CHECK_STR_EQ(text, want);
 	}
@@ -392,12 +404,12 @@ static void test_traceparent(void)
 			 c, "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future"),
 		     0);
 	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, NULL, 0), 0);
-	hash_text("jobq:job:4", text, sizeof(text));
+	hash_text(job_key(4), text, sizeof(text));
 	CHECK_CONTAINS(text, "traceparent=01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01;");
 	UNIT_CASE("cleared");
 	CHECK_INT_EQ(jq_client_set_traceparent(c, NULL), 0);
 	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, NULL, 0), 0);
-	hash_text("jobq:job:5", text, sizeof(text));
+	hash_text(job_key(5), text, sizeof(text));
 	CHECK_STR_EQ(text, "created_at=*;state=pending;type=noop;");
 	jq_client_free(c);
 }
@@ -580,7 +592,7 @@ static void test_read(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s %s", cases[i].kv[0], cases[i].kv[1]);
 		char key[64];
-		snprintf(key, sizeof(key), "jobq:job:%" PRId64, id);
+		snprintf(key, sizeof(key), "%s", job_key(id));
 		const char *argv[6] = {"HSET", key};
 		int argc = 2;
 		for (int k = 0; k < 4 && cases[i].kv[k]; k++)
@@ -614,7 +626,7 @@ static void test_cancel(void)
 		     0);
 	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &running, NULL, 0), 0);
 	freeReplyObject(cmd("LREM jobq:q:default 0 %" PRId64, running));
-	freeReplyObject(cmd("HSET jobq:job:%" PRId64 " state running", running));
+	freeReplyObject(cmd("HSET %s state running", job_key(running)));
 	int was_running = -1;
 	char err[256] = "", state[16];
 	CHECK_INT_EQ(jq_client_cancel(c, pending, &was_running, NULL, 0), 0);
@@ -622,19 +634,19 @@ static void test_cancel(void)
 	CHECK_INT_EQ(cmd_int("LLEN jobq:q:default"), 0);
 	CHECK_INT_EQ(jq_client_state(c, pending, state, sizeof(state), NULL, NULL, 0), 0);
 	CHECK_STR_EQ(state, "cancelled");
-	long long ttl = cmd_int("PTTL jobq:job:%" PRId64, pending);
+	long long ttl = cmd_int("PTTL %s", job_key(pending));
 	CHECK(ttl > 23 * 3600 * 1000LL && ttl <= 24 * 3600 * 1000LL);
 
 	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_KEEP_CANCELLED_MS, 60000), 0);
 	CHECK_INT_EQ(jq_client_cancel(c, scheduled, &was_running, NULL, 0), 0);
 	CHECK_INT_EQ(was_running, 0);
 	CHECK_INT_EQ(cmd_int("ZCARD jobq:scheduled"), 0);
-	ttl = cmd_int("PTTL jobq:job:%" PRId64, scheduled);
+	ttl = cmd_int("PTTL %s", job_key(scheduled));
 	CHECK(ttl > 50000 && ttl <= 60000);
 
 	CHECK_INT_EQ(jq_client_cancel(c, running, &was_running, NULL, 0), 0);
 	CHECK_INT_EQ(was_running, 1);
-	CHECK_INT_EQ(cmd_int("HGET jobq:job:%" PRId64 " cancel_requested", running), 1);
+	CHECK_INT_EQ(cmd_int("HGET %s cancel_requested", job_key(running)), 1);
 
 	CHECK_INT_EQ(jq_client_cancel(c, pending, NULL, err, sizeof(err)), JQ_CLIENT_ECONFLICT);
 	CHECK_CONTAINS(err, "already finished");
@@ -668,8 +680,8 @@ static void test_where(void)
 	CHECK(c != NULL);
 	int64_t id = 0;
 	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, NULL, 0), 0);
-	CHECK_INT_EQ(cmd_int("EXISTS other:job:1"), 1);
-	CHECK_INT_EQ(cmd_int("EXISTS jobq:job:1"), 0);
+	CHECK_INT_EQ(cmd_int("EXISTS other:{1}:job:1"), 1);
+	CHECK_INT_EQ(cmd_int("EXISTS %s", job_key(1)), 0);
 	jq_client_free(c);
 
 	snprintf(u, sizeof(u), "redis://127.0.0.1:%d/3", port);
@@ -677,9 +689,9 @@ static void test_where(void)
 	CHECK(c != NULL);
 	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, NULL, 0), 0);
 	freeReplyObject(cmd("SELECT 3"));
-	CHECK_INT_EQ(cmd_int("EXISTS jobq:job:1"), 1);
+	CHECK_INT_EQ(cmd_int("EXISTS %s", job_key(1)), 1);
 	freeReplyObject(cmd("SELECT 0"));
-	CHECK_INT_EQ(cmd_int("EXISTS jobq:job:1"), 0);
+	CHECK_INT_EQ(cmd_int("EXISTS %s", job_key(1)), 0);
 	jq_client_free(c);
 
 	freeReplyObject(cmd("CONFIG SET requirepass s3cret"));
@@ -696,7 +708,7 @@ static void test_where(void)
 	CHECK(c != NULL);
 	if (c)
 		CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, NULL, 0), 0);
-	CHECK_INT_EQ(cmd_int("EXISTS jobq:job:%" PRId64, id), 1);
+	CHECK_INT_EQ(cmd_int("EXISTS %s", job_key(id)), 1);
 	jq_client_free(c);
 	freeReplyObject(cmd("CONFIG SET requirepass %s", ""));
 }
@@ -766,7 +778,7 @@ static void test_bulk_limit(void)
 			CHECK_INT_EQ(first, 1);
 			CHECK_INT_EQ(count, n);
 			CHECK_INT_EQ(cmd_int("LLEN jobq:q:bulk"), n);
-			CHECK_INT_EQ(cmd_int("EXISTS jobq:job:%d", n), 1);
+			CHECK_INT_EQ(cmd_int("EXISTS %s", job_key(n)), 1);
 		} else {
 			CHECK_INT_EQ(rc, JQ_CLIENT_EINVAL);
 			CHECK_CONTAINS(err, "1 to 10000 jobs");
@@ -929,7 +941,7 @@ static void test_replicas_ack(void)
 	CHECK_CONTAINS(err, "0 of the 1 replicas");
 	CHECK_CONTAINS(err, "retry with the same idempotency key");
 	CHECK(id > 0);
-	CHECK_INT_EQ(cmd_int("EXISTS jobq:job:%" PRId64, id), 1);
+	CHECK_INT_EQ(cmd_int("EXISTS %s", job_key(id)), 1);
 
 	if (start_replica() != 0) {
 		CHECK(!"the replica did not come online");
@@ -950,7 +962,7 @@ static void test_replicas_ack(void)
 		     JQ_CLIENT_ENOTREPLICATED);
 	CHECK(held > id);
 	CHECK_INT_EQ(dup, 0);
-	CHECK_INT_EQ(cmd_int("EXISTS jobq:job:%" PRId64, held), 1);
+	CHECK_INT_EQ(cmd_int("EXISTS %s", job_key(held)), 1);
 	first = 0;
 	CHECK_INT_EQ(jq_client_enqueue_bulk_json(c, "[{\"type\": \"noop\"}]", &first, &count, err,
 						 sizeof(err)),

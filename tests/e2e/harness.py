@@ -812,14 +812,123 @@ class Env:
                           interval=0.05, env=self)
 
     def job_keys(self):
-        return set(self.redis.keys("jobq:job:*"))
+        return set(self.redis.keys(JOB_KEYS))
 
     def queue_lengths(self):
         out = {}
-        for k in self.redis.keys("jobq:*"):
+        for k in self.redis.keys(PREFIX + "*"):
             if self.redis.type(k) == "list":
                 out[k] = self.redis.llen(k)
         return out
+
+
+# ---------------------------------------------------------------------------
+# Redis key names (docs/redis.md): the one place the tests spell them, so that a change of
+# the layout (docs/cluster.md) is a change here. Every helper takes the queue a key
+# belongs to, even where the layout keeps that key global today.
+
+PREFIX = "jobq:"
+SLOTS = 16384
+
+
+def crc16(data):
+    """CRC16-XMODEM (polynomial 0x1021, initial value 0), the one Redis Cluster uses."""
+    if isinstance(data, str):
+        data = data.encode()
+    crc = 0
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+def key_slot(key):
+    """The Redis Cluster slot of a key: CRC16 of its hash tag (the text between the first
+    '{' and the next '}', when not empty), else of the whole key, mod 16384."""
+    if isinstance(key, str):
+        key = key.encode()
+    start = key.find(b"{")
+    if start >= 0:
+        end = key.find(b"}", start + 1)
+        if end > start + 1:
+            key = key[start + 1:end]
+    return crc16(key) % SLOTS
+
+
+def bucket(queue):
+    """A queue's bucket (docs/cluster.md): CRC16 of its name mod 16384."""
+    return crc16(queue) % SLOTS
+
+
+def key(name):
+    """A key of no queue: key("ids"), key("tokens"), key("workers"), ..."""
+    return PREFIX + name
+
+
+def id_bucket(jid):
+    """The bucket an id carries: id mod 16384 (docs/cluster.md)."""
+    return int(jid) % SLOTS
+
+
+def ids_key(queue="default"):
+    """The counter the ids of a queue's jobs come from."""
+    return PREFIX + "id-counter"
+
+
+def job_key(jid, prefix=PREFIX):
+    """The hash of job jid, found from its id alone: under its id's bucket's hash tag."""
+    return "%s{%d}:job:%d" % (prefix, id_bucket(jid), int(jid))
+
+
+JOB_KEY_RE = re.compile(r"^" + re.escape(PREFIX) + r"\{\d+\}:job:(\d+)$")  # group 1: the id
+JOB_KEYS = PREFIX + "{*}:job:*"  # a KEYS pattern that matches every job hash (and no other key)
+
+
+def batch_key(bid, prefix=PREFIX):
+    return "%s{%d}:batch:%d" % (prefix, id_bucket(bid), int(bid))
+
+
+BATCH_KEYS = PREFIX + "{*}:batch:*"
+
+
+def queue_key(queue, prio=0):
+    """The pending list of a queue's priority prio (0: the queue's own list)."""
+    return "%sq:%s%s" % (PREFIX, queue, "#p%d" % prio if prio else "")
+
+
+def levels_key(queue):
+    return "%sq:%s#prio" % (PREFIX, queue)
+
+
+def wake_key(queue):
+    return PREFIX + "wake:" + queue
+
+
+def queue_stats_key(queue):
+    return PREFIX + "queue-stats:" + queue
+
+
+def type_stats_key(queue):
+    return PREFIX + "type-stats:" + queue
+
+
+def leases_key(queue="default"):
+    return PREFIX + "leases"
+
+
+def dead_key(queue="default"):
+    return PREFIX + "dead"
+
+
+def scheduled_key(queue="default"):
+    return PREFIX + "scheduled"
+
+
+def unique_key(ukey, queue="default"):
+    """Where a job's unique_key is held."""
+    return PREFIX + "unique:" + ukey
 
 
 # ---------------------------------------------------------------------------
@@ -949,9 +1058,9 @@ class E2ETestCase(unittest.TestCase):
         self.assertEqual(r.status, 200, r)
         jid = self.post_job(dict({"type": "noop", "queue": queue}, **fields))
         if type_ is not None:
-            self.env.redis.execute("HSET", "jobq:job:%d" % jid, "type", type_)
+            self.env.redis.execute("HSET", job_key(jid), "type", type_)
         if payload_mp is not None:
-            self.env.redis.execute("HSET", "jobq:job:%d" % jid, "payload", payload_mp)
+            self.env.redis.execute("HSET", job_key(jid), "payload", payload_mp)
         r = self.env.http("POST", "/queues/%s/resume" % queue)
         self.assertEqual(r.status, 200, r)
         return jid

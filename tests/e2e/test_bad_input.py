@@ -27,7 +27,7 @@ class BadInputTest(E2ETestCase):
     def snapshot(self):
         r = self.env.redis
         return {"jobs": self.env.job_keys(), "lists": self.env.queue_lengths(),
-                "queues": sorted(r.execute("SMEMBERS", "jobq:queues") or [])}
+                "queues": sorted(r.execute("SMEMBERS", harness.key("queues")) or [])}
 
     def assertRefused(self, method, path, body=None, headers=None, status=400,
                       codes=("invalid_argument",)):

@@ -50,9 +50,10 @@ class BatchesTest(E2ETestCase):
     def callbacks_of(self, bid):
         """Ids of the jobs whose hash says they are batch bid's callback."""
         out = []
-        for k in self.env.redis.keys("jobq:job:*"):
-            if k.count(":") == 2 and self.hget(k, "callback_of") == str(bid):
-                out.append(int(k.split(":")[2]))
+        for k in self.env.redis.keys(harness.JOB_KEYS):
+            m = harness.JOB_KEY_RE.match(k)
+            if m and self.hget(k, "callback_of") == str(bid):
+                out.append(int(m.group(1)))
         return out
 
     def test_jobs_run_and_the_callback_runs_once_at_the_end(self):
@@ -80,7 +81,7 @@ class BatchesTest(E2ETestCase):
         self.assertEqual((job["callback_of"], job["batch"]), (bid, None), job)
         self.assertEqual(self.env.wait_job(got["ids"][0])["batch"], bid)
         for jid in got["ids"]:
-            self.assertEqual(self.hget("jobq:job:%d" % jid, "batch"), str(bid))
+            self.assertEqual(self.hget(harness.job_key(jid), "batch"), str(bid))
 
     def test_counts_every_end_state_and_a_dead_retry_does_not_refire(self):
         jobs = [{"type": "noop"}] * 3 + [BAD_HASH, {"type": "noop", "delay_ms": 60000}]
@@ -102,7 +103,7 @@ class BatchesTest(E2ETestCase):
         # on the list of its priority (lib/queue.lua), like any job stored with one
         self.assertIn(str(first_cb).encode(),
                       [x if isinstance(x, bytes) else x.encode()
-                       for x in self.env.redis.execute("LRANGE", "jobq:q:idle#p5", 0, -1)])
+                       for x in self.env.redis.execute("LRANGE", harness.queue_key("idle", 5), 0, -1)])
         # retried from the dead set, the failed member leaves the count; it fails again
         r = self.env.http("POST", "/dead/%d/retry" % ids[3])
         self.assertIn(r.status, (200, 202), r)

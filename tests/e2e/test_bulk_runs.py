@@ -60,7 +60,7 @@ class BulkRunsTest(E2ETestCase):
         redis = self.env.redis
         for job, jid in zip(JOBS, ids):
             with self.subTest(job=job):
-                h = redis.hgetall("jobq:job:%d" % jid)
+                h = redis.hgetall(harness.job_key(jid))
                 self.assertEqual(set(h), expected_fields(job), h)
                 self.assertEqual(h["state"], b"scheduled" if job.get("delay_ms") else b"pending")
                 self.assertEqual(h["type"].decode(), job["type"])
@@ -73,25 +73,25 @@ class BulkRunsTest(E2ETestCase):
                 self.assertEqual(got["priority"], job.get("priority", 0))
                 self.assertEqual(got["max_attempts"], job.get("max_attempts", 3))
                 if job.get("delay_ms"):
-                    self.assertEqual(int(redis.execute("ZSCORE", "jobq:scheduled", str(jid))),
+                    self.assertEqual(int(redis.execute("ZSCORE", harness.scheduled_key(), str(jid))),
                                      int(h["run_at"]))
         # each list holds its jobs in request order (LPUSH: the newest at the head)
         def listed(key):
             return [int(x) for x in reversed(redis.execute("LRANGE", key, 0, -1))]
-        self.assertEqual(listed("jobq:q:default"), [ids[i] for i in (0, 1, 2, 8, 10)])
-        self.assertEqual(listed("jobq:q:rq2#p3"), [ids[i] for i in (3, 4, 5)])
-        self.assertEqual(listed("jobq:q:rq2"), [ids[9]])
-        self.assertEqual(redis.execute("ZRANGE", "jobq:q:rq2#prio", 0, -1), [b"3"])
-        self.assertEqual(redis.execute("GET", "jobq:unique:ru1"), str(ids[4]).encode())
-        self.assertEqual(redis.execute("GET", "jobq:unique:ru2"), str(ids[5]).encode())
+        self.assertEqual(listed(harness.queue_key("default")), [ids[i] for i in (0, 1, 2, 8, 10)])
+        self.assertEqual(listed(harness.queue_key("rq2", 3)), [ids[i] for i in (3, 4, 5)])
+        self.assertEqual(listed(harness.queue_key("rq2")), [ids[9]])
+        self.assertEqual(redis.execute("ZRANGE", harness.levels_key("rq2"), 0, -1), [b"3"])
+        self.assertEqual(redis.execute("GET", harness.unique_key("ru1")), str(ids[4]).encode())
+        self.assertEqual(redis.execute("GET", harness.unique_key("ru2")), str(ids[5]).encode())
         # counters: per queue, per type, in all
-        self.assertEqual(redis.hgetall("jobq:queue-stats:default")["enqueued"], b"7")
-        self.assertEqual(redis.hgetall("jobq:queue-stats:default")["scheduled"], b"2")
-        self.assertEqual(redis.hgetall("jobq:queue-stats:rq2")["enqueued"], b"4")
-        self.assertEqual(redis.hgetall("jobq:type-stats:default")["noop|enqueued"], b"7")
-        self.assertEqual(redis.hgetall("jobq:type-stats:rq2")["noop|enqueued"], b"3")
-        self.assertEqual(redis.hgetall("jobq:type-stats:rq2")["hash|enqueued"], b"1")
-        self.assertGreaterEqual(int(redis.execute("GET", "jobq:ids")), ids[-1])
+        self.assertEqual(redis.hgetall(harness.queue_stats_key("default"))["enqueued"], b"7")
+        self.assertEqual(redis.hgetall(harness.queue_stats_key("default"))["scheduled"], b"2")
+        self.assertEqual(redis.hgetall(harness.queue_stats_key("rq2"))["enqueued"], b"4")
+        self.assertEqual(redis.hgetall(harness.type_stats_key("default"))["noop|enqueued"], b"7")
+        self.assertEqual(redis.hgetall(harness.type_stats_key("rq2"))["noop|enqueued"], b"3")
+        self.assertEqual(redis.hgetall(harness.type_stats_key("rq2"))["hash|enqueued"], b"1")
+        self.assertGreaterEqual(int(redis.execute("GET", harness.ids_key())), ids[-1])
         # a held unique key in a later run refuses the whole request with its index
         before = self.env.job_keys()
         r = self.env.http("POST", "/jobs/bulk", [
@@ -101,7 +101,7 @@ class BulkRunsTest(E2ETestCase):
         body = self.assertJSONResponse(r, 409)
         self.assertEqual((body["id"], body["index"]), (ids[5], 4), body)
         self.assertEqual(self.env.job_keys(), before)
-        self.assertIsNone(redis.execute("GET", "jobq:unique:fresh"))
+        self.assertIsNone(redis.execute("GET", harness.unique_key("fresh")))
 
     def test_json_bodies(self):
         # accepted: escapes, Unicode, numbers at the int64 edges, key order kept
@@ -141,7 +141,7 @@ class BulkRunsTest(E2ETestCase):
                 r = self.env.http("POST", path, body, {"Content-Type": "application/json"})
                 if code is None:  # the deepest payload allowed
                     ids = self.assertJSONResponse(r, 201)["ids"]
-                    before |= {"jobq:job:%d" % i for i in ids}
+                    before |= {harness.job_key(i) for i in ids}
                     continue
                 err = self.assertError(r, 400, code)
                 if b"priority" in body:

@@ -45,7 +45,7 @@ class ClientTest(E2ETestCase):
         return int(p.lines[0].split()[1])
 
     def stored(self, job_id):
-        h = self.env.redis.hgetall("jobq:job:%d" % job_id)
+        h = self.env.redis.hgetall(harness.job_key(job_id))
         self.assertIn("created_at", h)
         del h["created_at"]
         return h
@@ -75,16 +75,16 @@ class ClientTest(E2ETestCase):
                                            delta=5000)
                 self.assertEqual(a, b)
                 self.assertEqual(
-                    self.env.redis.execute("ZSCORE", "jobq:scheduled", str(by_client)) is None,
+                    self.env.redis.execute("ZSCORE", harness.scheduled_key(), str(by_client)) is None,
                     "delay_ms" not in job and "run_at" not in job)
-        queued = [int(x) for x in self.env.redis.execute("LRANGE", "jobq:q:cmp", 0, -1)]
+        queued = [int(x) for x in self.env.redis.execute("LRANGE", harness.queue_key("cmp"), 0, -1)]
         self.assertEqual(len(queued), 6, queued)  # 3 immediate priority-0 jobs, twice
         # the priority 7 job (twice, once with a traceparent) waits in its level's list
-        high = [int(x) for x in self.env.redis.execute("LRANGE", "jobq:q:cmp#p7", 0, -1)]
+        high = [int(x) for x in self.env.redis.execute("LRANGE", harness.queue_key("cmp", 7), 0, -1)]
         self.assertEqual(len(high), 4, high)
-        stats = self.env.redis.hgetall("jobq:queue-stats:cmp")
+        stats = self.env.redis.hgetall(harness.queue_stats_key("cmp"))
         self.assertEqual(stats["enqueued"], b"14")
-        self.assertEqual(self.env.redis.hgetall("jobq:job:%d" % by_client)["traceparent"],
+        self.assertEqual(self.env.redis.hgetall(harness.job_key(by_client))["traceparent"],
                          tp.encode())
 
     def test_idempotency_shared_with_broker(self):
@@ -128,7 +128,7 @@ class ClientTest(E2ETestCase):
 
     def test_bad_input_stores_nothing(self):
         before = self.env.redis.keys("jobq:*")
-        ids = self.env.redis.execute("GET", "jobq:ids")
+        ids = self.env.redis.execute("GET", harness.ids_key())
         for arg, why in (("not json", "not valid JSON"),
                          ('{"type": "noop", "colour": "red"}', "unknown field 'colour'"),
                          ('{"queue": "x"}', "'type' is required"),
@@ -139,7 +139,7 @@ class ClientTest(E2ETestCase):
             self.assertIn(why, p.err)
             self.assertEqual(p.out, "")
         self.assertEqual(self.env.redis.keys("jobq:*"), before)
-        self.assertEqual(self.env.redis.execute("GET", "jobq:ids"), ids)
+        self.assertEqual(self.env.redis.execute("GET", harness.ids_key()), ids)
 
     def test_help_and_unreachable_redis(self):
         p = subprocess.run([example_bin(), "--help"], stdout=subprocess.PIPE, timeout=10)

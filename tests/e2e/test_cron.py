@@ -24,7 +24,7 @@ EVERY_SECOND = "*/1 * * * * *"
 
 def jobs_of(env, name):
     """{tick ms: [job ids]} of the jobs schedule `name` made, from Redis."""
-    keys = env.redis.keys("jobq:job:*")
+    keys = env.redis.keys(harness.JOB_KEYS)
     replies = env.redis.pipeline([["HMGET", k, "schedule", "schedule_tick"] for k in keys])
     out = {}
     for k, (sched, tick) in zip(keys, replies):
@@ -37,7 +37,7 @@ def tick_keys(env, name):
     """{tick s: value} of the idempotency keys of the schedule's ticks ('0' marks a
     claim that lost)."""
     out = {}
-    for k in env.redis.keys("jobq:idem:cron:%s:*" % name):
+    for k in env.redis.keys(harness.key("idem:cron:%s:*" % name)):
         out[int(k.rsplit(":", 1)[1])] = env.redis.execute("GET", k).decode()
     return out
 

@@ -99,12 +99,12 @@ class EventsTest(E2ETestCase):
         t = threading.Thread(target=lambda: got.update(events=self.stream(jid, timeout=15)))
         t.start()
         harness.wait_until(lambda: self.env.redis.execute(
-            "PUBSUB", "NUMSUB", "jobq:job:%d:events" % jid)[1] == 1, 10,
+            "PUBSUB", "NUMSUB", harness.job_key(jid) + ":events")[1] == 1, 10,
             "the broker to subscribe", env=self.env)
         bad = "failed ".encode() + "é".encode() * 300 + b"\xff\xfe"
-        self.env.redis.execute("HSET", "jobq:job:%d" % jid, "state", "failed", "error",
+        self.env.redis.execute("HSET", harness.job_key(jid), "state", "failed", "error",
                                bad[len("failed "):])
-        self.env.redis.execute("PUBLISH", "jobq:job:%d:events" % jid, bad)
+        self.env.redis.execute("PUBLISH", harness.job_key(jid) + ":events", bad)
         t.join(20)
         events = got.get("events")
         self.assertTrue(events, "no events")

@@ -131,9 +131,9 @@ class GroupCommitTest(E2ETestCase):
         self.assertEqual(len(set(ids)), len(ids), ids)
         # the queues hold exactly the pending ones, each once
         r = self.env.redis
-        listed = [int(x) for x in r.execute("LRANGE", "jobq:q:" + IDLE, 0, -1)]
-        listed += [int(x) for x in r.execute("LRANGE", "jobq:q:%s#p7" % IDLE, 0, -1)]
-        listed += [int(x) for x in r.execute("LRANGE", "jobq:q:%s_b" % IDLE, 0, -1)]
+        listed = [int(x) for x in r.execute("LRANGE", harness.queue_key(IDLE), 0, -1)]
+        listed += [int(x) for x in r.execute("LRANGE", harness.queue_key(IDLE, 7), 0, -1)]
+        listed += [int(x) for x in r.execute("LRANGE", harness.queue_key(IDLE + "_b"), 0, -1)]
         pending = [ids[i] for i in range(40) if i % 5 != 2]
         self.assertEqual(sorted(listed), sorted(pending))
         # 41 jobs; one turn of the loop reads them all: a handful of calls at most (a
@@ -168,7 +168,7 @@ class GroupCommitTest(E2ETestCase):
         r = self.env.redis
         # the next ids this broker hands out are taken by hashes stored by someone else
         for k in range(first + 1, first + 31):
-            r.execute("HSET", "jobq:job:%d" % k, "state", "sentinel")
+            r.execute("HSET", harness.job_key(k), "state", "sentinel")
         reqs = [("POST", "/jobs", {"type": "noop", "queue": IDLE, "payload": i}, None)
                 for i in range(30)]
         answers = self.burst(reqs)
@@ -176,7 +176,7 @@ class GroupCommitTest(E2ETestCase):
         for _, body in answers:
             self.assertEqual(body["error"]["code"], "redis_unavailable", body)
         for k in range(first + 1, first + 31):
-            self.assertEqual(r.hgetall("jobq:job:%d" % k), {"state": b"sentinel"})
+            self.assertEqual(r.hgetall(harness.job_key(k)), {"state": b"sentinel"})
         # the broker goes on: the ids after the taken ones are free
         later = self.post_job({"type": "noop", "queue": IDLE})
         self.assertGreater(later, first + 30)

@@ -50,7 +50,7 @@ from harness import E2ETestCase, HOST, is_int  # noqa: E402
 
 TIMEOUT = 5.0  # seconds, on every socket of this test
 HEALTHY = {"status": "ok", "redis": "ok"}
-JOB_KEY = re.compile(r"^jobq:job:(\d+)$")
+JOB_KEY = harness.JOB_KEY_RE
 STATUS_LINE = re.compile(rb"^HTTP/(1\.[01]) (\d{3})(?: ([^\r\n]*))?$")
 
 
@@ -1034,7 +1034,7 @@ class HttpStopTest(E2ETestCase):
         self.assertIn("close", r.tokens("Connection"), r)
         self.assertTrue(busy.closed_by_peer(), "the connection stays open after its reply")
         self.assertEqual(self.env.broker_proc.stop(), 0, "the broker's exit status")
-        self.assertEqual(self.env.redis.llen("jobq:q:stopq"), 1, "the job was not stored")
+        self.assertEqual(self.env.redis.llen(harness.queue_key("stopq")), 1, "the job was not stored")
 
 
 class HttpTimeoutTest(E2ETestCase):

@@ -45,7 +45,7 @@ class IdempotencyTest(E2ETestCase):
             with lock:
                 results.append((r.status, r.json()["id"]))
 
-        before = len(self.env.redis.keys("jobq:job:*"))
+        before = len(self.env.redis.keys(harness.JOB_KEYS))
         threads = [threading.Thread(target=send) for _ in range(20)]
         for t in threads:
             t.start()
@@ -54,7 +54,7 @@ class IdempotencyTest(E2ETestCase):
         self.assertEqual(len(results), 20)
         self.assertEqual(sorted(s for s, _ in results), [200] * 19 + [201], results)
         self.assertEqual(len({i for _, i in results}), 1, results)
-        self.assertEqual(len(self.env.redis.keys("jobq:job:*")), before + 1)
+        self.assertEqual(len(self.env.redis.keys(harness.JOB_KEYS)), before + 1)
 
     def test_seed_endpoints(self):
         a = self.assertJSONResponse(self.post("/start-task?duration=0", None, "seed-1"), 200)
@@ -80,7 +80,7 @@ class IdempotencyTest(E2ETestCase):
         self.assertEqual(c["task_id"], d["task_id"])
 
     def test_bad_keys(self):
-        before = self.env.redis.keys("jobq:job:*")
+        before = self.env.redis.keys(harness.JOB_KEYS)
         for key in ("has space", "x" * 201, "tab\there"):
             r = self.post("/jobs", {"type": "noop"}, key)
             self.assertEqual(self.assertJSONResponse(r, 400)["error"]["code"],
@@ -90,11 +90,11 @@ class IdempotencyTest(E2ETestCase):
         r = self.env.http("POST", "/batches", {"jobs": [{"type": "noop"}]},
                           {"Idempotency-Key": "cron:x"})
         self.assertError(r, 400, "invalid_argument")
-        self.assertEqual(self.env.redis.keys("jobq:job:*"), before)
+        self.assertEqual(self.env.redis.keys(harness.JOB_KEYS), before)
 
     def jobs_and_batches(self):
-        return (len(self.env.redis.keys("jobq:job:*")),
-                len(self.env.redis.keys("jobq:batch:*")))
+        return (len(self.env.redis.keys(harness.JOB_KEYS)),
+                len(self.env.redis.keys(harness.BATCH_KEYS)))
 
     def test_bulk_repeated(self):
         bulk = [{"type": "noop", "payload": {"i": i}} for i in range(3)]

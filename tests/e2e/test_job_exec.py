@@ -249,7 +249,7 @@ class ExecJobTest(E2ETestCase):
         job = self.run_job({"command": "fail", "args": [count]}, max_attempts=3)
         self.assertFailed(job, 3, "command 'fail' exited with status 3", "the reason it failed")
         self.assertEqual(read(count).count("run"), 3, "one run per attempt")
-        self.assertIsNotNone(self.env.redis.execute("ZSCORE", "jobq:dead", str(job["id"])))
+        self.assertIsNotNone(self.env.redis.execute("ZSCORE", harness.dead_key(), str(job["id"])))
         self.assertNoChildren()
 
     def test_command_not_allowed_is_fatal(self):

@@ -131,7 +131,7 @@ class HttpMixin:
         self.assertIsInstance(job["error"], str, job)
         for n in needles:
             self.assertIn(n, job["error"], job)
-        self.assertIsNotNone(self.env.redis.execute("ZSCORE", "jobq:dead", str(job["id"])),
+        self.assertIsNotNone(self.env.redis.execute("ZSCORE", harness.dead_key(), str(job["id"])),
                              "failed job is not in the dead set: %r" % job)
 
 

@@ -100,7 +100,7 @@ class CancelTest(E2ETestCase):
         job = self.env.wait_job(after, timeout=15)
         self.assertEqual(job["state"], "completed", job)
         self.assertCancelledJob(self.get_job(jid), ran=False)
-        self.assertEqual(self.env.redis.llen("jobq:q:idle"), 0,
+        self.assertEqual(self.env.redis.llen(harness.queue_key("idle")), 0,
                          "the worker left ids in the idle queue")
         # and it stays so
         self.hold(1.0, lambda: self.state_is(jid, "cancelled"), "job %d cancelled" % jid)

@@ -26,7 +26,7 @@ DONE = re.compile(r"job (\d+) \(noop, queue (\S+)\) completed")
 
 
 def level_key(queue, prio):
-    return "jobq:q:%s#p%d" % (queue, prio) if prio else "jobq:q:%s" % queue
+    return harness.queue_key(queue, prio)
 
 
 class PriorityTest(E2ETestCase):
@@ -45,7 +45,7 @@ class PriorityTest(E2ETestCase):
         return [int(x) for x in self.env.redis.execute("LRANGE", level_key(queue, prio), 0, -1)]
 
     def levels(self, queue):
-        return [int(x) for x in self.env.redis.execute("ZRANGE", "jobq:q:%s#prio" % queue, 0, -1)]
+        return [int(x) for x in self.env.redis.execute("ZRANGE", harness.levels_key(queue), 0, -1)]
 
     def queue(self, name):
         return self.assertJSONResponse(self.env.http("GET", "/queues/%s" % name), 200)

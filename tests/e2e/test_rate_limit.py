@@ -126,7 +126,7 @@ class RateLimitTest(E2ETestCase):
         r = self.env.http("PUT", "/queues/%s/rate-limits" % q, {"limit": 1, "interval_ms": 1})
         self.assertError(r, 404, "not_found")
         self.assertError(self.env.http("GET", "/queues/%s" % q), 404, "not_found")
-        self.assertIsNone(self.env.redis.execute("HGET", "jobq:rate-limits", q))
+        self.assertIsNone(self.env.redis.execute("HGET", harness.key("rate-limits"), q))
 
 
 if __name__ == "__main__":

@@ -71,7 +71,7 @@ class RedisDownTest(E2ETestCase):
         self.assertIsNotNone(jid, "POST /jobs never answered 201 within 15 s after Redis "
                              "came back; statuses: %r" % statuses)
         # 503s stored nothing; the 201 stored exactly its job.
-        self.assertEqual(env.job_keys(), {"jobq:job:%d" % jid})
+        self.assertEqual(env.job_keys(), {harness.job_key(jid)})
         self.assertEqual(env.http("GET", "/healthz").status, 200)
 
         # The worker reconnects by itself and runs the job.
@@ -146,13 +146,13 @@ class RedisStallTest(E2ETestCase):
                                 == 201 or None, 10, "a 201 after the stall", env=env)
         self.assertTrue(ok)
         jid = self.post_job({"type": "noop"})
-        self.assertEqual(env.redis.execute("HGET", "jobq:job:%d" % jid, "type"), b"noop")
+        self.assertEqual(env.redis.execute("HGET", harness.job_key(jid), "type"), b"noop")
         self.assertEqual(env.http("GET", "/healthz").status, 200)
         self.assertIn("no reply for", env.broker_proc.log_text())
         # What a 503 left: Redis drops the commands of a client that left while paused,
         # so here nothing (after a restart or a DEBUG SLEEP a 503 may have stored its
         # job: docs/api.md, retry with the same Idempotency-Key)
-        stored = env.job_keys() - {"jobq:job:%d" % i for i in (before, jid)}
+        stored = env.job_keys() - {harness.job_key(i) for i in (before, jid)}
         self.assertLessEqual(len(stored), 1, stored)  # the 201 of the wait_until loop
 
         env.check_alive()

@@ -43,7 +43,7 @@ def completions(procs):
 
 def job_fields(env, ids, *fields):
     """{id: {field: str or None}} for every id, in one Redis round trip."""
-    replies = env.redis.pipeline([["HMGET", "jobq:job:%d" % i] + list(fields) for i in ids])
+    replies = env.redis.pipeline([["HMGET", harness.job_key(i)] + list(fields) for i in ids])
     out = {}
     for i, rep in zip(ids, replies):
         if isinstance(rep, Exception):
@@ -118,8 +118,8 @@ class KillWorkerTest(FreshEnvTestCase):
                 # The crash was the worker's fault, not the job's: no attempt spent.
                 self.assertEqual(job["attempts"], 1, job)
                 self.assertEqual(job["recoveries"], 1, job)
-        self.assertEqual(env.redis.execute("ZCARD", "jobq:leases"), 0)
-        self.assertEqual(env.redis.llen("jobq:q:default"), 0)
+        self.assertEqual(env.redis.execute("ZCARD", harness.leases_key()), 0)
+        self.assertEqual(env.redis.llen(harness.queue_key("default")), 0)
         self.assertIn("dead workers", b.log_text(), "the reaper did not log the recovery")
         self.assertTrue(b.running())
 
@@ -160,8 +160,8 @@ class KillWorkerTest(FreshEnvTestCase):
         dead = self.assertJSONResponse(env.http("GET", "/dead"), 200)["jobs"]
         self.assertEqual([d["id"] for d in dead], [jid], dead)
         self.assertIn("lost its worker", dead[0]["error"], dead)
-        self.assertEqual(env.redis.execute("ZSCORE", "jobq:leases", str(jid)), None)
-        self.assertEqual(env.redis.llen("jobq:q:default"), 0)
+        self.assertEqual(env.redis.execute("ZSCORE", harness.leases_key(), str(jid)), None)
+        self.assertEqual(env.redis.llen(harness.queue_key("default")), 0)
 
         # A new worker on its queue does not run it again.
         w3 = env.start_worker(extra_args=args)

@@ -31,7 +31,7 @@ ARGS = ["--heartbeat-ms", "200", "--lease-ms", "60000", "--retry-base-ms", "100"
 
 # finish.lua's fixed KEYS, in order (docs/redis.md, common/store/scripts/finish.lua); the
 # job hashes follow.
-FINISH_KEYS = ["jobq:leases", "jobq:dead", "jobq:scheduled", "jobq:stats"]
+FINISH_KEYS = [harness.leases_key(), harness.dead_key(), harness.scheduled_key(), harness.key("stats")]
 
 
 def script_sha(redis, name):
@@ -57,7 +57,7 @@ class FencingTest(FreshEnvTestCase):
         env.start_worker(extra_args=ARGS)
 
     def hash(self, jid):
-        return self.env.redis.hgetall("jobq:job:%d" % jid)
+        return self.env.redis.hgetall(harness.job_key(jid))
 
     def test_bumped_token_stops_the_old_worker(self):
         env = self.env
@@ -68,7 +68,7 @@ class FencingTest(FreshEnvTestCase):
         wait_until(lambda: int(self.hash(jid).get("done", b"0")) >= 1, 10,
                    "job %d to report progress 1/5" % jid, env=env)
         token = int(self.hash(jid)["token"])
-        self.assertEqual(env.redis.execute("HINCRBY", "jobq:job:%d" % jid, "token", 1),
+        self.assertEqual(env.redis.execute("HINCRBY", harness.job_key(jid), "token", 1),
                          token + 1)
         t_bump = time.monotonic()
         done_at_bump = int(self.hash(jid)["done"])
@@ -83,7 +83,7 @@ class FencingTest(FreshEnvTestCase):
 
         # It stopped the job: its heartbeat reports no running job.
         def running_count():
-            info = env.redis.execute("GET", "jobq:worker:%s" % wid)
+            info = env.redis.execute("GET", harness.key("worker:%s" % wid))
             return harness.json.loads(info)["running"] if info else None
         wait_until(lambda: running_count() == 0, 2,
                    "the worker's heartbeat info to report 0 running jobs", env=env)
@@ -102,7 +102,7 @@ class FencingTest(FreshEnvTestCase):
         # Past the job's natural end (5 s): the old worker still wrote nothing.
         time.sleep(max(0.0, 6.5 - (time.monotonic() - t0)))
         check(self.hash(jid), "after the job's natural end")
-        self.assertIsNotNone(env.redis.execute("ZSCORE", "jobq:leases", str(jid)))
+        self.assertIsNotNone(env.redis.execute("ZSCORE", harness.leases_key(), str(jid)))
         log = worker.log_text()
         self.assertNotIn("job %d (progress, queue default) completed" % jid, log)
         self.assertEqual(log.count("job %d: lease lost" % jid), 1,
@@ -138,7 +138,7 @@ class FencingTest(FreshEnvTestCase):
             cap, key prefix, then id, token, kind, result or error, retry delay ms,
             queue per job.
             outcomes: (id, token, kind, text). Returns one code per job."""
-            keys = FINISH_KEYS + ["jobq:job:%d" % o[0] for o in outcomes]
+            keys = FINISH_KEYS + [harness.job_key(o[0]) for o in outcomes]
             argv = ["86400000", "604800000", "10000", "jobq:"]
             for jid, token, kind, text in outcomes:
                 argv += [str(jid), str(token), kind, text, "1000", "default"]
@@ -150,30 +150,30 @@ class FencingTest(FreshEnvTestCase):
                 self.assertEqual(finish_call((a, bad, kind, text)), [0],
                                  "finish %s accepted token %d (current %d)"
                                  % (kind, bad, tok[a]))
-            kjob = "jobq:job:%d" % a
+            kjob = harness.job_key(a)
             self.assertEqual(r.execute("EVALSHA", progress, 1, kjob, str(bad), "7", "9"), 0)
-            self.assertEqual(r.execute("EVALSHA", requeue, 5, kjob, "jobq:leases",
-                                       "jobq:q:default", "jobq:wake:default",
-                                       "jobq:queue-stats:default", str(a), str(bad)), 0)
+            self.assertEqual(r.execute("EVALSHA", requeue, 5, kjob, harness.leases_key(),
+                                       harness.queue_key("default"), harness.wake_key("default"),
+                                       harness.queue_stats_key("default"), str(a), str(bad)), 0)
         for jid in ids:
             self.assertEqual(self.hash(jid), before[jid],
                              "a call with a wrong token changed job %d" % jid)
             sid = str(jid)
-            self.assertIsNotNone(r.execute("ZSCORE", "jobq:leases", sid), "lease released")
-            self.assertIsNone(r.execute("ZSCORE", "jobq:dead", sid))
-            self.assertIsNone(r.execute("ZSCORE", "jobq:scheduled", sid))
+            self.assertIsNotNone(r.execute("ZSCORE", harness.leases_key(), sid), "lease released")
+            self.assertIsNone(r.execute("ZSCORE", harness.dead_key(), sid))
+            self.assertIsNone(r.execute("ZSCORE", harness.scheduled_key(), sid))
             self.assertEqual(env.http("GET", "/jobs/%d" % jid).json()["state"], "running")
-        self.assertEqual(r.llen("jobq:q:default"), 0)
+        self.assertEqual(r.llen(harness.queue_key("default")), 0)
 
         # One call, a stale outcome for a and a current one for b: only b is
         # written (so the 0s above are the fence, not malformed calls).
         self.assertEqual(finish_call((a, tok[a] + 1, "completed", '{"by":"stale"}'),
                                      (b, tok[b], "completed", '{"by":"test"}')), [0, 1])
         self.assertEqual(self.hash(a), before[a])
-        self.assertIsNotNone(r.execute("ZSCORE", "jobq:leases", str(a)))
+        self.assertIsNotNone(r.execute("ZSCORE", harness.leases_key(), str(a)))
         job = env.http("GET", "/jobs/%d" % b).json()
         self.assertEqual((job["state"], job["result"]), ("completed", {"by": "test"}), job)
-        self.assertIsNone(r.execute("ZSCORE", "jobq:leases", str(b)))
+        self.assertIsNone(r.execute("ZSCORE", harness.leases_key(), str(b)))
         # A second acknowledgement with the same token is stale too.
         self.assertEqual(finish_call((b, tok[b], "completed", '{"by":"again"}')), [0])
         self.assertEqual(env.http("GET", "/jobs/%d" % b).json()["result"], {"by": "test"})

@@ -22,12 +22,12 @@ class GarbageTest(E2ETestCase):
     def plant(self, job_id, fields):
         """Writes a job hash by hand and queues its id, as a buggy client might."""
         r = self.env.redis
-        args = ["HSET", "jobq:job:%d" % job_id]
+        args = ["HSET", harness.job_key(job_id)]
         for k, v in fields.items():
             args += [k, v]
         r.execute(*args)
-        r.execute("LPUSH", "jobq:q:default", str(job_id))
-        r.execute("LPUSH", "jobq:wake:default", "1")
+        r.execute("LPUSH", harness.queue_key("default"), str(job_id))
+        r.execute("LPUSH", harness.wake_key("default"), "1")
 
     def assertFailedWith(self, job_id, words):
         job = self.env.wait_job(job_id, timeout=15)
@@ -46,12 +46,12 @@ class GarbageTest(E2ETestCase):
         self.env.check_alive()
 
     def test_id_without_hash_is_dropped_and_logged(self):
-        self.env.redis.execute("LPUSH", "jobq:q:default", "987654321")
-        self.env.redis.execute("LPUSH", "jobq:wake:default", "1")
+        self.env.redis.execute("LPUSH", harness.queue_key("default"), "987654321")
+        self.env.redis.execute("LPUSH", harness.wake_key("default"), "1")
         harness.wait_until(
             lambda: "dropped id '987654321'" in self.env.workers[0].log_text(), 10,
             "the worker to log the dropped id", env=self.env)
-        self.assertEqual(self.env.redis.llen("jobq:q:default"), 0)
+        self.assertEqual(self.env.redis.llen(harness.queue_key("default")), 0)
         self.assertWorkerHealthy()
 
     def test_undecodable_payload(self):

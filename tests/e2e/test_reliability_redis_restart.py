@@ -136,13 +136,13 @@ class RedisRestartTest(FreshEnvTestCase):
                          % (first_after, len(ok_ids)))
 
         # No 2xx id is missing from Redis.
-        replies = env.redis.pipeline([["HGET", "jobq:job:%d" % i, "state"] for i in ok_ids])
+        replies = env.redis.pipeline([["HGET", harness.job_key(i), "state"] for i in ok_ids])
         missing = [i for i, st in zip(ok_ids, replies) if st is None]
         self.assertEqual(missing, [], "ids answered 201 but not in Redis after the restart")
 
         # Every one completes (the worker reconnects by itself).
         def states():
-            rep = env.redis.pipeline([["HGET", "jobq:job:%d" % i, "state"] for i in ok_ids])
+            rep = env.redis.pipeline([["HGET", harness.job_key(i), "state"] for i in ok_ids])
             return {i: (st.decode() if st else None) for i, st in zip(ok_ids, rep)}
 
         def all_completed():
@@ -157,8 +157,8 @@ class RedisRestartTest(FreshEnvTestCase):
             raise AssertionError("%d of %d jobs answered 201 did not complete within %.0f s: "
                                  "%r\n%s" % (len(bad), len(ok_ids), COMPLETE_BOUND_S,
                                              dict(list(bad.items())[:20]), env.logs_text()))
-        self.assertEqual(env.redis.llen("jobq:q:default"), 0)
-        self.assertEqual(env.redis.execute("ZCARD", "jobq:leases"), 0)
+        self.assertEqual(env.redis.llen(harness.queue_key("default")), 0)
+        self.assertEqual(env.redis.execute("ZCARD", harness.leases_key()), 0)
 
         # For the record: jobs stored although their answer was 503 (a request
         # in flight when Redis went down may have been stored before its

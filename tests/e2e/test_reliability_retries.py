@@ -136,7 +136,7 @@ class RetriesTest(FreshEnvTestCase):
         for jid in ids:
             self.assertError(env.http("GET", "/jobs/%d" % jid), 404, "not_found")
             self.assertError(env.http("POST", "/dead/%d/retry" % jid), 404, "not_found")
-        self.assertEqual(env.redis.execute("ZCARD", "jobq:dead"), 0)
+        self.assertEqual(env.redis.execute("ZCARD", harness.dead_key()), 0)
         # The completed job is not touched by the purge.
         self.assertEqual(self.job(ok)["state"], "completed")
         # Purging an empty set.

@@ -55,17 +55,17 @@ class ShutdownTest(FreshEnvTestCase):
 
     def assert_requeued(self, jid):
         env = self.env
-        h = env.redis.hgetall("jobq:job:%d" % jid)
+        h = env.redis.hgetall(harness.job_key(jid))
         self.assertEqual(h.get("state"), b"pending", h)
         # (a field at its default, attempts 0, may be left out of the hash)
         self.assertEqual(int(h.get("attempts", b"0")), 0, "the aborted attempt was spent: %r" % h)
         for k in ("worker", "started_at", "done", "total", "result", "error"):
             self.assertNotIn(k, h, "field %r left on a requeued job: %r" % (k, h))
-        queue = [int(x) for x in env.redis.execute("LRANGE", "jobq:q:default", 0, -1)]
+        queue = [int(x) for x in env.redis.execute("LRANGE", harness.queue_key("default"), 0, -1)]
         self.assertIn(jid, queue, "job %d not back in jobq:q:default" % jid)
         # Workers RPOP: a requeued job goes first in line (the right end).
         self.assertEqual(queue[-1], jid, "requeued job is not first in line: %r" % queue)
-        self.assertEqual(env.redis.execute("ZSCORE", "jobq:leases", str(jid)), None)
+        self.assertEqual(env.redis.execute("ZSCORE", harness.leases_key(), str(jid)), None)
         job = self.job(jid)
         self.assertEqual((job["state"], job["attempts"]), ("pending", 0), job)
         self.assertEqual(env.http("GET", "/task-status/%d" % jid).json()["status"], "pending")
@@ -83,7 +83,7 @@ class ShutdownTest(FreshEnvTestCase):
                       w1.log_text())
         self.assert_requeued(jid)
         # No worker entry left behind by a clean exit.
-        self.assertEqual(env.redis.execute("ZCARD", "jobq:workers"), 0)
+        self.assertEqual(env.redis.execute("ZCARD", harness.key("workers")), 0)
 
         # A new worker takes it and runs it: attempt 1, progress moving.
         w2 = env.start_worker(extra_args=FAST + ["--grace-ms", "300"])
@@ -119,7 +119,7 @@ class ShutdownTest(FreshEnvTestCase):
         self.assertEqual(job["result"], {"steps": 2}, job)
         self.assertEqual(job["attempts"], 1, job)
         self.assertEqual(job["worker"], w2_id, job)
-        self.assertEqual(env.redis.llen("jobq:q:default"), 0)
+        self.assertEqual(env.redis.llen(harness.queue_key("default")), 0)
         time.sleep(0.2)
         n = len(re.findall(r"job %d \(progress, queue default\) completed" % jid,
                            w1.log_text() + w2.log_text()))
@@ -137,7 +137,7 @@ class ShutdownTest(FreshEnvTestCase):
         self.assertEqual(job["state"], "completed", job)
         self.assertEqual(job["result"], {"steps": 1}, job)
         self.assertEqual(job["attempts"], 1, job)
-        self.assertEqual(env.redis.llen("jobq:q:default"), 0)
+        self.assertEqual(env.redis.llen(harness.queue_key("default")), 0)
         log = w1.log_text()
         self.assertNotIn("returned to its queue", log)
         self.assertIn("job %d (progress, queue default) completed" % jid, log)

@@ -76,7 +76,7 @@ class StallTest(FreshEnvTestCase):
         return counts
 
     def recovered(self):
-        st = self.env.redis.hgetall("jobq:queue-stats:default")
+        st = self.env.redis.hgetall(harness.queue_stats_key("default"))
         return int(st.get("recovered", b"0"))
 
     def start_jobs(self, run_s):
@@ -103,7 +103,7 @@ class StallTest(FreshEnvTestCase):
         r = self.env.redis
         sec, usec = r.execute("TIME")
         now_ms = int(sec) * 1000 + int(usec) // 1000
-        beat = int(float(r.execute("ZSCORE", "jobq:workers", self.worker_ids[0])))
+        beat = int(float(r.execute("ZSCORE", harness.key("workers"), self.worker_ids[0])))
         wait_ms = (int(phase * HEARTBEAT_MS) - (now_ms - beat)) % HEARTBEAT_MS
         time.sleep(wait_ms / 1000.0)
         self.assertEqual(r.execute("CLIENT", "PAUSE", str(PAUSE_MS), mode), "OK")
@@ -187,7 +187,7 @@ class StallTest(FreshEnvTestCase):
         self.check_completed(ids)
         self.check_ran_once(ids, "at the end")
         self.assertEqual(self.recovered(), 0)
-        self.assertEqual(env.redis.execute("ZCARD", "jobq:leases"), 0)
+        self.assertEqual(env.redis.execute("ZCARD", harness.leases_key()), 0)
         for w in self.workers:
             self.assertNotIn("lease lost", w.log_text())
             self.assertTrue(w.running())

@@ -54,9 +54,9 @@ class TimeoutTest(FreshEnvTestCase):
         self.assertGreaterEqual(run_ms(job), 450, "failed before its timeout: %r" % job)
         self.assertEqual([d["id"] for d in env.http("GET", "/dead").json()["jobs"]], [jid])
         # Stopped: no progress is written after the failure.
-        before = env.redis.hgetall("jobq:job:%d" % jid)
+        before = env.redis.hgetall(harness.job_key(jid))
         time.sleep(1.3)
-        self.assertEqual(env.redis.hgetall("jobq:job:%d" % jid), before)
+        self.assertEqual(env.redis.hgetall(harness.job_key(jid)), before)
         self.assertTrue(env.workers[0].running())
 
     def test_hash_job_on_the_pool_times_out_and_worker_stays_healthy(self):

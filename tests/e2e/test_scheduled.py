@@ -71,7 +71,7 @@ class ScheduledTest(E2ETestCase):
             self.assertEqual(self.env.wait_job(jid, timeout=15)["state"], "completed")
 
     def test_bad_values(self):
-        before = self.env.redis.keys("jobq:job:*")
+        before = self.env.redis.keys(harness.JOB_KEYS)
         for body in ({"type": "noop", "delay_ms": -1},
                      {"type": "noop", "delay_ms": "5"},
                      {"type": "noop", "delay_ms": 10 ** 15},
@@ -81,7 +81,7 @@ class ScheduledTest(E2ETestCase):
                      {"type": "noop", "delay_ms": 5, "run_at": 1}):
             got = self.post(body, status=400)
             self.assertEqual(got["error"]["code"], "invalid_argument", body)
-        self.assertEqual(self.env.redis.keys("jobq:job:*"), before)
+        self.assertEqual(self.env.redis.keys(harness.JOB_KEYS), before)
 
 
 if __name__ == "__main__":

@@ -57,53 +57,53 @@ class ScriptPathsTest(E2ETestCase):
         args = []
         for k, v in h.items():
             args += [k, v]
-        self.r.execute("HSET", P + "job:%d" % jid, *args)
-        self.r.execute("ZADD", P + "leases", "9999999999999", str(jid))
-        self.r.execute("HINCRBY", P + "queue-stats:default", "running", "1")
+        self.r.execute("HSET", harness.job_key(jid), *args)
+        self.r.execute("ZADD", harness.leases_key(), "9999999999999", str(jid))
+        self.r.execute("HINCRBY", harness.queue_stats_key("default"), "running", "1")
 
     def test_requeue_of_a_cancelled_batch_member_counts_it(self):
-        self.r.execute("HSET", P + "batch:10", "total", "1", "created_at", "1", "keep_ms",
+        self.r.execute("HSET", harness.batch_key(10), "total", "1", "created_at", "1", "keep_ms",
                        "60000")
-        self.r.execute("HSET", P + "batch:10:callback", "type", "noop", "queue", "cb")
+        self.r.execute("HSET", harness.batch_key(10) + ":callback", "type", "noop", "queue", "cb")
         self.running_job(11, batch=10, cancel_requested=1)
-        code = self.eval("requeue", [P + "job:11", P + "leases", P + "q:default",
-                                     P + "wake:default", P + "queue-stats:default",
-                                     P + "type-stats:default"],
+        code = self.eval("requeue", [harness.job_key(11), harness.leases_key(), harness.queue_key("default"),
+                                     harness.wake_key("default"), harness.queue_stats_key("default"),
+                                     harness.type_stats_key("default")],
                          [11, 1, 60000, P])
         self.assertEqual(code, 2)
-        self.assertEqual(self.hget(P + "job:11", "state"), "cancelled")
-        self.assertEqual(self.hget(P + "batch:10", "cancelled"), "1")
-        self.assertIsNotNone(self.hget(P + "batch:10", "finished_at"))
-        cb = self.hget(P + "batch:10", "callback_id")
+        self.assertEqual(self.hget(harness.job_key(11), "state"), "cancelled")
+        self.assertEqual(self.hget(harness.batch_key(10), "cancelled"), "1")
+        self.assertIsNotNone(self.hget(harness.batch_key(10), "finished_at"))
+        cb = self.hget(harness.batch_key(10), "callback_id")
         self.assertIsNotNone(cb, "the callback did not fire")
-        self.assertEqual(self.hget(P + "job:" + cb, "state"), "pending")
-        self.assertEqual(self.r.execute("LLEN", P + "q:cb"), 1)
-        self.assertEqual(self.hget(P + "type-stats:default", "noop|cancelled"), "1")
-        self.assertEqual(self.hget(P + "queue-stats:default", "running"), "0")
+        self.assertEqual(self.hget(harness.job_key(cb), "state"), "pending")
+        self.assertEqual(self.r.execute("LLEN", harness.queue_key("cb")), 1)
+        self.assertEqual(self.hget(harness.type_stats_key("default"), "noop|cancelled"), "1")
+        self.assertEqual(self.hget(harness.queue_stats_key("default"), "running"), "0")
         # without a cancel request the job goes back to its queue, first in line
         self.running_job(12)
-        code = self.eval("requeue", [P + "job:12", P + "leases", P + "q:default",
-                                     P + "wake:default", P + "queue-stats:default",
-                                     P + "type-stats:default"],
+        code = self.eval("requeue", [harness.job_key(12), harness.leases_key(), harness.queue_key("default"),
+                                     harness.wake_key("default"), harness.queue_stats_key("default"),
+                                     harness.type_stats_key("default")],
                          [12, 1, 60000, P])
         self.assertEqual(code, 1)
-        self.assertEqual(self.hget(P + "job:12", "state"), "pending")
+        self.assertEqual(self.hget(harness.job_key(12), "state"), "pending")
 
     def finish(self, jid, kind, text="boom"):
-        return self.eval("finish", [P + "leases", P + "dead", P + "scheduled", P + "stats",
-                                    P + "job:%d" % jid],
+        return self.eval("finish", [harness.leases_key(), harness.dead_key(), harness.scheduled_key(), P + "stats",
+                                    harness.job_key(jid)],
                          [60000, 60000, 100, P, jid, 1, kind, text, 1000, "default"])
 
     def test_a_failed_attempt_of_a_job_whose_cancel_was_asked_ends_it(self):
         self.running_job(21, cancel_requested=1)
         self.assertEqual(self.finish(21, "failed"), [4])
-        self.assertEqual(self.hget(P + "job:21", "state"), "cancelled")
-        self.assertEqual(self.r.execute("ZSCORE", P + "scheduled", "21"), None)
+        self.assertEqual(self.hget(harness.job_key(21), "state"), "cancelled")
+        self.assertEqual(self.r.execute("ZSCORE", harness.scheduled_key(), "21"), None)
         # the same failure without a cancel request is retried, its progress reset
         self.running_job(22, done=5, total=10)
         self.assertEqual(self.finish(22, "failed"), [2])
-        self.assertEqual(self.hget(P + "job:22", "state"), "scheduled")
-        self.assertIsNone(self.hget(P + "job:22", "done"))
+        self.assertEqual(self.hget(harness.job_key(22), "state"), "scheduled")
+        self.assertIsNone(self.hget(harness.job_key(22), "done"))
 
     def test_a_resent_outcome_answers_as_the_first_and_writes_nothing(self):
         """A worker resends an outcome whose answer it did not take (lost, or not
@@ -120,13 +120,13 @@ class ScriptPathsTest(E2ETestCase):
                 self.running_job(jid, **fields)
                 self.assertEqual(self.finish(jid, kind, text), [code])
                 before = {k: self.r.execute("HGETALL", k) for k in
-                          (P + "stats", P + "queue-stats:default", P + "job:%d" % jid)}
-                dead = self.r.execute("ZCARD", P + "dead")
+                          (P + "stats", harness.queue_stats_key("default"), harness.job_key(jid))}
+                dead = self.r.execute("ZCARD", harness.dead_key())
                 self.assertEqual(self.finish(jid, kind, text), [code])
-                self.assertEqual(self.hget(P + "job:%d" % jid, "state"), state)
+                self.assertEqual(self.hget(harness.job_key(jid), "state"), state)
                 for k, v in before.items():
                     self.assertEqual(self.r.execute("HGETALL", k), v, k)
-                self.assertEqual(self.r.execute("ZCARD", P + "dead"), dead)
+                self.assertEqual(self.r.execute("ZCARD", harness.dead_key()), dead)
         # not this outcome: a different text or kind, another token, a job put back
         self.running_job(51)
         self.assertEqual(self.finish(51, "completed", "a"), [1])
@@ -139,18 +139,18 @@ class ScriptPathsTest(E2ETestCase):
         self.running_job(53, token=2)
         self.assertEqual(self.finish(53, "completed", "x"), [0])
         self.running_job(54)
-        self.r.execute("HSET", P + "job:54", "state", "pending")  # the reaper gave it back
+        self.r.execute("HSET", harness.job_key(54), "state", "pending")  # the reaper gave it back
         self.assertEqual(self.finish(54, "completed", "x"), [0])
 
     def test_dead_retry_forgets_the_old_cancel_request(self):
-        self.r.execute("HSET", P + "job:31", "type", "noop", "state", "failed",
+        self.r.execute("HSET", harness.job_key(31), "type", "noop", "state", "failed",
                        "cancel_requested", "1", "attempts", "3")
-        self.r.execute("ZADD", P + "dead", "1", "31")
-        self.assertEqual(self.eval("dead", [P + "dead"], ["retry", P, 31]), 1)
-        self.assertEqual(self.hget(P + "job:31", "state"), "pending")
-        self.assertIsNone(self.hget(P + "job:31", "cancel_requested"))
+        self.r.execute("ZADD", harness.dead_key(), "1", "31")
+        self.assertEqual(self.eval("dead", [harness.dead_key()], ["retry", P, 31]), 1)
+        self.assertEqual(self.hget(harness.job_key(31), "state"), "pending")
+        self.assertIsNone(self.hget(harness.job_key(31), "cancel_requested"))
 
-    REAP_KEYS = [P + "leases", P + "workers", P + "dead", P + "reaper", P + "reaper-seen",
+    REAP_KEYS = [harness.leases_key(), P + "workers", harness.dead_key(), P + "reaper", P + "reaper-seen",
                  P + "worker-periods"]
 
     def now_ms(self):
@@ -171,21 +171,21 @@ class ScriptPathsTest(E2ETestCase):
 
     def test_reaped_poison_respects_the_dead_cap(self):
         for i in range(5):
-            self.r.execute("ZADD", P + "dead", str(i), str(100 + i))
+            self.r.execute("ZADD", harness.dead_key(), str(i), str(100 + i))
         self.running_job(41, recoveries=3)
-        self.r.execute("ZADD", P + "leases", "1", "41")  # expired
+        self.r.execute("ZADD", harness.leases_key(), "1", "41")  # expired
         self.reaper_state(self.now_ms(), 0)  # healthy for long
         got = self.reap()
         self.assertEqual(got[1], 1, got)
-        self.assertEqual(self.hget(P + "job:41", "state"), "failed")
-        self.assertEqual(self.r.execute("ZCARD", P + "dead"), 3)
-        self.assertIsNotNone(self.r.execute("ZSCORE", P + "dead", "41"))
+        self.assertEqual(self.hget(harness.job_key(41), "state"), "failed")
+        self.assertEqual(self.r.execute("ZCARD", harness.dead_key()), 3)
+        self.assertIsNotNone(self.r.execute("ZSCORE", harness.dead_key(), "41"))
 
     def stalled_world(self):
         """Worker w1 (beat 10 s old) runs job 51 whose lease expired; w2 is live."""
         now = self.now_ms()
         self.running_job(51)
-        self.r.execute("ZADD", P + "leases", str(now - 5000), "51")
+        self.r.execute("ZADD", harness.leases_key(), str(now - 5000), "51")
         self.r.execute("SADD", P + "worker-jobs:w1", "51")
         self.r.execute("ZADD", P + "workers", str(now - 10000), "w1", str(now), "w2")
         return now
@@ -196,8 +196,8 @@ class ScriptPathsTest(E2ETestCase):
         got = self.reap(beat=200, dead_after=600, grace=800)
         self.assertEqual(got[:3], [0, 0, 0], got)
         self.assertGreaterEqual(got[3], 5000, got)
-        self.assertEqual(self.hget(P + "job:51", "state"), "running")
-        self.assertIsNotNone(self.r.execute("ZSCORE", P + "leases", "51"))
+        self.assertEqual(self.hget(harness.job_key(51), "state"), "running")
+        self.assertIsNotNone(self.r.execute("ZSCORE", harness.leases_key(), "51"))
         # Calls every 100 ms (a turn every 200 ms); w2 beats, w1 does not: w1 is dead
         # once the grace (800 ms) has passed, and only then, and w2 never.
         t_stall = self.now_ms()
@@ -209,8 +209,8 @@ class ScriptPathsTest(E2ETestCase):
                 break
         self.assertEqual(got[:3], [1, 0, 1], got)
         self.assertGreaterEqual(self.now_ms() - t_stall, 800)
-        self.assertEqual(self.hget(P + "job:51", "state"), "pending")
-        self.assertEqual(self.hget(P + "job:51", "recoveries"), "1")
+        self.assertEqual(self.hget(harness.job_key(51), "state"), "pending")
+        self.assertEqual(self.hget(harness.job_key(51), "recoveries"), "1")
         self.assertIsNone(self.r.execute("ZSCORE", P + "workers", "w1"))
         self.assertIsNotNone(self.r.execute("ZSCORE", P + "workers", "w2"))
 
@@ -220,7 +220,7 @@ class ScriptPathsTest(E2ETestCase):
         got = self.reap()
         self.assertEqual(got[:3], [0, 0, 0], got)
         self.assertGreater(got[3], 0, got)
-        self.assertEqual(self.hget(P + "job:51", "state"), "running")
+        self.assertEqual(self.hget(harness.job_key(51), "state"), "running")
         self.assertEqual(s(self.r.execute("HGET", P + "reaper", "run_id")), self.run_id())
 
     def test_no_history_and_old_beats_is_a_stall(self):
@@ -230,14 +230,14 @@ class ScriptPathsTest(E2ETestCase):
         got = self.reap()
         self.assertEqual(got[:3], [0, 0, 0], got)
         self.assertGreater(got[3], 0, got)
-        self.assertEqual(self.hget(P + "job:51", "state"), "running")
+        self.assertEqual(self.hget(harness.job_key(51), "state"), "running")
 
     def test_no_history_and_a_fresh_beat_is_healthy(self):
         # a first run: the caller has just beaten; the expired lease comes back at once
         self.stalled_world()
         got = self.reap()
         self.assertEqual(got, [1, 0, 0, 0], got)
-        self.assertEqual(self.hget(P + "job:51", "state"), "pending")
+        self.assertEqual(self.hget(harness.job_key(51), "state"), "pending")
 
     def test_without_a_stall_an_expired_lease_and_a_silent_worker_are_reaped(self):
         now = self.stalled_world()
@@ -245,7 +245,7 @@ class ScriptPathsTest(E2ETestCase):
         got = self.reap(beat=200, dead_after=600, grace=800)
         # w1 is seen once: not dead yet; its expired lease is taken back at once
         self.assertEqual(got, [1, 0, 0, 0], got)
-        self.assertEqual(self.hget(P + "job:51", "state"), "pending")
+        self.assertEqual(self.hget(harness.job_key(51), "state"), "pending")
         self.assertEqual(self.reap(beat=200), -1)  # less than a beat later: not a turn
 
 

@@ -87,7 +87,7 @@ class AuthTest(E2ETestCase):
         enq = self.make_token("producer", ["enqueue"], bearer(admin))
         both = self.make_token("both", ["read", "enqueue"], bearer(admin))
         # kept hashed: the table holds SHA-256 hex -> name/scopes, never a token
-        table = self.env.redis.hgetall("jobq:tokens")
+        table = self.env.redis.hgetall(harness.key("tokens"))
         self.assertEqual(set(table), {hashlib.sha256(t.encode()).hexdigest()
                                       for t in (admin, read, enq, both)})
         for v in table.values():
@@ -232,7 +232,7 @@ class AuthTest(E2ETestCase):
     def make_token_via_redis_admin(self):
         """An admin token written straight into the table (as a broker would)."""
         token = "jq_" + "ab" * 32
-        self.env.redis.execute("HSET", "jobq:tokens", hashlib.sha256(token.encode()).hexdigest(),
+        self.env.redis.execute("HSET", harness.key("tokens"), hashlib.sha256(token.encode()).hexdigest(),
                                json.dumps({"name": "ops", "scopes": ["admin"],
                                            "created_at": 0}))
         wait_until(lambda: self.env.http("GET", "/queues", headers=bearer(token)).status == 200,

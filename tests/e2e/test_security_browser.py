@@ -49,7 +49,7 @@ class BrowserAttackTest(E2ETestCase):
 
     def snapshot(self):
         r = self.env.redis
-        return sorted(r.keys("*")), r.execute("GET", "jobq:ids")
+        return sorted(r.keys("*")), r.execute("GET", harness.ids_key())
 
     def own(self):
         return "http://%s:%d" % (harness.HOST, self.env.broker_port)

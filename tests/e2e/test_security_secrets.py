@@ -164,7 +164,7 @@ class SecretsTest(HttpMixin, E2ETestCase):
         self.assertEqual(sent["x-both"], "tok-SECRET-6/o-SECRET-7")
         self.assertNoSecret(self.views_of(job["id"]))
         # stored apart from the payload, in a field no read renders
-        raw = self.env.redis.hgetall("jobq:job:%d" % job["id"])
+        raw = self.env.redis.hgetall(harness.job_key(job["id"]))
         self.assertIn(b"tok-SECRET-6", raw["secrets"])
         self.assertNotIn(MARK, raw["payload"])
 
@@ -248,7 +248,7 @@ class SecretsTest(HttpMixin, E2ETestCase):
                     self.assertNotIn(MARK, r.body)
                     self.assertIn(b"[redacted]", r.body)
             # the stored definition keeps them: the jobs it makes need them
-            self.assertIn(b"SECRET-13", self.env.redis.execute("HGET", "jobq:schedules",
+            self.assertIn(b"SECRET-13", self.env.redis.execute("HGET", harness.key("schedules"),
                                                                "hook"))
         finally:
             self.env.http("DELETE", "/schedules/hook")

@@ -191,7 +191,7 @@ class EmailFailureTest(NotifyMixin, E2ETestCase):
             self.assertTrue(job["error"].strip(), job)
             self.assertIsNone(job["result"], job)
             self.assertIsNotNone(job["finished_at"], job)
-            self.assertIsNotNone(self.env.redis.execute("ZSCORE", "jobq:dead", str(t)),
+            self.assertIsNotNone(self.env.redis.execute("ZSCORE", harness.dead_key(), str(t)),
                                  "failed job %d is not in the dead set jobq:dead" % t)
         # The worker is still alive and working.
         r = self.env.http("POST", "/jobs", {"type": "noop"})

@@ -73,7 +73,7 @@ class PendingWithoutWorkerTest(StartTaskMixin, E2ETestCase):
         self.assertEqual(job["payload"], {"duration": 1}, job)
         self.assertIsNone(job["started_at"], job)
         self.assertIsNone(job["finished_at"], job)
-        self.assertTrue(self.env.redis.keys("jobq:job:%d" % tid), "no job hash in Redis")
+        self.assertTrue(self.env.redis.keys(harness.job_key(tid)), "no job hash in Redis")
 
         self.env.start_worker()
         status = self.env.wait_task_status(tid, lambda s: s == "completed" or

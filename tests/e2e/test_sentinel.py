@@ -136,7 +136,7 @@ class SentinelTest(FreshEnvTestCase):
         self.sen = type(self).sen
 
     def job_state(self, port, jid):
-        return s(Redis(port).execute("HGET", "jobq:job:%d" % jid, "state"))
+        return s(Redis(port).execute("HGET", harness.job_key(jid), "state"))
 
     def enqueue(self):
         r = self.env.http("POST", "/jobs", {"type": "noop"})
@@ -208,7 +208,7 @@ class SentinelTest(FreshEnvTestCase):
         # the seconds without service: the longest time between two 201 answers
         times = sorted(x[1] for x in samples if x[2] == 201)
         gap = max(b - a for a, b in zip(times, times[1:]))
-        states = Redis(new_port).pipeline([["HGET", "jobq:job:%d" % i, "state"] for i in ok])
+        states = Redis(new_port).pipeline([["HGET", harness.job_key(i), "state"] for i in ok])
         lost = [i for i, st in zip(ok, states) if st is None]
         sys.stderr.write("\nfailover: %d requests %r; %.2f s without a 201; %d of %d "
                          "acknowledged jobs not on the new primary (lost)\n"
@@ -221,7 +221,7 @@ class SentinelTest(FreshEnvTestCase):
         kept = [i for i in ok if i not in set(lost)]
 
         def done():
-            rep = Redis(new_port).pipeline([["HGET", "jobq:job:%d" % i, "state"] for i in kept])
+            rep = Redis(new_port).pipeline([["HGET", harness.job_key(i), "state"] for i in kept])
             return all(st == b"completed" for st in rep)
         wait_until(done, COMPLETE_BOUND_S, "every acknowledged job kept to complete",
                    interval=0.3, env=env)

@@ -51,7 +51,7 @@ class UniqueTest(E2ETestCase):
         self.assertJSONResponse(self.env.http("DELETE", "/jobs/%d" % first), 200)
         second = self.post_job({"type": "noop", "queue": IDLE, "unique_key": "report:42"})
         self.assertNotEqual(second, first)
-        self.assertEqual(self.env.redis.execute("GET", "jobq:unique:report:42"),
+        self.assertEqual(self.env.redis.execute("GET", harness.unique_key("report:42")),
                          str(second).encode())
 
     def test_refused_while_scheduled(self):
@@ -76,7 +76,7 @@ class UniqueTest(E2ETestCase):
         self.post_job({"type": "noop", "queue": IDLE, "unique_key": "fails"})
         # a holder whose hash is gone (expired) holds nothing
         gone = self.post_job({"type": "noop", "queue": IDLE, "unique_key": "expires"})
-        self.env.redis.execute("DEL", "jobq:job:%d" % gone)
+        self.env.redis.execute("DEL", harness.job_key(gone))
         self.post_job({"type": "noop", "queue": IDLE, "unique_key": "expires"})
 
     def test_concurrent_duplicates_store_one_job(self):
@@ -112,7 +112,7 @@ class UniqueTest(E2ETestCase):
         self.assertIn("jobs 0 and 2", self.assertError(r, 400, "invalid_argument")["message"])
         # nothing of either was stored, and no key was taken
         self.assertEqual(self.env.job_keys(), before)
-        self.assertIsNone(self.env.redis.execute("GET", "jobq:unique:bulk-new"))
+        self.assertIsNone(self.env.redis.execute("GET", harness.unique_key("bulk-new")))
         r = self.env.http("POST", "/jobs/bulk", [
             {"type": "noop", "queue": IDLE, "unique_key": "bulk-a"},
             {"type": "noop", "queue": IDLE, "unique_key": "bulk-b"}])
@@ -130,16 +130,16 @@ class UniqueTest(E2ETestCase):
         self.assertConflict(r, taker)
         job = self.assertJSONResponse(self.env.http("GET", "/jobs/%d" % dead), 200)
         self.assertEqual(job["state"], "failed", job)
-        self.assertEqual(self.env.redis.execute("GET", "jobq:unique:dead-key"),
+        self.assertEqual(self.env.redis.execute("GET", harness.unique_key("dead-key")),
                          str(taker).encode())
         self.assertIn(str(dead).encode(),
-                      self.env.redis.execute("ZRANGE", "jobq:dead", 0, -1))
+                      self.env.redis.execute("ZRANGE", harness.dead_key(), 0, -1))
         # once the taker has ended, the retry takes the key back
         self.assertJSONResponse(self.env.http("DELETE", "/jobs/%d" % taker), 200)
         r = self.env.http("POST", "/dead/%d/retry" % dead)
         self.assertEqual(self.assertJSONResponse(r, 200), {"id": dead, "state": "pending"})
         # (the worker runs it again at once, and it fails again: no check of its key here)
-        self.assertEqual(self.env.redis.execute("GET", "jobq:unique:dead-key"),
+        self.assertEqual(self.env.redis.execute("GET", harness.unique_key("dead-key")),
                          str(dead).encode())
 
     def test_bad_keys(self):

@@ -63,7 +63,7 @@ class WorkerReplicasAckTest(E2ETestCase):
         return {}
 
     def completed_stat(self):
-        return int(s(self.env.redis.execute("HGET", "jobq:stats", "completed")) or 0)
+        return int(s(self.env.redis.execute("HGET", harness.key("stats"), "completed")) or 0)
 
     def post(self, job):
         r = self.env.http("POST", "/jobs", job)
@@ -129,7 +129,7 @@ class WorkerReplicasAckTest(E2ETestCase):
                        "three unconfirmed outcomes", env=self.env)
             time.sleep(6 * BEAT_MS / 1000.0)  # beats come and go: it takes no more
             ended = [j for j in ids if s(self.env.redis.execute(
-                "HGET", "jobq:job:%d" % j, "state")) == "completed"]
+                "HGET", harness.job_key(j), "state")) == "completed"]
             self.assertEqual(len(ended), 3, ended)
             self.assertEqual(mine().get("running"), 0)
         finally:

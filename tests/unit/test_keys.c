@@ -57,12 +57,15 @@ static void test_names(void)
 		const char *q;
 		const char *want;
 	} cases[] = {
-		{"jobq:", JOB, 42, NULL, "jobq:job:42"},
-		{"jobq:", JOB, 0, NULL, "jobq:job:0"},
-		{"jobq:", JOB, INT64_MAX, NULL, "jobq:job:9223372036854775807"},
+		/* a job's key carries its id's bucket (id mod 16384) as its hash tag */
+		{"jobq:", JOB, 42, NULL, "jobq:{42}:job:42"},
+		{"jobq:", JOB, 0, NULL, "jobq:{0}:job:0"},
+		{"jobq:", JOB, 16384 * 5 + 77, NULL, "jobq:{77}:job:81997"},
+		{"jobq:", JOB, 16384 * 7, NULL, "jobq:{0}:job:114688"},
+		{"jobq:", JOB, INT64_MAX, NULL, "jobq:{16383}:job:9223372036854775807"},
 		{"jobq:", QUEUE, 0, "default", "jobq:q:default"},
 		{"jobq:", WAKE, 0, "default", "jobq:wake:default"},
-		{"jobq:", IDS, 0, NULL, "jobq:ids"},
+		{"jobq:", IDS, 0, NULL, "jobq:id-counter"},
 		{"jobq:", LEASES, 0, NULL, "jobq:leases"},
 		{"jobq:", DEAD, 0, NULL, "jobq:dead"},
 		{"jobq:", QUEUES, 0, NULL, "jobq:queues"},
@@ -72,13 +75,14 @@ static void test_names(void)
 		{"jobq:", REAPER_SEEN, 0, NULL, "jobq:reaper-seen"},
 		{"jobq:", WORKER, 0, "host:42:1", "jobq:worker:host:42:1"},
 		{"jobq:", WORKER_JOBS, 0, "host:42:1", "jobq:worker-jobs:host:42:1"},
-		{"jobq:", JOB_PREFIX, 0, NULL, "jobq:job:"},
+		{"jobq:", JOB_PREFIX, 0, NULL, "jobq:"},
 		{"t-17:", QUEUE, 0, "emails", "t-17:q:emails"},
-		{"", JOB, 7, NULL, "job:7"},
+		{"", JOB, 7, NULL, "{7}:job:7"},
 		{"", QUEUES, 0, NULL, "queues"},
 		/* the longest names still fit JQ_KEY_MAX */
 		{P64, WAKE, 0, Q64, P64 "wake:" Q64},
-		{P64, JOB, INT64_MIN, NULL, P64 "job:-9223372036854775808"},
+		{P64, JOB, INT64_MIN, NULL, P64 "{0}:job:-9223372036854775808"},
+		{"jobq:", JOB, -1, NULL, "jobq:{16383}:job:-1"},
 		{P64, WORKER_JOBS, 0, W127, P64 "worker-jobs:" W127},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

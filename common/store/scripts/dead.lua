@@ -21,7 +21,7 @@ if ARGV[1] == 'list' then
                              tonumber(ARGV[3]) + tonumber(ARGV[4]) - 1, 'WITHSCORES')
   for i = 1, #entries, 2 do
     local id = entries[i]
-    local f = redis.call('HMGET', prefix .. JQ_KEY.job .. id, 'state', 'type', 'queue', 'attempts',
+    local f = redis.call('HMGET', jq_id_key(prefix, JQ_KEY.job, id), 'state', 'type', 'queue', 'attempts',
                         'error')
     if f[1] then
       out[#out + 1] = id
@@ -40,7 +40,7 @@ elseif ARGV[1] == 'retry' then
   if not redis.call('ZSCORE', KEYS[1], id) then
     return 0
   end
-  local jk = prefix .. JQ_KEY.job .. id
+  local jk = jq_id_key(prefix, JQ_KEY.job, id)
   local f = redis.call('HMGET', jk, 'state', 'queue', 'priority', 'batch', 'unique_key')
   if not f[1] then
     redis.call('ZREM', KEYS[1], id)
@@ -52,7 +52,7 @@ elseif ARGV[1] == 'retry' then
   if ukey then
     local holder = redis.call('GET', ukey)
     if holder and holder ~= id then
-      local st = redis.call('HGET', prefix .. JQ_KEY.job .. holder, 'state')
+      local st = redis.call('HGET', jq_id_key(prefix, JQ_KEY.job, holder), 'state')
       if st == 'pending' or st == 'scheduled' or st == 'running' then
         return {-2, holder}
       end
@@ -81,7 +81,7 @@ elseif ARGV[1] == 'retry' then
 elseif ARGV[1] == 'purge' then
   local ids = redis.call('ZRANGE', KEYS[1], 0, -1)
   for _, id in ipairs(ids) do
-    redis.call('DEL', prefix .. JQ_KEY.job .. id)
+    redis.call('DEL', jq_id_key(prefix, JQ_KEY.job, id))
   end
   redis.call('DEL', KEYS[1])
   return #ids

@@ -6,8 +6,9 @@
 --   only when ARGV[1] is not 0), then per job its hash, in the order of the jobs below.
 --   A queue's keys (list, wake list, stats hash) are built here from the key prefix and
 --   its name, once per queue and call: three keys fewer per job to send and parse.
--- ARGV[1] idempotency window ms (0: none), ARGV[2] job key prefix
---   ("<prefix>job:", to read the state of the job an idempotency key names), ARGV[3] the
+-- ARGV[1] idempotency window ms (0: none), ARGV[2] the key prefix
+--   job keys are named from (lib/keys.lua jq_id_key: to read the state of the job an
+--   idempotency or unique key names; that job's id has the hash tag of its own bucket), ARGV[3] the
 --   unique key prefix ("<prefix>unique:"), ARGV[4] the key prefix (the names of keys.h:
 --   '<prefix>q:<queue>', 'wake:<queue>', 'queue-stats:<queue>', 'type-stats:<queue>'),
 --   ARGV[5] the largest job id of the call, ARGV[6] the length L of the batch section
@@ -43,7 +44,7 @@
 if ARGV[1] ~= '0' then
   local prev = redis.call('GET', KEYS[6])
   if prev then
-    local state = tonumber(prev) and redis.call('HGET', ARGV[2] .. prev, 'state')
+    local state = tonumber(prev) and redis.call('HGET', jq_id_key(ARGV[2], JQ_KEY.job, prev), 'state')
     return {prev, state or 'expired'}
   end
 end
@@ -97,7 +98,7 @@ do
         end
         seen[ukey] = true
         local holder = redis.call('GET', ukey)
-        if holder and live[redis.call('HGET', ARGV[2] .. holder, 'state') or ''] then
+        if holder and live[redis.call('HGET', jq_id_key(ARGV[2], JQ_KEY.job, holder), 'state') or ''] then
           return {'unique', holder, index + i}
         end
       end

@@ -4,7 +4,7 @@
 -- KEYS[1] lease zset, KEYS[2] set of paused queues, KEYS[3] rate limits hash (queue name ->
 --   "limit:interval_ms"), then per served queue, in the order the worker serves them:
 --   (queue list, wake list, queue stats hash, rate zset)
--- ARGV[1] job key prefix ("<prefix>job:"), ARGV[2] lease ms, ARGV[3] worker id, ARGV[4]
+-- ARGV[1] the key prefix, ARGV[2] lease ms, ARGV[3] worker id, ARGV[4]
 --   most jobs to take, ARGV[5..] the queue names, in KEYS order
 -- Times are Redis' clock (TIME): one clock for every machine.
 -- Within a queue, higher priorities go first, FIFO within one (lib/queue.lua).
@@ -21,7 +21,8 @@
 -- Every state change is published on '<job key>:events' ('running' here; see
 -- docs/redis.md for the messages), for GET /jobs/{id}/events.
 -- Job keys are built from the popped id and ARGV[1] (the one exception to "keys in
--- KEYS[]", as in BullMQ's moveToActive): a queue and its jobs live on one Redis.
+-- KEYS[]", as in BullMQ's moveToActive): <p>{<id mod 16384>}:job:<id> (lib/keys.lua
+-- jq_id_key), the tag of the id's bucket, which docs/cluster.md makes its queue's.
 -- @include keys
 -- @include queue
 -- @include events
@@ -64,7 +65,7 @@ for i = 4, #KEYS, 4 do
       id = redis.call('RPOP', lists[li])
     end
     if not id then break end
-    local jk = ARGV[1] .. id
+    local jk = jq_id_key(ARGV[1], JQ_KEY.job, id)
     local f = redis.call('HMGET', jk, 'state', 'type', 'payload', 'timeout_ms', 'max_attempts',
                         'queue', 'token', 'attempts', 'created_at', 'ready_at', 'traceparent',
                         'secrets')

@@ -19,7 +19,7 @@ end
 local out = {redis.call('ZCARD', KEYS[1])}
 for i = 1, #entries, 2 do
   local id = entries[i]
-  local f = redis.call('HMGET', ARGV[1] .. JQ_KEY.job .. id, 'state', 'type', 'queue', 'attempts',
+  local f = redis.call('HMGET', jq_id_key(ARGV[1], JQ_KEY.job, id), 'state', 'type', 'queue', 'attempts',
                        'max_attempts', 'done', 'total', 'error', 'worker', 'created_at',
                        'started_at', 'finished_at')
   if f[1] == ARGV[4] then

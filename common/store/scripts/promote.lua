@@ -14,7 +14,7 @@ local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumb
 local moved = 0
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[1], id)
-  local jk = ARGV[1] .. JQ_KEY.job .. id
+  local jk = jq_id_key(ARGV[1], JQ_KEY.job, id)
   local f = redis.call('HMGET', jk, 'state', 'queue', 'priority', 'run_at')
   f[2] = f[2] or 'default' -- not stored at its default
   if f[1] == 'scheduled' then

@@ -57,7 +57,7 @@ local recovered, poisoned = 0, 0
 -- @include batch
 
 local function recover(id, why)
-  local jk = prefix .. JQ_KEY.job .. id
+  local jk = jq_id_key(prefix, JQ_KEY.job, id)
   redis.call('ZREM', KEYS[1], id)
   local f = redis.call('HMGET', jk, 'state', 'queue', 'recoveries', 'cancel_requested',
                       'priority', 'batch', 'type')
@@ -148,7 +148,7 @@ end
 for _, wid in ipairs(dead) do
   local jobs_key = prefix .. JQ_KEY.worker_jobs .. wid
   for _, id in ipairs(redis.call('SMEMBERS', jobs_key)) do
-    if redis.call('HGET', prefix .. JQ_KEY.job .. id, 'worker') == wid then
+    if redis.call('HGET', jq_id_key(prefix, JQ_KEY.job, id), 'worker') == wid then
       recover(id, 'worker ' .. wid .. ' stopped beating')
     end
   end

@@ -10,7 +10,7 @@
 -- -1 takes a member back (retried from the dead set); a finished batch stays finished
 -- and its callback never fires twice.
 local function batch_count(prefix, batch, what, delta, now)
-  local bk = prefix .. JQ_KEY.batch .. batch
+  local bk = jq_id_key(prefix, JQ_KEY.batch, batch)
   if redis.call('EXISTS', bk) == 0 then
     return -- expired (or never written): nothing to count
   end
@@ -29,7 +29,7 @@ local function batch_count(prefix, batch, what, delta, now)
   if redis.call('EXISTS', ck) == 1 then
     -- INCR on the shared id counter: brokers reserve blocks with INCRBY, so the id is new
     local id = redis.call('INCR', prefix .. JQ_KEY.ids)
-    local jk = prefix .. JQ_KEY.job .. id
+    local jk = jq_id_key(prefix, JQ_KEY.job, id)
     redis.call('RENAME', ck, jk)
     redis.call('HSET', jk, 'state', 'pending', 'created_at', now)
     local cf = redis.call('HMGET', jk, 'queue', 'priority', 'type', 'unique_key')
