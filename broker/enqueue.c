@@ -49,37 +49,26 @@ struct enqueue_ctx {
 	enum { KIND_ONE, KIND_BULK, KIND_BATCH } kind; /* POST /jobs and the seed ones, ... */
 	int batch;
 	struct jq_job_spec *callback; /* a batch's callback job, or NULL */
-	char idem[JQ_IDEMPOTENCY_KEY_MAX + 1]; /* Idempotency-Key, or "" */
+	char idem[JQ_IDEMPOTENCY_KEY_MAX + 1]; /* the idempotency key, or "" */
 	struct enqueue_ctx *next; /* in the broker's waiting list */
 	struct held held; /* with --min-replicas-ack: the script's answer, until WAIT's */
 };
 
-int jq_idempotency_key(struct jq_http_req *req, const char **key)
+/* Frees the specs (and callback) a request handed over. */
+static void specs_release(struct jq_job_spec *specs, size_t n, struct jq_job_spec *callback)
 {
-	const char *k = jq_http_header(req, "Idempotency-Key");
-	*key = NULL;
-	if (!k)
-		return 0;
-	if (!jq_idempotency_key_valid(k)) {
-		jq_reply_error(req, 400, "invalid_argument",
-			       "'Idempotency-Key' must be 1 to %d printable ASCII characters "
-			       "without spaces, not starting with '%s' (jobq's own)",
-			       JQ_IDEMPOTENCY_KEY_MAX, JQ_IDEMPOTENCY_RESERVED);
-		return -1;
+	for (size_t i = 0; i < n; i++)
+		jq_job_spec_release(&specs[i]);
+	free(specs);
+	if (callback) {
+		jq_job_spec_release(callback);
+		free(callback);
 	}
-	*key = k;
-	return 0;
 }
 
 static void ctx_free(struct enqueue_ctx *c)
 {
-	for (size_t i = 0; i < c->n; i++)
-		jq_job_spec_release(&c->specs[i]);
-	free(c->specs);
-	if (c->callback) {
-		jq_job_spec_release(c->callback);
-		free(c->callback);
-	}
+	specs_release(c->specs, c->n, c->callback);
 	c->b->in_flight--;
 	free(c);
 }
@@ -498,37 +487,21 @@ void jq_ids_reset(struct jq_broker *b)
 }
 
 static void enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
-		    size_t n, int kind, struct jq_job_spec *callback, jq_enqueue_reply_fn *reply)
+		    size_t n, int kind, struct jq_job_spec *callback,
+		    const struct jq_enqueue_opts *opts, jq_enqueue_reply_fn *reply)
 {
-	const char *idem = NULL;
-	int batch = kind == KIND_BATCH;
-	jq_idempotency_key(req, &idem); /* checked by the handler */
-	/* W3C trace context: stored with every job of the request, logged by the worker
-	 * and passed on by http jobs */
-	const char *trace = jq_http_header(req, "traceparent");
-	int bad_trace = trace && !jq_traceparent_valid(trace);
-	for (size_t i = 0; trace && !bad_trace && i <= n; i++) {
+	const char *idem = opts->idempotency_key, *trace = opts->traceparent;
+	for (size_t i = 0; trace && i <= n; i++) {
 		struct jq_job_spec *s = i < n ? &specs[i] : callback;
 		if (s)
 			snprintf(s->traceparent, sizeof(s->traceparent), "%.*s", JQ_TRACEPARENT_LEN,
 				 trace);
 	}
-	struct enqueue_ctx *c = bad_trace ? NULL : malloc(sizeof(*c));
+	struct enqueue_ctx *c = malloc(sizeof(*c));
 	if (!c || !jq_redis_ctx(b->redis)) {
-		for (size_t i = 0; i < n; i++)
-			jq_job_spec_release(&specs[i]);
-		free(specs);
-		if (callback) {
-			jq_job_spec_release(callback);
-			free(callback);
-		}
+		specs_release(specs, n, callback);
 		free(c);
-		if (bad_trace)
-			jq_reply_error(req, 400, "invalid_argument",
-				       "'traceparent' is not a W3C trace context header "
-				       "(00-<32 hex>-<16 hex>-<2 hex>, lowercase)");
-		else
-			jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
+		jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
 		return;
 	}
 	c->b = b;
@@ -537,7 +510,7 @@ static void enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_
 	c->specs = specs;
 	c->n = n;
 	c->kind = kind;
-	c->batch = batch;
+	c->batch = kind == KIND_BATCH;
 	c->callback = callback;
 	c->next = NULL;
 	memset(&c->held, 0, sizeof(c->held));
@@ -552,20 +525,21 @@ static void enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_
 }
 
 void jq_broker_enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
-		       size_t n, jq_enqueue_reply_fn *reply)
+		       size_t n, const struct jq_enqueue_opts *opts, jq_enqueue_reply_fn *reply)
 {
-	enqueue(b, req, specs, n, KIND_ONE, NULL, reply);
+	enqueue(b, req, specs, n, KIND_ONE, NULL, opts, reply);
 }
 
 void jq_broker_enqueue_bulk(struct jq_broker *b, struct jq_http_req *req,
-			    struct jq_job_spec *specs, size_t n, jq_enqueue_reply_fn *reply)
+			    struct jq_job_spec *specs, size_t n, const struct jq_enqueue_opts *opts,
+			    jq_enqueue_reply_fn *reply)
 {
-	enqueue(b, req, specs, n, KIND_BULK, NULL, reply);
+	enqueue(b, req, specs, n, KIND_BULK, NULL, opts, reply);
 }
 
 void jq_broker_enqueue_batch(struct jq_broker *b, struct jq_http_req *req,
 			     struct jq_job_spec *specs, size_t n, struct jq_job_spec *callback,
-			     jq_enqueue_reply_fn *reply)
+			     const struct jq_enqueue_opts *opts, jq_enqueue_reply_fn *reply)
 {
-	enqueue(b, req, specs, n, KIND_BATCH, callback, reply);
+	enqueue(b, req, specs, n, KIND_BATCH, callback, opts, reply);
 }
