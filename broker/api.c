@@ -6,8 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/http.h>
+#include <jansson.h>
 
 #include "broker.h"
+#include "reply.h"
+#include "enqueue.h"
+#include "routes.h"
+#include "redis.h"
+#include "http.h"
+#include "job.h"
 #include "codec.h"
 #include "job_json.h"
 #include "json_mp.h"

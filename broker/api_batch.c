@@ -9,8 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "broker.h"
+#include "reply.h"
+#include "enqueue.h"
+#include "routes.h"
+#include "redis.h"
+#include "http.h"
+#include "job.h"
 #include "store/batch.h"
 #include "util.h"
 

@@ -1,5 +1,10 @@
 /* broker.c: the broker's start, connections and stop; see broker.h. */
 #include "broker.h"
+#include "enqueue.h"
+#include "routes.h"
+#include "redis.h"
+#include "http.h"
+#include "cron_fire.h"
 
 #include <errno.h>
 #include <event2/buffer.h>

@@ -1,5 +1,7 @@
 /* enqueue.c: the enqueue path: ids from reserved blocks, then one script call per request,
  * or per group of single-job requests that arrived in the same turn of the loop. */
+#include "enqueue.h"
+
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
@@ -8,6 +10,10 @@
 #include <string.h>
 
 #include "broker.h"
+#include "reply.h"
+#include "redis.h"
+#include "http.h"
+#include "job.h"
 #include "log.h"
 #include "store/enqueue.h"
 #include "store/wait.h"

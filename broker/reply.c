@@ -8,8 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
+#include <jansson.h>
+#include <event2/keyvalq_struct.h>
 
 #include "broker.h"
+#include "http.h"
+#include "job.h"
 #include "util.h"
 
 /* ---- responses counted by status (this process) ---- */

@@ -7,6 +7,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,12 @@
 #include <time.h>
 #include <wslay/wslay.h>
 
+#include "broker.h"
 #include "events.h"
+#include "http.h"
+#include "job.h"
 #include "log.h"
+#include "reply.h"
 #include "util.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" /* RFC 6455, section 1.3 */
