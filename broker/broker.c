@@ -268,7 +268,8 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		return -1;
 	}
 	b->guard.port = b->port; /* port 0 in --listen: the one bound */
-	if (jq_auth_init(&b->auth, b, host_is_loopback(host)) != 0) {
+	b->enq = jq_enqueue_new(); /* before Redis, whose state changes reset its ids */
+	if (!b->enq || jq_auth_init(&b->auth, b, host_is_loopback(host)) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -321,6 +322,7 @@ void jq_broker_release(struct jq_broker *b)
 	if (b->lev)
 		evconnlistener_free(b->lev);
 	jq_http_free(b->http); /* closes the connections still open */
+	jq_enqueue_free(b); /* after Redis: its last callbacks reset the ids */
 	if (b->spare_fd >= 0)
 		close(b->spare_fd);
 	jq_guard_release(&b->guard);

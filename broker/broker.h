@@ -24,8 +24,7 @@ struct jq_redis;
 struct jq_events;
 struct jq_ws;
 struct jq_cron_firer;
-struct enqueue_ctx;
-struct enqueue_group;
+struct jq_enqueue;
 
 #define JQ_BROKER_MAX_HEADERS 8192
 #define JQ_BROKER_DEFAULT_MAX_BODY (1024 * 1024)
@@ -83,14 +82,8 @@ struct jq_broker {
 	int port; /* the bound port (useful with port 0) */
 	int spare_fd;    /* kept open to be given up when accept() hits EMFILE */
 	int64_t refused; /* connections refused for lack of descriptors */
-	/* ids reserved with INCRBY, handed out without a round trip: [next, end) */
-	int64_t id_next, id_end;
-	int64_t spare_next, spare_end; /* the next block, fetched before this one runs out */
-	int refilling;
-	uint64_t id_epoch; /* bumped on every reset, so late refills are ignored */
-	struct enqueue_ctx *waiting_head, *waiting_tail; /* waiting for ids, in order */
-	struct enqueue_group *group;	/* single-job requests stored together at the end of the turn */
-	struct event *group_ev; /* runs that store */
+	struct jq_enqueue *enq; /* the enqueue path's reserved ids and waiting requests
+				   (enqueue.h) */
 };
 
 /* Binds the listener and starts connecting to Redis. -1 with err on failure

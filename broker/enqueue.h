@@ -20,6 +20,7 @@
 #include "job.h"
 
 struct jq_broker;
+struct jq_enqueue;
 
 #define JQ_ID_BLOCK 1000   /* ids reserved per INCRBY */
 /* jobs in one POST /jobs/bulk: one atomic script call, so Redis serves nobody else
@@ -60,10 +61,15 @@ void jq_broker_enqueue_bulk(struct jq_broker *b, struct jq_http_req *req,
 void jq_broker_enqueue_batch(struct jq_broker *b, struct jq_http_req *req,
 			     struct jq_job_spec *specs, size_t n, struct jq_job_spec *callback,
 			     const struct jq_enqueue_opts *opts, jq_enqueue_reply_fn *reply);
+/* The enqueue path's state (reserved ids, requests waiting for them, the group of this
+ * turn), which the broker holds as b->enq: NULL when out of memory. */
+struct jq_enqueue *jq_enqueue_new(void);
 /* Drops reserved ids (Redis reconnected) and fails requests waiting for ids. */
 void jq_ids_reset(struct jq_broker *b);
-/* Answers the requests of a group not yet sent and frees the group's event. */
+/* Answers the requests of a group not yet sent (503) and frees the group's event. */
 void jq_enqueue_release(struct jq_broker *b);
+/* Frees b->enq, once Redis' connection is gone (its callbacks reset the ids). */
+void jq_enqueue_free(struct jq_broker *b);
 
 /* Jobs from a JSON array of 1 to JQ_BULK_MAX job objects (what names it in errors): a
  * calloc'd array of *n initialised specs, or NULL after a 400 reply (nothing kept). */
