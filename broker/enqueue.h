@@ -28,8 +28,6 @@ struct jq_enqueue;
  * bulks of about 1,000 */
 #define JQ_BULK_MAX 10000
 
-/* How stored jobs are answered: called once with their ids, first_id .. first_id+n-1,
- * and their specs. */
 /* A request's options, already checked by its route; the strings need only last the call. */
 struct jq_enqueue_opts {
 	const char *idempotency_key; /* NULL, or valid (jq_idempotency_key_valid) */
@@ -37,6 +35,8 @@ struct jq_enqueue_opts {
 					job of the request, a batch's callback too */
 };
 
+/* How stored jobs are answered: called once with their ids, first_id .. first_id+n-1,
+ * and their specs. */
 typedef void jq_enqueue_reply_fn(struct jq_broker *b, struct jq_http_req *req,
 				 int64_t first_id, size_t n, const struct jq_job_spec *specs,
 				 const char *dup_state);
