@@ -6,8 +6,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/http.h>
+#include <jansson.h>
 
 #include "broker.h"
+#include "reply.h"
+#include "enqueue.h"
+#include "routes.h"
+#include "redis.h"
+#include "http.h"
+#include "job.h"
 #include "codec.h"
 #include "job_json.h"
 #include "json_mp.h"
@@ -85,6 +93,18 @@ static void spec_free(struct jq_job_spec *s)
 	free(s);
 }
 
+/* Stores the one job spec with opts (its idempotency key read) once the request's
+ * traceparent checks out; else answers 400 and frees spec. */
+static void enqueue_one(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *spec,
+			struct jq_enqueue_opts *opts, jq_enqueue_reply_fn *reply)
+{
+	if (jq_request_traceparent(req, &opts->traceparent) != 0) {
+		spec_free(spec);
+		return;
+	}
+	jq_broker_enqueue(b, req, spec, 1, opts, reply);
+}
+
 static void on_task_status(redisAsyncContext *ac, void *reply, void *priv);
 
 static void start_task_reply(struct jq_broker *b, struct jq_http_req *req, int64_t id,
@@ -108,8 +128,9 @@ static void start_task_reply(struct jq_broker *b, struct jq_http_req *req, int64
 
 void jq_api_start_task(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
-	const char *idem;
-	if (query_only(req, "/start-task", "?duration=N") != 0 || jq_idempotency_key(req, &idem) != 0)
+	struct jq_enqueue_opts opts;
+	if (query_only(req, "/start-task", "?duration=N") != 0 ||
+	    jq_request_idempotency_key(req, &opts.idempotency_key) != 0)
 		return;
 	struct evkeyvalq q;
 	if (jq_request_query(req, &q) != 0)
@@ -131,7 +152,7 @@ void jq_api_start_task(struct jq_broker *b, struct jq_http_req *req, const char 
 	char err[128];
 	jq_payload_from_json(&spec->payload, payload, err, sizeof(err));
 	json_decref(payload);
-	jq_broker_enqueue(b, req, spec, 1, start_task_reply);
+	enqueue_one(b, req, spec, &opts, start_task_reply);
 }
 
 /* ---- GET /task-status/{id} ---- */
@@ -181,10 +202,10 @@ static void notification_reply(struct jq_broker *b, struct jq_http_req *req, int
 
 static void send_notification(struct jq_broker *b, struct jq_http_req *req, int sync)
 {
-	const char *idem;
+	struct jq_enqueue_opts opts;
 	if (query_only(req, sync ? "/send-notification-sync" : "/send-notification",
 		       "?email=a@b.c&content=text") != 0 ||
-	    jq_idempotency_key(req, &idem) != 0)
+	    jq_request_idempotency_key(req, &opts.idempotency_key) != 0)
 		return;
 	struct evkeyvalq q;
 	if (jq_request_query(req, &q) != 0)
@@ -220,7 +241,7 @@ static void send_notification(struct jq_broker *b, struct jq_http_req *req, int 
 		goto done;
 	}
 	json_decref(payload);
-	jq_broker_enqueue(b, req, spec, 1, notification_reply);
+	enqueue_one(b, req, spec, &opts, notification_reply);
 done:
 	evhttp_clear_headers(&q);
 }
@@ -299,8 +320,8 @@ static int request_msgpack(struct jq_http_req *req, int outer, msgpack_sbuffer *
 
 void jq_api_post_job(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
-	const char *idem;
-	if (jq_idempotency_key(req, &idem) != 0)
+	struct jq_enqueue_opts opts;
+	if (jq_request_idempotency_key(req, &opts.idempotency_key) != 0)
 		return;
 	struct jq_job_spec *spec = spec_new(req);
 	if (!spec)
@@ -325,7 +346,7 @@ void jq_api_post_job(struct jq_broker *b, struct jq_http_req *req, const char *a
 			goto fail;
 		}
 	}
-	jq_broker_enqueue(b, req, spec, 1, post_job_reply);
+	enqueue_one(b, req, spec, &opts, post_job_reply);
 	return;
 fail:
 	spec_free(spec);
@@ -370,8 +391,8 @@ static void specs_free(struct jq_job_spec *specs, size_t n)
 
 void jq_api_post_jobs_bulk(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
-	const char *idem;
-	if (jq_idempotency_key(req, &idem) != 0)
+	struct jq_enqueue_opts opts;
+	if (jq_request_idempotency_key(req, &opts.idempotency_key) != 0)
 		return;
 	msgpack_sbuffer mp;
 	if (request_msgpack(req, 2, &mp) != 0)
@@ -389,10 +410,11 @@ void jq_api_post_jobs_bulk(struct jq_broker *b, struct jq_http_req *req, const c
 			       JQ_BULK_MAX);
 	else if (!specs)
 		jq_reply_error(req, 400, "invalid_argument", "job %ld: %s", bad, err);
-	else if (bulk_unique_keys_distinct(req, specs, n) != 0)
+	else if (bulk_unique_keys_distinct(req, specs, n) != 0 ||
+		 jq_request_traceparent(req, &opts.traceparent) != 0)
 		specs_free(specs, n);
 	else
-		jq_broker_enqueue_bulk(b, req, specs, n, bulk_reply);
+		jq_broker_enqueue_bulk(b, req, specs, n, &opts, bulk_reply);
 }
 
 struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *arr,

@@ -9,8 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "broker.h"
+#include "reply.h"
+#include "enqueue.h"
+#include "routes.h"
+#include "redis.h"
+#include "http.h"
+#include "job.h"
 #include "store/batch.h"
 #include "util.h"
 
@@ -29,8 +36,8 @@ static void batch_reply(struct jq_broker *b, struct jq_http_req *req, int64_t id
 void jq_api_post_batch(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	(void)arg;
-	const char *idem;
-	if (jq_idempotency_key(req, &idem) != 0)
+	struct jq_enqueue_opts opts;
+	if (jq_request_idempotency_key(req, &opts.idempotency_key) != 0)
 		return;
 	json_t *body = jq_request_json(req);
 	if (!body)
@@ -73,16 +80,19 @@ void jq_api_post_batch(struct jq_broker *b, struct jq_http_req *req, const char 
 			goto out;
 		}
 	}
-	size_t n;
+	size_t n = 0;
 	struct jq_job_spec *specs = jq_specs_from_json(req, json_object_get(body, "jobs"), "'jobs'", &n);
-	if (!specs) {
+	if (!specs || jq_request_traceparent(req, &opts.traceparent) != 0) {
+		for (size_t i = 0; i < n && specs; i++)
+			jq_job_spec_release(&specs[i]);
+		free(specs);
 		if (callback) {
 			jq_job_spec_release(callback);
 			free(callback);
 		}
 		goto out;
 	}
-	jq_broker_enqueue_batch(b, req, specs, n, callback, batch_reply);
+	jq_broker_enqueue_batch(b, req, specs, n, callback, &opts, batch_reply);
 out:
 	json_decref(body);
 }

@@ -4,8 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <event2/keyvalq_struct.h>
 
 #include "broker.h"
+#include "reply.h"
+#include "routes.h"
+#include "redis.h"
+#include "http.h"
 #include "store/jobs.h"
 #include "log.h"
 #include "util.h"

@@ -5,8 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <event2/http.h>
+#include <jansson.h>
+#include <event2/keyvalq_struct.h>
 
 #include "broker.h"
+#include "reply.h"
+#include "routes.h"
+#include "redis.h"
+#include "http.h"
+#include "job.h"
 #include "store/jobs.h"
 #include "util.h"
 

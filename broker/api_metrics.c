@@ -8,6 +8,10 @@
 #include <string.h>
 
 #include "broker.h"
+#include "reply.h"
+#include "routes.h"
+#include "redis.h"
+#include "http.h"
 #include "util.h"
 #include "metrics.h"
 #include "store/queues.h"

@@ -5,8 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "broker.h"
+#include "reply.h"
+#include "routes.h"
+#include "redis.h"
+#include "http.h"
+#include "cron_fire.h"
 #include "redact.h"
 #include "log.h"
 #include "store/schedules.h"

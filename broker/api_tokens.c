@@ -6,9 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 
 #include "auth.h"
 #include "broker.h"
+#include "reply.h"
+#include "routes.h"
+#include "redis.h"
+#include "http.h"
 #include "store/tokens.h"
 #include "util.h"
 

@@ -15,6 +15,10 @@
 #include <sys/time.h>
 
 #include "broker.h"
+#include "reply.h"
+#include "routes.h"
+#include "redis.h"
+#include "http.h"
 #include "log.h"
 #include "store/tokens.h"
 #include "util.h"

@@ -2,28 +2,26 @@
 #include "broker.h"
 
 #include <errno.h>
-#include <event2/buffer.h>
-#include <sys/queue.h>
-#include <event2/keyvalq_struct.h>
-#include <hiredis/hiredis.h>
+#include <event2/listener.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <event2/listener.h>
-#include <fcntl.h>
 #include <sys/resource.h>
-#include <time.h>
-#include <unistd.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include "cron_fire.h"
+#include "enqueue.h"
 #include "events.h"
+#include "http.h"
 #include "log.h"
+#include "redis.h"
+#include "routes.h"
 #include "store/layout.h"
 #include "util.h"
 #include "ws.h"
@@ -162,6 +160,79 @@ static int host_is_loopback(const char *host)
 	       strcmp(host, "[::1]") == 0 || strcmp(host, "localhost") == 0;
 }
 
+/* listen ("host:port", any host text) into host (hostlen bytes) and port: 0, or -1. */
+static int split_listen(const char *listen, char *host, size_t hostlen, int64_t *port)
+{
+	const char *colon = strrchr(listen, ':');
+	if (!colon || (size_t)(colon - listen) >= hostlen ||
+	    jq_parse_i64(colon + 1, 0, 65535, port) != 0)
+		return -1;
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	return 0;
+}
+
+/* The port fd is bound to, or 0. */
+static int bound_port(evutil_socket_t fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return 0;
+}
+
+/* Binds --listen and serves b->http on it (b->lev, b->port, the spare descriptor): 0, or
+ * -1 with err. */
+static int listen_on(struct jq_broker *b, const struct jq_broker_config *cfg, char *err,
+		     size_t errlen)
+{
+	struct sockaddr_storage bind_ss;
+	int bind_len = sizeof(bind_ss);
+	if (evutil_parse_sockaddr_port(cfg->listen, (struct sockaddr *)&bind_ss, &bind_len) != 0) {
+		snprintf(err, errlen, "listen address '%s' must be host:port with a numeric host",
+			 cfg->listen);
+		return -1;
+	}
+	struct evconnlistener *lev = evconnlistener_new_bind(
+	    b->base, NULL, NULL,
+	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+		(cfg->reuse_port ? LEV_OPT_REUSEABLE_PORT : 0),
+	    JQ_BROKER_BACKLOG, (struct sockaddr *)&bind_ss, bind_len);
+	if (!lev) {
+		snprintf(err, errlen, "cannot listen on '%s': %s", cfg->listen, strerror(errno));
+		return -1;
+	}
+	/* out of file descriptors: refuse cleanly instead of spinning on accept() */
+	b->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	g_listening_broker = b;
+	b->lev = lev;
+	jq_http_serve(b->http, lev);
+	evconnlistener_set_error_cb(lev, accept_error_cb);
+	evutil_socket_t fd = evconnlistener_get_fd(lev);
+	int one = 1;
+	/* accepted sockets inherit TCP_NODELAY on Linux: small replies go out at once */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	b->port = bound_port(fd);
+	return 0;
+}
+
+/* SIGTERM and SIGINT start a graceful stop (a second one stops at once); SIGPIPE is
+ * ignored. */
+static void signals_init(struct jq_broker *b)
+{
+	b->sigterm = evsignal_new(b->base, SIGTERM, signal_cb, b);
+	b->sigint = evsignal_new(b->base, SIGINT, signal_cb, b);
+	b->stop_timer = evtimer_new(b->base, drain_cb, b);
+	evsignal_add(b->sigterm, NULL);
+	evsignal_add(b->sigint, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		   const struct jq_broker_config *cfg, char *err, size_t errlen)
 {
@@ -185,16 +256,12 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 	struct jq_redis_url url;
 	if (jq_redis_url_load(cfg->redis_url, cfg->redis_password_file, &url, err, errlen) != 0)
 		return -1;
-	const char *colon = strrchr(cfg->listen, ':');
 	int64_t port;
 	char host[256];
-	if (!colon || (size_t)(colon - cfg->listen) >= sizeof(host) ||
-	    jq_parse_i64(colon + 1, 0, 65535, &port) != 0) {
+	if (split_listen(cfg->listen, host, sizeof(host), &port) != 0) {
 		snprintf(err, errlen, "listen address '%s' must be host:port", cfg->listen);
 		return -1;
 	}
-	memcpy(host, cfg->listen, (size_t)(colon - cfg->listen));
-	host[colon - cfg->listen] = '\0';
 
 	if (jq_guard_init(&b->guard, host, (int)port, &cfg->allowed_hosts, &cfg->allow_origins,
 			  &cfg->ws_origins, err, errlen) != 0)
@@ -215,48 +282,15 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		jq_schedules_free(config, nconfig);
 		return -1;
 	}
-	struct sockaddr_storage bind_ss;
-	int bind_len = sizeof(bind_ss);
-	if (evutil_parse_sockaddr_port(cfg->listen, (struct sockaddr *)&bind_ss, &bind_len) != 0) {
-		snprintf(err, errlen, "listen address '%s' must be host:port with a numeric host",
-			 cfg->listen);
+	if (listen_on(b, cfg, err, errlen) != 0) {
 		jq_http_free(b->http);
 		b->http = NULL;
 		jq_schedules_free(config, nconfig);
 		return -1;
-	}
-	struct evconnlistener *lev = evconnlistener_new_bind(
-	    base, NULL, NULL,
-	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-		(cfg->reuse_port ? LEV_OPT_REUSEABLE_PORT : 0),
-	    JQ_BROKER_BACKLOG, (struct sockaddr *)&bind_ss, bind_len);
-	if (!lev) {
-		snprintf(err, errlen, "cannot listen on '%s': %s", cfg->listen, strerror(errno));
-		jq_http_free(b->http);
-		b->http = NULL;
-		jq_schedules_free(config, nconfig);
-		return -1;
-	}
-	/* out of file descriptors: refuse cleanly instead of spinning on accept() */
-	b->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	g_listening_broker = b;
-	b->lev = lev;
-	jq_http_serve(b->http, lev);
-	evconnlistener_set_error_cb(lev, accept_error_cb);
-	evutil_socket_t fd = evconnlistener_get_fd(lev);
-	int one = 1;
-	/* accepted sockets inherit TCP_NODELAY on Linux: small replies go out at once */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0) {
-		if (ss.ss_family == AF_INET)
-			b->port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-		else if (ss.ss_family == AF_INET6)
-			b->port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 	}
 	b->guard.port = b->port; /* port 0 in --listen: the one bound */
-	if (jq_auth_init(&b->auth, b, host_is_loopback(host)) != 0) {
+	b->enq = jq_enqueue_new(); /* before Redis, whose state changes reset its ids */
+	if (!b->enq || jq_auth_init(&b->auth, b, host_is_loopback(host)) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -271,12 +305,7 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 	}
 	b->events = jq_events_new(b, &url);
 	b->ws = jq_ws_new(b);
-	b->sigterm = evsignal_new(base, SIGTERM, signal_cb, b);
-	b->sigint = evsignal_new(base, SIGINT, signal_cb, b);
-	b->stop_timer = evtimer_new(base, drain_cb, b);
-	evsignal_add(b->sigterm, NULL);
-	evsignal_add(b->sigint, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	signals_init(b);
 	jq_info("listening on %s:%d", host, b->port);
 	return 0;
 }
@@ -314,6 +343,7 @@ void jq_broker_release(struct jq_broker *b)
 	if (b->lev)
 		evconnlistener_free(b->lev);
 	jq_http_free(b->http); /* closes the connections still open */
+	jq_enqueue_free(b); /* after Redis: its last callbacks reset the ids */
 	if (b->spare_fd >= 0)
 		close(b->spare_fd);
 	jq_guard_release(&b->guard);

@@ -1,5 +1,8 @@
-/* broker.h: the jobq HTTP broker: an HTTP server (http.h) and one pipelined async
- * Redis connection on one libevent loop.
+/* broker.h: the jobq HTTP broker: its configuration and its handle, an HTTP server
+ * (http.h) and one pipelined async Redis connection on one libevent loop. The rooms are
+ * headers of their own, included by who uses them: reply.h (read a request, answer it),
+ * enqueue.h (store jobs), routes.h (the route table and every route's function),
+ * events.h and ws.h (live events), guard.h and auth.h (checks before a route).
  *
  * Contract: docs/api.md. Every handler ends in exactly one reply on every
  * path; a 2xx for a new job is sent only after Redis answered that it stored
@@ -8,21 +11,20 @@
 #define JQ_BROKER_H
 
 #include <event2/event.h>
-#include <event2/http.h> /* evhttp_parse_query_str and evkeyvalq for query strings */
 #include <event2/listener.h>
-#include <sys/queue.h>
-#include <event2/keyvalq_struct.h>
-#include <jansson.h>
 #include <stdint.h>
 
 #include "auth.h"
 #include "config.h"
-#include "cron_fire.h"
 #include "guard.h"
-#include "http.h"
-#include "job.h"
 #include "keys.h"
-#include "redis.h"
+
+struct jq_http;
+struct jq_redis;
+struct jq_events;
+struct jq_ws;
+struct jq_cron_firer;
+struct jq_enqueue;
 
 #define JQ_BROKER_MAX_HEADERS 8192
 #define JQ_BROKER_DEFAULT_MAX_BODY (1024 * 1024)
@@ -80,14 +82,8 @@ struct jq_broker {
 	int port; /* the bound port (useful with port 0) */
 	int spare_fd;    /* kept open to be given up when accept() hits EMFILE */
 	int64_t refused; /* connections refused for lack of descriptors */
-	/* ids reserved with INCRBY, handed out without a round trip: [next, end) */
-	int64_t id_next, id_end;
-	int64_t spare_next, spare_end; /* the next block, fetched before this one runs out */
-	int refilling;
-	uint64_t id_epoch; /* bumped on every reset, so late refills are ignored */
-	struct enqueue_ctx *waiting_head, *waiting_tail; /* waiting for ids, in order */
-	struct enqueue_group *group;	/* single-job requests stored together at the end of the turn */
-	struct event *group_ev; /* runs that store */
+	struct jq_enqueue *enq; /* the enqueue path's reserved ids and waiting requests
+				   (enqueue.h) */
 };
 
 /* Binds the listener and starts connecting to Redis. -1 with err on failure
@@ -99,12 +95,5 @@ int jq_broker_run(struct jq_broker *b);
 /* Stops the loop now: the broker cannot go on (jq_broker_run then gives -1). */
 void jq_broker_fail(struct jq_broker *b);
 void jq_broker_release(struct jq_broker *b);
-
-/* The rooms of the broker, which its route files include with this header: reply.h (read
- * a request, answer it), enqueue.h (store jobs), routes.h (the route table and every
- * route's function). */
-#include "enqueue.h"
-#include "reply.h"
-#include "routes.h"
 
 #endif

@@ -1,5 +1,7 @@
 /* enqueue.c: the enqueue path: ids from reserved blocks, then one script call per request,
  * or per group of single-job requests that arrived in the same turn of the loop. */
+#include "enqueue.h"
+
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
@@ -8,6 +10,10 @@
 #include <string.h>
 
 #include "broker.h"
+#include "reply.h"
+#include "redis.h"
+#include "http.h"
+#include "job.h"
 #include "log.h"
 #include "store/enqueue.h"
 #include "store/wait.h"
@@ -49,37 +55,43 @@ struct enqueue_ctx {
 	enum { KIND_ONE, KIND_BULK, KIND_BATCH } kind; /* POST /jobs and the seed ones, ... */
 	int batch;
 	struct jq_job_spec *callback; /* a batch's callback job, or NULL */
-	char idem[JQ_IDEMPOTENCY_KEY_MAX + 1]; /* Idempotency-Key, or "" */
+	char idem[JQ_IDEMPOTENCY_KEY_MAX + 1]; /* the idempotency key, or "" */
 	struct enqueue_ctx *next; /* in the broker's waiting list */
 	struct held held; /* with --min-replicas-ack: the script's answer, until WAIT's */
 };
 
-int jq_idempotency_key(struct jq_http_req *req, const char **key)
+/* Frees the specs (and callback) a request handed over. */
+/* The enqueue path's state in a broker (b->enq). */
+struct jq_enqueue {
+	/* ids reserved with INCRBY, handed out without a round trip: [id_next, id_end) */
+	int64_t id_next, id_end;
+	int64_t spare_next, spare_end; /* the next block, fetched before this one runs out */
+	int refilling;
+	uint64_t id_epoch; /* bumped on every reset, so late refills are ignored */
+	struct enqueue_ctx *waiting_head, *waiting_tail; /* waiting for ids, in order */
+	struct enqueue_group *group; /* single-job requests stored together at the end of the turn */
+	struct event *group_ev;	     /* runs that store */
+};
+
+struct jq_enqueue *jq_enqueue_new(void)
 {
-	const char *k = jq_http_header(req, "Idempotency-Key");
-	*key = NULL;
-	if (!k)
-		return 0;
-	if (!jq_idempotency_key_valid(k)) {
-		jq_reply_error(req, 400, "invalid_argument",
-			       "'Idempotency-Key' must be 1 to %d printable ASCII characters "
-			       "without spaces, not starting with '%s' (jobq's own)",
-			       JQ_IDEMPOTENCY_KEY_MAX, JQ_IDEMPOTENCY_RESERVED);
-		return -1;
+	return calloc(1, sizeof(struct jq_enqueue));
+}
+
+static void specs_release(struct jq_job_spec *specs, size_t n, struct jq_job_spec *callback)
+{
+	for (size_t i = 0; i < n; i++)
+		jq_job_spec_release(&specs[i]);
+	free(specs);
+	if (callback) {
+		jq_job_spec_release(callback);
+		free(callback);
 	}
-	*key = k;
-	return 0;
 }
 
 static void ctx_free(struct enqueue_ctx *c)
 {
-	for (size_t i = 0; i < c->n; i++)
-		jq_job_spec_release(&c->specs[i]);
-	free(c->specs);
-	if (c->callback) {
-		jq_job_spec_release(c->callback);
-		free(c->callback);
-	}
+	specs_release(c->specs, c->n, c->callback);
 	c->b->in_flight--;
 	free(c);
 }
@@ -309,10 +321,10 @@ static void on_group_waited(redisAsyncContext *ac, void *reply, void *priv)
 /* Sends the group waiting in b (one member: the plain single call). */
 static void flush_group(struct jq_broker *b)
 {
-	struct enqueue_group *g = b->group;
+	struct enqueue_group *g = b->enq->group;
 	if (!g)
 		return;
-	b->group = NULL;
+	b->enq->group = NULL;
 	if (g->n == 1) {
 		store(g->member[0]);
 		free(g);
@@ -355,29 +367,29 @@ static void dispatch(struct enqueue_ctx *c)
 		store(c);
 		return;
 	}
-	if (!b->group_ev)
-		b->group_ev = event_new(b->base, -1, 0, group_cb, b);
-	if (!b->group) {
-		b->group = b->group_ev ? malloc(sizeof(*b->group)) : NULL;
-		if (!b->group) {
+	if (!b->enq->group_ev)
+		b->enq->group_ev = event_new(b->base, -1, 0, group_cb, b);
+	if (!b->enq->group) {
+		b->enq->group = b->enq->group_ev ? malloc(sizeof(*b->enq->group)) : NULL;
+		if (!b->enq->group) {
 			store(c);
 			return;
 		}
-		b->group->n = 0;
-		event_active(b->group_ev, EV_TIMEOUT, 1);
+		b->enq->group->n = 0;
+		event_active(b->enq->group_ev, EV_TIMEOUT, 1);
 	}
-	b->group->member[b->group->n++] = c;
-	if (b->group->n == GROUP_MAX)
+	b->enq->group->member[b->enq->group->n++] = c;
+	if (b->enq->group->n == GROUP_MAX)
 		flush_group(b);
 }
 
 /* Fails the requests of a group not yet sent (Redis went away, the ids are void). */
 static void fail_group(struct jq_broker *b, const char *why)
 {
-	struct enqueue_group *g = b->group;
+	struct enqueue_group *g = b->enq->group;
 	if (!g)
 		return;
-	b->group = NULL;
+	b->enq->group = NULL;
 	for (size_t i = 0; i < g->n; i++)
 		fail(g->member[i], why);
 	free(g);
@@ -385,10 +397,18 @@ static void fail_group(struct jq_broker *b, const char *why)
 
 void jq_enqueue_release(struct jq_broker *b)
 {
+	if (!b->enq)
+		return;
 	fail_group(b, "the broker is stopping");
-	if (b->group_ev)
-		event_free(b->group_ev);
-	b->group_ev = NULL;
+	if (b->enq->group_ev)
+		event_free(b->enq->group_ev);
+	b->enq->group_ev = NULL;
+}
+
+void jq_enqueue_free(struct jq_broker *b)
+{
+	free(b->enq);
+	b->enq = NULL;
 }
 
 /* ---- reserved ids ---- */
@@ -398,29 +418,29 @@ static void refill(struct jq_broker *b, int64_t want);
 /* Hands out ids to waiting requests, in order, while the block has enough. */
 static void serve_waiting(struct jq_broker *b)
 {
-	while (b->waiting_head) {
-		struct enqueue_ctx *c = b->waiting_head;
+	while (b->enq->waiting_head) {
+		struct enqueue_ctx *c = b->enq->waiting_head;
 		int64_t need = (int64_t)c->n + c->batch; /* a batch takes one id more: its own */
-		if (b->id_end - b->id_next < need && b->spare_end > b->spare_next &&
-		    b->spare_end - b->spare_next >= need) {
+		if (b->enq->id_end - b->enq->id_next < need && b->enq->spare_end > b->enq->spare_next &&
+		    b->enq->spare_end - b->enq->spare_next >= need) {
 			/* the rest of this block is too small: move to the spare (a gap in ids) */
-			b->id_next = b->spare_next;
-			b->id_end = b->spare_end;
-			b->spare_next = b->spare_end = 0;
+			b->enq->id_next = b->enq->spare_next;
+			b->enq->id_end = b->enq->spare_end;
+			b->enq->spare_next = b->enq->spare_end = 0;
 		}
-		if (b->id_end - b->id_next < need) {
+		if (b->enq->id_end - b->enq->id_next < need) {
 			refill(b, need);
 			return;
 		}
-		b->waiting_head = c->next;
-		if (!b->waiting_head)
-			b->waiting_tail = NULL;
-		c->first_id = b->id_next;
-		b->id_next += need;
+		b->enq->waiting_head = c->next;
+		if (!b->enq->waiting_head)
+			b->enq->waiting_tail = NULL;
+		c->first_id = b->enq->id_next;
+		b->enq->id_next += need;
 		dispatch(c);
 	}
 	/* keep a spare block ready so the next requests need no extra round trip */
-	if (b->id_end - b->id_next < JQ_ID_BLOCK / 4 && b->spare_end == b->spare_next)
+	if (b->enq->id_end - b->enq->id_next < JQ_ID_BLOCK / 4 && b->enq->spare_end == b->enq->spare_next)
 		refill(b, JQ_ID_BLOCK);
 }
 
@@ -432,12 +452,12 @@ struct refill_ctx {
 
 static void fail_waiting(struct jq_broker *b, const char *why)
 {
-	while (b->waiting_head) {
-		struct enqueue_ctx *c = b->waiting_head;
-		b->waiting_head = c->next;
+	while (b->enq->waiting_head) {
+		struct enqueue_ctx *c = b->enq->waiting_head;
+		b->enq->waiting_head = c->next;
 		fail(c, why);
 	}
-	b->waiting_tail = NULL;
+	b->enq->waiting_tail = NULL;
 }
 
 static void on_refill(redisAsyncContext *ac, void *reply, void *priv)
@@ -446,31 +466,31 @@ static void on_refill(redisAsyncContext *ac, void *reply, void *priv)
 	struct jq_broker *b = rc->b;
 	char err[256];
 	int64_t last = jq_store_reserve_ids_reply(reply, err, sizeof(err));
-	int current = rc->epoch == b->id_epoch;
+	int current = rc->epoch == b->enq->id_epoch;
 	int64_t size = rc->size;
 	free(rc);
 	if (!current)
 		return; /* reset since: these ids are not trusted */
-	b->refilling = 0;
+	b->enq->refilling = 0;
 	if (last < 0) {
 		fail_waiting(b, "redis is unavailable");
 		return;
 	}
 	int64_t end = last + 1, start = end - size;
-	if (b->id_next == b->id_end || b->spare_end > b->spare_next) {
+	if (b->enq->id_next == b->enq->id_end || b->enq->spare_end > b->enq->spare_next) {
 		/* current empty, or both in use and too small for the waiting head: a gap */
-		b->id_next = start;
-		b->id_end = end;
+		b->enq->id_next = start;
+		b->enq->id_end = end;
 	} else {
-		b->spare_next = start;
-		b->spare_end = end;
+		b->enq->spare_next = start;
+		b->enq->spare_end = end;
 	}
 	serve_waiting(b);
 }
 
 static void refill(struct jq_broker *b, int64_t want)
 {
-	if (b->refilling)
+	if (b->enq->refilling)
 		return;
 	struct refill_ctx *rc = jq_redis_ctx(b->redis) ? malloc(sizeof(*rc)) : NULL;
 	if (!rc) {
@@ -478,57 +498,41 @@ static void refill(struct jq_broker *b, int64_t want)
 		return;
 	}
 	rc->b = b;
-	rc->epoch = b->id_epoch;
+	rc->epoch = b->enq->id_epoch;
 	rc->size = want > JQ_ID_BLOCK ? want : JQ_ID_BLOCK;
 	if (jq_store_reserve_ids(b->redis, &b->keys, rc->size, on_refill, rc) != 0) {
 		free(rc);
 		fail_waiting(b, "redis is unavailable");
 		return;
 	}
-	b->refilling = 1;
+	b->enq->refilling = 1;
 }
 
 void jq_ids_reset(struct jq_broker *b)
 {
-	b->id_epoch++;
-	b->id_next = b->id_end = b->spare_next = b->spare_end = 0;
-	b->refilling = 0;
+	b->enq->id_epoch++;
+	b->enq->id_next = b->enq->id_end = b->enq->spare_next = b->enq->spare_end = 0;
+	b->enq->refilling = 0;
 	fail_group(b, "redis reconnected");
 	fail_waiting(b, "redis reconnected");
 }
 
 static void enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
-		    size_t n, int kind, struct jq_job_spec *callback, jq_enqueue_reply_fn *reply)
+		    size_t n, int kind, struct jq_job_spec *callback,
+		    const struct jq_enqueue_opts *opts, jq_enqueue_reply_fn *reply)
 {
-	const char *idem = NULL;
-	int batch = kind == KIND_BATCH;
-	jq_idempotency_key(req, &idem); /* checked by the handler */
-	/* W3C trace context: stored with every job of the request, logged by the worker
-	 * and passed on by http jobs */
-	const char *trace = jq_http_header(req, "traceparent");
-	int bad_trace = trace && !jq_traceparent_valid(trace);
-	for (size_t i = 0; trace && !bad_trace && i <= n; i++) {
+	const char *idem = opts->idempotency_key, *trace = opts->traceparent;
+	for (size_t i = 0; trace && i <= n; i++) {
 		struct jq_job_spec *s = i < n ? &specs[i] : callback;
 		if (s)
 			snprintf(s->traceparent, sizeof(s->traceparent), "%.*s", JQ_TRACEPARENT_LEN,
 				 trace);
 	}
-	struct enqueue_ctx *c = bad_trace ? NULL : malloc(sizeof(*c));
+	struct enqueue_ctx *c = malloc(sizeof(*c));
 	if (!c || !jq_redis_ctx(b->redis)) {
-		for (size_t i = 0; i < n; i++)
-			jq_job_spec_release(&specs[i]);
-		free(specs);
-		if (callback) {
-			jq_job_spec_release(callback);
-			free(callback);
-		}
+		specs_release(specs, n, callback);
 		free(c);
-		if (bad_trace)
-			jq_reply_error(req, 400, "invalid_argument",
-				       "'traceparent' is not a W3C trace context header "
-				       "(00-<32 hex>-<16 hex>-<2 hex>, lowercase)");
-		else
-			jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
+		jq_reply_error(req, 503, "redis_unavailable", "redis is unavailable");
 		return;
 	}
 	c->b = b;
@@ -537,35 +541,36 @@ static void enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_
 	c->specs = specs;
 	c->n = n;
 	c->kind = kind;
-	c->batch = batch;
+	c->batch = kind == KIND_BATCH;
 	c->callback = callback;
 	c->next = NULL;
 	memset(&c->held, 0, sizeof(c->held));
 	snprintf(c->idem, sizeof(c->idem), "%s", idem ? idem : "");
 	b->in_flight++;
-	if (b->waiting_tail)
-		b->waiting_tail->next = c;
+	if (b->enq->waiting_tail)
+		b->enq->waiting_tail->next = c;
 	else
-		b->waiting_head = c;
-	b->waiting_tail = c;
+		b->enq->waiting_head = c;
+	b->enq->waiting_tail = c;
 	serve_waiting(b);
 }
 
 void jq_broker_enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
-		       size_t n, jq_enqueue_reply_fn *reply)
+		       size_t n, const struct jq_enqueue_opts *opts, jq_enqueue_reply_fn *reply)
 {
-	enqueue(b, req, specs, n, KIND_ONE, NULL, reply);
+	enqueue(b, req, specs, n, KIND_ONE, NULL, opts, reply);
 }
 
 void jq_broker_enqueue_bulk(struct jq_broker *b, struct jq_http_req *req,
-			    struct jq_job_spec *specs, size_t n, jq_enqueue_reply_fn *reply)
+			    struct jq_job_spec *specs, size_t n, const struct jq_enqueue_opts *opts,
+			    jq_enqueue_reply_fn *reply)
 {
-	enqueue(b, req, specs, n, KIND_BULK, NULL, reply);
+	enqueue(b, req, specs, n, KIND_BULK, NULL, opts, reply);
 }
 
 void jq_broker_enqueue_batch(struct jq_broker *b, struct jq_http_req *req,
 			     struct jq_job_spec *specs, size_t n, struct jq_job_spec *callback,
-			     jq_enqueue_reply_fn *reply)
+			     const struct jq_enqueue_opts *opts, jq_enqueue_reply_fn *reply)
 {
-	enqueue(b, req, specs, n, KIND_BATCH, callback, reply);
+	enqueue(b, req, specs, n, KIND_BATCH, callback, opts, reply);
 }

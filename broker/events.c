@@ -4,11 +4,16 @@
 #include <event2/buffer.h>
 #include <hiredis/hiredis.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "broker.h"
+#include "http.h"
+#include "job.h"
 #include "log.h"
+#include "reply.h"
 #include "store/channels.h"
 #include "store/job_hash.h"
 #include "util.h"

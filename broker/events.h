@@ -10,7 +10,12 @@
 #ifndef JQ_EVENTS_H
 #define JQ_EVENTS_H
 
-#include "broker.h"
+#include <jansson.h>
+#include <stdint.h>
+
+#include "redis.h"
+
+struct jq_broker;
 
 struct jq_events;
 

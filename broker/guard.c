@@ -8,6 +8,8 @@
 #include <strings.h>
 
 #include "broker.h"
+#include "reply.h"
+#include "http.h"
 
 /* The loopback names every broker answers to (only a page really served from this machine
  * sends them: a rebinding attacker's page carries the attacker's name). */

@@ -592,6 +592,67 @@ static struct jq_http_req *req_new(struct jq_http_conn *c, const char *buf,
 	return r;
 }
 
+/* 1 if the head has exactly one Host header, or none in HTTP/1.0 (RFC 9112 3.2). */
+static int host_ok(const char *buf, const struct jq_http_head *head)
+{
+	int hosts = 0;
+	for (size_t i = 0; i < head->nheaders; i++)
+		hosts += head->header[i].name.len == 4 &&
+			 strncasecmp(buf + head->header[i].name.off, "Host", 4) == 0;
+	return hosts == 1 || (hosts == 0 && head->minor != 1);
+}
+
+/* The body after the head at buf[0..len): 1 when all of it is here (*raw: its bytes as
+ * sent, *body_len: decoded), 0 while it is still coming, or minus the status that refuses
+ * it (a chunked body is checked as far as it came, in c->chunk). */
+static int body_extent(struct jq_http_conn *c, const char *buf, size_t len,
+		       const struct jq_http_head *head, size_t *raw, size_t *body_len)
+{
+	*raw = *body_len = 0;
+	if (head->chunked)
+		return jq_http_chunked_resume(buf + head->head_len, len - head->head_len,
+					      c->http->max_body, &c->chunk, raw, body_len);
+	if (head->content_length < 0)
+		return 1;
+	if ((uint64_t)head->content_length > c->http->max_body)
+		return -413;
+	*raw = *body_len = (size_t)head->content_length;
+	return len - head->head_len >= *raw;
+}
+
+/* "100 Continue", once per request, to a client that waits for it before its body. */
+static void send_continue(struct jq_http_conn *c, const struct jq_http_head *head)
+{
+	if (head->expect_continue && !c->continue_sent) {
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		struct iovec iov[1] = {{(void *)cont, sizeof(cont) - 1}};
+		c->continue_sent = 1;
+		conn_writev(c, iov, 1);
+	}
+}
+
+/* r, made of the next used bytes of c->in, becomes c's request being answered. */
+static void req_begin(struct jq_http_conn *c, struct jq_http_req *r, size_t used)
+{
+	c->in_off += used;
+	if (c->in_off == c->in_len)
+		c->in_off = c->in_len = 0;
+	c->continue_sent = 0;
+	c->partial_since = 0; /* the next request's deadline starts with its own bytes */
+	memset(&c->chunk, 0, sizeof(c->chunk)); /* the next request's body starts anew */
+	c->req = r;
+}
+
+/* 501 for a method the parser does not know, then close. */
+static void reply_unknown_method(struct jq_http_req *r)
+{
+	jq_http_add_header(r, "Content-Type", "application/json");
+	static const char body[] =
+	    "{\"error\":{\"code\":\"not_implemented\",\"message\":\"unknown method\"}}";
+	r->keep_alive = 0;
+	jq_http_send(r, 501, body, sizeof(body) - 1);
+}
+
 /* Parses and dispatches the requests waiting in c->in, one at a time. */
 static void process(struct jq_http_conn *c)
 {
@@ -609,39 +670,18 @@ static void process(struct jq_http_conn *c)
 			refuse(c, -rc, 1);
 			break;
 		}
-		int hosts = 0;
-		for (size_t i = 0; i < head.nheaders; i++)
-			hosts += head.header[i].name.len == 4 &&
-				 strncasecmp(buf + head.header[i].name.off, "Host", 4) == 0;
-		if (hosts > 1 || (head.minor == 1 && hosts == 0)) {
-			refuse(c, 400, head.minor); /* RFC 9112 3.2: exactly one Host in HTTP/1.1 */
+		if (!host_ok(buf, &head)) {
+			refuse(c, 400, head.minor);
 			break;
 		}
-		size_t raw = 0, body_len = 0;
-		if (head.chunked) {
-			rc = jq_http_chunked_resume(buf + head.head_len, len - head.head_len,
-						    h->max_body, &c->chunk, &raw, &body_len);
-			if (rc < 0) {
-				refuse(c, -rc, head.minor);
-				break;
-			}
-		} else if (head.content_length >= 0) {
-			if ((uint64_t)head.content_length > h->max_body) {
-				refuse(c, 413, head.minor);
-				break;
-			}
-			raw = body_len = (size_t)head.content_length;
-			rc = len - head.head_len >= raw;
-		} else {
-			rc = 1;
+		size_t raw, body_len;
+		rc = body_extent(c, buf, len, &head, &raw, &body_len);
+		if (rc < 0) {
+			refuse(c, -rc, head.minor);
+			break;
 		}
 		if (rc == 0) { /* the body is still coming */
-			if (head.expect_continue && !c->continue_sent) {
-				static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
-				struct iovec iov[1] = {{(void *)cont, sizeof(cont) - 1}};
-				c->continue_sent = 1;
-				conn_writev(c, iov, 1);
-			}
+			send_continue(c, &head);
 			break;
 		}
 		struct jq_http_req *r = req_new(c, buf, &head, buf + head.head_len, raw, body_len,
@@ -650,19 +690,9 @@ static void process(struct jq_http_conn *c)
 			refuse(c, 503, head.minor);
 			break;
 		}
-		c->in_off += head.head_len + raw;
-		if (c->in_off == c->in_len)
-			c->in_off = c->in_len = 0;
-		c->continue_sent = 0;
-		c->partial_since = 0; /* the next request's deadline starts with its own bytes */
-		memset(&c->chunk, 0, sizeof(c->chunk)); /* the next request's body starts anew */
-		c->req = r;
+		req_begin(c, r, head.head_len + raw);
 		if (!r->method) {
-			jq_http_add_header(r, "Content-Type", "application/json");
-			static const char body[] =
-			    "{\"error\":{\"code\":\"not_implemented\",\"message\":\"unknown method\"}}";
-			r->keep_alive = 0;
-			jq_http_send(r, 501, body, sizeof(body) - 1);
+			reply_unknown_method(r);
 			continue;
 		}
 		h->cb(r, h->arg); /* may answer at once (then the loop goes on) or later */

@@ -240,6 +240,87 @@ static int find_line(const char *buf, size_t len, size_t p, size_t *nl)
 	return 0;
 }
 
+/* The chunk-size line buf[p..nl) (nl: its '\n'): the size, in hex, into *size; 0, or
+ * -400 (no digits, more than 15, or something after them other than blanks, extensions
+ * and the CR). */
+static int chunk_size(const char *buf, size_t p, size_t nl, size_t *size)
+{
+	size_t i = p;
+	int digits = 0;
+	*size = 0;
+	for (; i < nl; i++, digits++) {
+		char c = buf[i];
+		int d = c >= '0' && c <= '9'   ? c - '0'
+			: (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
+								 : -1;
+		if (d < 0)
+			break;
+		if (digits == 15)
+			return -400;
+		*size = *size * 16 + (size_t)d;
+	}
+	if (digits == 0)
+		return -400;
+	/* what may follow the size: spaces or tabs, then ";" and extensions, then CR.
+	 * Anything else ("0x5", "5 5") is refused: a proxy might read it otherwise */
+	while (i < nl && (buf[i] == ' ' || buf[i] == '\t'))
+		i++;
+	if (i < nl && buf[i] == ';') {
+		for (; i < nl; i++)
+			if (!is_value_char((unsigned char)buf[i]) && !(buf[i] == '\r' && i + 1 == nl))
+				return -400;
+	} else if (i < nl && !(buf[i] == '\r' && i + 1 == nl)) {
+		return -400;
+	}
+	return 0;
+}
+
+/* The line end after a chunk's data, at *p: 1 and *p past it, 0 not all here yet, -400
+ * something else. */
+static int chunk_end(const char *buf, size_t len, size_t *p)
+{
+	if (len - *p < 1)
+		return 0;
+	if (buf[*p] == '\r') {
+		if (len - *p < 2)
+			return 0;
+		if (buf[*p + 1] != '\n')
+			return -400;
+		*p += 2;
+	} else if (buf[*p] == '\n') {
+		(*p)++;
+	} else {
+		return -400;
+	}
+	return 1;
+}
+
+/* The trailer section at *p, after the last chunk: header lines (ignored) up to an empty
+ * line. 1 and *p past it, 0 not all here yet, -400 a bad or too long line, or too many. */
+static int trailer_walk(const char *buf, size_t len, size_t *p)
+{
+	for (int lines = 0;; lines++) {
+		size_t nl;
+		int rc = find_line(buf, len, *p, &nl);
+		if (rc)
+			return rc < 0 ? rc : 0;
+		size_t e = nl > *p && buf[nl - 1] == '\r' ? nl - 1 : nl;
+		if (e == *p) {
+			*p = nl + 1;
+			return 1;
+		}
+		/* a trailer field is read as a header line would be, then ignored */
+		if (buf[*p] == ' ' || buf[*p] == '\t' || !memchr(buf + *p, ':', e - *p))
+			return -400;
+		for (size_t i = *p; i < e; i++)
+			if (!is_value_char((unsigned char)buf[i]))
+				return -400;
+		*p = nl + 1;
+		if (lines == JQ_HTTP_MAX_HEADERS)
+			return -400;
+	}
+}
+
 /* Walks a chunked body; out non-NULL: copies the data there. */
 static int chunked_walk(const char *buf, size_t len, size_t max_body,
 			struct jq_http_chunked *st, size_t *raw_len, size_t *body_len, char *out)
@@ -255,33 +336,9 @@ static int chunked_walk(const char *buf, size_t len, size_t max_body,
 		int rc = find_line(buf, len, p, &nl);
 		if (rc)
 			return rc < 0 ? rc : 0;
-		size_t i = p, size = 0;
-		int digits = 0;
-		for (; i < nl; i++, digits++) {
-			char c = buf[i];
-			int d = c >= '0' && c <= '9'   ? c - '0'
-				: (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
-									 : -1;
-			if (d < 0)
-				break;
-			if (digits == 15)
-				return -400;
-			size = size * 16 + (size_t)d;
-		}
-		if (digits == 0)
+		size_t size;
+		if (chunk_size(buf, p, nl, &size) != 0)
 			return -400;
-		/* what may follow the size: spaces or tabs, then ";" and extensions, then CR.
-		 * Anything else ("0x5", "5 5") is refused: a proxy might read it otherwise */
-		while (i < nl && (buf[i] == ' ' || buf[i] == '\t'))
-			i++;
-		if (i < nl && buf[i] == ';') {
-			for (; i < nl; i++)
-				if (!is_value_char((unsigned char)buf[i]) &&
-				    !(buf[i] == '\r' && i + 1 == nl))
-					return -400;
-		} else if (i < nl && !(buf[i] == '\r' && i + 1 == nl)) {
-			return -400;
-		}
 		p = nl + 1;
 		if (size == 0)
 			break;
@@ -293,45 +350,17 @@ static int chunked_walk(const char *buf, size_t len, size_t max_body,
 			memcpy(out + total, buf + p, size);
 		total += size;
 		p += size;
-		if (len - p < 1)
-			return 0;
-		if (buf[p] == '\r') {
-			if (len - p < 2)
-				return 0;
-			if (buf[p + 1] != '\n')
-				return -400;
-			p += 2;
-		} else if (buf[p] == '\n') {
-			p++;
-		} else {
-			return -400;
-		}
+		rc = chunk_end(buf, len, &p);
+		if (rc <= 0)
+			return rc;
 		if (st) { /* a whole chunk read: the next scan starts after it */
 			st->pos = p;
 			st->total = total;
 		}
 	}
-	/* the trailer section: header lines (ignored) up to an empty line */
-	for (int lines = 0;; lines++) {
-		size_t nl;
-		int rc = find_line(buf, len, p, &nl);
-		if (rc)
-			return rc < 0 ? rc : 0;
-		size_t e = nl > p && buf[nl - 1] == '\r' ? nl - 1 : nl;
-		if (e == p) {
-			p = nl + 1;
-			break;
-		}
-		/* a trailer field is read as a header line would be, then ignored */
-		if (buf[p] == ' ' || buf[p] == '\t' || !memchr(buf + p, ':', e - p))
-			return -400;
-		for (size_t i = p; i < e; i++)
-			if (!is_value_char((unsigned char)buf[i]))
-				return -400;
-		p = nl + 1;
-		if (lines == JQ_HTTP_MAX_HEADERS)
-			return -400;
-	}
+	int rc = trailer_walk(buf, len, &p);
+	if (rc <= 0)
+		return rc;
 	*raw_len = p;
 	*body_len = total;
 	return 1;

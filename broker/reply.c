@@ -8,8 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
+#include <jansson.h>
+#include <event2/keyvalq_struct.h>
 
 #include "broker.h"
+#include "http.h"
+#include "job.h"
 #include "util.h"
 
 /* ---- responses counted by status (this process) ---- */
@@ -105,6 +110,41 @@ int jq_request_query(struct jq_http_req *req, struct evkeyvalq *out)
 		jq_reply_error(req, 400, "invalid_argument", "malformed query string");
 		return -1;
 	}
+	return 0;
+}
+
+int jq_request_idempotency_key(struct jq_http_req *req, const char **key)
+{
+	const char *k = jq_http_header(req, "Idempotency-Key");
+	*key = NULL;
+	if (!k)
+		return 0;
+	if (!jq_idempotency_key_valid(k)) {
+		jq_reply_error(req, 400, "invalid_argument",
+			       "'Idempotency-Key' must be 1 to %d printable ASCII characters "
+			       "without spaces, not starting with '%s' (jobq's own)",
+			       JQ_IDEMPOTENCY_KEY_MAX, JQ_IDEMPOTENCY_RESERVED);
+		return -1;
+	}
+	*key = k;
+	return 0;
+}
+
+int jq_request_traceparent(struct jq_http_req *req, const char **tp)
+{
+	/* W3C trace context: stored with every job of the request, logged by the worker
+	 * and passed on by http jobs */
+	const char *t = jq_http_header(req, "traceparent");
+	*tp = NULL;
+	if (!t)
+		return 0;
+	if (!jq_traceparent_valid(t)) {
+		jq_reply_error(req, 400, "invalid_argument",
+			       "'traceparent' is not a W3C trace context header "
+			       "(00-<32 hex>-<16 hex>-<2 hex>, lowercase)");
+		return -1;
+	}
+	*tp = t;
 	return 0;
 }
 

@@ -47,6 +47,12 @@ json_t *jq_request_json(struct jq_http_req *req);
 /* The request's query parameters, percent-decoded: 0, and the caller frees them with
  * evhttp_clear_headers; -1 after answering 400 (malformed, or a %00 in it). */
 int jq_request_query(struct jq_http_req *req, struct evkeyvalq *out);
+/* The request's Idempotency-Key header: 0 and *key = NULL when absent, 0 with *key set
+ * when valid (jq_idempotency_key_valid), -1 after answering 400. */
+int jq_request_idempotency_key(struct jq_http_req *req, const char **key);
+/* The request's W3C traceparent header: 0 and *tp = NULL when absent, 0 with *tp set
+ * when valid (jq_traceparent_valid), -1 after answering 400. */
+int jq_request_traceparent(struct jq_http_req *req, const char **tp);
 
 /* A request waiting on one Redis reply: what its callback needs. _new counts it in
  * b->in_flight (or answers 503 itself and gives NULL); _free uncounts and frees it. */

@@ -4,9 +4,12 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <event2/buffer.h>
 
 #include "auth.h"
 #include "broker.h"
+#include "reply.h"
+#include "http.h"
 #include "events.h"
 #include "ws.h"
 

@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "broker.h"
+#include "reply.h"
+#include "routes.h"
+#include "http.h"
 
 const struct jq_static_file *jq_static_find(const char *name)
 {

@@ -7,6 +7,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <inttypes.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +16,12 @@
 #include <time.h>
 #include <wslay/wslay.h>
 
+#include "broker.h"
 #include "events.h"
+#include "http.h"
+#include "job.h"
 #include "log.h"
+#include "reply.h"
 #include "util.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11" /* RFC 6455, section 1.3 */
@@ -418,6 +423,75 @@ static void unsubscribe(struct ws_conn *c, const struct target *t, size_t n)
 	}
 }
 
+/* The type of message m, and the object that names its targets (*spec: m itself, or
+ * the object under "subscribe"/"unsubscribe"): 0, or -1 after queueing an error. */
+static int message_type(struct ws_conn *c, json_t *m, const char **type, json_t **spec)
+{
+	*spec = m;
+	json_t *tv = json_object_get(m, "type");
+	if (tv) {
+		*type = json_string_value(tv);
+		if (!*type) {
+			conn_queue_error(c, NULL, "invalid_argument", "'type' must be a string");
+			return -1;
+		}
+	} else if (json_object_size(m) == 1 &&
+		   (json_object_get(m, "subscribe") || json_object_get(m, "unsubscribe"))) {
+		*type = json_object_get(m, "subscribe") ? "subscribe" : "unsubscribe";
+		*spec = json_object_get(m, *type);
+		if (!json_is_object(*spec)) {
+			conn_queue_error(c, NULL, "invalid_argument",
+					 "'%s' must be an object {\"jobs\": [...], \"queues\": [...]}",
+					 *type);
+			return -1;
+		}
+	} else {
+		conn_queue_error(c, NULL, "invalid_argument",
+				 "a message needs a 'type', or is {\"subscribe\": {...}} or "
+				 "{\"unsubscribe\": {...}}");
+		return -1;
+	}
+	return 0;
+}
+
+/* The targets spec names (m: the message; its "type" is no target) into t[], *n of them,
+ * at least one: 0, or -1 after queueing an error. */
+static int collect_targets(struct ws_conn *c, json_t *m, json_t *spec, struct target *t,
+			   size_t *n)
+{
+	const char *key;
+	json_t *v;
+	*n = 0;
+	json_object_foreach(spec, key, v)
+	{
+		int rc;
+		if (spec == m && !strcmp(key, "type"))
+			continue;
+		else if (!strcmp(key, "job_id"))
+			rc = collect(c, v, JQ_EVENTS_JOB, 0, key, t, n);
+		else if (!strcmp(key, "jobs"))
+			rc = collect(c, v, JQ_EVENTS_JOB, 1, key, t, n);
+		else if (!strcmp(key, "queue"))
+			rc = collect(c, v, JQ_EVENTS_QUEUE, 0, key, t, n);
+		else if (!strcmp(key, "queues"))
+			rc = collect(c, v, JQ_EVENTS_QUEUE, 1, key, t, n);
+		else {
+			conn_queue_error(c, NULL, "invalid_argument",
+					 "unknown field '%.64s' (job_id, jobs, queue, queues)", key);
+			rc = -1;
+		}
+		if (rc != 0)
+			return -1;
+	}
+	if (*n == 0) {
+		conn_queue_error(c, NULL, "invalid_argument",
+				 "name at least one job ('job_id', 'jobs') or queue ('queue', "
+				 "'queues')");
+		return -1;
+	}
+	return 0;
+}
+
 /* One text message from the client:
  *   {"type": "subscribe"|"unsubscribe", "job_id": N, "jobs": [...], "queue": "q",
  *    "queues": [...]}   (any of the four fields, at least one target)
@@ -428,36 +502,16 @@ static void on_text(struct ws_conn *c, const char *msg, size_t len)
 	json_error_t jerr;
 	json_t *m = json_loadb(msg, len, JSON_REJECT_DUPLICATES, &jerr);
 	struct target *t = NULL;
+	const char *type = NULL;
+	json_t *spec;
+	size_t n;
 	if (!m || !json_is_object(m)) {
 		conn_queue_error(c, NULL, "invalid_json", "a message must be a JSON object%s%s",
 				 m ? "" : ": ", m ? "" : jerr.text);
 		goto done;
 	}
-	const char *type = NULL;
-	json_t *spec = m;
-	json_t *tv = json_object_get(m, "type");
-	if (tv) {
-		type = json_string_value(tv);
-		if (!type) {
-			conn_queue_error(c, NULL, "invalid_argument", "'type' must be a string");
-			goto done;
-		}
-	} else if (json_object_size(m) == 1 &&
-		   (json_object_get(m, "subscribe") || json_object_get(m, "unsubscribe"))) {
-		type = json_object_get(m, "subscribe") ? "subscribe" : "unsubscribe";
-		spec = json_object_get(m, type);
-		if (!json_is_object(spec)) {
-			conn_queue_error(c, NULL, "invalid_argument",
-					 "'%s' must be an object {\"jobs\": [...], \"queues\": [...]}",
-					 type);
-			goto done;
-		}
-	} else {
-		conn_queue_error(c, NULL, "invalid_argument",
-				 "a message needs a 'type', or is {\"subscribe\": {...}} or "
-				 "{\"unsubscribe\": {...}}");
+	if (message_type(c, m, &type, &spec) != 0)
 		goto done;
-	}
 	if (!strcmp(type, "ping")) {
 		conn_queue_json(c, json_pack("{s:s}", "type", "pong"));
 		goto done;
@@ -472,36 +526,8 @@ static void on_text(struct ws_conn *c, const char *msg, size_t len)
 		conn_queue_error(c, NULL, "out_of_memory", "the broker is out of memory");
 		goto done;
 	}
-	size_t n = 0;
-	const char *key;
-	json_t *v;
-	json_object_foreach(spec, key, v)
-	{
-		int rc;
-		if (spec == m && !strcmp(key, "type"))
-			continue;
-		else if (!strcmp(key, "job_id"))
-			rc = collect(c, v, JQ_EVENTS_JOB, 0, key, t, &n);
-		else if (!strcmp(key, "jobs"))
-			rc = collect(c, v, JQ_EVENTS_JOB, 1, key, t, &n);
-		else if (!strcmp(key, "queue"))
-			rc = collect(c, v, JQ_EVENTS_QUEUE, 0, key, t, &n);
-		else if (!strcmp(key, "queues"))
-			rc = collect(c, v, JQ_EVENTS_QUEUE, 1, key, t, &n);
-		else {
-			conn_queue_error(c, NULL, "invalid_argument",
-					 "unknown field '%.64s' (job_id, jobs, queue, queues)", key);
-			rc = -1;
-		}
-		if (rc != 0)
-			goto done;
-	}
-	if (n == 0) {
-		conn_queue_error(c, NULL, "invalid_argument",
-				 "name at least one job ('job_id', 'jobs') or queue ('queue', "
-				 "'queues')");
+	if (collect_targets(c, m, spec, t, &n) != 0)
 		goto done;
-	}
 	if (!strcmp(type, "subscribe"))
 		subscribe(c, t, n);
 	else
@@ -671,43 +697,45 @@ static int client_id_valid(const char *id)
 	return 1;
 }
 
-void jq_api_ws(struct jq_broker *b, struct jq_http_req *req, const char *arg)
+/* The request is a WebSocket handshake this endpoint takes (arg: the client id, or
+ * NULL): its key in *key; else answers 400 or 426 and -1. */
+static int handshake_check(struct jq_http_req *req, const char *arg, const char **key)
 {
-	struct jq_ws *ws = b->ws;
 	const char *upgrade = jq_http_header(req, "Upgrade");
 	const char *connection = jq_http_header(req, "Connection");
 	const char *version = jq_http_header(req, "Sec-WebSocket-Version");
-	const char *key = jq_http_header(req, "Sec-WebSocket-Key");
-	char accept[29];
+	*key = jq_http_header(req, "Sec-WebSocket-Key");
 	if (arg && !client_id_valid(arg)) {
 		jq_reply_error(req, 400, "invalid_argument",
 			       "the client id must be 1 to %d of A-Z a-z 0-9 _ . : -",
 			       JQ_WS_CLIENT_ID_MAX);
-		return;
+		return -1;
 	}
 	if (!jq_ws_header_has_token(upgrade, "websocket") ||
 	    !jq_ws_header_has_token(connection, "upgrade")) {
 		reply_bad_handshake(req, 400,
 				    "a WebSocket handshake needs 'Upgrade: websocket' and "
 				    "'Connection: Upgrade'");
-		return;
+		return -1;
 	}
 	if (!version || strcmp(version, "13") != 0) {
 		reply_bad_handshake(req, 426, "only Sec-WebSocket-Version 13 is spoken here");
-		return;
+		return -1;
 	}
-	if (!jq_ws_key_valid(key)) {
+	if (!jq_ws_key_valid(*key)) {
 		reply_bad_handshake(req, 400,
 				    "Sec-WebSocket-Key must be 16 bytes in base64 (24 characters)");
-		return;
+		return -1;
 	}
-	/* A WebSocket has no CORS: without an Origin check any page a user visits could
-	 * follow the jobs (cross-site WebSocket hijacking). The dispatcher checked it for
-	 * every request with an Upgrade header (guard.h), against the same allow-list. */
-	if (!ws || !b->events) {
-		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
-		return;
-	}
+	return 0;
+}
+
+/* A connection for the request, its socket and what the client sent after the request
+ * taken over from the HTTP server (which forgets it), and its Sec-WebSocket-Accept in
+ * accept; NULL after answering 503. */
+static struct ws_conn *conn_take(struct jq_broker *b, struct jq_http_req *req, const char *arg,
+				 const char *key, char accept[29])
+{
 	struct ws_conn *c = calloc(1, sizeof(*c));
 	char peer[80];
 	jq_http_peer(req, peer, sizeof(peer));
@@ -718,7 +746,7 @@ void jq_api_ws(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 			wslay_event_context_free(c->ctx);
 		free(c);
 		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
-		return;
+		return NULL;
 	}
 	/* arg lives in the request, which the takeover frees */
 	snprintf(c->name, sizeof(c->name), "%s%s%s", peer, arg ? " client " : "", arg ? arg : "");
@@ -736,9 +764,29 @@ void jq_api_ws(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 		wslay_event_context_free(c->ctx);
 		free(c);
 		jq_reply_error(req, 503, "unavailable", "the connection cannot be upgraded now");
-		return;
+		return NULL;
 	}
 	bufferevent_setfd(c->bev, fd);
+	return c;
+}
+
+void jq_api_ws(struct jq_broker *b, struct jq_http_req *req, const char *arg)
+{
+	struct jq_ws *ws = b->ws;
+	const char *key;
+	char accept[29];
+	if (handshake_check(req, arg, &key) != 0)
+		return;
+	/* A WebSocket has no CORS: without an Origin check any page a user visits could
+	 * follow the jobs (cross-site WebSocket hijacking). The dispatcher checked it for
+	 * every request with an Upgrade header (guard.h), against the same allow-list. */
+	if (!ws || !b->events) {
+		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
+		return;
+	}
+	struct ws_conn *c = conn_take(b, req, arg, key, accept);
+	if (!c)
+		return;
 	c->ws = ws;
 	c->last_seen = now_ms();
 	wslay_event_config_set_max_recv_msg_length(c->ctx, JQ_WS_MAX_MESSAGE);

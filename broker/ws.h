@@ -36,8 +36,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "broker.h"
 #include "config.h"
+#include "routes.h"
+
+struct jq_broker;
 
 #define JQ_WS_MAX_MESSAGE (64 * 1024) /* bytes in one client message */
 #define JQ_WS_MAX_SUBS 1000	      /* default of --ws-max-subs: subscriptions per connection */

@@ -181,6 +181,104 @@ static int check_type(const char *type, const char *data, size_t len, char *err,
 	return rc;
 }
 
+/* run_at given as an RFC 3339 string (JSON only) into s->run_at_ms. */
+static int set_run_at_text(struct jq_job_spec *s, const struct jq_mp_raw *v, char *err,
+			   size_t errlen)
+{
+	/* a C string for the parser (any number of fraction digits is taken) */
+	char small[64], *t = v->len < sizeof(small) ? small : malloc(v->len + 1);
+	int bad = !t || memchr(v->str, 0, v->len) != NULL;
+	if (!bad) {
+		memcpy(t, v->str, v->len);
+		t[v->len] = '\0';
+		bad = jq_parse_rfc3339(t, &s->run_at_ms) != 0;
+	}
+	if (t != small)
+		free(t);
+	if (bad) {
+		snprintf(err, errlen,
+			 "'run_at' must be epoch milliseconds or an RFC 3339 UTC time "
+			 "like 2026-11-25T22:03:17.123Z");
+		return -1;
+	}
+	return 0;
+}
+
+/* The numeric field named key (int_fields) from v; an unknown name is refused. */
+static int set_int_field(struct jq_job_spec *s, const struct jq_mp_raw *key,
+			 const struct jq_mp_raw *v, int json, char *err, size_t errlen)
+{
+	size_t i = 0;
+	for (; i < N_INT_FIELDS; i++)
+		if (name_is(key, int_fields[i].name))
+			break;
+	if (i == N_INT_FIELDS) {
+		/* at most 64 bytes of the name, not cut inside a UTF-8 sequence */
+		size_t n = key->len > 64 ? 64 : key->len;
+		while (n > 0 && n < key->len && ((unsigned char)key->str[n] & 0xc0) == 0x80)
+			n--;
+		snprintf(err, errlen, "unknown field '%.*s'", (int)n, key->str);
+		return -1;
+	}
+	const struct int_field *f = &int_fields[i];
+	if (json && v->kind == JQ_MP_STR && f->offset == offsetof(struct jq_job_spec, run_at_ms))
+		return set_run_at_text(s, v, err, errlen);
+	int64_t iv;
+	if (jq_mp_raw_i64(v, &iv) != 0) {
+		snprintf(err, errlen, "'%s' must be an integer", f->name);
+		return -1;
+	}
+	return check_int(f->name, iv, f->min, f->max, int_slot(s, f), err, errlen);
+}
+
+/* 0 if a msgpack payload data[0..len) can be shown as JSON, as what is stored must be
+ * (GET /jobs/{id}): no ext, NaN, integer keys or integers past INT64_MAX. */
+static int check_payload_json(const char *data, size_t len, char *err, size_t errlen)
+{
+	msgpack_unpacked up;
+	msgpack_unpacked_init(&up);
+	size_t off = 0;
+	json_t *check = NULL;
+	if (msgpack_unpack_next(&up, data, len, &off) == MSGPACK_UNPACK_SUCCESS)
+		check = jq_msgpack_to_json(&up.data, err, errlen);
+	else
+		snprintf(err, errlen, "not msgpack");
+	msgpack_unpacked_destroy(&up);
+	if (!check) {
+		char why[200];
+		snprintf(why, sizeof(why), "%s", err);
+		snprintf(err, errlen, "'payload' is not representable as JSON: %s", why);
+		return -1;
+	}
+	json_decref(check);
+	return 0;
+}
+
+/* s->payload: the envelope [version, value] around the payload's bytes data[0..len) as
+ * they are (NULL: nil), in a block of its size (msgpack_sbuffer_write starts at 8 KiB:
+ * 8 MB for a 1,000-job bulk). */
+static int set_payload(struct jq_job_spec *s, const char *data, size_t len, char *err,
+		       size_t errlen)
+{
+	static const char nil = (char)0xc0;
+	if (!data) {
+		data = &nil;
+		len = 1;
+	}
+	char *d = malloc(2 + len);
+	if (!d) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	d[0] = (char)0x92;
+	d[1] = JQ_PAYLOAD_VERSION;
+	memcpy(d + 2, data, len);
+	msgpack_sbuffer_destroy(&s->payload);
+	s->payload.data = d;
+	s->payload.size = s->payload.alloc = 2 + len;
+	return 0;
+}
+
 /* The job map data[0..len) into s. json: it came from JSON (a run_at may be an RFC 3339
  * string; the payload is JSON already); else from an application/msgpack body, whose
  * payload must convert to JSON (GET /jobs/{id} shows it). */
@@ -237,44 +335,7 @@ static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int
 				return -1;
 			continue;
 		}
-		size_t i = 0;
-		for (; i < N_INT_FIELDS; i++)
-			if (name_is(&key, int_fields[i].name))
-				break;
-		if (i == N_INT_FIELDS) {
-			/* at most 64 bytes of the name, not cut inside a UTF-8 sequence */
-			size_t n = key.len > 64 ? 64 : key.len;
-			while (n > 0 && n < key.len && ((unsigned char)key.str[n] & 0xc0) == 0x80)
-				n--;
-			snprintf(err, errlen, "unknown field '%.*s'", (int)n, key.str);
-			return -1;
-		}
-		const struct int_field *f = &int_fields[i];
-		if (json && v.kind == JQ_MP_STR && f->offset == offsetof(struct jq_job_spec, run_at_ms)) {
-			/* a C string for the parser (any number of fraction digits is taken) */
-			char small[64], *t = v.len < sizeof(small) ? small : malloc(v.len + 1);
-			int bad = !t || memchr(v.str, 0, v.len) != NULL;
-			if (!bad) {
-				memcpy(t, v.str, v.len);
-				t[v.len] = '\0';
-				bad = jq_parse_rfc3339(t, &s->run_at_ms) != 0;
-			}
-			if (t != small)
-				free(t);
-			if (bad) {
-				snprintf(err, errlen,
-					 "'run_at' must be epoch milliseconds or an RFC 3339 UTC time "
-					 "like 2026-11-25T22:03:17.123Z");
-				return -1;
-			}
-			continue;
-		}
-		int64_t iv;
-		if (jq_mp_raw_i64(&v, &iv) != 0) {
-			snprintf(err, errlen, "'%s' must be an integer", f->name);
-			return -1;
-		}
-		if (check_int(f->name, iv, f->min, f->max, int_slot(s, f), err, errlen) != 0)
+		if (set_int_field(s, &key, &v, json, err, errlen) != 0)
 			return -1;
 	}
 	if (!have_type) {
@@ -285,47 +346,11 @@ static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int
 		snprintf(err, errlen, "give 'delay_ms' or 'run_at', not both");
 		return -1;
 	}
-	if (payload && !json) {
-		/* what is stored must be showable as JSON (GET /jobs/{id}): no ext, NaN,
-		 * integer keys or integers past INT64_MAX */
-		msgpack_unpacked up;
-		msgpack_unpacked_init(&up);
-		size_t off = 0;
-		json_t *check = NULL;
-		if (msgpack_unpack_next(&up, payload, payload_len, &off) == MSGPACK_UNPACK_SUCCESS)
-			check = jq_msgpack_to_json(&up.data, err, errlen);
-		else
-			snprintf(err, errlen, "not msgpack");
-		msgpack_unpacked_destroy(&up);
-		if (!check) {
-			char why[200];
-			snprintf(why, sizeof(why), "%s", err);
-			snprintf(err, errlen, "'payload' is not representable as JSON: %s", why);
-			return -1;
-		}
-		json_decref(check);
-	}
+	if (payload && !json && check_payload_json(payload, payload_len, err, errlen) != 0)
+		return -1;
 	if (check_type(s->type, payload, payload_len, err, errlen) != 0)
 		return -1;
-	/* the envelope [version, value] around the payload's bytes as they are, in a block
-	 * of its size (msgpack_sbuffer_write starts at 8 KiB: 8 MB for a 1,000-job bulk) */
-	static const char nil = (char)0xc0;
-	if (!payload) {
-		payload = &nil;
-		payload_len = 1;
-	}
-	char *d = malloc(2 + payload_len);
-	if (!d) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	d[0] = (char)0x92;
-	d[1] = JQ_PAYLOAD_VERSION;
-	memcpy(d + 2, payload, payload_len);
-	msgpack_sbuffer_destroy(&s->payload);
-	s->payload.data = d;
-	s->payload.size = s->payload.alloc = 2 + payload_len;
-	return 0;
+	return set_payload(s, payload, payload_len, err, errlen);
 }
 
 int jq_job_spec_from_json(struct jq_job_spec *s, const json_t *obj, char *err, size_t errlen)

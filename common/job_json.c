@@ -36,6 +36,47 @@ static const char *field_get(const char *f[][2], size_t nf, const char *name)
 	return NULL;
 }
 
+/* The stored payload (an envelope, or NULL) as JSON, redacted for a job of type; null
+ * when absent or unreadable. */
+static json_t *payload_view(const char *type, const redisReply *payload)
+{
+	json_t *payload_json = json_null();
+	if (payload) {
+		msgpack_unpacked up;
+		const msgpack_object *v;
+		char err[128];
+		if (jq_payload_unpack(payload->str, payload->len, &up, &v, err, sizeof(err)) == 0) {
+			json_t *pj = jq_msgpack_to_json(v, err, sizeof(err));
+			jq_redact_payload(type, pj); /* no credential in any view */
+			if (pj) {
+				json_decref(payload_json);
+				payload_json = pj;
+			}
+			msgpack_unpacked_destroy(&up);
+		}
+	}
+	return payload_json;
+}
+
+/* The stored result: its JSON, or the text as a string when it is not JSON; null. */
+static json_t *result_view(const char *text)
+{
+	if (!text)
+		return json_null();
+	json_t *rj = json_loads(text, JSON_DECODE_ANY, NULL);
+	return rj ? rj : json_string(text);
+}
+
+/* The stored error history: its JSON array, or [] */
+static json_t *errors_view(const char *text)
+{
+	json_t *errors = text ? json_loads(text, 0, NULL) : NULL;
+	if (json_is_array(errors))
+		return errors;
+	json_decref(errors);
+	return json_array();
+}
+
 json_t *jq_job_json(int64_t id, const redisReply *r)
 {
 	/* HGETALL: name, value, name, value ... */
@@ -60,27 +101,8 @@ json_t *jq_job_json(int64_t id, const redisReply *r)
 	jq_job_status(status, sizeof(status), state ? state : "unknown", done, total,
 		      FIELD("error"));
 
-	json_t *payload_json = json_null();
-	if (payload) {
-		msgpack_unpacked up;
-		const msgpack_object *v;
-		char err[128];
-		if (jq_payload_unpack(payload->str, payload->len, &up, &v, err, sizeof(err)) == 0) {
-			json_t *pj = jq_msgpack_to_json(v, err, sizeof(err));
-			jq_redact_payload(FIELD("type"), pj); /* no credential in any view */
-			if (pj) {
-				json_decref(payload_json);
-				payload_json = pj;
-			}
-			msgpack_unpacked_destroy(&up);
-		}
-	}
-	json_t *result = json_null();
-	if (FIELD("result")) {
-		json_t *rj = json_loads(FIELD("result"), JSON_DECODE_ANY, NULL);
-		json_decref(result);
-		result = rj ? rj : json_string(FIELD("result"));
-	}
+	json_t *payload_json = payload_view(FIELD("type"), payload);
+	json_t *result = result_view(FIELD("result"));
 	json_t *j = json_object();
 	json_object_set_new(j, "id", json_integer(id));
 	json_object_set_new(j, "type", str_or_null(FIELD("type")));
@@ -98,10 +120,7 @@ json_t *jq_job_json(int64_t id, const redisReply *r)
 	json_object_set_new(j, "payload", payload_json);
 	json_object_set_new(j, "result", result);
 	json_object_set_new(j, "error", str_or_null(FIELD("error")));
-	json_t *errors = FIELD("errors") ? json_loads(FIELD("errors"), 0, NULL) : NULL;
-	json_object_set_new(j, "errors", json_is_array(errors) ? errors : json_array());
-	if (errors && !json_is_array(errors))
-		json_decref(errors);
+	json_object_set_new(j, "errors", errors_view(FIELD("errors")));
 	json_object_set_new(j, "recoveries", int_field(FIELD("recoveries")));
 	json_object_set_new(j, "run_at", time_or_null(FIELD("run_at")));
 	json_object_set_new(j, "unique_key", str_or_null(FIELD("unique_key")));

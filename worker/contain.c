@@ -478,15 +478,10 @@ static void __attribute__((noreturn)) end_job(int ns, pid_t prog)
 	_exit(0);
 }
 
-int jq_contain_init_main(int argc, char **argv)
+/* Every signal at its default (one the worker ignores would pass to the program), but
+ * SIGCHLD, SIGTERM, SIGINT and SIGHUP, which are blocked and waited for: *mine. */
+static void signals_setup(sigset_t *mine)
 {
-	if (argc < 3 || argv[2][0] != '/') {
-		fprintf(stderr, "%s: not to be run by hand\n", argv[0]);
-		return 127;
-	}
-	int ns = getpid() == 1;
-	/* every signal at its default (one the worker ignores would pass to the program),
-	 * but these four, which are waited for */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
@@ -495,59 +490,54 @@ int jq_contain_init_main(int argc, char **argv)
 			sigaction(s, &sa, NULL);
 	/* a handler, not SIG_DFL: process 1 of a namespace gets no signal it has none for */
 	sa.sa_handler = on_signal;
-	sigset_t mine;
-	sigemptyset(&mine);
+	sigemptyset(mine);
 	static const int kept[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP};
 	for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
-		sigaddset(&mine, kept[i]);
+		sigaddset(mine, kept[i]);
 		sigaction(kept[i], &sa, NULL);
 	}
-	sigprocmask(SIG_SETMASK, &mine, NULL);
-	prctl(PR_SET_PDEATHSIG, ns ? SIGKILL : SIGHUP); /* again: kept across execve, or not */
-	/* the worker may have died before the parent-death signal was set: its pidfd says */
-	struct pollfd pf = {FD_WORKER, POLLIN, 0};
-	if (poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN))
-		_exit(0);
-	close(FD_WORKER);
-	setpgid(0, 0); /* out of the worker's group: a signal to that group is not ours */
-	if (!ns)
-		prctl(PR_SET_CHILD_SUBREAPER, 1);
-	fcntl(FD_STATUS, F_SETFD, FD_CLOEXEC);
-	pid_t me = getpid();
-	pid_t prog = fork();
-	if (prog == 0) {
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != me)
-			_exit(127); /* the supervisor is gone already */
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execve(argv[2], &argv[2], environ);
-		struct msg m = {MSG_EXEC_FAILED, errno};
-		if (write(FD_STATUS, &m, sizeof(m)) < 0) {
-			/* the exit status 127 says enough */
-		}
-		_exit(127);
+	sigprocmask(SIG_SETMASK, mine, NULL);
+}
+
+/* In the forked child: the program argv[0] in a group of its own, dying with the
+ * supervisor me. */
+static void __attribute__((noreturn)) program_exec(pid_t me, char **argv)
+{
+	setpgid(0, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != me)
+		_exit(127); /* the supervisor is gone already */
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	execve(argv[0], argv, environ);
+	struct msg m = {MSG_EXEC_FAILED, errno};
+	if (write(FD_STATUS, &m, sizeof(m)) < 0) {
+		/* the exit status 127 says enough */
 	}
-	if (prog < 0) {
-		struct msg m = {MSG_SETUP_FORK, errno};
-		if (write(FD_STATUS, &m, sizeof(m)) < 0) {
-			/* the supervisor's status says it failed */
-		}
-		_exit(127);
-	}
-	/* the pipes are the program's: held here, stdout and stderr would stay open
-	 * after it ended and stdin would never refuse a write */
+	_exit(127);
+}
+
+/* stdin, stdout and stderr on /dev/null (closed if it cannot be opened): the pipes are
+ * the program's; held here, stdout and stderr would stay open after it ended and stdin
+ * would never refuse a write. */
+static void stdio_to_null(void)
+{
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	for (int fd = 0; fd < 3; fd++)
 		if (null < 0 || dup2(null, fd) != fd)
 			close(fd);
 	if (null > 2)
 		close(null);
+}
+
+/* Passes the signals in mine on to the job until the program prog exits: its wait
+ * status. */
+static int wait_program(int ns, pid_t prog, const sigset_t *mine)
+{
 	int status = 0;
 	for (int done = 0; !done;) {
-		int sig = sigwaitinfo(&mine, NULL);
+		int sig = sigwaitinfo(mine, NULL);
 		if (sig == SIGCHLD) {
 			int st;
 			pid_t r;
@@ -560,7 +550,41 @@ int jq_contain_init_main(int argc, char **argv)
 			signal_job(ns, prog, sig);
 		}
 	}
-	struct msg m = {MSG_EXITED, status};
+	return status;
+}
+
+int jq_contain_init_main(int argc, char **argv)
+{
+	if (argc < 3 || argv[2][0] != '/') {
+		fprintf(stderr, "%s: not to be run by hand\n", argv[0]);
+		return 127;
+	}
+	int ns = getpid() == 1;
+	sigset_t mine;
+	signals_setup(&mine);
+	prctl(PR_SET_PDEATHSIG, ns ? SIGKILL : SIGHUP); /* again: kept across execve, or not */
+	/* the worker may have died before the parent-death signal was set: its pidfd says */
+	struct pollfd pf = {FD_WORKER, POLLIN, 0};
+	if (poll(&pf, 1, 0) == 1 && (pf.revents & POLLIN))
+		_exit(0);
+	close(FD_WORKER);
+	setpgid(0, 0); /* out of the worker's group: a signal to that group is not ours */
+	if (!ns)
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	fcntl(FD_STATUS, F_SETFD, FD_CLOEXEC);
+	pid_t me = getpid();
+	pid_t prog = fork();
+	if (prog == 0)
+		program_exec(me, &argv[2]);
+	if (prog < 0) {
+		struct msg m = {MSG_SETUP_FORK, errno};
+		if (write(FD_STATUS, &m, sizeof(m)) < 0) {
+			/* the supervisor's status says it failed */
+		}
+		_exit(127);
+	}
+	stdio_to_null();
+	struct msg m = {MSG_EXITED, wait_program(ns, prog, &mine)};
 	if (write(FD_STATUS, &m, sizeof(m)) < 0) {
 		/* the worker is gone: nobody reads it */
 	}

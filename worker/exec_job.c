@@ -577,6 +577,45 @@ static int child_env(const struct jq_run *run, char env[ENV_MAX][512], char **en
 
 /* Spawns cmd for req under its supervisor (contain.h). 0 with *out, or -1 with err
  * (nothing left behind). */
+/* The three pipes of a child, close-on-exec, the worker's ends non-blocking: 0, or -1
+ * with errno (what was made stays in the arrays, -1 elsewhere). */
+static int make_pipes(int in[2], int o[2], int e[2])
+{
+	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(o, O_CLOEXEC) != 0 || pipe2(e, O_CLOEXEC) != 0 ||
+	    set_nonblock(in[1]) != 0 || set_nonblock(o[0]) != 0 || set_nonblock(e[0]) != 0)
+		return -1;
+	return 0;
+}
+
+/* Links the running child c into x's list and watches its exit (its pidfd, else a poll
+ * every REAP_POLL_MS), its pipes and its timers: 0, or -1 out of memory (c is linked
+ * still, for child_stop). */
+static int child_watch(struct jq_exec *x, struct child *c)
+{
+	c->pidfd = pidfd_open(c->pid, 0);
+	if (c->pidfd >= 0) {
+		c->exit_ev = event_new(x->base, c->pidfd, EV_READ | EV_PERSIST, exit_cb, c);
+	} else {
+		c->exit_ev = event_new(x->base, -1, EV_PERSIST, exit_cb, c);
+	}
+	c->in_ev = event_new(x->base, c->in_fd, EV_WRITE | EV_PERSIST, in_cb, c);
+	c->out_ev = event_new(x->base, c->out_fd, EV_READ | EV_PERSIST, out_cb, c);
+	c->err_ev = event_new(x->base, c->err_fd, EV_READ | EV_PERSIST, err_cb, c);
+	c->kill_ev = evtimer_new(x->base, kill_cb, c);
+	c->progress_ev = evtimer_new(x->base, progress_cb, c);
+	c->next = x->children;
+	if (x->children)
+		x->children->prev = c;
+	x->children = c;
+	struct timeval poll = {0, REAP_POLL_MS * 1000};
+	if (!c->exit_ev || !c->in_ev || !c->out_ev || !c->err_ev || !c->kill_ev ||
+	    !c->progress_ev || event_add(c->exit_ev, c->pidfd >= 0 ? NULL : &poll) != 0 ||
+	    event_add(c->in_ev, NULL) != 0 || event_add(c->out_ev, NULL) != 0 ||
+	    event_add(c->err_ev, NULL) != 0)
+		return -1;
+	return 0;
+}
+
 static int child_spawn(struct jq_exec *x, struct jq_run *run, const struct jq_exec_command *cmd,
 		       struct jq_exec_request *req, struct child **out, char *err, size_t errlen)
 {
@@ -588,8 +627,7 @@ static int child_spawn(struct jq_exec *x, struct jq_run *run, const struct jq_ex
 	char *envp[ENV_MAX + JQ_SECRETS_MAX + 1];
 	char **secret_env = NULL; /* secrets.h: the payload's "secret_env", after envp's own */
 
-	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(o, O_CLOEXEC) != 0 || pipe2(e, O_CLOEXEC) != 0 ||
-	    set_nonblock(in[1]) != 0 || set_nonblock(o[0]) != 0 || set_nonblock(e[0]) != 0) {
+	if (make_pipes(in, o, e) != 0) {
 		snprintf(err, errlen, "cannot make pipes: %s", strerror(errno));
 		goto done;
 	}
@@ -630,26 +668,7 @@ static int child_spawn(struct jq_exec *x, struct jq_run *run, const struct jq_ex
 	c->input = req->input;
 	c->input_len = req->input_len;
 	req->input = NULL;
-	c->pidfd = pidfd_open(pid, 0);
-	if (c->pidfd >= 0) {
-		c->exit_ev = event_new(x->base, c->pidfd, EV_READ | EV_PERSIST, exit_cb, c);
-	} else {
-		c->exit_ev = event_new(x->base, -1, EV_PERSIST, exit_cb, c);
-	}
-	c->in_ev = event_new(x->base, c->in_fd, EV_WRITE | EV_PERSIST, in_cb, c);
-	c->out_ev = event_new(x->base, c->out_fd, EV_READ | EV_PERSIST, out_cb, c);
-	c->err_ev = event_new(x->base, c->err_fd, EV_READ | EV_PERSIST, err_cb, c);
-	c->kill_ev = evtimer_new(x->base, kill_cb, c);
-	c->progress_ev = evtimer_new(x->base, progress_cb, c);
-	c->next = x->children;
-	if (x->children)
-		x->children->prev = c;
-	x->children = c;
-	struct timeval poll = {0, REAP_POLL_MS * 1000};
-	if (!c->exit_ev || !c->in_ev || !c->out_ev || !c->err_ev || !c->kill_ev ||
-	    !c->progress_ev || event_add(c->exit_ev, c->pidfd >= 0 ? NULL : &poll) != 0 ||
-	    event_add(c->in_ev, NULL) != 0 || event_add(c->out_ev, NULL) != 0 ||
-	    event_add(c->err_ev, NULL) != 0) {
+	if (child_watch(x, c) != 0) {
 		snprintf(err, errlen, "cannot watch command '%s': out of memory", cmd->name);
 		/* the program runs already: stop it like a cancelled one (jq_exec_free
 		 * reaps it if its exit cannot be watched) */

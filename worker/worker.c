@@ -189,6 +189,55 @@ static int parse_queues(struct jq_worker *w, const char *list, char *err, size_t
 	return 0;
 }
 
+/* w->host and w->id: host:pid:random, unique among the workers of one Redis. */
+static void set_id(struct jq_worker *w)
+{
+	char *host = w->host;
+	if (gethostname(host, sizeof(w->host) - 1) != 0)
+		strcpy(host, "localhost");
+	unsigned rnd = (unsigned)(jq_mono_us() ^ (int64_t)getpid() << 16);
+	snprintf(w->id, sizeof(w->id), "%s:%d:%04x", host, (int)getpid(), rnd & 0xffff);
+}
+
+/* The rules of exec and http jobs from cfg (--exec, --exec-contain, --http-deny,
+ * --http-ca-file), and w->exec; *ncmds: the programs exec jobs may run. */
+static int job_types_init(struct jq_worker *w, const struct jq_worker_config *cfg, int *ncmds,
+			  char *err, size_t errlen)
+{
+	struct jq_exec_command cmds[JQ_EXEC_COMMANDS_MAX];
+	*ncmds = 0;
+	for (int i = 0; i < cfg->exec.n; i++)
+		if (jq_exec_spec_parse(cfg->exec.v[i], cmds, ncmds, JQ_EXEC_COMMANDS_MAX, err,
+				       errlen) != 0)
+			return -1;
+	struct jq_httpjob_deny deny = {.n = 0};
+	for (int i = 0; i < cfg->http_deny.n; i++)
+		if (jq_httpjob_deny_add(&deny, cfg->http_deny.v[i], err, errlen) != 0)
+			return -1;
+	jq_httpjob_set_deny(&deny);
+	if (jq_httpjob_set_ca_file(cfg->http_ca_file, err, errlen) != 0)
+		return -1;
+	w->exec = jq_exec_new(w->base, cmds, *ncmds, cfg->exec_contain, err, errlen);
+	return w->exec ? 0 : -1;
+}
+
+/* The worker's timers and signal handlers. */
+static void events_init(struct jq_worker *w)
+{
+	struct event_base *base = w->base;
+	w->rate_timer = evtimer_new(base, jq_fetch_rate_due, w);
+	w->flush_ev = event_new(base, -1, 0, jq_outcome_flush, w);
+	w->stop_timer = evtimer_new(base, stop_tick, w);
+	w->sigterm = evsignal_new(base, SIGTERM, signal_cb, w);
+	w->sigint = evsignal_new(base, SIGINT, signal_cb, w);
+	evsignal_add(w->sigterm, NULL);
+	evsignal_add(w->sigint, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	/* an ignored SIGCHLD survives exec: from a parent that ignores it, the kernel would
+	 * reap exec jobs' programs itself and their exit statuses would be lost */
+	signal(SIGCHLD, SIG_DFL);
+}
+
 int jq_worker_init(struct jq_worker *w, struct event_base *base,
 		   const struct jq_worker_config *cfg, char *err, size_t errlen)
 {
@@ -209,31 +258,9 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 	if (cfg->schedule_file && cfg->schedule_file[0] &&
 	    jq_schedule_file_load(cfg->schedule_file, &config, &nconfig, err, errlen) != 0)
 		return -1;
-	char *host = w->host;
-	if (gethostname(host, sizeof(w->host) - 1) != 0)
-		strcpy(host, "localhost");
-	unsigned rnd = (unsigned)(jq_mono_us() ^ (int64_t)getpid() << 16);
-	snprintf(w->id, sizeof(w->id), "%s:%d:%04x", host, (int)getpid(), rnd & 0xffff);
-	struct jq_exec_command cmds[JQ_EXEC_COMMANDS_MAX];
-	int ncmds = 0;
-	for (int i = 0; i < cfg->exec.n; i++)
-		if (jq_exec_spec_parse(cfg->exec.v[i], cmds, &ncmds, JQ_EXEC_COMMANDS_MAX, err,
-				       errlen) != 0) {
-			jq_schedules_free(config, nconfig);
-			return -1;
-		}
-	struct jq_httpjob_deny deny = {.n = 0};
-	for (int i = 0; i < cfg->http_deny.n; i++)
-		if (jq_httpjob_deny_add(&deny, cfg->http_deny.v[i], err, errlen) != 0) {
-			jq_schedules_free(config, nconfig);
-			return -1;
-		}
-	jq_httpjob_set_deny(&deny);
-	if (jq_httpjob_set_ca_file(cfg->http_ca_file, err, errlen) != 0) {
-		jq_schedules_free(config, nconfig);
-		return -1;
-	}
-	if (!(w->exec = jq_exec_new(base, cmds, ncmds, cfg->exec_contain, err, errlen))) {
+	set_id(w);
+	int ncmds;
+	if (job_types_init(w, cfg, &ncmds, err, errlen) != 0) {
 		jq_schedules_free(config, nconfig);
 		return -1;
 	}
@@ -254,17 +281,7 @@ int jq_worker_init(struct jq_worker *w, struct event_base *base,
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	w->rate_timer = evtimer_new(base, jq_fetch_rate_due, w);
-	w->flush_ev = event_new(base, -1, 0, jq_outcome_flush, w);
-	w->stop_timer = evtimer_new(base, stop_tick, w);
-	w->sigterm = evsignal_new(base, SIGTERM, signal_cb, w);
-	w->sigint = evsignal_new(base, SIGINT, signal_cb, w);
-	evsignal_add(w->sigterm, NULL);
-	evsignal_add(w->sigint, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	/* an ignored SIGCHLD survives exec: from a parent that ignores it, the kernel would
-	 * reap exec jobs' programs itself and their exit statuses would be lost */
-	signal(SIGCHLD, SIG_DFL);
+	events_init(w);
 	w->cmd = jq_redis_new(base, &url, "worker-cmd", redis_state_cb, w);
 	/* cmd is ready on a later loop turn at the earliest: the firer hears of it */
 	w->cron = jq_cron_firer_new(base, w->cmd, &w->keys, config, nconfig);

@@ -64,10 +64,31 @@ class TraceparentTest(E2ETestCase):
                     "00-00000000000000000000000000000000-00f067aa0ba902b7-01"]:
             for method, path, body in [("POST", "/jobs", {"type": "noop"}),
                                        ("POST", "/jobs/bulk", [{"type": "noop"}]),
-                                       ("POST", "/start-task", None)]:
+                                       ("POST", "/batches", {"jobs": [{"type": "noop"}],
+                                                             "callback": {"type": "noop"}}),
+                                       ("POST", "/start-task", None),
+                                       ("POST", "/send-notification?email=a@b.c&content=x",
+                                        None)]:
                 r = self.env.http(method, path, body, {"traceparent": bad})
                 err = self.assertError(r, 400, "invalid_argument")
                 self.assertIn("traceparent", err["message"])
+        self.assertEqual(self.env.redis.dbsize(), before)
+
+    def test_checked_after_the_key_and_the_body(self):
+        """The route checks the Idempotency-Key first, then the body, then traceparent
+        (just before storing): a request wrong in several ways hears of the first."""
+        before = self.env.redis.dbsize()
+        err = self.assertError(self.env.http("POST", "/jobs", {"type": "noop"},
+                                             {"traceparent": "garbage",
+                                              "Idempotency-Key": "k" * 300}),
+                               400, "invalid_argument")
+        self.assertIn("Idempotency-Key", err["message"])
+        for path, body in [("/jobs", {"type": "noop", "nope": 1}),
+                           ("/jobs/bulk", [{"type": "noop", "nope": 1}]),
+                           ("/batches", {"jobs": [{"type": "noop", "nope": 1}]})]:
+            err = self.assertError(self.env.http("POST", path, body, {"traceparent": "garbage"}),
+                                   400, "invalid_argument")
+            self.assertIn("nope", err["message"])
         self.assertEqual(self.env.redis.dbsize(), before)
 
 
