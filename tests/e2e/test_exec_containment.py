@@ -233,7 +233,10 @@ class ContainConfigTest(E2ETestCase):
         with open(path, "w") as f:
             f.write("#!/bin/sh\nexit 0\n")
         os.chmod(path, 0o755)
-        self.env.start_worker(extra_args=["--exec", "gone=" + path])
+        w = self.env.start_worker(extra_args=["--exec", "gone=" + path])
+        # the worker checks its --exec paths at start: delete the program only after that
+        # (under load it had not yet, and refused to start)
+        self.env.worker_id(w)
         os.unlink(path)
         jid = self.post_job({"type": "exec", "payload": {"command": "gone"},
                              "max_attempts": 1})
