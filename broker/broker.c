@@ -324,6 +324,11 @@ void jq_broker_fail(struct jq_broker *b)
 
 void jq_broker_release(struct jq_broker *b)
 {
+	/* stopping already: a signal more must not kill the teardown (freeing the signal
+	 * events restores the default action, which would end the process by the signal:
+	 * exit status -15 under a slow teardown, seen under ASan) */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	if (b->sigterm)
 		event_free(b->sigterm);
 	if (b->sigint)

@@ -305,6 +305,10 @@ int jq_worker_run(struct jq_worker *w)
 
 void jq_worker_release(struct jq_worker *w)
 {
+	/* stopping already: a signal more must not kill the teardown (freeing the signal
+	 * events below restores the default action; nothing is spawned from here on) */
+	signal(SIGTERM, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
 	/* threads first: after this no pool work is running */
 	jq_pool_free(w->pool);
 	jq_redis_free(w->sub);
