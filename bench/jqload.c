@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #define MAX_CONNS 10000
-#define MAX_REQUESTS 5000000LL  /* latencies are kept in memory: 8 bytes each */
+#define MAX_REQUESTS 5000000LL /* latencies are kept in memory: 8 bytes each */
 #define MAX_SECONDS 3600.0
 #define MAX_BODY (64 * 1024 * 1024)
 #define MAX_RESPONSE (64 * 1024 * 1024)
@@ -38,57 +38,57 @@
 #define IO_TIMEOUT_MS 30000
 
 static const char usage[] =
-    "usage: jqload MODE [options] HOST:PORT\n"
-    "\n"
-    "A small HTTP/1.1 load generator for jobq benchmarks. HOST must be a loopback\n"
-    "address (127.0.0.0/8 or localhost). Every run is bounded by a count and a time.\n"
-    "\n"
-    "Modes:\n"
-    "  throughput   C keep-alive connections, each with one request in flight (no\n"
-    "               pipelining), N requests in total; prints requests/s, status counts\n"
-    "               and latency percentiles (request written -> response complete).\n"
-    "      -c, --conns C         connections (1..10000, default 1)\n"
-    "      -n, --requests N      requests in total (1..5000000, default 10000)\n"
-    "      -d, --duration S      stop after S seconds even if N are not done (default 60)\n"
-    "      -X, --method M        GET, POST, PUT or DELETE (default GET)\n"
-    "      -p, --path P          request target (default /)\n"
-    "      -b, --body TEXT       request body (sent with Content-Type: application/json)\n"
-    "      -B, --body-file F     request body from a file\n"
-    "      -w, --warmup W        W requests first, not counted (default 0)\n"
-    "      -j, --jobs-per-request K   also print jobs/s = K x requests/s (bulk bodies)\n"
-    "\n"
-    "  latency      one connection; sends noop jobs POST /jobs {\"type\":\"noop\",\"payload\":\n"
-    "               {\"t0_us\": CLOCK_REALTIME us taken just before the send}}, one at a time,\n"
-    "               at least --spacing-us apart (sleep, then spin the last 0.2 ms); records\n"
-    "               the ids; after the sends, reads each job's result {\"latency_us\":N} from\n"
-    "               Redis (HGET <prefix>{<id mod 16384>}:job:<id> result) and prints p50/p90/p99/p99.9/max.\n"
-    "      -m, --samples M       jobs measured (1..1000000, default 1000)\n"
-    "      --spacing-us U        microseconds between sends (default 1000)\n"
-    "      --warm W              noop jobs sent and awaited first (default 10)\n"
-    "      --queue Q             queue of the probe jobs (default: the broker's default)\n"
-    "      --backlog B           before each probe, POST /jobs/bulk B noop jobs to the same\n"
-    "                            queue and send the probe right after; wait for the probe to\n"
-    "                            finish before the next (measures the wait behind B jobs)\n"
-    "      --redis HOST:PORT     Redis holding the results (required, loopback)\n"
-    "      --prefix P            key prefix (default jobq:)\n"
-    "      --drain-s S           most seconds to wait for the results (default 30)\n"
-    "      -d, --duration S      most seconds for the sending phase (default 120)\n"
-    "\n"
-    "  watch        polls Redis every --interval-ms: LLEN of the queue and HGET <prefix>stats\n"
-    "               completed/failed, until completed >= N; prints the time from --t0-ns to\n"
-    "               the first job taken (queue shorter than at the start), to the first\n"
-    "               completion, and to the last. HOST:PORT is the Redis server here.\n"
-    "      -n, --jobs N          completions to wait for (required)\n"
-    "      --t0-ns T             CLOCK_REALTIME ns of time zero, e.g. $(date +%s%N) taken\n"
-    "                            just before starting the workers (default: now)\n"
-    "      --queue Q             queue watched for the first take (default default)\n"
-    "      --prefix P            key prefix (default jobq:)\n"
-    "      --interval-ms I       poll interval (1..1000, default 5)\n"
-    "      -d, --duration S      give up after S seconds (default 180)\n"
-    "\n"
-    "Common: --json prints one JSON object instead of text; -h, --help.\n"
-    "Exit status: 0 when every request got a 2xx (throughput), every sample was\n"
-    "read (latency), or N completions were seen (watch); 1 otherwise; 2 on usage errors.\n";
+	"usage: jqload MODE [options] HOST:PORT\n"
+	"\n"
+	"A small HTTP/1.1 load generator for jobq benchmarks. HOST must be a loopback\n"
+	"address (127.0.0.0/8 or localhost). Every run is bounded by a count and a time.\n"
+	"\n"
+	"Modes:\n"
+	"  throughput   C keep-alive connections, each with one request in flight (no\n"
+	"               pipelining), N requests in total; prints requests/s, status counts\n"
+	"               and latency percentiles (request written -> response complete).\n"
+	"      -c, --conns C         connections (1..10000, default 1)\n"
+	"      -n, --requests N      requests in total (1..5000000, default 10000)\n"
+	"      -d, --duration S      stop after S seconds even if N are not done (default 60)\n"
+	"      -X, --method M        GET, POST, PUT or DELETE (default GET)\n"
+	"      -p, --path P          request target (default /)\n"
+	"      -b, --body TEXT       request body (sent with Content-Type: application/json)\n"
+	"      -B, --body-file F     request body from a file\n"
+	"      -w, --warmup W        W requests first, not counted (default 0)\n"
+	"      -j, --jobs-per-request K   also print jobs/s = K x requests/s (bulk bodies)\n"
+	"\n"
+	"  latency      one connection; sends noop jobs POST /jobs {\"type\":\"noop\",\"payload\":\n"
+	"               {\"t0_us\": CLOCK_REALTIME us taken just before the send}}, one at a time,\n"
+	"               at least --spacing-us apart (sleep, then spin the last 0.2 ms); records\n"
+	"               the ids; after the sends, reads each job's result {\"latency_us\":N} from\n"
+	"               Redis (HGET <prefix>{<id mod 16384>}:job:<id> result) and prints p50/p90/p99/p99.9/max.\n"
+	"      -m, --samples M       jobs measured (1..1000000, default 1000)\n"
+	"      --spacing-us U        microseconds between sends (default 1000)\n"
+	"      --warm W              noop jobs sent and awaited first (default 10)\n"
+	"      --queue Q             queue of the probe jobs (default: the broker's default)\n"
+	"      --backlog B           before each probe, POST /jobs/bulk B noop jobs to the same\n"
+	"                            queue and send the probe right after; wait for the probe to\n"
+	"                            finish before the next (measures the wait behind B jobs)\n"
+	"      --redis HOST:PORT     Redis holding the results (required, loopback)\n"
+	"      --prefix P            key prefix (default jobq:)\n"
+	"      --drain-s S           most seconds to wait for the results (default 30)\n"
+	"      -d, --duration S      most seconds for the sending phase (default 120)\n"
+	"\n"
+	"  watch        polls Redis every --interval-ms: LLEN of the queue and HGET <prefix>stats\n"
+	"               completed/failed, until completed >= N; prints the time from --t0-ns to\n"
+	"               the first job taken (queue shorter than at the start), to the first\n"
+	"               completion, and to the last. HOST:PORT is the Redis server here.\n"
+	"      -n, --jobs N          completions to wait for (required)\n"
+	"      --t0-ns T             CLOCK_REALTIME ns of time zero, e.g. $(date +%s%N) taken\n"
+	"                            just before starting the workers (default: now)\n"
+	"      --queue Q             queue watched for the first take (default default)\n"
+	"      --prefix P            key prefix (default jobq:)\n"
+	"      --interval-ms I       poll interval (1..1000, default 5)\n"
+	"      -d, --duration S      give up after S seconds (default 180)\n"
+	"\n"
+	"Common: --json prints one JSON object instead of text; -h, --help.\n"
+	"Exit status: 0 when every request got a 2xx (throughput), every sample was\n"
+	"read (latency), or N completions were seen (watch); 1 otherwise; 2 on usage errors.\n";
 
 /* ---------------------------------------------------------------- small helpers */
 
@@ -316,10 +316,10 @@ fail:;
 
 struct http_resp {
 	int status;
-	int close;          /* the server will close the connection after it */
-	size_t total;       /* bytes of the whole response in the buffer */
-	const char *body;   /* points into the buffer; not NUL-terminated */
-	size_t body_len;    /* for a chunked body: the raw chunked bytes */
+	int close;        /* the server will close the connection after it */
+	size_t total;     /* bytes of the whole response in the buffer */
+	const char *body; /* points into the buffer; not NUL-terminated */
+	size_t body_len;  /* for a chunked body: the raw chunked bytes */
 };
 
 static int header_is(const char *line, size_t len, const char *name, const char **value,
@@ -493,9 +493,9 @@ static void print_summary_json(FILE *f, const char *name, const struct summary *
 
 struct conn {
 	int fd;
-	int busy;        /* a request is in flight */
-	int counted;     /* this request is measured (not warm-up) */
-	size_t out_off;  /* bytes of the request written */
+	int busy;       /* a request is in flight */
+	int counted;    /* this request is measured (not warm-up) */
+	size_t out_off; /* bytes of the request written */
 	int64_t t_sent;
 	struct buf in;
 };
@@ -541,12 +541,14 @@ static int tp_open(struct tp *p, struct conn *c)
 static int tp_write(struct tp *p, struct conn *c)
 {
 	while (c->out_off < p->req.len) {
-		ssize_t w = send(c->fd, p->req.p + c->out_off, p->req.len - c->out_off, MSG_NOSIGNAL);
+		ssize_t w =
+			send(c->fd, p->req.p + c->out_off, p->req.len - c->out_off, MSG_NOSIGNAL);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN) {
-				struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.ptr = c};
+				struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT,
+							 .data.ptr = c};
 				epoll_ctl(p->ep, EPOLL_CTL_MOD, c->fd, &ev);
 				return 0;
 			}
@@ -805,8 +807,8 @@ static int run_throughput(int argc, char **argv)
 		       method, path, conns, n, measured, ok, p.errors, p.malformed, p.reconnects,
 		       timed_out ? "true" : "false", secs, rps);
 		if (jobs_per_req)
-			printf(",\"jobs_per_request\":%" PRId64 ",\"jobs_per_s\":%.1f", jobs_per_req,
-			       rps * (double)jobs_per_req);
+			printf(",\"jobs_per_request\":%" PRId64 ",\"jobs_per_s\":%.1f",
+			       jobs_per_req, rps * (double)jobs_per_req);
 		printf(",\"statuses\":{");
 		int first = 1;
 		for (int k = 100; k < 600; k++)
@@ -822,8 +824,8 @@ static int run_throughput(int argc, char **argv)
 		       measured, secs, timed_out ? " (stopped by --duration)" : "");
 		printf("requests/s: %.1f\n", rps);
 		if (jobs_per_req)
-			printf("jobs/s: %.1f (%" PRId64 " per request)\n", rps * (double)jobs_per_req,
-			       jobs_per_req);
+			printf("jobs/s: %.1f (%" PRId64 " per request)\n",
+			       rps * (double)jobs_per_req, jobs_per_req);
 		printf("statuses:");
 		for (int k = 100; k < 600; k++)
 			if (p.status[k])
@@ -1076,11 +1078,12 @@ static int64_t send_probe(struct hconn *h, struct buf *req, const char *queue, i
 	int n;
 	if (queue)
 		n = snprintf(body, sizeof(body),
-			     "{\"type\":\"noop\",\"queue\":\"%s\",\"payload\":{\"t0_us\":%" PRId64 "}}",
+			     "{\"type\":\"noop\",\"queue\":\"%s\",\"payload\":{\"t0_us\":%" PRId64
+			     "}}",
 			     queue, t0);
 	else
-		n = snprintf(body, sizeof(body), "{\"type\":\"noop\",\"payload\":{\"t0_us\":%" PRId64 "}}",
-			     t0);
+		n = snprintf(body, sizeof(body),
+			     "{\"type\":\"noop\",\"payload\":{\"t0_us\":%" PRId64 "}}", t0);
 	build_request(req, "POST", "/jobs", &h->t, body, (size_t)n);
 	struct http_resp r;
 	if (hconn_exchange(h, req, &r) != 0 || r.status != 201)
@@ -1126,7 +1129,8 @@ static size_t fetch_results(struct rconn *rc, const char *prefix, const int64_t 
 				if (ok)
 					lat_us[i] = v;
 				else {
-					lat_us[i] = INT64_MAX; /* finished without a latency: count it */
+					lat_us[i] =
+						INT64_MAX; /* finished without a latency: count it */
 					(*bad)++;
 				}
 			}
@@ -1220,8 +1224,8 @@ static int run_latency(int argc, char **argv)
 		buf_add(&body, "[", 1);
 		for (int64_t i = 0; i < backlog; i++) {
 			if (queue)
-				buf_printf(&body, "%s{\"type\":\"noop\",\"queue\":\"%s\"}", i ? "," : "",
-					   queue);
+				buf_printf(&body, "%s{\"type\":\"noop\",\"queue\":\"%s\"}",
+					   i ? "," : "", queue);
 			else
 				buf_printf(&body, "%s{\"type\":\"noop\"}", i ? "," : "");
 		}
@@ -1282,10 +1286,11 @@ static int run_latency(int argc, char **argv)
 		sent++;
 		if (backlog) { /* the next backlog only once this probe has run */
 			size_t one_bad = 0;
-			int64_t pd = deadline > mono_ns() + 60 * 1000000000LL ? deadline
-								      : mono_ns() + 60 * 1000000000LL;
-			if (wait_results(&rc, prefix, &ids[sent - 1], 1, &lat[sent - 1], &one_bad, pd,
-					 1000000) < 1)
+			int64_t pd = deadline > mono_ns() + 60 * 1000000000LL
+					     ? deadline
+					     : mono_ns() + 60 * 1000000000LL;
+			if (wait_results(&rc, prefix, &ids[sent - 1], 1, &lat[sent - 1], &one_bad,
+					 pd, 1000000) < 1)
 				die("probe %" PRId64 " behind a backlog of %" PRId64
 				    " did not run within its time limit",
 				    id, backlog);
@@ -1319,10 +1324,11 @@ static int run_latency(int argc, char **argv)
 		}
 		printf("}\n");
 	} else {
-		printf("%" PRId64 " noop jobs sent in %.3f s (%" PRId64 " errors)%s; %zu results read"
+		printf("%" PRId64 " noop jobs sent in %.3f s (%" PRId64
+		       " errors)%s; %zu results read"
 		       " (%zu without latency)\n",
-		       sent, send_secs, send_errors, timed_out ? " (stopped by --duration)" : "", got,
-		       bad);
+		       sent, send_secs, send_errors, timed_out ? " (stopped by --duration)" : "",
+		       got, bad);
 		if (backlog)
 			printf("each probe sent right after POST /jobs/bulk of %" PRId64
 			       " noop jobs (p50 %.3f ms)\n",
@@ -1443,9 +1449,12 @@ static int run_watch(int argc, char **argv)
 	double total = t_done ? (double)(t_done - t0_ns) / 1e9 : 0;
 	double boot = t_first_taken ? (double)(t_first_taken - t0_ns) / 1e9 : 0;
 	double first_done = t_first_done ? (double)(t_first_done - t0_ns) / 1e9 : 0;
-	double steady = t_done && t_done > t_first_taken ? (double)n / ((double)(t_done - t_first_taken) / 1e9) : 0;
-	double steady_c =
-	    t_done && t_done > t_first_done ? (double)n / ((double)(t_done - t_first_done) / 1e9) : 0;
+	double steady = t_done && t_done > t_first_taken
+				? (double)n / ((double)(t_done - t_first_taken) / 1e9)
+				: 0;
+	double steady_c = t_done && t_done > t_first_done
+				  ? (double)n / ((double)(t_done - t_first_done) / 1e9)
+				  : 0;
 	if (json)
 		printf("{\"mode\":\"watch\",\"n\":%" PRId64 ",\"done\":%s,\"completed\":%lld,"
 		       "\"failed\":%lld,\"queue_len_at_start\":%" PRId64 ",\"polls\":%lld,"
@@ -1460,8 +1469,8 @@ static int run_watch(int argc, char **argv)
 		       "failed %lld\n",
 		       n, total, (double)n / total, boot, first_done, steady, steady_c, failed);
 	else
-		printf("gave up after %.1f s: %lld of %" PRId64 " completed, %lld failed\n", duration,
-		       completed, n, failed);
+		printf("gave up after %.1f s: %lld of %" PRId64 " completed, %lld failed\n",
+		       duration, completed, n, failed);
 	free(out.p);
 	free(rc.in.p);
 	close(rc.fd);

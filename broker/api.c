@@ -107,8 +107,8 @@ static void enqueue_one(struct jq_broker *b, struct jq_http_req *req, struct jq_
 
 static void on_task_status(redisAsyncContext *ac, void *reply, void *priv);
 
-static void start_task_reply(struct jq_broker *b, struct jq_http_req *req, int64_t id,
-			     size_t n, const struct jq_job_spec *specs, const char *dup_state)
+static void start_task_reply(struct jq_broker *b, struct jq_http_req *req, int64_t id, size_t n,
+			     const struct jq_job_spec *specs, const char *dup_state)
 {
 	if (dup_state) {
 		/* a repeated Idempotency-Key: the task's status now ("progress: 2/5",
@@ -121,8 +121,8 @@ static void start_task_reply(struct jq_broker *b, struct jq_http_req *req, int64
 		return;
 	}
 	char text[64]; /* fixed shape, no JSON library on the hot path */
-	int len =
-	    snprintf(text, sizeof(text), "{\"task_id\":%" PRId64 ",\"status\":\"pending\"}", id);
+	int len = snprintf(text, sizeof(text), "{\"task_id\":%" PRId64 ",\"status\":\"pending\"}",
+			   id);
 	jq_reply_text(req, 200, text, (size_t)len);
 }
 
@@ -139,7 +139,8 @@ void jq_api_start_task(struct jq_broker *b, struct jq_http_req *req, const char 
 	const char *d = evhttp_find_header(&q, "duration");
 	if (d && jq_parse_i64(d, 0, SEED_MAX_DURATION, &duration) != 0) {
 		jq_reply_error(req, 400, "invalid_argument",
-			       "'duration' must be an integer from 0 to %d seconds", SEED_MAX_DURATION);
+			       "'duration' must be an integer from 0 to %d seconds",
+			       SEED_MAX_DURATION);
 		evhttp_clear_headers(&q);
 		return;
 	}
@@ -193,11 +194,12 @@ void jq_api_task_status(struct jq_broker *b, struct jq_http_req *req, const char
 
 /* ---- POST /send-notification[-sync]?email=&content= ---- */
 
-static void notification_reply(struct jq_broker *b, struct jq_http_req *req, int64_t id,
-			       size_t n, const struct jq_job_spec *specs, const char *dup_state)
+static void notification_reply(struct jq_broker *b, struct jq_http_req *req, int64_t id, size_t n,
+			       const struct jq_job_spec *specs, const char *dup_state)
 {
-	jq_reply_json(req, 200, json_pack("{s:s,s:I}", "message", NOTIFICATION_MESSAGE, "task_id",
-					  (json_int_t)id));
+	jq_reply_json(
+		req, 200,
+		json_pack("{s:s,s:I}", "message", NOTIFICATION_MESSAGE, "task_id", (json_int_t)id));
 }
 
 static void send_notification(struct jq_broker *b, struct jq_http_req *req, int sync)
@@ -251,16 +253,15 @@ void jq_api_send_notification(struct jq_broker *b, struct jq_http_req *req, cons
 	send_notification(b, req, 0);
 }
 
-void jq_api_send_notification_sync(struct jq_broker *b, struct jq_http_req *req,
-				   const char *arg)
+void jq_api_send_notification_sync(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 {
 	send_notification(b, req, 1);
 }
 
 /* ---- POST /jobs ---- */
 
-static void post_job_reply(struct jq_broker *b, struct jq_http_req *req, int64_t id,
-			   size_t n, const struct jq_job_spec *specs, const char *dup_state)
+static void post_job_reply(struct jq_broker *b, struct jq_http_req *req, int64_t id, size_t n,
+			   const struct jq_job_spec *specs, const char *dup_state)
 {
 	char text[96]; /* fixed shape, no JSON library on the hot path */
 	/* a repeated Idempotency-Key answers 200 with the first job and its state now */
@@ -327,8 +328,7 @@ void jq_api_post_job(struct jq_broker *b, struct jq_http_req *req, const char *a
 	if (!spec)
 		return;
 	char err[256];
-	if (jq_content_type_is(jq_http_header(req, "Content-Type"),
-			    "application/msgpack")) {
+	if (jq_content_type_is(jq_http_header(req, "Content-Type"), "application/msgpack")) {
 		size_t len;
 		const char *body = jq_http_body(req, &len);
 		if (jq_job_spec_from_msgpack(spec, body, len, err, sizeof(err)) != 0) {
@@ -366,7 +366,8 @@ static int bulk_unique_keys_distinct(struct jq_http_req *req, const struct jq_jo
 		json_t *prev = json_object_get(seen, specs[i].unique_key);
 		if (prev) {
 			jq_reply_error(req, 400, "invalid_argument",
-				       "jobs %" JSON_INTEGER_FORMAT " and %zu have the same unique_key",
+				       "jobs %" JSON_INTEGER_FORMAT
+				       " and %zu have the same unique_key",
 				       json_integer_value(prev), i);
 			rc = -1;
 		} else if (json_object_set_new(seen, specs[i].unique_key,
@@ -400,14 +401,14 @@ void jq_api_post_jobs_bulk(struct jq_broker *b, struct jq_http_req *req, const c
 	size_t n;
 	long bad;
 	char err[256];
-	struct jq_job_spec *specs =
-		jq_job_specs_from_packed_json(mp.data, mp.size, JQ_BULK_MAX, &n, &bad, err, sizeof(err));
+	struct jq_job_spec *specs = jq_job_specs_from_packed_json(mp.data, mp.size, JQ_BULK_MAX, &n,
+								  &bad, err, sizeof(err));
 	msgpack_sbuffer_destroy(&mp);
 	if (!specs && bad == -2)
 		jq_reply_error(req, 503, "out_of_memory", "the broker is out of memory");
 	else if (!specs && bad < 0)
-		jq_reply_error(req, 400, "invalid_argument", "the body must be a JSON array of 1 to %d jobs",
-			       JQ_BULK_MAX);
+		jq_reply_error(req, 400, "invalid_argument",
+			       "the body must be a JSON array of 1 to %d jobs", JQ_BULK_MAX);
 	else if (!specs)
 		jq_reply_error(req, 400, "invalid_argument", "job %ld: %s", bad, err);
 	else if (bulk_unique_keys_distinct(req, specs, n) != 0 ||
@@ -417,13 +418,13 @@ void jq_api_post_jobs_bulk(struct jq_broker *b, struct jq_http_req *req, const c
 		jq_broker_enqueue_bulk(b, req, specs, n, &opts, bulk_reply);
 }
 
-struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *arr,
-				       const char *what, size_t *nout)
+struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *arr, const char *what,
+				       size_t *nout)
 {
 	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n == 0 || n > JQ_BULK_MAX) {
-		jq_reply_error(req, 400, "invalid_argument", "%s must be a JSON array of 1 to %d jobs",
-			       what, JQ_BULK_MAX);
+		jq_reply_error(req, 400, "invalid_argument",
+			       "%s must be a JSON array of 1 to %d jobs", what, JQ_BULK_MAX);
 		return NULL;
 	}
 	struct jq_job_spec *specs = calloc(n, sizeof(*specs));
@@ -435,7 +436,8 @@ struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *ar
 	for (; i < n; i++) {
 		char err[256];
 		jq_job_spec_init(&specs[i]);
-		if (jq_job_spec_from_json(&specs[i], json_array_get(arr, i), err, sizeof(err)) != 0) {
+		if (jq_job_spec_from_json(&specs[i], json_array_get(arr, i), err, sizeof(err)) !=
+		    0) {
 			jq_reply_error(req, 400, "invalid_argument", "job %zu: %s", i, err);
 			break;
 		}
@@ -512,10 +514,12 @@ static void on_cancel(redisAsyncContext *ac, void *reply, void *priv)
 	else if (code == JQ_CANCEL_DONE)
 		jq_reply_json(o->req, 200, json_pack("{s:I,s:s}", "id", id, "state", "cancelled"));
 	else if (code == JQ_CANCEL_REQUESTED)
-		jq_reply_json(o->req, 202, json_pack("{s:I,s:s,s:b}", "id", id, "state", "running",
-						     "cancel_requested", 1));
+		jq_reply_json(o->req, 202,
+			      json_pack("{s:I,s:s,s:b}", "id", id, "state", "running",
+					"cancel_requested", 1));
 	else if (code == JQ_CANCEL_FINISHED)
-		jq_reply_error(o->req, 409, "conflict", "job %" PRId64 " has already finished", o->id);
+		jq_reply_error(o->req, 409, "conflict", "job %" PRId64 " has already finished",
+			       o->id);
 	else
 		jq_reply_error(o->req, 404, "not_found", "job %" PRId64 " not found", o->id);
 	jq_pending_free(o);

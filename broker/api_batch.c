@@ -29,8 +29,9 @@ static void batch_reply(struct jq_broker *b, struct jq_http_req *req, int64_t id
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(ids, json_integer(id + 1 + (json_int_t)i));
 	/* a repeated Idempotency-Key: 200 with what the first request stored */
-	jq_reply_json(req, dup_state ? 200 : 201, json_pack("{s:I,s:I,s:o}", "id", (json_int_t)id, "total",
-					  (json_int_t)n, "ids", ids));
+	jq_reply_json(req, dup_state ? 200 : 201,
+		      json_pack("{s:I,s:I,s:o}", "id", (json_int_t)id, "total", (json_int_t)n,
+				"ids", ids));
 }
 
 void jq_api_post_batch(struct jq_broker *b, struct jq_http_req *req, const char *arg)
@@ -45,15 +46,17 @@ void jq_api_post_batch(struct jq_broker *b, struct jq_http_req *req, const char 
 	const char *key;
 	json_t *v;
 	if (!json_is_object(body)) {
-		jq_reply_error(req, 400, "invalid_argument",
-			       "the body must be a JSON object {\"jobs\": [...], \"callback\"?: {...}}");
+		jq_reply_error(
+			req, 400, "invalid_argument",
+			"the body must be a JSON object {\"jobs\": [...], \"callback\"?: {...}}");
 		goto out;
 	}
 	json_object_foreach(body, key, v)
 	{
 		if (strcmp(key, "jobs") != 0 && strcmp(key, "callback") != 0) {
 			jq_reply_error(req, 400, "invalid_argument",
-				       "unknown field '%.64s' (a batch has 'jobs' and 'callback')", key);
+				       "unknown field '%.64s' (a batch has 'jobs' and 'callback')",
+				       key);
 			goto out;
 		}
 	}
@@ -70,8 +73,9 @@ void jq_api_post_batch(struct jq_broker *b, struct jq_http_req *req, const char 
 		int bad = jq_job_spec_from_json(callback, cb, err, sizeof(err)) != 0;
 		if (!bad && (callback->delay_ms || callback->run_at_ms)) {
 			bad = 1;
-			snprintf(err, sizeof(err), "'delay_ms' and 'run_at' do not apply: it runs "
-						   "when the batch's last job ends");
+			snprintf(err, sizeof(err),
+				 "'delay_ms' and 'run_at' do not apply: it runs "
+				 "when the batch's last job ends");
 		}
 		if (bad) {
 			jq_reply_error(req, 400, "invalid_argument", "callback: %s", err);
@@ -81,7 +85,8 @@ void jq_api_post_batch(struct jq_broker *b, struct jq_http_req *req, const char 
 		}
 	}
 	size_t n = 0;
-	struct jq_job_spec *specs = jq_specs_from_json(req, json_object_get(body, "jobs"), "'jobs'", &n);
+	struct jq_job_spec *specs =
+		jq_specs_from_json(req, json_object_get(body, "jobs"), "'jobs'", &n);
 	if (!specs || jq_request_traceparent(req, &opts.traceparent) != 0) {
 		for (size_t i = 0; i < n && specs; i++)
 			jq_job_spec_release(&specs[i]);

@@ -46,10 +46,10 @@ static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 		char when[32];
 		jq_format_rfc3339(e.failed_at_ms, when);
 		json_array_append_new(
-		    jobs, json_pack("{s:I,s:s,s:s%,s:s%,s:I,s:s%}", "id", (json_int_t)e.id,
-				    "failed_at", when, "type", e.type, e.type_len, "queue", e.queue,
-				    e.queue_len, "attempts", (json_int_t)e.attempts, "error", e.error,
-				    e.error_len));
+			jobs, json_pack("{s:I,s:s,s:s%,s:s%,s:I,s:s%}", "id", (json_int_t)e.id,
+					"failed_at", when, "type", e.type, e.type_len, "queue",
+					e.queue, e.queue_len, "attempts", (json_int_t)e.attempts,
+					"error", e.error, e.error_len));
 	}
 	jq_reply_json(d->req, 200, json_pack("{s:o}", "jobs", jobs));
 	jq_pending_free(d);

@@ -28,9 +28,9 @@ static const struct {
 	enum jq_job_index index;
 	const char *score_field; /* the score as an RFC 3339 field of each job */
 } listable[] = {
-    {"running", JQ_INDEX_RUNNING, NULL},          /* score: lease deadline */
-    {"scheduled", JQ_INDEX_SCHEDULED, "run_at"},  /* due first */
-    {"failed", JQ_INDEX_FAILED, "failed_at"},     /* newest first */
+	{"running", JQ_INDEX_RUNNING, NULL},         /* score: lease deadline */
+	{"scheduled", JQ_INDEX_SCHEDULED, "run_at"}, /* due first */
+	{"failed", JQ_INDEX_FAILED, "failed_at"},    /* newest first */
 };
 #define N_LISTABLE (sizeof(listable) / sizeof(listable[0]))
 
@@ -52,7 +52,10 @@ static json_t *time_json(const char *s)
 	return json_string(buf);
 }
 
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
 
 static json_t *list_job_json(const struct jq_listed_job *job, const char *score_field)
 {
@@ -64,12 +67,13 @@ static json_t *list_job_json(const struct jq_listed_job *job, const char *score_
 	json_object_set_new(j, "queue", json_string(job->queue ? job->queue : JQ_DEFAULT_QUEUE));
 	json_object_set_new(j, "state", json_string(job->state));
 	json_object_set_new(j, "status", json_string(status));
-	json_object_set_new(j, "progress", json_pack("{s:I,s:I}", "done", (json_int_t)job->done,
-						     "total", (json_int_t)job->total));
+	json_object_set_new(j, "progress",
+			    json_pack("{s:I,s:I}", "done", (json_int_t)job->done, "total",
+				      (json_int_t)job->total));
 	json_object_set_new(j, "attempts", json_integer(job->attempts));
-	json_object_set_new(j, "max_attempts",
-			    json_integer(job->max_attempts < 0 ? JQ_DEFAULT_MAX_ATTEMPTS
-							       : job->max_attempts));
+	json_object_set_new(
+		j, "max_attempts",
+		json_integer(job->max_attempts < 0 ? JQ_DEFAULT_MAX_ATTEMPTS : job->max_attempts));
 	json_object_set_new(j, "error", str_or_null(job->error));
 	json_object_set_new(j, "worker", str_or_null(job->worker));
 	json_object_set_new(j, "created_at", time_json(job->created_at));
@@ -94,7 +98,7 @@ static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 			struct jq_listed_job job;
 			if (jq_store_listed_job(reply, i, &job) == 0)
 				json_array_append_new(
-				    jobs, list_job_json(&job, listable[l->which].score_field));
+					jobs, list_job_json(&job, listable[l->which].score_field));
 		}
 		jq_reply_json(l->req, 200,
 			      json_pack("{s:s,s:I,s:o}", "state", listable[l->which].state, "count",

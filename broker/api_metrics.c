@@ -99,13 +99,13 @@ static void histogram(struct evbuffer *out, const struct table *t, const char *n
 		int64_t cum = 0;
 		for (int b = 0; b < JQ_HIST_BUCKETS; b++) {
 			cum += s->v[first + b];
-			evbuffer_add_printf(out, "%s_bucket{queue=\"%s\",type=\"%.*s\",le=\"%s\"} %" PRId64
-						 "\n",
-					    name, s->queue, (int)s->type_len, s->type, jq_hist_le[b],
-					    cum);
+			evbuffer_add_printf(
+				out,
+				"%s_bucket{queue=\"%s\",type=\"%.*s\",le=\"%s\"} %" PRId64 "\n",
+				name, s->queue, (int)s->type_len, s->type, jq_hist_le[b], cum);
 		}
-		evbuffer_add_printf(out, "%s_sum{queue=\"%s\",type=\"%.*s\"} %.6f\n", name, s->queue,
-				    (int)s->type_len, s->type, (double)s->v[sum] / 1e6);
+		evbuffer_add_printf(out, "%s_sum{queue=\"%s\",type=\"%.*s\"} %.6f\n", name,
+				    s->queue, (int)s->type_len, s->type, (double)s->v[sum] / 1e6);
 		evbuffer_add_printf(out, "%s_count{queue=\"%s\",type=\"%.*s\"} %" PRId64 "\n", name,
 				    s->queue, (int)s->type_len, s->type, cum);
 	}
@@ -138,9 +138,10 @@ static int job_metrics(struct evbuffer *out, const redisReply *r)
 		  "Time from a job's start to its outcome (completed, failed, retried or "
 		  "cancelled), by queue and type.",
 		  JQ_SERIES_RUN, JQ_SERIES_RUN_SUM);
-	evbuffer_add_printf(out, "# HELP jobq_jobs_by_type_total Jobs started and attempts ended, by "
-				 "queue, type and event (started, completed, retried, failed (for "
-				 "good), cancelled).\n# TYPE jobq_jobs_by_type_total counter\n");
+	evbuffer_add_printf(out,
+			    "# HELP jobq_jobs_by_type_total Jobs started and attempts ended, by "
+			    "queue, type and event (started, completed, retried, failed (for "
+			    "good), cancelled).\n# TYPE jobq_jobs_by_type_total counter\n");
 	for (size_t i = 0; i < t.n; i++)
 		for (int k = 0; k < JQ_STAT_COUNT; k++)
 			evbuffer_add_printf(out,
@@ -154,14 +155,16 @@ static int job_metrics(struct evbuffer *out, const redisReply *r)
 				 "connections and failed connects: this broker's own, and all "
 				 "workers' together.\n# TYPE jobq_redis_errors_total counter\n");
 	for (int k = 0; k < JQ_REDIS_ERR_COUNT; k++)
-		evbuffer_add_printf(out, "jobq_redis_errors_total{process=\"broker\",kind=\"%s\"} %" PRIu64
-					 "\n",
-				    jq_redis_error_names[k], jq_redis_errors(k));
+		evbuffer_add_printf(
+			out,
+			"jobq_redis_errors_total{process=\"broker\",kind=\"%s\"} %" PRIu64 "\n",
+			jq_redis_error_names[k], jq_redis_errors(k));
 	for (int k = 0; k < JQ_REDIS_ERR_COUNT; k++) {
 		int64_t n = jq_store_hash_i64(&m.errors, jq_redis_error_names[k], 0);
-		evbuffer_add_printf(out, "jobq_redis_errors_total{process=\"worker\",kind=\"%s\"} %" PRId64
-					 "\n",
-				    jq_redis_error_names[k], n);
+		evbuffer_add_printf(
+			out,
+			"jobq_redis_errors_total{process=\"worker\",kind=\"%s\"} %" PRId64 "\n",
+			jq_redis_error_names[k], n);
 	}
 	return 0;
 }
@@ -199,17 +202,17 @@ static void metrics_step(struct metrics *m)
 static const struct {
 	const char *field, *metric, *type, *help;
 } queue_metrics[] = {
-    {"enqueued", "jobq_jobs_enqueued_total", "counter", "Jobs accepted."},
-    {"completed", "jobq_jobs_completed_total", "counter", "Jobs completed."},
-    {"failed", "jobq_jobs_failed_total", "counter", "Jobs failed for good (dead)."},
-    {"retried", "jobq_jobs_retried_total", "counter", "Failed attempts scheduled for a retry."},
-    {"cancelled", "jobq_jobs_cancelled_total", "counter", "Jobs cancelled."},
-    {"recovered", "jobq_jobs_recovered_total", "counter",
-     "Jobs given back after losing their worker."},
-    {"pending", "jobq_queue_pending", "gauge", "Jobs waiting in the queue."},
-    {"scheduled", "jobq_queue_scheduled", "gauge", "Jobs waiting for their time or a retry."},
-    {"running", "jobq_queue_running", "gauge", "Jobs running."},
-    {"paused", "jobq_queue_paused", "gauge", "1 if the queue is paused."},
+	{"enqueued", "jobq_jobs_enqueued_total", "counter", "Jobs accepted."},
+	{"completed", "jobq_jobs_completed_total", "counter", "Jobs completed."},
+	{"failed", "jobq_jobs_failed_total", "counter", "Jobs failed for good (dead)."},
+	{"retried", "jobq_jobs_retried_total", "counter", "Failed attempts scheduled for a retry."},
+	{"cancelled", "jobq_jobs_cancelled_total", "counter", "Jobs cancelled."},
+	{"recovered", "jobq_jobs_recovered_total", "counter",
+	 "Jobs given back after losing their worker."},
+	{"pending", "jobq_queue_pending", "gauge", "Jobs waiting in the queue."},
+	{"scheduled", "jobq_queue_scheduled", "gauge", "Jobs waiting for their time or a retry."},
+	{"running", "jobq_queue_running", "gauge", "Jobs running."},
+	{"paused", "jobq_queue_paused", "gauge", "1 if the queue is paused."},
 };
 
 /* A queue's figure for its metric: a counter of its stats hash, or pending, or paused. */
@@ -234,9 +237,9 @@ static void on_metrics_queues(redisAsyncContext *ac, void *reply, void *priv)
 		return;
 	}
 	for (size_t k = 0; k < sizeof(queue_metrics) / sizeof(queue_metrics[0]); k++) {
-		evbuffer_add_printf(m->text, "# HELP %s %s\n# TYPE %s %s\n", queue_metrics[k].metric,
-				    queue_metrics[k].help, queue_metrics[k].metric,
-				    queue_metrics[k].type);
+		evbuffer_add_printf(m->text, "# HELP %s %s\n# TYPE %s %s\n",
+				    queue_metrics[k].metric, queue_metrics[k].help,
+				    queue_metrics[k].metric, queue_metrics[k].type);
 		for (size_t i = 0; i < nq; i++) {
 			struct jq_queue_info qi;
 			jq_store_queue_at(reply, i, &qi);

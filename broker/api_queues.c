@@ -28,8 +28,8 @@ static const char *const queue_counters[] = {"scheduled", "running",   "complete
 /* One queue as shown. */
 static json_t *queue_json(const struct jq_queue_info *qi)
 {
-	json_t *q = json_pack("{s:s,s:I,s:b}", "name", qi->name, "pending",
-			      (json_int_t)qi->pending, "paused", qi->paused);
+	json_t *q = json_pack("{s:s,s:I,s:b}", "name", qi->name, "pending", (json_int_t)qi->pending,
+			      "paused", qi->paused);
 	for (size_t i = 0; i < N_QUEUE_COUNTERS; i++) {
 		int64_t v = jq_store_hash_i64(&qi->stats, queue_counters[i], 0);
 		/* gauges kept by increments: never show a transient negative */
@@ -37,10 +37,10 @@ static json_t *queue_json(const struct jq_queue_info *qi)
 	}
 	json_object_set_new(q, "rate_limit",
 			    qi->has_rate_limit
-				? json_pack("{s:I,s:I,s:I}", "limit", (json_int_t)qi->limit,
-					    "interval_ms", (json_int_t)qi->interval_ms, "used",
-					    (json_int_t)qi->used)
-				: json_null());
+				    ? json_pack("{s:I,s:I,s:I}", "limit", (json_int_t)qi->limit,
+						"interval_ms", (json_int_t)qi->interval_ms, "used",
+						(json_int_t)qi->used)
+				    : json_null());
 	return q;
 }
 
@@ -115,7 +115,8 @@ static void on_queue_action(redisAsyncContext *ac, void *reply, void *priv)
 	if (jq_store_exec_reply(reply, err, sizeof(err)) != JQ_STORE_OK)
 		jq_reply_unavailable(o->req);
 	else
-		jq_reply_json(o->req, 200, json_pack("{s:s,s:b}", "name", o->name, "paused", o->flag));
+		jq_reply_json(o->req, 200,
+			      json_pack("{s:s,s:b}", "name", o->name, "paused", o->flag));
 	jq_pending_free(o);
 }
 
@@ -139,7 +140,8 @@ void jq_api_queue_action(struct jq_broker *b, struct jq_http_req *req, const cha
 		return;
 	strcpy(o->name, name);
 	o->flag = pause;
-	jq_pending_sent(o, jq_store_queue_pause(b->redis, &b->keys, name, pause, on_queue_action, o));
+	jq_pending_sent(o,
+			jq_store_queue_pause(b->redis, &b->keys, name, pause, on_queue_action, o));
 }
 
 /* PUT /queues/{name}/rate-limit {"limit": N, "interval_ms": M} and DELETE: HSET/HDEL the
@@ -203,7 +205,7 @@ static void queue_rate_limit(struct jq_broker *b, struct jq_http_req *req, const
 	o->id = limit;
 	o->arg = interval_ms;
 	jq_pending_sent(o, jq_store_queue_rate_limit(b->redis, &b->keys, name, set ? limit : 0,
-					     interval_ms, on_rate_limit, o));
+						     interval_ms, on_rate_limit, o));
 }
 
 void jq_api_queue_rate_limit(struct jq_broker *b, struct jq_http_req *req, const char *arg)
@@ -214,12 +216,12 @@ void jq_api_queue_rate_limit(struct jq_broker *b, struct jq_http_req *req, const
 		 * what the router would (GET /queues/{name}, POST .../pause and .../resume) */
 		const char *allow = !slash ? "GET"
 				    : strcmp(slash, "/pause") == 0 || strcmp(slash, "/resume") == 0
-					? "POST"
-					: NULL;
+					    ? "POST"
+					    : NULL;
 		if (allow) {
 			jq_http_add_header(req, "Allow", allow);
-			jq_reply_error(req, 405, "method_not_allowed", "method not allowed on '/queues/%.64s'",
-				       arg);
+			jq_reply_error(req, 405, "method_not_allowed",
+				       "method not allowed on '/queues/%.64s'", arg);
 		} else {
 			jq_reply_error(req, 404, "not_found",
 				       "use PUT or DELETE /queues/{name}/rate-limit");

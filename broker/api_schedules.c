@@ -58,9 +58,10 @@ static void op_sent(struct sched_op *o, int rc)
 static int path_name(struct jq_http_req *req, const char *arg)
 {
 	if (!jq_name_valid(arg, strlen(arg))) {
-		jq_reply_error(req, 400, "invalid_argument",
-			       "'%.64s' is not a valid schedule name (1 to %d of A-Z a-z 0-9 _ . : -)",
-			       arg, JQ_SCHEDULE_NAME_MAX);
+		jq_reply_error(
+			req, 400, "invalid_argument",
+			"'%.64s' is not a valid schedule name (1 to %d of A-Z a-z 0-9 _ . : -)",
+			arg, JQ_SCHEDULE_NAME_MAX);
 		return -1;
 	}
 	return 0;
@@ -107,7 +108,8 @@ static json_t *schedule_json(const struct jq_schedule_entry *e)
 		int64_t last_job = state_i64(st, "last_job_id");
 		time_pair(j, "next_run", "next_run_ms", e->next_ms);
 		time_pair(j, "last_run", "last_run_ms", state_i64(st, "last_tick"));
-		json_object_set_new(j, "last_job_id", last_job > 0 ? json_integer(last_job) : json_null());
+		json_object_set_new(j, "last_job_id",
+				    last_job > 0 ? json_integer(last_job) : json_null());
 		char when[32];
 		jq_format_rfc3339(state_i64(st, "created_at"), when);
 		json_object_set_new(j, "created_at", json_string(when));
@@ -138,7 +140,8 @@ static void on_list(redisAsyncContext *ac, void *reply, void *priv)
 	} else {
 		json_t *list = json_array();
 		for (size_t i = 0; i < n; i++) {
-			json_t *s = jq_store_schedule_at(reply, i, &e) == 0 ? schedule_json(&e) : NULL;
+			json_t *s =
+				jq_store_schedule_at(reply, i, &e) == 0 ? schedule_json(&e) : NULL;
 			if (s)
 				json_array_append_new(list, s);
 		}
@@ -172,8 +175,8 @@ static void on_put(redisAsyncContext *ac, void *reply, void *priv)
 	struct jq_schedule_entry e;
 	char err[256];
 	int st = jq_store_schedule_put_reply(reply, &status, &e, err, sizeof(err));
-	json_t *s = st == JQ_STORE_OK && strcmp(status, "exists") != 0 &&
-			    strcmp(status, "full") != 0
+	json_t *s =
+		st == JQ_STORE_OK && strcmp(status, "exists") != 0 && strcmp(status, "full") != 0
 			? schedule_json(&e)
 			: NULL;
 	if (st != JQ_STORE_OK) {
@@ -182,7 +185,8 @@ static void on_put(redisAsyncContext *ac, void *reply, void *priv)
 		jq_reply_unavailable(o->req);
 	} else if (strcmp(status, "exists") == 0) {
 		jq_reply_error(o->req, 409, "conflict",
-			       "schedule '%s' exists; PUT /schedules/%s replaces it", o->name, o->name);
+			       "schedule '%s' exists; PUT /schedules/%s replaces it", o->name,
+			       o->name);
 	} else if (strcmp(status, "full") == 0) {
 		jq_reply_error(o->req, 409, "conflict", "there are %d schedules already",
 			       JQ_SCHEDULES_MAX);
@@ -215,8 +219,10 @@ static void put_schedule(struct jq_broker *b, struct jq_http_req *req, const cha
 			       "the body must be a JSON object {\"name\", \"cron\", \"job\"}");
 		goto done;
 	}
-	json_object_foreach(body, key, v) {
-		if (strcmp(key, "name") != 0 && strcmp(key, "cron") != 0 && strcmp(key, "job") != 0) {
+	json_object_foreach(body, key, v)
+	{
+		if (strcmp(key, "name") != 0 && strcmp(key, "cron") != 0 &&
+		    strcmp(key, "job") != 0) {
 			jq_reply_error(req, 400, "invalid_argument", "unknown field '%.64s'", key);
 			goto done;
 		}

@@ -125,9 +125,9 @@ void jq_api_token_create(struct jq_broker *b, struct jq_http_req *req, const cha
 	jq_auth_sha256(o->secret, JQ_AUTH_TOKEN_LEN, o->t.hash);
 	char field[65];
 	jq_auth_hex(o->t.hash, 32, field);
-	json_t *rec = json_pack("{s:s,s:o,s:I}", "name", name, "scopes",
-				jq_auth_scopes_to_json(mask), "created_at",
-				(json_int_t)o->t.created_at);
+	json_t *rec =
+		json_pack("{s:s,s:o,s:I}", "name", name, "scopes", jq_auth_scopes_to_json(mask),
+			  "created_at", (json_int_t)o->t.created_at);
 	char *text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
 	json_decref(rec);
 	if (!text) {
@@ -178,8 +178,9 @@ static void on_revoked(redisAsyncContext *ac, void *reply, void *priv)
 	} else {
 		jq_auth_remove_name(&o->b->auth, o->name); /* at once here, elsewhere within
 							      JQ_AUTH_REFRESH_MS */
-		jq_reply_json(o->req, 200, json_pack("{s:s,s:I}", "name", o->name, "revoked",
-						     (json_int_t)r->integer));
+		jq_reply_json(
+			o->req, 200,
+			json_pack("{s:s,s:I}", "name", o->name, "revoked", (json_int_t)r->integer));
 	}
 	op_free(o);
 }
@@ -214,7 +215,8 @@ static void on_revoke_read(redisAsyncContext *ac, void *reply, void *priv)
 		jq_reply_error(o->req, 404, "not_found", "no token named '%s'", o->name);
 		op_free(o);
 	} else {
-		op_sent(o, jq_store_tokens_del(o->b->redis, &o->b->keys, hashes, nh, on_revoked, o));
+		op_sent(o,
+			jq_store_tokens_del(o->b->redis, &o->b->keys, hashes, nh, on_revoked, o));
 	}
 	free(hashes);
 	free(fields);

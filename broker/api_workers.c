@@ -55,5 +55,6 @@ void jq_api_workers(struct jq_broker *b, struct jq_http_req *req, const char *ar
 {
 	struct jq_pending *o = jq_pending_new(b, req, 0);
 	if (o)
-		jq_pending_sent(o, jq_store_workers(b->redis, &b->keys, JQ_WORKER_WINDOW_MS, on_workers, o));
+		jq_pending_sent(o, jq_store_workers(b->redis, &b->keys, JQ_WORKER_WINDOW_MS,
+						    on_workers, o));
 }

@@ -26,7 +26,8 @@
 static const struct {
 	const char *name;
 	int bit;
-} scope_names[] = {{"read", JQ_SCOPE_READ}, {"enqueue", JQ_SCOPE_ENQUEUE}, {"admin", JQ_SCOPE_ADMIN}};
+} scope_names[] = {
+	{"read", JQ_SCOPE_READ}, {"enqueue", JQ_SCOPE_ENQUEUE}, {"admin", JQ_SCOPE_ADMIN}};
 #define N_SCOPES (sizeof(scope_names) / sizeof(scope_names[0]))
 
 /* ---- pure helpers ---- */
@@ -39,7 +40,8 @@ int jq_auth_scopes_parse(const char *list)
 		size_t n = strcspn(p, ",");
 		size_t i = 0;
 		for (; i < N_SCOPES; i++)
-			if (strlen(scope_names[i].name) == n && strncmp(p, scope_names[i].name, n) == 0)
+			if (strlen(scope_names[i].name) == n &&
+			    strncmp(p, scope_names[i].name, n) == 0)
 				break;
 		if (i == N_SCOPES)
 			return -1;
@@ -113,7 +115,9 @@ static int unhex32(const char *s, size_t len, unsigned char out[32])
 		int v = 0;
 		for (int k = 0; k < 2; k++) {
 			char c = s[2 * i + k];
-			int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			int d = c >= '0' && c <= '9'   ? c - '0'
+				: c >= 'a' && c <= 'f' ? c - 'a' + 10
+						       : -1;
 			if (d < 0)
 				return -1;
 			v = v * 16 + d;
@@ -179,7 +183,8 @@ int jq_auth_parse_table(const redisReply *r, struct jq_auth_token **out, size_t 
 	for (size_t i = 0; i < n; i++) {
 		const redisReply *f = r->element[2 * i], *v = r->element[2 * i + 1];
 		struct jq_auth_token *e = &t[k];
-		json_t *j = v->type == REDIS_REPLY_STRING ? json_loadb(v->str, v->len, 0, NULL) : NULL;
+		json_t *j =
+			v->type == REDIS_REPLY_STRING ? json_loadb(v->str, v->len, 0, NULL) : NULL;
 		const char *name = json_string_value(json_object_get(j, "name"));
 		json_t *scopes = json_object_get(j, "scopes");
 		int ok = f->type == REDIS_REPLY_STRING && unhex32(f->str, f->len, e->hash) == 0 &&
@@ -214,11 +219,12 @@ static void on_table(redisAsyncContext *ac, void *reply, void *priv)
 	if (!a->loaded) {
 		a->loaded = 1;
 		if (!a->loopback && !a->no_auth && n == 0) {
-			jq_error("refusing to start: listening on '%s', a non-loopback address, and no "
-				 "API token exists, so anyone who reaches the broker could do anything. "
-				 "Create a token first (jobctl token create NAME --scopes admin, against a "
-				 "broker on 127.0.0.1), or pass --no-auth to run without authentication",
-				 a->b->cfg.listen);
+			jq_error(
+				"refusing to start: listening on '%s', a non-loopback address, and no "
+				"API token exists, so anyone who reaches the broker could do anything. "
+				"Create a token first (jobctl token create NAME --scopes admin, against a "
+				"broker on 127.0.0.1), or pass --no-auth to run without authentication",
+				a->b->cfg.listen);
 			jq_broker_fail(a->b);
 		} else if (a->no_auth) {
 			jq_warn("--no-auth: no request is authenticated");
@@ -237,7 +243,10 @@ static void refresh(struct jq_auth *a)
 		a->reading = 1;
 }
 
-static void timer_cb(evutil_socket_t fd, short what, void *arg) { refresh(arg); }
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	refresh(arg);
+}
 
 int jq_auth_init(struct jq_auth *a, struct jq_broker *b, int loopback)
 {
@@ -261,7 +270,10 @@ void jq_auth_release(struct jq_auth *a)
 	memset(a, 0, sizeof(*a));
 }
 
-void jq_auth_redis_ready(struct jq_auth *a) { refresh(a); }
+void jq_auth_redis_ready(struct jq_auth *a)
+{
+	refresh(a);
+}
 
 const struct jq_auth_token *jq_auth_find_name(const struct jq_auth *a, const char *name)
 {
@@ -363,7 +375,7 @@ static void on_session(redisAsyncContext *ac, void *reply, void *priv)
 	const struct jq_auth_token *t = session_token(a, r, csrf);
 	if (!t) {
 		reply_401(w->req, "the session has ended (signed out, expired, or its token "
-					"was revoked): sign in again");
+				  "was revoked): sign in again");
 	} else if (check_scope(w->req, t, w->scope) == 0) {
 		int m = jq_http_method(w->req);
 		const char *sent = jq_http_header(w->req, "X-CSRF-Token");
@@ -398,8 +410,8 @@ static int open_now(const struct jq_auth *a)
 	return a->no_auth || (a->loaded && a->n == 0 && a->loopback);
 }
 
-void jq_auth_dispatch(struct jq_auth *a, struct jq_http_req *req, int scope,
-		      jq_auth_route_fn *fn, const char *arg)
+void jq_auth_dispatch(struct jq_auth *a, struct jq_http_req *req, int scope, jq_auth_route_fn *fn,
+		      const char *arg)
 {
 	struct jq_broker *b = a->b;
 	/* the token table is never open to whoever asks, --no-auth or not: tokens made through
@@ -424,9 +436,10 @@ void jq_auth_dispatch(struct jq_auth *a, struct jq_http_req *req, int scope,
 			if (jq_http_peer_loopback(req))
 				fn(b, req, arg);
 			else
-				jq_reply_error(req, 403, "forbidden",
-					       "no token exists yet: the first one is created from a "
-					       "loopback address");
+				jq_reply_error(
+					req, 403, "forbidden",
+					"no token exists yet: the first one is created from a "
+					"loopback address");
 			return;
 		}
 		scope = JQ_SCOPE_ADMIN;
@@ -446,7 +459,7 @@ void jq_auth_dispatch(struct jq_auth *a, struct jq_http_req *req, int scope,
 			t = jq_auth_lookup(a->tokens, a->n, hash);
 		if (!t)
 			reply_401(req, token ? "the token is not valid (unknown or revoked)"
-						   : "Authorization must be 'Bearer <token>'");
+					     : "Authorization must be 'Bearer <token>'");
 		else if (check_scope(req, t, scope) == 0)
 			fn(b, req, arg);
 		return;
@@ -454,7 +467,7 @@ void jq_auth_dispatch(struct jq_auth *a, struct jq_http_req *req, int scope,
 	char key_tail[65];
 	if (session_key_of(req, key_tail) != 0) {
 		reply_401(req, "a token is required: 'Authorization: Bearer <token>' "
-				     "(jobctl --token), or sign in to the dashboard");
+			       "(jobctl --token), or sign in to the dashboard");
 		return;
 	}
 	struct session_wait *w = malloc(sizeof(*w));
@@ -534,7 +547,8 @@ void jq_api_session_create(struct jq_broker *b, struct jq_http_req *req, const c
 	if (token && jq_auth_sha256(token, strlen(token), hash) == 0)
 		t = jq_auth_lookup(a->tokens, a->n, hash);
 	if (!json_is_object(body) || !token) {
-		jq_reply_error(req, 400, "invalid_argument", "the body must be {\"token\": \"...\"}");
+		jq_reply_error(req, 400, "invalid_argument",
+			       "the body must be {\"token\": \"...\"}");
 		goto done;
 	}
 	if (!a->loaded) {

@@ -46,7 +46,7 @@
 #define JQ_AUTH_TOKENS_MAX 1000
 #define JQ_AUTH_NAME_MAX 64
 #define JQ_AUTH_TOKEN_PREFIX "jq_"
-#define JQ_AUTH_TOKEN_LEN 67 /* "jq_" and 64 hex digits */
+#define JQ_AUTH_TOKEN_LEN 67              /* "jq_" and 64 hex digits */
 #define JQ_AUTH_SESSION_TTL_S (12 * 3600) /* default of --session-ttl-s */
 #define JQ_AUTH_COOKIE "jobq_session"
 
@@ -63,7 +63,7 @@ enum jq_scope {
 
 struct jq_auth_token {
 	unsigned char hash[32]; /* SHA-256 of the token */
-	int scopes;		/* JQ_SCOPE_READ | ENQUEUE | ADMIN */
+	int scopes;             /* JQ_SCOPE_READ | ENQUEUE | ADMIN */
 	char name[JQ_AUTH_NAME_MAX + 1];
 	int64_t created_at; /* epoch ms */
 };
@@ -91,8 +91,8 @@ void jq_auth_redis_ready(struct jq_auth *a);
 /* Runs route fn for req once req may use it: at once, later (a session read from Redis),
  * or never (req answered with 401, 403 or 503). */
 typedef void jq_auth_route_fn(struct jq_broker *b, struct jq_http_req *req, const char *arg);
-void jq_auth_dispatch(struct jq_auth *a, struct jq_http_req *req, int scope,
-		      jq_auth_route_fn *fn, const char *arg);
+void jq_auth_dispatch(struct jq_auth *a, struct jq_http_req *req, int scope, jq_auth_route_fn *fn,
+		      const char *arg);
 
 /* Token routes (api_tokens.c) and the table they change. */
 const struct jq_auth_token *jq_auth_find_name(const struct jq_auth *a, const char *name);

@@ -65,10 +65,11 @@ static void accept_error_cb(struct evconnlistener *lev, void *arg)
 	int fd = accept4(evconnlistener_get_fd(lev), NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (fd >= 0) {
 		char reply[256];
-		int n = snprintf(reply, sizeof(reply),
-				 "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-				 "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
-				 sizeof(body) - 1, body);
+		int n = snprintf(
+			reply, sizeof(reply),
+			"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+			"Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
+			sizeof(body) - 1, body);
 		ssize_t w = write(fd, reply, (size_t)n);
 		(void)w; /* best effort: a full buffer only loses the courtesy reply */
 		close(fd);
@@ -199,10 +200,10 @@ static int listen_on(struct jq_broker *b, const struct jq_broker_config *cfg, ch
 		return -1;
 	}
 	struct evconnlistener *lev = evconnlistener_new_bind(
-	    b->base, NULL, NULL,
-	    LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
-		(cfg->reuse_port ? LEV_OPT_REUSEABLE_PORT : 0),
-	    JQ_BROKER_BACKLOG, (struct sockaddr *)&bind_ss, bind_len);
+		b->base, NULL, NULL,
+		LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC |
+			(cfg->reuse_port ? LEV_OPT_REUSEABLE_PORT : 0),
+		JQ_BROKER_BACKLOG, (struct sockaddr *)&bind_ss, bind_len);
 	if (!lev) {
 		snprintf(err, errlen, "cannot listen on '%s': %s", cfg->listen, strerror(errno));
 		return -1;
@@ -233,8 +234,8 @@ static void signals_init(struct jq_broker *b)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-int jq_broker_init(struct jq_broker *b, struct event_base *base,
-		   const struct jq_broker_config *cfg, char *err, size_t errlen)
+int jq_broker_init(struct jq_broker *b, struct event_base *base, const struct jq_broker_config *cfg,
+		   char *err, size_t errlen)
 {
 	memset(b, 0, sizeof(*b));
 	b->spare_fd = -1;
@@ -248,7 +249,8 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 	    cfg->replica_ack_timeout_ms >= cfg->redis_timeout_ms) {
 		/* WAIT holds the connection that long: the reply timeout would drop it first */
 		snprintf(err, errlen,
-			 "--replica-ack-timeout-ms (%" PRId64 ") must be less than --redis-timeout-ms "
+			 "--replica-ack-timeout-ms (%" PRId64
+			 ") must be less than --redis-timeout-ms "
 			 "(%" PRId64 ")",
 			 cfg->replica_ack_timeout_ms, cfg->redis_timeout_ms);
 		return -1;
@@ -288,7 +290,7 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base,
 		jq_schedules_free(config, nconfig);
 		return -1;
 	}
-	b->guard.port = b->port; /* port 0 in --listen: the one bound */
+	b->guard.port = b->port;   /* port 0 in --listen: the one bound */
 	b->enq = jq_enqueue_new(); /* before Redis, whose state changes reset its ids */
 	if (!b->enq || jq_auth_init(&b->auth, b, host_is_loopback(host)) != 0) {
 		snprintf(err, errlen, "out of memory");
@@ -321,7 +323,6 @@ void jq_broker_fail(struct jq_broker *b)
 	event_base_loopexit(b->base, NULL);
 }
 
-
 void jq_broker_release(struct jq_broker *b)
 {
 	/* stopping already: a signal more must not kill the teardown (freeing the signal
@@ -348,7 +349,7 @@ void jq_broker_release(struct jq_broker *b)
 	if (b->lev)
 		evconnlistener_free(b->lev);
 	jq_http_free(b->http); /* closes the connections still open */
-	jq_enqueue_free(b); /* after Redis: its last callbacks reset the ids */
+	jq_enqueue_free(b);    /* after Redis: its last callbacks reset the ids */
 	if (b->spare_fd >= 0)
 		close(b->spare_fd);
 	jq_guard_release(&b->guard);

@@ -51,12 +51,12 @@ struct enqueue_ctx {
 	jq_enqueue_reply_fn *reply;
 	struct jq_job_spec *specs;
 	size_t n;
-	int64_t first_id; /* a batch's id; its jobs follow it */
+	int64_t first_id;                              /* a batch's id; its jobs follow it */
 	enum { KIND_ONE, KIND_BULK, KIND_BATCH } kind; /* POST /jobs and the seed ones, ... */
 	int batch;
-	struct jq_job_spec *callback; /* a batch's callback job, or NULL */
+	struct jq_job_spec *callback;          /* a batch's callback job, or NULL */
 	char idem[JQ_IDEMPOTENCY_KEY_MAX + 1]; /* the idempotency key, or "" */
-	struct enqueue_ctx *next; /* in the broker's waiting list */
+	struct enqueue_ctx *next;              /* in the broker's waiting list */
 	struct held held; /* with --min-replicas-ack: the script's answer, until WAIT's */
 };
 
@@ -69,8 +69,9 @@ struct jq_enqueue {
 	int refilling;
 	uint64_t id_epoch; /* bumped on every reset, so late refills are ignored */
 	struct enqueue_ctx *waiting_head, *waiting_tail; /* waiting for ids, in order */
-	struct enqueue_group *group; /* single-job requests stored together at the end of the turn */
-	struct event *group_ev;	     /* runs that store */
+	struct enqueue_group
+		*group;         /* single-job requests stored together at the end of the turn */
+	struct event *group_ev; /* runs that store */
 };
 
 struct jq_enqueue *jq_enqueue_new(void)
@@ -146,7 +147,8 @@ static void reply_unique_conflict(struct enqueue_ctx *c, int64_t holder, int64_t
 			 index, key, holder);
 	else
 		snprintf(msg, sizeof(msg),
-			 "unique_key '%s' is held by job %" PRId64 " (pending, scheduled or running)",
+			 "unique_key '%s' is held by job %" PRId64
+			 " (pending, scheduled or running)",
 			 key, holder);
 	jq_reply_key_held(c->req, holder, c->n > 1 ? index : -1, msg);
 }
@@ -228,8 +230,8 @@ static int send_wait(struct jq_broker *b, redisCallbackFn *cb, void *priv)
 		return 0;
 	return jq_store_wait(b->redis, b->cfg.min_replicas_ack, b->cfg.replica_ack_timeout_ms, cb,
 			     priv) == 0
-		   ? 1
-		   : -1;
+		       ? 1
+		       : -1;
 }
 
 static void store(struct enqueue_ctx *c)
@@ -240,8 +242,8 @@ static void store(struct enqueue_ctx *c)
 	int64_t window = b->cfg.idempotency_window_ms;
 	int rc = c->batch ? jq_enqueue_args_build_batch(&a, &b->keys, c->specs, c->n, &batch,
 							c->idem, window)
-			  : jq_enqueue_args_build(&a, &b->keys, c->specs, c->n, c->first_id, c->idem,
-						  window);
+			  : jq_enqueue_args_build(&a, &b->keys, c->specs, c->n, c->first_id,
+						  c->idem, window);
 	if (rc != 0) {
 		fail(c, "out of memory");
 		return;
@@ -421,7 +423,8 @@ static void serve_waiting(struct jq_broker *b)
 	while (b->enq->waiting_head) {
 		struct enqueue_ctx *c = b->enq->waiting_head;
 		int64_t need = (int64_t)c->n + c->batch; /* a batch takes one id more: its own */
-		if (b->enq->id_end - b->enq->id_next < need && b->enq->spare_end > b->enq->spare_next &&
+		if (b->enq->id_end - b->enq->id_next < need &&
+		    b->enq->spare_end > b->enq->spare_next &&
 		    b->enq->spare_end - b->enq->spare_next >= need) {
 			/* the rest of this block is too small: move to the spare (a gap in ids) */
 			b->enq->id_next = b->enq->spare_next;
@@ -440,7 +443,8 @@ static void serve_waiting(struct jq_broker *b)
 		dispatch(c);
 	}
 	/* keep a spare block ready so the next requests need no extra round trip */
-	if (b->enq->id_end - b->enq->id_next < JQ_ID_BLOCK / 4 && b->enq->spare_end == b->enq->spare_next)
+	if (b->enq->id_end - b->enq->id_next < JQ_ID_BLOCK / 4 &&
+	    b->enq->spare_end == b->enq->spare_next)
 		refill(b, JQ_ID_BLOCK);
 }
 
@@ -561,8 +565,8 @@ void jq_broker_enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_j
 	enqueue(b, req, specs, n, KIND_ONE, NULL, opts, reply);
 }
 
-void jq_broker_enqueue_bulk(struct jq_broker *b, struct jq_http_req *req,
-			    struct jq_job_spec *specs, size_t n, const struct jq_enqueue_opts *opts,
+void jq_broker_enqueue_bulk(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
+			    size_t n, const struct jq_enqueue_opts *opts,
 			    jq_enqueue_reply_fn *reply)
 {
 	enqueue(b, req, specs, n, KIND_BULK, NULL, opts, reply);

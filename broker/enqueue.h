@@ -22,7 +22,7 @@
 struct jq_broker;
 struct jq_enqueue;
 
-#define JQ_ID_BLOCK 1000   /* ids reserved per INCRBY */
+#define JQ_ID_BLOCK 1000 /* ids reserved per INCRBY */
 /* jobs in one POST /jobs/bulk: one atomic script call, so Redis serves nobody else
  * meanwhile (docs/api.md and docs/benchmarks.md give its time): clients should prefer
  * bulks of about 1,000 */
@@ -37,9 +37,8 @@ struct jq_enqueue_opts {
 
 /* How stored jobs are answered: called once with their ids, first_id .. first_id+n-1,
  * and their specs. */
-typedef void jq_enqueue_reply_fn(struct jq_broker *b, struct jq_http_req *req,
-				 int64_t first_id, size_t n, const struct jq_job_spec *specs,
-				 const char *dup_state);
+typedef void jq_enqueue_reply_fn(struct jq_broker *b, struct jq_http_req *req, int64_t first_id,
+				 size_t n, const struct jq_job_spec *specs, const char *dup_state);
 /* dup_state: NULL for new jobs; for a request repeated with the same idempotency key,
  * first_id and n are what the first request stored, and dup_state (non-NULL) the state
  * of its job now when it stored one job (else "repeat"). */
@@ -53,8 +52,8 @@ void jq_broker_enqueue(struct jq_broker *b, struct jq_http_req *req, struct jq_j
 		       size_t n, const struct jq_enqueue_opts *opts, jq_enqueue_reply_fn *reply);
 /* The same for POST /jobs/bulk: a repeated idempotency key answers with what the first
  * bulk request (or a POST /jobs) stored under it. */
-void jq_broker_enqueue_bulk(struct jq_broker *b, struct jq_http_req *req,
-			    struct jq_job_spec *specs, size_t n, const struct jq_enqueue_opts *opts,
+void jq_broker_enqueue_bulk(struct jq_broker *b, struct jq_http_req *req, struct jq_job_spec *specs,
+			    size_t n, const struct jq_enqueue_opts *opts,
 			    jq_enqueue_reply_fn *reply);
 /* The same for a batch (POST /batches): reply gets the batch's id as first_id, its jobs
  * have the n ids after it. Takes callback (malloc'd initialised spec, or NULL) too. */
@@ -73,6 +72,6 @@ void jq_enqueue_free(struct jq_broker *b);
 
 /* Jobs from a JSON array of 1 to JQ_BULK_MAX job objects (what names it in errors): a
  * calloc'd array of *n initialised specs, or NULL after a 400 reply (nothing kept). */
-struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *arr,
-				       const char *what, size_t *n);
+struct jq_job_spec *jq_specs_from_json(struct jq_http_req *req, const json_t *arr, const char *what,
+				       size_t *n);
 #endif

@@ -18,7 +18,7 @@
 #include "store/job_hash.h"
 #include "util.h"
 
-#define SSE_PING_S 15 /* a comment line this often finds clients that went away */
+#define SSE_PING_S 15      /* a comment line this often finds clients that went away */
 #define TOPIC_BUCKETS 1024 /* topics are found by channel name in this many lists */
 
 enum topic_state { TOPIC_IDLE, TOPIC_SUBSCRIBING, TOPIC_ACTIVE, TOPIC_UNSUBSCRIBING };
@@ -29,7 +29,7 @@ struct client;
 struct topic {
 	struct jq_events *ev;
 	enum jq_events_kind kind;
-	int64_t id; /* the job; 0 for a queue */
+	int64_t id;                        /* the job; 0 for a queue */
 	char queue[JQ_QUEUE_NAME_MAX + 1]; /* the queue; "" for a job */
 	char channel[JQ_KEY_MAX + 8];
 	enum topic_state state;
@@ -84,7 +84,9 @@ static void client_end(struct client *c, int status, const char *why)
 	client_unlink(c);
 	if (c->watcher) {
 		if (c->cb) {
-			struct jq_event e = {.kind = JQ_EVENT_END, .id = t->id, .queue = t->queue,
+			struct jq_event e = {.kind = JQ_EVENT_END,
+					     .id = t->id,
+					     .queue = t->queue,
 					     .end = status == 200   ? "done"
 						    : status == 404 ? "not_found"
 								    : "unavailable"};
@@ -95,8 +97,9 @@ static void client_end(struct client *c, int status, const char *why)
 		if (c->started)
 			jq_http_send_end(c->req);
 		else
-			jq_reply_error(c->req, status, status == 404 ? "not_found" : "redis_unavailable",
-				       "%s", why);
+			jq_reply_error(c->req, status,
+				       status == 404 ? "not_found" : "redis_unavailable", "%s",
+				       why);
 	}
 	if (c->watcher)
 		t->ev->watchers--;
@@ -145,9 +148,9 @@ json_t *jq_events_data(int64_t id, const char *state, int64_t done, int64_t tota
 	size_t n;
 	char *st = jq_utf8_sanitize(status, strlen(status), &n);
 	char *sst = jq_utf8_sanitize(state, strlen(state), &n);
-	json_t *j = st && sst ? json_pack("{s:I,s:s,s:s,s:{s:I,s:I}}", "id", (json_int_t)id, "state",
-					  sst, "status", st, "progress", "done", (json_int_t)done,
-					  "total", (json_int_t)total)
+	json_t *j = st && sst ? json_pack("{s:I,s:s,s:s,s:{s:I,s:I}}", "id", (json_int_t)id,
+					  "state", sst, "status", st, "progress", "done",
+					  (json_int_t)done, "total", (json_int_t)total)
 			      : NULL;
 	free(st);
 	free(sst);
@@ -159,8 +162,8 @@ json_t *jq_events_data(int64_t id, const char *state, int64_t done, int64_t tota
 }
 
 /* Sends one event; returns 1 when it was terminal (the stream is then over). */
-static int client_send(struct client *c, int64_t id, const char *state, int64_t done,
-		       int64_t total, const char *error, int64_t seq)
+static int client_send(struct client *c, int64_t id, const char *state, int64_t done, int64_t total,
+		       const char *error, int64_t seq)
 {
 	if (c->topic->kind == JQ_EVENTS_JOB) {
 		/* The state read and the pub/sub connection race: an event can come twice (read,
@@ -185,8 +188,13 @@ static int client_send(struct client *c, int64_t id, const char *state, int64_t 
 	}
 	if (c->watcher) {
 		if (c->cb) {
-			struct jq_event e = {.kind = JQ_EVENT_STATE, .id = id, .queue = c->topic->queue,
-					     .state = state, .done = done, .total = total, .error = error,
+			struct jq_event e = {.kind = JQ_EVENT_STATE,
+					     .id = id,
+					     .queue = c->topic->queue,
+					     .state = state,
+					     .done = done,
+					     .total = total,
+					     .error = error,
 					     .seq = seq};
 			c->cb(c->arg, &e);
 		}
@@ -290,8 +298,8 @@ static int client_read_state(struct client *c)
 static void tell_ready(struct client *c)
 {
 	if (c->watcher && c->cb) {
-		struct jq_event e = {.kind = JQ_EVENT_READY, .id = c->topic->id,
-				     .queue = c->topic->queue};
+		struct jq_event e = {
+			.kind = JQ_EVENT_READY, .id = c->topic->id, .queue = c->topic->queue};
 		c->cb(c->arg, &e);
 	}
 }
@@ -497,7 +505,8 @@ void jq_api_job_events(struct jq_broker *b, struct jq_http_req *req, const char 
 		return;
 	}
 	if (jq_parse_i64n(arg, (size_t)(slash - arg), 1, INT64_MAX, &id) != 0) {
-		jq_reply_error(req, 400, "invalid_argument", "the job id must be a positive integer");
+		jq_reply_error(req, 400, "invalid_argument",
+			       "the job id must be a positive integer");
 		return;
 	}
 	struct jq_events *ev = g_events;
@@ -534,8 +543,8 @@ void jq_api_job_events(struct jq_broker *b, struct jq_http_req *req, const char 
 
 /* ---- watchers (the WebSocket module) ---- */
 
-struct jq_events_watch *jq_events_watch(struct jq_events *ev, enum jq_events_kind kind,
-					int64_t id, const char *queue, jq_events_cb *cb, void *arg)
+struct jq_events_watch *jq_events_watch(struct jq_events *ev, enum jq_events_kind kind, int64_t id,
+					const char *queue, jq_events_cb *cb, void *arg)
 {
 	if (!ev || !cb || !jq_redis_ctx(ev->sub) || !jq_redis_ctx(ev->b->redis))
 		return NULL;
@@ -618,6 +627,12 @@ void jq_events_free(struct jq_events *ev)
 	free(ev);
 }
 
-int64_t jq_events_streams(const struct jq_events *ev) { return ev ? ev->streams : 0; }
+int64_t jq_events_streams(const struct jq_events *ev)
+{
+	return ev ? ev->streams : 0;
+}
 
-int64_t jq_events_watchers(const struct jq_events *ev) { return ev ? ev->watchers : 0; }
+int64_t jq_events_watchers(const struct jq_events *ev)
+{
+	return ev ? ev->watchers : 0;
+}

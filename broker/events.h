@@ -54,10 +54,10 @@ struct jq_event {
 	int64_t id;        /* the job (0 in a queue's READY/END) */
 	const char *queue; /* the watched queue; "" when a job is watched */
 	/* JQ_EVENT_STATE: */
-	const char *state; /* pending, scheduled, running, completed, failed, cancelled */
+	const char *state;   /* pending, scheduled, running, completed, failed, cancelled */
 	int64_t done, total; /* a completed job's: its final progress */
-	const char *error; /* the reason of a failure or retry, else NULL */
-	int64_t seq;	   /* the job's event number (jq_events_data), -1: unknown */
+	const char *error;   /* the reason of a failure or retry, else NULL */
+	int64_t seq;         /* the job's event number (jq_events_data), -1: unknown */
 	/* JQ_EVENT_END: "done" (a job's terminal state was sent), "not_found" (no such
 	 * job), "unavailable" (Redis went away or the broker is stopping) */
 	const char *end;
@@ -76,8 +76,8 @@ struct jq_events_watch;
  * every change of its jobs until unwatched. A queue's READY may be told before this
  * returns. NULL (and cb is never called) when Redis is unavailable,
  * the arguments are invalid or memory is short. */
-struct jq_events_watch *jq_events_watch(struct jq_events *ev, enum jq_events_kind kind,
-					int64_t id, const char *queue, jq_events_cb *cb, void *arg);
+struct jq_events_watch *jq_events_watch(struct jq_events *ev, enum jq_events_kind kind, int64_t id,
+					const char *queue, jq_events_cb *cb, void *arg);
 /* Stops a watch that has not ended; its callback is not called again. Safe with NULL. */
 void jq_events_unwatch(struct jq_events_watch *w);
 

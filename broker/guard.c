@@ -17,8 +17,7 @@ static const char *const loopback_names[] = {"localhost", "127.0.0.1", "[::1]"};
 
 /* Parses "name[:port]" or "[v6][:port]" of len bytes: 0 with the lowercased name and the
  * port (-1 when absent), -1 if malformed. Names: letters, digits, '-', '.', '_', '~'. */
-static int parse_authority(const char *s, size_t len, char name[JQ_GUARD_NAME_MAX + 1],
-			   int *port)
+static int parse_authority(const char *s, size_t len, char name[JQ_GUARD_NAME_MAX + 1], int *port)
 {
 	size_t n = 0;
 	if (len && s[0] == '[') {
@@ -262,7 +261,8 @@ int jq_guard_request(const struct jq_guard *g, struct jq_http_req *req)
 	/* an HTTP/1.0 request may come without a Host (http.c refuses a 1.1 one): no browser */
 	int rc = host ? jq_guard_host(g, host) : 0;
 	if (rc == 400) {
-		jq_reply_error(req, 400, "bad_request", "'Host' must be name[:port] or [v6][:port]");
+		jq_reply_error(req, 400, "bad_request",
+			       "'Host' must be name[:port] or [v6][:port]");
 		return -1;
 	}
 	if (rc == 421) {
@@ -299,20 +299,23 @@ int jq_guard_request(const struct jq_guard *g, struct jq_http_req *req)
 	jq_http_body(req, &len);
 	const char *ct = jq_http_header(req, "Content-Type");
 	if (len > 0 && !jq_guard_body_type(ct)) {
-		jq_reply_error(req, 415, "unsupported_media_type",
-			       "a request body must be application/json or application/msgpack, not "
-			       "'%.100s'",
-			       ct ? ct : "(none)");
+		jq_reply_error(
+			req, 415, "unsupported_media_type",
+			"a request body must be application/json or application/msgpack, not "
+			"'%.100s'",
+			ct ? ct : "(none)");
 		return -1;
 	}
 	if (origin && !same_origin(origin, host) && jq_guard_origin_listed(g, origin)) {
 		jq_http_add_header(req, "Access-Control-Allow-Origin", origin);
 		jq_http_add_header(req, "Vary", "Origin");
-		if (method == JQ_HTTP_OPTIONS && jq_http_header(req, "Access-Control-Request-Method")) {
+		if (method == JQ_HTTP_OPTIONS &&
+		    jq_http_header(req, "Access-Control-Request-Method")) {
 			jq_http_add_header(req, "Access-Control-Allow-Methods",
 					   "GET, HEAD, POST, PUT, DELETE");
-			jq_http_add_header(req, "Access-Control-Allow-Headers",
-					   "Content-Type, Authorization, Idempotency-Key, X-CSRF-Token");
+			jq_http_add_header(
+				req, "Access-Control-Allow-Headers",
+				"Content-Type, Authorization, Idempotency-Key, X-CSRF-Token");
 			jq_http_add_header(req, "Access-Control-Max-Age", "600");
 			jq_broker_count_response(204);
 			jq_http_send(req, 204, "", 0);

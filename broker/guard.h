@@ -34,13 +34,13 @@
 #include "config.h"
 #include "http.h"
 
-#define JQ_GUARD_MAX_HOSTS 72	/* allowed host entries, implicit ones included */
+#define JQ_GUARD_MAX_HOSTS 72 /* allowed host entries, implicit ones included */
 #define JQ_GUARD_MAX_ORIGINS 72
-#define JQ_GUARD_NAME_MAX 255	/* longest host name (RFC 1035) */
+#define JQ_GUARD_NAME_MAX 255 /* longest host name (RFC 1035) */
 
 struct jq_guard_host {
 	char name[JQ_GUARD_NAME_MAX + 1]; /* lowercased; an IPv6 literal keeps its brackets */
-	int port;			  /* -1: not given */
+	int port;                         /* -1: not given */
 };
 
 struct jq_guard {

@@ -43,20 +43,20 @@ struct jq_http_conn {
 	struct jq_http_conn *prev, *next;
 	evutil_socket_t fd;
 	struct event *ev;
-	short events;	     /* what ev waits for now */
-	char *in;	     /* bytes read and not yet a request: in[in_off .. in_len) */
+	short events; /* what ev waits for now */
+	char *in;     /* bytes read and not yet a request: in[in_off .. in_len) */
 	size_t in_off, in_len, in_cap;
-	char *out;	     /* reply bytes the socket did not take yet */
+	char *out; /* reply bytes the socket did not take yet */
 	size_t out_off, out_len, out_cap;
 	struct jq_http_req *req; /* being answered, or NULL */
-	int busy;		 /* callers up the stack still use c: its free waits */
-	unsigned closing : 1;	 /* no more requests: close once the output is written */
-	unsigned draining : 1;	 /* written and shut down: reading what the client still sends */
+	int busy;                /* callers up the stack still use c: its free waits */
+	unsigned closing : 1;    /* no more requests: close once the output is written */
+	unsigned draining : 1;   /* written and shut down: reading what the client still sends */
 	size_t drained;
 	time_t partial_since; /* when the unfinished request in `in` began to arrive, or 0 */
-	unsigned dead : 1;	 /* the socket is closed or taken; free on the way out */
+	unsigned dead : 1;    /* the socket is closed or taken; free on the way out */
 	unsigned continue_sent : 1;
-	unsigned eof : 1; /* the client sent all it will (half-closed): answer, then close */
+	unsigned eof : 1;    /* the client sent all it will (half-closed): answer, then close */
 	unsigned failed : 1; /* a write failed: nothing more is written; killed next turn */
 	struct jq_http_chunked chunk; /* how far the chunked body being read was checked */
 	unsigned char peer_family;
@@ -285,7 +285,10 @@ static const char *http_date(void)
 }
 
 /* 1 if a reply with this status carries a body (and so a length): not 1xx, 204, 304. */
-static int status_has_body(int status) { return status >= 200 && status != 204 && status != 304; }
+static int status_has_body(int status)
+{
+	return status >= 200 && status != 204 && status != 304;
+}
 
 /* The status line and headers into out (room: 512 + the request's own header lines).
  * length < 0: a streamed reply. */
@@ -468,9 +471,18 @@ int jq_http_takeover(struct jq_http_req *r, evutil_socket_t *fd, struct evbuffer
 	return 0;
 }
 
-int jq_http_method(const struct jq_http_req *r) { return r->method; }
-const char *jq_http_path(const struct jq_http_req *r) { return r->path; }
-const char *jq_http_query(const struct jq_http_req *r) { return r->query; }
+int jq_http_method(const struct jq_http_req *r)
+{
+	return r->method;
+}
+const char *jq_http_path(const struct jq_http_req *r)
+{
+	return r->path;
+}
+const char *jq_http_query(const struct jq_http_req *r)
+{
+	return r->query;
+}
 
 const char *jq_http_header(const struct jq_http_req *r, const char *name)
 {
@@ -533,9 +545,8 @@ static void refuse(struct jq_http_conn *c, int status, int minor)
 			   : status == 503 ? "out_of_memory"
 					   : "bad_request";
 	char body[160];
-	int blen = snprintf(body, sizeof(body),
-			    "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code,
-			    jq_http_reason(status));
+	int blen = snprintf(body, sizeof(body), "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}",
+			    code, jq_http_reason(status));
 	char head[256];
 	int hlen = snprintf(head, sizeof(head),
 			    "HTTP/1.%d %d %s\r\nContent-Type: application/json\r\nDate: %s\r\n"
@@ -648,7 +659,7 @@ static void reply_unknown_method(struct jq_http_req *r)
 {
 	jq_http_add_header(r, "Content-Type", "application/json");
 	static const char body[] =
-	    "{\"error\":{\"code\":\"not_implemented\",\"message\":\"unknown method\"}}";
+		"{\"error\":{\"code\":\"not_implemented\",\"message\":\"unknown method\"}}";
 	r->keep_alive = 0;
 	jq_http_send(r, 501, body, sizeof(body) - 1);
 }
@@ -684,8 +695,8 @@ static void process(struct jq_http_conn *c)
 			send_continue(c, &head);
 			break;
 		}
-		struct jq_http_req *r = req_new(c, buf, &head, buf + head.head_len, raw, body_len,
-						head.chunked);
+		struct jq_http_req *r =
+			req_new(c, buf, &head, buf + head.head_len, raw, body_len, head.chunked);
 		if (!r) {
 			refuse(c, 503, head.minor);
 			break;
@@ -748,7 +759,8 @@ static void on_readable(struct jq_http_conn *c)
 		 * closed: either way it gets the answers (if it went, a write fails) */
 		c->eof = 1;
 		if (!c->req && (c->in_len == c->in_off || c->out_len - c->out_off < OUT_PAUSE))
-			conn_finish(c); /* else the EV_WRITE branch goes on with what is held back */
+			conn_finish(
+				c); /* else the EV_WRITE branch goes on with what is held back */
 	} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
 		/* closed (or failed): a stream in flight ends; a partial request is dropped */
 		conn_kill(c);
@@ -918,7 +930,10 @@ void jq_http_stop(struct jq_http *h)
 	}
 }
 
-size_t jq_http_connections(const struct jq_http *h) { return h->nconns; }
+size_t jq_http_connections(const struct jq_http *h)
+{
+	return h->nconns;
+}
 
 void jq_http_free(struct jq_http *h)
 {

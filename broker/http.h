@@ -52,8 +52,8 @@ void jq_http_free(struct jq_http *h);
 size_t jq_http_connections(const struct jq_http *h);
 
 /* ---- the request ---- */
-int jq_http_method(const struct jq_http_req *r); /* one JQ_HTTP_* bit */
-const char *jq_http_path(const struct jq_http_req *r); /* as sent: not percent-decoded */
+int jq_http_method(const struct jq_http_req *r);        /* one JQ_HTTP_* bit */
+const char *jq_http_path(const struct jq_http_req *r);  /* as sent: not percent-decoded */
 const char *jq_http_query(const struct jq_http_req *r); /* after '?', or NULL */
 /* The first value of a header (case-insensitive name), or NULL. */
 const char *jq_http_header(const struct jq_http_req *r, const char *name);

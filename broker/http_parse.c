@@ -15,10 +15,16 @@ static int is_tchar(unsigned char c)
 }
 
 /* a field value's byte: visible ASCII, space, tab or obs-text (>= 0x80); no other control */
-static int is_value_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+static int is_value_char(unsigned char c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
 
 /* a request-target's byte: visible ASCII or obs-text, no space or control */
-static int is_target_char(unsigned char c) { return c > 0x20 && c != 0x7f; }
+static int is_target_char(unsigned char c)
+{
+	return c > 0x20 && c != 0x7f;
+}
 
 static int span_eq(const char *buf, struct jq_http_span s, const char *lit)
 {
@@ -37,8 +43,8 @@ static int method_bit(const char *buf, struct jq_http_span m)
 	static const struct {
 		const char *name;
 		int bit;
-	} methods[] = {{"GET", JQ_HTTP_GET},	   {"POST", JQ_HTTP_POST},
-		       {"HEAD", JQ_HTTP_HEAD},	   {"PUT", JQ_HTTP_PUT},
+	} methods[] = {{"GET", JQ_HTTP_GET},       {"POST", JQ_HTTP_POST},
+		       {"HEAD", JQ_HTTP_HEAD},     {"PUT", JQ_HTTP_PUT},
 		       {"DELETE", JQ_HTTP_DELETE}, {"OPTIONS", JQ_HTTP_OPTIONS},
 		       {"TRACE", JQ_HTTP_TRACE},   {"CONNECT", JQ_HTTP_CONNECT},
 		       {"PATCH", JQ_HTTP_PATCH}};
@@ -250,7 +256,7 @@ static int chunk_size(const char *buf, size_t p, size_t nl, size_t *size)
 	*size = 0;
 	for (; i < nl; i++, digits++) {
 		char c = buf[i];
-		int d = c >= '0' && c <= '9'   ? c - '0'
+		int d = c >= '0' && c <= '9'                     ? c - '0'
 			: (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? (c | 0x20) - 'a' + 10
 								 : -1;
 		if (d < 0)
@@ -267,7 +273,8 @@ static int chunk_size(const char *buf, size_t p, size_t nl, size_t *size)
 		i++;
 	if (i < nl && buf[i] == ';') {
 		for (; i < nl; i++)
-			if (!is_value_char((unsigned char)buf[i]) && !(buf[i] == '\r' && i + 1 == nl))
+			if (!is_value_char((unsigned char)buf[i]) &&
+			    !(buf[i] == '\r' && i + 1 == nl))
 				return -400;
 	} else if (i < nl && !(buf[i] == '\r' && i + 1 == nl)) {
 		return -400;
@@ -322,8 +329,8 @@ static int trailer_walk(const char *buf, size_t len, size_t *p)
 }
 
 /* Walks a chunked body; out non-NULL: copies the data there. */
-static int chunked_walk(const char *buf, size_t len, size_t max_body,
-			struct jq_http_chunked *st, size_t *raw_len, size_t *body_len, char *out)
+static int chunked_walk(const char *buf, size_t len, size_t max_body, struct jq_http_chunked *st,
+			size_t *raw_len, size_t *body_len, char *out)
 {
 	size_t p = st ? st->pos : 0, total = st ? st->total : 0;
 	/* the framing may not take much more room than the data: tiny chunks would make the
@@ -372,8 +379,8 @@ int jq_http_chunked_scan(const char *buf, size_t len, size_t max_body, size_t *r
 	return chunked_walk(buf, len, max_body, NULL, raw_len, body_len, NULL);
 }
 
-int jq_http_chunked_resume(const char *buf, size_t len, size_t max_body,
-			   struct jq_http_chunked *st, size_t *raw_len, size_t *body_len)
+int jq_http_chunked_resume(const char *buf, size_t len, size_t max_body, struct jq_http_chunked *st,
+			   size_t *raw_len, size_t *body_len)
 {
 	return chunked_walk(buf, len, max_body, st, raw_len, body_len, NULL);
 }
@@ -387,32 +394,59 @@ void jq_http_chunked_decode(const char *buf, size_t raw_len, char *out)
 const char *jq_http_reason(int status)
 {
 	switch (status) {
-	case 100: return "Continue";
-	case 101: return "Switching Protocols";
-	case 200: return "OK";
-	case 201: return "Created";
-	case 202: return "Accepted";
-	case 204: return "No Content";
-	case 304: return "Not Modified";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 409: return "Conflict";
-	case 410: return "Gone";
-	case 411: return "Length Required";
-	case 413: return "Content Too Large";
-	case 415: return "Unsupported Media Type";
-	case 421: return "Misdirected Request";
-	case 426: return "Upgrade Required";
-	case 429: return "Too Many Requests";
-	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Unknown";
+	case 100:
+		return "Continue";
+	case 101:
+		return "Switching Protocols";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 202:
+		return "Accepted";
+	case 204:
+		return "No Content";
+	case 304:
+		return "Not Modified";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 409:
+		return "Conflict";
+	case 410:
+		return "Gone";
+	case 411:
+		return "Length Required";
+	case 413:
+		return "Content Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 421:
+		return "Misdirected Request";
+	case 426:
+		return "Upgrade Required";
+	case 429:
+		return "Too Many Requests";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Unknown";
 	}
 }

@@ -43,15 +43,15 @@ struct jq_http_span {
 
 struct jq_http_head {
 	size_t head_len; /* bytes up to and including the empty line */
-	int method;	 /* a JQ_HTTP_* bit; 0 for another token (the server answers 501) */
-	struct jq_http_span target; /* as sent: path and query */
+	int method;      /* a JQ_HTTP_* bit; 0 for another token (the server answers 501) */
+	struct jq_http_span target;      /* as sent: path and query */
 	struct jq_http_span path, query; /* path may be empty (absolute-form without one) */
-	int has_query; /* a '?' was there (query may be empty) */
-	int minor;     /* HTTP/1.<minor> */
-	int64_t content_length; /* -1: no Content-Length */
-	int chunked;		/* Transfer-Encoding: chunked */
-	int keep_alive;		/* the connection may serve another request after this one */
-	int expect_continue;	/* Expect: 100-continue */
+	int has_query;                   /* a '?' was there (query may be empty) */
+	int minor;                       /* HTTP/1.<minor> */
+	int64_t content_length;          /* -1: no Content-Length */
+	int chunked;                     /* Transfer-Encoding: chunked */
+	int keep_alive;      /* the connection may serve another request after this one */
+	int expect_continue; /* Expect: 100-continue */
 	size_t nheaders;
 	/* last: everything before it is reset on every parse, the array only as filled */
 	struct {
@@ -78,8 +78,8 @@ int jq_http_chunked_scan(const char *buf, size_t len, size_t max_body, size_t *r
 struct jq_http_chunked {
 	size_t pos, total; /* the end of the last whole chunk seen, and the data before it */
 };
-int jq_http_chunked_resume(const char *buf, size_t len, size_t max_body,
-			   struct jq_http_chunked *st, size_t *raw_len, size_t *body_len);
+int jq_http_chunked_resume(const char *buf, size_t len, size_t max_body, struct jq_http_chunked *st,
+			   size_t *raw_len, size_t *body_len);
 /* Writes the decoded bytes of a complete chunked body (jq_http_chunked_scan gave 1 for
  * buf[0..raw_len)) to out, which has room for body_len bytes. */
 void jq_http_chunked_decode(const char *buf, size_t raw_len, char *out);

@@ -14,22 +14,22 @@
 static void config_defaults(struct jq_broker_config *cfg)
 {
 	*cfg = (struct jq_broker_config){
-	    .listen = "127.0.0.1:8000",
-	    .redis_url = "redis://127.0.0.1:6379/0",
-	    .redis_password_file = "",
-	    .prefix = "jobq:",
-	    .max_body = JQ_BROKER_DEFAULT_MAX_BODY,
-	    .http_timeout_s = JQ_BROKER_IDLE_S,
-	    .keep_cancelled_ms = 24 * 3600 * 1000LL,
-	    .idempotency_window_ms = 24 * 3600 * 1000LL,
-	    .redis_timeout_ms = 3000,
-	    .keep_batches_ms = 7 * 24 * 3600 * 1000LL,
-	    .replica_ack_timeout_ms = 1000,
-	    .schedule_file = "",
-	    .ws_ping_ms = JQ_WS_PING_MS,
-	    .ws_idle_ms = JQ_WS_IDLE_MS,
-	    .ws_max_subs = JQ_WS_MAX_SUBS,
-	    .session_ttl_s = JQ_AUTH_SESSION_TTL_S,
+		.listen = "127.0.0.1:8000",
+		.redis_url = "redis://127.0.0.1:6379/0",
+		.redis_password_file = "",
+		.prefix = "jobq:",
+		.max_body = JQ_BROKER_DEFAULT_MAX_BODY,
+		.http_timeout_s = JQ_BROKER_IDLE_S,
+		.keep_cancelled_ms = 24 * 3600 * 1000LL,
+		.idempotency_window_ms = 24 * 3600 * 1000LL,
+		.redis_timeout_ms = 3000,
+		.keep_batches_ms = 7 * 24 * 3600 * 1000LL,
+		.replica_ack_timeout_ms = 1000,
+		.schedule_file = "",
+		.ws_ping_ms = JQ_WS_PING_MS,
+		.ws_idle_ms = JQ_WS_IDLE_MS,
+		.ws_max_subs = JQ_WS_MAX_SUBS,
+		.session_ttl_s = JQ_AUTH_SESSION_TTL_S,
 	};
 }
 
@@ -39,74 +39,79 @@ static int parse_options(int argc, char **argv, struct jq_broker_config *cfg)
 {
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
-	    {"listen", "JOBQ_LISTEN", JQ_OPT_STR, &cfg->listen, 0, 300, "address to serve HTTP on"},
-	    {"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg->redis_url, 0, 1000,
-	     "Redis to use: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (USER and PASSWORD "
-	     "percent-encoded), unix:///PATH[?db=DB], "
-	     "redis-sentinel://[[USER]:PASSWORD@]HOST[:PORT][,...][/DB]#MASTER, or a Redis "
-	     "Cluster: redis-cluster://[[USER]:PASSWORD@]HOST[:PORT][,...][/0]"},
-	    {"redis-password-file", "JOBQ_REDIS_PASSWORD_FILE", JQ_OPT_STR, &cfg->redis_password_file, 0,
-	     4096, "file holding the Redis password (one line), in place of the URL's"},
-	    {"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &cfg->prefix, 0, JQ_PREFIX_MAX,
-	     "prefix of every Redis key"},
-	    {"max-body", "JOBQ_MAX_BODY", JQ_OPT_INT, &cfg->max_body, 1024, 64 * 1024 * 1024,
-	     "largest request body in bytes (413 above)"},
-	    {"http-timeout-s", "JOBQ_HTTP_TIMEOUT_S", JQ_OPT_INT, &cfg->http_timeout_s, 1, 3600,
-	     "seconds an idle connection is kept, a request may take to arrive whole (408), "
-	     "and a client may leave a reply unread"},
-	    {"keep-cancelled-ms", "JOBQ_KEEP_CANCELLED_MS", JQ_OPT_INT, &cfg->keep_cancelled_ms, 1000,
-	     365LL * 24 * 3600 * 1000, "how long a job cancelled before it ran is kept"},
-	    {"keep-batches-ms", "JOBQ_KEEP_BATCHES_MS", JQ_OPT_INT, &cfg->keep_batches_ms, 1000,
-	     365LL * 24 * 3600 * 1000, "how long a batch's counts are kept once all its jobs ended"},
-	    {"idempotency-window-ms", "JOBQ_IDEMPOTENCY_WINDOW_MS", JQ_OPT_INT,
-	     &cfg->idempotency_window_ms, 1000, 365LL * 24 * 3600 * 1000,
-	     "how long an Idempotency-Key keeps answering with its first job"},
-	    {"min-replicas-ack", "JOBQ_MIN_REPLICAS_ACK", JQ_OPT_INT, &cfg->min_replicas_ack, 0,
-	     100, "answer 2xx for new jobs only once this many replicas have them (WAIT); 503 "
-		  "otherwise"},
-	    {"replica-ack-timeout-ms", "JOBQ_REPLICA_ACK_TIMEOUT_MS", JQ_OPT_INT,
-	     &cfg->replica_ack_timeout_ms, 1, 60 * 1000,
-	     "how long to wait for those replicas before answering 503"},
-	    {"redis-timeout-ms", "JOBQ_REDIS_TIMEOUT_MS", JQ_OPT_INT, &cfg->redis_timeout_ms, 100,
-	     3600 * 1000LL,
-	     "how long a request waits for Redis before it gets 503 (the connection is dropped "
-	     "and made again)"},
-	    {"reuse-port", "JOBQ_REUSE_PORT", JQ_OPT_BOOL, &cfg->reuse_port, 0, 0,
-	     "share the port with other brokers (SO_REUSEPORT): one per core"},
-	    {"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg->schedule_file, 0, 4096,
-	     "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
-	    {"ws-ping-ms", "JOBQ_WS_PING_MS", JQ_OPT_INT, &cfg->ws_ping_ms, 100, 3600 * 1000LL,
-	     "how often each WebSocket is pinged"},
-	    {"ws-idle-ms", "JOBQ_WS_IDLE_MS", JQ_OPT_INT, &cfg->ws_idle_ms, 100, 24 * 3600 * 1000LL,
-	     "a WebSocket client silent this long (not even a pong) is dropped"},
-	    {"ws-max-subs", "JOBQ_WS_MAX_SUBS", JQ_OPT_INT, &cfg->ws_max_subs, 1, 100000,
-	     "subscriptions (jobs and queues) one WebSocket may hold, each under 1 KiB of memory"},
-	    {"no-auth", "JOBQ_NO_AUTH", JQ_OPT_BOOL, &cfg->no_auth, 0, 0,
-	     "check no token at all, even on a non-loopback address (else such a broker refuses "
-	     "to start while no token exists)"},
-	    {"open-healthz", "JOBQ_OPEN_HEALTHZ", JQ_OPT_BOOL, &cfg->open_healthz, 0, 0,
-	     "GET /healthz needs no token (load balancers)"},
-	    {"open-metrics", "JOBQ_OPEN_METRICS", JQ_OPT_BOOL, &cfg->open_metrics, 0, 0,
-	     "GET /metrics needs no token (Prometheus scrapes)"},
-	    {"session-ttl-s", "JOBQ_SESSION_TTL_S", JQ_OPT_INT, &cfg->session_ttl_s, 60,
-	     30LL * 24 * 3600, "how long a dashboard sign-in lasts, in seconds"},
-	    {"allowed-hosts", "JOBQ_ALLOWED_HOSTS", JQ_OPT_LIST, &cfg->allowed_hosts, 0, 4000,
-	     "names (name[:port], comma-separated or repeated; '*': any) the broker answers to "
-	     "besides its listen address, localhost, 127.0.0.1 and [::1] (421 otherwise)"},
-	    {"allow-origin", "JOBQ_ALLOW_ORIGIN", JQ_OPT_LIST, &cfg->allow_origins, 0, 4000,
-	     "an Origin (scheme://host[:port], comma-separated or repeated; '*': any) whose pages "
-	     "may change things and open /ws besides the broker's own; it gets CORS headers"},
-	    {"ws-origin", "JOBQ_WS_ORIGIN", JQ_OPT_LIST, &cfg->ws_origins, 0, 300,
-	     "the old name of --allow-origin (its values are added to it)"},
-	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
-	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
-	     "debug, info, warn or error"},
-	    {NULL, NULL, 0, NULL, 0, 0, NULL},
+		{"listen", "JOBQ_LISTEN", JQ_OPT_STR, &cfg->listen, 0, 300,
+		 "address to serve HTTP on"},
+		{"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg->redis_url, 0, 1000,
+		 "Redis to use: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (USER and PASSWORD "
+		 "percent-encoded), unix:///PATH[?db=DB], "
+		 "redis-sentinel://[[USER]:PASSWORD@]HOST[:PORT][,...][/DB]#MASTER, or a Redis "
+		 "Cluster: redis-cluster://[[USER]:PASSWORD@]HOST[:PORT][,...][/0]"},
+		{"redis-password-file", "JOBQ_REDIS_PASSWORD_FILE", JQ_OPT_STR,
+		 &cfg->redis_password_file, 0, 4096,
+		 "file holding the Redis password (one line), in place of the URL's"},
+		{"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &cfg->prefix, 0, JQ_PREFIX_MAX,
+		 "prefix of every Redis key"},
+		{"max-body", "JOBQ_MAX_BODY", JQ_OPT_INT, &cfg->max_body, 1024, 64 * 1024 * 1024,
+		 "largest request body in bytes (413 above)"},
+		{"http-timeout-s", "JOBQ_HTTP_TIMEOUT_S", JQ_OPT_INT, &cfg->http_timeout_s, 1, 3600,
+		 "seconds an idle connection is kept, a request may take to arrive whole (408), "
+		 "and a client may leave a reply unread"},
+		{"keep-cancelled-ms", "JOBQ_KEEP_CANCELLED_MS", JQ_OPT_INT, &cfg->keep_cancelled_ms,
+		 1000, 365LL * 24 * 3600 * 1000, "how long a job cancelled before it ran is kept"},
+		{"keep-batches-ms", "JOBQ_KEEP_BATCHES_MS", JQ_OPT_INT, &cfg->keep_batches_ms, 1000,
+		 365LL * 24 * 3600 * 1000,
+		 "how long a batch's counts are kept once all its jobs ended"},
+		{"idempotency-window-ms", "JOBQ_IDEMPOTENCY_WINDOW_MS", JQ_OPT_INT,
+		 &cfg->idempotency_window_ms, 1000, 365LL * 24 * 3600 * 1000,
+		 "how long an Idempotency-Key keeps answering with its first job"},
+		{"min-replicas-ack", "JOBQ_MIN_REPLICAS_ACK", JQ_OPT_INT, &cfg->min_replicas_ack, 0,
+		 100,
+		 "answer 2xx for new jobs only once this many replicas have them (WAIT); 503 "
+		 "otherwise"},
+		{"replica-ack-timeout-ms", "JOBQ_REPLICA_ACK_TIMEOUT_MS", JQ_OPT_INT,
+		 &cfg->replica_ack_timeout_ms, 1, 60 * 1000,
+		 "how long to wait for those replicas before answering 503"},
+		{"redis-timeout-ms", "JOBQ_REDIS_TIMEOUT_MS", JQ_OPT_INT, &cfg->redis_timeout_ms,
+		 100, 3600 * 1000LL,
+		 "how long a request waits for Redis before it gets 503 (the connection is dropped "
+		 "and made again)"},
+		{"reuse-port", "JOBQ_REUSE_PORT", JQ_OPT_BOOL, &cfg->reuse_port, 0, 0,
+		 "share the port with other brokers (SO_REUSEPORT): one per core"},
+		{"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg->schedule_file, 0, 4096,
+		 "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
+		{"ws-ping-ms", "JOBQ_WS_PING_MS", JQ_OPT_INT, &cfg->ws_ping_ms, 100, 3600 * 1000LL,
+		 "how often each WebSocket is pinged"},
+		{"ws-idle-ms", "JOBQ_WS_IDLE_MS", JQ_OPT_INT, &cfg->ws_idle_ms, 100,
+		 24 * 3600 * 1000LL,
+		 "a WebSocket client silent this long (not even a pong) is dropped"},
+		{"ws-max-subs", "JOBQ_WS_MAX_SUBS", JQ_OPT_INT, &cfg->ws_max_subs, 1, 100000,
+		 "subscriptions (jobs and queues) one WebSocket may hold, each under 1 KiB of memory"},
+		{"no-auth", "JOBQ_NO_AUTH", JQ_OPT_BOOL, &cfg->no_auth, 0, 0,
+		 "check no token at all, even on a non-loopback address (else such a broker refuses "
+		 "to start while no token exists)"},
+		{"open-healthz", "JOBQ_OPEN_HEALTHZ", JQ_OPT_BOOL, &cfg->open_healthz, 0, 0,
+		 "GET /healthz needs no token (load balancers)"},
+		{"open-metrics", "JOBQ_OPEN_METRICS", JQ_OPT_BOOL, &cfg->open_metrics, 0, 0,
+		 "GET /metrics needs no token (Prometheus scrapes)"},
+		{"session-ttl-s", "JOBQ_SESSION_TTL_S", JQ_OPT_INT, &cfg->session_ttl_s, 60,
+		 30LL * 24 * 3600, "how long a dashboard sign-in lasts, in seconds"},
+		{"allowed-hosts", "JOBQ_ALLOWED_HOSTS", JQ_OPT_LIST, &cfg->allowed_hosts, 0, 4000,
+		 "names (name[:port], comma-separated or repeated; '*': any) the broker answers to "
+		 "besides its listen address, localhost, 127.0.0.1 and [::1] (421 otherwise)"},
+		{"allow-origin", "JOBQ_ALLOW_ORIGIN", JQ_OPT_LIST, &cfg->allow_origins, 0, 4000,
+		 "an Origin (scheme://host[:port], comma-separated or repeated; '*': any) whose pages "
+		 "may change things and open /ws besides the broker's own; it gets CORS headers"},
+		{"ws-origin", "JOBQ_WS_ORIGIN", JQ_OPT_LIST, &cfg->ws_origins, 0, 300,
+		 "the old name of --allow-origin (its values are added to it)"},
+		{"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
+		{"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
+		 "debug, info, warn or error"},
+		{NULL, NULL, 0, NULL, 0, 0, NULL},
 	};
 	static const char usage[] =
-	    "usage: jobq-broker [options]\n\n"
-	    "The jobq HTTP broker: accepts jobs over HTTP and stores them in Redis for\n"
-	    "jobq-worker processes; answers job status. API: docs/api.md.";
+		"usage: jobq-broker [options]\n\n"
+		"The jobq HTTP broker: accepts jobs over HTTP and stores them in Redis for\n"
+		"jobq-worker processes; answers job status. API: docs/api.md.";
 	return jq_opts_daemon("jobq-broker", usage, opts, argc, argv, &log_format, &log_level);
 }
 

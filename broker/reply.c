@@ -19,8 +19,8 @@
 
 /* ---- responses counted by status (this process) ---- */
 
-static const int counted_statuses[] = {101, 200, 201, 202, 204, 304, 400, 401, 403, 404,
-				       405, 409, 410, 413, 415, 421, 426, 503};
+static const int counted_statuses[] = {101, 200, 201, 202, 204, 304, 400, 401, 403,
+				       404, 405, 409, 410, 413, 415, 421, 426, 503};
 #define N_STATUSES (sizeof(counted_statuses) / sizeof(counted_statuses[0]))
 static uint64_t responses_by_status[N_STATUSES + 1]; /* the last: any other status */
 
@@ -62,8 +62,7 @@ void jq_reply_text(struct jq_http_req *req, int status, const char *json, size_t
 	jq_http_send(req, status, json, len); /* for HEAD: the length, without the body */
 }
 
-void jq_reply_error(struct jq_http_req *req, int status, const char *code, const char *fmt,
-		    ...)
+void jq_reply_error(struct jq_http_req *req, int status, const char *code, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;

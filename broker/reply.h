@@ -24,8 +24,8 @@ void jq_reply_json(struct jq_http_req *req, int status, json_t *body);
 void jq_reply_text(struct jq_http_req *req, int status, const char *json, size_t len);
 /* Replies {"error": {"code", "message"}}; a message that is not valid UTF-8 (it may quote
  * the client's input) becomes "invalid input". */
-void jq_reply_error(struct jq_http_req *req, int status, const char *code, const char *fmt,
-		    ...) __attribute__((format(printf, 4, 5)));
+void jq_reply_error(struct jq_http_req *req, int status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Replies 503 redis_unavailable. */
 void jq_reply_unavailable(struct jq_http_req *req);
 /* 409 {"error": {"code": "conflict", "message": msg}, "id": holder} (and "index" when index
@@ -59,7 +59,7 @@ int jq_request_traceparent(struct jq_http_req *req, const char **tp);
 struct jq_pending {
 	struct jq_broker *b;
 	struct jq_http_req *req;
-	int64_t id;			 /* the job's, or a number the route needs */
+	int64_t id;                       /* the job's, or a number the route needs */
 	char name[JQ_QUEUE_NAME_MAX + 1]; /* a queue's, or "" */
 	int flag;
 	int64_t arg; /* one more number the route needs */

@@ -26,13 +26,13 @@ void jq_routes_metrics(const struct jq_broker *b, struct evbuffer *out);
 /* Route handlers: path_arg is what follows a "/prefix/" route (an id), else NULL. */
 typedef void jq_route_fn(struct jq_broker *b, struct jq_http_req *req, const char *path_arg);
 jq_route_fn jq_api_start_task, jq_api_task_status, jq_api_send_notification,
-    jq_api_send_notification_sync, jq_api_post_job, jq_api_get_job, jq_api_healthz,
-    jq_api_dead_list, jq_api_dead_retry, jq_api_dead_purge, jq_api_post_jobs_bulk,
-    jq_api_cancel_job, jq_api_queues, jq_api_queue, jq_api_queue_action, jq_api_workers,
-    jq_api_metrics, jq_api_job_events, jq_api_openapi, jq_api_post_batch, jq_api_get_batch,
-    jq_api_list_jobs, jq_api_dashboard, jq_api_docs, jq_api_static, jq_api_queue_rate_limit,
-    jq_api_schedules, jq_api_schedule, jq_api_post_schedule, jq_api_put_schedule,
-    jq_api_delete_schedule, jq_api_token_create, jq_api_token_list, jq_api_token_revoke,
-    jq_api_session_create, jq_api_session_get, jq_api_session_delete;
+	jq_api_send_notification_sync, jq_api_post_job, jq_api_get_job, jq_api_healthz,
+	jq_api_dead_list, jq_api_dead_retry, jq_api_dead_purge, jq_api_post_jobs_bulk,
+	jq_api_cancel_job, jq_api_queues, jq_api_queue, jq_api_queue_action, jq_api_workers,
+	jq_api_metrics, jq_api_job_events, jq_api_openapi, jq_api_post_batch, jq_api_get_batch,
+	jq_api_list_jobs, jq_api_dashboard, jq_api_docs, jq_api_static, jq_api_queue_rate_limit,
+	jq_api_schedules, jq_api_schedule, jq_api_post_schedule, jq_api_put_schedule,
+	jq_api_delete_schedule, jq_api_token_create, jq_api_token_list, jq_api_token_revoke,
+	jq_api_session_create, jq_api_session_get, jq_api_session_delete;
 
 #endif

@@ -21,11 +21,11 @@ const struct jq_static_file *jq_static_find(const char *name)
 static const struct {
 	const char *ext, *type;
 } content_types[] = {
-    {".html", "text/html; charset=utf-8"},
-    {".js", "text/javascript; charset=utf-8"},
-    {".css", "text/css; charset=utf-8"},
-    {".json", "application/json"},
-    {".svg", "image/svg+xml"},
+	{".html", "text/html; charset=utf-8"},
+	{".js", "text/javascript; charset=utf-8"},
+	{".css", "text/css; charset=utf-8"},
+	{".json", "application/json"},
+	{".svg", "image/svg+xml"},
 };
 
 const char *jq_static_content_type(const char *name)
@@ -41,7 +41,7 @@ const char *jq_static_content_type(const char *name)
 
 /* The pages load only their own scripts, styles and API (no inline script, nothing
  * from another origin), and may not be framed by another site. */
-#define PAGE_CSP                                                                               \
+#define PAGE_CSP                                                                                   \
 	"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "          \
 	"connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 
@@ -55,8 +55,8 @@ static int etag_matches(const char *header, const char *etag)
 		p += strspn(p, " \t,");
 		if (strncmp(p, "W/", 2) == 0) /* a weak comparison is what If-None-Match asks */
 			p += 2;
-		if (*p == '*' || (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' ||
-							      p[n] == ' ' || p[n] == '\t')))
+		if (*p == '*' || (strncmp(p, etag, n) == 0 &&
+				  (p[n] == '\0' || p[n] == ',' || p[n] == ' ' || p[n] == '\t')))
 			return 1;
 		p += strcspn(p, ",");
 	}

@@ -32,9 +32,9 @@ struct ws_conn;
 struct ws_sub {
 	struct ws_conn *conn;
 	enum jq_events_kind kind;
-	int64_t id;			   /* the job; 0 for a queue */
+	int64_t id;                        /* the job; 0 for a queue */
 	char queue[JQ_QUEUE_NAME_MAX + 1]; /* the queue; "" for a job */
-	struct jq_events_watch *watch;	   /* NULL once the watch has ended */
+	struct jq_events_watch *watch;     /* NULL once the watch has ended */
 	struct ws_sub *next;
 };
 
@@ -44,11 +44,11 @@ struct ws_conn {
 	wslay_event_context_ptr ctx;
 	struct ws_sub *subs;
 	int nsubs;
-	int dead;	  /* to be freed by the next reap; nothing more is read or written */
-	int in_recv;	  /* inside wslay_event_recv: what its callbacks queue is sent after it */
-	int proto_error;  /* the client broke the protocol in a way wslay lets through */
-	int closing_raw;  /* a close 1002 was written past wslay: closed once it is out */
-	int io_failed;	  /* recv_cb or send_cb failed (else a callback failure is wslay's
+	int dead;          /* to be freed by the next reap; nothing more is read or written */
+	int in_recv;       /* inside wslay_event_recv: what its callbacks queue is sent after it */
+	int proto_error;   /* the client broke the protocol in a way wslay lets through */
+	int closing_raw;   /* a close 1002 was written past wslay: closed once it is out */
+	int io_failed;     /* recv_cb or send_cb failed (else a callback failure is wslay's
 			     frame parser refusing a frame) */
 	int64_t last_seen; /* monotonic ms of the last bytes from the client */
 	char name[JQ_WS_CLIENT_ID_MAX + 64]; /* peer address and client id, for logs */
@@ -291,15 +291,16 @@ static void on_watch(void *arg, const struct jq_event *e)
 	} else {
 		json_t *data = jq_events_data(e->id, e->state, e->done, e->total, e->error, e->seq);
 		json_t *j = data ? json_pack("{s:s,s:I,s:O,s:o}", "type", "event", "job",
-					     (json_int_t)e->id, "event", json_object_get(data, "state"),
-					     "data", data)
+					     (json_int_t)e->id, "event",
+					     json_object_get(data, "state"), "data", data)
 				 : NULL;
 		if (j && s->kind == JQ_EVENTS_QUEUE)
 			json_object_set_new(j, "queue", json_string(s->queue));
 		if (j)
 			conn_queue_json(c, j);
 		else /* only when out of memory: this event is lost, the connection is not */
-			jq_warn("websocket: an event of job %" PRId64 " could not be encoded", e->id);
+			jq_warn("websocket: an event of job %" PRId64 " could not be encoded",
+				e->id);
 	}
 	conn_flush(c);
 }
@@ -308,7 +309,8 @@ static struct ws_sub *sub_find(struct ws_conn *c, enum jq_events_kind kind, int6
 			       const char *queue)
 {
 	for (struct ws_sub *s = c->subs; s; s = s->next)
-		if (s->kind == kind && (kind == JQ_EVENTS_JOB ? s->id == id : !strcmp(s->queue, queue)))
+		if (s->kind == kind &&
+		    (kind == JQ_EVENTS_JOB ? s->id == id : !strcmp(s->queue, queue)))
 			return s;
 	return NULL;
 }
@@ -334,7 +336,8 @@ static int collect(struct ws_conn *c, json_t *v, enum jq_events_kind kind, int l
 		json_t *x = list ? json_array_get(v, i) : v;
 		if (*n >= (size_t)max_subs(c->ws)) {
 			conn_queue_error(c, NULL, "invalid_argument",
-					 "at most %d jobs and queues in one message", max_subs(c->ws));
+					 "at most %d jobs and queues in one message",
+					 max_subs(c->ws));
 			return -1;
 		}
 		if (kind == JQ_EVENTS_JOB) {
@@ -377,9 +380,10 @@ static void subscribe(struct ws_conn *c, const struct target *t, size_t n)
 		if (!sub_find(c, t[i].kind, t[i].id, t[i].queue) && !target_seen(t, i, &t[i]))
 			fresh++;
 	if ((size_t)c->nsubs + fresh > (size_t)max_subs(c->ws)) {
-		conn_queue_error(c, NULL, "limit_exceeded",
-				 "at most %d subscriptions per connection (%d taken; --ws-max-subs)",
-				 max_subs(c->ws), c->nsubs);
+		conn_queue_error(
+			c, NULL, "limit_exceeded",
+			"at most %d subscriptions per connection (%d taken; --ws-max-subs)",
+			max_subs(c->ws), c->nsubs);
 		return;
 	}
 	for (size_t i = 0; i < n && !c->dead; i++) {
@@ -440,9 +444,10 @@ static int message_type(struct ws_conn *c, json_t *m, const char **type, json_t 
 		*type = json_object_get(m, "subscribe") ? "subscribe" : "unsubscribe";
 		*spec = json_object_get(m, *type);
 		if (!json_is_object(*spec)) {
-			conn_queue_error(c, NULL, "invalid_argument",
-					 "'%s' must be an object {\"jobs\": [...], \"queues\": [...]}",
-					 *type);
+			conn_queue_error(
+				c, NULL, "invalid_argument",
+				"'%s' must be an object {\"jobs\": [...], \"queues\": [...]}",
+				*type);
 			return -1;
 		}
 	} else {
@@ -456,8 +461,7 @@ static int message_type(struct ws_conn *c, json_t *m, const char **type, json_t 
 
 /* The targets spec names (m: the message; its "type" is no target) into t[], *n of them,
  * at least one: 0, or -1 after queueing an error. */
-static int collect_targets(struct ws_conn *c, json_t *m, json_t *spec, struct target *t,
-			   size_t *n)
+static int collect_targets(struct ws_conn *c, json_t *m, json_t *spec, struct target *t, size_t *n)
 {
 	const char *key;
 	json_t *v;
@@ -477,7 +481,8 @@ static int collect_targets(struct ws_conn *c, json_t *m, json_t *spec, struct ta
 			rc = collect(c, v, JQ_EVENTS_QUEUE, 1, key, t, n);
 		else {
 			conn_queue_error(c, NULL, "invalid_argument",
-					 "unknown field '%.64s' (job_id, jobs, queue, queues)", key);
+					 "unknown field '%.64s' (job_id, jobs, queue, queues)",
+					 key);
 			rc = -1;
 		}
 		if (rc != 0)
@@ -518,7 +523,8 @@ static void on_text(struct ws_conn *c, const char *msg, size_t len)
 	}
 	if (strcmp(type, "subscribe") != 0 && strcmp(type, "unsubscribe") != 0) {
 		conn_queue_error(c, NULL, "invalid_argument",
-				 "unknown message type '%.64s' (subscribe, unsubscribe or ping)", type);
+				 "unknown message type '%.64s' (subscribe, unsubscribe or ping)",
+				 type);
 		goto done;
 	}
 	t = malloc((size_t)max_subs(c->ws) * sizeof(*t));
@@ -539,8 +545,7 @@ done:
 
 /* ---- wslay's callbacks: bytes come from and go to the bufferevent ---- */
 
-static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
-		       void *user)
+static ssize_t recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags, void *user)
 {
 	struct ws_conn *c = user;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
@@ -661,16 +666,16 @@ static void write_cb(struct bufferevent *bev, void *arg)
 static void event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct ws_conn *c = arg;
-	conn_kill(c, what & BEV_EVENT_EOF	 ? "the client went away"
+	conn_kill(c, what & BEV_EVENT_EOF       ? "the client went away"
 		     : what & BEV_EVENT_TIMEOUT ? "no close frame from the client"
 						: "connection error");
 }
 
 static const struct wslay_event_callbacks wslay_callbacks = {
-    .recv_callback = recv_cb,
-    .send_callback = send_cb,
-    .on_frame_recv_start_callback = on_frame_start_cb,
-    .on_msg_recv_callback = on_msg_cb,
+	.recv_callback = recv_cb,
+	.send_callback = send_cb,
+	.on_frame_recv_start_callback = on_frame_start_cb,
+	.on_msg_recv_callback = on_msg_cb,
 };
 
 /* ---- the route ---- */
@@ -885,4 +890,7 @@ void jq_ws_free(struct jq_ws *ws)
 	free(ws);
 }
 
-int64_t jq_ws_connections(const struct jq_ws *ws) { return ws ? ws->nconns : 0; }
+int64_t jq_ws_connections(const struct jq_ws *ws)
+{
+	return ws ? ws->nconns : 0;
+}

@@ -41,14 +41,14 @@
 
 struct jq_broker;
 
-#define JQ_WS_MAX_MESSAGE (64 * 1024) /* bytes in one client message */
-#define JQ_WS_MAX_SUBS 1000	      /* default of --ws-max-subs: subscriptions per connection */
+#define JQ_WS_MAX_MESSAGE (64 * 1024)  /* bytes in one client message */
+#define JQ_WS_MAX_SUBS 1000            /* default of --ws-max-subs: subscriptions per connection */
 #define JQ_WS_MAX_OUTPUT (1024 * 1024) /* bytes a client may leave unread before it is dropped */
 /* defaults of --ws-ping-ms and --ws-idle-ms */
-#define JQ_WS_PING_MS 20000 /* the broker pings every connection this often */
-#define JQ_WS_IDLE_MS 60000 /* a client that sent nothing (not even a pong) this long is dropped */
-#define JQ_WS_CLOSE_WAIT_S 5	      /* after our close frame, wait this long for the client's */
-#define JQ_WS_CLIENT_ID_MAX 128	      /* bytes of the {client_id} of GET /ws/{client_id} */
+#define JQ_WS_PING_MS 20000  /* the broker pings every connection this often */
+#define JQ_WS_IDLE_MS 60000  /* a client that sent nothing (not even a pong) this long is dropped */
+#define JQ_WS_CLOSE_WAIT_S 5 /* after our close frame, wait this long for the client's */
+#define JQ_WS_CLIENT_ID_MAX 128 /* bytes of the {client_id} of GET /ws/{client_id} */
 
 struct jq_ws;
 

@@ -160,15 +160,15 @@ static int command_args(struct ctl *c, const struct command *cmd, const struct j
 	}
 	if (*npos < min_pos)
 		return ctl_usage_error(c, cmd, "'%s' needs %s%d argument%s", cmd->name,
-				   max_pos < 0 ? "at least " : "", min_pos,
-				   min_pos == 1 ? "" : "s");
+				       max_pos < 0 ? "at least " : "", min_pos,
+				       min_pos == 1 ? "" : "s");
 	if (max_pos >= 0 && *npos > max_pos)
 		return ctl_usage_error(c, cmd, "unexpected argument '%s'", pos[max_pos]);
 	return -1;
 }
 
-int ctl_command_pos(struct ctl *c, const struct command *cmd, const struct jq_opt *opts,
-		    int argc, char **argv, char ***pos, int *npos, int min_pos, int max_pos)
+int ctl_command_pos(struct ctl *c, const struct command *cmd, const struct jq_opt *opts, int argc,
+		    char **argv, char ***pos, int *npos, int min_pos, int max_pos)
 {
 	*npos = 0;
 	*pos = calloc((size_t)argc + 1, sizeof(**pos));
@@ -177,8 +177,8 @@ int ctl_command_pos(struct ctl *c, const struct command *cmd, const struct jq_op
 	return command_args(c, cmd, opts, argc, argv, *pos, npos, min_pos, max_pos);
 }
 
-int ctl_idempotency_header(struct ctl *c, const struct command *cmd, const char *key,
-			      char *line, const char **headers)
+int ctl_idempotency_header(struct ctl *c, const struct command *cmd, const char *key, char *line,
+			   const char **headers)
 {
 	char err[256];
 	headers[0] = headers[1] = NULL;
@@ -192,16 +192,16 @@ int ctl_idempotency_header(struct ctl *c, const struct command *cmd, const char 
 }
 
 int ctl_id_arg(struct ctl *c, const struct command *cmd, const char *what, const char *arg,
-		  int64_t *id)
+	       int64_t *id)
 {
 	if (jq_parse_i64(arg, 1, INT64_MAX, id) != 0)
 		return ctl_usage_error(c, cmd, "invalid %s id '%s': it must be a positive integer",
-				   what, arg);
+				       what, arg);
 	return -1;
 }
 
-int ctl_one_id_args(struct ctl *c, const struct command *cmd, const struct jq_opt *opts,
-		       int argc, char **argv, const char *what, int64_t *id)
+int ctl_one_id_args(struct ctl *c, const struct command *cmd, const struct jq_opt *opts, int argc,
+		    char **argv, const char *what, int64_t *id)
 {
 	int npos = 0;
 	char **pos = NULL;
@@ -213,11 +213,11 @@ int ctl_one_id_args(struct ctl *c, const struct command *cmd, const struct jq_op
 }
 
 int ctl_name_arg(struct ctl *c, const struct command *cmd, const char *what, const char *name,
-		    int max)
+		 int max)
 {
 	if (!jq_name_valid(name, strlen(name)))
-		return ctl_usage_error(c, cmd, "invalid %s '%s': it must be 1 to %d of A-Z a-z 0-9 _ . : -",
-				   what, name, max);
+		return ctl_usage_error(c, cmd,
+				       "invalid %s '%s': it must be 1 to %d of A-Z a-z 0-9 _ . : -",
+				       what, name, max);
 	return -1;
 }
-

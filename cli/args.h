@@ -31,7 +31,7 @@ struct command {
 
 /* Reports the formatted text as a usage error of cmd; returns JQ_CTL_EXIT_USAGE. */
 int ctl_usage_error(struct ctl *c, const struct command *cmd, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 /* Prints cmd's --help: its usage and options, and a group's subcommands. */
 void ctl_command_help(FILE *out, const struct command *cmd);
@@ -41,13 +41,13 @@ void ctl_command_help(FILE *out, const struct command *cmd);
  * the caller frees *pos whatever the outcome), and checks there are min_pos to max_pos
  * of them (max_pos < 0: no limit). Returns -1 when the caller should go on, or the exit
  * status (--help or --version shown, a usage error, or memory ran out). */
-int ctl_command_pos(struct ctl *c, const struct command *cmd, const struct jq_opt *opts,
-		    int argc, char **argv, char ***pos, int *npos, int min_pos, int max_pos);
+int ctl_command_pos(struct ctl *c, const struct command *cmd, const struct jq_opt *opts, int argc,
+		    char **argv, char ***pos, int *npos, int min_pos, int max_pos);
 
 /* Parses a command's flags (opts) and its one positional argument, an id of what.
  * Returns -1 to go on with *id set, else the exit status (the reason printed). */
-int ctl_one_id_args(struct ctl *c, const struct command *cmd, const struct jq_opt *opts,
-		    int argc, char **argv, const char *what, int64_t *id);
+int ctl_one_id_args(struct ctl *c, const struct command *cmd, const struct jq_opt *opts, int argc,
+		    char **argv, const char *what, int64_t *id);
 
 /* Parses arg as a positive integer id of what ("job"); -1 to go on with *id set. */
 int ctl_id_arg(struct ctl *c, const struct command *cmd, const char *what, const char *arg,
@@ -62,8 +62,8 @@ int ctl_name_arg(struct ctl *c, const struct command *cmd, const char *what, con
  * (JQ_CTL_IDEMPOTENCY_LINE_MAX bytes) and headers (2 entries) lists it, or is NULL
  * when key is. -1 to go on. */
 #define JQ_CTL_IDEMPOTENCY_LINE_MAX (JQ_CTL_IDEMPOTENCY_KEY_MAX + 32)
-int ctl_idempotency_header(struct ctl *c, const struct command *cmd, const char *key,
-			   char *line, const char **headers);
+int ctl_idempotency_header(struct ctl *c, const struct command *cmd, const char *key, char *line,
+			   const char **headers);
 
 /* Checks a --duration value: an integer 0..JQ_CTL_DURATION_MAX, digits only.
  * -1 with the reason in err otherwise. */

@@ -26,12 +26,12 @@ int ctl_cmd_start_task(struct ctl *c, const struct command *cmd, int argc, char 
 	json_t *body = NULL;
 	char path[64], err[256], key_line[JQ_CTL_IDEMPOTENCY_LINE_MAX];
 	const struct jq_opt opts[] = {
-	    {"duration", NULL, JQ_OPT_STR, &duration_arg, 0, 0, ""},
-	    {"wait", NULL, JQ_OPT_BOOL, &wait, 0, 0, ""},
-	    {"wait-timeout", NULL, JQ_OPT_INT, &wait_timeout, 0, WAIT_TIMEOUT_MAX_S, ""},
-	    {"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+		{"duration", NULL, JQ_OPT_STR, &duration_arg, 0, 0, ""},
+		{"wait", NULL, JQ_OPT_BOOL, &wait, 0, 0, ""},
+		{"wait-timeout", NULL, JQ_OPT_INT, &wait_timeout, 0, WAIT_TIMEOUT_MAX_S, ""},
+		{"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
+		{"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+		{NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
 	jq_httpc_reply_init(&r);
@@ -83,9 +83,9 @@ int ctl_cmd_watch(struct ctl *c, const struct command *cmd, int argc, char **arg
 {
 	int64_t id, wait_timeout = 0;
 	const struct jq_opt opts[] = {
-	    {"wait-timeout", NULL, JQ_OPT_INT, &wait_timeout, 0, WAIT_TIMEOUT_MAX_S, ""},
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+		{"wait-timeout", NULL, JQ_OPT_INT, &wait_timeout, 0, WAIT_TIMEOUT_MAX_S, ""},
+		{"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+		{NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
 	int status = ctl_one_id_args(c, cmd, opts, argc, argv, "task", &id);
@@ -152,9 +152,13 @@ static int show_enqueued(FILE *out, const struct row_answer *a)
 }
 
 static const struct row row_enqueue = {
-    .method = JQ_HTTPC_POST, .path = "/jobs", .field = "id", .need = ROW_NEED_ID,
-    .text = "state", .what = "no positive integer 'id' and string 'state'",
-    .print = show_enqueued,
+	.method = JQ_HTTPC_POST,
+	.path = "/jobs",
+	.field = "id",
+	.need = ROW_NEED_ID,
+	.text = "state",
+	.what = "no positive integer 'id' and string 'state'",
+	.print = show_enqueued,
 };
 
 int ctl_cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char **argv)
@@ -166,14 +170,14 @@ int ctl_cmd_enqueue(struct ctl *c, const struct command *cmd, int argc, char **a
 	char *text = NULL;
 	char key_line[JQ_CTL_IDEMPOTENCY_LINE_MAX];
 	const struct jq_opt opts[] = {
-	    {"queue", NULL, JQ_OPT_STR, &f.queue, 0, 0, ""},
-	    {"max-attempts", NULL, JQ_OPT_INT, &f.max_attempts, 1, JQ_MAX_ATTEMPTS_LIMIT, ""},
-	    {"timeout-ms", NULL, JQ_OPT_INT, &f.timeout_ms, 0, JQ_TIMEOUT_MS_LIMIT, ""},
-	    {"priority", NULL, JQ_OPT_INT, &f.priority, 0, JQ_PRIORITY_MAX, ""},
-	    {"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
-	    {"unique-key", NULL, JQ_OPT_STR, &f.unique_key, 0, 0, ""},
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+		{"queue", NULL, JQ_OPT_STR, &f.queue, 0, 0, ""},
+		{"max-attempts", NULL, JQ_OPT_INT, &f.max_attempts, 1, JQ_MAX_ATTEMPTS_LIMIT, ""},
+		{"timeout-ms", NULL, JQ_OPT_INT, &f.timeout_ms, 0, JQ_TIMEOUT_MS_LIMIT, ""},
+		{"priority", NULL, JQ_OPT_INT, &f.priority, 0, JQ_PRIORITY_MAX, ""},
+		{"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
+		{"unique-key", NULL, JQ_OPT_STR, &f.unique_key, 0, 0, ""},
+		{"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+		{NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
 	int status = ctl_command_pos(c, cmd, opts, argc, argv, &pos, &npos, 1, -1);
@@ -201,8 +205,11 @@ static int show_notified(FILE *out, const struct row_answer *a)
 }
 
 static const struct row row_notify = {
-    .method = JQ_HTTPC_POST, .field = "task_id", .need = ROW_NEED_ID,
-    .what = "no positive integer 'task_id'", .print = show_notified,
+	.method = JQ_HTTPC_POST,
+	.field = "task_id",
+	.need = ROW_NEED_ID,
+	.what = "no positive integer 'task_id'",
+	.print = show_notified,
 };
 
 int ctl_cmd_notify(struct ctl *c, const struct command *cmd, int argc, char **argv)
@@ -213,10 +220,10 @@ int ctl_cmd_notify(struct ctl *c, const struct command *cmd, int argc, char **ar
 	const char *key = NULL, *headers[2];
 	char key_line[JQ_CTL_IDEMPOTENCY_LINE_MAX];
 	const struct jq_opt opts[] = {
-	    {"sync", NULL, JQ_OPT_BOOL, &sync, 0, 0, ""},
-	    {"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+		{"sync", NULL, JQ_OPT_BOOL, &sync, 0, 0, ""},
+		{"idempotency-key", NULL, JQ_OPT_STR, &key, 0, 0, ""},
+		{"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+		{NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
 	int status = ctl_command_pos(c, cmd, opts, argc, argv, &pos, &npos, 2, 2);
@@ -227,7 +234,7 @@ int ctl_cmd_notify(struct ctl *c, const struct command *cmd, int argc, char **ar
 		content = jq_httpc_escape(&c->http, pos[1]);
 		const char *route = sync ? "/send-notification-sync" : "/send-notification";
 		size_t len =
-		    email && content ? strlen(route) + strlen(email) + strlen(content) + 32 : 0;
+			email && content ? strlen(route) + strlen(email) + strlen(content) + 32 : 0;
 		path = len ? malloc(len) : NULL;
 		if (path == NULL) {
 			status = ctl_failf(c, JQ_CTL_EXIT_FAIL, "out of memory");
@@ -255,10 +262,14 @@ static int show_schedule_added(FILE *out, const struct row_answer *a)
 
 /* The broker checks the cron expression and the job, and names what is wrong. */
 static const struct row row_schedule_create = {
-    .method = JQ_HTTPC_POST, .path = "/schedules", .print = show_schedule_added,
+	.method = JQ_HTTPC_POST,
+	.path = "/schedules",
+	.print = show_schedule_added,
 };
 static const struct row row_schedule_replace = {
-    .method = JQ_HTTPC_PUT, .path = "/schedules/{}", .print = show_schedule_added,
+	.method = JQ_HTTPC_PUT,
+	.path = "/schedules/{}",
+	.print = show_schedule_added,
 };
 
 /* The POST or PUT /schedules body of schedule name, CRON cron, JOB_JSON job_json;
@@ -271,8 +282,8 @@ static char *schedule_body(struct ctl *c, const struct command *cmd, const char 
 	json_t *req = NULL, *job = json_loads(job_json, JSON_REJECT_DUPLICATES, &jerr);
 	if (!json_is_object(job)) {
 		*status = ctl_usage_error(
-		    c, cmd, "JOB_JSON must be a JSON object like '{\"type\": \"noop\"}'%s%s",
-		    job ? "" : ": ", job ? "" : jerr.text);
+			c, cmd, "JOB_JSON must be a JSON object like '{\"type\": \"noop\"}'%s%s",
+			job ? "" : ": ", job ? "" : jerr.text);
 		goto done;
 	}
 	req = json_pack("{s:s,s:s,s:O}", "name", name, "cron", cron, "job", job);
@@ -292,9 +303,9 @@ int ctl_cmd_schedule_add(struct ctl *c, const struct command *cmd, int argc, cha
 	char *text = NULL;
 	char path[JQ_QUEUE_NAME_MAX + 16];
 	const struct jq_opt opts[] = {
-	    {"replace", NULL, JQ_OPT_BOOL, &replace, 0, 0, ""},
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+		{"replace", NULL, JQ_OPT_BOOL, &replace, 0, 0, ""},
+		{"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+		{NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
 	int status = ctl_command_pos(c, cmd, opts, argc, argv, &pos, &npos, 3, 3);
@@ -306,8 +317,9 @@ int ctl_cmd_schedule_add(struct ctl *c, const struct command *cmd, int argc, cha
 		snprintf(path, sizeof(path), "/schedules/%s", pos[0]);
 		status = ctl_run_row(c, &row_schedule_replace, path, pos[0], text, NULL);
 	} else if (text) {
-		c->conflict_hint = "add --replace to change it: jobctl schedule add --replace NAME CRON "
-				   "JOB_JSON";
+		c->conflict_hint =
+			"add --replace to change it: jobctl schedule add --replace NAME CRON "
+			"JOB_JSON";
 		status = ctl_run_row(c, &row_schedule_create, "/schedules", pos[0], text, NULL);
 	}
 	free(text);
@@ -322,8 +334,8 @@ int ctl_cmd_schedule_rm(struct ctl *c, const struct command *cmd, int argc, char
 	struct jq_httpc_reply r;
 	char path[JQ_QUEUE_NAME_MAX + 16];
 	const struct jq_opt opts[] = {
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+		{"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+		{NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
 	jq_httpc_reply_init(&r);
@@ -352,14 +364,16 @@ done:
 
 /* "read,admin" as a JSON array; NULL (after a usage error in *status) if a name is none of
  * read, enqueue, admin. */
-static json_t *scopes_array(struct ctl *c, const struct command *cmd, const char *list,
-			    int *status)
+static json_t *scopes_array(struct ctl *c, const struct command *cmd, const char *list, int *status)
 {
 	json_t *arr = json_array();
 	char *copy = strdup(list), *save = NULL;
-	for (char *p = copy ? strtok_r(copy, ",", &save) : NULL; p; p = strtok_r(NULL, ",", &save)) {
-		if (strcmp(p, "read") != 0 && strcmp(p, "enqueue") != 0 && strcmp(p, "admin") != 0) {
-			*status = ctl_usage_error(c, cmd, "unknown scope '%s' (read, enqueue, admin)", p);
+	for (char *p = copy ? strtok_r(copy, ",", &save) : NULL; p;
+	     p = strtok_r(NULL, ",", &save)) {
+		if (strcmp(p, "read") != 0 && strcmp(p, "enqueue") != 0 &&
+		    strcmp(p, "admin") != 0) {
+			*status = ctl_usage_error(c, cmd,
+						  "unknown scope '%s' (read, enqueue, admin)", p);
 			json_decref(arr);
 			free(copy);
 			return NULL;
@@ -368,7 +382,8 @@ static json_t *scopes_array(struct ctl *c, const struct command *cmd, const char
 	}
 	free(copy);
 	if (!json_array_size(arr)) {
-		*status = ctl_usage_error(c, cmd, "--scopes names at least one of read, enqueue, admin");
+		*status = ctl_usage_error(c, cmd,
+					  "--scopes names at least one of read, enqueue, admin");
 		json_decref(arr);
 		return NULL;
 	}
@@ -382,8 +397,12 @@ static int show_token(FILE *out, const struct row_answer *a)
 }
 
 static const struct row row_token_create = {
-    .method = JQ_HTTPC_POST, .path = "/tokens", .text = "token", .what = "no 'token'",
-    .print = show_token, .secret = 1,
+	.method = JQ_HTTPC_POST,
+	.path = "/tokens",
+	.text = "token",
+	.what = "no 'token'",
+	.print = show_token,
+	.secret = 1,
 };
 
 int ctl_cmd_token_create(struct ctl *c, const struct command *cmd, int argc, char **argv)
@@ -394,9 +413,9 @@ int ctl_cmd_token_create(struct ctl *c, const struct command *cmd, int argc, cha
 	char *text = NULL;
 	json_t *req = NULL;
 	const struct jq_opt opts[] = {
-	    {"scopes", NULL, JQ_OPT_STR, &scopes, 0, 64, ""},
-	    {"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
-	    {NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
+		{"scopes", NULL, JQ_OPT_STR, &scopes, 0, 64, ""},
+		{"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""},
+		{NULL, NULL, JQ_OPT_STR, NULL, 0, 0, NULL},
 	};
 
 	int status = ctl_command_pos(c, cmd, opts, argc, argv, &pos, &npos, 1, 1);

@@ -29,13 +29,14 @@ void ctl_put_error(struct ctl *c, int status, const char *text, const char *usag
 		if (usage)
 			fprintf(c->err, "usage: %s\n", usage);
 	} else {
-		const char *code = c->fail_code[0]		 ? c->fail_code
+		const char *code = c->fail_code[0]               ? c->fail_code
 				   : status == JQ_CTL_EXIT_USAGE ? "usage"
 								 : "failed";
 		json_t *e = json_object();
 		json_object_set_new(e, "code", json_string_nocheck(code));
-		json_object_set_new(e, "message",
-				    json_string_nocheck(c->fail_message[0] ? c->fail_message : text));
+		json_object_set_new(
+			e, "message",
+			json_string_nocheck(c->fail_message[0] ? c->fail_message : text));
 		if (c->fail_http)
 			json_object_set_new(e, "http_status", json_integer(c->fail_http));
 		if (c->fail_http == 409 && c->conflict_hint)
@@ -77,8 +78,9 @@ static int use_token(struct ctl *c)
 	if (!token && c->token_file && c->token_file[0]) {
 		FILE *f = fopen(c->token_file, "r");
 		if (!f)
-			return ctl_failf(c, JQ_CTL_EXIT_USAGE, "cannot read the token file '%s': %s",
-				     c->token_file, strerror(errno));
+			return ctl_failf(c, JQ_CTL_EXIT_USAGE,
+					 "cannot read the token file '%s': %s", c->token_file,
+					 strerror(errno));
 		if (!fgets(line, sizeof(line), f))
 			line[0] = '\0';
 		fclose(f);
@@ -87,8 +89,8 @@ static int use_token(struct ctl *c)
 	}
 	if (token && jq_httpc_set_token(&c->http, token) != 0)
 		return ctl_failf(c, JQ_CTL_EXIT_USAGE,
-			     "the token must be 1 to %d printable characters without spaces",
-			     JQ_HTTPC_TOKEN_MAX);
+				 "the token must be 1 to %d printable characters without spaces",
+				 JQ_HTTPC_TOKEN_MAX);
 	return JQ_CTL_EXIT_OK;
 }
 
@@ -111,9 +113,8 @@ int ctl_connect(struct ctl *c)
 	return use_token(c);
 }
 
-int ctl_request(struct ctl *c, enum jq_httpc_method method, const char *path,
-		     const char *body, const char *const *headers, struct jq_httpc_reply *r,
-		     json_t **json)
+int ctl_request(struct ctl *c, enum jq_httpc_method method, const char *path, const char *body,
+		const char *const *headers, struct jq_httpc_reply *r, json_t **json)
 {
 	json_error_t jerr;
 	*json = NULL;
@@ -151,8 +152,8 @@ int ctl_request(struct ctl *c, enum jq_httpc_method method, const char *path,
 		*json = NULL;
 		snprintf(c->fail_code, sizeof(c->fail_code), "unexpected_answer");
 		return ctl_failf(c, JQ_CTL_EXIT_FAIL,
-			     "unexpected answer from broker at '%s': not a JSON object",
-			     c->http.base);
+				 "unexpected answer from broker at '%s': not a JSON object",
+				 c->http.base);
 	}
 	return JQ_CTL_EXIT_OK;
 }
@@ -160,8 +161,8 @@ int ctl_request(struct ctl *c, enum jq_httpc_method method, const char *path,
 int ctl_unexpected(struct ctl *c, const char *what)
 {
 	snprintf(c->fail_code, sizeof(c->fail_code), "unexpected_answer");
-	return ctl_failf(c, JQ_CTL_EXIT_FAIL, "unexpected answer from broker at '%s': %s", c->http.base,
-		     what);
+	return ctl_failf(c, JQ_CTL_EXIT_FAIL, "unexpected answer from broker at '%s': %s",
+			 c->http.base, what);
 }
 
 void ctl_print_raw(struct ctl *c, const struct jq_httpc_reply *r)

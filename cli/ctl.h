@@ -15,7 +15,7 @@
 #include "httpc.h"
 
 struct ctl {
-	const char *url; /* from --url or JOBQ_URL; points into argv/environ */
+	const char *url;                /* from --url or JOBQ_URL; points into argv/environ */
 	const char *token, *token_file; /* --token / JOBQ_TOKEN, --token-file / JOBQ_TOKEN_FILE */
 	int64_t timeout_ms;
 	int json;
@@ -42,7 +42,7 @@ void ctl_put_error(struct ctl *c, int status, const char *text, const char *usag
 
 /* ctl_put_error of the formatted text; returns status. */
 int ctl_failf(struct ctl *c, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 /* ctl_failf of text with code as its --json code. */
 int ctl_fail_code(struct ctl *c, int status, const char *code, const char *text);

@@ -223,9 +223,9 @@ static int request_headers(struct jq_httpc *h, int stream, const char *body,
 {
 	/* An empty Content-Type drops curl's form default on a body-less POST;
 	 * an empty Expect never waits for "100 Continue". */
-	const char *lines[] = {stream ? "Accept: text/event-stream" : "Accept: application/json",
-			       "Expect:",
-			       body ? "Content-Type: application/json" : "Content-Type:"};
+	const char *lines[] = {
+		stream ? "Accept: text/event-stream" : "Accept: application/json",
+		"Expect:", body ? "Content-Type: application/json" : "Content-Type:"};
 	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++)
 		if (add_header(h, list, lines[i]) != 0)
 			return -1;
@@ -263,7 +263,8 @@ static void set_options(struct jq_httpc *h, enum jq_httpc_method method, const c
 	curl_easy_setopt(curl, CURLOPT_XFERINFODATA, s);
 	if (method == JQ_HTTPC_POST || method == JQ_HTTPC_PUT) {
 		curl_easy_setopt(curl, CURLOPT_POST, 1L);
-		if (method == JQ_HTTPC_PUT) /* a POST with another name: the body goes the same way */
+		if (method ==
+		    JQ_HTTPC_PUT) /* a POST with another name: the body goes the same way */
 			curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body ? body : "");
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
@@ -337,14 +338,14 @@ done:
 }
 
 int jq_httpc_request(struct jq_httpc *h, enum jq_httpc_method method, const char *path,
-		    const char *body, const char *const *extra, struct jq_httpc_reply *r)
+		     const char *body, const char *const *extra, struct jq_httpc_reply *r)
 {
 	struct sink s = {.cap = 0};
 	return perform(h, method, path, body, extra, r, &s, 0);
 }
 
 int jq_httpc_stream(struct jq_httpc *h, const char *path, long max_ms, long idle_ms,
-		   jq_httpc_data_cb on_data, void *arg, int *stopped, struct jq_httpc_reply *r)
+		    jq_httpc_data_cb on_data, void *arg, int *stopped, struct jq_httpc_reply *r)
 {
 	struct sink s = {.on_data = on_data, .arg = arg, .idle_ms = idle_ms};
 	int rc = perform(h, JQ_HTTPC_GET, path, NULL, NULL, r, &s, max_ms);
@@ -353,8 +354,6 @@ int jq_httpc_stream(struct jq_httpc *h, const char *path, long max_ms, long idle
 		curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &r->status);
 	return rc;
 }
-
-
 
 char *jq_httpc_escape(struct jq_httpc *h, const char *s)
 {

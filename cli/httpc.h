@@ -31,7 +31,7 @@ enum jq_httpc_err {
 
 struct jq_httpc {
 	void *curl;                         /* CURL *; owned */
-	char base[JQ_HTTPC_URL_MAX + 1];     /* broker URL without trailing '/' */
+	char base[JQ_HTTPC_URL_MAX + 1];    /* broker URL without trailing '/' */
 	long timeout_ms;                    /* for a whole request, connection included */
 	volatile sig_atomic_t *interrupted; /* optional; a request stops soon after it is set */
 	int err;                            /* enum jq_httpc_err of the last request */
@@ -71,7 +71,7 @@ int jq_httpc_set_token(struct jq_httpc *h, const char *token);
  * must be released), and -1 otherwise (h->err and h->errstr say why, r is
  * left empty). r must have been _init'ed. */
 int jq_httpc_request(struct jq_httpc *h, enum jq_httpc_method method, const char *path,
-		    const char *body, const char *const *headers, struct jq_httpc_reply *r);
+		     const char *body, const char *const *headers, struct jq_httpc_reply *r);
 
 /* Takes the next piece of a streamed answer body; returns 0 to go on, anything
  * else to stop the transfer. */
@@ -88,7 +88,7 @@ typedef int (*jq_httpc_data_cb)(void *arg, const char *data, size_t len);
  * as for jq_httpc_request); r->status is then the answer's status if it had
  * begun (a stream that broke off), else 0, and r->body is NULL. */
 int jq_httpc_stream(struct jq_httpc *h, const char *path, long max_ms, long idle_ms,
-		   jq_httpc_data_cb on_data, void *arg, int *stopped, struct jq_httpc_reply *r);
+		    jq_httpc_data_cb on_data, void *arg, int *stopped, struct jq_httpc_reply *r);
 
 void jq_httpc_reply_init(struct jq_httpc_reply *r);
 void jq_httpc_reply_release(struct jq_httpc_reply *r);

@@ -73,10 +73,10 @@ void jq_ctl_format_http_error(char *buf, size_t cap, long status, const char *bo
 
 	if (code != NULL || message != NULL) {
 		char c[128], m[512];
-		ctl_clean_text(c, sizeof(c), code ? code : "error", strlen(code ? code : "error"), 0,
-			   0);
+		ctl_clean_text(c, sizeof(c), code ? code : "error", strlen(code ? code : "error"),
+			       0, 0);
 		ctl_clean_text(m, sizeof(m), message ? message : "no message",
-			   strlen(message ? message : "no message"), 0, 0);
+			       strlen(message ? message : "no message"), 0, 0);
 		snprintf(buf, cap, "%s: %s (HTTP %ld)", c, m, status);
 	} else if (len == 0) {
 		snprintf(buf, cap, "broker answered HTTP %ld with an empty body", status);
@@ -142,22 +142,22 @@ static const struct {
 	const char *name; /* the field of GET /jobs/{id} */
 	enum field_kind kind;
 } job_fields[] = {
-    {"id", "id", FIELD_VALUE},
-    {"type", "type", FIELD_VALUE},
-    {"queue", "queue", FIELD_VALUE},
-    {"state", "state", FIELD_VALUE},
-    {"status", "status", FIELD_VALUE},
-    {"progress", "progress", FIELD_PROGRESS},
-    {"attempts", "attempts", FIELD_ATTEMPTS},
-    {"recoveries", "recoveries", FIELD_VALUE},
-    {"created", "created_at", FIELD_VALUE},
-    {"started", "started_at", FIELD_VALUE},
-    {"finished", "finished_at", FIELD_VALUE},
-    {"run at", "run_at", FIELD_IF_SET},
-    {"worker", "worker", FIELD_VALUE},
-    {"result", "result", FIELD_VALUE},
-    {"error", "error", FIELD_VALUE},
-    {"errors", "errors", FIELD_ERRORS},
+	{"id", "id", FIELD_VALUE},
+	{"type", "type", FIELD_VALUE},
+	{"queue", "queue", FIELD_VALUE},
+	{"state", "state", FIELD_VALUE},
+	{"status", "status", FIELD_VALUE},
+	{"progress", "progress", FIELD_PROGRESS},
+	{"attempts", "attempts", FIELD_ATTEMPTS},
+	{"recoveries", "recoveries", FIELD_VALUE},
+	{"created", "created_at", FIELD_VALUE},
+	{"started", "started_at", FIELD_VALUE},
+	{"finished", "finished_at", FIELD_VALUE},
+	{"run at", "run_at", FIELD_IF_SET},
+	{"worker", "worker", FIELD_VALUE},
+	{"result", "result", FIELD_VALUE},
+	{"error", "error", FIELD_VALUE},
+	{"errors", "errors", FIELD_ERRORS},
 };
 
 int jq_ctl_print_job(FILE *out, const json_t *job)
@@ -333,8 +333,8 @@ static const struct {
 	const char *name; /* the field of an entry of GET /dead */
 	int shrinks;      /* cut to make room for the error, down to NAME_COLS_MIN */
 } dead_columns[] = {
-    {"ID", "id", 0},       {"FAILED AT", "failed_at", 0}, {"TYPE", "type", 1},
-    {"QUEUE", "queue", 1}, {"ATTEMPTS", "attempts", 0},   {"ERROR", "error", 0},
+	{"ID", "id", 0},       {"FAILED AT", "failed_at", 0}, {"TYPE", "type", 1},
+	{"QUEUE", "queue", 1}, {"ATTEMPTS", "attempts", 0},   {"ERROR", "error", 0},
 };
 
 #define DEAD_NCOLS (sizeof(dead_columns) / sizeof(dead_columns[0]))
@@ -462,14 +462,14 @@ static char (*table_cells(size_t nrows, size_t ncols))[CELL_MAX]
 }
 
 static const struct column queue_columns[] = {
-    {"NAME", 1},      {"PENDING", 0}, {"SCHEDULED", 0}, {"RUNNING", 0},
-    {"COMPLETED", 0}, {"FAILED", 0},  {"PAUSED", 0},    {"RATE", 0},
+	{"NAME", 1},      {"PENDING", 0}, {"SCHEDULED", 0}, {"RUNNING", 0},
+	{"COMPLETED", 0}, {"FAILED", 0},  {"PAUSED", 0},    {"RATE", 0},
 };
 
 /* The fields of GET /queues/{name} in the order they are shown. */
 static const char *const queue_fields[] = {
-    "name",   "pending",   "scheduled", "running",  "completed", "failed",
-    "retried", "cancelled", "recovered", "enqueued", "paused",
+	"name",    "pending",   "scheduled", "running",  "completed", "failed",
+	"retried", "cancelled", "recovered", "enqueued", "paused",
 };
 
 #define QUEUE_NCOLS (sizeof(queue_columns) / sizeof(queue_columns[0]))
@@ -571,8 +571,8 @@ static int64_t time_field(const json_t *v)
 }
 
 static const struct column worker_columns[] = {
-    {"ID", 1},      {"HOST", 1},      {"PID", 0},     {"QUEUES", 1},
-    {"RUNNING", 0}, {"LAST BEAT", 0}, {"STARTED", 0},
+	{"ID", 1},      {"HOST", 1},      {"PID", 0},     {"QUEUES", 1},
+	{"RUNNING", 0}, {"LAST BEAT", 0}, {"STARTED", 0},
 };
 
 #define WORKER_NCOLS (sizeof(worker_columns) / sizeof(worker_columns[0]))
@@ -647,7 +647,7 @@ int jq_ctl_print_workers(FILE *out, const json_t *workers, int64_t now_ms, int c
 }
 
 static const struct column schedule_columns[] = {
-    {"NAME", 1}, {"CRON", 0}, {"NEXT RUN", 0}, {"LAST RUN", 0}, {"LAST JOB", 0}, {"TYPE", 1},
+	{"NAME", 1}, {"CRON", 0}, {"NEXT RUN", 0}, {"LAST RUN", 0}, {"LAST JOB", 0}, {"TYPE", 1},
 };
 #define SCHEDULE_NCOLS (sizeof(schedule_columns) / sizeof(schedule_columns[0]))
 
@@ -689,9 +689,9 @@ int jq_ctl_print_schedules(FILE *out, const json_t *list, int cols)
 
 void jq_ctl_print_schedule(FILE *out, const json_t *s)
 {
-	static const char *const fields[] = {"name",	     "cron",	    "job",
-					     "next_run",    "last_run",    "last_job_id",
-					     "source",	     "created_at", "updated_at"};
+	static const char *const fields[] = {"name",     "cron",       "job",
+					     "next_run", "last_run",   "last_job_id",
+					     "source",   "created_at", "updated_at"};
 	for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
 		fprintf(out, "%s: ", fields[k]);
 		print_value(out, json_object_get(s, fields[k]));

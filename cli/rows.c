@@ -16,10 +16,10 @@
 #define ANSWER_MAX 64 /* bytes of the answer to purge's question read */
 
 static const char *const scope_names[] = {
-    [ROW_SCOPE_JOB] = "job",
-    [ROW_SCOPE_QUEUE] = "queue",
-    [ROW_SCOPE_SCHEDULE] = "schedule name",
-    [ROW_SCOPE_TOKEN] = "token name",
+	[ROW_SCOPE_JOB] = "job",
+	[ROW_SCOPE_QUEUE] = "queue",
+	[ROW_SCOPE_SCHEDULE] = "schedule name",
+	[ROW_SCOPE_TOKEN] = "token name",
 };
 
 /* Checks the argument given of a row of scope (NULL for none) and writes into arg (cap
@@ -49,7 +49,8 @@ static void row_path(char *buf, size_t cap, const struct row *row, const char *a
 		     const int64_t *values)
 {
 	const char *hole = strstr(row->path, "{}");
-	int n = hole ? snprintf(buf, cap, "%.*s%s%s", (int)(hole - row->path), row->path, arg, hole + 2)
+	int n = hole ? snprintf(buf, cap, "%.*s%s%s", (int)(hole - row->path), row->path, arg,
+				hole + 2)
 		     : snprintf(buf, cap, "%s", row->path);
 	char sep = '?';
 	for (int k = 0; k < ROW_QUERY_MAX && row->query[k].name; k++) {
@@ -95,8 +96,8 @@ int ctl_run_row(struct ctl *c, const struct row *row, const char *path, const ch
 	jq_httpc_reply_init(&r);
 	int status = ctl_request(c, row->method, path, body_text, headers, &r, &body);
 	if (status == JQ_CTL_EXIT_OK) {
-		struct row_answer a = {body, row->field ? json_object_get(body, row->field) : NULL, arg,
-				   r.status};
+		struct row_answer a = {body, row->field ? json_object_get(body, row->field) : NULL,
+				       arg, r.status};
 		if (!row_wants(row, &a))
 			status = ctl_unexpected(c, row->what);
 		else if (c->json)
@@ -121,8 +122,9 @@ int ctl_cmd_row(struct ctl *c, const struct command *cmd, int argc, char **argv)
 	char **pos = NULL;
 
 	for (int k = 0; k < ROW_QUERY_MAX && first->query[k].name; k++)
-		opts[n++] = (struct jq_opt){first->query[k].name, NULL, JQ_OPT_INT, &values[k],
-					    first->query[k].min, first->query[k].max, ""};
+		opts[n++] = (struct jq_opt){
+			first->query[k].name, NULL, JQ_OPT_INT, &values[k], first->query[k].min,
+			first->query[k].max,  ""};
 	if (first->ask)
 		opts[n++] = (struct jq_opt){"yes", NULL, JQ_OPT_BOOL, &yes, 0, 0, ""};
 	opts[n++] = (struct jq_opt){"json", NULL, JQ_OPT_BOOL, &c->json, 0, 0, ""};
@@ -244,9 +246,10 @@ int ctl_ask_purge(struct ctl *c, const struct command *cmd)
 {
 	char url[JQ_HTTPC_URL_MAX + 1], question[JQ_HTTPC_URL_MAX + 64];
 	if (isatty(STDIN_FILENO) != 1)
-		return ctl_usage_error(c, cmd,
-				   "refusing to purge without --yes: the standard input is not a "
-				   "terminal to confirm on");
+		return ctl_usage_error(
+			c, cmd,
+			"refusing to purge without --yes: the standard input is not a "
+			"terminal to confirm on");
 	int status = ctl_connect(c); /* a bad --url fails before the question */
 	if (status != JQ_CTL_EXIT_OK)
 		return status;
@@ -256,4 +259,3 @@ int ctl_ask_purge(struct ctl *c, const struct command *cmd)
 		return ctl_failf(c, JQ_CTL_EXIT_FAIL, "nothing purged");
 	return -1;
 }
-

@@ -17,8 +17,8 @@
 /* What the argument of a row names; checked before anything is sent. */
 enum row_scope {
 	ROW_SCOPE_NONE,
-	ROW_SCOPE_JOB,      /* a positive integer id */
-	ROW_SCOPE_QUEUE,    /* the names: A-Z a-z 0-9 _ . : -, up to JQ_QUEUE_NAME_MAX */
+	ROW_SCOPE_JOB,   /* a positive integer id */
+	ROW_SCOPE_QUEUE, /* the names: A-Z a-z 0-9 _ . : -, up to JQ_QUEUE_NAME_MAX */
 	ROW_SCOPE_SCHEDULE,
 	ROW_SCOPE_TOKEN,
 };
@@ -54,13 +54,13 @@ struct row_query {
  * shows it; ctl_cmd_row() runs it. The rows of jobctl are in its command table. */
 struct row {
 	enum jq_httpc_method method;
-	const char *path;      /* "{}" stands for the argument */
-	enum row_scope scope;  /* what the argument is (ROW_SCOPE_NONE: none) */
-	long statuses[2];      /* the statuses wanted, up to two (0: none); none: any 2xx */
-	const char *field;     /* the answer's field need is about, or NULL */
+	const char *path;     /* "{}" stands for the argument */
+	enum row_scope scope; /* what the argument is (ROW_SCOPE_NONE: none) */
+	long statuses[2];     /* the statuses wanted, up to two (0: none); none: any 2xx */
+	const char *field;    /* the answer's field need is about, or NULL */
 	enum row_need need;
-	const char *text;      /* a field the answer must have as a string too, or NULL */
-	const char *what;      /* ctl_unexpected()'s text when the status or the field is wrong */
+	const char *text; /* a field the answer must have as a string too, or NULL */
+	const char *what; /* ctl_unexpected()'s text when the status or the field is wrong */
 	struct row_query query[ROW_QUERY_MAX]; /* name NULL when unused */
 	/* asked before the request unless --yes is given (then an option); -1 to go on,
 	 * else the exit status */

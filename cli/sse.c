@@ -9,7 +9,7 @@
 static const unsigned char utf8_bom[3] = {0xEF, 0xBB, 0xBF};
 
 static int set_error(struct jq_sse *p, int err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 static int set_error(struct jq_sse *p, int err, const char *fmt, ...)
 {
 	va_list ap;
@@ -73,8 +73,7 @@ static void copy_name(char *dst, const char *s, size_t n)
 	dst[n] = '\0';
 }
 
-static int field(struct jq_sse *p, const char *name, size_t nlen, const char *value,
-		 size_t vlen)
+static int field(struct jq_sse *p, const char *name, size_t nlen, const char *value, size_t vlen)
 {
 	if (nlen == 5 && memcmp(name, "event", 5) == 0) {
 		copy_name(p->type, value, vlen);
@@ -114,10 +113,10 @@ static int dispatch(struct jq_sse *p, jq_sse_event_cb cb, void *arg)
 	if (p->has_data) {
 		p->data[--p->data_len] = '\0'; /* the '\n' after the last data line */
 		struct jq_sse_event ev = {
-		    .type = p->type[0] ? p->type : "message",
-		    .data = p->data,
-		    .data_len = p->data_len,
-		    .id = p->id,
+			.type = p->type[0] ? p->type : "message",
+			.data = p->data,
+			.data_len = p->data_len,
+			.id = p->id,
 		};
 		rc = cb(arg, &ev) != 0;
 	}

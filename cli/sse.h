@@ -45,15 +45,15 @@ struct jq_sse {
 	size_t line_len, line_cap;
 	char *data; /* the data of the event being read, each line followed by '\n' */
 	size_t data_len, data_cap;
-	int has_data;                       /* a data field was seen since the last dispatch */
-	char type[JQ_SSE_NAME_MAX + 1];     /* the event field since the last dispatch */
-	char id[JQ_SSE_NAME_MAX + 1];       /* the last event id: kept across events */
-	int64_t retry_ms;                   /* the last valid retry field, or -1 */
-	uint64_t comments;                  /* comment lines seen (": ping" keep-alives) */
-	int after_cr;                       /* the last byte was a CR: a following LF ends nothing */
-	int bom_state;                      /* bytes of a leading BOM matched; 3: past the start */
-	int err;                            /* enum jq_sse_err; once set, feeding fails */
-	char errstr[96];                    /* why, when err != 0 */
+	int has_data;                   /* a data field was seen since the last dispatch */
+	char type[JQ_SSE_NAME_MAX + 1]; /* the event field since the last dispatch */
+	char id[JQ_SSE_NAME_MAX + 1];   /* the last event id: kept across events */
+	int64_t retry_ms;               /* the last valid retry field, or -1 */
+	uint64_t comments;              /* comment lines seen (": ping" keep-alives) */
+	int after_cr;                   /* the last byte was a CR: a following LF ends nothing */
+	int bom_state;                  /* bytes of a leading BOM matched; 3: past the start */
+	int err;                        /* enum jq_sse_err; once set, feeding fails */
+	char errstr[96];                /* why, when err != 0 */
 };
 
 /* Prepares p for a new stream; jq_sse_release frees what it allocated. */

@@ -174,9 +174,11 @@ void jq_ctl_format_watch_line(char *buf, size_t cap, const char *state, const ch
 			  JQ_CTL_BAR_WIDTH);
 	n = (size_t)snprintf(line, sizeof(line), "%s", bar);
 	if (total > 0) {
-		int64_t pct = done >= total ? 100 : done > INT64_MAX / 100 ? 99 : done * 100 / total;
-		n += (size_t)snprintf(line + n, sizeof(line) - n, " %" PRId64 "/%" PRId64 " %" PRId64 "%%",
-				      done, total, pct);
+		int64_t pct = done >= total            ? 100
+			      : done > INT64_MAX / 100 ? 99
+						       : done * 100 / total;
+		n += (size_t)snprintf(line + n, sizeof(line) - n,
+				      " %" PRId64 "/%" PRId64 " %" PRId64 "%%", done, total, pct);
 	}
 	if (running && total > 0 && done < total && rate > 0) {
 		char r[32], eta[32];
@@ -239,7 +241,8 @@ static int wait_over(struct ctl *c, int64_t id, const char *last, int64_t deadli
 		return ctl_failf(c, JQ_CTL_EXIT_FAIL, "task %" PRId64 " ended as '%s'", id, shown);
 	if (deadline != 0 && jq_mono_us() >= deadline)
 		return ctl_failf(c, JQ_CTL_EXIT_FAIL,
-				 "task %" PRId64 " is still '%s' after %" PRId64 " s (--wait-timeout)",
+				 "task %" PRId64 " is still '%s' after %" PRId64
+				 " s (--wait-timeout)",
 				 id, shown, timeout_s);
 	return -1;
 }
@@ -270,8 +273,8 @@ static int poll_task(struct ctl *c, int64_t id, const char *last, struct jq_http
 
 /* Shows a new status of task id: its answer r with --json, a bar redrawn on a terminal,
  * else a line. */
-static void show_task(struct ctl *c, int64_t id, const struct jq_httpc_reply *r,
-		      const char *status, int64_t done, int64_t total)
+static void show_task(struct ctl *c, int64_t id, const struct jq_httpc_reply *r, const char *status,
+		      int64_t done, int64_t total)
 {
 	if (c->json) {
 		ctl_print_raw(c, r);
@@ -337,14 +340,14 @@ struct watch {
 	char state[32];    /* the last event's state ("" before the first) */
 	char status[600];  /* its seed status, control characters replaced */
 	int64_t done, total;
-	int terminal;           /* the job has ended: state says how */
-	int events;             /* events taken from the stream now open */
-	int failed;             /* -1, or the exit status of an error already reported */
+	int terminal; /* the job has ended: state says how */
+	int events;   /* events taken from the stream now open */
+	int failed;   /* -1, or the exit status of an error already reported */
 	struct jq_ctl_rate rate;
-	int64_t deadline;       /* of --wait-timeout, monotonic us (0: none) */
-	int64_t timeout_s;      /* --wait-timeout */
-	int opened;             /* a stream was opened (2xx) once */
-	int lost;               /* streams lost in a row */
+	int64_t deadline;  /* of --wait-timeout, monotonic us (0: none) */
+	int64_t timeout_s; /* --wait-timeout */
+	int opened;        /* a stream was opened (2xx) once */
+	int lost;          /* streams lost in a row */
 };
 
 static void draw_watch(struct watch *w)
@@ -430,8 +433,8 @@ static int read_stream(struct watch *w, const char *path, struct jq_httpc_reply 
 	}
 	w->events = 0;
 	jq_sse_init(&w->sse);
-	int rc = jq_httpc_stream(&w->c->http, path, max_ms, JQ_CTL_STREAM_IDLE_MS, on_watch_data,
-				 w, &stopped, r);
+	int rc = jq_httpc_stream(&w->c->http, path, max_ms, JQ_CTL_STREAM_IDLE_MS, on_watch_data, w,
+				 &stopped, r);
 	jq_sse_release(&w->sse);
 	return rc;
 }
@@ -445,22 +448,23 @@ static int watch_over(struct watch *w, int rc)
 		return w->failed;
 	if (w->terminal)
 		return strcmp(w->state, "completed") == 0
-			   ? JQ_CTL_EXIT_OK
-			   : ctl_failf(c, JQ_CTL_EXIT_FAIL, "task %" PRId64 " ended as '%s'", w->id,
-				       w->status);
+			       ? JQ_CTL_EXIT_OK
+			       : ctl_failf(c, JQ_CTL_EXIT_FAIL, "task %" PRId64 " ended as '%s'",
+					   w->id, w->status);
 	if (rc != 0 && c->http.err == JQ_HTTPC_EINTERRUPTED) {
 		if (w->state[0])
 			return ctl_failf(c, JQ_CTL_EXIT_INTERRUPT,
-					 "interrupted; task %" PRId64 " was '%s' and goes on", w->id,
-					 w->status);
+					 "interrupted; task %" PRId64 " was '%s' and goes on",
+					 w->id, w->status);
 		return ctl_failf(c, JQ_CTL_EXIT_INTERRUPT, "interrupted");
 	}
 	/* curl's clock may call time a little before ours does */
-	int timed_out = rc != 0 && c->http.err == JQ_HTTPC_ETIMEOUT &&
-			jq_mono_us() >= w->deadline - 100000;
+	int timed_out =
+		rc != 0 && c->http.err == JQ_HTTPC_ETIMEOUT && jq_mono_us() >= w->deadline - 100000;
 	if (w->deadline != 0 && (timed_out || jq_mono_us() >= w->deadline))
 		return ctl_failf(c, JQ_CTL_EXIT_FAIL,
-				 "task %" PRId64 " is still '%s' after %" PRId64 " s (--wait-timeout)",
+				 "task %" PRId64 " is still '%s' after %" PRId64
+				 " s (--wait-timeout)",
 				 w->id, w->state[0] ? w->status : "unknown", w->timeout_s);
 	return -1;
 }

@@ -10,9 +10,9 @@
 
 #include "ctl.h"
 
-#define JQ_CTL_POLL_MS 200        /* interval of the GET /task-status polls of --wait */
-#define JQ_CTL_BAR_WIDTH 20       /* cells between the brackets of the progress bar */
-#define JQ_CTL_RATE_SAMPLES 16    /* progress points the rate of watch is taken over */
+#define JQ_CTL_POLL_MS 200     /* interval of the GET /task-status polls of --wait */
+#define JQ_CTL_BAR_WIDTH 20    /* cells between the brackets of the progress bar */
+#define JQ_CTL_RATE_SAMPLES 16 /* progress points the rate of watch is taken over */
 
 /* watch's event stream: the broker sends ": ping" every 15 s, so a stream
  * silent for three of them is dead; a stream lost before the job ends is

@@ -53,11 +53,14 @@ struct jq_client {
 
 static pthread_once_t scripts_once = PTHREAD_ONCE_INIT;
 
-const char *jq_client_version(void) { return JOBQ_VERSION; }
+const char *jq_client_version(void)
+{
+	return JOBQ_VERSION;
+}
 
 /* Writes the reason into a caller's buffer that may be NULL; returns code. */
 static int report(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 static int report(char *err, size_t errlen, int code, const char *fmt, ...)
 {
 	if (err && errlen) {
@@ -93,13 +96,14 @@ static struct timeval timeout_tv(const struct jq_client *c)
 }
 
 /* One set-up command (AUTH, SELECT) on a fresh connection; 0 if it answered OK. */
-static int setup_command(struct jq_client *c, char *err, size_t errlen, const char *what,
-			 int argc, const char **argv)
+static int setup_command(struct jq_client *c, char *err, size_t errlen, const char *what, int argc,
+			 const char **argv)
 {
 	redisReply *r = redisCommandArgv(c->rc, argc, argv, NULL);
 	int ok = r && r->type == REDIS_REPLY_STATUS;
 	if (!ok)
-		report(err, errlen, JQ_CLIENT_EREDIS, "redis at '%s': %s failed: %s", where(c), what,
+		report(err, errlen, JQ_CLIENT_EREDIS, "redis at '%s': %s failed: %s", where(c),
+		       what,
 		       r ? (r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply")
 			 : c->rc->errstr);
 	if (r)
@@ -113,8 +117,8 @@ static int find_primary(struct jq_client *c, char *err, size_t errlen)
 {
 	struct timeval tv = {0, 500 * 1000};
 	for (int i = 0; i < c->url.nsentinels; i++) {
-		redisContext *sc =
-		    redisConnectWithTimeout(c->url.sentinels[i].host, c->url.sentinels[i].port, tv);
+		redisContext *sc = redisConnectWithTimeout(c->url.sentinels[i].host,
+							   c->url.sentinels[i].port, tv);
 		redisReply *r = NULL;
 		const char *ask[] = {"SENTINEL", "get-master-addr-by-name", c->url.master};
 		if (sc && !sc->err && redisSetTimeout(sc, tv) == REDIS_OK)
@@ -250,7 +254,8 @@ static redisReply *command(struct jq_client *c, int argc, const char **argv, con
 		freeReplyObject(r);
 		r = NULL;
 		if (st.action == JQ_CLUSTER_LATER) {
-			struct timespec ts = {st.delay_ms / 1000, (long)(st.delay_ms % 1000) * 1000000L};
+			struct timespec ts = {st.delay_ms / 1000,
+					      (long)(st.delay_ms % 1000) * 1000000L};
 			nanosleep(&ts, NULL);
 		} else {
 			drop(c);
@@ -457,8 +462,10 @@ static int await_replicas(struct jq_client *c, size_t n, char *err, size_t errle
 	if (acks >= c->min_replicas_ack)
 		return 0;
 	if (acks >= 0)
-		snprintf(why, sizeof(why), "%" PRId64 " of the %" PRId64 " replicas asked for confirmed it "
-			 "within %" PRId64 " ms", acks, c->min_replicas_ack, c->ack_timeout_ms);
+		snprintf(why, sizeof(why),
+			 "%" PRId64 " of the %" PRId64 " replicas asked for confirmed it "
+			 "within %" PRId64 " ms",
+			 acks, c->min_replicas_ack, c->ack_timeout_ms);
 	return report(err, errlen, JQ_CLIENT_ENOTREPLICATED,
 		      "redis at '%s': %zu job(s) stored on the primary, not replicated (%s): they "
 		      "may still exist; retry with the same idempotency key",
@@ -517,8 +524,8 @@ static int store(struct jq_client *c, const struct jq_job_spec *specs, size_t n,
 	} else {
 		/* a unique_key held by a live job: nothing stored (as the broker's 409) */
 		rc = report(err, errlen, JQ_CLIENT_ECONFLICT,
-			    "job %" PRId64 ": its unique_key is held by live job %" PRId64, er.index,
-			    er.holder);
+			    "job %" PRId64 ": its unique_key is held by live job %" PRId64,
+			    er.index, er.holder);
 	}
 	freeReplyObject(r);
 	return rc;
@@ -596,8 +603,8 @@ int jq_client_enqueue_bulk_json(struct jq_client *c, const char *jobs_json, int6
 	size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
 	if (n == 0 || n > JQ_CLIENT_BULK_MAX) {
 		json_decref(arr);
-		return report(err, errlen, JQ_CLIENT_EINVAL, "jobs must be a JSON array of 1 to %d jobs",
-			      JQ_CLIENT_BULK_MAX);
+		return report(err, errlen, JQ_CLIENT_EINVAL,
+			      "jobs must be a JSON array of 1 to %d jobs", JQ_CLIENT_BULK_MAX);
 	}
 	struct jq_job_spec *specs = calloc(n, sizeof(*specs));
 	if (!specs) {
@@ -637,7 +644,8 @@ int jq_client_enqueue_bulk_json(struct jq_client *c, const char *jobs_json, int6
 static int check_id(int64_t id, char *err, size_t errlen)
 {
 	if (id < 1)
-		return report(err, errlen, JQ_CLIENT_EINVAL, "job id %" PRId64 " is not positive", id);
+		return report(err, errlen, JQ_CLIENT_EINVAL, "job id %" PRId64 " is not positive",
+			      id);
 	return 0;
 }
 
@@ -656,8 +664,8 @@ int jq_client_job_json(struct jq_client *c, int64_t id, char **json, char *err, 
 	int rc = 0, found;
 	char why[256];
 	if (jq_store_job_read_reply(r, &found, why, sizeof(why)) != JQ_STORE_OK) {
-		rc = report(err, errlen, JQ_CLIENT_EREDIS, "redis at '%s': reading job %" PRId64
-			    " failed: %s", where(c), id, why);
+		rc = report(err, errlen, JQ_CLIENT_EREDIS,
+			    "redis at '%s': reading job %" PRId64 " failed: %s", where(c), id, why);
 	} else if (!found) {
 		rc = report(err, errlen, JQ_CLIENT_ENOTFOUND, "job %" PRId64 " not found", id);
 	} else {
@@ -673,8 +681,8 @@ int jq_client_job_json(struct jq_client *c, int64_t id, char **json, char *err, 
 
 /* The job's state, progress and error into *js, which points into *out (the caller
  * frees it): 0, or a code with err set. An unknown job is JQ_CLIENT_ENOTFOUND. */
-static int read_state(struct jq_client *c, int64_t id, struct jq_job_state *js,
-		      redisReply **out, char *err, size_t errlen)
+static int read_state(struct jq_client *c, int64_t id, struct jq_job_state *js, redisReply **out,
+		      char *err, size_t errlen)
 {
 	*out = NULL;
 	if (check_id(id, err, errlen) != 0)
@@ -686,8 +694,8 @@ static int read_state(struct jq_client *c, int64_t id, struct jq_job_state *js,
 		return JQ_CLIENT_EREDIS;
 	char why[256];
 	if (jq_store_job_state_reply(r, js, why, sizeof(why)) != JQ_STORE_OK) {
-		report(err, errlen, 0, "redis at '%s': reading job %" PRId64 " failed: %s", where(c),
-		       id, why);
+		report(err, errlen, 0, "redis at '%s': reading job %" PRId64 " failed: %s",
+		       where(c), id, why);
 		freeReplyObject(r);
 		return JQ_CLIENT_EREDIS;
 	}
@@ -751,8 +759,8 @@ int jq_client_cancel(struct jq_client *c, int64_t id, int *running, char *err, s
 			*running = v == JQ_CANCEL_REQUESTED;
 		rc = 0;
 	} else if (v == JQ_CANCEL_FINISHED) {
-		rc = report(err, errlen, JQ_CLIENT_ECONFLICT, "job %" PRId64 " has already finished",
-			    id);
+		rc = report(err, errlen, JQ_CLIENT_ECONFLICT,
+			    "job %" PRId64 " has already finished", id);
 	} else if (v == JQ_CANCEL_UNKNOWN) {
 		rc = report(err, errlen, JQ_CLIENT_ENOTFOUND, "job %" PRId64 " not found", id);
 	} else {

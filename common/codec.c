@@ -59,7 +59,8 @@ static int skip_body(struct mp_reader *r, uint64_t n, int is_str)
 static int check_items(struct mp_reader *r, uint64_t n, int depth)
 {
 	if (depth <= 0) {
-		snprintf(r->err, r->errlen, "msgpack value nested deeper than %d", JQ_CODEC_MAX_DEPTH);
+		snprintf(r->err, r->errlen, "msgpack value nested deeper than %d",
+			 JQ_CODEC_MAX_DEPTH);
 		return -1;
 	}
 	/* every item takes at least one byte: refuse forged counts up front */
@@ -103,7 +104,7 @@ static int check_map_keys(struct mp_reader *r, uint64_t n, int depth)
 	int rc = 0;
 	for (uint64_t i = 0; rc == 0 && i < n; i++) {
 		const unsigned char *start = r->p;
-		int bad = check_value(r, depth - 1) != 0;   /* the key */
+		int bad = check_value(r, depth - 1) != 0;    /* the key */
 		bad = bad || check_value(r, depth - 1) != 0; /* then its value */
 		if (bad) {
 			rc = -1;
@@ -126,10 +127,11 @@ static int check_map_keys(struct mp_reader *r, uint64_t n, int depth)
 		for (uint64_t i = 1; i < n; i++)
 			if (key_cmp(&keys[i - 1], &keys[i]) == 0) {
 				if (keys[i].str)
-					snprintf(r->err, r->errlen,
-						 "msgpack map has the key '%.*s' twice (a duplicate "
-						 "object key in JSON)",
-						 (int)(keys[i].n > 64 ? 64 : keys[i].n), keys[i].p);
+					snprintf(
+						r->err, r->errlen,
+						"msgpack map has the key '%.*s' twice (a duplicate "
+						"object key in JSON)",
+						(int)(keys[i].n > 64 ? 64 : keys[i].n), keys[i].p);
 				else
 					snprintf(r->err, r->errlen, "msgpack map has a key twice");
 				rc = -1;
@@ -157,18 +159,49 @@ static int check_value(struct mp_reader *r, int depth)
 				  : check_items(r, 2u * (t & 0x0f), depth);
 	int lenbytes = 0;
 	switch (t) {
-	case 0xcc: case 0xd0: return skip_body(r, 1, 0);
-	case 0xcd: case 0xd1: return skip_body(r, 2, 0);
-	case 0xca: case 0xce: case 0xd2: return skip_body(r, 4, 0);
-	case 0xcb: case 0xcf: case 0xd3: return skip_body(r, 8, 0);
-	case 0xd4: return skip_body(r, 2, 0); /* fixext 1: type + data */
-	case 0xd5: return skip_body(r, 3, 0);
-	case 0xd6: return skip_body(r, 5, 0);
-	case 0xd7: return skip_body(r, 9, 0);
-	case 0xd8: return skip_body(r, 17, 0);
-	case 0xd9: case 0xc4: case 0xc7: lenbytes = 1; break;
-	case 0xda: case 0xc5: case 0xc8: case 0xdc: case 0xde: lenbytes = 2; break;
-	case 0xdb: case 0xc6: case 0xc9: case 0xdd: case 0xdf: lenbytes = 4; break;
+	case 0xcc:
+	case 0xd0:
+		return skip_body(r, 1, 0);
+	case 0xcd:
+	case 0xd1:
+		return skip_body(r, 2, 0);
+	case 0xca:
+	case 0xce:
+	case 0xd2:
+		return skip_body(r, 4, 0);
+	case 0xcb:
+	case 0xcf:
+	case 0xd3:
+		return skip_body(r, 8, 0);
+	case 0xd4:
+		return skip_body(r, 2, 0); /* fixext 1: type + data */
+	case 0xd5:
+		return skip_body(r, 3, 0);
+	case 0xd6:
+		return skip_body(r, 5, 0);
+	case 0xd7:
+		return skip_body(r, 9, 0);
+	case 0xd8:
+		return skip_body(r, 17, 0);
+	case 0xd9:
+	case 0xc4:
+	case 0xc7:
+		lenbytes = 1;
+		break;
+	case 0xda:
+	case 0xc5:
+	case 0xc8:
+	case 0xdc:
+	case 0xde:
+		lenbytes = 2;
+		break;
+	case 0xdb:
+	case 0xc6:
+	case 0xc9:
+	case 0xdd:
+	case 0xdf:
+		lenbytes = 4;
+		break;
 	default:
 		snprintf(r->err, r->errlen, "msgpack type byte 0x%02x is not valid", t);
 		return -1;
@@ -179,16 +212,27 @@ static int check_value(struct mp_reader *r, int depth)
 	r->p += lenbytes;
 	r->left -= (size_t)lenbytes;
 	switch (t) {
-	case 0xd9: case 0xda: case 0xdb: return skip_body(r, n, 1);
-	case 0xc4: case 0xc5: case 0xc6: return skip_body(r, n, 0);
-	case 0xc7: case 0xc8: case 0xc9: return skip_body(r, n + 1, 0);
-	case 0xdc: case 0xdd: return check_items(r, n, depth);
-	default: return r->as_json ? check_map_keys(r, n, depth) : check_items(r, 2 * n, depth);
+	case 0xd9:
+	case 0xda:
+	case 0xdb:
+		return skip_body(r, n, 1);
+	case 0xc4:
+	case 0xc5:
+	case 0xc6:
+		return skip_body(r, n, 0);
+	case 0xc7:
+	case 0xc8:
+	case 0xc9:
+		return skip_body(r, n + 1, 0);
+	case 0xdc:
+	case 0xdd:
+		return check_items(r, n, depth);
+	default:
+		return r->as_json ? check_map_keys(r, n, depth) : check_items(r, 2 * n, depth);
 	}
 }
 
-static int check(const char *data, size_t len, int max_depth, int as_json, char *err,
-		 size_t errlen)
+static int check(const char *data, size_t len, int max_depth, int as_json, char *err, size_t errlen)
 {
 	struct mp_reader r = {(const unsigned char *)data, len, err, errlen, as_json};
 	if (check_value(&r, max_depth) != 0)
@@ -205,8 +249,7 @@ int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, siz
 	return check(data, len, max_depth, 0, err, errlen);
 }
 
-int jq_msgpack_check_json(const char *data, size_t len, int max_depth, char *err,
-			  size_t errlen)
+int jq_msgpack_check_json(const char *data, size_t len, int max_depth, char *err, size_t errlen)
 {
 	return check(data, len, max_depth, 1, err, errlen);
 }
@@ -232,36 +275,97 @@ uint64_t jq_mp_raw_head(const unsigned char **pp, struct jq_mp_raw *v)
 		kind = JQ_MP_STR, n = t & 0x1f;
 	} else {
 		switch (t) {
-		case 0xc0: kind = JQ_MP_NIL; break;
-		case 0xc2: case 0xc3: kind = JQ_MP_BOOL; break;
-		case 0xc4: kind = JQ_MP_BIN, lb = 1; break;
-		case 0xc5: kind = JQ_MP_BIN, lb = 2; break;
-		case 0xc6: kind = JQ_MP_BIN, lb = 4; break;
-		case 0xc7: kind = JQ_MP_EXT, lb = 1; break;
-		case 0xc8: kind = JQ_MP_EXT, lb = 2; break;
-		case 0xc9: kind = JQ_MP_EXT, lb = 4; break;
-		case 0xca: kind = JQ_MP_FLOAT, p += 4; break;
-		case 0xcb: kind = JQ_MP_FLOAT, p += 8; break;
-		case 0xcc: kind = JQ_MP_UINT, n = be(p, 1), p += 1; break;
-		case 0xcd: kind = JQ_MP_UINT, n = be(p, 2), p += 2; break;
-		case 0xce: kind = JQ_MP_UINT, n = be(p, 4), p += 4; break;
-		case 0xcf: kind = JQ_MP_UINT, n = be(p, 8), p += 8; break;
-		case 0xd0: kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int8_t)p[0], p += 1; break;
-		case 0xd1: kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int16_t)be(p, 2), p += 2; break;
-		case 0xd2: kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int32_t)be(p, 4), p += 4; break;
-		case 0xd3: kind = JQ_MP_INT, n = be(p, 8), p += 8; break;
-		case 0xd4: kind = JQ_MP_EXT, p += 2; break;
-		case 0xd5: kind = JQ_MP_EXT, p += 3; break;
-		case 0xd6: kind = JQ_MP_EXT, p += 5; break;
-		case 0xd7: kind = JQ_MP_EXT, p += 9; break;
-		case 0xd8: kind = JQ_MP_EXT, p += 17; break;
-		case 0xd9: kind = JQ_MP_STR, lb = 1; break;
-		case 0xda: kind = JQ_MP_STR, lb = 2; break;
-		case 0xdb: kind = JQ_MP_STR, lb = 4; break;
-		case 0xdc: kind = JQ_MP_ARRAY, lb = 2; break;
-		case 0xdd: kind = JQ_MP_ARRAY, lb = 4; break;
-		case 0xde: kind = JQ_MP_MAP, lb = 2; break;
-		default: kind = JQ_MP_MAP, lb = 4; break; /* 0xdf (checked bytes hold no 0xc1) */
+		case 0xc0:
+			kind = JQ_MP_NIL;
+			break;
+		case 0xc2:
+		case 0xc3:
+			kind = JQ_MP_BOOL;
+			break;
+		case 0xc4:
+			kind = JQ_MP_BIN, lb = 1;
+			break;
+		case 0xc5:
+			kind = JQ_MP_BIN, lb = 2;
+			break;
+		case 0xc6:
+			kind = JQ_MP_BIN, lb = 4;
+			break;
+		case 0xc7:
+			kind = JQ_MP_EXT, lb = 1;
+			break;
+		case 0xc8:
+			kind = JQ_MP_EXT, lb = 2;
+			break;
+		case 0xc9:
+			kind = JQ_MP_EXT, lb = 4;
+			break;
+		case 0xca:
+			kind = JQ_MP_FLOAT, p += 4;
+			break;
+		case 0xcb:
+			kind = JQ_MP_FLOAT, p += 8;
+			break;
+		case 0xcc:
+			kind = JQ_MP_UINT, n = be(p, 1), p += 1;
+			break;
+		case 0xcd:
+			kind = JQ_MP_UINT, n = be(p, 2), p += 2;
+			break;
+		case 0xce:
+			kind = JQ_MP_UINT, n = be(p, 4), p += 4;
+			break;
+		case 0xcf:
+			kind = JQ_MP_UINT, n = be(p, 8), p += 8;
+			break;
+		case 0xd0:
+			kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int8_t)p[0], p += 1;
+			break;
+		case 0xd1:
+			kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int16_t)be(p, 2), p += 2;
+			break;
+		case 0xd2:
+			kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int32_t)be(p, 4), p += 4;
+			break;
+		case 0xd3:
+			kind = JQ_MP_INT, n = be(p, 8), p += 8;
+			break;
+		case 0xd4:
+			kind = JQ_MP_EXT, p += 2;
+			break;
+		case 0xd5:
+			kind = JQ_MP_EXT, p += 3;
+			break;
+		case 0xd6:
+			kind = JQ_MP_EXT, p += 5;
+			break;
+		case 0xd7:
+			kind = JQ_MP_EXT, p += 9;
+			break;
+		case 0xd8:
+			kind = JQ_MP_EXT, p += 17;
+			break;
+		case 0xd9:
+			kind = JQ_MP_STR, lb = 1;
+			break;
+		case 0xda:
+			kind = JQ_MP_STR, lb = 2;
+			break;
+		case 0xdb:
+			kind = JQ_MP_STR, lb = 4;
+			break;
+		case 0xdc:
+			kind = JQ_MP_ARRAY, lb = 2;
+			break;
+		case 0xdd:
+			kind = JQ_MP_ARRAY, lb = 4;
+			break;
+		case 0xde:
+			kind = JQ_MP_MAP, lb = 2;
+			break;
+		default:
+			kind = JQ_MP_MAP, lb = 4;
+			break; /* 0xdf (checked bytes hold no 0xc1) */
 		}
 		if (lb) {
 			n = be(p, lb);
@@ -311,11 +415,16 @@ static int pack_json(msgpack_packer *pk, const json_t *v, int depth, char *err, 
 		return -1;
 	}
 	switch (json_typeof(v)) {
-	case JSON_NULL: return msgpack_pack_nil(pk);
-	case JSON_TRUE: return msgpack_pack_true(pk);
-	case JSON_FALSE: return msgpack_pack_false(pk);
-	case JSON_INTEGER: return msgpack_pack_int64(pk, json_integer_value(v));
-	case JSON_REAL: return msgpack_pack_double(pk, json_real_value(v));
+	case JSON_NULL:
+		return msgpack_pack_nil(pk);
+	case JSON_TRUE:
+		return msgpack_pack_true(pk);
+	case JSON_FALSE:
+		return msgpack_pack_false(pk);
+	case JSON_INTEGER:
+		return msgpack_pack_int64(pk, json_integer_value(v));
+	case JSON_REAL:
+		return msgpack_pack_double(pk, json_real_value(v));
 	case JSON_STRING: {
 		size_t n = json_string_length(v);
 		msgpack_pack_str(pk, n);
@@ -325,7 +434,8 @@ static int pack_json(msgpack_packer *pk, const json_t *v, int depth, char *err, 
 		size_t i;
 		json_t *item;
 		msgpack_pack_array(pk, json_array_size(v));
-		json_array_foreach(v, i, item) {
+		json_array_foreach(v, i, item)
+		{
 			if (pack_json(pk, item, depth + 1, err, errlen) != 0)
 				return -1;
 		}
@@ -335,7 +445,8 @@ static int pack_json(msgpack_packer *pk, const json_t *v, int depth, char *err, 
 		const char *key;
 		json_t *item;
 		msgpack_pack_map(pk, json_object_size(v));
-		json_object_foreach((json_t *)v, key, item) {
+		json_object_foreach((json_t *)v, key, item)
+		{
 			size_t n = strlen(key);
 			msgpack_pack_str(pk, n);
 			msgpack_pack_str_body(pk, key, n);
@@ -399,7 +510,8 @@ int jq_payload_unpack(const char *data, size_t len, msgpack_unpacked *result,
 	}
 	uint64_t version = o->via.array.ptr[0].via.u64;
 	if (version != JQ_PAYLOAD_VERSION) {
-		snprintf(err, errlen, "unsupported payload version %llu", (unsigned long long)version);
+		snprintf(err, errlen, "unsupported payload version %llu",
+			 (unsigned long long)version);
 		goto fail;
 	}
 	*value = &o->via.array.ptr[1];
@@ -414,7 +526,7 @@ fail:
 static json_t *base64_string(const char *p, size_t n)
 {
 	static const char tbl[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t outlen = 4 * ((n + 2) / 3);
 	char *buf = malloc(outlen + 1);
 	if (!buf)
@@ -445,8 +557,10 @@ static json_t *to_json(const msgpack_object *o, int depth, char *err, size_t err
 		return NULL;
 	}
 	switch (o->type) {
-	case MSGPACK_OBJECT_NIL: return json_null();
-	case MSGPACK_OBJECT_BOOLEAN: return json_boolean(o->via.boolean);
+	case MSGPACK_OBJECT_NIL:
+		return json_null();
+	case MSGPACK_OBJECT_BOOLEAN:
+		return json_boolean(o->via.boolean);
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
 		if (o->via.u64 > (uint64_t)INT64_MAX) {
 			snprintf(err, errlen, "integer %llu does not fit JSON's range",
@@ -454,7 +568,8 @@ static json_t *to_json(const msgpack_object *o, int depth, char *err, size_t err
 			return NULL;
 		}
 		return json_integer((json_int_t)o->via.u64);
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer((json_int_t)o->via.i64);
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+		return json_integer((json_int_t)o->via.i64);
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64: {
 		json_t *f = json_real(o->via.f64);
@@ -469,7 +584,8 @@ static json_t *to_json(const msgpack_object *o, int depth, char *err, size_t err
 			snprintf(err, errlen, "string is not valid UTF-8");
 		return s;
 	}
-	case MSGPACK_OBJECT_BIN: return base64_string(o->via.bin.ptr, o->via.bin.size);
+	case MSGPACK_OBJECT_BIN:
+		return base64_string(o->via.bin.ptr, o->via.bin.size);
 	case MSGPACK_OBJECT_ARRAY: {
 		json_t *a = json_array();
 		for (uint32_t i = 0; a && i < o->via.array.size; i++) {
@@ -492,7 +608,8 @@ static json_t *to_json(const msgpack_object *o, int depth, char *err, size_t err
 			}
 			json_t *item = to_json(&kv->val, depth + 1, err, errlen);
 			const char *key = kv->key.via.str.ptr ? kv->key.via.str.ptr : "";
-			if (!item || json_object_setn_new(m, key, kv->key.via.str.size, item) != 0) {
+			if (!item ||
+			    json_object_setn_new(m, key, kv->key.via.str.size, item) != 0) {
 				if (item)
 					snprintf(err, errlen, "map key is not valid");
 				json_decref(m);

@@ -36,19 +36,26 @@ int jq_msgpack_check(const char *data, size_t len, int max_depth, char *err, siz
  * by content, whatever their encoding). For request bodies, so that what the API shows
  * of a payload and what a worker reads of it never differ (a reader that keeps the first
  * of two keys and one that keeps the last would). */
-int jq_msgpack_check_json(const char *data, size_t len, int max_depth, char *err,
-			  size_t errlen);
+int jq_msgpack_check_json(const char *data, size_t len, int max_depth, char *err, size_t errlen);
 
 /* Reading msgpack bytes already checked (jq_msgpack_check, or written by this program)
  * without unpacking them: no bounds checks, no allocation. */
 enum jq_mp_kind {
-	JQ_MP_NIL, JQ_MP_BOOL, JQ_MP_UINT, JQ_MP_INT, JQ_MP_FLOAT, JQ_MP_STR, JQ_MP_BIN,
-	JQ_MP_ARRAY, JQ_MP_MAP, JQ_MP_EXT
+	JQ_MP_NIL,
+	JQ_MP_BOOL,
+	JQ_MP_UINT,
+	JQ_MP_INT,
+	JQ_MP_FLOAT,
+	JQ_MP_STR,
+	JQ_MP_BIN,
+	JQ_MP_ARRAY,
+	JQ_MP_MAP,
+	JQ_MP_EXT
 };
 struct jq_mp_raw {
 	enum jq_mp_kind kind;
-	uint64_t u;	 /* JQ_MP_UINT; the count of JQ_MP_ARRAY / JQ_MP_MAP items */
-	int64_t i;	 /* JQ_MP_INT */
+	uint64_t u;      /* JQ_MP_UINT; the count of JQ_MP_ARRAY / JQ_MP_MAP items */
+	int64_t i;       /* JQ_MP_INT */
 	const char *str; /* JQ_MP_STR: its bytes, len of them */
 	size_t len;
 };

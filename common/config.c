@@ -15,7 +15,8 @@ static int set_value(const struct jq_opt *o, const char *value, const char *orig
 	case JQ_OPT_LIST: {
 		struct jq_opt_list *l = o->ptr;
 		if (o->max > 0 && (int64_t)strlen(value) > o->max) {
-			snprintf(err, errlen, "%s is longer than %" PRId64 " characters", origin, o->max);
+			snprintf(err, errlen, "%s is longer than %" PRId64 " characters", origin,
+				 o->max);
 			return -1;
 		}
 		if (is_flag && !l->from_flags) {
@@ -23,7 +24,8 @@ static int set_value(const struct jq_opt *o, const char *value, const char *orig
 			l->from_flags = 1;
 		}
 		if (l->n == JQ_OPT_LIST_MAX) {
-			snprintf(err, errlen, "%s given more than %d times", origin, JQ_OPT_LIST_MAX);
+			snprintf(err, errlen, "%s given more than %d times", origin,
+				 JQ_OPT_LIST_MAX);
 			return -1;
 		}
 		l->v[l->n++] = value;
@@ -32,7 +34,8 @@ static int set_value(const struct jq_opt *o, const char *value, const char *orig
 	case JQ_OPT_STR:
 	case JQ_OPT_SECRET:
 		if (o->max > 0 && (int64_t)strlen(value) > o->max) {
-			snprintf(err, errlen, "%s is longer than %" PRId64 " characters", origin, o->max);
+			snprintf(err, errlen, "%s is longer than %" PRId64 " characters", origin,
+				 o->max);
 			return -1;
 		}
 		*(const char **)o->ptr = value;
@@ -40,7 +43,8 @@ static int set_value(const struct jq_opt *o, const char *value, const char *orig
 	case JQ_OPT_INT: {
 		int64_t v;
 		if (jq_parse_i64(value, o->min, o->max, &v) != 0) {
-			snprintf(err, errlen, "%s must be an integer from %" PRId64 " to %" PRId64 ", not '%s'",
+			snprintf(err, errlen,
+				 "%s must be an integer from %" PRId64 " to %" PRId64 ", not '%s'",
 				 origin, o->min, o->max, value);
 			return -1;
 		}
@@ -155,8 +159,8 @@ void jq_opts_usage(FILE *out, const char *usage, const struct jq_opt *opts)
 		}
 		fputc('\n', out);
 	}
-	fprintf(out, "  %-22s %s\n  %-22s %s\n", "-h, --help", "show this help and exit", "--version",
-		"show the version and exit");
+	fprintf(out, "  %-22s %s\n  %-22s %s\n", "-h, --help", "show this help and exit",
+		"--version", "show the version and exit");
 }
 
 int jq_opts_daemon(const char *program, const char *usage, const struct jq_opt *opts, int argc,
@@ -181,7 +185,8 @@ int jq_opts_daemon(const char *program, const char *usage, const struct jq_opt *
 	enum jq_log_format fmt = JQ_LOG_TEXT;
 	enum jq_log_level lvl = JQ_LOG_INFO;
 	if (rc == JQ_OPTS_OK && jq_log_parse_format(log_format, &fmt) != 0) {
-		snprintf(err, sizeof(err), "--log-format must be text or json, not '%s'", log_format);
+		snprintf(err, sizeof(err), "--log-format must be text or json, not '%s'",
+			 log_format);
 		rc = JQ_OPTS_ERROR;
 	}
 	if (rc == JQ_OPTS_OK && jq_log_parse_level(log_level, &lvl) != 0) {

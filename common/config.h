@@ -12,10 +12,10 @@
 #include <stdio.h>
 
 enum jq_opt_type {
-	JQ_OPT_STR,  /* ptr is const char **; points into argv/environ, not owned */
-	JQ_OPT_INT,  /* ptr is int64_t *; checked against [min, max] */
-	JQ_OPT_BOOL, /* ptr is int *; a flag without value sets 1; env 1/0/true/false/yes/no */
-	JQ_OPT_LIST, /* ptr is struct jq_opt_list *; see there */
+	JQ_OPT_STR,    /* ptr is const char **; points into argv/environ, not owned */
+	JQ_OPT_INT,    /* ptr is int64_t *; checked against [min, max] */
+	JQ_OPT_BOOL,   /* ptr is int *; a flag without value sets 1; env 1/0/true/false/yes/no */
+	JQ_OPT_LIST,   /* ptr is struct jq_opt_list *; see there */
 	JQ_OPT_SECRET, /* as JQ_OPT_STR, but --help never prints its value (a token) */
 };
 

@@ -7,7 +7,10 @@
 
 /* ---- the calendar (proleptic Gregorian, UTC) ---- */
 
-static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static int is_leap(int64_t y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 static int days_in_month(int64_t y, int m)
 {
@@ -15,7 +18,10 @@ static int days_in_month(int64_t y, int m)
 	return m == 2 && is_leap(y) ? 29 : days[m - 1];
 }
 
-static int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && (a < 0) != (b < 0)); }
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b != 0 && (a < 0) != (b < 0));
+}
 
 /* Days since 1970-01-01 of y-m-d: count the days of the years, then of the
  * months, with March as the first month so that February's leap day is last. */
@@ -23,9 +29,9 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 {
 	int64_t yy = m <= 2 ? y - 1 : y;
 	int64_t era = floor_div(yy, 400);
-	int64_t yoe = yy - era * 400;                        /* 0..399 */
+	int64_t yoe = yy - era * 400;                                  /* 0..399 */
 	int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* 0..365 */
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; /* 0..146096 */
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;           /* 0..146096 */
 	return era * 146097 + doe - 719468;
 }
 
@@ -74,15 +80,15 @@ struct field {
 	const char *const *names; /* names[i] stands for min + i, or NULL */
 };
 
-static const char *const month_names[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN",
-					  "JUL", "AUG", "SEP", "OCT", "NOV", "DEC", NULL};
+static const char *const month_names[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL",
+					  "AUG", "SEP", "OCT", "NOV", "DEC", NULL};
 static const char *const dow_names[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", NULL};
 
 enum { F_SECOND, F_MINUTE, F_HOUR, F_DOM, F_MONTH, F_DOW };
 static const struct field fields[] = {
-    [F_SECOND] = {"second", 0, 59, NULL},     [F_MINUTE] = {"minute", 0, 59, NULL},
-    [F_HOUR] = {"hour", 0, 23, NULL},         [F_DOM] = {"day-of-month", 1, 31, NULL},
-    [F_MONTH] = {"month", 1, 12, month_names}, [F_DOW] = {"day-of-week", 0, 7, dow_names},
+	[F_SECOND] = {"second", 0, 59, NULL},      [F_MINUTE] = {"minute", 0, 59, NULL},
+	[F_HOUR] = {"hour", 0, 23, NULL},          [F_DOM] = {"day-of-month", 1, 31, NULL},
+	[F_MONTH] = {"month", 1, 12, month_names}, [F_DOW] = {"day-of-week", 0, 7, dow_names},
 };
 
 /* One value (a number or a name) at *p, up to one of the stop characters. */
@@ -95,21 +101,23 @@ static int parse_value(const struct field *f, const char **p, const char *end, i
 		e++;
 	size_t n = (size_t)(e - s);
 	if (n == 0) {
-		snprintf(err, errlen, "%s: a value is missing in '%.*s'", f->name, (int)(end - s), s);
+		snprintf(err, errlen, "%s: a value is missing in '%.*s'", f->name, (int)(end - s),
+			 s);
 		return -1;
 	}
 	if (s[0] >= '0' && s[0] <= '9') {
 		int v = 0;
 		for (const char *q = s; q < e; q++) {
 			if (*q < '0' || *q > '9' || v > 1000) {
-				snprintf(err, errlen, "%s: '%.*s' is not a number", f->name, (int)n, s);
+				snprintf(err, errlen, "%s: '%.*s' is not a number", f->name, (int)n,
+					 s);
 				return -1;
 			}
 			v = v * 10 + (*q - '0');
 		}
 		if (v < f->min || v > f->max) {
-			snprintf(err, errlen, "%s: '%.*s' is out of range %d-%d", f->name, (int)n, s,
-				 f->min, f->max);
+			snprintf(err, errlen, "%s: '%.*s' is out of range %d-%d", f->name, (int)n,
+				 s, f->min, f->max);
 			return -1;
 		}
 		*out = v;
@@ -119,8 +127,9 @@ static int parse_value(const struct field *f, const char **p, const char *end, i
 			if (n == 3 && strncasecmp(s, f->names[i], 3) == 0)
 				found = f->min + i;
 		if (found < 0) {
-			snprintf(err, errlen, "%s: '%.*s' is not a %s", f->name, (int)(n > 32 ? 32 : n),
-				 s, f->names ? "number or a name" : "number");
+			snprintf(err, errlen, "%s: '%.*s' is not a %s", f->name,
+				 (int)(n > 32 ? 32 : n), s,
+				 f->names ? "number or a name" : "number");
 			return -1;
 		}
 		*out = found;
@@ -152,8 +161,8 @@ static int parse_field(const struct field *f, const char *s, const char *end, ui
 				if (parse_value(f, &p, end, &hi, err, errlen) != 0)
 					return -1;
 				if (hi < lo) {
-					snprintf(err, errlen, "%s: range '%.*s' runs backwards", f->name,
-						 (int)(p - item), item);
+					snprintf(err, errlen, "%s: range '%.*s' runs backwards",
+						 f->name, (int)(p - item), item);
 					return -1;
 				}
 			} else if (p < end && *p == '/') {
@@ -171,8 +180,9 @@ static int parse_field(const struct field *f, const char *s, const char *end, ui
 				const char *se = ss;
 				while (se < end && *se != ',')
 					se++;
-				snprintf(err, errlen, "%s: step '%.*s' must be a number from 1 to %d",
-					 f->name, (int)(se - ss > 32 ? 32 : se - ss), ss, f->max);
+				snprintf(err, errlen,
+					 "%s: step '%.*s' must be a number from 1 to %d", f->name,
+					 (int)(se - ss > 32 ? 32 : se - ss), ss, f->max);
 				return -1;
 			}
 			step = v;
@@ -200,9 +210,9 @@ static int parse_field(const struct field *f, const char *s, const char *end, ui
 static const struct {
 	const char *name, *expr;
 } macros[] = {
-    {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
-    {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
-    {"@hourly", "0 * * * *"},
+	{"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
+	{"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},    {"@midnight", "0 0 * * *"},
+	{"@hourly", "0 * * * *"},
 };
 
 /* Can a day of dom fall in one of the months? (31 in a 30-day month cannot.) */
@@ -224,7 +234,8 @@ int jq_cron_parse(struct jq_cron *c, const char *expr, char *err, size_t errlen)
 	memset(c, 0, sizeof(*c));
 	size_t len = strlen(expr);
 	if (len > JQ_CRON_EXPR_MAX) {
-		snprintf(err, errlen, "a cron expression is at most %d characters", JQ_CRON_EXPR_MAX);
+		snprintf(err, errlen, "a cron expression is at most %d characters",
+			 JQ_CRON_EXPR_MAX);
 		return -1;
 	}
 	while (*expr == ' ' || *expr == '\t')
@@ -233,8 +244,8 @@ int jq_cron_parse(struct jq_cron *c, const char *expr, char *err, size_t errlen)
 		size_t n = strcspn(expr, " \t");
 		const char *rest = expr + n + strspn(expr + n, " \t");
 		for (size_t i = 0; i < sizeof(macros) / sizeof(macros[0]); i++)
-			if (strlen(macros[i].name) == n && strncasecmp(expr, macros[i].name, n) == 0 &&
-			    *rest == '\0')
+			if (strlen(macros[i].name) == n &&
+			    strncasecmp(expr, macros[i].name, n) == 0 && *rest == '\0')
 				return jq_cron_parse(c, macros[i].expr, err, errlen);
 		snprintf(err, errlen,
 			 "unknown macro '%.*s': use @yearly, @monthly, @weekly, @daily or @hourly",
@@ -257,10 +268,11 @@ int jq_cron_parse(struct jq_cron *c, const char *expr, char *err, size_t errlen)
 		p = e;
 	}
 	if (n != 5 && n != 6) {
-		snprintf(err, errlen,
-			 "expected 5 fields (minute hour day-of-month month day-of-week), or 6 with "
-			 "seconds first; got %d",
-			 n);
+		snprintf(
+			err, errlen,
+			"expected 5 fields (minute hour day-of-month month day-of-week), or 6 with "
+			"seconds first; got %d",
+			n);
 		return -1;
 	}
 	c->has_seconds = n == 6;

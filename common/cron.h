@@ -19,17 +19,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define JQ_CRON_EXPR_MAX 200  /* longest expression accepted, in bytes */
+#define JQ_CRON_EXPR_MAX 200    /* longest expression accepted, in bytes */
 #define JQ_CRON_SEARCH_YEARS 28 /* next/prev give up beyond this (a full leap-weekday cycle) */
 #define JQ_CRON_TIME_MAX 253402300799LL /* 9999-12-31T23:59:59Z: times past it find nothing */
 
 struct jq_cron {
-	uint64_t second; /* bit s set: second s matches; only bit 0 in the 5-field form */
-	uint64_t minute; /* bits 0..59 */
-	uint32_t hour;   /* bits 0..23 */
-	uint32_t dom;    /* bits 1..31 */
-	uint32_t month;  /* bits 1..12 */
-	uint32_t dow;    /* bits 0..6, Sunday 0 (a 7 in the text sets bit 0) */
+	uint64_t second;        /* bit s set: second s matches; only bit 0 in the 5-field form */
+	uint64_t minute;        /* bits 0..59 */
+	uint32_t hour;          /* bits 0..23 */
+	uint32_t dom;           /* bits 1..31 */
+	uint32_t month;         /* bits 1..12 */
+	uint32_t dow;           /* bits 0..6, Sunday 0 (a 7 in the text sets bit 0) */
 	int dom_star, dow_star; /* the field starts with '*': see the rule above */
 	int has_seconds;        /* the 6-field form */
 };

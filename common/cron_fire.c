@@ -19,11 +19,11 @@ struct jq_cron_firer {
 	size_t nconfig;
 	struct event *timer;
 	int ready;
-	int busy;   /* a cron_due call or its firings are in flight */
-	int again;  /* a kick came while busy: look again when done */
-	int firing; /* firings of this round not yet answered */
-	int claimed; /* firings of this round that Redis ran (whoever won the claim) */
-	int64_t backoff_ms; /* after a round where every firing failed: the next look waits */
+	int busy;            /* a cron_due call or its firings are in flight */
+	int again;           /* a kick came while busy: look again when done */
+	int firing;          /* firings of this round not yet answered */
+	int claimed;         /* firings of this round that Redis ran (whoever won the claim) */
+	int64_t backoff_ms;  /* after a round where every firing failed: the next look waits */
 	uint64_t unreadable; /* due schedules this process could not fire, see unreadable() */
 };
 
@@ -58,8 +58,8 @@ static void unreadable(struct jq_cron_firer *f, const char *name, const char *wh
 {
 	uint64_t n = ++f->unreadable;
 	if ((n & (n - 1)) == 0)
-		jq_error("schedule '%.64s' cannot fire here (%" PRIu64 " times so far): %s", name, n,
-			 why);
+		jq_error("schedule '%.64s' cannot fire here (%" PRIu64 " times so far): %s", name,
+			 n, why);
 }
 
 static void arm(struct jq_cron_firer *f, int64_t delay_ms)
@@ -72,7 +72,10 @@ static void arm(struct jq_cron_firer *f, int64_t delay_ms)
 	evtimer_add(f->timer, &tv);
 }
 
-static void timer_cb(evutil_socket_t fd, short what, void *arg) { scan(arg); }
+static void timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	scan(arg);
+}
 
 /* The round is over: look again at once after firings (their next runs are
  * new), else at the next due run. */
@@ -154,11 +157,11 @@ static void on_id(redisAsyncContext *ac, void *reply, void *priv)
 		unreadable(f, x->s.name, err);
 		goto fail;
 	}
-	if (jq_enqueue_args_build(&a, &f->keys, &spec, 1, id, x->idem, JQ_CRON_IDEM_WINDOW_MS) !=
-	    0)
+	if (jq_enqueue_args_build(&a, &f->keys, &spec, 1, id, x->idem, JQ_CRON_IDEM_WINDOW_MS) != 0)
 		goto fail;
-	struct jq_cron_fire_args fa = {x->s.name, x->due_ms,	 x->tick_ms, x->next_ms, id, x->idem,
-				       JQ_CRON_IDEM_WINDOW_MS, x->def, x->def_len, &a};
+	struct jq_cron_fire_args fa = {
+		x->s.name, x->due_ms,  x->tick_ms, x->next_ms, id, x->idem, JQ_CRON_IDEM_WINDOW_MS,
+		x->def,    x->def_len, &a};
 	/* all or nothing: if a command cannot be queued, DISCARD goes instead of EXEC */
 	if (jq_store_cron_fire(f->redis, &f->keys, &fa, on_fired, x) != 0)
 		goto fail;
@@ -256,8 +259,9 @@ int jq_cron_put(struct jq_redis *r, const struct jq_keys *keys, const struct jq_
 	int64_t next_s;
 	if (jq_cron_next(&s->expr, jq_now_ms() / 1000, &next_s) != 0)
 		next_s = JQ_CRON_TIME_MAX;
-	struct jq_schedule_put_args a = {s->name, s->def, next_s * 1000,
-					 strcmp(mode, "replace") == 0, source, JQ_SCHEDULES_MAX};
+	struct jq_schedule_put_args a = {s->name,       s->def,
+					 next_s * 1000, strcmp(mode, "replace") == 0,
+					 source,        JQ_SCHEDULES_MAX};
 	return jq_store_schedule_put(r, keys, &a, cb, priv);
 }
 

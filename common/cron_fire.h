@@ -23,7 +23,7 @@
 #include "redis.h"
 #include "schedule.h"
 
-#define JQ_CRON_FIRE_BATCH 100      /* due schedules taken per cron_due call */
+#define JQ_CRON_FIRE_BATCH 100         /* due schedules taken per cron_due call */
 #define JQ_CRON_FIRE_MAX_SLEEP_MS 1000 /* the longest the firer sleeps */
 #define JQ_CRON_IDEM_WINDOW_MS 3600000 /* life of a tick's idempotency key */
 

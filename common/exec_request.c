@@ -45,12 +45,14 @@ int jq_exec_request_parse(struct jq_exec_request *r, const msgpack_object *paylo
 		for (uint32_t i = 0; i < args->via.array.size; i++) {
 			const msgpack_object *a = &args->via.array.ptr[i];
 			if (a->type != MSGPACK_OBJECT_STR) {
-				snprintf(err, errlen, "'args' must be a list of strings (item %u is not)",
+				snprintf(err, errlen,
+					 "'args' must be a list of strings (item %u is not)",
 					 (unsigned)i);
 				goto fail;
 			}
 			if (a->via.str.size && memchr(a->via.str.ptr, '\0', a->via.str.size)) {
-				snprintf(err, errlen, "'args' item %u holds a NUL byte", (unsigned)i);
+				snprintf(err, errlen, "'args' item %u holds a NUL byte",
+					 (unsigned)i);
 				goto fail;
 			}
 			bytes += a->via.str.size + 1;
@@ -59,7 +61,8 @@ int jq_exec_request_parse(struct jq_exec_request *r, const msgpack_object *paylo
 					 JQ_EXEC_ARGS_BYTES_MAX);
 				goto fail;
 			}
-			if (!(r->args[i] = strndup(a->via.str.ptr ? a->via.str.ptr : "", a->via.str.size))) {
+			if (!(r->args[i] = strndup(a->via.str.ptr ? a->via.str.ptr : "",
+						   a->via.str.size))) {
 				snprintf(err, errlen, "out of memory");
 				goto fail;
 			}

@@ -13,9 +13,9 @@
 #include "util.h"
 
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
-static const char *const payload_keys[] = {"url",		"method",     "headers",
-					   "body",		"expect_status", "timeout_ms",
-					   "max_body",		"follow_redirects"};
+static const char *const payload_keys[] = {"url",      "method",          "headers",
+					   "body",     "expect_status",   "timeout_ms",
+					   "max_body", "follow_redirects"};
 
 /* ---- payload checks (pure) ---- */
 
@@ -59,7 +59,8 @@ static int parse_method(struct jq_httpjob_request *r, const msgpack_object *v, c
 	return -1;
 }
 
-static int parse_url(struct jq_httpjob_request *r, const msgpack_object *v, char *err, size_t errlen)
+static int parse_url(struct jq_httpjob_request *r, const msgpack_object *v, char *err,
+		     size_t errlen)
 {
 	if (!v || v->type != MSGPACK_OBJECT_STR || v->via.str.size == 0) {
 		snprintf(err, errlen, "'url' is required: an http:// or https:// URL");
@@ -148,12 +149,13 @@ static int parse_headers(struct jq_httpjob_request *r, const msgpack_object *v, 
 		for (size_t j = 0; ok && j < nlen; j++)
 			ok = is_tchar((unsigned char)name[j]);
 		if (!ok) {
-			snprintf(err, errlen, "header name '%.*s' is not a valid HTTP token", (int)(nlen > 64 ? 64 : nlen),
-				 nlen ? name : "");
+			snprintf(err, errlen, "header name '%.*s' is not a valid HTTP token",
+				 (int)(nlen > 64 ? 64 : nlen), nlen ? name : "");
 			return -1;
 		}
 		if (val->type != MSGPACK_OBJECT_STR) {
-			snprintf(err, errlen, "header '%.*s' must have a string value", (int)nlen, name);
+			snprintf(err, errlen, "header '%.*s' must have a string value", (int)nlen,
+				 name);
 			return -1;
 		}
 		const char *value = val->via.str.ptr;
@@ -161,27 +163,30 @@ static int parse_headers(struct jq_httpjob_request *r, const msgpack_object *v, 
 		for (size_t j = 0; j < vlen; j++) {
 			unsigned char c = (unsigned char)value[j];
 			if ((c < 0x20 && c != '\t') || c == 0x7f) {
-				snprintf(err, errlen,
-					 "header '%.*s' holds a control character (CR, LF and NUL are "
-					 "refused: no header injection)",
-					 (int)nlen, name);
+				snprintf(
+					err, errlen,
+					"header '%.*s' holds a control character (CR, LF and NUL are "
+					"refused: no header injection)",
+					(int)nlen, name);
 				return -1;
 			}
 		}
 		if (nlen + 2 + vlen > JQ_HTTPJOB_HEADER_LINE_MAX) {
-			snprintf(err, errlen, "header '%.*s' is longer than %d bytes", (int)nlen, name,
-				 JQ_HTTPJOB_HEADER_LINE_MAX);
+			snprintf(err, errlen, "header '%.*s' is longer than %d bytes", (int)nlen,
+				 name, JQ_HTTPJOB_HEADER_LINE_MAX);
 			return -1;
 		}
 		if (nlen == 14 && strncasecmp(name, "Content-Length", nlen) == 0) {
-			snprintf(err, errlen, "header 'Content-Length' is set from 'body', not by hand");
+			snprintf(err, errlen,
+				 "header 'Content-Length' is set from 'body', not by hand");
 			return -1;
 		}
 		if (nlen == 12 && strncasecmp(name, "Content-Type", nlen) == 0)
 			r->has_content_type = 1;
 		/* curl sends "Name;" as a header with an empty value ("Name:" would remove it) */
-		char *line = vlen ? jq_strdup_printf("%.*s: %.*s", (int)nlen, name, (int)vlen, value)
-				  : jq_strdup_printf("%.*s;", (int)nlen, name);
+		char *line =
+			vlen ? jq_strdup_printf("%.*s: %.*s", (int)nlen, name, (int)vlen, value)
+			     : jq_strdup_printf("%.*s;", (int)nlen, name);
 		if (!line) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
@@ -274,15 +279,15 @@ static int parse_int(const msgpack_object *payload, const char *key, int64_t min
 	if (!v)
 		return 0;
 	if (jq_mp_i64(v, out) != 0 || *out < min || *out > max) {
-		snprintf(err, errlen, "'%s' must be an integer from %lld to %lld", key, (long long)min,
-			 (long long)max);
+		snprintf(err, errlen, "'%s' must be an integer from %lld to %lld", key,
+			 (long long)min, (long long)max);
 		return -1;
 	}
 	return 0;
 }
 
 int jq_httpjob_request_parse(struct jq_httpjob_request *r, const msgpack_object *payload, char *err,
-			  size_t errlen)
+			     size_t errlen)
 {
 	memset(r, 0, sizeof(*r));
 	r->timeout_ms = JQ_HTTPJOB_DEFAULT_TIMEOUT_MS;
@@ -311,7 +316,7 @@ int jq_httpjob_request_parse(struct jq_httpjob_request *r, const msgpack_object 
 	    parse_int(payload, "timeout_ms", 1, JQ_HTTPJOB_TIMEOUT_MS_MAX, &r->timeout_ms, err,
 		      errlen) != 0 ||
 	    parse_int(payload, "max_body", 0, JQ_HTTPJOB_MAX_BODY_CAP, &r->max_body, err, errlen) !=
-		0)
+		    0)
 		goto fail;
 	if (follow) {
 		if (follow->type != MSGPACK_OBJECT_BOOLEAN) {

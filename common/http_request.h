@@ -28,7 +28,7 @@ struct jq_httpjob_request {
 	char method[JQ_HTTPJOB_METHOD_MAX + 1];
 	char *url;
 	char *url_shown; /* for errors and logs: no user, password, query or fragment */
-	char **headers; /* "Name: value" lines (curl's "Name;" for an empty value) */
+	char **headers;  /* "Name: value" lines (curl's "Name;" for an empty value) */
 	size_t nheaders;
 	char *body; /* NULL: no body */
 	size_t body_len;
@@ -43,7 +43,7 @@ struct jq_httpjob_request {
 /* Checks payload and fills r (zeroed first). 0, or -1 with the reason in err
  * (and r released). */
 int jq_httpjob_request_parse(struct jq_httpjob_request *r, const msgpack_object *payload, char *err,
-			  size_t errlen);
+			     size_t errlen);
 void jq_httpjob_request_release(struct jq_httpjob_request *r);
 
 /* 1 if status is what the request expects. */

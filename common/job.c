@@ -15,7 +15,10 @@
 static const char *const state_names[] = {"pending",   "scheduled", "running",
 					  "completed", "failed",    "cancelled"};
 
-const char *jq_state_name(enum jq_state s) { return state_names[s]; }
+const char *jq_state_name(enum jq_state s)
+{
+	return state_names[s];
+}
 
 int jq_state_parse(const char *name, size_t len, enum jq_state *out)
 {
@@ -69,7 +72,8 @@ static int set_secrets(struct jq_job_spec *s, const char *data, size_t len, char
 			return -1;
 		}
 		if (v.kind != JQ_MP_STR || v.len > JQ_SECRET_VALUE_MAX || memchr(v.str, 0, v.len)) {
-			snprintf(err, errlen, "'secrets': '%.*s' must be a string of at most %d bytes",
+			snprintf(err, errlen,
+				 "'secrets': '%.*s' must be a string of at most %d bytes",
 				 (int)k.len, k.str, JQ_SECRET_VALUE_MAX);
 			return -1;
 		}
@@ -85,13 +89,11 @@ static int set_secrets(struct jq_job_spec *s, const char *data, size_t len, char
 	return 0;
 }
 
-static int set_name(char *dst, const char *field, const char *v, size_t n, char *err,
-		    size_t errlen)
+static int set_name(char *dst, const char *field, const char *v, size_t n, char *err, size_t errlen)
 {
 	if (!jq_name_valid(v, n)) {
-		snprintf(err, errlen,
-			 "'%s' must be 1 to %d characters of letters, digits and _.:-", field,
-			 JQ_QUEUE_NAME_MAX);
+		snprintf(err, errlen, "'%s' must be 1 to %d characters of letters, digits and _.:-",
+			 field, JQ_QUEUE_NAME_MAX);
 		return -1;
 	}
 	memcpy(dst, v, n);
@@ -112,8 +114,7 @@ static int check_int(const char *field, int64_t v, int64_t min, int64_t max, int
 }
 
 /* unique_key: 1..JQ_UNIQUE_KEY_MAX printable ASCII characters without spaces */
-static int set_unique_key(struct jq_job_spec *s, const char *v, size_t n, char *err,
-			  size_t errlen)
+static int set_unique_key(struct jq_job_spec *s, const char *v, size_t n, char *err, size_t errlen)
 {
 	int ok = n > 0 && n <= JQ_UNIQUE_KEY_MAX;
 	for (size_t i = 0; ok && i < n; i++)
@@ -136,11 +137,11 @@ struct int_field {
 	int64_t min, max;
 };
 static const struct int_field int_fields[] = {
-    {"priority", offsetof(struct jq_job_spec, priority), 0, JQ_PRIORITY_MAX},
-    {"max_attempts", offsetof(struct jq_job_spec, max_attempts), 1, JQ_MAX_ATTEMPTS_LIMIT},
-    {"timeout_ms", offsetof(struct jq_job_spec, timeout_ms), 0, JQ_TIMEOUT_MS_LIMIT},
-    {"delay_ms", offsetof(struct jq_job_spec, delay_ms), 0, JQ_DELAY_MS_LIMIT},
-    {"run_at", offsetof(struct jq_job_spec, run_at_ms), 1, INT64_MAX / 2},
+	{"priority", offsetof(struct jq_job_spec, priority), 0, JQ_PRIORITY_MAX},
+	{"max_attempts", offsetof(struct jq_job_spec, max_attempts), 1, JQ_MAX_ATTEMPTS_LIMIT},
+	{"timeout_ms", offsetof(struct jq_job_spec, timeout_ms), 0, JQ_TIMEOUT_MS_LIMIT},
+	{"delay_ms", offsetof(struct jq_job_spec, delay_ms), 0, JQ_DELAY_MS_LIMIT},
+	{"run_at", offsetof(struct jq_job_spec, run_at_ms), 1, INT64_MAX / 2},
 };
 #define N_INT_FIELDS (sizeof(int_fields) / sizeof(int_fields[0]))
 
@@ -162,8 +163,7 @@ static int name_is(const struct jq_mp_raw *k, const char *name)
 
 /* 0 if a job of type can run with the payload at data[0..len) (well-formed msgpack;
  * NULL: none), as jobtypes.h rules; -1 with the reason in err. */
-static int check_type(const char *type, const char *data, size_t len, char *err,
-		      size_t errlen)
+static int check_type(const char *type, const char *data, size_t len, char *err, size_t errlen)
 {
 	if (!data)
 		return jq_jobtype_check(type, NULL, err, errlen);
@@ -282,14 +282,15 @@ static int set_payload(struct jq_job_spec *s, const char *data, size_t len, char
 /* The job map data[0..len) into s. json: it came from JSON (a run_at may be an RFC 3339
  * string; the payload is JSON already); else from an application/msgpack body, whose
  * payload must convert to JSON (GET /jobs/{id} shows it). */
-static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int json,
-			char *err, size_t errlen)
+static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int json, char *err,
+			size_t errlen)
 {
 	const unsigned char *p = (const unsigned char *)data;
 	struct jq_mp_raw m;
 	jq_mp_raw_head(&p, &m);
 	if (m.kind != JQ_MP_MAP) {
-		snprintf(err, errlen, json ? "a job must be a JSON object" : "a job must be a msgpack map");
+		snprintf(err, errlen,
+			 json ? "a job must be a JSON object" : "a job must be a msgpack map");
 		return -1;
 	}
 	int have_type = 0;
@@ -311,7 +312,8 @@ static int spec_from_mp(struct jq_job_spec *s, const char *data, size_t len, int
 				snprintf(err, errlen, "'%s' must be a string", field);
 				return -1;
 			}
-			if (set_name(is_type ? s->type : s->queue, field, v.str, v.len, err, errlen) != 0)
+			if (set_name(is_type ? s->type : s->queue, field, v.str, v.len, err,
+				     errlen) != 0)
 				return -1;
 			have_type |= is_type;
 			continue;
@@ -405,7 +407,8 @@ struct jq_job_spec *jq_job_specs_from_packed_json(const char *data, size_t len, 
 			snprintf(err, errlen, "truncated");
 			break;
 		}
-		if (spec_from_mp(&specs[i], (const char *)job, (size_t)(p - job), 1, err, errlen) != 0)
+		if (spec_from_mp(&specs[i], (const char *)job, (size_t)(p - job), 1, err, errlen) !=
+		    0)
 			break;
 	}
 	if (i < a.u) { /* one bad job refuses them all */
@@ -495,7 +498,7 @@ int jq_traceparent_valid(const char *s)
 	if (!lower_hex(s, 2, &zero) || strncmp(s, "ff", 2) == 0)
 		return 0;
 	if (strncmp(s, "00", 2) == 0 ? n != JQ_TRACEPARENT_LEN
-				      : n > JQ_TRACEPARENT_LEN && s[JQ_TRACEPARENT_LEN] != '-')
+				     : n > JQ_TRACEPARENT_LEN && s[JQ_TRACEPARENT_LEN] != '-')
 		return 0;
 	if (!lower_hex(s + 3, 32, &zero) || zero)
 		return 0;

@@ -56,7 +56,7 @@ struct jq_job_spec {
 	int64_t delay_ms;     /* run this long after enqueue (0: at once) */
 	int64_t run_at_ms;    /* or at this wall-clock time, epoch ms (0: not set) */
 	char traceparent[JQ_TRACEPARENT_LEN + 1]; /* W3C trace context of the request, or "" */
-	msgpack_sbuffer payload; /* [version, value]; owned, freed by _release */
+	msgpack_sbuffer payload;                  /* [version, value]; owned, freed by _release */
 	/* "" or a key no other live (pending, scheduled, running) job may hold */
 	char unique_key[JQ_UNIQUE_KEY_MAX + 1];
 	/* set by the cron firer only (never from a request): the schedule that made

@@ -26,7 +26,10 @@ static json_t *int_field(const char *s)
 	return json_integer(v);
 }
 
-static json_t *str_or_null(const char *s) { return s ? json_string(s) : json_null(); }
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
 
 static const char *field_get(const char *f[][2], size_t nf, const char *name)
 {
@@ -106,15 +109,17 @@ json_t *jq_job_json(int64_t id, const redisReply *r)
 	json_t *j = json_object();
 	json_object_set_new(j, "id", json_integer(id));
 	json_object_set_new(j, "type", str_or_null(FIELD("type")));
-	json_object_set_new(j, "queue", json_string(FIELD("queue") ? FIELD("queue") : JQ_DEFAULT_QUEUE));
+	json_object_set_new(j, "queue",
+			    json_string(FIELD("queue") ? FIELD("queue") : JQ_DEFAULT_QUEUE));
 	json_object_set_new(j, "state", str_or_null(state));
 	json_object_set_new(j, "status", json_string(status));
-	json_object_set_new(j, "progress", json_pack("{s:I,s:I}", "done", (json_int_t)done,
-						     "total", (json_int_t)total));
+	json_object_set_new(
+		j, "progress",
+		json_pack("{s:I,s:I}", "done", (json_int_t)done, "total", (json_int_t)total));
 	json_object_set_new(j, "attempts", int_field(FIELD("attempts")));
-	json_object_set_new(j, "max_attempts", FIELD("max_attempts")
-						       ? int_field(FIELD("max_attempts"))
-						       : json_integer(JQ_DEFAULT_MAX_ATTEMPTS));
+	json_object_set_new(j, "max_attempts",
+			    FIELD("max_attempts") ? int_field(FIELD("max_attempts"))
+						  : json_integer(JQ_DEFAULT_MAX_ATTEMPTS));
 	json_object_set_new(j, "priority", int_field(FIELD("priority")));
 	json_object_set_new(j, "timeout_ms", int_field(FIELD("timeout_ms")));
 	json_object_set_new(j, "payload", payload_json);

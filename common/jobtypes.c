@@ -8,8 +8,8 @@
 #include "exec_request.h"
 #include "http_request.h"
 
-int jq_progress_payload(const msgpack_object *payload, struct jq_progress_payload *out,
-			char *err, size_t errlen)
+int jq_progress_payload(const msgpack_object *payload, struct jq_progress_payload *out, char *err,
+			size_t errlen)
 {
 	out->duration_s = 0;
 	out->interval_ms = JQ_PROGRESS_INTERVAL_DEFAULT_MS;
@@ -37,14 +37,15 @@ int jq_hash_payload(const msgpack_object *payload, struct jq_hash_payload *out, 
 		snprintf(err, errlen, "'data' must be a string");
 		return -1;
 	}
-	if (jq_mp_get(payload, "repeat") &&
-	    (jq_mp_get_i64(payload, "repeat", &out->repeat) != 0 || out->repeat < 1 ||
-	     out->repeat > JQ_HASH_REPEAT_MAX)) {
-		snprintf(err, errlen, "'repeat' must be an integer from 1 to %d", JQ_HASH_REPEAT_MAX);
+	if (jq_mp_get(payload, "repeat") && (jq_mp_get_i64(payload, "repeat", &out->repeat) != 0 ||
+					     out->repeat < 1 || out->repeat > JQ_HASH_REPEAT_MAX)) {
+		snprintf(err, errlen, "'repeat' must be an integer from 1 to %d",
+			 JQ_HASH_REPEAT_MAX);
 		return -1;
 	}
 	if ((long long)out->len * out->repeat > JQ_HASH_TOTAL_BYTES_MAX) {
-		snprintf(err, errlen, "data times repeat exceeds %lld bytes", JQ_HASH_TOTAL_BYTES_MAX);
+		snprintf(err, errlen, "data times repeat exceeds %lld bytes",
+			 JQ_HASH_TOTAL_BYTES_MAX);
 		return -1;
 	}
 	return 0;
@@ -94,7 +95,10 @@ int jq_email_payload(const msgpack_object *payload, struct jq_email_payload *out
 	return 0;
 }
 
-static int check_noop(const msgpack_object *p, char *err, size_t errlen) { return 0; }
+static int check_noop(const msgpack_object *p, char *err, size_t errlen)
+{
+	return 0;
+}
 
 static int check_progress(const msgpack_object *p, char *err, size_t errlen)
 {
@@ -136,8 +140,8 @@ static const struct {
 	const char *name;
 	int (*check)(const msgpack_object *payload, char *err, size_t errlen);
 } types[] = {
-    {"noop", check_noop},   {"progress", check_progress}, {"email", check_email},
-    {"hash", check_hash},   {"http", check_http},         {"exec", check_exec},
+	{"noop", check_noop}, {"progress", check_progress}, {"email", check_email},
+	{"hash", check_hash}, {"http", check_http},         {"exec", check_exec},
 };
 #define N_TYPES (sizeof(types) / sizeof(types[0]))
 
@@ -149,12 +153,17 @@ static int find(const char *type)
 	return -1;
 }
 
-int jq_jobtype_known(const char *type) { return find(type) >= 0; }
+int jq_jobtype_known(const char *type)
+{
+	return find(type) >= 0;
+}
 
-const char *jq_jobtype_names(void) { return "noop, progress, email, hash, http, exec"; }
+const char *jq_jobtype_names(void)
+{
+	return "noop, progress, email, hash, http, exec";
+}
 
-int jq_jobtype_check(const char *type, const msgpack_object *payload, char *err,
-		     size_t errlen)
+int jq_jobtype_check(const char *type, const msgpack_object *payload, char *err, size_t errlen)
 {
 	int i = find(type);
 	if (i < 0) {

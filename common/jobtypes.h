@@ -31,16 +31,15 @@ int jq_jobtype_known(const char *type);
 const char *jq_jobtype_names(void);
 /* 0 if payload (NULL, or nil: none given) is one a job of type can run with; -1 with
  * the reason in err: an unknown type, or what is wrong with the payload. */
-int jq_jobtype_check(const char *type, const msgpack_object *payload, char *err,
-		     size_t errlen);
+int jq_jobtype_check(const char *type, const msgpack_object *payload, char *err, size_t errlen);
 
 /* progress (the seed's long task): {"duration": 0..JQ_PROGRESS_DURATION_MAX seconds,
  * "interval_ms"?: 1..JQ_PROGRESS_INTERVAL_MAX_MS (default 1000)}. */
 struct jq_progress_payload {
 	int64_t duration_s, interval_ms;
 };
-int jq_progress_payload(const msgpack_object *payload, struct jq_progress_payload *out,
-			char *err, size_t errlen);
+int jq_progress_payload(const msgpack_object *payload, struct jq_progress_payload *out, char *err,
+			size_t errlen);
 
 /* hash (the seed's compute_hash): {"data": string, "repeat"?: 1..JQ_HASH_REPEAT_MAX},
  * at most JQ_HASH_TOTAL_BYTES_MAX bytes hashed in all. data points into payload. */

@@ -93,8 +93,8 @@ static size_t header(unsigned char *h, size_t n, unsigned char base, size_t fixm
 }
 
 /* Puts the real header at at (where HDR_MAX bytes were reserved) and moves the body back. */
-static void close_value(struct parser *ps, size_t at, size_t n, unsigned char base,
-			size_t fixmax, unsigned char t8, unsigned char t16)
+static void close_value(struct parser *ps, size_t at, size_t n, unsigned char base, size_t fixmax,
+			unsigned char t8, unsigned char t16)
 {
 	unsigned char h[HDR_MAX];
 	size_t hl = header(h, n, base, fixmax, t8, t16);
@@ -413,7 +413,8 @@ static int container(struct parser *ps, int depth, int is_map)
 		close_value(ps, at, n, 0x90, 15, 0, 0xdc);
 		return 0;
 	}
-	int dup = n > 1 ? has_duplicate(ps->out->data, ps->keys + base, n) : 0; /* keys: NULL at {} */
+	int dup =
+		n > 1 ? has_duplicate(ps->out->data, ps->keys + base, n) : 0; /* keys: NULL at {} */
 	ps->nkeys = base;
 	if (dup)
 		return fail(ps, -1, dup < 0 ? "out of memory" : "duplicate object key");
@@ -428,18 +429,25 @@ static int value(struct parser *ps, int depth)
 		return fail(ps, -1, "unexpected end of input");
 	size_t off;
 	switch (*ps->p) {
-	case '{': return container(ps, depth + 1, 1);
-	case '[': return container(ps, depth + 1, 0);
-	case '"': return string(ps, &off);
-	case 't': return literal(ps, "true", 0xc3);
-	case 'f': return literal(ps, "false", 0xc2);
-	case 'n': return literal(ps, "null", 0xc0);
-	default: return number(ps);
+	case '{':
+		return container(ps, depth + 1, 1);
+	case '[':
+		return container(ps, depth + 1, 0);
+	case '"':
+		return string(ps, &off);
+	case 't':
+		return literal(ps, "true", 0xc3);
+	case 'f':
+		return literal(ps, "false", 0xc2);
+	case 'n':
+		return literal(ps, "null", 0xc0);
+	default:
+		return number(ps);
 	}
 }
 
-int jq_json_to_msgpack(const char *text, size_t len, int max_depth, msgpack_sbuffer *out,
-		       char *err, size_t errlen)
+int jq_json_to_msgpack(const char *text, size_t len, int max_depth, msgpack_sbuffer *out, char *err,
+		       size_t errlen)
 {
 	const unsigned char *t = (const unsigned char *)text;
 	struct parser ps = {t, t, t + len, out, max_depth, NULL, 0, 0, err, errlen};

@@ -23,7 +23,7 @@
  * 0; -1 if the text is not valid JSON; -2 if it nests deeper than max_depth (checked
  * as it is read, so a deep document costs no more than max_depth levels). err says
  * why, with the byte offset. On failure out holds a partial value: discard it. */
-int jq_json_to_msgpack(const char *text, size_t len, int max_depth, msgpack_sbuffer *out,
-		       char *err, size_t errlen);
+int jq_json_to_msgpack(const char *text, size_t len, int max_depth, msgpack_sbuffer *out, char *err,
+		       size_t errlen);
 
 #endif

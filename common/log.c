@@ -44,7 +44,7 @@ int jq_log_parse_level(const char *s, enum jq_log_level *out)
 
 /* snprintf at line[*pos], keeping *pos within cap (a long line is cut, never overrun) */
 static void app(char *line, size_t *pos, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 static void app(char *line, size_t *pos, size_t cap, const char *fmt, ...)
 {
 	if (*pos + 1 >= cap)
@@ -81,8 +81,8 @@ static size_t job_fields(char *line, size_t pos, size_t cap, const struct jq_log
 	return pos;
 }
 
-static void emit(enum jq_log_level level, const struct jq_log_job *job, const char *fmt,
-		 va_list ap) __attribute__((format(printf, 3, 0)));
+static void emit(enum jq_log_level level, const struct jq_log_job *job, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
 void jq_log(enum jq_log_level level, const char *fmt, ...)
 {
@@ -104,8 +104,7 @@ void jq_log_job(enum jq_log_level level, const struct jq_log_job *job, const cha
 	va_end(ap);
 }
 
-static void emit(enum jq_log_level level, const struct jq_log_job *job, const char *fmt,
-		 va_list ap)
+static void emit(enum jq_log_level level, const struct jq_log_job *job, const char *fmt, va_list ap)
 {
 	char msg[2048];
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -121,9 +120,10 @@ static void emit(enum jq_log_level level, const struct jq_log_job *job, const ch
 	char line[4096];
 	size_t pos;
 	if (g_format == JQ_LOG_JSON) {
-		pos = (size_t)snprintf(line, sizeof(line),
-				       "{\"ts\":\"%s\",\"level\":\"%s\",\"program\":\"%s\",\"msg\":\"",
-				       when, level_names[level], g_program);
+		pos = (size_t)snprintf(
+			line, sizeof(line),
+			"{\"ts\":\"%s\",\"level\":\"%s\",\"program\":\"%s\",\"msg\":\"", when,
+			level_names[level], g_program);
 		pos = jq_json_escape(line, pos, sizeof(line) - 3, msg);
 		line[pos++] = '"';
 		if (job)

@@ -16,8 +16,7 @@ int jq_log_parse_format(const char *s, enum jq_log_format *out);
 int jq_log_parse_level(const char *s, enum jq_log_level *out);
 
 /* Writes one line with one write(2), so lines from threads never interleave. */
-void jq_log(enum jq_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void jq_log(enum jq_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The job a line is about. Its fields follow the message, so every line about a job
  * can be found by them: text ` job=42 type=email queue=default attempt=2
@@ -30,7 +29,7 @@ struct jq_log_job {
 	const char *traceparent;
 };
 void jq_log_job(enum jq_log_level level, const struct jq_log_job *job, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 #define jq_debug(...) jq_log(JQ_LOG_DEBUG, __VA_ARGS__)
 #define jq_info(...) jq_log(JQ_LOG_INFO, __VA_ARGS__)

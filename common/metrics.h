@@ -32,7 +32,7 @@ enum jq_stat {
 	JQ_STAT_STARTED,
 	JQ_STAT_COMPLETED,
 	JQ_STAT_RETRIED,
-	JQ_STAT_FAILED,	   /* for good (dead); also by reap.lua for a poison job */
+	JQ_STAT_FAILED,    /* for good (dead); also by reap.lua for a poison job */
 	JQ_STAT_CANCELLED, /* also by cancel.lua and reap.lua */
 	JQ_STAT_RECOVERED, /* counted by reap.lua */
 	JQ_STAT_COUNT
@@ -40,11 +40,11 @@ enum jq_stat {
 extern const char *const jq_stat_names[JQ_STAT_COUNT];
 
 /* The values of one series, in this order. */
-#define JQ_SERIES_WAIT 0				  /* JQ_HIST_BUCKETS wait buckets */
-#define JQ_SERIES_RUN JQ_HIST_BUCKETS			  /* JQ_HIST_BUCKETS run buckets */
-#define JQ_SERIES_WAIT_SUM (2 * JQ_HIST_BUCKETS)	  /* µs */
-#define JQ_SERIES_RUN_SUM (2 * JQ_HIST_BUCKETS + 1)	  /* µs */
-#define JQ_SERIES_STAT (2 * JQ_HIST_BUCKETS + 2)	  /* JQ_STAT_COUNT counters */
+#define JQ_SERIES_WAIT 0                            /* JQ_HIST_BUCKETS wait buckets */
+#define JQ_SERIES_RUN JQ_HIST_BUCKETS               /* JQ_HIST_BUCKETS run buckets */
+#define JQ_SERIES_WAIT_SUM (2 * JQ_HIST_BUCKETS)    /* µs */
+#define JQ_SERIES_RUN_SUM (2 * JQ_HIST_BUCKETS + 1) /* µs */
+#define JQ_SERIES_STAT (2 * JQ_HIST_BUCKETS + 2)    /* JQ_STAT_COUNT counters */
 #define JQ_SERIES_FIELDS (JQ_SERIES_STAT + JQ_STAT_COUNT)
 #define JQ_SERIES_FIELD_NAME_MAX 16
 

@@ -52,7 +52,6 @@ void jq_redact_payload(const char *type, json_t *payload)
 	json_t *headers = json_object_get(payload, "headers");
 	const char *name;
 	json_t *v;
-	json_object_foreach(headers, name, v)
-		if (jq_redact_header_name(name, strlen(name)))
-			json_object_set_new(headers, name, json_string(JQ_REDACTED));
+	json_object_foreach(headers, name, v) if (jq_redact_header_name(name, strlen(name)))
+		json_object_set_new(headers, name, json_string(JQ_REDACTED));
 }

@@ -19,7 +19,10 @@
 /* per process: every connection of a broker or worker adds to the same counts */
 static uint64_t errors[JQ_REDIS_ERR_COUNT];
 
-uint64_t jq_redis_errors(enum jq_redis_error_kind kind) { return errors[kind]; }
+uint64_t jq_redis_errors(enum jq_redis_error_kind kind)
+{
+	return errors[kind];
+}
 
 /* Error replies are counted where hiredis builds them: a reader with hiredis' own
  * object functions, except that createString counts the errors it is given. This
@@ -66,9 +69,9 @@ static void count_error_replies(redisAsyncContext *ac)
  * non-blocking connect still in progress looks like success to hiredis' check. */
 struct jq_redis_events {
 	redisAsyncContext *ac;
-	struct event *rev;   /* EV_READ | EV_PERSIST */
-	struct event *wev;   /* EV_WRITE: the connect, or a write that would block */
-	struct event *flush; /* no fd: made active to write at the end of the turn */
+	struct event *rev;                 /* EV_READ | EV_PERSIST */
+	struct event *wev;                 /* EV_WRITE: the connect, or a write that would block */
+	struct event *flush;               /* no fd: made active to write at the end of the turn */
 	int reading, writing_fd, flushing; /* what is registered; in the flush callback */
 	struct jq_redis *owner; /* NULL for another module's connection (jq_redis_attach) */
 };
@@ -266,14 +269,15 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv)
 		/* NOAUTH: Redis wants a password; NOPERM: an ACL user without a command jobq
 		 * uses (docs/deploy.md lists them); a Redis before 7.0 reads the scripts'
 		 * first line, #!lua, as a syntax error */
-		jq_error("redis %s: set-up failed: %s%s", r->name, rep->str,
-			 strncmp(rep->str, "NOAUTH", 6) == 0
-			     ? " (give a password in --redis-url or --redis-password-file)"
-			 : strncmp(rep->str, "NOPERM", 6) == 0
-			     ? " (the Redis user lacks a command or key jobq needs: see the ACL "
-			       "in docs/deploy.md)"
-			 : strstr(rep->str, "compiling script") ? " (jobq needs Redis 7.0 or newer)"
-								   : "");
+		jq_error(
+			"redis %s: set-up failed: %s%s", r->name, rep->str,
+			strncmp(rep->str, "NOAUTH", 6) == 0
+				? " (give a password in --redis-url or --redis-password-file)"
+			: strncmp(rep->str, "NOPERM", 6) == 0
+				? " (the Redis user lacks a command or key jobq needs: see the ACL "
+				  "in docs/deploy.md)"
+			: strstr(rep->str, "compiling script") ? " (jobq needs Redis 7.0 or newer)"
+							       : "");
 		redisAsyncDisconnect(ac);
 		return;
 	}
@@ -281,8 +285,9 @@ static void on_setup_reply(redisAsyncContext *ac, void *reply, void *priv)
 		r->ready = 1;
 		r->backoff_ms = BACKOFF_MIN_MS;
 		jq_info("redis %s: ready (%s:%d db %d%s%s)", r->name,
-			r->url.unix_path[0] ? r->url.unix_path : r->url.host, r->url.port, r->url.db,
-			r->sentinel ? ", the primary of " : "", r->sentinel ? r->url.master : "");
+			r->url.unix_path[0] ? r->url.unix_path : r->url.host, r->url.port,
+			r->url.db, r->sentinel ? ", the primary of " : "",
+			r->sentinel ? r->url.master : "");
 		if (r->sentinel)
 			jq_sentinel_watch(r->sentinel);
 		if (r->cb)
@@ -321,9 +326,9 @@ static void on_role(redisAsyncContext *ac, void *reply, void *priv)
 			r->name, r->url.host, r->url.port,
 			rep->type == REDIS_REPLY_ERROR ? rep->str
 			: rep->type == REDIS_REPLY_ARRAY && rep->elements &&
-				  rep->element[0]->type == REDIS_REPLY_STRING
-			    ? rep->element[0]->str
-			    : "?");
+					rep->element[0]->type == REDIS_REPLY_STRING
+				? rep->element[0]->str
+				: "?");
 		redisAsyncDisconnect(ac);
 		return;
 	}
@@ -336,10 +341,11 @@ static void on_auth_reply(redisAsyncContext *ac, void *reply, void *priv)
 	struct jq_redis *r = priv;
 	redisReply *rep = reply;
 	if (rep && ac == r->ac && rep->type == REDIS_REPLY_ERROR) {
-		jq_error("redis %s: authentication as %s%s%s failed: %s (check the user and password "
-			 "of --redis-url, or --redis-password-file)",
-			 r->name, r->url.user[0] ? "user '" : "the default user", r->url.user,
-			 r->url.user[0] ? "'" : "", rep->str);
+		jq_error(
+			"redis %s: authentication as %s%s%s failed: %s (check the user and password "
+			"of --redis-url, or --redis-password-file)",
+			r->name, r->url.user[0] ? "user '" : "the default user", r->url.user,
+			r->url.user[0] ? "'" : "", rep->str);
 		redisAsyncDisconnect(ac);
 		return;
 	}
@@ -616,10 +622,9 @@ static int send_resp(struct jq_redis *r, redisCallbackFn *cb, void *priv, int sc
 		char *cmd = format_resp(NULL, 0, &len, nh, head, headlen, n, argv, argvlen);
 		if (!cmd)
 			return -1;
-		return jq_cluster_conn_send(r->cluster, cb, priv, script,
-					    key >= 0 ? argv[key] : NULL,
-					    key >= 0 ? (argvlen ? argvlen[key] : strlen(argv[key])) : 0,
-					    cmd, len);
+		return jq_cluster_conn_send(
+			r->cluster, cb, priv, script, key >= 0 ? argv[key] : NULL,
+			key >= 0 ? (argvlen ? argvlen[key] : strlen(argv[key])) : 0, cmd, len);
 	}
 	char *buf = format_resp(stack, sizeof(stack), &len, nh, head, headlen, n, argv, argvlen);
 	if (!buf)
@@ -681,7 +686,8 @@ int64_t jq_redis_reply_i64(const redisReply *r, int64_t dflt)
 	int64_t v;
 	if (r && r->type == REDIS_REPLY_INTEGER)
 		return r->integer;
-	if (r && r->type == REDIS_REPLY_STRING && jq_parse_i64(r->str, INT64_MIN, INT64_MAX, &v) == 0)
+	if (r && r->type == REDIS_REPLY_STRING &&
+	    jq_parse_i64(r->str, INT64_MIN, INT64_MAX, &v) == 0)
 		return v;
 	return dflt;
 }

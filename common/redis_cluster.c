@@ -19,7 +19,7 @@ struct node {
 	struct jq_cluster_conn *c;
 	struct jq_redis *r;
 	struct jq_cluster_node addr;
-	int gone; /* no longer in the map: freed on the next loop turn */
+	int gone;    /* no longer in the map: freed on the next loop turn */
 	int written; /* a command went to it since its last WAIT (jq_cluster_conn_wait) */
 	struct node *next;
 };
@@ -33,11 +33,11 @@ struct pend {
 	size_t len;
 	int script; /* enum jq_script_id, or -1 */
 	uint16_t slot;
-	int tries;             /* sends and waits so far */
-	int asking, load;      /* ASKING, SCRIPT LOAD before the next send */
+	int tries;                 /* sends and waits so far */
+	int asking, load;          /* ASKING, SCRIPT LOAD before the next send */
 	struct jq_cluster_node to; /* where the next send goes; host "": the slot's master */
 	struct jq_cluster_node at; /* where the last send went */
-	char err[160];         /* the answer that made it wait: the caller's if it is the last */
+	char err[160]; /* the answer that made it wait: the caller's if it is the last */
 	struct event *timer;
 	struct pend *prev, *next; /* in c->waiting while its timer runs */
 };
@@ -49,9 +49,9 @@ struct jq_cluster_conn {
 	struct jq_redis *owner;
 	jq_redis_state_cb *cb;
 	void *arg;
-	struct jq_slot_map *map;  /* NULL until the first answer */
+	struct jq_slot_map *map;   /* NULL until the first answer */
 	struct jq_slot_map *spare; /* the next CLUSTER SLOTS is read into it */
-	int map_full;             /* every slot has a master */
+	int map_full;              /* every slot has a master */
 	struct node *nodes;
 	struct node *home; /* commands without a key */
 	struct node *pin;  /* jq_cluster_conn_route */
@@ -131,7 +131,10 @@ static struct node *node_get(struct jq_cluster_conn *c, const char *host, int po
 	return n;
 }
 
-static int node_ready(const struct node *n) { return n && !n->gone && jq_redis_ctx(n->r); }
+static int node_ready(const struct node *n)
+{
+	return n && !n->gone && jq_redis_ctx(n->r);
+}
 
 /* The node of slot's master (connecting to it when the map names a new one: a MOVED). */
 static struct node *slot_node(struct jq_cluster_conn *c, uint16_t slot)
@@ -181,7 +184,8 @@ static void update_ready(struct jq_cluster_conn *c)
 		jq_info("redis %s: cluster ready (%zu masters)", c->name, c->map->nnodes);
 	else
 		jq_warn("redis %s: cluster not ready (a master's connection is lost or the map "
-			"is incomplete)", c->name);
+			"is incomplete)",
+			c->name);
 	if (c->cb)
 		c->cb(c->owner, ready, c->arg);
 }
@@ -255,7 +259,10 @@ static void refresh(struct jq_cluster_conn *c)
 	c->refresh_sent_us = now;
 }
 
-static void refresh_cb(evutil_socket_t fd, short what, void *arg) { refresh(arg); }
+static void refresh_cb(evutil_socket_t fd, short what, void *arg)
+{
+	refresh(arg);
+}
 
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -370,8 +377,8 @@ static void wait_then_go(struct pend *p, int ms)
 static void go(struct pend *p)
 {
 	struct jq_cluster_conn *c = p->c;
-	struct node *n = p->to.host[0] ? node_get(c, p->to.host, p->to.port)
-				       : slot_node(c, p->slot);
+	struct node *n =
+		p->to.host[0] ? node_get(c, p->to.host, p->to.port) : slot_node(c, p->slot);
 	if (node_ready(n) && send_to(p, n) == 0)
 		return;
 	if (!n || !node_ready(n))
@@ -436,8 +443,8 @@ static void on_pinned_reply(redisAsyncContext *ac, void *reply, void *priv)
 		trigger_refresh(c);
 }
 
-int jq_cluster_conn_send(struct jq_cluster_conn *c, redisCallbackFn *cb, void *priv,
-			 int script, const char *key, size_t keylen, char *cmd, size_t len)
+int jq_cluster_conn_send(struct jq_cluster_conn *c, redisCallbackFn *cb, void *priv, int script,
+			 const char *key, size_t keylen, char *cmd, size_t len)
 {
 	if (c->freeing) {
 		free(cmd);
@@ -450,10 +457,9 @@ int jq_cluster_conn_send(struct jq_cluster_conn *c, redisCallbackFn *cb, void *p
 				c->home = any_ready(c);
 			n = c->home;
 		}
-		int rc = !node_ready(n) ? -1
-			 : c->pin && !cb
-			     ? jq_redis_formatted(n->r, on_pinned_reply, c, cmd, len)
-			     : jq_redis_formatted(n->r, cb, priv, cmd, len);
+		int rc = !node_ready(n)  ? -1
+			 : c->pin && !cb ? jq_redis_formatted(n->r, on_pinned_reply, c, cmd, len)
+					 : jq_redis_formatted(n->r, cb, priv, cmd, len);
 		if (rc == 0)
 			n->written = 1;
 		free(cmd);
@@ -485,11 +491,11 @@ struct waitall {
 	struct jq_cluster_conn *c;
 	redisCallbackFn *cb;
 	void *priv;
-	int out;	      /* WAITs unanswered */
-	int unsure;	      /* a write may have gone where no WAIT covers it */
-	uint64_t redirects;   /* c->redirects when the WAITs went out */
-	long long least;      /* the fewest replicas a master reported */
-	char err[160];	      /* the first error answer, or "" */
+	int out;            /* WAITs unanswered */
+	int unsure;         /* a write may have gone where no WAIT covers it */
+	uint64_t redirects; /* c->redirects when the WAITs went out */
+	long long least;    /* the fewest replicas a master reported */
+	char err[160];      /* the first error answer, or "" */
 };
 
 static void waitall_done(struct waitall *w)
@@ -517,15 +523,17 @@ static void on_wait_part(redisAsyncContext *ac, void *reply, void *priv)
 	redisReply *r = reply;
 	if (!r) {
 		if (!w->err[0])
-			snprintf(w->err, sizeof(w->err), "ERR jobq: a master's connection was lost "
+			snprintf(w->err, sizeof(w->err),
+				 "ERR jobq: a master's connection was lost "
 				 "during WAIT");
 	} else if (r->type == REDIS_REPLY_INTEGER) {
 		if (w->least < 0 || r->integer < w->least)
 			w->least = r->integer;
 	} else if (!w->err[0]) {
 		snprintf(w->err, sizeof(w->err), "%s",
-			 r->type == REDIS_REPLY_ERROR && r->str ? r->str : "ERR jobq: WAIT's answer "
-									  "is not an integer");
+			 r->type == REDIS_REPLY_ERROR && r->str ? r->str
+								: "ERR jobq: WAIT's answer "
+								  "is not an integer");
 	}
 	if (--w->out == 0)
 		waitall_done(w);
@@ -592,10 +600,9 @@ int jq_cluster_conn_route(struct jq_cluster_conn *c, const char *key, size_t len
 
 /* ---- the handle ---- */
 
-struct jq_cluster_conn *jq_cluster_conn_new(struct event_base *base,
-					    const struct jq_redis_url *url, const char *name,
-					    struct jq_redis *owner, jq_redis_state_cb *cb,
-					    void *arg)
+struct jq_cluster_conn *jq_cluster_conn_new(struct event_base *base, const struct jq_redis_url *url,
+					    const char *name, struct jq_redis *owner,
+					    jq_redis_state_cb *cb, void *arg)
 {
 	struct jq_cluster_conn *c = calloc(1, sizeof(*c));
 	if (!c)

@@ -31,10 +31,9 @@
 struct jq_cluster_conn;
 
 /* Starts asking the URL's nodes at once; NULL when out of memory. */
-struct jq_cluster_conn *jq_cluster_conn_new(struct event_base *base,
-					    const struct jq_redis_url *url, const char *name,
-					    struct jq_redis *owner, jq_redis_state_cb *cb,
-					    void *arg);
+struct jq_cluster_conn *jq_cluster_conn_new(struct event_base *base, const struct jq_redis_url *url,
+					    const char *name, struct jq_redis *owner,
+					    jq_redis_state_cb *cb, void *arg);
 /* Drops every connection: callbacks of commands awaiting an answer (or a resend) get a
  * NULL reply first. */
 void jq_cluster_conn_free(struct jq_cluster_conn *c);
@@ -45,8 +44,8 @@ void jq_cluster_conn_set_reply_timeout(struct jq_cluster_conn *c, int64_t ms);
 /* Sends cmd (len bytes of RESP, malloc'ed: the cluster owns it from now, sent or not),
  * routed by key (NULL: none); script is the command's enum jq_script_id, or -1. 0 when
  * sent (cb is called once), -1 when not (no ready connection to the slot's master). */
-int jq_cluster_conn_send(struct jq_cluster_conn *c, redisCallbackFn *cb, void *priv,
-			 int script, const char *key, size_t keylen, char *cmd, size_t len);
+int jq_cluster_conn_send(struct jq_cluster_conn *c, redisCallbackFn *cb, void *priv, int script,
+			 const char *key, size_t keylen, char *cmd, size_t len);
 /* How many times this process took each step (enum jq_cluster_action) for a routed
  * command's answer, over all its cluster handles: JQ_CLUSTER_DELIVER counts answers
  * given to callers; the others, redirections, retries and script loads. */

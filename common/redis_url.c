@@ -145,8 +145,10 @@ static int parse_cluster(const char *url, const char *p, struct jq_redis_url *ou
 			JQ_SEEDS_MAX, 6379, err, errlen) != 0)
 		return -1;
 	if (slash && slash[1] && strcmp(slash + 1, "0") != 0) {
-		snprintf(err, errlen, "bad database in redis URL '%s' (a Redis Cluster has "
-				      "database 0 only)", url);
+		snprintf(err, errlen,
+			 "bad database in redis URL '%s' (a Redis Cluster has "
+			 "database 0 only)",
+			 url);
 		return -1;
 	}
 	memcpy(out->host, out->seeds[0].host, sizeof(out->host)); /* the same size, NUL-ended */
@@ -167,8 +169,8 @@ static int parse_sentinel(const char *url, const char *p, struct jq_redis_url *o
 	if (skip_userinfo(&p, hash, out, err, errlen) != 0)
 		return -1;
 	const char *slash = memchr(p, '/', (size_t)(hash - p));
-	if (parse_hosts(url, p, slash ? slash : hash, "sentinel", out->sentinels,
-			&out->nsentinels, JQ_SENTINELS_MAX, 26379, err, errlen) != 0)
+	if (parse_hosts(url, p, slash ? slash : hash, "sentinel", out->sentinels, &out->nsentinels,
+			JQ_SENTINELS_MAX, 26379, err, errlen) != 0)
 		return -1;
 	if (slash && slash + 1 < hash) {
 		int64_t db;
@@ -211,7 +213,8 @@ int jq_redis_url_parse(const char *url, struct jq_redis_url *out, char *err, siz
 	if (strncmp(url, "redis://", 8) != 0) {
 		snprintf(err, errlen,
 			 "redis URL '%s' must start with redis://, redis-sentinel://, "
-			 "redis-cluster:// or unix://", url);
+			 "redis-cluster:// or unix://",
+			 url);
 		return -1;
 	}
 	const char *p = url + 8;
@@ -296,6 +299,6 @@ int jq_redis_url_load(const char *url, const char *password_file, struct jq_redi
 		return -1;
 	if (!password_file || !password_file[0])
 		return 0;
-	return jq_redis_password_file_read(password_file, out->password, sizeof(out->password),
-					   err, errlen);
+	return jq_redis_password_file_read(password_file, out->password, sizeof(out->password), err,
+					   errlen);
 }

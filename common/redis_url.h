@@ -14,7 +14,7 @@ struct jq_redis_url {
 	int port;
 	char unix_path[256]; /* non-empty for unix:// URLs */
 	int db;
-	char user[256];	    /* an ACL user (AUTH user password), or "": the default user */
+	char user[256];     /* an ACL user (AUTH user password), or "": the default user */
 	char password[256]; /* or "": no AUTH */
 	/* redis-sentinel:// URLs: the sentinels to ask (host and port empty until one names
 	 * the primary), and the name they know it by */

@@ -14,7 +14,8 @@ int jq_schedule_init(struct jq_schedule *s, const char *name, size_t namelen, co
 	char why[256];
 	memset(s, 0, sizeof(*s));
 	if (!jq_name_valid(name, namelen)) {
-		snprintf(err, errlen, "'name' must be 1 to %d characters of letters, digits and _.:-",
+		snprintf(err, errlen,
+			 "'name' must be 1 to %d characters of letters, digits and _.:-",
 			 JQ_SCHEDULE_NAME_MAX);
 		return -1;
 	}
@@ -34,8 +35,9 @@ int jq_schedule_init(struct jq_schedule *s, const char *name, size_t namelen, co
 		return -1;
 	}
 	if (json_object_get(job, "secrets")) { /* GET /schedules shows the template */
-		snprintf(err, errlen, "'job': 'secrets' are not kept in schedules (GET /schedules "
-				      "shows a schedule's job)");
+		snprintf(err, errlen,
+			 "'job': 'secrets' are not kept in schedules (GET /schedules "
+			 "shows a schedule's job)");
 		return -1;
 	}
 	if (json_object_get(job, "run_at")) {
@@ -157,8 +159,8 @@ int jq_schedule_file_load(const char *path, struct jq_schedule **out, size_t *n,
 		lineno++;
 		size_t len = strlen(line);
 		if (len > JQ_SCHEDULE_LINE_MAX) {
-			snprintf(err, errlen, "%s:%d: the line is longer than %d bytes", path, lineno,
-				 JQ_SCHEDULE_LINE_MAX);
+			snprintf(err, errlen, "%s:%d: the line is longer than %d bytes", path,
+				 lineno, JQ_SCHEDULE_LINE_MAX);
 			goto done;
 		}
 		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))

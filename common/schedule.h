@@ -15,9 +15,9 @@
 #include "job.h"
 
 #define JQ_SCHEDULE_NAME_MAX JQ_QUEUE_NAME_MAX /* names are 1..64 of [A-Za-z0-9_.:-] */
-#define JQ_SCHEDULES_MAX 10000                  /* schedules one deployment keeps */
-#define JQ_SCHEDULE_FILE_MAX 1000               /* schedules one --schedule-file holds */
-#define JQ_SCHEDULE_LINE_MAX 65536              /* bytes of one line of that file */
+#define JQ_SCHEDULES_MAX 10000                 /* schedules one deployment keeps */
+#define JQ_SCHEDULE_FILE_MAX 1000              /* schedules one --schedule-file holds */
+#define JQ_SCHEDULE_LINE_MAX 65536             /* bytes of one line of that file */
 
 struct jq_schedule {
 	char name[JQ_SCHEDULE_NAME_MAX + 1];

@@ -20,7 +20,7 @@ struct side {
 	struct event *timer;   /* a probe's timeout */
 	int idx;               /* which sentinel (index in the URL's list) */
 	int watcher;
-	int done;              /* a probe's outcome was handled */
+	int done; /* a probe's outcome was handled */
 };
 
 struct jq_sentinel {
@@ -31,7 +31,7 @@ struct jq_sentinel {
 	int asked;                   /* of the current discovery */
 	struct side *probe;          /* the current question, or NULL */
 	struct side *watch[JQ_SENTINELS_MAX];
-	struct event *start_ev;      /* starts a discovery on the next loop turn */
+	struct event *start_ev; /* starts a discovery on the next loop turn */
 	jq_sentinel_found_fn *found;
 	void *found_arg;
 	jq_sentinel_switch_fn *on_switch;
@@ -47,7 +47,10 @@ static void side_free(struct side *d)
 	free(d);
 }
 
-static void side_free_cb(evutil_socket_t fd, short what, void *arg) { side_free(arg); }
+static void side_free_cb(evutil_socket_t fd, short what, void *arg)
+{
+	side_free(arg);
+}
 
 /* The connection of d is gone (hiredis frees it after this returns). d itself is freed
  * now, or on the next loop turn with later: after a failed connect hiredis still calls
@@ -117,7 +120,7 @@ static struct side *side_open(struct jq_sentinel *s, int idx, int watcher)
 	d->idx = idx;
 	d->watcher = watcher;
 	redisAsyncContext *ac =
-	    redisAsyncConnect(s->url.sentinels[idx].host, s->url.sentinels[idx].port);
+		redisAsyncConnect(s->url.sentinels[idx].host, s->url.sentinels[idx].port);
 	if (!ac || ac->err || jq_redis_attach(ac, s->base) != 0) {
 		if (ac)
 			redisAsyncFree(ac);
@@ -161,8 +164,9 @@ static void on_addr(redisAsyncContext *ac, void *reply, void *priv)
 	s->probe = NULL;
 	int64_t port;
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING &&
-	    r->element[0]->len > 0 && r->element[0]->len < sizeof(s->url.host) &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    r->element[1]->type == REDIS_REPLY_STRING && r->element[0]->len > 0 &&
+	    r->element[0]->len < sizeof(s->url.host) &&
 	    jq_parse_i64(r->element[1]->str, 1, 65535, &port) == 0) {
 		/* the one that answered is asked first next time */
 		int at = 0;
@@ -193,7 +197,8 @@ static void ask_next(struct jq_sentinel *s)
 		if (!d)
 			continue;
 		d->timer = evtimer_new(s->base, probe_timeout, d);
-		struct timeval tv = {JQ_SENTINEL_TIMEOUT_MS / 1000, (JQ_SENTINEL_TIMEOUT_MS % 1000) * 1000};
+		struct timeval tv = {JQ_SENTINEL_TIMEOUT_MS / 1000,
+				     (JQ_SENTINEL_TIMEOUT_MS % 1000) * 1000};
 		if (!d->timer || evtimer_add(d->timer, &tv) != 0 ||
 		    redisAsyncCommand(d->ac, on_addr, d, "SENTINEL get-master-addr-by-name %s",
 				      s->url.master) != REDIS_OK) {
@@ -238,8 +243,8 @@ static void on_switch_message(redisAsyncContext *ac, void *reply, void *priv)
 	struct jq_sentinel *s = d->s;
 	redisReply *r = reply;
 	if (!r || !s || r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
-	    r->element[0]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") != 0 ||
-	    r->element[2]->type != REDIS_REPLY_STRING)
+	    r->element[0]->type != REDIS_REPLY_STRING ||
+	    strcmp(r->element[0]->str, "message") != 0 || r->element[2]->type != REDIS_REPLY_STRING)
 		return;
 	/* "<master name> <old ip> <old port> <new ip> <new port>" */
 	size_t n = strlen(s->url.master);

@@ -116,7 +116,11 @@ char *jq_utf8_sanitize(const char *s, size_t len, size_t *outlen)
 	size_t i = 0, o = 0;
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
-		size_t n = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+		size_t n = c < 0x80             ? 1
+			   : (c & 0xE0) == 0xC0 ? 2
+			   : (c & 0xF0) == 0xE0 ? 3
+			   : (c & 0xF8) == 0xF0 ? 4
+						: 0;
 		if (n && i + n <= len && jq_utf8_valid(s + i, n)) {
 			memcpy(out + o, s + i, n);
 			o += n;

@@ -12,7 +12,7 @@ PACKAGES=(
   python3-websockets curl openssl ca-certificates  # openssl: test_job_http's TLS certificate
   python3-fastapi python3-uvicorn  # examples/fastapi (tests/e2e/test_fastapi_example.py)
   clang groff-base man-db  # man_check.sh (groff), install_check.sh (man -l)
-  cppcheck clang-tidy  # tests/lint (ctest lint_cppcheck, lint_clang_tidy)
+  cppcheck clang-tidy clang-format  # tests/lint (ctest lint_cppcheck, lint_clang_tidy, lint_format)
   chromium chromium-driver python3-selenium  # the dashboard test (tests/e2e/test_dashboard.py)
 )
 

@@ -21,23 +21,23 @@
 #define POLL_MS 100
 
 static const char usage[] =
-    "usage: client_example [--redis-url URL] [--prefix PREFIX] [--idempotency-key KEY]\n"
-    "                      [--traceparent TRACEPARENT] [--no-wait] [--timeout SECONDS]\n"
-    "                      JOB_JSON\n"
-    "\n"
-    "Enqueues JOB_JSON (the body of the broker's POST /jobs, e.g.\n"
-    "'{\"type\": \"noop\"}') straight into Redis with libjobq-client, prints its id,\n"
-    "then polls its status until it ends and prints the job as JSON.\n"
-    "\n"
-    "  --redis-url URL        Redis (default $JOBQ_REDIS_URL, else redis://127.0.0.1:6379/0)\n"
-    "  --prefix PREFIX        key prefix (default $JOBQ_PREFIX, else jobq:)\n"
-    "  --idempotency-key KEY  store the job once per KEY; a repeat names the first job\n"
-    "  --traceparent TP       a W3C trace context stored with the job\n"
-    "  --no-wait              print the id and exit 0 without waiting\n"
-    "  --timeout SECONDS      give up waiting after this long (default 60)\n"
-    "\n"
-    "Exit status: 0 completed (or enqueued, with --no-wait), 1 failed or cancelled,\n"
-    "2 bad usage or a refused job, 3 Redis unreachable or timed out.\n";
+	"usage: client_example [--redis-url URL] [--prefix PREFIX] [--idempotency-key KEY]\n"
+	"                      [--traceparent TRACEPARENT] [--no-wait] [--timeout SECONDS]\n"
+	"                      JOB_JSON\n"
+	"\n"
+	"Enqueues JOB_JSON (the body of the broker's POST /jobs, e.g.\n"
+	"'{\"type\": \"noop\"}') straight into Redis with libjobq-client, prints its id,\n"
+	"then polls its status until it ends and prints the job as JSON.\n"
+	"\n"
+	"  --redis-url URL        Redis (default $JOBQ_REDIS_URL, else redis://127.0.0.1:6379/0)\n"
+	"  --prefix PREFIX        key prefix (default $JOBQ_PREFIX, else jobq:)\n"
+	"  --idempotency-key KEY  store the job once per KEY; a repeat names the first job\n"
+	"  --traceparent TP       a W3C trace context stored with the job\n"
+	"  --no-wait              print the id and exit 0 without waiting\n"
+	"  --timeout SECONDS      give up waiting after this long (default 60)\n"
+	"\n"
+	"Exit status: 0 completed (or enqueued, with --no-wait), 1 failed or cancelled,\n"
+	"2 bad usage or a refused job, 3 Redis unreachable or timed out.\n";
 
 static void sleep_ms(long ms)
 {
@@ -74,7 +74,8 @@ int main(int argc, char **argv)
 			char *end;
 			timeout_s = strtol(argv[++i], &end, 10);
 			if (*end || timeout_s < 1 || timeout_s > 86400) {
-				fprintf(stderr, "client_example: --timeout must be 1 to 86400 seconds\n");
+				fprintf(stderr,
+					"client_example: --timeout must be 1 to 86400 seconds\n");
 				return 2;
 			}
 		} else if (strcmp(a, "--no-wait") == 0) {
@@ -125,7 +126,8 @@ int main(int argc, char **argv)
 		while (waited_ms <= timeout_s * 1000) {
 			/* the state first: once it is final, the status read after it is final too,
 			 * so the last status printed is the job's end */
-			rc = jq_client_state(c, id, state, sizeof(state), &terminal, err, sizeof(err));
+			rc = jq_client_state(c, id, state, sizeof(state), &terminal, err,
+					     sizeof(err));
 			if (rc == JQ_CLIENT_OK)
 				rc = jq_client_status(c, id, now, sizeof(now), err, sizeof(err));
 			if (rc == JQ_CLIENT_OK && strcmp(now, last) != 0) {
@@ -143,8 +145,8 @@ int main(int argc, char **argv)
 			waited_ms += POLL_MS;
 		}
 		if (!terminal)
-			fprintf(stderr, "client_example: job %" PRId64 " still '%s' after %ld s\n", id,
-				last, timeout_s);
+			fprintf(stderr, "client_example: job %" PRId64 " still '%s' after %ld s\n",
+				id, last, timeout_s);
 		char *json = NULL;
 		if (jq_client_job_json(c, id, &json, err, sizeof(err)) == JQ_CLIENT_OK)
 			printf("%s\n", json);

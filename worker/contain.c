@@ -34,9 +34,9 @@ struct msg {
 };
 
 enum {
-	MSG_EXITED = 1,	 /* value: the program's wait status */
+	MSG_EXITED = 1,  /* value: the program's wait status */
 	MSG_EXEC_FAILED, /* value: errno of the program's execve */
-	MSG_SETUP_MAPS,	 /* the rest: value is an errno, at that step of starting up */
+	MSG_SETUP_MAPS,  /* the rest: value is an errno, at that step of starting up */
 	MSG_SETUP_FDS,
 	MSG_SETUP_EXEC,
 	MSG_SETUP_FORK,
@@ -53,7 +53,7 @@ struct jq_contain {
 int jq_contain_mode_parse(const char *s, enum jq_contain_mode *m)
 {
 	static const enum jq_contain_mode all[] = {JQ_CONTAIN_AUTO, JQ_CONTAIN_PIDNS,
-						    JQ_CONTAIN_USERNS, JQ_CONTAIN_SUBREAPER};
+						   JQ_CONTAIN_USERNS, JQ_CONTAIN_SUBREAPER};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (strcmp(s, jq_contain_mode_name(all[i])) == 0) {
 			*m = all[i];
@@ -116,9 +116,9 @@ static int write_maps(const struct jq_contain *k)
 	if (write_file("/proc/self/setgroups", "deny") != 0 && errno != ENOENT)
 		return -1;
 	return write_file("/proc/self/uid_map", k->uid_map) != 0 ||
-			   write_file("/proc/self/gid_map", k->gid_map) != 0
-		   ? -1
-		   : 0;
+			       write_file("/proc/self/gid_map", k->gid_map) != 0
+		       ? -1
+		       : 0;
 }
 
 /* Starts a child in mode m that exits at once: 0 if that works, else -1 with why. */
@@ -151,8 +151,9 @@ static int probe(const struct jq_contain *k, enum jq_contain_mode m, char *why, 
 struct jq_contain *jq_contain_new(enum jq_contain_mode want, char *err, size_t errlen)
 {
 	if (access("/proc/self/exe", X_OK) != 0) {
-		snprintf(err, errlen, "exec jobs need /proc (to start their supervisor from "
-				      "/proc/self/exe): %s",
+		snprintf(err, errlen,
+			 "exec jobs need /proc (to start their supervisor from "
+			 "/proc/self/exe): %s",
 			 strerror(errno));
 		return NULL;
 	}
@@ -177,11 +178,12 @@ struct jq_contain *jq_contain_new(enum jq_contain_mode want, char *err, size_t e
 	if (want != JQ_CONTAIN_AUTO) {
 		k->mode = want;
 		if (want != JQ_CONTAIN_SUBREAPER && probe(k, want, why_pid, sizeof(why_pid)) != 0) {
-			snprintf(err, errlen,
-				 "--exec-contain %s is not available here: %s (a PID namespace needs "
-				 "CAP_SYS_ADMIN; a user namespace needs a kernel that allows them "
-				 "unprivileged and no seccomp or systemd RestrictNamespaces= against it)",
-				 jq_contain_mode_name(want), why_pid);
+			snprintf(
+				err, errlen,
+				"--exec-contain %s is not available here: %s (a PID namespace needs "
+				"CAP_SYS_ADMIN; a user namespace needs a kernel that allows them "
+				"unprivileged and no seccomp or systemd RestrictNamespaces= against it)",
+				jq_contain_mode_name(want), why_pid);
 			rc = -1;
 		}
 		snprintf(k->describe, sizeof(k->describe), "%s (as asked)",
@@ -220,9 +222,18 @@ void jq_contain_free(struct jq_contain *k)
 	free(k);
 }
 
-enum jq_contain_mode jq_contain_mode(const struct jq_contain *k) { return k->mode; }
-const char *jq_contain_describe(const struct jq_contain *k) { return k->describe; }
-int jq_contain_degraded(const struct jq_contain *k) { return k->degraded; }
+enum jq_contain_mode jq_contain_mode(const struct jq_contain *k)
+{
+	return k->mode;
+}
+const char *jq_contain_describe(const struct jq_contain *k)
+{
+	return k->describe;
+}
+int jq_contain_degraded(const struct jq_contain *k)
+{
+	return k->degraded;
+}
 
 /* In the child: report a failed step on fd and exit. */
 static void __attribute__((noreturn)) child_fail(int fd, int kind, int e)
@@ -235,8 +246,8 @@ static void __attribute__((noreturn)) child_fail(int fd, int kind, int e)
 }
 
 /* In the child (system calls only): become the supervisor. */
-static void __attribute__((noreturn)) child_exec(const struct jq_contain *k, char *const iargv[],
-						 char *const envp[], const int src[5])
+static void __attribute__((noreturn))
+child_exec(const struct jq_contain *k, char *const iargv[], char *const envp[], const int src[5])
 {
 	if (k->mode == JQ_CONTAIN_USERNS && write_maps(k) != 0)
 		child_fail(src[3], MSG_SETUP_MAPS, errno);
@@ -259,13 +270,14 @@ static void __attribute__((noreturn)) child_exec(const struct jq_contain *k, cha
 	child_fail(FD_STATUS, MSG_SETUP_EXEC, errno);
 }
 
-int jq_contain_spawn(struct jq_contain *k, const char *path, char *const argv[],
-		     char *const envp[], int in_fd, int out_fd, int err_fd, pid_t *pid,
-		     int *status_fd, char *err, size_t errlen)
+int jq_contain_spawn(struct jq_contain *k, const char *path, char *const argv[], char *const envp[],
+		     int in_fd, int out_fd, int err_fd, pid_t *pid, int *status_fd, char *err,
+		     size_t errlen)
 {
 	if (gettid() != getpid()) {
-		snprintf(err, errlen, "exec jobs start from the main thread only (the parent-death "
-				      "signal follows the thread that starts them)");
+		snprintf(err, errlen,
+			 "exec jobs start from the main thread only (the parent-death "
+			 "signal follows the thread that starts them)");
 		return -1;
 	}
 	size_t n = 0;
@@ -324,8 +336,8 @@ void jq_contain_kill(const struct jq_contain *k, pid_t pid)
 	kill(pid, k->mode == JQ_CONTAIN_SUBREAPER ? SIGHUP : SIGKILL);
 }
 
-int jq_contain_outcome(int status_fd, int init_status, const char *path, int *status,
-		       char *err, size_t errlen)
+int jq_contain_outcome(int status_fd, int init_status, const char *path, int *status, char *err,
+		       size_t errlen)
 {
 	struct msg m;
 	ssize_t r;
@@ -334,10 +346,10 @@ int jq_contain_outcome(int status_fd, int init_status, const char *path, int *st
 	while (r < 0 && errno == EINTR);
 	if (r == (ssize_t)sizeof(m)) {
 		static const char *const step[] = {
-		    [MSG_SETUP_MAPS] = "mapping its user ids",
-		    [MSG_SETUP_FDS] = "setting up its fds",
-		    [MSG_SETUP_EXEC] = "executing /proc/self/exe",
-		    [MSG_SETUP_FORK] = "forking the program",
+			[MSG_SETUP_MAPS] = "mapping its user ids",
+			[MSG_SETUP_FDS] = "setting up its fds",
+			[MSG_SETUP_EXEC] = "executing /proc/self/exe",
+			[MSG_SETUP_FORK] = "forking the program",
 		};
 		if (m.kind == MSG_EXITED) {
 			*status = m.value;
@@ -356,14 +368,18 @@ int jq_contain_outcome(int status_fd, int init_status, const char *path, int *st
 		snprintf(err, errlen, "the supervisor of '%.200s' was killed by signal %d", path,
 			 WTERMSIG(init_status));
 	else
-		snprintf(err, errlen, "the supervisor of '%.200s' exited with status %d and no report",
-			 path, WIFEXITED(init_status) ? WEXITSTATUS(init_status) : -1);
+		snprintf(err, errlen,
+			 "the supervisor of '%.200s' exited with status %d and no report", path,
+			 WIFEXITED(init_status) ? WEXITSTATUS(init_status) : -1);
 	return -1;
 }
 
 /* ---- the supervisor ---- */
 
-static void on_signal(int sig) { (void)sig; }
+static void on_signal(int sig)
+{
+	(void)sig;
+}
 
 /* Reads pid, state and parent of /proc/<name>/stat. 0, or -1 if it is gone. */
 static int read_stat(const char *name, pid_t *pid, char *state, pid_t *ppid)
@@ -437,7 +453,8 @@ static int signal_tree(int sig)
 				continue;
 			struct proc key = {.pid = ps[i].ppid};
 			const struct proc *parent =
-			    ps[i].ppid == me ? NULL : bsearch(&key, ps, n, sizeof(*ps), proc_cmp);
+				ps[i].ppid == me ? NULL
+						 : bsearch(&key, ps, n, sizeof(*ps), proc_cmp);
 			if (ps[i].ppid == me || (parent && parent->below))
 				ps[i].below = 1, grew = 1;
 		}

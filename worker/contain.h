@@ -73,9 +73,9 @@ int jq_contain_degraded(const struct jq_contain *k);
  * *status_fd (read end, O_NONBLOCK|O_CLOEXEC, the caller closes it; read it with
  * jq_contain_outcome once the supervisor has exited); -1 with err, nothing started.
  * Blocks the caller only for the fork (like posix_spawn). */
-int jq_contain_spawn(struct jq_contain *k, const char *path, char *const argv[],
-		     char *const envp[], int in_fd, int out_fd, int err_fd, pid_t *pid,
-		     int *status_fd, char *err, size_t errlen);
+int jq_contain_spawn(struct jq_contain *k, const char *path, char *const argv[], char *const envp[],
+		     int in_fd, int out_fd, int err_fd, pid_t *pid, int *status_fd, char *err,
+		     size_t errlen);
 
 /* SIGTERM to every process of the job (the supervisor forwards it). */
 void jq_contain_term(const struct jq_contain *k, pid_t pid);
@@ -86,8 +86,8 @@ void jq_contain_kill(const struct jq_contain *k, pid_t pid);
  * program's wait status in *status; or -1 with why the program did not run or its
  * status is unknown in err ("cannot run '...': No such file or directory", the
  * supervisor killed by a signal). */
-int jq_contain_outcome(int status_fd, int init_status, const char *path, int *status,
-		       char *err, size_t errlen);
+int jq_contain_outcome(int status_fd, int init_status, const char *path, int *status, char *err,
+		       size_t errlen);
 
 /* The supervisor: main() calls it when argv[1] is JQ_CONTAIN_INIT_ARG, first thing.
  * Returns only on bad arguments (exit status 127). */

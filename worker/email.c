@@ -15,7 +15,6 @@
 #include "util.h"
 #include "worker.h"
 
-
 struct email {
 	CURL *easy;
 	struct curl_slist *rcpt;
@@ -57,13 +56,16 @@ static int buf_add(struct buf *b, const char *s, size_t n)
 	return 0;
 }
 
-static int buf_str(struct buf *b, const char *s) { return buf_add(b, s, strlen(s)); }
+static int buf_str(struct buf *b, const char *s)
+{
+	return buf_add(b, s, strlen(s));
+}
 
 /* RFC 2047 B-encoding for a non-ASCII subject, in chunks that keep lines short. */
 static int add_encoded_word(struct buf *b, const char *s, size_t n)
 {
 	static const char tbl[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 	size_t i = 0;
 	int first = 1;
 	while (i < n) {
@@ -81,7 +83,8 @@ static int add_encoded_word(struct buf *b, const char *s, size_t n)
 			if (k + 2 < end)
 				v |= (unsigned char)s[k + 2];
 			char q[4] = {tbl[(v >> 18) & 63], tbl[(v >> 12) & 63],
-				     k + 1 < end ? tbl[(v >> 6) & 63] : '=', k + 2 < end ? tbl[v & 63] : '='};
+				     k + 1 < end ? tbl[(v >> 6) & 63] : '=',
+				     k + 2 < end ? tbl[v & 63] : '='};
 			if (buf_add(b, q, 4) != 0)
 				return -1;
 		}
@@ -111,7 +114,8 @@ static int add_qp_body(struct buf *b, const char *s, size_t n)
 		size_t elen;
 		int trailing_space = (c == ' ' || c == '\t') &&
 				     (i + 1 == n || s[i + 1] == '\n' || s[i + 1] == '\r');
-		if ((c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !trailing_space)) {
+		if ((c >= 33 && c <= 126 && c != '=') ||
+		    ((c == ' ' || c == '\t') && !trailing_space)) {
 			enc[0] = (char)c;
 			elen = 1;
 		} else {

@@ -36,7 +36,7 @@ struct jq_exec {
 	struct jq_exec_command cmds[JQ_EXEC_COMMANDS_MAX];
 	int n;
 	char names[JQ_EXEC_COMMANDS_MAX * (JQ_EXEC_NAME_MAX + 2) + 1];
-	struct child *children; /* every child not yet reaped and done with */
+	struct child *children;     /* every child not yet reaped and done with */
 	struct jq_contain *contain; /* how a job's processes are kept together (contain.h) */
 };
 
@@ -46,12 +46,12 @@ struct child {
 	struct jq_run *run; /* NULL once the job let go (timeout, cancel): only stop and reap */
 	char name[JQ_EXEC_NAME_MAX + 1];
 	const char *path; /* the command's, in x */
-	pid_t pid; /* the supervisor's (contain.h): its exit is the end of every process */
-	int pidfd; /* -1: exit polled on a timer */
-	int status_fd; /* the supervisor's report (jq_contain_outcome), -1 once read */
+	pid_t pid;        /* the supervisor's (contain.h): its exit is the end of every process */
+	int pidfd;        /* -1: exit polled on a timer */
+	int status_fd;    /* the supervisor's report (jq_contain_outcome), -1 once read */
 	int exited, status;
 	int status_lost; /* reaped by someone else (ECHILD): the outcome is unknown */
-	char *not_run; /* why the program did not run or its status is unknown, or NULL */
+	char *not_run;   /* why the program did not run or its status is unknown, or NULL */
 	int in_fd, out_fd, err_fd; /* -1 once closed */
 	struct event *exit_ev, *in_ev, *out_ev, *err_ev, *kill_ev, *progress_ev;
 	char *input; /* owned; written to stdin from input_off on */
@@ -63,7 +63,7 @@ struct child {
 	size_t line_len;
 	char tail[JQ_EXEC_STDERR_TAIL]; /* the last other stderr lines, '\n'-separated */
 	size_t tail_len;
-	int64_t done, total;		/* last progress read */
+	int64_t done, total;           /* last progress read */
 	int64_t sent_done, sent_total; /* last progress reported (-1: none) */
 	int64_t sent_at_us;
 	int killed_hard; /* SIGKILL was sent */
@@ -73,8 +73,8 @@ struct child {
 
 /* ---- pure parts ---- */
 
-int jq_exec_spec_parse(const char *spec, struct jq_exec_command *cmds, int *n, int cap,
-		       char *err, size_t errlen)
+int jq_exec_spec_parse(const char *spec, struct jq_exec_command *cmds, int *n, int cap, char *err,
+		       size_t errlen)
 {
 	const char *p = spec;
 	for (;;) {
@@ -101,7 +101,8 @@ int jq_exec_spec_parse(const char *spec, struct jq_exec_command *cmds, int *n, i
 		}
 		for (int i = 0; i < *n; i++)
 			if (strlen(cmds[i].name) == nlen && memcmp(cmds[i].name, p, nlen) == 0) {
-				snprintf(err, errlen, "exec command '%.*s' is given twice", (int)nlen, p);
+				snprintf(err, errlen, "exec command '%.*s' is given twice",
+					 (int)nlen, p);
 				return -1;
 			}
 		if (*n == cap) {
@@ -144,8 +145,7 @@ int jq_exec_progress_line(const char *line, size_t len, int64_t *done, int64_t *
 	p += 8;
 	while (p < end && (*p == ' ' || *p == '\t'))
 		p++;
-	if (read_count(&p, end, &d) != 0 || p == end || *p++ != '/' ||
-	    read_count(&p, end, &t) != 0)
+	if (read_count(&p, end, &d) != 0 || p == end || *p++ != '/' || read_count(&p, end, &t) != 0)
 		return -1;
 	while (p < end && (*p == ' ' || *p == '\t' || *p == '\r'))
 		p++;
@@ -155,7 +155,6 @@ int jq_exec_progress_line(const char *line, size_t len, int64_t *done, int64_t *
 	*total = t;
 	return 0;
 }
-
 
 /* ---- the allow list ---- */
 
@@ -168,7 +167,8 @@ struct jq_exec *jq_exec_new(struct event_base *base, const struct jq_exec_comman
 		return NULL;
 	}
 	if (jq_contain_mode_parse(contain ? contain : "auto", &mode) != 0) {
-		snprintf(err, errlen, "--exec-contain must be auto, pidns, userns or subreaper, not '%.64s'",
+		snprintf(err, errlen,
+			 "--exec-contain must be auto, pidns, userns or subreaper, not '%.64s'",
 			 contain);
 		return NULL;
 	}
@@ -182,8 +182,8 @@ struct jq_exec *jq_exec_new(struct event_base *base, const struct jq_exec_comman
 		else if (access(cmds[i].path, X_OK) != 0)
 			why = strerror(errno);
 		if (why) {
-			snprintf(err, errlen, "exec command '%s': cannot run '%s': %s", cmds[i].name,
-				 cmds[i].path, why);
+			snprintf(err, errlen, "exec command '%s': cannot run '%s': %s",
+				 cmds[i].name, cmds[i].path, why);
 			return NULL;
 		}
 	}
@@ -219,7 +219,10 @@ const struct jq_exec_command *jq_exec_find(const struct jq_exec *x, const char *
 	return NULL;
 }
 
-const char *jq_exec_names(const struct jq_exec *x) { return x ? x->names : ""; }
+const char *jq_exec_names(const struct jq_exec *x)
+{
+	return x ? x->names : "";
+}
 
 /* ---- a child's life ---- */
 
@@ -270,7 +273,10 @@ static void report_progress(struct child *c)
 	jq_run_progress(c->run, c->done, c->total);
 }
 
-static void progress_cb(evutil_socket_t fd, short what, void *arg) { report_progress(arg); }
+static void progress_cb(evutil_socket_t fd, short what, void *arg)
+{
+	report_progress(arg);
+}
 
 static void tail_add(struct child *c, const char *s, size_t n)
 {
@@ -422,15 +428,15 @@ static void child_report(struct child *c)
 		c->run = NULL;
 	}
 	size_t tlen = 0;
-	char *tail = jq_utf8_sanitize(c->tail, c->tail_len && c->tail[c->tail_len - 1] == '\n'
-						  ? c->tail_len - 1
-						  : c->tail_len,
-				      &tlen);
+	char *tail = jq_utf8_sanitize(
+		c->tail,
+		c->tail_len && c->tail[c->tail_len - 1] == '\n' ? c->tail_len - 1 : c->tail_len,
+		&tlen);
 	char *text = NULL;
 	int ok = 0;
 	if (c->not_run) {
-		text = jq_strdup_printf("command '%s': %s%s%s", c->name, c->not_run, tlen ? ": " : "",
-					tail ? tail : "");
+		text = jq_strdup_printf("command '%s': %s%s%s", c->name, c->not_run,
+					tlen ? ": " : "", tail ? tail : "");
 	} else if (c->status_lost) {
 		text = jq_strdup_printf("command '%s' ended but its exit status was lost (reaped "
 					"elsewhere)%s%s",
@@ -445,8 +451,9 @@ static void child_report(struct child *c)
 			output = s ? json_stringn(s, slen) : NULL;
 			free(s);
 		}
-		json_t *result = json_pack("{s:i, s:o, s:b}", "exit_code", 0, "output",
-					   output ? output : json_null(), "truncated", c->out_truncated);
+		json_t *result =
+			json_pack("{s:i, s:o, s:b}", "exit_code", 0, "output",
+				  output ? output : json_null(), "truncated", c->out_truncated);
 		text = result ? json_dumps(result, JSON_COMPACT) : NULL;
 		json_decref(result);
 		ok = text != NULL;
@@ -502,8 +509,8 @@ static int child_reap(struct child *c)
 		c->status_lost = r != c->pid;
 		c->status = 0;
 		char why[512];
-		if (r == c->pid &&
-		    jq_contain_outcome(c->status_fd, st, c->path, &c->status, why, sizeof(why)) != 0)
+		if (r == c->pid && jq_contain_outcome(c->status_fd, st, c->path, &c->status, why,
+						      sizeof(why)) != 0)
 			c->not_run = strdup(why);
 		return 1;
 	}
@@ -567,7 +574,8 @@ static int child_env(const struct jq_run *run, char env[ENV_MAX][512], char **en
 	snprintf(env[n++], sizeof(env[0]), "JOBQ_JOB_ID=%" PRId64, run->id);
 	snprintf(env[n++], sizeof(env[0]), "JOBQ_JOB_ATTEMPT=%" PRId64, run->attempts);
 	snprintf(env[n++], sizeof(env[0]), "JOBQ_JOB_QUEUE=%s", run->queue);
-	if (run->traceparent[0]) /* the W3C trace context, as OpenTelemetry's env carrier names it */
+	if (run->traceparent
+		    [0]) /* the W3C trace context, as OpenTelemetry's env carrier names it */
 		snprintf(env[n++], sizeof(env[0]), "TRACEPARENT=%s", run->traceparent);
 	for (int i = 0; i < n; i++)
 		envp[i] = env[i];
@@ -650,8 +658,8 @@ static int child_spawn(struct jq_exec *x, struct jq_run *run, const struct jq_ex
 	char why[256];
 	if (jq_contain_spawn(x->contain, cmd->path, argv, envp, in[0], o[1], e[1], &pid, &status_fd,
 			     why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "cannot run command '%s' ('%.200s'): %.200s", cmd->name, cmd->path,
-			 why);
+		snprintf(err, errlen, "cannot run command '%s' ('%.200s'): %.200s", cmd->name,
+			 cmd->path, why);
 		goto done;
 	}
 	c->x = x;
@@ -705,7 +713,8 @@ int jq_exec_start(struct jq_run *run, char *err, size_t errlen)
 	const struct jq_exec_command *cmd = jq_exec_find(x, req.name);
 	if (!cmd) {
 		if (x && x->n)
-			snprintf(err, errlen, "command '%s' is not allowed on this worker (allowed: %s)",
+			snprintf(err, errlen,
+				 "command '%s' is not allowed on this worker (allowed: %s)",
 				 req.name, x->names);
 		else
 			snprintf(err, errlen,

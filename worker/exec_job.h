@@ -55,8 +55,8 @@ struct jq_exec_command {
 /* Adds the commands of one allow-list value, "NAME=/abs/path" or several
  * comma-separated, to cmds[0..*n) (at most cap). Names are job-type-like
  * names, paths absolute; a name given twice is refused. Touches no file. */
-int jq_exec_spec_parse(const char *spec, struct jq_exec_command *cmds, int *n, int cap,
-		       char *err, size_t errlen);
+int jq_exec_spec_parse(const char *spec, struct jq_exec_command *cmds, int *n, int cap, char *err,
+		       size_t errlen);
 
 /* 0 and done/total if line (len bytes, no line end) is "progress N/M" with
  * 0 <= N <= M, 1 <= M (spaces around allowed); -1 for any other line. */

@@ -88,8 +88,7 @@ static void block_for_work(struct jq_worker *w)
 	const char *queues[JQ_WORKER_MAX_QUEUES];
 	for (int i = 0; i < w->nqueues; i++)
 		queues[i] = w->queue_names[i];
-	if (jq_store_block(w->blk, &w->keys, w->nqueues, queues, BLOCK_TIMEOUT_S, on_block, w) !=
-	    0)
+	if (jq_store_block(w->blk, &w->keys, w->nqueues, queues, BLOCK_TIMEOUT_S, on_block, w) != 0)
 		return;
 	w->blocking = 1;
 	/* The fetch goes right behind the BLPOP on the same connection: Redis runs it the
@@ -101,7 +100,10 @@ static void block_for_work(struct jq_worker *w)
 		w->blk_fetching = want;
 }
 
-static void fetch_retry_cb(evutil_socket_t fd, short what, void *arg) { jq_fetch_maybe(arg); }
+static void fetch_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	jq_fetch_maybe(arg);
+}
 
 /* A fetch's answer: asked slots were requested. */
 static void fetched(struct jq_worker *w, redisReply *r, int asked)

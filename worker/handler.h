@@ -32,7 +32,7 @@ struct jq_run {
 	char type[JQ_TYPE_NAME_MAX + 1];
 	char queue[JQ_QUEUE_NAME_MAX + 1];
 	char traceparent[JQ_TRACEPARENT_LEN + 1]; /* W3C trace context of the request, or "" */
-	const msgpack_object *payload; /* valid for the run's life */
+	const msgpack_object *payload;            /* valid for the run's life */
 	/* the job's secrets: a msgpack map name -> string (checked when enqueued), or NULL.
 	 * Never logged or written back (jq_secret_get reads one) */
 	const char *secrets;
@@ -61,7 +61,7 @@ const struct jq_handler *jq_handler_find(const char *type);
 /* Logs a line about run: its id, type, queue, attempt and traceparent go with it
  * (log.h, jq_log_job), so every line about a job can be found by them. */
 void jq_run_log(const struct jq_run *run, enum jq_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 /* Reports a running IO job's progress (fire and forget, fenced by the token). */
 void jq_run_progress(struct jq_run *run, int64_t done, int64_t total);
 /* Reports an IO job's outcome: ok with result JSON text (NULL for null), or

@@ -28,12 +28,12 @@ static int noop_start(struct jq_run *run, char *err, size_t errlen)
 }
 
 static const struct jq_handler handlers[] = {
-    {"noop", noop_start, NULL, NULL, NULL},
-    {"progress", jq_progress_start, jq_progress_cancel, NULL, NULL},
-    {"email", jq_email_start, jq_email_cancel, jq_email_cpu, jq_email_wants_pool},
-    {"hash", NULL, NULL, jq_hash_cpu, NULL},
-    {"http", jq_httpjob_start, jq_httpjob_cancel, NULL, NULL},
-    {"exec", jq_exec_start, jq_exec_cancel, NULL, NULL},
+	{"noop", noop_start, NULL, NULL, NULL},
+	{"progress", jq_progress_start, jq_progress_cancel, NULL, NULL},
+	{"email", jq_email_start, jq_email_cancel, jq_email_cpu, jq_email_wants_pool},
+	{"hash", NULL, NULL, jq_hash_cpu, NULL},
+	{"http", jq_httpjob_start, jq_httpjob_cancel, NULL, NULL},
+	{"exec", jq_exec_start, jq_exec_cancel, NULL, NULL},
 };
 
 const struct jq_handler *jq_handler_find(const char *type)

@@ -56,8 +56,8 @@ static int net_add(struct jq_httpjob_deny *d, const char *text, int bits, char *
 	d->net[d->n++] = n;
 	return 0;
 bad:
-	snprintf(err, errlen, "--http-deny: '%s' is not an IPv4 or IPv6 address (ADDR or ADDR/BITS)",
-		 text);
+	snprintf(err, errlen,
+		 "--http-deny: '%s' is not an IPv4 or IPv6 address (ADDR or ADDR/BITS)", text);
 	return -1;
 }
 
@@ -69,10 +69,10 @@ int jq_httpjob_deny_add(struct jq_httpjob_deny *d, const char *spec, char *err, 
 	 * unique-local, link-local and multicast. NAT64 (64:ff9b::/96) and 6to4 (2002::/16)
 	 * addresses are also matched by the IPv4 address they carry (deny_match_addr). */
 	static const char *const private_nets[] = {
-	    "0.0.0.0/8",      "10.0.0.0/8",     "100.64.0.0/10",  "127.0.0.0/8",
-	    "169.254.0.0/16", "172.16.0.0/12",  "192.0.0.0/24",   "192.168.0.0/16",
-	    "198.18.0.0/15",  "224.0.0.0/4",    "240.0.0.0/4",    "::/96",
-	    "64:ff9b:1::/48", "fc00::/7",	"fe80::/10",	  "ff00::/8",
+		"0.0.0.0/8",      "10.0.0.0/8",    "100.64.0.0/10", "127.0.0.0/8",
+		"169.254.0.0/16", "172.16.0.0/12", "192.0.0.0/24",  "192.168.0.0/16",
+		"198.18.0.0/15",  "224.0.0.0/4",   "240.0.0.0/4",   "::/96",
+		"64:ff9b:1::/48", "fc00::/7",      "fe80::/10",     "ff00::/8",
 	};
 	const char *comma = strchr(spec, ',');
 	if (comma) { /* "A,B": each in turn */
@@ -163,7 +163,10 @@ int jq_httpjob_deny_match(const struct jq_httpjob_deny *d, const char *ip)
 	return d->n > 0; /* not an address we can read: refuse rather than guess */
 }
 
-void jq_httpjob_set_deny(const struct jq_httpjob_deny *d) { deny = *d; }
+void jq_httpjob_set_deny(const struct jq_httpjob_deny *d)
+{
+	deny = *d;
+}
 
 static char ca_file[4097]; /* set once at start-up: --http-ca-file, or "" */
 
@@ -188,19 +191,19 @@ struct http {
 	struct curl_slist *hdrs;
 	char *body; /* the response's first max_body bytes */
 	size_t body_len;
-	int truncated;		 /* more body came than max_body: the transfer was cut */
-	json_t *resp_headers;	 /* of the last response (a redirect or 100 starts anew) */
+	int truncated;            /* more body came than max_body: the transfer was cut */
+	json_t *resp_headers;     /* of the last response (a redirect or 100 starts anew) */
 	size_t resp_header_bytes; /* what resp_headers holds, bounded */
 	char curl_err[CURL_ERROR_SIZE];
 	char denied[INET6_ADDRSTRLEN]; /* an address --http-deny refused, or "" */
-	int allowed_opened;		/* a socket was opened for an allowed address */
-	int last_denied;		/* the last socket asked for was refused */
+	int allowed_opened;            /* a socket was opened for an allowed address */
+	int last_denied;               /* the last socket asked for was refused */
 	/* the request carries headers curl sends to every host of a redirect chain that must
 	 * reach only the first: one with a secret in it, or Proxy-Authorization (curl keeps
 	 * only Authorization and Cookie to the first host) */
 	int guarded;
-	int redirecting;       /* the response being read is a 3xx */
-	char crossed[300];     /* a redirect to another origin refused for them, or "" */
+	int redirecting;   /* the response being read is a 3xx */
+	char crossed[300]; /* a redirect to another origin refused for them, or "" */
 };
 
 /* scheme, host and port of url, lowercased, as "scheme://host:port"; -1 if unreadable. */
@@ -224,8 +227,7 @@ static int origin_of(CURLU *u, char *out, size_t outlen)
 
 /* 1 if location (a redirect's target, maybe relative) leads away from the origin of the
  * URL curl is at: then *where is the target's origin. Unreadable: away (refused). */
-static int leaves_origin(CURL *easy, const char *location, size_t len, char *where,
-			 size_t wherelen)
+static int leaves_origin(CURL *easy, const char *location, size_t len, char *where, size_t wherelen)
 {
 	char *at = NULL;
 	char from[300] = "", to[300] = "";
@@ -246,8 +248,7 @@ static int leaves_origin(CURL *easy, const char *location, size_t len, char *whe
 
 /* Before each socket curl opens (redirects and fallback addresses too): a denied address
  * gets no socket, so not even a TCP handshake reaches it. */
-static curl_socket_t on_open_socket(void *arg, curlsocktype purpose,
-				    struct curl_sockaddr *address)
+static curl_socket_t on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *address)
 {
 	struct http *h = arg;
 	const struct sockaddr *sa = &address->addr;
@@ -389,7 +390,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *arg)
 		v++, vlen--;
 	while (vlen && (v[vlen - 1] == ' ' || v[vlen - 1] == '\t'))
 		vlen--;
-	if (nlen > JQ_HTTPJOB_HEADER_NAME_MAX || json_object_size(h->resp_headers) >= JQ_HTTPJOB_RESP_HEADERS_MAX ||
+	if (nlen > JQ_HTTPJOB_HEADER_NAME_MAX ||
+	    json_object_size(h->resp_headers) >= JQ_HTTPJOB_RESP_HEADERS_MAX ||
 	    h->resp_header_bytes + nlen + vlen > JQ_HTTPJOB_RESP_HEADER_BYTES_MAX)
 		return n; /* kept bounded: the rest are dropped */
 	char name[JQ_HTTPJOB_HEADER_NAME_MAX + 1];
@@ -466,7 +468,8 @@ static int http_setup(struct http *h, const char *const *extra, size_t nextra, c
 	}
 	if (r->body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body); /* owned by h, outlives the transfer */
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS,
+				 r->body); /* owned by h, outlives the transfer */
 		if (strcmp(r->method, "POST") != 0)
 			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
 	} else if (strcmp(r->method, "HEAD") == 0) {
@@ -502,19 +505,21 @@ static void on_done(CURL *easy, CURLcode rc, void *arg)
 	curl_easy_getinfo(easy, CURLINFO_REDIRECT_COUNT, &redirects);
 	if (rc == CURLE_WRITE_ERROR && h->crossed[0]) {
 		/* the next hop would have carried them: refused, and it would be again */
-		text = jq_strdup_printf("%s %s refused: it redirects to %s, another origin, and "
-					"the request carries a secret or Proxy-Authorization header, "
-					"which would go there too",
-					h->req.method, h->req.url_shown, h->crossed);
+		text = jq_strdup_printf(
+			"%s %s refused: it redirects to %s, another origin, and "
+			"the request carries a secret or Proxy-Authorization header, "
+			"which would go there too",
+			h->req.method, h->req.url_shown, h->crossed);
 		fatal = 1;
 	} else if (rc != CURLE_OK && h->denied[0] && (!h->allowed_opened || h->last_denied)) {
 		/* refused, and no other address of the name was tried after it (a redirect to a
 		 * denied address comes after the first host's allowed one): the deny list is
 		 * why, and the same address would be refused next time: no retry */
 		if (redirects > 0)
-			text = jq_strdup_printf("%s %s refused: a redirect led to address %s, which "
-						"is denied (--http-deny)",
-						h->req.method, h->req.url_shown, h->denied);
+			text = jq_strdup_printf(
+				"%s %s refused: a redirect led to address %s, which "
+				"is denied (--http-deny)",
+				h->req.method, h->req.url_shown, h->denied);
 		else
 			text = jq_strdup_printf("%s %s refused: address %s is denied (--http-deny)",
 						h->req.method, h->req.url_shown, h->denied);

@@ -14,29 +14,29 @@ static void config_defaults(struct jq_worker_config *cfg)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	*cfg = (struct jq_worker_config){
-	    .redis_url = "redis://127.0.0.1:6379/0",
-	    .redis_password_file = "",
-	    .prefix = "jobq:",
-	    .queues = "default",
-	    .concurrency = 100,
-	    .threads = ncpu > 0 ? ncpu : 2,
-	    .lease_ms = 15000,
-	    .heartbeat_ms = 1000,
-	    .grace_ms = 10000,
-	    .retry_base_ms = 1000,
-	    .max_recoveries = 5,
-	    .dead_max = 10000,
-	    .keep_completed_ms = 24 * 3600 * 1000LL,
-	    .keep_failed_ms = 7 * 24 * 3600 * 1000LL,
-	    .replica_ack_timeout_ms = 500,
-	    .smtp_url = "",
-	    .smtp_from = "jobq@localhost",
-	    .smtp_user = "",
-	    .smtp_password = "",
-	    .smtp_timeout_ms = 30000,
-	    .schedule_file = "",
-	    .http_ca_file = "",
-	    .exec_contain = "auto",
+		.redis_url = "redis://127.0.0.1:6379/0",
+		.redis_password_file = "",
+		.prefix = "jobq:",
+		.queues = "default",
+		.concurrency = 100,
+		.threads = ncpu > 0 ? ncpu : 2,
+		.lease_ms = 15000,
+		.heartbeat_ms = 1000,
+		.grace_ms = 10000,
+		.retry_base_ms = 1000,
+		.max_recoveries = 5,
+		.dead_max = 10000,
+		.keep_completed_ms = 24 * 3600 * 1000LL,
+		.keep_failed_ms = 7 * 24 * 3600 * 1000LL,
+		.replica_ack_timeout_ms = 500,
+		.smtp_url = "",
+		.smtp_from = "jobq@localhost",
+		.smtp_user = "",
+		.smtp_password = "",
+		.smtp_timeout_ms = 30000,
+		.schedule_file = "",
+		.http_ca_file = "",
+		.exec_contain = "auto",
 	};
 }
 
@@ -46,78 +46,80 @@ static int parse_options(int argc, char **argv, struct jq_worker_config *cfg)
 {
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
-	    {"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg->redis_url, 0, 1000,
-	     "Redis to use: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (USER and PASSWORD "
-	     "percent-encoded), unix:///PATH[?db=DB], "
-	     "redis-sentinel://[[USER]:PASSWORD@]HOST[:PORT][,...][/DB]#MASTER, or a Redis "
-	     "Cluster: redis-cluster://[[USER]:PASSWORD@]HOST[:PORT][,...][/0]"},
-	    {"redis-password-file", "JOBQ_REDIS_PASSWORD_FILE", JQ_OPT_STR, &cfg->redis_password_file, 0,
-	     4096, "file holding the Redis password (one line), in place of the URL's"},
-	    {"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &cfg->prefix, 0, JQ_PREFIX_MAX,
-	     "prefix of every Redis key"},
-	    {"queues", "JOBQ_QUEUES", JQ_OPT_STR, &cfg->queues, 0, 2000,
-	     "comma-separated queues: a,b in strict order, or a:5,b:1 by weight"},
-	    {"concurrency", "JOBQ_CONCURRENCY", JQ_OPT_INT, &cfg->concurrency, 1, 100000,
-	     "jobs running at once"},
-	    {"threads", "JOBQ_THREADS", JQ_OPT_INT, &cfg->threads, 1, 1024,
-	     "threads for CPU jobs"},
-	    {"lease-ms", "JOBQ_LEASE_MS", JQ_OPT_INT, &cfg->lease_ms, 300, 3600000,
-	     "lease of a taken job (renewed each beat): when a lease runs out, the job comes back"},
-	    {"heartbeat-ms", "JOBQ_HEARTBEAT_MS", JQ_OPT_INT, &cfg->heartbeat_ms, 100, 60000,
-	     "beat period; a worker silent for 3 beats is dead and its jobs come back"},
-	    {"retry-base-ms", "JOBQ_RETRY_BASE_MS", JQ_OPT_INT, &cfg->retry_base_ms, 1, 3600000,
-	     "delay before the first retry; doubles each attempt, +-25% jitter"},
-	    {"max-recoveries", "JOBQ_MAX_RECOVERIES", JQ_OPT_INT, &cfg->max_recoveries, 0, 1000,
-	     "times a job may lose its worker before it is failed as poison"},
-	    {"dead-max", "JOBQ_DEAD_MAX", JQ_OPT_INT, &cfg->dead_max, 1, 100000000,
-	     "most jobs kept in the dead set (oldest dropped first)"},
-	    {"grace-ms", "JOBQ_GRACE_MS", JQ_OPT_INT, &cfg->grace_ms, 0, 3600000,
-	     "on SIGTERM, how long running jobs may finish before they are requeued"},
-	    {"keep-completed-ms", "JOBQ_KEEP_COMPLETED_MS", JQ_OPT_INT, &cfg->keep_completed_ms, 1000,
-	     365LL * 24 * 3600 * 1000, "how long completed jobs are kept"},
-	    {"keep-failed-ms", "JOBQ_KEEP_FAILED_MS", JQ_OPT_INT, &cfg->keep_failed_ms, 1000,
-	     365LL * 24 * 3600 * 1000, "how long failed jobs are kept"},
-	    {"min-replicas-ack", "JOBQ_MIN_REPLICAS_ACK", JQ_OPT_INT, &cfg->min_replicas_ack, 0,
-	     100, "count a job's outcome as written only once this many replicas have it (WAIT); "
-		  "otherwise it is resent on the next beat"},
-	    {"replica-ack-timeout-ms", "JOBQ_REPLICA_ACK_TIMEOUT_MS", JQ_OPT_INT,
-	     &cfg->replica_ack_timeout_ms, 1, 60 * 1000,
-	     "how long to wait for those replicas (less than --heartbeat-ms)"},
-	    {"smtp-url", "JOBQ_SMTP_URL", JQ_OPT_STR, &cfg->smtp_url, 0, 1000,
-	     "SMTP server for email jobs, e.g. smtp://127.0.0.1:25"},
-	    {"smtp-from", "JOBQ_SMTP_FROM", JQ_OPT_STR, &cfg->smtp_from, 0, 254,
-	     "sender address of email jobs"},
-	    {"smtp-user", "JOBQ_SMTP_USER", JQ_OPT_STR, &cfg->smtp_user, 0, 254, "SMTP user"},
-	    {"smtp-password", "JOBQ_SMTP_PASSWORD", JQ_OPT_STR, &cfg->smtp_password, 0, 254,
-	     "SMTP password (prefer the environment variable)"},
-	    {"smtp-timeout-ms", "JOBQ_SMTP_TIMEOUT_MS", JQ_OPT_INT, &cfg->smtp_timeout_ms, 100,
-	     3600000, "time limit of one SMTP send"},
-	    {"exec", "JOBQ_EXEC", JQ_OPT_LIST, &cfg->exec, 0, 16384,
-	     "let exec jobs run a program by name: NAME=/absolute/path; repeat the flag, or "
-	     "separate several with commas"},
-	    {"exec-contain", "JOBQ_EXEC_CONTAIN", JQ_OPT_STR, &cfg->exec_contain, 0, 16,
-	     "how each exec job's processes are kept together and ended with it: auto (the "
-	     "first that works of:), pidns (a PID namespace; root), userns (a user and PID "
-	     "namespace; unprivileged), subreaper (a supervisor process)"},
-	    {"http-deny", "JOBQ_HTTP_DENY", JQ_OPT_LIST, &cfg->http_deny, 0, 4096,
-	     "networks http jobs may not connect to: ADDR[/BITS], or 'private' (every "
-	     "address that is not the public internet: loopback, private, link-local, cloud "
-	     "metadata, multicast...; NAT64 and 6to4 forms too); repeat the flag, or separate with commas"},
-	    {"http-ca-file", "JOBQ_HTTP_CA_FILE", JQ_OPT_STR, &cfg->http_ca_file, 0, 4096,
-	     "certificates (PEM) that https requests of http jobs trust, in place of the "
-	     "system's (a private CA)"},
-	    {"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg->schedule_file, 0, 4096,
-	     "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
-	    {"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
-	    {"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
-	     "debug, info, warn or error"},
-	    {NULL, NULL, 0, NULL, 0, 0, NULL},
+		{"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg->redis_url, 0, 1000,
+		 "Redis to use: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (USER and PASSWORD "
+		 "percent-encoded), unix:///PATH[?db=DB], "
+		 "redis-sentinel://[[USER]:PASSWORD@]HOST[:PORT][,...][/DB]#MASTER, or a Redis "
+		 "Cluster: redis-cluster://[[USER]:PASSWORD@]HOST[:PORT][,...][/0]"},
+		{"redis-password-file", "JOBQ_REDIS_PASSWORD_FILE", JQ_OPT_STR,
+		 &cfg->redis_password_file, 0, 4096,
+		 "file holding the Redis password (one line), in place of the URL's"},
+		{"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &cfg->prefix, 0, JQ_PREFIX_MAX,
+		 "prefix of every Redis key"},
+		{"queues", "JOBQ_QUEUES", JQ_OPT_STR, &cfg->queues, 0, 2000,
+		 "comma-separated queues: a,b in strict order, or a:5,b:1 by weight"},
+		{"concurrency", "JOBQ_CONCURRENCY", JQ_OPT_INT, &cfg->concurrency, 1, 100000,
+		 "jobs running at once"},
+		{"threads", "JOBQ_THREADS", JQ_OPT_INT, &cfg->threads, 1, 1024,
+		 "threads for CPU jobs"},
+		{"lease-ms", "JOBQ_LEASE_MS", JQ_OPT_INT, &cfg->lease_ms, 300, 3600000,
+		 "lease of a taken job (renewed each beat): when a lease runs out, the job comes back"},
+		{"heartbeat-ms", "JOBQ_HEARTBEAT_MS", JQ_OPT_INT, &cfg->heartbeat_ms, 100, 60000,
+		 "beat period; a worker silent for 3 beats is dead and its jobs come back"},
+		{"retry-base-ms", "JOBQ_RETRY_BASE_MS", JQ_OPT_INT, &cfg->retry_base_ms, 1, 3600000,
+		 "delay before the first retry; doubles each attempt, +-25% jitter"},
+		{"max-recoveries", "JOBQ_MAX_RECOVERIES", JQ_OPT_INT, &cfg->max_recoveries, 0, 1000,
+		 "times a job may lose its worker before it is failed as poison"},
+		{"dead-max", "JOBQ_DEAD_MAX", JQ_OPT_INT, &cfg->dead_max, 1, 100000000,
+		 "most jobs kept in the dead set (oldest dropped first)"},
+		{"grace-ms", "JOBQ_GRACE_MS", JQ_OPT_INT, &cfg->grace_ms, 0, 3600000,
+		 "on SIGTERM, how long running jobs may finish before they are requeued"},
+		{"keep-completed-ms", "JOBQ_KEEP_COMPLETED_MS", JQ_OPT_INT, &cfg->keep_completed_ms,
+		 1000, 365LL * 24 * 3600 * 1000, "how long completed jobs are kept"},
+		{"keep-failed-ms", "JOBQ_KEEP_FAILED_MS", JQ_OPT_INT, &cfg->keep_failed_ms, 1000,
+		 365LL * 24 * 3600 * 1000, "how long failed jobs are kept"},
+		{"min-replicas-ack", "JOBQ_MIN_REPLICAS_ACK", JQ_OPT_INT, &cfg->min_replicas_ack, 0,
+		 100,
+		 "count a job's outcome as written only once this many replicas have it (WAIT); "
+		 "otherwise it is resent on the next beat"},
+		{"replica-ack-timeout-ms", "JOBQ_REPLICA_ACK_TIMEOUT_MS", JQ_OPT_INT,
+		 &cfg->replica_ack_timeout_ms, 1, 60 * 1000,
+		 "how long to wait for those replicas (less than --heartbeat-ms)"},
+		{"smtp-url", "JOBQ_SMTP_URL", JQ_OPT_STR, &cfg->smtp_url, 0, 1000,
+		 "SMTP server for email jobs, e.g. smtp://127.0.0.1:25"},
+		{"smtp-from", "JOBQ_SMTP_FROM", JQ_OPT_STR, &cfg->smtp_from, 0, 254,
+		 "sender address of email jobs"},
+		{"smtp-user", "JOBQ_SMTP_USER", JQ_OPT_STR, &cfg->smtp_user, 0, 254, "SMTP user"},
+		{"smtp-password", "JOBQ_SMTP_PASSWORD", JQ_OPT_STR, &cfg->smtp_password, 0, 254,
+		 "SMTP password (prefer the environment variable)"},
+		{"smtp-timeout-ms", "JOBQ_SMTP_TIMEOUT_MS", JQ_OPT_INT, &cfg->smtp_timeout_ms, 100,
+		 3600000, "time limit of one SMTP send"},
+		{"exec", "JOBQ_EXEC", JQ_OPT_LIST, &cfg->exec, 0, 16384,
+		 "let exec jobs run a program by name: NAME=/absolute/path; repeat the flag, or "
+		 "separate several with commas"},
+		{"exec-contain", "JOBQ_EXEC_CONTAIN", JQ_OPT_STR, &cfg->exec_contain, 0, 16,
+		 "how each exec job's processes are kept together and ended with it: auto (the "
+		 "first that works of:), pidns (a PID namespace; root), userns (a user and PID "
+		 "namespace; unprivileged), subreaper (a supervisor process)"},
+		{"http-deny", "JOBQ_HTTP_DENY", JQ_OPT_LIST, &cfg->http_deny, 0, 4096,
+		 "networks http jobs may not connect to: ADDR[/BITS], or 'private' (every "
+		 "address that is not the public internet: loopback, private, link-local, cloud "
+		 "metadata, multicast...; NAT64 and 6to4 forms too); repeat the flag, or separate with commas"},
+		{"http-ca-file", "JOBQ_HTTP_CA_FILE", JQ_OPT_STR, &cfg->http_ca_file, 0, 4096,
+		 "certificates (PEM) that https requests of http jobs trust, in place of the "
+		 "system's (a private CA)"},
+		{"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg->schedule_file, 0, 4096,
+		 "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
+		{"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
+		{"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
+		 "debug, info, warn or error"},
+		{NULL, NULL, 0, NULL, 0, 0, NULL},
 	};
 	static const char usage[] =
-	    "usage: jobq-worker [options]\n\n"
-	    "A jobq worker: takes jobs from its Redis queues under a lease and runs them\n"
-	    "(noop, progress, email, hash, http, and exec for the programs --exec names).\n"
-	    "Run as many as you like, on any machine.";
+		"usage: jobq-worker [options]\n\n"
+		"A jobq worker: takes jobs from its Redis queues under a lease and runs them\n"
+		"(noop, progress, email, hash, http, and exec for the programs --exec names).\n"
+		"Run as many as you like, on any machine.";
 	return jq_opts_daemon("jobq-worker", usage, opts, argc, argv, &log_format, &log_level);
 }
 

@@ -34,9 +34,10 @@ static void outcome_taken(struct jq_task *t, int code)
 {
 	struct jq_worker *w = t->w;
 	const struct jq_run *run = &t->run;
-	static const enum jq_stat stat_of_code[] = {
-	    [JQ_FINISH_COMPLETED] = JQ_STAT_COMPLETED, [JQ_FINISH_RETRY] = JQ_STAT_RETRIED,
-	    [JQ_FINISH_DEAD] = JQ_STAT_FAILED, [JQ_FINISH_CANCELLED] = JQ_STAT_CANCELLED};
+	static const enum jq_stat stat_of_code[] = {[JQ_FINISH_COMPLETED] = JQ_STAT_COMPLETED,
+						    [JQ_FINISH_RETRY] = JQ_STAT_RETRIED,
+						    [JQ_FINISH_DEAD] = JQ_STAT_FAILED,
+						    [JQ_FINISH_CANCELLED] = JQ_STAT_CANCELLED};
 	if (t->end != JQ_END_REQUEUE && code >= JQ_FINISH_COMPLETED && code <= JQ_FINISH_CANCELLED)
 		jq_stats_finished(&w->stats, t->stats_series, stat_of_code[code], t->run_us);
 	if (code == JQ_FINISH_STALE) /* == JQ_REQUEUE_STALE */
@@ -62,8 +63,9 @@ static void outcome_taken(struct jq_task *t, int code)
 		jq_upkeep_promote_at(w, jq_now_ms() + t->retry_delay_ms);
 	} else {
 		w->failed++;
-		jq_run_log(run, JQ_LOG_WARN, "job %" PRId64 " (%s, queue %s) failed for good: moved to dead",
-			   run->id, run->type, run->queue);
+		jq_run_log(run, JQ_LOG_WARN,
+			   "job %" PRId64 " (%s, queue %s) failed for good: moved to dead", run->id,
+			   run->type, run->queue);
 	}
 }
 
@@ -77,8 +79,8 @@ static void outcome_written(struct jq_task *t, int code, const char *err)
 		/* the connection dropped; resent once it is back */
 	} else if (code < 0) {
 		jq_run_log(&t->run, JQ_LOG_ERROR,
-			   "job %" PRId64 ": writing its outcome failed: %s (will retry)", t->run.id,
-			   err);
+			   "job %" PRId64 ": writing its outcome failed: %s (will retry)",
+			   t->run.id, err);
 	} else {
 		outcome_taken(t, code);
 		jq_task_unlink(t);
@@ -117,7 +119,7 @@ struct outbatch {
 
 struct ackwait {
 	struct jq_worker *w;
-	int sent;      /* the WAIT went out: it applies the held batches */
+	int sent;          /* the WAIT went out: it applies the held batches */
 	size_t unanswered; /* batches without their answer yet (WAIT not sent: then freed) */
 	struct outbatch *held;
 };
@@ -206,13 +208,16 @@ static int send_batch(struct jq_worker *w, size_t at, size_t n, struct ackwait *
 	int rc = -1;
 	if (ob && outs) {
 		static const enum jq_outcome_kind kinds[] = {
-		    [JQ_END_COMPLETED] = JQ_OUTCOME_COMPLETED, [JQ_END_FAILED] = JQ_OUTCOME_FAILED,
-		    [JQ_END_FATAL] = JQ_OUTCOME_FATAL, [JQ_END_CANCELLED] = JQ_OUTCOME_CANCELLED};
+			[JQ_END_COMPLETED] = JQ_OUTCOME_COMPLETED,
+			[JQ_END_FAILED] = JQ_OUTCOME_FAILED,
+			[JQ_END_FATAL] = JQ_OUTCOME_FATAL,
+			[JQ_END_CANCELLED] = JQ_OUTCOME_CANCELLED};
 		for (size_t i = 0; i < n; i++) {
 			struct jq_task *t = w->outbox[at + i];
 			if (!t->retry_delay_ms)
-				t->retry_delay_ms = jq_retry_delay_ms(w->cfg.retry_base_ms, t->run.attempts);
-			outs[i] = (struct jq_outcome){t->run.id,     t->token,	      kinds[t->end],
+				t->retry_delay_ms =
+					jq_retry_delay_ms(w->cfg.retry_base_ms, t->run.attempts);
+			outs[i] = (struct jq_outcome){t->run.id,  t->token,          kinds[t->end],
 						      t->outcome, t->retry_delay_ms, t->run.queue};
 			ob->e[i].t = t;
 			ob->e[i].code = JQ_STORE_LOST;
@@ -239,8 +244,7 @@ void jq_outcome_flush(evutil_socket_t fd, short what, void *arg)
 	if (w->acking)
 		return; /* sent when the WAIT in flight answers */
 	struct ackwait *aw = NULL;
-	if (w->cfg.min_replicas_ack > 0 && w->outbox_len &&
-	    !(aw = calloc(1, sizeof(*aw))))
+	if (w->cfg.min_replicas_ack > 0 && w->outbox_len && !(aw = calloc(1, sizeof(*aw))))
 		return; /* the outbox stays; the next outcome or the beat flushes it */
 	if (aw)
 		aw->w = w;
@@ -259,9 +263,8 @@ void jq_outcome_flush(evutil_socket_t fd, short what, void *arg)
 	w->outbox_len = 0;
 	if (!aw)
 		return;
-	if (aw->unanswered &&
-	    jq_store_wait(w->cmd, w->cfg.min_replicas_ack, w->cfg.replica_ack_timeout_ms, on_waited,
-			  aw) == 0) {
+	if (aw->unanswered && jq_store_wait(w->cmd, w->cfg.min_replicas_ack,
+					    w->cfg.replica_ack_timeout_ms, on_waited, aw) == 0) {
 		aw->sent = 1;
 		w->acking = 1;
 	} else if (!aw->unanswered) {
@@ -308,8 +311,8 @@ static void on_progress_written(redisAsyncContext *ac, void *reply, void *priv)
 	char err[256];
 	if (jq_store_progress_reply(reply, err, sizeof(err)) == 0 && t->state == JQ_TASK_RUNNING) {
 		/* someone else holds the lease now: stop, and write nothing more */
-		jq_run_log(&t->run, JQ_LOG_WARN, "job %" PRId64 ": lease lost while running; stopping it",
-			   t->run.id);
+		jq_run_log(&t->run, JQ_LOG_WARN,
+			   "job %" PRId64 ": lease lost while running; stopping it", t->run.id);
 		jq_task_lost(t);
 		jq_task_drop(t, 2); /* the list's and this write's */
 		return;

@@ -143,7 +143,8 @@ void jq_run_done(struct jq_run *run, int ok, const char *text)
 {
 	if (!ok)
 		jq_run_log(run, JQ_LOG_WARN,
-			   "job %" PRId64 " (%s, queue %s) attempt %" PRId64 "/%" PRId64 " failed: %s",
+			   "job %" PRId64 " (%s, queue %s) attempt %" PRId64 "/%" PRId64
+			   " failed: %s",
 			   run->id, run->type, run->queue, run->attempts, run->max_attempts,
 			   text ? text : "");
 	jq_task_end(jq_task_of(run), ok ? JQ_END_COMPLETED : JQ_END_FAILED, text);
@@ -160,9 +161,18 @@ const struct jq_worker_config *jq_run_config(const struct jq_run *run)
 {
 	return &jq_task_of(run)->w->cfg;
 }
-struct jq_curl_loop *jq_run_curl(const struct jq_run *run) { return jq_task_of(run)->w->curl; }
-struct event_base *jq_run_base(const struct jq_run *run) { return jq_task_of(run)->w->base; }
-struct jq_exec *jq_run_exec(const struct jq_run *run) { return jq_task_of(run)->w->exec; }
+struct jq_curl_loop *jq_run_curl(const struct jq_run *run)
+{
+	return jq_task_of(run)->w->curl;
+}
+struct event_base *jq_run_base(const struct jq_run *run)
+{
+	return jq_task_of(run)->w->base;
+}
+struct jq_exec *jq_run_exec(const struct jq_run *run)
+{
+	return jq_task_of(run)->w->exec;
+}
 
 /* ---- starting a job ---- */
 

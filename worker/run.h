@@ -27,7 +27,7 @@ enum jq_end { JQ_END_COMPLETED, JQ_END_FAILED, JQ_END_FATAL, JQ_END_CANCELLED, J
 struct jq_task {
 	struct jq_run run; /* the handler's view */
 	struct jq_worker *w;
-	int64_t token; /* fencing token: every write about this job carries it */
+	int64_t token;       /* fencing token: every write about this job carries it */
 	msgpack_unpacked up; /* run.payload points into it */
 	char *payload_bytes; /* what up points into (strings are not copied) */
 	char *secrets;       /* owned; run.secrets */
@@ -38,16 +38,16 @@ struct jq_task {
 	char *cpu_out; /* malloc'd result JSON or error text */
 	enum jq_task_state state;
 	int refs;
-	int sending; /* an outcome write is in flight */
+	int sending;     /* an outcome write is in flight */
 	int unconfirmed; /* ended, its outcome not yet confirmed by --min-replicas-ack
 			    replicas (counted in the worker's unconfirmed) */
 	struct event *timeout_ev;
-	char *outcome;	 /* result JSON or error text while the write is pending */
-	enum jq_end end; /* once FINISHING */
+	char *outcome;          /* result JSON or error text while the write is pending */
+	enum jq_end end;        /* once FINISHING */
 	int64_t retry_delay_ms; /* backoff before a retry, chosen once per attempt */
-	int stats_series;	/* its (queue, type) in the worker's stats, or -1 */
-	int64_t started_us;	/* monotonic, when it started here */
-	int64_t run_us;		/* how long it ran, once its outcome is known */
+	int stats_series;       /* its (queue, type) in the worker's stats, or -1 */
+	int64_t started_us;     /* monotonic, when it started here */
+	int64_t run_us;         /* how long it ran, once its outcome is known */
 	struct jq_task *prev, *next;
 };
 

@@ -31,8 +31,8 @@ int jq_secret_get(const char *secrets, size_t len, const char *name, size_t nlen
 	return -1;
 }
 
-char *jq_secrets_expand(const char *secrets, size_t len, const char *text, int header,
-			char *err, size_t errlen)
+char *jq_secrets_expand(const char *secrets, size_t len, const char *text, int header, char *err,
+			size_t errlen)
 {
 	const size_t rl = strlen(JQ_SECRET_REF);
 	size_t cap = strlen(text) + 1, n = 0;
@@ -48,11 +48,13 @@ char *jq_secrets_expand(const char *secrets, size_t len, const char *text, int h
 		if (lit == 0 && ref) {
 			const char *name = ref + rl, *close = strchr(name, '}');
 			if (!close) {
-				snprintf(err, errlen, "'%s' without its closing '}'", JQ_SECRET_REF);
+				snprintf(err, errlen, "'%s' without its closing '}'",
+					 JQ_SECRET_REF);
 				free(out);
 				return NULL;
 			}
-			if (jq_secret_get(secrets, len, name, (size_t)(close - name), &val, &vlen) != 0) {
+			if (jq_secret_get(secrets, len, name, (size_t)(close - name), &val,
+					  &vlen) != 0) {
 				snprintf(err, errlen, "the job has no secret '%.*s'",
 					 (int)((close - name) > 64 ? 64 : close - name), name);
 				free(out);
@@ -60,8 +62,9 @@ char *jq_secrets_expand(const char *secrets, size_t len, const char *text, int h
 			}
 			if (header && (memchr(val, '\r', vlen) || memchr(val, '\n', vlen) ||
 				       memchr(val, 0, vlen))) {
-				snprintf(err, errlen, "secret '%.*s' holds a line break: not usable in a "
-						      "header",
+				snprintf(err, errlen,
+					 "secret '%.*s' holds a line break: not usable in a "
+					 "header",
 					 (int)(close - name), name);
 				free(out);
 				return NULL;
@@ -107,11 +110,12 @@ int jq_secrets_env(const char *secrets, size_t len, const struct msgpack_object 
 		size_t vlen;
 		if (o->type != MSGPACK_OBJECT_STR ||
 		    jq_secret_get(secrets, len, o->via.str.ptr, o->via.str.size, &v, &vlen) != 0) {
-			snprintf(err, errlen, "'secret_env': %s%.*s%s is not one of the job's secrets",
+			snprintf(err, errlen,
+				 "'secret_env': %s%.*s%s is not one of the job's secrets",
 				 o->type == MSGPACK_OBJECT_STR ? "'" : "",
-				 o->type == MSGPACK_OBJECT_STR ? (int)(o->via.str.size > 64 ? 64
-											      : o->via.str.size)
-							       : 0,
+				 o->type == MSGPACK_OBJECT_STR
+					 ? (int)(o->via.str.size > 64 ? 64 : o->via.str.size)
+					 : 0,
 				 o->type == MSGPACK_OBJECT_STR ? o->via.str.ptr : "",
 				 o->type == MSGPACK_OBJECT_STR ? "'" : "a non-string");
 			goto fail;

@@ -27,8 +27,8 @@ int jq_secret_get(const char *secrets, size_t len, const char *name, size_t nlen
 /* text with every "${secret:NAME}" replaced by that secret, as a new string (malloc), or
  * NULL with err (a NAME the job does not carry, an unclosed reference, out of memory).
  * header: the result is a header line, so a value with CR, LF or NUL is refused too. */
-char *jq_secrets_expand(const char *secrets, size_t len, const char *text, int header,
-			char *err, size_t errlen);
+char *jq_secrets_expand(const char *secrets, size_t len, const char *text, int header, char *err,
+			size_t errlen);
 
 /* exec jobs: the payload's "secret_env" (absent or null: none), an array of at most max
  * secret names, as "JOBQ_SECRET_<NAME>=value" strings (malloc) in env[0..), NULL after

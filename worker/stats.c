@@ -133,7 +133,8 @@ int jq_stats_flush(struct jq_stats *s, struct jq_redis *r, const struct jq_keys 
 	for (int k = 0; k < JQ_REDIS_ERR_COUNT; k++) {
 		errs[k] = jq_redis_errors(k) - s->errors_reported[k];
 		if (errs[k])
-			err_fields[nerr++] = (struct jq_hincr){jq_redis_error_names[k], (int64_t)errs[k]};
+			err_fields[nerr++] =
+				(struct jq_hincr){jq_redis_error_names[k], (int64_t)errs[k]};
 	}
 	if (busy == 0 && nerr == 0)
 		return 0;
@@ -159,7 +160,7 @@ int jq_stats_flush(struct jq_stats *s, struct jq_redis *r, const struct jq_keys 
 		}
 		if (nf > first)
 			series[ns++] = (struct jq_stats_report){se->queue, se->type, nf - first,
-								 fields + first};
+								fields + first};
 	}
 	struct jq_stats_args a = {nerr, err_fields, ns, series};
 	rc = jq_store_stats(r, keys, &a, on_reported, rep);

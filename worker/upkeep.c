@@ -44,12 +44,13 @@ static void on_reaped(redisAsyncContext *ac, void *reply, void *priv)
 	if (st != JQ_STORE_OK || rr.not_a_turn)
 		return; /* not a turn: another call was less than a beat ago */
 	if (rr.stall_ms > 0)
-		jq_warn("reaper: no reaper reached Redis for %" PRId64 " ms, or Redis restarted: no "
+		jq_warn("reaper: no reaper reached Redis for %" PRId64
+			" ms, or Redis restarted: no "
 			"worker is declared dead and no lease is taken back for %" PRId64 " ms",
 			rr.stall_ms, reap_grace_ms(w));
 	if (rr.recovered || rr.poisoned || rr.dead_workers)
-		jq_warn("reaper: %" PRId64 " jobs given back, %" PRId64 " failed as poison, %" PRId64
-			" dead workers",
+		jq_warn("reaper: %" PRId64 " jobs given back, %" PRId64
+			" failed as poison, %" PRId64 " dead workers",
 			rr.recovered, rr.poisoned, rr.dead_workers);
 }
 
@@ -57,9 +58,9 @@ static void on_reaped(redisAsyncContext *ac, void *reply, void *priv)
  * turn, and tells a stall of Redis from dead workers by the gaps between the calls. */
 static void reap(struct jq_worker *w)
 {
-	struct jq_reap_args a = {w->cfg.heartbeat_ms,	  3 * w->cfg.heartbeat_ms,
-				 reap_grace_ms(w),	  w->cfg.max_recoveries,
-				 REAP_BATCH,		  w->cfg.keep_failed_ms,
+	struct jq_reap_args a = {w->cfg.heartbeat_ms, 3 * w->cfg.heartbeat_ms,
+				 reap_grace_ms(w),    w->cfg.max_recoveries,
+				 REAP_BATCH,          w->cfg.keep_failed_ms,
 				 w->cfg.dead_max};
 	jq_store_reap(w->cmd, &w->keys, &a, on_reaped, w);
 }
@@ -107,15 +108,13 @@ static char *worker_info(const struct jq_worker *w)
 	json_t *queues = json_array();
 	for (int i = 0; i < w->nqueues; i++)
 		json_array_append_new(queues, json_string(w->queue_names[i]));
-	json_t *j = json_pack("{s:s,s:s,s:i,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "id", w->id,
-			      "host",
-			      w->host, "pid", (int)getpid(), "queues", queues, "concurrency",
-			      (json_int_t)w->cfg.concurrency, "threads", (json_int_t)w->cfg.threads,
-			      "running", (json_int_t)w->running, "started_at",
-			      (json_int_t)w->started_at_ms, "completed", (json_int_t)w->completed,
-			      "failed", (json_int_t)w->failed, "unconfirmed",
-			      (json_int_t)w->unconfirmed, "heartbeat_ms",
-			      (json_int_t)w->cfg.heartbeat_ms);
+	json_t *j = json_pack(
+		"{s:s,s:s,s:i,s:o,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "id", w->id, "host", w->host,
+		"pid", (int)getpid(), "queues", queues, "concurrency",
+		(json_int_t)w->cfg.concurrency, "threads", (json_int_t)w->cfg.threads, "running",
+		(json_int_t)w->running, "started_at", (json_int_t)w->started_at_ms, "completed",
+		(json_int_t)w->completed, "failed", (json_int_t)w->failed, "unconfirmed",
+		(json_int_t)w->unconfirmed, "heartbeat_ms", (json_int_t)w->cfg.heartbeat_ms);
 	char *info = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return info;
@@ -203,7 +202,7 @@ void jq_upkeep_promote_at(struct jq_worker *w, int64_t at_ms)
 void jq_upkeep_connected(struct jq_worker *w)
 {
 	beat_tick(-1, 0, w); /* also resends outcomes that waited for Redis */
-	reap(w);	     /* behind our own beat, on the same connection */
+	reap(w);             /* behind our own beat, on the same connection */
 	jq_upkeep_promote_at(w, jq_now_ms());
 }
 

@@ -159,8 +159,10 @@ static int parse_queues(struct jq_worker *w, const char *list, char *err, size_t
 		int64_t weight = 0;
 		if (colon && colon + 1 < p + n &&
 		    strspn(colon + 1, "0123456789") >= (size_t)(p + n - colon - 1)) {
-			if (jq_parse_i64n(colon + 1, (size_t)(p + n - colon - 1), 1, 1000, &weight) != 0) {
-				snprintf(err, errlen, "queue weight in '%.*s' must be 1 to 1000", (int)n, p);
+			if (jq_parse_i64n(colon + 1, (size_t)(p + n - colon - 1), 1, 1000,
+					  &weight) != 0) {
+				snprintf(err, errlen, "queue weight in '%.*s' must be 1 to 1000",
+					 (int)n, p);
 				return -1;
 			}
 			n = (size_t)(colon - p);
@@ -238,8 +240,8 @@ static void events_init(struct jq_worker *w)
 	signal(SIGCHLD, SIG_DFL);
 }
 
-int jq_worker_init(struct jq_worker *w, struct event_base *base,
-		   const struct jq_worker_config *cfg, char *err, size_t errlen)
+int jq_worker_init(struct jq_worker *w, struct event_base *base, const struct jq_worker_config *cfg,
+		   char *err, size_t errlen)
 {
 	memset(w, 0, sizeof(*w));
 	w->base = base;

@@ -12,8 +12,8 @@ int jq_store_batch_status(struct jq_redis *r, const struct jq_keys *k, int64_t i
 	return jq_store_send(r, &c, cb, priv);
 }
 
-int jq_store_batch_status_reply(const redisReply *r, int *found, struct jq_store_hash *h,
-				char *err, size_t errlen)
+int jq_store_batch_status_reply(const redisReply *r, int *found, struct jq_store_hash *h, char *err,
+				size_t errlen)
 {
 	*found = 0;
 	h->n = 0;

@@ -13,7 +13,7 @@ int jq_store_batch_status(struct jq_redis *r, const struct jq_keys *k, int64_t i
 /* *found is 0 for an unknown (or expired) batch; otherwise *h holds its fields: total,
  * completed, failed, cancelled, created_at, keep_ms, and once known finished_at and
  * callback_id, then pending, scheduled and running counted from its members. */
-int jq_store_batch_status_reply(const redisReply *r, int *found, struct jq_store_hash *h,
-				char *err, size_t errlen);
+int jq_store_batch_status_reply(const redisReply *r, int *found, struct jq_store_hash *h, char *err,
+				size_t errlen);
 
 #endif

@@ -124,16 +124,16 @@ void jq_call_set_i64(struct jq_call *c, int slot, int64_t v)
 }
 
 /* The name built by build into the call's text, added as a key or an argument. */
-#define ADD_NAME(c, is_key, build)                                                         \
-	do {                                                                               \
-		char *kb = jq_call_room((c), JQ_KEY_MAX);                                  \
-		if (!kb)                                                                   \
-			return;                                                            \
-		size_t kn = (build);                                                       \
-		if (is_key)                                                                \
-			jq_call_key((c), kb, kn);                                          \
-		else                                                                       \
-			jq_call_ref((c), kb, kn);                                          \
+#define ADD_NAME(c, is_key, build)                                                                 \
+	do {                                                                                       \
+		char *kb = jq_call_room((c), JQ_KEY_MAX);                                          \
+		if (!kb)                                                                           \
+			return;                                                                    \
+		size_t kn = (build);                                                               \
+		if (is_key)                                                                        \
+			jq_call_key((c), kb, kn);                                                  \
+		else                                                                               \
+			jq_call_ref((c), kb, kn);                                                  \
 	} while (0)
 
 void jq_call_arg_job_prefix(struct jq_call *c, const struct jq_keys *k)
@@ -141,32 +141,32 @@ void jq_call_arg_job_prefix(struct jq_call *c, const struct jq_keys *k)
 	ADD_NAME(c, 0, jq_keys_job_prefix(k, kb));
 }
 
-#define JQ_KEY_FIXED(name, text)                                                           \
-	void jq_call_key_##name(struct jq_call *c, const struct jq_keys *k)                  \
-	{                                                                                  \
-		ADD_NAME(c, 1, jq_keys_##name(k, kb));                                     \
-	}                                                                                  \
-	void jq_call_arg_##name(struct jq_call *c, const struct jq_keys *k)                  \
-	{                                                                                  \
-		ADD_NAME(c, 0, jq_keys_##name(k, kb));                                     \
+#define JQ_KEY_FIXED(name, text)                                                                   \
+	void jq_call_key_##name(struct jq_call *c, const struct jq_keys *k)                        \
+	{                                                                                          \
+		ADD_NAME(c, 1, jq_keys_##name(k, kb));                                             \
+	}                                                                                          \
+	void jq_call_arg_##name(struct jq_call *c, const struct jq_keys *k)                        \
+	{                                                                                          \
+		ADD_NAME(c, 0, jq_keys_##name(k, kb));                                             \
 	}
-#define JQ_KEY_NAMED(name, text)                                                           \
-	void jq_call_key_##name(struct jq_call *c, const struct jq_keys *k, const char *arg)  \
-	{                                                                                  \
-		ADD_NAME(c, 1, jq_keys_##name(k, arg, kb));                                \
-	}                                                                                  \
-	void jq_call_arg_##name(struct jq_call *c, const struct jq_keys *k, const char *arg)  \
-	{                                                                                  \
-		ADD_NAME(c, 0, jq_keys_##name(k, arg, kb));                                \
+#define JQ_KEY_NAMED(name, text)                                                                   \
+	void jq_call_key_##name(struct jq_call *c, const struct jq_keys *k, const char *arg)       \
+	{                                                                                          \
+		ADD_NAME(c, 1, jq_keys_##name(k, arg, kb));                                        \
+	}                                                                                          \
+	void jq_call_arg_##name(struct jq_call *c, const struct jq_keys *k, const char *arg)       \
+	{                                                                                          \
+		ADD_NAME(c, 0, jq_keys_##name(k, arg, kb));                                        \
 	}
-#define JQ_KEY_ID(name, text)                                                              \
-	void jq_call_key_##name(struct jq_call *c, const struct jq_keys *k, int64_t id)       \
-	{                                                                                  \
-		ADD_NAME(c, 1, jq_keys_##name(k, id, kb));                                 \
-	}                                                                                  \
-	void jq_call_arg_##name(struct jq_call *c, const struct jq_keys *k, int64_t id)       \
-	{                                                                                  \
-		ADD_NAME(c, 0, jq_keys_##name(k, id, kb));                                 \
+#define JQ_KEY_ID(name, text)                                                                      \
+	void jq_call_key_##name(struct jq_call *c, const struct jq_keys *k, int64_t id)            \
+	{                                                                                          \
+		ADD_NAME(c, 1, jq_keys_##name(k, id, kb));                                         \
+	}                                                                                          \
+	void jq_call_arg_##name(struct jq_call *c, const struct jq_keys *k, int64_t id)            \
+	{                                                                                          \
+		ADD_NAME(c, 0, jq_keys_##name(k, id, kb));                                         \
 	}
 #define JQ_SUFFIX(name, text)
 #include "keys.def"

@@ -19,14 +19,14 @@
 struct jq_call_block;
 
 struct jq_call {
-	int script;   /* enum jq_script_id, or JQ_CALL_COMMAND */
-	int nkeys;    /* a script's keys are argv[0 .. nkeys-1], its arguments follow */
+	int script;    /* enum jq_script_id, or JQ_CALL_COMMAND */
+	int nkeys;     /* a script's keys are argv[0 .. nkeys-1], its arguments follow */
 	int first_key; /* argv's index of the first key, or -1: a Cluster routes by it */
 	int argc;
 	const char **argv;
 	size_t *lens;
-	int cap;      /* slots in argv and lens */
-	int err;      /* out of memory while building: the call must not be sent */
+	int cap;                      /* slots in argv and lens */
+	int err;                      /* out of memory while building: the call must not be sent */
 	struct jq_call_block *blocks; /* the text argv points at (blocks never move) */
 };
 
@@ -54,14 +54,14 @@ char *jq_call_room(struct jq_call *c, size_t len);
  * or a name a script appends an id to). */
 /* "<p>job:", what a script appends a job id to (jq_keys_job_prefix) */
 void jq_call_arg_job_prefix(struct jq_call *c, const struct jq_keys *k);
-#define JQ_KEY_FIXED(name, text)                                                           \
-	void jq_call_key_##name(struct jq_call *c, const struct jq_keys *k);                 \
+#define JQ_KEY_FIXED(name, text)                                                                   \
+	void jq_call_key_##name(struct jq_call *c, const struct jq_keys *k);                       \
 	void jq_call_arg_##name(struct jq_call *c, const struct jq_keys *k);
-#define JQ_KEY_NAMED(name, text)                                                           \
-	void jq_call_key_##name(struct jq_call *c, const struct jq_keys *k, const char *arg); \
+#define JQ_KEY_NAMED(name, text)                                                                   \
+	void jq_call_key_##name(struct jq_call *c, const struct jq_keys *k, const char *arg);      \
 	void jq_call_arg_##name(struct jq_call *c, const struct jq_keys *k, const char *arg);
-#define JQ_KEY_ID(name, text)                                                              \
-	void jq_call_key_##name(struct jq_call *c, const struct jq_keys *k, int64_t id);      \
+#define JQ_KEY_ID(name, text)                                                                      \
+	void jq_call_key_##name(struct jq_call *c, const struct jq_keys *k, int64_t id);           \
 	void jq_call_arg_##name(struct jq_call *c, const struct jq_keys *k, int64_t id);
 #define JQ_SUFFIX(name, text)
 #include "keys.def"

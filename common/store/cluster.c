@@ -42,8 +42,8 @@ static int node_index(struct jq_slot_map *m, const char *host, int port)
 	return (int)m->nnodes++;
 }
 
-int jq_slot_map_parse(struct jq_slot_map *m, const redisReply *r, const char *from_host,
-		      char *err, size_t errlen)
+int jq_slot_map_parse(struct jq_slot_map *m, const redisReply *r, const char *from_host, char *err,
+		      size_t errlen)
 {
 	m->nnodes = 0;
 	for (size_t s = 0; s < JQ_CLUSTER_SLOTS; s++)
@@ -61,15 +61,19 @@ int jq_slot_map_parse(struct jq_slot_map *m, const redisReply *r, const char *fr
 		    e->element[2]->type != REDIS_REPLY_ARRAY || e->element[2]->elements < 2 ||
 		    e->element[2]->element[0]->type != REDIS_REPLY_STRING ||
 		    e->element[2]->element[1]->type != REDIS_REPLY_INTEGER) {
-			snprintf(err, errlen, "CLUSTER SLOTS: range %zu is not [start, end, [host, "
-					      "port, ...], ...]", i);
+			snprintf(err, errlen,
+				 "CLUSTER SLOTS: range %zu is not [start, end, [host, "
+				 "port, ...], ...]",
+				 i);
 			return -1;
 		}
 		long long start = e->element[0]->integer, end = e->element[1]->integer;
 		long long port = e->element[2]->element[1]->integer;
 		const char *host = e->element[2]->element[0]->str;
-		if (start < 0 || end >= JQ_CLUSTER_SLOTS || start > end || port < 1 || port > 65535) {
-			snprintf(err, errlen, "CLUSTER SLOTS: range %lld-%lld of %s:%lld is out of bounds",
+		if (start < 0 || end >= JQ_CLUSTER_SLOTS || start > end || port < 1 ||
+		    port > 65535) {
+			snprintf(err, errlen,
+				 "CLUSTER SLOTS: range %lld-%lld of %s:%lld is out of bounds",
 				 start, end, host, port);
 			return -1;
 		}
@@ -101,8 +105,7 @@ int jq_slot_map_move(struct jq_slot_map *m, uint16_t slot, const char *host, int
 }
 
 /* "<slot> <host>:<port>" after a MOVED or ASK. */
-static int slot_addr(const char *p, const char *end, const char *from_host,
-		     struct jq_redirect *out)
+static int slot_addr(const char *p, const char *end, const char *from_host, struct jq_redirect *out)
 {
 	const char *sp = memchr(p, ' ', (size_t)(end - p));
 	int64_t slot, port;

@@ -28,8 +28,8 @@ struct jq_slot_map {
 /* Reads a CLUSTER SLOTS reply into m (each range's first address is its master's; an
  * empty host, as a node of Redis 7 may answer, is the address the reply came from:
  * from_host). 0, or -1 with err when the reply is not such an answer. */
-int jq_slot_map_parse(struct jq_slot_map *m, const redisReply *r, const char *from_host,
-		      char *err, size_t errlen);
+int jq_slot_map_parse(struct jq_slot_map *m, const redisReply *r, const char *from_host, char *err,
+		      size_t errlen);
 /* The master of slot, or NULL when no master serves it. */
 const struct jq_cluster_node *jq_slot_map_node(const struct jq_slot_map *m, uint16_t slot);
 /* Records that host:port serves slot (a MOVED answer); -1 when the map is full. */
@@ -44,7 +44,7 @@ enum jq_redirect_kind {
 };
 struct jq_redirect {
 	enum jq_redirect_kind kind;
-	uint16_t slot;           /* MOVED, ASK */
+	uint16_t slot; /* MOVED, ASK */
 	struct jq_cluster_node to;
 };
 /* What an error reply's text (hiredis' str, without the '-') asks for. An address

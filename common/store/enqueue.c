@@ -45,8 +45,8 @@ static int parse_repeat(const char *what, struct jq_enqueue_reply *out)
 	return 0;
 }
 
-int jq_store_enqueue_reply(const redisReply *r, size_t n, struct jq_enqueue_reply *out,
-			   char *err, size_t errlen)
+int jq_store_enqueue_reply(const redisReply *r, size_t n, struct jq_enqueue_reply *out, char *err,
+			   size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	int st = jq_store_status(r, err, errlen);
@@ -58,8 +58,10 @@ int jq_store_enqueue_reply(const redisReply *r, size_t n, struct jq_enqueue_repl
 		return JQ_STORE_OK;
 	}
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-	    r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "unique") == 0 &&
-	    r->element[1]->type == REDIS_REPLY_STRING && r->element[2]->type == REDIS_REPLY_INTEGER &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(r->element[0]->str, "unique") == 0 &&
+	    r->element[1]->type == REDIS_REPLY_STRING &&
+	    r->element[2]->type == REDIS_REPLY_INTEGER &&
 	    jq_parse_i64(r->element[1]->str, 1, INT64_MAX, &id) == 0) {
 		out->result = JQ_ENQUEUE_KEY_HELD;
 		out->holder = id;
@@ -67,7 +69,8 @@ int jq_store_enqueue_reply(const redisReply *r, size_t n, struct jq_enqueue_repl
 		return JQ_STORE_OK;
 	}
 	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
-	    r->element[0]->type == REDIS_REPLY_STRING && r->element[1]->type == REDIS_REPLY_STRING &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    r->element[1]->type == REDIS_REPLY_STRING &&
 	    parse_repeat(r->element[0]->str, out) == 0) {
 		out->result = JQ_ENQUEUE_REPEATED;
 		out->state = r->element[1]->str;

@@ -19,9 +19,9 @@ int jq_store_enqueue(struct jq_redis *r, const struct jq_enqueue_args *a, redisC
 void jq_store_enqueue_build(struct jq_call *c, const struct jq_enqueue_args *a);
 
 enum jq_enqueue_result {
-	JQ_ENQUEUE_STORED,    /* all n jobs are stored */
-	JQ_ENQUEUE_REPEATED,  /* the Idempotency-Key names a request stored earlier (below) */
-	JQ_ENQUEUE_KEY_HELD,  /* the job at index names the unique_key of live job holder */
+	JQ_ENQUEUE_STORED,   /* all n jobs are stored */
+	JQ_ENQUEUE_REPEATED, /* the Idempotency-Key names a request stored earlier (below) */
+	JQ_ENQUEUE_KEY_HELD, /* the job at index names the unique_key of live job holder */
 };
 /* What an Idempotency-Key stored first (a repeat stores nothing). */
 enum jq_enqueue_kind {
@@ -38,8 +38,8 @@ struct jq_enqueue_reply {
 };
 /* Decodes the answer to a call that stores n jobs; nothing was stored unless STORED.
  * JQ_STORE_LOST / JQ_STORE_ERROR (err) when the answer is none of these. */
-int jq_store_enqueue_reply(const redisReply *r, size_t n, struct jq_enqueue_reply *out,
-			   char *err, size_t errlen);
+int jq_store_enqueue_reply(const redisReply *r, size_t n, struct jq_enqueue_reply *out, char *err,
+			   size_t errlen);
 
 /* Reserves n ids from the id counter (INCRBY): the reply is the last one. */
 int jq_store_reserve_ids(struct jq_redis *r, const struct jq_keys *k, int64_t n,

@@ -168,7 +168,9 @@ static void put_run(struct cursor *c, const struct jobs *jobs, size_t i, size_t 
 	put_i64(c, (int64_t)(j - i));
 	put_str(c, s->queue);
 	/* the list it goes to: lib/queue.lua's level, 0..9 (specs are validated to it) */
-	put_i64(c, s->priority < 0 ? 0 : s->priority > JQ_PRIORITY_MAX ? JQ_PRIORITY_MAX : s->priority);
+	put_i64(c, s->priority < 0                 ? 0
+		   : s->priority > JQ_PRIORITY_MAX ? JQ_PRIORITY_MAX
+						   : s->priority);
 	put_i64(c, s->delay_ms);
 	put_i64(c, s->run_at_ms);
 	put_str(c, u ? "1" : "0");
@@ -227,7 +229,7 @@ static int build(struct jq_enqueue_args *a, const struct jq_keys *k, const struc
 	put_i64(&c, idem[0] ? window_ms : 0);
 	put_key(&c, jq_keys_job_prefix(k, c.t));
 	put_key(&c, jq_keys_unique(k, "", c.t)); /* the unique keys' prefix */
-	put_str(&c, k->prefix); /* the script builds queue keys with it */
+	put_str(&c, k->prefix);                  /* the script builds queue keys with it */
 	put_i64(&c, max_id);
 	int section_at = c.n;
 	put_str(&c, "0"); /* the batch section's length */
@@ -269,7 +271,8 @@ int jq_enqueue_args_build_group(struct jq_enqueue_args *a, const struct jq_keys 
 
 int jq_enqueue_args_build_batch(struct jq_enqueue_args *a, const struct jq_keys *k,
 				const struct jq_job_spec *specs, size_t n,
-				const struct jq_enqueue_batch *b, const char *idem, int64_t window_ms)
+				const struct jq_enqueue_batch *b, const char *idem,
+				int64_t window_ms)
 {
 	struct jobs j = {specs, NULL, NULL, b->id + 1};
 	return build(a, k, &j, n, idem, window_ms, b);

@@ -45,7 +45,8 @@ struct jq_enqueue_batch {
 /* The same for the n jobs of batch b; a repeat's what is "batch:<batch id>:<n>". */
 int jq_enqueue_args_build_batch(struct jq_enqueue_args *a, const struct jq_keys *k,
 				const struct jq_job_spec *specs, size_t n,
-				const struct jq_enqueue_batch *b, const char *idem, int64_t window_ms);
+				const struct jq_enqueue_batch *b, const char *idem,
+				int64_t window_ms);
 void jq_enqueue_args_release(struct jq_enqueue_args *a);
 
 #endif

@@ -29,8 +29,7 @@ int jq_store_fetch(struct jq_redis *r, const struct jq_keys *k, const struct jq_
 	return jq_store_send(r, &c, cb, priv);
 }
 
-int jq_store_fetch_reply(const redisReply *r, struct jq_fetch_reply *out, char *err,
-			 size_t errlen)
+int jq_store_fetch_reply(const redisReply *r, struct jq_fetch_reply *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	int st = jq_store_status(r, err, errlen);

@@ -10,16 +10,16 @@
 
 enum jq_outcome_kind {
 	JQ_OUTCOME_COMPLETED,
-	JQ_OUTCOME_FAILED,    /* may be retried while attempts remain */
-	JQ_OUTCOME_FATAL,     /* never retried: the job cannot run */
+	JQ_OUTCOME_FAILED, /* may be retried while attempts remain */
+	JQ_OUTCOME_FATAL,  /* never retried: the job cannot run */
 	JQ_OUTCOME_CANCELLED,
 };
 struct jq_outcome {
-	int64_t id, token;         /* the lease's fencing token */
+	int64_t id, token; /* the lease's fencing token */
 	enum jq_outcome_kind kind;
-	const char *text;          /* result JSON, or the error */
-	int64_t retry_delay_ms;    /* used if it fails and attempts remain */
-	const char *queue;         /* the job's queue, as fetch gave it */
+	const char *text;       /* result JSON, or the error */
+	int64_t retry_delay_ms; /* used if it fails and attempts remain */
+	const char *queue;      /* the job's queue, as fetch gave it */
 };
 struct jq_finish_args {
 	int64_t keep_completed_ms, keep_failed_ms; /* how long ended jobs are kept */
@@ -32,10 +32,10 @@ int jq_store_finish(struct jq_redis *r, const struct jq_keys *k, const struct jq
 
 /* What became of one job. */
 enum jq_finish_code {
-	JQ_FINISH_STALE = 0,     /* its lease is not the caller's any more: nothing written */
+	JQ_FINISH_STALE = 0, /* its lease is not the caller's any more: nothing written */
 	JQ_FINISH_COMPLETED = 1,
-	JQ_FINISH_RETRY = 2,     /* failed, a retry is scheduled */
-	JQ_FINISH_DEAD = 3,      /* failed for good */
+	JQ_FINISH_RETRY = 2, /* failed, a retry is scheduled */
+	JQ_FINISH_DEAD = 3,  /* failed for good */
 	JQ_FINISH_CANCELLED = 4,
 };
 /* The code of outcome i of the n sent, or JQ_STORE_LOST / JQ_STORE_ERROR (err). */

@@ -9,11 +9,11 @@
 #include "store.h"
 
 struct jq_heartbeat_args {
-	const char *worker;  /* its id */
-	const char *info;    /* JSON shown by GET /workers */
-	int64_t lease_ms;    /* each lease's new deadline: Redis' clock plus this */
-	int64_t ttl_ms;      /* life of the worker's info and job set without a beat */
-	int64_t beat_ms;     /* its beat period: the reaper judges it by this */
+	const char *worker; /* its id */
+	const char *info;   /* JSON shown by GET /workers */
+	int64_t lease_ms;   /* each lease's new deadline: Redis' clock plus this */
+	int64_t ttl_ms;     /* life of the worker's info and job set without a beat */
+	int64_t beat_ms;    /* its beat period: the reaper judges it by this */
 	size_t njobs;
 	const int64_t *jobs; /* the ids it holds */
 };

@@ -13,8 +13,8 @@ void jq_store_job_state_build(struct jq_call *c, const struct jq_keys *k, int64_
 		jq_call_ref(c, fields[i], strlen(fields[i]));
 }
 
-int jq_store_job_state(struct jq_redis *r, const struct jq_keys *k, int64_t id,
-		       redisCallbackFn *cb, void *priv)
+int jq_store_job_state(struct jq_redis *r, const struct jq_keys *k, int64_t id, redisCallbackFn *cb,
+		       void *priv)
 {
 	struct jq_call c;
 	jq_store_job_state_build(&c, k, id);
@@ -48,8 +48,8 @@ void jq_store_job_read_build(struct jq_call *c, const struct jq_keys *k, int64_t
 	jq_call_key_job(c, k, id);
 }
 
-int jq_store_job_read(struct jq_redis *r, const struct jq_keys *k, int64_t id,
-		      redisCallbackFn *cb, void *priv)
+int jq_store_job_read(struct jq_redis *r, const struct jq_keys *k, int64_t id, redisCallbackFn *cb,
+		      void *priv)
 {
 	struct jq_call c;
 	jq_store_job_read_build(&c, k, id);
@@ -100,4 +100,7 @@ int jq_store_ping(struct jq_redis *r, redisCallbackFn *cb, void *priv)
 	return jq_store_send(r, &c, cb, priv);
 }
 
-int jq_store_ping_reply(const redisReply *r) { return r && r->type == REDIS_REPLY_STATUS; }
+int jq_store_ping_reply(const redisReply *r)
+{
+	return r && r->type == REDIS_REPLY_STATUS;
+}

@@ -4,8 +4,23 @@
 #include <string.h>
 
 /* Fields per job in jobs.lua's answer, in this order. */
-enum { F_ID, F_SCORE, F_STATE, F_TYPE, F_QUEUE, F_ATTEMPTS, F_MAX_ATTEMPTS, F_DONE, F_TOTAL,
-       F_ERROR, F_WORKER, F_CREATED, F_STARTED, F_FINISHED, F_COUNT };
+enum {
+	F_ID,
+	F_SCORE,
+	F_STATE,
+	F_TYPE,
+	F_QUEUE,
+	F_ATTEMPTS,
+	F_MAX_ATTEMPTS,
+	F_DONE,
+	F_TOTAL,
+	F_ERROR,
+	F_WORKER,
+	F_CREATED,
+	F_STARTED,
+	F_FINISHED,
+	F_COUNT
+};
 #define DEAD_FIELDS 6 /* per entry in dead.lua's list */
 
 int jq_store_jobs(struct jq_redis *r, const struct jq_keys *k, enum jq_job_index index,
@@ -31,8 +46,7 @@ int jq_store_jobs(struct jq_redis *r, const struct jq_keys *k, enum jq_job_index
 	return jq_store_send(r, &c, cb, priv);
 }
 
-int jq_store_jobs_reply(const redisReply *r, int64_t *size, size_t *n, char *err,
-			size_t errlen)
+int jq_store_jobs_reply(const redisReply *r, int64_t *size, size_t *n, char *err, size_t errlen)
 {
 	*size = 0;
 	*n = 0;
@@ -59,7 +73,8 @@ int jq_store_listed_job(const redisReply *r, size_t i, struct jq_listed_job *job
 	    j->element[F_STATE]->type != REDIS_REPLY_STRING)
 		return -1;
 	for (size_t f = 0; f < j->elements; f++)
-		if (j->element[f]->type != REDIS_REPLY_STRING && j->element[f]->type != REDIS_REPLY_NIL &&
+		if (j->element[f]->type != REDIS_REPLY_STRING &&
+		    j->element[f]->type != REDIS_REPLY_NIL &&
 		    j->element[f]->type != REDIS_REPLY_INTEGER)
 			return -1;
 	redisReply *const *e = j->element;
@@ -88,8 +103,8 @@ static void dead_call(struct jq_call *c, const struct jq_keys *k, const char *ac
 	jq_call_str(c, k->prefix); /* job, queue, batch and unique keys are named from it */
 }
 
-int jq_store_dead_list(struct jq_redis *r, const struct jq_keys *k, int64_t offset,
-		       int64_t count, redisCallbackFn *cb, void *priv)
+int jq_store_dead_list(struct jq_redis *r, const struct jq_keys *k, int64_t offset, int64_t count,
+		       redisCallbackFn *cb, void *priv)
 {
 	struct jq_call c;
 	dead_call(&c, k, "list");

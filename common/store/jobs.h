@@ -19,20 +19,19 @@ int jq_store_jobs(struct jq_redis *r, const struct jq_keys *k, enum jq_job_index
 		  int64_t limit, redisCallbackFn *cb, void *priv);
 struct jq_listed_job {
 	int64_t id;
-	const char *score;          /* the index's score (epoch ms) as text, or NULL */
+	const char *score; /* the index's score (epoch ms) as text, or NULL */
 	const char *state, *type, *queue, *error, *worker; /* NULL: not stored */
 	int64_t attempts, max_attempts, done, total;
 	const char *created_at, *started_at, *finished_at; /* epoch ms as text, or NULL */
 };
 /* The index's size and the n jobs listed (jq_store_listed_job(r, i, &job), i < n: entries
  * that are not a job's fields are skipped by it, returning -1). */
-int jq_store_jobs_reply(const redisReply *r, int64_t *size, size_t *n, char *err,
-			size_t errlen);
+int jq_store_jobs_reply(const redisReply *r, int64_t *size, size_t *n, char *err, size_t errlen);
 int jq_store_listed_job(const redisReply *r, size_t i, struct jq_listed_job *job);
 
 /* The dead set, newest first. */
-int jq_store_dead_list(struct jq_redis *r, const struct jq_keys *k, int64_t offset,
-		       int64_t count, redisCallbackFn *cb, void *priv);
+int jq_store_dead_list(struct jq_redis *r, const struct jq_keys *k, int64_t offset, int64_t count,
+		       redisCallbackFn *cb, void *priv);
 struct jq_dead_entry {
 	int64_t id, failed_at_ms, attempts;
 	const char *type, *queue, *error; /* in the reply; lengths below */
@@ -45,10 +44,10 @@ void jq_store_dead_entry(const redisReply *r, size_t i, struct jq_dead_entry *e)
 int jq_store_dead_retry(struct jq_redis *r, const struct jq_keys *k, int64_t id,
 			redisCallbackFn *cb, void *priv);
 enum jq_dead_retry_code {
-	JQ_RETRY_DONE = 1,        /* pending again */
-	JQ_RETRY_NOT_DEAD = 0,    /* not in the dead set */
-	JQ_RETRY_EXPIRED = -10,   /* its hash expired (it left the set) */
-	JQ_RETRY_KEY_HELD = -11,  /* its unique_key is held by a live job: *holder */
+	JQ_RETRY_DONE = 1,       /* pending again */
+	JQ_RETRY_NOT_DEAD = 0,   /* not in the dead set */
+	JQ_RETRY_EXPIRED = -10,  /* its hash expired (it left the set) */
+	JQ_RETRY_KEY_HELD = -11, /* its unique_key is held by a live job: *holder */
 };
 int jq_store_dead_retry_reply(const redisReply *r, int64_t *holder, char *err, size_t errlen);
 

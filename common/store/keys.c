@@ -56,20 +56,20 @@ static size_t fmt_id(char *buf, const char *prefix, const char *what, int64_t id
 	return fmt(buf, prefix, tag, digits);
 }
 
-#define JQ_KEY_FIXED(name, text)                                                           \
-	size_t jq_keys_##name(const struct jq_keys *k, char *buf)                          \
-	{                                                                                  \
-		return fmt(buf, k->prefix, text, "");                                      \
+#define JQ_KEY_FIXED(name, text)                                                                   \
+	size_t jq_keys_##name(const struct jq_keys *k, char *buf)                                  \
+	{                                                                                          \
+		return fmt(buf, k->prefix, text, "");                                              \
 	}
-#define JQ_KEY_NAMED(name, text)                                                           \
-	size_t jq_keys_##name(const struct jq_keys *k, const char *arg, char *buf)         \
-	{                                                                                  \
-		return fmt(buf, k->prefix, text, arg);                                     \
+#define JQ_KEY_NAMED(name, text)                                                                   \
+	size_t jq_keys_##name(const struct jq_keys *k, const char *arg, char *buf)                 \
+	{                                                                                          \
+		return fmt(buf, k->prefix, text, arg);                                             \
 	}
-#define JQ_KEY_ID(name, text)                                                              \
-	size_t jq_keys_##name(const struct jq_keys *k, int64_t id, char *buf)              \
-	{                                                                                  \
-		return fmt_id(buf, k->prefix, text, id);                                   \
+#define JQ_KEY_ID(name, text)                                                                      \
+	size_t jq_keys_##name(const struct jq_keys *k, int64_t id, char *buf)                      \
+	{                                                                                          \
+		return fmt_id(buf, k->prefix, text, id);                                           \
 	}
 #define JQ_SUFFIX(name, text) const char jq_keys_suffix_##name[] = text;
 #include "keys.def"

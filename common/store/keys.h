@@ -27,7 +27,7 @@ int jq_keys_init(struct jq_keys *k, const char *prefix);
 /* Each builder writes a NUL-terminated name into buf (at least JQ_KEY_MAX bytes; a
  * longer name is cut) and returns its length. */
 #define JQ_KEY_FIXED(name, text) size_t jq_keys_##name(const struct jq_keys *k, char *buf);
-#define JQ_KEY_NAMED(name, text)                                                           \
+#define JQ_KEY_NAMED(name, text)                                                                   \
 	size_t jq_keys_##name(const struct jq_keys *k, const char *arg, char *buf);
 #define JQ_KEY_ID(name, text) size_t jq_keys_##name(const struct jq_keys *k, int64_t id, char *buf);
 /* and the suffixes, appended to another name: jq_keys_suffix_events (":events"), ... */

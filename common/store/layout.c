@@ -15,8 +15,7 @@ int jq_store_layout_check(struct jq_redis *r, const struct jq_keys *k, redisCall
 
 int jq_store_layout_reply(const redisReply *r, const struct jq_keys *k, char *msg, size_t len)
 {
-	int64_t n = jq_store_int_in(r, 0, 1, "EXISTS of the earlier layout's id counter", msg,
-				    len);
+	int64_t n = jq_store_int_in(r, 0, 1, "EXISTS of the earlier layout's id counter", msg, len);
 	if (n != 1)
 		return (int)n;
 	char old[JQ_KEY_MAX];

@@ -1,8 +1,8 @@
 /* progress.c: the progress script's call and answer; see progress.h. */
 #include "progress.h"
 
-int jq_store_progress(struct jq_redis *r, const struct jq_keys *k,
-		      const struct jq_progress_args *a, redisCallbackFn *cb, void *priv)
+int jq_store_progress(struct jq_redis *r, const struct jq_keys *k, const struct jq_progress_args *a,
+		      redisCallbackFn *cb, void *priv)
 {
 	struct jq_call c;
 	jq_call_init(&c, JQ_SCRIPT_PROGRESS);

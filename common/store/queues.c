@@ -63,8 +63,8 @@ static void command(struct jq_call *c, const char *name)
 	jq_call_str(c, name);
 }
 
-int jq_store_queue_pause(struct jq_redis *r, const struct jq_keys *k, const char *name,
-			 int pause, redisCallbackFn *cb, void *priv)
+int jq_store_queue_pause(struct jq_redis *r, const struct jq_keys *k, const char *name, int pause,
+			 redisCallbackFn *cb, void *priv)
 {
 	struct jq_call c[3];
 	int n = 0;
@@ -83,8 +83,7 @@ int jq_store_queue_pause(struct jq_redis *r, const struct jq_keys *k, const char
 }
 
 int jq_store_queue_rate_limit(struct jq_redis *r, const struct jq_keys *k, const char *name,
-			      int64_t limit, int64_t interval_ms, redisCallbackFn *cb,
-			      void *priv)
+			      int64_t limit, int64_t interval_ms, redisCallbackFn *cb, void *priv)
 {
 	struct jq_call c[4];
 	int n = 0;

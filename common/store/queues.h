@@ -13,8 +13,8 @@
 int jq_store_queues(struct jq_redis *r, const struct jq_keys *k, const char *name,
 		    redisCallbackFn *cb, void *priv);
 struct jq_queue_info {
-	const char *name;   /* NUL-terminated, in the reply */
-	int64_t pending;    /* all priorities */
+	const char *name; /* NUL-terminated, in the reply */
+	int64_t pending;  /* all priorities */
 	int paused;
 	struct jq_store_hash stats; /* its queue-stats hash: enqueued, completed, ... */
 	int has_rate_limit;
@@ -27,13 +27,12 @@ void jq_store_queue_at(const redisReply *r, size_t i, struct jq_queue_info *q);
 /* Pauses (1) or resumes (0) queue name in one MULTI (a resume also wakes a worker for
  * what waited meanwhile); cb gets EXEC's answer: jq_store_exec_reply. As every sending
  * function: -1 when cb will not be called. */
-int jq_store_queue_pause(struct jq_redis *r, const struct jq_keys *k, const char *name,
-			 int pause, redisCallbackFn *cb, void *priv);
+int jq_store_queue_pause(struct jq_redis *r, const struct jq_keys *k, const char *name, int pause,
+			 redisCallbackFn *cb, void *priv);
 /* Sets (limit > 0) or removes (limit 0) queue name's rate limit in one MULTI, waking a
  * worker so that jobs the old limit held back start at once if the new one allows. */
 int jq_store_queue_rate_limit(struct jq_redis *r, const struct jq_keys *k, const char *name,
-			      int64_t limit, int64_t interval_ms, redisCallbackFn *cb,
-			      void *priv);
+			      int64_t limit, int64_t interval_ms, redisCallbackFn *cb, void *priv);
 /* JQ_STORE_OK if a MULTI's EXEC ran (the reply is an array). */
 int jq_store_exec_reply(const redisReply *r, char *err, size_t errlen);
 

@@ -25,8 +25,7 @@ int jq_store_reap(struct jq_redis *r, const struct jq_keys *k, const struct jq_r
 	return jq_store_send(r, &c, cb, priv);
 }
 
-int jq_store_reap_reply(const redisReply *r, struct jq_reap_reply *out, char *err,
-			size_t errlen)
+int jq_store_reap_reply(const redisReply *r, struct jq_reap_reply *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	int st = jq_store_status(r, err, errlen);
@@ -45,8 +44,8 @@ int jq_store_reap_reply(const redisReply *r, struct jq_reap_reply *out, char *er
 	return JQ_STORE_OK;
 }
 
-int jq_store_promote(struct jq_redis *r, const struct jq_keys *k,
-		     const struct jq_promote_args *a, redisCallbackFn *cb, void *priv)
+int jq_store_promote(struct jq_redis *r, const struct jq_keys *k, const struct jq_promote_args *a,
+		     redisCallbackFn *cb, void *priv)
 {
 	struct jq_call c;
 	jq_call_init(&c, JQ_SCRIPT_PROMOTE);

@@ -75,7 +75,8 @@ int64_t jq_store_cancel_message(const redisReply *r)
 {
 	int64_t id;
 	if (r && r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-	    r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "message") == 0 &&
+	    r->element[0]->type == REDIS_REPLY_STRING &&
+	    strcmp(r->element[0]->str, "message") == 0 &&
 	    r->element[2]->type == REDIS_REPLY_STRING &&
 	    jq_parse_i64(r->element[2]->str, 1, INT64_MAX, &id) == 0)
 		return id;

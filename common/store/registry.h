@@ -13,9 +13,9 @@
 int jq_store_workers(struct jq_redis *r, const struct jq_keys *k, int64_t max_age_ms,
 		     redisCallbackFn *cb, void *priv);
 struct jq_worker_entry {
-	const char *id;        /* NUL-terminated, in the reply */
+	const char *id; /* NUL-terminated, in the reply */
 	int64_t last_beat_ms;
-	const char *info;      /* its JSON, NUL-terminated */
+	const char *info; /* its JSON, NUL-terminated */
 	size_t info_len;
 };
 /* *n workers; jq_store_worker_at(r, i, &e) the i-th. */

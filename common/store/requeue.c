@@ -1,8 +1,8 @@
 /* requeue.c: the requeue script's call and answer; see requeue.h. */
 #include "requeue.h"
 
-int jq_store_requeue(struct jq_redis *r, const struct jq_keys *k,
-		     const struct jq_requeue_args *a, redisCallbackFn *cb, void *priv)
+int jq_store_requeue(struct jq_redis *r, const struct jq_keys *k, const struct jq_requeue_args *a,
+		     redisCallbackFn *cb, void *priv)
 {
 	struct jq_call c;
 	jq_call_init(&c, JQ_SCRIPT_REQUEUE);

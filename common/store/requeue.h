@@ -12,8 +12,8 @@ struct jq_requeue_args {
 	const char *queue;
 	int64_t keep_cancelled_ms; /* a job whose cancel was asked for ends cancelled */
 };
-int jq_store_requeue(struct jq_redis *r, const struct jq_keys *k,
-		     const struct jq_requeue_args *a, redisCallbackFn *cb, void *priv);
+int jq_store_requeue(struct jq_redis *r, const struct jq_keys *k, const struct jq_requeue_args *a,
+		     redisCallbackFn *cb, void *priv);
 
 enum jq_requeue_code {
 	JQ_REQUEUE_STALE = 0, /* not the caller's lease: nothing written */

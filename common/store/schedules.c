@@ -87,8 +87,7 @@ int jq_store_schedule_put_reply(const redisReply *r, const char **status,
 	if (st != JQ_STORE_OK)
 		return st;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements < 1 ||
-	    r->element[0]->type != REDIS_REPLY_STRING ||
-	    (r->elements != 1 && r->elements != 5) ||
+	    r->element[0]->type != REDIS_REPLY_STRING || (r->elements != 1 && r->elements != 5) ||
 	    (r->elements == 5 && entry_at(r->element + 1, e) != 0))
 		return jq_store_malformed("a schedule's put", err, errlen);
 	*status = r->element[0]->str;
@@ -102,8 +101,8 @@ int64_t jq_store_int_reply(const redisReply *r, char *err, size_t errlen)
 	return jq_store_int_in(r, 0, INT64_MAX, "a count", err, errlen);
 }
 
-int jq_store_cron_due(struct jq_redis *r, const struct jq_keys *k, int64_t max,
-		      redisCallbackFn *cb, void *priv)
+int jq_store_cron_due(struct jq_redis *r, const struct jq_keys *k, int64_t max, redisCallbackFn *cb,
+		      void *priv)
 {
 	struct jq_call c;
 	jq_call_init(&c, JQ_SCRIPT_CRON_DUE);
@@ -177,15 +176,13 @@ int jq_store_cron_fire_reply(const redisReply *r, struct jq_cron_fire_reply *out
 		out->job_error = r->element[1]->str;
 	} else {
 		char why[64];
-		out->job_decoded =
-		    jq_store_enqueue_reply(r->element[1], 1, &out->job, why, sizeof(why)) ==
-		    JQ_STORE_OK;
+		out->job_decoded = jq_store_enqueue_reply(r->element[1], 1, &out->job, why,
+							  sizeof(why)) == JQ_STORE_OK;
 	}
 	return JQ_STORE_OK;
 }
 
-int jq_store_next_id(struct jq_redis *r, const struct jq_keys *k, redisCallbackFn *cb,
-		     void *priv)
+int jq_store_next_id(struct jq_redis *r, const struct jq_keys *k, redisCallbackFn *cb, void *priv)
 {
 	return jq_store_reserve_ids(r, k, 1, cb, priv);
 }

@@ -20,7 +20,7 @@ struct jq_stats_report {
 	const struct jq_hincr *fields;
 };
 struct jq_stats_args {
-	size_t nerrors;                       /* the worker's Redis troubles, by kind */
+	size_t nerrors; /* the worker's Redis troubles, by kind */
 	const struct jq_hincr *errors;
 	size_t nseries;
 	const struct jq_stats_report *series;

@@ -19,7 +19,7 @@ int jq_store_send(struct jq_redis *r, struct jq_call *c, redisCallbackFn *cb, vo
 }
 
 int jq_store_multi(struct jq_redis *r, struct jq_call *calls, int n, redisCallbackFn *cb,
-		 void *priv)
+		   void *priv)
 {
 	struct jq_call c;
 	jq_call_init(&c, JQ_CALL_COMMAND);
@@ -60,8 +60,8 @@ int jq_store_status(const redisReply *r, char *err, size_t errlen)
 	return JQ_STORE_OK;
 }
 
-int64_t jq_store_int_in(const redisReply *r, int64_t lo, int64_t hi, const char *what,
-			char *err, size_t errlen)
+int64_t jq_store_int_in(const redisReply *r, int64_t lo, int64_t hi, const char *what, char *err,
+			size_t errlen)
 {
 	int st = jq_store_status(r, err, errlen);
 	if (st != JQ_STORE_OK)
@@ -77,7 +77,10 @@ int jq_store_malformed(const char *what, char *err, size_t errlen)
 	return JQ_STORE_ERROR;
 }
 
-int64_t jq_store_i64(const redisReply *r, int64_t dflt) { return jq_redis_reply_i64(r, dflt); }
+int64_t jq_store_i64(const redisReply *r, int64_t dflt)
+{
+	return jq_redis_reply_i64(r, dflt);
+}
 
 const char *jq_store_str(const redisReply *r, size_t *len)
 {

@@ -44,8 +44,8 @@ enum jq_store_status {
 int jq_store_status(const redisReply *r, char *err, size_t errlen);
 /* An integer reply from lo to hi (lo >= 0), or JQ_STORE_LOST / JQ_STORE_ERROR (err; what
  * names the call in it): the decoder of every call that answers one number. */
-int64_t jq_store_int_in(const redisReply *r, int64_t lo, int64_t hi, const char *what,
-			char *err, size_t errlen);
+int64_t jq_store_int_in(const redisReply *r, int64_t lo, int64_t hi, const char *what, char *err,
+			size_t errlen);
 /* A malformed reply: JQ_STORE_ERROR with a message naming what. */
 int jq_store_malformed(const char *what, char *err, size_t errlen);
 

@@ -9,8 +9,8 @@ void jq_store_wait_build(struct jq_call *c, int64_t replicas, int64_t timeout_ms
 	jq_call_i64(c, timeout_ms);
 }
 
-int jq_store_wait(struct jq_redis *r, int64_t replicas, int64_t timeout_ms,
-		  redisCallbackFn *cb, void *priv)
+int jq_store_wait(struct jq_redis *r, int64_t replicas, int64_t timeout_ms, redisCallbackFn *cb,
+		  void *priv)
 {
 	/* not a plain call: on a cluster it goes to every master written to */
 	return jq_redis_wait(r, replicas, timeout_ms, cb, priv);

@@ -83,8 +83,9 @@ static int start_redis(void)
 			snprintf(log, sizeof(log), "%s/redis.log", tmpdir);
 			if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
 				_exit(127);
-			execlp(redis_bin, redis_bin, "--port", sport, "--bind", "127.0.0.1", "--save", "",
-			      "--appendonly", "no", "--dir", tmpdir, "--daemonize", "no", (char *)NULL);
+			execlp(redis_bin, redis_bin, "--port", sport, "--bind", "127.0.0.1",
+			       "--save", "", "--appendonly", "no", "--dir", tmpdir, "--daemonize",
+			       "no", (char *)NULL);
 			_exit(127);
 		}
 		for (int i = 0; i < 200; i++) { /* 10 s */
@@ -154,7 +155,10 @@ static long long cmd_int(const char *fmt, ...)
 	return v;
 }
 
-static void flush(void) { freeReplyObject(cmd("FLUSHALL")); }
+static void flush(void)
+{
+	freeReplyObject(cmd("FLUSHALL"));
+}
 
 static struct jq_client *connect_ok(void)
 {
@@ -191,13 +195,15 @@ static void hash_text(const char *key, char *out, size_t cap)
 		order[i] = i;
 	for (size_t i = 0; i < n && i < 64; i++)
 		for (size_t k = i + 1; k < n && k < 64; k++)
-			if (strcmp(r->element[2 * order[k]]->str, r->element[2 * order[i]]->str) < 0) {
+			if (strcmp(r->element[2 * order[k]]->str, r->element[2 * order[i]]->str) <
+			    0) {
 				size_t t = order[i];
 				order[i] = order[k];
 				order[k] = t;
 			}
 	for (size_t i = 0; i < n && i < 64; i++) {
-		const redisReply *name = r->element[2 * order[i]], *v = r->element[2 * order[i] + 1];
+		const redisReply *name = r->element[2 * order[i]],
+				 *v = r->element[2 * order[i] + 1];
 		size_t len = strlen(out);
 		if (strcmp(name->str, "created_at") == 0) {
 			snprintf(out + len, cap - len, "created_at=*;");
@@ -221,12 +227,12 @@ static void test_connect_errors(void)
 	static const struct {
 		const char *url, *prefix, *want;
 	} cases[] = {
-	    {"http://127.0.0.1", NULL, "must start with redis://"},
-	    {"redis://127.0.0.1:99999", NULL, "bad port"},
-	    {"redis://127.0.0.1/16", NULL, "bad database"},
-	    {NULL, "has space", "prefix 'has space'"},
-	    {NULL, "0123456789012345678901234567890123456789012345678901234567890123456789",
-	     "at most 64"},
+		{"http://127.0.0.1", NULL, "must start with redis://"},
+		{"redis://127.0.0.1:99999", NULL, "bad port"},
+		{"redis://127.0.0.1/16", NULL, "bad database"},
+		{NULL, "has space", "prefix 'has space'"},
+		{NULL, "0123456789012345678901234567890123456789012345678901234567890123456789",
+		 "at most 64"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s %s", cases[i].url ? cases[i].url : "(default url)",
@@ -277,19 +283,19 @@ static void test_enqueue_stores(void)
 		const char *hash; /* hash_text() of the stored job */
 		const char *list; /* where its id went */
 	} cases[] = {
-	    {"{\"type\": \"noop\"}", "created_at=*;state=pending;type=noop;", "jobq:q:default"},
-	    /* defaults given explicitly are not stored either */
-	    {"{\"type\": \"noop\", \"queue\": \"default\", \"max_attempts\": 3, \"priority\": 0, "
-	     "\"timeout_ms\": 0, \"payload\": null}",
-	     "created_at=*;state=pending;type=noop;", "jobq:q:default"},
-	    {"{\"type\": \"hash\", \"payload\": {\"data\": \"abc\", \"repeat\": 2}, \"queue\": "
-	     "\"q1\", \"priority\": 5, \"max_attempts\": 7, \"timeout_ms\": 1000}",
-	     "created_at=*;max_attempts=7;payload=920182a464617461a3616263a672657065617402;"
-	     "priority=5;queue=q1;state=pending;timeout_ms=1000;type=hash;",
-	     "jobq:q:q1#p5"}, /* priority 1..9: the level's own list (docs/redis.md) */
-	    {"{\"type\": \"noop\", \"payload\": [1, \"\xc3\xa9\", true, 1.5]}",
-	     "created_at=*;payload=92019401a2c3a9c3cb3ff8000000000000;state=pending;type=noop;",
-	     "jobq:q:default"},
+		{"{\"type\": \"noop\"}", "created_at=*;state=pending;type=noop;", "jobq:q:default"},
+		/* defaults given explicitly are not stored either */
+		{"{\"type\": \"noop\", \"queue\": \"default\", \"max_attempts\": 3, \"priority\": 0, "
+		 "\"timeout_ms\": 0, \"payload\": null}",
+		 "created_at=*;state=pending;type=noop;", "jobq:q:default"},
+		{"{\"type\": \"hash\", \"payload\": {\"data\": \"abc\", \"repeat\": 2}, \"queue\": "
+		 "\"q1\", \"priority\": 5, \"max_attempts\": 7, \"timeout_ms\": 1000}",
+		 "created_at=*;max_attempts=7;payload=920182a464617461a3616263a672657065617402;"
+		 "priority=5;queue=q1;state=pending;timeout_ms=1000;type=hash;",
+		 "jobq:q:q1#p5"}, /* priority 1..9: the level's own list (docs/redis.md) */
+		{"{\"type\": \"noop\", \"payload\": [1, \"\xc3\xa9\", true, 1.5]}",
+		 "created_at=*;payload=92019401a2c3a9c3cb3ff8000000000000;state=pending;type=noop;",
+		 "jobq:q:default"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s", cases[i].json);
@@ -343,11 +349,13 @@ static void test_ids(void)
 	size_t n = 0;
 	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, NULL, 0), 0);
 	CHECK_INT_EQ(id, 1001);
-	CHECK_INT_EQ(jq_client_enqueue_bulk_json(
-			 c, "[{\"type\": \"noop\"}, {\"type\": \"progress\", \"queue\": \"b\", \"payload\": {\"duration\": 1}}, "
-			    "{\"type\": \"noop\", \"delay_ms\": 5000}]",
-			 &first, &n, NULL, 0),
-		     0);
+	CHECK_INT_EQ(
+		jq_client_enqueue_bulk_json(
+			c,
+			"[{\"type\": \"noop\"}, {\"type\": \"progress\", \"queue\": \"b\", \"payload\": {\"duration\": 1}}, "
+			"{\"type\": \"noop\", \"delay_ms\": 5000}]",
+			&first, &n, NULL, 0),
+		0);
 	CHECK_INT_EQ(first, 1002);
 	CHECK_INT_EQ(n, 3);
 	CHECK_INT_EQ(cmd_int("GET jobq:id-counter"), 1004);
@@ -401,11 +409,12 @@ static void test_traceparent(void)
 	free(json);
 	UNIT_CASE("a later version: its first 55 characters");
 	CHECK_INT_EQ(jq_client_set_traceparent(
-			 c, "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future"),
+			     c, "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future"),
 		     0);
 	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, NULL, 0), 0);
 	hash_text(job_key(4), text, sizeof(text));
-	CHECK_CONTAINS(text, "traceparent=01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01;");
+	CHECK_CONTAINS(text,
+		       "traceparent=01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01;");
 	UNIT_CASE("cleared");
 	CHECK_INT_EQ(jq_client_set_traceparent(c, NULL), 0);
 	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, NULL, 0), 0);
@@ -424,28 +433,30 @@ static void test_bad_input(void)
 		int bulk;
 		const char *want;
 	} cases[] = {
-	    {"{\"type\": \"noop\"", 0, "not valid JSON"},
-	    {"", 0, "not valid JSON"},
-	    {"{\"type\": \"noop\", \"type\": \"hash\"}", 0, "duplicate"},
-	    {"[{\"type\": \"noop\"}]", 0, "must be a JSON object"},
-	    {"{\"payload\": 1}", 0, "'type' is required"},
-	    {"{\"type\": \"a b\"}", 0, "'type' must be"},
-	    {"{\"type\": \"noop\", \"colour\": 1}", 0, "unknown field 'colour'"},
-	    {"{\"type\": \"noop\", \"max_attempts\": 0}", 0, "'max_attempts' must be"},
-	    {"{\"type\": \"noop\", \"delay_ms\": 5, \"run_at\": 5}", 0, "not both"},
-	    {"{\"type\": \"noop\", \"run_at\": \"yesterday\"}", 0, "RFC 3339"},
-	    {"[]", 1, "array of 1 to 10000"},
-	    {"{\"type\": \"noop\"}", 1, "array of 1 to 10000"},
-	    {"[{\"type\": \"noop\"}, {\"type\": 7}, {\"type\": \"noop\"}]", 1, "job 1: 'type'"},
-	    {"[{\"type\": \"noop\"}, {\"type\": \"noop\", \"x\": 1}]", 1, "job 1: unknown field"},
+		{"{\"type\": \"noop\"", 0, "not valid JSON"},
+		{"", 0, "not valid JSON"},
+		{"{\"type\": \"noop\", \"type\": \"hash\"}", 0, "duplicate"},
+		{"[{\"type\": \"noop\"}]", 0, "must be a JSON object"},
+		{"{\"payload\": 1}", 0, "'type' is required"},
+		{"{\"type\": \"a b\"}", 0, "'type' must be"},
+		{"{\"type\": \"noop\", \"colour\": 1}", 0, "unknown field 'colour'"},
+		{"{\"type\": \"noop\", \"max_attempts\": 0}", 0, "'max_attempts' must be"},
+		{"{\"type\": \"noop\", \"delay_ms\": 5, \"run_at\": 5}", 0, "not both"},
+		{"{\"type\": \"noop\", \"run_at\": \"yesterday\"}", 0, "RFC 3339"},
+		{"[]", 1, "array of 1 to 10000"},
+		{"{\"type\": \"noop\"}", 1, "array of 1 to 10000"},
+		{"[{\"type\": \"noop\"}, {\"type\": 7}, {\"type\": \"noop\"}]", 1, "job 1: 'type'"},
+		{"[{\"type\": \"noop\"}, {\"type\": \"noop\", \"x\": 1}]", 1,
+		 "job 1: unknown field"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s%s", cases[i].bulk ? "bulk " : "", cases[i].json);
 		char err[256] = "";
 		int64_t id = -7;
 		int rc = cases[i].bulk
-			     ? jq_client_enqueue_bulk_json(c, cases[i].json, &id, NULL, err, sizeof(err))
-			     : jq_client_enqueue_json(c, cases[i].json, &id, err, sizeof(err));
+				 ? jq_client_enqueue_bulk_json(c, cases[i].json, &id, NULL, err,
+							       sizeof(err))
+				 : jq_client_enqueue_json(c, cases[i].json, &id, err, sizeof(err));
 		CHECK_INT_EQ(rc, JQ_CLIENT_EINVAL);
 		CHECK_CONTAINS(err, cases[i].want);
 		CHECK_INT_EQ(id, -7);
@@ -457,8 +468,8 @@ static void test_bad_input(void)
 	const char *keys[] = {"", "has space", "tab\there", NULL};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		char err[256] = "";
-		CHECK_INT_EQ(jq_client_enqueue_json_idem(c, "{\"type\": \"noop\"}", keys[i], NULL, NULL,
-							 err, sizeof(err)),
+		CHECK_INT_EQ(jq_client_enqueue_json_idem(c, "{\"type\": \"noop\"}", keys[i], NULL,
+							 NULL, err, sizeof(err)),
 			     JQ_CLIENT_EINVAL);
 		CHECK_CONTAINS(err, "idempotency key");
 	}
@@ -487,8 +498,9 @@ static void test_idempotency(void)
 	CHECK_INT_EQ(dup, 1);
 	CHECK_INT_EQ(b, a);
 	/* the key names the first job whatever the later body says */
-	CHECK_INT_EQ(jq_client_enqueue_json_idem(c, "{\"type\": \"hash\", \"payload\": {\"data\": \"x\"}}",
-						 "order-1", &b, &dup, NULL, 0),
+	CHECK_INT_EQ(jq_client_enqueue_json_idem(
+			     c, "{\"type\": \"hash\", \"payload\": {\"data\": \"x\"}}", "order-1",
+			     &b, &dup, NULL, 0),
 		     0);
 	CHECK_INT_EQ(dup, 1);
 	CHECK_INT_EQ(b, a);
@@ -521,8 +533,9 @@ static void test_unique(void)
 	CHECK_CONTAINS(err, holder);
 	CHECK_INT_EQ(cmd_int("LLEN jobq:q:uq"), 1);
 	/* the connection is still good: another key is stored */
-	CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\", \"queue\": \"uq\", "
-					       "\"unique_key\": \"u-2\"}",
+	CHECK_INT_EQ(jq_client_enqueue_json(c,
+					    "{\"type\": \"noop\", \"queue\": \"uq\", "
+					    "\"unique_key\": \"u-2\"}",
 					    &b, err, sizeof(err)),
 		     0);
 	CHECK_INT_EQ(cmd_int("LLEN jobq:q:uq"), 2);
@@ -544,11 +557,12 @@ static void test_read(void)
 		     JQ_CLIENT_ENOTFOUND);
 
 	int64_t id = 0;
-	CHECK_INT_EQ(jq_client_enqueue_json(c,
-					    "{\"type\": \"progress\", \"payload\": {\"duration\": 5}, "
-					    "\"priority\": 3}",
-					    &id, NULL, 0),
-		     0);
+	CHECK_INT_EQ(
+		jq_client_enqueue_json(c,
+				       "{\"type\": \"progress\", \"payload\": {\"duration\": 5}, "
+				       "\"priority\": 3}",
+				       &id, NULL, 0),
+		0);
 	CHECK_INT_EQ(jq_client_job_json(c, id, &json, NULL, 0), 0);
 	json_t *j = json ? json_loads(json, 0, NULL) : NULL;
 	CHECK(j != NULL);
@@ -562,7 +576,7 @@ static void test_read(void)
 		CHECK_INT_EQ(json_integer_value(json_object_get(j, "priority")), 3);
 		CHECK_INT_EQ(json_integer_value(json_object_get(j, "attempts")), 0);
 		CHECK_INT_EQ(json_integer_value(
-				 json_object_get(json_object_get(j, "payload"), "duration")),
+				     json_object_get(json_object_get(j, "payload"), "duration")),
 			     5);
 		CHECK(json_is_null(json_object_get(j, "result")));
 		CHECK(json_is_null(json_object_get(j, "started_at")));
@@ -583,11 +597,11 @@ static void test_read(void)
 		const char *status, *state;
 		int terminal;
 	} cases[] = {
-	    {{"state", "running"}, "running", "running", 0},
-	    {{"done", "2", "total", "5"}, "progress: 2/5", "running", 0},
-	    {{"state", "completed", "result", "{\"steps\": 5}"}, "completed", "completed", 1},
-	    {{"state", "failed", "error", "boom"}, "failed: boom", "failed", 1},
-	    {{"state", "cancelled"}, "cancelled", "cancelled", 1},
+		{{"state", "running"}, "running", "running", 0},
+		{{"done", "2", "total", "5"}, "progress: 2/5", "running", 0},
+		{{"state", "completed", "result", "{\"steps\": 5}"}, "completed", "completed", 1},
+		{{"state", "failed", "error", "boom"}, "failed: boom", "failed", 1},
+		{{"state", "cancelled"}, "cancelled", "cancelled", 1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s %s", cases[i].kv[0], cases[i].kv[1]);
@@ -725,8 +739,9 @@ static void test_redis_down(void)
 	for (int i = 0; i < 2; i++) { /* the broken connection, then no connection */
 		UNIT_CASE("down, call %d", i);
 		err[0] = '\0';
-		CHECK_INT_EQ(jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, err, sizeof(err)),
-			     JQ_CLIENT_EREDIS);
+		CHECK_INT_EQ(
+			jq_client_enqueue_json(c, "{\"type\": \"noop\"}", &id, err, sizeof(err)),
+			JQ_CLIENT_EREDIS);
 		CHECK_CONTAINS(err, "redis");
 		CHECK_INT_EQ(jq_client_status(c, 1, status, sizeof(status), err, sizeof(err)),
 			     JQ_CLIENT_EREDIS);
@@ -799,8 +814,8 @@ static void *enqueue_many(void *arg)
 	char err[256];
 	struct jq_client *c = jq_client_connect(url, NULL, err, sizeof(err));
 	for (int i = 0; c && i < JOBS_PER_THREAD; i++)
-		if (jq_client_enqueue_json(c, "{\"type\": \"noop\", \"queue\": \"mt\"}", &ids[i], err,
-					   sizeof(err)) != 0)
+		if (jq_client_enqueue_json(c, "{\"type\": \"noop\", \"queue\": \"mt\"}", &ids[i],
+					   err, sizeof(err)) != 0)
 			ids[i] = -1;
 	jq_client_free(c);
 	return NULL;
@@ -819,7 +834,8 @@ static void test_threads(void)
 	memset(ids, 0, sizeof(ids));
 	pthread_t t[THREADS];
 	for (int i = 0; i < THREADS; i++)
-		CHECK_INT_EQ(pthread_create(&t[i], NULL, enqueue_many, &ids[i * JOBS_PER_THREAD]), 0);
+		CHECK_INT_EQ(pthread_create(&t[i], NULL, enqueue_many, &ids[i * JOBS_PER_THREAD]),
+			     0);
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(t[i], NULL);
 	qsort(ids, THREADS * JOBS_PER_THREAD, sizeof(ids[0]), cmp_i64);
@@ -898,8 +914,7 @@ static int start_replica(void)
 			_exit(127);
 		execlp(redis_bin, redis_bin, "--port", sport, "--bind", "127.0.0.1", "--save", "",
 		       "--appendonly", "no", "--dir", tmpdir, "--dbfilename", "replica.rdb",
-		       "--daemonize", "no", "--replicaof",
-		       "127.0.0.1", sprimary, (char *)NULL);
+		       "--daemonize", "no", "--replicaof", "127.0.0.1", sprimary, (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 200 && replica_pid > 0; i++) { /* 10 s */
@@ -957,8 +972,8 @@ static void test_replicas_ack(void)
 	CHECK_INT_EQ(jq_client_set(c, JQ_CLIENT_OPT_REPLICA_ACK_TIMEOUT_MS, 300), 0);
 	kill(replica_pid, SIGSTOP);
 	int64_t held = 0;
-	CHECK_INT_EQ(jq_client_enqueue_json_idem(c, "{\"type\": \"noop\"}", "ack-1", &held, &dup, err,
-						 sizeof(err)),
+	CHECK_INT_EQ(jq_client_enqueue_json_idem(c, "{\"type\": \"noop\"}", "ack-1", &held, &dup,
+						 err, sizeof(err)),
 		     JQ_CLIENT_ENOTREPLICATED);
 	CHECK(held > id);
 	CHECK_INT_EQ(dup, 0);
@@ -980,8 +995,8 @@ static void test_replicas_ack(void)
 	again = 0;
 	int rc = JQ_CLIENT_ENOTREPLICATED;
 	for (int i = 0; i < 20 && rc == JQ_CLIENT_ENOTREPLICATED; i++) /* the link may reconnect */
-		rc = jq_client_enqueue_json_idem(c, "{\"type\": \"noop\"}", "ack-1", &again, &dup, err,
-						 sizeof(err));
+		rc = jq_client_enqueue_json_idem(c, "{\"type\": \"noop\"}", "ack-1", &again, &dup,
+						 err, sizeof(err));
 	CHECK_INT_EQ(rc, 0);
 	CHECK_INT_EQ(again, held);
 	CHECK_INT_EQ(dup, 1);
@@ -1035,23 +1050,23 @@ int main(int argc, char **argv)
 	if (setup(argc, argv) != 0)
 		return 1;
 	static const struct unit_test tests[] = {
-	    {"connect_errors", test_connect_errors},
-	    {"options", test_options},
-	    {"enqueue_stores", test_enqueue_stores},
-	    {"ids", test_ids},
-	    {"traceparent", test_traceparent},
-	    {"bad_input", test_bad_input},
-	    {"idempotency", test_idempotency},
-	    {"unique", test_unique},
-	    {"read", test_read},
-	    {"cancel", test_cancel},
-	    {"noscript", test_noscript},
-	    {"where", test_where},
-	    {"bulk_limit", test_bulk_limit},
-	    {"threads", test_threads},
-	    {"replicas_ack", test_replicas_ack},
-	    {"timeout", test_timeout},
-	    {"redis_down", test_redis_down},
+		{"connect_errors", test_connect_errors},
+		{"options", test_options},
+		{"enqueue_stores", test_enqueue_stores},
+		{"ids", test_ids},
+		{"traceparent", test_traceparent},
+		{"bad_input", test_bad_input},
+		{"idempotency", test_idempotency},
+		{"unique", test_unique},
+		{"read", test_read},
+		{"cancel", test_cancel},
+		{"noscript", test_noscript},
+		{"where", test_where},
+		{"bulk_limit", test_bulk_limit},
+		{"threads", test_threads},
+		{"replicas_ack", test_replicas_ack},
+		{"timeout", test_timeout},
+		{"redis_down", test_redis_down},
 	};
 	return unit_run("test_client", tests, sizeof(tests) / sizeof(tests[0]));
 }

@@ -79,7 +79,7 @@ static void fail(const char *why, const redisReply *r)
 	snprintf(last_error, sizeof(last_error), "%s: %s", why,
 		 !r ? "no reply (connection lost)"
 		 : r->type == REDIS_REPLY_ERROR || r->type == REDIS_REPLY_STRING ? r->str
-										  : "?");
+										 : "?");
 }
 
 static void ok(void)
@@ -280,7 +280,10 @@ static void pump(void)
 	}
 }
 
-static void tick_cb(evutil_socket_t fd, short what, void *arg) { pump(); }
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	pump();
+}
 
 static void on_stdin(evutil_socket_t fd, short what, void *arg)
 {

@@ -12,10 +12,10 @@
 #define FUZZ_MAX_BODY (64 * 1024)
 #define FUZZ_SMALL_MAX_BODY 256
 
-#define REQUIRE(cond)                    \
-	do {                             \
-		if (!(cond))             \
-			__builtin_trap(); \
+#define REQUIRE(cond)                                                                              \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			__builtin_trap();                                                          \
 	} while (0)
 
 /* A span lies within the head. */
@@ -30,7 +30,10 @@ static int span_one_line(const char *buf, struct jq_http_span s)
 	return memchr(buf + s.off, '\n', s.len) == NULL && memchr(buf + s.off, '\r', s.len) == NULL;
 }
 
-static int is_flag(int v) { return v == 0 || v == 1; }
+static int is_flag(int v)
+{
+	return v == 0 || v == 1;
+}
 
 /* A chunked body at buf[0..len): the scan's result and, when complete, its decoding. */
 static void check_chunked(const char *buf, size_t len, size_t max_body)
@@ -80,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int absolute = buf[h.target.off] != '/' &&
 			       !(h.target.len == 1 && buf[h.target.off] == '*');
 		if (absolute)
-			REQUIRE(h.target.len > 7 && (buf[h.target.off] == 'h' || buf[h.target.off] == 'H') &&
+			REQUIRE(h.target.len > 7 &&
+				(buf[h.target.off] == 'h' || buf[h.target.off] == 'H') &&
 				(h.path.len == 0 || buf[h.path.off] == '/'));
 		else
 			REQUIRE(h.path.off == h.target.off);
@@ -147,7 +151,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int first = jq_http_chunked_resume(buf, size / 2, FUZZ_SMALL_MAX_BODY, &st, &raw2, &body2);
 	REQUIRE(st.pos <= size / 2 && st.total <= FUZZ_SMALL_MAX_BODY);
 	if (first == 0) {
-		int second = jq_http_chunked_resume(buf, size, FUZZ_SMALL_MAX_BODY, &st, &raw2, &body2);
+		int second =
+			jq_http_chunked_resume(buf, size, FUZZ_SMALL_MAX_BODY, &st, &raw2, &body2);
 		REQUIRE(second == whole);
 		if (whole == 1)
 			REQUIRE(raw2 == raw1 && body2 == body1);

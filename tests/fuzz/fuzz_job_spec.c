@@ -45,13 +45,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		msgpack_sbuffer mp;
 		msgpack_sbuffer_init(&mp);
-		int one = jq_json_to_msgpack(body, len, 1 + JQ_CODEC_MAX_DEPTH, &mp, err, sizeof(err));
+		int one = jq_json_to_msgpack(body, len, 1 + JQ_CODEC_MAX_DEPTH, &mp, err,
+					     sizeof(err));
 		if (one == 0)
-			one = jq_job_spec_from_packed_json(&packed, mp.data, mp.size, err, sizeof(err));
+			one = jq_job_spec_from_packed_json(&packed, mp.data, mp.size, err,
+							   sizeof(err));
 		msgpack_sbuffer_destroy(&mp);
 		/* (jansson takes a NUL byte after the value for the end: no JSON has one) */
-		if (!memchr(body, 0, len) && ((tree == 0) != (one == 0) ||
-					      (tree == 0 && !same_spec(&spec, &packed))))
+		if (!memchr(body, 0, len) &&
+		    ((tree == 0) != (one == 0) || (tree == 0 && !same_spec(&spec, &packed))))
 			abort();
 	}
 	jq_job_spec_release(&spec);

@@ -12,16 +12,16 @@ static void test_scopes(void)
 		int mask;
 		const char *shown;
 	} cases[] = {
-	    {"read", JQ_SCOPE_READ, "read"},
-	    {"enqueue,read", JQ_SCOPE_READ | JQ_SCOPE_ENQUEUE, "read,enqueue"},
-	    {"admin", JQ_SCOPE_ADMIN, "admin"},
-	    {"read,enqueue,admin", JQ_SCOPE_READ | JQ_SCOPE_ENQUEUE | JQ_SCOPE_ADMIN,
-	     "read,enqueue,admin"},
-	    {"", -1, NULL},
-	    {"god", -1, NULL},
-	    {"read,", JQ_SCOPE_READ, "read"},
-	    {"read,,x", -1, NULL},
-	    {"READ", -1, NULL},
+		{"read", JQ_SCOPE_READ, "read"},
+		{"enqueue,read", JQ_SCOPE_READ | JQ_SCOPE_ENQUEUE, "read,enqueue"},
+		{"admin", JQ_SCOPE_ADMIN, "admin"},
+		{"read,enqueue,admin", JQ_SCOPE_READ | JQ_SCOPE_ENQUEUE | JQ_SCOPE_ADMIN,
+		 "read,enqueue,admin"},
+		{"", -1, NULL},
+		{"god", -1, NULL},
+		{"read,", JQ_SCOPE_READ, "read"},
+		{"read,,x", -1, NULL},
+		{"READ", -1, NULL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("'%s'", cases[i].list);

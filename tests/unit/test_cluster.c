@@ -14,20 +14,20 @@ static void test_slots(void)
 		const char *key;
 		uint16_t slot;
 	} cases[] = {
-	    {"foo", 12182},
-	    {"bar", 5061},
-	    {"{user1000}.following", 3443},
-	    {"{user1000}.followers", 3443},
-	    {"foo{}{bar}", 8363},     /* an empty tag: the whole key */
-	    {"foo{{bar}}zap", 4015},  /* the tag is "{bar" */
-	    {"foo{bar}{zap}", 5061},  /* the first tag: "bar" */
-	    {"{}", 15257},
-	    {"", 0},
-	    {"a", 15495},
-	    {"jobq:q:default", 13238},
-	    {"{0}", 13907},
-	    {"{16383}", 15158},
-	    {"123456789", 12739}, /* CRC16/XMODEM of it is 0x31C3 */
+		{"foo", 12182},
+		{"bar", 5061},
+		{"{user1000}.following", 3443},
+		{"{user1000}.followers", 3443},
+		{"foo{}{bar}", 8363},    /* an empty tag: the whole key */
+		{"foo{{bar}}zap", 4015}, /* the tag is "{bar" */
+		{"foo{bar}{zap}", 5061}, /* the first tag: "bar" */
+		{"{}", 15257},
+		{"", 0},
+		{"a", 15495},
+		{"jobq:q:default", 13238},
+		{"{0}", 13907},
+		{"{16383}", 15158},
+		{"123456789", 12739}, /* CRC16/XMODEM of it is 0x31C3 */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s", cases[i].key);
@@ -82,8 +82,8 @@ static redisReply *range(long long start, long long end, const char *host, long 
 			 long long replica_port)
 {
 	return r_arr(4, r_int(start), r_int(end),
-		    r_arr(4, r_str(host), r_int(port), r_str("a1b2c3"), r_arr(0)),
-		    r_arr(4, r_str(host), r_int(replica_port), r_str("d4e5f6"), r_arr(0)));
+		     r_arr(4, r_str(host), r_int(port), r_str("a1b2c3"), r_arr(0)),
+		     r_arr(4, r_str(host), r_int(replica_port), r_str("d4e5f6"), r_arr(0)));
 }
 
 static void test_slot_map(void)
@@ -92,8 +92,8 @@ static void test_slot_map(void)
 	char err[256] = "";
 	UNIT_CASE("three masters, as redis-cli --cluster create splits the slots");
 	redisReply *r = r_arr(3, range(0, 5460, "127.0.0.1", 30001, 30004),
-			     range(5461, 10922, "127.0.0.1", 30002, 30005),
-			     range(10923, 16383, "127.0.0.1", 30003, 30006));
+			      range(5461, 10922, "127.0.0.1", 30002, 30005),
+			      range(10923, 16383, "127.0.0.1", 30003, 30006));
 	CHECK_INT_EQ(jq_slot_map_parse(m, r, "127.0.0.1", err, sizeof(err)), 0);
 	CHECK_INT_EQ(m->nnodes, 3);
 	CHECK_INT_EQ(jq_slot_map_node(m, 0)->port, 30001);
@@ -151,23 +151,25 @@ static void test_redirect(void)
 		const char *host;
 		int port;
 	} cases[] = {
-	    {"MOVED 3999 127.0.0.1:6381", JQ_REDIRECT_MOVED, 3999, "127.0.0.1", 6381},
-	    {"ASK 3999 127.0.0.1:6381", JQ_REDIRECT_ASK, 3999, "127.0.0.1", 6381},
-	    {"MOVED 16383 redis-2.internal:7000", JQ_REDIRECT_MOVED, 16383, "redis-2.internal",
-	     7000},
-	    {"MOVED 12 :6380", JQ_REDIRECT_MOVED, 12, "from", 6380}, /* no name: the asked host */
-	    {"MOVED 7 ::1:6380", JQ_REDIRECT_MOVED, 7, "::1", 6380}, /* IPv6 */
-	    {"TRYAGAIN Multiple keys request during rehashing of slot", JQ_REDIRECT_TRYAGAIN, 0,
-	     "", 0},
-	    {"CLUSTERDOWN The cluster is down", JQ_REDIRECT_CLUSTERDOWN, 0, "", 0},
-	    {"CLUSTERDOWN Hash slot not served", JQ_REDIRECT_CLUSTERDOWN, 0, "", 0},
-	    {"MOVED 16384 127.0.0.1:6381", JQ_REDIRECT_NONE, 0, "", 0}, /* no such slot */
-	    {"MOVED 1 127.0.0.1", JQ_REDIRECT_NONE, 0, "", 0},
-	    {"MOVED 1 127.0.0.1:0", JQ_REDIRECT_NONE, 0, "", 0},
-	    {"MOVED x 127.0.0.1:1", JQ_REDIRECT_NONE, 0, "", 0},
-	    {"NOSCRIPT No matching script", JQ_REDIRECT_NONE, 0, "", 0},
-	    {"CROSSSLOT Keys in request don't hash to the same slot", JQ_REDIRECT_NONE, 0, "", 0},
-	    {"ERR unknown command", JQ_REDIRECT_NONE, 0, "", 0},
+		{"MOVED 3999 127.0.0.1:6381", JQ_REDIRECT_MOVED, 3999, "127.0.0.1", 6381},
+		{"ASK 3999 127.0.0.1:6381", JQ_REDIRECT_ASK, 3999, "127.0.0.1", 6381},
+		{"MOVED 16383 redis-2.internal:7000", JQ_REDIRECT_MOVED, 16383, "redis-2.internal",
+		 7000},
+		{"MOVED 12 :6380", JQ_REDIRECT_MOVED, 12, "from",
+		 6380}, /* no name: the asked host */
+		{"MOVED 7 ::1:6380", JQ_REDIRECT_MOVED, 7, "::1", 6380}, /* IPv6 */
+		{"TRYAGAIN Multiple keys request during rehashing of slot", JQ_REDIRECT_TRYAGAIN, 0,
+		 "", 0},
+		{"CLUSTERDOWN The cluster is down", JQ_REDIRECT_CLUSTERDOWN, 0, "", 0},
+		{"CLUSTERDOWN Hash slot not served", JQ_REDIRECT_CLUSTERDOWN, 0, "", 0},
+		{"MOVED 16384 127.0.0.1:6381", JQ_REDIRECT_NONE, 0, "", 0}, /* no such slot */
+		{"MOVED 1 127.0.0.1", JQ_REDIRECT_NONE, 0, "", 0},
+		{"MOVED 1 127.0.0.1:0", JQ_REDIRECT_NONE, 0, "", 0},
+		{"MOVED x 127.0.0.1:1", JQ_REDIRECT_NONE, 0, "", 0},
+		{"NOSCRIPT No matching script", JQ_REDIRECT_NONE, 0, "", 0},
+		{"CROSSSLOT Keys in request don't hash to the same slot", JQ_REDIRECT_NONE, 0, "",
+		 0},
+		{"ERR unknown command", JQ_REDIRECT_NONE, 0, "", 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s", cases[i].err);
@@ -199,26 +201,30 @@ static void test_next(void)
 		enum jq_cluster_action action;
 		int slot, port, delay_ms;
 	} cases[] = {
-	    {NULL, 0, 1, JQ_CLUSTER_DELIVER, 0, 0, 0},
-	    {"MOVED 13006 127.0.0.1:30002", 0, 1, JQ_CLUSTER_MOVED, 13006, 30002, 0},
-	    {"ASK 13006 127.0.0.1:30003", 1, 2, JQ_CLUSTER_ASK, 13006, 30003, 0},
-	    {"TRYAGAIN Multiple keys request during rehashing of slot", 0, 1, JQ_CLUSTER_LATER, 0,
-	     0, 25},
-	    {"CLUSTERDOWN The cluster is down", 0, 3, JQ_CLUSTER_LATER, 0, 0, 100},
-	    {"CLUSTERDOWN Hash slot not served", 0, 9, JQ_CLUSTER_LATER, 0, 0, 1000},
-	    {"NOSCRIPT No matching script. Please use EVAL.", 1, 1, JQ_CLUSTER_LOAD, 0, 0, 0},
-	    /* a command that is no script: NOSCRIPT is its answer */
-	    {"NOSCRIPT No matching script. Please use EVAL.", 0, 1, JQ_CLUSTER_DELIVER, 0, 0, 0},
-	    {"CROSSSLOT Keys in request don't hash to the same slot", 1, 1, JQ_CLUSTER_DELIVER, 0,
-	     0, 0},
-	    {"ERR wrong number of arguments", 0, 1, JQ_CLUSTER_DELIVER, 0, 0, 0},
-	    {"MOVED garbage", 0, 1, JQ_CLUSTER_DELIVER, 0, 0, 0},
-	    /* the bound: after JQ_CLUSTER_TRIES_MAX sends the caller gets the answer */
-	    {"MOVED 13006 127.0.0.1:30002", 0, JQ_CLUSTER_TRIES_MAX, JQ_CLUSTER_DELIVER, 0, 0, 0},
-	    {"TRYAGAIN Multiple keys", 0, JQ_CLUSTER_TRIES_MAX - 1, JQ_CLUSTER_LATER, 0, 0, 1000},
-	    {"CLUSTERDOWN The cluster is down", 0, JQ_CLUSTER_TRIES_MAX, JQ_CLUSTER_DELIVER, 0, 0,
-	     0},
-	    {"NOSCRIPT No matching script", 1, JQ_CLUSTER_TRIES_MAX, JQ_CLUSTER_DELIVER, 0, 0, 0},
+		{NULL, 0, 1, JQ_CLUSTER_DELIVER, 0, 0, 0},
+		{"MOVED 13006 127.0.0.1:30002", 0, 1, JQ_CLUSTER_MOVED, 13006, 30002, 0},
+		{"ASK 13006 127.0.0.1:30003", 1, 2, JQ_CLUSTER_ASK, 13006, 30003, 0},
+		{"TRYAGAIN Multiple keys request during rehashing of slot", 0, 1, JQ_CLUSTER_LATER,
+		 0, 0, 25},
+		{"CLUSTERDOWN The cluster is down", 0, 3, JQ_CLUSTER_LATER, 0, 0, 100},
+		{"CLUSTERDOWN Hash slot not served", 0, 9, JQ_CLUSTER_LATER, 0, 0, 1000},
+		{"NOSCRIPT No matching script. Please use EVAL.", 1, 1, JQ_CLUSTER_LOAD, 0, 0, 0},
+		/* a command that is no script: NOSCRIPT is its answer */
+		{"NOSCRIPT No matching script. Please use EVAL.", 0, 1, JQ_CLUSTER_DELIVER, 0, 0,
+		 0},
+		{"CROSSSLOT Keys in request don't hash to the same slot", 1, 1, JQ_CLUSTER_DELIVER,
+		 0, 0, 0},
+		{"ERR wrong number of arguments", 0, 1, JQ_CLUSTER_DELIVER, 0, 0, 0},
+		{"MOVED garbage", 0, 1, JQ_CLUSTER_DELIVER, 0, 0, 0},
+		/* the bound: after JQ_CLUSTER_TRIES_MAX sends the caller gets the answer */
+		{"MOVED 13006 127.0.0.1:30002", 0, JQ_CLUSTER_TRIES_MAX, JQ_CLUSTER_DELIVER, 0, 0,
+		 0},
+		{"TRYAGAIN Multiple keys", 0, JQ_CLUSTER_TRIES_MAX - 1, JQ_CLUSTER_LATER, 0, 0,
+		 1000},
+		{"CLUSTERDOWN The cluster is down", 0, JQ_CLUSTER_TRIES_MAX, JQ_CLUSTER_DELIVER, 0,
+		 0, 0},
+		{"NOSCRIPT No matching script", 1, JQ_CLUSTER_TRIES_MAX, JQ_CLUSTER_DELIVER, 0, 0,
+		 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s after %d tries", cases[i].err ? cases[i].err : "OK", cases[i].tries);
@@ -257,8 +263,8 @@ static void test_route_sequence(void)
 	struct jq_slot_map *m = calloc(1, sizeof(*m));
 	char err[256] = "";
 	redisReply *r = r_arr(3, range(0, 5460, "127.0.0.1", 30001, 30004),
-			     range(5461, 10922, "127.0.0.1", 30002, 30005),
-			     range(10923, 16383, "127.0.0.1", 30003, 30006));
+			      range(5461, 10922, "127.0.0.1", 30002, 30005),
+			      range(10923, 16383, "127.0.0.1", 30003, 30006));
 	CHECK_INT_EQ(jq_slot_map_parse(m, r, "127.0.0.1", err, sizeof(err)), 0);
 	r_free(r);
 	uint16_t slot = jq_cluster_slot("key:{t0}:1000", 13);
@@ -284,8 +290,8 @@ static void test_route_sequence(void)
 	jq_cluster_next(r, 2, 0, "127.0.0.1", &st);
 	r_free(r);
 	CHECK_INT_EQ(st.action, JQ_CLUSTER_MOVED);
-	CHECK_INT_EQ(jq_slot_map_move(m, st.redirect.slot, st.redirect.to.host,
-				      st.redirect.to.port), 0);
+	CHECK_INT_EQ(
+		jq_slot_map_move(m, st.redirect.slot, st.redirect.to.host, st.redirect.to.port), 0);
 	CHECK_INT_EQ(jq_slot_map_node(m, slot)->port, other);
 	CHECK_STR_EQ(jq_slot_map_node(m, slot)->host, "127.0.0.1");
 	CHECK_INT_EQ(jq_slot_map_node(m, (uint16_t)(slot - 1))->port, first);

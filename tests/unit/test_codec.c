@@ -282,8 +282,14 @@ static void test_envelope_bytes(void)
 
 /* ---- depth limits ---- */
 
-static const char *kind_name(int kind) { return kind == NEST_ARRAY ? "arrays" : "maps"; }
-static const char *leaf_name(int leaf) { return leaf == LEAF_SCALAR ? "scalar" : "empty"; }
+static const char *kind_name(int kind)
+{
+	return kind == NEST_ARRAY ? "arrays" : "maps";
+}
+static const char *leaf_name(int leaf)
+{
+	return leaf == LEAF_SCALAR ? "scalar" : "empty";
+}
 
 /* JSON -> stored payload -> JSON at and around the limit. */
 static void test_depth_json(void)

@@ -40,8 +40,8 @@ static void test_mode_names(void)
 
 /* Runs argv under k, its output to a pipe; returns the supervisor's outcome (0 with
  * *status, or -1 with err), after kill_after_ms (0: never) a jq_contain_kill. */
-static int run(struct jq_contain *k, char *const argv[], int kill_after_ms, int *status,
-	       char *err, size_t errlen)
+static int run(struct jq_contain *k, char *const argv[], int kill_after_ms, int *status, char *err,
+	       size_t errlen)
 {
 	int in[2], out[2];
 	CHECK_INT_EQ(pipe2(in, O_CLOEXEC), 0);

@@ -93,15 +93,16 @@ static void test_target(void)
 		const char *req, *target, *path, *query;
 		int has_query;
 	} cases[] = {
-	    {"GET /a?b=1 HTTP/1.1\r\n\r\n", "/a?b=1", "/a", "b=1", 1},
-	    {"GET /a? HTTP/1.1\r\n\r\n", "/a?", "/a", "", 1},
-	    {"GET /a HTTP/1.1\r\n\r\n", "/a", "/a", "", 0},
-	    {"GET /?x HTTP/1.1\r\n\r\n", "/?x", "/", "x", 1},
-	    {"GET /a?b?c=d HTTP/1.1\r\n\r\n", "/a?b?c=d", "/a", "b?c=d", 1}, /* the first '?' */
-	    {"GET /j/x%20y?q=%3F&r HTTP/1.1\r\n\r\n", "/j/x%20y?q=%3F&r", "/j/x%20y", "q=%3F&r", 1},
-	    {"GET //a HTTP/1.1\r\n\r\n", "//a", "//a", "", 0},
-	    {"OPTIONS * HTTP/1.1\r\n\r\n", "*", "*", "", 0},
-	    {"OPTIONS /x HTTP/1.1\r\n\r\n", "/x", "/x", "", 0},
+		{"GET /a?b=1 HTTP/1.1\r\n\r\n", "/a?b=1", "/a", "b=1", 1},
+		{"GET /a? HTTP/1.1\r\n\r\n", "/a?", "/a", "", 1},
+		{"GET /a HTTP/1.1\r\n\r\n", "/a", "/a", "", 0},
+		{"GET /?x HTTP/1.1\r\n\r\n", "/?x", "/", "x", 1},
+		{"GET /a?b?c=d HTTP/1.1\r\n\r\n", "/a?b?c=d", "/a", "b?c=d", 1}, /* the first '?' */
+		{"GET /j/x%20y?q=%3F&r HTTP/1.1\r\n\r\n", "/j/x%20y?q=%3F&r", "/j/x%20y", "q=%3F&r",
+		 1},
+		{"GET //a HTTP/1.1\r\n\r\n", "//a", "//a", "", 0},
+		{"OPTIONS * HTTP/1.1\r\n\r\n", "*", "*", "", 0},
+		{"OPTIONS /x HTTP/1.1\r\n\r\n", "/x", "/x", "", 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("row %zu %s", i, cases[i].target);
@@ -124,11 +125,13 @@ static void test_absolute_form(void)
 		const char *req, *path, *query;
 		int has_query;
 	} cases[] = {
-	    {"GET http://a.example/healthz HTTP/1.1\r\nHost: a.example\r\n\r\n", "/healthz", "", 0},
-	    {"GET HTTPS://a.example:8000/jobs?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", "/jobs", "x=1", 1},
-	    {"GET http://a.example HTTP/1.1\r\nHost: a\r\n\r\n", "", "", 0},
-	    {"GET http://a.example?q HTTP/1.1\r\nHost: a\r\n\r\n", "", "q", 1},
-	    {"GET http://a.example/p?q/r HTTP/1.1\r\nHost: a\r\n\r\n", "/p", "q/r", 1},
+		{"GET http://a.example/healthz HTTP/1.1\r\nHost: a.example\r\n\r\n", "/healthz", "",
+		 0},
+		{"GET HTTPS://a.example:8000/jobs?x=1 HTTP/1.1\r\nHost: a\r\n\r\n", "/jobs", "x=1",
+		 1},
+		{"GET http://a.example HTTP/1.1\r\nHost: a\r\n\r\n", "", "", 0},
+		{"GET http://a.example?q HTTP/1.1\r\nHost: a\r\n\r\n", "", "q", 1},
+		{"GET http://a.example/p?q/r HTTP/1.1\r\nHost: a\r\n\r\n", "/p", "q/r", 1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("row %zu", i);
@@ -152,12 +155,12 @@ static void test_line_endings(void)
 		const char *req;
 		size_t lead; /* bytes of empty lines before the request line */
 	} cases[] = {
-	    {"GET /a?b HTTP/1.1\nHost: x\nX-Y: z\n\n", 0},
-	    {"GET /a?b HTTP/1.1\r\nHost: x\nX-Y: z\r\n\n", 0}, /* mixed */
-	    {"GET /a?b HTTP/1.1\nHost: x\r\nX-Y: z\n\r\n", 0},
-	    {"\r\nGET /a?b HTTP/1.1\r\nHost: x\r\nX-Y: z\r\n\r\n", 2},
-	    {"\r\n\r\n\nGET /a?b HTTP/1.1\r\nHost: x\r\nX-Y: z\r\n\r\n", 5},
-	    {"\n\nGET /a?b HTTP/1.1\nHost: x\nX-Y: z\n\n", 2},
+		{"GET /a?b HTTP/1.1\nHost: x\nX-Y: z\n\n", 0},
+		{"GET /a?b HTTP/1.1\r\nHost: x\nX-Y: z\r\n\n", 0}, /* mixed */
+		{"GET /a?b HTTP/1.1\nHost: x\r\nX-Y: z\n\r\n", 0},
+		{"\r\nGET /a?b HTTP/1.1\r\nHost: x\r\nX-Y: z\r\n\r\n", 2},
+		{"\r\n\r\n\nGET /a?b HTTP/1.1\r\nHost: x\r\nX-Y: z\r\n\r\n", 5},
+		{"\n\nGET /a?b HTTP/1.1\nHost: x\nX-Y: z\n\n", 2},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("row %zu", i);
@@ -184,12 +187,12 @@ static void test_line_endings(void)
 static void test_incomplete_prefixes(void)
 {
 	static const char *const heads[] = {
-	    "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
-	    ("POST /jobs?wait=1 HTTP/1.1\r\nHost: example.com:8000\r\nContent-Length: 12\r\n"
-	     "Content-Type: application/json\r\nConnection: keep-alive, close\r\n\r\n"),
-	    "POST /x HTTP/1.1\nTransfer-Encoding: chunked\nExpect: 100-continue\n\n",
-	    "\r\n\nGET /a?b HTTP/1.0\r\nConnection: keep-alive\r\nX-Empty:\r\n\r\n",
-	    "OPTIONS * HTTP/1.1\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+		("POST /jobs?wait=1 HTTP/1.1\r\nHost: example.com:8000\r\nContent-Length: 12\r\n"
+		 "Content-Type: application/json\r\nConnection: keep-alive, close\r\n\r\n"),
+		"POST /x HTTP/1.1\nTransfer-Encoding: chunked\nExpect: 100-continue\n\n",
+		"\r\n\nGET /a?b HTTP/1.0\r\nConnection: keep-alive\r\nX-Empty:\r\n\r\n",
+		"OPTIONS * HTTP/1.1\r\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++) {
 		size_t len = strlen(heads[i]);
@@ -285,18 +288,18 @@ static void test_head_find(void)
 	static const struct {
 		const char *name, *value; /* value NULL: not found */
 	} cases[] = {
-	    {"Content-Type", "text/plain"},
-	    {"content-type", "text/plain"},
-	    {"CONTENT-TYPE", "text/plain"},
-	    {"cOnTeNt-TyPe", "text/plain"},
-	    {"host", "a.example"},
-	    {"X-DUP", "first"}, /* the first one */
-	    {"X-Empty", ""},
-	    {"Content-Typ", NULL},
-	    {"Content-Type2", NULL},
-	    {"Content", NULL},
-	    {"", NULL},
-	    {"Accept", NULL},
+		{"Content-Type", "text/plain"},
+		{"content-type", "text/plain"},
+		{"CONTENT-TYPE", "text/plain"},
+		{"cOnTeNt-TyPe", "text/plain"},
+		{"host", "a.example"},
+		{"X-DUP", "first"}, /* the first one */
+		{"X-Empty", ""},
+		{"Content-Typ", NULL},
+		{"Content-Type2", NULL},
+		{"Content", NULL},
+		{"", NULL},
+		{"Accept", NULL},
 	};
 	struct jq_http_head h = {0};
 	CHECK_INT_EQ(parse(req, &h), 1);
@@ -315,15 +318,15 @@ static void test_value_trim(void)
 	static const struct {
 		const char *line, *value;
 	} cases[] = {
-	    {"X: v", "v"},
-	    {"X:v", "v"},
-	    {"X:  \t v \t ", "v"},
-	    {"X:\ta b\t c\t", "a b\t c"}, /* inner spaces and tabs stay */
-	    {"X:", ""},
-	    {"X:   ", ""},
-	    {"X: \t\t ", ""},
-	    {"X: caf\xc3\xa9", "caf\xc3\xa9"}, /* obs-text is allowed */
-	    {"X: a:b: c", "a:b: c"},
+		{"X: v", "v"},
+		{"X:v", "v"},
+		{"X:  \t v \t ", "v"},
+		{"X:\ta b\t c\t", "a b\t c"}, /* inner spaces and tabs stay */
+		{"X:", ""},
+		{"X:   ", ""},
+		{"X: \t\t ", ""},
+		{"X: caf\xc3\xa9", "caf\xc3\xa9"}, /* obs-text is allowed */
+		{"X: a:b: c", "a:b: c"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("row %zu", i);
@@ -344,49 +347,50 @@ static void test_refused(void)
 		const char *req;
 		int rc;
 	} cases[] = {
-	    /* header lines */
-	    {"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", -400}, /* obs-fold */
-	    {"GET / HTTP/1.1\r\nHost: x\r\n\tfolded\r\n\r\n", -400},
-	    {"GET / HTTP/1.1\r\n Host: x\r\n\r\n", -400},
-	    {"GET / HTTP/1.1\r\nHost : x\r\n\r\n", -400}, /* space before the colon */
-	    {"GET / HTTP/1.1\r\nHost\t: x\r\n\r\n", -400},
-	    {"GET / HTTP/1.1\r\nHost x\r\n\r\n", -400}, /* no colon */
-	    {"GET / HTTP/1.1\r\n: x\r\n\r\n", -400},	 /* no name */
-	    {"GET / HTTP/1.1\r\nHo(st: x\r\n\r\n", -400}, /* not a token */
-	    {"GET / HTTP/1.1\r\nX: a\001b\r\n\r\n", -400}, /* control characters in a value */
-	    {"GET / HTTP/1.1\r\nX: a\177\r\n\r\n", -400},
-	    {"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", -400},
-	    {"GET / HTTP/1.1\r\nX: a\r\r\n\r\n", -400},
-	    {"GET / HTTP/1.1\r\nX: \033[31m\r\n\r\n", -400},
-	    /* request lines */
-	    {"GET / HTTP/2.0\r\n\r\n", -505},
-	    {"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", -505}, /* the HTTP/2 preface (h2c prior knowledge) */
-	    {"GET / HTTP/0.9\r\n\r\n", -505},
-	    {"GET / HTTP/3.1\r\n\r\n", -505},
-	    {"GET / HTTP/1.1x\r\n\r\n", -400},
-	    {"GET / HTTX/1.1\r\n\r\n", -400},
-	    {"GET / http/1.1\r\n\r\n", -400},
-	    {"GET / HTTP/1.\r\n\r\n", -400},
-	    {"GET / HTTP/11\r\n\r\n", -400},
-	    {"GET / HTTP/1.a\r\n\r\n", -400},
-	    {"GET / HTTP/1.1 \r\n\r\n", -400},
-	    {"GET /\r\n\r\n", -400}, /* HTTP/0.9 style */
-	    {"GET\r\n\r\n", -400},
-	    {"GET  / HTTP/1.1\r\n\r\n", -400}, /* two spaces */
-	    {"GET /  HTTP/1.1\r\n\r\n", -400},
-	    {" GET / HTTP/1.1\r\n\r\n", -400},
-	    {"GET\t/ HTTP/1.1\r\n\r\n", -400},
-	    {"G(T / HTTP/1.1\r\n\r\n", -400},
-	    {"GET a/b HTTP/1.1\r\n\r\n", -400}, /* targets: a path, or absolute http(s) */
-	    {"GET ftp://a.example/ HTTP/1.1\r\n\r\n", -400},
-	    {"GET http:/a HTTP/1.1\r\n\r\n", -400},
-	    {"CONNECT a.example:443 HTTP/1.1\r\n\r\n", -400},
-	    {"GET * HTTP/1.1\r\n\r\n", -400},
-	    {"OPTIONS ** HTTP/1.1\r\n\r\n", -400},
-	    {"OPTIONS *x HTTP/1.1\r\n\r\n", -400},
-	    {"GET /a\001 HTTP/1.1\r\n\r\n", -400},
-	    {"GET /a\177 HTTP/1.1\r\n\r\n", -400},
-	    {"GET /a\rb HTTP/1.1\r\n\r\n", -400},
+		/* header lines */
+		{"GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n", -400}, /* obs-fold */
+		{"GET / HTTP/1.1\r\nHost: x\r\n\tfolded\r\n\r\n", -400},
+		{"GET / HTTP/1.1\r\n Host: x\r\n\r\n", -400},
+		{"GET / HTTP/1.1\r\nHost : x\r\n\r\n", -400}, /* space before the colon */
+		{"GET / HTTP/1.1\r\nHost\t: x\r\n\r\n", -400},
+		{"GET / HTTP/1.1\r\nHost x\r\n\r\n", -400},    /* no colon */
+		{"GET / HTTP/1.1\r\n: x\r\n\r\n", -400},       /* no name */
+		{"GET / HTTP/1.1\r\nHo(st: x\r\n\r\n", -400},  /* not a token */
+		{"GET / HTTP/1.1\r\nX: a\001b\r\n\r\n", -400}, /* control characters in a value */
+		{"GET / HTTP/1.1\r\nX: a\177\r\n\r\n", -400},
+		{"GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", -400},
+		{"GET / HTTP/1.1\r\nX: a\r\r\n\r\n", -400},
+		{"GET / HTTP/1.1\r\nX: \033[31m\r\n\r\n", -400},
+		/* request lines */
+		{"GET / HTTP/2.0\r\n\r\n", -505},
+		{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+		 -505}, /* the HTTP/2 preface (h2c prior knowledge) */
+		{"GET / HTTP/0.9\r\n\r\n", -505},
+		{"GET / HTTP/3.1\r\n\r\n", -505},
+		{"GET / HTTP/1.1x\r\n\r\n", -400},
+		{"GET / HTTX/1.1\r\n\r\n", -400},
+		{"GET / http/1.1\r\n\r\n", -400},
+		{"GET / HTTP/1.\r\n\r\n", -400},
+		{"GET / HTTP/11\r\n\r\n", -400},
+		{"GET / HTTP/1.a\r\n\r\n", -400},
+		{"GET / HTTP/1.1 \r\n\r\n", -400},
+		{"GET /\r\n\r\n", -400}, /* HTTP/0.9 style */
+		{"GET\r\n\r\n", -400},
+		{"GET  / HTTP/1.1\r\n\r\n", -400}, /* two spaces */
+		{"GET /  HTTP/1.1\r\n\r\n", -400},
+		{" GET / HTTP/1.1\r\n\r\n", -400},
+		{"GET\t/ HTTP/1.1\r\n\r\n", -400},
+		{"G(T / HTTP/1.1\r\n\r\n", -400},
+		{"GET a/b HTTP/1.1\r\n\r\n", -400}, /* targets: a path, or absolute http(s) */
+		{"GET ftp://a.example/ HTTP/1.1\r\n\r\n", -400},
+		{"GET http:/a HTTP/1.1\r\n\r\n", -400},
+		{"CONNECT a.example:443 HTTP/1.1\r\n\r\n", -400},
+		{"GET * HTTP/1.1\r\n\r\n", -400},
+		{"OPTIONS ** HTTP/1.1\r\n\r\n", -400},
+		{"OPTIONS *x HTTP/1.1\r\n\r\n", -400},
+		{"GET /a\001 HTTP/1.1\r\n\r\n", -400},
+		{"GET /a\177 HTTP/1.1\r\n\r\n", -400},
+		{"GET /a\rb HTTP/1.1\r\n\r\n", -400},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("row %zu", i);
@@ -402,26 +406,26 @@ static void test_content_length(void)
 		int rc;
 		long long length; /* when rc is 1 */
 	} cases[] = {
-	    {"Content-Length: 0\r\n", 1, 0},
-	    {"Content-Length: 42\r\n", 1, 42},
-	    {"content-length:42 \r\n", 1, 42},
-	    {"Content-Length: 007\r\n", 1, 7},
-	    {"Content-Length: 999999999999999999\r\n", 1, 999999999999999999LL}, /* 18 digits */
-	    {"Content-Length: 5\r\nContent-Length: 5\r\n", 1, 5},
-	    {"Content-Length: 5\r\nContent-Length: 05\r\n", 1, 5},
-	    {"Content-Length: 5\r\nContent-Length: 6\r\n", -400, 0},
-	    {"Content-Length: 6\r\nX: y\r\nCONTENT-LENGTH: 5\r\n", -400, 0},
-	    {"Content-Length: x\r\n", -400, 0},
-	    {"Content-Length: 5x\r\n", -400, 0},
-	    {"Content-Length: -1\r\n", -400, 0},
-	    {"Content-Length: +5\r\n", -400, 0},
-	    {"Content-Length: 0x10\r\n", -400, 0},
-	    {"Content-Length: 1 2\r\n", -400, 0},
-	    {"Content-Length: 5, 5\r\n", -400, 0},
-	    {"Content-Length: 5.0\r\n", -400, 0},
-	    {"Content-Length:\r\n", -400, 0},
-	    {"Content-Length:  \r\n", -400, 0},
-	    {"Content-Length: 99999999999999999999999\r\n", -400, 0},
+		{"Content-Length: 0\r\n", 1, 0},
+		{"Content-Length: 42\r\n", 1, 42},
+		{"content-length:42 \r\n", 1, 42},
+		{"Content-Length: 007\r\n", 1, 7},
+		{"Content-Length: 999999999999999999\r\n", 1, 999999999999999999LL}, /* 18 digits */
+		{"Content-Length: 5\r\nContent-Length: 5\r\n", 1, 5},
+		{"Content-Length: 5\r\nContent-Length: 05\r\n", 1, 5},
+		{"Content-Length: 5\r\nContent-Length: 6\r\n", -400, 0},
+		{"Content-Length: 6\r\nX: y\r\nCONTENT-LENGTH: 5\r\n", -400, 0},
+		{"Content-Length: x\r\n", -400, 0},
+		{"Content-Length: 5x\r\n", -400, 0},
+		{"Content-Length: -1\r\n", -400, 0},
+		{"Content-Length: +5\r\n", -400, 0},
+		{"Content-Length: 0x10\r\n", -400, 0},
+		{"Content-Length: 1 2\r\n", -400, 0},
+		{"Content-Length: 5, 5\r\n", -400, 0},
+		{"Content-Length: 5.0\r\n", -400, 0},
+		{"Content-Length:\r\n", -400, 0},
+		{"Content-Length:  \r\n", -400, 0},
+		{"Content-Length: 99999999999999999999999\r\n", -400, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("row %zu", i);
@@ -442,21 +446,24 @@ static void test_transfer_encoding(void)
 		const char *req;
 		int rc;
 	} cases[] = {
-	    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 1},
-	    {"POST / HTTP/1.1\r\ntransfer-encoding: Chunked \r\n\r\n", 1},
-	    {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", -501},
-	    {"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", -501},
-	    {"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n", -501},
-	    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunkedx\r\n\r\n", -501},
-	    {"POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n", -501},
-	    /* both lengths: request smuggling */
-	    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", -400},
-	    {"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", -400},
-	    {"POST / HTTP/1.1\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n", -400},
-	    /* chunked is HTTP/1.1 only */
-	    {"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", -400},
-	    {"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
-	     -400},
+		{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 1},
+		{"POST / HTTP/1.1\r\ntransfer-encoding: Chunked \r\n\r\n", 1},
+		{"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", -501},
+		{"POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", -501},
+		{"POST / HTTP/1.1\r\nTransfer-Encoding: identity\r\n\r\n", -501},
+		{"POST / HTTP/1.1\r\nTransfer-Encoding: chunkedx\r\n\r\n", -501},
+		{"POST / HTTP/1.1\r\nTransfer-Encoding:\r\n\r\n", -501},
+		/* both lengths: request smuggling */
+		{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n",
+		 -400},
+		{"POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+		 -400},
+		{"POST / HTTP/1.1\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n",
+		 -400},
+		/* chunked is HTTP/1.1 only */
+		{"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", -400},
+		{"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+		 -400},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("row %zu", i);
@@ -475,28 +482,28 @@ static void test_version_keep_alive(void)
 		const char *req;
 		int minor, keep_alive;
 	} cases[] = {
-	    {"GET / HTTP/1.0\r\n\r\n", 0, 0},
-	    {"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0, 1},
-	    {"GET / HTTP/1.0\r\nconnection: Keep-Alive\r\n\r\n", 0, 1},
-	    {"GET / HTTP/1.0\r\nConnection: close\r\n\r\n", 0, 0},
-	    {"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", 0, 0},
-	    {"GET / HTTP/1.0\r\nConnection: Upgrade,keep-alive\r\n\r\n", 0, 1},
-	    {"GET / HTTP/1.0\r\nConnection: keep-alives\r\n\r\n", 0, 0},
-	    {"GET / HTTP/1.0\r\nKeep-Alive: timeout=5\r\n\r\n", 0, 0},
-	    {"GET / HTTP/1.1\r\n\r\n", 1, 1},
-	    {"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n", 1, 1},
-	    {"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 1, 0},
-	    {"GET / HTTP/1.1\r\nConnection: CLOSE\r\n\r\n", 1, 0},
-	    {"GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n", 1, 0},
-	    {"GET / HTTP/1.1\r\nConnection: close,keep-alive\r\n\r\n", 1, 0},
-	    {"GET / HTTP/1.1\r\nConnection: Upgrade ,\tclose\r\n\r\n", 1, 0},
-	    {"GET / HTTP/1.1\r\nConnection: ,,close,,\r\n\r\n", 1, 0},
-	    {"GET / HTTP/1.1\r\nConnection: Upgrade\r\n\r\n", 1, 1},
-	    {"GET / HTTP/1.1\r\nConnection: closed\r\n\r\n", 1, 1},
-	    {"GET / HTTP/1.1\r\nConnection: xclose\r\n\r\n", 1, 1},
-	    {"GET / HTTP/1.1\r\nConnection:\r\n\r\n", 1, 1},
-	    {"GET / HTTP/1.1\r\nX-Connection: close\r\n\r\n", 1, 1},
-	    {"GET / HTTP/1.1\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", 1, 0},
+		{"GET / HTTP/1.0\r\n\r\n", 0, 0},
+		{"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 0, 1},
+		{"GET / HTTP/1.0\r\nconnection: Keep-Alive\r\n\r\n", 0, 1},
+		{"GET / HTTP/1.0\r\nConnection: close\r\n\r\n", 0, 0},
+		{"GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", 0, 0},
+		{"GET / HTTP/1.0\r\nConnection: Upgrade,keep-alive\r\n\r\n", 0, 1},
+		{"GET / HTTP/1.0\r\nConnection: keep-alives\r\n\r\n", 0, 0},
+		{"GET / HTTP/1.0\r\nKeep-Alive: timeout=5\r\n\r\n", 0, 0},
+		{"GET / HTTP/1.1\r\n\r\n", 1, 1},
+		{"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n", 1, 1},
+		{"GET / HTTP/1.1\r\nConnection: close\r\n\r\n", 1, 0},
+		{"GET / HTTP/1.1\r\nConnection: CLOSE\r\n\r\n", 1, 0},
+		{"GET / HTTP/1.1\r\nConnection: keep-alive, close\r\n\r\n", 1, 0},
+		{"GET / HTTP/1.1\r\nConnection: close,keep-alive\r\n\r\n", 1, 0},
+		{"GET / HTTP/1.1\r\nConnection: Upgrade ,\tclose\r\n\r\n", 1, 0},
+		{"GET / HTTP/1.1\r\nConnection: ,,close,,\r\n\r\n", 1, 0},
+		{"GET / HTTP/1.1\r\nConnection: Upgrade\r\n\r\n", 1, 1},
+		{"GET / HTTP/1.1\r\nConnection: closed\r\n\r\n", 1, 1},
+		{"GET / HTTP/1.1\r\nConnection: xclose\r\n\r\n", 1, 1},
+		{"GET / HTTP/1.1\r\nConnection:\r\n\r\n", 1, 1},
+		{"GET / HTTP/1.1\r\nX-Connection: close\r\n\r\n", 1, 1},
+		{"GET / HTTP/1.1\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", 1, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("row %zu", i);
@@ -513,23 +520,23 @@ static void test_methods(void)
 		const char *method;
 		int bit;
 	} cases[] = {
-	    {"GET", JQ_HTTP_GET},
-	    {"POST", JQ_HTTP_POST},
-	    {"HEAD", JQ_HTTP_HEAD},
-	    {"PUT", JQ_HTTP_PUT},
-	    {"DELETE", JQ_HTTP_DELETE},
-	    {"OPTIONS", JQ_HTTP_OPTIONS},
-	    {"TRACE", JQ_HTTP_TRACE},
-	    {"CONNECT", JQ_HTTP_CONNECT},
-	    {"PATCH", JQ_HTTP_PATCH},
-	    /* other tokens parse, as method 0 (the server answers 501) */
-	    {"get", 0}, /* methods are case-sensitive */
-	    {"Post", 0},
-	    {"BREW", 0},
-	    {"GETX", 0},
-	    {"GE", 0},
-	    {"M-SEARCH", 0},
-	    {"X!#$%&'*+-.^_`|~9", 0},
+		{"GET", JQ_HTTP_GET},
+		{"POST", JQ_HTTP_POST},
+		{"HEAD", JQ_HTTP_HEAD},
+		{"PUT", JQ_HTTP_PUT},
+		{"DELETE", JQ_HTTP_DELETE},
+		{"OPTIONS", JQ_HTTP_OPTIONS},
+		{"TRACE", JQ_HTTP_TRACE},
+		{"CONNECT", JQ_HTTP_CONNECT},
+		{"PATCH", JQ_HTTP_PATCH},
+		/* other tokens parse, as method 0 (the server answers 501) */
+		{"get", 0}, /* methods are case-sensitive */
+		{"Post", 0},
+		{"BREW", 0},
+		{"GETX", 0},
+		{"GE", 0},
+		{"M-SEARCH", 0},
+		{"X!#$%&'*+-.^_`|~9", 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s", cases[i].method);
@@ -550,12 +557,12 @@ static void test_expect(void)
 		const char *req;
 		int expect_continue;
 	} cases[] = {
-	    {"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", 1},
-	    {"POST / HTTP/1.1\r\nexpect:  100-Continue \r\nContent-Length: 3\r\n\r\n", 1},
-	    {"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", 0},
-	    {"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n", 0},
-	    {"POST / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n", 0},
-	    {"POST / HTTP/1.1\r\nExpect: 100-continuex\r\n\r\n", 0},
+		{"POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", 1},
+		{"POST / HTTP/1.1\r\nexpect:  100-Continue \r\nContent-Length: 3\r\n\r\n", 1},
+		{"POST / HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n", 0},
+		{"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\n", 0},
+		{"POST / HTTP/1.1\r\nExpect: 200-ok\r\n\r\n", 0},
+		{"POST / HTTP/1.1\r\nExpect: 100-continuex\r\n\r\n", 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("row %zu", i);
@@ -625,19 +632,19 @@ static void test_chunked_valid(void)
 		const char *body;
 		const char *decoded;
 	} cases[] = {
-	    {"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", "hello world"},
-	    {"5;x=y\r\nhello\r\n6;a;b=\"c d\"\r\n world\r\n0;z\r\n\r\n", "hello world"},
-	    {"5 ;x=y\r\nhello\r\n0\r\n\r\n", "hello"},
-	    {"5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n", "hello"},
-	    {"5\r\nhello\r\n0\r\nX-T: 1\r\nX-U: two\r\n\r\n", "hello"},
-	    {"5\nhello\n6\n world\n0\n\n", "hello world"},
-	    {"5\nhello\r\n0\r\nX-T: 1\n\n", "hello"},
-	    {"a\r\n0123456789\r\nA\r\nabcdefghij\r\n0\r\n\r\n", "0123456789abcdefghij"},
-	    {"0000b\r\nhello world\r\n000\r\n\r\n", "hello world"},
-	    {"2\r\n\r\n\r\n0\r\n\r\n", "\r\n"}, /* data is data */
-	    {"3\r\n0\r\n\r\n0\r\n\r\n", "0\r\n"},
-	    {"0\r\n\r\n", ""},
-	    {"0\n\n", ""},
+		{"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", "hello world"},
+		{"5;x=y\r\nhello\r\n6;a;b=\"c d\"\r\n world\r\n0;z\r\n\r\n", "hello world"},
+		{"5 ;x=y\r\nhello\r\n0\r\n\r\n", "hello"},
+		{"5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n", "hello"},
+		{"5\r\nhello\r\n0\r\nX-T: 1\r\nX-U: two\r\n\r\n", "hello"},
+		{"5\nhello\n6\n world\n0\n\n", "hello world"},
+		{"5\nhello\r\n0\r\nX-T: 1\n\n", "hello"},
+		{"a\r\n0123456789\r\nA\r\nabcdefghij\r\n0\r\n\r\n", "0123456789abcdefghij"},
+		{"0000b\r\nhello world\r\n000\r\n\r\n", "hello world"},
+		{"2\r\n\r\n\r\n0\r\n\r\n", "\r\n"}, /* data is data */
+		{"3\r\n0\r\n\r\n0\r\n\r\n", "0\r\n"},
+		{"0\r\n\r\n", ""},
+		{"0\n\n", ""},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("row %zu", i);
@@ -660,11 +667,11 @@ static void test_chunked_valid(void)
 static void test_chunked_prefixes(void)
 {
 	static const char *const bodies[] = {
-	    "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
-	    "5;x=y\r\nhello\r\n0;e\r\nX-T: 1\r\nX-U: 2\r\n\r\n",
-	    "5\nhello\n6\n world\n0\nX-T: 1\n\n",
-	    "0\r\n\r\n",
-	    "10\r\n0123456789abcdef\r\n0\r\n\r\n",
+		"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+		"5;x=y\r\nhello\r\n0;e\r\nX-T: 1\r\nX-U: 2\r\n\r\n",
+		"5\nhello\n6\n world\n0\nX-T: 1\n\n",
+		"0\r\n\r\n",
+		"10\r\n0123456789abcdef\r\n0\r\n\r\n",
 	};
 	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
 		size_t len = strlen(bodies[i]);
@@ -685,27 +692,27 @@ static void test_chunked_refused(void)
 		size_t max_body;
 		int rc;
 	} cases[] = {
-	    {"g\r\nhello\r\n0\r\n\r\n", 1024, -400}, /* not hex */
-	    {"\r\nhello\r\n0\r\n\r\n", 1024, -400},	 /* no size */
-	    {";x\r\nhello\r\n0\r\n\r\n", 1024, -400},
-	    {" 5\r\nhello\r\n0\r\n\r\n", 1024, -400},
-	    {"-5\r\nhello\r\n0\r\n\r\n", 1024, -400},
-	    {"5\r\nhello\r\nz\r\n\r\n", 1024, -400},
-	    {"5\r\nhelloXX0\r\n\r\n", 1024, -400}, /* no line end after the data */
-	    {"5\r\nhello\rX0\r\n\r\n", 1024, -400},
-	    {"5\r\nhello world\r\n0\r\n\r\n", 1024, -400}, /* more data than the size */
-	    {"5;\001\r\nhello\r\n0\r\n\r\n", 1024, -400},    /* a control character */
-	    {"5\r\r\nhello\r\n0\r\n\r\n", 1024, -400},
-	    {"5;a\rb\r\nhello\r\n0\r\n\r\n", 1024, -400},
-	    {"10000000000000000\r\n", (size_t)-1, -400}, /* 17 hex digits */
-	    {"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", 10, -413},
-	    {"b\r\nhello world\r\n0\r\n\r\n", 10, -413},
-	    {"b\r\n", 10, -413}, /* known from the size line, before the data */
-	    {"fffffffffffffff\r\n", 1 << 20, -413},
-	    {"1\r\na\r\n0\r\n\r\n", 0, -413},
-	    /* at the limit */
-	    {"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", 11, 1},
-	    {"0\r\n\r\n", 0, 1},
+		{"g\r\nhello\r\n0\r\n\r\n", 1024, -400}, /* not hex */
+		{"\r\nhello\r\n0\r\n\r\n", 1024, -400},  /* no size */
+		{";x\r\nhello\r\n0\r\n\r\n", 1024, -400},
+		{" 5\r\nhello\r\n0\r\n\r\n", 1024, -400},
+		{"-5\r\nhello\r\n0\r\n\r\n", 1024, -400},
+		{"5\r\nhello\r\nz\r\n\r\n", 1024, -400},
+		{"5\r\nhelloXX0\r\n\r\n", 1024, -400}, /* no line end after the data */
+		{"5\r\nhello\rX0\r\n\r\n", 1024, -400},
+		{"5\r\nhello world\r\n0\r\n\r\n", 1024, -400}, /* more data than the size */
+		{"5;\001\r\nhello\r\n0\r\n\r\n", 1024, -400},  /* a control character */
+		{"5\r\r\nhello\r\n0\r\n\r\n", 1024, -400},
+		{"5;a\rb\r\nhello\r\n0\r\n\r\n", 1024, -400},
+		{"10000000000000000\r\n", (size_t)-1, -400}, /* 17 hex digits */
+		{"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", 10, -413},
+		{"b\r\nhello world\r\n0\r\n\r\n", 10, -413},
+		{"b\r\n", 10, -413}, /* known from the size line, before the data */
+		{"fffffffffffffff\r\n", 1 << 20, -413},
+		{"1\r\na\r\n0\r\n\r\n", 0, -413},
+		/* at the limit */
+		{"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n", 11, 1},
+		{"0\r\n\r\n", 0, 1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("row %zu", i);
@@ -774,16 +781,16 @@ static void test_reason(void)
 		int status;
 		const char *reason;
 	} cases[] = {
-	    {200, "OK"},
-	    {404, "Not Found"},
-	    {400, "Bad Request"},
-	    {413, "Content Too Large"},
-	    {431, "Request Header Fields Too Large"},
-	    {501, "Not Implemented"},
-	    {505, "HTTP Version Not Supported"},
-	    {999, "Unknown"},
-	    {0, "Unknown"},
-	    {-400, "Unknown"},
+		{200, "OK"},
+		{404, "Not Found"},
+		{400, "Bad Request"},
+		{413, "Content Too Large"},
+		{431, "Request Header Fields Too Large"},
+		{501, "Not Implemented"},
+		{505, "HTTP Version Not Supported"},
+		{999, "Unknown"},
+		{0, "Unknown"},
+		{-400, "Unknown"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%d", cases[i].status);
@@ -824,8 +831,7 @@ static void test_chunked_resume(void)
 
 UNIT_MAIN({"get_minimal", test_get_minimal}, {"post_content_length", test_post_content_length},
 	  {"target", test_target}, {"absolute_form", test_absolute_form},
-	  {"chunked_resume", test_chunked_resume},
-	  {"line_endings", test_line_endings},
+	  {"chunked_resume", test_chunked_resume}, {"line_endings", test_line_endings},
 	  {"incomplete_prefixes", test_incomplete_prefixes}, {"max_head", test_max_head},
 	  {"max_headers", test_max_headers}, {"head_find", test_head_find},
 	  {"value_trim", test_value_trim}, {"refused", test_refused},

@@ -18,11 +18,21 @@
 static void pack(msgpack_packer *pk, const json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_NULL: msgpack_pack_nil(pk); break;
-	case JSON_TRUE: msgpack_pack_true(pk); break;
-	case JSON_FALSE: msgpack_pack_false(pk); break;
-	case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(v)); break;
-	case JSON_REAL: msgpack_pack_double(pk, json_real_value(v)); break;
+	case JSON_NULL:
+		msgpack_pack_nil(pk);
+		break;
+	case JSON_TRUE:
+		msgpack_pack_true(pk);
+		break;
+	case JSON_FALSE:
+		msgpack_pack_false(pk);
+		break;
+	case JSON_INTEGER:
+		msgpack_pack_int64(pk, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		msgpack_pack_double(pk, json_real_value(v));
+		break;
 	case JSON_STRING:
 		msgpack_pack_str_with_body(pk, json_string_value(v), json_string_length(v));
 		break;
@@ -30,15 +40,15 @@ static void pack(msgpack_packer *pk, const json_t *v)
 		size_t i;
 		json_t *item;
 		msgpack_pack_array(pk, json_array_size(v));
-		json_array_foreach (v, i, item)
-			pack(pk, item);
+		json_array_foreach(v, i, item) pack(pk, item);
 		break;
 	}
 	case JSON_OBJECT: {
 		const char *key;
 		json_t *item;
 		msgpack_pack_map(pk, json_object_size(v));
-		json_object_foreach ((json_t *)v, key, item) {
+		json_object_foreach((json_t *)v, key, item)
+		{
 			msgpack_pack_str_with_body(pk, key, strlen(key));
 			pack(pk, item);
 		}
@@ -127,8 +137,8 @@ static const struct spec_case spec_cases[] = {
 	 0, "\"hi\""},
 	{"type of 64 characters", "{\"type\":\"" T64 "\"}", "unknown job type '" T64 "'", NULL,
 	 NULL, 0, 0, 0, NULL},
-	{"queue of 64 characters", "{\"type\":\"noop\",\"queue\":\"" T64 "\"}", NULL, "noop", T64, 0, 3,
-	 0, "null"},
+	{"queue of 64 characters", "{\"type\":\"noop\",\"queue\":\"" T64 "\"}", NULL, "noop", T64,
+	 0, 3, 0, "null"},
 
 	{"not an object: array", "[]", "a job must be a", NULL, NULL, 0, 0, 0, NULL},
 	{"not an object: string", "\"noop\"", "a job must be a", NULL, NULL, 0, 0, 0, NULL},
@@ -155,15 +165,15 @@ static const struct spec_case spec_cases[] = {
 	 NULL, NULL, 0, 0, 0, NULL},
 	{"queue of 65 characters", "{\"type\":\"noop\",\"queue\":\"" T64 "q\"}",
 	 "'queue' must be 1 to 64 characters", NULL, NULL, 0, 0, 0, NULL},
-	{"queue a number", "{\"type\":\"noop\",\"queue\":5}", "'queue' must be a string", NULL, NULL,
-	 0, 0, 0, NULL},
-	{"unknown field", "{\"type\":\"noop\",\"foo\":1}", "unknown field 'foo'", NULL, NULL, 0, 0, 0,
-	 NULL},
+	{"queue a number", "{\"type\":\"noop\",\"queue\":5}", "'queue' must be a string", NULL,
+	 NULL, 0, 0, 0, NULL},
+	{"unknown field", "{\"type\":\"noop\",\"foo\":1}", "unknown field 'foo'", NULL, NULL, 0, 0,
+	 0, NULL},
 	{"field names are case-sensitive", "{\"type\":\"noop\",\"Type\":\"t\"}",
 	 "unknown field 'Type'", NULL, NULL, 0, 0, 0, NULL},
 	{"long unknown field",
-	 "{\"type\":\"noop\",\"a_very_long_field_name_that_is_not_known_at_all\":1}", "unknown field",
-	 NULL, NULL, 0, 0, 0, NULL},
+	 "{\"type\":\"noop\",\"a_very_long_field_name_that_is_not_known_at_all\":1}",
+	 "unknown field", NULL, NULL, 0, 0, 0, NULL},
 	{"max_attempts 0", "{\"type\":\"noop\",\"max_attempts\":0}",
 	 "'max_attempts' must be an integer from 1 to 100", NULL, NULL, 0, 0, 0, NULL},
 	{"max_attempts 101", "{\"type\":\"noop\",\"max_attempts\":101}",
@@ -186,7 +196,8 @@ static const struct spec_case spec_cases[] = {
 	 "'timeout_ms' must be an integer from 0 to 604800000", NULL, NULL, 0, 0, 0, NULL},
 	{"timeout_ms INT64_MIN", "{\"type\":\"noop\",\"timeout_ms\":-9223372036854775808}",
 	 "'timeout_ms' must be an integer from 0 to 604800000", NULL, NULL, 0, 0, 0, NULL},
-	{"priority 1", "{\"type\":\"noop\",\"priority\":1}", NULL, "noop", "default", 1, 3, 0, "null"},
+	{"priority 1", "{\"type\":\"noop\",\"priority\":1}", NULL, "noop", "default", 1, 3, 0,
+	 "null"},
 	{"priority 10", "{\"type\":\"noop\",\"priority\":10}",
 	 "'priority' must be an integer from 0 to 9", NULL, NULL, 0, 0, 0, NULL},
 	{"priority -1", "{\"type\":\"noop\",\"priority\":-1}",
@@ -343,7 +354,8 @@ static void test_spec_msgpack_only(void)
 		{"nil body", LIT("\xc0"), "a job must be a msgpack map", NULL, 0},
 		{"array body", LIT("\x91\x81\xa4type\xa4noop"), "a job must be a msgpack map", NULL,
 		 0},
-		{"int key", LIT("\x82\xa4type\xa4noop\x01\x02"), "map keys must be strings", NULL, 0},
+		{"int key", LIT("\x82\xa4type\xa4noop\x01\x02"), "map keys must be strings", NULL,
+		 0},
 		{"bin key", LIT("\x81\xc4\x04type\xa1t"), "map keys must be strings", NULL, 0},
 		{"type as bin", LIT("\x81\xa4type\xc4\x01t"), "'type' must be a string", NULL, 0},
 		{"max_attempts float64 3.0",
@@ -366,23 +378,33 @@ static void test_spec_msgpack_only(void)
 		{"key with a NUL after type", LIT("\x81\xa6type\0x\xa1t"), "NUL", NULL, 0},
 		{"key with a NUL after queue", LIT("\x82\xa4type\xa4noop\xa7queue\0x\xa1q"), "NUL",
 		 NULL, 0},
-		{"NUL in a payload string", LIT("\x82\xa4type\xa4noop\xa7payload\xa3" "a\0b"), "NUL",
-		 NULL, 0},
-		{"NUL in a payload key", LIT("\x82\xa4type\xa4noop\xa7payload\x81\xa3" "a\0b\x01"),
+		{"NUL in a payload string",
+		 LIT("\x82\xa4type\xa4noop\xa7payload\xa3"
+		     "a\0b"),
+		 "NUL", NULL, 0},
+		{"NUL in a payload key",
+		 LIT("\x82\xa4type\xa4noop\xa7payload\x81\xa3"
+		     "a\0b\x01"),
 		 "NUL", NULL, 0},
 		/* a key twice anywhere: JSON refuses it; a reader keeping the first and one
 		 * keeping the last would see two payloads */
-		{"duplicate payload key", LIT("\x82\xa4type\xa4noop\xa7payload\x82\xa1" "a\x01\xa1" "a\x02"),
+		{"duplicate payload key",
+		 LIT("\x82\xa4type\xa4noop\xa7payload\x82\xa1"
+		     "a\x01\xa1"
+		     "a\x02"),
 		 "'a' twice", NULL, 0},
 		{"duplicate payload key, str8 and fixstr",
-		 LIT("\x82\xa4type\xa4noop\xa7payload\x82\xa1" "a\x01\xd9\x01" "a\x02"), "'a' twice", NULL,
-		 0},
+		 LIT("\x82\xa4type\xa4noop\xa7payload\x82\xa1"
+		     "a\x01\xd9\x01"
+		     "a\x02"),
+		 "'a' twice", NULL, 0},
 		{"duplicate key in a map in an array",
 		 LIT("\x82\xa4type\xa4noop\xa7payload\x91\x83\xa1x\x01\xa1y\x01\xa1x\x01"),
 		 "'x' twice", NULL, 0},
-		{"duplicate integer key", LIT("\x82\xa4type\xa4noop\xa7payload\x82\x01\x01\x01\x02"),
-		 "twice", NULL, 0},
-		{"duplicate type", LIT("\x82\xa4type\xa4noop\xa4type\xa1u"), "'type' twice", NULL, 0},
+		{"duplicate integer key",
+		 LIT("\x82\xa4type\xa4noop\xa7payload\x82\x01\x01\x01\x02"), "twice", NULL, 0},
+		{"duplicate type", LIT("\x82\xa4type\xa4noop\xa4type\xa1u"), "'type' twice", NULL,
+		 0},
 		/* each field is checked as it appears, not by its first occurrence */
 		{"duplicate max_attempts, second a string",
 		 LIT("\x83\xa4type\xa4noop\xacmax_attempts\x05\xacmax_attempts"
@@ -622,15 +644,15 @@ static void test_spec_unique_key(void)
 	UNIT_CASE("msgpack: unique_key");
 	struct jq_job_spec s;
 	jq_job_spec_init(&s);
-	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, LIT("\x82\xa4type\xa4noop\xaaunique_key\xa3k:1"), err,
-					      sizeof(err)),
+	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, LIT("\x82\xa4type\xa4noop\xaaunique_key\xa3k:1"),
+					      err, sizeof(err)),
 		     0);
 	CHECK_STR_EQ(s.unique_key, "k:1");
 	jq_job_spec_release(&s);
 	UNIT_CASE("msgpack: unique_key not a string");
 	jq_job_spec_init(&s);
-	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, LIT("\x82\xa4type\xa4noop\xaaunique_key\x05"), err,
-					      sizeof(err)),
+	CHECK_INT_EQ(jq_job_spec_from_msgpack(&s, LIT("\x82\xa4type\xa4noop\xaaunique_key\x05"),
+					      err, sizeof(err)),
 		     -1);
 	CHECK_CONTAINS(err, "'unique_key' must be a string");
 	jq_job_spec_release(&s);
@@ -642,20 +664,20 @@ static void test_traceparent(void)
 		const char *s;
 		int valid;
 	} cases[] = {
-	    /* the W3C Trace Context example */
-	    {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 1},
-	    {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", 1},
-	    {"00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01", 0}, /* uppercase */
-	    {"00-00000000000000000000000000000000-00f067aa0ba902b7-01", 0}, /* zero trace id */
-	    {"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", 0}, /* zero parent */
-	    {"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 0}, /* version ff */
-	    {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", 0}, /* 00 is exact */
-	    {"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", 1}, /* later: more */
-	    {"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x", 0},
-	    {"00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", 0}, /* short */
-	    {"00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01", 0},
-	    {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g", 0},
-	    {"", 0},
+		/* the W3C Trace Context example */
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 1},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", 1},
+		{"00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01", 0}, /* uppercase */
+		{"00-00000000000000000000000000000000-00f067aa0ba902b7-01", 0}, /* zero trace id */
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", 0}, /* zero parent */
+		{"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 0}, /* version ff */
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", 0}, /* 00 is exact */
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-x", 1}, /* later: more */
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x", 0},
+		{"00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", 0}, /* short */
+		{"00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01", 0},
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0g", 0},
+		{"", 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("traceparent '%s'", cases[i].s);
@@ -672,9 +694,12 @@ static void test_idempotency_key(void)
 		const char *key;
 		int valid;
 	} cases[] = {
-	    {"order-1", 1}, {"a", 1}, {"~!@#$%^&*()", 1}, {"", 0}, {"has space", 0},
-	    {"tab\there", 0}, {"nl\n", 0}, {"del\x7f", 0}, {"caf\xc3\xa9", 0},
-	    {"cron:nightly:1764115200", 0}, {"Cron:x", 1}, {"xcron:", 1},
+		{"order-1", 1},     {"a", 1},
+		{"~!@#$%^&*()", 1}, {"", 0},
+		{"has space", 0},   {"tab\there", 0},
+		{"nl\n", 0},        {"del\x7f", 0},
+		{"caf\xc3\xa9", 0}, {"cron:nightly:1764115200", 0},
+		{"Cron:x", 1},      {"xcron:", 1},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("'%s'", cases[i].key);
@@ -688,7 +713,8 @@ static void test_idempotency_key(void)
 	CHECK_INT_EQ(jq_idempotency_key_valid(longest), 0);
 }
 
-UNIT_MAIN({"spec_init", test_spec_init}, {"spec_run_at_text", test_spec_run_at_text}, {"traceparent", test_traceparent}, {"spec_from_json", test_spec_from_json},
+UNIT_MAIN({"spec_init", test_spec_init}, {"spec_run_at_text", test_spec_run_at_text},
+	  {"traceparent", test_traceparent}, {"spec_from_json", test_spec_from_json},
 	  {"spec_from_msgpack", test_spec_from_msgpack},
 	  {"spec_msgpack_only", test_spec_msgpack_only},
 	  {"spec_msgpack_payload_shown", test_spec_msgpack_payload_shown},

@@ -52,7 +52,8 @@ static void test_http_parse(void)
 		{"{\"url\": \"http://127.0.0.1:8080/x?a=1\"}", NULL},
 		{"{\"url\": \"HTTPS://example.com\"}", NULL},
 		{"{\"url\": \"http://h/\", \"method\": \"post\", \"body\": \"x\"}", NULL},
-		{"{\"url\": \"http://h/\", \"headers\": {\"X-Empty\": \"\", \"A\": \"b\\tc\"}}", NULL},
+		{"{\"url\": \"http://h/\", \"headers\": {\"X-Empty\": \"\", \"A\": \"b\\tc\"}}",
+		 NULL},
 		{"{\"url\": \"http://h/\", \"expect_status\": [200, 404], \"timeout_ms\": 1, "
 		 "\"max_body\": 0, \"follow_redirects\": true}",
 		 NULL},
@@ -70,19 +71,24 @@ static void test_http_parse(void)
 		{"{\"url\": \"http://h/\", \"method\": \"TRACE\"}", "'method'"},
 		{"{\"url\": \"http://h/\", \"method\": \"GETX\"}", "'method'"},
 		{"{\"url\": \"http://h/\", \"method\": 1}", "'method'"},
-		{"{\"url\": \"http://h/\", \"headers\": {\"A\": \"b\\r\\nC: d\"}}", "header injection"},
+		{"{\"url\": \"http://h/\", \"headers\": {\"A\": \"b\\r\\nC: d\"}}",
+		 "header injection"},
 		{"{\"url\": \"http://h/\", \"headers\": {\"A\": \"b\\nc\"}}", "header injection"},
-		{"{\"url\": \"http://h/\", \"headers\": {\"A\": \"b\\u0000c\"}}", "header injection"},
-		{"{\"url\": \"http://h/\", \"headers\": {\"A:B\": \"c\"}}", "not a valid HTTP token"},
+		{"{\"url\": \"http://h/\", \"headers\": {\"A\": \"b\\u0000c\"}}",
+		 "header injection"},
+		{"{\"url\": \"http://h/\", \"headers\": {\"A:B\": \"c\"}}",
+		 "not a valid HTTP token"},
 		{"{\"url\": \"http://h/\", \"headers\": {\"\": \"c\"}}", "not a valid HTTP token"},
 		{"{\"url\": \"http://h/\", \"headers\": {\"A\": null}}", "string value"},
-		{"{\"url\": \"http://h/\", \"headers\": {\"Content-Length\": \"3\"}}", "Content-Length"},
+		{"{\"url\": \"http://h/\", \"headers\": {\"Content-Length\": \"3\"}}",
+		 "Content-Length"},
 		{"{\"url\": \"http://h/\", \"headers\": \"A: b\"}", "'headers' must be an object"},
 		{"{\"url\": \"http://h/\", \"method\": \"HEAD\", \"body\": \"x\"}", "HEAD"},
 		{"{\"url\": \"http://h/\", \"expect_status\": 600}", "'expect_status'"},
 		{"{\"url\": \"http://h/\", \"expect_status\": []}", "'expect_status'"},
 		{"{\"url\": \"http://h/\", \"expect_status\": [200, \"x\"]}", "'expect_status'"},
-		{"{\"url\": \"http://h/\", \"timeout_ms\": 0}", "'timeout_ms' must be an integer from 1"},
+		{"{\"url\": \"http://h/\", \"timeout_ms\": 0}",
+		 "'timeout_ms' must be an integer from 1"},
 		{"{\"url\": \"http://h/\", \"timeout_ms\": 3600001}", "'timeout_ms'"},
 		{"{\"url\": \"http://h/\", \"max_body\": -1}", "'max_body'"},
 		{"{\"url\": \"http://h/\", \"max_body\": 1048577}", "'max_body'"},
@@ -264,8 +270,8 @@ static void test_exec_request(void)
 		{"{\"command\": \"x\", \"args\": [\"$(id)\", \"\"], \"input\": [1, \"a\"]}", NULL,
 		 "[1,\"a\"]\n", 2},
 		{"{\"command\": \"x\", \"input\": null}", NULL, "null\n", 0},
-		{"{\"command\": \"x\", \"args\": null, \"k\": 2}", NULL, "{\"command\":\"x\",\"args\":null,\"k\":2}\n",
-		 0},
+		{"{\"command\": \"x\", \"args\": null, \"k\": 2}", NULL,
+		 "{\"command\":\"x\",\"args\":null,\"k\":2}\n", 0},
 		{"{}", "'command' is required", NULL, 0},
 		{"\"x\"", "'command' is required", NULL, 0},
 		{"{\"command\": 1}", "'command' is required", NULL, 0},
@@ -313,9 +319,9 @@ static void test_http_deny(void)
 		const char *ip;
 		int want;
 	} cases[] = {
-		{"10.1.2.3", 1},       {"11.0.0.1", 0},         {"192.0.2.7", 1},
-		{"192.0.2.8", 0},      {"2001:db8:1::5", 1},    {"2001:db9::1", 0},
-		{"172.31.255.255", 1}, {"172.32.0.0", 0},       {"::ffff:10.9.9.9", 1},
+		{"10.1.2.3", 1},        {"11.0.0.1", 0},       {"192.0.2.7", 1},
+		{"192.0.2.8", 0},       {"2001:db8:1::5", 1},  {"2001:db9::1", 0},
+		{"172.31.255.255", 1},  {"172.32.0.0", 0},     {"::ffff:10.9.9.9", 1},
 		{"::ffff:11.9.9.9", 0}, {"not an address", 1}, /* unreadable: refused */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -325,13 +331,29 @@ static void test_http_deny(void)
 	/* the private preset: loopback, private, link-local (cloud metadata), unique-local */
 	struct jq_httpjob_deny p = {.n = 0};
 	CHECK_INT_EQ(jq_httpjob_deny_add(&p, "private", err, sizeof(err)), 0);
-	static const char *const private_ips[] = {
-	    "127.0.0.1",      "10.0.0.1",	  "192.168.1.1",      "169.254.169.254",
-	    "100.64.0.1",     "0.0.0.0",	  "::1",	      "fd00::1",
-	    "fe80::1",	      "::ffff:127.0.0.1", "192.0.0.170",      "198.19.0.1",
-	    "224.0.0.251",    "239.1.2.3",	  "255.255.255.255",  "240.0.0.1",
-	    "ff02::1",	      "::127.0.0.1",	  "64:ff9b::a9fe:a9fe", "64:ff9b::10.1.1.1",
-	    "64:ff9b:1::1",   "2002:7f00:1::1",	  "2002:a9fe:a9fe::"};
+	static const char *const private_ips[] = {"127.0.0.1",
+						  "10.0.0.1",
+						  "192.168.1.1",
+						  "169.254.169.254",
+						  "100.64.0.1",
+						  "0.0.0.0",
+						  "::1",
+						  "fd00::1",
+						  "fe80::1",
+						  "::ffff:127.0.0.1",
+						  "192.0.0.170",
+						  "198.19.0.1",
+						  "224.0.0.251",
+						  "239.1.2.3",
+						  "255.255.255.255",
+						  "240.0.0.1",
+						  "ff02::1",
+						  "::127.0.0.1",
+						  "64:ff9b::a9fe:a9fe",
+						  "64:ff9b::10.1.1.1",
+						  "64:ff9b:1::1",
+						  "2002:7f00:1::1",
+						  "2002:a9fe:a9fe::"};
 	for (size_t i = 0; i < sizeof(private_ips) / sizeof(private_ips[0]); i++) {
 		UNIT_CASE("private %s", private_ips[i]);
 		CHECK_INT_EQ(jq_httpjob_deny_match(&p, private_ips[i]), 1);
@@ -358,8 +380,8 @@ static void test_http_deny(void)
 	struct jq_httpjob_deny none = {.n = 0};
 	CHECK_INT_EQ(jq_httpjob_deny_match(&none, "127.0.0.1"), 0);
 	/* bad specs */
-	static const char *const bad[] = {"10.0.0.0/33", "::/129", "10.0.0.0/x", "example.com",
-					  "10.0.0.0/", "1.2.3"};
+	static const char *const bad[] = {"10.0.0.0/33", "::/129",    "10.0.0.0/x",
+					  "example.com", "10.0.0.0/", "1.2.3"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		UNIT_CASE("bad %s", bad[i]);
 		CHECK_INT_EQ(jq_httpjob_deny_add(&d, bad[i], err, sizeof(err)), -1);
@@ -377,7 +399,8 @@ static void test_builtin_types(void)
 	char names[128];
 	snprintf(names, sizeof(names), "%s", jq_jobtype_names());
 	int n = 0;
-	for (char *save = NULL, *t = strtok_r(names, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
+	for (char *save = NULL, *t = strtok_r(names, ", ", &save); t;
+	     t = strtok_r(NULL, ", ", &save)) {
 		UNIT_CASE("%s", t);
 		CHECK_INT_EQ(jq_jobtype_known(t), 1);
 		CHECK(jq_handler_find(t) != NULL);
@@ -387,26 +410,27 @@ static void test_builtin_types(void)
 	static const struct {
 		const char *type, *json, *err; /* err NULL: accepted */
 	} cases[] = {
-	    {"noop", "null", NULL},
-	    {"noop", "[1, {\"any\": \"thing\"}]", NULL},
-	    {"sendmail", "null", "unknown job type 'sendmail' (the types are noop, progress"},
-	    {"progress", "{\"duration\": 3}", NULL},
-	    {"progress", "null", "'payload' of a progress job: 'duration' must be an integer"},
-	    {"progress", "{\"duration\": 3, \"interval_ms\": 0}", "'interval_ms'"},
-	    {"hash", "{\"data\": \"abc\", \"repeat\": 1000}", NULL},
-	    {"hash", "null", "'payload' of a hash job: 'data' must be a string"},
-	    {"hash", "{\"data\": \"abcd\", \"repeat\": 10000000}", NULL},
-	    /* 520 bytes 10^7 times: past the 4 GiB a job may hash */
-	    {"hash", "{\"data\": \"" A520 "\", \"repeat\": 10000000}",
-	     "data times repeat exceeds"},
-	    {"email", "{\"to\": \"a@example.com\", \"subject\": \"hi\", \"sync\": true}", NULL},
-	    {"email", "{\"to\": \"a@example.com\", \"subject\": \"two\\nlines\"}", "'subject'"},
-	    {"email", "{\"to\": \"<a@example.com>\"}", "'to' must be an email address"},
-	    {"email", "{\"to\": \"a@example.com\", \"sync\": 1}", "'sync' must be true or false"},
-	    {"http", "{\"url\": \"http://127.0.0.1:8000/healthz\"}", NULL},
-	    {"http", "{\"url\": \"gopher://x\"}", "'payload' of a http job: "},
-	    {"exec", "{\"command\": \"not_on_any_worker\"}", NULL},
-	    {"exec", "{\"command\": \"/bin/sh\"}", "'command' must be"},
+		{"noop", "null", NULL},
+		{"noop", "[1, {\"any\": \"thing\"}]", NULL},
+		{"sendmail", "null", "unknown job type 'sendmail' (the types are noop, progress"},
+		{"progress", "{\"duration\": 3}", NULL},
+		{"progress", "null", "'payload' of a progress job: 'duration' must be an integer"},
+		{"progress", "{\"duration\": 3, \"interval_ms\": 0}", "'interval_ms'"},
+		{"hash", "{\"data\": \"abc\", \"repeat\": 1000}", NULL},
+		{"hash", "null", "'payload' of a hash job: 'data' must be a string"},
+		{"hash", "{\"data\": \"abcd\", \"repeat\": 10000000}", NULL},
+		/* 520 bytes 10^7 times: past the 4 GiB a job may hash */
+		{"hash", "{\"data\": \"" A520 "\", \"repeat\": 10000000}",
+		 "data times repeat exceeds"},
+		{"email", "{\"to\": \"a@example.com\", \"subject\": \"hi\", \"sync\": true}", NULL},
+		{"email", "{\"to\": \"a@example.com\", \"subject\": \"two\\nlines\"}", "'subject'"},
+		{"email", "{\"to\": \"<a@example.com>\"}", "'to' must be an email address"},
+		{"email", "{\"to\": \"a@example.com\", \"sync\": 1}",
+		 "'sync' must be true or false"},
+		{"http", "{\"url\": \"http://127.0.0.1:8000/healthz\"}", NULL},
+		{"http", "{\"url\": \"gopher://x\"}", "'payload' of a http job: "},
+		{"exec", "{\"command\": \"not_on_any_worker\"}", NULL},
+		{"exec", "{\"command\": \"/bin/sh\"}", "'command' must be"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s %s", cases[i].type, cases[i].json);
@@ -428,7 +452,7 @@ static void test_builtin_types(void)
 	CHECK_INT_EQ(jq_jobtype_check("hash", NULL, err, sizeof(err)), -1);
 }
 
-UNIT_MAIN({"builtin_types", test_builtin_types}, {"http_parse", test_http_parse}, {"http_fields", test_http_fields},
-	  {"http_deny", test_http_deny},
+UNIT_MAIN({"builtin_types", test_builtin_types}, {"http_parse", test_http_parse},
+	  {"http_fields", test_http_fields}, {"http_deny", test_http_deny},
 	  {"exec_spec", test_exec_spec}, {"exec_progress", test_exec_progress},
 	  {"exec_request", test_exec_request})

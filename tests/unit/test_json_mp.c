@@ -60,21 +60,65 @@ static void compare(const char *text, size_t len)
 	msgpack_sbuffer_destroy(&got);
 }
 
-static void compare_str(const char *text) { compare(text, strlen(text)); }
+static void compare_str(const char *text)
+{
+	compare(text, strlen(text));
+}
 
 static void test_valid(void)
 {
 	static const char *const cases[] = {
-	    "0", "1", "-1", "127", "128", "255", "256", "65535", "65536", "-32", "-33", "-128",
-	    "-129", "-32768", "-32769", "4294967295", "4294967296", "-2147483648", "-2147483649",
-	    "9223372036854775807", "-9223372036854775808", "-0", "0.5", "-0.0", "1e5", "1E+5",
-	    "1e-5", "1.5e300", "4.9e-324", "1e-400", "123.456e-7", "true", "false", "null",
-	    "\"\"", "\"a\"", "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\u00e9\\u20ac\\ud83d\\ude00\"",
-	    "\"\\u0041\\u007f\\u0080\\u07ff\\u0800\\uffff\"", "\"é€😀\"", "[]", "{}", "[1,[2,[3]]]",
-	    "{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":\"e\"}}", " \t\r\n[ 1 , 2 ]\n ",
-	    "{\"b\":1,\"a\":2}", "{\"\":0}", "{\"a\":{\"a\":{\"a\":1}}}", "{\"a\":1,\"A\":2}",
-	    "[{\"type\":\"noop\",\"payload\":{\"i\":1}},{\"type\":\"noop\"}]",
-	    "{\"\\u0061\":1,\"b\":2}",
+		"0",
+		"1",
+		"-1",
+		"127",
+		"128",
+		"255",
+		"256",
+		"65535",
+		"65536",
+		"-32",
+		"-33",
+		"-128",
+		"-129",
+		"-32768",
+		"-32769",
+		"4294967295",
+		"4294967296",
+		"-2147483648",
+		"-2147483649",
+		"9223372036854775807",
+		"-9223372036854775808",
+		"-0",
+		"0.5",
+		"-0.0",
+		"1e5",
+		"1E+5",
+		"1e-5",
+		"1.5e300",
+		"4.9e-324",
+		"1e-400",
+		"123.456e-7",
+		"true",
+		"false",
+		"null",
+		"\"\"",
+		"\"a\"",
+		"\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+		"\"\\u00e9\\u20ac\\ud83d\\ude00\"",
+		"\"\\u0041\\u007f\\u0080\\u07ff\\u0800\\uffff\"",
+		"\"é€😀\"",
+		"[]",
+		"{}",
+		"[1,[2,[3]]]",
+		"{\"a\":1,\"b\":[true,false,null],\"c\":{\"d\":\"e\"}}",
+		" \t\r\n[ 1 , 2 ]\n ",
+		"{\"b\":1,\"a\":2}",
+		"{\"\":0}",
+		"{\"a\":{\"a\":{\"a\":1}}}",
+		"{\"a\":1,\"A\":2}",
+		"[{\"type\":\"noop\",\"payload\":{\"i\":1}},{\"type\":\"noop\"}]",
+		"{\"\\u0061\":1,\"b\":2}",
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%s", cases[i]);
@@ -82,7 +126,9 @@ static void test_valid(void)
 		msgpack_sbuffer out;
 		msgpack_sbuffer_init(&out);
 		char err[160];
-		CHECK_INT_EQ(jq_json_to_msgpack(cases[i], strlen(cases[i]), 8, &out, err, sizeof(err)), 0);
+		CHECK_INT_EQ(
+			jq_json_to_msgpack(cases[i], strlen(cases[i]), 8, &out, err, sizeof(err)),
+			0);
 		msgpack_sbuffer_destroy(&out);
 	}
 }
@@ -90,17 +136,76 @@ static void test_valid(void)
 static void test_invalid(void)
 {
 	static const char *const cases[] = {
-	    "", " ", "{", "[", "]", "}", "[1,]", "{\"a\":1,}", "[1 2]", "{\"a\" 1}", "{a:1}",
-	    "{'a':1}", "{\"a\":1}x", "1 2", "01", "-01", "-", "+1", ".5", "1.", "1.e5", "1e",
-	    "1e+", "0x10", "NaN", "Infinity", "-Infinity", "tru", "nul", "truex", "\"abc",
-	    "\"\\x\"", "\"\\u12\"", "\"\\u12g4\"", "\"\\ud800\"", "\"\\udc00\"",
-	    "\"\\ud800\\u0041\"", "\"\\ud800x\"", "\"\\u0000\"", "\"a\tb\"", "\"a\nb\"",
-	    "\"\x01\"", "\"\xff\"", "\"\xc0\x80\"", "\"\xc1\xbf\"", "\"\xe0\x80\x80\"",
-	    "\"\xed\xa0\x80\"", "\"\xf4\x90\x80\x80\"", "\"\xf5\x80\x80\x80\"", "\"\xc3\"",
-	    "\"\xe2\x82\"", "\"\x80\"", "\xef\xbb\xbf[]", "{\"a\":1,\"a\":2}",
-	    "{\"a\":1,\"\\u0061\":2}", "9223372036854775808", "-9223372036854775809",
-	    "18446744073709551616", "99999999999999999999999", "1e400", "-1e400", "[1]]",
-	    "{\"a\":[}", "/* c */ 1", "[1,2", "{\"a\"}", "{\"a\":}", "{,}", "[,]", "\"\\\"",
+		"",
+		" ",
+		"{",
+		"[",
+		"]",
+		"}",
+		"[1,]",
+		"{\"a\":1,}",
+		"[1 2]",
+		"{\"a\" 1}",
+		"{a:1}",
+		"{'a':1}",
+		"{\"a\":1}x",
+		"1 2",
+		"01",
+		"-01",
+		"-",
+		"+1",
+		".5",
+		"1.",
+		"1.e5",
+		"1e",
+		"1e+",
+		"0x10",
+		"NaN",
+		"Infinity",
+		"-Infinity",
+		"tru",
+		"nul",
+		"truex",
+		"\"abc",
+		"\"\\x\"",
+		"\"\\u12\"",
+		"\"\\u12g4\"",
+		"\"\\ud800\"",
+		"\"\\udc00\"",
+		"\"\\ud800\\u0041\"",
+		"\"\\ud800x\"",
+		"\"\\u0000\"",
+		"\"a\tb\"",
+		"\"a\nb\"",
+		"\"\x01\"",
+		"\"\xff\"",
+		"\"\xc0\x80\"",
+		"\"\xc1\xbf\"",
+		"\"\xe0\x80\x80\"",
+		"\"\xed\xa0\x80\"",
+		"\"\xf4\x90\x80\x80\"",
+		"\"\xf5\x80\x80\x80\"",
+		"\"\xc3\"",
+		"\"\xe2\x82\"",
+		"\"\x80\"",
+		"\xef\xbb\xbf[]",
+		"{\"a\":1,\"a\":2}",
+		"{\"a\":1,\"\\u0061\":2}",
+		"9223372036854775808",
+		"-9223372036854775809",
+		"18446744073709551616",
+		"99999999999999999999999",
+		"1e400",
+		"-1e400",
+		"[1]]",
+		"{\"a\":[}",
+		"/* c */ 1",
+		"[1,2",
+		"{\"a\"}",
+		"{\"a\":}",
+		"{,}",
+		"[,]",
+		"\"\\\"",
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("#%zu %s", i, cases[i]);
@@ -108,8 +213,9 @@ static void test_invalid(void)
 		msgpack_sbuffer out;
 		msgpack_sbuffer_init(&out);
 		char err[160] = "";
-		CHECK_INT_EQ(jq_json_to_msgpack(cases[i], strlen(cases[i]), 8, &out, err, sizeof(err)),
-			     -1);
+		CHECK_INT_EQ(
+			jq_json_to_msgpack(cases[i], strlen(cases[i]), 8, &out, err, sizeof(err)),
+			-1);
 		CHECK(strstr(err, "at byte ") != NULL);
 		msgpack_sbuffer_destroy(&out);
 	}
@@ -192,7 +298,8 @@ static void test_depth(void)
 			msgpack_sbuffer out;
 			msgpack_sbuffer_init(&out);
 			char err[160] = "";
-			int rc = jq_json_to_msgpack(s, k, JQ_CODEC_MAX_DEPTH, &out, err, sizeof(err));
+			int rc = jq_json_to_msgpack(s, k, JQ_CODEC_MAX_DEPTH, &out, err,
+						    sizeof(err));
 			CHECK_INT_EQ(rc, depth <= JQ_CODEC_MAX_DEPTH ? 0 : -2);
 			msgpack_sbuffer_destroy(&out);
 			compare(s, k);
@@ -218,11 +325,12 @@ static void test_depth(void)
 static void test_random(void)
 {
 	static const char *const seeds[] = {
-	    "[{\"type\":\"noop\",\"payload\":{\"i\":1}},{\"type\":\"x\",\"queue\":\"q\"}]",
-	    "{\"a\":[1,-2,3.5e2,\"\\u00e9\\n\",true,null,{\"b\":{}}],\"c\":\"\xc3\xa9\"}",
-	    "[\"\\ud83d\\ude00\",\"\\\\\",0,-0,1e-3,[[]],{\"\":\"\"}]",
+		"[{\"type\":\"noop\",\"payload\":{\"i\":1}},{\"type\":\"x\",\"queue\":\"q\"}]",
+		"{\"a\":[1,-2,3.5e2,\"\\u00e9\\n\",true,null,{\"b\":{}}],\"c\":\"\xc3\xa9\"}",
+		"[\"\\ud83d\\ude00\",\"\\\\\",0,-0,1e-3,[[]],{\"\":\"\"}]",
 	};
-	static const char alphabet[] = "{}[]:,\"\\u0123456789abcdefEe+-. \t\ntrue\x80\xc3\xa9\xed\xff";
+	static const char alphabet[] =
+		"{}[]:,\"\\u0123456789abcdefEe+-. \t\ntrue\x80\xc3\xa9\xed\xff";
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 	char buf[256];
 	for (int iter = 0; iter < 200000; iter++) {
@@ -235,8 +343,10 @@ static void test_random(void)
 			size_t at = (size_t)(x % n);
 			char c = alphabet[(x >> 20) % (sizeof(alphabet) - 1)];
 			switch ((x >> 40) % 3) {
-			case 0: buf[at] = c; break; /* replace */
-			case 1:                     /* delete */
+			case 0:
+				buf[at] = c;
+				break; /* replace */
+			case 1:        /* delete */
 				memmove(buf + at, buf + at + 1, n - at - 1);
 				n--;
 				break;

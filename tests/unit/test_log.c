@@ -28,9 +28,18 @@ static const char *captured(void (*fn)(void))
 static const struct jq_log_job job = {42, "email", "mail", 2,
 				      "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"};
 
-static void log_job(void) { jq_log_job(JQ_LOG_WARN, &job, "failed: %s", "no \"route\""); }
-static void log_plain(void) { jq_log(JQ_LOG_INFO, "hello %d", 7); }
-static void log_debug(void) { jq_log_job(JQ_LOG_DEBUG, &job, "hidden"); }
+static void log_job(void)
+{
+	jq_log_job(JQ_LOG_WARN, &job, "failed: %s", "no \"route\"");
+}
+static void log_plain(void)
+{
+	jq_log(JQ_LOG_INFO, "hello %d", 7);
+}
+static void log_debug(void)
+{
+	jq_log_job(JQ_LOG_DEBUG, &job, "hidden");
+}
 static void log_long(void)
 {
 	char big[6000];
@@ -47,7 +56,8 @@ static void test_text(void)
 	const char *s = captured(log_job);
 	CHECK(strstr(s, " warn t[") != NULL);
 	CHECK(strstr(s, "failed: no \"route\" job=42 type=email queue=mail attempt=2 "
-			"traceparent=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\n") != NULL);
+			"traceparent=00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\n") !=
+	      NULL);
 	s = captured(log_plain);
 	CHECK(strstr(s, "hello 7\n") != NULL && strstr(s, "job=") == NULL);
 	CHECK_STR_EQ(captured(log_debug), "");

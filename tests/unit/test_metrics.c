@@ -11,9 +11,9 @@ static void test_buckets(void)
 		int64_t us;
 		int bucket;
 	} cases[] = {
-	    {-5, 0},	      {0, 0},	       {1000, 0},	  {1001, 1},	     {5000, 1},
-	    {5001, 2},	      {999999, 8},     {1000000, 8},	  {1000001, 9},	     {1500000, 9},
-	    {2500000, 9},     {2500001, 10},   {60000000, 13},	  {60000001, 14},    {INT64_MAX, 14},
+		{-5, 0},      {0, 0},        {1000, 0},      {1001, 1},      {5000, 1},
+		{5001, 2},    {999999, 8},   {1000000, 8},   {1000001, 9},   {1500000, 9},
+		{2500000, 9}, {2500001, 10}, {60000000, 13}, {60000001, 14}, {INT64_MAX, 14},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("%lld us", (long long)cases[i].us);
@@ -22,7 +22,8 @@ static void test_buckets(void)
 	/* the le labels say the bounds */
 	for (int b = 0; b < JQ_HIST_BUCKETS - 1; b++) {
 		UNIT_CASE("bucket %d", b);
-		CHECK_INT_EQ((int64_t)(strtod(jq_hist_le[b], NULL) * 1e6 + 0.5), jq_hist_bounds_us[b]);
+		CHECK_INT_EQ((int64_t)(strtod(jq_hist_le[b], NULL) * 1e6 + 0.5),
+			     jq_hist_bounds_us[b]);
 		if (b > 0)
 			CHECK(jq_hist_bounds_us[b] > jq_hist_bounds_us[b - 1]);
 	}
@@ -35,18 +36,18 @@ static void test_field_names(void)
 		int index;
 		const char *name;
 	} cases[] = {
-	    {JQ_SERIES_WAIT, "w0"},
-	    {JQ_SERIES_WAIT + 14, "w14"},
-	    {JQ_SERIES_RUN, "r0"},
-	    {JQ_SERIES_RUN + 14, "r14"},
-	    {JQ_SERIES_WAIT_SUM, "wsum"},
-	    {JQ_SERIES_RUN_SUM, "rsum"},
-	    {JQ_SERIES_STAT + JQ_STAT_ENQUEUED, "enqueued"},
-	    {JQ_SERIES_STAT + JQ_STAT_STARTED, "started"},
-	    {JQ_SERIES_STAT + JQ_STAT_FAILED, "failed"},
-	    {JQ_SERIES_STAT + JQ_STAT_CANCELLED, "cancelled"},
-	    {JQ_SERIES_STAT + JQ_STAT_RECOVERED, "recovered"},
-	    {JQ_SERIES_FIELDS - 1, "recovered"},
+		{JQ_SERIES_WAIT, "w0"},
+		{JQ_SERIES_WAIT + 14, "w14"},
+		{JQ_SERIES_RUN, "r0"},
+		{JQ_SERIES_RUN + 14, "r14"},
+		{JQ_SERIES_WAIT_SUM, "wsum"},
+		{JQ_SERIES_RUN_SUM, "rsum"},
+		{JQ_SERIES_STAT + JQ_STAT_ENQUEUED, "enqueued"},
+		{JQ_SERIES_STAT + JQ_STAT_STARTED, "started"},
+		{JQ_SERIES_STAT + JQ_STAT_FAILED, "failed"},
+		{JQ_SERIES_STAT + JQ_STAT_CANCELLED, "cancelled"},
+		{JQ_SERIES_STAT + JQ_STAT_RECOVERED, "recovered"},
+		{JQ_SERIES_FIELDS - 1, "recovered"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("field %s", cases[i].name);

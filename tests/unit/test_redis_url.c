@@ -179,16 +179,16 @@ static void test_sentinel(void)
 	static const struct {
 		const char *url, *msg;
 	} bad[] = {
-	    {"redis-sentinel://h", "must end with #<master name>"},
-	    {"redis-sentinel://h#", "must end with #<master name>"},
-	    {"redis-sentinel://#m", "no sentinel"},
-	    {"redis-sentinel://h,#m", "bad sentinel ''"},
-	    {"redis-sentinel://h,,k#m", "bad sentinel ''"},
-	    {"redis-sentinel://h:0#m", "bad sentinel 'h:0'"},
-	    {"redis-sentinel://h:99999#m", "bad sentinel"},
-	    {"redis-sentinel://h/16#m", "bad database"},
-	    {"redis-sentinel://h/x#m", "bad database"},
-	    {"redis-sentinel://a,b,c,d,e,f,g,h,i#m", "at most 8 sentinels"},
+		{"redis-sentinel://h", "must end with #<master name>"},
+		{"redis-sentinel://h#", "must end with #<master name>"},
+		{"redis-sentinel://#m", "no sentinel"},
+		{"redis-sentinel://h,#m", "bad sentinel ''"},
+		{"redis-sentinel://h,,k#m", "bad sentinel ''"},
+		{"redis-sentinel://h:0#m", "bad sentinel 'h:0'"},
+		{"redis-sentinel://h:99999#m", "bad sentinel"},
+		{"redis-sentinel://h/16#m", "bad database"},
+		{"redis-sentinel://h/x#m", "bad database"},
+		{"redis-sentinel://a,b,c,d,e,f,g,h,i#m", "at most 8 sentinels"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		UNIT_CASE("%s", bad[i].url);
@@ -203,8 +203,8 @@ static void test_cluster(void)
 	struct jq_redis_url u;
 	char err[256] = "";
 	UNIT_CASE("three nodes, db 0, an ACL user");
-	CHECK_INT_EQ(jq_redis_url_parse("redis-cluster://jobq:p%40w@10.0.0.1:7000,n2,n3:7002/0",
-					&u, err, sizeof(err)),
+	CHECK_INT_EQ(jq_redis_url_parse("redis-cluster://jobq:p%40w@10.0.0.1:7000,n2,n3:7002/0", &u,
+					err, sizeof(err)),
 		     0);
 	CHECK_INT_EQ(u.nseeds, 3);
 	CHECK_INT_EQ(u.nsentinels, 0);
@@ -231,14 +231,14 @@ static void test_cluster(void)
 	static const struct {
 		const char *url, *msg;
 	} bad[] = {
-	    {"redis-cluster://", "no cluster node"},
-	    {"redis-cluster:///0", "no cluster node"},
-	    {"redis-cluster://h,", "bad cluster node ''"},
-	    {"redis-cluster://h:0", "bad cluster node 'h:0'"},
-	    {"redis-cluster://h/1", "database 0 only"},
-	    {"redis-cluster://h/x", "database 0 only"},
-	    {"redis-cluster://a,b,c,d,e,f,g,h,i", "at most 8 cluster nodes"},
-	    {"redis-cluster://u:%zz@h", "bad percent-encoding"},
+		{"redis-cluster://", "no cluster node"},
+		{"redis-cluster:///0", "no cluster node"},
+		{"redis-cluster://h,", "bad cluster node ''"},
+		{"redis-cluster://h:0", "bad cluster node 'h:0'"},
+		{"redis-cluster://h/1", "database 0 only"},
+		{"redis-cluster://h/x", "database 0 only"},
+		{"redis-cluster://a,b,c,d,e,f,g,h,i", "at most 8 cluster nodes"},
+		{"redis-cluster://u:%zz@h", "bad percent-encoding"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		UNIT_CASE("%s", bad[i].url);
@@ -304,9 +304,9 @@ static void test_password_file(void)
 	CHECK_CONTAINS(err, "more than 255 bytes");
 	unlink(path);
 	UNIT_CASE("missing file");
-	CHECK_INT_EQ(jq_redis_password_file_read("/nonexistent/pw", pw, sizeof(pw), err,
-						 sizeof(err)),
-		     -1);
+	CHECK_INT_EQ(
+		jq_redis_password_file_read("/nonexistent/pw", pw, sizeof(pw), err, sizeof(err)),
+		-1);
 	CHECK_CONTAINS(err, "cannot read the redis password file '/nonexistent/pw'");
 
 	/* the file's password replaces the URL's; the user stays */
@@ -325,4 +325,5 @@ static void test_password_file(void)
 }
 
 UNIT_MAIN({"valid", test_valid}, {"refused", test_refused}, {"long_fields", test_long_fields},
-	  {"sentinel", test_sentinel}, {"cluster", test_cluster}, {"password_file", test_password_file})
+	  {"sentinel", test_sentinel}, {"cluster", test_cluster},
+	  {"password_file", test_password_file})

@@ -25,8 +25,8 @@ static void test_init(void)
 	struct jq_schedule a, b;
 	char err[300];
 	UNIT_CASE("canonical definition");
-	CHECK_INT_EQ(init_from(&a, "n1", "\"0 2 * * *\"", "{\"type\":\"noop\",\"queue\":\"q\"}", err,
-			       sizeof(err)),
+	CHECK_INT_EQ(init_from(&a, "n1", "\"0 2 * * *\"", "{\"type\":\"noop\",\"queue\":\"q\"}",
+			       err, sizeof(err)),
 		     0);
 	CHECK_INT_EQ(init_from(&b, "n1", "\"0 2 * * *\"", "{\"queue\": \"q\", \"type\": \"noop\"}",
 			       err, sizeof(err)),
@@ -63,23 +63,28 @@ static void test_init_errors(void)
 	static const struct {
 		const char *name, *cron, *job, *want;
 	} cases[] = {
-	    {"", "\"* * * * *\"", "{\"type\":\"noop\"}", "'name' must be 1 to 64"},
-	    {"a b", "\"* * * * *\"", "{\"type\":\"noop\"}", "'name'"},
-	    {"n", "5", "{\"type\":\"noop\"}", "'cron' must be a string"},
-	    {"n", "\"0 24 * * *\"", "{\"type\":\"noop\"}", "'cron': hour: '24' is out of range 0-23"},
-	    {"n", "\"0 0 31 2 *\"", "{\"type\":\"noop\"}", "'cron': day-of-month: no selected day"},
-	    {"n", "\"* * * * *\"", "[]", "'job' must be a JSON object"},
-	    {"n", "\"* * * * *\"", "{}", "'job': 'type' is required"},
-	    {"n", "\"* * * * *\"", "{\"type\":\"noop\",\"run_at\":5}", "'job': 'run_at' cannot repeat"},
-	    {"n", "\"* * * * *\"", "{\"type\":\"noop\",\"max_attempts\":0}", "'job': 'max_attempts'"},
-	    {"n", "\"* * * * *\"", "{\"type\":\"n o\"}", "'job': 'type' must be"},
+		{"", "\"* * * * *\"", "{\"type\":\"noop\"}", "'name' must be 1 to 64"},
+		{"a b", "\"* * * * *\"", "{\"type\":\"noop\"}", "'name'"},
+		{"n", "5", "{\"type\":\"noop\"}", "'cron' must be a string"},
+		{"n", "\"0 24 * * *\"", "{\"type\":\"noop\"}",
+		 "'cron': hour: '24' is out of range 0-23"},
+		{"n", "\"0 0 31 2 *\"", "{\"type\":\"noop\"}",
+		 "'cron': day-of-month: no selected day"},
+		{"n", "\"* * * * *\"", "[]", "'job' must be a JSON object"},
+		{"n", "\"* * * * *\"", "{}", "'job': 'type' is required"},
+		{"n", "\"* * * * *\"", "{\"type\":\"noop\",\"run_at\":5}",
+		 "'job': 'run_at' cannot repeat"},
+		{"n", "\"* * * * *\"", "{\"type\":\"noop\",\"max_attempts\":0}",
+		 "'job': 'max_attempts'"},
+		{"n", "\"* * * * *\"", "{\"type\":\"n o\"}", "'job': 'type' must be"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		UNIT_CASE("row %zu: %s", i, cases[i].want);
 		struct jq_schedule s;
 		char err[300];
-		CHECK_INT_EQ(init_from(&s, cases[i].name, cases[i].cron, cases[i].job, err, sizeof(err)),
-			     -1);
+		CHECK_INT_EQ(
+			init_from(&s, cases[i].name, cases[i].cron, cases[i].job, err, sizeof(err)),
+			-1);
 		CHECK_CONTAINS(err, cases[i].want);
 		CHECK(s.def == NULL && s.job == NULL); /* nothing to release */
 	}
@@ -93,7 +98,8 @@ static void test_init_errors(void)
 	jq_schedule_release(&s);
 	name[JQ_SCHEDULE_NAME_MAX] = 'a';
 	name[JQ_SCHEDULE_NAME_MAX + 1] = '\0';
-	CHECK_INT_EQ(init_from(&s, name, "\"@daily\"", "{\"type\":\"noop\"}", err, sizeof(err)), -1);
+	CHECK_INT_EQ(init_from(&s, name, "\"@daily\"", "{\"type\":\"noop\"}", err, sizeof(err)),
+		     -1);
 }
 
 /* Writes text to a new temporary file; its path goes into path (64 bytes). */
@@ -138,16 +144,18 @@ static void test_file(void)
 	static const struct {
 		const char *text, *want;
 	} bad[] = {
-	    {"a * * * * *\n", ":1: expected NAME CRON JOB_JSON"},
-	    {"{\"type\":\"noop\"}\n", ":1: expected NAME CRON JOB_JSON"},
-	    {"# x\na 0 25 * * * {\"type\":\"noop\"}\n", ":2: 'cron': hour: '25' is out of range"},
-	    {"a * * * * * {\"type\":\n", ":1: the job is not valid JSON"},
-	    {"a * * * * * {\"type\":\"noop\",\"type\":\"x\"}\n", ":1: the job is not valid JSON"},
-	    {"a * * * * * {\"type\":\"noop\"}\nb @daily {\"type\":\"noop\"}\n"
-	     "a @hourly {\"type\":\"noop\"}\n",
-	     ":3: schedule 'a' is defined twice"},
-	    {"a * * * * * {\"type\":\"noop\"} trailing\n", ":1: the job is not valid JSON"},
-	    {"a * * * * * {}\n", ":1: 'job': 'type' is required"},
+		{"a * * * * *\n", ":1: expected NAME CRON JOB_JSON"},
+		{"{\"type\":\"noop\"}\n", ":1: expected NAME CRON JOB_JSON"},
+		{"# x\na 0 25 * * * {\"type\":\"noop\"}\n",
+		 ":2: 'cron': hour: '25' is out of range"},
+		{"a * * * * * {\"type\":\n", ":1: the job is not valid JSON"},
+		{"a * * * * * {\"type\":\"noop\",\"type\":\"x\"}\n",
+		 ":1: the job is not valid JSON"},
+		{"a * * * * * {\"type\":\"noop\"}\nb @daily {\"type\":\"noop\"}\n"
+		 "a @hourly {\"type\":\"noop\"}\n",
+		 ":3: schedule 'a' is defined twice"},
+		{"a * * * * * {\"type\":\"noop\"} trailing\n", ":1: the job is not valid JSON"},
+		{"a * * * * * {}\n", ":1: 'job': 'type' is required"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		UNIT_CASE("bad file %zu: %s", i, bad[i].want);

@@ -230,7 +230,11 @@ static void test_utf8_sanitize(void)
 		{"NUL kept", LIT("a\0b"), LIT("a\0b")},
 		{"valid multibyte kept", LIT("\xc3\xa9\xe2\x98\x83\xf0\x9f\x98\x80"),
 		 LIT("\xc3\xa9\xe2\x98\x83\xf0\x9f\x98\x80")},
-		{"FF replaced", LIT("a\xff" "b"), LIT("a\xef\xbf\xbd" "b")},
+		{"FF replaced",
+		 LIT("a\xff"
+		     "b"),
+		 LIT("a\xef\xbf\xbd"
+		     "b")},
 		{"sequence cut at the end", LIT("ab\xe2\x98"), LIT("ab\xef\xbf\xbd\xef\xbf\xbd")},
 		{"stray continuation", LIT("\x80z"), LIT("\xef\xbf\xbdz")},
 		{"overlong", LIT("\xc0\x80"), LIT("\xef\xbf\xbd\xef\xbf\xbd")},
@@ -304,7 +308,8 @@ static void test_json_escape(void)
 	CHECK_INT_EQ(strlen(small), end);
 }
 
-UNIT_MAIN({"parse_i64", test_parse_i64}, {"fmt_i64", test_fmt_i64}, {"json_escape", test_json_escape}, {"parse_i64n", test_parse_i64n},
-	  {"utf8_valid", test_utf8_valid}, {"utf8_sanitize", test_utf8_sanitize}, {"format_rfc3339", test_format_rfc3339},
-	  {"parse_rfc3339", test_parse_rfc3339},
+UNIT_MAIN({"parse_i64", test_parse_i64}, {"fmt_i64", test_fmt_i64},
+	  {"json_escape", test_json_escape}, {"parse_i64n", test_parse_i64n},
+	  {"utf8_valid", test_utf8_valid}, {"utf8_sanitize", test_utf8_sanitize},
+	  {"format_rfc3339", test_format_rfc3339}, {"parse_rfc3339", test_parse_rfc3339},
 	  {"clocks", test_clocks})

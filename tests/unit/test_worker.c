@@ -48,8 +48,8 @@ static void test_weighted_order(void)
 		first[order[0]]++;
 	}
 	for (int i = 0; i < 4; i++) {
-		UNIT_CASE("queue %d, weight %lld: first %d of %d", i, (long long)weights[i], first[i],
-			  draws);
+		UNIT_CASE("queue %d, weight %lld: first %d of %d", i, (long long)weights[i],
+			  first[i], draws);
 		double share = (double)first[i] / draws, want = (double)weights[i] / 10;
 		CHECK(share > want - 0.02 && share < want + 0.02);
 	}
@@ -84,9 +84,9 @@ static void test_retry_delay(void)
 	static const struct {
 		int64_t base, attempt, mid;
 	} cases[] = {
-	    {1000, 1, 1000},	{1000, 2, 2000},	     {1000, 3, 4000},
-	    {1000, 11, 1024000}, {1000, 13, 3600000},	     {1000, 1000, 3600000},
-	    {1, 1, 1},		{250, 0, 250},		     {3600000, 5, 3600000},
+		{1000, 1, 1000},     {1000, 2, 2000},     {1000, 3, 4000},
+		{1000, 11, 1024000}, {1000, 13, 3600000}, {1000, 1000, 3600000},
+		{1, 1, 1},           {250, 0, 250},       {3600000, 5, 3600000},
 	};
 	srandom(3);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -40,22 +40,22 @@ static inline int unit_fail(const char *file, int line, const char *expr)
 	return 0;
 }
 
-#define CHECK(expr)                                                        \
-	do {                                                               \
-		unit_checked++;                                            \
-		if (!(expr))                                               \
-			unit_fail(__FILE__, __LINE__, "CHECK(" #expr ")"); \
+#define CHECK(expr)                                                                                \
+	do {                                                                                       \
+		unit_checked++;                                                                    \
+		if (!(expr))                                                                       \
+			unit_fail(__FILE__, __LINE__, "CHECK(" #expr ")");                         \
 	} while (0)
 
 /* Integers of any width, compared as long long. */
-#define CHECK_INT_EQ(a, b)                                                              \
-	do {                                                                            \
-		long long unit_a_ = (long long)(a), unit_b_ = (long long)(b);           \
-		unit_checked++;                                                         \
-		if (unit_a_ != unit_b_) {                                               \
-			unit_fail(__FILE__, __LINE__, "CHECK_INT_EQ(" #a ", " #b ")");  \
-			fprintf(stderr, "    got %lld, want %lld\n", unit_a_, unit_b_); \
-		}                                                                       \
+#define CHECK_INT_EQ(a, b)                                                                         \
+	do {                                                                                       \
+		long long unit_a_ = (long long)(a), unit_b_ = (long long)(b);                      \
+		unit_checked++;                                                                    \
+		if (unit_a_ != unit_b_) {                                                          \
+			unit_fail(__FILE__, __LINE__, "CHECK_INT_EQ(" #a ", " #b ")");             \
+			fprintf(stderr, "    got %lld, want %lld\n", unit_a_, unit_b_);            \
+		}                                                                                  \
 	} while (0)
 
 /* NUL-terminated strings; NULL equals only NULL. */
@@ -72,29 +72,29 @@ static inline int unit_fail(const char *file, int line, const char *expr)
 	} while (0)
 
 /* haystack contains needle (both NUL-terminated). */
-#define CHECK_CONTAINS(hay, needle)                                                             \
-	do {                                                                                    \
-		const char *unit_h_ = (hay), *unit_n_ = (needle);                               \
-		unit_checked++;                                                                 \
-		if (!(unit_h_ && unit_n_ && strstr(unit_h_, unit_n_))) {                        \
-			unit_fail(__FILE__, __LINE__, "CHECK_CONTAINS(" #hay ", " #needle ")"); \
-			fprintf(stderr, "    '%s' does not contain '%s'\n",                     \
-				unit_h_ ? unit_h_ : "(null)", unit_n_ ? unit_n_ : "(null)");    \
-		}                                                                               \
+#define CHECK_CONTAINS(hay, needle)                                                                \
+	do {                                                                                       \
+		const char *unit_h_ = (hay), *unit_n_ = (needle);                                  \
+		unit_checked++;                                                                    \
+		if (!(unit_h_ && unit_n_ && strstr(unit_h_, unit_n_))) {                           \
+			unit_fail(__FILE__, __LINE__, "CHECK_CONTAINS(" #hay ", " #needle ")");    \
+			fprintf(stderr, "    '%s' does not contain '%s'\n",                        \
+				unit_h_ ? unit_h_ : "(null)", unit_n_ ? unit_n_ : "(null)");       \
+		}                                                                                  \
 	} while (0)
 
 /* n bytes at a equal n bytes at b; prints both in hex on failure. */
-#define CHECK_MEM_EQ(a, alen, b, blen)                                                 \
-	do {                                                                           \
-		const unsigned char *unit_a_ = (const unsigned char *)(a);             \
-		const unsigned char *unit_b_ = (const unsigned char *)(b);             \
-		size_t unit_al_ = (alen), unit_bl_ = (blen);                           \
-		unit_checked++;                                                        \
-		if (unit_al_ != unit_bl_ || memcmp(unit_a_, unit_b_, unit_al_) != 0) { \
-			unit_fail(__FILE__, __LINE__, "CHECK_MEM_EQ(" #a ", " #b ")"); \
-			unit_hex("    got ", unit_a_, unit_al_);                       \
-			unit_hex("    want", unit_b_, unit_bl_);                       \
-		}                                                                      \
+#define CHECK_MEM_EQ(a, alen, b, blen)                                                             \
+	do {                                                                                       \
+		const unsigned char *unit_a_ = (const unsigned char *)(a);                         \
+		const unsigned char *unit_b_ = (const unsigned char *)(b);                         \
+		size_t unit_al_ = (alen), unit_bl_ = (blen);                                       \
+		unit_checked++;                                                                    \
+		if (unit_al_ != unit_bl_ || memcmp(unit_a_, unit_b_, unit_al_) != 0) {             \
+			unit_fail(__FILE__, __LINE__, "CHECK_MEM_EQ(" #a ", " #b ")");             \
+			unit_hex("    got ", unit_a_, unit_al_);                                   \
+			unit_hex("    want", unit_b_, unit_bl_);                                   \
+		}                                                                                  \
 	} while (0)
 
 static inline void unit_hex(const char *label, const unsigned char *p, size_t n)
@@ -131,14 +131,14 @@ static inline int unit_run(const char *prog, const struct unit_test *tests, size
 }
 
 /* Defines main(): runs every {name, fn} in order and exits 1 if a check failed. */
-#define UNIT_MAIN(...)                                                                    \
-	int main(int argc, char **argv)                                                   \
-	{                                                                                 \
-		static const struct unit_test unit_tests_[] = {__VA_ARGS__};              \
-		const char *unit_prog_ = argc > 0 ? strrchr(argv[0], '/') : NULL;         \
-		unit_prog_ = unit_prog_ ? unit_prog_ + 1 : (argc > 0 ? argv[0] : "test"); \
-		return unit_run(unit_prog_, unit_tests_,                                  \
-				sizeof(unit_tests_) / sizeof(unit_tests_[0]));            \
+#define UNIT_MAIN(...)                                                                             \
+	int main(int argc, char **argv)                                                            \
+	{                                                                                          \
+		static const struct unit_test unit_tests_[] = {__VA_ARGS__};                       \
+		const char *unit_prog_ = argc > 0 ? strrchr(argv[0], '/') : NULL;                  \
+		unit_prog_ = unit_prog_ ? unit_prog_ + 1 : (argc > 0 ? argv[0] : "test");          \
+		return unit_run(unit_prog_, unit_tests_,                                           \
+				sizeof(unit_tests_) / sizeof(unit_tests_[0]));                     \
 	}
 
 /* Length of a string literal without its NUL, for byte-string table rows. */
