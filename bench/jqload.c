@@ -1005,8 +1005,7 @@ static int resp_parse(struct rconn *rc, struct rreply *r)
 		rc->off += line + 2 + (size_t)n + 2;
 		return 1;
 	}
-	default:
-		return -1;
+	default: return -1;
 	}
 }
 

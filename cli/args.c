@@ -147,16 +147,10 @@ static int command_args(struct ctl *c, const struct command *cmd, const struct j
 {
 	char err[256];
 	switch (parse_args(opts, argc, argv, pos, npos, err, sizeof(err))) {
-	case JQ_OPTS_HELP:
-		ctl_command_help(c->out, cmd);
-		return JQ_CTL_EXIT_OK;
-	case JQ_OPTS_VERSION:
-		fprintf(c->out, "jobctl %s\n", JOBQ_VERSION);
-		return JQ_CTL_EXIT_OK;
-	case JQ_OPTS_ERROR:
-		return ctl_usage_error(c, cmd, "%s", err);
-	default:
-		break;
+	case JQ_OPTS_HELP: ctl_command_help(c->out, cmd); return JQ_CTL_EXIT_OK;
+	case JQ_OPTS_VERSION: fprintf(c->out, "jobctl %s\n", JOBQ_VERSION); return JQ_CTL_EXIT_OK;
+	case JQ_OPTS_ERROR: return ctl_usage_error(c, cmd, "%s", err);
+	default: break;
 	}
 	if (*npos < min_pos)
 		return ctl_usage_error(c, cmd, "'%s' needs %s%d argument%s", cmd->name,

@@ -168,15 +168,9 @@ static void set_error(struct jq_httpc *h, CURLcode cc, const struct sink *s, con
 		h->err = JQ_HTTPC_EINTERRUPTED;
 		snprintf(h->errstr, sizeof(h->errstr), "interrupted");
 		return;
-	case CURLE_FILESIZE_EXCEEDED:
-		h->err = JQ_HTTPC_ETOOBIG;
-		break;
-	case CURLE_WRITE_ERROR:
-		h->err = s->too_big ? JQ_HTTPC_ETOOBIG : JQ_HTTPC_EOTHER;
-		break;
-	default:
-		h->err = JQ_HTTPC_EOTHER;
-		break;
+	case CURLE_FILESIZE_EXCEEDED: h->err = JQ_HTTPC_ETOOBIG; break;
+	case CURLE_WRITE_ERROR: h->err = s->too_big ? JQ_HTTPC_ETOOBIG : JQ_HTTPC_EOTHER; break;
+	default: h->err = JQ_HTTPC_EOTHER; break;
 	}
 	if (h->err == JQ_HTTPC_ETOOBIG)
 		snprintf(h->errstr, sizeof(h->errstr),

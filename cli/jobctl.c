@@ -536,17 +536,12 @@ int jq_ctl_run(int argc, char **argv, FILE *out, FILE *err)
 	int first = argc, status;
 
 	switch (jq_opts_parse(opts, argc, argv, &first, errbuf, sizeof(errbuf))) {
-	case JQ_OPTS_HELP:
-		print_usage(out, opts);
-		return JQ_CTL_EXIT_OK;
-	case JQ_OPTS_VERSION:
-		fprintf(out, "jobctl %s\n", JOBQ_VERSION);
-		return JQ_CTL_EXIT_OK;
+	case JQ_OPTS_HELP: print_usage(out, opts); return JQ_CTL_EXIT_OK;
+	case JQ_OPTS_VERSION: fprintf(out, "jobctl %s\n", JOBQ_VERSION); return JQ_CTL_EXIT_OK;
 	case JQ_OPTS_ERROR:
 		fprintf(err, "jobctl: %s\nrun 'jobctl --help' for usage\n", errbuf);
 		return JQ_CTL_EXIT_USAGE;
-	default:
-		break;
+	default: break;
 	}
 	if (first >= argc) {
 		print_usage(err, opts);

@@ -171,9 +171,7 @@ int jq_ctl_print_job(FILE *out, const json_t *job)
 		fprintf(out, "%-*s", LABEL_WIDTH, job_fields[i].label);
 		switch (job_fields[i].kind) {
 		case FIELD_VALUE:
-		case FIELD_IF_SET:
-			print_value(out, v);
-			break;
+		case FIELD_IF_SET: print_value(out, v); break;
 		case FIELD_PROGRESS: {
 			const json_t *d = json_object_get(v, "done"),
 				     *t = json_object_get(v, "total");

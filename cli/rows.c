@@ -72,18 +72,12 @@ static int row_wants(const struct row *row, const struct row_answer *a)
 	if (row->text && !json_is_string(json_object_get(a->body, row->text)))
 		return 0;
 	switch (row->need) {
-	case ROW_NEED_ARRAY:
-		return status_ok && json_is_array(f);
-	case ROW_NEED_ID:
-		return status_ok && ctl_id_field(a->body, row->field) != 0;
-	case ROW_NEED_COUNT:
-		return status_ok && json_is_integer(f) && json_integer_value(f) >= 0;
-	case ROW_NEED_TRUE:
-		return status_ok && json_is_true(f);
-	case ROW_NEED_FALSE:
-		return status_ok && json_is_false(f);
-	default:
-		return status_ok;
+	case ROW_NEED_ARRAY: return status_ok && json_is_array(f);
+	case ROW_NEED_ID: return status_ok && ctl_id_field(a->body, row->field) != 0;
+	case ROW_NEED_COUNT: return status_ok && json_is_integer(f) && json_integer_value(f) >= 0;
+	case ROW_NEED_TRUE: return status_ok && json_is_true(f);
+	case ROW_NEED_FALSE: return status_ok && json_is_false(f);
+	default: return status_ok;
 	}
 }
 

@@ -160,51 +160,34 @@ static int check_value(struct mp_reader *r, int depth)
 	int lenbytes = 0;
 	switch (t) {
 	case 0xcc:
-	case 0xd0:
-		return skip_body(r, 1, 0);
+	case 0xd0: return skip_body(r, 1, 0);
 	case 0xcd:
-	case 0xd1:
-		return skip_body(r, 2, 0);
+	case 0xd1: return skip_body(r, 2, 0);
 	case 0xca:
 	case 0xce:
-	case 0xd2:
-		return skip_body(r, 4, 0);
+	case 0xd2: return skip_body(r, 4, 0);
 	case 0xcb:
 	case 0xcf:
-	case 0xd3:
-		return skip_body(r, 8, 0);
-	case 0xd4:
-		return skip_body(r, 2, 0); /* fixext 1: type + data */
-	case 0xd5:
-		return skip_body(r, 3, 0);
-	case 0xd6:
-		return skip_body(r, 5, 0);
-	case 0xd7:
-		return skip_body(r, 9, 0);
-	case 0xd8:
-		return skip_body(r, 17, 0);
+	case 0xd3: return skip_body(r, 8, 0);
+	case 0xd4: return skip_body(r, 2, 0); /* fixext 1: type + data */
+	case 0xd5: return skip_body(r, 3, 0);
+	case 0xd6: return skip_body(r, 5, 0);
+	case 0xd7: return skip_body(r, 9, 0);
+	case 0xd8: return skip_body(r, 17, 0);
 	case 0xd9:
 	case 0xc4:
-	case 0xc7:
-		lenbytes = 1;
-		break;
+	case 0xc7: lenbytes = 1; break;
 	case 0xda:
 	case 0xc5:
 	case 0xc8:
 	case 0xdc:
-	case 0xde:
-		lenbytes = 2;
-		break;
+	case 0xde: lenbytes = 2; break;
 	case 0xdb:
 	case 0xc6:
 	case 0xc9:
 	case 0xdd:
-	case 0xdf:
-		lenbytes = 4;
-		break;
-	default:
-		snprintf(r->err, r->errlen, "msgpack type byte 0x%02x is not valid", t);
-		return -1;
+	case 0xdf: lenbytes = 4; break;
+	default: snprintf(r->err, r->errlen, "msgpack type byte 0x%02x is not valid", t); return -1;
 	}
 	if (need(r, (size_t)lenbytes) != 0)
 		return -1;
@@ -214,21 +197,16 @@ static int check_value(struct mp_reader *r, int depth)
 	switch (t) {
 	case 0xd9:
 	case 0xda:
-	case 0xdb:
-		return skip_body(r, n, 1);
+	case 0xdb: return skip_body(r, n, 1);
 	case 0xc4:
 	case 0xc5:
-	case 0xc6:
-		return skip_body(r, n, 0);
+	case 0xc6: return skip_body(r, n, 0);
 	case 0xc7:
 	case 0xc8:
-	case 0xc9:
-		return skip_body(r, n + 1, 0);
+	case 0xc9: return skip_body(r, n + 1, 0);
 	case 0xdc:
-	case 0xdd:
-		return check_items(r, n, depth);
-	default:
-		return r->as_json ? check_map_keys(r, n, depth) : check_items(r, 2 * n, depth);
+	case 0xdd: return check_items(r, n, depth);
+	default: return r->as_json ? check_map_keys(r, n, depth) : check_items(r, 2 * n, depth);
 	}
 }
 
@@ -275,97 +253,41 @@ uint64_t jq_mp_raw_head(const unsigned char **pp, struct jq_mp_raw *v)
 		kind = JQ_MP_STR, n = t & 0x1f;
 	} else {
 		switch (t) {
-		case 0xc0:
-			kind = JQ_MP_NIL;
-			break;
+		case 0xc0: kind = JQ_MP_NIL; break;
 		case 0xc2:
-		case 0xc3:
-			kind = JQ_MP_BOOL;
-			break;
-		case 0xc4:
-			kind = JQ_MP_BIN, lb = 1;
-			break;
-		case 0xc5:
-			kind = JQ_MP_BIN, lb = 2;
-			break;
-		case 0xc6:
-			kind = JQ_MP_BIN, lb = 4;
-			break;
-		case 0xc7:
-			kind = JQ_MP_EXT, lb = 1;
-			break;
-		case 0xc8:
-			kind = JQ_MP_EXT, lb = 2;
-			break;
-		case 0xc9:
-			kind = JQ_MP_EXT, lb = 4;
-			break;
-		case 0xca:
-			kind = JQ_MP_FLOAT, p += 4;
-			break;
-		case 0xcb:
-			kind = JQ_MP_FLOAT, p += 8;
-			break;
-		case 0xcc:
-			kind = JQ_MP_UINT, n = be(p, 1), p += 1;
-			break;
-		case 0xcd:
-			kind = JQ_MP_UINT, n = be(p, 2), p += 2;
-			break;
-		case 0xce:
-			kind = JQ_MP_UINT, n = be(p, 4), p += 4;
-			break;
-		case 0xcf:
-			kind = JQ_MP_UINT, n = be(p, 8), p += 8;
-			break;
-		case 0xd0:
-			kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int8_t)p[0], p += 1;
-			break;
+		case 0xc3: kind = JQ_MP_BOOL; break;
+		case 0xc4: kind = JQ_MP_BIN, lb = 1; break;
+		case 0xc5: kind = JQ_MP_BIN, lb = 2; break;
+		case 0xc6: kind = JQ_MP_BIN, lb = 4; break;
+		case 0xc7: kind = JQ_MP_EXT, lb = 1; break;
+		case 0xc8: kind = JQ_MP_EXT, lb = 2; break;
+		case 0xc9: kind = JQ_MP_EXT, lb = 4; break;
+		case 0xca: kind = JQ_MP_FLOAT, p += 4; break;
+		case 0xcb: kind = JQ_MP_FLOAT, p += 8; break;
+		case 0xcc: kind = JQ_MP_UINT, n = be(p, 1), p += 1; break;
+		case 0xcd: kind = JQ_MP_UINT, n = be(p, 2), p += 2; break;
+		case 0xce: kind = JQ_MP_UINT, n = be(p, 4), p += 4; break;
+		case 0xcf: kind = JQ_MP_UINT, n = be(p, 8), p += 8; break;
+		case 0xd0: kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int8_t)p[0], p += 1; break;
 		case 0xd1:
 			kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int16_t)be(p, 2), p += 2;
 			break;
 		case 0xd2:
 			kind = JQ_MP_INT, n = (uint64_t)(int64_t)(int32_t)be(p, 4), p += 4;
 			break;
-		case 0xd3:
-			kind = JQ_MP_INT, n = be(p, 8), p += 8;
-			break;
-		case 0xd4:
-			kind = JQ_MP_EXT, p += 2;
-			break;
-		case 0xd5:
-			kind = JQ_MP_EXT, p += 3;
-			break;
-		case 0xd6:
-			kind = JQ_MP_EXT, p += 5;
-			break;
-		case 0xd7:
-			kind = JQ_MP_EXT, p += 9;
-			break;
-		case 0xd8:
-			kind = JQ_MP_EXT, p += 17;
-			break;
-		case 0xd9:
-			kind = JQ_MP_STR, lb = 1;
-			break;
-		case 0xda:
-			kind = JQ_MP_STR, lb = 2;
-			break;
-		case 0xdb:
-			kind = JQ_MP_STR, lb = 4;
-			break;
-		case 0xdc:
-			kind = JQ_MP_ARRAY, lb = 2;
-			break;
-		case 0xdd:
-			kind = JQ_MP_ARRAY, lb = 4;
-			break;
-		case 0xde:
-			kind = JQ_MP_MAP, lb = 2;
-			break;
-		default:
-			kind = JQ_MP_MAP, lb = 4;
-			break; /* 0xdf (checked bytes hold no 0xc1) */
+		case 0xd3: kind = JQ_MP_INT, n = be(p, 8), p += 8; break;
+		case 0xd4: kind = JQ_MP_EXT, p += 2; break;
+		case 0xd5: kind = JQ_MP_EXT, p += 3; break;
+		case 0xd6: kind = JQ_MP_EXT, p += 5; break;
+		case 0xd7: kind = JQ_MP_EXT, p += 9; break;
+		case 0xd8: kind = JQ_MP_EXT, p += 17; break;
+		case 0xd9: kind = JQ_MP_STR, lb = 1; break;
+		case 0xda: kind = JQ_MP_STR, lb = 2; break;
+		case 0xdb: kind = JQ_MP_STR, lb = 4; break;
+		case 0xdc: kind = JQ_MP_ARRAY, lb = 2; break;
+		case 0xdd: kind = JQ_MP_ARRAY, lb = 4; break;
+		case 0xde: kind = JQ_MP_MAP, lb = 2; break;
+		default: kind = JQ_MP_MAP, lb = 4; break; /* 0xdf (checked bytes hold no 0xc1) */
 		}
 		if (lb) {
 			n = be(p, lb);
@@ -415,16 +337,11 @@ static int pack_json(msgpack_packer *pk, const json_t *v, int depth, char *err, 
 		return -1;
 	}
 	switch (json_typeof(v)) {
-	case JSON_NULL:
-		return msgpack_pack_nil(pk);
-	case JSON_TRUE:
-		return msgpack_pack_true(pk);
-	case JSON_FALSE:
-		return msgpack_pack_false(pk);
-	case JSON_INTEGER:
-		return msgpack_pack_int64(pk, json_integer_value(v));
-	case JSON_REAL:
-		return msgpack_pack_double(pk, json_real_value(v));
+	case JSON_NULL: return msgpack_pack_nil(pk);
+	case JSON_TRUE: return msgpack_pack_true(pk);
+	case JSON_FALSE: return msgpack_pack_false(pk);
+	case JSON_INTEGER: return msgpack_pack_int64(pk, json_integer_value(v));
+	case JSON_REAL: return msgpack_pack_double(pk, json_real_value(v));
 	case JSON_STRING: {
 		size_t n = json_string_length(v);
 		msgpack_pack_str(pk, n);
@@ -557,10 +474,8 @@ static json_t *to_json(const msgpack_object *o, int depth, char *err, size_t err
 		return NULL;
 	}
 	switch (o->type) {
-	case MSGPACK_OBJECT_NIL:
-		return json_null();
-	case MSGPACK_OBJECT_BOOLEAN:
-		return json_boolean(o->via.boolean);
+	case MSGPACK_OBJECT_NIL: return json_null();
+	case MSGPACK_OBJECT_BOOLEAN: return json_boolean(o->via.boolean);
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
 		if (o->via.u64 > (uint64_t)INT64_MAX) {
 			snprintf(err, errlen, "integer %llu does not fit JSON's range",
@@ -568,8 +483,7 @@ static json_t *to_json(const msgpack_object *o, int depth, char *err, size_t err
 			return NULL;
 		}
 		return json_integer((json_int_t)o->via.u64);
-	case MSGPACK_OBJECT_NEGATIVE_INTEGER:
-		return json_integer((json_int_t)o->via.i64);
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer((json_int_t)o->via.i64);
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64: {
 		json_t *f = json_real(o->via.f64);
@@ -584,8 +498,7 @@ static json_t *to_json(const msgpack_object *o, int depth, char *err, size_t err
 			snprintf(err, errlen, "string is not valid UTF-8");
 		return s;
 	}
-	case MSGPACK_OBJECT_BIN:
-		return base64_string(o->via.bin.ptr, o->via.bin.size);
+	case MSGPACK_OBJECT_BIN: return base64_string(o->via.bin.ptr, o->via.bin.size);
 	case MSGPACK_OBJECT_ARRAY: {
 		json_t *a = json_array();
 		for (uint32_t i = 0; a && i < o->via.array.size; i++) {
@@ -618,9 +531,7 @@ static json_t *to_json(const msgpack_object *o, int depth, char *err, size_t err
 		}
 		return m;
 	}
-	default:
-		snprintf(err, errlen, "msgpack ext values are not supported");
-		return NULL;
+	default: snprintf(err, errlen, "msgpack ext values are not supported"); return NULL;
 	}
 }
 

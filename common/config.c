@@ -140,11 +140,8 @@ void jq_opts_usage(FILE *out, const char *usage, const struct jq_opt *opts)
 				fprintf(out, " (default: %s)", v);
 			break;
 		}
-		case JQ_OPT_INT:
-			fprintf(out, " (default: %" PRId64 ")", *(int64_t *)o->ptr);
-			break;
-		case JQ_OPT_BOOL:
-			break;
+		case JQ_OPT_INT: fprintf(out, " (default: %" PRId64 ")", *(int64_t *)o->ptr); break;
+		case JQ_OPT_BOOL: break;
 		case JQ_OPT_SECRET:
 			if (*(const char **)o->ptr && **(const char **)o->ptr)
 				fprintf(out, " (set)");

@@ -429,20 +429,13 @@ static int value(struct parser *ps, int depth)
 		return fail(ps, -1, "unexpected end of input");
 	size_t off;
 	switch (*ps->p) {
-	case '{':
-		return container(ps, depth + 1, 1);
-	case '[':
-		return container(ps, depth + 1, 0);
-	case '"':
-		return string(ps, &off);
-	case 't':
-		return literal(ps, "true", 0xc3);
-	case 'f':
-		return literal(ps, "false", 0xc2);
-	case 'n':
-		return literal(ps, "null", 0xc0);
-	default:
-		return number(ps);
+	case '{': return container(ps, depth + 1, 1);
+	case '[': return container(ps, depth + 1, 0);
+	case '"': return string(ps, &off);
+	case 't': return literal(ps, "true", 0xc3);
+	case 'f': return literal(ps, "false", 0xc2);
+	case 'n': return literal(ps, "null", 0xc0);
+	default: return number(ps);
 	}
 }
 

@@ -420,11 +420,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *priv)
 		p->to = p->at;
 		p->load = 1;
 		break;
-	case JQ_CLUSTER_LATER:
-		wait_then_go(p, st.delay_ms);
-		return;
-	case JQ_CLUSTER_DELIVER:
-		break;
+	case JQ_CLUSTER_LATER: wait_then_go(p, st.delay_ms); return;
+	case JQ_CLUSTER_DELIVER: break;
 	}
 	go(p);
 }

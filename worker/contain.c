@@ -65,14 +65,10 @@ int jq_contain_mode_parse(const char *s, enum jq_contain_mode *m)
 const char *jq_contain_mode_name(enum jq_contain_mode m)
 {
 	switch (m) {
-	case JQ_CONTAIN_PIDNS:
-		return "pidns";
-	case JQ_CONTAIN_USERNS:
-		return "userns";
-	case JQ_CONTAIN_SUBREAPER:
-		return "subreaper";
-	default:
-		return "auto";
+	case JQ_CONTAIN_PIDNS: return "pidns";
+	case JQ_CONTAIN_USERNS: return "userns";
+	case JQ_CONTAIN_SUBREAPER: return "subreaper";
+	default: return "auto";
 	}
 }
 

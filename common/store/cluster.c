@@ -172,18 +172,13 @@ void jq_cluster_next(const redisReply *reply, int tries, int is_script, const ch
 	}
 	jq_cluster_redirect(reply->str, reply->len, from_host, &out->redirect);
 	switch (out->redirect.kind) {
-	case JQ_REDIRECT_MOVED:
-		out->action = JQ_CLUSTER_MOVED;
-		break;
-	case JQ_REDIRECT_ASK:
-		out->action = JQ_CLUSTER_ASK;
-		break;
+	case JQ_REDIRECT_MOVED: out->action = JQ_CLUSTER_MOVED; break;
+	case JQ_REDIRECT_ASK: out->action = JQ_CLUSTER_ASK; break;
 	case JQ_REDIRECT_TRYAGAIN:
 	case JQ_REDIRECT_CLUSTERDOWN:
 		out->action = JQ_CLUSTER_LATER;
 		out->delay_ms = jq_cluster_backoff_ms(tries);
 		break;
-	case JQ_REDIRECT_NONE:
-		break;
+	case JQ_REDIRECT_NONE: break;
 	}
 }

@@ -18,21 +18,11 @@
 static void pack(msgpack_packer *pk, const json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_NULL:
-		msgpack_pack_nil(pk);
-		break;
-	case JSON_TRUE:
-		msgpack_pack_true(pk);
-		break;
-	case JSON_FALSE:
-		msgpack_pack_false(pk);
-		break;
-	case JSON_INTEGER:
-		msgpack_pack_int64(pk, json_integer_value(v));
-		break;
-	case JSON_REAL:
-		msgpack_pack_double(pk, json_real_value(v));
-		break;
+	case JSON_NULL: msgpack_pack_nil(pk); break;
+	case JSON_TRUE: msgpack_pack_true(pk); break;
+	case JSON_FALSE: msgpack_pack_false(pk); break;
+	case JSON_INTEGER: msgpack_pack_int64(pk, json_integer_value(v)); break;
+	case JSON_REAL: msgpack_pack_double(pk, json_real_value(v)); break;
 	case JSON_STRING:
 		msgpack_pack_str_with_body(pk, json_string_value(v), json_string_length(v));
 		break;

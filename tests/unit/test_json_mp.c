@@ -343,10 +343,8 @@ static void test_random(void)
 			size_t at = (size_t)(x % n);
 			char c = alphabet[(x >> 20) % (sizeof(alphabet) - 1)];
 			switch ((x >> 40) % 3) {
-			case 0:
-				buf[at] = c;
-				break; /* replace */
-			case 1:        /* delete */
+			case 0: buf[at] = c; break; /* replace */
+			case 1:                     /* delete */
 				memmove(buf + at, buf + at + 1, n - at - 1);
 				n--;
 				break;

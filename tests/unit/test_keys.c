@@ -25,34 +25,20 @@ enum which {
 static size_t build(const struct jq_keys *k, enum which w, int64_t id, const char *q, char *buf)
 {
 	switch (w) {
-	case JOB:
-		return jq_keys_job(k, id, buf);
-	case QUEUE:
-		return jq_keys_queue(k, q, buf);
-	case WAKE:
-		return jq_keys_wake(k, q, buf);
-	case IDS:
-		return jq_keys_ids(k, buf);
-	case LEASES:
-		return jq_keys_leases(k, buf);
-	case DEAD:
-		return jq_keys_dead(k, buf);
-	case QUEUES:
-		return jq_keys_queues(k, buf);
-	case SCHEDULED:
-		return jq_keys_scheduled(k, buf);
-	case WORKERS:
-		return jq_keys_workers(k, buf);
-	case REAPER:
-		return jq_keys_reaper(k, buf);
-	case REAPER_SEEN:
-		return jq_keys_reaper_seen(k, buf);
-	case WORKER:
-		return jq_keys_worker(k, q, buf);
-	case WORKER_JOBS:
-		return jq_keys_worker_jobs(k, q, buf);
-	case JOB_PREFIX:
-		return jq_keys_job_prefix(k, buf);
+	case JOB: return jq_keys_job(k, id, buf);
+	case QUEUE: return jq_keys_queue(k, q, buf);
+	case WAKE: return jq_keys_wake(k, q, buf);
+	case IDS: return jq_keys_ids(k, buf);
+	case LEASES: return jq_keys_leases(k, buf);
+	case DEAD: return jq_keys_dead(k, buf);
+	case QUEUES: return jq_keys_queues(k, buf);
+	case SCHEDULED: return jq_keys_scheduled(k, buf);
+	case WORKERS: return jq_keys_workers(k, buf);
+	case REAPER: return jq_keys_reaper(k, buf);
+	case REAPER_SEEN: return jq_keys_reaper_seen(k, buf);
+	case WORKER: return jq_keys_worker(k, q, buf);
+	case WORKER_JOBS: return jq_keys_worker_jobs(k, q, buf);
+	case JOB_PREFIX: return jq_keys_job_prefix(k, buf);
 	}
 	return 0;
 }
