@@ -216,6 +216,7 @@ static void on_table(redisAsyncContext *ac, void *reply, void *priv)
 	free(a->tokens);
 	a->tokens = t;
 	a->n = n;
+	jq_broker_tokens_read(a->b); /* streams of revoked tokens end */
 	if (!a->loaded) {
 		a->loaded = 1;
 		if (!a->loopback && !a->no_auth && n == 0) {
@@ -303,10 +304,35 @@ size_t jq_auth_remove_name(struct jq_auth *a, const char *name)
 			a->tokens[k++] = a->tokens[i];
 	}
 	a->n = k;
+	if (removed)
+		jq_broker_tokens_read(a->b);
 	return removed;
 }
 
 /* ---- checking a request ---- */
+
+const unsigned char *jq_auth_current(const struct jq_auth *a)
+{
+	return a->has_current ? a->current : NULL;
+}
+
+int jq_auth_grant_valid(const struct jq_auth *a, const unsigned char hash[32], int scope)
+{
+	if (a->no_auth)
+		return 1;
+	const struct jq_auth_token *t = jq_auth_lookup(a->tokens, a->n, hash);
+	return t && ((t->scopes & JQ_SCOPE_ADMIN) || (t->scopes & scope));
+}
+
+/* Runs a route that token t let in, with t as jq_auth_current. */
+static void run_as(struct jq_auth *a, const struct jq_auth_token *t, jq_auth_route_fn *fn,
+		   struct jq_http_req *req, const char *arg)
+{
+	memcpy(a->current, t->hash, sizeof(a->current));
+	a->has_current = 1;
+	fn(a->b, req, arg);
+	a->has_current = 0;
+}
 
 static void reply_401(struct jq_http_req *req, const char *why)
 {
@@ -386,7 +412,7 @@ static void on_session(redisAsyncContext *ac, void *reply, void *priv)
 				       "a request made with the session cookie must carry its "
 				       "X-CSRF-Token (GET /session)");
 		else
-			w->fn(b, w->req, w->arg);
+			run_as(a, t, w->fn, w->req, w->arg);
 	}
 	free(w);
 }
@@ -461,7 +487,7 @@ void jq_auth_dispatch(struct jq_auth *a, struct jq_http_req *req, int scope, jq_
 			reply_401(req, token ? "the token is not valid (unknown or revoked)"
 					     : "Authorization must be 'Bearer <token>'");
 		else if (check_scope(req, t, scope) == 0)
-			fn(b, req, arg);
+			run_as(a, t, fn, req, arg);
 		return;
 	}
 	char key_tail[65];

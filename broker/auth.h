@@ -79,6 +79,9 @@ struct jq_auth {
 	int64_t session_ttl_s;
 	int reading; /* an HGETALL is out */
 	struct event *timer;
+	/* the token that let the route now running in (jq_auth_current) */
+	unsigned char current[32];
+	int has_current;
 };
 
 /* Sets a up for broker b (its config says the flags); the first read starts when Redis is
@@ -93,6 +96,15 @@ void jq_auth_redis_ready(struct jq_auth *a);
 typedef void jq_auth_route_fn(struct jq_broker *b, struct jq_http_req *req, const char *arg);
 void jq_auth_dispatch(struct jq_auth *a, struct jq_http_req *req, int scope, jq_auth_route_fn *fn,
 		      const char *arg);
+
+/* The token (its SHA-256) that let the route now being run in: routes run synchronously
+ * from jq_auth_dispatch, so a route that opens a stream (SSE, WebSocket) keeps it and asks
+ * jq_auth_grant_valid later. NULL when no token did (--no-auth, an open broker or route). */
+const unsigned char *jq_auth_current(const struct jq_auth *a);
+/* 1 while the token of hash exists with scope (admin includes the others), else 0; 1
+ * with --no-auth. Streams opened with a token end once this says 0 (token revoked):
+ * events.h and ws.h check on every read of the table (jq_broker_tokens_read). */
+int jq_auth_grant_valid(const struct jq_auth *a, const unsigned char hash[32], int scope);
 
 /* Token routes (api_tokens.c) and the table they change. */
 const struct jq_auth_token *jq_auth_find_name(const struct jq_auth *a, const char *name);

@@ -323,6 +323,12 @@ void jq_broker_fail(struct jq_broker *b)
 	event_base_loopexit(b->base, NULL);
 }
 
+void jq_broker_tokens_read(struct jq_broker *b)
+{
+	jq_events_check_grants(b->events, &b->auth);
+	jq_ws_check_grants(b->ws, &b->auth);
+}
+
 void jq_broker_release(struct jq_broker *b)
 {
 	/* stopping already: a signal more must not kill the teardown (freeing the signal

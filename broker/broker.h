@@ -94,6 +94,9 @@ int jq_broker_init(struct jq_broker *b, struct event_base *base, const struct jq
 int jq_broker_run(struct jq_broker *b);
 /* Stops the loop now: the broker cannot go on (jq_broker_run then gives -1). */
 void jq_broker_fail(struct jq_broker *b);
+/* The token table was read or changed (auth.h): streams opened with a token revoked since
+ * (or left without the read scope) end, SSE and WebSocket alike. */
+void jq_broker_tokens_read(struct jq_broker *b);
 void jq_broker_release(struct jq_broker *b);
 
 #endif

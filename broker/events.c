@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "broker.h"
 #include "http.h"
 #include "job.h"
@@ -51,6 +52,8 @@ struct client {
 	char last_state[16]; /* a job's event last sent: state, done of total, its seq (-1:
 				none yet, or from an older script without one) */
 	int64_t last_done, last_total, last_seq;
+	unsigned char grant[32]; /* the token that opened it (SSE), if has_grant */
+	int has_grant;
 	struct client *next;
 };
 
@@ -98,8 +101,10 @@ static void client_end(struct client *c, int status, const char *why)
 			jq_http_send_end(c->req);
 		else
 			jq_reply_error(c->req, status,
-				       status == 404 ? "not_found" : "redis_unavailable", "%s",
-				       why);
+				       status == 404   ? "not_found"
+				       : status == 401 ? "unauthorized"
+						       : "redis_unavailable",
+				       "%s", why);
 	}
 	if (c->watcher)
 		t->ev->watchers--;
@@ -527,6 +532,11 @@ void jq_api_job_events(struct jq_broker *b, struct jq_http_req *req, const char 
 	c->topic = t;
 	c->req = req;
 	c->last_seq = -1;
+	const unsigned char *grant = jq_auth_current(&b->auth);
+	if (grant) {
+		memcpy(c->grant, grant, sizeof(c->grant));
+		c->has_grant = 1;
+	}
 	c->next = t->clients;
 	t->clients = c;
 	ev->streams++;
@@ -625,6 +635,34 @@ void jq_events_free(struct jq_events *ev)
 	if (g_events == ev)
 		g_events = NULL;
 	free(ev);
+}
+
+void jq_events_check_grants(struct jq_events *ev, const struct jq_auth *a)
+{
+	if (!ev)
+		return;
+	for (size_t i = 0; i < TOPIC_BUCKETS; i++) {
+		struct topic *t = ev->topics[i], *tnext;
+		for (; t; t = tnext) {
+			tnext = t->next;
+			/* ending a topic's last client may free the topic: hold it by a client
+			 * that stays, or stop at the last */
+			struct client *c = t->clients, *cnext;
+			for (; c; c = cnext) {
+				cnext = c->next;
+				if (c->watcher || !c->has_grant ||
+				    jq_auth_grant_valid(a, c->grant, JQ_SCOPE_READ))
+					continue;
+				jq_info("job %" PRId64 ": its event stream ends: the token that "
+					"opened it was revoked",
+					t->id);
+				int others = t->clients != c || c->next;
+				client_end(c, 401, "the token was revoked");
+				if (!others)
+					break; /* t may be gone */
+			}
+		}
+	}
 }
 
 int64_t jq_events_streams(const struct jq_events *ev)

@@ -24,6 +24,10 @@ struct jq_events *jq_events_new(struct jq_broker *b, const struct jq_redis_url *
 /* Ends every open stream and watch (watchers get JQ_EVENT_END "unavailable") and drops
  * the connection. Safe with NULL. */
 void jq_events_free(struct jq_events *ev);
+/* Ends the SSE streams whose token (the one that opened them, auth.h jq_auth_current) no
+ * longer holds the read scope: revoked. Safe with NULL. */
+struct jq_auth;
+void jq_events_check_grants(struct jq_events *ev, const struct jq_auth *a);
 /* Open streams, for shutdown and metrics. */
 int64_t jq_events_streams(const struct jq_events *ev);
 /* Live watches. */

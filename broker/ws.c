@@ -16,6 +16,7 @@
 #include <time.h>
 #include <wslay/wslay.h>
 
+#include "auth.h"
 #include "broker.h"
 #include "events.h"
 #include "http.h"
@@ -51,6 +52,8 @@ struct ws_conn {
 	int io_failed;     /* recv_cb or send_cb failed (else a callback failure is wslay's
 			     frame parser refusing a frame) */
 	int64_t last_seen; /* monotonic ms of the last bytes from the client */
+	unsigned char grant[32]; /* the token that opened it, if has_grant (auth.h) */
+	int has_grant;
 	char name[JQ_WS_CLIENT_ID_MAX + 64]; /* peer address and client id, for logs */
 	struct ws_conn *prev, *next;
 };
@@ -794,6 +797,11 @@ void jq_api_ws(struct jq_broker *b, struct jq_http_req *req, const char *arg)
 		return;
 	c->ws = ws;
 	c->last_seen = now_ms();
+	const unsigned char *grant = jq_auth_current(&b->auth);
+	if (grant) {
+		memcpy(c->grant, grant, sizeof(c->grant));
+		c->has_grant = 1;
+	}
 	wslay_event_config_set_max_recv_msg_length(c->ctx, JQ_WS_MAX_MESSAGE);
 	bufferevent_setcb(c->bev, read_cb, write_cb, event_cb, c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
@@ -888,6 +896,24 @@ void jq_ws_free(struct jq_ws *ws)
 	event_free(ws->reap);
 	event_free(ws->ping);
 	free(ws);
+}
+
+void jq_ws_check_grants(struct jq_ws *ws, const struct jq_auth *a)
+{
+	static const char reason[] = "token revoked";
+	if (!ws)
+		return;
+	for (struct ws_conn *c = ws->conns; c; c = c->next) {
+		if (c->dead || !c->has_grant || jq_auth_grant_valid(a, c->grant, JQ_SCOPE_READ))
+			continue;
+		c->has_grant = 0; /* closed once */
+		jq_info("websocket %s: closing (1008): the token that opened it was revoked",
+			c->name);
+		/* after the close frame wslay queues nothing more: no event reaches it */
+		wslay_event_queue_close(c->ctx, WSLAY_CODE_POLICY_VIOLATION,
+					(const uint8_t *)reason, sizeof(reason) - 1);
+		conn_flush(c);
+	}
 }
 
 int64_t jq_ws_connections(const struct jq_ws *ws)

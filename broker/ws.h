@@ -58,6 +58,10 @@ struct jq_ws *jq_ws_new(struct jq_broker *b);
  * it without waiting) and frees everything. Call before jq_events_free and jq_http_free.
  * Safe with NULL. */
 void jq_ws_free(struct jq_ws *ws);
+/* Closes (1008, "token revoked") the connections whose token (the one that opened them,
+ * auth.h jq_auth_current) no longer holds the read scope. Safe with NULL. */
+struct jq_auth;
+void jq_ws_check_grants(struct jq_ws *ws, const struct jq_auth *a);
 /* Open WebSocket connections. */
 int64_t jq_ws_connections(const struct jq_ws *ws);
 

@@ -24,6 +24,7 @@ Only the Python standard library (plus python3-aiosmtpd in the sink) is used;
 run with /usr/bin/python3.
 """
 import atexit
+import base64
 import ctypes
 import datetime
 import email
@@ -305,6 +306,29 @@ def http_request(port, method, path, body=None, headers=None, timeout=HTTP_TIMEO
         return Response(r.status, {k.lower(): v for k, v in r.getheaders()}, data)
     finally:
         conn.close()
+
+
+def ws_raw_open(port, path="/ws", headers=None, host=None, timeout=10):
+    """A WebSocket opened over a bare socket (frames read and written by hand: clients
+    that misbehave, or a test that waits for one frame): the socket after the 101, or
+    AssertionError."""
+    s = socket.create_connection((HOST, port), timeout=timeout)
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = ["GET %s HTTP/1.1" % path, "Host: %s" % (host or "%s:%d" % (HOST, port)),
+             "Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Key: " + key,
+             "Sec-WebSocket-Version: 13"] + ["%s: %s" % kv for kv in (headers or {}).items()]
+    s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = s.recv(1)
+        if not chunk:
+            s.close()
+            raise AssertionError("connection closed during the handshake: %r" % head)
+        head += chunk
+    if not head.startswith(b"HTTP/1.1 101 "):
+        s.close()
+        raise AssertionError("no 101: %r" % head)
+    return s
 
 
 def raw_http_oversized(port, path, size, content_type="application/json", timeout=10.0):

@@ -6,6 +6,7 @@ kept hashed, a revocation reaching another broker, --open-healthz/--open-metrics
 start-up policy on a non-loopback address, and jobctl's --token, JOBQ_TOKEN and
 --token-file with jobctl token create|list|revoke."""
 import hashlib
+import http.client
 import json
 import os
 import subprocess
@@ -238,6 +239,97 @@ class AuthTest(E2ETestCase):
         wait_until(lambda: self.env.http("GET", "/queues", headers=bearer(token)).status == 200,
                    3.0, "the broker to read the new token")
         return token
+
+
+class RevokeTest(E2ETestCase):
+    """A token revoked ends what it opened: its SSE streams and WebSockets end (a stream
+    went on for as long as the client kept it), on the broker that revoked it and, within
+    a read of the table (1 s), on every other; streams of other tokens go on."""
+
+    @classmethod
+    def setUpEnv(cls, env):
+        env.start_redis()
+        env.start_broker()
+        env.start_worker()
+
+    def sse(self, port, jid, token):
+        c = http.client.HTTPConnection(harness.HOST, port, timeout=20)
+        c.request("GET", "/jobs/%d/events" % jid, headers=bearer(token))
+        r = c.getresponse()
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.readline().startswith(b"event: "))  # the job's state: it is live
+        return c, r
+
+    def ws(self, port, token):
+        return harness.ws_raw_open(port, headers=bearer(token), host="localhost", timeout=20)
+
+    @staticmethod
+    def ws_close_code(s):
+        """Reads server frames until a close; its status code (None: the socket ended)."""
+        def exact(n):
+            b = b""
+            while len(b) < n:
+                chunk = s.recv(n - len(b))
+                if not chunk:
+                    return None
+                b += chunk
+            return b
+        for _ in range(100):
+            h = exact(2)
+            if h is None:
+                return None
+            n = h[1] & 0x7F
+            if n == 126:
+                n = int.from_bytes(exact(2), "big")
+            body = exact(n) if n else b""
+            if h[0] & 0x0F == 8:
+                return int.from_bytes(body[:2], "big")
+        return None
+
+    def test_revoked_token_ends_its_streams(self):
+        admin = json.loads(self.env.http("POST", "/tokens", {
+            "name": "root", "scopes": ["admin"]}).body)["token"]
+        r = self.env.http("POST", "/tokens", {"name": "watcher", "scopes": ["read"]},
+                          bearer(admin))
+        watcher = json.loads(r.body)["token"]
+        r = self.env.http("POST", "/jobs", {"type": "progress", "payload": {
+            "duration": 60, "interval_ms": 200}}, bearer(admin))
+        jid = json.loads(r.body)["id"]
+        port = self.env.broker_port
+        # a second broker of the same Redis: it learns of the revoke by reading the table
+        port2 = harness.free_port()
+        b2 = self.env._spawn("broker2", [harness.broker_bin(), "--listen",
+                                         "%s:%d" % (harness.HOST, port2), "--redis-url",
+                                         self.env.redis_url])
+        wait_until(lambda: harness.port_accepts(port2) and harness.http_request(
+            port2, "GET", "/healthz", headers=bearer(admin)).status == 200, 20,
+            "the second broker", env=self.env)
+        kept_c, kept = self.sse(port, jid, admin)
+        c1, s1 = self.sse(port, jid, watcher)
+        c2, s2 = self.sse(port2, jid, watcher)
+        w1, w2 = self.ws(port, watcher), self.ws(port2, watcher)
+        t0 = time.monotonic()
+        r = self.env.http("DELETE", "/tokens/watcher", None, bearer(admin))
+        self.assertIn(r.status, (200, 204), r)
+        for stream in (s1, s2):  # the chunked stream ends: read() returns what is left
+            while stream.readline():
+                pass
+        self.assertEqual(self.ws_close_code(w1), 1008)
+        self.assertEqual(self.ws_close_code(w2), 1008)
+        self.assertLess(time.monotonic() - t0, 10)  # a bound, not a timing claim
+        # the admin's stream goes on: more of the job's events come
+        self.assertTrue(kept.readline())
+        for c in (kept_c, c1, c2):
+            c.close()
+        for s in (w1, w2):
+            s.close()
+        b2.stop()
+        # the job is cancelled: the worker then stops at once at tear-down
+        self.env.http("DELETE", "/jobs/%d" % jid, None, bearer(admin))
+        wait_until(lambda: self.env.http("GET", "/jobs/%d" % jid, None, bearer(admin)).json()[
+            "state"] == "cancelled", 20, "the job to be cancelled", env=self.env)
+        self.assertIn("the token that opened it was revoked", self.env.broker_proc.log_text())
+        self.assertIn("the token that opened it was revoked", b2.log_text())
 
 
 class PolicyTest(E2ETestCase):

@@ -5,7 +5,6 @@ preface, msgpack bodies JSON would refuse, malformed WebSocket control frames, a
 on WebSocket subscriptions. (A redirect to a --http-deny address: test_job_http.py,
 HttpDenyTest; a Host with a space: test_security_browser.py.) Each refusal leaves Redis
 as it was."""
-import base64
 import json
 import os
 import socket
@@ -148,19 +147,7 @@ class StrictInputTest(E2ETestCase):
     # -- WebSocket -------------------------------------------------------------------
 
     def ws_open(self):
-        s = socket.create_connection((harness.HOST, self.env.broker_port), timeout=10)
-        key = base64.b64encode(os.urandom(16)).decode()
-        s.sendall(("GET /ws HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
-                   "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
-                   "Sec-WebSocket-Version: 13\r\n\r\n"
-                   % (harness.HOST, self.env.broker_port, key)).encode())
-        head = b""
-        while b"\r\n\r\n" not in head:
-            c = s.recv(1)
-            self.assertTrue(c, head)
-            head += c
-        self.assertTrue(head.startswith(b"HTTP/1.1 101 "), head)
-        return s
+        return harness.ws_raw_open(self.env.broker_port)
 
     def ws_read_all(self, s):
         data = b""

@@ -4,7 +4,6 @@ python3-websockets): job and queue subscriptions fed by Redis pub/sub, bad
 messages and handshakes, many clients, clients that vanish or read nothing,
 pings, the close handshake and the limits."""
 import asyncio
-import base64
 import http.client
 import json
 import os
@@ -28,20 +27,7 @@ WAIT = 15.0  # seconds for any one expected message
 
 def raw_handshake(port, path="/ws", timeout=10):
     """A WebSocket opened over a bare socket (for clients that misbehave)."""
-    s = socket.create_connection((harness.HOST, port), timeout=timeout)
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall(("GET %s HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
-               % (path, key)).encode())
-    head = b""
-    while b"\r\n\r\n" not in head:
-        chunk = s.recv(1)
-        if not chunk:
-            raise AssertionError("connection closed during the handshake: %r" % head)
-        head += chunk
-    if not head.startswith(b"HTTP/1.1 101 "):
-        raise AssertionError("no 101: %r" % head)
-    return s
+    return harness.ws_raw_open(port, path, host="localhost", timeout=timeout)
 
 
 class WsTest(E2ETestCase):
