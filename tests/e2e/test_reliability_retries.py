@@ -116,6 +116,22 @@ class RetriesTest(FreshEnvTestCase):
         # No longer dead: a second retry is 404.
         self.assertError(env.http("POST", "/dead/%d/retry" % jid), 404, "not_found")
 
+    def test_history_numbers_attempts_across_dead_retries(self):
+        """A job retried from the dead set that fails again: its error history goes on
+        counting (attempts 3 and 4 after 1 and 2); it said attempt 1 and 2 again."""
+        env = self.env
+        env.start_worker(extra_args=FAST)
+        url = "http://%s:%d/" % (harness.HOST, harness.free_port())  # refused: retried
+        jid = self.post_job({"type": "http", "max_attempts": 2, "payload": {"url": url}})
+        job = env.wait_job(jid, states=("failed", "completed", "cancelled"), timeout=20)
+        self.assertEqual([e["attempt"] for e in job["errors"]], [1, 2], job)
+        r = env.http("POST", "/dead/%d/retry" % jid)
+        self.assertEqual(self.assertJSONResponse(r, 200), {"id": jid, "state": "pending"})
+        job = wait_until(lambda: (lambda j: j if j["state"] == "failed" and len(j["errors"]) == 4
+                                  else None)(self.job(jid)), 20, "the second life's end", env=env)
+        self.assertEqual([e["attempt"] for e in job["errors"]], [1, 2, 3, 4], job)
+        self.assertEqual(job["attempts"], 2, job)  # this life's, against max_attempts
+
     def test_purge_and_unknown_ids(self):
         env = self.env
         env.start_worker(extra_args=FAST)

@@ -67,6 +67,9 @@ elseif ARGV[1] == 'retry' then
   local q = f[2] or 'default' -- not stored at its default
   redis.call('PERSIST', jk)
   local t = redis.call('TIME')
+  -- the attempts of its earlier lives, so its error history numbers attempts on from
+  -- them (finish.lua) instead of starting at 1 again
+  redis.call('HINCRBY', jk, 'attempts_before', tonumber(redis.call('HGET', jk, 'attempts') or '0'))
   redis.call('HSET', jk, 'state', 'pending', 'attempts', 0, 'recoveries', 0,
              'ready_at', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
   redis.call('HDEL', jk, 'finished_at', 'worker', 'started_at', 'done', 'total', 'result',

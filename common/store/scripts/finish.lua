@@ -99,10 +99,12 @@ for k = 5, #KEYS do
     out[#out + 1] = 4
   else
     redis.call('ZREM', KEYS[1], id)
-    -- keep the error of every attempt
-    local more = redis.call('HMGET', jk, 'attempts', 'max_attempts', 'errors')
+    -- keep the error of every attempt, numbered since the job was created (a retry from
+    -- the dead set counts on: attempts_before, dead.lua)
+    local more = redis.call('HMGET', jk, 'attempts', 'max_attempts', 'errors', 'attempts_before')
     local errors = cjson.decode(more[3] or '[]')
-    errors[#errors + 1] = {attempt = tonumber(more[1]), error = text, at = now}
+    errors[#errors + 1] = {attempt = tonumber(more[1]) + tonumber(more[4] or '0'), error = text,
+                           at = now}
     local encoded = cjson.encode(errors)
     if kind == 'failed' and tonumber(more[1] or '0') < tonumber(more[2] or '3') then
       local run_at = now + tonumber(ARGV[a + 4])
