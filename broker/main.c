@@ -41,16 +41,7 @@ static int parse_options(int argc, char **argv, struct jq_broker_config *cfg)
 	const struct jq_opt opts[] = {
 		{"listen", "JOBQ_LISTEN", JQ_OPT_STR, &cfg->listen, 0, 300,
 		 "address to serve HTTP on"},
-		{"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg->redis_url, 0, 1000,
-		 "Redis to use: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (USER and PASSWORD "
-		 "percent-encoded), unix:///PATH[?db=DB], "
-		 "redis-sentinel://[[USER]:PASSWORD@]HOST[:PORT][,...][/DB]#MASTER, or a Redis "
-		 "Cluster: redis-cluster://[[USER]:PASSWORD@]HOST[:PORT][,...][/0]"},
-		{"redis-password-file", "JOBQ_REDIS_PASSWORD_FILE", JQ_OPT_STR,
-		 &cfg->redis_password_file, 0, 4096,
-		 "file holding the Redis password (one line), in place of the URL's"},
-		{"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &cfg->prefix, 0, JQ_PREFIX_MAX,
-		 "prefix of every Redis key"},
+		JQ_OPT_REDIS_ROWS(cfg),
 		{"max-body", "JOBQ_MAX_BODY", JQ_OPT_INT, &cfg->max_body, 1024, 64 * 1024 * 1024,
 		 "largest request body in bytes (413 above)"},
 		{"http-timeout-s", "JOBQ_HTTP_TIMEOUT_S", JQ_OPT_INT, &cfg->http_timeout_s, 1, 3600,
@@ -103,9 +94,7 @@ static int parse_options(int argc, char **argv, struct jq_broker_config *cfg)
 		 "may change things and open /ws besides the broker's own; it gets CORS headers"},
 		{"ws-origin", "JOBQ_WS_ORIGIN", JQ_OPT_LIST, &cfg->ws_origins, 0, 300,
 		 "the old name of --allow-origin (its values are added to it)"},
-		{"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
-		{"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
-		 "debug, info, warn or error"},
+		JQ_OPT_LOG_ROWS(log_format, log_level),
 		{NULL, NULL, 0, NULL, 0, 0, NULL},
 	};
 	static const char usage[] =

@@ -41,6 +41,29 @@ struct jq_opt {
 	const char *help;
 };
 
+/* The rows every daemon on Redis shares (jobq-broker, jobq-worker), one text for both
+ * --help pages: --redis-url, --redis-password-file and --prefix into cfg's fields of those
+ * names (JQ_PREFIX_MAX from keys.h at the place of use), and --log-format and --log-level
+ * into the strings fmt and level (jq_opts_daemon checks them). */
+/* rows of a table, one a line: */
+/* clang-format off */
+#define JQ_OPT_REDIS_ROWS(cfg)                                                                 \
+	{"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &(cfg)->redis_url, 0, 1000,                \
+	 "Redis to use: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (USER and PASSWORD "       \
+	 "percent-encoded), unix:///PATH[?db=DB], "                                            \
+	 "redis-sentinel://[[USER]:PASSWORD@]HOST[:PORT][,...][/DB]#MASTER, or a Redis "       \
+	 "Cluster: redis-cluster://[[USER]:PASSWORD@]HOST[:PORT][,...][/0]"},                  \
+	{"redis-password-file", "JOBQ_REDIS_PASSWORD_FILE", JQ_OPT_STR,                        \
+	 &(cfg)->redis_password_file, 0, 4096,                                                 \
+	 "file holding the Redis password (one line), in place of the URL's"},                 \
+	{"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &(cfg)->prefix, 0, JQ_PREFIX_MAX,                \
+	 "prefix of every Redis key"}
+#define JQ_OPT_LOG_ROWS(fmt, level)                                                            \
+	{"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &(fmt), 0, 8, "text or json"},           \
+	{"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &(level), 0, 8,                            \
+	 "debug, info, warn or error"}
+/* clang-format on */
+
 enum {
 	JQ_OPTS_OK = 0,
 	JQ_OPTS_HELP = 1,    /* --help or -h was given */

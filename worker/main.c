@@ -46,16 +46,7 @@ static int parse_options(int argc, char **argv, struct jq_worker_config *cfg)
 {
 	const char *log_format = "text", *log_level = "info";
 	const struct jq_opt opts[] = {
-		{"redis-url", "JOBQ_REDIS_URL", JQ_OPT_STR, &cfg->redis_url, 0, 1000,
-		 "Redis to use: redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] (USER and PASSWORD "
-		 "percent-encoded), unix:///PATH[?db=DB], "
-		 "redis-sentinel://[[USER]:PASSWORD@]HOST[:PORT][,...][/DB]#MASTER, or a Redis "
-		 "Cluster: redis-cluster://[[USER]:PASSWORD@]HOST[:PORT][,...][/0]"},
-		{"redis-password-file", "JOBQ_REDIS_PASSWORD_FILE", JQ_OPT_STR,
-		 &cfg->redis_password_file, 0, 4096,
-		 "file holding the Redis password (one line), in place of the URL's"},
-		{"prefix", "JOBQ_PREFIX", JQ_OPT_STR, &cfg->prefix, 0, JQ_PREFIX_MAX,
-		 "prefix of every Redis key"},
+		JQ_OPT_REDIS_ROWS(cfg),
 		{"queues", "JOBQ_QUEUES", JQ_OPT_STR, &cfg->queues, 0, 2000,
 		 "comma-separated queues: a,b in strict order, or a:5,b:1 by weight"},
 		{"concurrency", "JOBQ_CONCURRENCY", JQ_OPT_INT, &cfg->concurrency, 1, 100000,
@@ -110,9 +101,7 @@ static int parse_options(int argc, char **argv, struct jq_worker_config *cfg)
 		 "system's (a private CA)"},
 		{"schedule-file", "JOBQ_SCHEDULE_FILE", JQ_OPT_STR, &cfg->schedule_file, 0, 4096,
 		 "periodic schedules to write at start-up, one 'NAME CRON JOB_JSON' a line"},
-		{"log-format", "JOBQ_LOG_FORMAT", JQ_OPT_STR, &log_format, 0, 8, "text or json"},
-		{"log-level", "JOBQ_LOG_LEVEL", JQ_OPT_STR, &log_level, 0, 8,
-		 "debug, info, warn or error"},
+		JQ_OPT_LOG_ROWS(log_format, log_level),
 		{NULL, NULL, 0, NULL, 0, 0, NULL},
 	};
 	static const char usage[] =
